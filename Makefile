@@ -1,0 +1,37 @@
+# The two commands of the README. Each builds .venv on first use, so on a fresh
+# machine it is the only command needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Debian tools the tests use as independent peers (openssl, xmlsec1).
+DEBIAN_TOOLS := openssl xmlsec1
+
+.PHONY: test demo tools lint clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+tools:
+	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian tools:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: $(STAMP) tools lint
+	$(BIN)/pytest -n 2 --dist loadfile
+
+demo: $(STAMP)
+	$(BIN)/sild demo
+
+clean:
+	rm -rf $(VENV) *.egg-info .mypy_cache .pytest_cache
