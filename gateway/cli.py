@@ -19,7 +19,7 @@ from trust.errors import SildError
 # so the command works while packages are being built out.
 _GROUPS = (
     ("trust.cli", "trust_group"),
-    ("trust.asic_cli", "asic_group"),
+    ("gateway.cli_asic", "asic_group"),
     ("federation.cli_central", "central_group"),
     ("federation.cli_conf", "conf_group"),
     ("adapters.cli", "adapter_group"),
