@@ -19,7 +19,7 @@ never over a re-serialisation of the tree (DESIGN.md section 6, rule 6).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from lxml import etree
 
@@ -77,7 +77,7 @@ def parse_xml(
         raise XmlError(f"{what} is not well-formed XML: {message}") from exc
     except ValueError as exc:  # e.g. unicode strings with encoding declarations
         raise XmlError(f"{what} could not be parsed: {exc}") from exc
-    docinfo = root.getroottree().docinfo
+    docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise XmlForbiddenConstruct(f"{what} contains a document type declaration, which is not allowed")
     _check_tree(root, max_depth, what)
@@ -120,7 +120,7 @@ class _LocalResolver(etree.Resolver):
     def resolve(self, system_url: str, public_id: str, context: object) -> object:  # type: ignore[override]
         target = self._map.get(system_url)
         if target is not None:
-            return self.resolve_filename(str(target), context)
+            return self.resolve_filename(str(target), context)  # type: ignore[attr-defined]
         return None
 
 
@@ -128,7 +128,7 @@ def validate(element: etree._Element, schema: etree.XMLSchema, *, what: str = "X
     """Validate ``element`` against ``schema``; raise :class:`XmlSchemaError` with the first problems."""
     if schema.validate(element):
         return
-    problems = "; ".join(f"line {e.line}: {e.message}" for e in list(schema.error_log)[:3])
+    problems = "; ".join(f"line {e.line}: {e.message}" for e in list(iter(schema.error_log))[:3])  # type: ignore[call-overload]
     raise XmlSchemaError(f"{what} does not validate against its schema: {problems}")
 
 
