@@ -1,0 +1,77 @@
+"""WSGI servers of a gateway node: plain HTTP and mutual TLS, both on cheroot.
+
+The mutual-TLS port must hand the peer's certificate to the application (DESIGN.md
+section 4): cheroot's builtin adapter puts it in ``environ["SSL_CLIENT_CERT"]`` (PEM)
+when the context requests a client certificate. We give the adapter a ready
+:class:`ssl.SSLContext` (built from the soft token's encrypted key), because the
+adapter's own constructor can only read plain files.
+
+Keep-alive matters more than threads here: gateway-to-gateway connections are long
+lived and pooled, so the thread pool is sized to the number of peer connections.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+from typing import Any, Callable
+
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+WsgiApp = Callable[..., Any]
+
+
+class _ContextAdapter(BuiltinSSLAdapter):  # type: ignore[misc]
+    """cheroot's builtin TLS adapter around a context we built ourselves."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:  # noqa: D107 - no file reading
+        self.certificate = None
+        self.private_key = None
+        self.certificate_chain = None
+        self.ciphers = None
+        self.private_key_password = None
+        self._server_env = {}
+        self.context = context
+
+
+class WsgiServer:
+    """One cheroot server in a background thread; ``port=0`` picks a free port."""
+
+    def __init__(self, app: WsgiApp, host: str = "127.0.0.1", port: int = 0, *,
+                 ssl_context: ssl.SSLContext | None = None, threads: int = 16,
+                 name: str = "sild", timeout: int = 60) -> None:
+        self._server = wsgi.Server((host, port), app, numthreads=threads, server_name=name,
+                                   timeout=timeout, shutdown_timeout=2)
+        if ssl_context is not None:
+            self._server.ssl_adapter = _ContextAdapter(ssl_context)
+        self._thread: threading.Thread | None = None
+        self.scheme = "https" if ssl_context is not None else "http"
+
+    def start(self) -> "WsgiServer":
+        self._server.prepare()
+        self._thread = threading.Thread(target=self._server.serve, name=f"wsgi-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def host(self) -> str:
+        return str(self._server.bind_addr[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._server.bind_addr[1])
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        self._server.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def wait(self, poll: float = 0.5) -> None:
+        while self._thread is not None and self._thread.is_alive():
+            time.sleep(poll)
