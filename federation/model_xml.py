@@ -8,6 +8,8 @@ Reading is strict about structure and lenient about the quirks real files have
 * base64 values may carry line breaks, ``&#13;`` and indentation; they are stripped
   before decoding; certificates that turn out to be base64 of PEM text are
   normalised to DER;
+* X-Road's own version-3 files carry the ACME profile ids of version 4; they are
+  accepted in version 3 (and never written there);
 * ``authCertHash`` is SHA-1 in version 2 and SHA-256 from version 3 (the bytes are
   kept; :attr:`SharedParameters.auth_cert_hash_algorithm` says which).
 
@@ -123,7 +125,7 @@ def _leaf(el: etree._Element, what: str) -> str:
     for child in el:
         if isinstance(child.tag, str):
             raise ConfSchemaInvalid(f"{what}: <{etree.QName(child).localname}> must hold text only")
-    return "".join(el.itertext())
+    return "".join(str(t) for t in el.itertext())
 
 
 def _str(el: etree._Element, what: str, *, required: bool = True) -> str:
@@ -304,9 +306,14 @@ def parse_shared_parameters(data: bytes, *, version: int | None = None) -> Share
         acme = None
         if f.get("acmeServer"):
             seen_features.add(3)
-            aspec = [_F("directoryURL"), _F("ipAddress", 0)]
-            if _v(version, 4):
-                aspec += [_F("authenticationCertificateProfileId", 0), _F("signingCertificateProfileId", 0)]
+            # The profile ids arrived in version 4, but X-Road's own version-3 output
+            # (served/V3 in the vectors) carries them too; accept them from version 3 on.
+            aspec = [
+                _F("directoryURL"),
+                _F("ipAddress", 0),
+                _F("authenticationCertificateProfileId", 0),
+                _F("signingCertificateProfileId", 0),
+            ]
             a = _children(f["acmeServer"][0], aspec, f"acmeServer of {name}")
             if a.get("authenticationCertificateProfileId") or a.get("signingCertificateProfileId"):
                 seen_features.add(4)
@@ -485,7 +492,7 @@ def _safe_id(*parts: str) -> bool:
 # -- private parameters: reading ------------------------------------------------
 
 
-def _anchor_from(el: etree._Element, what: str) -> ConfigurationAnchor:
+def parse_anchor_element(el: etree._Element, what: str = "configurationAnchor") -> ConfigurationAnchor:
     f = _children(el, [_F("generatedAt", 0), _F("instanceIdentifier"), _F("source", 1, None)], what)
     sources = []
     for s in f["source"]:
@@ -523,7 +530,7 @@ def parse_private_parameters(data: bytes, *, version: int | None = None) -> Priv
         raise ConfSchemaInvalid("timeStampingIntervalSeconds must be positive")
     return PrivateParameters(
         instance=_str(top["instanceIdentifier"][0], "instanceIdentifier"),
-        anchors=tuple(_anchor_from(a, "configurationAnchor") for a in top["configurationAnchor"]),
+        anchors=tuple(parse_anchor_element(a, "configurationAnchor") for a in top["configurationAnchor"]),
         management_service=ManagementService(
             auth_cert_reg_service_address=_str(ms["authCertRegServiceAddress"][0], "authCertRegServiceAddress"),
             auth_cert_reg_service_cert=_cert(ms["authCertRegServiceCert"][0], "authCertRegServiceCert")
