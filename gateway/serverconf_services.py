@@ -1,0 +1,495 @@
+"""Editing services, endpoints, access rights and local groups (mixed into ``ServerConf``).
+
+WSDL and OpenAPI documents are parsed by the message-format modules
+(:mod:`gateway.wsdl`, :mod:`gateway.openapi`); this module only stores what they
+found. Fetching a description is an I/O parameter (``fetch(url) -> bytes``) so tests
+and the admin API can hand in a document directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from trust.identifiers import AnyId, ClientId, LocalGroupId, ServiceId
+
+from . import serverconf_models as m
+from .serverconf_errors import (
+    AccessRightNotFound,
+    AlreadyExists,
+    DescriptionNotFound,
+    InvalidInput,
+    LocalGroupNotFound,
+    NotFound,
+    ServerConfError,
+    ServiceNotFound,
+    parse_client_text,
+)
+from .serverconf_snapshot import ANY_METHOD, ANY_PATH, SERVICE_KINDS, AccessRightInfo, ConfSnapshot, LocalGroupInfo
+
+Fetch = Callable[[str], bytes]
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", ANY_METHOD)
+_CODE = re.compile(r"^[A-Za-z0-9'()+,\-.=?_~!*$&@]{1,255}$")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A service a description offers: code, optional version, backend URL, title."""
+
+    service_code: str
+    service_version: str | None = None
+    url: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class DescriptionInfo:
+    id: int
+    provider: ClientId
+    kind: str
+    url: str
+    disabled: bool
+    disabled_notice: str | None
+    service_codes: tuple[str, ...]
+
+
+def default_fetch(url: str) -> bytes:
+    """Download a description over HTTP(S) with a bounded time and size."""
+    import httpx
+
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput(f"description URL {url!r} must be http:// or https://")
+    try:
+        with httpx.Client(timeout=30.0, follow_redirects=False, trust_env=False) as client:
+            response = client.get(url)
+    except httpx.HTTPError as exc:
+        raise ServerConfError(f"cannot download {url}: {exc.__class__.__name__}", code="gateway.serverconf.fetch_failed") from exc
+    if response.status_code != 200:
+        raise ServerConfError(f"downloading {url} gave HTTP {response.status_code}", code="gateway.serverconf.fetch_failed")
+    if len(response.content) > 10 * 1024 * 1024:
+        raise InvalidInput(f"description at {url} is larger than 10 MiB")
+    return response.content
+
+
+def check_code(what: str, value: str) -> str:
+    if not isinstance(value, str) or not _CODE.match(value):
+        raise InvalidInput(f"{what} {value!r} must be 1-255 characters of A-Z a-z 0-9 ' ( ) + , - . = ? _ ~")
+    return value
+
+
+def check_endpoint(method: str, path: str) -> tuple[str, str]:
+    method = (method or "").upper()
+    if method not in HTTP_METHODS:
+        raise InvalidInput(f"endpoint method must be one of {', '.join(HTTP_METHODS)}, not {method!r}")
+    if path != ANY_PATH and not path.startswith("/"):
+        raise InvalidInput(f"endpoint path {path!r} must start with '/' (or be '**' for every path)")
+    if any(ch.isspace() for ch in path) or len(path) > 2048:
+        raise InvalidInput(f"endpoint path {path!r} must be at most 2048 characters without white space")
+    return method, path
+
+
+def wsdl_operations(document: bytes, url: str) -> list[Operation]:
+    """Service codes and versions of a WSDL, parsed by the message-format module."""
+    from . import wsdl  # G1's parser: the only place that reads WSDL
+
+    ops = wsdl.service_operations(document, base_url=url)  # type: ignore[attr-defined]
+    return [Operation(o.service_code, o.service_version, getattr(o, "address", None), getattr(o, "title", None)) for o in ops]
+
+
+def openapi_endpoints(document: bytes) -> list[tuple[str, str]]:
+    """(method, path) pairs of an OpenAPI description, parsed by the message-format module."""
+    from . import openapi
+
+    return [(e.method, e.path) for e in openapi.endpoints(document)]  # type: ignore[attr-defined]
+
+
+class ServicesMixin:
+    """Service, access-right and local-group operations of :class:`gateway.serverconf.ServerConf`."""
+
+    # provided by ServerConf
+    def write(self) -> AbstractContextManager[Session]: ...  # pragma: no cover
+    def read(self) -> AbstractContextManager[Session]: ...  # pragma: no cover
+    def snapshot(self) -> ConfSnapshot: ...  # pragma: no cover
+    def now(self) -> dt.datetime: ...  # pragma: no cover
+    def _client_row(self, s: Session, client: ClientId) -> m.Client: ...  # pragma: no cover
+
+    # -- descriptions -------------------------------------------------------------------
+
+    def add_wsdl(
+        self,
+        provider: ClientId,
+        url: str,
+        *,
+        document: bytes | None = None,
+        operations: Sequence[Operation] | None = None,
+        fetch: Fetch = default_fetch,
+        enabled: bool = False,
+        timeout_seconds: int = 60,
+        tls_verify: bool = True,
+    ) -> DescriptionInfo:
+        """Register a WSDL: each operation becomes a service code (with its version)."""
+        if operations is None:
+            if document is None:
+                document = fetch(url)
+            operations = wsdl_operations(document, url)
+        if not operations:
+            raise InvalidInput(f"the WSDL at {url} defines no operations")
+        return self._add_description(
+            provider, "WSDL", url, operations, document, enabled=enabled, timeout_seconds=timeout_seconds,
+            tls_verify=tls_verify,
+        )
+
+    def add_rest(
+        self,
+        provider: ClientId,
+        url: str,
+        service_code: str,
+        *,
+        enabled: bool = False,
+        timeout_seconds: int = 60,
+        tls_verify: bool = True,
+        endpoints: Iterable[tuple[str, str]] = (),
+    ) -> DescriptionInfo:
+        """Register a REST service: one service code whose backend is ``url``."""
+        return self._add_description(
+            provider, "REST", url, [Operation(service_code, None, url)], None, enabled=enabled,
+            timeout_seconds=timeout_seconds, tls_verify=tls_verify, endpoints=endpoints,
+        )
+
+    def add_openapi(
+        self,
+        provider: ClientId,
+        url: str,
+        service_code: str,
+        *,
+        backend_url: str | None = None,
+        document: bytes | None = None,
+        endpoints: Iterable[tuple[str, str]] | None = None,
+        fetch: Fetch = default_fetch,
+        enabled: bool = False,
+        timeout_seconds: int = 60,
+        tls_verify: bool = True,
+    ) -> DescriptionInfo:
+        """Register an OpenAPI service: its paths become endpoints, i.e. access-right targets."""
+        if endpoints is None:
+            if document is None:
+                document = fetch(url)
+            endpoints = openapi_endpoints(document)
+        return self._add_description(
+            provider, "OPENAPI", url, [Operation(service_code, None, backend_url or url)], document,
+            enabled=enabled, timeout_seconds=timeout_seconds, tls_verify=tls_verify, endpoints=endpoints,
+            generated=True,
+        )
+
+    def _add_description(
+        self,
+        provider: ClientId,
+        kind: str,
+        url: str,
+        operations: Sequence[Operation],
+        document: bytes | None,
+        *,
+        enabled: bool,
+        timeout_seconds: int,
+        tls_verify: bool,
+        endpoints: Iterable[tuple[str, str]] = (),
+        generated: bool = False,
+    ) -> DescriptionInfo:
+        assert kind in SERVICE_KINDS
+        if not url or len(url) > 2048:
+            raise InvalidInput("a service description needs a URL of at most 2048 characters")
+        if not isinstance(timeout_seconds, int) or not 1 <= timeout_seconds <= 3600:
+            raise InvalidInput("timeout must be a whole number of seconds from 1 to 3600")
+        checked_eps = [check_endpoint(meth, path) for meth, path in endpoints]
+        seen: set[tuple[str, str | None]] = set()
+        for op in operations:
+            check_code("service code", op.service_code)
+            if op.service_version is not None:
+                check_code("service version", op.service_version)
+            if (op.service_code, op.service_version) in seen:
+                raise InvalidInput(f"service {op.service_code} version {op.service_version} appears twice")
+            seen.add((op.service_code, op.service_version))
+        notice = None if enabled else "Out of order"
+        try:
+            with self.write() as s:
+                client = self._client_row(s, provider)
+                existing = set(
+                    s.scalars(select(m.Service.service_code).where(m.Service.client_id == client.id)).all()
+                )
+                clash = sorted({op.service_code for op in operations} & existing)
+                if clash:
+                    raise AlreadyExists(f"{provider.typed_text()} already has service code(s) {', '.join(clash)}")
+                desc = m.ServiceDescription(
+                    client_id=client.id, kind=kind, url=url, disabled=not enabled, disabled_notice=notice,
+                    refreshed_at=self.now(), document=document,
+                )
+                s.add(desc)
+                s.flush()
+                for op in operations:
+                    s.add(
+                        m.Service(
+                            description_id=desc.id, client_id=client.id, service_code=op.service_code,
+                            service_version=op.service_version or "", title=op.title, url=op.url or url,
+                            timeout_seconds=timeout_seconds, tls_verify=tls_verify,
+                        )
+                    )
+                    self._ensure_endpoint(s, client.id, op.service_code, ANY_METHOD, ANY_PATH, generated=True)
+                    for meth, path in checked_eps:
+                        self._ensure_endpoint(s, client.id, op.service_code, meth, path, generated=generated)
+                desc_id = desc.id
+        except AlreadyExists:
+            raise
+        return DescriptionInfo(desc_id, provider, kind, url, not enabled, notice, tuple(o.service_code for o in operations))
+
+    @staticmethod
+    def _ensure_endpoint(s: Session, client_id: int, code: str, method: str, path: str, *, generated: bool) -> m.Endpoint:
+        row = s.scalar(
+            select(m.Endpoint).where(
+                m.Endpoint.client_id == client_id, m.Endpoint.service_code == code,
+                m.Endpoint.method == method, m.Endpoint.path == path,
+            )
+        )
+        if row is None:
+            row = m.Endpoint(client_id=client_id, service_code=code, method=method, path=path, generated=generated)
+            s.add(row)
+            s.flush()
+        return row
+
+    def list_descriptions(self, provider: ClientId | None = None) -> list[DescriptionInfo]:
+        out = []
+        with self.read() as s:
+            query = select(m.ServiceDescription, m.Client).join(m.Client)
+            if provider is not None:
+                query = query.where(m.Client.typed_id == provider.typed_text())
+            for desc, client in s.execute(query.order_by(m.ServiceDescription.id)).all():
+                codes = tuple(sv.service_code for sv in desc.services)
+                out.append(
+                    DescriptionInfo(
+                        desc.id, parse_client_text(client.typed_id), desc.kind, desc.url, desc.disabled,
+                        desc.disabled_notice, codes,
+                    )
+                )
+        return out
+
+    def _description_of(self, s: Session, service: ServiceId) -> m.ServiceDescription:
+        client = self._client_row(s, service.provider)
+        query = select(m.Service).where(m.Service.client_id == client.id, m.Service.service_code == service.service_code)
+        if service.service_version is not None:
+            query = query.where(m.Service.service_version == service.service_version)
+        row = s.scalars(query).first()
+        if row is None:
+            raise ServiceNotFound(f"service {service.typed_text()} is not configured on this gateway")
+        return row.description
+
+    def set_service_enabled(self, service: ServiceId, enabled: bool, notice: str | None = None) -> int:
+        """Enable or disable the description holding ``service`` (X-Road toggles descriptions); returns its id."""
+        if notice is not None and len(notice) > 1000:
+            raise InvalidInput("the disabled notice is longer than 1000 characters")
+        with self.write() as s:
+            desc = self._description_of(s, service)
+            desc.disabled = not enabled
+            desc.disabled_notice = None if enabled else (notice or "Out of order")
+            return desc.id
+
+    def update_service(
+        self,
+        service: ServiceId,
+        *,
+        url: str | None = None,
+        timeout_seconds: int | None = None,
+        tls_verify: bool | None = None,
+        tls_ca_pem: str | None = None,
+    ) -> None:
+        if timeout_seconds is not None and not 1 <= timeout_seconds <= 3600:
+            raise InvalidInput("timeout must be a whole number of seconds from 1 to 3600")
+        if tls_ca_pem is not None and "-----BEGIN CERTIFICATE-----" not in tls_ca_pem:
+            raise InvalidInput("the backend CA must be PEM certificates")
+        with self.write() as s:
+            client = self._client_row(s, service.provider)
+            rows = s.scalars(
+                select(m.Service).where(
+                    m.Service.client_id == client.id,
+                    m.Service.service_code == service.service_code,
+                    m.Service.service_version == (service.service_version or ""),
+                )
+            ).all()
+            if not rows:
+                raise ServiceNotFound(f"service {service.typed_text()} is not configured on this gateway")
+            for row in rows:
+                if url is not None:
+                    row.url = url
+                if timeout_seconds is not None:
+                    row.timeout_seconds = timeout_seconds
+                if tls_verify is not None:
+                    row.tls_verify = tls_verify
+                if tls_ca_pem is not None:
+                    row.tls_ca_pem = tls_ca_pem
+
+    def remove_description(self, description_id: int) -> None:
+        """Remove a description, its services, and the endpoints and rights of codes no longer offered."""
+        with self.write() as s:
+            desc = s.get(m.ServiceDescription, description_id)
+            if desc is None:
+                raise DescriptionNotFound(f"no service description {description_id}")
+            codes = {sv.service_code for sv in desc.services}
+            client_id = desc.client_id
+            s.delete(desc)
+            s.flush()
+            remaining = set(s.scalars(select(m.Service.service_code).where(m.Service.client_id == client_id)).all())
+            gone = codes - remaining
+            if gone:
+                s.execute(delete(m.Endpoint).where(m.Endpoint.client_id == client_id, m.Endpoint.service_code.in_(gone)))
+
+    def description_document(self, provider: ClientId, service_code: str) -> tuple[str, bytes | None]:
+        """(kind, stored document) of the description offering ``service_code`` (getWsdl/getOpenAPI)."""
+        with self.read() as s:
+            client = self._client_row(s, provider)
+            row = s.scalars(
+                select(m.Service).where(m.Service.client_id == client.id, m.Service.service_code == service_code)
+            ).first()
+            if row is None:
+                raise ServiceNotFound(f"{provider.typed_text()} has no service {service_code}")
+            return row.description.kind, row.description.document
+
+    # -- endpoints and access rights ------------------------------------------------------
+
+    def add_endpoint(self, provider: ClientId, service_code: str, method: str, path: str) -> None:
+        method, path = check_endpoint(method, path)
+        with self.write() as s:
+            client = self._client_row(s, provider)
+            self._require_code(s, client, service_code)
+            if self._find_endpoint(s, client.id, service_code, method, path) is not None:
+                raise AlreadyExists(f"endpoint {method} {path} of {service_code} already exists")
+            self._ensure_endpoint(s, client.id, service_code, method, path, generated=False)
+
+    @staticmethod
+    def _require_code(s: Session, client: m.Client, service_code: str) -> None:
+        found = s.scalar(
+            select(m.Service.id).where(m.Service.client_id == client.id, m.Service.service_code == service_code).limit(1)
+        )
+        if found is None:
+            raise ServiceNotFound(f"{client.typed_id} has no service {service_code}")
+
+    @staticmethod
+    def _find_endpoint(s: Session, client_id: int, code: str, method: str, path: str) -> m.Endpoint | None:
+        return s.scalar(
+            select(m.Endpoint).where(
+                m.Endpoint.client_id == client_id, m.Endpoint.service_code == code,
+                m.Endpoint.method == method, m.Endpoint.path == path,
+            )
+        )
+
+    def grant(
+        self, provider: ClientId, service_code: str, subject: AnyId, *, method: str = ANY_METHOD, path: str = ANY_PATH
+    ) -> None:
+        """Allow ``subject`` to call ``service_code`` of ``provider`` (REST: one endpoint of it)."""
+        method, path = check_endpoint(method, path)
+        try:
+            with self.write() as s:
+                client = self._client_row(s, provider)
+                self._require_code(s, client, service_code)
+                self._check_subject(s, client, subject)
+                ep = self._find_endpoint(s, client.id, service_code, method, path)
+                if ep is None:
+                    raise NotFound(
+                        f"{service_code} has no endpoint {method} {path}; add it first", code="gateway.serverconf.endpoint_not_found"
+                    )
+                s.add(m.AccessRight(client_id=client.id, endpoint_id=ep.id, subject=subject.typed_text(), granted_at=self.now()))
+        except AlreadyExists as exc:
+            raise AlreadyExists(
+                f"{subject.typed_text()} already has access to {service_code} {method} {path}"
+            ) from exc
+
+    def _check_subject(self, s: Session, client: m.Client, subject: AnyId) -> None:
+        if isinstance(subject, LocalGroupId):
+            found = s.scalar(select(m.LocalGroup.id).where(m.LocalGroup.client_id == client.id, m.LocalGroup.code == subject.group_code))
+            if found is None:
+                raise LocalGroupNotFound(f"{client.typed_id} has no local group {subject.group_code}")
+
+    def revoke(
+        self, provider: ClientId, service_code: str, subject: AnyId, *, method: str = ANY_METHOD, path: str = ANY_PATH
+    ) -> None:
+        method, path = check_endpoint(method, path)
+        with self.write() as s:
+            client = self._client_row(s, provider)
+            ep = self._find_endpoint(s, client.id, service_code, method, path)
+            right = None
+            if ep is not None:
+                right = s.scalar(
+                    select(m.AccessRight).where(m.AccessRight.endpoint_id == ep.id, m.AccessRight.subject == subject.typed_text())
+                )
+            if right is None:
+                raise AccessRightNotFound(f"{subject.typed_text()} has no right on {service_code} {method} {path}")
+            s.delete(right)
+
+    def list_rights(self, provider: ClientId | None = None, service_code: str | None = None) -> list[AccessRightInfo]:
+        out = []
+        for (p, code), rights in self.snapshot().rights.items():
+            if (provider is None or p == provider) and (service_code is None or code == service_code):
+                out.extend(rights)
+        return sorted(out, key=lambda r: (r.provider.typed_text(), r.service_code, r.endpoint.method, r.endpoint.path, r.subject.typed_text()))
+
+    # -- local groups ---------------------------------------------------------------------------
+
+    def add_local_group(self, owner: ClientId, code: str, description: str = "") -> None:
+        check_code("group code", code)
+        try:
+            with self.write() as s:
+                client = self._client_row(s, owner)
+                s.add(m.LocalGroup(client_id=client.id, code=code, description=description, updated_at=self.now()))
+        except AlreadyExists as exc:
+            raise AlreadyExists(f"{owner.typed_text()} already has a local group {code}") from exc
+
+    def _group_row(self, s: Session, owner: ClientId, code: str) -> m.LocalGroup:
+        client = self._client_row(s, owner)
+        row = s.scalar(select(m.LocalGroup).where(m.LocalGroup.client_id == client.id, m.LocalGroup.code == code))
+        if row is None:
+            raise LocalGroupNotFound(f"{owner.typed_text()} has no local group {code}")
+        return row
+
+    def remove_local_group(self, owner: ClientId, code: str) -> None:
+        """Delete the group and the access rights granted to it."""
+        with self.write() as s:
+            group = self._group_row(s, owner, code)
+            s.execute(
+                delete(m.AccessRight).where(
+                    m.AccessRight.client_id == group.client_id, m.AccessRight.subject == LocalGroupId(code).typed_text()
+                )
+            )
+            s.delete(group)
+
+    def add_group_members(self, owner: ClientId, code: str, members: Iterable[ClientId]) -> None:
+        try:
+            with self.write() as s:
+                group = self._group_row(s, owner, code)
+                for member in members:
+                    s.add(m.LocalGroupMember(group_id=group.id, member=member.typed_text(), added_at=self.now()))
+                group.updated_at = self.now()
+        except AlreadyExists as exc:
+            raise AlreadyExists(f"a member is already in local group {code}") from exc
+
+    def remove_group_members(self, owner: ClientId, code: str, members: Iterable[ClientId]) -> None:
+        with self.write() as s:
+            group = self._group_row(s, owner, code)
+            for member in members:
+                row = s.scalar(
+                    select(m.LocalGroupMember).where(
+                        m.LocalGroupMember.group_id == group.id, m.LocalGroupMember.member == member.typed_text()
+                    )
+                )
+                if row is None:
+                    raise NotFound(f"{member.typed_text()} is not in local group {code}")
+                s.delete(row)
+            group.updated_at = self.now()
+
+    def list_local_groups(self, owner: ClientId | None = None) -> list[LocalGroupInfo]:
+        groups = self.snapshot().local_groups.values()
+        return sorted(
+            (g for g in groups if owner is None or g.owner == owner), key=lambda g: (g.owner.typed_text(), g.code)
+        )
