@@ -168,8 +168,8 @@ def parse_soap(
 ) -> SoapMessage | SoapFaultMessage:
     """Read an X-Road SOAP message (plain, SwA or MTOM) from its bytes and Content-Type.
 
-    ``role`` picks the rules that differ: a request needs ``service``; an unusable
-    multipart answer is ``invalid_message`` (a request's is ``missing_soap``).
+    ``role`` picks the rule that differs: an unusable multipart answer is
+    ``invalid_message`` (a request's is ``missing_soap``).
     """
     try:
         ctype = parse_content_type(content_type)
@@ -397,8 +397,8 @@ def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHe
         if qname.localname in found:
             raise _fault(faults.DUPLICATE_HEADER_FIELD, f"duplicate header field {qname.localname!r}")
         found[qname.localname] = child
-    required = ["client", "id", "protocolVersion"] + (["service"] if role == "request" else [])
-    missing = [name for name in ("client", "service", "id", "protocolVersion") if name in required and name not in found]
+    # X-Road's parser requires service in responses too (AttachmentFaultySoapResponse)
+    missing = [name for name in ("client", "service", "id", "protocolVersion") if name not in found]
     if missing:
         raise _fault(faults.MISSING_HEADER_FIELD, f"required header field(s) missing: {', '.join(missing)}")
     version = _text(found["protocolVersion"]).strip()
@@ -467,3 +467,21 @@ def parse_soap_part(
     return _parse_soap_part(
         data, outer, part_type, role=role, attachments=attachments, multipart=outer.is_multipart()
     )
+
+
+def check_http_method(method: str) -> None:
+    """SOAP requests are POSTed; anything else is ``invalid_http_method``."""
+    if method.upper() != "POST":
+        raise _fault(faults.INVALID_HTTP_METHOD, f"SOAP messages must be POSTed, not sent with {method!r}")
+
+
+def check_soap_action(value: str | None) -> str | None:
+    """A ``SOAPAction`` header must be absent, empty or a quoted string (SOAP 1.1 s6.1.1).
+
+    Returns the value to forward unchanged (X-Road passes it to the provider as is)."""
+    if value is None:
+        return None
+    stripped = value.strip()
+    if stripped and not (len(stripped) >= 2 and stripped[0] == '"' and stripped[-1] == '"'):
+        raise _fault(faults.INVALID_SOAP_ACTION, "the SOAPAction header must be a quoted string")
+    return value

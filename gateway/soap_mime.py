@@ -73,7 +73,7 @@ def parse_content_type(value: str | None) -> ContentType:
     text = value.strip()
     items = _split_params(text)
     media = items[0].strip().lower()
-    if media.count("/") != 1 or not all(media.split("/")) or any(c.isspace() for c in media):
+    if "/" not in media or media.startswith("/") or media.endswith("/") or any(c.isspace() for c in media):
         raise MimeError(f"Content-Type {value!r} is not a media type", "content_type")
     params: list[tuple[str, str]] = []
     for item in items[1:]:
