@@ -265,7 +265,7 @@ class MessageLog:
             return state
         with self._state_lock:
             with self.engine.connect() as conn:
-                values = dict(conn.execute(select(m.LogState.key, m.LogState.value)).tuples().all())
+                values = dict(conn.execute(select(m.LogState.key, m.LogState.value)).all())
                 floor = int(values.get(STATE_FLOOR, "0"))
                 oldest = conn.execute(
                     select(func.min(m.LogRecord.logged_at))
@@ -306,7 +306,7 @@ class MessageLog:
         at = at or self._now()
         state = self._refresh_state(force=True)
         with self.engine.connect() as conn:
-            values = dict(conn.execute(select(m.LogState.key, m.LogState.value)).tuples().all())
+            values = dict(conn.execute(select(m.LogState.key, m.LogState.value)).all())
         return {
             "last_timestamp_success": state.last_success.isoformat() if state.last_success else None,
             "timestamping_failing_since": state.first_failure.isoformat() if state.first_failure else None,
