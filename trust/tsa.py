@@ -336,10 +336,20 @@ def build_request(
     return bytes(tsp.TimeStampReq(fields).dump())
 
 
+class TimeStampResp(core.Sequence):  # type: ignore[misc]
+    """RFC 3161 ``TimeStampResp``; asn1crypto's own class wrongly makes the token mandatory,
+    so rejections (which carry no token) could not be read or written with it."""
+
+    _fields = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
 def parse_reply(reply_der: bytes) -> bytes:
     """The token of a granted ``TimeStampResp``; raises :class:`TimestampRejected` otherwise."""
     try:
-        resp = tsp.TimeStampResp.load(reply_der, strict=True)
+        resp = TimeStampResp.load(reply_der, strict=True)
         status = resp["status"]
         code = status["status"].native
         text = status["status_string"].native

@@ -31,7 +31,7 @@ from .algorithms import DigestAlgorithm, SignatureAlgorithm
 from .certs import asn1_signature_algorithm_name, cert_der, is_tsa_cert, require_aware
 from .errors import TrustError
 from .keys import Signer, write_atomic
-from .tsa import IMPRINT_ALGORITHMS, TimestampError
+from .tsa import IMPRINT_ALGORITHMS, TimeStampResp, TimestampError
 
 # sild's own TSA policy arc (private, under a placeholder enterprise number for
 # development deployments; a real TSA configures the OID its practice statement names).
@@ -126,7 +126,7 @@ class TimestampAuthority:
         except _Reject as rej:
             return TsaResult(_rejection(rej.fail_info, rej.message), rej.message, rej.fail_info)
         token = self._token(request, moment)
-        reply = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
+        reply = TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
         return TsaResult(bytes(reply.dump()))
 
     # -- internals ---------------------------------------------------------
@@ -216,7 +216,7 @@ def _signature_algorithm(signer: Signer, key_id: str, digest: DigestAlgorithm) -
 
 
 def _rejection(fail_info: str, message: str) -> bytes:
-    resp = tsp.TimeStampResp({
+    resp = TimeStampResp({
         "status": {
             "status": "rejection",
             "status_string": [message],

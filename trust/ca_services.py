@@ -1,0 +1,26 @@
+"""The OCSP responder and the TSA of a :class:`~trust.ca.CertificateAuthority`.
+
+Kept apart from ``ca`` so the CA module does not import the responders (which
+import ``ca`` for revocation reasons).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .ca import OCSP, TSA, CertificateAuthority
+from .ocsp_responder import OcspResponder
+from .tsa_authority import DEFAULT_TSA_POLICY, PersistentSerials, TimestampAuthority
+
+
+def ocsp_responder(ca: CertificateAuthority, *, validity: dt.timedelta = dt.timedelta(hours=1)) -> OcspResponder:
+    """Responder for the issuing CA, signing with the delegated OCSP certificate."""
+    return OcspResponder(ca.db, ca.issuing_cert, ca.token, OCSP, ca.ocsp_cert, validity=validity)
+
+
+def timestamp_authority(ca: CertificateAuthority, *, policy: str = DEFAULT_TSA_POLICY) -> TimestampAuthority:
+    """The CA's TSA; its serial boot counter lives in ``<dir>/tsa-serial``."""
+    return TimestampAuthority(
+        ca.token, TSA, ca.tsa_cert, PersistentSerials(ca.directory / "tsa-serial"),
+        chain=ca.intermediates, policy=policy,
+    )

@@ -1,0 +1,181 @@
+"""The OCSP responder core (RFC 6960): request DER in, response DER out.
+
+Status comes live from the CA register (:class:`~trust.ca_db.CaDatabase`) on every
+request, so a revocation is visible at once, also when another process (the CLI)
+made it. Responses are signed through the :class:`~trust.keys.Signer` interface by
+the delegated OCSP certificate (EKU OCSPSigning, id-pkix-ocsp-nocheck), which is
+embedded so relying parties can check the delegation.
+
+Bad input never raises: a request that is not DER gets ``malformedRequest``, a
+request about a CA this responder does not serve gets ``unauthorized``, and an
+internal failure (e.g. the database is gone) gets ``internalError``; the caller
+(``trust_http``) maps these to HTTP statuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asn1crypto import core
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+
+from .algorithms import DigestAlgorithm, SignatureAlgorithm
+from .ca_db import CaDatabase
+from .ca import RevocationReason
+from .certs import asn1_signature_algorithm_name, cert_der, fingerprint_hex, require_aware
+from .errors import TrustError
+from .keys import Signer
+from .ocsp import cert_id_hashes, public_key_bits
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 64 * 1024
+MAX_CERTS_PER_REQUEST = 32
+_CERT_ID_HASHES = ("sha1", "sha256", "sha384", "sha512")
+
+
+@dataclass(frozen=True)
+class OcspResult:
+    """The DER response and its ``responseStatus`` (for the HTTP edge)."""
+
+    response: bytes
+    status: str
+    detail: str | None = None
+
+
+class OcspResponder:
+    """Answers for certificates issued by ``issuer`` according to ``database``."""
+
+    def __init__(
+        self,
+        database: CaDatabase,
+        issuer: x509.Certificate,
+        signer: Signer,
+        key_id: str,
+        responder_cert: x509.Certificate,
+        *,
+        chain: Sequence[x509.Certificate] = (),
+        validity: dt.timedelta = dt.timedelta(hours=1),
+        digest: DigestAlgorithm = DigestAlgorithm.SHA256,
+    ) -> None:
+        self.database = database
+        self.issuer = issuer
+        self.signer = signer
+        self.key_id = key_id
+        self.responder_cert = responder_cert
+        self.validity = validity
+        self._sig_alg = SignatureAlgorithm.for_key(signer.public_key(key_id), digest)
+        self._certs = [asn1_x509.Certificate.load(cert_der(c)) for c in (responder_cert, *chain)]
+        self._responder_key_hash = hashlib.sha1(public_key_bits(responder_cert)).digest()
+        self._issuer_fingerprint = fingerprint_hex(issuer)
+        self._issuer_hashes = {name: cert_id_hashes(issuer, name) for name in _CERT_ID_HASHES}
+
+    def respond(self, request_der: bytes, at: dt.datetime) -> bytes:
+        return self.handle(request_der, at).response
+
+    def handle(self, request_der: bytes, at: dt.datetime) -> OcspResult:
+        at = require_aware(at).replace(microsecond=0)
+        try:
+            requests, nonce = self._parse(request_der)
+        except _Malformed as exc:
+            return OcspResult(_status_only("malformed_request"), "malformed_request", str(exc))
+        try:
+            singles = [self._single(req_cert, at) for req_cert in requests]
+        except TrustError as exc:
+            log.error("OCSP responder cannot read the CA register: %s", exc)
+            return OcspResult(_status_only("internal_error"), "internal_error", "status not available")
+        if all(single is None for single in singles):
+            return OcspResult(_status_only("unauthorized"), "unauthorized",
+                              "this responder does not serve the issuer named in the request")
+        return OcspResult(self._sign(
+            [s if s is not None else _unknown(r, at, self.validity) for s, r in zip(singles, requests)],
+            nonce, at), "successful")
+
+    # -- internals ---------------------------------------------------------
+    def _parse(self, data: bytes) -> tuple[list[asn1_ocsp.CertId], core.Asn1Value | None]:
+        if not data:
+            raise _Malformed("empty request")
+        if len(data) > MAX_REQUEST_BYTES:
+            raise _Malformed("request too large")
+        try:
+            request = asn1_ocsp.OCSPRequest.load(data, strict=True)
+            request.native  # parse everything now
+            tbs = request["tbs_request"]
+            cert_ids = [r["req_cert"] for r in tbs["request_list"]]
+            nonce = None
+            for ext in tbs["request_extensions"] or []:
+                if ext["extn_id"].native == "nonce":
+                    nonce = ext["extn_value"]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise _Malformed(f"not a DER OCSPRequest: {exc}") from None
+        if not cert_ids:
+            raise _Malformed("request lists no certificates")
+        if len(cert_ids) > MAX_CERTS_PER_REQUEST:
+            raise _Malformed(f"request lists more than {MAX_CERTS_PER_REQUEST} certificates")
+        return cert_ids, nonce
+
+    def _single(self, cert_id: asn1_ocsp.CertId, at: dt.datetime) -> dict[str, object] | None:
+        """The SingleResponse fields, or None when ``cert_id`` names another issuer."""
+        hash_name = cert_id["hash_algorithm"]["algorithm"].native
+        expected = self._issuer_hashes.get(str(hash_name))
+        if expected is None or (cert_id["issuer_name_hash"].native, cert_id["issuer_key_hash"].native) != expected:
+            return None
+        record = self.database.get(int(cert_id["serial_number"].native))
+        if record is None or record.issuer_fingerprint != self._issuer_fingerprint:
+            return _unknown(cert_id, at, self.validity)
+        if record.revoked_at is not None and record.revoked_at <= at:
+            reason = RevocationReason.parse(record.revocation_reason or "unspecified")
+            status = asn1_ocsp.CertStatus(name="revoked", value={
+                "revocation_time": record.revoked_at,
+                "revocation_reason": reason.asn1_name,
+            })
+        else:
+            status = asn1_ocsp.CertStatus(name="good", value=core.Null())
+        return {"cert_id": cert_id, "cert_status": status, "this_update": at, "next_update": at + self.validity}
+
+    def _sign(self, singles: list[dict[str, object]], nonce: core.Asn1Value | None, at: dt.datetime) -> bytes:
+        data: dict[str, object] = {
+            "responder_id": asn1_ocsp.ResponderId(name="by_key", value=self._responder_key_hash),
+            "produced_at": at,
+            "responses": singles,
+        }
+        if nonce is not None:
+            data["response_extensions"] = [{"extn_id": "nonce", "critical": False, "extn_value": nonce}]
+        tbs = asn1_ocsp.ResponseData(data)
+        tbs_der = tbs.dump()
+        signature = self.signer.sign(self.key_id, self._sig_alg, self._sig_alg.digest.digest(tbs_der))
+        basic = asn1_ocsp.BasicOCSPResponse({
+            "tbs_response_data": tbs,
+            "signature_algorithm": {"algorithm": asn1_signature_algorithm_name(self._sig_alg)},
+            "signature": signature,
+            "certs": self._certs,
+        })
+        response = asn1_ocsp.OCSPResponse({
+            "response_status": "successful",
+            "response_bytes": {"response_type": "basic_ocsp_response", "response": basic},
+        })
+        return bytes(response.dump())
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _unknown(cert_id: asn1_ocsp.CertId, at: dt.datetime, validity: dt.timedelta) -> dict[str, object]:
+    return {
+        "cert_id": cert_id,
+        "cert_status": asn1_ocsp.CertStatus(name="unknown", value=core.Null()),
+        "this_update": at,
+        "next_update": at + validity,
+    }
+
+
+def _status_only(status: str) -> bytes:
+    return bytes(asn1_ocsp.OCSPResponse({"response_status": status}).dump())
+
