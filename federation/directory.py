@@ -528,7 +528,7 @@ def verify_directory(
     if expected is None:
         if len(claimed) != 1:
             raise ConfInstanceMismatch("cannot tell which instance the directory belongs to; pass instance=")
-        expected = next(iter(claimed))  # type: ignore[assignment]
+        expected = next(iter(claimed))
     assert expected is not None
     verified: list[VerifiedPart] = []
     for entry in directory.parts:

@@ -323,10 +323,17 @@ class SharedParameters:
         return auth_cert_hash(cert_der, self.version)
 
     def server_by_auth_cert(self, cert_der: bytes) -> SecurityServer | None:
-        digest = self.auth_cert_hash(cert_der)
+        """The gateway whose ``authCertHash`` list holds this certificate.
+
+        The digest is chosen by the stored hash's length (20 bytes SHA-1, 32 bytes
+        SHA-256): version-2 files should hold SHA-1, but X-Road's own v2 test files
+        hold SHA-256, and the two lengths cannot be confused.
+        """
+        by_length = {20: hashlib.sha1(cert_der).digest(), 32: hashlib.sha256(cert_der).digest()}  # noqa: S324
         for server in self.security_servers:
-            if digest in server.auth_cert_hashes:
-                return server
+            for stored in server.auth_cert_hashes:
+                if by_length.get(len(stored)) == stored:
+                    return server
         return None
 
     def verification_certs(self, *, internal: bool) -> tuple[bytes, ...]:
