@@ -1,0 +1,299 @@
+"""The provider-side adapter: an X-Road service in front of a legacy backend.
+
+One :class:`ProviderAdapter` serves every operation of one adapter definition. Per
+call: read the X-Road request (or the REST call), check an incoming payload
+signature if the operation demands one, map the request (XSLT, hook), call the
+backend, verify the backend's own signature if configured, map the answer, check it
+against the declared response fields, sign the payload with the data owner's key,
+and answer with the request's headers echoed unchanged.
+
+The class is framework-free (bytes in, bytes out) so it can be driven by the Flask
+edge (:mod:`adapters.http_app`), by tests, or embedded in another WSGI stack. Every
+failure becomes an X-Road style fault with a specific code and a correlation id that
+is also in the adapter's log; the adapter itself never stops serving because one
+backend misbehaves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+from cryptography import x509
+from lxml import etree
+
+from trust.algorithms import DigestAlgorithm, SignatureAlgorithm
+from trust.keys import Signer
+
+from .backends import BackendClient
+from .definition import AdapterDefinition, Operation, SignatureCheck
+from .errors import AdapterError
+from .mapping import MappingError, apply_mapping
+from .schema import json_to_xml, validation_schema, xml_to_json
+from .soap import (
+    AdapterFault,
+    XRoadRequest,
+    build_fault,
+    build_response,
+    client_fault,
+    parse_request,
+    server_fault,
+)
+from .xmldsig import (
+    DS_NS,
+    PayloadSignatureError,
+    PayloadSigner,
+    SignatureMode,
+    SignatureTrust,
+    find_signature,
+    verify_payload,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class SigningMaterial:
+    """What the adapter signs with: a Signer, the key id inside it, and the certificate chain."""
+
+    signer: Signer
+    key_id: str
+    certificates: tuple[x509.Certificate, ...]
+
+
+def load_trust(check: SignatureCheck) -> SignatureTrust:
+    def certs(paths: tuple[Path, ...]) -> tuple[x509.Certificate, ...]:
+        out: list[x509.Certificate] = []
+        for path in paths:
+            out.extend(x509.load_pem_x509_certificates(path.read_bytes()))
+        return tuple(out)
+
+    return SignatureTrust(ca_certificates=certs(check.trusted_cas), pinned_certificates=certs(check.trusted_certs))
+
+
+@dataclass(frozen=True)
+class RestResult:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class ProviderAdapter:
+    """Serves the operations of one adapter definition; thread-safe; :meth:`close` when done."""
+
+    def __init__(
+        self,
+        definition: AdapterDefinition,
+        *,
+        signing: SigningMaterial | None = None,
+        clock: Clock = _utcnow,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.definition = definition
+        self._clock = clock
+        self._backends = {name: BackendClient(b, transport=transport) for name, b in definition.backends.items()}
+        self._schemas = {op.name: validation_schema(definition.namespace, op) for op in definition.operations}
+        self._signers: dict[str, PayloadSigner] = {}
+        self._request_trust: dict[str, SignatureTrust] = {}
+        self._backend_trust = {
+            name: load_trust(b.verify_signature) for name, b in definition.backends.items() if b.verify_signature
+        }
+        for op in definition.operations:
+            if op.require_signature is not None:
+                self._request_trust[op.name] = load_trust(op.require_signature)
+            if op.sign is not None:
+                if signing is None:
+                    raise AdapterError(
+                        f"operation {op.name} signs its answers but the adapter has no signing key",
+                        code="adapters.signature.config",
+                    )
+                self._signers[op.name] = PayloadSigner(
+                    signer=signing.signer,
+                    key_id=signing.key_id,
+                    certificates=signing.certificates,
+                    algorithm=(
+                        SignatureAlgorithm[op.sign.algorithm]
+                        if op.sign.algorithm
+                        else SignatureAlgorithm.for_key(signing.certificates[0].public_key(), DigestAlgorithm.SHA256)
+                    ),
+                    mode=SignatureMode(op.sign.mode),
+                )
+
+    def close(self) -> None:
+        for client in self._backends.values():
+            client.close()
+
+    def backend_client(self, name: str) -> BackendClient:
+        return self._backends[name]
+
+    # -- SOAP face ----------------------------------------------------------------
+    def handle_soap(self, raw: bytes) -> tuple[int, bytes]:
+        """Answer one X-Road SOAP request: ``(http_status, envelope_bytes)``; never raises."""
+        correlation = str(uuid.uuid4())
+        request: XRoadRequest | None = None
+        try:
+            request = parse_request(raw)
+            op = self._operation_for(request)
+            wrapper = self.invoke(op, request.body, request.context, correlation)
+            return 200, build_response(request, wrapper)
+        except AdapterFault as fault:
+            log.warning("fault %s [%s]: %s", fault.code, correlation, fault.message, exc_info=fault.__cause__ is not None)
+            header = request.header if request is not None else None
+            return 500, build_fault(fault.code, fault.message, correlation, header=header)
+        except Exception:  # a bug must cost one request, not the server
+            log.exception("internal error [%s]", correlation)
+            header = request.header if request is not None else None
+            return 500, build_fault("server.adapter.internal_error", "internal error in the adapter", correlation,
+                                    header=header)
+
+    def _operation_for(self, request: XRoadRequest) -> Operation:
+        code = request.service.service_code
+        op = self.definition.operation(code)
+        if op is None:
+            raise client_fault("unknown_service", f"this adapter has no operation {code!r}")
+        version = request.service.service_version
+        if version is not None and op.version is not None and version != op.version:
+            raise client_fault("unknown_service", f"operation {code} has version {op.version}, not {version}")
+        expected = f"{{{self.definition.namespace}}}{op.name}"
+        if request.body.tag != expected:
+            raise client_fault("invalid_body", f"the body of {code} must be the element {op.name} in {self.definition.namespace}")
+        return op
+
+    # -- REST face ----------------------------------------------------------------
+    def handle_rest(self, op: Operation, params: dict[str, Any], headers: dict[str, str]) -> RestResult:
+        """Answer one REST call as JSON; X-Road-* headers give the mapping context."""
+        correlation = str(uuid.uuid4())
+        try:
+            wrapper = json_to_xml(self.definition.namespace, op.name, op.request_fields, params)
+            context = {
+                "userId": headers.get("x-road-userid", ""),
+                "client": headers.get("x-road-client", ""),
+                "issue": headers.get("x-road-issue", ""),
+                "id": headers.get("x-road-id", ""),
+                "service": headers.get("x-road-service", ""),
+                "serviceCode": op.name,
+                "serviceVersion": op.version or "",
+            }
+            response = self.invoke(op, wrapper, context, correlation)
+            if op.rest is not None and op.rest.not_found_when:
+                found = response.xpath(op.rest.not_found_when, namespaces={"tns": self.definition.namespace})
+                if found is True or (isinstance(found, list) and found):
+                    return RestResult(404, {"type": "not_found", "message": "no such record", "detail": correlation}, {})
+            return RestResult(200, xml_to_json(response, op.response_fields), {})
+        except AdapterFault as fault:
+            log.warning("fault %s [%s]: %s", fault.code, correlation, fault.message)
+            return RestResult(
+                fault.http_status,
+                {"type": fault.code, "message": fault.message, "detail": correlation},
+                {"X-Road-Error": fault.code},
+            )
+        except Exception:
+            log.exception("internal error [%s]", correlation)
+            code = "server.adapter.internal_error"
+            return RestResult(500, {"type": code, "message": "internal error in the adapter", "detail": correlation},
+                              {"X-Road-Error": code})
+
+    # -- the pipeline ---------------------------------------------------------------
+    def invoke(self, op: Operation, wrapper: etree._Element, context: dict[str, str], correlation: str) -> etree._Element:
+        """Request wrapper element in, signed response wrapper element out."""
+        schema = self._schemas[op.name]
+        if not schema.validate(wrapper):
+            raise client_fault("invalid_request", f"the {op.name} request does not match its schema: "
+                                                 f"{_first_error(schema)}")
+        if op.name in self._request_trust:
+            wrapper = self._check_request_signature(op, wrapper)
+        try:
+            backend_request = apply_mapping(op.request_mapping, wrapper, context)
+        except MappingError as exc:
+            log.warning("request mapping of %s failed [%s]: %s", op.name, correlation, exc)
+            raise server_fault("mapping_failed", "the request could not be mapped for the backend") from exc
+        backend = self._backends[op.backend]
+        answer = backend.call(
+            backend_request, soap_action=op.soap_action or op.backend_operation, idempotent=op.idempotent
+        )
+        payload = answer.payload
+        if op.backend in self._backend_trust:
+            payload = self._check_backend_signature(op, payload)
+        try:
+            response = apply_mapping(op.response_mapping, payload, context)
+        except MappingError as exc:
+            log.warning("response mapping of %s failed [%s]: %s", op.name, correlation, exc)
+            raise server_fault("backend_malformed_response", "the backend answer could not be mapped") from exc
+        expected = f"{{{self.definition.namespace}}}{op.name}Response"
+        if response.tag != expected:
+            log.warning("response mapping of %s produced %s [%s]", op.name, response.tag, correlation)
+            raise server_fault("backend_malformed_response", "the backend answer does not have the expected structure")
+        if not schema.validate(response):
+            log.warning("answer of %s invalid [%s]: %s", op.name, correlation, _first_error(schema))
+            raise server_fault("backend_malformed_response", "the backend answer does not have the expected structure")
+        signer = self._signers.get(op.name)
+        if signer is not None and op.sign is not None:
+            target = response.find(f"{{{self.definition.namespace}}}{op.sign.element}")
+            if target is not None:  # an answer without the record (not found) has nothing to sign
+                try:
+                    signer.sign(target)
+                except AdapterError:
+                    raise
+                except Exception as exc:
+                    log.exception("signing failed [%s]", correlation)
+                    raise server_fault("signing_failed", "the answer could not be signed") from exc
+        return response
+
+    def _check_request_signature(self, op: Operation, wrapper: etree._Element) -> etree._Element:
+        signature = next(wrapper.iter(f"{{{DS_NS}}}Signature"), None)
+        if signature is None:
+            raise client_fault("signature_missing", f"operation {op.name} requires a signed payload")
+        parent = signature.getparent()
+        assert parent is not None
+        signed = parent if parent is not wrapper else signature.getprevious()
+        if signed is None:
+            raise client_fault("signature_invalid", "the signature does not sit on a payload element")
+        try:
+            verify_payload(signed, self._request_trust[op.name], at=self._clock())
+        except PayloadSignatureError as exc:
+            raise client_fault("signature_invalid", exc.message) from exc
+        parent.remove(signature)  # the backend gets the data, not the envelope of proof
+        return wrapper
+
+    def _check_backend_signature(self, op: Operation, payload: etree._Element) -> etree._Element:
+        backend = self.definition.backends[op.backend]
+        check = backend.verify_signature
+        assert check is not None
+        target = payload
+        if check.element:
+            target = next((el for el in payload.iter() if isinstance(el.tag, str)
+                           and etree.QName(el).localname == check.element), None)  # type: ignore[assignment]
+            if target is None:
+                raise server_fault("backend_signature_invalid", "the backend answer lacks its signed element")
+        try:
+            verified = verify_payload(target, self._backend_trust[op.backend], at=self._clock())
+        except PayloadSignatureError as exc:
+            log.warning("backend %s signature: %s", op.backend, exc)
+            raise server_fault("backend_signature_invalid", "the backend's signature on its answer does not verify") from exc
+        # continue with exactly what was verified
+        signature = find_signature(target)
+        if signature is not None and signature.getparent() is not None:
+            signature.getparent().remove(signature)  # type: ignore[union-attr]
+        replacement = verified.element
+        if target is payload:
+            return replacement
+        parent = target.getparent()
+        assert parent is not None
+        parent.replace(target, replacement)
+        return payload
+
+
+def _first_error(schema: etree.XMLSchema) -> str:
+    errors = list(schema.error_log)  # type: ignore[call-overload]
+    return errors[0].message if errors else "unknown problem"

@@ -1,0 +1,43 @@
+"""Sandbox: the Finnish Digital and Population Data Services Agency (DVV) as a REST/JSON service.
+
+``GET /residents/{personCode}`` answers one resident; ``GET /residents?municipality=``
+lists residents of a municipality (name or code). Unknown persons get a 404 with a
+JSON body, the REST way of a clean "not found". No adapter is needed: REST/JSON is
+what a gateway's REST face forwards as is.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any, Iterable
+
+from ._wsgi import StartResponse, respond
+from .data import FI_RESIDENTS
+
+_JSON = "application/json; charset=utf-8"
+
+
+def _json(start_response: StartResponse, status: str, data: Any) -> Iterable[bytes]:
+    return respond(start_response, status, json.dumps(data, ensure_ascii=False).encode("utf-8"), _JSON)
+
+
+def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """The WSGI app of the population information REST service."""
+    if environ.get("REQUEST_METHOD") != "GET":
+        return _json(start_response, "405 Method Not Allowed", {"type": "method_not_allowed",
+                                                                 "message": "only GET is supported"})
+    path = urllib.parse.unquote(environ.get("PATH_INFO", "")).rstrip("/")
+    parts = [p for p in path.split("/") if p]
+    if not parts or parts[0] != "residents" or len(parts) > 2:
+        return _json(start_response, "404 Not Found", {"type": "not_found", "message": "no such resource"})
+    if len(parts) == 2:
+        resident = FI_RESIDENTS.get(parts[1].upper())
+        if resident is None:
+            return _json(start_response, "404 Not Found", {"type": "not_found", "message": "no such resident"})
+        return _json(start_response, "200 OK", resident)
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    municipality = (query.get("municipality") or [""])[-1].strip().lower()
+    found = [r for r in FI_RESIDENTS.values()
+             if not municipality or municipality in (r["municipality"].lower(), r["municipalityCode"])]
+    return _json(start_response, "200 OK", {"residents": found})
