@@ -204,7 +204,7 @@ class VerifiedContainer:
             f"signer: {self.signer.to_text()} ({'response' if self.identity.is_response else 'request'}, {self.identity.kind})",
             f"certificate: {sig.signer_certificate.subject.rfc4514_string()} (serial {sig.signer_certificate.serial_number}, CA {sig.ca_name})",
             f"signed at: {sig.signing_time.isoformat()}",
-            f"OCSP: {sig.ocsp_status}" + (f" (produced {sig.ocsp.produced_at.isoformat()})" if sig.ocsp else ""),
+            f"OCSP: {sig.ocsp_status}" + f" (produced {sig.ocsp.produced_at.isoformat()})",
         ]
         if self.identity.query_id:
             lines.append(f"message id: {self.identity.query_id}")

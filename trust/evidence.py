@@ -23,20 +23,27 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence
 
 from cryptography import x509
 
 from .algorithms import DigestAlgorithm
 from .approved import TrustPolicy
 from .hashchain import TS_HASH_CHAIN, TS_HASH_CHAIN_RESULT, HashChainInput, build_hash_chains, verify_hash_chain
-from .tsa import TimestampClient
+from .tsa import VerifiedTimestamp
 from .xades_errors import EvidenceError, HashChainBroken, SignatureError
 from .xades_parse import parse_signature
 from .xades_pki import verify_tsa_token
 
 SIGNATURE_URI = "/META-INF/signatures.xml"
 _UNSIGNED_OPEN = b"<xades:UnsignedSignatureProperties>"
+
+
+class Stamper(Protocol):
+    """Anything that gets a verified RFC 3161 token over data: :class:`trust.tsa.TimestampClient`."""
+
+    def stamp(self, data: bytes, *, at: dt.datetime) -> VerifiedTimestamp:
+        ...
 
 
 class TimestampHashChainBroken(EvidenceError):
@@ -107,13 +114,13 @@ def build_batch(signature_xmls: Sequence[bytes], algorithm: DigestAlgorithm = Di
     return batch.result_xml, batch.chains
 
 
-def timestamp_single(signature_xml: bytes, client: TimestampClient, *, at: dt.datetime) -> TimestampedRecord:
+def timestamp_single(signature_xml: bytes, client: Stamper, *, at: dt.datetime) -> TimestampedRecord:
     """Stamp one signature and embed the token in it."""
     verified = client.stamp(signature_value(signature_xml), at=at)
     return TimestampedRecord(add_signature_timestamp(signature_xml, verified.token_der), verified.gen_time)
 
 
-def timestamp_batch(signature_xmls: Sequence[bytes], client: TimestampClient, *, at: dt.datetime) -> list[TimestampedRecord]:
+def timestamp_batch(signature_xmls: Sequence[bytes], client: Stamper, *, at: dt.datetime) -> list[TimestampedRecord]:
     """Stamp many signatures with one TSA request (a batch of one is stamped singly, as X-Road does)."""
     if not signature_xmls:
         return []
@@ -182,6 +189,7 @@ def verify_signature_timestamp(
 
 __all__ = [
     "SIGNATURE_URI",
+    "Stamper",
     "TS_HASH_CHAIN",
     "TS_HASH_CHAIN_RESULT",
     "TimestampHashChainBroken",

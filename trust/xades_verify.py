@@ -36,7 +36,9 @@ from .identifiers import ClientId, MemberId
 from .xades import MESSAGE_URI
 from .xades_errors import CertificateUsage, MissingReference, SignatureError
 from .xades_parse import ParsedSignature, check_references_and_value, parse_signature
-from .xades_pki import OcspStatus, check_ocsp, validate_signer_chain
+from .ocsp import VerifiedOcspStatus
+from .pathvalidation import ValidationCache
+from .xades_pki import validate_signer
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class VerifiedSignature:
     signer: MemberId | None
     signer_certificate: x509.Certificate
     signing_time: dt.datetime
-    ocsp: OcspStatus | None
+    ocsp: VerifiedOcspStatus
     hash_chain: VerifiedHashChain | None
     ca_name: str
     verified_at: dt.datetime
@@ -57,7 +59,7 @@ class VerifiedSignature:
 
     @property
     def ocsp_status(self) -> str:
-        return self.ocsp.status if self.ocsp is not None else "unchecked"
+        return self.ocsp.status.value
 
 
 def check_cryptography(
@@ -94,14 +96,6 @@ def check_cryptography(
     return parsed, chain
 
 
-def _has_non_repudiation(cert: x509.Certificate) -> bool:
-    try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return True  # X-Road accepts sign certificates without the extension (old test PKIs)
-    return bool(usage.content_commitment)
-
-
 def verify_signature(
     signature_xml: bytes,
     parts: Mapping[str, bytes],
@@ -112,7 +106,7 @@ def verify_signature(
     hash_chain_result: bytes | None = None,
     hash_chain: bytes | None = None,
     message_uri: str = MESSAGE_URI,
-    check_revocation: bool = True,
+    cache: ValidationCache | None = None,
 ) -> VerifiedSignature:
     """Verify a message signature over ``parts`` (URI -> exact bytes) for ``policy``.
 
@@ -127,7 +121,7 @@ def verify_signature(
     )
     return trust_signature(
         parsed, chain, parts, policy=policy, signer=signer, at=at, message_uri=message_uri,
-        check_revocation=check_revocation,
+        cache=cache,
     )
 
 
@@ -140,14 +134,13 @@ def trust_signature(
     signer: ClientId | None,
     at: dt.datetime | None = None,
     message_uri: str = MESSAGE_URI,
-    check_revocation: bool = True,
+    cache: ValidationCache | None = None,
 ) -> VerifiedSignature:
     """Steps 3-5 on a signature whose cryptography :func:`check_cryptography` accepted."""
     moment = require_aware(at, "verification time") if at is not None else parsed.signing_time
     cert = parsed.certificate
-    ca, path = validate_signer_chain(cert, policy, at=moment, extra=parsed.extra_certificates)
-    if not _has_non_repudiation(cert):
-        raise CertificateUsage("signer certificate lacks the nonRepudiation key usage")
+    verified = validate_signer(cert, policy, parsed.ocsp_responses, at=moment, cache=cache)
+    ca = verified.ca
     member: MemberId | None
     if signer is not None:
         if signer.instance != policy.instance:
@@ -159,10 +152,7 @@ def trust_signature(
             member = signer_member(cert, ca.certificate_profile, policy.instance)
         except SignatureError:
             member = None  # the subject names no member under this profile
-    status: OcspStatus | None = None
-    if check_revocation:
-        issuer = path[1] if len(path) > 1 else path[0]
-        status = check_ocsp(cert, issuer, ca, parsed.ocsp_responses, policy, at=moment)
+    status = verified.ocsp
     return VerifiedSignature(
         signature_xml=parsed.signature_xml,
         message=parts[message_uri],
