@@ -141,7 +141,17 @@ class StoredRecord:
     timestamp_token: bytes | None = None
     ts_hash_chain_result: bytes | None = None
     ts_hash_chain: bytes | None = None
+    stamped_signature: bytes | None = None  # single stamps: the signature with its SignatureTimeStamp
     archived: bool = False
+
+    @property
+    def evidence_signature(self) -> bytes:
+        """The signature XML as it goes into the ASiC container (with a single timestamp when it has one)."""
+        return self.stamped_signature or self.signature
+
+    @property
+    def batch_timestamp(self) -> bool:
+        return self.ts_hash_chain_result is not None
 
 
 @dataclass(frozen=True)
@@ -337,7 +347,10 @@ class MessageLog:
                 select(m.LogAttachment.data).where(m.LogAttachment.record_id == record_id).order_by(m.LogAttachment.position)
             ).scalars().all()
             ts = conn.execute(
-                select(m.LogTimestamp.token, m.LogTimestamp.hash_chain_result, m.LogRecordTimestamp.hash_chain)
+                select(
+                    m.LogTimestamp.token, m.LogTimestamp.hash_chain_result, m.LogRecordTimestamp.hash_chain,
+                    m.LogRecordTimestamp.signature,
+                )
                 .join(m.LogRecordTimestamp, m.LogRecordTimestamp.timestamp_id == m.LogTimestamp.id)
                 .where(m.LogRecordTimestamp.record_id == record_id)
             ).first()
@@ -366,6 +379,7 @@ class MessageLog:
             timestamp_token=ts[0] if ts else None,
             ts_hash_chain_result=ts[1] if ts else None,
             ts_hash_chain=ts[2] if ts else None,
+            stamped_signature=ts[3] if ts else None,
             archived=archived is not None,
         )
 

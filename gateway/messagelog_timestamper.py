@@ -1,9 +1,11 @@
 """Batch RFC 3161 timestamping of the message log, on a schedule.
 
 Every ``interval`` the job takes the records that have no timestamp yet, builds a
-Merkle tree over their ``signature_hash`` values (X-Road's batch timestamp: the TSA
+Merkle tree over their signatures' SHA-512 (X-Road's batch timestamp: the TSA
 stamps ``/ts-hashchainresult.xml``, each record keeps its ``ts-hashchain.xml`` leading
-to its ``/META-INF/signatures.xml``, NOTES 7) and asks the TSA once.
+to its ``/META-INF/signatures.xml``, NOTES 7) and asks the TSA once; a batch of one
+is stamped singly (the token goes into the signature). The formats are
+:mod:`trust.evidence`'s; this module only schedules and stores.
 
 The job is written around the trap X-Road hit in 2017 (DESIGN 5): timestamping must
 never hold a lock on the table the hot path appends to. So a run is three steps and
@@ -45,8 +47,6 @@ from .messagelog import (
 
 log = logging.getLogger(__name__)
 
-# where a record's signature sits in its ASiC-E container; the leaf URI of ts hash chains
-SIGNATURES_URI = "/META-INF/signatures.xml"
 # ids may be committed out of order on PostgreSQL for a moment; the floor trails by this much
 FLOOR_GRACE = dt.timedelta(minutes=2)
 
@@ -57,34 +57,42 @@ class TimestampingFailed(MessageLogError):
 
 @dataclass(frozen=True)
 class BatchStamp:
-    """A TSA token over a batch: ``hash_chains[i]`` proves leaf i (``None`` for a single stamp)."""
+    """What one TSA request produced for a batch of records (in the order given).
+
+    Batch: ``token``, ``hash_chain_result`` and one ``hash_chains[i]`` per record.
+    Single (a batch of one, as X-Road stamps it): ``token`` and ``signatures[0]``, the
+    signature XML with the token embedded as ``xades:SignatureTimeStamp``.
+    """
 
     token: bytes
     hash_chain_result: bytes | None
     hash_chains: Sequence[bytes | None]
+    signatures: Sequence[bytes | None] = ()
 
 
 class BatchStamper(Protocol):
-    def __call__(self, signature_hashes: Sequence[bytes], *, at: dt.datetime) -> BatchStamp: ...
+    def __call__(self, signatures: Sequence[bytes], *, at: dt.datetime) -> BatchStamp: ...
 
 
-def hashchain_stamper(client: Any) -> BatchStamper:
-    """A stamper over a :class:`trust.tsa.TimestampClient` using trust's hash chains.
+def evidence_stamper(client: Any) -> BatchStamper:
+    """A stamper over a :class:`trust.tsa.TimestampClient` using :mod:`trust.evidence`.
 
-    The TSA stamps the bytes of ``/ts-hashchainresult.xml``; every record keeps its
-    chain, as X-Road's batch timestamping does.
+    Several records: the TSA stamps ``/ts-hashchainresult.xml`` of a Merkle tree over
+    SHA-512 of each signature. One record: the TSA stamps its ``SignatureValue`` and
+    the token goes into the signature, as X-Road does.
     """
-    from trust.algorithms import DigestAlgorithm
-    from trust.hashchain import TS_HASH_CHAIN, HashChainInput, build_hash_chains
+    from trust import evidence
 
-    def stamp(signature_hashes: Sequence[bytes], *, at: dt.datetime) -> BatchStamp:
-        batch = build_hash_chains(
-            [[HashChainInput(SIGNATURES_URI, h)] for h in signature_hashes],
-            algorithm=DigestAlgorithm.SHA512,
-            chain_uri=TS_HASH_CHAIN,
-        )
-        verified = client.stamp(batch.result_xml, at=at)
-        return BatchStamp(verified.token_der, batch.result_xml, list(batch.chains))
+    def stamp(signatures: Sequence[bytes], *, at: dt.datetime) -> BatchStamp:
+        if len(signatures) == 1:
+            verified = client.stamp(evidence.signature_value(signatures[0]), at=at)
+            stamped = evidence.add_signature_timestamp(signatures[0], verified.token_der)
+            return BatchStamp(verified.token_der, None, [None], [stamped])
+        records = evidence.timestamp_batch(signatures, client, at=at)
+        token = records[0].timestamp_token
+        if token is None:  # pragma: no cover - timestamp_batch stamps batches of two or more as a batch
+            raise TimestampingFailed("batch timestamp without a token")
+        return BatchStamp(token, records[0].ts_hash_chain_result, [r.ts_hash_chain for r in records])
 
     return stamp
 
@@ -108,12 +116,13 @@ class Timestamper:
         self.clock = clock or log_.clock
 
     def _candidates(self) -> list[tuple[int, bytes]]:
+        """(record id, signature XML) of unstamped records, oldest first."""
         engine = self.log.engine
         with engine.connect() as conn:
             floor_text = conn.execute(select(m.LogState.value).where(m.LogState.key == STATE_FLOOR)).scalar()
             floor = int(floor_text or 0)
             rows = conn.execute(
-                select(m.LogRecord.id, m.LogRecord.signature_hash)
+                select(m.LogRecord.id, m.LogRecord.signature)
                 .outerjoin(m.LogRecordTimestamp, m.LogRecordTimestamp.record_id == m.LogRecord.id)
                 .where(and_(m.LogRecord.id > floor, m.LogRecordTimestamp.record_id.is_(None)))
                 .order_by(m.LogRecord.id)
@@ -131,8 +140,9 @@ class Timestamper:
             return 0
         try:
             stamp = self.stamper([h for _, h in candidates], at=at)
-            if len(stamp.hash_chains) != len(candidates):
+            if len(stamp.hash_chains) != len(candidates) or len(stamp.signatures) not in (0, len(candidates)):
                 raise TimestampingFailed("the stamper returned a different number of hash chains than records")
+            signatures = list(stamp.signatures) or [None] * len(candidates)
         except Exception as exc:
             self._record_failure(at, exc)
             if isinstance(exc, SildError):
@@ -147,8 +157,8 @@ class Timestamper:
             conn.execute(
                 insert(m.LogRecordTimestamp.__table__),
                 [
-                    {"record_id": rid, "timestamp_id": ts_id, "hash_chain": chain}
-                    for (rid, _), chain in zip(candidates, stamp.hash_chains)
+                    {"record_id": rid, "timestamp_id": ts_id, "hash_chain": chain, "signature": sig}
+                    for (rid, _), chain, sig in zip(candidates, stamp.hash_chains, signatures)
                 ],
             )
             floor = self._new_floor(conn, at)

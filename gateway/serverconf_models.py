@@ -270,6 +270,8 @@ class LogRecordTimestamp(Base):
     record_id: Mapped[int] = mapped_column(ForeignKey("ml_record.id", ondelete="CASCADE"), primary_key=True)
     timestamp_id: Mapped[int] = mapped_column(ForeignKey("ml_timestamp.id"), nullable=False, index=True)
     hash_chain: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # single stamps: the signature XML with its xades:SignatureTimeStamp (the record keeps the original)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class LogState(Base):

@@ -25,7 +25,7 @@ from gateway.messagelog import (
     MessageLogConfig,
     TimestampingOverdue,
 )
-from gateway.messagelog_timestamper import BatchStamp, Timestamper, TimestampingFailed, hashchain_stamper
+from gateway.messagelog_timestamper import BatchStamp, Timestamper, TimestampingFailed, evidence_stamper
 from gateway.serverconf_db import open_engine
 from trust.identifiers import SubsystemId
 
@@ -55,15 +55,17 @@ def mlog(tmp_path: Path) -> MessageLog:
 
 
 class _Tsa:
-    def __init__(self, directory: Path) -> None:
-        from trust.ca import TSA, CertificateAuthority
-        from trust.keys import KeyType
-        from trust.tsa_authority import PersistentSerials, TimestampAuthority
+    """An RFC 3161 TSA (trust's responder core) behind a tiny HTTP server on 127.0.0.1."""
 
-        self.ca = CertificateAuthority.init(directory / "ca", instance="EE", pin="1234", now=T0, key_type=KeyType.EC_P256)
-        self.authority = TimestampAuthority(
-            self.ca.token, TSA, self.ca.tsa_cert, PersistentSerials(directory / "serials"), clock=lambda: T0
+    def __init__(self, directory: Path, ca: object | None = None) -> None:
+        from trust.ca import CertificateAuthority
+        from trust.ca_services import timestamp_authority
+        from trust.keys import KeyType
+
+        self.ca = ca or CertificateAuthority.init(
+            directory / "ca", instance="EE", pin="1234", now=T0 - dt.timedelta(days=1), key_type=KeyType.EC_P256
         )
+        self.authority = timestamp_authority(self.ca)  # type: ignore[arg-type]
         self.fail = False
         self.requests = 0
         outer = self
@@ -221,11 +223,10 @@ def test_killed_writer_leaves_no_half_record(tmp_path: Path) -> None:
 
 
 def test_batch_timestamping_with_a_real_tsa(mlog: MessageLog, tsa: _Tsa) -> None:
-    from trust.hashchain import verify_hash_chain  # noqa: F401 - proves the chain format is trust's
     from trust.tsa import verify_timestamp_token
 
     ids = [mlog.append(entry(f"q-{n}")) for n in range(5)]
-    stamper = Timestamper(mlog, hashchain_stamper(tsa.client()), batch_size=3)
+    stamper = Timestamper(mlog, evidence_stamper(tsa.client()), batch_size=3)
     assert stamper.run_all(T0) == 5
     assert stamper.run_once(T0) == 0
     recs = [mlog.get(i) for i in ids]
@@ -245,7 +246,8 @@ def test_batch_timestamping_with_a_real_tsa(mlog: MessageLog, tsa: _Tsa) -> None
 
 def test_failing_tsa_makes_the_log_refuse_after_the_period(mlog: MessageLog, tsa: _Tsa) -> None:
     mlog.append(entry("q-1"))
-    stamper = Timestamper(mlog, hashchain_stamper(tsa.client()))
+    mlog.append(entry("q-2"))
+    stamper = Timestamper(mlog, evidence_stamper(tsa.client()))
     tsa.fail = True
     try:
         with pytest.raises(Exception) as info:
@@ -261,7 +263,7 @@ def test_failing_tsa_makes_the_log_refuse_after_the_period(mlog: MessageLog, tsa
         assert "TimestampUnavailable" in str(mlog.status(too_late)["last_timestamp_error"])
     finally:
         tsa.fail = False
-    assert stamper.run_once(T0 + dt.timedelta(hours=5)) == 1
+    assert stamper.run_once(T0 + dt.timedelta(hours=5)) == 2
     assert not mlog.timestamping_overdue(T0 + dt.timedelta(hours=5))
 
 
@@ -279,11 +281,11 @@ def test_timestamping_never_blocks_appends(tmp_path: Path) -> None:
     log.append(entry("q-0"))
     appended: list[float] = []
 
-    def slow_stamper(hashes: Sequence[bytes], *, at: dt.datetime) -> BatchStamp:
+    def slow_stamper(signatures: Sequence[bytes], *, at: dt.datetime) -> BatchStamp:
         started = time.perf_counter()
         log.append(entry("q-during"))  # same process, other connection, tiny busy timeout
         appended.append(time.perf_counter() - started)
-        return BatchStamp(b"token", None, [None] * len(hashes))
+        return BatchStamp(b"token", None, [None] * len(signatures))
 
     assert Timestamper(log, slow_stamper).run_once(T0) == 1
     assert len(appended) == 1

@@ -174,6 +174,7 @@ def upgrade() -> None:
     sa.Column('record_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('timestamp_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('hash_chain', sa.LargeBinary(), nullable=True),
+    sa.Column('signature', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['record_id'], ['ml_record.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['timestamp_id'], ['ml_timestamp.id'], ),
     sa.PrimaryKeyConstraint('record_id')

@@ -1,0 +1,254 @@
+"""Operational monitoring: one record per exchange and side, with X-Road's field names.
+
+X-Road's operational monitoring daemon keeps, for every request a security server
+handled, a JSON record whose field names are part of the protocol (NOTES 8): the
+``getSecurityServerOperationalData`` metaservice returns them, and monitoring tools
+read them by name. sild stores the same records with the same names (the whole
+record as JSON, plus the columns the queries filter on) and serves them through the
+admin API; a record may be written in the proxy's message-log transaction
+(``connection=``), so the log and the monitoring data never disagree.
+
+Queries follow ``searchCriteria``: ``recordsFrom``/``recordsTo`` in unix seconds
+(inclusive) over ``monitoringDataTs``, and an optional client that matches a record
+where it is either the client or the service provider; results are capped and the
+answer says where to continue (``nextRecordsFrom``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from sqlalchemy import Connection, Engine, delete, insert, or_, select
+
+from trust.identifiers import ClientId, MemberId, SubsystemId
+
+from . import serverconf_models as m
+from .errors import GatewayError
+
+_STR = str
+_INT = int
+_BOOL = bool
+
+FIELDS: dict[str, type] = {
+    "monitoringDataTs": _INT,
+    "securityServerInternalIp": _STR,
+    "securityServerType": _STR,
+    "requestInTs": _INT,
+    "requestOutTs": _INT,
+    "responseInTs": _INT,
+    "responseOutTs": _INT,
+    "clientXRoadInstance": _STR,
+    "clientMemberClass": _STR,
+    "clientMemberCode": _STR,
+    "clientSubsystemCode": _STR,
+    "serviceXRoadInstance": _STR,
+    "serviceMemberClass": _STR,
+    "serviceMemberCode": _STR,
+    "serviceSubsystemCode": _STR,
+    "serviceCode": _STR,
+    "serviceVersion": _STR,
+    "serviceType": _STR,
+    "restMethod": _STR,
+    "restPath": _STR,
+    "statusCode": _INT,
+    "representedPartyClass": _STR,
+    "representedPartyCode": _STR,
+    "messageId": _STR,
+    "messageUserId": _STR,
+    "messageIssue": _STR,
+    "messageProtocolVersion": _STR,
+    "clientSecurityServerAddress": _STR,
+    "serviceSecurityServerAddress": _STR,
+    "requestSize": _INT,
+    "requestMimeSize": _INT,
+    "requestAttachmentCount": _INT,
+    "responseSize": _INT,
+    "responseMimeSize": _INT,
+    "responseAttachmentCount": _INT,
+    "succeeded": _BOOL,
+    "faultCode": _STR,
+    "faultString": _STR,
+    "xRoadVersion": _STR,
+    "xRequestId": _STR,
+}
+SERVER_TYPES = ("Client", "Producer")
+SERVICE_TYPES = ("WSDL", "REST", "OPENAPI")
+MAX_RECORDS = 10_000
+
+
+class OpMonitoringError(GatewayError):
+    code = "gateway.opmonitoring.error"
+
+
+class InvalidOpRecord(OpMonitoringError):
+    code = "gateway.opmonitoring.invalid_record"
+
+
+class InvalidOpQuery(OpMonitoringError):
+    code = "gateway.opmonitoring.invalid_query"
+
+
+def check_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate names and types; ``monitoringDataTs``, ``securityServerType`` and ``succeeded`` are required."""
+    out: dict[str, Any] = {}
+    for name, value in record.items():
+        kind = FIELDS.get(name)
+        if kind is None:
+            raise InvalidOpRecord(f"unknown operational monitoring field {name!r}")
+        if value is None:
+            continue
+        if kind is _INT and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidOpRecord(f"{name} must be an integer")
+        if kind is _BOOL and not isinstance(value, bool):
+            raise InvalidOpRecord(f"{name} must be true or false")
+        if kind is _STR and not isinstance(value, str):
+            raise InvalidOpRecord(f"{name} must be text")
+        out[name] = value
+    for required in ("monitoringDataTs", "securityServerType", "succeeded"):
+        if required not in out:
+            raise InvalidOpRecord(f"operational monitoring record lacks {required}")
+    if out["securityServerType"] not in SERVER_TYPES:
+        raise InvalidOpRecord(f"securityServerType must be Client or Producer, not {out['securityServerType']!r}")
+    if "serviceType" in out and out["serviceType"] not in SERVICE_TYPES:
+        raise InvalidOpRecord(f"serviceType must be one of {', '.join(SERVICE_TYPES)}")
+    return out
+
+
+def client_fields(client: ClientId) -> dict[str, str]:
+    out = {
+        "clientXRoadInstance": client.instance,
+        "clientMemberClass": client.member_class,
+        "clientMemberCode": client.member_code,
+    }
+    if isinstance(client, SubsystemId):
+        out["clientSubsystemCode"] = client.subsystem_code
+    return out
+
+
+def _client_of(record: Mapping[str, Any], prefix: str) -> str | None:
+    try:
+        instance = record[f"{prefix}XRoadInstance"]
+        member_class = record[f"{prefix}MemberClass"]
+        member_code = record[f"{prefix}MemberCode"]
+    except KeyError:
+        return None
+    sub = record.get(f"{prefix}SubsystemCode")
+    ident: ClientId = (
+        SubsystemId(instance, member_class, member_code, sub) if sub else MemberId(instance, member_class, member_code)
+    )
+    return ident.typed_text()
+
+
+@dataclass(frozen=True)
+class OpQueryResult:
+    records: list[dict[str, Any]]
+    next_records_from: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"recordsCount": len(self.records), "records": self.records}
+        if self.next_records_from is not None:
+            out["nextRecordsFrom"] = self.next_records_from
+        return out
+
+
+class OpMonitor:
+    """Stores and queries operational monitoring records on the gateway database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        retention: dt.timedelta = dt.timedelta(days=7),
+    ) -> None:
+        self.engine = engine
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.retention = retention
+        self._table = m.OpRecord.__table__
+
+    def store(self, record: Mapping[str, Any], *, connection: Connection | None = None) -> int:
+        checked = check_record(record)
+        row = {
+            "monitoring_data_ts": checked["monitoringDataTs"],
+            "client_id": _client_of(checked, "client"),
+            "service_provider_id": _client_of(checked, "service"),
+            "data": json.dumps(checked, separators=(",", ":"), sort_keys=True),
+        }
+        if connection is not None:
+            return int(connection.execute(insert(self._table), row).inserted_primary_key[0])  # type: ignore[index]
+        with self.engine.begin() as conn:
+            return int(conn.execute(insert(self._table), row).inserted_primary_key[0])  # type: ignore[index]
+
+    def query(
+        self,
+        records_from: int,
+        records_to: int,
+        *,
+        client: ClientId | None = None,
+        fields: Sequence[str] | None = None,
+        limit: int = MAX_RECORDS,
+    ) -> OpQueryResult:
+        if records_from < 0 or records_to < records_from:
+            raise InvalidOpQuery("recordsFrom must be >= 0 and not after recordsTo")
+        if not 1 <= limit <= MAX_RECORDS:
+            raise InvalidOpQuery(f"limit must be 1..{MAX_RECORDS}")
+        if fields:
+            unknown = sorted(set(fields) - set(FIELDS))
+            if unknown:
+                raise InvalidOpQuery(f"unknown output field(s): {', '.join(unknown)}")
+        t = self._table
+        query = select(t.c.monitoring_data_ts, t.c.data).where(
+            t.c.monitoring_data_ts >= records_from, t.c.monitoring_data_ts <= records_to
+        )
+        if client is not None:
+            text = client.typed_text()
+            query = query.where(or_(t.c.client_id == text, t.c.service_provider_id == text))
+        query = query.order_by(t.c.monitoring_data_ts, t.c.id).limit(limit + 1)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        next_from = None
+        if len(rows) > limit:
+            # continue from the second of the first record left out (records of that second repeat)
+            next_from = int(rows[limit][0])
+            rows = [r for r in rows[:limit] if int(r[0]) < next_from]
+        records = [json.loads(r[1]) for r in rows]
+        if fields:
+            wanted = set(fields)
+            records = [{k: v for k, v in rec.items() if k in wanted} for rec in records]
+        return OpQueryResult(records, next_from)
+
+    def health(self, since: int, until: int) -> list[dict[str, Any]]:
+        """Per-service statistics like ``getSecurityServerHealthData``: successes, failures, mean duration (ms)."""
+        stats: dict[tuple[str, str], dict[str, Any]] = {}
+        for rec in self.query(since, until).records:
+            key = (str(_client_of(rec, "service")), str(rec.get("serviceCode")))
+            s = stats.setdefault(key, {"service": key[0], "serviceCode": key[1], "successfulRequestCount": 0,
+                                       "unsuccessfulRequestCount": 0, "_durations": []})
+            s["successfulRequestCount" if rec.get("succeeded") else "unsuccessfulRequestCount"] += 1
+            if "requestInTs" in rec and "responseOutTs" in rec:
+                s["_durations"].append(rec["responseOutTs"] - rec["requestInTs"])
+        out = []
+        for s in stats.values():
+            durations = s.pop("_durations")
+            s["averageDurationMs"] = sum(durations) / len(durations) if durations else None
+            out.append(s)
+        return sorted(out, key=lambda s: (s["service"], s["serviceCode"]))
+
+    def cleanup(self, at: dt.datetime | None = None) -> int:
+        """Delete records older than the retention period; returns how many."""
+        at = at or self.clock()
+        cutoff = int((at - self.retention).timestamp())
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(self._table).where(self._table.c.monitoring_data_ts < cutoff)).rowcount or 0)
+
+
+def ms(moment: dt.datetime) -> int:
+    """Milliseconds since the epoch, the unit of X-Road's ``*Ts`` fields."""
+    return int(moment.timestamp() * 1000)
+
+
+def store_many(monitor: OpMonitor, records: Iterable[Mapping[str, Any]]) -> int:
+    return sum(1 for r in records if monitor.store(r))
