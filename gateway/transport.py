@@ -355,6 +355,9 @@ def _decode_multipart(
                     raise XRoadFault(faults.INVALID_MESSAGE, "hash chain result without hash chain")
                 signature = _small(body, max_small, "signature")
                 stage = 4
+            elif media == SIGNATURE_TYPE and stage <= 1:
+                body.close()
+                raise XRoadFault(faults.MISSING_SOAP, "the proxy message has a signature but no message")
             elif media == "text/xml" and stage >= 2:
                 parsed = parse_soap_part(_small(body, max_small, "fault"), headers.content_type or "", role=role)
                 if not isinstance(parsed, SoapFaultMessage):
