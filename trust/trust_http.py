@@ -23,6 +23,7 @@ import binascii
 import datetime as dt
 import logging
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -141,7 +142,10 @@ class TrustHttpApp:
     def _decode_get(encoded: str) -> bytes:
         if len(encoded) > _MAX_GET_PATH:
             raise _HttpError("414 URI Too Long", "OCSP GET request too long")
-        text = encoded.replace("-", "+").replace("_", "/")  # accept the URL-safe alphabet too
+        # servers differ in which escapes they undo in PATH_INFO (cheroot keeps %2F); base64
+        # has no '%', so undoing all of them here is safe
+        text = urllib.parse.unquote(encoded)
+        text = text.replace("-", "+").replace("_", "/")  # accept the URL-safe alphabet too
         text += "=" * (-len(text) % 4)
         try:
             return base64.b64decode(text, validate=True)
