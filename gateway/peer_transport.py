@@ -221,9 +221,13 @@ class PeerTransport:
     def post(self, url: str, *, headers: dict[str, str], content: bytes,
              timeout: float = 60.0) -> PeerResponse:
         """POST ``content`` to a peer; raises :class:`PeerError` subclasses on failure."""
+        return self.request("POST", url, headers=headers, content=content, timeout=timeout)
+
+    def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+                content: bytes | None = None, timeout: float = 60.0) -> PeerResponse:
         try:
-            resp = self._client.post(
-                url, headers=headers, content=content,
+            resp = self._client.request(
+                method, url, headers=headers, content=content,
                 timeout=httpx.Timeout(timeout, connect=min(self._connect_timeout, timeout)))
         except PeerCertificateRejected:
             raise
@@ -276,13 +280,26 @@ class PeerOcspCache:
     the caller still validates the response's freshness at the moment of use.
     """
 
-    def __init__(self, *, ttl: float = 300.0, timeout: float = 5.0,
+    def __init__(self, *, ttl: float = 300.0, timeout: float = 5.0, transport: "PeerTransport | None" = None,
                  clock: typing.Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._clock = clock
+        self._timeout = timeout
         self._cache: dict[bytes, tuple[float, list[bytes]]] = {}
         self._lock = threading.Lock()
+        self._transport = transport  # sild peers: over the pooled mutual-TLS connection
         self._client = httpx.Client(trust_env=False, timeout=timeout)
+
+    def _get(self, url: str, params: dict[str, str]) -> tuple[int, str, bytes]:
+        if self._transport is not None and url.startswith("https://"):
+            full = str(httpx.URL(url, params=params))
+            resp = self._transport.request("GET", full, timeout=self._timeout)
+            return resp.status, resp.headers.get("content-type", ""), resp.content
+        try:
+            r = self._client.get(url, params=params)
+        except httpx.HTTPError as exc:
+            raise PeerNetworkError(f"cannot fetch OCSP responses from {_origin(url)}") from exc
+        return r.status_code, r.headers.get("content-type", ""), r.content
 
     def get(self, base_url: str, cert_der: bytes) -> list[bytes]:
         key = hashlib.sha256(cert_der).digest()
@@ -292,14 +309,11 @@ class PeerOcspCache:
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
         params = {"cert": hashlib.sha1(cert_der).hexdigest(), "cert_hash": key.hex()}
-        try:
-            resp = self._client.get(base_url.rstrip("/") + "/", params=params)
-        except httpx.HTTPError as exc:
-            raise PeerNetworkError(f"cannot fetch OCSP responses from {_origin(base_url)}") from exc
-        if resp.status_code != 200:
-            raise PeerError(f"peer OCSP responses endpoint answered HTTP {resp.status_code}",
+        status, ctype, content = self._get(base_url.rstrip("/") + "/", params)
+        if status != 200:
+            raise PeerError(f"peer OCSP responses endpoint answered HTTP {status}",
                             code="gateway.peer.ocsp_unavailable")
-        responses = parse_ocsp_multipart(resp.headers.get("content-type", ""), resp.content)
+        responses = parse_ocsp_multipart(ctype, content)
         with self._lock:
             self._cache[key] = (now, responses)
         return responses

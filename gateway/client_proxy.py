@@ -1,0 +1,386 @@
+"""The client proxy: the IS-facing WSGI app of a gateway.
+
+What an information system talks to:
+
+* ``POST`` (any path) with a SOAP 4.0 message -> an X-Road SOAP exchange;
+* ``/r1/{INST}/{CLASS}/{MEMBER}/{SUB}/{SERVICE}[/path][?query]`` (any method) with
+  ``X-Road-Client`` -> an X-Road REST exchange; absolute-URI targets (the IS uses the
+  gateway as an HTTP proxy) are accepted too;
+* ``GET /listClients[?xRoadInstance=XX]`` (XML, or JSON with ``Accept: application/json``);
+* ``GET /wsdl?xRoadInstance=..&memberClass=..&memberCode=..&subsystemCode=..&serviceCode=..[&version=..]``
+  (UXP style): the provider's WSDL, rewritten to point at this gateway and at the
+  ``xroad.xsd``/``xml.xsd`` copies it serves under ``/xsd/``;
+* ``GET /verificationconf``: the verification configuration as a zip.
+
+An exchange: check the own configuration is valid, authenticate the IS for the client
+subsystem (NOSSL, SSLNOAUTH, SSLAUTH), find the provider's gateways (own or allowed
+federated instance, fastest first, maintenance skipped), sign, log, send over the
+pooled mutual-TLS transport, verify the provider gateway's signature and the echoed
+headers and ``requestHash``, log, answer the IS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs, urlsplit
+
+from lxml import etree
+
+from trust.errors import IdentifierError
+from trust.identifiers import (
+    IDENTIFIERS_NS, ClientId, ServiceId, SubsystemId, id_to_xml, parse_client, parse_server, parse_service,
+)
+
+from .access import check_is_connection
+from .context import ServerEntry, SignedParts
+from .exchange import (
+    PROXY_VERSION, GatewayParts, StartResponse, make_entry, filter_headers, read_body, wsgi_headers,
+)
+from .faults import XRoadFault, internal_fault
+from .peer_transport import PeerCertificateRejected, PeerError, PeerNetworkError, PeerTransport
+from .routing import Router, split_address
+from .soap import XROAD_NS, SoapFaultMessage, parse_soap
+from .soap_build import check_consistency, verify_request_hash
+from .wire import (
+    MIME_OCSP, MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, MIME_SIGNATURE, Part, RestHead,
+    decode_multipart, encode_multipart, rest_request_hash,
+)
+
+log = logging.getLogger("sild.gateway.clientproxy")
+
+ORIGIN = "server.clientproxy"
+MAX_MESSAGE = 64 * 1024 * 1024
+PEER_CHECK_SECONDS = 60.0
+
+
+class ClientProxy:
+    """WSGI app for information systems."""
+
+    def __init__(self, parts: GatewayParts, transport: PeerTransport, router: Router, *,
+                 peer_ocsp: Callable[[ServerEntry, bytes], list[bytes]] | None = None,
+                 wsdl_provider: Callable[..., bytes] | None = None,
+                 verificationconf: Callable[[], bytes] | None = None,
+                 timeout: float = 60.0) -> None:
+        self.parts = parts
+        self.transport = transport
+        self.router = router
+        self._peer_ocsp = peer_ocsp
+        self._wsdl_provider = wsdl_provider
+        self._verificationconf = verificationconf
+        self._timeout = timeout
+        self._checked: dict[bytes, float] = {}
+        self._lock = threading.Lock()
+
+    # -- dispatch ------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "") or "/"
+        uri = environ.get("REQUEST_URI", "")
+        if uri.lower().startswith(("http://", "https://")):  # HTTP-proxy style absolute target
+            path = urlsplit(uri).path or "/"
+        accept = environ.get("HTTP_ACCEPT")
+        try:
+            if path.startswith("/r1/"):
+                try:
+                    return self._respond(start_response, *self._rest(environ, method, path))
+                except XRoadFault as fault:
+                    raise _RestFault(fault) from None
+            if method == "GET" and path == "/listClients":
+                return self._respond(start_response, *self._list_clients(environ))
+            if method == "GET" and path == "/wsdl" and self._wsdl_provider is not None:
+                return self._respond(start_response, *self._wsdl(environ))
+            if method == "GET" and path == "/verificationconf" and self._verificationconf is not None:
+                return self._respond(start_response, "200 OK", [("Content-Type", "application/zip")],
+                                     self._verificationconf())
+            if method != "POST":
+                raise XRoadFault("client.invalid_http_method", f"{method} is not allowed here; use POST for SOAP")
+            return self._respond(start_response, *self._soap(environ))
+        except _RestFault as wrapped:
+            err = _outgoing(wrapped.fault).to_rest(accept)
+            return self._respond(start_response, f"{err.status} {'Internal Server Error' if err.status == 500 else 'Bad Request'}",
+                                 list(err.headers), err.body)
+        except XRoadFault as fault:
+            fault = _outgoing(fault)
+            log.info("fault to IS: %s %s (%s)", fault.fault_code, fault.message, fault.correlation_id)
+            return self._respond(start_response, "500 Internal Server Error",
+                                 [("Content-Type", "text/xml; charset=utf-8")], fault.to_soap())
+        except Exception:  # noqa: BLE001 - never crash, never leak
+            fault = internal_fault(ORIGIN)
+            log.exception("client proxy failure %s", fault.correlation_id)
+            if path.startswith("/r1/"):
+                err = fault.to_rest(accept)
+                return self._respond(start_response, "500 Internal Server Error", list(err.headers), err.body)
+            return self._respond(start_response, "500 Internal Server Error",
+                                 [("Content-Type", "text/xml; charset=utf-8")], fault.to_soap())
+
+    @staticmethod
+    def _respond(start_response: StartResponse, status: str, headers: list[tuple[str, str]],
+                 body: bytes) -> list[bytes]:
+        start_response(status, [(n, v) for n, v in headers if n.lower() != "content-length"]
+                       + [("Content-Length", str(len(body)))])
+        return [body]
+
+    # -- common steps --------------------------------------------------------------------
+    def _prepare(self, environ: dict[str, Any], client: ClientId, provider: ClientId,
+                 at: dt.datetime) -> list[ServerEntry]:
+        p = self.parts
+        p.conf.check_valid(at)
+        self._authenticate_is(environ, client)
+        candidates = p.conf.servers_serving(provider, at)
+        if not candidates:
+            raise XRoadFault("unknown_member",
+                             f"cannot find a gateway for service provider {provider.to_text()}")
+        ordered = self.router.choose(candidates)
+        if not ordered:
+            raise XRoadFault("maintenance_mode", candidates[0].maintenance_message
+                             or f"every gateway of {provider.to_text()} is in maintenance mode")
+        return ordered
+
+    def _authenticate_is(self, environ: dict[str, Any], client: ClientId) -> None:
+        """The client must be registered here; the IS connected as its settings demand."""
+        info = self.parts.serverconf.snapshot().client(client)
+        if info is None or not info.registered:
+            raise XRoadFault("unknown_member", f"client {client.to_text()} is not registered at this gateway")
+        pem = environ.get("SSL_CLIENT_CERT")
+        cert_hash = None
+        if pem:
+            import ssl as _ssl
+
+            cert_hash = hashlib.sha256(_ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+        decision = check_is_connection(info, tls=environ.get("wsgi.url_scheme") == "https",
+                                       peer_address=environ.get("REMOTE_ADDR"), cert_sha256=cert_hash)
+        if not decision.allowed:
+            raise decision.fault("client")
+
+    def _send(self, candidates: list[ServerEntry], headers: dict[str, str], parts: list[Part],
+              at: dt.datetime) -> tuple[ServerEntry, Any]:
+        ocsp = [Part(MIME_OCSP, r) for r in self.parts.own_ocsp.responses()]
+        ctype, body = encode_multipart(ocsp + parts)
+        headers = dict(headers, **{"Content-Type": ctype, "X-Hash-Algorithm": "SHA-512",
+                                   "X-Proxy-Version": PROXY_VERSION})
+        last: Exception | None = None
+        for entry in candidates:
+            host, port = split_address(entry.address)
+            self.transport.allow(host, port, entry.auth_cert_hashes)
+            try:
+                resp = self.transport.post(f"https://{host}:{port}/", headers=headers, content=body,
+                                           timeout=self._timeout)
+            except PeerCertificateRejected as exc:
+                raise XRoadFault("ssl_authentication_failed", str(exc)) from exc
+            except PeerNetworkError as exc:
+                self.router.forget(entry.address)
+                last = exc
+                continue
+            self._check_server_cert(entry, resp.peer_cert_der, at)
+            return entry, resp
+        raise XRoadFault("network_error", f"cannot connect to the provider's gateway: {last}")
+
+    def _check_server_cert(self, entry: ServerEntry, der: bytes, at: dt.datetime) -> None:
+        """OCSP and chain of the provider gateway's auth certificate, cached per cert."""
+        key = hashlib.sha256(der).digest()
+        now = time.monotonic()
+        with self._lock:
+            seen = self._checked.get(key)
+        if seen is not None and now - seen < PEER_CHECK_SECONDS:
+            return
+        ocsp: list[bytes] = []
+        if self._peer_ocsp is not None:
+            try:
+                ocsp = self._peer_ocsp(entry, der)
+            except PeerError as exc:
+                raise XRoadFault("ssl_authentication_failed",
+                                 f"cannot get OCSP responses of {entry.server_id.to_text()}") from exc
+        self.parts.auth_check.check(der, ocsp, instance=entry.server_id.instance, at=at)
+        with self._lock:
+            self._checked[key] = now
+
+    @staticmethod
+    def _provider_fault(resp: Any) -> None:
+        ctype = resp.headers.get("content-type", "")
+        if ctype.lower().startswith("text/xml"):
+            answer = parse_soap(resp.content, ctype, role="response")
+            if isinstance(answer, SoapFaultMessage):
+                raise XRoadFault(answer.faultcode, answer.faultstring,
+                                 correlation_id=answer.detail or str(uuid.uuid4()))
+            raise XRoadFault(f"{ORIGIN}.service_failed.invalid_content_type",
+                             "the provider's gateway answered without a signature")
+
+    # -- SOAP ----------------------------------------------------------------------------
+    def _soap(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        p = self.parts
+        at = p.clock()
+        body = read_body(environ, MAX_MESSAGE)
+        try:
+            soap = parse_soap(body, environ.get("CONTENT_TYPE"), role="request")
+        except XRoadFault as fault:
+            raise fault.at("client") from None
+        if isinstance(soap, SoapFaultMessage):
+            raise XRoadFault("client.invalid_message", "a request must not be a SOAP fault")
+        if soap.has_attachments:
+            raise XRoadFault("client.invalid_content_type", "SOAP attachments are not supported by this gateway yet")
+        h = soap.header
+        assert h.service is not None
+        candidates = self._prepare(environ, h.client, h.service.provider, at)
+        mime = soap.soap_content_type.split(";")[0].strip()
+        sig = p.signing.sign(SignedParts(((mime, soap.soap_bytes),)), member=h.client.member)
+        x_request_id = str(uuid.uuid4())
+        p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False, soap.soap_bytes, sig,
+                              at=at))
+        headers = {"X-Road-Request-Id": x_request_id, "X-Original-Content-Type": soap.content_type}
+        action = environ.get("HTTP_SOAPACTION")
+        if action is not None:
+            headers["X-Original-SOAPAction"] = action
+        entry, resp = self._send(candidates, headers,
+                                 [Part(soap.soap_content_type, soap.soap_bytes), Part(MIME_SIGNATURE, sig)], at)
+        try:
+            self._provider_fault(resp)
+            parts = decode_multipart(resp.headers.get("content-type", ""), resp.content, origin=ORIGIN)
+            msg = [x for x in parts if x.mime != MIME_SIGNATURE]
+            sigs = [x for x in parts if x.mime == MIME_SIGNATURE]
+            if not msg or len(sigs) != 1:
+                raise XRoadFault("invalid_message", "the answer lacks its message or signature")
+            p.signing.verify(sigs[0].data, SignedParts(tuple((x.mime, x.data) for x in msg)),
+                             signer=h.service.provider.member, at=p.clock())
+            answer = parse_soap(msg[0].data, msg[0].content_type, role="response")
+        except XRoadFault as fault:
+            if fault.origin is not None:
+                raise
+            raise fault.service_failed(ORIGIN) from None
+        if isinstance(answer, SoapFaultMessage):
+            p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes,
+                                  sigs[0].data, at=p.clock()))
+            return "500 Internal Server Error", [("Content-Type", answer.content_type)], answer.soap_bytes
+        check_consistency(soap, answer)
+        verify_request_hash(answer, soap.soap_bytes)
+        p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes,
+                              sigs[0].data, at=p.clock()))
+        return "200 OK", [("Content-Type", answer.content_type)], answer.soap_bytes
+
+    # -- REST ----------------------------------------------------------------------------
+    def _rest(self, environ: dict[str, Any], method: str, path: str) -> tuple[str, list[tuple[str, str]], bytes]:
+        p = self.parts
+        at = p.clock()
+        segs = path.split("/")
+        if len(segs) < 7:
+            raise XRoadFault("client.invalid_request",
+                             "REST path must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/path]")
+        in_headers = wsgi_headers(environ)
+        client_text = None
+        for name, value in in_headers:
+            if name.lower() == "x-road-client":
+                client_text = value
+        if not client_text:
+            raise XRoadFault("client.missing_header", "the X-Road-Client header is required")
+        try:
+            service = parse_service("/".join(segs[2:7]))
+            client = parse_client(client_text)
+            for name, value in in_headers:
+                if name.lower() == "x-road-security-server":
+                    parse_server(value)
+        except IdentifierError as exc:
+            raise XRoadFault("client.invalid_request", f"malformed identifier: {exc}") from None
+        candidates = self._prepare(environ, client, service.provider, at)
+        body = read_body(environ, MAX_MESSAGE)
+        x_request_id = str(uuid.uuid4())
+        query = environ.get("QUERY_STRING", "")
+        target = path + (("?" + query) if query else "")
+        out_headers = filter_headers(in_headers, drop=frozenset({"x-road-request-id", "x-road-request-hash"}))
+        query_id = next((v for n, v in out_headers if n.lower() == "x-road-id"), None)
+        if query_id is None:
+            query_id = f"{p.conf.own_instance}-{uuid.uuid4()}"
+            out_headers.append(("X-Road-Id", query_id))
+        out_headers.append(("x-road-request-id", x_request_id))
+        head = RestHead(method, target, tuple(out_headers)).to_bytes()
+        signed = [(MIME_REST_REQUEST, head)] + ([(MIME_REST_BODY, body)] if body else [])
+        sig = p.signing.sign(SignedParts(tuple(signed)), member=client.member)
+        p.log.append(make_entry("client", query_id, x_request_id, client, service, False, True, head, sig, body=body or None,
+                              at=at))
+        parts = [Part(MIME_REST_REQUEST, head)] + ([Part(MIME_REST_BODY, body)] if body else [])
+        parts.append(Part(MIME_SIGNATURE, sig))
+        entry, resp = self._send(candidates, {"X-Road-Request-Id": x_request_id, "X-Road-Message-Type": "REST"},
+                                 parts, at)
+        try:
+            self._provider_fault(resp)
+            got = decode_multipart(resp.headers.get("content-type", ""), resp.content, origin=ORIGIN)
+            msg = [x for x in got if x.mime != MIME_SIGNATURE]
+            sigs = [x for x in got if x.mime == MIME_SIGNATURE]
+            if not msg or msg[0].mime != MIME_REST_RESPONSE or len(sigs) != 1:
+                raise XRoadFault("invalid_message", "the answer lacks its REST header part or signature")
+            p.signing.verify(sigs[0].data, SignedParts(tuple((x.mime, x.data) for x in msg)),
+                             signer=service.provider.member, at=p.clock())
+            rhead = RestHead.parse(msg[0].data, origin=ORIGIN)
+        except XRoadFault as fault:
+            if fault.origin is not None:
+                raise
+            raise fault.service_failed(ORIGIN) from None
+        rbody = next((x.data for x in msg[1:] if x.mime == MIME_REST_BODY), b"")
+        if rhead.header("X-Road-Request-Hash") != rest_request_hash(head, body or None):
+            raise XRoadFault("inconsistent_response", "the answer's X-Road-Request-Hash does not match the request")
+        p.log.append(make_entry("client", query_id, x_request_id, client, service, True, True, msg[0].data, sigs[0].data,
+                              body=rbody or None, at=p.clock()))
+        status = f"{rhead.first} {rhead.second}".strip()
+        return status, filter_headers(rhead.headers), rbody
+
+    # -- metaservices of the client proxy ------------------------------------------------
+    def _list_clients(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        p = self.parts
+        at = p.clock()
+        p.conf.check_valid(at)
+        qs = parse_qs(environ.get("QUERY_STRING", ""))
+        instance = (qs.get("xRoadInstance") or [p.conf.own_instance])[0]
+        if instance not in p.conf.instances(at):
+            raise XRoadFault("client.invalid_request", f"instance {instance!r} is not known to this gateway")
+        listing = p.conf.list_clients(instance, at)
+        if "application/json" in (environ.get("HTTP_ACCEPT") or ""):
+            members = []
+            for item in listing:
+                c = item.client
+                ident: dict[str, str] = {"object_type": c.object_type.value, "xroad_instance": c.instance,
+                                         "member_class": c.member_class, "member_code": c.member_code}
+                if isinstance(c, SubsystemId):
+                    ident["subsystem_code"] = c.subsystem_code
+                entry: dict[str, object] = {"id": ident, "name": item.name}
+                if item.subsystem_name:
+                    entry["subsystem_name"] = item.subsystem_name
+                members.append(entry)
+            return "200 OK", [("Content-Type", "application/json")], json.dumps({"member": members}).encode()
+        root = etree.Element(f"{{{XROAD_NS}}}clientList", nsmap={"xrd": XROAD_NS, "id": IDENTIFIERS_NS})
+        for item in listing:
+            member = etree.SubElement(root, f"{{{XROAD_NS}}}member")
+            id_to_xml(item.client, f"{{{XROAD_NS}}}id", member)
+            etree.SubElement(member, f"{{{XROAD_NS}}}name").text = item.name
+            if item.subsystem_name:
+                etree.SubElement(member, f"{{{XROAD_NS}}}subsystemName").text = item.subsystem_name
+        return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], etree.tostring(
+            root, xml_declaration=True, encoding="UTF-8")
+
+    def _wsdl(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        qs = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        try:
+            service = ServiceId(qs.get("xRoadInstance", ""), qs.get("memberClass", ""), qs.get("memberCode", ""),
+                                qs.get("subsystemCode") or None, qs.get("serviceCode", ""), qs.get("version") or None)
+        except IdentifierError as exc:
+            raise XRoadFault("client.invalid_request", f"malformed service identifier: {exc}") from None
+        client_text = qs.get("client") or environ.get("HTTP_X_ROAD_CLIENT")
+        assert self._wsdl_provider is not None
+        own_url = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        data = self._wsdl_provider(service, client_text, own_url)
+        return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], data
+
+
+class _RestFault(Exception):
+    def __init__(self, fault: XRoadFault) -> None:
+        super().__init__(fault.message)
+        self.fault = fault
+
+
+def _outgoing(fault: XRoadFault) -> XRoadFault:
+    """A fault with no origin yet happened here, at the client proxy."""
+    return fault if fault.origin is not None else fault.at(ORIGIN)

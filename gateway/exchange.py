@@ -1,0 +1,141 @@
+"""What both proxies share: the parts of a gateway, SOAP byte surgery, header filtering.
+
+:class:`GatewayParts` bundles the collaborators one gateway node runs with (see
+:mod:`gateway.context` for the interfaces). The helpers below work on exact bytes:
+``requestHash`` is inserted into the provider's SOAP answer by splicing bytes right
+after the ``id`` header element, as X-Road's streaming rewrite does, so the rest of
+the answer stays byte-identical to what the provider IS sent (its signature and log
+cover those bytes).
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import httpx
+from lxml import etree
+
+import datetime as dt
+
+from trust.identifiers import ClientId, SecurityServerId, ServiceId
+
+from .messagelog import LogEntry
+
+from .context import (
+    AuthCertCheck, Clock, GlobalConfView, MessageLogSink, MessageSigning, MonitoringSink, OwnOcsp, utc_now,
+)
+from .access import AccessChecker
+from .serverconf import ServerConf
+
+PROXY_VERSION = "sild/1"
+
+# Dropped between IS, gateways and backends (NOTES.md section 3).
+HOP_BY_HOP = frozenset({
+    "host", "user-agent", "server", "content-length", "expect", "connection", "keep-alive",
+    "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate",
+    "proxy-connection", "date",
+})
+XROAD_REST_HEADERS = frozenset({
+    "x-road-client", "x-road-id", "x-road-userid", "x-road-issue", "x-road-security-server",
+    "x-road-represented-party", "x-road-request-id", "x-road-request-hash", "x-road-service",
+    "x-road-error",
+})
+
+
+@dataclass
+class GatewayParts:
+    """Everything the proxies of one gateway node use."""
+
+    server_id: SecurityServerId
+    conf: GlobalConfView
+    serverconf: "ServerConf"
+    access: "AccessChecker"
+    signing: MessageSigning
+    auth_check: AuthCertCheck
+    log: MessageLogSink
+    own_ocsp: OwnOcsp
+    clock: Clock = utc_now
+    monitoring: MonitoringSink | None = None
+    backends: "BackendClients" = field(default_factory=lambda: BackendClients())
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class BackendClients:
+    """Pooled HTTP clients to backends, one per TLS setting (verify, CA bundle)."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[bool, str | None], httpx.Client] = {}
+        self._lock = threading.Lock()
+
+    def get(self, tls_verify: bool, ca_pem: str | None) -> httpx.Client:
+        key = (tls_verify, ca_pem)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                verify: ssl.SSLContext | bool
+                if ca_pem:
+                    verify = ssl.create_default_context(cadata=ca_pem)
+                elif tls_verify:
+                    verify = ssl.create_default_context()
+                else:
+                    verify = False
+                client = httpx.Client(verify=verify, trust_env=False, follow_redirects=False,
+                                      limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+                self._clients[key] = client
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+def filter_headers(items: Iterable[tuple[str, str]], *, drop: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    return [(n, v) for n, v in items if n.lower() not in HOP_BY_HOP and n.lower() not in drop]
+
+
+def wsgi_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    """Request headers of a WSGI environ, in a stable order, original case approximated."""
+    out = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            out.append((key[5:].replace("_", "-").title(), value))
+    if environ.get("CONTENT_TYPE"):
+        out.append(("Content-Type", environ["CONTENT_TYPE"]))
+    return out
+
+
+def read_body(environ: dict[str, Any], limit: int) -> bytes:
+    from .faults import XRoadFault
+
+    length = environ.get("CONTENT_LENGTH") or ""
+    stream = environ["wsgi.input"]
+    if length.isdigit():
+        n = int(length)
+        if n > limit:
+            raise XRoadFault("invalid_message", f"message larger than {limit} bytes")
+        return stream.read(n) if n else b""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise XRoadFault("invalid_message", f"message larger than {limit} bytes")
+    return data
+
+
+def xml_text(element: etree._Element | None) -> str:
+    return "" if element is None else "".join(element.itertext())
+
+
+StartResponse = Callable[..., Any]
+
+
+def make_entry(side: str, query_id: str, x_request_id: str, client: ClientId, service: ServiceId, response: bool,
+               rest: bool, message: bytes, signature: bytes, *, body: bytes | None = None,
+               at: dt.datetime | None = None) -> LogEntry:
+    """A message-log entry for one side of one exchange."""
+    return LogEntry(query_id=query_id, client=client, service=service, side=side,
+                    direction="response" if response else "request", kind="REST" if rest else "SOAP",
+                    message=message, signature=signature, body=body, x_request_id=x_request_id, logged_at=at)

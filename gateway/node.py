@@ -1,0 +1,285 @@
+"""One gateway node: wiring the parts and serving them (``sild gateway serve DIR``).
+
+A node serves four things from one process:
+
+* the IS port (client proxy, plain HTTP by default);
+* the mutual-TLS port (server proxy, cheroot so the app sees the peer certificate;
+  peers also fetch this node's OCSP responses here);
+* optionally X-Road's plain OCSP-responses port (5577) and the admin API;
+
+and runs its jobs on one APScheduler: global configuration download (own instance and
+allowed federated instances), OCSP refresh of its own certificates, batch
+timestamping of the message log.
+
+Everything is built from the gateway directory (:mod:`gateway.setup`), except the
+configuration source, which tests and the sandbox may inject.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from trust.approved import TrustPolicy
+from trust.keys import SoftToken
+
+from .access import AccessChecker
+from .client_proxy import ClientProxy
+from .context import utc_now
+from .exchange import GatewayParts
+from .messagelog import MessageLog
+from .node_parts import OwnOcspStore, PolicyAuthCheck, SignKey, XadesMessageSigning
+from .ocsp_endpoint import OcspResponsesApp
+from .peer_transport import PeerOcspCache, PeerTransport, client_ssl_context, server_ssl_context
+from .routing import InstanceConf, Router, SharedParamsView, split_address
+from .server_proxy import ServerProxy
+from .serverconf import ServerConf
+from .serverconf_db import open_engine
+from .servers import WsgiServer
+from .setup import NodeSettings, SetupError, load_cert_chain, sign_keys, token_pin
+
+log = logging.getLogger("sild.gateway.node")
+
+ConfSource = Callable[[], Mapping[str, InstanceConf]]
+
+
+class PolicyCache:
+    """``TrustPolicy`` per instance from the current shared parameters (rebuilt on change)."""
+
+    def __init__(self, source: ConfSource) -> None:
+        self._source = source
+        self._cache: dict[str, tuple[int, TrustPolicy]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, instance: str, at: dt.datetime) -> TrustPolicy:
+        conf = self._source().get(instance)
+        if conf is None:
+            from .faults import XRoadFault
+
+            raise XRoadFault("cert_validation", f"no valid configuration of instance {instance}")
+        with self._lock:
+            hit = self._cache.get(instance)
+            if hit is not None and hit[0] == id(conf.shared):
+                return hit[1]
+        policy = conf.shared.to_trust_policy()
+        with self._lock:
+            self._cache[instance] = (id(conf.shared), policy)
+        return policy
+
+
+class GatewayNode:
+    """All parts of one gateway, started and stopped together."""
+
+    def __init__(self, directory: Path | str, *, pin: str | None = None, conf_source: ConfSource | None = None,
+                 clock: Callable[[], dt.datetime] = utc_now, conf_store: Any = None) -> None:
+        self.directory = Path(directory)
+        self.settings = NodeSettings.load(self.directory)
+        self.pin = token_pin(self.directory, pin)
+        self.clock = clock
+        self.server_id = self.settings.server_id
+        self.token = SoftToken(self.directory / "token", self.pin)
+        self.auth_chain = load_cert_chain(self.directory, "auth")
+        self.sign_keys = {member: SignKey(key_id, tuple(load_cert_chain(self.directory, key_id)))
+                          for key_id, member in sign_keys(self.directory).items()
+                          if (self.directory / "certs" / f"{key_id}.pem").is_file()}
+        if self.server_id.owner not in self.sign_keys:
+            raise SetupError("no sign certificate of the owner imported yet; run `sild gateway import-cert`")
+        self.conf_store = conf_store
+        if conf_source is None:
+            if conf_store is None:
+                from .conf_store import ConfStore
+
+                self.conf_store = ConfStore(self.directory, self.settings, clock=clock)
+            conf_source = self.conf_store.current
+        self.conf_source = conf_source
+        self.view = SharedParamsView(self.settings.instance, conf_source)
+        self.policy_for = PolicyCache(conf_source)
+
+        self.serverconf = ServerConf(open_engine(self.directory / "serverconf.db"), clock=clock)
+        try:
+            self.serverconf.identity()
+        except Exception:  # noqa: BLE001 - first start: no identity stored yet
+            self.serverconf.set_identity(self.server_id)
+        self.messagelog = MessageLog(open_engine(self.directory / "messagelog.db", synchronous="NORMAL"),
+                                     clock=clock)
+        own_certs = {"auth": self.auth_chain[0]}
+        own_certs.update({k.key_id: k.chain[0] for k in self.sign_keys.values()})
+        self.own_ocsp = OwnOcspStore(self.directory / "ocsp", own_certs, self.policy_for, self.settings.instance)
+        self.signing = XadesMessageSigning(self.token, self.sign_keys, ocsp=self.own_ocsp.for_key,
+                                           policy_for=self.policy_for, clock=clock)
+        self.auth_check = PolicyAuthCheck(self.policy_for)
+        view = self.view
+        self.access = AccessChecker(self.serverconf.snapshot,
+                                    lambda group, client: group in view.global_groups_of(client, clock()))
+        self.parts = GatewayParts(
+            server_id=self.server_id, conf=self.view, serverconf=self.serverconf, access=self.access,
+            signing=self.signing, auth_check=self.auth_check, log=self.messagelog, own_ocsp=self.own_ocsp,
+            clock=clock,
+        )
+        key_path, password = self.token.key_file("auth")
+        self._key = (str(self.directory / "certs" / "auth.pem"), str(key_path), password)
+        self.transport = PeerTransport(client_ssl_context(*self._key))
+        self.router = Router()
+        self.peer_ocsp = PeerOcspCache(transport=self.transport)
+        self.client_proxy = ClientProxy(self.parts, self.transport, self.router, peer_ocsp=self._fetch_peer_ocsp,
+                                        wsdl_provider=self._wsdl, verificationconf=self._verificationconf)
+        self.ocsp_app = OcspResponsesApp(self.own_ocsp.for_cert)
+        self.server_proxy = ServerProxy(self.parts, ocsp_app=self.ocsp_app)
+        self._servers: list[WsgiServer] = []
+        self._scheduler: Any = None
+        self._server_ctx: Any = None
+        self._ca_loaded = b""
+
+    # -- helpers the proxies call ------------------------------------------------------
+    def _fetch_peer_ocsp(self, entry: Any, der: bytes) -> list[bytes]:
+        host, port = split_address(entry.address)
+        return self.peer_ocsp.get(f"https://{host}:{port}/", der)
+
+    def _wsdl(self, service: Any, client_text: str | None, own_url: str) -> bytes:
+        from .wsdl_service import provider_wsdl
+
+        return provider_wsdl(self, service, client_text, own_url)
+
+    def _verificationconf(self) -> bytes:
+        if self.conf_store is None or not hasattr(self.conf_store, "verificationconf_zip"):
+            from .faults import XRoadFault
+
+            raise XRoadFault("server.clientproxy.internal_error", "no verification configuration available")
+        return self.conf_store.verificationconf_zip()  # type: ignore[no-any-return]
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def refresh_conf(self) -> None:
+        if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
+            self.conf_store.refresh()
+        self._reload_cas()
+
+    def _reload_cas(self) -> None:
+        """Add newly approved CAs to the TLS server context (the app-level check decides)."""
+        if self._server_ctx is None:
+            return
+        pem = self.view.ca_certs_pem(self.clock())
+        if pem and pem != self._ca_loaded:
+            self._server_ctx.load_verify_locations(cadata=pem.decode("ascii"))
+            self.transport_ctx_reload = True
+            self._ca_loaded = pem
+
+    def refresh_ocsp(self) -> None:
+        try:
+            self.own_ocsp.refresh(self.clock())
+        except Exception as exc:  # noqa: BLE001 - a job must keep running; the failure is reported
+            log.warning("OCSP refresh failed: %s", exc)
+
+    def start(self, *, jobs: bool = True) -> "GatewayNode":
+        s = self.settings
+        if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
+            try:
+                self.conf_store.refresh()
+            except Exception as exc:  # noqa: BLE001 - a stored configuration may still be valid
+                log.warning("configuration download failed at start: %s", exc)
+        ca_pem = self.view.ca_certs_pem(self.clock())
+        if not ca_pem:
+            raise SetupError("no global configuration available yet; cannot start the mutual-TLS port")
+        self._server_ctx = server_ssl_context(*self._key, ca_pem)
+        self._ca_loaded = ca_pem
+        self.refresh_ocsp()
+        self._servers.append(WsgiServer(self.client_proxy, s.is_host, s.is_port, name="sild-is").start())
+        self._servers.append(WsgiServer(self.server_proxy, s.peer_host, s.peer_port, ssl_context=self._server_ctx,
+                                        name="sild-peer", threads=32).start())
+        if s.ocsp_port:
+            self._servers.append(WsgiServer(self.ocsp_app, s.peer_host, s.ocsp_port, name="sild-ocsp").start())
+        if s.admin_port:
+            admin = self._admin_app()
+            if admin is not None:
+                self._servers.append(WsgiServer(admin, "127.0.0.1", s.admin_port, name="sild-admin").start())
+        if jobs:
+            self._start_jobs()
+        return self
+
+    def _admin_app(self) -> Any:
+        try:
+            from .admin_app import create_app
+        except ImportError:
+            log.warning("admin API not available in this build")
+            return None
+        try:
+            return create_app(self)  # type: ignore[call-arg]
+        except TypeError:
+            return None
+
+    def _start_jobs(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        sched = BackgroundScheduler(timezone=dt.timezone.utc)
+        sched.add_job(self.refresh_conf, "interval", seconds=self.settings.conf_interval_seconds,
+                      id="conf-download", max_instances=1, coalesce=True)
+        sched.add_job(self.refresh_ocsp, "interval", seconds=self.settings.ocsp_interval_seconds,
+                      id="ocsp-refresh", max_instances=1, coalesce=True)
+        stamper = self._timestamper()
+        if stamper is not None:
+            stamper.schedule(sched, interval_seconds=self.settings.timestamp_interval_seconds)
+        sched.start()
+        self._scheduler = sched
+
+    def _timestamper(self) -> Any:
+        from trust.tsa import TimestampClient
+
+        from .messagelog_timestamper import Timestamper, evidence_stamper
+
+        try:
+            policy = self.policy_for(self.settings.instance, self.clock())
+        except Exception:  # noqa: BLE001
+            return None
+        if not policy.tsas:
+            log.warning("no approved TSA in the configuration: messages will not be timestamped")
+            return None
+        tsa = policy.tsas[0]
+        self._tsa_client = TimestampClient(tsa.url, [tsa.cert])
+        return Timestamper(self.messagelog, evidence_stamper(self._tsa_client), clock=self.clock)
+
+    def timestamp_now(self) -> int:
+        stamper = self._timestamper()
+        return int(stamper.run_all()) if stamper is not None else 0
+
+    @property
+    def is_url(self) -> str:
+        return self._servers[0].url
+
+    @property
+    def peer_port(self) -> int:
+        return self._servers[1].port
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        for server in reversed(self._servers):
+            server.stop()
+        self._servers.clear()
+        self.transport.close()
+        self.router.close()
+        self.peer_ocsp.close()
+        self.own_ocsp.close()
+        self.parts.backends.close()
+
+    def status(self) -> dict[str, object]:
+        """Configuration age/expiry, OCSP and timestamping health, registration state."""
+        at = self.clock()
+        confs = self.conf_source()
+        out: dict[str, object] = {"server": self.server_id.to_text(), "instance": self.settings.instance}
+        out["configuration"] = {
+            inst: {"expires_at": c.expires_at.isoformat(), "valid": c.expires_at > at} for inst, c in confs.items()
+        }
+        out["ocsp"] = self.own_ocsp.health()
+        try:
+            out["timestamping"] = self.messagelog.status(at)
+        except Exception as exc:  # noqa: BLE001
+            out["timestamping"] = {"error": str(exc)}
+        own = confs.get(self.settings.instance)
+        registered = False
+        if own is not None:
+            registered = any(s.server_id == self.server_id for s in own.shared.security_servers)
+        out["registration"] = "registered" if registered else "not registered"
+        return out

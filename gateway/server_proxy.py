@@ -1,0 +1,253 @@
+"""The server proxy: the gateway-facing WSGI app on the mutual-TLS port.
+
+It receives a transport message from a consumer gateway, runs the provider-side
+checks in X-Road's order with X-Road's codes (NOTES.md section 7):
+
+1. ``securityServer`` header names this gateway      -> ``invalid_security_server``
+2. the provider is registered here                    -> ``unknown_member``
+3. the client's TLS auth certificate: registered for a gateway serving the client,
+   chain and OCSP good                                -> ``ssl_authentication_failed``
+4. the signature (by the client member's sign cert)   -> signature codes
+5. the service exists                                 -> ``unknown_service``
+6. its type matches the protocol                      -> ``service_type``
+7. an access right for the service code (version ignored; REST: method and path)
+   for the client, a global group or a local group    -> ``access_denied``
+8. the service is not disabled                        -> ``service_disabled``
+
+then calls the backend with the service's own timeout and TLS settings, adds
+``requestHash`` (SOAP) or the ``X-Road-*`` response headers (REST), signs the
+answer, logs request and answer, and returns them as a transport message. Any
+failure is answered as a whole ``text/xml`` SOAP fault with a
+``server.serverproxy.*`` code, which the consumer gateway relays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import ssl
+import uuid
+from typing import Any, Iterable
+
+import httpx
+
+from trust.identifiers import ClientId, ServiceId, parse_client, parse_service
+from trust.errors import IdentifierError
+
+from . import metaservice_calls
+from .context import SignedParts
+from .serverconf_snapshot import ServiceInfo
+from .exchange import (
+    PROXY_VERSION, XROAD_REST_HEADERS, GatewayParts, StartResponse, make_entry, filter_headers, read_body,
+)
+from .faults import XRoadFault, internal_fault
+from .soap import SoapFaultMessage, parse_soap
+from .soap_build import insert_request_hash
+from .wire import (
+    MIME_OCSP, MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, MIME_SIGNATURE, Part, RestHead,
+    decode_multipart, encode_multipart, rest_request_hash,
+)
+
+log = logging.getLogger("sild.gateway.serverproxy")
+
+ORIGIN = "server.serverproxy"
+MAX_MESSAGE = 64 * 1024 * 1024
+
+
+class ServerProxy:
+    """WSGI app; the cheroot mutual-TLS server puts the peer certificate in the environ."""
+
+    def __init__(self, parts: GatewayParts, *, ocsp_app: Any = None) -> None:
+        self.parts = parts
+        self._ocsp_app = ocsp_app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "GET" and self._ocsp_app is not None:
+            # OCSP responses of this gateway, fetched by peers over the same pooled connection
+            return self._ocsp_app(environ, start_response)  # type: ignore[no-any-return]
+        try:
+            status, headers, body = self._handle(environ)
+        except XRoadFault as fault:
+            status, headers, body = self._fault(fault.at(ORIGIN))
+        except Exception:  # noqa: BLE001 - a bug must not crash the port nor leak details
+            fault = internal_fault(ORIGIN)
+            log.exception("server proxy failure %s", fault.correlation_id)
+            status, headers, body = self._fault(fault)
+        start_response(status, headers + [("Content-Length", str(len(body)))])
+        return [body]
+
+    @staticmethod
+    def _fault(fault: XRoadFault) -> tuple[str, list[tuple[str, str]], bytes]:
+        log.info("refused: %s %s (%s)", fault.fault_code, fault.message, fault.correlation_id)
+        return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], fault.to_soap()
+
+    # -- the exchange ------------------------------------------------------------------
+    def _handle(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        p = self.parts
+        if environ["REQUEST_METHOD"] != "POST":
+            raise XRoadFault("invalid_http_method", "the server proxy accepts POST only")
+        at = p.clock()
+        p.conf.check_valid(at)
+        cert_pem = environ.get("SSL_CLIENT_CERT")
+        if not cert_pem:
+            raise XRoadFault("ssl_authentication_failed", "the peer presented no TLS certificate")
+        cert_der = ssl.PEM_cert_to_DER_cert(cert_pem)
+        body = read_body(environ, MAX_MESSAGE)
+        parts = decode_multipart(environ.get("CONTENT_TYPE", ""), body, origin=ORIGIN)
+        ocsp = [x.data for x in parts if x.mime == MIME_OCSP]
+        rest = [x for x in parts if x.mime != MIME_OCSP]
+        sig = [x for x in rest if x.mime == MIME_SIGNATURE]
+        if len(sig) != 1:
+            raise XRoadFault("missing_signature", "the request carries no signature")
+        msg_parts = [x for x in rest if x.mime != MIME_SIGNATURE]
+        if not msg_parts:
+            raise XRoadFault("missing_soap", "the request carries no message")
+        x_request_id = environ.get("HTTP_X_ROAD_REQUEST_ID") or str(uuid.uuid4())
+        if environ.get("HTTP_X_ROAD_MESSAGE_TYPE", "").upper() == "REST":
+            return self._rest(msg_parts, sig[0].data, cert_der, ocsp, x_request_id, at)
+        return self._soap(msg_parts, sig[0].data, cert_der, ocsp, x_request_id, at,
+                          environ.get("HTTP_X_ORIGINAL_SOAPACTION"))
+
+    def _check_peer(self, client: ClientId, provider: ClientId, security_server: Any,
+                    cert_der: bytes, ocsp: list[bytes], at: Any) -> None:
+        p = self.parts
+        if security_server is not None and security_server != p.server_id:
+            raise XRoadFault("invalid_security_server",
+                             f"security server {security_server.to_text()} is not this gateway")
+        info = p.serverconf.snapshot().client(provider)
+        if info is None or not info.registered:
+            raise XRoadFault("unknown_member", f"service provider {provider.to_text()} is not served here")
+        entry = p.conf.server_with_auth_cert(hashlib.sha256(cert_der).digest(), at)
+        if entry is None or not p.conf.is_client_of(entry.server_id, client, at):
+            raise XRoadFault("ssl_authentication_failed",
+                             f"the TLS certificate is not registered for a gateway of {client.to_text()}")
+        p.auth_check.check(cert_der, ocsp, instance=entry.server_id.instance, at=at)
+
+    def _service(self, service: ServiceId, client: ClientId, protocol: str,
+                 method: str | None = None, path: str | None = None) -> ServiceInfo:
+        """Steps 5 to 8: exists, type, access right, enabled (``gateway.access`` decides)."""
+        decision = self.parts.access.decide(client, service, protocol=protocol, method=method, path=path)
+        if not decision.allowed:
+            raise decision.fault(ORIGIN)
+        assert decision.service is not None
+        return decision.service
+
+    # -- SOAP ----------------------------------------------------------------------------
+    def _soap(self, msg_parts: list[Part], signature: bytes, cert_der: bytes, ocsp: list[bytes],
+              x_request_id: str, at: Any, soap_action: str | None) -> tuple[str, list[tuple[str, str]], bytes]:
+        p = self.parts
+        first = msg_parts[0]
+        soap = parse_soap(first.data, first.content_type, role="request")
+        if isinstance(soap, SoapFaultMessage):
+            raise XRoadFault("invalid_message", "a request must not be a SOAP fault")
+        h = soap.header
+        assert h.service is not None
+        self._check_peer(h.client, h.service.provider, h.security_server, cert_der, ocsp, at)
+        signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
+        p.signing.verify(signature, signed, signer=h.client.member, at=at)
+        p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False, first.data, signature,
+                              at=at))
+        meta = metaservice_calls.soap_metaservice(p, soap, at)
+        if meta is not None:
+            answer_bytes, answer_type = meta
+        else:
+            local = self._service(h.service, h.client, "SOAP")
+            answer_bytes, answer_type = self._call_soap_backend(local, first, soap_action)
+        answer = parse_soap(answer_bytes, answer_type, role="response")
+        if isinstance(answer, SoapFaultMessage):
+            out = answer.soap_bytes  # a provider IS fault travels signed like any answer
+            out_type = answer.content_type
+        else:
+            out = insert_request_hash(answer, first.data)
+            out_type = answer.soap_content_type
+        sig = p.signing.sign(SignedParts(((out_type.split(";")[0].strip(), out),)), member=h.service.provider.member)
+        p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, True, False, out, sig, at=p.clock()))
+        ctype, body = encode_multipart([Part(out_type, out), Part(MIME_SIGNATURE, sig)])
+        return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id),
+                          ("X-Proxy-Version", PROXY_VERSION)], body
+
+    def _call_soap_backend(self, local: ServiceInfo, part: Part, soap_action: str | None) -> tuple[bytes, str]:
+        headers = {"Content-Type": part.content_type}
+        if soap_action is not None:
+            headers["SOAPAction"] = soap_action
+        resp = self._backend(local, "POST", local.url, headers, part.data)
+        ctype = resp.headers.get("content-type", "")
+        if not ctype.lower().startswith(("text/xml", "multipart/related")):
+            raise XRoadFault(f"{ORIGIN}.service_failed.invalid_content_type",
+                             f"the service answered with content type {ctype[:60]!r}")
+        return resp.content, ctype
+
+    def _backend(self, local: ServiceInfo, method: str, url: str, headers: dict[str, str] | list[tuple[str, str]],
+                 content: bytes | None) -> httpx.Response:
+        client = self.parts.backends.get(local.tls_verify, local.tls_ca_pem)
+        try:
+            return client.request(method, url, headers=headers, content=content,
+                                  timeout=httpx.Timeout(local.timeout_seconds))
+        except httpx.TimeoutException as exc:
+            raise XRoadFault(f"{ORIGIN}.service_failed.network_error",
+                             f"the service {local.id.to_text()} did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise XRoadFault(f"{ORIGIN}.service_failed.network_error",
+                             f"cannot reach the service {local.id.to_text()}") from exc
+
+    # -- REST ----------------------------------------------------------------------------
+    def _rest(self, msg_parts: list[Part], signature: bytes, cert_der: bytes, ocsp: list[bytes],
+              x_request_id: str, at: Any) -> tuple[str, list[tuple[str, str]], bytes]:
+        p = self.parts
+        head_part = msg_parts[0]
+        if head_part.mime != MIME_REST_REQUEST:
+            raise XRoadFault("missing_rest", "the REST request has no header part")
+        body_parts = [x for x in msg_parts[1:] if x.mime == MIME_REST_BODY]
+        req_body = body_parts[0].data if body_parts else None
+        head = RestHead.parse(head_part.data, origin=ORIGIN)
+        method, target = head.first.upper(), head.second
+        path, _, query = target.partition("?")
+        segs = path.split("/")
+        if len(segs) < 7 or segs[1] != "r1":
+            raise XRoadFault("invalid_request", "REST target must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE")
+        try:
+            service = parse_service("/".join(segs[2:7]))
+            client = parse_client(head.header("X-Road-Client") or "")
+            server_text = head.header("X-Road-Security-Server")
+            from trust.identifiers import parse_server
+            security_server = parse_server(server_text) if server_text else None
+        except IdentifierError as exc:
+            raise XRoadFault("invalid_request", f"malformed identifier: {exc}") from None
+        query_id = head.header("X-Road-Id") or x_request_id
+        rest_path = "/" + "/".join(segs[7:]) if len(segs) > 7 else ""
+        self._check_peer(client, service.provider, security_server, cert_der, ocsp, at)
+        signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
+        p.signing.verify(signature, signed, signer=client.member, at=at)
+        p.log.append(make_entry("server", query_id, x_request_id, client, service, False, True, head_part.data, signature,
+                              body=req_body, at=at))
+        req_hash = rest_request_hash(head_part.data, req_body)
+        meta = metaservice_calls.rest_metaservice(p, client, service, method, rest_path, query, head, at)
+        if meta is not None:
+            status, reason, out_headers, out_body = meta
+        else:
+            local = self._service(service, client, "REST", method, rest_path or "/")
+            url = local.url.rstrip("/") + rest_path + (("?" + query) if query else "")
+            fwd = filter_headers(head.headers, drop=frozenset({"x-road-request-id", "x-road-request-hash"}))
+            fwd += [("X-Road-Service", service.to_text()), ("X-Road-Request-Id", x_request_id)]
+            if not head.header("X-Road-Id"):
+                fwd.append(("X-Road-Id", query_id))
+            resp = self._backend(local, method, url, fwd, req_body)
+            status, reason = resp.status_code, resp.reason_phrase or ""
+            out_headers = filter_headers(resp.headers.multi_items(), drop=XROAD_REST_HEADERS)
+            out_body = resp.content
+        out_headers = list(out_headers) + [
+            ("X-Road-Client", client.to_text()), ("X-Road-Service", service.to_text()),
+            ("X-Road-Id", query_id), ("X-Road-Request-Id", x_request_id), ("X-Road-Request-Hash", req_hash),
+        ]
+        out_head = RestHead(str(status), reason, tuple(out_headers)).to_bytes()
+        signed_parts = [(MIME_REST_RESPONSE, out_head)] + ([(MIME_REST_BODY, out_body)] if out_body else [])
+        sig = p.signing.sign(SignedParts(tuple(signed_parts)), member=service.provider.member)
+        p.log.append(make_entry("server", query_id, x_request_id, client, service, True, True, out_head, sig,
+                              body=out_body or None, at=p.clock()))
+        parts = [Part(MIME_REST_RESPONSE, out_head)]
+        if out_body:
+            parts.append(Part(MIME_REST_BODY, out_body))
+        parts.append(Part(MIME_SIGNATURE, sig))
+        ctype, body = encode_multipart(parts)
+        return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id),
+                          ("X-Road-Message-Type", "REST"), ("X-Proxy-Version", PROXY_VERSION)], body
