@@ -28,7 +28,7 @@ import datetime as dt
 import enum
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -79,16 +79,22 @@ class PayloadSigner:
     signer: Signer
     key_id: str
     certificates: tuple[x509.Certificate, ...]
-    algorithm: SignatureAlgorithm = SignatureAlgorithm.RSA_SHA256
+    algorithm: SignatureAlgorithm | None = None  # None: RSA/ECDSA with SHA-256 after the certificate's key
     mode: SignatureMode = SignatureMode.ENVELOPED
     new_id: Callable[[], str] = field(default=lambda: f"id-{uuid.uuid4()}")
 
     def __post_init__(self) -> None:
         if not self.certificates:
             raise PayloadSignatureError("a payload signer needs its certificate", code="adapters.signature.config")
+        if self.algorithm is None:
+            object.__setattr__(
+                self, "algorithm",
+                SignatureAlgorithm.for_key(self.certificates[0].public_key(), DigestAlgorithm.SHA256),
+            )
         if self.algorithm not in ALLOWED_SIGNATURE_ALGORITHMS:
             raise PayloadSignatureError(f"algorithm {self.algorithm} is not allowed", code="adapters.signature.config")
         cert_key = self.certificates[0].public_key()
+        assert self.algorithm is not None
         if self.algorithm.is_ecdsa != isinstance(cert_key, ec.EllipticCurvePublicKey):
             raise PayloadSignatureError(
                 f"algorithm {self.algorithm.name} does not fit the certificate's key type",
@@ -105,7 +111,9 @@ class PayloadSigner:
         if not ref_id:
             ref_id = self.new_id()
             payload.set(ID_ATTRIBUTE, ref_id)
-        digest_alg = self.algorithm.digest
+        algorithm = self.algorithm
+        assert algorithm is not None
+        digest_alg = algorithm.digest
         # enveloped: the digest is taken before the signature exists, which is exactly
         # what the enveloped-signature transform reproduces on the verifying side
         digest_value = digest_alg.digest(_c14n(payload))
@@ -113,7 +121,7 @@ class PayloadSigner:
         signature = etree.Element(_ds("Signature"), nsmap={"ds": DS_NS})
         signed_info = etree.SubElement(signature, _ds("SignedInfo"))
         etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
-        etree.SubElement(signed_info, _ds("SignatureMethod"), Algorithm=self.algorithm.value)
+        etree.SubElement(signed_info, _ds("SignatureMethod"), Algorithm=algorithm.value)
         reference = etree.SubElement(signed_info, _ds("Reference"), URI=f"#{ref_id}")
         transforms = etree.SubElement(reference, _ds("Transforms"))
         if self.mode is SignatureMode.ENVELOPED:
@@ -136,8 +144,8 @@ class PayloadSigner:
             payload.addnext(signature)
             signature.tail = payload.tail
         si_digest = digest_alg.digest(_c14n(signed_info))
-        raw = self.signer.sign(self.key_id, self.algorithm, si_digest)
-        if self.algorithm.is_ecdsa:
+        raw = self.signer.sign(self.key_id, algorithm, si_digest)
+        if algorithm.is_ecdsa:
             key = self.certificates[0].public_key()
             assert isinstance(key, ec.EllipticCurvePublicKey)
             raw = ecdsa_der_to_raw(raw, key.curve.key_size)
@@ -217,10 +225,10 @@ def _copy(element: etree._Element) -> etree._Element:
 
 
 def _signxml_verify(document: bytes, trust: SignatureTrust, at: dt.datetime, ref_id: str) -> VerifiedPayload:
-    from signxml import SignatureConfiguration, XMLVerifier  # type: ignore[attr-defined]  # verification only
+    from signxml import SignatureConfiguration  # type: ignore[attr-defined]  # verification only
     from signxml.algorithms import DigestAlgorithm as SxDigest
     from signxml.algorithms import SignatureMethod as SxMethod
-    from signxml.exceptions import InvalidInput, InvalidSignature
+    from signxml.exceptions import SignXMLException
 
     config = SignatureConfiguration(
         require_x509=True,
@@ -243,16 +251,16 @@ def _signxml_verify(document: bytes, trust: SignatureTrust, at: dt.datetime, ref
     for pinned in trust.pinned_certificates:
         attempts.append({"x509_cert": pinned})
     if trust.ca_certificates:
-        attempts.append({"ca_pem_file": trust.ca_pem(), "ee_policy": _ee_policy(), "ca_policy": _ca_policy()})
+        attempts.append({"ca_pem_file": "(in memory)", "ee_policy": _ee_policy(), "ca_policy": _ca_policy()})
     root = etree.fromstring(document)
     sig_el = root.find(f".//{_ds('Signature')}")
     assert sig_el is not None
     for kwargs in attempts:
         try:
-            result = XMLVerifier().verify(
-                root, expect_config=config, id_attribute=ID_ATTRIBUTE, **kwargs  # type: ignore[arg-type]
+            result = _verifier(trust.ca_certificates).verify(
+                root, expect_config=config, id_attribute=ID_ATTRIBUTE, **kwargs
             )
-        except (InvalidSignature, InvalidInput, ValueError) as exc:
+        except (SignXMLException, ValueError) as exc:
             errors.append(str(exc))
             continue
         single = result if not isinstance(result, list) else result[0]
@@ -293,3 +301,23 @@ def _ca_policy() -> object:
     from cryptography.x509.verification import ExtensionPolicy
 
     return ExtensionPolicy.webpki_defaults_ca()
+
+
+def _verifier(ca_certificates: tuple[x509.Certificate, ...]) -> Any:
+    """signxml's verifier with the trusted CAs from memory instead of a PEM file path."""
+    from signxml import XMLVerifier  # type: ignore[attr-defined]
+    from signxml.util import X509CertChainVerifier
+
+    class _MemoryStore(X509CertChainVerifier):  # type: ignore[misc]
+        @property
+        def store(self) -> Any:
+            from cryptography.x509.verification import Store
+
+            return Store(list(ca_certificates))
+
+    class _Verifier(XMLVerifier):  # type: ignore[misc]
+        def get_cert_chain_verifier(self, ca_pem_file: Any, ee_policy: Any, ca_policy: Any) -> Any:
+            return _MemoryStore(ca_pem_file=ca_pem_file, verification_time=self._get_cert_verification_time(),
+                                ee_policy=ee_policy, ca_policy=ca_policy)
+
+    return _Verifier()
