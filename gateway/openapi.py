@@ -141,7 +141,8 @@ def parse_openapi(data: bytes) -> OpenApiDescription:
                     raise OpenApiError(f"invalid OpenAPI description: duplicate endpoint {method.upper()} {path}")
                 seen.add(key)
                 endpoints.append(Endpoint(method.upper(), path))
-    info = document.get("info") if isinstance(document.get("info"), dict) else {}
+    info_value = document.get("info")
+    info: dict[str, Any] = info_value if isinstance(info_value, dict) else {}
     servers = [s.get("url") for s in document.get("servers") or [] if isinstance(s, dict) and s.get("url")]
     return OpenApiDescription(version, info.get("title"), tuple(endpoints), tuple(str(u) for u in servers), kind)
 

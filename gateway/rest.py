@@ -168,7 +168,7 @@ def filter_headers(headers: Headers, *, drop_gateway_set: bool = True) -> list[t
     Drops ``Host``, ``User-Agent``, ``Server``, ``Content-Length``, ``Expect``, hop-by-hop
     headers and any header named in ``Connection``; with ``drop_gateway_set`` also an
     incoming ``X-Road-Request-Id``/``-Hash`` (only gateways set those)."""
-    named_in_connection = set()
+    named_in_connection: set[str] = set()
     for key, value in headers:
         if key.lower() == "connection":
             named_in_connection.update(v.strip().lower() for v in value.split(",") if v.strip())

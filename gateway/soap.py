@@ -175,7 +175,7 @@ def parse_soap(
         ctype = parse_content_type(content_type)
     except MimeError as exc:
         raise _fault(faults.INVALID_CONTENT_TYPE, str(exc)) from None
-    chunks = chunked(body) if isinstance(body, (bytes, bytearray, memoryview)) else body
+    chunks = chunked(bytes(body)) if isinstance(body, (bytes, bytearray, memoryview)) else body
     if ctype.media_type == "text/xml":
         data = _read_bounded(chunks, max_soap_bytes)
         return _parse_soap_part(data, ctype, ctype, role=role, attachments=(), multipart=False)
@@ -341,7 +341,7 @@ def _parse_soap_part(
 
 
 def _text(element: etree._Element) -> str:
-    return "".join(element.itertext())
+    return "".join(str(t) for t in element.itertext())
 
 
 def _fault_message(

@@ -109,7 +109,7 @@ def load(data: bytes) -> etree._Element:
 def _text(element: etree._Element | None) -> str | None:
     if element is None:
         return None
-    return " ".join("".join(element.itertext()).split()) or None
+    return " ".join("".join(str(t) for t in element.itertext()).split()) or None
 
 
 def _xrd(parent: etree._Element, local: str) -> etree._Element | None:
