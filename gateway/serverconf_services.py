@@ -95,18 +95,31 @@ def check_endpoint(method: str, path: str) -> tuple[str, str]:
 
 
 def wsdl_operations(document: bytes, url: str) -> list[Operation]:
-    """Service codes and versions of a WSDL, parsed by the message-format module."""
-    from . import wsdl  # G1's parser: the only place that reads WSDL
+    """Service codes and versions of a WSDL, parsed by :mod:`gateway.wsdl` (the only WSDL reader).
 
-    ops = wsdl.service_operations(document, base_url=url)  # type: ignore[attr-defined]
-    return [Operation(o.service_code, o.service_version, getattr(o, "address", None), getattr(o, "title", None)) for o in ops]
+    The backend URL of each operation is the WSDL's ``soap:address`` (X-Road's rule),
+    or the WSDL URL when the document names no address.
+    """
+    from . import wsdl
+
+    try:
+        description = wsdl.parse_wsdl(document)
+    except wsdl.WsdlError as exc:
+        raise InvalidInput(f"WSDL at {url}: {exc}") from exc
+    address = next((e for e in description.endpoints if e), None)
+    return [Operation(op.name, op.version, address, op.title) for op in description.operations]
 
 
-def openapi_endpoints(document: bytes) -> list[tuple[str, str]]:
-    """(method, path) pairs of an OpenAPI description, parsed by the message-format module."""
+def openapi_description(document: bytes, url: str) -> tuple[list[tuple[str, str]], str | None]:
+    """(endpoints, first server URL) of an OpenAPI description, parsed by :mod:`gateway.openapi`."""
     from . import openapi
 
-    return [(e.method, e.path) for e in openapi.endpoints(document)]  # type: ignore[attr-defined]
+    try:
+        description = openapi.parse_openapi(document)
+    except openapi.OpenApiError as exc:
+        raise InvalidInput(f"OpenAPI description at {url}: {exc}") from exc
+    servers = [u for u in description.server_urls if u.startswith(("http://", "https://")) and "{" not in u]
+    return [(e.method, e.path) for e in description.endpoints], (servers[0] if servers else None)
 
 
 class ServicesMixin:
@@ -180,7 +193,8 @@ class ServicesMixin:
         if endpoints is None:
             if document is None:
                 document = fetch(url)
-            endpoints = openapi_endpoints(document)
+            endpoints, server_url = openapi_description(document, url)
+            backend_url = backend_url or server_url
         return self._add_description(
             provider, "OPENAPI", url, [Operation(service_code, None, backend_url or url)], document,
             enabled=enabled, timeout_seconds=timeout_seconds, tls_verify=tls_verify, endpoints=endpoints,
