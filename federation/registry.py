@@ -154,8 +154,9 @@ class Registry:
             raise DatabaseFailure(f"registry read failed: {type(exc).__name__}") from exc
 
     @contextmanager
-    def _change(self) -> Iterator[Session]:
-        """One write transaction that bumps the serial; any error rolls everything back."""
+    def _change(self, *, bump: bool = True) -> Iterator[Session]:
+        """One write transaction; ``bump`` (changes that alter the published configuration)
+        increments the serial in it. Any error rolls everything back."""
         try:
             with Session(self.engine) as session, session.begin():
                 yield session
@@ -163,8 +164,9 @@ class Registry:
                 state = session.get(RegistryState, 1)
                 if state is None:
                     raise NotInitialised("the registry is not initialised (run `sild central init`)")
-                state.serial += 1
-                state.changed_at = self.now()
+                if bump:
+                    state.serial += 1
+                    state.changed_at = self.now()
         except IntegrityError as exc:
             raise RegistryError(f"the change conflicts with the registry: {exc.orig}", code="federation.registry.conflict") from exc
         except SQLAlchemyError as exc:
@@ -665,7 +667,7 @@ class Registry:
         if not name.strip():
             raise RegistryInvalidInput("an API key needs a name")
         key = secret or "sild_" + secrets.token_urlsafe(32)
-        with self._change() as s:
+        with self._change(bump=False) as s:
             if s.scalar(select(ApiKeyRow).where(ApiKeyRow.name == name)) is not None:
                 raise DuplicateName(f"API key {name!r} exists")
             s.add(ApiKeyRow(name=name, key_sha256_hex=hashlib.sha256(key.encode()).hexdigest(),
@@ -682,7 +684,7 @@ class Registry:
             return row.name, frozenset(row.roles.split(","))
 
     def revoke_api_key(self, name: str) -> None:
-        with self._change() as s:
+        with self._change(bump=False) as s:
             row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.name == name))
             if row is None:
                 raise RegistryNotFound(f"unknown API key {name!r}", code="federation.registry.unknown_api_key")
