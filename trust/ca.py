@@ -307,24 +307,30 @@ class CertificateAuthority:
 
     # -- issuance ----------------------------------------------------------
     def issue_auth(self, server: SecurityServerId, *, now: dt.datetime, csr: bytes | None = None,
-                   key_type: KeyType | None = None, validity_days: int = 730) -> IssuedCertificate:
+                   public_key: PublicKey | None = None, key_type: KeyType | None = None,
+                   validity_days: int = 730) -> IssuedCertificate:
+        """Gateway auth certificate. The key comes from ``csr`` (checked), or ``public_key``
+        (a trusted local caller, e.g. a sandbox whose token generated it), or is generated."""
         subject = _name(
             (NameOID.COUNTRY_NAME, server.instance), (NameOID.ORGANIZATION_NAME, server.member_class),
             (NameOID.COMMON_NAME, server.member_code),
             (NameOID.SERIAL_NUMBER, f"{server.instance}/{server.server_code}/{server.member_class}"),
         )
         return self._issue(CertificateKind.AUTH, subject, server.owner, server.server_code, now=now, csr=csr,
-                           key_type=key_type, validity_days=validity_days)
+                           public_key=public_key, key_type=key_type, validity_days=validity_days)
 
     def issue_sign(self, member: MemberId, *, now: dt.datetime, csr: bytes | None = None,
-                   key_type: KeyType | None = None, validity_days: int = 730) -> IssuedCertificate:
+                   public_key: PublicKey | None = None, key_type: KeyType | None = None,
+                   validity_days: int = 730) -> IssuedCertificate:
+        """Member sign certificate; the key as for :meth:`issue_auth`."""
         subject = _name((NameOID.COUNTRY_NAME, member.instance), (NameOID.ORGANIZATION_NAME, member.member_class),
                         (NameOID.COMMON_NAME, member.member_code))
-        return self._issue(CertificateKind.SIGN, subject, member, None, now=now, csr=csr, key_type=key_type,
-                           validity_days=validity_days)
+        return self._issue(CertificateKind.SIGN, subject, member, None, now=now, csr=csr, public_key=public_key,
+                           key_type=key_type, validity_days=validity_days)
 
     def _issue(self, kind: CertificateKind, subject: x509.Name, member: MemberId, server_code: str | None, *,
-               now: dt.datetime, csr: bytes | None, key_type: KeyType | None, validity_days: int) -> IssuedCertificate:
+               now: dt.datetime, csr: bytes | None, public_key: PublicKey | None, key_type: KeyType | None,
+               validity_days: int) -> IssuedCertificate:
         now = require_aware(now)
         if member.instance != self.instance:
             raise CaError(f"this CA serves instance {self.instance}, not {member.instance}",
@@ -332,8 +338,12 @@ class CertificateAuthority:
         if not 1 <= validity_days <= 3650:
             raise CaError("validity must be 1 to 3650 days", code="trust.ca.bad_validity")
         encrypted: bytes | None = None
+        if csr is not None and public_key is not None:
+            raise CaError("give a CSR or a public key, not both", code="trust.ca.usage")
         if csr is not None:
             public_key = _csr_public_key(csr)
+        elif public_key is not None:
+            public_key = _check_public_key(public_key)
         else:
             private = (key_type or self.key_type).generate()
             public_key = private.public_key()

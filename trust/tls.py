@@ -139,7 +139,7 @@ def client_context(
 
 
 def peer_certificate(sock: ssl.SSLSocket | ssl.SSLObject) -> x509.Certificate | None:
-    der = sock.getpeercert(binary_form=True)
+    der = sock.getpeercert(True)  # positional: httpcore hands out the C-level _ssl._SSLSocket
     return x509.load_der_x509_certificate(der) if der else None
 
 
