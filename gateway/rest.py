@@ -183,6 +183,43 @@ def filter_headers(headers: Headers, *, drop_gateway_set: bool = True) -> list[t
     return out
 
 
+def consumer_request_headers(headers: Headers, *, request_id: str, query_id: str) -> list[tuple[str, str]]:
+    """What the consumer gateway puts in the request header part: the IS headers filtered,
+    then ``X-Road-Request-Id`` and, when the IS sent none, ``X-Road-Id`` (NOTES 7).
+
+    ``query_id`` is used only when the IS gave no ``X-Road-Id``; X-Road makes it
+    ``{instance}-{uuid}``, the caller passes it so randomness stays outside."""
+    out = filter_headers(headers)
+    if _last(out, H_ID) is None:
+        out.append((H_ID, query_id))
+    out.append((H_REQUEST_ID, request_id))
+    return out
+
+
+def provider_response_headers(
+    headers: Headers,
+    *,
+    client: ClientId,
+    service: ServiceId,
+    query_id: str,
+    request_id: str,
+    request_hash: str,
+) -> list[tuple[str, str]]:
+    """The provider IS response headers filtered, plus what the provider gateway adds:
+    ``X-Road-Client``, ``X-Road-Service``, ``X-Road-Id``, ``X-Road-Request-Id`` and
+    ``X-Road-Request-Hash`` (any IS-supplied copies of these are dropped first)."""
+    added = {h.lower() for h in (H_CLIENT, H_SERVICE, H_ID, H_REQUEST_ID, H_REQUEST_HASH)}
+    out = [(k, v) for k, v in filter_headers(headers) if k.lower() not in added]
+    out += [
+        (H_CLIENT, client.to_text()),
+        (H_SERVICE, service.to_text()),
+        (H_ID, query_id),
+        (H_REQUEST_ID, request_id),
+        (H_REQUEST_HASH, request_hash),
+    ]
+    return out
+
+
 # -- header parts ---------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ and hashed while read.
 from __future__ import annotations
 
 import codecs
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
@@ -130,6 +131,25 @@ class SoapMessage:
     @property
     def has_attachments(self) -> bool:
         return bool(self.attachments)
+
+    def attachment(self, reference: str) -> Attachment | None:
+        """The attachment a swaRef / ``xop:Include@href`` names (``cid:...``), or ``None``."""
+        wanted = reference[4:] if reference.lower().startswith("cid:") else reference
+        wanted = urllib.parse.unquote(wanted.strip().strip("<>"))
+        return next((a for a in self.attachments if a.content_id == wanted), None)
+
+    def attachment_references(self) -> list[str]:
+        """``cid:`` references in the body: swaRef text values and ``xop:Include@href``."""
+        body = self.envelope.find(f"{{{SOAP_ENV_NS}}}Body")
+        refs: list[str] = []
+        if body is None:
+            return refs
+        for element in body.iter():
+            if element.tag == f"{{{XOP_NS}}}Include" and element.get("href"):
+                refs.append(element.get("href", ""))
+            elif isinstance(element.tag, str) and element.text and element.text.strip().lower().startswith("cid:"):
+                refs.append(element.text.strip())
+        return refs
 
 
 @dataclass(frozen=True, eq=False)

@@ -124,3 +124,22 @@ def test_hashing_body_bounded_and_must_finish() -> None:
     unfinished = HashingBody(iter([b"a"]))
     with pytest.raises(RuntimeError):
         _ = unfinished.digest
+
+
+def test_consumer_and_provider_headers() -> None:
+    from gateway.rest import consumer_request_headers, provider_response_headers
+
+    incoming = [("Host", "ss"), ("X-Road-Client", "EE/GOV/1/a"), ("X-Road-Request-Id", "forged"), ("Accept", "*/*")]
+    out = consumer_request_headers(incoming, request_id="rid", query_id="EE-qid")
+    assert out == [("X-Road-Client", "EE/GOV/1/a"), ("Accept", "*/*"), ("X-Road-Id", "EE-qid"), ("X-Road-Request-Id", "rid")]
+    with_id = consumer_request_headers(incoming + [("X-Road-Id", "mine")], request_id="rid", query_id="unused")
+    assert ("X-Road-Id", "mine") in with_id and ("X-Road-Id", "unused") not in with_id
+    client, service = SubsystemId("EE", "GOV", "1", "a"), ServiceId("EE", "COM", "2", "b", "svc")
+    response = provider_response_headers(
+        [("Content-Type", "application/json"), ("X-Road-Request-Hash", "forged"), ("Transfer-Encoding", "chunked")],
+        client=client, service=service, query_id="q", request_id="rid", request_hash="h==",
+    )
+    assert response == [
+        ("Content-Type", "application/json"), ("X-Road-Client", "EE/GOV/1/a"), ("X-Road-Service", "EE/COM/2/b/svc"),
+        ("X-Road-Id", "q"), ("X-Road-Request-Id", "rid"), ("X-Road-Request-Hash", "h=="),
+    ]

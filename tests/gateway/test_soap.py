@@ -218,3 +218,17 @@ def test_vector_requests_survive_chunked_reading(xroad: Path) -> None:
             except XRoadFault as exc:
                 outcomes.append(exc.fault_code)
         assert outcomes[0] == outcomes[1], path.name
+
+
+def test_attachment_references_resolve(xroad: Path) -> None:
+    raw = (xroad / "soap" / "queries" / "attachm-mtom.query").read_bytes()
+    message = _parse(raw, 'multipart/related; type="application/xop+xml"; boundary=jetty771207119h3h10dty')
+    [reference] = message.attachment_references()
+    found = message.attachment(reference)
+    assert found is not None and found.read() == b"foobar"
+    assert message.attachment("cid:nothing@here") is None
+    soap = _request().replace(b"<ns0:code>", b"<ns0:file>cid:att1@x</ns0:file><ns0:code>")
+    ctype, body = multipart_related(soap, [((("Content-Type", "text/plain"), ("Content-ID", "<att1@x>")), b"data")], boundary="q")
+    swa = _parse(body, ctype)
+    assert swa.attachment_references() == ["cid:att1@x"]
+    assert swa.attachment("cid:att1@x") is not None

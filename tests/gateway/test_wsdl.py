@@ -214,3 +214,31 @@ def test_zeep_fails_on_the_original_offline(xroad: Path, tmp_path: Path, no_inte
     with pytest.raises(Exception):
         zeep.Client(str(original))
     assert no_internet  # it tried to reach x-road.eu
+
+
+def test_zeep_request_from_served_wsdl_is_a_valid_xroad_message(wsdl_server: str, no_internet: list[object]) -> None:
+    """An independent SOAP stack, given only what sild serves, writes a message sild reads."""
+    zeep = pytest.importorskip("zeep")
+    from gateway.soap import SoapMessage, parse_soap
+    from trust.identifiers import MemberId, ServiceId, SubsystemId
+
+    client = zeep.Client(f"{wsdl_server}/service.wsdl")
+    header = {
+        "client": {"objectType": "SUBSYSTEM", "xRoadInstance": "EE", "memberClass": "GOV", "memberCode": "1", "subsystemCode": "c"},
+        "service": {"objectType": "SERVICE", "xRoadInstance": "EE", "memberClass": "COM", "memberCode": "2",
+                    "serviceCode": "getRandom", "serviceVersion": "v1"},
+        "id": "zeep-1",
+        "userId": "EE123",
+        "issue": "",
+        "protocolVersion": "4.0",
+    }
+    envelope = client.create_message(client.service, "getRandom", amount=3, _soapheaders=header)
+    data = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    message = parse_soap(data, "text/xml; charset=UTF-8")
+    assert isinstance(message, SoapMessage)
+    assert message.header.client == SubsystemId("EE", "GOV", "1", "c")
+    assert message.header.service == ServiceId("EE", "COM", "2", None, "getRandom", "v1")
+    assert (message.header.query_id, message.header.user_id) == ("zeep-1", "EE123")
+    assert message.body_name.localname == "getRandom"
+    assert MemberId("EE", "GOV", "1") == message.header.client.member
+    assert no_internet == []
