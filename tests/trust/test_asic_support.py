@@ -125,7 +125,7 @@ def _issue(
 
 
 @dataclass
-class TestPki:
+class EvidencePki:
     """Root CA, delegated OCSP responder, TSA and member sign certificates (keys in a SoftToken)."""
 
     instance: str
@@ -166,11 +166,12 @@ class TestPki:
         self.sign_certs[key_id] = cert
         return cert
 
-    def ocsp(self, cert: x509.Certificate, at: dt.datetime, *, revoked: bool = False) -> bytes:
+    def ocsp(self, cert: x509.Certificate, at: dt.datetime, *, revoked: bool = False,
+             valid_for: dt.timedelta = dt.timedelta(hours=1)) -> bytes:
         builder = x509_ocsp.OCSPResponseBuilder().add_response(
             cert=cert, issuer=self.root, algorithm=hashes.SHA1(),
             cert_status=x509_ocsp.OCSPCertStatus.REVOKED if revoked else x509_ocsp.OCSPCertStatus.GOOD,
-            this_update=at, next_update=at + dt.timedelta(hours=1),
+            this_update=at, next_update=at + valid_for,
             revocation_time=at - dt.timedelta(days=1) if revoked else None,
             revocation_reason=x509.ReasonFlags.key_compromise if revoked else None,
         ).responder_id(x509_ocsp.OCSPResponderEncoding.HASH, self.ocsp_cert).certificates([self.ocsp_cert])
@@ -188,7 +189,7 @@ class TestPki:
 from trust.keys import KeyType  # noqa: E402
 
 
-def make_pki(directory: Path, *, instance: str = "DEV", profile: str = FIVRK) -> TestPki:
+def make_pki(directory: Path, *, instance: str = "DEV", profile: str = FIVRK) -> EvidencePki:
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     root_name = _name((NameOID.ORGANIZATION_NAME, "sild test"), (NameOID.COMMON_NAME, f"{instance} test CA"))
     root = _issue(root_name, root_key.public_key(), root_name, root_key, ca=True,
@@ -201,7 +202,7 @@ def make_pki(directory: Path, *, instance: str = "DEV", profile: str = FIVRK) ->
     tsa_cert = _issue(_name((NameOID.COMMON_NAME, f"{instance} test TSA")), tsa_public, root_name, root_key,
                       key_usage={"digital_signature": True}, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
     tsa = TimestampAuthority(token, "tsa", tsa_cert, PersistentSerials(directory / "tsa-serial"))
-    return TestPki(instance, root_key, root, ocsp_key, ocsp_cert, token, tsa_cert, tsa, profile)
+    return EvidencePki(instance, root_key, root, ocsp_key, ocsp_cert, token, tsa_cert, tsa, profile)
 
 
-__all__ = ["EJBCA", "FIVRK", "TestPki", "make_pki", "policies_for_tree", "policy_from_shared_params"]
+__all__ = ["EJBCA", "FIVRK", "EvidencePki", "make_pki", "policies_for_tree", "policy_from_shared_params"]

@@ -1,0 +1,269 @@
+"""X-Road message signatures: X-Road's vectors verify, sild's signatures have X-Road's exact
+structure, and every kind of bad signature is refused with its own code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
+from lxml import etree
+
+from tests.trust.test_asic_support import EJBCA, EvidencePki, make_pki
+from trust.approved import ApprovedCa, OcspResponderInfo, TrustPolicy
+from trust.certprofile import signer_member
+from trust.evidence import timestamp_single
+from trust.hashchain import SIG_HASH_CHAIN_RESULT
+from trust.identifiers import MemberId, SubsystemId
+from trust.xades import SignedPart, create_signature, java_base64, rfc2253_name, sign_batch
+from trust.xades_errors import (
+    BadSignatureValue,
+    HashChainBroken,
+    DigestMismatch,
+    MissingReference,
+    OcspRevoked,
+    OcspStale,
+    SignatureMalformed,
+    SignerMismatch,
+    UntrustedChain,
+    CertificateUsage,
+)
+from trust.xades_parse import parse_signature
+from trust.xades_verify import check_cryptography, verify_signature
+
+UTC = dt.timezone.utc
+AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+CLIENT = SubsystemId("DEV", "COM", "4321", "TestClient")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> EvidencePki:
+    pki = make_pki(tmp_path_factory.mktemp("pki"))
+    pki.issue_sign_cert("rsa", "COM", "4321")
+    pki.issue_sign_cert("ec", "COM", "4321", ecdsa=True)
+    return pki
+
+
+@pytest.fixture(scope="module")
+def message(xroad: Path) -> bytes:
+    with zipfile.ZipFile(xroad / "asic" / "valid-signed-message.asice") as z:
+        return z.read("message.xml")
+
+
+def _vector_signature(xroad: Path, container: str) -> bytes:
+    with zipfile.ZipFile(xroad / "asic" / container) as z:
+        return z.read("META-INF/signatures.xml")
+
+
+def _sign(pki: EvidencePki, parts: list[SignedPart], key: str = "rsa", at: dt.datetime = AT) -> bytes:
+    cert = pki.sign_certs[key]
+    return create_signature(parts, signer=pki.token, key_id=key, certificate=cert, signing_time=at,
+                            ocsp_responses=[pki.ocsp(cert, at - dt.timedelta(minutes=1))])
+
+
+# -- X-Road's own signature ----------------------------------------------------------------------
+
+def test_sign0_verifies_over_message0(xroad: Path) -> None:
+    signature = (xroad / "signatures" / "sign-0.xml").read_bytes()
+    message = (xroad / "signatures" / "message-0.xml").read_bytes()
+    parsed, chain = check_cryptography(signature, {"/message.xml": message})
+    assert chain is None
+    assert parsed.signing_time == dt.datetime(2017, 9, 8, 9, 15, 11, 580000, tzinfo=UTC)
+    assert parsed.certificate.subject.rfc4514_string().startswith("1.2.840.113549.1.9.1=aaa@bbb.ccc,CN=consumer")
+    # the IssuerSerial name is Java's RFC 2253 form, which sild reproduces
+    assert rfc2253_name(parsed.certificate) in signature.decode()
+
+
+def test_sign0_one_changed_byte_is_a_digest_error(xroad: Path) -> None:
+    signature = (xroad / "signatures" / "sign-0.xml").read_bytes()
+    message = bytearray((xroad / "signatures" / "message-0.xml").read_bytes())
+    message[message.index(b"getState>") + 9] ^= 0x01
+    with pytest.raises(DigestMismatch) as info:
+        check_cryptography(signature, {"/message.xml": bytes(message)})
+    assert info.value.code == "trust.signature.digest_mismatch"
+
+
+def test_sign0_old_format_verifies(xroad: Path) -> None:
+    signature = (xroad / "signatures" / "sign-0-old-format.xml").read_bytes()
+    message = (xroad / "signatures" / "message-0.xml").read_bytes()
+    check_cryptography(signature, {"/message.xml": message})
+
+
+def test_sign0_signer_is_named_by_the_ejbca_profile(xroad: Path) -> None:
+    """Under the EJBCA profile sign-0's certificate names EE/Cybernetica/consumer, so a claim by
+    EE/BUSINESS/consumer (the client in message-0.xml) is refused."""
+    parsed = parse_signature((xroad / "signatures" / "sign-0.xml").read_bytes())
+    assert signer_member(parsed.certificate, EJBCA, "EE") == MemberId("EE", "Cybernetica", "consumer")
+    root = pkcs12.load_key_and_certificates((xroad / "certs" / "root-ca.p12").read_bytes(), b"test")[1]
+    assert root is not None
+    policy = TrustPolicy("EE", cas=(ApprovedCa("Cyber", root, ocsp_responders=(OcspResponderInfo("http://x"),)),))
+    with pytest.raises((SignerMismatch, UntrustedChain)):
+        # sign-0's chain is SHA-1 signed: refused by path validation or, if accepted, by the profile
+        verify_signature((xroad / "signatures" / "sign-0.xml").read_bytes(),
+                         {"/message.xml": (xroad / "signatures" / "message-0.xml").read_bytes()},
+                         policy=policy, signer=MemberId("EE", "BUSINESS", "consumer"))
+
+
+# -- byte layout identical to X-Road's -----------------------------------------------------------
+
+_VARIABLE = ("ds:DigestValue", "ds:SignatureValue", "ds:X509Certificate", "xades:SigningTime",
+             "ds:X509IssuerName", "ds:X509SerialNumber", "xades:EncapsulatedOCSPValue", "xades:EncapsulatedTimeStamp")
+
+
+def skeleton(xml: bytes) -> str:
+    """The document with every value that differs between signatures replaced by ``*``."""
+    text = xml.decode("utf-8")
+    for tag in _VARIABLE:
+        text = re.sub(rf"(<{tag}(?: [^>]*)?>)[^<]*(</{tag}>)", r"\1*\2", text)
+    return text
+
+
+def assert_same_structure(ours: bytes, theirs: bytes) -> None:
+    """Element by element: name, namespace prefix, attributes (values except Ids of variable
+    data), then the whole text with values masked."""
+    mine = list(etree.fromstring(ours).iter())
+    other = list(etree.fromstring(theirs).iter())
+    assert [(e.tag, e.prefix) for e in mine] == [(e.tag, e.prefix) for e in other]
+    for a, b in zip(mine, other):
+        assert dict(a.attrib) == dict(b.attrib), a.tag
+        assert dict(a.nsmap) == dict(b.nsmap), a.tag
+    assert skeleton(ours) == skeleton(theirs)
+
+
+def test_single_signature_has_sign0_structure(pki: EvidencePki, message: bytes, xroad: Path) -> None:
+    ours = _sign(pki, [SignedPart("/message.xml", data=message)])
+    assert_same_structure(ours, (xroad / "signatures" / "sign-0.xml").read_bytes())
+
+
+def test_timestamped_signature_has_container_structure(pki: EvidencePki, message: bytes, xroad: Path) -> None:
+    ours = timestamp_single(_sign(pki, [SignedPart("/message.xml", data=message)]), pki, at=AT).signature_xml
+    assert_same_structure(ours, _vector_signature(xroad, "valid-signed-message.asice"))
+
+
+def test_multi_part_signature_has_attachment_container_structure(pki: EvidencePki, message: bytes, xroad: Path) -> None:
+    ours = _sign(pki, [SignedPart("/message.xml", data=message), SignedPart("/attachment1", data=b"a" * 100),
+                       SignedPart("/attachment2", data=b"b" * 50)])
+    assert_same_structure(ours, _vector_signature(xroad, "valid-non-batch-soap-attachments.asice"))
+
+
+def test_hash_chain_signature_has_signed_hashchain_structure(pki: EvidencePki, message: bytes, xroad: Path) -> None:
+    [record] = sign_batch([[SignedPart("/message.xml", data=message), SignedPart("/attachment1", data=b"x")]],
+                          signer=pki.token, key_id="rsa", certificate=pki.sign_certs["rsa"], signing_time=AT,
+                          ocsp_responses=[pki.ocsp(pki.sign_certs["rsa"], AT)])
+    ours = timestamp_single(record.signature_xml, pki, at=AT).signature_xml
+    with zipfile.ZipFile(xroad / "asic" / "valid-signed-hashchain.asice") as z:
+        assert_same_structure(ours, z.read("META-INF/signatures.xml"))
+        mask = re.compile(r"<DigestValue>[^<]*</DigestValue>")
+        assert mask.sub("*", record.hash_chain.decode()) == mask.sub("*", z.read("sig-hashchain.xml").decode())
+        assert mask.sub("*", record.hash_chain_result.decode()) == mask.sub("*", z.read("sig-hashchainresult.xml").decode())
+
+
+def test_java_base64_wraps_like_x_road() -> None:
+    assert java_base64(bytes(64)) == "A" * 76 + "&#13;\n" + "A" * 10 + "=="
+
+
+# -- round trips and refusals --------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["rsa", "ec"], ids=["rsa-sha512", "ecdsa-sha512"])
+def test_round_trip(pki: EvidencePki, message: bytes, key: str) -> None:
+    signature = _sign(pki, [SignedPart("/message.xml", data=message)], key)
+    verified = verify_signature(signature, {"/message.xml": message}, policy=pki.policy(), signer=CLIENT)
+    assert verified.message == message
+    assert verified.signer == MemberId("DEV", "COM", "4321")
+    assert verified.signer_certificate == pki.sign_certs[key]
+    assert verified.ocsp_status == "good"
+    assert verified.signing_time == AT
+    if key == "ec":
+        assert len(parse_signature(signature).signature_value) == 64  # raw r||s, not DER
+
+
+def test_batch_one_operation_many_messages(pki: EvidencePki, message: bytes) -> None:
+    messages = [message.replace(b"dd19fe68", f"{i:08x}".encode()) for i in range(5)]
+    records = sign_batch([[SignedPart("/message.xml", data=m)] for m in messages], signer=pki.token, key_id="rsa",
+                         certificate=pki.sign_certs["rsa"], signing_time=AT,
+                         ocsp_responses=[pki.ocsp(pki.sign_certs["rsa"], AT)])
+    assert len({r.signature_xml for r in records}) == 1
+    assert parse_signature(records[0].signature_xml).external_uris() == (SIG_HASH_CHAIN_RESULT,)
+    for m, r in zip(messages, records):
+        v = verify_signature(r.signature_xml, {"/message.xml": m}, policy=pki.policy(), signer=CLIENT,
+                             hash_chain_result=r.hash_chain_result, hash_chain=r.hash_chain)
+        assert v.hash_chain is not None and "/message.xml" in v.hash_chain.covered
+    with pytest.raises(HashChainBroken):  # the chain of message 0 does not lead to message 1
+        verify_signature(records[0].signature_xml, {"/message.xml": messages[1]}, policy=pki.policy(), signer=CLIENT,
+                         hash_chain_result=records[0].hash_chain_result, hash_chain=records[0].hash_chain)
+
+
+def test_bad_signature_value(pki: EvidencePki, message: bytes) -> None:
+    signature = _sign(pki, [SignedPart("/message.xml", data=message)])
+    value = parse_signature(signature).signature_value
+    forged = bytes([value[0] ^ 1]) + value[1:]
+    tampered = signature.replace(java_base64(value).encode(), java_base64(forged).encode())
+    with pytest.raises(BadSignatureValue):
+        verify_signature(tampered, {"/message.xml": message}, policy=pki.policy(), signer=CLIENT)
+
+
+def test_tampered_signed_properties(pki: EvidencePki, message: bytes) -> None:
+    signature = _sign(pki, [SignedPart("/message.xml", data=message)])
+    with pytest.raises(DigestMismatch):
+        verify_signature(signature.replace(b"2026-06-01T12:00:00.000Z", b"2026-06-01T11:00:00.000Z"),
+                         {"/message.xml": message}, policy=pki.policy(), signer=CLIENT)
+
+
+def test_signer_of_another_member(pki: EvidencePki, message: bytes) -> None:
+    signature = _sign(pki, [SignedPart("/message.xml", data=message)])
+    with pytest.raises(SignerMismatch):
+        verify_signature(signature, {"/message.xml": message}, policy=pki.policy(),
+                         signer=SubsystemId("DEV", "COM", "1234", "TestService"))
+
+
+def test_untrusted_chain(pki: EvidencePki, message: bytes, tmp_path: Path) -> None:
+    other = make_pki(tmp_path)
+    signature = _sign(pki, [SignedPart("/message.xml", data=message)])
+    with pytest.raises(UntrustedChain):
+        verify_signature(signature, {"/message.xml": message}, policy=other.policy(), signer=CLIENT)
+
+
+def test_revoked(pki: EvidencePki, message: bytes) -> None:
+    cert = pki.sign_certs["rsa"]
+    signature = create_signature([SignedPart("/message.xml", data=message)], signer=pki.token, key_id="rsa",
+                                 certificate=cert, signing_time=AT, ocsp_responses=[pki.ocsp(cert, AT, revoked=True)])
+    with pytest.raises(OcspRevoked):
+        verify_signature(signature, {"/message.xml": message}, policy=pki.policy(), signer=CLIENT)
+
+
+def test_stale_ocsp(pki: EvidencePki, message: bytes) -> None:
+    cert = pki.sign_certs["rsa"]
+    signature = create_signature([SignedPart("/message.xml", data=message)], signer=pki.token, key_id="rsa",
+                                 certificate=cert, signing_time=AT,
+                                 ocsp_responses=[pki.ocsp(cert, AT - dt.timedelta(hours=3), valid_for=dt.timedelta(days=1))])
+    with pytest.raises(OcspStale):
+        verify_signature(signature, {"/message.xml": message}, policy=pki.policy(), signer=CLIENT)
+
+
+def test_certificate_without_non_repudiation(pki: EvidencePki, message: bytes) -> None:
+    pki.issue_sign_cert("nonrep", "COM", "4321", non_repudiation=False)
+    signature = _sign(pki, [SignedPart("/message.xml", data=message)], "nonrep")
+    with pytest.raises(CertificateUsage):
+        verify_signature(signature, {"/message.xml": message}, policy=pki.policy(), signer=CLIENT)
+
+
+def test_unsigned_attachment_is_refused(pki: EvidencePki, message: bytes) -> None:
+    signature = _sign(pki, [SignedPart("/message.xml", data=message)])
+    with pytest.raises(MissingReference):
+        verify_signature(signature, {"/message.xml": message, "/attachment1": b"smuggled"}, policy=pki.policy(),
+                         signer=CLIENT)
+
+
+def test_wrapping_by_duplicate_id_is_refused(pki: EvidencePki, message: bytes) -> None:
+    signature = _sign(pki, [SignedPart("/message.xml", data=message)])
+    doubled = signature.replace(b"<ds:Object>", b'<ds:Object><xades:SignedProperties Id="signed-properties"/>', 1)
+    with pytest.raises(SignatureMalformed):
+        verify_signature(doubled, {"/message.xml": message}, policy=pki.policy(), signer=CLIENT)
+
+
+def test_naive_signing_time_refused(pki: EvidencePki, message: bytes) -> None:
+    with pytest.raises(ValueError):
+        _sign(pki, [SignedPart("/message.xml", data=message)], at=dt.datetime(2026, 6, 1, 12))
