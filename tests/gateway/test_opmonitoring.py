@@ -1,0 +1,114 @@
+"""Operational monitoring records: X-Road field names, validation, time-range and client queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.opmonitoring import (
+    FIELDS,
+    InvalidOpQuery,
+    InvalidOpRecord,
+    OpMonitor,
+    client_fields,
+    ms,
+)
+from gateway.serverconf_db import open_engine
+from trust.identifiers import MemberId, SubsystemId
+
+T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+CLIENT = SubsystemId("EE", "COM", "20000002", "app")
+OTHER = SubsystemId("EE", "COM", "20000003", "crm")
+
+
+def record(second: int, client: SubsystemId = CLIENT, **extra: Any) -> dict[str, Any]:
+    moment = T0 + dt.timedelta(seconds=second)
+    rec: dict[str, Any] = {
+        "monitoringDataTs": int(moment.timestamp()),
+        "securityServerInternalIp": "127.0.0.1",
+        "securityServerType": "Producer",
+        "requestInTs": ms(moment),
+        "responseOutTs": ms(moment) + 25,
+        **client_fields(client),
+        "serviceXRoadInstance": "EE", "serviceMemberClass": "GOV", "serviceMemberCode": "70000001",
+        "serviceSubsystemCode": "tax", "serviceCode": "getPerson", "serviceVersion": "v1", "serviceType": "WSDL",
+        "messageId": f"q-{second}", "messageProtocolVersion": "4.0", "requestSize": 812, "responseSize": 1400,
+        "succeeded": True, "xRequestId": f"r-{second}",
+    }
+    rec.update(extra)
+    return rec
+
+
+@pytest.fixture
+def monitor(tmp_path: Path) -> OpMonitor:
+    return OpMonitor(open_engine(tmp_path / "gw.db"), clock=lambda: T0)
+
+
+def test_records_round_trip_with_xroad_names(monitor: OpMonitor) -> None:
+    rec = record(0)
+    monitor.store(rec)
+    result = monitor.query(int(T0.timestamp()), int(T0.timestamp()))
+    assert result.records == [rec] and result.next_records_from is None
+    assert set(result.records[0]) <= set(FIELDS)
+    assert result.to_json()["recordsCount"] == 1
+
+
+def test_time_range_and_client_filter(monitor: OpMonitor) -> None:
+    base = int(T0.timestamp())
+    for second in range(5):
+        monitor.store(record(second, CLIENT if second % 2 == 0 else OTHER))
+    assert len(monitor.query(base + 1, base + 3).records) == 3
+    assert [r["messageId"] for r in monitor.query(base, base + 10, client=OTHER).records] == ["q-1", "q-3"]
+    # the provider matches as well as the client
+    assert len(monitor.query(base, base + 10, client=SubsystemId("EE", "GOV", "70000001", "tax")).records) == 5
+    assert monitor.query(base, base + 10, client=MemberId("EE", "COM", "20000002")).records == []
+    only = monitor.query(base, base + 10, fields=["messageId", "succeeded"]).records
+    assert only[0] == {"messageId": "q-0", "succeeded": True}
+
+
+def test_paging_says_where_to_continue(monitor: OpMonitor) -> None:
+    base = int(T0.timestamp())
+    for second in (0, 0, 1, 1, 2):
+        monitor.store(record(second))
+    page = monitor.query(base, base + 10, limit=3)
+    # the third record shares second 1 with the fourth: stop before that second, continue from it
+    assert len(page.records) == 2 and page.next_records_from == base + 1
+    rest = monitor.query(page.next_records_from, base + 10)  # type: ignore[arg-type]
+    assert len(rest.records) == 3
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"bogusField": 1}, "unknown"),
+        ({"requestSize": "812"}, "integer"),
+        ({"succeeded": "yes"}, "true or false"),
+        ({"securityServerType": "Server"}, "Client or Producer"),
+        ({"serviceType": "GRPC"}, "serviceType"),
+        ({"monitoringDataTs": None}, "lacks monitoringDataTs"),
+    ],
+    ids=["unknown", "int", "bool", "server-type", "service-type", "missing"],
+)
+def test_bad_records_are_refused(monitor: OpMonitor, change: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidOpRecord, match=message):
+        monitor.store(record(0, **change))
+
+
+def test_bad_queries_are_refused(monitor: OpMonitor) -> None:
+    with pytest.raises(InvalidOpQuery):
+        monitor.query(10, 5)
+    with pytest.raises(InvalidOpQuery, match="unknown output"):
+        monitor.query(0, 5, fields=["nope"])
+
+
+def test_health_and_retention(monitor: OpMonitor) -> None:
+    base = int(T0.timestamp())
+    monitor.store(record(0))
+    monitor.store(record(1, succeeded=False, faultCode="server.serverproxy.access_denied"))
+    (stats,) = monitor.health(base, base + 10)
+    assert (stats["successfulRequestCount"], stats["unsuccessfulRequestCount"], stats["averageDurationMs"]) == (1, 1, 25)
+    assert monitor.cleanup(T0 + dt.timedelta(days=6)) == 0
+    assert monitor.cleanup(T0 + dt.timedelta(days=8)) == 2
