@@ -10,60 +10,23 @@ its evidence was made, not today.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from trust.approved import TrustPolicy
 from trust.asic import verify_container
-from trust.errors import SildError
-
-
-class ConfigurationTreeError(SildError):
-    code = "gateway.asic.configuration_tree"
+from federation.conftree import load_tree
 
 
 def _load_policies(conf: Path) -> dict[str, TrustPolicy]:
-    """Trust policies per instance from a configuration tree.
+    """One trust policy per instance (own and federated) from a configuration tree.
 
-    Federation owns reading configuration trees; ``federation.conftree`` (both layouts)
-    replaces the fallback below as soon as it is available.
+    Reading configuration trees is federation's job: :func:`federation.conftree.load_tree`
+    reads both layouts and refuses a damaged tree as a whole. Expiry of the parameters
+    is deliberately not applied: evidence is judged with the trust of its own time.
     """
-    try:
-        from federation import conftree  # type: ignore[attr-defined]
-    except ImportError:
-        conftree = None
-    if conftree is not None and hasattr(conftree, "load_trust_policies"):
-        policies: dict[str, TrustPolicy] = conftree.load_trust_policies(conf)
-        return policies
-    return _load_policies_fallback(conf)
-
-
-def _load_policies_fallback(conf: Path) -> dict[str, TrustPolicy]:
-    from federation.model_xml import parse_shared_parameters
-
-    if not conf.is_dir():
-        raise ConfigurationTreeError(f"configuration directory {conf} does not exist")
-    found: dict[str, TrustPolicy] = {}
-    for shared in sorted(conf.glob("*/shared-params.xml")):
-        version: int | None = None
-        metadata = shared.with_name(shared.name + ".metadata")
-        if metadata.is_file():
-            try:
-                value = json.loads(metadata.read_text("utf-8")).get("configurationVersion")
-                version = int(value) if value is not None else None
-            except (ValueError, AttributeError) as exc:
-                raise ConfigurationTreeError(f"{metadata} is not valid metadata JSON") from exc
-        try:
-            params = parse_shared_parameters(shared.read_bytes(), version=version)
-        except SildError as exc:
-            raise ConfigurationTreeError(f"{shared}: {exc}") from exc
-        policy = params.to_trust_policy()
-        found[policy.instance] = policy
-    if not found:
-        raise ConfigurationTreeError(f"no shared parameters found under {conf}")
-    return found
+    return load_tree(conf).to_trust_policies()
 
 
 @click.group("asic")
