@@ -49,7 +49,6 @@ from gateway.soap_build import (
     response_name,
     verify_request_hash,
 )
-from gateway.soap_mime import MimeError
 from tests.conftest import XROAD
 
 MANIFEST_PATH = XROAD / "soap" / "manifest.json"
@@ -544,7 +543,3 @@ def _run_environment(case: dict, s: S, data: bytes, answer: bytes | None, qid: s
         assert (back.faultcode, back.detail) == (code, qid)
         if "NetworkError" not in case["fault_code_old"] or "network_error" in code:
             assert faults.normalize_code(case["fault_code_old"]) == code
-
-
-def test_mime_error_is_value_error() -> None:
-    assert issubclass(MimeError, ValueError)
