@@ -50,18 +50,24 @@ def load_certificate(data: bytes) -> x509.Certificate:
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """All certificates of a PEM bundle, or the single certificate of DER bytes."""
+    """All certificates of a PEM bundle, or the single certificate of DER bytes.
+
+    Bare base64 is accepted as well, of DER or of a whole PEM file: X-Road's shared
+    parameters carry CA certificates both ways (``<cert>`` holding base64 of a PEM).
+    """
     if not isinstance(data, (bytes, bytearray)):
         raise CertificateError("certificate data must be bytes")
     data = bytes(data)
+    stripped = data.strip()
+    if not stripped:
+        raise CertificateError("no certificate data")
+    if _PEM_BEGIN not in data and stripped[:1] != b"\x30":
+        stripped = _maybe_base64(stripped)
     try:
-        if _PEM_BEGIN in data:
-            certs = x509.load_pem_x509_certificates(data)
+        if _PEM_BEGIN in stripped:
+            certs = x509.load_pem_x509_certificates(stripped)
         else:
-            stripped = data.strip()
-            if not stripped:
-                raise CertificateError("no certificate data")
-            certs = [x509.load_der_x509_certificate(_maybe_base64(stripped))]
+            certs = [x509.load_der_x509_certificate(stripped)]
     except ValueError as exc:
         raise CertificateError(f"cannot parse certificate: {exc}") from exc
     if not certs:
@@ -70,9 +76,6 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
 
 
 def _maybe_base64(data: bytes) -> bytes:
-    """DER starts with a SEQUENCE tag; anything else is tried as bare base64 (globalconf style)."""
-    if data[:1] == b"\x30":
-        return data
     try:
         return base64.b64decode(b"".join(data.split()), validate=True)
     except (binascii.Error, ValueError):

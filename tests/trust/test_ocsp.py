@@ -250,3 +250,61 @@ def test_bad_http_input(server: TrustServer, ca: CertificateAuthority, method: s
     assert good.status_code == 200 and good.headers["content-type"] == "application/ocsp-response"
     assert verify_ocsp_response(good.content, cert, ca.issuing_cert, at=dt.datetime.now(dt.timezone.utc),
                                 freshness_seconds=60).status is OcspCertStatus.GOOD
+
+
+# -- X-Road conformance: an OCSP response out of one of X-Road's own ASiC containers --------
+
+
+def _xroad_policy(xroad: Path) -> TrustPolicy:
+    from lxml import etree
+
+    from trust.approved import ApprovedCa, OcspResponderInfo
+    from trust.certs import load_certificate
+
+    shared = xroad / "globalconf" / "parsed" / "globalconf_good2_v3" / "DEV" / "shared-params.xml"
+    root = etree.parse(str(shared)).getroot()
+    cas = []
+    for approved in root.iter("approvedCA"):
+        top = approved.find("topCA")
+        responders = tuple(
+            OcspResponderInfo(url=o.findtext("url") or "",
+                              cert=load_certificate(o.findtext("cert").encode()) if o.findtext("cert") else None)
+            for o in top.findall("ocsp"))
+        cas.append(ApprovedCa(name=approved.findtext("name"), top_cert=load_certificate(top.findtext("cert").encode()),
+                              ocsp_responders=responders))
+    freshness = int(root.findtext("globalSettings/ocspFreshnessSeconds"))
+    return TrustPolicy(instance="DEV", cas=tuple(cas), ocsp_freshness_seconds=freshness)
+
+
+def _xroad_container(xroad: Path) -> tuple[bytes, bytes]:
+    from lxml import etree
+
+    path = xroad / "asic" / "asic-containers" / "valid-signed-message" / "META-INF" / "signatures.xml"
+    root = etree.parse(str(path)).getroot()  # a trusted vector; base64 carries &#13; entities
+
+    def first(local: str) -> bytes:
+        element = next(e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == local)
+        return base64.b64decode("".join((element.text or "").split()))
+
+    return first("EncapsulatedOCSPValue"), first("X509Certificate")
+
+
+def test_xroad_container_ocsp_verifies(xroad: Path) -> None:
+    from cryptography import x509
+    from cryptography.x509 import ocsp as crypto_ocsp
+
+    policy = _xroad_policy(xroad)
+    response, cert_der = _xroad_container(xroad)
+    cert = x509.load_der_x509_certificate(cert_der)
+    produced = crypto_ocsp.load_der_ocsp_response(response).produced_at_utc
+    status = verify_ocsp_for_policy(response, cert, policy, at=produced + dt.timedelta(minutes=10))
+    assert status.status is OcspCertStatus.GOOD and status.serial == cert.serial_number
+    assert status.responder_cert.subject.rfc4514_string() == "CN=Test OCSP,O=Test"
+    # an hour and more later it is no longer fresh under ocspFreshnessSeconds=3600
+    with pytest.raises(OcspStale):
+        verify_ocsp_for_policy(response, cert, policy, at=produced + dt.timedelta(seconds=3700))
+    # one changed byte in the signed part breaks it
+    forged = bytearray(response)
+    forged[response.index(b"2024") + 3] ^= 0x01
+    with pytest.raises((OcspSignatureInvalid, OcspMalformed)):
+        verify_ocsp_for_policy(bytes(forged), cert, policy, at=produced)
