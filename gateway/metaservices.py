@@ -199,7 +199,6 @@ def read_get_wsdl_request(message: SoapMessage) -> ServiceId:
         raise XRoadFault(faults.INVALID_REQUEST, "getWsdl request has no serviceCode")
     version = wrapper.findtext(_x("serviceVersion"))
     service = message.header.service
-    assert service is not None
     try:
         return ServiceId(
             service.instance, service.member_class, service.member_code, service.subsystem_code, code,

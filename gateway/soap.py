@@ -82,7 +82,7 @@ class XRoadHeader:
     """The X-Road header fields of a SOAP message (NOTES 2)."""
 
     client: ClientId
-    service: ServiceId | None
+    service: ServiceId
     query_id: str
     protocol_version: str
     user_id: str | None = None
@@ -127,6 +127,7 @@ class SoapMessage:
     multipart: bool = False
     mtom: bool = False
     rpc: bool = False
+    soap_part_headers: tuple[tuple[str, str], ...] = ()  # MIME headers of the SOAP part, as received
 
     @property
     def has_attachments(self) -> bool:
@@ -252,7 +253,9 @@ def _parse_multipart(
         raise _fault(code, "the multipart message has no SOAP part")
     headers, data = soap
     part_type = parse_content_type(headers.content_type)
-    return _parse_soap_part(data, ctype, part_type, role=role, attachments=tuple(attachments), multipart=True)
+    return _parse_soap_part(
+        data, ctype, part_type, role=role, attachments=tuple(attachments), multipart=True, part_headers=headers.items
+    )
 
 
 def _attachments(headers: PartHeaders, part: PartBody, max_attach: int) -> list[Attachment]:
@@ -315,6 +318,7 @@ def _parse_soap_part(
     role: Role,
     attachments: tuple[Attachment, ...],
     multipart: bool,
+    part_headers: tuple[tuple[str, str], ...] = (),
 ) -> SoapMessage | SoapFaultMessage:
     if not data.strip():
         raise _fault(faults.INVALID_SOAP, "the SOAP message is empty")
@@ -339,7 +343,7 @@ def _parse_soap_part(
     if len(body_children) != 1:
         raise _fault(faults.INVALID_BODY, f"the SOAP Body must hold exactly one element, has {len(body_children)}")
     body_name = etree.QName(body_children[0])
-    if header.service is not None and not body_name.localname.startswith(header.service.service_code):
+    if not body_name.localname.startswith(header.service.service_code):
         raise _fault(
             faults.INCONSISTENT_HEADERS,
             f"body element {body_name.localname!r} does not match service code {header.service.service_code!r}",
@@ -357,6 +361,7 @@ def _parse_soap_part(
         multipart=multipart,
         mtom=part_type.media_type == "application/xop+xml",
         rpc=rpc,
+        soap_part_headers=part_headers,
     )
 
 
@@ -426,7 +431,7 @@ def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHe
         raise _fault(faults.INVALID_PROTOCOL_VERSION, f"unsupported protocol version {version!r}")
     try:
         client = client_from_xml(found["client"])
-        service = service_from_xml(found["service"]) if "service" in found else None
+        service = service_from_xml(found["service"])
         server = server_from_xml(found["securityServer"]) if "securityServer" in found else None
         party = _represented_party(found["representedParty"]) if "representedParty" in found else None
     except IdentifierError as exc:
@@ -474,6 +479,7 @@ def parse_soap_part(
     role: Role = "request",
     attachments: tuple[Attachment, ...] = (),
     original_content_type: str | None = None,
+    part_headers: tuple[tuple[str, str], ...] = (),
 ) -> SoapMessage | SoapFaultMessage:
     """Parse a SOAP part that was already cut out of a multipart (e.g. by the transport
     decoder); ``original_content_type`` is the IS's top-level type, kept for rebuilding."""
@@ -485,7 +491,13 @@ def parse_soap_part(
     if part_type.media_type not in SOAP_PART_TYPES:
         raise _fault(faults.INVALID_CONTENT_TYPE, f"invalid content type {part_type.media_type!r} for a SOAP part")
     return _parse_soap_part(
-        data, outer, part_type, role=role, attachments=attachments, multipart=outer.is_multipart()
+        data,
+        outer,
+        part_type,
+        role=role,
+        attachments=attachments,
+        multipart=outer.is_multipart(),
+        part_headers=part_headers,
     )
 
 

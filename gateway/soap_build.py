@@ -15,13 +15,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from lxml import etree
 
 from gateway import faults
 from gateway.faults import XRoadFault
 from gateway.soap import REPR_NS, SHA512_URI, SOAP_ENV_NS, XROAD_NS, SoapMessage
+from gateway.soap_mime import parse_content_type
 from trust.identifiers import (
     IDENTIFIERS_NS,
     ClientId,
@@ -220,7 +221,6 @@ def build_response(request: SoapMessage, body: etree._Element, *, with_request_h
     provider gateway at once, so it adds ``requestHash`` directly.
     """
     h = request.header
-    assert h.service is not None
     envelope = _envelope()
     _header_element(
         envelope,
@@ -269,3 +269,36 @@ def multipart_related(
     out += b"--" + boundary.encode() + b"--" + crlf
     content_type = f'multipart/related; type="text/xml"; charset=UTF-8; start="<rootpart>"; boundary={boundary}'
     return content_type, bytes(out)
+
+
+def multipart_for_is(
+    original_content_type: str,
+    soap_bytes: bytes,
+    soap_part_headers: Iterable[tuple[str, str]],
+    attachments: Iterable[tuple[Iterable[tuple[str, str]], Iterable[bytes]]],
+) -> tuple[str, Iterator[bytes]]:
+    """Rebuild a SwA/MTOM message for an IS with the *original* Content-Type (same
+    boundary, type, start), the SOAP part's header lines and the attachments' header
+    lines as received: X-Road hands the provider (and the client) the content type the
+    other side sent. Returns ``(content_type, chunks)``; attachments are streamed."""
+    ctype = parse_content_type(original_content_type)
+    boundary = ctype.boundary
+    if not ctype.is_multipart() or not boundary:
+        raise XRoadFault(faults.INVALID_CONTENT_TYPE, "the original content type is not a multipart with a boundary")
+    delimiter = b"--" + boundary.encode("latin-1")
+    crlf = b"\r\n"
+
+    def head(lines: Iterable[tuple[str, str]]) -> bytes:
+        return b"".join(f"{name}: {value}".encode("latin-1") + crlf for name, value in lines)
+
+    def generate() -> Iterator[bytes]:
+        yield delimiter + crlf + head(soap_part_headers) + crlf
+        yield soap_bytes
+        yield crlf
+        for lines, chunks in attachments:
+            yield delimiter + crlf + head(lines) + crlf
+            yield from chunks
+            yield crlf
+        yield delimiter + b"--" + crlf
+
+    return ctype.raw, generate()

@@ -137,9 +137,25 @@ class OutgoingAttachment:
 
 @dataclass(frozen=True)
 class SoapContent:
+    """A SOAP message to carry: exact SOAP bytes, the SOAP part's content type, any
+    further SOAP-part header lines (``Content-ID`` of an MTOM root) and attachments."""
+
     soap_bytes: bytes
     content_type: str
     attachments: Sequence[OutgoingAttachment] = ()
+    part_headers: Sequence[tuple[str, str]] = ()
+
+    @classmethod
+    def from_message(cls, message: SoapMessage, soap_bytes: bytes | None = None) -> "SoapContent":
+        """Carry a parsed message (``soap_bytes`` replaces its SOAP bytes, e.g. after
+        ``requestHash`` insertion); attachments are streamed from their spools."""
+        extra = [(k, v) for k, v in message.soap_part_headers if k.lower() not in ("content-type", "content-length")]
+        return cls(
+            message.soap_bytes if soap_bytes is None else soap_bytes,
+            message.soap_content_type,
+            [OutgoingAttachment.from_attachment(a) for a in message.attachments],
+            extra,
+        )
 
 
 @dataclass(frozen=True)
@@ -192,7 +208,7 @@ def encode(
         for ocsp in ocsp_responses:
             yield from _part(OCSP_TYPE, ocsp, b)
         if isinstance(content, SoapContent):
-            yield from _part(content.content_type, content.soap_bytes, b)
+            yield from _part(content.content_type, content.soap_bytes, b, content.part_headers)
             if content.attachments:
                 inner = new_boundary()
                 ib = inner.encode("ascii")
@@ -306,7 +322,7 @@ def _decode_multipart(
     max_small: int,
 ) -> ProxyMessage:
     ocsp: list[bytes] = []
-    soap_part: tuple[str, bytes] | None = None
+    soap_part: tuple[PartHeaders, bytes] | None = None
     attachments: list[Attachment] = []
     rest_header: bytes | None = None
     rest_request = False
@@ -329,7 +345,7 @@ def _decode_multipart(
             if media == OCSP_TYPE and stage == 0:
                 ocsp.append(_small(body, max_small, "OCSP response"))
             elif media in SOAP_TYPES and stage <= 1 and soap_part is None and rest_header is None:
-                soap_part = (headers.content_type or "", _small(body, max_small, "SOAP part"))
+                soap_part = (headers, _small(body, max_small, "SOAP part"))
                 stage = 2
             elif media == "multipart/mixed" and soap_part is not None and stage == 2 and not attachments:
                 if not ctype.boundary:
@@ -378,10 +394,11 @@ def _decode_multipart(
     if soap_part is not None:
         soap = parse_soap_part(
             soap_part[1],
-            soap_part[0],
+            soap_part[0].content_type or "",
             role=role,
             attachments=tuple(attachments),
             original_content_type=original_content_type,
+            part_headers=soap_part[0].items,
         )
         if isinstance(soap, SoapFaultMessage) and signature is None and fault is None:
             soap, fault = None, soap  # a proxy message that is only a fault

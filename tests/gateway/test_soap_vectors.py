@@ -35,6 +35,7 @@ import pytest
 
 from gateway import faults, transport
 from gateway.faults import XRoadFault
+from gateway.soap_mime import chunked
 from gateway.soap import (
     SoapFaultMessage,
     SoapMessage,
@@ -45,6 +46,7 @@ from gateway.soap import (
 from gateway.soap_build import (
     check_consistency,
     insert_request_hash,
+    multipart_for_is,
     request_hash,
     response_name,
     verify_request_hash,
@@ -396,20 +398,49 @@ def _exchange(s: S, data: bytes, answer: bytes) -> tuple[SoapMessage, SoapMessag
     return request, provided, hashed
 
 
+def _through_gateways(message: SoapMessage, soap_bytes: bytes, role: str) -> SoapMessage:
+    """Consumer gateway -> transport -> provider gateway -> IS (or back), at message level:
+    the SOAP bytes, the IS's content type and every attachment with its headers arrive."""
+    content = transport.SoapContent.from_message(message, soap_bytes)
+    ctype, chunks = transport.encode(content, signature=b"<signature/>", ocsp_responses=[b"ocsp"] if role == "request" else [])
+    decoded = transport.decode(
+        chunked(b"".join(chunks), 997), ctype, role=role, original_content_type=message.content_type  # type: ignore[arg-type]
+    )
+    assert isinstance(decoded.soap, SoapMessage) and decoded.soap.soap_bytes == soap_bytes
+    if message.multipart:
+        out_type, out_chunks = multipart_for_is(
+            message.content_type,
+            decoded.soap.soap_bytes,
+            decoded.soap.soap_part_headers,
+            [(a.headers.items, a.body.iter_chunks()) for a in decoded.soap.attachments],
+        )
+        delivered = parse_soap(b"".join(out_chunks), out_type, role=role)  # type: ignore[arg-type]
+    else:
+        delivered = parse_soap(decoded.soap.soap_bytes, message.content_type, role=role)  # type: ignore[arg-type]
+    assert isinstance(delivered, SoapMessage)
+    assert delivered.content_type == message.content_type
+    assert delivered.soap_part_headers == message.soap_part_headers
+    assert [(a.headers.items, a.read()) for a in delivered.attachments] == [
+        (a.headers.items, a.read()) for a in message.attachments
+    ]
+    return delivered
+
+
 def _run_exchange(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
     assert answer is not None
     if s.note == "bom":
         data, answer = b"\xef\xbb\xbf" + data, b"\xef\xbb\xbf" + answer
     request, provided, hashed = _exchange(s, data, answer)
     assert request.header.query_id == qid
+    at_provider = _through_gateways(request, request.soap_bytes, "request")
+    assert at_provider.soap_bytes == request.soap_bytes
     if s.note == "provider-fault":
         assert isinstance(provided, SoapFaultMessage)
         assert b"Unable to create payload, try increasing the size" in provided.soap_bytes
         return
     assert isinstance(provided, SoapMessage)
     # the consumer gateway reads what the provider gateway produced
-    final = parse_soap(hashed, "text/xml; charset=" + provided.charset, role="response")
-    assert isinstance(final, SoapMessage)
+    final = _through_gateways(provided, hashed, "response")
     verify_request_hash(final, request.soap_bytes)
     assert final.header.request_hash is not None
     assert final.header.request_hash.value == request_hash(request.soap_bytes)
@@ -440,10 +471,14 @@ def _run_exchange(case: dict, s: S, data: bytes, answer: bytes | None, qid: str)
         comments = [c for c in final.envelope[0] if not isinstance(c.tag, str)]
         assert comments and comments[0].text == provided.envelope[0][0].text
     if s.note == "client-header":
-        assert [a.headers.get("Client-Header") for a in request.attachments] == ["FooBar"]
+        assert [a.headers.get("Client-Header") for a in at_provider.attachments] == ["FooBar"]
     if s.note == "mtom":
         assert request.mtom and request.attachments[0].content_id == "42a7ee0a-20ee-426b-a135-094d72bc138f@example.org"
-        assert request.content_type == s.request_type  # forwarded unchanged
+        assert at_provider.content_type == s.request_type  # identical content type at the provider
+        assert dict(at_provider.soap_part_headers)["Content-ID"] == "<foo>"  # Content-ID on both parts
+        assert at_provider.soap_content_type.startswith("application/xop+xml")
+        assert at_provider.attachments[0].content_type == "text/plain; charset=UTF-8; name=attachment.txt"
+        assert final.content_type == provided.content_type  # and the provider's back to the client
 
 
 def _run_inconsistent(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
