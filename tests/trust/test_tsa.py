@@ -248,3 +248,24 @@ def test_bad_http_input(server: TrustServer, ca: CertificateAuthority, method: s
                       headers={"Content-Type": TIMESTAMP_QUERY})
     assert good.status_code == 200
     verify_timestamp_token(parse_reply(good.content), message_imprint_digest=b"\x01" * 64, tsa_certs=[ca.tsa_cert])
+
+
+# -- X-Road conformance: the batch timestamp of one of X-Road's own ASiC containers ----------
+
+
+def test_xroad_batch_timestamp_verifies(xroad: Path) -> None:
+    from trust.certs import load_certificate_file
+
+    container = xroad / "asic" / "asic-containers" / "valid-batch-ts"
+    token = (container / "META-INF" / "timestamp.tst").read_bytes()  # BER, indefinite lengths
+    tsa_cert = load_certificate_file(xroad / "certs" / "tsp.pem")  # bare base64 DER
+    stamped = (container / "ts-hashchainresult.xml").read_bytes()
+    verified = verify_timestamp_token(token, data=stamped, tsa_certs=[tsa_cert],
+                                      at=dt.datetime(2014, 6, 1, tzinfo=dt.timezone.utc))
+    assert verified.gen_time == dt.datetime(2014, 5, 27, 12, 56, 23, tzinfo=dt.timezone.utc)
+    assert verified.hash_algorithm is DigestAlgorithm.SHA256 and verified.policy == "1.2.3"
+    with pytest.raises(TimestampImprintMismatch):
+        verify_timestamp_token(token, data=stamped + b" ", tsa_certs=[tsa_cert])
+    with pytest.raises(TimestampFromFuture):
+        verify_timestamp_token(token, data=stamped, tsa_certs=[tsa_cert],
+                               at=dt.datetime(2014, 5, 1, tzinfo=dt.timezone.utc))
