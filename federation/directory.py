@@ -115,7 +115,9 @@ ALLOWED_HASHES = (DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorith
 DEFAULT_HASH = DigestAlgorithm.SHA512
 
 _BOUNDARY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_PARAM = re.compile(r"""\s*([A-Za-z0-9_-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^;\s]*))\s*""")
+_HEADER_NAME = re.compile(rb"^[A-Za-z0-9-]+$")
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_PARAM = re.compile(r"""[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:"([^"]*)"|'([^']*)'|([^;\s]*))[ \t]*""")
 
 FetchPart = Callable[[str], bytes]
 
@@ -235,13 +237,18 @@ def _split_head(block: bytes, what: str) -> tuple[list[tuple[str, str]], bytes]:
             return headers, block[nxt:]
         if line[:1] in (b" ", b"\t") and headers:
             name, value = headers[-1]
-            headers[-1] = (name, value + " " + line.strip().decode("utf-8", "replace"))
+            headers[-1] = (name, value + " " + line.strip(b" \t").decode("utf-8", "replace"))
         else:
             if b":" not in line:
                 raise ConfMalformed(f"{what}: header line {line[:60]!r} has no colon")
             name_b, value_b = line.split(b":", 1)
+            if not _HEADER_NAME.match(name_b):
+                raise ConfMalformed(f"{what}: {name_b[:60]!r} is not a header name")
+            if _CONTROL.search(value_b):
+                raise ConfMalformed(f"{what}: header {name_b[:40]!r} contains a control character")
             try:
-                headers.append((name_b.decode("ascii").strip().lower(), value_b.decode("utf-8").strip()))
+                # only spaces and tabs are padding: any other byte is content
+                headers.append((name_b.decode("ascii").lower(), value_b.decode("utf-8").strip(" \t")))
             except UnicodeDecodeError as exc:
                 raise ConfMalformed(f"{what}: header is not text") from exc
         if nxt >= len(block):
@@ -256,34 +263,63 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     return None
 
 
+def _only(headers: list[tuple[str, str]], allowed: set[str], what: str) -> None:
+    """The unsigned envelope carries exactly the headers X-Road writes, each once."""
+    names = [name for name, _ in headers]
+    unknown = sorted(set(names) - allowed)
+    if unknown:
+        raise ConfMalformed(f"{what} has unexpected header(s) {', '.join(unknown)}")
+    if len(names) != len(set(names)):
+        raise ConfMalformed(f"{what} repeats a header")
+
+
+def _multipart_type(value: str, expected: str, what: str) -> str:
+    main, params = _params(value)
+    if main.lower() != expected or "boundary" not in params:
+        raise ConfMalformed(f"{what} must be {expected} with a boundary, got {main!r}")
+    unknown = set(params) - {"boundary", "charset"}
+    if unknown:
+        raise ConfMalformed(f"{what} has unexpected parameter(s) {', '.join(sorted(unknown))}")
+    if params.get("charset", "UTF-8").upper() != "UTF-8":
+        raise ConfMalformed(f"{what} charset must be UTF-8")
+    return params["boundary"]
+
+
 def _params(value: str) -> tuple[str, dict[str, str]]:
     """``main; a=1; b="2"; c='3'`` -> ("main", {a, b, c}) (both quote styles)."""
     head, _, rest = value.partition(";")
     params: dict[str, str] = {}
     for chunk in rest.split(";"):
-        if not chunk.strip():
+        if not chunk.strip(" \t"):
             continue
         m = _PARAM.fullmatch(chunk)
         if m is None:
             raise ConfMalformed(f"cannot read header parameter {chunk.strip()[:60]!r}")
         params[m.group(1).lower()] = next(g for g in m.groups()[1:] if g is not None)
-    return head.strip(), params
+    return head.strip(" \t"), params
 
 
-def _split_multipart(body: bytes, boundary: str, what: str) -> tuple[list[bytes], bool]:
-    """Parts between delimiter lines (the line break before a delimiter belongs to it)."""
+def _split_multipart(body: bytes, boundary: str, what: str) -> tuple[list[bytes], bool, bytes]:
+    """Parts between delimiter lines (the line break before a delimiter belongs to it).
+
+    Returns the parts, whether the closing delimiter was seen, and what follows it.
+    """
     delim = re.compile(rb"(\r?\n)?--" + re.escape(boundary.encode("ascii")) + rb"(--)?[ \t]*(?=\r?\n|$)")
     parts: list[bytes] = []
     start: int | None = None
     closed = False
+    epilogue = b""
     for m in delim.finditer(body):
         if m.group(1) is None and m.start() != 0:
             continue  # not at the start of a line
+        if start is None and body[: m.start()].strip(b"\r\n"):
+            raise ConfMalformed(f"{what}: unexpected text before the first boundary")
         end_of_line = body.find(b"\n", m.end())
         if start is not None:
             parts.append(body[start : m.start()])
         if m.group(2):
             closed = True
+            epilogue = body[m.end() :]
             break
         start = len(body) if end_of_line == -1 else end_of_line + 1
     else:
@@ -291,16 +327,25 @@ def _split_multipart(body: bytes, boundary: str, what: str) -> tuple[list[bytes]
             parts.append(body[start:])
     if not parts:
         raise ConfMalformed(f"{what}: no part delimited by boundary {boundary!r}")
-    return parts, closed
+    return parts, closed, epilogue
 
 
 def _b64decode(text: bytes | str, what: str) -> bytes:
+    """Strict base64: line breaks allowed, anything else must be canonical.
+
+    Canonical means re-encoding gives the same characters: otherwise the unused low
+    bits of the last character could be changed without changing the value, and a
+    byte of the document could be altered unnoticed.
+    """
     raw = text.encode("ascii", "replace") if isinstance(text, str) else text
-    raw = re.sub(rb"\s+", b"", raw)
+    raw = raw.replace(b"\r", b"").replace(b"\n", b"").strip(b" \t")
     try:
-        return base64.b64decode(raw, validate=True)
+        value = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ConfMalformed(f"{what} is not valid base64") from exc
+    if base64.b64encode(value) != raw:
+        raise ConfMalformed(f"{what} is not canonical base64")
+    return value
 
 
 def _parse_time(value: str) -> dt.datetime:
@@ -338,22 +383,19 @@ def parse_directory(data: bytes) -> SignedDirectory:
     if len(data) > MAX_DIRECTORY_BYTES:
         raise ConfMalformed(f"directory is {len(data)} bytes, more than {MAX_DIRECTORY_BYTES}")
     headers, body = _split_head(data, "directory")
+    _only(headers, {"content-type"}, "directory")
     ctype = _header(headers, "content-type")
     if ctype is None:
         raise ConfMalformed("directory has no Content-Type header")
-    main, params = _params(ctype)
-    if main.lower() != "multipart/related" or "boundary" not in params:
-        raise ConfMalformed(f"directory Content-Type must be multipart/related with a boundary, got {main!r}")
-    outer_parts, _ = _split_multipart(body, params["boundary"], "directory")
+    outer_parts, outer_closed, epilogue = _split_multipart(body, _multipart_type(ctype, "multipart/related", "directory Content-Type"), "directory")
 
     inner_headers, signed_bytes = _split_head(outer_parts[0], "first part")
+    _only(inner_headers, {"content-type"}, "first part")
     inner_type = _header(inner_headers, "content-type")
     if inner_type is None:
         raise ConfMalformed("first part has no Content-Type")
-    inner_main, inner_params = _params(inner_type)
-    if inner_main.lower() != "multipart/mixed" or "boundary" not in inner_params:
-        raise ConfMalformed("first part must be multipart/mixed with a boundary")
-    inner_parts, _closed = _split_multipart(signed_bytes, inner_params["boundary"], "inner multipart")
+    inner_boundary = _multipart_type(inner_type, "multipart/mixed", "first part Content-Type")
+    inner_parts, _closed, _ = _split_multipart(signed_bytes, inner_boundary, "inner multipart")
 
     first_headers, _ = _split_head(inner_parts[0], "directory header part")
     expire_text = _header(first_headers, "expire-date")
@@ -379,7 +421,9 @@ def parse_directory(data: bytes) -> SignedDirectory:
         hash_alg = _header(part_headers, "hash-algorithm-id")
         if ident is None or location is None or hash_alg is None:
             raise ConfMalformed(f"part {index} lacks Content-identifier, Content-location or Hash-algorithm-id")
-        encoding = (_header(part_headers, "content-transfer-encoding") or "base64").strip().lower()
+        if (_header(part_headers, "content-type") or "application/octet-stream").lower() != "application/octet-stream":
+            raise ConfMalformed(f"part {index} is not application/octet-stream")
+        encoding = (_header(part_headers, "content-transfer-encoding") or "base64").lower()
         if encoding != "base64":
             raise ConfMalformed(f"part {index} uses transfer encoding {encoding!r}, not base64")
         try:
@@ -396,18 +440,35 @@ def parse_directory(data: bytes) -> SignedDirectory:
 
     if len(outer_parts) < 2:
         raise ConfMissingSignature("directory has no signature part")
+    if len(outer_parts) > 2:
+        raise ConfMalformed("directory has more than two outer parts")
+    if not outer_closed or epilogue.strip(b"\r\n"):
+        raise ConfMalformed("directory does not end with its closing boundary")
     sig_headers, sig_body = _split_head(outer_parts[1], "signature part")
+    _only(
+        sig_headers,
+        {"content-type", "content-transfer-encoding", "signature-algorithm-id", "verification-certificate-hash"},
+        "signature part",
+    )
     sig_alg_text = _header(sig_headers, "signature-algorithm-id")
     cert_hash_text = _header(sig_headers, "verification-certificate-hash")
     if sig_alg_text is None or cert_hash_text is None:
         raise ConfMissingSignature("signature part lacks Signature-Algorithm-Id or Verification-certificate-hash")
     if not sig_body.strip():
         raise ConfMissingSignature("signature part is empty")
+    if (_header(sig_headers, "content-type") or "").lower() != "application/octet-stream":
+        raise ConfMalformed("signature part Content-Type must be application/octet-stream")
+    if (_header(sig_headers, "content-transfer-encoding") or "").lower() != "base64":
+        raise ConfMalformed("signature part Content-Transfer-Encoding must be base64")
+    if re.search(rb"[^A-Za-z0-9+/=\r\n]", sig_body):
+        raise ConfMalformed("signature value is not base64")
     try:
         sig_alg = SignatureAlgorithm.from_uri(sig_alg_text)
     except UnsupportedAlgorithm as exc:
         raise ConfBadSignature(str(exc)) from exc
     cert_hash_value, cert_hash_params = _params(cert_hash_text)
+    if set(cert_hash_params) != {"hash-algorithm-id"}:
+        raise ConfMalformed("Verification-certificate-hash must carry exactly one parameter, hash-algorithm-id")
     try:
         cert_hash_alg = DigestAlgorithm.from_uri(cert_hash_params.get("hash-algorithm-id", DEFAULT_HASH.value))
     except UnsupportedAlgorithm as exc:
