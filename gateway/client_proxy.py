@@ -41,13 +41,13 @@ from trust.identifiers import (
 from .access import check_is_connection
 from .context import ServerEntry, SignedParts
 from .exchange import (
-    PROXY_VERSION, GatewayParts, StartResponse, make_entry, filter_headers, read_body, wsgi_headers,
+    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, filter_headers, read_body, wsgi_headers,
 )
 from .faults import XRoadFault, internal_fault
 from .peer_transport import PeerCertificateRejected, PeerError, PeerNetworkError, PeerTransport
 from .routing import Router, split_address
 from .soap import XROAD_NS, SoapFaultMessage, parse_soap
-from .soap_build import check_consistency, verify_request_hash
+from .soap_build import check_consistency, multipart_related, verify_request_hash
 from .wire import (
     MIME_OCSP, MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, MIME_SIGNATURE, Part, RestHead,
     decode_multipart, encode_multipart, rest_request_hash,
@@ -94,6 +94,15 @@ class ClientProxy:
                     raise _RestFault(fault) from None
             if method == "GET" and path == "/listClients":
                 return self._respond(start_response, *self._list_clients(environ))
+            if method == "GET" and path.startswith("/schemas/"):
+                from .wsdl import WsdlError, schema_file
+
+                try:
+                    data = schema_file(path[len("/schemas/"):])
+                except WsdlError:
+                    return self._respond(start_response, "404 Not Found", [("Content-Type", "text/plain")],
+                                         b"no such schema\n")
+                return self._respond(start_response, "200 OK", [("Content-Type", "text/xml")], data)
             if method == "GET" and path == "/wsdl" and self._wsdl_provider is not None:
                 return self._respond(start_response, *self._wsdl(environ))
             if method == "GET" and path == "/verificationconf" and self._verificationconf is not None:
@@ -214,31 +223,38 @@ class ClientProxy:
 
     # -- SOAP ----------------------------------------------------------------------------
     def _soap(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        body = read_body(environ, MAX_MESSAGE)
+        return self.soap_exchange(body, environ.get("CONTENT_TYPE"), environ)
+
+    def soap_exchange(self, body: bytes, content_type: str | None,
+                      environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """One SOAP exchange for an IS request (plain or with SwA/MTOM attachments)."""
         p = self.parts
         at = p.clock()
-        body = read_body(environ, MAX_MESSAGE)
         try:
-            soap = parse_soap(body, environ.get("CONTENT_TYPE"), role="request")
+            soap = parse_soap(body, content_type, role="request")
         except XRoadFault as fault:
             raise fault.at("client") from None
         if isinstance(soap, SoapFaultMessage):
             raise XRoadFault("client.invalid_message", "a request must not be a SOAP fault")
-        if soap.has_attachments:
-            raise XRoadFault("client.invalid_content_type", "SOAP attachments are not supported by this gateway yet")
         h = soap.header
         assert h.service is not None
         candidates = self._prepare(environ, h.client, h.service.provider, at)
         mime = soap.soap_content_type.split(";")[0].strip()
-        sig = p.signing.sign(SignedParts(((mime, soap.soap_bytes),)), member=h.client.member)
+        attachments = [attachment_part(a) for a in soap.attachments]
+        signed = [(mime, soap.soap_bytes)] + [(a.mime, a.data) for a in attachments]
+        sig = p.signing.sign(SignedParts(tuple(signed)), member=h.client.member)
         x_request_id = str(uuid.uuid4())
-        p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False, soap.soap_bytes, sig,
-                              at=at))
+        p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False,
+                                soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments],
+                                at=at))
         headers = {"X-Road-Request-Id": x_request_id, "X-Original-Content-Type": soap.content_type}
         action = environ.get("HTTP_SOAPACTION")
         if action is not None:
             headers["X-Original-SOAPAction"] = action
         entry, resp = self._send(candidates, headers,
-                                 [Part(soap.soap_content_type, soap.soap_bytes), Part(MIME_SIGNATURE, sig)], at)
+                                 [Part(soap.soap_content_type, soap.soap_bytes), *attachments,
+                                  Part(MIME_SIGNATURE, sig)], at)
         try:
             self._provider_fault(resp)
             parts = decode_multipart(resp.headers.get("content-type", ""), resp.content, origin=ORIGIN)
@@ -253,15 +269,21 @@ class ClientProxy:
             if fault.origin is not None:
                 raise
             raise fault.service_failed(ORIGIN) from None
+        out_atts = [(x.content_type, x.data) for x in msg[1:]]
         if isinstance(answer, SoapFaultMessage):
-            p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes,
-                                  sigs[0].data, at=p.clock()))
+            p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, True, False,
+                                    answer.soap_bytes, sigs[0].data, at=p.clock()))
             return "500 Internal Server Error", [("Content-Type", answer.content_type)], answer.soap_bytes
         check_consistency(soap, answer)
         verify_request_hash(answer, soap.soap_bytes)
-        p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes,
-                              sigs[0].data, at=p.clock()))
-        return "200 OK", [("Content-Type", answer.content_type)], answer.soap_bytes
+        p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, True, False,
+                                answer.soap_bytes, sigs[0].data, attachments=out_atts, at=p.clock()))
+        if len(msg) == 1:
+            return "200 OK", [("Content-Type", answer.content_type)], answer.soap_bytes
+        ctype, out = multipart_related(
+            msg[0].data, [((("Content-Type", x.content_type), *x.headers), x.data) for x in msg[1:]],
+            boundary=f"xroad{uuid.uuid4().hex}", soap_content_type=msg[0].content_type)
+        return "200 OK", [("Content-Type", ctype)], out
 
     # -- REST ----------------------------------------------------------------------------
     def _rest(self, environ: dict[str, Any], method: str, path: str) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ssl
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import httpx
 from lxml import etree
@@ -22,7 +22,9 @@ import datetime as dt
 
 from trust.identifiers import ClientId, SecurityServerId, ServiceId
 
+from .messagelog import Attachment as LogAttachment
 from .messagelog import LogEntry
+from .wire import Part
 
 from .context import (
     AuthCertCheck, Clock, GlobalConfView, MessageLogSink, MessageSigning, MonitoringSink, OwnOcsp, utc_now,
@@ -134,8 +136,16 @@ StartResponse = Callable[..., Any]
 
 def make_entry(side: str, query_id: str, x_request_id: str, client: ClientId, service: ServiceId, response: bool,
                rest: bool, message: bytes, signature: bytes, *, body: bytes | None = None,
-               at: dt.datetime | None = None) -> LogEntry:
+               attachments: Sequence[tuple[str, bytes]] = (), at: dt.datetime | None = None) -> LogEntry:
     """A message-log entry for one side of one exchange."""
     return LogEntry(query_id=query_id, client=client, service=service, side=side,
                     direction="response" if response else "request", kind="REST" if rest else "SOAP",
-                    message=message, signature=signature, body=body, x_request_id=x_request_id, logged_at=at)
+                    message=message, signature=signature, body=body, x_request_id=x_request_id,
+                    attachments=[LogAttachment(c, d) for c, d in attachments], logged_at=at)
+
+
+def attachment_part(attachment: Any) -> Part:
+    """A SOAP attachment as a transport part, its MIME headers (Content-ID...) kept."""
+    headers = tuple((n, v) for n, v in attachment.headers.items
+                    if n.lower() not in ("content-type", "content-transfer-encoding"))
+    return Part(attachment.content_type or "application/octet-stream", attachment.read(), headers)

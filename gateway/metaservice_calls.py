@@ -52,7 +52,7 @@ def soap_metaservice(parts: "GatewayParts", soap: SoapMessage, at: dt.datetime) 
     provider = service.provider
     _provider_served(parts, provider)
     if code == "getWsdl":
-        raise XRoadFault("unknown_service", "getWsdl is served by the client proxy's GET /wsdl")
+        return _get_wsdl(parts, soap)
     client = soap.header.client if code == "allowedMethods" else None
     found = _services(parts, provider, client, "SOAP", at)
     env = etree.Element(f"{{{SOAP_ENV_NS}}}Envelope",
@@ -108,3 +108,16 @@ def _description(parts: "GatewayParts", provider: ClientId, service_code: str) -
         return parts.serverconf.description_document(provider, service_code)  # type: ignore[no-any-return]
     except Exception:  # noqa: BLE001 - unknown service: answered as unknown_service
         return None, None
+
+
+def _get_wsdl(parts: "GatewayParts", soap: SoapMessage) -> tuple[bytes, str]:
+    """X-Road's getWsdl: SOAP answer plus the WSDL (endpoint hidden) as an attachment."""
+    from .metaservices import get_wsdl_response, read_get_wsdl_request
+    from .wsdl import rewrite_endpoint
+
+    target = read_get_wsdl_request(soap)
+    kind, doc = _description(parts, target.provider, target.service_code)
+    if doc is None or kind != "WSDL":
+        raise XRoadFault("unknown_service", f"no WSDL for service {target.service_code!r}")
+    ctype, body = get_wsdl_response(soap, rewrite_endpoint(doc))
+    return body, ctype

@@ -38,11 +38,11 @@ from . import metaservice_calls
 from .context import SignedParts
 from .serverconf_snapshot import ServiceInfo
 from .exchange import (
-    PROXY_VERSION, XROAD_REST_HEADERS, GatewayParts, StartResponse, make_entry, filter_headers, read_body,
+    PROXY_VERSION, XROAD_REST_HEADERS, GatewayParts, StartResponse, attachment_part, make_entry, filter_headers, read_body,
 )
 from .faults import XRoadFault, internal_fault
 from .soap import SoapFaultMessage, parse_soap
-from .soap_build import insert_request_hash
+from .soap_build import insert_request_hash, multipart_related
 from .wire import (
     MIME_OCSP, MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, MIME_SIGNATURE, Part, RestHead,
     decode_multipart, encode_multipart, rest_request_hash,
@@ -145,32 +145,45 @@ class ServerProxy:
         self._check_peer(h.client, h.service.provider, h.security_server, cert_der, ocsp, at)
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
         p.signing.verify(signature, signed, signer=h.client.member, at=at)
-        p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False, first.data, signature,
-                              at=at))
+        p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False, first.data,
+                                signature, attachments=[(x.content_type, x.data) for x in msg_parts[1:]], at=at))
         meta = metaservice_calls.soap_metaservice(p, soap, at)
         if meta is not None:
             answer_bytes, answer_type = meta
         else:
             local = self._service(h.service, h.client, "SOAP")
-            answer_bytes, answer_type = self._call_soap_backend(local, first, soap_action)
-        answer = parse_soap(answer_bytes, answer_type, role="response")
+            answer_bytes, answer_type = self._call_soap_backend(local, msg_parts, soap_action)
+        try:
+            answer = parse_soap(answer_bytes, answer_type, role="response")
+        except XRoadFault as fault:
+            raise fault.service_failed(ORIGIN) from None
+        atts: list[Part] = []
         if isinstance(answer, SoapFaultMessage):
             out = answer.soap_bytes  # a provider IS fault travels signed like any answer
-            out_type = answer.content_type
+            out_type = answer.content_type if not answer.attachments else "text/xml; charset=utf-8"
         else:
             out = insert_request_hash(answer, first.data)
             out_type = answer.soap_content_type
-        sig = p.signing.sign(SignedParts(((out_type.split(";")[0].strip(), out),)), member=h.service.provider.member)
-        p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, True, False, out, sig, at=p.clock()))
-        ctype, body = encode_multipart([Part(out_type, out), Part(MIME_SIGNATURE, sig)])
+            atts = [attachment_part(a) for a in answer.attachments]
+        signed_out = [(out_type.split(";")[0].strip(), out)] + [(a.mime, a.data) for a in atts]
+        sig = p.signing.sign(SignedParts(tuple(signed_out)), member=h.service.provider.member)
+        p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, True, False, out, sig,
+                                attachments=[(a.content_type, a.data) for a in atts], at=p.clock()))
+        ctype, body = encode_multipart([Part(out_type, out), *atts, Part(MIME_SIGNATURE, sig)])
         return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id),
                           ("X-Proxy-Version", PROXY_VERSION)], body
 
-    def _call_soap_backend(self, local: ServiceInfo, part: Part, soap_action: str | None) -> tuple[bytes, str]:
-        headers = {"Content-Type": part.content_type}
+    def _call_soap_backend(self, local: ServiceInfo, parts: list[Part], soap_action: str | None) -> tuple[bytes, str]:
+        part = parts[0]
+        data, ctype = part.data, part.content_type
+        if len(parts) > 1:  # SwA: rebuild multipart/related with the attachments' MIME headers
+            ctype, data = multipart_related(
+                part.data, [((("Content-Type", x.content_type), *x.headers), x.data) for x in parts[1:]],
+                boundary=f"xroad{uuid.uuid4().hex}", soap_content_type=part.content_type)
+        headers = {"Content-Type": ctype}
         if soap_action is not None:
             headers["SOAPAction"] = soap_action
-        resp = self._backend(local, "POST", local.url, headers, part.data)
+        resp = self._backend(local, "POST", local.url, headers, data)
         ctype = resp.headers.get("content-type", "")
         if not ctype.lower().startswith(("text/xml", "multipart/related")):
             raise XRoadFault(f"{ORIGIN}.service_failed.invalid_content_type",

@@ -62,3 +62,33 @@ def test_bank_denied(world):
     service = ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1")
     _, resp = _soap_call(world, BANK, service, _tax_record_body("010190-123M"))
     assert b"server.serverproxy.access_denied" in resp.content, resp.text
+
+
+def test_zeep_client_from_served_wsdl(world):
+    """zeep builds its client from the WSDL the EE gateway serves and calls FI through two gateways."""
+    import zeep
+    from zeep.transports import Transport
+
+    gw = world.gateway_of(TAX)
+    url = (gw.is_url + "/wsdl?xRoadInstance=FI&memberClass=GOV&memberCode=0245437-2&subsystemCode=vero"
+           "&serviceCode=getTaxRecord&version=v1&client=EE/GOV/70000001/tax")
+    client = zeep.Client(url, transport=Transport(timeout=30))
+    query_id = str(uuid.uuid4())
+    headers = {
+        "client": {"xRoadInstance": "EE", "memberClass": "GOV", "memberCode": "70000001", "subsystemCode": "tax",
+                   "objectType": "SUBSYSTEM"},
+        "service": {"xRoadInstance": "FI", "memberClass": "GOV", "memberCode": "0245437-2", "subsystemCode": "vero",
+                    "serviceCode": "getTaxRecord", "serviceVersion": "v1", "objectType": "SERVICE"},
+        "id": query_id, "userId": "EE12345678901", "protocolVersion": "4.0",
+    }
+    with client.settings(raw_response=True):
+        resp = client.service.getTaxRecord(personCode="010190-123M", _soapheaders=headers)
+    assert resp.status_code == 200, resp.text
+    answer = parse_soap(resp.content, resp.headers["content-type"], role="response")
+    assert answer.header.query_id == query_id
+    assert answer.header.client == TAX
+    assert answer.header.user_id == "EE12345678901"
+    sent = resp.request.body
+    assert answer.header.request_hash.value == request_hash(sent)
+    result = client.service.getTaxRecord(personCode="010190-123M", _soapheaders=dict(headers, id=str(uuid.uuid4())))
+    assert result.body.found is True and result.body.taxRecord.personCode == "010190-123M"

@@ -1,0 +1,229 @@
+"""``sild gateway ...``: set a gateway up, register it, serve it, ask how it is.
+
+    sild gateway init DIR --anchor FILE --server EE/GOV/70000001/gw1
+    sild gateway add-member DIR --member EE/COM/10000003      (another hosted member's sign key)
+    sild gateway import-cert DIR FILE                         (issued auth/sign certificates)
+    sild gateway register DIR --authority URL [--address HOST:PORT] [--client ID ...]
+    sild gateway serve DIR
+    sild gateway status DIR
+
+The token PIN comes from ``$SILD_TOKEN_PIN`` (or ``DIR/token.pin``, written only by
+the sandbox). Administration commands of the server configuration (clients,
+services, access rights) are added from :mod:`gateway.cli_admin` when present.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from trust.errors import IdentifierError
+from trust.identifiers import parse_client
+from trust.keys import KeyType
+
+from .setup import (
+    NodeSettings, SetupError, add_member, import_certificate, init_gateway, load_cert_chain, sign_keys, token_pin,
+)
+
+DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@click.group("gateway")
+def gateway_group() -> None:
+    """Run a gateway (security server): set-up, registration, serving, status."""
+
+
+@gateway_group.command("init")
+@DIR_ARG
+@click.option("--anchor", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The instance's configuration anchor (compare its SHA-224 out of band).")
+@click.option("--server", required=True, help="Gateway identifier INSTANCE/CLASS/MEMBER/SERVERCODE.")
+@click.option("--key-type", type=click.Choice([k.value for k in KeyType]), default=KeyType.RSA2048.value,
+              show_default=True)
+@click.option("--is-port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--peer-port", type=click.IntRange(0, 65535), default=5500, show_default=True)
+@click.option("--ocsp-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Plain-HTTP OCSP-responses port for X-Road peers (5577); 0 = off.")
+@click.option("--admin-port", type=click.IntRange(0, 65535), default=0, show_default=True)
+@click.option("--address", default="", help="Address registered for this gateway (host or host:port).")
+@click.option("--allow-federation", "federations", multiple=True,
+              help="Federated instance whose configuration to use ('all' for every trusted one).")
+def init_command(directory: Path, anchor: Path, server: str, key_type: str, is_port: int, peer_port: int,
+                 ocsp_port: int, admin_port: int, address: str, federations: tuple[str, ...]) -> None:
+    """Create the gateway directory, its keys and the CSRs of its certificates."""
+    from federation.anchor import anchor_fingerprint
+
+    settings = init_gateway(directory, anchor=anchor, server=server, pin=token_pin(directory),
+                            key_type=KeyType(key_type), settings={
+                                "is_port": is_port, "peer_port": peer_port, "ocsp_port": ocsp_port,
+                                "admin_port": admin_port, "public_address": address,
+                                "allowed_federations": tuple(federations)})
+    click.echo(f"gateway {settings.server} of instance {settings.instance} created in {directory}")
+    click.echo(f"anchor SHA-224: {anchor_fingerprint(anchor.read_bytes())}")
+    click.echo(f"auth CSR: {directory / 'csr' / 'auth.csr.pem'}")
+    click.echo(f"sign CSR: {directory / 'csr' / 'sign.csr.pem'}")
+
+
+@gateway_group.command("add-member")
+@DIR_ARG
+@click.option("--member", required=True, help="Another member hosted here, INSTANCE/CLASS/CODE.")
+def add_member_command(directory: Path, member: str) -> None:
+    """Create a sign key and CSR for another member whose subsystems this gateway serves."""
+    try:
+        client = parse_client(member)
+    except IdentifierError as exc:
+        raise SetupError(f"invalid member {member!r}: {exc}") from exc
+    path = add_member(directory, client.member, pin=token_pin(directory))
+    click.echo(f"sign CSR for {client.member.to_text()}: {path}")
+
+
+@gateway_group.command("import-cert")
+@DIR_ARG
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def import_cert_command(directory: Path, file: Path) -> None:
+    """Import an issued certificate (PEM, leaf first, chain may follow)."""
+    key_id = import_certificate(directory, file.read_bytes(), pin=token_pin(directory))
+    click.echo(f"imported certificate for key {key_id}")
+
+
+@gateway_group.command("register")
+@DIR_ARG
+@click.option("--authority", "authority_url", required=True, help="Base URL of the governing authority.")
+@click.option("--address", default=None, help="Address to register (default: from gateway.json).")
+@click.option("--client", "clients", multiple=True, help="Subsystem served by this gateway (repeatable).")
+def register_command(directory: Path, authority_url: str, address: str | None, clients: tuple[str, ...]) -> None:
+    """Send a registration request (signed by the owner's sign key and the auth key)."""
+    from federation.registration import build_registration_request, submit_registration_request
+    from trust.keys import SoftToken
+
+    settings = NodeSettings.load(directory)
+    token = SoftToken(directory / "token", token_pin(directory))
+    auth = load_cert_chain(directory, "auth")
+    sign = load_cert_chain(directory, "sign")
+    try:
+        client_ids = [parse_client(c) for c in clients]
+    except IdentifierError as exc:
+        raise SetupError(f"invalid client: {exc}") from exc
+    document = build_registration_request(
+        server=settings.server_id, address=address or settings.public_address or None, auth_cert=auth[0],
+        clients=client_ids, sign_cert=sign[0], sign_chain=sign[1:], owner_signer=token, sign_key_id="sign",
+        auth_signer=token, auth_key_id="auth", created_at=_now())
+    answer = submit_registration_request(authority_url, document)
+    reg = dict(settings.registration)
+    reg.update({"authority": authority_url, "submitted_at": _now().isoformat(),
+                "request": str(answer.get("id", ""))})
+    NodeSettings(**{**settings.__dict__, "registration": reg}).save(directory)
+    click.echo(f"registration request submitted: {json.dumps(answer)}")
+
+
+@gateway_group.command("serve")
+@DIR_ARG
+def serve_command(directory: Path) -> None:
+    """Serve the IS port, the mutual-TLS port and the jobs until SIGTERM/SIGINT."""
+    import logging
+
+    from .node import GatewayNode
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    node = GatewayNode(directory)
+    node.start()
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    click.echo(f"gateway {node.server_id.to_text()}: IS {node.is_url}, peers port {node.peer_port}", err=True)
+    try:
+        stop.wait()
+    finally:
+        node.stop()
+
+
+@gateway_group.command("status")
+@DIR_ARG
+@click.option("--json", "as_json", is_flag=True)
+def status_command(directory: Path, as_json: bool) -> None:
+    """Configuration age and expiry, OCSP and timestamping health, registration state."""
+    data = gateway_status(directory)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    click.echo(f"gateway {data['server']} ({data['instance']})")
+    for inst, conf in data["configuration"].items():  # type: ignore[union-attr]
+        state = "valid" if conf["valid"] else "EXPIRED"
+        click.echo(f"  configuration {inst}: {state}, expires {conf['expires_at']}, downloaded {conf.get('downloaded')}")
+    ocsp = data["ocsp"]
+    click.echo(f"  OCSP: last refresh {ocsp.get('last_refresh')}, error {ocsp.get('last_error')}")  # type: ignore[union-attr]
+    click.echo(f"  timestamping: {json.dumps(data.get('timestamping'), default=str)}")
+    click.echo(f"  registration: {data['registration']}")
+
+
+def gateway_status(directory: Path) -> dict[str, object]:
+    """Status read from the directory (works while the node runs or not)."""
+    from federation.conftree import load_tree
+
+    settings = NodeSettings.load(directory)
+    at = _now()
+    out: dict[str, object] = {"server": settings.server, "instance": settings.instance}
+    confs: dict[str, object] = {}
+    registered = False
+    try:
+        tree = load_tree(directory / "conf")
+        for inst, conf in tree.instances.items():
+            meta_path = directory / "conf"
+            confs[inst] = {"expires_at": conf.expires_at.isoformat() if conf.expires_at else None,
+                           "valid": conf.expires_at is None or conf.expires_at > at,
+                           "downloaded": _mtime(meta_path / inst)}
+            if inst == settings.instance:
+                registered = any(s.server_id == settings.server_id for s in conf.shared.security_servers)
+    except Exception as exc:  # noqa: BLE001 - status must report, not fail
+        confs["error"] = {"expires_at": None, "valid": False, "downloaded": None, "message": str(exc)}
+    out["configuration"] = confs
+    status_file = directory / "ocsp" / "status.json"
+    out["ocsp"] = json.loads(status_file.read_text()) if status_file.is_file() else {}
+    try:
+        from .messagelog import MessageLog
+        from .serverconf_db import open_engine
+
+        out["timestamping"] = MessageLog(open_engine(directory / "messagelog.db")).status(at)
+    except Exception as exc:  # noqa: BLE001
+        out["timestamping"] = {"error": str(exc)}
+    reg = settings.registration
+    out["registration"] = "registered" if registered else (
+        f"requested at {reg.get('submitted_at')}" if reg.get("submitted_at") else "not registered")
+    out["sign_keys"] = {k: v.to_text() for k, v in sign_keys(directory).items()}
+    return out
+
+
+def _mtime(path: Path) -> str | None:
+    try:
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat()
+    except OSError:
+        return None
+
+
+def _add_admin_commands() -> None:
+    try:
+        from . import cli_admin
+    except ImportError:
+        return
+    for name in dir(cli_admin):
+        obj = getattr(cli_admin, name)
+        if isinstance(obj, click.Command) and getattr(obj, "name", None) and obj.name not in gateway_group.commands \
+                and name.endswith(("_group", "_command")) and obj is not gateway_group:
+            gateway_group.add_command(obj)
+
+
+_add_admin_commands()

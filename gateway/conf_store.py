@@ -1,0 +1,93 @@
+"""The gateway's view of its downloaded global configuration, cheap to ask per message.
+
+``federation.client.ConfigurationClient`` downloads, verifies and stores the own
+instance's ``internalconf`` and the ``externalconf`` of allowed federated instances
+(``allowed_federations`` of ``gateway.json``). Reading that tree from disk per
+message would cost more than the exchange, so :class:`ConfStore` keeps the parsed
+shared parameters in memory and swaps the whole mapping after each refresh; the
+proxies read it without locks. The own instance's entry stays in the mapping after
+it expires, so the proxies can refuse traffic with ``global_conf_outdated``; an
+expired partner disappears from routing by its own expiry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from federation.anchor import load_anchor
+from federation.client import AllowedFederations, ClientConfig, ConfigurationClient
+from federation.conftree import load_tree
+from federation.errors import FederationError
+
+from .routing import InstanceConf
+from .setup import NodeSettings
+
+log = logging.getLogger("sild.gateway.conf")
+
+FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.timezone.utc)
+
+
+class ConfStore:
+    """Downloads on :meth:`refresh`; answers :meth:`current` from memory."""
+
+    def __init__(self, directory: Path, settings: NodeSettings, *,
+                 clock: Callable[[], dt.datetime], client: ConfigurationClient | None = None) -> None:
+        self.directory = Path(directory)
+        self.settings = settings
+        self.clock = clock
+        anchor = load_anchor(self.directory / "anchor.xml")
+        self.anchor = anchor
+        self.client = client or ConfigurationClient(ClientConfig(
+            anchor=anchor.anchor, directory=self.directory / "conf",
+            allowed_federations=AllowedFederations.parse(list(settings.allowed_federations) or None)))
+        self._current: dict[str, InstanceConf] = {}
+        self.last_report: Any = None
+        self._load()
+
+    def current(self) -> Mapping[str, InstanceConf]:
+        return self._current
+
+    def _load(self) -> None:
+        conf_dir = self.directory / "conf"
+        if not conf_dir.exists():
+            return
+        try:
+            tree = load_tree(conf_dir)
+        except FederationError as exc:
+            log.warning("stored configuration unreadable: %s", exc)
+            return
+        fresh: dict[str, InstanceConf] = {}
+        for inst, conf in tree.instances.items():
+            if inst != self.settings.instance and not self.settings.federation_allowed(inst):
+                continue
+            fresh[inst] = InstanceConf(conf.shared, conf.expires_at or FAR_FUTURE)
+        self._current = fresh
+
+    def refresh(self) -> Any:
+        """One download round; the stored copy stays in use when it fails."""
+        report = self.client.refresh(self.clock())
+        self.last_report = report
+        if not report.ok:
+            for outcome in report.outcomes:
+                if not outcome.ok:
+                    log.warning("configuration of %s: %s %s", outcome.instance, outcome.code, outcome.message)
+        self._load()
+        return report
+
+    def status(self) -> dict[str, Any]:
+        return dict(self.client.status())
+
+    def verificationconf_zip(self) -> bytes:
+        """The verification configuration (stored trees) as a zip, as X-Road's ``/verificationconf``."""
+        buf = io.BytesIO()
+        root = self.directory / "conf"
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(root.rglob("*")):
+                if path.is_file() and "private" not in path.name.lower():
+                    zf.write(path, "verificationconf/" + str(path.relative_to(root)))
+        return buf.getvalue()
