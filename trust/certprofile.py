@@ -20,6 +20,7 @@ Verification asks :func:`signer_matches`; it never trusts a subject it cannot ma
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -119,8 +120,13 @@ def known_profiles() -> tuple[str, ...]:
     return tuple(_RULES)
 
 
+@functools.lru_cache(maxsize=1024)
 def subject_identity(cert: x509.Certificate, profile: str, instance: str) -> SubjectIdentity:
-    """Read the member identity out of a sign certificate's subject under ``profile``."""
+    """Read the member identity out of a sign certificate's subject under ``profile``.
+
+    Memoised (a pure function of its arguments): gateways ask for the same few
+    certificates on every message, and reading a subject costs as much as a verification.
+    """
     rule = _RULES.get(profile.strip())
     if rule is None:
         raise UnknownCertificateProfile(f"unknown certificateProfileInfo {profile!r}")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -151,10 +152,26 @@ def _xml_text(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+@functools.lru_cache(maxsize=64)
+def _certificate_material(cert: x509.Certificate, digest: DigestAlgorithm) -> tuple[str, str, str, str]:
+    """(cert digest b64, issuer name, serial, wrapped cert b64): the same for every signature of a key.
+
+    A pure memo: a gateway signs thousands of messages with one certificate, and the
+    issuer name costs more to format than the RSA operation.
+    """
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return (
+        base64.b64encode(digest.digest(der)).decode(),
+        _xml_text(rfc2253_name(cert)),
+        str(cert.serial_number),
+        java_base64(der),
+    )
+
+
 def _signed_properties(
     cert: x509.Certificate, signing_time: dt.datetime, formats: Sequence[tuple[str, str]], digest: DigestAlgorithm
 ) -> str:
-    cert_digest = base64.b64encode(digest.digest(cert.public_bytes(serialization.Encoding.DER))).decode()
+    cert_digest, issuer_name, serial, _ = _certificate_material(cert, digest)
     dm = f'<ds:DigestMethod Algorithm="{digest.value}"/>'
     objects = "".join(
         f'<xades:DataObjectFormat ObjectReference="#{ref}"><xades:MimeType>{_xml_text(mime)}</xades:MimeType></xades:DataObjectFormat>'
@@ -165,8 +182,8 @@ def _signed_properties(
         f"<xades:SigningTime>{format_signing_time(signing_time)}</xades:SigningTime>"
         "<xades:SigningCertificate><xades:Cert><xades:CertDigest>"
         f"{dm}<ds:DigestValue>{cert_digest}</ds:DigestValue></xades:CertDigest>"
-        f"<xades:IssuerSerial><ds:X509IssuerName>{_xml_text(rfc2253_name(cert))}</ds:X509IssuerName>"
-        f"<ds:X509SerialNumber>{cert.serial_number}</ds:X509SerialNumber></xades:IssuerSerial>"
+        f"<xades:IssuerSerial><ds:X509IssuerName>{issuer_name}</ds:X509IssuerName>"
+        f"<ds:X509SerialNumber>{serial}</ds:X509SerialNumber></xades:IssuerSerial>"
         "</xades:Cert></xades:SigningCertificate>"
         "<xades:SignaturePolicyIdentifier><xades:SignaturePolicyId><xades:SigPolicyId>"
         f'<xades:Identifier Qualifier="OIDAsURN">{POLICY_ID}</xades:Identifier>'
@@ -265,7 +282,7 @@ def create_signature(
         if not isinstance(public_key, ec.EllipticCurvePublicKey):
             raise TrustError("ECDSA signature with a non-EC certificate", code="trust.signature.key_mismatch")
         value = ecdsa_der_to_raw(value, public_key.curve.key_size)
-    cert_b64 = java_base64(certificate.public_bytes(serialization.Encoding.DER))
+    cert_b64 = _certificate_material(certificate, digest_algorithm)[3]
     document = (
         _XML_DECL + _ROOT_OPEN + '<ds:Signature Id="signature">\n'
         + signed_info + "\n"
