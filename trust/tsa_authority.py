@@ -17,6 +17,7 @@ an ESSCertIDv2 (SHA-512) naming the TSA certificate, as RFC 5816 asks.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
@@ -49,14 +50,23 @@ class PersistentSerials:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        boot = 0
-        if self.path.exists():
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # an exclusive lock on a side file: two TSAs starting at once on one directory
+        # must not both read boot N and both write N + 1
+        with open(self.path.with_name(self.path.name + ".lock"), "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
-                boot = int(self.path.read_text("ascii").strip())
-            except ValueError as exc:
-                raise TrustError(f"TSA serial file {self.path} is damaged", code="trust.tsa.serial_file") from exc
-        boot += 1
-        write_atomic(self.path, f"{boot}\n".encode("ascii"), mode=0o600)
+                boot = 0
+                if self.path.exists():
+                    try:
+                        boot = int(self.path.read_text("ascii").strip())
+                    except ValueError as exc:
+                        raise TrustError(f"TSA serial file {self.path} is damaged",
+                                         code="trust.tsa.serial_file") from exc
+                boot += 1
+                write_atomic(self.path, f"{boot}\n".encode("ascii"), mode=0o600)
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
         self._boot = boot
         self._counter = 0
         self._lock = threading.Lock()
