@@ -34,7 +34,7 @@ from .certs import require_aware
 from .hashchain import SIG_HASH_CHAIN, SIG_HASH_CHAIN_RESULT, VerifiedHashChain, verify_hash_chain
 from .identifiers import ClientId, MemberId
 from .xades import MESSAGE_URI
-from .xades_errors import CertificateUsage, MissingReference, SignatureError
+from .xades_errors import MissingReference, SignatureError, SignerMismatch
 from .xades_parse import ParsedSignature, check_references_and_value, parse_signature
 from .ocsp import VerifiedOcspStatus
 from .pathvalidation import ValidationCache
@@ -144,7 +144,7 @@ def trust_signature(
     member: MemberId | None
     if signer is not None:
         if signer.instance != policy.instance:
-            raise CertificateUsage(f"signer {signer.to_text()} is not of instance {policy.instance}")
+            raise SignerMismatch(f"signer {signer.to_text()} is not of instance {policy.instance}")
         signer_matches(cert, ca.certificate_profile, signer.member)
         member = signer.member
     else:

@@ -248,3 +248,24 @@ def test_unsafe_entry_name_is_refused() -> None:
     with pytest.raises(SildError) as info:
         read_container(buffer.getvalue())
     assert info.value.code == "trust.asic.invalid"
+
+
+# The unpacked copies under asic-containers/ are the inputs of X-Road's generate-containers.sh.
+# All but valid-batch-ts are byte-identical to the .asice entries; valid-batch-ts/ is a stale
+# 2014 generation whose message.xml is not the message its signature covers.
+UNPACKED = {name: error for name, error, _, _ in VECTORS if name not in ("valid-non-batch-rest", "valid-non-batch-soap-attachments")}
+UNPACKED["valid-batch-ts"] = "trust.signature.digest_mismatch"
+
+
+@pytest.mark.parametrize(("name", "error"), sorted(UNPACKED.items()), ids=sorted(UNPACKED))
+def test_unpacked_x_road_containers(xroad: Path, good2_v3: dict[str, TrustPolicy], name: str, error: str | None) -> None:
+    from trust.asic import AsicContainer
+
+    root = xroad / "asic" / "asic-containers" / name
+    entries = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    if error is None:
+        assert verify_container(AsicContainer(entries), good2_v3).signature.ocsp_status == "good"
+    else:
+        with pytest.raises(SildError) as info:
+            verify_container(AsicContainer(entries), good2_v3)
+        assert info.value.code == error
