@@ -92,6 +92,18 @@ def _resolve_multirefs(body: etree._Element) -> None:
             parent.remove(target)
 
 
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        text = str(seen)
+        if "SSL" in text or "certificate" in text or "alert" in text.lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class BackendClient:
     """One legacy backend; thread-safe, pooled, closed with :meth:`close`."""
 
@@ -177,11 +189,13 @@ class BackendClient:
             raise server_fault("backend_timeout", "the backend system did not answer in time") from exc
         except httpx.ConnectError as exc:
             log.warning("backend %s unreachable: %s", name, exc)
-            if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in str(exc) or "certificate" in str(exc):
+            if _is_tls_failure(exc):
                 raise server_fault("backend_tls_failed", "the TLS connection to the backend failed") from exc
             raise server_fault("backend_unreachable", "the backend system cannot be reached") from exc
         except httpx.HTTPError as exc:
             log.warning("backend %s transport error: %s", name, exc)
+            if _is_tls_failure(exc):  # TLS 1.3 reports a refused client certificate after the handshake
+                raise server_fault("backend_tls_failed", "the TLS connection to the backend failed") from exc
             raise server_fault("backend_unreachable", "the connection to the backend system failed") from exc
 
     def _answer(self, status: int, raw: bytes) -> BackendAnswer:

@@ -148,7 +148,7 @@ class ProviderAdapter:
             wrapper = self.invoke(op, request.body, request.context, correlation)
             return 200, build_response(request, wrapper)
         except AdapterFault as fault:
-            log.warning("fault %s [%s]: %s", fault.code, correlation, fault.message, exc_info=fault.__cause__ is not None)
+            log.warning("fault %s [%s]: %s (cause: %r)", fault.code, correlation, fault.message, fault.__cause__)
             header = request.header if request is not None else None
             return 500, build_fault(fault.code, fault.message, correlation, header=header)
         except Exception:  # a bug must cost one request, not the server

@@ -17,9 +17,14 @@ WsgiApp = Callable[..., Any]
 
 
 class WsgiServer:
-    def __init__(self, app: WsgiApp, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8) -> None:
+    def __init__(
+        self, app: WsgiApp, host: str = "127.0.0.1", port: int = 0, *, threads: int = 8, ssl_adapter: Any = None
+    ) -> None:
         self._server = wsgi.Server((host, port), app, numthreads=threads)
         self._server.shutdown_timeout = 1
+        if ssl_adapter is not None:  # a cheroot SSL adapter, e.g. BuiltinSSLAdapter with its context set up
+            self._server.ssl_adapter = ssl_adapter
+        self._scheme = "https" if ssl_adapter is not None else "http"
         self._thread: threading.Thread | None = None
         self.host = host
 
@@ -29,7 +34,7 @@ class WsgiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self._scheme}://{self.host}:{self.port}"
 
     def start(self) -> "WsgiServer":
         self._server.prepare()

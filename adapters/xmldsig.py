@@ -308,16 +308,19 @@ def _verifier(ca_certificates: tuple[x509.Certificate, ...]) -> Any:
     from signxml import XMLVerifier  # type: ignore[attr-defined]
     from signxml.util import X509CertChainVerifier
 
-    class _MemoryStore(X509CertChainVerifier):  # type: ignore[misc]
+    class _MemoryStore(X509CertChainVerifier):
         @property
         def store(self) -> Any:
             from cryptography.x509.verification import Store
 
             return Store(list(ca_certificates))
 
-    class _Verifier(XMLVerifier):  # type: ignore[misc]
+    store_class: Any = _MemoryStore
+
+    class _Verifier(XMLVerifier):
         def get_cert_chain_verifier(self, ca_pem_file: Any, ee_policy: Any, ca_policy: Any) -> Any:
-            return _MemoryStore(ca_pem_file=ca_pem_file, verification_time=self._get_cert_verification_time(),
-                                ee_policy=ee_policy, ca_policy=ca_policy)
+            moment = getattr(self, "_get_cert_verification_time")()
+            return store_class(ca_pem_file=ca_pem_file, verification_time=moment, ee_policy=ee_policy,
+                               ca_policy=ca_policy)
 
     return _Verifier()
