@@ -63,6 +63,19 @@ class AdminConfig:
     fetch: Fetch = default_fetch
     clock: Callable[[], dt.datetime] | None = None
 
+    @classmethod
+    def from_node(cls, node: Any) -> AdminConfig:
+        """Build from an object with ``serverconf`` (and optionally ``messagelog``, ``opmonitor``, ``metrics``)."""
+        conf = getattr(node, "serverconf", None)
+        if not isinstance(conf, ServerConf):
+            raise TypeError("the admin API needs a ServerConf (an AdminConfig, or an object with .serverconf)")
+        return cls(
+            conf,
+            messagelog=getattr(node, "messagelog", None),
+            opmonitor=getattr(node, "opmonitor", None),
+            metrics=getattr(node, "metrics", None),
+        )
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -183,7 +196,10 @@ def _body() -> _Body:
 # -- the app ---------------------------------------------------------------------------------
 
 
-def create_app(config: AdminConfig) -> Flask:
+def create_app(config: AdminConfig | Any) -> Flask:
+    """The admin WSGI app; ``config`` is an :class:`AdminConfig` or a node with ``.serverconf`` etc."""
+    if not isinstance(config, AdminConfig):
+        config = AdminConfig.from_node(config)
     app = Flask("sild.gateway.admin")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False  # type: ignore[attr-defined]
