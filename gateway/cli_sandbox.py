@@ -1,0 +1,71 @@
+"""``sild sandbox up DIR`` / ``sild sandbox down DIR``: two federated instances on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """A local federation (EE and FI) for trying sild, tests and benchmarks."""
+
+
+@sandbox_group.command("up")
+@DIR_ARG
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for health.")
+def up_command(directory: Path, timeout: float) -> None:
+    """Start trust services, authorities, gateways and sample backends; write DIR/sandbox.json."""
+    from .sandbox import up
+
+    state = up(directory, timeout=timeout)
+    click.echo(f"sandbox up in {state['directory']} ({len(state['gateways'])} gateways)")
+    for gw in state["gateways"]:
+        click.echo(f"  {gw['id']:<24} IS {gw['is_url']}  clients {', '.join(gw['clients'])}")
+    for inst, info in state["instances"].items():
+        click.echo(f"  {inst}: authority {info['central_url']}, anchor SHA-224 {info['anchors']['internal_sha224']}")
+    click.echo(f"details: {Path(state['directory']) / 'sandbox.json'}")
+
+
+@sandbox_group.command("down")
+@DIR_ARG
+def down_command(directory: Path) -> None:
+    """Stop every process of the sandbox in DIR."""
+    from .sandbox import down
+
+    stopped = down(directory)
+    click.echo(f"stopped {len(stopped)} processes" + (f": {', '.join(stopped)}" if stopped else ""))
+
+
+@sandbox_group.command("backends", hidden=True)
+@DIR_ARG
+def backends_command(directory: Path) -> None:
+    """(internal) Run the sample backends and adapters; write DIR/backends.json."""
+    from adapters.sandbox_backends import start_all
+    from trust.certs import load_certificates
+    from trust.keys import SoftToken, write_atomic
+
+    from .setup import token_pin
+
+    token = SoftToken(directory / "token", token_pin(directory))
+    chain = load_certificates((directory / "population-sign.pem").read_bytes())
+    running = start_all(directory / "work", token, "population-sign", chain)
+    write_atomic(directory / "backends.json", json.dumps(dict(running.urls)).encode())
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        stop.wait()
+    finally:
+        running.close()
