@@ -16,7 +16,11 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from alembic import command
+from alembic.config import Config
 
 from sqlalchemy import DateTime, LargeBinary, String, create_engine, event, select, update
 from sqlalchemy.engine import Engine
@@ -116,16 +120,34 @@ def serial_key(serial: int) -> str:
     return f"{serial:040x}"
 
 
+metadata = _Base.metadata
+MIGRATIONS = Path(__file__).resolve().parent / "ca_migrations"
+VERSION_TABLE = "sild_ca_alembic_version"
+
+
 class CaDatabase:
-    def __init__(self, url: str) -> None:
+    """The register; opening it brings the schema to the newest alembic revision."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        try:
+            self.engine: Engine = create_engine(url)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise CaDatabaseError(f"cannot open CA database: {exc}") from exc
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        if migrate:
+            self.migrate()
+
+    def migrate(self, revision: str = "head") -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
         try:
-            _Base.metadata.create_all(self.engine)
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
         except SQLAlchemyError as exc:
-            raise CaDatabaseError(f"cannot open CA database: {exc}") from exc
+            raise CaDatabaseError(f"CA database migration failed: {exc}") from exc
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

@@ -256,3 +256,15 @@ def test_fingerprints_and_query_params(ca: CertificateAuthority) -> None:
     assert load_certificate(der) == ca.root_cert
     assert load_certificate(base64.b64encode(der)) == ca.root_cert
     assert load_certificates(ca.chain_pem) == [ca.intermediate_cert, ca.root_cert]
+
+
+def test_register_schema_matches_migrations(ca: CertificateAuthority) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from trust.ca_db import VERSION_TABLE, metadata
+
+    with ca.db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        assert context.get_current_revision() == "ca0001"
+        assert compare_metadata(context, metadata) == []
