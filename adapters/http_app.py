@@ -28,6 +28,7 @@ from .provider import Clock, ProviderAdapter, SigningMaterial, _utcnow
 from .wsdl import IDENTIFIERS_XSD, SCHEMA_FILES, XROAD_XSD, build_wsdl, schema_bytes, served_xroad_xsd
 
 _XML = "text/xml; charset=utf-8"
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
 
 def create_app(
@@ -41,6 +42,7 @@ def create_app(
     app = Flask(f"sild.adapter.{definition.name}")
     app.json.sort_keys = False  # type: ignore[attr-defined]  # declared field order, as in the WSDL
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # refused before any parsing
     provider = ProviderAdapter(definition, signing=signing, clock=clock, transport=transport)
     consumers = {c.path: ConsumerAdapter(c, transport=transport) for c in definition.consumers}
     app.extensions["sild.adapter"] = _Resources(provider, list(consumers.values()))
@@ -95,6 +97,13 @@ def create_app(
     def not_found(_: Exception) -> Response:
         response = jsonify({"type": "client.adapter.not_found", "message": "no such resource", "detail": ""})
         response.status_code = 404
+        return response
+
+    @app.errorhandler(413)
+    def too_large(_: Exception) -> Response:
+        response = jsonify({"type": "client.adapter.request_too_large",
+                            "message": f"requests are limited to {MAX_REQUEST_BYTES} bytes", "detail": ""})
+        response.status_code = 413
         return response
 
     @app.errorhandler(405)
