@@ -105,6 +105,8 @@ class VerifiedHashChain:
 @dataclass
 class _Node:
     digest: bytes
+    lo: int  # leaves lo..hi-1 are below this node (pairing keeps leaves in order)
+    hi: int
     leaf: int | None = None
     left: "_Node | None" = None
     right: "_Node | None" = None
@@ -134,7 +136,10 @@ def build_hash_chains(
         raise TrustError("a hash chain needs at least one leaf with at least one input", code="trust.hashchain.empty")
     uri = algorithm.value
     level = [
-        _Node(leaf[0].digest if len(leaf) == 1 and len(leaves) > 1 else step_digest([(i.digest, uri) for i in leaf], algorithm), leaf=n)
+        _Node(
+            leaf[0].digest if len(leaf) == 1 and len(leaves) > 1 else step_digest([(i.digest, uri) for i in leaf], algorithm),
+            n, n + 1, leaf=n,
+        )
         for n, leaf in enumerate(leaves)
     ]
     while len(level) > 1:
@@ -144,7 +149,9 @@ def build_hash_chains(
                 nxt.append(level[i])
                 continue
             left, right = level[i], level[i + 1]
-            nxt.append(_Node(step_digest([(left.digest, uri), (right.digest, uri)], algorithm), left=left, right=right))
+            nxt.append(
+                _Node(step_digest([(left.digest, uri), (right.digest, uri)], algorithm), left.lo, right.hi, left=left, right=right)
+            )
         level = nxt
     root = level[0]
     result = (
@@ -167,12 +174,6 @@ def _chain_for(root: _Node, index: int, inputs: Sequence[HashChainInput], uri: s
             for i in inputs
         )
 
-    def contains(node: _Node) -> bool:
-        if node.leaf is not None:
-            return node.leaf == index
-        assert node.left is not None and node.right is not None
-        return contains(node.left) or contains(node.right)
-
     node = root
     while True:
         sid = len(steps)
@@ -182,7 +183,7 @@ def _chain_for(root: _Node, index: int, inputs: Sequence[HashChainInput], uri: s
             steps.append(f'    <ns2:HashStep id="STEP{sid}">\n{body}    </ns2:HashStep>\n')
             break
         assert node.left is not None and node.right is not None
-        on_path = node.left if contains(node.left) else node.right
+        on_path = node.left if node.left.lo <= index < node.left.hi else node.right
         nxt: _Node | None = None
         for child in (node.left, node.right):
             if child is not on_path:
