@@ -168,16 +168,16 @@ class _Body:
             raise ApiError(400, "gateway.admin.bad_field", f"field {name!r} must be {what}")
         return value
 
-    def str(self, name: str, required: bool = True, default: str | None = None) -> Any:
+    def text(self, name: str, required: bool = True, default: str | None = None) -> Any:
         return self._get(name, (str,), "a string", required, default)
 
-    def bool(self, name: str, default: bool | None = None) -> Any:
+    def flag(self, name: str, default: bool | None = None) -> Any:
         return self._get(name, (bool,), "true or false", False, default)
 
-    def int(self, name: str, default: int | None = None) -> Any:
+    def integer(self, name: str, default: int | None = None) -> Any:
         return self._get(name, (int,), "an integer", False, default)
 
-    def str_list(self, name: str, required: bool = True) -> list[str]:
+    def texts(self, name: str, required: bool = True) -> list[str]:
         value = self._get(name, (list,), "a list of strings", required, [])
         if not all(isinstance(v, str) for v in value):
             raise ApiError(400, "gateway.admin.bad_field", f"field {name!r} must be a list of strings")
@@ -296,12 +296,12 @@ def create_app(config: AdminConfig | Any) -> Flask:
     @roles("service-admin")
     def add_client() -> Any:
         body = _body()
-        client = parse_client_text(body.str("id"))
+        client = parse_client_text(body.text("id"))
         info = conf.add_client(
             client,
-            is_auth=body.str("is_auth", False, "http"),
-            allowed_addresses=body.str_list("allowed_addresses", False),
-            state=body.str("state", False, "SAVED"),
+            is_auth=body.text("is_auth", False, "http"),
+            allowed_addresses=body.texts("allowed_addresses", False),
+            state=body.text("state", False, "SAVED"),
         )
         return jsonify(client_json(info)), 201
 
@@ -321,9 +321,9 @@ def create_app(config: AdminConfig | Any) -> Flask:
     def patch_client(client_id: str) -> Any:
         client = path_client(client_id)
         body = _body()
-        state = body.str("state", False)
-        is_auth = body.str("is_auth", False)
-        addresses = body.str_list("allowed_addresses", False) if "allowed_addresses" in body.data else None
+        state = body.text("state", False)
+        is_auth = body.text("is_auth", False)
+        addresses = body.texts("allowed_addresses", False) if "allowed_addresses" in body.data else None
         _client_info(client)
         if is_auth is not None or addresses is not None:
             conf.set_client_auth(client, is_auth or _client_info(client).is_auth, addresses)
@@ -340,7 +340,7 @@ def create_app(config: AdminConfig | Any) -> Flask:
     @app.post("/api/clients/<client_id>/certificates")
     @roles("service-admin")
     def add_cert(client_id: str) -> Any:
-        digest = conf.add_client_cert(path_client(client_id), _body().str("pem").encode("utf-8"))
+        digest = conf.add_client_cert(path_client(client_id), _body().text("pem").encode("utf-8"))
         return jsonify(sha256=digest), 201
 
     @app.delete("/api/clients/<client_id>/certificates/<sha256>")
@@ -364,21 +364,21 @@ def create_app(config: AdminConfig | Any) -> Flask:
     def add_service(client_id: str) -> Any:
         provider = path_client(client_id)
         body = _body()
-        kind = body.str("type").upper()
-        url = body.str("url")
-        enabled = body.bool("enabled", False)
-        timeout = body.int("timeout_seconds", 60)
-        tls_verify = body.bool("tls_verify", True)
-        document = body.str("document", False)
+        kind = body.text("type").upper()
+        url = body.text("url")
+        enabled = body.flag("enabled", False)
+        timeout = body.integer("timeout_seconds", 60)
+        tls_verify = body.flag("tls_verify", True)
+        document = body.text("document", False)
         doc_bytes = document.encode("utf-8") if document is not None else None
         if kind == "WSDL":
             desc = conf.add_wsdl(provider, url, document=doc_bytes, fetch=config.fetch, enabled=enabled,
                                  timeout_seconds=timeout, tls_verify=tls_verify)
         elif kind == "REST":
-            desc = conf.add_rest(provider, url, body.str("service_code"), enabled=enabled, timeout_seconds=timeout,
+            desc = conf.add_rest(provider, url, body.text("service_code"), enabled=enabled, timeout_seconds=timeout,
                                  tls_verify=tls_verify)
         elif kind == "OPENAPI":
-            desc = conf.add_openapi(provider, url, body.str("service_code"), backend_url=body.str("backend_url", False),
+            desc = conf.add_openapi(provider, url, body.text("service_code"), backend_url=body.text("backend_url", False),
                                     document=doc_bytes, fetch=config.fetch, enabled=enabled,
                                     timeout_seconds=timeout, tls_verify=tls_verify)
         else:
@@ -393,14 +393,14 @@ def create_app(config: AdminConfig | Any) -> Flask:
         body = _body()
         version = request.args.get("version") or None
         service = provider.service(service_code, version)
-        enabled = body.bool("enabled")
+        enabled = body.flag("enabled")
         if enabled is not None:
-            conf.set_service_enabled(service, enabled, body.str("disabled_notice", False))
+            conf.set_service_enabled(service, enabled, body.text("disabled_notice", False))
         changes = {
-            "url": body.str("url", False),
-            "timeout_seconds": body.int("timeout_seconds"),
-            "tls_verify": body.bool("tls_verify"),
-            "tls_ca_pem": body.str("tls_ca_pem", False),
+            "url": body.text("url", False),
+            "timeout_seconds": body.integer("timeout_seconds"),
+            "tls_verify": body.flag("tls_verify"),
+            "tls_ca_pem": body.text("tls_ca_pem", False),
         }
         if any(v is not None for v in changes.values()):
             conf.update_service(service, **changes)
@@ -425,8 +425,8 @@ def create_app(config: AdminConfig | Any) -> Flask:
     @roles("service-admin")
     def add_endpoint(client_id: str, service_code: str) -> Any:
         body = _body()
-        conf.add_endpoint(path_client(client_id), service_code, body.str("method"), body.str("path"))
-        return jsonify(method=body.str("method").upper(), path=body.str("path")), 201
+        conf.add_endpoint(path_client(client_id), service_code, body.text("method"), body.text("path"))
+        return jsonify(method=body.text("method").upper(), path=body.text("path")), 201
 
     # -- access rights -----------------------------------------------------------------------------------
 
@@ -443,8 +443,8 @@ def create_app(config: AdminConfig | Any) -> Flask:
 
     def _right_args() -> tuple[ClientId, str, AnyId, str, str]:
         body = _body()
-        return (parse_client_text(body.str("provider")), body.str("service_code"), parse_subject(body.str("subject")),
-                body.str("method", False, "*"), body.str("path", False, "**"))
+        return (parse_client_text(body.text("provider")), body.text("service_code"), parse_subject(body.text("subject")),
+                body.text("method", False, "*"), body.text("path", False, "**"))
 
     @app.post("/api/access-rights")
     @roles("service-admin")
@@ -483,8 +483,8 @@ def create_app(config: AdminConfig | Any) -> Flask:
     @roles("service-admin")
     def add_group(client_id: str) -> Any:
         body = _body()
-        conf.add_local_group(path_client(client_id), body.str("code"), body.str("description", False, ""))
-        return jsonify(code=body.str("code")), 201
+        conf.add_local_group(path_client(client_id), body.text("code"), body.text("description", False, ""))
+        return jsonify(code=body.text("code")), 201
 
     @app.delete("/api/clients/<client_id>/local-groups/<code>")
     @roles("service-admin")
@@ -495,14 +495,14 @@ def create_app(config: AdminConfig | Any) -> Flask:
     @app.post("/api/clients/<client_id>/local-groups/<code>/members")
     @roles("service-admin")
     def add_members(client_id: str, code: str) -> Any:
-        members = [parse_client_text(t) for t in _body().str_list("members")]
+        members = [parse_client_text(t) for t in _body().texts("members")]
         conf.add_group_members(path_client(client_id), code, members)
         return "", 204
 
     @app.post("/api/clients/<client_id>/local-groups/<code>/members/remove")
     @roles("service-admin")
     def remove_members(client_id: str, code: str) -> Any:
-        members = [parse_client_text(t) for t in _body().str_list("members")]
+        members = [parse_client_text(t) for t in _body().texts("members")]
         conf.remove_group_members(path_client(client_id), code, members)
         return "", 204
 

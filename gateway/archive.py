@@ -205,11 +205,11 @@ class Archiver:
         _write_atomic(path, data)
         with self.log.engine.begin() as conn:
             archive_id = conn.execute(
-                insert(m.LogArchive.__table__),
+                insert(m.LogArchive),
                 {"created_at": at, "file_name": name, "digest": digest, "prev_digest": prev_digest,
                  "first_record": ids[0], "last_record": ids[-1], "record_count": len(ids)},
             ).inserted_primary_key[0]  # type: ignore[index]
-            conn.execute(insert(m.LogRecordArchive.__table__), [{"record_id": i, "archive_id": archive_id} for i in ids])
+            conn.execute(insert(m.LogRecordArchive), [{"record_id": i, "archive_id": archive_id} for i in ids])
         log.info("message log: archived %d record(s) into %s", len(ids), name)
         return ArchiveInfo(path, digest, prev_digest, len(ids))
 
@@ -235,7 +235,7 @@ class Archiver:
                 if not ids:
                     break
                 for table in (m.LogAttachment, m.LogRecordTimestamp, m.LogRecordArchive):
-                    conn.execute(delete(table).where(table.record_id.in_(ids)))  # type: ignore[attr-defined]
+                    conn.execute(delete(table).where(table.record_id.in_(ids)))
                 conn.execute(delete(m.LogRecord).where(m.LogRecord.id.in_(ids)))
                 total += len(ids)
         with self.log.engine.begin() as conn:
@@ -275,7 +275,7 @@ def read_linking_info(path: Path) -> tuple[tuple[str, str], list[tuple[str, str]
     if len(head) != 3 or head[2] != DIGEST_NAME:
         raise ArchiveChainBroken(f"{path.name}: first linkinginfo line must be '<digest> <file> {DIGEST_NAME}'")
     listed = [tuple(line.split(" ", 1)) for line in lines[1:] if line]
-    return (head[0], head[1]), [(d, n) for d, n in listed], entries  # type: ignore[misc]
+    return (head[0], head[1]), [(d, n) for d, n in listed], entries
 
 
 def verify_archive_chain(paths: Sequence[Path]) -> int:

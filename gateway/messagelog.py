@@ -203,9 +203,7 @@ class MessageLog:
         self.config = config or MessageLogConfig()
         self._state = _StateCache()
         self._state_lock = threading.Lock()
-        self._table = m.LogRecord.__table__
-        self._att_table = m.LogAttachment.__table__
-
+        
     def _now(self) -> dt.datetime:
         moment = self.clock()
         if moment.tzinfo is None:
@@ -252,11 +250,11 @@ class MessageLog:
         return self._insert(connection, entry)
 
     def _insert(self, conn: Connection, entry: LogEntry) -> int:
-        result = conn.execute(insert(self._table), self._row(entry))
+        result = conn.execute(insert(m.LogRecord), self._row(entry))
         record_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         if entry.attachments and self.config.body_logging:
             conn.execute(
-                insert(self._att_table),
+                insert(m.LogAttachment),
                 [{"record_id": record_id, "position": n, "data": a.data} for n, a in enumerate(entry.attachments)],
             )
         return record_id

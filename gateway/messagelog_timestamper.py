@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 from sqlalchemy import and_, func, insert, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trust.errors import SildError
@@ -150,12 +151,12 @@ class Timestamper:
             raise TimestampingFailed(f"timestamping failed: {exc.__class__.__name__}: {exc}") from exc
         with self.log.engine.begin() as conn:
             ts_id = conn.execute(
-                insert(m.LogTimestamp.__table__),
+                insert(m.LogTimestamp),
                 {"stamped_at": at, "token": stamp.token, "hash_chain_result": stamp.hash_chain_result,
                  "record_count": len(candidates)},
             ).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(
-                insert(m.LogRecordTimestamp.__table__),
+                insert(m.LogRecordTimestamp),
                 [
                     {"record_id": rid, "timestamp_id": ts_id, "hash_chain": chain, "signature": sig}
                     for (rid, _), chain, sig in zip(candidates, stamp.hash_chains, signatures)
@@ -208,18 +209,17 @@ class Timestamper:
     @staticmethod
     def _put_state(conn: Any, values: dict[str, str], delete: Sequence[str] = ()) -> None:
         dialect = conn.engine.dialect.name
-        table = m.LogState.__table__
         for key, value in values.items():
             stmt: Any
             if dialect == "postgresql":
-                stmt = postgresql.insert(table).values(key=key, value=value)
+                stmt = postgresql.insert(m.LogState).values(key=key, value=value)
                 stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
             else:
-                stmt = sqlite.insert(table).values(key=key, value=value)
+                stmt = sqlite.insert(m.LogState).values(key=key, value=value)
                 stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
             conn.execute(stmt)
         if delete:
-            conn.execute(table.delete().where(table.c.key.in_(list(delete))))
+            conn.execute(sa_delete(m.LogState).where(m.LogState.key.in_(list(delete))))
 
     def schedule(self, scheduler: Any, *, interval_seconds: float = 60.0, job_id: str = "messagelog-timestamping") -> Any:
         """Add the job to an APScheduler 3 scheduler (one run at a time, missed runs coalesced)."""

@@ -167,7 +167,6 @@ class OpMonitor:
         self.engine = engine
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.retention = retention
-        self._table = m.OpRecord.__table__
 
     def store(self, record: Mapping[str, Any], *, connection: Connection | None = None) -> int:
         checked = check_record(record)
@@ -178,9 +177,9 @@ class OpMonitor:
             "data": json.dumps(checked, separators=(",", ":"), sort_keys=True),
         }
         if connection is not None:
-            return int(connection.execute(insert(self._table), row).inserted_primary_key[0])  # type: ignore[index]
+            return int(connection.execute(insert(m.OpRecord), row).inserted_primary_key[0])  # type: ignore[index]
         with self.engine.begin() as conn:
-            return int(conn.execute(insert(self._table), row).inserted_primary_key[0])  # type: ignore[index]
+            return int(conn.execute(insert(m.OpRecord), row).inserted_primary_key[0])  # type: ignore[index]
 
     def query(
         self,
@@ -199,14 +198,14 @@ class OpMonitor:
             unknown = sorted(set(fields) - set(FIELDS))
             if unknown:
                 raise InvalidOpQuery(f"unknown output field(s): {', '.join(unknown)}")
-        t = self._table
-        query = select(t.c.monitoring_data_ts, t.c.data).where(
-            t.c.monitoring_data_ts >= records_from, t.c.monitoring_data_ts <= records_to
+        t = m.OpRecord
+        query = select(t.monitoring_data_ts, t.data).where(
+            t.monitoring_data_ts >= records_from, t.monitoring_data_ts <= records_to
         )
         if client is not None:
             text = client.typed_text()
-            query = query.where(or_(t.c.client_id == text, t.c.service_provider_id == text))
-        query = query.order_by(t.c.monitoring_data_ts, t.c.id).limit(limit + 1)
+            query = query.where(or_(t.client_id == text, t.service_provider_id == text))
+        query = query.order_by(t.monitoring_data_ts, t.id).limit(limit + 1)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         next_from = None
@@ -242,7 +241,7 @@ class OpMonitor:
         at = at or self.clock()
         cutoff = int((at - self.retention).timestamp())
         with self.engine.begin() as conn:
-            return int(conn.execute(delete(self._table).where(self._table.c.monitoring_data_ts < cutoff)).rowcount or 0)
+            return int(conn.execute(delete(m.OpRecord).where(m.OpRecord.monitoring_data_ts < cutoff)).rowcount or 0)
 
 
 def ms(moment: dt.datetime) -> int:

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -125,12 +125,12 @@ def openapi_description(document: bytes, url: str) -> tuple[list[tuple[str, str]
 class ServicesMixin:
     """Service, access-right and local-group operations of :class:`gateway.serverconf.ServerConf`."""
 
-    # provided by ServerConf
-    def write(self) -> AbstractContextManager[Session]: ...  # pragma: no cover
-    def read(self) -> AbstractContextManager[Session]: ...  # pragma: no cover
-    def snapshot(self) -> ConfSnapshot: ...  # pragma: no cover
-    def now(self) -> dt.datetime: ...  # pragma: no cover
-    def _client_row(self, s: Session, client: ClientId) -> m.Client: ...  # pragma: no cover
+    if TYPE_CHECKING:  # provided by ServerConf
+        def write(self) -> AbstractContextManager[Session]: ...
+        def read(self) -> AbstractContextManager[Session]: ...
+        def snapshot(self) -> ConfSnapshot: ...
+        def now(self) -> dt.datetime: ...
+        def _client_row(self, s: Session, client: ClientId) -> m.Client: ...
 
     # -- descriptions -------------------------------------------------------------------
 
@@ -443,7 +443,7 @@ class ServicesMixin:
             s.delete(right)
 
     def list_rights(self, provider: ClientId | None = None, service_code: str | None = None) -> list[AccessRightInfo]:
-        out = []
+        out: list[AccessRightInfo] = []
         for (p, code), rights in self.snapshot().rights.items():
             if (provider is None or p == provider) and (service_code is None or code == service_code):
                 out.extend(rights)
