@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Iterable
 
 from lxml import etree
 
@@ -36,24 +36,42 @@ from gateway.soap_mime import (
     iter_parts,
     parse_content_type,
 )
-from trust.errors import IdentifierError, XmlError
-from trust.identifiers import (
-    ClientId,
-    RepresentedParty,
-    SecurityServerId,
-    ServiceId,
-    client_from_xml,
-    server_from_xml,
-    service_from_xml,
+from gateway.soap_header import (
+    REPR_NS,
+    SHA512_URI,
+    SOAP_ENV_NS,
+    TOKEN_NS,
+    XROAD_NS,
+    RequestHash,
+    Role,
+    SecurityToken,
+    XRoadHeader,
+    read_header,
 )
+from trust.errors import XmlError
 from trust.safexml import parse_xml
 
-SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"
-REPR_NS = "http://x-road.eu/xsd/representation.xsd"
-TOKEN_NS = "http://x-road.eu/xsd/security-token.xsd"
+__all__ = [
+    "REPR_NS",
+    "SHA512_URI",
+    "SOAP_ENV_NS",
+    "TOKEN_NS",
+    "XROAD_NS",
+    "XOP_NS",
+    "Attachment",
+    "RequestHash",
+    "SecurityToken",
+    "SoapFaultMessage",
+    "SoapMessage",
+    "XRoadHeader",
+    "check_http_method",
+    "check_soap_action",
+    "parse_soap",
+    "parse_soap_part",
+    "read_header",
+]
+
 XOP_NS = "http://www.w3.org/2004/08/xop/include"
-SHA512_URI = "http://www.w3.org/2001/04/xmlenc#sha512"
 
 DEFAULT_MAX_SOAP_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024 * 1024
@@ -62,35 +80,6 @@ SOAP_PART_TYPES = ("text/xml", "application/xop+xml")
 # Charsets whose ASCII range is single-byte ASCII: byte-level header edits stay valid.
 _ASCII_COMPATIBLE = {"utf-8", "iso8859-1", "ascii", "iso8859-15", "cp1252", "iso8859-2", "iso8859-13", "cp1257"}
 
-Role = Literal["request", "response"]
-
-
-@dataclass(frozen=True)
-class RequestHash:
-    value: str
-    algorithm_id: str = SHA512_URI
-
-
-@dataclass(frozen=True)
-class SecurityToken:
-    token: str
-    token_type: str | None = None
-
-
-@dataclass(frozen=True)
-class XRoadHeader:
-    """The X-Road header fields of a SOAP message (NOTES 2)."""
-
-    client: ClientId
-    service: ServiceId
-    query_id: str
-    protocol_version: str
-    user_id: str | None = None
-    issue: str | None = None
-    request_hash: RequestHash | None = None
-    security_server: SecurityServerId | None = None
-    represented_party: RepresentedParty | None = None
-    security_token: SecurityToken | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -393,83 +382,6 @@ def _fault_message(
         envelope=envelope,
         attachments=attachments,
     )
-
-
-_XROAD_FIELDS = {
-    (XROAD_NS, "client"),
-    (XROAD_NS, "service"),
-    (XROAD_NS, "id"),
-    (XROAD_NS, "userId"),
-    (XROAD_NS, "issue"),
-    (XROAD_NS, "protocolVersion"),
-    (XROAD_NS, "requestHash"),
-    (XROAD_NS, "securityServer"),
-    (REPR_NS, "representedParty"),
-    (TOKEN_NS, "securityToken"),
-}
-
-
-def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHeader:
-    """The X-Road fields of a SOAP Header; other header elements pass untouched."""
-    found: dict[str, etree._Element] = {}
-    for child in header_el:
-        if not isinstance(child.tag, str):
-            continue
-        qname = etree.QName(child)
-        key = (qname.namespace or "", qname.localname)
-        if key not in _XROAD_FIELDS:
-            continue
-        if qname.localname in found:
-            raise _fault(faults.DUPLICATE_HEADER_FIELD, f"duplicate header field {qname.localname!r}")
-        found[qname.localname] = child
-    # X-Road's parser requires service in responses too (AttachmentFaultySoapResponse)
-    missing = [name for name in ("client", "service", "id", "protocolVersion") if name not in found]
-    if missing:
-        raise _fault(faults.MISSING_HEADER_FIELD, f"required header field(s) missing: {', '.join(missing)}")
-    version = _text(found["protocolVersion"]).strip()
-    if not version.startswith("4."):
-        raise _fault(faults.INVALID_PROTOCOL_VERSION, f"unsupported protocol version {version!r}")
-    try:
-        client = client_from_xml(found["client"])
-        service = service_from_xml(found["service"])
-        server = server_from_xml(found["securityServer"]) if "securityServer" in found else None
-        party = _represented_party(found["representedParty"]) if "representedParty" in found else None
-    except IdentifierError as exc:
-        raise _fault(faults.INVALID_XML, f"malformed identifier in the SOAP header: {exc}") from None
-    request_hash = None
-    if "requestHash" in found:
-        element = found["requestHash"]
-        request_hash = RequestHash(_text(element).strip(), element.get("algorithmId") or SHA512_URI)
-    token = None
-    if "securityToken" in found:
-        element = found["securityToken"]
-        token = SecurityToken(_text(element).strip(), element.get("tokenType"))
-
-    def optional(name: str) -> str | None:
-        return _text(found[name]) if name in found else None
-
-    return XRoadHeader(
-        client=client,
-        service=service,
-        query_id=_text(found["id"]).strip(),
-        protocol_version=version,
-        user_id=optional("userId"),
-        issue=optional("issue"),
-        request_hash=request_hash,
-        security_server=server,
-        represented_party=party,
-        security_token=token,
-    )
-
-
-def _represented_party(element: etree._Element) -> RepresentedParty:
-    values: dict[str, str] = {}
-    for child in element:
-        if isinstance(child.tag, str):
-            values[etree.QName(child).localname] = _text(child).strip()
-    if "partyCode" not in values:
-        raise IdentifierError("representedParty has no partyCode")
-    return RepresentedParty(values["partyCode"], values.get("partyClass"))
 
 
 def parse_soap_part(

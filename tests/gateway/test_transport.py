@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import faults, transport
+from gateway import faults
 from gateway.faults import XRoadFault
 from gateway.rest import request_header_part, response_header_part
 from gateway.soap import SoapMessage, parse_soap
