@@ -308,3 +308,31 @@ def test_xroad_container_ocsp_verifies(xroad: Path) -> None:
     forged[response.index(b"2024") + 3] ^= 0x01
     with pytest.raises((OcspSignatureInvalid, OcspMalformed)):
         verify_ocsp_for_policy(bytes(forged), cert, policy, at=produced)
+
+
+def test_concurrent_requests_while_issuing_and_revoking(server: TrustServer, ca: CertificateAuthority) -> None:
+    """The register is read by several responder threads while the CA writes to it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    certs = [ca.issue_sign(MEMBER, now=NOW, key_type=KeyType.EC_P256).cert for _ in range(4)]
+
+    def ask(index: int) -> OcspCertStatus:
+        cert = certs[index % len(certs)]
+        with httpx.Client(trust_env=False) as client:
+            reply = client.post(server.url + "/ocsp", content=build_ocsp_request(cert, ca.issuing_cert),
+                                headers={"Content-Type": OCSP_REQUEST})
+        assert reply.status_code == 200
+        return verify_ocsp_response(reply.content, cert, ca.issuing_cert, at=dt.datetime.now(dt.timezone.utc),
+                                    freshness_seconds=60).status
+
+    def write(index: int) -> None:
+        issued = ca.issue_auth(SERVER, now=NOW, key_type=KeyType.EC_P256).cert
+        if index % 2:
+            ca.revoke(issued, at=dt.datetime.now(dt.timezone.utc))
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        writes = [pool.submit(write, i) for i in range(6)]
+        reads = [pool.submit(ask, i) for i in range(40)]
+        assert {f.result() for f in reads} == {OcspCertStatus.GOOD}
+        for f in writes:
+            f.result()
