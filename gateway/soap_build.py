@@ -38,38 +38,46 @@ def request_hash(request_soap_bytes: bytes) -> str:
     return base64.b64encode(hashlib.sha512(request_soap_bytes).digest()).decode("ascii")
 
 
-def _element_span(data: bytes, element: etree._Element, start_at: int) -> tuple[int, int]:
-    """Byte span ``[start, end)`` of a simple (text-only) element in ``data``.
+def _qualified(element: etree._Element) -> str:
+    return (f"{element.prefix}:" if element.prefix else "") + etree.QName(element).localname
 
-    Found by searching the start tag ``<prefix:local`` after ``start_at`` and its end
-    tag; the element holds text only, so no nested tag of the same name can interfere.
+
+# Markup that may contain text looking like tags: skipped while scanning.
+_SKIP = rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
+_TAG_REST = rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
+
+
+def _element_span(data: bytes, element: etree._Element) -> tuple[int, int]:
+    """Byte span ``[start, end)`` of a text-only element in ``data``.
+
+    The element is the n-th element with its qualified name in document order, so the
+    n-th matching start tag (outside comments, CDATA and processing instructions) is
+    its start; its end tag is the next matching end tag outside CDATA.
     """
-    qname = etree.QName(element)
-    name = (f"{element.prefix}:" if element.prefix else "") + qname.localname
-    tag = re.escape(name.encode("ascii"))
-    start_re = re.compile(rb"<" + tag + rb"(?=[\s/>])")
-    match = start_re.search(data, start_at)
-    if match is None:
-        raise XRoadFault(faults.INVALID_SOAP, f"cannot locate <{name}> in the SOAP bytes")
-    start = match.start()
-    gt = data.index(b">", match.end())
-    if data[gt - 1 : gt] == b"/":
-        return start, gt + 1
-    end_re = re.compile(rb"</" + tag + rb"\s*>")
-    end_match = end_re.search(data, gt)
-    if end_match is None:
-        raise XRoadFault(faults.INVALID_SOAP, f"cannot locate </{name}> in the SOAP bytes")
-    return start, end_match.end()
-
-
-def _header_start(data: bytes, envelope: etree._Element) -> int:
-    header = envelope.find(f"{{{SOAP_ENV_NS}}}Header")
-    assert header is not None
-    name = (f"{header.prefix}:" if header.prefix else "") + "Header"
-    match = re.search(rb"<" + re.escape(name.encode("ascii")) + rb"[\s>]", data)
-    if match is None:
-        raise XRoadFault(faults.INVALID_SOAP, "cannot locate the SOAP Header in the bytes")
-    return match.start()
+    name = _qualified(element)
+    ordinal = 0
+    for other in element.getroottree().iter():
+        if other is element:
+            break
+        if isinstance(other.tag, str) and _qualified(other) == name:
+            ordinal += 1
+    tag = re.escape(name.encode("utf-8"))
+    start_re = re.compile(_SKIP + rb"|(<" + tag + rb"(?=[\s/>])" + _TAG_REST + rb")", re.DOTALL)
+    seen = 0
+    for match in start_re.finditer(data):
+        if match.group(1) is None:
+            continue
+        if seen < ordinal:
+            seen += 1
+            continue
+        if match.group(1).endswith(b"/>"):
+            return match.start(), match.end()
+        end_re = re.compile(_SKIP + rb"|(</" + tag + rb"\s*>)", re.DOTALL)
+        for end in end_re.finditer(data, match.end()):
+            if end.group(1) is not None:
+                return match.start(), end.end()
+        break
+    raise XRoadFault(faults.INVALID_SOAP, f"cannot locate <{name}> in the SOAP bytes")
 
 
 def insert_request_hash(response: SoapMessage, request_soap_bytes: bytes) -> bytes:
@@ -88,7 +96,7 @@ def insert_request_hash(response: SoapMessage, request_soap_bytes: bytes) -> byt
         raise XRoadFault(faults.MISSING_HEADER_FIELD, "the response has no id header field")
     old = header.find(f"{{{XROAD_NS}}}requestHash")
     if old is not None:
-        start, end = _element_span(data, old, _header_start(data, envelope))
+        start, end = _element_span(data, old)
         # drop the element and the white space that preceded it on its line
         while start > 0 and data[start - 1 : start] in (b" ", b"\t"):
             start -= 1
@@ -97,7 +105,7 @@ def insert_request_hash(response: SoapMessage, request_soap_bytes: bytes) -> byt
             if data[start - 1 : start] == b"\r":
                 start -= 1
         data = data[:start] + data[end:]
-    _, id_end = _element_span(data, id_el, _header_start(data, envelope))
+    _, id_end = _element_span(data, id_el)
     prefix = id_el.prefix
     parent_scope = header.nsmap
     if prefix is None:

@@ -232,3 +232,18 @@ def test_attachment_references_resolve(xroad: Path) -> None:
     swa = _parse(body, ctype)
     assert swa.attachment_references() == ["cid:att1@x"]
     assert swa.attachment("cid:att1@x") is not None
+
+
+def test_request_hash_insertion_ignores_lookalikes_in_comments_and_cdata() -> None:
+    request = _request()
+    answer = request.replace(
+        b"<xroad:id>q-1</xroad:id>",
+        b"<!-- <xroad:id>fake</xroad:id> --><xroad:id><![CDATA[q-1]]></xroad:id>"
+        b"<xroad:requestHash algorithmId=\"x>y\">old</xroad:requestHash>",
+    )
+    provided = _parse(answer, role="response")
+    assert provided.header.query_id == "q-1"
+    hashed = insert_request_hash(provided, request)
+    assert b"<!-- <xroad:id>fake</xroad:id> --><xroad:id><![CDATA[q-1]]></xroad:id><xroad:requestHash " in hashed
+    assert b">old<" not in hashed
+    verify_request_hash(_parse(hashed, role="response"), request)
