@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -43,8 +44,8 @@ class MappingError(AdapterError):
     code = "adapters.mapping.failed"
 
 
-@functools.lru_cache(maxsize=256)
-def _compile_cached(path: str, mtime_ns: int) -> etree.XSLT:
+@functools.lru_cache(maxsize=1024)
+def _compile_cached(path: str, mtime_ns: int, thread: int) -> etree.XSLT:
     data = Path(path).read_bytes()
     try:
         doc = parse_xml(data, what=f"stylesheet {Path(path).name}")
@@ -62,12 +63,16 @@ def _compile_cached(path: str, mtime_ns: int) -> etree.XSLT:
 
 
 def compile_xslt(path: Path) -> etree.XSLT:
-    """Compile a stylesheet once (cached per file version), sandboxed."""
+    """Compile a stylesheet once per thread and file version, sandboxed.
+
+    Per thread because a compiled stylesheet carries libxslt state (its error log,
+    its document dictionary) that concurrent requests must not share.
+    """
     try:
         mtime = path.stat().st_mtime_ns
     except OSError as exc:
         raise MappingError(f"cannot read stylesheet {path.name}: {exc.strerror}") from exc
-    return _compile_cached(str(path), mtime)
+    return _compile_cached(str(path), mtime, threading.get_ident())
 
 
 def load_hook(dotted: str) -> Hook:

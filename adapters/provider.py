@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,9 @@ class ProviderAdapter:
         self.definition = definition
         self._clock = clock
         self._backends = {name: BackendClient(b, transport=transport) for name, b in definition.backends.items()}
-        self._schemas = {op.name: validation_schema(definition.namespace, op) for op in definition.operations}
+        for op in definition.operations:  # a schema that does not compile stops start-up, not a request
+            validation_schema(definition.namespace, op)
+        self._local = threading.local()  # validators keep an error log: one set per worker thread
         self._signers: dict[str, PayloadSigner] = {}
         self._request_trust: dict[str, SignatureTrust] = {}
         self._backend_trust = {
@@ -129,6 +132,15 @@ class ProviderAdapter:
                     ),
                     mode=SignatureMode(op.sign.mode),
                 )
+
+    def _schema(self, op: Operation) -> etree.XMLSchema:
+        schemas: dict[str, etree.XMLSchema] | None = getattr(self._local, "schemas", None)
+        if schemas is None:
+            schemas = self._local.schemas = {}
+        schema = schemas.get(op.name)
+        if schema is None:
+            schema = schemas[op.name] = validation_schema(self.definition.namespace, op)
+        return schema
 
     def close(self) -> None:
         for client in self._backends.values():
@@ -207,7 +219,7 @@ class ProviderAdapter:
     # -- the pipeline ---------------------------------------------------------------
     def invoke(self, op: Operation, wrapper: etree._Element, context: dict[str, str], correlation: str) -> etree._Element:
         """Request wrapper element in, signed response wrapper element out."""
-        schema = self._schemas[op.name]
+        schema = self._schema(op)
         if not schema.validate(wrapper):
             raise client_fault("invalid_request", f"the {op.name} request does not match its schema: "
                                                  f"{_first_error(schema)}")

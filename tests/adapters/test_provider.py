@@ -181,3 +181,19 @@ def test_openapi_describes_the_rest_face(sandbox: Any) -> None:
     person = doc["components"]["schemas"]["getPersonResponse"]["properties"]["person"]
     assert person["properties"]["address"]["properties"]["county"] == {"type": "string"}
     assert doc["servers"][0]["url"] == f"{sandbox['population']}/rest"
+
+
+def test_concurrent_calls_each_get_their_own_answer(sandbox: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    codes = ["39001011237", "49001011238", "50001010006"] * 8
+
+    def call(code: str) -> tuple[str, str | None]:
+        status, envelope = _post(sandbox["population"], xroad_request(POPULATION_SERVICE, get_person(code)))
+        assert status == 200
+        return code, body_payload(envelope).findtext(f"{{{POPULATION_NS}}}person/{{{POPULATION_NS}}}personCode")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(call, codes))
+    for code, answered in results:
+        assert answered == (None if code == "50001010006" else code)
