@@ -131,13 +131,15 @@ class CentralProcess:
              "--host", "127.0.0.1", "--port", str(port), "--check-interval", str(check_interval)],
             cwd=PROJECT_ROOT, env=sild_env(), stdout=self._log_handle, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+
+    def wait_ready(self) -> "CentralProcess":
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"central serve exited: {self.log.read_text()}")
             try:
                 if httpx.get(self.url + "/externalconf?version=6", timeout=1).status_code == 200:
-                    return
+                    return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
