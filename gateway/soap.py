@@ -278,7 +278,7 @@ def _charset_of(ctype: ContentType, data: bytes) -> str:
     name = declared or "utf-8"
     try:
         codec = codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):
         raise _fault(faults.INVALID_CONTENT_TYPE, f"unknown charset {name!r}") from None
     if codec not in _ASCII_COMPATIBLE:
         raise _fault(faults.INVALID_CONTENT_TYPE, f"charset {name!r} is not supported for SOAP messages")

@@ -177,7 +177,7 @@ def wsdl_server(xroad: Path) -> Iterator[str]:
     files["/service.wsdl"] = wsdl.prepare_for_serving((xroad / "services" / "wsdl" / "xroad6.wsdl").read_bytes(), base)
     for name in wsdl.SCHEMA_NAMES:
         files[f"/schemas/{name}"] = wsdl.schema_file(name)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield base
