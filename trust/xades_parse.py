@@ -86,6 +86,7 @@ class ParsedSignature:
     extra_certificates: tuple[x509.Certificate, ...]
     timestamp_tokens: tuple[bytes, ...]
     signature_element: etree._Element = field(compare=False, repr=False)
+    signed_properties_element: etree._Element = field(compare=False, repr=False)
 
     def external_uris(self) -> tuple[str, ...]:
         return tuple(r.uri for r in self.references if not r.internal)
@@ -165,7 +166,12 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
     qp = sig.find(f"{_ds('Object')}/{_xades('QualifyingProperties')}")
     if qp is None:
         raise SignatureMalformed("signature has no XAdES QualifyingProperties")
-    ssp = qp.find(f"{_xades('SignedProperties')}/{_xades('SignedSignatureProperties')}")
+    signed_props = list(sig.iter(_xades("SignedProperties")))
+    if len(signed_props) != 1 or signed_props[0].getparent() is not qp:
+        # exactly one, inside the QualifyingProperties read here: the SigningTime a verifier
+        # reports must come from the element the signature covers
+        raise SignatureMalformed(f"signature must hold exactly one SignedProperties, it holds {len(signed_props)}")
+    ssp = signed_props[0].find(_xades("SignedSignatureProperties"))
     if ssp is None:
         raise SignatureMalformed("signature has no SignedSignatureProperties")
     signing_time = _parse_time(ssp.findtext(_xades("SigningTime")))
@@ -184,7 +190,7 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
         signature_xml=bytes(signature_xml), signature_method=method, c14n_method=c14n,
         references=tuple(references), signature_value=value, certificate=certificate,
         signing_time=signing_time, ocsp_responses=tuple(ocsp), extra_certificates=tuple(extra),
-        timestamp_tokens=tuple(tokens), signature_element=sig,
+        timestamp_tokens=tuple(tokens), signature_element=sig, signed_properties_element=signed_props[0],
     )
 
 
@@ -240,6 +246,8 @@ def check_references_and_value(parsed: ParsedSignature, resolve: Callable[[str],
                 raise SignatureMalformed(f"reference {ref.uri}: transforms {algorithms} are not allowed")
             data = _canonical(target, algorithms[0] if algorithms else "http://www.w3.org/TR/2001/REC-xml-c14n-20010315")
             if target.tag == _xades("SignedProperties"):
+                if target is not parsed.signed_properties_element:
+                    raise SignatureMalformed("the signed properties referenced are not the signature's own")
                 if ref.type != SIGNED_PROPERTIES_TYPE:
                     raise SignatureMalformed("the SignedProperties reference lacks its Type")
                 signed_props_seen = True

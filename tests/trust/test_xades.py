@@ -267,3 +267,15 @@ def test_wrapping_by_duplicate_id_is_refused(pki: EvidencePki, message: bytes) -
 def test_naive_signing_time_refused(pki: EvidencePki, message: bytes) -> None:
     with pytest.raises(ValueError):
         _sign(pki, [SignedPart("/message.xml", data=message)], at=dt.datetime(2026, 6, 1, 12))
+
+
+def test_second_signed_properties_is_refused(pki: EvidencePki, message: bytes) -> None:
+    """A forged, unsigned SignedProperties (with another SigningTime) must not be read."""
+    signature = _sign(pki, [SignedPart("/message.xml", data=message)])
+    forged = signature.replace(
+        b'<ds:Object><xades:QualifyingProperties Target="#signature">',
+        b'<ds:Object><xades:QualifyingProperties Target="#signature"><xades:SignedProperties Id="forged">'
+        b"<xades:SignedSignatureProperties><xades:SigningTime>2030-01-01T00:00:00.000Z</xades:SigningTime>"
+        b"</xades:SignedSignatureProperties></xades:SignedProperties>", 1)
+    with pytest.raises(SignatureMalformed):
+        verify_signature(forged, {"/message.xml": message}, policy=pki.policy(), signer=CLIENT)
