@@ -226,7 +226,11 @@ class ProviderAdapter:
         if op.name in self._request_trust:
             wrapper = self._check_request_signature(op, wrapper)
         try:
-            backend_request = apply_mapping(op.request_mapping, wrapper, context)
+            if op.request_mapping.xslt is None and op.request_mapping.hook is None:
+                backend_request = _renamed(wrapper, self.definition.namespace, op.backend_namespace,
+                                           op.backend_operation)
+            else:
+                backend_request = apply_mapping(op.request_mapping, wrapper, context)
         except MappingError as exc:
             log.warning("request mapping of %s failed [%s]: %s", op.name, correlation, exc)
             raise server_fault("mapping_failed", "the request could not be mapped for the backend") from exc
@@ -238,7 +242,11 @@ class ProviderAdapter:
         if op.backend in self._backend_trust:
             payload = self._check_backend_signature(op, payload)
         try:
-            response = apply_mapping(op.response_mapping, payload, context)
+            if op.response_mapping.xslt is None and op.response_mapping.hook is None:
+                response = _renamed(payload, etree.QName(payload).namespace, self.definition.namespace,
+                                    f"{op.name}Response")
+            else:
+                response = apply_mapping(op.response_mapping, payload, context)
         except MappingError as exc:
             log.warning("response mapping of %s failed [%s]: %s", op.name, correlation, exc)
             raise server_fault("backend_malformed_response", "the backend answer could not be mapped") from exc
@@ -304,6 +312,23 @@ class ProviderAdapter:
         assert parent is not None
         parent.replace(target, replacement)
         return payload
+
+
+def _renamed(element: etree._Element, old_ns: str | None, new_ns: str | None, root_name: str | None) -> etree._Element:
+    """The default mapping without XSLT: move elements from one namespace to another, rename the root.
+
+    Enough for the common document/literal backend whose messages differ from the
+    service's only by namespace and wrapper name; anything else needs a stylesheet.
+    """
+    copy = etree.fromstring(etree.tostring(element))
+    if new_ns is not None and new_ns != old_ns:
+        for el in copy.iter():
+            if isinstance(el.tag, str) and etree.QName(el).namespace == old_ns:
+                el.tag = f"{{{new_ns}}}{etree.QName(el).localname}"
+        etree.cleanup_namespaces(copy)
+    if root_name:
+        copy.tag = f"{{{etree.QName(copy).namespace}}}{root_name}" if etree.QName(copy).namespace else root_name
+    return copy
 
 
 def _first_error(schema: etree.XMLSchema) -> str:

@@ -52,7 +52,7 @@ def _response_xsl(op: str) -> str:
 
 
 OPS = ["ping12", "garbage", "wrongshape", "slow", "down", "fault", "flaky", "flakyWrite", "signed", "badsigned",
-       "submit"]
+       "submit", "plain"]
 
 
 def _definition(tmp: Path, backend_url: str, down_url: str, pki: Pki) -> Path:
@@ -72,7 +72,7 @@ def _definition(tmp: Path, backend_url: str, down_url: str, pki: Pki) -> Path:
         "badsigned": {"kind": "soap11", "url": f"{backend_url}/badsigned", "verify_signature": trusted},
         "accept": {"kind": "soap11", "url": f"{backend_url}/accept"},
     }
-    op_backend = {"ping12": "ok12", "flakyWrite": "flaky", "submit": "accept"}
+    op_backend = {"ping12": "ok12", "flakyWrite": "flaky", "submit": "accept", "plain": "accept"}
     operations = []
     for op in OPS:
         spec: dict[str, Any] = {
@@ -83,6 +83,9 @@ def _definition(tmp: Path, backend_url: str, down_url: str, pki: Pki) -> Path:
         }
         if op == "flakyWrite":
             spec["idempotent"] = False
+        if op == "plain":  # no stylesheets: the default mapping renames namespace and wrapper
+            spec.update(backend_namespace=LEGACY_NS, backend_operation="legacyOperation",
+                        request={"fields": [{"name": "text"}]}, response={"fields": [{"name": "text"}]})
         if op == "submit":
             spec["request"] = {"fields": [{"name": "document", "fields": [{"name": "text"}]}]}
             spec["require_signature"] = {"trusted_cas": [str(pki.root_pem)]}
@@ -220,3 +223,14 @@ def test_incoming_payload_signature_is_required_and_verified(legacy: tuple[str, 
     assert body_payload(envelope).findtext(f"{{{TNS}}}text") == "accepted:submit"
     assert b"Signature" not in backend.last_body  # the backend gets the data without the proof
     assert LEGACY_NS  # the legacy namespace is what the backend speaks
+
+
+def test_document_literal_backend_needs_no_stylesheet(legacy: tuple[str, LegacyBackend]) -> None:
+    url, backend = legacy
+    status, envelope = _call(url, "plain")
+    assert status == 200, etree.tostring(envelope)
+    payload = body_payload(envelope)
+    assert payload.tag == f"{{{TNS}}}plainResponse"
+    assert payload.findtext(f"{{{TNS}}}text") == "accepted:legacyOperation"
+    sent = etree.fromstring(backend.last_body)
+    assert sent.find(f".//{{{LEGACY_NS}}}legacyOperation/{{{LEGACY_NS}}}text") is not None
