@@ -92,7 +92,10 @@ _SCHEMAS: dict[str, etree.XMLSchema] = {}
 def xroad_schema(xroad: Path, name: str) -> etree.XMLSchema:
     """``name`` like ``v6/shared-parameters.xsd`` or ``v3/private-parameters.xsd``."""
     if name not in _SCHEMAS:
-        _SCHEMAS[name] = load_schema(xroad / "schemas" / "globalconf" / name)
+        folder = xroad / "schemas" / "globalconf"
+        # monitoring-conf.xsd imports identifiers.xsd from beside itself; it lives one level up
+        url_map = {str(folder / "identifiers.xsd"): xroad / "schemas" / "identifiers.xsd"}
+        _SCHEMAS[name] = load_schema(folder / name, url_map=url_map)
     return _SCHEMAS[name]
 
 
