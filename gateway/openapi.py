@@ -151,7 +151,10 @@ def cut_server_url(url: str) -> str:
     """A server URL without variables cut to its path (``https://h/api`` -> ``/api``)."""
     if "{" in url:
         return url
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:
+        raise OpenApiError(f"invalid OpenAPI description: server URL {url!r} is malformed: {exc}") from None
     if not parts.scheme and not parts.netloc:
         return url
     return parts.path or "/"

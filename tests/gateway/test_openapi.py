@@ -72,6 +72,8 @@ def test_server_urls_cut_for_clients(xroad: Path) -> None:
     assert cut_server_url("https://example.org/api") == "/api"
     assert cut_server_url("https://example.org") == "/"
     assert cut_server_url("https://{securityserver}/r1") == "https://{securityserver}/r1"
+    with pytest.raises(OpenApiError, match="malformed"):
+        cut_server_url("https://[::1/api")
     data, ctype = for_clients((xroad / "services" / "openapi" / "system-testopenapi2.json").read_bytes())
     assert ctype == "application/json"
     assert [s["url"] for s in json.loads(data)["servers"]] == ["/v2", "/v2"]
