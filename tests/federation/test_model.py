@@ -292,7 +292,12 @@ def test_vectors_sild_accepts_are_valid_for_xroad_schema(path: Path) -> None:
     assert valid == (str(path.relative_to(GC)) not in XSD_QUIRKS), schema.error_log.last_error
 
 
-@pytest.mark.parametrize("name", sorted(set(BROKEN) - {"doctype"}), ids=sorted(set(BROKEN) - {"doctype"}))
+# libxml2's XSD validation accepts "@@@" as base64Binary and leaves IDREFs unresolved;
+# sild's parser refuses both, so those two are not compared here.
+_COMPARABLE = sorted(set(BROKEN) - {"doctype", "bad-base64", "dangling-idref"})
+
+
+@pytest.mark.parametrize("name", _COMPARABLE, ids=_COMPARABLE)
 def test_documents_sild_refuses_are_invalid_for_xroad_schema(name: str) -> None:
     data, _ = BROKEN[name]
     schema = xroad_schema(XROAD, "v2/shared-parameters.xsd")  # v2: no source needed, so each flaw is the reason
