@@ -130,7 +130,7 @@ def serve_cmd(directory: Path, host: str, port: int, check_interval: float, tls_
     _home(directory).close()  # refuse a non-authority directory before binding
     config = NodeConfig(directory=directory, host=host, port=port, pin=_pin(), check_interval=check_interval,
                         tls_cert=tls_cert, tls_key=tls_key)
-    run(config, announce=lambda line: click.echo(line, nl=True) or None)
+    run(config, announce=click.echo)
 
 
 @central_group.command("generate")

@@ -101,14 +101,16 @@ def download_verified(
     for source in anchor.sources:
         url = source.download_url
         sep = "&" if "?" in url else "?"
+        def fetch_part(location: str, base: str = url) -> bytes:
+            target = urllib.parse.urljoin(base, location)
+            if urllib.parse.urlsplit(target)[:2] != urllib.parse.urlsplit(base)[:2]:
+                # a partner's directory may only point at its own server (no requests elsewhere on its behalf)
+                raise ConfDownloadFailed(f"part location {location!r} leaves the anchor's server")
+            return fetch(target)
+
         try:
             data = fetch(f"{url}{sep}version={version}")
-            return verify_directory(
-                data,
-                anchor,
-                at=now,
-                fetch_part=lambda location, base=url: fetch(urllib.parse.urljoin(base, location)),
-            )
+            return verify_directory(data, anchor, at=now, fetch_part=fetch_part)
         except ConfDownloadFailed as exc:
             errors.append(str(exc))
     raise ConfDownloadFailed("no source of the anchor answered: " + "; ".join(errors))
