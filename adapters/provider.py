@@ -280,11 +280,19 @@ class ProviderAdapter:
         if signed is None:
             raise client_fault("signature_invalid", "the signature does not sit on a payload element")
         try:
-            verify_payload(signed, self._request_trust[op.name], at=self._clock())
+            verified = verify_payload(signed, self._request_trust[op.name], at=self._clock())
         except PayloadSignatureError as exc:
             raise client_fault("signature_invalid", exc.message) from exc
-        parent.remove(signature)  # the backend gets the data, not the envelope of proof
-        return wrapper
+        # the backend gets exactly the data that was verified, without the envelope of proof
+        if signature.getparent() is not None:
+            signature.getparent().remove(signature)  # type: ignore[union-attr]
+        signed_parent = signed.getparent()
+        if signed_parent is not None:
+            replacement = verified.element
+            replacement.tail = signed.tail
+            signed_parent.replace(signed, replacement)
+            return wrapper
+        return verified.element
 
     def _check_backend_signature(self, op: Operation, payload: etree._Element) -> etree._Element:
         backend = self.definition.backends[op.backend]

@@ -213,6 +213,10 @@ def verify_payload(payload: etree._Element, trust: SignatureTrust, *, at: dt.dat
     holder.append(_copy(payload))
     if signature.getparent() is not payload:
         holder.append(_copy(signature))
+    # exactly one element may carry the referenced Id: a second one is how signature
+    # wrapping attacks make a verifier check one element while the caller uses another
+    if sum(1 for el in holder.iter() if isinstance(el.tag, str) and el.get(ID_ATTRIBUTE) == ref_id) != 1:
+        raise PayloadSignatureError("the referenced Id occurs more than once", code="adapters.signature.invalid")
     document = etree.tostring(holder)
     return _signxml_verify(document, trust, at, ref_id)
 

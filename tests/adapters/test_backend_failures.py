@@ -83,9 +83,12 @@ def _definition(tmp: Path, backend_url: str, down_url: str, pki: Pki) -> Path:
         }
         if op == "flakyWrite":
             spec["idempotent"] = False
+        if op in ("garbage", "down"):
+            spec["rest"] = {"path": f"/{op}", "method": "GET"}
         if op == "plain":  # no stylesheets: the default mapping renames namespace and wrapper
             spec.update(backend_namespace=LEGACY_NS, backend_operation="legacyOperation",
-                        request={"fields": [{"name": "text"}]}, response={"fields": [{"name": "text"}]})
+                        request={"fields": [{"name": "text"}]}, response={"fields": [{"name": "text"}]},
+                        rest={"path": "/plain", "method": "POST"})
         if op == "submit":
             spec["request"] = {"fields": [{"name": "document", "fields": [{"name": "text"}]}]}
             spec["require_signature"] = {"trusted_cas": [str(pki.root_pem)]}
@@ -234,3 +237,29 @@ def test_document_literal_backend_needs_no_stylesheet(legacy: tuple[str, LegacyB
     assert payload.findtext(f"{{{TNS}}}text") == "accepted:legacyOperation"
     sent = etree.fromstring(backend.last_body)
     assert sent.find(f".//{{{LEGACY_NS}}}legacyOperation/{{{LEGACY_NS}}}text") is not None
+
+
+def test_rest_post_with_json_body(legacy: tuple[str, LegacyBackend]) -> None:
+    url, _ = legacy
+    response = httpx.post(f"{url}/rest/plain", json={"text": "hi"}, headers={"X-Road-Client": "EE/GOV/1/a"})
+    assert response.status_code == 200 and response.json() == {"text": "accepted:legacyOperation"}
+    for bad in ({"text": "hi", "extra": 1}, {}, ["text"]):
+        response = httpx.post(f"{url}/rest/plain", json=bad)
+        assert response.status_code == 400, bad
+        assert response.headers["X-Road-Error"] == "client.adapter.invalid_request"
+    assert httpx.get(f"{url}/rest/plain").status_code == 405
+    openapi = httpx.get(f"{url}/openapi.json").json()
+    assert openapi["paths"]["/plain"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/plainRequest"}
+
+
+@pytest.mark.parametrize(("op", "code"), [("garbage", "server.adapter.backend_malformed_response"),
+                                          ("down", "server.adapter.backend_unreachable")])
+def test_backend_failures_on_the_rest_face(legacy: tuple[str, LegacyBackend], op: str, code: str) -> None:
+    url, _ = legacy
+    response = httpx.get(f"{url}/rest/{op}", params={"text": "x"})
+    assert response.status_code == 500
+    assert response.headers["X-Road-Error"] == code
+    body = response.json()
+    assert body["type"] == code and body["detail"] and "10.1.2.3" not in response.text
+    _assert_still_serving(url)

@@ -162,3 +162,14 @@ def test_signature_value_comes_from_the_signer(pki: Pki) -> None:
     PayloadSigner(Recording(), pki.rsa_key_id, pki.rsa_chain, algorithm=SignatureAlgorithm.RSA_SHA512).sign(root[0])
     assert calls == [(pki.rsa_key_id, SignatureAlgorithm.RSA_SHA512, 64)]
     verify_payload(root[0], SignatureTrust(ca_certificates=(pki.root,)), at=VERIFY_AT)
+
+
+def test_duplicate_id_is_refused(pki: Pki) -> None:
+    """A second element with the signed Id (signature wrapping) is refused before any check."""
+    root = etree.fromstring(RECORD.encode())
+    person = root[0]
+    PayloadSigner(pki.token, pki.rsa_key_id, pki.rsa_chain).sign(person)
+    decoy = etree.SubElement(person, "{urn:test:registry}decoy")
+    decoy.set("Id", person.get("Id", ""))
+    with pytest.raises(PayloadSignatureError, match="more than once"):
+        verify_payload(person, SignatureTrust(ca_certificates=(pki.root,)), at=VERIFY_AT)
