@@ -1,0 +1,257 @@
+"""The sandbox federation end to end: real processes, real mTLS, real signatures, real logs.
+
+One sandbox (two instances, four gateways, two authorities, trust services, sample
+backends) is started for this module with ``sild sandbox up`` and stopped with
+``sild sandbox down``; every process it started must be gone afterwards. Tests that
+stop a process restart it before they end, so the order of tests does not matter.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from lxml import etree
+
+from gateway.sandbox import processes
+from gateway.soap import parse_soap
+from gateway.soap_build import build_request, request_hash
+from trust.identifiers import ServiceId, parse_client
+
+pytestmark = pytest.mark.timeout(300)
+
+TAX = parse_client("EE/GOV/70000001/tax")
+BANK = parse_client("EE/COM/10000003/bank")
+VERO_SVC = ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1")
+VERO_NS = "http://vero.sandbox.sild.eu/producer"
+XRD = "http://x-road.eu/xsd/xroad.xsd"
+
+
+def _sild(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(processes.sild_command(*args), capture_output=True, text=True, timeout=240)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sandbox")
+    result = _sild("sandbox", "up", str(root))
+    try:
+        assert result.returncode == 0, result.stderr[-3000:]
+        state = json.loads((root / "sandbox.json").read_text())
+        yield state
+    finally:
+        pids = [json.loads(p.read_text())["pid"] for p in (root / "pids").glob("*.pid")]
+        down = _sild("sandbox", "down", str(root))
+        assert down.returncode == 0, down.stderr
+        for pid in pids:  # nothing left behind
+            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(") ")[1][:2]
+
+
+def _gw(state, client) -> str:
+    return next(g["is_url"] for g in state["gateways"] if client.to_text() in g["clients"])
+
+
+def _soap(state, client, service, body, *, timeout=30.0):
+    msg = build_request(client=client, service=service, query_id=str(uuid.uuid4()), body=body,
+                        user_id="EE38001010000")
+    resp = httpx.post(_gw(state, client) + "/", content=msg, headers={"Content-Type": "text/xml; charset=utf-8"},
+                      timeout=timeout, trust_env=False)
+    return msg, resp
+
+
+def _tax_body(code="010190-123M"):
+    body = etree.Element(f"{{{VERO_NS}}}getTaxRecord")
+    etree.SubElement(body, f"{{{VERO_NS}}}personCode").text = code
+    return body
+
+
+def _faultcode(resp) -> str:
+    return etree.fromstring(resp.content).findtext(".//faultcode")
+
+
+def test_sandbox_json_describes_the_federation(sandbox):
+    assert set(sandbox["instances"]) == {"EE", "FI"}
+    assert {g["id"] for g in sandbox["gateways"]} == {
+        "EE/GOV/70000001/gw1", "EE/GOV/70000002/gw1", "FI/GOV/0245437-2/gw1", "FI/GOV/0242431-1/gw1"}
+    for info in sandbox["instances"].values():
+        assert len(info["anchors"]["internal_sha224"].replace(":", "")) == 56
+    ids = {s["id"] for s in sandbox["services"]}
+    assert "FI/GOV/0245437-2/vero/getTaxRecord/v1" in ids and "FI/GOV/0242431-1/dvv/residents" in ids
+
+
+def test_zeep_from_served_wsdl_calls_fi_through_two_gateways(sandbox):
+    import zeep
+    from zeep.transports import Transport
+
+    svc = next(s for s in sandbox["services"] if s["service_code"] == "getTaxRecord")
+    client = zeep.Client(_gw(sandbox, TAX) + svc["wsdl_query"] + "&client=EE/GOV/70000001/tax",
+                         transport=Transport(timeout=30))
+    query_id = str(uuid.uuid4())
+    headers = {
+        "client": {"xRoadInstance": "EE", "memberClass": "GOV", "memberCode": "70000001", "subsystemCode": "tax",
+                   "objectType": "SUBSYSTEM"},
+        "service": {"xRoadInstance": "FI", "memberClass": "GOV", "memberCode": "0245437-2", "subsystemCode": "vero",
+                    "serviceCode": "getTaxRecord", "serviceVersion": "v1", "objectType": "SERVICE"},
+        "id": query_id, "userId": "EE38001010000", "issue": "case-17", "protocolVersion": "4.0",
+    }
+    with client.settings(raw_response=True):
+        raw = client.service.getTaxRecord(personCode="010190-123M", _soapheaders=headers)
+    assert raw.status_code == 200, raw.text
+    answer = parse_soap(raw.content, raw.headers["content-type"], role="response")
+    h = answer.header
+    assert (h.client, h.service, h.query_id, h.user_id, h.issue) == (TAX, VERO_SVC, query_id, "EE38001010000",
+                                                                     "case-17")
+    assert h.request_hash.value == request_hash(raw.request.body)
+    result = client.service.getTaxRecord(personCode="010190-123M", _soapheaders=dict(headers, id=str(uuid.uuid4())))
+    assert result.body.found is True
+    assert result.body.taxRecord.name == "Meikäläinen Matti"
+
+
+def test_rest_income_with_request_hash(sandbox):
+    resp = httpx.get(_gw(sandbox, TAX) + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                     headers={"X-Road-Client": TAX.to_text(), "X-Road-UserId": "EE38001010000"}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    assert resp.json()["taxRecord"]["personCode"] == "010190-123M"
+    assert len(base64.b64decode(resp.headers["X-Road-Request-Hash"])) == 64
+    assert resp.headers["X-Road-Service"] == "FI/GOV/0245437-2/vero/income"
+    unknown = httpx.get(_gw(sandbox, TAX) + "/r1/FI/GOV/0245437-2/vero/income/010101-0000",
+                        headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+    assert unknown.status_code == 404 and "X-Road-Error" not in unknown.headers
+
+
+def test_bank_gets_access_denied(sandbox):
+    _, resp = _soap(sandbox, BANK, VERO_SVC, _tax_body())
+    assert resp.status_code == 500
+    assert _faultcode(resp) == "server.serverproxy.access_denied"
+    rest = httpx.get(_gw(sandbox, BANK) + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                     headers={"X-Road-Client": BANK.to_text()}, timeout=30)
+    assert rest.status_code == 500 and rest.headers["X-Road-Error"] == "server.serverproxy.access_denied"
+    assert rest.json()["type"] == "server.serverproxy.access_denied"
+
+
+def test_unknown_service(sandbox):
+    svc = ServiceId("FI", "GOV", "0245437-2", "vero", "getNothing", "v1")
+    _, resp = _soap(sandbox, TAX, svc, etree.Element(f"{{{VERO_NS}}}getNothing"))
+    assert _faultcode(resp) == "server.serverproxy.unknown_service"
+
+
+def test_list_clients_of_the_federated_instance(sandbox):
+    resp = httpx.get(_gw(sandbox, TAX) + "/listClients?xRoadInstance=FI", timeout=30)
+    assert resp.status_code == 200
+    root = etree.fromstring(resp.content)
+    subsystems = {m.findtext(f"{{{XRD}}}id/{{http://x-road.eu/xsd/identifiers}}subsystemCode")
+                  for m in root.iter(f"{{{XRD}}}member")}
+    assert {"vero", "dvv"} <= subsystems and "tax" not in subsystems
+
+
+def _allowed(sandbox, client) -> set[str]:
+    provider = ServiceId("EE", "GOV", "70000002", "population", "allowedMethods")
+    body = etree.Element(f"{{{XRD}}}allowedMethods")
+    _, resp = _soap(sandbox, client, provider, body)
+    assert resp.status_code == 200, resp.text
+    root = etree.fromstring(resp.content)
+    answer = next(root.iter(f"{{{XRD}}}allowedMethodsResponse"))
+    return {s.findtext("{http://x-road.eu/xsd/identifiers}serviceCode") for s in answer.iter(f"{{{XRD}}}service")}
+
+
+def test_allowed_methods_differ_between_tax_and_bank(sandbox):
+    assert _allowed(sandbox, BANK) == {"getPerson"}
+    assert _allowed(sandbox, TAX) == set()
+
+
+def _process(sandbox, name):
+    root = Path(sandbox["directory"])
+    return json.loads((root / "pids" / f"{name}.pid").read_text())
+
+
+def _stop(sandbox, name):
+    info = _process(sandbox, name)
+    os.killpg(info["pid"], signal.SIGTERM)
+    for _ in range(200):
+        if not Path(f"/proc/{info['pid']}").exists():
+            break
+        try:
+            os.waitpid(info["pid"], os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    return info
+
+
+def _restart(sandbox, name, info):
+    processes.spawn(Path(sandbox["directory"]), name, info["argv"], env={"SILD_TOKEN_PIN": sandbox["pin"]})
+
+
+def test_exchanges_continue_without_the_authority(sandbox):
+    info = _stop(sandbox, "central-EE")
+    try:
+        _, resp = _soap(sandbox, TAX, VERO_SVC, _tax_body())
+        assert resp.status_code == 200, resp.text
+        rest = httpx.get(_gw(sandbox, BANK) + "/r1/EE/GOV/70000002/population/persons/49001011238",
+                         headers={"X-Road-Client": BANK.to_text()}, timeout=30)
+        assert rest.status_code == 200, rest.text
+    finally:
+        _restart(sandbox, "central-EE", info)
+
+
+def test_stopped_provider_gateway_is_a_clear_network_error(sandbox):
+    gw = next(g for g in sandbox["gateways"] if g["id"] == "FI/GOV/0245437-2/gw1")
+    info = _stop(sandbox, gw["process"])
+    try:
+        _, resp = _soap(sandbox, TAX, VERO_SVC, _tax_body())
+        assert _faultcode(resp) == "server.clientproxy.network_error"
+        other = httpx.get(_gw(sandbox, TAX) + "/r1/FI/GOV/0242431-1/dvv/residents/010190-123M",
+                          headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+        assert other.status_code == 200, other.text
+    finally:
+        _restart(sandbox, gw["process"], info)
+        for _ in range(300):
+            try:
+                if httpx.get(gw["is_url"] + "/listClients", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+
+
+def test_log_export_of_a_cross_border_exchange_verifies(sandbox):
+    from federation.conftree import load_tree
+    from gateway.archive import export_exchange
+    from gateway.messagelog import MessageLog
+    from gateway.serverconf_db import open_engine
+    from trust.asic import verify_container
+
+    msg, resp = _soap(sandbox, TAX, VERO_SVC, _tax_body())
+    assert resp.status_code == 200, resp.text
+    query_id = parse_soap(msg, "text/xml").header.query_id
+    gdir = Path(next(g["directory"] for g in sandbox["gateways"] if g["id"] == "EE/GOV/70000001/gw1"))
+    mlog = MessageLog(open_engine(gdir / "messagelog.db", migrate=False))
+    policies = load_tree(gdir / "conf").to_trust_policies()
+    deadline = time.monotonic() + 60
+    while True:  # the gateway timestamps in batches every few seconds
+        try:
+            containers = [export_exchange(mlog, query_id, direction=d, side="client", require_timestamp=True)
+                          for d in ("request", "response")]
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    request = verify_container(containers[0], policies, require_timestamp=True)
+    # the EE gateway stamped FI's signed answer with its own instance's TSA; trust.asic looks TSAs up in
+    # the signer's instance, so the verifier is told that EE's TSA is trusted for this evidence too
+    import dataclasses
+
+    with_ee_tsa = dict(policies, FI=dataclasses.replace(policies["FI"], tsas=policies["FI"].tsas + policies["EE"].tsas))
+    response = verify_container(containers[1], with_ee_tsa, require_timestamp=True)
+    assert request.identity.signer.instance == "EE" and response.identity.signer.instance == "FI"
