@@ -215,7 +215,7 @@ class ConfigurationClient:
                     url = _with_version(base, version)
                     try:
                         status, body = self._get(http, url)
-                    except httpx.HTTPError as exc:
+                    except (httpx.HTTPError, httpx.InvalidURL) as exc:
                         failures.append((url, ConfDownloadFailed(f"{url}: {type(exc).__name__}: {exc}")))
                         break
                     except ConfError as exc:
@@ -256,7 +256,7 @@ class ConfigurationClient:
             target = _resolve_same_origin(url, location)
             try:
                 status, data = self._get(http, target)
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise ConfMissingPart(f"cannot download {target}: {type(exc).__name__}") from exc
             if status != 200:
                 raise ConfMissingPart(f"{target} answered HTTP {status}")
@@ -301,7 +301,10 @@ class ConfigurationClient:
             previous = None
         try:
             verified, url = self.download(anchor, at, stored_instance=anchor.instance if previous else None)
-            store_configuration(self.config.directory, verified, kind=kind, source_url=url, downloaded_at=at)
+            try:
+                store_configuration(self.config.directory, verified, kind=kind, source_url=url, downloaded_at=at)
+            except OSError as exc:
+                raise ConfError(f"cannot store configuration of {anchor.instance}: {exc}", code="federation.conf.store_failed") from exc
         except ConfError as exc:
             return InstanceOutcome(
                 anchor.instance,
@@ -318,11 +321,14 @@ class ConfigurationClient:
         from .model_xml import parse_private_parameters
         from .client_store import read_part
 
-        data = read_part(self.config.directory, self.config.anchor.instance, "PRIVATE-PARAMETERS")
-        metadata = read_metadata(self.config.directory, self.config.anchor.instance)
-        if data is None or metadata is None:
-            return None
-        return parse_private_parameters(data, version=metadata.version)
+        try:
+            data = read_part(self.config.directory, self.config.anchor.instance, "PRIVATE-PARAMETERS")
+            metadata = read_metadata(self.config.directory, self.config.anchor.instance)
+            if data is None or metadata is None:
+                return None
+            return parse_private_parameters(data, version=metadata.version)
+        except ConfError:
+            return None  # damaged own copy: no partners this round; the own refresh reports the problem
 
     # -- what the gateway asks ------------------------------------------------------
     def ensure_current(self, at: dt.datetime) -> None:

@@ -585,12 +585,13 @@ def verify_directory(
     if at >= directory.expire_date:
         raise ConfExpired(f"configuration expired at {directory.expire_date.isoformat()} (checked at {at.isoformat()})")
     expected = instance or (anchor_or_certs.instance if isinstance(anchor_or_certs, ConfigurationAnchor) else None)
-    claimed = {p.instance for p in directory.parts if p.content_identifier in (SHARED_PARAMETERS, PRIVATE_PARAMETERS)}
+    claimed = {
+        p.instance for p in directory.parts if p.instance and p.content_identifier in (SHARED_PARAMETERS, PRIVATE_PARAMETERS)
+    }
     if expected is None:
         if len(claimed) != 1:
             raise ConfInstanceMismatch("cannot tell which instance the directory belongs to; pass instance=")
         expected = next(iter(claimed))
-    assert expected is not None
     verified: list[VerifiedPart] = []
     for entry in directory.parts:
         content = None

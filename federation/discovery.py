@@ -26,8 +26,9 @@ from typing import Iterable, Mapping
 
 from trust.identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId, SubsystemId
 
+from .conftree import ConfigurationTree, CurrentConfiguration
 from .directory import VerifiedConfiguration
-from .model import SharedParameters
+from .model import SecurityServer, SharedParameters
 from .model_errors import ConfError
 
 
@@ -80,16 +81,14 @@ class Discovery:
         return cls(own.instance, shared)
 
     @classmethod
-    def from_current(cls, current: object) -> "Discovery":
+    def from_current(cls, current: CurrentConfiguration) -> "Discovery":
         """From :meth:`federation.client.ConfigurationClient.current` (expired partners already dropped)."""
-        instance = getattr(current, "instance")
-        shared = getattr(current, "shared")
-        return cls(instance, shared)
+        return cls(current.instance, current.shared)
 
     @classmethod
-    def from_tree(cls, tree: object, at: dt.datetime) -> "Discovery":
+    def from_tree(cls, tree: ConfigurationTree, at: dt.datetime) -> "Discovery":
         """From :func:`federation.conftree.load_tree` at a moment (expired partners dropped)."""
-        return cls.from_current(getattr(tree, "current")(at))
+        return cls.from_current(tree.current(at))
 
     # -- instances and clients ------------------------------------------------------
     def instances(self) -> list[str]:
@@ -158,10 +157,7 @@ class Discovery:
         return out
 
 
-def _gateway(server: object, instance: str) -> GatewayInfo:
-    from .model import SecurityServer
-
-    assert isinstance(server, SecurityServer)
+def _gateway(server: SecurityServer, instance: str) -> GatewayInfo:
     return GatewayInfo(
         server=server.owner.server(server.server_code),
         address=server.address,
