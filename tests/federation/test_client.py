@@ -307,3 +307,71 @@ def test_schedule_refresh_with_apscheduler(tmp_path: Path, ee: Authority) -> Non
         scheduler.shutdown(wait=True)
     assert reports[0].ok
     client.ensure_current(AT)
+
+
+def test_part_location_may_not_leave_the_authority(tmp_path: Path, ee: Authority, server: ConfServer) -> None:
+    from federation.directory import DirectoryEntry, build_directory
+    from federation.model_xml import write_shared_parameters
+
+    other = ConfServer().start()
+    try:
+        shared = write_shared_parameters(sample_shared("EE"))
+        other.files["/shared-params.xml"] = shared
+        server.files["/V6/internalconf"] = build_directory(
+            [DirectoryEntry("SHARED-PARAMETERS", "EE", other.url("/shared-params.xml"), shared)],
+            expire_date=AT + 10 * MINUTE,
+            version=6,
+            signer=ee.signer.token,
+            key_id=ee.signer.key_id,
+            cert=ee.signer.cert,
+        )
+        report = _client(tmp_path, ee.anchor()).refresh(AT)
+        outcome = report.outcome("EE")
+        assert outcome is not None and outcome.code == "federation.conf.missing_part"
+        assert "leaves the origin" in (outcome.message or "")
+        assert other.requests == []
+    finally:
+        other.stop()
+
+
+def test_generations_are_swapped_and_stored_copies_reverified(tmp_path: Path, ee: Authority) -> None:
+    from federation.model_errors import ConfHashMismatch
+
+    client = _client(tmp_path, ee.anchor())
+    ee.publish(sample_shared("EE"), sample_private("EE"), expire=AT + 10 * MINUTE)
+    assert client.refresh(AT).ok
+    root = tmp_path / "conf"
+    first = (root / "EE").resolve()
+    ee.publish(sample_shared("EE", name="Zweite Behoerde"), sample_private("EE"), expire=AT + 20 * MINUTE)
+    assert client.refresh(AT + MINUTE).ok
+    second = (root / "EE").resolve()
+    assert (root / "EE").is_symlink() and first != second and not first.exists()
+    assert [p.name for p in root.iterdir() if p.name.startswith(".EE.")] == [second.name]
+    tree = load_tree(root)
+    tree.reverify(ee.anchor(), AT + MINUTE)
+    # someone edits the stored copy: it still parses, but re-verification catches it
+    shared = second / "shared-params.xml"
+    shared.write_bytes(shared.read_bytes().replace(b"Zweite", b"Falsch"))
+    with pytest.raises(ConfHashMismatch):
+        load_tree(root).reverify(ee.anchor(), AT + MINUTE)
+
+
+def test_server_error_moves_to_the_next_source_without_lowering_the_version(tmp_path: Path, ee: Authority, server: ConfServer, ee_signer: SigningIdentity) -> None:
+    broken = ConfServer().start()
+    try:
+        ee.publish(sample_shared("EE"), sample_private("EE"), expire=AT + 10 * MINUTE)
+        broken.files["/V6/internalconf"] = b"not a directory"
+        anchor = ConfigurationAnchor(
+            "EE",
+            (
+                AnchorSource(broken.url("/internalconf"), (ee_signer.der,)),
+                AnchorSource(server.url("/internalconf"), (ee_signer.der,)),
+            ),
+        )
+        client = ConfigurationClient(ClientConfig(anchor=anchor, directory=tmp_path / "conf"), rng=random.Random(0))
+        for _ in range(3):
+            report = client.refresh(AT)
+            assert report.ok and report.outcomes[0].source_url == server.url("/internalconf?version=6")  # type: ignore[union-attr]
+        assert all(r == "/internalconf?version=6" for r in broken.requests)
+    finally:
+        broken.stop()
