@@ -37,7 +37,7 @@ def schema_bytes(name: str) -> bytes:
     """One of the schemas every adapter serves (``xroad.xsd``, ``identifiers.xsd``)."""
     if name not in SCHEMA_FILES:
         raise KeyError(name)
-    return resources.files("adapters").joinpath("xsd", name).read_bytes()
+    return resources.files("adapters.xsd").joinpath(name).read_bytes()
 
 
 def _w(local: str) -> str:
