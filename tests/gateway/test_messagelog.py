@@ -310,3 +310,58 @@ def test_schedule_adds_an_apscheduler_job(mlog: MessageLog) -> None:
     scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
     job = Timestamper(mlog, lambda h, at: BatchStamp(b"t", None, [None] * len(h))).schedule(scheduler, interval_seconds=30)
     assert job.id == "messagelog-timestamping" and job.max_instances == 1
+
+
+# -- group commit ------------------------------------------------------------------------------------
+
+
+def test_concurrent_appends_share_transactions(mlog: MessageLog) -> None:
+    """16 threads x 25 appends: every record committed, fewer transactions than records."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(16) as pool:
+        ids = list(pool.map(lambda n: mlog.append(entry(f"q-{n}")), range(400)))
+    assert len(set(ids)) == 400 and mlog.count() == 400
+    writer = mlog._writer
+    assert writer is not None and writer.records == 400 and writer.batches < 400
+    assert {r.query_id for r in mlog.find("q-399")} == {"q-399"}
+    mlog.close()
+
+
+def test_a_failing_record_does_not_fail_its_batch(tmp_path: Path) -> None:
+    from sqlalchemy import Connection, insert as sa_insert
+
+    from gateway import serverconf_models as m
+    from gateway.messagelog_writer import GroupCommitWriter, MessageLogWriteFailed
+
+    engine = open_engine(tmp_path / "w.db")
+    gate = threading.Event()
+
+    def insert(conn: Connection, item: str) -> int:
+        gate.wait(5)  # hold the first batch until the others queued up
+        if item == "bad":
+            raise ValueError("unwritable record")
+        conn.execute(sa_insert(m.LogState), {"key": item, "value": "v"})
+        return len(item)
+
+    writer: GroupCommitWriter[str] = GroupCommitWriter(engine, insert)
+    results: dict[str, object] = {}
+
+    def submit(item: str) -> None:
+        try:
+            results[item] = writer.submit(item)
+        except MessageLogWriteFailed as exc:
+            results[item] = exc
+
+    threads = [threading.Thread(target=submit, args=(k,)) for k in ("a", "bad", "b", "c")]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join(10)
+    writer.close()
+    assert isinstance(results["bad"], MessageLogWriteFailed)
+    with engine.connect() as conn:
+        keys = {k for (k,) in conn.execute(text("SELECT key FROM ml_state"))}
+    assert keys == {"a", "b", "c"}
