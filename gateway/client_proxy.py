@@ -118,8 +118,10 @@ class ClientProxy:
         except XRoadFault as fault:
             fault = _outgoing(fault)
             log.info("fault to IS: %s %s (%s)", fault.fault_code, fault.message, fault.correlation_id)
-            return self._respond(start_response, "500 Internal Server Error",
-                                 [("Content-Type", "text/xml; charset=utf-8")], fault.to_soap())
+            # SOAP 1.1 answers faults with 500; GET metaservices tell client errors (400) apart
+            status = "500 Internal Server Error" if method == "POST" or fault.http_status == 500 else "400 Bad Request"
+            return self._respond(start_response, status, [("Content-Type", "text/xml; charset=utf-8")],
+                                 fault.to_soap())
         except Exception:  # noqa: BLE001 - never crash, never leak
             fault = internal_fault(ORIGIN)
             log.exception("client proxy failure %s", fault.correlation_id)

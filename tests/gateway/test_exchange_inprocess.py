@@ -92,3 +92,102 @@ def test_zeep_client_from_served_wsdl(world):
     assert answer.header.request_hash.value == request_hash(sent)
     result = client.service.getTaxRecord(personCode="010190-123M", _soapheaders=dict(headers, id=str(uuid.uuid4())))
     assert result.body.found is True and result.body.taxRecord.personCode == "010190-123M"
+
+
+def _wait_snapshot(conf):
+    """ServerConf rebuilds its snapshot when the change counter moved (checked at most every second)."""
+    import time
+
+    counter = conf.counter()
+    deadline = time.monotonic() + 5
+    while conf.snapshot().counter != counter and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_expired_own_configuration_refuses_traffic(world):
+    service = ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1")
+    saved = world.expires["EE"]
+    world.expires["EE"] = NOW - dt.timedelta(seconds=1)
+    try:
+        _, resp = _soap_call(world, TAX, service, _tax_record_body("010190-123M"))
+        assert etree.fromstring(resp.content).findtext(".//faultcode") == "server.clientproxy.global_conf_outdated"
+        rest = httpx.get(world.gateway_of(TAX).is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                         headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+        assert rest.status_code == 500 and rest.headers["X-Road-Error"] == "server.clientproxy.global_conf_outdated"
+        # for FI's gateways EE is a partner whose configuration expired: it is simply gone
+        pop = ServiceId("EE", "GOV", "70000002", "population", "getPerson", "v1")
+        _, resp = _soap_call(world, VERO, pop, etree.Element("{http://population.sandbox.sild.eu/producer}getPerson"))
+        assert etree.fromstring(resp.content).findtext(".//faultcode") == "server.clientproxy.unknown_member"
+    finally:
+        world.expires["EE"] = saved
+    _, resp = _soap_call(world, TAX, service, _tax_record_body("010190-123M"))
+    assert resp.status_code == 200
+
+
+def test_expired_partner_configuration_drops_the_partner(world):
+    saved = world.expires["FI"]
+    world.expires["FI"] = NOW - dt.timedelta(seconds=1)
+    try:
+        gw = world.gateway_of(TAX)
+        assert httpx.get(gw.is_url + "/listClients?xRoadInstance=FI", timeout=10).status_code == 400
+        resp = httpx.get(gw.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                         headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+        assert resp.headers["X-Road-Error"] == "server.clientproxy.unknown_member"
+    finally:
+        world.expires["FI"] = saved
+
+
+def test_is_authentication_per_client(world):
+    gw = world.gateway_of(TAX)
+    gw.serverconf.set_client_auth(TAX, "https")
+    _wait_snapshot(gw.serverconf)
+    try:
+        resp = httpx.get(gw.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                         headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+        assert resp.status_code == 400 and resp.headers["X-Road-Error"] == "client.ssl_authentication_failed"
+    finally:
+        gw.serverconf.set_client_auth(TAX, "http")
+        _wait_snapshot(gw.serverconf)
+
+
+def test_unregistered_client_and_disabled_service(world):
+    gw = world.gateway_of(TAX)
+    stranger = ServiceId("FI", "GOV", "0245437-2", "vero", "income")
+    resp = httpx.get(gw.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                     headers={"X-Road-Client": "EE/GOV/70000001/unknown"}, timeout=30)
+    assert resp.headers["X-Road-Error"] == "server.clientproxy.unknown_member"
+    vero_conf = world.gateway_of(VERO).serverconf
+    vero_conf.set_service_enabled(stranger, False, "closed for the audit")
+    _wait_snapshot(vero_conf)
+    try:
+        resp = httpx.get(gw.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                         headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+        assert resp.headers["X-Road-Error"] == "server.serverproxy.service_disabled"
+        assert resp.json()["message"] == "closed for the audit"
+    finally:
+        vero_conf.set_service_enabled(stranger, True)
+        _wait_snapshot(vero_conf)
+
+
+def test_rest_list_and_allowed_methods(world):
+    gw = world.gateway_of(TAX)
+    listed = httpx.get(gw.is_url + "/r1/FI/GOV/0245437-2/vero/listMethods",
+                       headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+    assert listed.status_code == 200, listed.text
+    assert {s["service_code"] for s in listed.json()["service"]} == {"income"}
+    bank_gw = world.gateway_of(BANK)
+    allowed = httpx.get(bank_gw.is_url + "/r1/FI/GOV/0245437-2/vero/allowedMethods",
+                        headers={"X-Road-Client": BANK.to_text()}, timeout=30)
+    assert allowed.status_code == 200 and allowed.json() == {"service": []}
+
+
+def test_messages_are_logged_on_both_sides(world):
+    service = ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1")
+    msg, resp = _soap_call(world, TAX, service, _tax_record_body("010190-123M"))
+    assert resp.status_code == 200
+    query_id = parse_soap(msg, "text/xml").header.query_id
+    client_side = world.gateway_of(TAX).messagelog.find(query_id)
+    server_side = world.gateway_of(VERO).messagelog.find(query_id)
+    assert sorted(r.direction for r in client_side) == ["request", "response"]
+    assert sorted(r.direction for r in server_side) == ["request", "response"]
+    assert next(r for r in client_side if r.direction == "request").message == msg
