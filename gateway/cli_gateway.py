@@ -106,6 +106,10 @@ def register_command(directory: Path, authority_url: str, address: str | None, c
     from federation.registration import build_registration_request, submit_registration_request
     from trust.keys import SoftToken
 
+    from .conf_store import ConfStore
+    from .node import PolicyCache
+    from .node_parts import OwnOcspStore
+
     settings = NodeSettings.load(directory)
     token = SoftToken(directory / "token", token_pin(directory))
     auth = load_cert_chain(directory, "auth")
@@ -114,10 +118,18 @@ def register_command(directory: Path, authority_url: str, address: str | None, c
         client_ids = [parse_client(c) for c in clients]
     except IdentifierError as exc:
         raise SetupError(f"invalid client: {exc}") from exc
+    # the authority checks both certificates' OCSP status: fetch fresh responses first
+    store = ConfStore(directory, settings, clock=_now)
+    store.refresh()
+    ocsp = OwnOcspStore(directory / "ocsp", {"auth": auth[0], "sign": sign[0]}, PolicyCache(store.current),
+                        settings.instance)
+    ocsp.refresh(_now())
+    if not ocsp.for_key("auth") or not ocsp.for_key("sign"):
+        raise SetupError(f"cannot get OCSP responses for the certificates: {ocsp.health().get('last_error')}")
     document = build_registration_request(
         server=settings.server_id, address=address or settings.public_address or None, auth_cert=auth[0],
-        clients=client_ids, sign_cert=sign[0], sign_chain=sign[1:], owner_signer=token, sign_key_id="sign",
-        auth_signer=token, auth_key_id="auth", created_at=_now())
+        clients=client_ids, sign_cert=sign[0], sign_ocsp=ocsp.for_key("sign")[0], auth_ocsp=ocsp.for_key("auth")[0],
+        owner_signer=token, sign_key_id="sign", auth_signer=token, auth_key_id="auth", created_at=_now())
     answer = submit_registration_request(authority_url, document)
     reg = dict(settings.registration)
     reg.update({"authority": authority_url, "submitted_at": _now().isoformat(),
@@ -161,11 +173,12 @@ def status_command(directory: Path, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, default=str))
         return
     click.echo(f"gateway {data['server']} ({data['instance']})")
-    for inst, conf in data["configuration"].items():  # type: ignore[union-attr]
+    confs: dict[str, dict[str, object]] = data["configuration"]  # type: ignore[assignment]
+    for inst, conf in confs.items():
         state = "valid" if conf["valid"] else "EXPIRED"
         click.echo(f"  configuration {inst}: {state}, expires {conf['expires_at']}, downloaded {conf.get('downloaded')}")
-    ocsp = data["ocsp"]
-    click.echo(f"  OCSP: last refresh {ocsp.get('last_refresh')}, error {ocsp.get('last_error')}")  # type: ignore[union-attr]
+    ocsp: dict[str, object] = data["ocsp"]  # type: ignore[assignment]
+    click.echo(f"  OCSP: last refresh {ocsp.get('last_refresh')}, error {ocsp.get('last_error')}")
     click.echo(f"  timestamping: {json.dumps(data.get('timestamping'), default=str)}")
     click.echo(f"  registration: {data['registration']}")
 

@@ -123,13 +123,13 @@ class ClientProxy:
             return self._respond(start_response, status, [("Content-Type", "text/xml; charset=utf-8")],
                                  fault.to_soap())
         except Exception:  # noqa: BLE001 - never crash, never leak
-            fault = internal_fault(ORIGIN)
-            log.exception("client proxy failure %s", fault.correlation_id)
+            internal = internal_fault(ORIGIN)
+            log.exception("client proxy failure %s", internal.correlation_id)
             if path.startswith("/r1/"):
-                err = fault.to_rest(accept)
+                err = internal.to_rest(accept)
                 return self._respond(start_response, "500 Internal Server Error", list(err.headers), err.body)
             return self._respond(start_response, "500 Internal Server Error",
-                                 [("Content-Type", "text/xml; charset=utf-8")], fault.to_soap())
+                                 [("Content-Type", "text/xml; charset=utf-8")], internal.to_soap())
 
     @staticmethod
     def _respond(start_response: StartResponse, status: str, headers: list[tuple[str, str]],

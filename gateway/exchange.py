@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import httpx
-from lxml import etree
 
 import datetime as dt
 
@@ -120,15 +119,11 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes:
         n = int(length)
         if n > limit:
             raise XRoadFault("invalid_message", f"message larger than {limit} bytes")
-        return stream.read(n) if n else b""
-    data = stream.read(limit + 1)
+        return bytes(stream.read(n)) if n else b""
+    data = bytes(stream.read(limit + 1))
     if len(data) > limit:
         raise XRoadFault("invalid_message", f"message larger than {limit} bytes")
     return data
-
-
-def xml_text(element: etree._Element | None) -> str:
-    return "" if element is None else "".join(element.itertext())
 
 
 StartResponse = Callable[..., Any]

@@ -105,7 +105,7 @@ def new_query_id(instance: str) -> str:
 
 def _description(parts: "GatewayParts", provider: ClientId, service_code: str) -> tuple[str | None, bytes | None]:
     try:
-        return parts.serverconf.description_document(provider, service_code)  # type: ignore[no-any-return]
+        return parts.serverconf.description_document(provider, service_code)
     except Exception:  # noqa: BLE001 - unknown service: answered as unknown_service
         return None, None
 

@@ -204,10 +204,7 @@ class GatewayNode:
         except ImportError:
             log.warning("admin API not available in this build")
             return None
-        try:
-            return create_app(self)  # type: ignore[call-arg]
-        except TypeError:
-            return None
+        return create_app(self)
 
     def _start_jobs(self) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler

@@ -70,9 +70,9 @@ class ServerProxy:
         except XRoadFault as fault:
             status, headers, body = self._fault(fault.at(ORIGIN))
         except Exception:  # noqa: BLE001 - a bug must not crash the port nor leak details
-            fault = internal_fault(ORIGIN)
-            log.exception("server proxy failure %s", fault.correlation_id)
-            status, headers, body = self._fault(fault)
+            internal = internal_fault(ORIGIN)
+            log.exception("server proxy failure %s", internal.correlation_id)
+            status, headers, body = self._fault(internal)
         start_response(status, headers + [("Content-Length", str(len(body)))])
         return [body]
 

@@ -23,7 +23,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 WsgiApp = Callable[..., Any]
 
 
-class _ContextAdapter(BuiltinSSLAdapter):  # type: ignore[misc]
+class _ContextAdapter(BuiltinSSLAdapter):
     """cheroot's builtin TLS adapter around a context we built ourselves."""
 
     def __init__(self, context: ssl.SSLContext) -> None:  # noqa: D107 - no file reading
@@ -32,7 +32,7 @@ class _ContextAdapter(BuiltinSSLAdapter):  # type: ignore[misc]
         self.certificate_chain = None
         self.ciphers = None
         self.private_key_password = None
-        self._server_env = {}
+        self._server_env: dict[str, str] = {}
         self.context = context
 
 

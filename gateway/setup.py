@@ -135,7 +135,7 @@ def _asn1_name(name: x509.Name) -> asn1_x509.Name:
 
 def make_csr(signer: Signer, key_id: str, subject: x509.Name) -> bytes:
     """A PKCS#10 request (PEM) signed by ``key_id`` inside the token."""
-    public = signer.public_key(key_id)  # type: ignore[attr-defined]
+    public = signer.public_key(key_id)
     spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     info = asn1_csr.CertificationRequestInfo({
         "version": "v1",

@@ -17,6 +17,7 @@ The layout under ``DIR``::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import socket
@@ -172,9 +173,9 @@ def _up(root: Path, timeout: float) -> dict[str, Any]:
         processes.spawn(root, f"central-{i}", processes.sild_command(
             "central", "serve", str(cdir), "--port", str(inst[i]["central_port"]), "--check-interval", "0.5"), env=env)
     for i in INSTANCES:
-        _wait(f"trust services of {i}", lambda i=i: _reachable(inst[i]["trust_port"]), timeout, root)
-        _wait(f"authority of {i}", lambda i=i: _http_ok(inst[i]["central_url"] + "/externalconf?version=6"),
-              timeout, root)
+        port, conf_url = int(inst[i]["trust_port"]), str(inst[i]["central_url"]) + "/externalconf?version=6"
+        _wait(f"trust services of {i}", functools.partial(_reachable, port), timeout, root)
+        _wait(f"authority of {i}", functools.partial(_http_ok, conf_url), timeout, root)
     # -- federation: each authority trusts the other's external anchor ---------------------
     anchors: dict[str, dict[str, Any]] = {}
     for i in INSTANCES:
@@ -224,7 +225,7 @@ def _up(root: Path, timeout: float) -> dict[str, Any]:
         base = f"http://127.0.0.1:{info['is_port']}"
         for i in INSTANCES:
             _wait(f"gateway {text} (configuration of {i})",
-                  lambda base=base, i=i: _http_ok(f"{base}/listClients?xRoadInstance={i}"), timeout, root)
+                  functools.partial(_http_ok, f"{base}/listClients?xRoadInstance={i}"), timeout, root)
     return _state(root, inst, anchors, gws, urls)
 
 
