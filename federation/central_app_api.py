@@ -342,8 +342,7 @@ def register_api(app: Flask, home: CentralDir, config: Any) -> None:  # noqa: C9
         for name, value in data.items():
             if not isinstance(value, (str, int)) or isinstance(value, bool):
                 raise ApiError(f"setting {name!r} must be a string or an integer", code="api.invalid_field")
-        for name, value in data.items():  # validated one by one; each is its own transaction
-            registry.set_setting(name, value)
+        registry.set_settings(data)  # all or nothing
         changed()
         return done(registry.settings())
 

@@ -106,6 +106,10 @@ class CentralNode:
             self._scheduler.add_job(self.generate_now, id="generate-now", replace_existing=True)
 
     def start(self) -> None:
+        # fail at start, not at every tick, when the PIN is wrong or a key file is missing
+        for key_id, _kind, status, _cert in self._home.registry().signing_keys():
+            if status == "active":
+                self._token.public_key(key_id)
         self.generate_now()  # publish before answering the first request
         self._server.prepare()
         self._scheduler.start()

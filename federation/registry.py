@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -156,9 +156,21 @@ class Registry:
     @contextmanager
     def _change(self, *, bump: bool = True) -> Iterator[Session]:
         """One write transaction; ``bump`` (changes that alter the published configuration)
-        increments the serial in it. Any error rolls everything back."""
+        increments the serial in it. Any error rolls everything back.
+
+        The transaction starts with a write to the state row. On SQLite that takes the
+        write lock before anything is read, so two writers (``serve`` and a CLI command)
+        queue on ``busy_timeout`` instead of failing with a lock upgrade deadlock; on
+        PostgreSQL it row-locks the state, so concurrent changes from several nodes are
+        serialised and the serial never skips or repeats.
+        """
         try:
             with Session(self.engine) as session, session.begin():
+                locked = session.execute(
+                    update(RegistryState).where(RegistryState.id == 1).values(serial=RegistryState.serial)
+                )
+                if getattr(locked, "rowcount", 1) == 0:
+                    raise NotInitialised("the registry is not initialised (run `sild central init`)")
                 yield session
                 session.flush()
                 state = session.get(RegistryState, 1)
@@ -535,6 +547,23 @@ class Registry:
 
     # -- settings -----------------------------------------------------------------
     def set_setting(self, name: str, value: str | int) -> None:
+        self.set_settings({name: value})
+
+    def set_settings(self, values: dict[str, str | int]) -> None:
+        """Validate every value first, then store them all in one transaction."""
+        if not values:
+            raise InvalidSetting("no setting given")
+        checked = {name: self._check_setting(name, value) for name, value in values.items()}
+        with self._change() as s:
+            for name, text in checked.items():
+                row = s.get(Setting, name)
+                if row is None:
+                    s.add(Setting(name=name, value=text))
+                else:
+                    row.value = text
+
+    @staticmethod
+    def _check_setting(name: str, value: str | int) -> str:
         text = str(value).strip()
         if name in SETTINGS:
             try:
@@ -557,12 +586,7 @@ class Registry:
         else:
             known = ", ".join([*SETTINGS, *TEXT_SETTINGS])
             raise InvalidSetting(f"unknown setting {name!r}; known: {known}")
-        with self._change() as s:
-            row = s.get(Setting, name)
-            if row is None:
-                s.add(Setting(name=name, value=text))
-            else:
-                row.value = text
+        return text
 
     def settings(self) -> dict[str, str]:
         """Every setting with its value or default (integers as text)."""

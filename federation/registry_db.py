@@ -61,12 +61,20 @@ def open_engine(url: str | Path, *, migrate: bool = True, **engine_kw: Any) -> E
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+            # The sqlite3 module would otherwise run SELECTs outside any transaction and
+            # open one only at the first write: a multi-query read (the generator's
+            # snapshot) could then see two states of the registry. SQLAlchemy emits BEGIN.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
 
     if migrate:
         migrate_database(engine)

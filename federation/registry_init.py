@@ -13,7 +13,11 @@ the next internal configuration lists it.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import tempfile
 import urllib.parse
+from pathlib import Path
 from collections.abc import Callable, Sequence
 
 import httpx
@@ -23,7 +27,7 @@ from .directory import MAX_DIRECTORY_BYTES, VerifiedConfiguration, verify_direct
 from .generator import GenerationResult, VERSION, generate
 from .model import PRIVATE_PARAMETERS, AnchorSource, ConfigurationAnchor
 from .model_errors import AnchorInvalid, ConfDownloadFailed, ConfError
-from .registry_dir import CentralConfig, CentralDir
+from .registry_dir import CentralConfig, CentralDir, CentralDirError
 from .registry_errors import WrongInstance
 from .registry_keys import create_signing_key
 
@@ -41,22 +45,39 @@ def init_central(
     member_classes: Sequence[tuple[str, str]] = DEFAULT_MEMBER_CLASSES,
     database_url: str | None = None,
 ) -> GenerationResult:
-    """Create the directory, the registry, both signing keys, and publish a first configuration."""
+    """Create the directory, the registry, both signing keys, and publish a first configuration.
+
+    Everything is built in a temporary sibling directory that is renamed into place at
+    the end, so a failure (wrong input, full disk) leaves no half-made authority behind.
+    """
     config = CentralConfig(instance, url, database_url)
-    CentralDir.create(path, config)
-    home = CentralDir(path, clock=lambda: now)
+    target = Path(path)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise CentralDirError(f"{target} exists and is not an empty directory")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.init-", dir=target.parent))
     try:
-        registry = home.registry()
-        registry.initialise(instance)
-        registry.set_setting("centralUrl", config.base_url)
-        for code, description in member_classes:
-            registry.add_member_class(code, description)
-        token = home.token(pin)
-        create_signing_key(registry, token, "internal", now=now, activate=True)
-        create_signing_key(registry, token, "external", now=now, activate=True)
-        return generate(home, token, now=now, force=True)
-    finally:
-        home.close()
+        CentralDir.create(staging, config)
+        home = CentralDir(staging, clock=lambda: now)
+        try:
+            registry = home.registry()
+            registry.initialise(instance)
+            registry.set_setting("centralUrl", config.base_url)
+            for code, description in member_classes:
+                registry.add_member_class(code, description)
+            token = home.token(pin)
+            create_signing_key(registry, token, "internal", now=now, activate=True)
+            create_signing_key(registry, token, "external", now=now, activate=True)
+            result = generate(home, token, now=now, force=True)
+        finally:
+            home.close()
+        if target.exists():
+            target.rmdir()
+        os.rename(staging, target)
+        return result
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def build_anchor(home: CentralDir, *, internal: bool, now: dt.datetime) -> bytes:

@@ -89,6 +89,8 @@ def test_api_keys_and_roles(app: Flask, client: FlaskClient) -> None:
         ("post", "/api/v1/cas", {"name": "CA", "certificate": "%%%", "certificateProfile": "p"}, 400, "api.invalid_field"),
         ("patch", "/api/v1/settings", {"ocspFreshnessSeconds": 0}, 400, "federation.registry.invalid_setting"),
         ("patch", "/api/v1/settings", {"whatever": 1}, 400, "federation.registry.invalid_setting"),
+        ("patch", "/api/v1/settings", {"ocspFreshnessSeconds": 100, "confExpireIntervalSeconds": 1}, 400,
+         "federation.registry.invalid_setting"),
         ("post", "/api/v1/signing-keys", {"kind": "middle"}, 400, "api.invalid_field"),
         ("post", "/api/v1/api-keys", {"name": "n", "roles": ["root"]}, 400, "federation.registry.invalid_input"),
         ("post", "/api/v1/trusted-anchors", None, 400, "api.missing_body"),

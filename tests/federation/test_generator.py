@@ -15,7 +15,8 @@ from federation.generator import generate, needs_generation
 from federation.model import PRIVATE_PARAMETERS, SHARED_PARAMETERS
 from federation.model_errors import ConfError, ConfUnknownVerificationCert
 from federation.publisher import read_state
-from federation.registry_dir import CentralDir
+from federation.registry_dir import CentralDir, CentralDirError
+from federation.registry_errors import RegistryInvalidInput
 from federation.registry_init import build_anchor, init_central
 from federation.registry_keys import create_signing_key
 from trust.identifiers import MemberId
@@ -41,6 +42,18 @@ def authority(tmp_path: Path, now: dt.datetime) -> tuple[CentralDir, Clock]:
     home = CentralDir(tmp_path / "ee", clock=clock)
     yield home, clock
     home.close()
+
+
+def test_failed_init_leaves_nothing_behind(tmp_path: Path, now: dt.datetime) -> None:
+    with pytest.raises(CentralDirError):
+        init_central(str(tmp_path / "bad"), instance="EE", url="ftp://cs.example.ee", pin=PIN, now=now)
+    with pytest.raises(RegistryInvalidInput):
+        init_central(str(tmp_path / "bad"), instance="EE", url="http://cs.example.ee", pin=PIN, now=now,
+                     member_classes=[("", "empty code")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    init_central(str(tmp_path / "good"), instance="EE", url="http://cs.example.ee", pin=PIN, now=now)
+    with pytest.raises(CentralDirError):
+        init_central(str(tmp_path / "good"), instance="EE", url="http://cs.example.ee", pin=PIN, now=now)
 
 
 def _read_part(home: CentralDir) -> object:

@@ -158,6 +158,41 @@ def test_every_change_bumps_the_serial_once(registry: Registry) -> None:
     assert registry.info().serial == before + 2
 
 
+def test_concurrent_writers_queue_instead_of_failing(registry: Registry, tmp_path: Path, now: dt.datetime) -> None:
+    """Two registry handles (as ``serve`` and a CLI command) writing at once: every change lands once."""
+    import threading
+
+    other = Registry.open(tmp_path / "registry.db", clock=lambda: now)
+    before = registry.info().serial
+    errors: list[BaseException] = []
+
+    def writer(reg: Registry, prefix: str) -> None:
+        try:
+            for i in range(15):
+                reg.add_member(MemberId("EE", "COM", f"{prefix}{i}"), f"Company {prefix}{i}")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(reg, p)) for reg, p in ((registry, "a"), (other, "b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    assert errors == []
+    assert registry.info().serial == before + 30
+    assert len(registry.members()) == 31
+
+
+def test_settings_are_all_or_nothing(registry: Registry) -> None:
+    with pytest.raises(InvalidSetting):
+        registry.set_settings({"ocspFreshnessSeconds": 100, "confExpireIntervalSeconds": 1})
+    assert registry.settings()["ocspFreshnessSeconds"] == "3600"
+    registry.set_settings({"ocspFreshnessSeconds": 100, "centralUrl": "https://cs.example.ee/"})
+    assert registry.settings()["ocspFreshnessSeconds"] == "100"
+    assert registry.settings()["centralUrl"] == "https://cs.example.ee"
+
+
 def test_api_keys_are_stored_hashed(registry: Registry, tmp_path: Path) -> None:
     key = registry.create_api_key("officer", ["registration-officer"])
     assert registry.authenticate_api_key(key) == ("officer", frozenset({"registration-officer"}))
