@@ -181,6 +181,23 @@ class CaDatabase:
             row = session.get(IssuedCertificate, serial_key(serial))
             return _record(row) if row is not None else None
 
+    def status(self, serial: int) -> tuple[str, dt.datetime | None, str | None] | None:
+        """(issuer fingerprint, revoked_at, reason) of a serial: the OCSP hot path, no ORM row."""
+        table = IssuedCertificate.__table__
+        query = select(table.c.issuer_fingerprint, table.c.revoked_at, table.c.revocation_reason).where(
+            table.c.serial_hex == serial_key(serial))
+        try:
+            with self.engine.connect() as connection:
+                row = connection.execute(query).first()
+        except SQLAlchemyError as exc:
+            raise CaDatabaseError(f"CA database error: {exc.__class__.__name__}") from exc
+        if row is None:
+            return None
+        revoked_at = row[1]
+        if isinstance(revoked_at, dt.datetime) and revoked_at.tzinfo is None:
+            revoked_at = revoked_at.replace(tzinfo=dt.timezone.utc)
+        return str(row[0]), revoked_at, row[2]
+
     def revoke(self, serial: int, at: dt.datetime, reason: str) -> bool:
         """Mark revoked; False when there is no such certificate or it was already revoked."""
         with self._session() as session:

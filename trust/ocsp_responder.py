@@ -71,7 +71,8 @@ class OcspResponder:
         self.responder_cert = responder_cert
         self.validity = validity
         self._sig_alg = SignatureAlgorithm.for_key(signer.public_key(key_id), digest)
-        self._certs = [asn1_x509.Certificate.load(cert_der(c)) for c in (responder_cert, *chain)]
+        # encoded once and re-loaded per response: asn1crypto re-encodes parsed objects put into new structures
+        self._certs_der = [cert_der(c) for c in (responder_cert, *chain)]
         self._responder_key_hash = hashlib.sha1(public_key_bits(responder_cert)).digest()
         self._issuer_fingerprint = fingerprint_hex(issuer)
         self._issuer_hashes = {name: cert_id_hashes(issuer, name) for name in _CERT_ID_HASHES}
@@ -126,13 +127,14 @@ class OcspResponder:
         expected = self._issuer_hashes.get(str(hash_name))
         if expected is None or (cert_id["issuer_name_hash"].native, cert_id["issuer_key_hash"].native) != expected:
             return None
-        record = self.database.get(int(cert_id["serial_number"].native))
-        if record is None or record.issuer_fingerprint != self._issuer_fingerprint:
+        record = self.database.status(int(cert_id["serial_number"].native))
+        if record is None or record[0] != self._issuer_fingerprint:
             return _unknown(cert_id, at, self.validity)
-        if record.revoked_at is not None and record.revoked_at <= at:
-            reason = RevocationReason.parse(record.revocation_reason or "unspecified")
+        _issuer, revoked_at, revocation_reason = record
+        if revoked_at is not None and revoked_at <= at:
+            reason = RevocationReason.parse(revocation_reason or "unspecified")
             status = asn1_ocsp.CertStatus(name="revoked", value={
-                "revocation_time": record.revoked_at,
+                "revocation_time": revoked_at,
                 "revocation_reason": reason.asn1_name,
             })
         else:
@@ -154,7 +156,7 @@ class OcspResponder:
             "tbs_response_data": tbs,
             "signature_algorithm": {"algorithm": asn1_signature_algorithm_name(self._sig_alg)},
             "signature": signature,
-            "certs": self._certs,
+            "certs": [asn1_x509.Certificate.load(der) for der in self._certs_der],
         })
         response = asn1_ocsp.OCSPResponse({
             "response_status": "successful",
