@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -213,13 +214,31 @@ def _unsigned_properties(ocsp_responses: Sequence[bytes], extra_certs: Sequence[
     return f"<xades:UnsignedProperties><xades:UnsignedSignatureProperties>{body}</xades:UnsignedSignatureProperties></xades:UnsignedProperties>"
 
 
-def _c14n_in_context(fragment: str) -> bytes:
-    """Inclusive C14N of ``fragment`` as it sits inside the signature document.
+_NS_DECLS = f'xmlns:asic="{ASIC_NS}" xmlns:ds="{DS_NS}" xmlns:xades="{XADES_NS}" xmlns:xsi="{XSI_NS}"'
+_EMPTY_ELEMENT = re.compile(r"<((ds|xades):[A-Za-z]+)((?: [A-Za-z]+=\"[^\"<&]*\")*)/>")
 
-    The fragment's in-scope namespaces are exactly the four declared on the
-    ``asic:XAdESSignatures`` root (``ds:Signature`` and ``ds:Object`` declare none), so
-    wrapping it in that root gives the same canonical form as the final document.
+
+def canonical_fragment(fragment: str) -> bytes:
+    """Inclusive C14N 1.0 of an element sild itself wrote, as it sits in the signature document.
+
+    Its in-scope namespaces are exactly the four the ``asic:XAdESSignatures`` root
+    declares (``ds:Signature`` and ``ds:Object`` declare none), so C14N puts those four,
+    sorted, on the fragment's first tag. sild writes attributes already in C14N order
+    and escapes text, so what remains is expanding empty elements and writing the CR
+    of Java's base64 as ``&#xD;``. Equality with lxml's C14N is a test; this saves two
+    XML parses per signature.
     """
+    head, sep, rest = fragment.partition(" ") if fragment.index(" ") < fragment.index(">") else fragment.partition(">")
+    if sep == " ":
+        text = f"{head} {_NS_DECLS} {rest}"
+    else:
+        text = f"{head} {_NS_DECLS}>{rest}"
+    text = _EMPTY_ELEMENT.sub(r"<\1\3></\1>", text).replace("&#13;", "&#xD;")
+    return text.encode("utf-8")
+
+
+def c14n_by_parsing(fragment: str) -> bytes:
+    """Reference implementation of :func:`canonical_fragment` (used by the tests)."""
     doc = etree.fromstring((_ROOT_OPEN + fragment + "</asic:XAdESSignatures>").encode("utf-8"))
     return etree.tostring(doc[0], method="c14n")
 
@@ -264,7 +283,7 @@ def create_signature(
     sp_id = "signature-reference-0" if multi else f"signature-reference-{len(parts)}"
     formats = [(rid, p.mime_type) for rid, p in zip(part_ids, parts)]
     signed_props = _signed_properties(certificate, signing_time, formats, digest_algorithm)
-    sp_digest = digest_algorithm.digest(_sp_c14n(signed_props))
+    sp_digest = digest_algorithm.digest(canonical_fragment(signed_props))
     part_refs = "".join(
         _reference(rid, p.uri, p.digest_with(digest_algorithm), digest_algorithm) for rid, p in zip(part_ids, parts)
     )
@@ -276,7 +295,7 @@ def create_signature(
         + (sp_ref + part_refs if multi else part_refs + sp_ref)
         + "</ds:SignedInfo>"
     )
-    to_sign = algorithm.digest.digest(_c14n_in_context(signed_info))
+    to_sign = algorithm.digest.digest(canonical_fragment(signed_info))
     value = signer.sign(key_id, algorithm, to_sign)
     if algorithm.is_ecdsa:
         if not isinstance(public_key, ec.EllipticCurvePublicKey):
@@ -293,15 +312,6 @@ def create_signature(
         + "</xades:QualifyingProperties></ds:Object>\n</ds:Signature></asic:XAdESSignatures>"
     )
     return document.encode("utf-8")
-
-
-def _sp_c14n(signed_props: str) -> bytes:
-    wrapped = (
-        _ROOT_OPEN + '<ds:Signature Id="signature"><ds:Object><xades:QualifyingProperties Target="#signature">'
-        + signed_props + "</xades:QualifyingProperties></ds:Object></ds:Signature></asic:XAdESSignatures>"
-    )
-    doc = etree.fromstring(wrapped.encode("utf-8"))
-    return etree.tostring(doc[0][0][0][0], method="c14n")
 
 
 def sign_batch(
