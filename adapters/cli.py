@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import ssl
 import sys
 
 import click
@@ -55,23 +56,51 @@ def adapter_group() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8090, show_default=True, type=int, help="port to listen on (0: any free port)")
 @click.option("--threads", default=16, show_default=True, type=int, help="worker threads")
-def serve(definition_file: str, host: str, port: int, threads: int) -> None:
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="serve HTTPS with this certificate (PEM, chain after the leaf)")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), default=None, help="its private key (PEM)")
+@click.option("--tls-client-ca", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="require client certificates issued by these CAs (e.g. the gateway's internal TLS certificate)")
+def serve(definition_file: str, host: str, port: int, threads: int, tls_cert: str | None, tls_key: str | None,
+          tls_client_ca: str | None) -> None:
     """Serve the adapter DEFINITION_FILE describes until interrupted."""
     from .http_app import create_app
     from .serving import WsgiServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     definition = load_definition(definition_file)
+    ssl_adapter = _ssl_adapter(tls_cert, tls_key, tls_client_ca)
     app = create_app(definition, signing=_signing(definition))
-    server = WsgiServer(app, host, port, threads=threads)
+    server = WsgiServer(app, host, port, threads=threads, ssl_adapter=ssl_adapter)
+    scheme = "https" if ssl_adapter is not None else "http"
     click.echo(f"adapter {definition.name}: {len(definition.operations)} operation(s), "
-               f"{len(definition.consumers)} consumer route(s), listening on http://{host}:{port}", err=True)
+               f"{len(definition.consumers)} consumer route(s), listening on {scheme}://{host}:{port}", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         app.extensions["sild.adapter"].close()
+
+
+def _ssl_adapter(cert: str | None, key: str | None, client_ca: str | None) -> object | None:
+    if cert is None and key is None:
+        if client_ca is not None:
+            raise click.UsageError("--tls-client-ca needs --tls-cert and --tls-key")
+        return None
+    if cert is None or key is None:
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+    try:
+        adapter = BuiltinSSLAdapter(cert, key)
+        adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if client_ca is not None:
+            adapter.context.verify_mode = ssl.CERT_REQUIRED
+            adapter.context.load_verify_locations(client_ca)
+    except (ssl.SSLError, OSError) as exc:
+        raise AdapterError(f"cannot set up TLS: {exc}", code="adapters.tls.config") from exc
+    return adapter
 
 
 @adapter_group.command("check")

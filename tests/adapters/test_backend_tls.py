@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import ssl
 from pathlib import Path
 from typing import Iterator
@@ -12,10 +10,6 @@ import httpx
 import pytest
 import yaml
 from cheroot.ssl.builtin import BuiltinSSLAdapter
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from lxml import etree
 
 from adapters.definition import load_definition
@@ -23,10 +17,10 @@ from adapters.http_app import create_app
 from adapters.serving import WsgiServer
 
 from .legacy_backends import LegacyBackend
+from .tls_certs import make_ca, make_leaf
 from .xroad_messages import body_payload, fault_code, xroad_request
 
 TNS = "urn:test:tls"
-START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # TLS checks the wall clock; valid 2026-2036
 
 RESPONSE_XSL = """<?xml version="1.0"?>
 <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
@@ -37,55 +31,14 @@ RESPONSE_XSL = """<?xml version="1.0"?>
 """
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _ca(tmp: Path, name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder().subject_name(_name(name)).issuer_name(_name(name)).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(START)
-        .not_valid_after(START + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    (tmp / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return key, cert
-
-
-def _leaf(tmp: Path, name: str, ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate], server: bool) -> None:
-    ca_key, ca_cert = ca
-    key = ec.generate_private_key(ec.SECP256R1())
-    builder = (
-        x509.CertificateBuilder().subject_name(_name(name)).issuer_name(ca_cert.subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(START)
-        .not_valid_after(START + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-    )
-    if server:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())
-    (tmp / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / f"{name}.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(b"client-key-pass") if not server else serialization.NoEncryption()))
-
-
 @pytest.fixture(scope="module")
 def tls_adapter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("tls")
-    backend_ca = _ca(tmp, "backend-ca")
-    client_ca = _ca(tmp, "client-ca")
-    _ca(tmp, "other-ca")
-    _leaf(tmp, "backend", backend_ca, server=True)
-    _leaf(tmp, "adapter-client", client_ca, server=False)
+    backend_ca = make_ca(tmp, "backend-ca")
+    client_ca = make_ca(tmp, "client-ca")
+    make_ca(tmp, "other-ca")
+    make_leaf(tmp, "backend", backend_ca, server=True)
+    make_leaf(tmp, "adapter-client", client_ca, server=False)
     ssl_adapter = BuiltinSSLAdapter(str(tmp / "backend.pem"), str(tmp / "backend.key"))
     ssl_adapter.context.verify_mode = ssl.CERT_REQUIRED
     ssl_adapter.context.load_verify_locations(str(tmp / "client-ca.pem"))

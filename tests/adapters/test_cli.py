@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from lxml import etree
 from adapters.sandbox_backends import definition_text
 
 from .conftest import PIN, Pki
+from .tls_certs import make_ca, make_leaf
 from .xroad_messages import POPULATION_NS, POPULATION_SERVICE, body_payload, get_person, xroad_request
 
 PACKAGE = Path(__file__).resolve().parents[2] / "adapters" / "sandbox_backends"
@@ -85,31 +87,43 @@ def test_invalid_definition_is_a_one_line_error(tmp_path: Path) -> None:
     ]
 
 
-def test_serve_runs_the_adapter_as_a_process(tmp_path: Path, sandbox: Any, pki: Pki) -> None:
+def test_serve_runs_the_adapter_as_a_process_over_mutual_tls(tmp_path: Path, sandbox: Any, pki: Pki) -> None:
     path = _population_yaml(tmp_path, sandbox.backend_urls["population"], pki)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "SILD_TEST_TOKEN_PIN": PIN, "PYTHONPATH": str(PROJECT)}
+    # HTTPS towards the gateway, which must present a client certificate of the gateway CA
+    server_ca = make_ca(tmp_path, "adapter-ca")
+    gateway_ca = make_ca(tmp_path, "gateway-ca")
+    make_leaf(tmp_path, "adapter", server_ca, server=True)
+    make_leaf(tmp_path, "gateway", gateway_ca, server=False)
     process = subprocess.Popen(
         [sys.executable, "-c", "from gateway.cli import main; main()", "adapter", "serve", str(path),
-         "--host", "127.0.0.1", "--port", str(port)],
+         "--host", "127.0.0.1", "--port", str(port), "--tls-cert", str(tmp_path / "adapter.pem"),
+         "--tls-key", str(tmp_path / "adapter.key"), "--tls-client-ca", str(tmp_path / "gateway-ca.pem")],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
+    context = ssl.create_default_context(cafile=str(tmp_path / "adapter-ca.pem"))
+    context.load_cert_chain(str(tmp_path / "gateway.pem"), str(tmp_path / "gateway.key"), password="client-key-pass")
     try:
-        url = f"http://127.0.0.1:{port}"
+        url = f"https://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/health", timeout=1, verify=context).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"adapter did not start: {process.communicate(timeout=5)[1].decode()[-2000:]}")
             time.sleep(0.1)
-        response = httpx.post(f"{url}/soap", content=xroad_request(POPULATION_SERVICE, get_person("39001011237")))
+        response = httpx.post(f"{url}/soap", content=xroad_request(POPULATION_SERVICE, get_person("39001011237")),
+                              verify=context)
         assert response.status_code == 200
+        anonymous = ssl.create_default_context(cafile=str(tmp_path / "adapter-ca.pem"))
+        with pytest.raises(httpx.HTTPError):  # no client certificate: refused
+            httpx.get(f"{url}/health", verify=anonymous)
         person = body_payload(etree.fromstring(response.content)).find(f"{{{POPULATION_NS}}}person")
         assert person is not None and person.find("{http://www.w3.org/2000/09/xmldsig#}Signature") is not None
     finally:
