@@ -10,6 +10,7 @@ does the same over HTTPS. Errors are one line (``sild: error: ... [code]``, exit
     sild gateway access grant DIR EE/GOV/70000001/tax/getPerson EE/COM/20000002/app [--method GET --path /x/{id}]
     sild gateway localgroup add DIR EE/GOV/70000001/tax clerks; localgroup add-member DIR ... clerks EE/COM/2/app
     sild gateway log export DIR --query-id ID --out FILE.asice [--direction response]
+    sild gateway log archive DIR; sild gateway log verify-archives DIR
     sild gateway apikey create DIR --role admin
 """
 
@@ -352,10 +353,59 @@ def log_export(directory: Path, query_id: str, out: Path, direction: str, requir
 
     if not (directory / "messagelog.db").is_file():
         raise InvalidInput(f"{directory} has no message log (messagelog.db)")
-    data = export_exchange(MessageLog(open_engine(directory / "messagelog.db")), query_id, direction=direction,
+    data = export_exchange(MessageLog(open_engine(directory / "messagelog.db"), config=_no_group_commit()), query_id,
+                           direction=direction,
                            require_timestamp=require_timestamp)
     write_atomic(out, data)
     click.echo(f"wrote {out} ({len(data)} bytes)")
+
+
+def _archive_dir(directory: Path, archive_dir: Path | None) -> Path:
+    return archive_dir if archive_dir is not None else directory / "archive"
+
+
+@log_group.command("archive")
+@_DIR
+@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: DIR/archive.")
+@click.option("--keep-days", type=click.IntRange(1, 3650), default=30, show_default=True,
+              help="Delete archived records older than this from the database.")
+def log_archive(directory: Path, archive_dir: Path | None, keep_days: int) -> None:
+    """Archive timestamped records now (the scheduled job does this every 6 hours)."""
+    import datetime as dt
+
+    from .archive import Archiver
+    from .messagelog import MessageLog
+
+    if not (directory / "messagelog.db").is_file():
+        raise InvalidInput(f"{directory} has no message log (messagelog.db)")
+    archiver = Archiver(MessageLog(open_engine(directory / "messagelog.db"), config=_no_group_commit()),
+                        _archive_dir(directory, archive_dir), keep=dt.timedelta(days=keep_days))
+    infos = archiver.archive_all()
+    deleted = archiver.cleanup()
+    for info in infos:
+        click.echo(f"{info.file.name}: {info.record_count} record(s), sha512 {info.digest[:16]}...")
+    click.echo(f"archived {sum(i.record_count for i in infos)} record(s) in {len(infos)} file(s); "
+               f"deleted {deleted} old record(s) from the database")
+
+
+@log_group.command("verify-archives")
+@_DIR
+@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: DIR/archive.")
+def log_verify_archives(directory: Path, archive_dir: Path | None) -> None:
+    """Check that the archives chain to each other and hold what their linkinginfo lists."""
+    from .archive import verify_archive_chain
+
+    paths = sorted(_archive_dir(directory, archive_dir).glob("mlog-*.zip"), key=lambda p: p.name.rsplit("-", 1)[-1])
+    if not paths:
+        raise InvalidInput("no archive files found")
+    checked = verify_archive_chain(paths)
+    click.echo(f"{len(paths)} archive(s), {checked} container(s): chain intact")
+
+
+def _no_group_commit() -> Any:
+    from .messagelog import MessageLogConfig
+
+    return MessageLogConfig(group_commit=False)
 
 
 # -- API keys -------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ live in operational monitoring records instead.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -59,6 +59,14 @@ class GatewayMetrics:
         self.latency.labels(side, service_type).observe(max(0.0, duration_seconds))
         if fault_code:
             self.failures.labels(side, _bounded_code(fault_code)).inc()
+
+    def observe_record(self, record: Mapping[str, Any]) -> None:
+        """Record an exchange from its operational monitoring record (X-Road field names)."""
+        side = "client" if record.get("securityServerType") == "Client" else "server"
+        start, end = record.get("requestInTs"), record.get("responseOutTs")
+        duration = (end - start) / 1000.0 if isinstance(start, int) and isinstance(end, int) else 0.0
+        fault = None if record.get("succeeded") else str(record.get("faultCode") or "unknown")
+        self.observe(side, str(record.get("serviceType") or "OTHER"), duration, fault)
 
     def bind_overdue(self, check: Callable[[], bool]) -> None:
         """Let the overdue gauge ask the message log at scrape time."""

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, delete, insert, or_, select
 
-from trust.identifiers import ClientId, MemberId, SubsystemId
+from trust.identifiers import ClientId, MemberId, ServiceId, SubsystemId
 
 from . import serverconf_models as m
 from .errors import GatewayError
@@ -236,6 +236,11 @@ class OpMonitor:
             out.append(s)
         return sorted(out, key=lambda s: (s["service"], s["serviceCode"]))
 
+    def schedule(self, scheduler: Any, *, interval_seconds: float = 3600.0, job_id: str = "opmonitoring-cleanup") -> Any:
+        """Delete old records every ``interval_seconds`` (APScheduler 3)."""
+        return scheduler.add_job(self.cleanup, "interval", seconds=interval_seconds, id=job_id, max_instances=1,
+                                 coalesce=True, replace_existing=True)
+
     def cleanup(self, at: dt.datetime | None = None) -> int:
         """Delete records older than the retention period; returns how many."""
         at = at or self.clock()
@@ -246,7 +251,91 @@ class OpMonitor:
 
 def ms(moment: dt.datetime) -> int:
     """Milliseconds since the epoch, the unit of X-Road's ``*Ts`` fields."""
+    if moment.tzinfo is None:
+        raise InvalidOpRecord("naive datetime refused")
     return int(moment.timestamp() * 1000)
+
+
+def exchange_record(
+    *,
+    side: str,
+    client: ClientId | None,
+    service: ServiceId | None,
+    service_type: str | None,
+    request_in: dt.datetime,
+    response_out: dt.datetime,
+    succeeded: bool,
+    request_out: dt.datetime | None = None,
+    response_in: dt.datetime | None = None,
+    message_id: str | None = None,
+    user_id: str | None = None,
+    issue: str | None = None,
+    protocol_version: str | None = None,
+    represented_party: tuple[str | None, str] | None = None,
+    rest_method: str | None = None,
+    rest_path: str | None = None,
+    status_code: int | None = None,
+    fault_code: str | None = None,
+    fault_string: str | None = None,
+    request_size: int | None = None,
+    response_size: int | None = None,
+    request_attachments: int | None = None,
+    response_attachments: int | None = None,
+    x_request_id: str | None = None,
+    internal_ip: str | None = None,
+    client_server_address: str | None = None,
+    service_server_address: str | None = None,
+    xroad_version: str | None = None,
+) -> dict[str, Any]:
+    """One record in X-Road's field names, for the proxy side ``client`` or ``server``.
+
+    ``monitoringDataTs`` (unix seconds) is the moment the response left; the other
+    ``*Ts`` fields are milliseconds, as in X-Road. ``None`` values are left out.
+    """
+    if side not in ("client", "server"):
+        raise InvalidOpRecord("side must be client or server")
+    record: dict[str, Any] = {
+        "monitoringDataTs": int(response_out.timestamp()),
+        "securityServerType": "Client" if side == "client" else "Producer",
+        "securityServerInternalIp": internal_ip,
+        "requestInTs": ms(request_in),
+        "requestOutTs": ms(request_out) if request_out else None,
+        "responseInTs": ms(response_in) if response_in else None,
+        "responseOutTs": ms(response_out),
+        "serviceType": service_type,
+        "restMethod": rest_method,
+        "restPath": rest_path,
+        "statusCode": status_code,
+        "messageId": message_id,
+        "messageUserId": user_id,
+        "messageIssue": issue,
+        "messageProtocolVersion": protocol_version,
+        "clientSecurityServerAddress": client_server_address,
+        "serviceSecurityServerAddress": service_server_address,
+        "requestSize": request_size,
+        "responseSize": response_size,
+        "requestAttachmentCount": request_attachments,
+        "responseAttachmentCount": response_attachments,
+        "succeeded": succeeded,
+        "faultCode": fault_code,
+        "faultString": fault_string,
+        "xRoadVersion": xroad_version,
+        "xRequestId": x_request_id,
+    }
+    if client is not None:
+        record.update(client_fields(client))
+    if service is not None:
+        record.update({
+            "serviceXRoadInstance": service.instance,
+            "serviceMemberClass": service.member_class,
+            "serviceMemberCode": service.member_code,
+            "serviceSubsystemCode": service.subsystem_code,
+            "serviceCode": service.service_code,
+            "serviceVersion": service.service_version,
+        })
+    if represented_party is not None:
+        record["representedPartyClass"], record["representedPartyCode"] = represented_party
+    return check_record({k: v for k, v in record.items() if v is not None})
 
 
 def store_many(monitor: OpMonitor, records: Iterable[Mapping[str, Any]]) -> int:

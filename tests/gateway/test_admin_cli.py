@@ -86,3 +86,32 @@ def test_log_export(tmp_path: Path) -> None:
         assert z.read("message.xml") == message + b"response"
     missing = sild("gateway", "log", "export", str(tmp_path), "--query-id", "nope", "--out", str(out))
     assert missing.exit_code == 1 and "gateway.messagelog.not_found" in missing.output
+
+
+def test_log_archive_and_verify(tmp_path: Path) -> None:
+    from typing import Sequence
+
+    from gateway.messagelog_timestamper import BatchStamp, Timestamper
+
+    log = MessageLog(open_engine(tmp_path / "messagelog.db"), clock=lambda: T0)
+    client, service = SubsystemId("EE", "COM", "2", "app"), SubsystemId("EE", "GOV", "1", "tax").service("s")
+    for n in range(3):
+        log.append(LogEntry(query_id=f"q-{n}", client=client, service=service, side="client", direction="request",
+                            kind="SOAP", message=b"<m%d/>" % n, signature=b"<s%d/>" % n, logged_at=T0))
+
+    def stamper(signatures: Sequence[bytes], *, at: dt.datetime) -> BatchStamp:
+        return BatchStamp(b"token", b"<result/>", [b"<chain/>"] * len(signatures))
+
+    Timestamper(log, stamper).run_all(T0)
+    log.close()
+    result = sild("gateway", "log", "archive", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "archived 3 record(s) in 1 file(s)" in result.output
+    ok = sild("gateway", "log", "verify-archives", str(tmp_path))
+    assert ok.exit_code == 0 and "chain intact" in ok.output
+    (archive,) = (tmp_path / "archive").glob("mlog-*.zip")
+    data = bytearray(archive.read_bytes())
+    data[200] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    broken = sild("gateway", "log", "verify-archives", str(tmp_path))
+    assert broken.exit_code == 1 and "gateway.archive.chain_broken" in broken.output

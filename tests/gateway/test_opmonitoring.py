@@ -112,3 +112,28 @@ def test_health_and_retention(monitor: OpMonitor) -> None:
     assert (stats["successfulRequestCount"], stats["unsuccessfulRequestCount"], stats["averageDurationMs"]) == (1, 1, 25)
     assert monitor.cleanup(T0 + dt.timedelta(days=6)) == 0
     assert monitor.cleanup(T0 + dt.timedelta(days=8)) == 2
+
+
+def test_exchange_record_builder_feeds_store_and_metrics(monitor: OpMonitor) -> None:
+    from gateway.metrics import GatewayMetrics
+    from gateway.opmonitoring import exchange_record
+
+    service = SubsystemId("EE", "GOV", "70000001", "tax").service("persons")
+    rec = exchange_record(
+        side="server", client=CLIENT, service=service, service_type="REST", request_in=T0,
+        response_out=T0 + dt.timedelta(milliseconds=40), succeeded=False, rest_method="GET", rest_path="/p/1",
+        status_code=403, fault_code="server.serverproxy.access_denied", message_id="q-1", x_request_id="r-1",
+    )
+    assert rec["securityServerType"] == "Producer" and rec["responseOutTs"] - rec["requestInTs"] == 40
+    assert "serviceVersion" not in rec and rec["serviceCode"] == "persons"
+    monitor.store(rec)
+    assert monitor.query(rec["monitoringDataTs"], rec["monitoringDataTs"]).records == [rec]
+    metrics = GatewayMetrics()
+    metrics.observe_record(rec)
+    assert metrics.registry.get_sample_value(
+        "sild_gateway_failures_total", {"side": "server", "code": "server.serverproxy.access_denied"}) == 1
+    assert metrics.registry.get_sample_value(
+        "sild_gateway_request_duration_seconds_sum", {"side": "server", "service_type": "REST"}) == pytest.approx(0.04)
+    with pytest.raises(InvalidOpRecord, match="naive"):
+        exchange_record(side="client", client=None, service=None, service_type=None,
+                        request_in=dt.datetime(2026, 1, 1), response_out=T0, succeeded=True)
