@@ -298,7 +298,16 @@ def _operations(ctx: Context, raw: Any, backends: dict[str, Backend], root: Yaml
             method = (text_field(ctx, r, "method", rwhere) or "GET").upper()
             if method not in ("GET", "POST"):
                 raise ctx.fail(f"{rwhere}.method", line_of(r, "method"), "must be GET or POST")
-            rest = RestSettings(path=rpath, method=method, not_found_when=text_field(ctx, r, "not_found_when", rwhere))
+            not_found_when = text_field(ctx, r, "not_found_when", rwhere)
+            if not_found_when is not None:
+                from lxml import etree
+
+                try:  # 'tns' is the adapter's namespace, known only after the whole file is read
+                    etree.XPath(not_found_when, namespaces={"tns": "urn:check"})
+                except etree.XPathSyntaxError as exc:
+                    raise ctx.fail(f"{rwhere}.not_found_when", line_of(r, "not_found_when"),
+                                   f"invalid XPath: {exc}") from exc
+            rest = RestSettings(path=rpath, method=method, not_found_when=not_found_when)
             names = {f.name for f in parts["request_fields"]}
             for param in rest.path_params:
                 if param not in names:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,11 +155,15 @@ class ProviderAdapter:
         """Answer one X-Road SOAP request: ``(http_status, envelope_bytes)``; never raises."""
         correlation = str(uuid.uuid4())
         request: XRoadRequest | None = None
+        started = time.perf_counter()
         try:
             request = parse_request(raw)
             op = self._operation_for(request)
             wrapper = self.invoke(op, request.body, request.context, correlation)
-            return 200, build_response(request, wrapper)
+            answer = build_response(request, wrapper)
+            log.info("soap %s client=%s id=%s ok %.1f ms", op.name, request.client, request.message_id,
+                     (time.perf_counter() - started) * 1000)
+            return 200, answer
         except AdapterFault as fault:
             log.warning("fault %s [%s]: %s (cause: %r)", fault.code, correlation, fault.message, fault.__cause__)
             header = request.header if request is not None else None

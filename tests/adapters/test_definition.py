@@ -65,6 +65,8 @@ BAD = [
     ("sign-unknown-element", GOOD + "    sign: {element: nothing}\n", 17, "operations[0].sign.element",
      "response field with sub-fields"),
     ("rest-param", GOOD + '    rest: {path: "/things/{id}"}\n', 17, "operations[0].rest.path", "'id'"),
+    ("rest-xpath", GOOD + '    rest: {path: "/things/{code}", not_found_when: "tns:found = ="}\n', 17,
+     "operations[0].rest.not_found_when", "invalid XPath"),
     ("yaml-syntax", GOOD.replace("  name: demo", "  name: [demo"), 3, "not valid YAML", ""),
     ("consumer-service", GOOD + "consumers:\n  - name: c\n    gateway: {url: http://gw}\n    client: EE/GOV/1/a\n"
      "    service: EE/GOV\n", 21, "consumers[0].service", "parts"),
