@@ -136,9 +136,15 @@ def _rest_view(provider: ProviderAdapter, op: Operation) -> Any:
                 return response
             params.update(body)
         headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith("x-road-")}
-        result = provider.handle_rest(op, params, headers)
-        response = jsonify(result.body)
-        response.status_code = result.status
+        best = request.accept_mimetypes.best_match(["application/json", "application/xml", "text/xml"],
+                                                   default="application/json")
+        as_xml = best in ("application/xml", "text/xml")
+        result = provider.handle_rest(op, params, headers, as_xml=as_xml)
+        if result.xml is not None:
+            response = Response(result.xml, status=result.status, content_type=f"{best}; charset=utf-8")
+        else:
+            response = jsonify(result.body)
+            response.status_code = result.status
         for key, value in result.headers.items():
             response.headers[key] = value
         return response

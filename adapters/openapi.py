@@ -48,8 +48,11 @@ def build_openapi(definition: AdapterDefinition, base_url: str) -> dict[str, Any
             "summary": op.title or op.name,
             "parameters": [_parameter(f, "path") for f in op.request_fields if f.name in path_params],
             "responses": {
-                "200": {"description": "the record", "content": {"application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{response_name}"}}}},
+                "200": {"description": "the record", "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{response_name}"}},
+                    # the same answer as the SOAP face's response document, with its XML signature
+                    "application/xml": {"schema": {"type": "string"}},
+                }},
                 "400": {"description": "bad request", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Error"}}}},
                 "500": {"description": "the backend failed", "content": {"application/json": {

@@ -86,9 +86,20 @@ def load_trust(check: SignatureCheck) -> SignatureTrust:
 
 @dataclass(frozen=True)
 class RestResult:
+    """A REST answer: ``body`` as JSON, or ``xml`` (the signed response document) when XML was asked for."""
+
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    xml: bytes | None = None
+
+
+def _xml_error(body: dict[str, Any]) -> bytes:
+    """X-Road's XML form of a REST error (``<error><type/><message/><detail/></error>``)."""
+    error = etree.Element("error")
+    for key in ("type", "message", "detail"):
+        etree.SubElement(error, key).text = str(body.get(key, ""))
+    return etree.tostring(error, xml_declaration=True, encoding="UTF-8")
 
 
 class ProviderAdapter:
@@ -188,8 +199,20 @@ class ProviderAdapter:
         return op
 
     # -- REST face ----------------------------------------------------------------
-    def handle_rest(self, op: Operation, params: dict[str, Any], headers: dict[str, str]) -> RestResult:
-        """Answer one REST call as JSON; X-Road-* headers give the mapping context."""
+    def handle_rest(
+        self, op: Operation, params: dict[str, Any], headers: dict[str, str], *, as_xml: bool = False
+    ) -> RestResult:
+        """Answer one REST call; X-Road-* headers give the mapping context.
+
+        JSON by default; with ``as_xml`` the answer is the response document itself, with
+        the data owner's signature, so REST consumers can keep signed records too.
+        """
+        result = self._rest(op, params, headers, as_xml)
+        if as_xml and result.xml is None:
+            return RestResult(result.status, result.body, result.headers, _xml_error(result.body))
+        return result
+
+    def _rest(self, op: Operation, params: dict[str, Any], headers: dict[str, str], as_xml: bool) -> RestResult:
         correlation = str(uuid.uuid4())
         try:
             wrapper = json_to_xml(self.definition.namespace, op.name, op.request_fields, params)
@@ -207,6 +230,8 @@ class ProviderAdapter:
                 found = response.xpath(op.rest.not_found_when, namespaces={"tns": self.definition.namespace})
                 if found is True or (isinstance(found, list) and found):
                     return RestResult(404, {"type": "not_found", "message": "no such record", "detail": correlation}, {})
+            if as_xml:
+                return RestResult(200, {}, {}, etree.tostring(response, xml_declaration=True, encoding="UTF-8"))
             return RestResult(200, xml_to_json(response, op.response_fields), {})
         except AdapterFault as fault:
             log.warning("fault %s [%s]: %s", fault.code, correlation, fault.message)

@@ -173,3 +173,13 @@ def test_duplicate_id_is_refused(pki: Pki) -> None:
     decoy.set("Id", person.get("Id", ""))
     with pytest.raises(PayloadSignatureError, match="more than once"):
         verify_payload(person, SignatureTrust(ca_certificates=(pki.root,)), at=VERIFY_AT)
+
+
+def test_rest_face_gives_the_signed_record_when_xml_is_asked_for(sandbox: object, pki: Pki, xmlsec1: str,
+                                                                  tmp_path: Path) -> None:
+    url = sandbox["population"]  # type: ignore[index]
+    response = httpx.get(f"{url}/rest/persons/39001011237", headers={"Accept": "application/xml"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
+    assert _xmlsec_verify(xmlsec1, pki, response.content, tmp_path, f"{POPULATION_NS}:person").returncode == 0
+    missing = httpx.get(f"{url}/rest/persons/50001010006", headers={"Accept": "application/xml"})
+    assert missing.status_code == 404 and etree.fromstring(missing.content).findtext("type") == "not_found"
