@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from trust.errors import IdentifierError
@@ -46,6 +46,7 @@ from .serverconf_errors import (
     IdentityNotSet,
     InvalidInput,
     NotFound,
+    ServerConfError,
     parse_networks,
     cert_sha256,
     parse_client_text,
@@ -92,6 +93,11 @@ class ServerConf(ServicesMixin):
                 session.execute(update(m.ConfState).where(m.ConfState.id == 1).values(counter=m.ConfState.counter + 1))
         except IntegrityError as exc:
             raise AlreadyExists(f"conflicts with existing configuration: {_constraint(exc)}") from exc
+        except OperationalError as exc:
+            raise ServerConfError(
+                f"the configuration database is unavailable or busy: {_constraint(exc)}",
+                code="gateway.serverconf.database_unavailable",
+            ) from exc
         finally:
             self._checked_at = 0.0  # our own change is visible at once
 
@@ -316,6 +322,6 @@ class ServerConf(ServicesMixin):
         )
 
 
-def _constraint(exc: IntegrityError) -> str:
+def _constraint(exc: IntegrityError | OperationalError) -> str:
     text = str(exc.orig) if exc.orig is not None else str(exc)
     return text.splitlines()[0][:200]
