@@ -45,9 +45,9 @@ from lxml import etree
 from trust.errors import XmlError
 from trust.safexml import parse_xml
 
-from .model import AnchorSource, ConfigurationAnchor, SharedParameters
+from .model import XROAD_NS, AnchorSource, ConfigurationAnchor, SharedParameters
 from .model_errors import AnchorInvalid, ConfSchemaInvalid
-from .model_xml import XROAD_NS, anchor_element, parse_anchor_element
+from .model_xml import anchor_element, parse_anchor_element
 
 ANCHOR_TAG = f"{{{XROAD_NS}}}configurationAnchor"
 MAX_ANCHOR_BYTES = 1024 * 1024

@@ -50,6 +50,7 @@ import httpx
 
 from .client_store import (
     read_metadata,
+    read_part,
     read_status,
     remove_instance,
     stored_instances,
@@ -61,6 +62,7 @@ from .conftree import CurrentConfiguration, load_tree
 from .directory import VerifiedConfiguration, parse_directory, verify_directory
 from .model import ConfigurationAnchor, PrivateParameters
 from .model_errors import ConfDownloadFailed, ConfError, ConfMissingPart, ConfOutdated, ConfTreeInvalid
+from .model_xml import parse_private_parameters
 
 DEFAULT_VERSIONS = (6, 5, 4, 3, 2)
 DEFAULT_INTERVAL_SECONDS = 60
@@ -318,9 +320,6 @@ class ConfigurationClient:
         return InstanceOutcome(anchor.instance, ok=True, kind=kind, source_url=url, expires_at=verified.expires_at)
 
     def _own_private(self) -> PrivateParameters | None:
-        from .model_xml import parse_private_parameters
-        from .client_store import read_part
-
         try:
             data = read_part(self.config.directory, self.config.anchor.instance, "PRIVATE-PARAMETERS")
             metadata = read_metadata(self.config.directory, self.config.anchor.instance)

@@ -53,6 +53,7 @@ from trust.identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerI
 
 from .model_errors import ConfSchemaInvalid
 
+XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"  # namespace of every parameter file and anchor
 CURRENT_VERSION = 6
 SUPPORTED_VERSIONS = (2, 3, 4, 5, 6)
 DEFAULT_OCSP_FRESHNESS_SECONDS = 3600
