@@ -68,7 +68,7 @@ def serve(definition_file: str, host: str, port: int, threads: int, tls_cert: st
     from .serving import WsgiServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    definition = load_definition(definition_file)
+    definition = load_definition(definition_file, environ=os.environ)
     ssl_adapter = _ssl_adapter(tls_cert, tls_key, tls_client_ca)
     app = create_app(definition, signing=_signing(definition))
     server = WsgiServer(app, host, port, threads=threads, ssl_adapter=ssl_adapter)
@@ -108,7 +108,7 @@ def _ssl_adapter(cert: str | None, key: str | None, client_ca: str | None) -> ob
 @click.option("--no-ping", is_flag=True, help="only validate the file, do not contact the backends")
 def check(definition_file: str, no_ping: bool) -> None:
     """Validate DEFINITION_FILE and ping its backends; exit 1 if a backend cannot be reached."""
-    definition = load_definition(definition_file)
+    definition = load_definition(definition_file, environ=os.environ)
     _signing(definition) if definition.signing is not None else None
     click.echo(f"{definition.source.name}: valid; adapter {definition.name}, "
                f"{len(definition.operations)} operation(s), {len(definition.backends)} backend(s), "
@@ -135,7 +135,7 @@ def check(definition_file: str, no_ping: bool) -> None:
 @click.option("--base-url", default=None, help="URL the adapter is reached at (default: adapter.public_url)")
 def wsdl(definition_file: str, base_url: str | None) -> None:
     """Print the WSDL of the adapter DEFINITION_FILE describes."""
-    definition = load_definition(definition_file)
+    definition = load_definition(definition_file, environ=os.environ)
     url = base_url or definition.public_url or "http://localhost:8090"
     click.echo(build_wsdl(definition, url).decode("utf-8"), nl=False)
 
@@ -145,6 +145,6 @@ def wsdl(definition_file: str, base_url: str | None) -> None:
 @click.option("--base-url", default=None, help="URL the adapter is reached at (default: adapter.public_url)")
 def openapi(definition_file: str, base_url: str | None) -> None:
     """Print the OpenAPI 3 description of the adapter's REST face."""
-    definition = load_definition(definition_file)
+    definition = load_definition(definition_file, environ=os.environ)
     url = base_url or definition.public_url or "http://localhost:8090"
     click.echo(json.dumps(build_openapi(definition, url), indent=2, ensure_ascii=False))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from typing import Mapping as TMapping
 
 import yaml
 
@@ -63,18 +64,43 @@ __all__ = [
 _HOOK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def load_definition(path: Path | str) -> AdapterDefinition:
-    """Read and check an adapter definition; raise :class:`DefinitionError` naming line and field."""
+def load_definition(path: Path | str, *, environ: TMapping[str, str] | None = None) -> AdapterDefinition:
+    """Read and check an adapter definition; raise :class:`DefinitionError` naming line and field.
+
+    ``${NAME}`` placeholders are filled from ``environ`` (the CLI passes the process
+    environment), so one file serves test and production with different backend URLs.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DefinitionError(f"cannot read adapter definition {path}: {exc.strerror}") from exc
-    return parse_definition(text, source=path)
+    return parse_definition(text, source=path, environ=environ)
 
 
-def parse_definition(text: str, *, source: Path) -> AdapterDefinition:
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _substitute(text: str, environ: TMapping[str, str], source: str) -> str:
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if line.lstrip().startswith("#"):
+            continue
+
+        def value(match: re.Match[str], number: int = number) -> str:
+            name = match.group(1)
+            if name not in environ:
+                raise DefinitionError(f"{source} line {number}: environment variable {name} is not set")
+            return environ[name]
+
+        lines[number - 1] = _PLACEHOLDER.sub(value, line)
+    return "\n".join(lines)
+
+
+def parse_definition(text: str, *, source: Path, environ: TMapping[str, str] | None = None) -> AdapterDefinition:
     ctx = Context(source.name, source.resolve().parent)
+    if environ is not None:
+        text = _substitute(text, environ, ctx.source)
     try:
         data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - SafeLoader subclass
     except DefinitionError as exc:

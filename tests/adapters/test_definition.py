@@ -130,3 +130,11 @@ def test_xslt_with_a_doctype_is_refused(tmp_path: Path) -> None:
                    "</xsl:stylesheet>")
     with pytest.raises(MappingError):
         compile_xslt(xsl)
+
+
+def test_environment_placeholders(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD.replace("http://127.0.0.1:9/legacy", "${LEGACY_URL}/legacy"))
+    definition = load_definition(path, environ={"LEGACY_URL": "http://rr.internal:8080"})
+    assert definition.backends["legacy"].url == "http://rr.internal:8080/legacy"
+    with pytest.raises(DefinitionError, match="demo.yaml line 7: environment variable LEGACY_URL is not set"):
+        load_definition(path, environ={})
