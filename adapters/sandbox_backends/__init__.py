@@ -54,6 +54,21 @@ def backend_app(name: str) -> Any:
     return {"population": population.app, "vero": vero.app, "dvv": dvv.app}[name]
 
 
+def _standalone_definition(name: str, backend_url: str, key_id: str, signer: Signer, chain: Path) -> bytes:
+    """The definition as a file that works anywhere: absolute stylesheet paths, a signing section."""
+    package = Path(str(resources.files(__name__)))
+    text = definition_text(name, backend_url)
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("xslt: "):
+            text = text.replace(line, line.replace(stripped, f"xslt: {package / stripped[len('xslt: '):]}"))
+    directory = getattr(signer, "directory", None)  # a SoftToken; other signers need their own section
+    if name == "population" and directory is not None:
+        text += (f"\nsigning:\n  key_id: {key_id}\n  certificate: {chain}\n"
+                 f"  token:\n    directory: {directory}\n    pin_env: SILD_TOKEN_PIN\n")
+    return text.encode("utf-8")
+
+
 @dataclass
 class SandboxServers:
     """Running sandbox servers. ``urls[name]`` is what a gateway registers as the service URL base:
@@ -61,11 +76,13 @@ class SandboxServers:
     * ``urls['population']``, ``urls['vero']``: the adapter base URLs (SOAP at ``/soap``, WSDL at
       ``/wsdl``, REST at ``/rest``, e.g. ``/rest/persons/{code}``, ``/rest/income/{code}``);
     * ``urls['dvv']``: the REST backend itself (``/residents/{code}``);
-    * ``backend_urls[name]``: the raw legacy backends.
+    * ``backend_urls[name]``: the raw legacy backends;
+    * ``workdir``: where ``population.yaml``/``vero.yaml`` (usable with ``sild adapter serve``) were written.
     """
 
     urls: dict[str, str] = field(default_factory=dict)
     backend_urls: dict[str, str] = field(default_factory=dict)
+    workdir: Path | None = None
     _servers: list[WsgiServer] = field(default_factory=list)
     _apps: list[Any] = field(default_factory=list)
 
@@ -107,7 +124,7 @@ def start_all(
     workdir = Path(workdir)
     chain = tuple(cert_chain)
     signing = SigningMaterial(signer=signer, key_id=key_id, certificates=chain)
-    running = SandboxServers()
+    running = SandboxServers(workdir=workdir)
     try:
         for name in ("population", "vero", "dvv"):
             server = WsgiServer(backend_app(name), host).start()
@@ -117,7 +134,8 @@ def start_all(
         write_atomic(workdir / "population-sign-chain.pem",
                      b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
         for name in ADAPTED:
-            write_atomic(workdir / f"{name}.yaml", definition_text(name, running.backend_urls[name]).encode("utf-8"))
+            write_atomic(workdir / f"{name}.yaml", _standalone_definition(
+                name, running.backend_urls[name], key_id, signer, workdir / "population-sign-chain.pem"))
             definition = load_sandbox_definition(name, running.backend_urls[name])
             app = create_app(definition, signing=signing if name == "population" else None)
             running._apps.append(app)

@@ -133,3 +133,15 @@ def test_serve_runs_the_adapter_as_a_process_over_mutual_tls(tmp_path: Path, san
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+def test_sandbox_workdir_definitions_are_standalone(sandbox: Any) -> None:
+    """The definitions start_all writes validate on their own (absolute stylesheets, signing section)."""
+    from adapters.definition import load_definition
+
+    root = Path(sandbox.workdir)
+    population = load_definition(root / "population.yaml")
+    assert population.signing is not None and population.signing.token_directory is not None
+    assert load_definition(root / "vero.yaml").operations[0].name == "getTaxRecord"
+    result = _sild("adapter", "check", str(root / "vero.yaml"))
+    assert result.exit_code == 0, result.output
