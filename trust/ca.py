@@ -241,6 +241,17 @@ class CertificateAuthority:
             .sign(issuer_key, _sig_hash(issuer_key))
         )
         write_atomic(certs_dir / "tsa.pem", cert_pem(tsa_cert))
+        # the register lists every certificate the CA keys signed, so the responder can
+        # answer for the intermediate (X-Road checks OCSP for all but the root) and the
+        # service certificates as well
+        database = CaDatabase(f"sqlite:///{directory / 'ca.db'}")
+        try:
+            if intermediate:
+                database.insert(_service_record("intermediate", issuer_cert, root_cert, now), lambda: None)
+            database.insert(_service_record("ocsp", ocsp_cert, issuer_cert, now), lambda: None)
+            database.insert(_service_record("tsa", tsa_cert, issuer_cert, now), lambda: None)
+        finally:
+            database.close()
         config: dict[str, object] = {
             "format": 1,
             "instance": instance,
@@ -411,6 +422,15 @@ class CertificateAuthority:
 
     def issued(self) -> list[CertificateRecord]:
         return self.db.all()
+
+
+def _service_record(kind: str, cert: x509.Certificate, issuer: x509.Certificate, now: dt.datetime) -> CertificateRecord:
+    return CertificateRecord(
+        serial=cert.serial_number, kind=kind, subject=_subject_text(cert), member=None, server_code=None,
+        issuer_fingerprint=fingerprint_hex(issuer), sha256_hex=fingerprint_hex(cert),
+        not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc, issued_at=now,
+        revoked_at=None, revocation_reason=None, der=cert.public_bytes(serialization.Encoding.DER),
+    )
 
 
 def _subject_text(cert: x509.Certificate) -> str:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .ca import OCSP, TSA, CertificateAuthority
-from .ocsp_responder import OcspResponder
+from .ca import OCSP, ROOT, TSA, CertificateAuthority
+from .ocsp_responder import OcspIssuer, OcspResponder
 from .tsa_authority import DEFAULT_TSA_POLICY, PersistentSerials, TimestampAuthority
 
 
 def ocsp_responder(ca: CertificateAuthority, *, validity: dt.timedelta = dt.timedelta(hours=1)) -> OcspResponder:
-    """Responder for the issuing CA, signing with the delegated OCSP certificate."""
-    return OcspResponder(ca.db, ca.issuing_cert, ca.token, OCSP, ca.ocsp_cert, validity=validity)
+    """Responder for the issuing CA, signing with the delegated OCSP certificate; with an
+    intermediate it also answers for the intermediate itself, signed by the root (X-Road
+    wants OCSP for every certificate of a chain except the root)."""
+    extra = (OcspIssuer(ca.root_cert, ca.token, ROOT, ca.root_cert),) if ca.intermediate_cert is not None else ()
+    return OcspResponder(ca.db, ca.issuing_cert, ca.token, OCSP, ca.ocsp_cert, validity=validity,
+                         extra_issuers=extra)
 
 
 def timestamp_authority(ca: CertificateAuthority, *, policy: str = DEFAULT_TSA_POLICY) -> TimestampAuthority:

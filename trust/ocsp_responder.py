@@ -49,8 +49,43 @@ class OcspResult:
     detail: str | None = None
 
 
+@dataclass(frozen=True)
+class OcspIssuer:
+    """A CA the responder answers for, and who signs those answers: a delegated
+    OCSP certificate, or the CA certificate itself (``responder_cert == issuer``)."""
+
+    issuer: x509.Certificate
+    signer: Signer
+    key_id: str
+    responder_cert: x509.Certificate
+    chain: tuple[x509.Certificate, ...] = ()
+
+
+class _Issuer:
+    """Per-issuer values computed once."""
+
+    def __init__(self, spec: OcspIssuer, digest: DigestAlgorithm) -> None:
+        self.spec = spec
+        self.sig_alg = SignatureAlgorithm.for_key(spec.signer.public_key(spec.key_id), digest)
+        # encoded once and re-loaded per response: asn1crypto re-encodes parsed objects put into new structures
+        self.certs_der = [cert_der(c) for c in (spec.responder_cert, *spec.chain)]
+        self.responder_key_hash = hashlib.sha1(public_key_bits(spec.responder_cert)).digest()
+        self.fingerprint = fingerprint_hex(spec.issuer)
+        self.hashes = {name: cert_id_hashes(spec.issuer, name) for name in _CERT_ID_HASHES}
+
+    def matches(self, cert_id: asn1_ocsp.CertId) -> bool:
+        expected = self.hashes.get(str(cert_id["hash_algorithm"]["algorithm"].native))
+        return expected is not None and (
+            cert_id["issuer_name_hash"].native, cert_id["issuer_key_hash"].native) == expected
+
+
 class OcspResponder:
-    """Answers for certificates issued by ``issuer`` according to ``database``."""
+    """Answers for certificates issued by ``issuer`` (and ``extra_issuers``) from ``database``.
+
+    One response has one signer: when a request names certificates of several
+    issuers, the first issuer's signer answers and certificates of the others get
+    ``unknown`` (clients ask per issuer in practice: openssl and X-Road do).
+    """
 
     def __init__(
         self,
@@ -63,6 +98,7 @@ class OcspResponder:
         chain: Sequence[x509.Certificate] = (),
         validity: dt.timedelta = dt.timedelta(hours=1),
         digest: DigestAlgorithm = DigestAlgorithm.SHA256,
+        extra_issuers: Sequence[OcspIssuer] = (),
     ) -> None:
         self.database = database
         self.issuer = issuer
@@ -70,12 +106,8 @@ class OcspResponder:
         self.key_id = key_id
         self.responder_cert = responder_cert
         self.validity = validity
-        self._sig_alg = SignatureAlgorithm.for_key(signer.public_key(key_id), digest)
-        # encoded once and re-loaded per response: asn1crypto re-encodes parsed objects put into new structures
-        self._certs_der = [cert_der(c) for c in (responder_cert, *chain)]
-        self._responder_key_hash = hashlib.sha1(public_key_bits(responder_cert)).digest()
-        self._issuer_fingerprint = fingerprint_hex(issuer)
-        self._issuer_hashes = {name: cert_id_hashes(issuer, name) for name in _CERT_ID_HASHES}
+        first = OcspIssuer(issuer, signer, key_id, responder_cert, tuple(chain))
+        self._issuers = [_Issuer(spec, digest) for spec in (first, *extra_issuers)]
 
     def respond(self, request_der: bytes, at: dt.datetime) -> bytes:
         return self.handle(request_der, at).response
@@ -86,17 +118,18 @@ class OcspResponder:
             requests, nonce = self._parse(request_der)
         except _Malformed as exc:
             return OcspResult(_status_only("malformed_request"), "malformed_request", str(exc))
+        matched = [next((i for i in self._issuers if i.matches(r)), None) for r in requests]
+        signing = next((i for i in matched if i is not None), None)
+        if signing is None:
+            return OcspResult(_status_only("unauthorized"), "unauthorized",
+                              "this responder does not serve the issuer named in the request")
         try:
-            singles = [self._single(req_cert, at) for req_cert in requests]
+            singles = [self._single(r, at, signing) if i is signing else _unknown(r, at, self.validity)
+                       for r, i in zip(requests, matched)]
         except TrustError as exc:
             log.error("OCSP responder cannot read the CA register: %s", exc)
             return OcspResult(_status_only("internal_error"), "internal_error", "status not available")
-        if all(single is None for single in singles):
-            return OcspResult(_status_only("unauthorized"), "unauthorized",
-                              "this responder does not serve the issuer named in the request")
-        return OcspResult(self._sign(
-            [s if s is not None else _unknown(r, at, self.validity) for s, r in zip(singles, requests)],
-            nonce, at), "successful")
+        return OcspResult(self._sign(singles, nonce, at, signing), "successful")
 
     # -- internals ---------------------------------------------------------
     def _parse(self, data: bytes) -> tuple[list[asn1_ocsp.CertId], core.Asn1Value | None]:
@@ -121,14 +154,9 @@ class OcspResponder:
             raise _Malformed(f"request lists more than {MAX_CERTS_PER_REQUEST} certificates")
         return cert_ids, nonce
 
-    def _single(self, cert_id: asn1_ocsp.CertId, at: dt.datetime) -> dict[str, object] | None:
-        """The SingleResponse fields, or None when ``cert_id`` names another issuer."""
-        hash_name = cert_id["hash_algorithm"]["algorithm"].native
-        expected = self._issuer_hashes.get(str(hash_name))
-        if expected is None or (cert_id["issuer_name_hash"].native, cert_id["issuer_key_hash"].native) != expected:
-            return None
+    def _single(self, cert_id: asn1_ocsp.CertId, at: dt.datetime, issuer: _Issuer) -> dict[str, object]:
         record = self.database.status(int(cert_id["serial_number"].native))
-        if record is None or record[0] != self._issuer_fingerprint:
+        if record is None or record[0] != issuer.fingerprint:
             return _unknown(cert_id, at, self.validity)
         _issuer, revoked_at, revocation_reason = record
         if revoked_at is not None and revoked_at <= at:
@@ -141,9 +169,10 @@ class OcspResponder:
             status = asn1_ocsp.CertStatus(name="good", value=core.Null())
         return {"cert_id": cert_id, "cert_status": status, "this_update": at, "next_update": at + self.validity}
 
-    def _sign(self, singles: list[dict[str, object]], nonce: core.Asn1Value | None, at: dt.datetime) -> bytes:
+    def _sign(self, singles: list[dict[str, object]], nonce: core.Asn1Value | None, at: dt.datetime,
+              issuer: _Issuer) -> bytes:
         data: dict[str, object] = {
-            "responder_id": asn1_ocsp.ResponderId(name="by_key", value=self._responder_key_hash),
+            "responder_id": asn1_ocsp.ResponderId(name="by_key", value=issuer.responder_key_hash),
             "produced_at": at,
             "responses": singles,
         }
@@ -151,12 +180,13 @@ class OcspResponder:
             data["response_extensions"] = [{"extn_id": "nonce", "critical": False, "extn_value": nonce}]
         tbs = asn1_ocsp.ResponseData(data)
         tbs_der = tbs.dump()
-        signature = self.signer.sign(self.key_id, self._sig_alg, self._sig_alg.digest.digest(tbs_der))
+        sig_alg = issuer.sig_alg
+        signature = issuer.spec.signer.sign(issuer.spec.key_id, sig_alg, sig_alg.digest.digest(tbs_der))
         basic = asn1_ocsp.BasicOCSPResponse({
             "tbs_response_data": tbs,
-            "signature_algorithm": {"algorithm": asn1_signature_algorithm_name(self._sig_alg)},
+            "signature_algorithm": {"algorithm": asn1_signature_algorithm_name(sig_alg)},
             "signature": signature,
-            "certs": [asn1_x509.Certificate.load(der) for der in self._certs_der],
+            "certs": [asn1_x509.Certificate.load(der) for der in issuer.certs_der],
         })
         response = asn1_ocsp.OCSPResponse({
             "response_status": "successful",

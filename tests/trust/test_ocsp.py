@@ -103,6 +103,17 @@ def test_good_revoked_unknown(ca: CertificateAuthority, responder: OcspResponder
     assert single["cert_status"].name == "unknown"
 
 
+def test_intermediate_answered_by_root(ca: CertificateAuthority, responder: OcspResponder, tmp_path: Path) -> None:
+    request = build_ocsp_request(ca.intermediate_cert, ca.root_cert, nonce=b"int")
+    status = verify_ocsp_response(responder.respond(request, NOW), ca.intermediate_cert, ca.root_cert, at=NOW,
+                                  freshness_seconds=60, nonce=b"int")
+    assert status.status is OcspCertStatus.GOOD and status.responder_cert == ca.root_cert
+    # the service certificates are in the register as well
+    tsa_status = verify_ocsp_response(responder.respond(build_ocsp_request(ca.tsa_cert, ca.issuing_cert), NOW),
+                                      ca.tsa_cert, ca.issuing_cert, at=NOW, freshness_seconds=60)
+    assert tsa_status.status is OcspCertStatus.GOOD
+
+
 def test_responder_status_answers(ca: CertificateAuthority, responder: OcspResponder,
                                   other: CertificateAuthority) -> None:
     result = responder.handle(b"\x30\x02\x05\x00", NOW)
@@ -215,6 +226,13 @@ def test_openssl_good_then_revoked(server: TrustServer, ca: CertificateAuthority
     path.write_bytes(cert_pem(cert))
     out = _openssl_ocsp(ca, path, server.url + "/ocsp", tmp_path)
     assert "Response verify OK" in out and f"{path}: good" in out, out
+    # the intermediate too, answered by the root
+    (tmp_path / "int.pem").write_bytes(cert_pem(ca.intermediate_cert))
+    (tmp_path / "root.pem").write_bytes(cert_pem(ca.root_cert))
+    int_out = subprocess.run(["openssl", "ocsp", "-issuer", str(tmp_path / "root.pem"), "-cert",
+                              str(tmp_path / "int.pem"), "-url", server.url + "/ocsp", "-CAfile",
+                              str(tmp_path / "root.pem")], capture_output=True, text=True, timeout=30)
+    assert "Response verify OK" in int_out.stdout + int_out.stderr and ": good" in int_out.stdout, int_out
     ca.revoke(cert, at=dt.datetime.now(dt.timezone.utc), reason=RevocationReason.SUPERSEDED)
     out = _openssl_ocsp(ca, path, server.url + "/ocsp", tmp_path)
     assert "Response verify OK" in out and f"{path}: revoked" in out and "Reason: superseded" in out, out
