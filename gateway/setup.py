@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -161,9 +162,19 @@ def make_csr(signer: Signer, key_id: str, subject: x509.Name) -> bytes:
     return x509.load_der_x509_csr(der).public_bytes(serialization.Encoding.PEM)
 
 
+def _country(instance: str) -> x509.NameAttribute[str]:
+    """C=instance as X-Road's EJBCA profile wants; instance codes are not ISO countries
+    (``DEV``, ``EE-test``), so the two-letter check of ``cryptography`` is skipped."""
+    if len(instance) == 2:
+        return x509.NameAttribute(NameOID.COUNTRY_NAME, instance)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return x509.NameAttribute(NameOID.COUNTRY_NAME, instance, _validate=False)
+
+
 def auth_subject(server: SecurityServerId) -> x509.Name:
     return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, server.instance),
+        _country(server.instance),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, server.member_class),
         x509.NameAttribute(NameOID.COMMON_NAME, server.member_code),
         x509.NameAttribute(NameOID.SERIAL_NUMBER, f"{server.instance}/{server.server_code}/{server.member_class}"),
@@ -172,7 +183,7 @@ def auth_subject(server: SecurityServerId) -> x509.Name:
 
 def sign_subject(member: MemberId) -> x509.Name:
     return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, member.instance),
+        _country(member.instance),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, member.member_class),
         x509.NameAttribute(NameOID.COMMON_NAME, member.member_code),
     ])
