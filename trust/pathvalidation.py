@@ -26,9 +26,11 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Literal
 
 from cryptography import x509
+from cryptography.x509 import ocsp as crypto_ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from .approved import ApprovedCa, TrustPolicy
@@ -201,8 +203,15 @@ def validate_certificate(
     purpose: Literal["sign", "auth"] | Purpose,
     cache: ValidationCache | None = None,
     clock_skew: dt.timedelta = DEFAULT_CLOCK_SKEW,
+    chain_ocsp: Sequence[bytes | VerifiedOcspStatus] | None = None,
 ) -> VerifiedCertificate:
-    """Validate ``cert`` for ``purpose`` under ``policy`` at ``at`` (see the module docstring)."""
+    """Validate ``cert`` for ``purpose`` under ``policy`` at ``at`` (see the module docstring).
+
+    ``chain_ocsp``: X-Road demands a good, fresh OCSP answer for every certificate of
+    the chain except the CA's top certificate, so intermediates too. Pass the
+    responses that came with the message (in any order) to check the intermediates
+    as well; ``None`` checks the end-entity certificate only.
+    """
     at = require_aware(at)
     purpose = Purpose(purpose) if not isinstance(purpose, Purpose) else purpose
     if at < cert.not_valid_before_utc:
@@ -223,7 +232,21 @@ def validate_certificate(
         if not ca_cert.not_valid_before_utc <= at <= ca_cert.not_valid_after_utc:
             raise CertificateExpired(f"CA certificate {ca_cert.subject.rfc4514_string()} is not valid at {at.isoformat()}")
 
-    status = _ocsp_status(cert, der, chained, policy, ocsp, at, cache, clock_skew)
+    status = _ocsp_status(cert, der, chained.chain[0], chained.responders, policy, ocsp, at, cache, clock_skew)
+    _require_good(cert, status)
+    if chain_ocsp is not None:
+        for index, intermediate in enumerate(chained.chain[:-1]):
+            issuer = chained.chain[index + 1]
+            found = _pick(intermediate, issuer, chain_ocsp)
+            if found is None:
+                raise OcspMissing(f"no OCSP response for intermediate CA {intermediate.subject.rfc4514_string()}")
+            inter_status = _ocsp_status(intermediate, cert_der(intermediate), issuer, chained.responders, policy,
+                                        found, at, cache, clock_skew)
+            _require_good(intermediate, inter_status)
+    return VerifiedCertificate(cert, purpose, chained.ca, chained.chain, status, at)
+
+
+def _require_good(cert: x509.Certificate, status: VerifiedOcspStatus) -> None:
     if status.status is OcspCertStatus.REVOKED:
         when = status.revocation_time.isoformat() if status.revocation_time else "an unknown time"
         raise CertificateRevoked(
@@ -231,20 +254,39 @@ def validate_certificate(
         )
     if status.status is OcspCertStatus.UNKNOWN:
         raise CertificateStatusUnknown(f"the OCSP responder does not know certificate {cert.serial_number:x}")
-    return VerifiedCertificate(cert, purpose, chained.ca, chained.chain, status, at)
+
+
+def _pick(subject: x509.Certificate, issuer: x509.Certificate,
+          candidates: Sequence[bytes | VerifiedOcspStatus]) -> bytes | VerifiedOcspStatus | None:
+    """The candidate that speaks about ``subject`` (by serial; the full check follows)."""
+    issuer_fp = hashlib.sha256(cert_der(issuer)).hexdigest()
+    for candidate in candidates:
+        if isinstance(candidate, VerifiedOcspStatus):
+            if candidate.serial == subject.serial_number and candidate.issuer_fingerprint == issuer_fp:
+                return candidate
+            continue
+        try:
+            parsed = crypto_ocsp.load_der_ocsp_response(candidate)
+            if parsed.response_status is not crypto_ocsp.OCSPResponseStatus.SUCCESSFUL:
+                continue
+            if any(single.serial_number == subject.serial_number for single in parsed.responses):
+                return candidate
+        except ValueError:
+            continue
+    return None
 
 
 def _ocsp_status(
     cert: x509.Certificate,
     der: bytes,
-    chained: _Chained,
+    issuer: x509.Certificate,
+    responders: tuple[x509.Certificate, ...],
     policy: TrustPolicy,
     ocsp: bytes | VerifiedOcspStatus | None,
     at: dt.datetime,
     cache: ValidationCache | None,
     skew: dt.timedelta,
 ) -> VerifiedOcspStatus:
-    issuer = chained.chain[0]
     if ocsp is None:
         raise OcspMissing(f"no OCSP response for certificate {cert.serial_number:x}")
     if isinstance(ocsp, VerifiedOcspStatus):
@@ -260,7 +302,7 @@ def _ocsp_status(
             try:
                 # freshness is checked below for every call, so verify with an unbounded window here
                 status = verify_ocsp_response(ocsp, cert, issuer, at=at, freshness_seconds=10**9,
-                                              responder_certs=chained.responders, clock_skew=skew)
+                                              responder_certs=responders, clock_skew=skew)
             except OcspError as exc:
                 raise OcspInvalid(f"OCSP response for certificate {cert.serial_number:x} is not acceptable: {exc}") from exc
             if cache is not None:

@@ -173,3 +173,23 @@ def test_verified_status_and_cache(ca: CertificateAuthority, responder: OcspResp
     # and a different policy is a different entry: the cached chain does not leak across policies
     with pytest.raises(UnknownIssuer):
         validate_certificate(cert, TrustPolicy(instance="EE"), at=NOW, ocsp=response, purpose="sign", cache=cache)
+
+
+def test_intermediate_ocsp_when_asked(ca: CertificateAuthority, responder: OcspResponder, policy: TrustPolicy) -> None:
+    """X-Road checks OCSP for every certificate but the root; ``chain_ocsp`` does the same."""
+    cert = ca.issue_sign(MEMBER, now=NOW - dt.timedelta(days=1)).cert
+    leaf = _ocsp(responder, ca, cert)
+    inter = responder.respond(build_ocsp_request(ca.intermediate_cert, ca.root_cert), NOW)
+    verified = validate_certificate(cert, policy, at=NOW, ocsp=leaf, purpose="sign", chain_ocsp=[leaf, inter])
+    assert verified.chain[0] == ca.intermediate_cert
+    with pytest.raises(OcspMissing, match="intermediate"):
+        validate_certificate(cert, policy, at=NOW, ocsp=leaf, purpose="sign", chain_ocsp=[leaf])
+    # an intermediate revoked later: checks at a moment after that fail
+    later = NOW + dt.timedelta(days=11)
+    ca.revoke(ca.intermediate_cert, at=NOW + dt.timedelta(days=10), reason=RevocationReason.CA_COMPROMISE)
+    leaf_later = _ocsp(responder, ca, cert, later)
+    inter_later = responder.respond(build_ocsp_request(ca.intermediate_cert, ca.root_cert), later)
+    with pytest.raises(CertificateRevoked, match="cACompromise"):
+        validate_certificate(cert, policy, at=later, ocsp=leaf_later, purpose="sign", chain_ocsp=[inter_later])
+    # without chain_ocsp only the end entity is checked
+    assert validate_certificate(cert, policy, at=later, ocsp=leaf_later, purpose="sign").cert == cert
