@@ -48,11 +48,14 @@ def _complex(
     with_titles: bool,
     *,
     with_id: bool = False,
+    detached_after: str | None = None,
 ) -> None:
     ctype = etree.SubElement(parent, _xs("complexType"))
     seq = etree.SubElement(ctype, _xs("sequence"))
     for spec in fields:
         _element(seq, spec, signed, with_titles)
+        if spec.name == detached_after:  # a detached signature follows the element it signs
+            etree.SubElement(seq, _xs("any"), namespace=DS_NS, processContents="skip", minOccurs="0")
     if signature_slot:
         etree.SubElement(seq, _xs("any"), namespace=DS_NS, processContents="skip", minOccurs="0")
     if with_id:
@@ -72,7 +75,8 @@ def operation_elements(
     signed = {op.sign.element} if op.sign else set()
     response = etree.SubElement(parent, _xs("element"), name=f"{op.name}Response")
     detached = op.sign is not None and op.sign.mode == "detached"
-    _complex(response, op.response_fields, detached, signed if not detached else set(), with_titles)
+    _complex(response, op.response_fields, False, signed if not detached else set(), with_titles,
+             detached_after=op.sign.element if detached and op.sign else None)
     if detached:
         # the detached signature references the element by Id, which the schema must allow
         _add_id(response, op.sign.element if op.sign else "")

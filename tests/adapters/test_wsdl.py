@@ -152,3 +152,23 @@ def test_own_xroad_schema_accepts_the_headers_xroad_accepts(xroad: Path, name: s
     assert len(headers) >= 4
     for header in headers:
         assert schema.validate(header), f"{etree.QName(header).localname}: {schema.error_log}"
+
+
+def test_schema_allows_detached_signature_right_after_the_signed_element(pki: Any) -> None:
+    """A detached signature sits between the signed element and later fields; the schema must say so."""
+    from adapters.definition import FieldSpec, Operation, SignSettings
+    from adapters.schema import validation_schema
+    from adapters.xmldsig import PayloadSigner, SignatureMode
+
+    op = Operation(
+        name="getDoc", backend="b",
+        response_fields=(FieldSpec("doc", fields=(FieldSpec("text"),)), FieldSpec("note")),
+        sign=SignSettings(element="doc", mode="detached"),
+    )
+    schema = validation_schema("urn:t", op)
+    response = etree.fromstring('<t:getDocResponse xmlns:t="urn:t"><t:doc><t:text>x</t:text></t:doc>'
+                                "<t:note>n</t:note></t:getDocResponse>")
+    assert schema.validate(response), schema.error_log
+    PayloadSigner(pki.token, pki.rsa_key_id, pki.rsa_chain, mode=SignatureMode.DETACHED).sign(response[0])
+    assert etree.QName(response[1]).localname == "Signature"
+    assert schema.validate(response), schema.error_log
