@@ -9,18 +9,20 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from federation.anchor import anchor_fingerprint, parse_anchor
 from federation.client import AllowedFederations, ClientConfig, ConfigurationClient
 from federation.directory import verify_directory
 from federation.model import PRIVATE_PARAMETERS
 from federation.model_errors import AnchorInvalid, ConfDownloadFailed, ConfError
+from federation.registration import RegistrationError, submit_registration_request
 from federation.registry_dir import CentralDir
 from federation.registry_errors import WrongInstance
 from federation.registry_init import add_trusted_anchor, build_anchor, init_central
 from trust.identifiers import MemberId
 
-from .test_central_support import PIN, CentralProcess, free_port, sild, wait_for
+from .test_central_support import PIN, CentralProcess, GatewayPki, free_port, sild, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -44,11 +46,9 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path,
         for instance in ("EE", "FI"):
             directory = base / instance.lower()
             port = free_port()
-            if instance == "EE":
-                sild("central", "init", str(directory), "--instance", instance, "--url", f"http://127.0.0.1:{port}")
-            else:  # the same operation in-process (each CLI start costs seconds on a small machine)
-                init_central(str(directory), instance=instance, url=f"http://127.0.0.1:{port}", pin=PIN,
-                             now=dt.datetime.now(dt.timezone.utc))
+            # `sild central init` does exactly this (tested in test_central_cli); in-process saves a start
+            init_central(str(directory), instance=instance, url=f"http://127.0.0.1:{port}", pin=PIN,
+                         now=dt.datetime.now(dt.timezone.utc))
             nodes[instance] = (directory, CentralProcess(directory, port))
         for _, node in nodes.values():
             node.wait_ready()
@@ -61,15 +61,17 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path,
 def test_two_instances_federate(instances: dict[str, tuple[Path, CentralProcess]], tmp_path: Path) -> None:
     (ee_dir, ee), (fi_dir, fi) = instances["EE"], instances["FI"]
     anchors = {}
+    out = tmp_path / "ee-external.xml"
+    result = sild("central", "anchor", str(ee_dir), "--external", "--out", str(out))
+    fingerprint = re.search(r"SHA-224 fingerprint: ([0-9A-F:]+)", result.stdout)
+    assert fingerprint and fingerprint.group(1) == anchor_fingerprint(out.read_bytes())
+    anchors["EE", "external"] = out
     for name, directory in (("EE", ee_dir), ("FI", fi_dir)):
-        out = tmp_path / f"{name.lower()}-external.xml"
-        result = sild("central", "anchor", str(directory), "--external", "--out", str(out))
-        fingerprint = re.search(r"SHA-224 fingerprint: ([0-9A-F:]+)", result.stdout)
-        assert fingerprint and fingerprint.group(1) == anchor_fingerprint(out.read_bytes())
-        anchors[name, "external"] = out
         home = CentralDir(directory)
-        anchors[name, "internal"] = tmp_path / f"{name.lower()}-internal.xml"
-        anchors[name, "internal"].write_bytes(build_anchor(home, internal=True, now=_utc()))
+        for kind in ("internal", "external"):
+            if (name, kind) not in anchors:
+                anchors[name, kind] = tmp_path / f"{name.lower()}-{kind}.xml"
+                anchors[name, kind].write_bytes(build_anchor(home, internal=kind == "internal", now=_utc()))
         home.close()
 
     # each serves verifiable configuration
@@ -77,11 +79,11 @@ def test_two_instances_federate(instances: dict[str, tuple[Path, CentralProcess]
         verified = _internal(node, anchors[name, "internal"])
         assert verified.instance == name  # type: ignore[attr-defined]
 
-    # trusted anchors that must be refused, each for its reason (one through the CLI, the rest in-process)
-    internal = sild("central", "trust-anchor", "add", str(ee_dir), str(anchors["FI", "internal"]), check=False)
-    assert internal.returncode == 1 and "PRIVATE-PARAMETERS" in internal.stderr
+    # trusted anchors that must be refused, each for its reason
     home = CentralDir(ee_dir)
     try:
+        with pytest.raises(AnchorInvalid, match="PRIVATE-PARAMETERS"):
+            add_trusted_anchor(home, anchors["FI", "internal"].read_bytes(), now=_utc())
         with pytest.raises(WrongInstance):
             add_trusted_anchor(home, anchors["EE", "external"].read_bytes(), now=_utc())
         with pytest.raises(AnchorInvalid):
@@ -137,3 +139,52 @@ def test_two_instances_federate(instances: dict[str, tuple[Path, CentralProcess]
     wait_for(lambda: not ee_lists_fi(), what="EE to drop FI's anchor")
     federated.refresh(_utc())
     assert sorted(federated.current(_utc()).shared) == ["EE"]
+
+
+def test_gateway_registers_over_http(instances: dict[str, tuple[Path, CentralProcess]], tmp_path: Path) -> None:
+    """A gateway owner submits a signed request to the running EE node; the officer approves it
+    through the API; EE's gateways then see the new gateway in verified configuration."""
+    ee_dir, ee = instances["EE"]
+    now = _utc()
+    pki = GatewayPki(tmp_path, "EE", now)
+    home = CentralDir(ee_dir)
+    try:
+        fields = pki.ca_fields()
+        registry = home.registry()
+        registry.add_ca(fields["name"], fields["cert"], ocsp=fields["ocsp"],  # type: ignore[arg-type]
+                        certificate_profile=fields["certificate_profile"])  # type: ignore[arg-type]
+        owner = MemberId("EE", "GOV", "70000002")
+        registry.add_member(owner, "Population Register")
+        officer = {"Authorization": "Bearer " + registry.create_api_key(f"officer-{now:%H%M%S%f}", ["registration-officer"])}
+        document, auth = pki.request(owner.server("gw1"), address="gw1.rr.ee", created_at=now)
+    finally:
+        home.close()
+
+    answer = submit_registration_request(ee.url, document)
+    assert answer["status"] == "submitted"
+    with pytest.raises(RegistrationError) as refused:  # a malformed request gets the authority's reason
+        submit_registration_request(ee.url, b"{}")
+    assert "HTTP 400" in str(refused.value)
+    approved = httpx.post(f"{ee.url}/api/v1/registration-requests/{answer['id']}/approve", headers=officer, timeout=10)
+    assert approved.status_code == 200, approved.text
+
+    ee_anchor = parse_anchor(build_anchor_file(ee_dir))
+    client = ConfigurationClient(ClientConfig(anchor=ee_anchor, directory=tmp_path / "gw"))
+
+    def registered() -> bool:
+        if not client.refresh(_utc()).ok:
+            return False
+        own = client.current(_utc()).own
+        server = own.server_by_auth_cert(auth.public_bytes(serialization.Encoding.DER))
+        return server is not None and server.server_id == owner.server("gw1")
+
+    wait_for(registered, what="the approved gateway in EE's configuration")
+    pki.close()
+
+
+def build_anchor_file(directory: Path) -> bytes:
+    home = CentralDir(directory)
+    try:
+        return build_anchor(home, internal=True, now=_utc())
+    finally:
+        home.close()
