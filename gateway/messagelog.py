@@ -280,7 +280,13 @@ class MessageLog:
 
     @contextmanager
     def exchange(self) -> Iterator[Exchange]:
-        """``with log.exchange() as tx: tx.append(request); ...`` - all or nothing, committed at exit."""
+        """``with log.exchange() as tx: tx.append(request); ...`` - all or nothing, committed at exit.
+
+        The transaction holds the database's write lock from the first append until the
+        block ends, so put only the decisions and appends inside it, never a call to a
+        backend or a peer. ``tx.connection`` lets other rows (operational monitoring)
+        join the same transaction.
+        """
         with self.engine.begin() as conn:
             yield Exchange(self, conn)
 

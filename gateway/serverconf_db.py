@@ -23,6 +23,8 @@ PostgreSQL uses the same models and the same alembic chain; only the URL differs
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from .errors import GatewayError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# alembic's migration context is a module-level global, so migrations in one process
+# run one at a time (across processes the retry in migrate_database handles races)
+_MIGRATION_LOCK = threading.Lock()
 _SYNC_MODES = ("NORMAL", "FULL", "EXTRA")
 
 
@@ -62,8 +67,11 @@ def open_engine(url: str | Path, *, synchronous: str = "FULL", migrate: bool = T
         engine_kw.setdefault("connect_args", {})
         engine_kw["connect_args"].setdefault("timeout", 30)
         engine_kw["connect_args"].setdefault("check_same_thread", False)
+        busy_ms = int(float(engine_kw["connect_args"]["timeout"]) * 1000)
         if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
             raise DatabaseError("an in-memory SQLite database cannot be shared; use a file")
+    else:
+        engine_kw.setdefault("pool_pre_ping", True)  # survive a database restart or fail-over
     try:
         engine = create_engine(url, **engine_kw)
     except (SQLAlchemyError, ImportError) as exc:
@@ -74,7 +82,7 @@ def open_engine(url: str | Path, *, synchronous: str = "FULL", migrate: bool = T
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={sync}")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -91,12 +99,21 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
-def migrate_database(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (alembic upgrade) on the given engine."""
+def migrate_database(engine: Engine, revision: str = "head", *, attempts: int = 3) -> None:
+    """Bring the schema to ``revision`` (alembic upgrade) on the given engine.
+
+    Two processes starting at once on a new database (the server and a CLI command)
+    race to create the tables; the loser's migration fails and is simply retried, and
+    the retry finds the schema already there.
+    """
     cfg = alembic_config(engine)
-    try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
-    except SQLAlchemyError as exc:
-        raise DatabaseError(f"database migration failed: {exc}") from exc
+    for attempt in range(1, attempts + 1):
+        try:
+            with _MIGRATION_LOCK, engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+            return
+        except SQLAlchemyError as exc:
+            if attempt == attempts:
+                raise DatabaseError(f"database migration failed: {exc}") from exc
+            time.sleep(0.2 * attempt)

@@ -280,3 +280,57 @@ def test_failed_write_leaves_no_trace(conf: ServerConf) -> None:
             s.flush()
             raise RuntimeError("crash between two statements")
     assert conf.counter() == before and conf.list_local_groups() == []
+
+
+def test_simultaneous_first_starts_both_migrate(tmp_path: Path) -> None:
+    """The server and a CLI command opening a new database at the same moment both succeed."""
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            barrier.wait(5)
+            ServerConf(open_engine(tmp_path / "race.db")).counter()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with open_engine(tmp_path / "race.db").connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM conf_state")).scalar() == 1
+
+
+_STARTER = r"""
+import sys, time
+from gateway.serverconf import ServerConf
+from gateway.serverconf_db import open_engine
+while time.time() < float(sys.argv[2]):
+    time.sleep(0.001)
+print(ServerConf(open_engine(sys.argv[1])).counter())
+"""
+
+
+def test_simultaneous_first_starts_in_separate_processes(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    project = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(project))
+    start_at = str(time.time() + 3.0)
+    procs = [subprocess.Popen([sys.executable, "-c", _STARTER, str(tmp_path / "race.db"), start_at],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=project) for _ in range(3)]
+    try:
+        outputs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [p.returncode for p in procs] == [0, 0, 0], [err.decode()[-500:] for _, err in outputs]
+    assert [out.strip() for out, _ in outputs] == [b"0", b"0", b"0"]
