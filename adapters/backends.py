@@ -36,6 +36,7 @@ from .soap import SOAP11_NS, SOAP12_NS, SOAP_ENCODING_NS, AdapterFault, read_fau
 log = logging.getLogger(__name__)
 
 _RETRY_STATUS = frozenset({502, 503, 504})
+_MAX_INLINED_ELEMENTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def _resolve_multirefs(body: etree._Element) -> None:
     targets = {el.get("id"): el for el in body.iter() if isinstance(el.tag, str) and el.get("id")}
     if not targets:
         return
+    total = sum(1 for _el in body.iter())
     for _ in range(32):  # bounded: references may chain, never loop forever
         refs = [el for el in body.iter() if isinstance(el.tag, str) and (el.get("href") or "").startswith("#")]
         if not refs:
@@ -79,6 +81,10 @@ def _resolve_multirefs(body: etree._Element) -> None:
             target = targets.get(ref.get("href", "")[1:])
             if target is None:
                 raise server_fault("backend_malformed_response", "the backend answer refers to a missing multiRef")
+            # cyclic or nested references can multiply the tree: stop at a fixed size
+            total += sum(1 for _el in target.iter())
+            if total > _MAX_INLINED_ELEMENTS:
+                raise server_fault("backend_malformed_response", "the backend answer has exploding multiRefs")
             del ref.attrib["href"]
             ref.text = target.text
             for child in target:
@@ -86,6 +92,8 @@ def _resolve_multirefs(body: etree._Element) -> None:
             for key, value in target.attrib.items():
                 if key != "id" and not str(key).endswith("}root"):
                     ref.set(key, value)
+    else:
+        raise server_fault("backend_malformed_response", "the backend answer has cyclic multiRefs")
     for target in targets.values():
         parent = target.getparent()
         if parent is not None and parent.tag in (f"{{{SOAP11_NS}}}Body",):
