@@ -174,20 +174,28 @@ def test_append_joins_the_callers_transaction(mlog: MessageLog) -> None:
 
 
 _WRITER = r"""
-import datetime as dt, hashlib, sys
+import hashlib, sys
 from gateway.messagelog import LogEntry, MessageLog
 from gateway.serverconf_db import open_engine
 from trust.identifiers import SubsystemId
 log = MessageLog(open_engine(sys.argv[1]))
 client = SubsystemId("EE", "COM", "2", "app"); service = SubsystemId("EE", "GOV", "1", "tax").service("s")
+
+def entry(n, direction):
+    msg = (b"%d:" % n) * 20000  # large records: the kill lands mid-write
+    return LogEntry(query_id="q%d" % n, client=client, service=service, side="server", direction=direction,
+                    kind="SOAP", message=msg, signature=hashlib.sha512(msg).hexdigest().encode())
+
 n = 0
 while True:
-    msg = (b"%d:" % n) * 20000  # large records: the kill lands mid-write
-    sig = hashlib.sha512(msg).hexdigest().encode()
-    log.append(LogEntry(query_id="q%d" % n, client=client, service=service, side="server", direction="request",
-                        kind="SOAP", message=msg, signature=sig))
+    if n % 2:  # odd exchanges: request and response in one transaction
+        with log.exchange() as tx:
+            tx.append(entry(n, "request"))
+            tx.append(entry(n, "response"))
+    else:
+        log.append(entry(n, "request"))
     n += 1
-    if n == 3:
+    if n == 4:
         print("ready", flush=True)
 """
 
@@ -209,14 +217,18 @@ def test_killed_writer_leaves_no_half_record(tmp_path: Path) -> None:
     log = MessageLog(open_engine(db))
     with log.engine.connect() as conn:
         assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
-        rows = conn.execute(text("SELECT query_id, message, signature, signature_hash FROM ml_record")).all()
-    assert len(rows) >= 3
-    for query_id, message, signature, signature_hash in rows:
+        rows = conn.execute(text("SELECT query_id, direction, message, signature, signature_hash FROM ml_record")).all()
+    assert len(rows) >= 4
+    seen: dict[int, list[str]] = {}
+    for query_id, direction, message, signature, signature_hash in rows:
         n = int(query_id[1:])
         assert message == (b"%d:" % n) * 20000
         assert signature == hashlib.sha512(message).hexdigest().encode()
         assert signature_hash == hashlib.sha512(signature).digest()
-    assert sorted(int(q[1:]) for q, *_ in rows) == list(range(len(rows)))
+        seen.setdefault(n, []).append(direction)
+    assert sorted(seen) == list(range(len(seen)))  # no gap: nothing committed was lost
+    for n, directions in seen.items():  # an exchange is whole: both records or neither
+        assert sorted(directions) == (["request", "response"] if n % 2 else ["request"])
 
 
 # -- timestamping ----------------------------------------------------------------------------------
