@@ -185,7 +185,8 @@ class GatewayNode:
         self._server_ctx = server_ssl_context(*self._key, ca_pem)
         self._ca_loaded = ca_pem
         self.refresh_ocsp()
-        self._servers.append(WsgiServer(self.client_proxy, s.is_host, s.is_port, name="sild-is").start())
+        self._servers.append(WsgiServer(self.client_proxy, s.is_host, s.is_port, name="sild-is",
+                                        proxy_mode=True).start())
         self._servers.append(WsgiServer(self.server_proxy, s.peer_host, s.peer_port, ssl_context=self._server_ctx,
                                         name="sild-peer", threads=32).start())
         if s.ocsp_port:

@@ -18,6 +18,7 @@ import time
 from typing import Any, Callable
 
 from cheroot import wsgi
+from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 WsgiApp = Callable[..., Any]
@@ -36,14 +37,27 @@ class _ContextAdapter(BuiltinSSLAdapter):
         self.context = context
 
 
+class _ProxyRequest(HTTPRequest):
+    """Accepts absolute-URI request targets: an IS may use the gateway as its HTTP proxy."""
+
+    def __init__(self, server: Any, conn: Any, proxy_mode: bool = True, strict_mode: bool = True) -> None:
+        super().__init__(server, conn, proxy_mode=True, strict_mode=strict_mode)
+
+
+class _ProxyConnection(HTTPConnection):
+    RequestHandlerClass = _ProxyRequest
+
+
 class WsgiServer:
     """One cheroot server in a background thread; ``port=0`` picks a free port."""
 
     def __init__(self, app: WsgiApp, host: str = "127.0.0.1", port: int = 0, *,
                  ssl_context: ssl.SSLContext | None = None, threads: int = 16,
-                 name: str = "sild", timeout: int = 60) -> None:
+                 name: str = "sild", timeout: int = 60, proxy_mode: bool = False) -> None:
         self._server = wsgi.Server((host, port), app, numthreads=threads, server_name=name,
                                    timeout=timeout, shutdown_timeout=2)
+        if proxy_mode:
+            self._server.ConnectionClass = _ProxyConnection
         if ssl_context is not None:
             self._server.ssl_adapter = _ContextAdapter(ssl_context)
         self._thread: threading.Thread | None = None
