@@ -94,6 +94,13 @@ class PayloadSigner:
         if self.algorithm not in ALLOWED_SIGNATURE_ALGORITHMS:
             raise PayloadSignatureError(f"algorithm {self.algorithm} is not allowed", code="adapters.signature.config")
         cert_key = self.certificates[0].public_key()
+        spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        if self.signer.public_key(self.key_id).public_bytes(*spki) != cert_key.public_bytes(*spki):
+            # caught at start-up: otherwise every answer would carry a signature nobody can verify
+            raise PayloadSignatureError(
+                f"key {self.key_id!r} does not belong to the certificate {self.certificates[0].subject.rfc4514_string()}",
+                code="adapters.signature.config",
+            )
         assert self.algorithm is not None
         if self.algorithm.is_ecdsa != isinstance(cert_key, ec.EllipticCurvePublicKey):
             raise PayloadSignatureError(

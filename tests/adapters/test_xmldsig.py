@@ -183,3 +183,8 @@ def test_rest_face_gives_the_signed_record_when_xml_is_asked_for(sandbox: object
     assert _xmlsec_verify(xmlsec1, pki, response.content, tmp_path, f"{POPULATION_NS}:person").returncode == 0
     missing = httpx.get(f"{url}/rest/persons/50001010006", headers={"Accept": "application/xml"})
     assert missing.status_code == 404 and etree.fromstring(missing.content).findtext("type") == "not_found"
+
+
+def test_key_and_certificate_must_belong_together(pki: Pki) -> None:
+    with pytest.raises(PayloadSignatureError, match="does not belong"):
+        PayloadSigner(pki.token, pki.rsa_key_id, pki.ec_chain)
