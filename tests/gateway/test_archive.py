@@ -197,3 +197,37 @@ def test_archive_chain_detects_tampering(pki: Pki, mlog: MessageLog, tmp_path: P
     with pytest.raises(ArchiveChainBroken, match="does not match its digest"):
         verify_archive_chain([paths[0], tampered, paths[2]])
     shutil.rmtree(tampered.parent)
+
+
+def test_sild_asic_verify_accepts_the_export(pki: Pki, mlog: MessageLog, tmp_path: Path) -> None:
+    """The exported file passes ``sild asic verify`` with a configuration tree naming the CA and TSA."""
+    from click.testing import CliRunner
+
+    from federation.model import ApprovedCaInfo, ApprovedTsaInfo, CaInfo, ConfigurationSource, OcspInfo, SharedParameters
+    from federation.model_write import write_shared_parameters
+    from gateway.cli import _register, cli
+    from trust.approved import EJBCA_PROFILE
+    from trust.certs import cert_der
+
+    logged(pki, mlog, "q-cli-verify")
+    logged(pki, mlog, "q-cli-other")
+    Timestamper(mlog, evidence_stamper(pki.tsa.client())).run_all(T0)
+    out = tmp_path / "evidence.asice"
+    out.write_bytes(export_exchange(mlog, "q-cli-verify", require_timestamp=True))
+    shared = SharedParameters(
+        instance="EE",
+        sources=(ConfigurationSource("127.0.0.1:1", (cert_der(pki.ca.root_cert),)),),
+        approved_cas=(ApprovedCaInfo("EE test CA", CaInfo(cert_der(pki.ca.root_cert),
+                                                          (OcspInfo("http://127.0.0.1:1/", cert_der(pki.ca.ocsp_cert)),)),
+                                     EJBCA_PROFILE),),
+        approved_tsas=(ApprovedTsaInfo("EE test TSA", pki.tsa.url, cert_der(pki.ca.tsa_cert)),),
+    )
+    conf = tmp_path / "conf"
+    (conf / "EE").mkdir(parents=True)
+    (conf / "EE" / "shared-params.xml").write_bytes(write_shared_parameters(shared))
+    (conf / "EE" / "shared-params.xml.metadata").write_text('{"configurationVersion": "6"}')
+    (conf / "instance-identifier").write_text("EE")
+    _register()
+    result = CliRunner().invoke(cli, ["asic", "verify", str(out), "--conf", str(conf), "--require-timestamp"])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output and "timestamp:" in result.output and "batch" in result.output
