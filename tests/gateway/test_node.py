@@ -1,0 +1,84 @@
+"""A gateway node: status, timestamping job, OCSP-responses endpoint, refusing to start without configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+
+import httpx
+import pytest
+from lxml import etree
+
+from gateway.node import GatewayNode
+from gateway.ocsp_endpoint import OcspResponsesApp
+from gateway.peer_transport import parse_ocsp_multipart
+from gateway.setup import SetupError
+from gateway.soap_build import build_request
+from trust.identifiers import ServiceId
+
+from ._world import TAX, build_world
+
+NOW = dt.datetime.now(dt.timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    w = build_world(tmp_path_factory.mktemp("world"), NOW)
+    yield w
+    w.close()
+
+
+def test_status_reports_configuration_ocsp_and_registration(world):
+    node = world.gateway_of(TAX)
+    status = node.status()
+    assert status["registration"] == "registered"
+    assert status["configuration"]["EE"]["valid"] and status["configuration"]["FI"]["valid"]
+    assert status["ocsp"]["last_error"] is None and "auth" in status["ocsp"]["have"]
+
+
+def test_timestamping_job_stamps_the_log(world):
+    node = world.gateway_of(TAX)
+    body = etree.Element("{http://vero.sandbox.sild.eu/producer}getTaxRecord")
+    etree.SubElement(body, "{http://vero.sandbox.sild.eu/producer}personCode").text = "010190-123M"
+    msg = build_request(client=TAX, service=ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1"),
+                        query_id=str(uuid.uuid4()), body=body)
+    assert httpx.post(node.is_url + "/", content=msg, headers={"Content-Type": "text/xml"}, timeout=30).status_code == 200
+    assert node.timestamp_now() >= 2
+    assert not node.messagelog.timestamping_overdue()
+
+
+def test_ocsp_responses_app():
+    calls = []
+
+    def lookup(sha1):
+        calls.append(sha1)
+        return [b"\x30\x03\x0a\x01\x00"] if sha1 == "a" * 40 else []
+
+    app = OcspResponsesApp(lookup)
+
+    def call(qs, method="GET"):
+        out = {}
+
+        def start_response(status, headers):
+            out["status"], out["headers"] = status, dict(headers)
+
+        body = b"".join(app({"REQUEST_METHOD": method, "QUERY_STRING": qs}, start_response))
+        return out["status"], out["headers"], body
+
+    status, headers, body = call(f"cert={'A' * 40}&cert_hash={'b' * 64}")
+    assert status.startswith("200") and parse_ocsp_multipart(headers["Content-Type"], body) == [b"\x30\x03\x0a\x01\x00"]
+    assert call(f"cert={'c' * 40}")[0].startswith("404")
+    assert call("cert=zz")[0].startswith("400")
+    assert call("")[0].startswith("400")
+    assert call(f"cert={'a' * 40}", method="POST")[0].startswith("405")
+
+
+def test_node_refuses_to_start_without_configuration(world):
+    directory = world.gateway_of(TAX).directory
+    node = GatewayNode(directory, conf_source=lambda: {})
+    try:
+        with pytest.raises(SetupError):
+            node.start(jobs=False)
+    finally:
+        node.stop()
