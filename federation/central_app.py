@@ -20,7 +20,6 @@ Routes of the management API live in :mod:`federation.central_app_api`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -149,12 +148,4 @@ def create_app(config: CentralAppConfig) -> Flask:
         LOG.exception("unexpected error")
         return error_response(500, "internal_error", "internal error; see the authority's log")
 
-    @app.teardown_appcontext
-    def _teardown(_exc: BaseException | None) -> None:
-        return None
-
     return app
-
-
-def json_dumps(value: object) -> str:
-    return json.dumps(value, indent=2, sort_keys=True)

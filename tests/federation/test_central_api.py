@@ -155,3 +155,9 @@ def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:
             assert (path, method.lower()) in described, f"{method} {path} is not in the OpenAPI description"
     assert "Error" in spec["components"]["schemas"]
     json.dumps(spec)  # serialisable as served
+
+
+def test_openapi_is_a_valid_openapi_3_document() -> None:
+    validator = pytest.importorskip("openapi_spec_validator", reason="openapi-spec-validator is an optional test tool")
+    spec = json.loads((Path(__file__).resolve().parents[2] / "federation" / "central_api.json").read_text())
+    validator.validate(spec)
