@@ -17,6 +17,7 @@ write might be executed twice by a legacy system that never heard of idempotency
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import ssl
@@ -88,7 +89,7 @@ def _resolve_multirefs(body: etree._Element) -> None:
             del ref.attrib["href"]
             ref.text = target.text
             for child in target:
-                ref.append(etree.fromstring(etree.tostring(child)))
+                ref.append(copy.deepcopy(child))
             for key, value in target.attrib.items():
                 if key != "id" and not str(key).endswith("}root"):
                     ref.set(key, value)

@@ -119,5 +119,4 @@ def apply_mapping(mapping: Mapping, element: etree._Element, context: dict[str, 
 
 def _detached(element: etree._Element) -> etree._Element:
     """A copy of ``element`` as the root of its own document, namespaces preserved."""
-    copy = etree.fromstring(etree.tostring(element))
-    return copy
+    return parse_xml(etree.tostring(element), what="message")

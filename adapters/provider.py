@@ -31,6 +31,7 @@ from lxml import etree
 
 from trust.algorithms import DigestAlgorithm, SignatureAlgorithm
 from trust.keys import Signer
+from trust.safexml import parse_xml
 
 from .backends import BackendClient
 from .definition import AdapterDefinition, Operation, SignatureCheck
@@ -358,7 +359,7 @@ def _renamed(element: etree._Element, old_ns: str | None, new_ns: str | None, ro
     Enough for the common document/literal backend whose messages differ from the
     service's only by namespace and wrapper name; anything else needs a stylesheet.
     """
-    copy = etree.fromstring(etree.tostring(element))
+    copy = parse_xml(etree.tostring(element), what="message")
     if new_ns is not None and new_ns != old_ns:
         for el in copy.iter():
             if isinstance(el.tag, str) and etree.QName(el).namespace == old_ns:

@@ -37,6 +37,7 @@ from lxml import etree
 
 from trust.algorithms import DigestAlgorithm, SignatureAlgorithm
 from trust.keys import Signer, ecdsa_der_to_raw
+from trust.safexml import parse_xml
 
 from .errors import AdapterError
 
@@ -230,7 +231,7 @@ def verify_payload(payload: etree._Element, trust: SignatureTrust, *, at: dt.dat
 
 def _copy(element: etree._Element) -> etree._Element:
     # serialise + reparse keeps in-scope namespace declarations (deepcopy may not)
-    copied = etree.fromstring(etree.tostring(element))
+    copied = parse_xml(etree.tostring(element), what="signed payload")
     copied.tail = None
     return copied
 
@@ -263,7 +264,7 @@ def _signxml_verify(document: bytes, trust: SignatureTrust, at: dt.datetime, ref
         attempts.append({"x509_cert": pinned})
     if trust.ca_certificates:
         attempts.append({"ca_pem_file": "(in memory)", "ee_policy": _ee_policy(), "ca_policy": _ca_policy()})
-    root = etree.fromstring(document)
+    root = parse_xml(document, what="signed payload")
     sig_el = root.find(f".//{_ds('Signature')}")
     assert sig_el is not None
     for kwargs in attempts:

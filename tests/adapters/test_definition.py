@@ -138,3 +138,25 @@ def test_environment_placeholders(tmp_path: Path) -> None:
     assert definition.backends["legacy"].url == "http://rr.internal:8080/legacy"
     with pytest.raises(DefinitionError, match="demo.yaml line 7: environment variable LEGACY_URL is not set"):
         load_definition(path, environ={})
+
+
+# -- hooks ---------------------------------------------------------------------------------------
+
+
+def test_hook_gets_the_xroad_context_after_the_stylesheet(tmp_path: Path) -> None:
+    xsl = tmp_path / "wrap.xsl"
+    xsl.write_text(f'{XSL_HEAD}<xsl:param name="userId"/><xsl:template match="/"><out user="{{$userId}}"/>'
+                   "</xsl:template></xsl:stylesheet>")
+    context = {"userId": "EE38001085718", "client": "FI/GOV/0245437-2/vero", "issue": "case-1", "id": "m-1",
+               "service": "EE/GOV/70000002/population/getPerson", "serviceCode": "getPerson", "serviceVersion": "v1"}
+    result = apply_mapping(Mapping(xslt=xsl, hook="tests.adapters.mapping_hooks:stamp_context"),
+                           etree.fromstring("<in/>"), context)
+    assert result.tag == "out" and result.get("user") == "EE38001085718"
+    seen = result.find("seen")
+    assert seen is not None and dict(seen.attrib) == context
+
+
+@pytest.mark.parametrize("hook", ["broken", "not_an_element"])
+def test_a_failing_hook_is_a_mapping_error(hook: str) -> None:
+    with pytest.raises(MappingError):
+        apply_mapping(Mapping(hook=f"tests.adapters.mapping_hooks:{hook}"), etree.fromstring("<in/>"), {})
