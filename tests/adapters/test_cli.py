@@ -28,10 +28,18 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def _sild(*args: str) -> Any:
-    from gateway.cli import _register, cli
+    """``sild`` with only the adapter group: the real error formatting, independent of other packages' CLIs."""
+    import click
 
-    _register()
-    return CliRunner().invoke(cli, list(args))
+    from adapters.cli import adapter_group
+    from gateway.cli import _SildGroup
+
+    @click.group(cls=_SildGroup)
+    def sild() -> None:
+        pass
+
+    sild.add_command(adapter_group)
+    return CliRunner().invoke(sild, list(args))
 
 
 def _population_yaml(tmp: Path, backend_url: str, pki: Pki | None = None) -> Path:
@@ -99,7 +107,7 @@ def test_serve_runs_the_adapter_as_a_process_over_mutual_tls(tmp_path: Path, san
     make_leaf(tmp_path, "adapter", server_ca, server=True)
     make_leaf(tmp_path, "gateway", gateway_ca, server=False)
     process = subprocess.Popen(
-        [sys.executable, "-c", "from gateway.cli import main; main()", "adapter", "serve", str(path),
+        [sys.executable, "-c", "from adapters.cli import adapter_group; adapter_group()", "serve", str(path),
          "--host", "127.0.0.1", "--port", str(port), "--tls-cert", str(tmp_path / "adapter.pem"),
          "--tls-key", str(tmp_path / "adapter.key"), "--tls-client-ca", str(tmp_path / "gateway-ca.pem")],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
