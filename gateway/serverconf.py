@@ -53,9 +53,10 @@ from .serverconf_errors import (
     parse_subject,
     utc_now,
 )
+from .serverconf_rights import RightsMixin
 from .serverconf_services import DescriptionInfo, Operation, ServicesMixin
 
-__all__ = ["DescriptionInfo", "Operation", "ServerConf", "ServicesMixin"]
+__all__ = ["DescriptionInfo", "Operation", "RightsMixin", "ServerConf", "ServicesMixin"]
 from .serverconf_snapshot import (
     CLIENT_STATES,
     IS_AUTH_MODES,
@@ -70,7 +71,7 @@ from .serverconf_snapshot import (
 Clock = Callable[[], dt.datetime]
 
 
-class ServerConf(ServicesMixin):
+class ServerConf(ServicesMixin, RightsMixin):
     """Transactional server configuration on one database, with a cached snapshot."""
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now, refresh_interval: float = 1.0) -> None:
