@@ -39,6 +39,7 @@ from trust.identifiers import (
 )
 
 from .access import check_is_connection
+from .monitoring_feed import new_note, note_ids
 from .context import ServerEntry, SignedParts
 from .exchange import (
     PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, filter_headers, read_body, wsgi_headers,
@@ -80,6 +81,25 @@ class ClientProxy:
 
     # -- dispatch ------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        feed = self.parts.monitoring
+        if feed is None:
+            return self._dispatch(environ, start_response)
+        note = environ["sild.op"] = new_note("client")
+        status_seen: list[str] = []
+
+        def recording_start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            status_seen.append(status)
+            return start_response(status, headers, *exc)
+
+        body = self._dispatch(environ, recording_start_response)
+        if "serviceCode" in note:  # exchanges only, not listClients or WSDL downloads
+            code = note.pop("faultCode", None)
+            text = note.pop("faultString", None)
+            status = int(status_seen[0].split()[0]) if status_seen else None
+            feed.finish(note, fault_code=code, fault_string=text, status=status)
+        return body
+
+    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "") or "/"
         uri = environ.get("REQUEST_URI", "")
@@ -112,11 +132,13 @@ class ClientProxy:
                 raise XRoadFault("client.invalid_http_method", f"{method} is not allowed here; use POST for SOAP")
             return self._respond(start_response, *self._soap(environ))
         except _RestFault as wrapped:
+            _note_fault(environ, _outgoing(wrapped.fault))
             err = _outgoing(wrapped.fault).to_rest(accept)
             return self._respond(start_response, f"{err.status} {'Internal Server Error' if err.status == 500 else 'Bad Request'}",
                                  list(err.headers), err.body)
         except XRoadFault as fault:
             fault = _outgoing(fault)
+            _note_fault(environ, fault)
             log.info("fault to IS: %s %s (%s)", fault.fault_code, fault.message, fault.correlation_id)
             # SOAP 1.1 answers faults with 500; GET metaservices tell client errors (400) apart
             status = "500 Internal Server Error" if method == "POST" or fault.http_status == 500 else "400 Bad Request"
@@ -124,6 +146,7 @@ class ClientProxy:
                                  fault.to_soap())
         except Exception:  # noqa: BLE001 - never crash, never leak
             internal = internal_fault(ORIGIN)
+            _note_fault(environ, internal)
             log.exception("client proxy failure %s", internal.correlation_id)
             if path.startswith("/r1/"):
                 err = internal.to_rest(accept)
@@ -241,12 +264,15 @@ class ClientProxy:
             raise XRoadFault("client.invalid_message", "a request must not be a SOAP fault")
         h = soap.header
         assert h.service is not None
+        x_request_id = str(uuid.uuid4())
+        _note(environ, h.client, h.service, "WSDL", h.query_id, x_request_id, len(body),
+              messageUserId=h.user_id, messageIssue=h.issue, messageProtocolVersion=h.protocol_version,
+              requestAttachmentCount=len(soap.attachments))
         candidates = self._prepare(environ, h.client, h.service.provider, at)
         mime = soap.soap_content_type.split(";")[0].strip()
         attachments = [attachment_part(a) for a in soap.attachments]
         signed = [(mime, soap.soap_bytes)] + [(a.mime, a.data) for a in attachments]
         sig = p.signing.sign(SignedParts(tuple(signed)), member=h.client.member)
-        x_request_id = str(uuid.uuid4())
         p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False,
                                 soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments],
                                 at=at))
@@ -257,6 +283,9 @@ class ClientProxy:
         entry, resp = self._send(candidates, headers,
                                  [Part(soap.soap_content_type, soap.soap_bytes), *attachments,
                                   Part(MIME_SIGNATURE, sig)], at)
+        if "sild.op" in environ:
+            environ["sild.op"]["serviceSecurityServerAddress"] = entry.address
+            environ["sild.op"]["responseSize"] = len(resp.content)
         try:
             self._provider_fault(resp)
             parts = decode_multipart(resp.headers.get("content-type", ""), resp.content, origin=ORIGIN)
@@ -310,9 +339,11 @@ class ClientProxy:
                     parse_server(value)
         except IdentifierError as exc:
             raise XRoadFault("client.invalid_request", f"malformed identifier: {exc}") from None
+        x_request_id = str(uuid.uuid4())
+        _note(environ, client, service, "REST", "", x_request_id, 0, restMethod=method,
+              restPath="/" + "/".join(segs[7:]))
         candidates = self._prepare(environ, client, service.provider, at)
         body = read_body(environ, MAX_MESSAGE)
-        x_request_id = str(uuid.uuid4())
         query = environ.get("QUERY_STRING", "")
         target = path + (("?" + query) if query else "")
         out_headers = filter_headers(in_headers, drop=frozenset({"x-road-request-id", "x-road-request-hash"}))
@@ -322,6 +353,8 @@ class ClientProxy:
             out_headers.append(("X-Road-Id", query_id))
         out_headers.append(("x-road-request-id", x_request_id))
         head = RestHead(method, target, tuple(out_headers)).to_bytes()
+        if "sild.op" in environ:
+            environ["sild.op"].update({"messageId": query_id, "requestSize": len(body)})
         signed = [(MIME_REST_REQUEST, head)] + ([(MIME_REST_BODY, body)] if body else [])
         sig = p.signing.sign(SignedParts(tuple(signed)), member=client.member)
         p.log.append(make_entry("client", query_id, x_request_id, client, service, False, True, head, sig, body=body or None,
@@ -408,3 +441,21 @@ class _RestFault(Exception):
 def _outgoing(fault: XRoadFault) -> XRoadFault:
     """A fault with no origin yet happened here, at the client proxy."""
     return fault if fault.origin is not None else fault.at(ORIGIN)
+
+
+def _note_fault(environ: dict[str, Any], fault: XRoadFault) -> None:
+    note = environ.get("sild.op")
+    if note is not None:
+        note["faultCode"] = fault.fault_code
+        note["faultString"] = fault.message
+
+
+def _note(environ: dict[str, Any], client: ClientId, service: ServiceId, kind: str, query_id: str,
+          x_request_id: str, size: int, **extra: Any) -> None:
+    note = environ.get("sild.op")
+    if note is not None:
+        note_ids(note, client, service)
+        note.update({"serviceType": kind, "xRequestId": x_request_id, "requestSize": size})
+        if query_id:
+            note["messageId"] = query_id
+        note.update({k: v for k, v in extra.items() if v is not None})

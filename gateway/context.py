@@ -109,10 +109,6 @@ class OwnOcsp(Protocol):
     def responses(self) -> list[bytes]: ...
 
 
-class MonitoringSink(Protocol):
-    def record(self, data: dict[str, object]) -> None: ...
-
-
 Clock = Callable[[], dt.datetime]
 
 

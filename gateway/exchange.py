@@ -22,11 +22,12 @@ import datetime as dt
 from trust.identifiers import ClientId, SecurityServerId, ServiceId
 
 from .messagelog import Attachment as LogAttachment
+from .monitoring_feed import MonitoringFeed
 from .messagelog import LogEntry
 from .wire import Part
 
 from .context import (
-    AuthCertCheck, Clock, GlobalConfView, MessageLogSink, MessageSigning, MonitoringSink, OwnOcsp, utc_now,
+    AuthCertCheck, Clock, GlobalConfView, MessageLogSink, MessageSigning, OwnOcsp, utc_now,
 )
 from .access import AccessChecker
 from .serverconf import ServerConf
@@ -59,7 +60,7 @@ class GatewayParts:
     log: MessageLogSink
     own_ocsp: OwnOcsp
     clock: Clock = utc_now
-    monitoring: MonitoringSink | None = None
+    monitoring: "MonitoringFeed | None" = None
     backends: "BackendClients" = field(default_factory=lambda: BackendClients())
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -31,6 +31,8 @@ from .client_proxy import ClientProxy
 from .context import utc_now
 from .exchange import GatewayParts
 from .messagelog import MessageLog
+from .monitoring_feed import MonitoringFeed
+from .opmonitoring import OpMonitor
 from .node_parts import OwnOcspStore, PolicyAuthCheck, SignKey, XadesMessageSigning
 from .ocsp_endpoint import OcspResponsesApp
 from .peer_transport import PeerOcspCache, PeerTransport, client_ssl_context, server_ssl_context
@@ -68,6 +70,15 @@ class PolicyCache:
         with self._lock:
             self._cache[instance] = (id(conf.shared), policy)
         return policy
+
+
+def _metrics() -> Any:
+    """Prometheus metrics when ``prometheus_client`` is installed (an optional dependency)."""
+    try:
+        from .metrics import GatewayMetrics
+    except ImportError:
+        return None
+    return GatewayMetrics()
 
 
 class GatewayNode:
@@ -114,10 +125,15 @@ class GatewayNode:
         view = self.view
         self.access = AccessChecker(self.serverconf.snapshot,
                                     lambda group, client: group in view.global_groups_of(client, clock()))
+        self.opmonitor = OpMonitor(self.messagelog.engine, clock=clock)
+        self.metrics = _metrics()
+        if self.metrics is not None:
+            self.metrics.bind_overdue(self.messagelog.timestamping_overdue)
+        self.monitoring = MonitoringFeed(self.opmonitor, self.metrics)
         self.parts = GatewayParts(
             server_id=self.server_id, conf=self.view, serverconf=self.serverconf, access=self.access,
             signing=self.signing, auth_check=self.auth_check, log=self.messagelog, own_ocsp=self.own_ocsp,
-            clock=clock,
+            clock=clock, monitoring=self.monitoring,
         )
         key_path, password = self.token.key_file("auth")
         self._key = (str(self.directory / "certs" / "auth.pem"), str(key_path), password)
@@ -261,6 +277,7 @@ class GatewayNode:
         self.peer_ocsp.close()
         self.own_ocsp.close()
         self.parts.backends.close()
+        self.monitoring.close()
 
     def status(self) -> dict[str, object]:
         """Configuration age/expiry, OCSP and timestamping health, registration state."""

@@ -41,6 +41,7 @@ from .exchange import (
     PROXY_VERSION, XROAD_REST_HEADERS, GatewayParts, StartResponse, attachment_part, make_entry, filter_headers, read_body,
 )
 from .faults import XRoadFault, internal_fault
+from .monitoring_feed import OpNote, new_note, note_ids
 from .soap import SoapFaultMessage, parse_soap
 from .soap_build import insert_request_hash, multipart_related
 from .wire import (
@@ -65,15 +66,23 @@ class ServerProxy:
         if environ["REQUEST_METHOD"] == "GET" and self._ocsp_app is not None:
             # OCSP responses of this gateway, fetched by peers over the same pooled connection
             return self._ocsp_app(environ, start_response)  # type: ignore[no-any-return]
+        feed = self.parts.monitoring
+        note = environ["sild.op"] = new_note("server")
+        failed: XRoadFault | None = None
         try:
             status, headers, body = self._handle(environ)
         except XRoadFault as fault:
-            status, headers, body = self._fault(fault.at(ORIGIN))
+            failed = fault.at(ORIGIN)
+            status, headers, body = self._fault(failed)
         except Exception:  # noqa: BLE001 - a bug must not crash the port nor leak details
-            internal = internal_fault(ORIGIN)
-            log.exception("server proxy failure %s", internal.correlation_id)
-            status, headers, body = self._fault(internal)
+            failed = internal_fault(ORIGIN)
+            log.exception("server proxy failure %s", failed.correlation_id)
+            status, headers, body = self._fault(failed)
         start_response(status, headers + [("Content-Length", str(len(body)))])
+        if feed is not None and "serviceCode" in note:
+            note["responseSize"] = len(body)
+            feed.finish(note, fault_code=failed.fault_code if failed else None,
+                        fault_string=failed.message if failed else None)
         return [body]
 
     @staticmethod
@@ -104,9 +113,9 @@ class ServerProxy:
             raise XRoadFault("missing_soap", "the request carries no message")
         x_request_id = environ.get("HTTP_X_ROAD_REQUEST_ID") or str(uuid.uuid4())
         if environ.get("HTTP_X_ROAD_MESSAGE_TYPE", "").upper() == "REST":
-            return self._rest(msg_parts, sig[0].data, cert_der, ocsp, x_request_id, at)
+            return self._rest(msg_parts, sig[0].data, cert_der, ocsp, x_request_id, at, environ["sild.op"])
         return self._soap(msg_parts, sig[0].data, cert_der, ocsp, x_request_id, at,
-                          environ.get("HTTP_X_ORIGINAL_SOAPACTION"))
+                          environ.get("HTTP_X_ORIGINAL_SOAPACTION"), environ["sild.op"])
 
     def _check_peer(self, client: ClientId, provider: ClientId, security_server: Any,
                     cert_der: bytes, ocsp: list[bytes], at: Any) -> None:
@@ -134,7 +143,8 @@ class ServerProxy:
 
     # -- SOAP ----------------------------------------------------------------------------
     def _soap(self, msg_parts: list[Part], signature: bytes, cert_der: bytes, ocsp: list[bytes],
-              x_request_id: str, at: Any, soap_action: str | None) -> tuple[str, list[tuple[str, str]], bytes]:
+              x_request_id: str, at: Any, soap_action: str | None,
+              environ_note: OpNote) -> tuple[str, list[tuple[str, str]], bytes]:
         p = self.parts
         first = msg_parts[0]
         soap = parse_soap(first.data, first.content_type, role="request")
@@ -143,6 +153,8 @@ class ServerProxy:
         h = soap.header
         assert h.service is not None
         self._check_peer(h.client, h.service.provider, h.security_server, cert_der, ocsp, at)
+        _note(environ_note, h.client, h.service, "WSDL", h.query_id, x_request_id, len(first.data),
+              messageUserId=h.user_id, messageIssue=h.issue, messageProtocolVersion=h.protocol_version)
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
         p.signing.verify(signature, signed, signer=h.client.member, at=at)
         p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False, first.data,
@@ -205,7 +217,7 @@ class ServerProxy:
 
     # -- REST ----------------------------------------------------------------------------
     def _rest(self, msg_parts: list[Part], signature: bytes, cert_der: bytes, ocsp: list[bytes],
-              x_request_id: str, at: Any) -> tuple[str, list[tuple[str, str]], bytes]:
+              x_request_id: str, at: Any, environ_note: OpNote) -> tuple[str, list[tuple[str, str]], bytes]:
         p = self.parts
         head_part = msg_parts[0]
         if head_part.mime != MIME_REST_REQUEST:
@@ -229,6 +241,8 @@ class ServerProxy:
         query_id = head.header("X-Road-Id") or x_request_id
         rest_path = "/" + "/".join(segs[7:]) if len(segs) > 7 else ""
         self._check_peer(client, service.provider, security_server, cert_der, ocsp, at)
+        _note(environ_note, client, service, "REST", query_id, x_request_id, len(head_part.data), restMethod=method,
+              restPath=rest_path or "/")
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
         p.signing.verify(signature, signed, signer=client.member, at=at)
         p.log.append(make_entry("server", query_id, x_request_id, client, service, False, True, head_part.data, signature,
@@ -264,3 +278,10 @@ class ServerProxy:
         ctype, body = encode_multipart(parts)
         return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id),
                           ("X-Road-Message-Type", "REST"), ("X-Proxy-Version", PROXY_VERSION)], body
+
+
+def _note(note: OpNote, client: ClientId, service: ServiceId, kind: str, query_id: str, x_request_id: str,
+          size: int, **extra: Any) -> None:
+    note_ids(note, client, service)
+    note.update({"serviceType": kind, "messageId": query_id, "xRequestId": x_request_id, "requestSize": size})
+    note.update({k: v for k, v in extra.items() if v is not None})

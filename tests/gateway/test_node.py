@@ -82,3 +82,30 @@ def test_node_refuses_to_start_without_configuration(world):
             node.start(jobs=False)
     finally:
         node.stop()
+
+
+def test_operational_monitoring_and_metrics_record_exchanges(world):
+    import time
+
+    node = world.gateway_of(TAX)
+    provider = world.gateways["FI/GOV/0245437-2/gw1"]
+    ok = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                   headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+    assert ok.status_code == 200
+    denied = httpx.get(node.is_url + "/r1/FI/GOV/0242431-1/dvv/nothing",
+                       headers={"X-Road-Client": "EE/GOV/70000001/unknown"}, timeout=30)
+    assert denied.status_code == 500
+    node.monitoring.flush()
+    provider.monitoring.flush()
+    now = int(time.time())
+    records = node.opmonitor.query(now - 60, now + 60).records
+    mine = [r for r in records if r.get("messageId") == ok.headers["X-Road-Id"]]
+    assert mine and mine[0]["securityServerType"] == "Client" and mine[0]["succeeded"] is True
+    assert mine[0]["serviceCode"] == "income" and mine[0]["serviceType"] == "REST"
+    assert any(r.get("faultCode") == "server.clientproxy.unknown_member" for r in records)
+    theirs = [r for r in provider.opmonitor.query(now - 60, now + 60).records
+              if r.get("messageId") == ok.headers["X-Road-Id"]]
+    assert theirs and theirs[0]["securityServerType"] == "Producer"
+    if node.metrics is not None:
+        text, _ = node.metrics.render()
+        assert b"sild_gateway_requests_total" in text
