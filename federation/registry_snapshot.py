@@ -29,6 +29,7 @@ from .model import (
     SecurityServer,
     Subsystem,
 )
+from .registry_base import SETTINGS
 from .registry_errors import NotInitialised
 from .registry_models import (
     CaRow,
@@ -69,8 +70,6 @@ class RegistrySnapshot:
     signing_keys: tuple[SigningKeyInfo, ...]
 
     def setting_int(self, name: str) -> int:
-        from .registry import SETTINGS
-
         return int(self.settings.get(name, SETTINGS[name][0]))
 
     def active_key(self, kind: str) -> SigningKeyInfo | None:
