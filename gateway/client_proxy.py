@@ -167,6 +167,7 @@ class ClientProxy:
         p = self.parts
         p.conf.check_valid(at)
         self._authenticate_is(environ, client)
+        _check_accepting(p, at)
         candidates = p.conf.servers_serving(provider, at)
         if not candidates:
             raise XRoadFault("unknown_member",
@@ -459,3 +460,13 @@ def _note(environ: dict[str, Any], client: ClientId, service: ServiceId, kind: s
         if query_id:
             note["messageId"] = query_id
         note.update({k: v for k, v in extra.items() if v is not None})
+
+
+def _check_accepting(parts: GatewayParts, at: dt.datetime) -> None:
+    """X-Road refuses messages once timestamping has failed for too long (4 h by default)."""
+    from .messagelog import TimestampingOverdue
+
+    try:
+        parts.log.check_accepting(at)
+    except TimestampingOverdue as exc:
+        raise XRoadFault("mlog_timestamper_failed", str(exc)) from exc

@@ -41,6 +41,7 @@ from .exchange import (
     PROXY_VERSION, XROAD_REST_HEADERS, GatewayParts, StartResponse, attachment_part, make_entry, filter_headers, read_body,
 )
 from .faults import XRoadFault, internal_fault
+from .client_proxy import _check_accepting
 from .monitoring_feed import OpNote, new_note, note_ids
 from .soap import SoapFaultMessage, parse_soap
 from .soap_build import insert_request_hash, multipart_related
@@ -153,6 +154,7 @@ class ServerProxy:
         h = soap.header
         assert h.service is not None
         self._check_peer(h.client, h.service.provider, h.security_server, cert_der, ocsp, at)
+        _check_accepting(p, at)
         _note(environ_note, h.client, h.service, "WSDL", h.query_id, x_request_id, len(first.data),
               messageUserId=h.user_id, messageIssue=h.issue, messageProtocolVersion=h.protocol_version)
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
@@ -241,6 +243,7 @@ class ServerProxy:
         query_id = head.header("X-Road-Id") or x_request_id
         rest_path = "/" + "/".join(segs[7:]) if len(segs) > 7 else ""
         self._check_peer(client, service.provider, security_server, cert_der, ocsp, at)
+        _check_accepting(p, at)
         _note(environ_note, client, service, "REST", query_id, x_request_id, len(head_part.data), restMethod=method,
               restPath=rest_path or "/")
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
