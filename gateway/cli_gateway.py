@@ -228,15 +228,15 @@ def _mtime(path: Path) -> str | None:
 
 
 def _add_admin_commands() -> None:
+    """Server-configuration commands (clients, services, rights, keys, log) live in ``cli_admin``."""
     try:
         from . import cli_admin
     except ImportError:
         return
-    for name in dir(cli_admin):
-        obj = getattr(cli_admin, name)
-        if isinstance(obj, click.Command) and getattr(obj, "name", None) and obj.name not in gateway_group.commands \
-                and name.endswith(("_group", "_command")) and obj is not gateway_group:
-            gateway_group.add_command(obj)
+    for name in getattr(cli_admin, "__all__", ()):
+        command = getattr(cli_admin, name, None)
+        if isinstance(command, click.Command) and command.name not in gateway_group.commands:
+            gateway_group.add_command(command)
 
 
 _add_admin_commands()
