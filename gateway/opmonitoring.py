@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -27,6 +28,8 @@ from trust.identifiers import ClientId, MemberId, ServiceId, SubsystemId
 
 from . import serverconf_models as m
 from .errors import GatewayError
+
+log = logging.getLogger(__name__)
 
 _STR = str
 _INT = int
@@ -168,14 +171,35 @@ class OpMonitor:
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.retention = retention
 
-    def store(self, record: Mapping[str, Any], *, connection: Connection | None = None) -> int:
+    @staticmethod
+    def _row(record: Mapping[str, Any]) -> dict[str, Any]:
         checked = check_record(record)
-        row = {
+        return {
             "monitoring_data_ts": checked["monitoringDataTs"],
             "client_id": _client_of(checked, "client"),
             "service_provider_id": _client_of(checked, "service"),
             "data": json.dumps(checked, separators=(",", ":"), sort_keys=True),
         }
+
+    def store_many(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Store many records in one transaction; invalid ones are logged and skipped.
+
+        Returns how many were stored. Meant for a background writer that batches the
+        proxies' records, so monitoring adds no commit to an exchange.
+        """
+        rows = []
+        for record in records:
+            try:
+                rows.append(self._row(record))
+            except InvalidOpRecord as exc:
+                log.warning("operational monitoring record skipped: %s", exc)
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(m.OpRecord), rows)
+        return len(rows)
+
+    def store(self, record: Mapping[str, Any], *, connection: Connection | None = None) -> int:
+        row = self._row(record)
         if connection is not None:
             return int(connection.execute(insert(m.OpRecord), row).inserted_primary_key[0])  # type: ignore[index]
         with self.engine.begin() as conn:
@@ -339,4 +363,5 @@ def exchange_record(
 
 
 def store_many(monitor: OpMonitor, records: Iterable[Mapping[str, Any]]) -> int:
-    return sum(1 for r in records if monitor.store(r))
+    """Store a batch in one transaction (see :meth:`OpMonitor.store_many`)."""
+    return monitor.store_many(records)

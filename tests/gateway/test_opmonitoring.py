@@ -137,3 +137,13 @@ def test_exchange_record_builder_feeds_store_and_metrics(monitor: OpMonitor) -> 
     with pytest.raises(InvalidOpRecord, match="naive"):
         exchange_record(side="client", client=None, service=None, service_type=None,
                         request_in=dt.datetime(2026, 1, 1), response_out=T0, succeeded=True)
+
+
+def test_store_many_is_one_transaction_and_skips_bad_records(monitor: OpMonitor) -> None:
+    from gateway.opmonitoring import store_many
+
+    batch = [record(0), record(1, bogusField=1), record(2)]
+    assert store_many(monitor, batch) == 2
+    base = int(T0.timestamp())
+    assert [r["messageId"] for r in monitor.query(base, base + 10).records] == ["q-0", "q-2"]
+    assert monitor.store_many([]) == 0
