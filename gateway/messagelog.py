@@ -214,7 +214,7 @@ class MessageLog:
         self._writer: GroupCommitWriter[LogEntry] | None = None
         if self.config.group_commit:
             self._writer = GroupCommitWriter(engine, self._insert, max_batch=self.config.max_batch)
-        
+
     def _now(self) -> dt.datetime:
         moment = self.clock()
         if moment.tzinfo is None:
