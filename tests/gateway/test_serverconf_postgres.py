@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import pytest
@@ -66,4 +67,31 @@ def test_message_log_timestamping_and_monitoring_on_postgresql(engine: Engine) -
     ts = int(T0.timestamp())
     monitor.store({"monitoringDataTs": ts, "securityServerType": "Client", "succeeded": True, **client_fields(CONSUMER)})
     assert monitor.query(ts, ts, client=CONSUMER).records[0]["clientMemberCode"] == "20000002"
+    log.close()
+
+
+def test_group_commit_archive_and_retention_on_postgresql(engine: Engine, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gateway.archive import Archiver, verify_archive_chain
+
+    log = MessageLog(engine, clock=lambda: T0)
+
+    def append(n: int) -> int:
+        return log.append(LogEntry(query_id=f"q-{n}", client=CONSUMER, service=PROVIDER.service("s"), side="server",
+                                   direction="request", kind="REST", message=b"GET\r\n/r1/x", body=b"{}",
+                                   signature=b"<s%d/>" % n, logged_at=T0))
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(append, range(50)))
+    assert len(set(ids)) == 50 and log.count() == 50
+
+    def stamper(signatures: Sequence[bytes], *, at: dt.datetime) -> BatchStamp:
+        return BatchStamp(b"token", b"<result/>", [b"<chain/>"] * len(signatures))
+
+    Timestamper(log, stamper).run_all(T0)
+    archiver = Archiver(log, tmp_path / "archive", max_records=20)
+    assert [a.record_count for a in archiver.archive_all(T0)] == [20, 20, 10]
+    assert verify_archive_chain(sorted((tmp_path / "archive").glob("*.zip"))) == 50
+    assert archiver.cleanup(T0 + dt.timedelta(days=31)) == 50 and log.count() == 0
     log.close()
