@@ -50,8 +50,8 @@ from .routing import Router, split_address
 from .soap import XROAD_NS, SoapFaultMessage, parse_soap
 from .soap_build import check_consistency, multipart_related, verify_request_hash
 from .wire import (
-    MIME_OCSP, MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, MIME_SIGNATURE, Part, RestHead,
-    decode_multipart, encode_multipart, rest_request_hash,
+    MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, RestHead, decode_message, encode_message,
+    rest_request_hash,
 )
 
 log = logging.getLogger("sild.gateway.clientproxy")
@@ -194,10 +194,9 @@ class ClientProxy:
         if not decision.allowed:
             raise decision.fault("client")
 
-    def _send(self, candidates: list[ServerEntry], headers: dict[str, str], parts: list[Part],
+    def _send(self, candidates: list[ServerEntry], headers: dict[str, str], parts: list[Part], signature: bytes,
               at: dt.datetime) -> tuple[ServerEntry, Any]:
-        ocsp = [Part(MIME_OCSP, r) for r in self.parts.own_ocsp.responses()]
-        ctype, body = encode_multipart(ocsp + parts)
+        ctype, body = encode_message(parts, signature=signature, ocsp=self.parts.own_ocsp.responses())
         headers = dict(headers, **{"Content-Type": ctype, "X-Hash-Algorithm": "SHA-512",
                                    "X-Proxy-Version": PROXY_VERSION})
         last: Exception | None = None
@@ -282,19 +281,14 @@ class ClientProxy:
         if action is not None:
             headers["X-Original-SOAPAction"] = action
         entry, resp = self._send(candidates, headers,
-                                 [Part(soap.soap_content_type, soap.soap_bytes), *attachments,
-                                  Part(MIME_SIGNATURE, sig)], at)
+                                 [Part(soap.soap_content_type, soap.soap_bytes), *attachments], sig, at)
         if "sild.op" in environ:
             environ["sild.op"]["serviceSecurityServerAddress"] = entry.address
             environ["sild.op"]["responseSize"] = len(resp.content)
         try:
             self._provider_fault(resp)
-            parts = decode_multipart(resp.headers.get("content-type", ""), resp.content, origin=ORIGIN)
-            msg = [x for x in parts if x.mime != MIME_SIGNATURE]
-            sigs = [x for x in parts if x.mime == MIME_SIGNATURE]
-            if not msg or len(sigs) != 1:
-                raise XRoadFault("invalid_message", "the answer lacks its message or signature")
-            p.signing.verify(sigs[0].data, SignedParts(tuple((x.mime, x.data) for x in msg)),
+            msg, signature = _received(resp)
+            p.signing.verify(signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
                              signer=h.service.provider.member, at=p.clock())
             answer = parse_soap(msg[0].data, msg[0].content_type, role="response")
         except XRoadFault as fault:
@@ -304,12 +298,12 @@ class ClientProxy:
         out_atts = [(x.content_type, x.data) for x in msg[1:]]
         if isinstance(answer, SoapFaultMessage):
             p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, True, False,
-                                    answer.soap_bytes, sigs[0].data, at=p.clock()))
+                                    answer.soap_bytes, signature, at=p.clock()))
             return "500 Internal Server Error", [("Content-Type", answer.content_type)], answer.soap_bytes
         check_consistency(soap, answer)
         verify_request_hash(answer, soap.soap_bytes)
         p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, True, False,
-                                answer.soap_bytes, sigs[0].data, attachments=out_atts, at=p.clock()))
+                                answer.soap_bytes, signature, attachments=out_atts, at=p.clock()))
         if len(msg) == 1:
             return "200 OK", [("Content-Type", answer.content_type)], answer.soap_bytes
         ctype, out = multipart_related(
@@ -361,17 +355,14 @@ class ClientProxy:
         p.log.append(make_entry("client", query_id, x_request_id, client, service, False, True, head, sig, body=body or None,
                               at=at))
         parts = [Part(MIME_REST_REQUEST, head)] + ([Part(MIME_REST_BODY, body)] if body else [])
-        parts.append(Part(MIME_SIGNATURE, sig))
         entry, resp = self._send(candidates, {"X-Road-Request-Id": x_request_id, "X-Road-Message-Type": "REST"},
-                                 parts, at)
+                                 parts, sig, at)
         try:
             self._provider_fault(resp)
-            got = decode_multipart(resp.headers.get("content-type", ""), resp.content, origin=ORIGIN)
-            msg = [x for x in got if x.mime != MIME_SIGNATURE]
-            sigs = [x for x in got if x.mime == MIME_SIGNATURE]
-            if not msg or msg[0].mime != MIME_REST_RESPONSE or len(sigs) != 1:
-                raise XRoadFault("invalid_message", "the answer lacks its REST header part or signature")
-            p.signing.verify(sigs[0].data, SignedParts(tuple((x.mime, x.data) for x in msg)),
+            msg, signature = _received(resp)
+            if msg[0].mime != MIME_REST_RESPONSE:
+                raise XRoadFault("invalid_message", "the answer lacks its REST header part")
+            p.signing.verify(signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
                              signer=service.provider.member, at=p.clock())
             rhead = RestHead.parse(msg[0].data, origin=ORIGIN)
         except XRoadFault as fault:
@@ -381,7 +372,7 @@ class ClientProxy:
         rbody = next((x.data for x in msg[1:] if x.mime == MIME_REST_BODY), b"")
         if rhead.header("X-Road-Request-Hash") != rest_request_hash(head, body or None):
             raise XRoadFault("inconsistent_response", "the answer's X-Road-Request-Hash does not match the request")
-        p.log.append(make_entry("client", query_id, x_request_id, client, service, True, True, msg[0].data, sigs[0].data,
+        p.log.append(make_entry("client", query_id, x_request_id, client, service, True, True, msg[0].data, signature,
                               body=rbody or None, at=p.clock()))
         status = f"{rhead.first} {rhead.second}".strip()
         return status, filter_headers(rhead.headers), rbody
@@ -470,3 +461,15 @@ def _check_accepting(parts: GatewayParts, at: dt.datetime) -> None:
         parts.log.check_accepting(at)
     except TimestampingOverdue as exc:
         raise XRoadFault("mlog_timestamper_failed", str(exc)) from exc
+
+
+def _received(resp: Any) -> tuple[list[Part], bytes]:
+    """The signed answer of the provider's gateway: its message parts and signature."""
+    got = decode_message(resp.headers.get("content-type", ""), resp.content, role="response", origin=ORIGIN,
+                         original_content_type=resp.headers.get("x-original-content-type"))
+    if got.fault is not None and not got.message:
+        raise XRoadFault(got.fault.faultcode, got.fault.faultstring,
+                         correlation_id=got.fault.detail or str(uuid.uuid4()))
+    if not got.message or got.signature is None:
+        raise XRoadFault(f"{ORIGIN}.service_failed.invalid_message", "the answer lacks its message or signature")
+    return list(got.message), got.signature

@@ -46,8 +46,8 @@ from .monitoring_feed import OpNote, new_note, note_ids
 from .soap import SoapFaultMessage, parse_soap
 from .soap_build import insert_request_hash, multipart_related
 from .wire import (
-    MIME_OCSP, MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, MIME_SIGNATURE, Part, RestHead,
-    decode_multipart, encode_multipart, rest_request_hash,
+    MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, RestHead, decode_message, encode_message,
+    rest_request_hash,
 )
 
 log = logging.getLogger("sild.gateway.serverproxy")
@@ -103,19 +103,15 @@ class ServerProxy:
             raise XRoadFault("ssl_authentication_failed", "the peer presented no TLS certificate")
         cert_der = ssl.PEM_cert_to_DER_cert(cert_pem)
         body = read_body(environ, MAX_MESSAGE)
-        parts = decode_multipart(environ.get("CONTENT_TYPE", ""), body, origin=ORIGIN)
-        ocsp = [x.data for x in parts if x.mime == MIME_OCSP]
-        rest = [x for x in parts if x.mime != MIME_OCSP]
-        sig = [x for x in rest if x.mime == MIME_SIGNATURE]
-        if len(sig) != 1:
+        got = decode_message(environ.get("CONTENT_TYPE", ""), body, role="request", origin=ORIGIN,
+                             original_content_type=environ.get("HTTP_X_ORIGINAL_CONTENT_TYPE"))
+        if got.signature is None or not got.message:
             raise XRoadFault("missing_signature", "the request carries no signature")
-        msg_parts = [x for x in rest if x.mime != MIME_SIGNATURE]
-        if not msg_parts:
-            raise XRoadFault("missing_soap", "the request carries no message")
+        msg_parts, ocsp = list(got.message), list(got.ocsp)
         x_request_id = environ.get("HTTP_X_ROAD_REQUEST_ID") or str(uuid.uuid4())
-        if environ.get("HTTP_X_ROAD_MESSAGE_TYPE", "").upper() == "REST":
-            return self._rest(msg_parts, sig[0].data, cert_der, ocsp, x_request_id, at, environ["sild.op"])
-        return self._soap(msg_parts, sig[0].data, cert_der, ocsp, x_request_id, at,
+        if msg_parts[0].mime == MIME_REST_REQUEST:
+            return self._rest(msg_parts, got.signature, cert_der, ocsp, x_request_id, at, environ["sild.op"])
+        return self._soap(msg_parts, got.signature, cert_der, ocsp, x_request_id, at,
                           environ.get("HTTP_X_ORIGINAL_SOAPACTION"), environ["sild.op"])
 
     def _check_peer(self, client: ClientId, provider: ClientId, security_server: Any,
@@ -183,9 +179,9 @@ class ServerProxy:
         sig = p.signing.sign(SignedParts(tuple(signed_out)), member=h.service.provider.member)
         p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, True, False, out, sig,
                                 attachments=[(a.content_type, a.data) for a in atts], at=p.clock()))
-        ctype, body = encode_multipart([Part(out_type, out), *atts, Part(MIME_SIGNATURE, sig)])
-        return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id),
-                          ("X-Proxy-Version", PROXY_VERSION)], body
+        ctype, body = encode_message([Part(out_type, out), *atts], signature=sig)
+        return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id), ("X-Hash-Algorithm", "SHA-512"),
+                          ("X-Original-Content-Type", answer_type), ("X-Proxy-Version", PROXY_VERSION)], body
 
     def _call_soap_backend(self, local: ServiceInfo, parts: list[Part], soap_action: str | None) -> tuple[bytes, str]:
         part = parts[0]
@@ -277,8 +273,7 @@ class ServerProxy:
         parts = [Part(MIME_REST_RESPONSE, out_head)]
         if out_body:
             parts.append(Part(MIME_REST_BODY, out_body))
-        parts.append(Part(MIME_SIGNATURE, sig))
-        ctype, body = encode_multipart(parts)
+        ctype, body = encode_message(parts, signature=sig)
         return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id),
                           ("X-Road-Message-Type", "REST"), ("X-Proxy-Version", PROXY_VERSION)], body
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import secrets
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 from .faults import XRoadFault
 
@@ -30,7 +30,6 @@ MIME_REST_BODY = "application/x-road-rest-body"
 MIME_HASH_CHAIN_RESULT = "application/hash-chain-result"
 MIME_HASH_CHAIN = "application/hash-chain"
 
-_BOUNDARY_PARAM = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))', re.I)
 
 
 @dataclass(frozen=True)
@@ -44,63 +43,62 @@ class Part:
         return self.content_type.split(";", 1)[0].strip().lower()
 
 
-def encode_multipart(parts: list[Part]) -> tuple[str, bytes]:
-    """Frame parts as ``multipart/mixed``; returns (Content-Type, body)."""
-    boundary = "jetty" + secrets.token_hex(12)
-    out = bytearray()
-    for part in parts:
-        out += b"--" + boundary.encode() + b"\r\n"
-        out += b"Content-Type: " + part.content_type.encode("latin-1") + b"\r\n"
-        out += b"Content-Transfer-Encoding: binary\r\n"
-        for name, value in part.headers:
-            out += name.encode("latin-1") + b": " + value.encode("latin-1") + b"\r\n"
-        out += b"\r\n" + part.data + b"\r\n"
-    out += b"--" + boundary.encode() + b"--\r\n"
-    return f"multipart/mixed; charset=UTF-8; boundary={boundary}", bytes(out)
+def encode_message(message: list[Part], *, signature: bytes, ocsp: Sequence[bytes] = ()) -> tuple[str, bytes]:
+    """A proxy message in X-Road's layout (``gateway.transport``): OCSP parts, the message
+    (SOAP part plus a nested ``multipart/mixed`` of attachments, or the REST header part
+    plus body), the signature. Returns ``(Content-Type, body)``."""
+    from .transport import OutgoingAttachment, RestContent, SoapContent, encode
+
+    first = message[0]
+    content: SoapContent | RestContent
+    if first.mime in (MIME_REST_REQUEST, MIME_REST_RESPONSE):
+        body = [x.data for x in message[1:] if x.mime == MIME_REST_BODY]
+        content = RestContent(first.data, first.mime == MIME_REST_REQUEST, body if body else None)
+    else:
+        attachments = [OutgoingAttachment((("Content-Type", x.content_type), *x.headers), [x.data])
+                       for x in message[1:]]
+        content = SoapContent(first.data, first.content_type, attachments, first.headers)
+    ctype, chunks = encode(content, signature=signature, ocsp_responses=list(ocsp))
+    return ctype, b"".join(chunks)
 
 
-def decode_multipart(content_type: str, body: bytes, *, origin: str) -> list[Part]:
-    """Split a ``multipart/mixed`` body into parts with their exact bytes."""
-    m = _BOUNDARY_PARAM.search(content_type or "")
-    if not content_type.lower().startswith("multipart/") or m is None:
-        raise XRoadFault(f"{origin}.invalid_content_type", f"expected multipart, got {content_type[:80]!r}")
-    delim = b"--" + (m.group(1) or m.group(2)).encode("latin-1")
-    start = body.find(delim)
-    if start < 0:
-        raise XRoadFault(f"{origin}.invalid_message", "multipart body has no boundary")
+@dataclass(frozen=True)
+class Received:
+    """A decoded proxy message as the proxies use it: parts with their exact bytes."""
+
+    ocsp: tuple[bytes, ...]
+    message: tuple[Part, ...]
+    signature: bytes | None
+    fault: Any = None  # a SoapFaultMessage when the peer answered with a fault
+
+
+def decode_message(content_type: str, body: bytes, *, role: str, origin: str,
+                   original_content_type: str | None = None) -> Received:
+    """Read a proxy message (``gateway.transport``); faults come back under ``origin``."""
+    from .transport import decode, inbound_fault
+
+    try:
+        pm = decode(body, content_type, role=role,  # type: ignore[arg-type]
+                    original_content_type=original_content_type)
+    except XRoadFault as fault:
+        raise inbound_fault(fault, origin) from None
     parts: list[Part] = []
-    pos = start + len(delim)
-    while True:
-        if body[pos:pos + 2] == b"--":
-            break
-        eol = body.find(b"\r\n", pos)
-        if eol < 0:
-            raise XRoadFault(f"{origin}.invalid_message", "truncated multipart body")
-        head_end = body.find(b"\r\n\r\n", eol)
-        if head_end < 0:
-            raise XRoadFault(f"{origin}.invalid_message", "multipart part without header end")
-        raw_headers = body[eol + 2:head_end].decode("latin-1")
-        nxt = body.find(b"\r\n" + delim, head_end + 4)
-        if nxt < 0:
-            raise XRoadFault(f"{origin}.invalid_message", "multipart part without closing boundary")
-        data = body[head_end + 4:nxt]
-        headers: list[tuple[str, str]] = []
-        ctype = "application/octet-stream"
-        encoding = "binary"
-        for line in raw_headers.split("\r\n") if raw_headers else []:
-            name, _, value = line.partition(":")
-            name, value = name.strip(), value.strip()
-            if name.lower() == "content-type":
-                ctype = value
-            elif name.lower() == "content-transfer-encoding":
-                encoding = value.lower()
-            else:
-                headers.append((name, value))
-        if encoding == "base64":
-            data = base64.b64decode(b"".join(data.split()))
-        parts.append(Part(ctype, data, tuple(headers)))
-        pos = nxt + 2 + len(delim)
-    return parts
+    if pm.rest_header_part is not None:
+        parts.append(Part(MIME_REST_REQUEST if pm.rest_request else MIME_REST_RESPONSE, pm.rest_header_part))
+        if pm.rest_body is not None:
+            parts.append(Part(MIME_REST_BODY, pm.rest_body.read()))
+            pm.rest_body.close()
+    elif pm.soap is not None:
+        soap = pm.soap
+        ctype = getattr(soap, "soap_content_type", None) or soap.content_type
+        extra = tuple((n, v) for n, v in getattr(soap, "soap_part_headers", ())
+                      if n.lower() not in ("content-type", "content-length", "content-transfer-encoding"))
+        parts.append(Part(ctype, soap.soap_bytes, extra))
+        for att in soap.attachments:
+            headers = tuple((n, v) for n, v in att.headers.items
+                            if n.lower() not in ("content-type", "content-transfer-encoding"))
+            parts.append(Part(att.content_type or "application/octet-stream", att.read(), headers))
+    return Received(tuple(pm.ocsp_responses), tuple(parts), pm.signature, pm.fault)
 
 
 # -- REST header part ---------------------------------------------------------------

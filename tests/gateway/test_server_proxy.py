@@ -13,7 +13,7 @@ from lxml import etree
 from gateway.context import SignedParts
 from gateway.peer_transport import parse_ocsp_multipart
 from gateway.soap_build import build_request
-from gateway.wire import MIME_OCSP, MIME_SIGNATURE, Part, encode_multipart
+from gateway.transport import SoapContent, encode
 from trust.identifiers import ServiceId, parse_server
 
 from ._world import BANK, TAX, VERO, build_world
@@ -40,10 +40,9 @@ def _send(world, source, client, *, sign_as=None, tamper=False, drop_signature=F
     sig = src.signing.sign(SignedParts((("text/xml", msg),)), member=(sign_as or client).member)
     if tamper:
         msg = msg.replace(b"010190-123M", b"010190-999X")
-    parts = [Part(MIME_OCSP, r) for r in src.own_ocsp.responses()] + [Part("text/xml; charset=utf-8", msg)]
-    if not drop_signature:
-        parts.append(Part(MIME_SIGNATURE, sig))
-    ctype, data = encode_multipart(parts)
+    ctype, chunks = encode(SoapContent(msg, "text/xml; charset=utf-8"), signature=None if drop_signature else sig,
+                           ocsp_responses=src.own_ocsp.responses())
+    data = b"".join(chunks)
     dst = world.gateway_of(VERO)
     port = world.ports["FI/GOV/0245437-2/gw1"]
     src.transport.allow("127.0.0.1", port, [hashlib.sha256(ssl.PEM_cert_to_DER_cert(
