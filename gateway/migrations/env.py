@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 from gateway.serverconf_models import Base
 
+VERSION_TABLE = "gateway_alembic_version"
 config = context.config
 target_metadata = Base.metadata
 
@@ -16,6 +17,8 @@ def _run(connection: object) -> None:
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
+        # own version table: the gateway's chain can share a PostgreSQL database with others
+        version_table=VERSION_TABLE,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -32,7 +35,8 @@ def run() -> None:
 
 
 if context.is_offline_mode():  # pragma: no cover - sild only migrates online
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
+                      version_table=VERSION_TABLE)
     with context.begin_transaction():
         context.run_migrations()
 else:
