@@ -94,15 +94,22 @@ def management_provider(snapshot: RegistrySnapshot) -> SubsystemId:
     return SubsystemId(snapshot.instance, "GOV", "00000000", "management")
 
 
+def node_urls(snapshot: RegistrySnapshot, config: CentralConfig) -> tuple[str, ...]:
+    """This node's base URL, then those of the other nodes (setting ``additionalNodeUrls``)."""
+    others = [u for u in snapshot.settings.get("additionalNodeUrls", "").split(",") if u]
+    return tuple(dict.fromkeys([config.base_url, *others]))
+
+
 def build_shared(snapshot: RegistrySnapshot, config: CentralConfig) -> SharedParameters:
-    source = ConfigurationSource(
-        config.address,
-        internal_certs=tuple(k.cert_der for k in snapshot.published_keys("internal")),
-        external_certs=tuple(k.cert_der for k in snapshot.published_keys("external")),
+    internal = tuple(k.cert_der for k in snapshot.published_keys("internal"))
+    external = tuple(k.cert_der for k in snapshot.published_keys("external"))
+    sources = tuple(
+        ConfigurationSource(url.split("://", 1)[1], internal_certs=internal, external_certs=external)
+        for url in node_urls(snapshot, config)
     )
     return SharedParameters(
         instance=snapshot.instance,
-        sources=(source,),
+        sources=sources,
         approved_cas=snapshot.approved_cas,
         approved_tsas=snapshot.approved_tsas,
         members=snapshot.members,

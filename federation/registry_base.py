@@ -64,7 +64,7 @@ SETTINGS: dict[str, tuple[int, int]] = {
     "timeStampingIntervalSeconds": (60, 1),
 }
 # Free-text settings kept with the integers (validated by their own rule).
-TEXT_SETTINGS = ("centralUrl", "managementServiceProviderId")
+TEXT_SETTINGS = ("centralUrl", "additionalNodeUrls", "managementServiceProviderId")
 
 
 def utc_now() -> dt.datetime:

@@ -24,7 +24,7 @@ import httpx
 
 from .anchor import anchor_fingerprint, parse_anchor, write_anchor
 from .directory import MAX_DIRECTORY_BYTES, VerifiedConfiguration, verify_directory
-from .generator import GenerationResult, VERSION, generate
+from .generator import VERSION, GenerationResult, generate, node_urls
 from .model import PRIVATE_PARAMETERS, AnchorSource, ConfigurationAnchor
 from .model_errors import AnchorInvalid, ConfDownloadFailed, ConfError
 from .registry_dir import CentralConfig, CentralDir, CentralDirError
@@ -81,16 +81,16 @@ def init_central(
 
 
 def build_anchor(home: CentralDir, *, internal: bool, now: dt.datetime) -> bytes:
-    """This authority's anchor: internal (own gateways) or external (partners), with every published key."""
+    """This authority's anchor: internal (own gateways) or external (partners), with every
+    published key and one source per authority node (this one first)."""
     kind = "internal" if internal else "external"
-    registry = home.registry()
-    certs = tuple(der for _, k, status, der in registry.signing_keys(kind) if status in ("active", "pending"))
+    snapshot = home.registry().snapshot()
+    certs = tuple(k.cert_der for k in snapshot.published_keys(kind))
     if not certs:
         raise AnchorInvalid(f"no {kind} signing key to put into the anchor")
     endpoint = "internalconf" if internal else "externalconf"
-    anchor = ConfigurationAnchor(
-        home.config.instance, (AnchorSource(f"{home.config.base_url}/{endpoint}", certs),), generated_at=now
-    )
+    sources = tuple(AnchorSource(f"{url}/{endpoint}", certs) for url in node_urls(snapshot, home.config))
+    anchor = ConfigurationAnchor(home.config.instance, sources, generated_at=now)
     return write_anchor(anchor)
 
 

@@ -41,6 +41,14 @@ from .registry_models import (
 )
 
 
+def _base_url(text: str, name: str) -> str:
+    text = text.strip()
+    rest = text.split("://", 1)[1].rstrip("/") if "://" in text else ""
+    if not text.startswith(("http://", "https://")) or not rest or "/" in rest:
+        raise InvalidSetting(f"{name} must be http(s)://host[:port] without a path, not {text!r}")
+    return text.rstrip("/")
+
+
 @dataclass(frozen=True)
 class ApiKeyInfo:
     name: str
@@ -164,9 +172,11 @@ class SecurityRecords(RegistryBase):
                 raise InvalidSetting(f"{name} must be at least {minimum}")
             text = str(number)
         elif name == "centralUrl":
-            if not text.startswith(("http://", "https://")) or "/" in text.split("://", 1)[1].rstrip("/"):
-                raise InvalidSetting(f"centralUrl must be http(s)://host[:port], not {text!r}")
-            text = text.rstrip("/")
+            text = _base_url(text, name)
+        elif name == "additionalNodeUrls":
+            # other authority nodes on the same registry (and the same signing keys): listed as sources
+            urls = [_base_url(part, name) for part in text.replace(" ", ",").split(",") if part.strip()]
+            text = ",".join(dict.fromkeys(urls))
         elif name == "managementServiceProviderId":
             try:
                 parse_client(text)

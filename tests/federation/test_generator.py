@@ -16,7 +16,7 @@ from federation.model import PRIVATE_PARAMETERS, SHARED_PARAMETERS
 from federation.model_errors import ConfError, ConfUnknownVerificationCert
 from federation.publisher import read_state
 from federation.registry_dir import CentralDir, CentralDirError
-from federation.registry_errors import RegistryInvalidInput
+from federation.registry_errors import InvalidSetting, RegistryInvalidInput
 from federation.registry_init import build_anchor, init_central
 from federation.registry_keys import create_signing_key
 from trust.identifiers import MemberId
@@ -175,3 +175,20 @@ def test_key_rotation_keeps_old_anchor_verifying_during_overlap(authority: tuple
     assert signed.version == 6
     # the external configuration was not touched by the internal rotation
     _verify(home, "externalconf", build_anchor(home, internal=False, now=now), clock.moment)
+
+
+def test_several_nodes_are_listed_as_sources(authority: tuple[CentralDir, Clock], now: dt.datetime) -> None:
+    home, clock = authority
+    registry = home.registry()
+    with pytest.raises(InvalidSetting):
+        registry.set_setting("additionalNodeUrls", "http://cs2.example.ee/conf")
+    registry.set_setting("additionalNodeUrls", "http://cs2.example.ee:8080, https://cs3.example.ee/")
+    clock.moment = now + dt.timedelta(seconds=1)
+    generate(home, home.token(PIN), now=clock.moment)
+    anchor = build_anchor(home, internal=True, now=now)
+    assert [s.download_url for s in parse_anchor(anchor).sources] == [
+        "http://127.0.0.1:4000/internalconf", "http://cs2.example.ee:8080/internalconf", "https://cs3.example.ee/internalconf",
+    ]
+    shared = _verify(home, "internalconf", anchor, clock.moment).shared_parameters
+    assert shared is not None
+    assert [s.address for s in shared.sources] == ["127.0.0.1:4000", "cs2.example.ee:8080", "cs3.example.ee"]
