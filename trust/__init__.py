@@ -111,11 +111,50 @@ from .pathvalidation import (
     VerifiedCertificate,
     validate_certificate,
 )
+from .asic import (
+    AsicContainer,
+    VerifiedContainer,
+    read_container,
+    verify_container,
+    write_container,
+)
+from .certprofile import (
+    signer_matches,
+    signer_member,
+)
+from .evidence import (
+    TimestampedRecord,
+    timestamp_batch,
+    timestamp_single,
+    verify_signature_timestamp,
+)
+from .hashchain import (
+    HashChainInput,
+    build_hash_chains,
+    verify_hash_chain,
+)
+from .xades import (
+    BatchSignature,
+    SignedPart,
+    create_signature,
+    sign_batch,
+)
+from .xades_errors import (
+    SignatureError,
+)
+from .xades_verify import (
+    VerifiedSignature,
+    check_cryptography,
+    trust_signature,
+    verify_signature,
+)
 
 __all__ = [
     "AlreadyRevoked",
     "ApprovedCa",
     "ApprovedTsa",
+    "AsicContainer",
+    "BatchSignature",
     "CaError",
     "CertificateAuthority",
     "CertificateError",
@@ -124,6 +163,7 @@ __all__ = [
     "CsrInvalid",
     "DigestAlgorithm",
     "GlobalGroupId",
+    "HashChainInput",
     "IdentifierError",
     "IssuedCertificate",
     "KeyNotFound",
@@ -143,6 +183,8 @@ __all__ = [
     "SecurityServerId",
     "ServiceId",
     "SignatureAlgorithm",
+    "SignatureError",
+    "SignedPart",
     "Signer",
     "SildError",
     "SoftToken",
@@ -150,6 +192,7 @@ __all__ = [
     "TimestampAuthority",
     "TimestampClient",
     "TimestampError",
+    "TimestampedRecord",
     "TrustError",
     "TrustHttpApp",
     "TrustPolicy",
@@ -158,7 +201,9 @@ __all__ = [
     "UnsupportedAlgorithm",
     "ValidationCache",
     "VerifiedCertificate",
+    "VerifiedContainer",
     "VerifiedOcspStatus",
+    "VerifiedSignature",
     "VerifiedTimestamp",
     "WrongPin",
     "XmlError",
@@ -167,9 +212,12 @@ __all__ = [
     "XmlTooDeep",
     "XmlTooLarge",
     "auth_cert_hash",
+    "build_hash_chains",
     "cert_der",
     "cert_pem",
+    "check_cryptography",
     "client_context",
+    "create_signature",
     "fingerprint",
     "id_from_xml",
     "id_to_xml",
@@ -181,11 +229,23 @@ __all__ = [
     "parse_service",
     "parse_typed",
     "parse_xml",
+    "read_container",
     "server_context",
+    "sign_batch",
+    "signer_matches",
+    "signer_member",
+    "timestamp_batch",
+    "timestamp_single",
     "trust_anchors",
+    "trust_signature",
     "validate_certificate",
+    "verify_container",
+    "verify_hash_chain",
     "verify_ocsp_for_policy",
     "verify_ocsp_response",
+    "verify_signature",
+    "verify_signature_timestamp",
     "verify_timestamp_token",
     "write_atomic",
+    "write_container",
 ]

@@ -18,6 +18,8 @@ refused, so nothing unsigned can pass as evidence.
 
 from __future__ import annotations
 
+import dataclasses
+
 import base64
 import datetime as dt
 import io
@@ -254,7 +256,8 @@ def verify_container(
     timestamp: VerifiedEvidenceTimestamp | None = None
     if ts_result is not None or token is not None or parsed.timestamp_tokens:
         timestamp = verify_signature_timestamp(
-            signature_xml, policy, token=token, ts_hash_chain_result=ts_result, ts_hash_chain=ts_chain
+            signature_xml, _timestamp_policy(policy, policies), token=token,
+            ts_hash_chain_result=ts_result, ts_hash_chain=ts_chain,
         )
         if parsed.signing_time > timestamp.gen_time + _SKEW:
             raise SignatureMalformed("the signature claims a signing time after its timestamp")
@@ -265,6 +268,21 @@ def verify_container(
     moment = timestamp.gen_time if timestamp is not None else parsed.signing_time
     verified = trust_signature(parsed, chain, parts, policy=policy, signer=identity.signer, at=moment)
     return VerifiedContainer(message, attachments, identity, verified, timestamp, moment)
+
+
+def _timestamp_policy(signer_policy: TrustPolicy, policies: Mapping[str, TrustPolicy]) -> TrustPolicy:
+    """The signer's policy with the approved TSAs of every trusted instance.
+
+    The timestamp is made by the gateway that logged the message, with a TSA of *its*
+    instance, while the signature may come from a partner instance (a provider's
+    answer logged by the consumer's gateway). Any TSA approved by an instance the
+    verifier trusts is therefore acceptable; certificate and OCSP checks of the
+    signer still use the signer's own instance only.
+    """
+    tsas = list(signer_policy.tsas)
+    for other in policies.values():
+        tsas.extend(t for t in other.tsas if t not in tsas)
+    return dataclasses.replace(signer_policy, tsas=tuple(tsas))
 
 
 def _check_asic_manifest(container: AsicContainer, ts_result: bytes | None) -> None:

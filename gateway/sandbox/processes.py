@@ -102,3 +102,48 @@ def stop_all(root: Path, *, timeout: float = 10.0) -> list[str]:
         stopped.append(path.stem)
         path.unlink(missing_ok=True)
     return stopped
+
+
+def _record(root: Path, name: str) -> dict[str, object]:
+    try:
+        data = json.loads((root / "pids" / f"{name}.pid").read_text())
+    except (OSError, ValueError) as exc:
+        raise ProcessLookupError(f"no sandbox process {name!r} in {root}") from exc
+    return dict(data)
+
+
+def stop(root: Path, name: str, *, timeout: float = 10.0) -> None:
+    """Stop one process (SIGTERM, then SIGKILL) but keep its record, so :func:`restart` can bring it back."""
+    pid = int(str(_record(root, name)["pid"]))
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        while _alive(pid) and time.monotonic() < deadline + 5:
+            time.sleep(0.05)
+
+
+def restart(root: Path, name: str, *, env: dict[str, str] | None = None) -> int:
+    """Start a stopped process again with the command line it was recorded with."""
+    argv = _record(root, name)["argv"]
+    if not isinstance(argv, list):
+        raise ProcessLookupError(f"sandbox process {name!r} has no recorded command line")
+    pin = _sandbox_pin(root)
+    full_env = {"SILD_TOKEN_PIN": pin} if pin else {}
+    full_env.update(env or {})
+    return spawn(root, name, [str(a) for a in argv], env=full_env)
+
+
+def _sandbox_pin(root: Path) -> str | None:
+    try:
+        return str(json.loads((root / "sandbox.json").read_text())["pin"])
+    except (OSError, ValueError, KeyError):
+        return None
