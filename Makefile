@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Debian tools the tests use as independent peers (openssl, xmlsec1).
+# Debian tools the tests use as independent peers (openssl, xmlsec1) and the
+# PostgreSQL server the storage tests run on (tests/pgserver.py starts a throw-away cluster).
 DEBIAN_TOOLS := openssl xmlsec1
 
 .PHONY: test demo tools lint clean
@@ -17,6 +18,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 tools:
 	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian tools:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -7,9 +7,12 @@ the same copy there); they are data and are never copied into the project.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
+
+from tests.pgserver import start_postgres
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 XROAD = PROJECT_ROOT.parent / "shared" / "conformance" / "xroad"
@@ -26,3 +29,27 @@ def xroad() -> Path:
 def now() -> dt.datetime:
     """A fixed, timezone-aware moment for tests that must not read the wall clock."""
     return dt.datetime(2026, 6, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start a throw-away PostgreSQL for the run (see :mod:`tests.pgserver`).
+
+    Only the controlling process starts it; xdist workers inherit the URL through
+    the environment.
+    """
+    if os.environ.get("SILD_TEST_POSTGRES_URL") or hasattr(config, "workerinput"):
+        return
+    server = start_postgres()
+    if server is not None:
+        os.environ["SILD_TEST_POSTGRES_URL"] = server.url
+        config.stash[_PG_KEY] = server
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_PG_KEY, None)
+    if server is not None:
+        server.stop()
+        os.environ.pop("SILD_TEST_POSTGRES_URL", None)
+
+
+_PG_KEY = pytest.StashKey["object"]()
