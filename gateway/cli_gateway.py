@@ -147,6 +147,8 @@ def serve_command(directory: Path) -> None:
     from .node import GatewayNode
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpcore", "apscheduler"):  # one line per HTTP call would cost ~3 % CPU
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     node = GatewayNode(directory)
     node.start()
     stop = threading.Event()

@@ -123,7 +123,7 @@ def _up(root: Path, timeout: float) -> dict[str, Any]:
         others = [i for i in INSTANCES if i != sid.instance]
         init_gateway(gdir, anchor=None, server=text, pin=PIN, key_type=KeyType.EC_P256, settings={
             "is_port": is_port, "peer_port": port, "public_address": f"127.0.0.1:{port}",
-            "allowed_federations": tuple(others), "conf_interval_seconds": 2, "timestamp_interval_seconds": 5})
+            "allowed_federations": tuple(others), "conf_interval_seconds": 5, "timestamp_interval_seconds": 5})
         (gdir / "token.pin").write_text(PIN)
         ca = cas[sid.instance]
         issued = [ca.issue_auth(sid, now=now, csr=(gdir / "csr" / "auth.csr.pem").read_bytes()),
