@@ -221,8 +221,19 @@ class Timestamper:
         if delete:
             conn.execute(sa_delete(m.LogState).where(m.LogState.key.in_(list(delete))))
 
-    def schedule(self, scheduler: Any, *, interval_seconds: float = 60.0, job_id: str = "messagelog-timestamping") -> Any:
-        """Add the job to an APScheduler 3 scheduler (one run at a time, missed runs coalesced)."""
+    def schedule(
+        self,
+        scheduler: Any,
+        *,
+        interval_seconds: float = 60.0,
+        job_id: str = "messagelog-timestamping",
+        run_now: bool = True,
+    ) -> Any:
+        """Add the job to an APScheduler 3 scheduler (one run at a time, missed runs coalesced).
+
+        ``run_now``: the first run starts at once, so records left unstamped while the
+        gateway was down do not keep it refusing messages until the first interval ends.
+        """
 
         def job() -> None:
             try:
@@ -230,6 +241,8 @@ class Timestamper:
             except SildError as exc:  # recorded in ml_state; the next run retries
                 log.warning("message log timestamping: %s [%s]", exc, exc.code)
 
+        extra: dict[str, Any] = {"next_run_time": self.clock()} if run_now else {}
         return scheduler.add_job(
-            job, "interval", seconds=interval_seconds, id=job_id, max_instances=1, coalesce=True, replace_existing=True
+            job, "interval", seconds=interval_seconds, id=job_id, max_instances=1, coalesce=True, replace_existing=True,
+            **extra,
         )

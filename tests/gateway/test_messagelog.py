@@ -322,6 +322,7 @@ def test_schedule_adds_an_apscheduler_job(mlog: MessageLog) -> None:
     scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
     job = Timestamper(mlog, lambda h, at: BatchStamp(b"t", None, [None] * len(h))).schedule(scheduler, interval_seconds=30)
     assert job.id == "messagelog-timestamping" and job.max_instances == 1
+    assert job.next_run_time == T0  # pending jobs keep the first run time given (run at start)
 
 
 # -- group commit ------------------------------------------------------------------------------------
