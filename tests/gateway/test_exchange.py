@@ -255,3 +255,49 @@ def test_log_export_of_a_cross_border_exchange_verifies(sandbox):
     with_ee_tsa = dict(policies, FI=dataclasses.replace(policies["FI"], tsas=policies["FI"].tsas + policies["EE"].tsas))
     response = verify_container(containers[1], with_ee_tsa, require_timestamp=True)
     assert request.identity.signer.instance == "EE" and response.identity.signer.instance == "FI"
+
+
+def test_a_new_gateway_registers_with_the_authority(sandbox, tmp_path):
+    """init -> CSRs -> certificates from the instance's CA -> import -> register (signed request over HTTP)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from trust.ca import CertificateAuthority
+    from trust.identifiers import parse_server
+
+    env = dict(os.environ, SILD_TOKEN_PIN=sandbox["pin"])
+    gdir = tmp_path / "gw2"
+    anchor = sandbox["instances"]["EE"]["anchors"]["internal"]
+    init = subprocess.run(processes.sild_command("gateway", "init", str(gdir), "--anchor", anchor, "--server",
+                                                 "EE/GOV/70000001/gw2", "--key-type", "ec-p256",
+                                                 "--address", "127.0.0.1:1"),
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert init.returncode == 0, init.stderr
+    ca = CertificateAuthority.open(Path(sandbox["directory"]) / "EE" / "trust", pin=sandbox["pin"])
+    try:
+        sid = parse_server("EE/GOV/70000001/gw2")
+        from datetime import datetime, timezone
+
+        now = datetime.now(timezone.utc)
+        for kind, issue in (("auth", lambda csr: ca.issue_auth(sid, now=now, csr=csr)),
+                            ("sign", lambda csr: ca.issue_sign(sid.owner, now=now, csr=csr))):
+            cert = issue((gdir / "csr" / f"{kind}.csr.pem").read_bytes())
+            (tmp_path / f"{kind}.pem").write_bytes(cert.cert.public_bytes(serialization.Encoding.PEM) + ca.chain_pem)
+            imported = subprocess.run(processes.sild_command("gateway", "import-cert", str(gdir),
+                                                             str(tmp_path / f"{kind}.pem")),
+                                      capture_output=True, text=True, env=env, timeout=120)
+            assert imported.returncode == 0 and kind in imported.stdout, imported.stderr
+    finally:
+        ca.close()
+    register = subprocess.run(processes.sild_command("gateway", "register", str(gdir), "--authority",
+                                                     sandbox["instances"]["EE"]["central_url"],
+                                                     "--client", "EE/GOV/70000001/tax"),
+                              capture_output=True, text=True, env=env, timeout=120)
+    assert register.returncode == 0, register.stderr
+    listed = subprocess.run(processes.sild_command("central", "registration", "list",
+                                                   sandbox["instances"]["EE"]["central_dir"]),
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "EE/GOV/70000001/gw2" in listed.stdout
+    status = subprocess.run(processes.sild_command("gateway", "status", str(gdir), "--json"),
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert json.loads(status.stdout)["registration"].startswith("requested at")
