@@ -54,22 +54,31 @@ class DescriptionInfo:
     service_codes: tuple[str, ...]
 
 
+MAX_DESCRIPTION_BYTES = 10 * 1024 * 1024
+
+
 def default_fetch(url: str) -> bytes:
-    """Download a description over HTTP(S) with a bounded time and size."""
+    """Download a description over HTTP(S): 30 s, no redirects, at most 10 MiB (read as it streams)."""
     import httpx
 
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(f"description URL {url!r} must be http:// or https://")
+    failed = "gateway.serverconf.fetch_failed"
     try:
         with httpx.Client(timeout=30.0, follow_redirects=False, trust_env=False) as client:
-            response = client.get(url)
+            with client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise ServerConfError(f"downloading {url} gave HTTP {response.status_code}", code=failed)
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_DESCRIPTION_BYTES:
+                        raise InvalidInput(f"description at {url} is larger than 10 MiB")
+                    chunks.append(chunk)
     except httpx.HTTPError as exc:
-        raise ServerConfError(f"cannot download {url}: {exc.__class__.__name__}", code="gateway.serverconf.fetch_failed") from exc
-    if response.status_code != 200:
-        raise ServerConfError(f"downloading {url} gave HTTP {response.status_code}", code="gateway.serverconf.fetch_failed")
-    if len(response.content) > 10 * 1024 * 1024:
-        raise InvalidInput(f"description at {url} is larger than 10 MiB")
-    return response.content
+        raise ServerConfError(f"cannot download {url}: {exc.__class__.__name__}", code=failed) from exc
+    return b"".join(chunks)
 
 
 def wsdl_operations(document: bytes, url: str) -> list[Operation]:

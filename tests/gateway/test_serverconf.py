@@ -26,6 +26,7 @@ from gateway.serverconf_errors import (
     InvalidInput,
     LocalGroupNotFound,
     NotFound,
+    ServerConfError,
     ServiceNotFound,
 )
 from trust.identifiers import GlobalGroupId, LocalGroupId, MemberId, SecurityServerId, SubsystemId
@@ -167,8 +168,13 @@ def test_wsdl_is_downloaded_from_its_url(conf: ServerConf, wsdl_server: str) -> 
     assert set(desc.service_codes) == {"xroadGetRandom", "xroadSmallAttachment", "xroadBigAttachment"}
     kind, stored = conf.description_document(PROVIDER, "xroadGetRandom")
     assert kind == "WSDL" and stored is not None and b"xroadGetRandom" in stored
-    with pytest.raises(Exception, match="HTTP 404"):
+    with pytest.raises(ServerConfError, match="HTTP 404") as info:
         conf.add_wsdl(PROVIDER, f"{wsdl_server}/missing.wsdl")
+    assert info.value.code == "gateway.serverconf.fetch_failed"
+    with pytest.raises(ServerConfError, match="cannot download"):
+        conf.add_wsdl(PROVIDER, "http://127.0.0.1:1/nothing-listens-here.wsdl")
+    with pytest.raises(InvalidInput, match="http"):
+        conf.add_wsdl(PROVIDER, "file:///etc/passwd")
 
 
 def test_openapi_vector_endpoints_become_rights_targets(conf: ServerConf, xroad: Path) -> None:
