@@ -54,6 +54,52 @@ def soap_message(query_id: str) -> bytes:
 </SOAP-ENV:Envelope>""".encode()
 
 
+ECHO_SERVER = """
+import sys
+from cheroot import wsgi
+def app(environ, start_response):
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+server = wsgi.Server(("127.0.0.1", int(sys.argv[1])), app, numthreads=16)
+server.safe_start()
+"""
+
+
+def start_echo_backend() -> tuple[str, subprocess.Popen[bytes]]:
+    """A backend that costs nearly nothing, to see the gateway pair's own cost."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)])
+    for _ in range(100):
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/", content=b"x", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return f"http://127.0.0.1:{port}/", proc
+
+
+def register_echo(state: dict, url: str) -> None:
+    """Register ``echo`` (REST) at FI vero's gateway for EE tax, as an operator would."""
+    from gateway.serverconf import ServerConf
+    from gateway.serverconf_db import open_engine
+    from trust.identifiers import parse_client
+
+    vero, tax = parse_client("FI/GOV/0245437-2/vero"), parse_client("EE/GOV/70000001/tax")
+    gdir = next(g["directory"] for g in state["gateways"] if g["id"] == "FI/GOV/0245437-2/gw1")
+    engine = open_engine(Path(gdir) / "serverconf.db")
+    conf = ServerConf(engine)
+    if "echo" not in {s.id.service_code for s in conf.snapshot().services_of(vero)}:
+        conf.add_rest(vero, url.rstrip("/"), "echo", enabled=True)
+        conf.grant(vero, "echo", tax)
+    engine.dispose()
+    time.sleep(2)  # the gateway notices the change counter within a second
+
+
 def run(call: Callable[[httpx.Client], None], clients: int, seconds: float) -> tuple[float, float, float, int]:
     """(exchanges/s, p50 ms, p99 ms, errors) with ``clients`` threads for ``seconds``."""
     latencies: list[float] = []
@@ -128,7 +174,23 @@ def main() -> None:
             if r.status_code != 200:
                 raise RuntimeError(r.text[:200])
 
-        cases = [("SOAP getTaxRecord", soap_via, soap_direct), ("REST income", rest_via, rest_direct)]
+        echo_url, echo_proc = start_echo_backend()
+        register_echo(state, echo_url)
+
+        def echo_via(http: httpx.Client) -> None:
+            r = http.post(ee + "/r1/FI/GOV/0245437-2/vero/echo", content=b'{"personCode": "010190-123M"}',
+                          headers={"X-Road-Client": "EE/GOV/70000001/tax", "Content-Type": "application/json"})
+            if r.status_code != 200:
+                raise RuntimeError(r.text[:200])
+
+        def echo_direct(http: httpx.Client) -> None:
+            r = http.post(echo_url, content=b'{"personCode": "010190-123M"}',
+                          headers={"Content-Type": "application/json"})
+            if r.status_code != 200:
+                raise RuntimeError(r.text[:200])
+
+        cases = [("SOAP getTaxRecord", soap_via, soap_direct), ("REST income", rest_via, rest_direct),
+                 ("REST echo (no backend)", echo_via, echo_direct)]
         print(f"{'case':<22}{'path':<10}{'clients':>8}{'exch/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         for name, via, direct in cases:
             for clients in [int(c) for c in args.clients.split(",")]:
@@ -136,6 +198,9 @@ def main() -> None:
                     rate, p50, p99, errs = run(fn, clients, args.seconds)
                     print(f"{name:<22}{label:<10}{clients:>8}{rate:>10.0f}{p50:>9.2f}{p99:>9.2f}{errs:>8}", flush=True)
     finally:
+        if "echo_proc" in locals():
+            echo_proc.terminate()
+            echo_proc.wait()
         if own:
             subprocess.run(processes.sild_command("sandbox", "down", str(root)), check=False, stdout=subprocess.DEVNULL)
 
