@@ -35,7 +35,8 @@ from lxml import etree
 
 from trust.errors import IdentifierError
 from trust.identifiers import (
-    IDENTIFIERS_NS, ClientId, ServiceId, SubsystemId, id_to_xml, parse_client, parse_server, parse_service,
+    IDENTIFIERS_NS, ClientId, SecurityServerId, ServiceId, SubsystemId, id_to_xml, parse_client, parse_server,
+    parse_service,
 )
 
 from .access import check_is_connection
@@ -163,7 +164,7 @@ class ClientProxy:
 
     # -- common steps --------------------------------------------------------------------
     def _prepare(self, environ: dict[str, Any], client: ClientId, provider: ClientId,
-                 at: dt.datetime) -> list[ServerEntry]:
+                 at: dt.datetime, security_server: SecurityServerId | None = None) -> list[ServerEntry]:
         p = self.parts
         p.conf.check_valid(at)
         self._authenticate_is(environ, client)
@@ -172,6 +173,11 @@ class ClientProxy:
         if not candidates:
             raise XRoadFault("unknown_member",
                              f"cannot find a gateway for service provider {provider.to_text()}")
+        if security_server is not None:  # the IS picked one node of the provider's cluster
+            candidates = [c for c in candidates if c.server_id == security_server]
+            if not candidates:
+                raise XRoadFault("invalid_security_server",
+                                 f"{security_server.to_text()} does not serve {provider.to_text()}")
         ordered = self.router.choose(candidates)
         if not ordered:
             raise XRoadFault("maintenance_mode", candidates[0].maintenance_message
@@ -268,7 +274,7 @@ class ClientProxy:
         _note(environ, h.client, h.service, "WSDL", h.query_id, x_request_id, len(body),
               messageUserId=h.user_id, messageIssue=h.issue, messageProtocolVersion=h.protocol_version,
               requestAttachmentCount=len(soap.attachments))
-        candidates = self._prepare(environ, h.client, h.service.provider, at)
+        candidates = self._prepare(environ, h.client, h.service.provider, at, h.security_server)
         mime = soap.soap_content_type.split(";")[0].strip()
         attachments = [attachment_part(a) for a in soap.attachments]
         signed = [(mime, soap.soap_bytes)] + [(a.mime, a.data) for a in attachments]
@@ -326,18 +332,19 @@ class ClientProxy:
                 client_text = value
         if not client_text:
             raise XRoadFault("client.missing_header", "the X-Road-Client header is required")
+        security_server: SecurityServerId | None = None
         try:
             service = parse_service("/".join(segs[2:7]))
             client = parse_client(client_text)
             for name, value in in_headers:
                 if name.lower() == "x-road-security-server":
-                    parse_server(value)
+                    security_server = parse_server(value)
         except IdentifierError as exc:
             raise XRoadFault("client.invalid_request", f"malformed identifier: {exc}") from None
         x_request_id = str(uuid.uuid4())
         _note(environ, client, service, "REST", "", x_request_id, 0, restMethod=method,
               restPath="/" + "/".join(segs[7:]))
-        candidates = self._prepare(environ, client, service.provider, at)
+        candidates = self._prepare(environ, client, service.provider, at, security_server)
         body = read_body(environ, MAX_MESSAGE)
         query = environ.get("QUERY_STRING", "")
         target = path + (("?" + query) if query else "")

@@ -290,6 +290,8 @@ def _state(root: Path, inst: dict[str, dict[str, Any]], anchors: dict[str, dict[
             entry["wsdl_query"] = (f"/wsdl?xRoadInstance={provider.instance}&memberClass={provider.member_class}"
                                    f"&memberCode={provider.member_code}&subsystemCode={provider.subsystem_code}"
                                    f"&serviceCode={code}&version={version}")
+            # any gateway of the federation serves it; this is the provider's own
+            entry["wsdl_url"] = client_gateway[provider.to_text()] + entry["wsdl_query"]
         else:
             entry["rest_path"] = f"/r1/{sid}"
         services.append(entry)

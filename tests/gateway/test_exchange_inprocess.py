@@ -191,3 +191,20 @@ def test_messages_are_logged_on_both_sides(world):
     assert sorted(r.direction for r in client_side) == ["request", "response"]
     assert sorted(r.direction for r in server_side) == ["request", "response"]
     assert next(r for r in client_side if r.direction == "request").message == msg
+
+
+def test_security_server_header_selects_the_node(world):
+    from trust.identifiers import parse_server
+
+    gw = world.gateway_of(TAX)
+    ok = httpx.get(gw.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M", timeout=30,
+                   headers={"X-Road-Client": TAX.to_text(), "X-Road-Security-Server": "FI/GOV/0245437-2/gw1"})
+    assert ok.status_code == 200, ok.text
+    wrong = httpx.get(gw.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M", timeout=30,
+                      headers={"X-Road-Client": TAX.to_text(), "X-Road-Security-Server": "FI/GOV/0242431-1/gw1"})
+    assert wrong.headers["X-Road-Error"] == "server.clientproxy.invalid_security_server"
+    service = ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1")
+    msg = build_request(client=TAX, service=service, query_id=str(uuid.uuid4()), body=_tax_record_body("010190-123M"),
+                        security_server=parse_server("FI/GOV/0245437-2/gw1"))
+    resp = httpx.post(gw.is_url + "/", content=msg, headers={"Content-Type": "text/xml"}, timeout=30)
+    assert resp.status_code == 200, resp.text
