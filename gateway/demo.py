@@ -155,10 +155,10 @@ class Demo:
         for instance, info in sorted(self.state["instances"].items()):
             self.console.detail(f"{instance} authority", info["central_url"])
             self.console.detail(f"{instance} trust services", info["trust_url"] + " (CA, OCSP, TSA)")
-            self.console.detail(f"{instance} external anchor", "SHA-224 " + info["anchors"]["external_sha224"])
+            self.console.detail(f"{instance} anchor SHA-224", _breakable(info["anchors"]["external_sha224"]))
         for gateway in self.state["gateways"]:
             self.console.detail("gateway", f"{gateway['id']} serves {', '.join(gateway['clients'])}")
-        self.console.line("    Each authority trusts the other's external anchor: the two countries are federated.")
+        self.console.line("Each authority trusts the other's external anchor: the two countries are federated.", indent=4)
 
     # -- step 2 -----------------------------------------------------------------------------
     def discovery(self) -> None:
@@ -220,12 +220,12 @@ class Demo:
     def cross_border_rest(self) -> None:
         path = f"/r1/{POPULATION.to_text()}/persons/{MATTI_EE}"
         exchange = self._rest(VERO, path, accept="application/json")
-        self._show_call("FI vero -> EE population", exchange)
+        self._show_call("FI vero -> EE", exchange)
         self.console.detail("request", f"GET {path}")
         self._expect(exchange.status == 200, f"persons failed: {self._fault(exchange) or exchange.status}")
         person = json.loads(exchange.body).get("person") or {}
         self.console.detail("  person", f"{person.get('givenName')} {person.get('familyName')}, born {person.get('dateOfBirth')}")
-        self.console.detail("X-Road-Request-Hash", str(exchange.headers.get("X-Road-Request-Hash", ""))[:44] + "...")
+        self.console.detail("request hash", str(exchange.headers.get("X-Road-Request-Hash", ""))[:44] + "...")
         self._expect(bool(exchange.headers.get("X-Road-Request-Hash")), "no X-Road-Request-Hash on the answer")
         signed = self._rest(VERO, path, accept="application/xml")
         self._expect(signed.status == 200, f"persons as XML failed: HTTP {signed.status}")
@@ -256,7 +256,7 @@ class Demo:
         self._show_call("EE bank -> FI vero", exchange)
         self.console.detail("fault", code or "(none)")
         self._expect(code.endswith("access_denied"), f"the bank was not refused with access_denied but {code!r}")
-        self.console.line("    FI vero granted getTaxRecord to EE tax only; its gateway refused the bank.")
+        self.console.line("FI vero granted getTaxRecord to EE tax only; its gateway refused the bank.", indent=4)
 
     # -- step 6 -----------------------------------------------------------------------------
     def no_single_point_of_failure(self) -> None:
@@ -268,7 +268,7 @@ class Demo:
         exchange = self._soap(TAX, GET_TAX_RECORD, self._tax_body())
         self._show_call("EE tax -> FI vero", exchange)
         self._expect(exchange.status == 200, "exchange failed without EE's authority")
-        self.console.line("    The gateways work on their cached, signed configuration.")
+        self.console.line("The gateways work on their cached, signed configuration.", indent=4)
         processes.restart(self.root, central)
         self.console.detail("restarted", "EE governing authority")
 
@@ -320,6 +320,8 @@ class Demo:
             label, _, value = line.partition(": ")
             self.console.detail(f"  {label}", value)
         self._expect(container.timestamp is not None, "the exported container has no timestamp")
+        self.console.detail("verified", "message digest, XAdES signature, signer certificate chain and "
+                                        "OCSP status, batch timestamp (as `sild asic verify` does)")
         self._expect(container.signer == TAX, f"the request was signed by {container.signer.to_text()}")
 
     def _export(self, query_id: str, direction: str, *, require_timestamp: bool) -> Any:
@@ -344,6 +346,12 @@ class Demo:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _breakable(fingerprint: str) -> str:
+    """A colon-separated fingerprint with a break after 14 bytes, so it wraps cleanly in 80 columns."""
+    groups = fingerprint.split(":")
+    return ":".join(groups[:14]) + ": " + ":".join(groups[14:]) if len(groups) > 14 else fingerprint
 
 
 def answer_root_iter(body: bytes, local_name: str) -> Iterator[etree._Element]:

@@ -98,14 +98,14 @@ class Console:
     def summary(self) -> None:
         self.line()
         self.line(self.paint("Summary", "bold"))
-        header = f"  {'#':>2}  {'step':<44} {'result':<8} {'time':>7}"
+        header = f"  {'#':>2}  {'step':<52} {'result':<8} {'time':>7}"
         self.line(header)
-        self.line("  " + "-" * (WIDTH - 4))
+        self.line("  " + "-" * (WIDTH - 6))
         for r in self.results:
             mark = self.paint("ok", "green") if r.ok else self.paint("FAILED", "red")
             pad = 8 - (2 if r.ok else 6)
-            title = r.title if len(r.title) <= 44 else r.title[:41] + "..."
-            self.stream.write(f"  {r.number:>2}  {title:<44} {mark}{' ' * pad} {r.seconds:>6.1f}s\n")
+            title = r.title if len(r.title) <= 52 else r.title[:49] + "..."
+            self.stream.write(f"  {r.number:>2}  {title:<52} {mark}{' ' * pad} {r.seconds:>6.1f}s\n")
         self.stream.flush()
 
 
