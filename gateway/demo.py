@@ -32,7 +32,7 @@ from trust.identifiers import ClientId, ServiceId, parse_client
 
 from .demo_console import Console
 from .errors import GatewayError
-from .soap import parse_soap
+from .soap import SoapMessage, parse_soap
 from .soap_build import build_request
 
 TAX = parse_client("EE/GOV/70000001/tax")
@@ -204,6 +204,8 @@ class Demo:
         self.console.detail("message id", exchange.query_id)
         self._expect(exchange.status == 200, f"getTaxRecord failed: {self._fault(exchange) or exchange.status}")
         answer = parse_soap(exchange.body, exchange.headers.get("content-type", "text/xml"), role="response")
+        self._expect(isinstance(answer, SoapMessage), "the answer is a SOAP fault")
+        assert isinstance(answer, SoapMessage)
         self._expect(answer.header.query_id == exchange.query_id, "the answer does not echo the message id")
         record = next(answer_root_iter(exchange.body, "taxRecord"), None)
         self._expect(record is not None, "the answer holds no tax record")
