@@ -15,8 +15,7 @@ import click
 
 from trust.errors import SildError
 
-# (module, attribute) of each command group; a group whose module is absent is skipped,
-# so the command works while packages are being built out.
+# (module, attribute) of each command group, imported when the command runs.
 _GROUPS = (
     ("trust.cli", "trust_group"),
     ("gateway.cli_asic", "asic_group"),
@@ -46,13 +45,9 @@ def cli() -> None:
 
 def _register() -> None:
     for module_name, attr in _GROUPS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        cli.add_command(getattr(module, attr))
+        command = getattr(importlib.import_module(module_name), attr)
+        if command.name not in cli.commands:
+            cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:
