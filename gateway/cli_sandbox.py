@@ -21,11 +21,13 @@ def sandbox_group() -> None:
 @sandbox_group.command("up")
 @DIR_ARG
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for health.")
-def up_command(directory: Path, timeout: float) -> None:
+@click.option("--owner-pid", type=int, default=None,
+              help="Take the sandbox down when this process ends (for test runs).")
+def up_command(directory: Path, timeout: float, owner_pid: int | None) -> None:
     """Start trust services, authorities, gateways and sample backends; write DIR/sandbox.json."""
     from .sandbox import up
 
-    state = up(directory, timeout=timeout)
+    state = up(directory, timeout=timeout, owner_pid=owner_pid)
     click.echo(f"sandbox up in {state['directory']} ({len(state['gateways'])} gateways)")
     for gw in state["gateways"]:
         click.echo(f"  {gw['id']:<24} IS {gw['is_url']}  clients {', '.join(gw['clients'])}")
@@ -69,3 +71,13 @@ def backends_command(directory: Path) -> None:
         stop.wait()
     finally:
         running.close()
+
+
+@sandbox_group.command("watchdog", hidden=True)
+@DIR_ARG
+@click.option("--pid", "owner_pid", type=int, required=True)
+def watchdog_command(directory: Path, owner_pid: int) -> None:
+    """(internal) Take the sandbox in DIR down when process PID ends."""
+    from .sandbox.processes import watch
+
+    watch(directory.resolve(), owner_pid)

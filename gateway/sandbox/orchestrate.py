@@ -74,12 +74,19 @@ def _http_ok(url: str, **kw: Any) -> bool:
     return httpx.get(url, timeout=2, trust_env=False, **kw).status_code == 200
 
 
-def up(root: Path | str, *, timeout: float = 90.0) -> dict[str, Any]:
-    """Start everything (see the module docstring); returns what ``sandbox.json`` holds."""
+def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None) -> dict[str, Any]:
+    """Start everything (see the module docstring); returns what ``sandbox.json`` holds.
+
+    With ``owner_pid`` a watchdog process takes the sandbox down when that process ends
+    (tests pass their own pid, so a killed test run leaves nothing behind).
+    """
     root = Path(root).resolve()
     if (root / STATE_FILE).exists() or (root / "pids").is_dir() and any((root / "pids").glob("*.pid")):
         raise SandboxError(f"a sandbox seems to run in {root}; run `sild sandbox down {root}` first")
     root.mkdir(parents=True, exist_ok=True)
+    if owner_pid is not None:
+        processes.spawn(root, processes.WATCHDOG, processes.sild_command(
+            "sandbox", "watchdog", str(root), "--pid", str(owner_pid)))
     try:
         state = _up(root, timeout)
     except BaseException:

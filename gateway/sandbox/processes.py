@@ -34,7 +34,8 @@ def spawn(root: Path, name: str, argv: Sequence[str], *, env: dict[str, str] | N
     with open(logs / f"{name}.log", "ab") as log:
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 env=full_env, start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]))
-    (pids / f"{name}.pid").write_text(json.dumps({"pid": proc.pid, "argv": list(argv)}))
+    # the environment the caller added (the sandbox's token PIN) is kept for restart()
+    (pids / f"{name}.pid").write_text(json.dumps({"pid": proc.pid, "argv": list(argv), "env": dict(env or {})}))
     return proc.pid
 
 
@@ -63,13 +64,15 @@ def _alive(pid: int) -> bool:
             return False
 
 
-def stop_all(root: Path, *, timeout: float = 10.0) -> list[str]:
-    """Stop every recorded process group; returns the names stopped."""
+def stop_all(root: Path, *, timeout: float = 10.0, exclude: frozenset[str] = frozenset()) -> list[str]:
+    """Stop every recorded process group (but those in ``exclude``); returns the names stopped."""
     pids_dir = root / "pids"
     if not pids_dir.is_dir():
         return []
     entries = []
     for path in sorted(pids_dir.glob("*.pid")):
+        if path.stem in exclude:
+            continue
         try:
             data = json.loads(path.read_text())
             pid = int(data["pid"])
@@ -81,6 +84,8 @@ def stop_all(root: Path, *, timeout: float = 10.0) -> list[str]:
             path.unlink(missing_ok=True)  # gone, or the pid now belongs to someone else
             continue
         entries.append((path, pid))
+    for path in sorted(pids_dir.glob("*.stopped")):
+        path.unlink(missing_ok=True)
     for _path, pid in entries:
         try:
             os.killpg(pid, signal.SIGTERM)
@@ -104,17 +109,7 @@ def stop_all(root: Path, *, timeout: float = 10.0) -> list[str]:
     return stopped
 
 
-def _record(root: Path, name: str) -> dict[str, object]:
-    try:
-        data = json.loads((root / "pids" / f"{name}.pid").read_text())
-    except (OSError, ValueError) as exc:
-        raise ProcessLookupError(f"no sandbox process {name!r} in {root}") from exc
-    return dict(data)
-
-
-def stop(root: Path, name: str, *, timeout: float = 10.0) -> None:
-    """Stop one process (SIGTERM, then SIGKILL) but keep its record, so :func:`restart` can bring it back."""
-    pid = int(str(_record(root, name)["pid"]))
+def _stop_group(pid: int, timeout: float) -> None:
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -131,19 +126,42 @@ def stop(root: Path, name: str, *, timeout: float = 10.0) -> None:
             time.sleep(0.05)
 
 
-def restart(root: Path, name: str, *, env: dict[str, str] | None = None) -> int:
-    """Start a stopped process again with the command line it was recorded with."""
-    argv = _record(root, name)["argv"]
-    if not isinstance(argv, list):
-        raise ProcessLookupError(f"sandbox process {name!r} has no recorded command line")
-    pin = _sandbox_pin(root)
-    full_env = {"SILD_TOKEN_PIN": pin} if pin else {}
-    full_env.update(env or {})
-    return spawn(root, name, [str(a) for a in argv], env=full_env)
+def stop(root: Path, name: str, *, timeout: float = 10.0) -> None:
+    """Stop one recorded process group; its record stays (``.stopped``) for :func:`restart`."""
+    path = root / "pids" / f"{name}.pid"
+    data = json.loads(path.read_text())
+    pid = int(data["pid"])
+    cmd = _cmdline(pid)
+    if cmd is not None and "gateway.cli" in cmd:
+        _stop_group(pid, timeout)
+    path.rename(path.with_suffix(".stopped"))
 
 
-def _sandbox_pin(root: Path) -> str | None:
-    try:
-        return str(json.loads((root / "sandbox.json").read_text())["pin"])
-    except (OSError, ValueError, KeyError):
-        return None
+def restart(root: Path, name: str) -> int:
+    """Start a process stopped with :func:`stop` again, with the same command and environment."""
+    stopped = root / "pids" / f"{name}.stopped"
+    data = json.loads(stopped.read_text())
+    pid = spawn(root, name, data["argv"], env=data.get("env") or {})
+    stopped.unlink(missing_ok=True)
+    return pid
+
+
+WATCHDOG = "watchdog"
+
+
+def watch(root: Path, owner_pid: int, *, poll: float = 1.0) -> None:
+    """Stop the sandbox in ``root`` when ``owner_pid`` is gone (a test run that was killed
+    before its clean-up must not leave a federation running), then exit."""
+    while True:
+        try:
+            os.kill(owner_pid, 0)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            pass
+        if not (root / "pids").is_dir():
+            return
+        time.sleep(poll)
+    stop_all(root, exclude=frozenset({WATCHDOG}))
+    (root / "pids" / f"{WATCHDOG}.pid").unlink(missing_ok=True)
+    (root / "sandbox.json").unlink(missing_ok=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from gateway.soap import parse_soap
 from gateway.soap_build import build_request, request_hash
 from trust.identifiers import ServiceId, parse_client
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 TAX = parse_client("EE/GOV/70000001/tax")
 BANK = parse_client("EE/COM/10000003/bank")
@@ -43,7 +42,7 @@ def _sild(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory):
     root = tmp_path_factory.mktemp("sandbox")
-    result = _sild("sandbox", "up", str(root))
+    result = _sild("sandbox", "up", str(root), "--owner-pid", str(os.getpid()))
     try:
         assert result.returncode == 0, result.stderr[-3000:]
         state = json.loads((root / "sandbox.json").read_text())
@@ -169,31 +168,16 @@ def test_allowed_methods_differ_between_tax_and_bank(sandbox):
     assert _allowed(sandbox, TAX) == set()
 
 
-def _process(sandbox, name):
-    root = Path(sandbox["directory"])
-    return json.loads((root / "pids" / f"{name}.pid").read_text())
-
-
 def _stop(sandbox, name):
-    info = _process(sandbox, name)
-    os.killpg(info["pid"], signal.SIGTERM)
-    for _ in range(200):
-        if not Path(f"/proc/{info['pid']}").exists():
-            break
-        try:
-            os.waitpid(info["pid"], os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.05)
-    return info
+    processes.stop(Path(sandbox["directory"]), name)
 
 
-def _restart(sandbox, name, info):
-    processes.spawn(Path(sandbox["directory"]), name, info["argv"], env={"SILD_TOKEN_PIN": sandbox["pin"]})
+def _restart(sandbox, name):
+    processes.restart(Path(sandbox["directory"]), name)
 
 
 def test_exchanges_continue_without_the_authority(sandbox):
-    info = _stop(sandbox, "central-EE")
+    _stop(sandbox, "central-EE")
     try:
         _, resp = _soap(sandbox, TAX, VERO_SVC, _tax_body())
         assert resp.status_code == 200, resp.text
@@ -201,12 +185,12 @@ def test_exchanges_continue_without_the_authority(sandbox):
                          headers={"X-Road-Client": BANK.to_text()}, timeout=30)
         assert rest.status_code == 200, rest.text
     finally:
-        _restart(sandbox, "central-EE", info)
+        _restart(sandbox, "central-EE")
 
 
 def test_stopped_provider_gateway_is_a_clear_network_error(sandbox):
     gw = next(g for g in sandbox["gateways"] if g["id"] == "FI/GOV/0245437-2/gw1")
-    info = _stop(sandbox, gw["process"])
+    _stop(sandbox, gw["process"])
     try:
         _, resp = _soap(sandbox, TAX, VERO_SVC, _tax_body())
         assert _faultcode(resp) == "server.clientproxy.network_error"
@@ -214,7 +198,7 @@ def test_stopped_provider_gateway_is_a_clear_network_error(sandbox):
                           headers={"X-Road-Client": TAX.to_text()}, timeout=30)
         assert other.status_code == 200, other.text
     finally:
-        _restart(sandbox, gw["process"], info)
+        _restart(sandbox, gw["process"])
         for _ in range(300):
             try:
                 if httpx.get(gw["is_url"] + "/listClients", timeout=1).status_code == 200:

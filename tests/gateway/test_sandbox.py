@@ -61,3 +61,31 @@ def test_up_refuses_a_directory_with_a_running_sandbox(tmp_path):
     (tmp_path / "sandbox.json").write_text("{}")
     with pytest.raises(SandboxError):
         up(tmp_path)
+
+
+def test_stop_and_restart_one_process(tmp_path):
+    code = f"import time; time.sleep(60)  {MARK}"
+    first = processes.spawn(tmp_path, "one", [sys.executable, "-c", code], env={"SILD_X": "1"})
+    processes.stop(tmp_path, "one")
+    assert _gone(first)
+    assert (tmp_path / "pids" / "one.stopped").exists() and not (tmp_path / "pids" / "one.pid").exists()
+    second = processes.restart(tmp_path, "one")
+    assert second != first and not _gone(second)
+    assert json.loads((tmp_path / "pids" / "one.pid").read_text())["env"] == {"SILD_X": "1"}
+    assert processes.stop_all(tmp_path) == ["one"]
+    assert _gone(second)
+
+
+def test_watchdog_takes_the_sandbox_down_when_its_owner_ends(tmp_path):
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    code = f"import time; time.sleep(60)  {MARK}"
+    member = processes.spawn(tmp_path, "member", [sys.executable, "-c", code])
+    watchdog = processes.spawn(tmp_path, processes.WATCHDOG, processes.sild_command(
+        "sandbox", "watchdog", str(tmp_path), "--pid", str(owner.pid)))
+    time.sleep(1.5)
+    assert not _gone(member)
+    owner.kill()
+    owner.wait()
+    assert _gone(member)  # the watchdog polls once a second; _gone waits up to 5 s
+    assert _gone(watchdog)
+    assert not list((tmp_path / "pids").glob("*.pid"))
