@@ -179,7 +179,6 @@ class GatewayNode:
         pem = self.view.ca_certs_pem(self.clock())
         if pem and pem != self._ca_loaded:
             self._server_ctx.load_verify_locations(cadata=pem.decode("ascii"))
-            self.transport_ctx_reload = True
             self._ca_loaded = pem
 
     def refresh_ocsp(self) -> None:
