@@ -16,85 +16,47 @@ with other sild components without their migration chains colliding.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+
+from trust import sqlstore
+from trust.sqlstore import database_url
 
 from .registry_errors import DatabaseFailure
 
+__all__ = ["MIGRATIONS", "alembic_config", "database_url", "migrate_database", "open_engine"]
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def database_url(path_or_url: str | Path) -> str:
-    """A file path becomes an SQLite URL; a URL is returned unchanged."""
-    text = str(path_or_url)
-    if "://" in text:
-        return text
-    return f"sqlite:///{Path(text).resolve()}"
-
-
-def _safe_url(url: str) -> str:
-    """The URL without credentials, for error messages."""
-    return url.split("@")[-1]
+VERSION_TABLE = "alembic_version_registry"
 
 
 def open_engine(url: str | Path, *, migrate: bool = True, **engine_kw: Any) -> Engine:
     """Create the engine, apply the SQLite pragmas and (by default) migrate to head."""
     url = database_url(url)
-    is_sqlite = url.startswith("sqlite")
-    if is_sqlite:
-        if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
-            raise DatabaseFailure("an in-memory SQLite registry cannot be shared between processes; use a file")
-        engine_kw.setdefault("connect_args", {})
-        engine_kw["connect_args"].setdefault("timeout", 30)
-        engine_kw["connect_args"].setdefault("check_same_thread", False)
+    if url.startswith("sqlite") and sqlstore.is_memory_sqlite(url):
+        raise DatabaseFailure("an in-memory SQLite registry cannot be shared between processes; use a file")
     try:
-        engine = create_engine(url, **engine_kw)
+        # explicit_begin: the generator's multi-query snapshot must see one state of the registry
+        engine = sqlstore.open_store_engine(url, synchronous="FULL", busy_timeout_ms=30000, foreign_keys=True,
+                                            explicit_begin=True, **engine_kw)
     except (SQLAlchemyError, ImportError) as exc:
-        raise DatabaseFailure(f"cannot open registry database {_safe_url(url)}: {exc}") from exc
-    if is_sqlite:
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-            # The sqlite3 module would otherwise run SELECTs outside any transaction and
-            # open one only at the first write: a multi-query read (the generator's
-            # snapshot) could then see two states of the registry. SQLAlchemy emits BEGIN.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
-
+        raise DatabaseFailure(f"cannot open registry database {sqlstore.safe_url(url)}: {exc}") from exc
     if migrate:
         migrate_database(engine)
     return engine
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    if engine is not None:
-        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
-    return cfg
+    return sqlstore.alembic_config(MIGRATIONS, engine)
 
 
 def migrate_database(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (alembic upgrade) inside one transaction."""
-    cfg = alembic_config(engine)
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        sqlstore.upgrade(engine, alembic_config(engine), revision)
     except SQLAlchemyError as exc:
         raise DatabaseFailure(f"registry migration failed: {exc}") from exc

@@ -22,24 +22,24 @@ PostgreSQL uses the same models and the same alembic chain; only the URL differs
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+
+from trust import sqlstore
+from trust.sqlstore import SYNC_MODES as _SYNC_MODES
+from trust.sqlstore import database_url
 
 from .errors import GatewayError
 
+__all__ = ["MIGRATIONS", "DatabaseError", "alembic_config", "database_url", "migrate_database", "open_engine"]
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# alembic's migration context is a module-level global, so migrations in one process
-# run one at a time (across processes the retry in migrate_database handles races)
-_MIGRATION_LOCK = threading.Lock()
-_SYNC_MODES = ("NORMAL", "FULL", "EXTRA")
+# own version table: the gateway's chain can share a PostgreSQL database with others
+VERSION_TABLE = "gateway_alembic_version"
 
 
 class DatabaseError(GatewayError):
@@ -48,55 +48,29 @@ class DatabaseError(GatewayError):
     code = "gateway.database.error"
 
 
-def database_url(path_or_url: str | Path) -> str:
-    """A file path becomes an SQLite URL; a URL is returned unchanged."""
-    text = str(path_or_url)
-    if "://" in text:
-        return text
-    return f"sqlite:///{Path(text).resolve()}"
-
-
 def open_engine(url: str | Path, *, synchronous: str = "FULL", migrate: bool = True, **engine_kw: Any) -> Engine:
     """Create the engine, apply the SQLite pragmas and (by default) migrate to the newest schema."""
     url = database_url(url)
     sync = synchronous.upper()
     if sync not in _SYNC_MODES:
         raise DatabaseError(f"synchronous must be one of {', '.join(_SYNC_MODES)}, not {synchronous!r}")
-    is_sqlite = url.startswith("sqlite")
-    if is_sqlite:
-        engine_kw.setdefault("connect_args", {})
-        engine_kw["connect_args"].setdefault("timeout", 30)
-        engine_kw["connect_args"].setdefault("check_same_thread", False)
-        busy_ms = int(float(engine_kw["connect_args"]["timeout"]) * 1000)
-        if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+    if url.startswith("sqlite"):
+        if sqlstore.is_memory_sqlite(url):
             raise DatabaseError("an in-memory SQLite database cannot be shared; use a file")
     else:
         engine_kw.setdefault("pool_pre_ping", True)  # survive a database restart or fail-over
     try:
-        engine = create_engine(url, **engine_kw)
+        # busy_timeout follows the driver timeout in connect_args (30 s unless given)
+        engine = sqlstore.open_store_engine(url, synchronous=sync, foreign_keys=True, **engine_kw)
     except (SQLAlchemyError, ImportError) as exc:
-        raise DatabaseError(f"cannot open database {url.split('@')[-1]}: {exc}") from exc
-    if is_sqlite:
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA synchronous={sync}")
-            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
+        raise DatabaseError(f"cannot open database {sqlstore.safe_url(url)}: {exc}") from exc
     if migrate:
         migrate_database(engine)
     return engine
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    if engine is not None:
-        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
-    return cfg
+    return sqlstore.alembic_config(MIGRATIONS, engine)
 
 
 def migrate_database(engine: Engine, revision: str = "head", *, attempts: int = 3) -> None:
@@ -106,14 +80,7 @@ def migrate_database(engine: Engine, revision: str = "head", *, attempts: int = 
     race to create the tables; the loser's migration fails and is simply retried, and
     the retry finds the schema already there.
     """
-    cfg = alembic_config(engine)
-    for attempt in range(1, attempts + 1):
-        try:
-            with _MIGRATION_LOCK, engine.begin() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, revision)
-            return
-        except SQLAlchemyError as exc:
-            if attempt == attempts:
-                raise DatabaseError(f"database migration failed: {exc}") from exc
-            time.sleep(0.2 * attempt)
+    try:
+        sqlstore.upgrade(engine, alembic_config(engine), revision, attempts=attempts)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"database migration failed: {exc}") from exc

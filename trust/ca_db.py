@@ -17,17 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from alembic import command
-from alembic.config import Config
-
-from sqlalchemy import DateTime, LargeBinary, String, create_engine, event, select, update
+from sqlalchemy import DateTime, LargeBinary, String, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-from sqlalchemy.types import TypeDecorator
 
+from . import sqlstore
 from .errors import TrustError
 
 
@@ -35,21 +31,14 @@ class CaDatabaseError(TrustError):
     code = "trust.ca.database"
 
 
-class _UtcDateTime(TypeDecorator[dt.datetime]):
-    """Stores aware datetimes as UTC and gives them back aware (SQLite drops the zone)."""
+class _UtcDateTime(sqlstore.UtcDateTime):
+    """Stores aware datetimes as naive UTC (columns without time zone) and gives them back aware."""
 
     impl = DateTime
     cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise CaDatabaseError("naive datetime refused")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+    store_aware = False
+    naive_error = CaDatabaseError
+    naive_message = "naive datetime refused"
 
 
 class _Base(DeclarativeBase):
@@ -131,21 +120,17 @@ class CaDatabase:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         try:
-            self.engine: Engine = create_engine(url)
+            # synchronous=FULL: a CA register favours durability over speed
+            self.engine: Engine = sqlstore.open_store_engine(
+                url, synchronous="FULL", busy_timeout_ms=5000, foreign_keys=False, connect_defaults=False)
         except (SQLAlchemyError, ImportError) as exc:
             raise CaDatabaseError(f"cannot open CA database: {exc}") from exc
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
         if migrate:
             self.migrate()
 
     def migrate(self, revision: str = "head") -> None:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
         try:
-            with self.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
+            sqlstore.upgrade(self.engine, sqlstore.alembic_config(MIGRATIONS), revision)
         except SQLAlchemyError as exc:
             raise CaDatabaseError(f"CA database migration failed: {exc}") from exc
 
@@ -216,10 +201,3 @@ class CaDatabase:
     def close(self) -> None:
         self.engine.dispose()
 
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")  # a CA register favours durability over speed
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()

@@ -6,39 +6,8 @@ migration runs inside the caller's transaction (SQLite and PostgreSQL alike).
 
 from __future__ import annotations
 
-from alembic import context
-from sqlalchemy import create_engine
-
+from federation.registry_db import VERSION_TABLE
 from federation.registry_models import Base
+from trust.sqlstore import run_alembic_env
 
-config = context.config
-target_metadata = Base.metadata
-
-
-def _run(connection: object) -> None:
-    context.configure(
-        connection=connection,  # type: ignore[arg-type]
-        target_metadata=target_metadata,
-        render_as_batch=True,  # SQLite alters tables by copying them
-        version_table="alembic_version_registry",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-def run() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
-        return
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.begin() as conn:
-        _run(conn)
-
-
-if context.is_offline_mode():  # pragma: no cover - sild only migrates online
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
-    with context.begin_transaction():
-        context.run_migrations()
-else:
-    run()
+run_alembic_env(Base.metadata, VERSION_TABLE)
