@@ -229,15 +229,17 @@ def make_self_contained(data: bytes, base_url: str) -> bytes:
 def _rewrite_imports(elements: Iterable[etree._Element], base_url: str) -> None:
     base = base_url.rstrip("/") + "/schemas/"
     for element in elements:
-        location = element.get("schemaLocation")
-        if location:
-            name = SCHEMA_FILES.get(location.strip())
-            if name is not None:
-                element.set("schemaLocation", base + name)
-        elif element.tag == _q(XSD_NS, "import"):
+        name = None
+        if element.tag == _q(XSD_NS, "import"):
+            # An import of a well-known namespace always goes to our copy, wherever it pointed:
+            # a provider's own location (often an internal backend address) must not leak to
+            # clients, and they may not be able to reach it anyway.
             name = NAMESPACE_FILES.get((element.get("namespace") or "").strip())
-            if name is not None:
-                element.set("schemaLocation", base + name)
+        location = element.get("schemaLocation")
+        if name is None and location:
+            name = SCHEMA_FILES.get(location.strip())
+        if name is not None:
+            element.set("schemaLocation", base + name)
 
 
 def prepare_for_serving(data: bytes, base_url: str) -> bytes:

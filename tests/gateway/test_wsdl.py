@@ -242,3 +242,24 @@ def test_zeep_request_from_served_wsdl_is_a_valid_xroad_message(wsdl_server: str
     assert message.body_name.localname == "getRandom"
     assert MemberId("EE", "GOV", "1") == message.header.client.member
     assert no_internet == []
+
+
+def test_imports_of_xroad_namespaces_never_keep_a_providers_own_location():
+    """An adapter or backend serving its own copy of xroad.xsd must not leak its address."""
+    from gateway.wsdl import make_self_contained
+
+    wsdl = b"""<?xml version="1.0"?>
+<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+    targetNamespace="http://example.org/p">
+  <wsdl:types><xs:schema targetNamespace="http://example.org/p">
+    <xs:import namespace="http://x-road.eu/xsd/xroad.xsd" schemaLocation="http://10.1.2.3:8080/xsd/xroad.xsd"/>
+    <xs:import namespace="http://x-road.eu/xsd/identifiers" schemaLocation="identifiers.xsd"/>
+    <xs:import namespace="http://example.org/other" schemaLocation="http://10.1.2.3:8080/other.xsd"/>
+  </xs:schema></wsdl:types>
+</wsdl:definitions>"""
+    out = make_self_contained(wsdl, "http://gw.example:8080")
+    assert b"http://gw.example:8080/schemas/xroad.xsd" in out
+    assert b"http://gw.example:8080/schemas/identifiers.xsd" in out
+    assert b"10.1.2.3:8080/xsd/xroad.xsd" not in out
+    # a provider's own schema for its own namespace is not ours to replace
+    assert b"http://10.1.2.3:8080/other.xsd" in out
