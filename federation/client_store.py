@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trust.files import fsync_directory
 from trust.keys import write_atomic
 
 from .directory import VerifiedConfiguration
@@ -190,22 +191,9 @@ def _swap(root: Path, name: str, generation: Path) -> None:
     tmp_link = root / f".{name}.link-{secrets.token_hex(4)}"
     os.symlink(generation.name, tmp_link)
     os.replace(tmp_link, link)  # atomic: readers see the old or the new generation
-    _fsync_dir(root)
+    fsync_directory(root, best_effort=True)
     if previous is not None and previous != generation.resolve() and previous.parent == root.resolve():
         shutil.rmtree(previous, ignore_errors=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_metadata(root: Path, instance: str) -> StoredMetadata | None:

@@ -28,6 +28,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+from trust.files import fsync_directory
 from trust.keys import write_atomic
 
 from .errors import FederationError
@@ -38,19 +39,6 @@ STATE_FILE = "generation.json"
 
 class PublishError(FederationError):
     code = "federation.publish.error"
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _safe_name(name: str) -> str:
@@ -79,12 +67,12 @@ def publish(
         staging.mkdir(parents=True)
         for name, data in files.items():
             write_atomic(staging / _safe_name(name), data)
-        _fsync_dir(staging)
+        fsync_directory(staging, best_effort=True)
         os.replace(staging, target)
-        _fsync_dir(base)
+        fsync_directory(base, best_effort=True)
         for name, data in directories.items():
             write_atomic(base / _safe_name(name), data)
-        _fsync_dir(base)
+        fsync_directory(base, best_effort=True)
         write_atomic(root / STATE_FILE, json.dumps(dict(state), indent=2, sort_keys=True).encode("utf-8"))
     except OSError as exc:
         raise PublishError(f"cannot publish configuration into {root}: {exc}") from exc

@@ -26,7 +26,6 @@ import datetime as dt
 import hashlib
 import io
 import logging
-import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import delete, insert, select
 
 from trust.asic import write_container
+from trust.files import write_atomic
 
 from . import serverconf_models as m
 from .errors import GatewayError
@@ -120,20 +120,6 @@ class ArchiveInfo:
     record_count: int
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def build_archive(entries: Sequence[tuple[str, bytes]], prev_digest: str, prev_name: str, created: dt.datetime) -> bytes:
     lines = [f"{prev_digest} {prev_name} {DIGEST_NAME}"]
     lines += [f"{hashlib.sha512(data).hexdigest()} {name}" for name, data in entries]
@@ -202,7 +188,8 @@ class Archiver:
         name = f"mlog-{records[0].logged_at:%Y%m%d%H%M%S}-{records[-1].logged_at:%Y%m%d%H%M%S}-{seq:06d}.zip"
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / name
-        _write_atomic(path, data)
+        # permissions from the umask, as before; the rename is durable before the database records it
+        write_atomic(path, data, mode=None, sync_directory=True)
         with self.log.engine.begin() as conn:
             archive_id = conn.execute(
                 insert(m.LogArchive),

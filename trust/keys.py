@@ -16,9 +16,7 @@ X.509, OCSP); XML-DSig wants raw ``r||s``, which :func:`ecdsa_der_to_raw` gives.
 from __future__ import annotations
 
 import enum
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -28,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from .algorithms import DigestAlgorithm, SignatureAlgorithm
 from .errors import KeyNotFound, TrustError, UnsupportedAlgorithm, WrongPin
+from .files import write_atomic as write_atomic  # re-exported: callers import it from here
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
@@ -210,21 +209,3 @@ class SoftToken:
     def default_algorithm(self, key_id: str, digest: DigestAlgorithm = DigestAlgorithm.SHA512) -> SignatureAlgorithm:
         return SignatureAlgorithm.for_key(self.public_key(key_id), digest)
 
-
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
