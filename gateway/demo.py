@@ -416,13 +416,21 @@ def run_demo(*, keep: bool = False, directory: Path | None = None, console: Cons
 
 
 def _print_explore(console: Console, state: dict[str, Any], root: Path) -> None:
+    """Ready-to-paste commands, each line at most 80 columns (continued with a backslash)."""
     tax_gw = next(g["is_url"] for g in state["gateways"] if TAX.to_text() in g["clients"])
     console.line()
-    console.line("The network keeps running. Try:")
-    console.line(f"  curl -s '{tax_gw}/listClients?xRoadInstance=FI' -H 'Accept: application/json'")
-    console.line(f"  curl -s {tax_gw}/r1/FI/GOV/0245437-2/vero/income/{MATTI_FI} \\")
-    console.line(f"       -H 'X-Road-Client: {TAX.to_text()}'")
-    console.line(f"  curl -s '{tax_gw}/wsdl?xRoadInstance=FI&memberClass=GOV&memberCode=0245437-2"
-                 "&subsystemCode=vero&serviceCode=getTaxRecord&version=v1'")
+    console.line("The network keeps running. Try (EE tax's gateway):")
+    for command in (
+        [f"curl -s '{tax_gw}/listClients?xRoadInstance=FI' \\", "     -H 'Accept: application/json'"],
+        [f"curl -s {tax_gw}/r1/FI/GOV/0245437-2/vero/income/{MATTI_FI} \\",
+         f"     -H 'X-Road-Client: {TAX.to_text()}'"],
+        [f"curl -sG {tax_gw}/wsdl -d xRoadInstance=FI -d memberClass=GOV \\",
+         "     -d memberCode=0245437-2 -d subsystemCode=vero \\",
+         "     -d serviceCode=getTaxRecord -d version=v1"],
+    ):
+        console.line()
+        for text in command:
+            console.raw("  " + text)
+    console.line()
     console.line(f"Details: {root / 'sandbox.json'}")
-    console.line(f"Stop it: sild sandbox down {root}")
+    console.raw(f"Stop it: sild sandbox down {root}")

@@ -57,6 +57,11 @@ class Console:
                 self.stream.write(prefix + wrapped + "\n")
         self.stream.flush()
 
+    def raw(self, text: str) -> None:
+        """A line printed as it is (commands to paste must not be re-wrapped)."""
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
     def detail(self, label: str, value: str) -> None:
         """An aligned ``label: value`` line under a step."""
         head = f"    {label:<18} "

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
@@ -29,12 +31,29 @@ STEP_TITLES = (
 )
 
 
-def _sild_demo(directory: Path) -> subprocess.Popen[str]:
+SILD = [sys.executable, "-c", "from gateway.cli import main; main()"]
+
+
+def _sild_demo(directory: Path, *extra: str) -> subprocess.Popen[str]:
     env = dict(os.environ, NO_COLOR="1")
     return subprocess.Popen(
-        [sys.executable, "-c", "from gateway.cli import main; main()", "demo", "--dir", str(directory)],
+        [*SILD, "demo", "--dir", str(directory), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
+
+
+def _pasted_commands(out: str) -> list[list[str]]:
+    """The commands ``--keep`` prints, as a shell would read them (continuations joined)."""
+    commands, current = [], ""
+    for line in out.splitlines():
+        stripped = line.strip()
+        if not current and not stripped.startswith("curl "):
+            continue
+        current += " " + stripped.rstrip("\\")
+        if not stripped.endswith("\\"):
+            commands.append(shlex.split(current))
+            current = ""
+    return commands
 
 
 def _children_alive(directory: Path) -> list[str]:
@@ -54,23 +73,46 @@ def _children_alive(directory: Path) -> list[str]:
 
 
 def test_two_demos_at_once_pass_every_step_and_leave_nothing_behind(tmp_path):
+    """The second demo runs with ``--keep``: its network stays up until ``sild sandbox down``."""
     dirs = [tmp_path / "one", tmp_path / "two"]
-    procs = [_sild_demo(d) for d in dirs]
-    outputs = [p.communicate(timeout=540)[0] for p in procs]
+    procs = [_sild_demo(dirs[0]), _sild_demo(dirs[1], "--keep")]
+    try:
+        outputs = [p.communicate(timeout=540)[0] for p in procs]
+        kept = outputs[1]
+        assert procs[1].returncode == 0, kept[-4000:]
+        # 80 columns, except where a line names this test's (long) temporary directory
+        assert max(len(line) for line in kept.splitlines() if str(dirs[1]) not in line) <= 80
+        commands = _pasted_commands(kept)
+        assert len(commands) == 3, kept[-2000:]
+        for command in commands:  # every printed command works against the kept network
+            url = next(a for a in command if a.startswith("http://"))
+            headers = dict(command[i + 1].split(": ", 1) for i, a in enumerate(command) if a == "-H")
+            params = dict(command[i + 1].split("=", 1) for i, a in enumerate(command) if a == "-d")
+            response = httpx.get(url, headers=headers, params=params, timeout=30, trust_env=False)
+            assert response.status_code == 200, (command, response.text[:500])
+        assert _children_alive(dirs[1]), "--keep must leave the network running"
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+        down = subprocess.run([*SILD, "sandbox", "down", str(dirs[1])], capture_output=True, text=True, timeout=120)
+    assert down.returncode == 0, down.stderr
+    outputs[1] = kept.replace("Stopped", "").replace("nothing is left running", "")
     for directory, proc, out in zip(dirs, procs, outputs):
         assert proc.returncode == 0, out[-4000:]
         for number, title in enumerate(STEP_TITLES, 1):
             assert re.search(rf"Step {number}\. {re.escape(title)}", out), out[-4000:]
         assert out.count("    ok (") == len(STEP_TITLES), out[-4000:]
         assert "\x1b[" not in out  # colour only on a terminal
-        assert max(len(line) for line in out.splitlines()) <= 80
+        assert max(len(line) for line in out.splitlines() if str(directory) not in line) <= 80
         # the outcomes each step promises
         assert "FI/GOV/0245437-2/vero (Verohallinto)" in out
         assert "signed by          FI/GOV/0245437-2/vero" in out
         assert "XML-DSig           valid, signed by" in out
         assert "access_denied" in out and "network_error" in out
         assert "timestamp" in out and "Summary" in out
-        assert "Stopped" in out and "nothing is left running" in out
+        if directory == dirs[0]:
+            assert "Stopped" in out and "nothing is left running" in out
         deadline = time.monotonic() + 10
         while _children_alive(directory) and time.monotonic() < deadline:
             time.sleep(0.2)
