@@ -178,7 +178,7 @@ def _up(root: Path, timeout: float) -> dict[str, Any]:
         finally:
             home.close()
         processes.spawn(root, f"central-{i}", processes.sild_command(
-            "central", "serve", str(cdir), "--port", str(inst[i]["central_port"]), "--check-interval", "0.5"), env=env)
+            "central", "serve", str(cdir), "--port", str(inst[i]["central_port"]), "--check-interval", "1.0"), env=env)
     for i in INSTANCES:
         port, conf_url = int(inst[i]["trust_port"]), str(inst[i]["central_url"]) + "/externalconf?version=6"
         _wait(f"trust services of {i}", functools.partial(_reachable, port), timeout, root)
