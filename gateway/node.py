@@ -46,6 +46,7 @@ from .setup import NodeSettings, SetupError, load_cert_chain, sign_keys, token_p
 log = logging.getLogger("sild.gateway.node")
 
 ConfSource = Callable[[], Mapping[str, InstanceConf]]
+XROAD_OCSP_PORT = 5577
 
 
 class PolicyCache:
@@ -151,8 +152,14 @@ class GatewayNode:
 
     # -- helpers the proxies call ------------------------------------------------------
     def _fetch_peer_ocsp(self, entry: Any, der: bytes) -> list[bytes]:
+        """sild peers answer on their mutual-TLS port; X-Road peers on plain HTTP port 5577."""
+        from .peer_transport import PeerError
+
         host, port = split_address(entry.address)
-        return self.peer_ocsp.get(f"https://{host}:{port}/", der)
+        try:
+            return self.peer_ocsp.get(f"https://{host}:{port}/", der)
+        except PeerError:
+            return self.peer_ocsp.get(f"http://{host}:{XROAD_OCSP_PORT}/", der)
 
     def _wsdl(self, service: Any, client_text: str | None, own_url: str) -> bytes:
         from .wsdl_service import provider_wsdl

@@ -285,3 +285,13 @@ def test_a_new_gateway_registers_with_the_authority(sandbox, tmp_path):
     status = subprocess.run(processes.sild_command("gateway", "status", str(gdir), "--json"),
                             capture_output=True, text=True, env=env, timeout=120)
     assert json.loads(status.stdout)["registration"].startswith("requested at")
+
+
+def test_verification_configuration_download(sandbox):
+    import io
+    import zipfile
+
+    resp = httpx.get(_gw(sandbox, TAX) + "/verificationconf", timeout=30)
+    assert resp.status_code == 200 and resp.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(resp.content)).namelist()
+    assert any("shared" in n.lower() for n in names) and not any("private" in n.lower() for n in names)
