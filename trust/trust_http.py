@@ -22,17 +22,15 @@ import base64
 import binascii
 import datetime as dt
 import logging
-import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
-
-from cheroot import wsgi
 
 from .ocsp import OCSP_REQUEST, OCSP_RESPONSE
 from .ocsp_responder import OcspResponder
 from .tsa import TIMESTAMP_QUERY, TIMESTAMP_REPLY
 from .tsa_authority import TimestampAuthority
+from .wsgiserver import WsgiServer
 
 log = logging.getLogger(__name__)
 
@@ -170,41 +168,10 @@ class TrustHttpApp:
         return "200 OK", TIMESTAMP_REPLY, result.reply
 
 
-class TrustServer:
+class TrustServer(WsgiServer):
     """Runs a WSGI app on cheroot in a background thread; ``port`` 0 picks a free one."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], host: str = "127.0.0.1", port: int = 0,
                  *, threads: int = 4) -> None:
-        self._server = wsgi.Server((host, port), app, numthreads=threads, server_name="sild-trust")
-        self._thread: threading.Thread | None = None
-        self.host = host
-
-    @property
-    def port(self) -> int:
-        return int(self._server.bind_addr[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> "TrustServer":
-        self._server.prepare()  # binds now, so ``port`` is known when this returns
-        self._thread = threading.Thread(target=self._server.serve, name="sild-trust-http", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Block in the calling thread until :meth:`stop` (e.g. from a signal handler)."""
-        self._server.prepare()
-        self._server.serve()
-
-    def stop(self) -> None:
-        self._server.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> "TrustServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(app, host, port, threads=threads, server_name="sild-trust", shutdown_timeout=None,
+                         thread_name="sild-trust-http", join_timeout=10)
