@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trust.identifiers import ClientId, MemberId, SecurityServerId, SubsystemId
+from trust.sqlstore import transaction
 
 from .model import SECURITY_SERVER_OWNERS_GROUP
 from .registry_db import open_engine
@@ -114,13 +115,8 @@ class RegistryBase:
         return moment
 
     # -- transactions ---------------------------------------------------------
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        try:
-            with Session(self.engine) as session, session.begin():
-                yield session
-        except SQLAlchemyError as exc:
-            raise DatabaseFailure(f"registry read failed: {type(exc).__name__}") from exc
+    def _session(self) -> AbstractContextManager[Session]:
+        return transaction(self.engine, lambda exc: DatabaseFailure(f"registry read failed: {type(exc).__name__}"))
 
     @contextmanager
     def _change(self, *, bump: bool = True) -> Iterator[Session]:

@@ -13,8 +13,8 @@ The same model works on PostgreSQL by passing a ``postgresql://`` URL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,13 +134,8 @@ class CaDatabase:
         except SQLAlchemyError as exc:
             raise CaDatabaseError(f"CA database migration failed: {exc}") from exc
 
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        try:
-            with Session(self.engine) as session, session.begin():
-                yield session
-        except SQLAlchemyError as exc:
-            raise CaDatabaseError(f"CA database error: {exc.__class__.__name__}") from exc
+    def _session(self) -> AbstractContextManager[Session]:
+        return sqlstore.transaction(self.engine, _database_error)
 
     def insert(self, record: CertificateRecord, before_commit: Callable[[], None]) -> None:
         """Insert ``record``; ``before_commit`` (the file write) runs inside the transaction."""
@@ -200,4 +195,8 @@ class CaDatabase:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _database_error(exc: SQLAlchemyError) -> CaDatabaseError:
+    return CaDatabaseError(f"CA database error: {exc.__class__.__name__}")
 

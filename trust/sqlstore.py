@@ -13,6 +13,8 @@ parameters here; what they share is one way of doing it:
   ``journal_mode=WAL`` so that readers never block the writer, a ``synchronous``
   mode, a ``busy_timeout`` so that concurrent writers queue instead of failing, and
   ``foreign_keys`` where the models rely on cascades;
+* one ORM transaction per unit of work whose database errors become the caller's
+  error (:func:`transaction`);
 * times stored as UTC and given back aware (:class:`UtcDateTime`), naive ones refused;
 * alembic run programmatically inside one transaction (:func:`upgrade`), each chain
   with its own version table (:func:`run_alembic_env`) so that several registers
@@ -28,6 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,6 +39,7 @@ from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 SYNC_MODES = ("NORMAL", "FULL", "EXTRA")
@@ -118,6 +123,18 @@ def open_store_engine(
 
         event.listen(engine, "begin", _begin)
     return engine
+
+
+@contextmanager
+def transaction(engine: Engine, fail: Callable[[SQLAlchemyError], Exception]) -> Iterator[Session]:
+    """One ORM session in one transaction: committed when the block ends, rolled back on
+    any error. An ``SQLAlchemyError`` (from the block or the commit) becomes ``fail(exc)``,
+    raised from it: the caller's own error class and message."""
+    try:
+        with Session(engine) as session, session.begin():
+            yield session
+    except SQLAlchemyError as exc:
+        raise fail(exc) from exc
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
