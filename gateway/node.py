@@ -283,6 +283,7 @@ class GatewayNode:
         self.peer_ocsp.close()
         self.own_ocsp.close()
         self.parts.backends.close()
+        self.server_proxy.close()
         self.monitoring.close()
 
     def status(self) -> dict[str, object]:

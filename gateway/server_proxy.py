@@ -23,6 +23,7 @@ failure is answered as a whole ``text/xml`` SOAP fault with a
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import logging
 import ssl
@@ -59,9 +60,15 @@ MAX_MESSAGE = 64 * 1024 * 1024
 class ServerProxy:
     """WSGI app; the cheroot mutual-TLS server puts the peer certificate in the environ."""
 
-    def __init__(self, parts: GatewayParts, *, ocsp_app: Any = None) -> None:
+    def __init__(self, parts: GatewayParts, *, ocsp_app: Any = None, log_workers: int = 32) -> None:
         self.parts = parts
         self._ocsp_app = ocsp_app
+        # the request is logged while the backend works; the answer leaves only after both
+        self._log_pool = concurrent.futures.ThreadPoolExecutor(max_workers=log_workers,
+                                                               thread_name_prefix="serverproxy-log")
+
+    def close(self) -> None:
+        self._log_pool.shutdown(wait=True)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ["REQUEST_METHOD"] == "GET" and self._ocsp_app is not None:
@@ -155,14 +162,20 @@ class ServerProxy:
               messageUserId=h.user_id, messageIssue=h.issue, messageProtocolVersion=h.protocol_version)
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
         p.signing.verify(signature, signed, signer=h.client.member, at=at)
-        p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False, first.data,
-                                signature, attachments=[(x.content_type, x.data) for x in msg_parts[1:]], at=at))
         meta = metaservice_calls.soap_metaservice(p, soap, at)
         if meta is not None:
+            p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False,
+                                    first.data, signature, at=at))
             answer_bytes, answer_type = meta
         else:
             local = self._service(h.service, h.client, "SOAP")
-            answer_bytes, answer_type = self._call_soap_backend(local, msg_parts, soap_action)
+            logged = self._log_pool.submit(p.log.append, make_entry(
+                "server", h.query_id, x_request_id, h.client, h.service, False, False, first.data, signature,
+                attachments=[(x.content_type, x.data) for x in msg_parts[1:]], at=at))
+            try:
+                answer_bytes, answer_type = self._call_soap_backend(local, msg_parts, soap_action)
+            finally:
+                logged.result()  # the request is in the log before anything is answered
         try:
             answer = parse_soap(answer_bytes, answer_type, role="response")
         except XRoadFault as fault:
@@ -244,11 +257,12 @@ class ServerProxy:
               restPath=rest_path or "/")
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
         p.signing.verify(signature, signed, signer=client.member, at=at)
-        p.log.append(make_entry("server", query_id, x_request_id, client, service, False, True, head_part.data, signature,
-                              body=req_body, at=at))
         req_hash = rest_request_hash(head_part.data, req_body)
+        request_entry = make_entry("server", query_id, x_request_id, client, service, False, True, head_part.data,
+                                   signature, body=req_body, at=at)
         meta = metaservice_calls.rest_metaservice(p, client, service, method, rest_path, query, head, at)
         if meta is not None:
+            p.log.append(request_entry)
             status, reason, out_headers, out_body = meta
         else:
             local = self._service(service, client, "REST", method, rest_path or "/")
@@ -257,7 +271,11 @@ class ServerProxy:
             fwd += [("X-Road-Service", service.to_text()), ("X-Road-Request-Id", x_request_id)]
             if not head.header("X-Road-Id"):
                 fwd.append(("X-Road-Id", query_id))
-            resp = self._backend(local, method, url, fwd, req_body)
+            logged = self._log_pool.submit(p.log.append, request_entry)
+            try:
+                resp = self._backend(local, method, url, fwd, req_body)
+            finally:
+                logged.result()  # the request is in the log before anything is answered
             status, reason = resp.status_code, resp.reason_phrase or ""
             out_headers = filter_headers(resp.headers.multi_items(), drop=XROAD_REST_HEADERS)
             out_body = resp.content
