@@ -12,6 +12,7 @@ lived and pooled, so the thread pool is sized to the number of peer connections.
 
 from __future__ import annotations
 
+import logging
 import ssl
 import threading
 import time
@@ -37,6 +38,14 @@ class _ContextAdapter(BuiltinSSLAdapter):
         self.context = context
 
 
+_log = logging.getLogger("sild.gateway.http")
+
+
+def _error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+    """cheroot's connection-level messages (peers that fail the TLS handshake...) into logging."""
+    _log.log(level if level < logging.ERROR else logging.WARNING, "%s", msg, exc_info=traceback)
+
+
 class _ProxyRequest(HTTPRequest):
     """Accepts absolute-URI request targets: an IS may use the gateway as its HTTP proxy."""
 
@@ -58,6 +67,7 @@ class WsgiServer:
                                    timeout=timeout, shutdown_timeout=2)
         if proxy_mode:
             self._server.ConnectionClass = _ProxyConnection
+        self._server.error_log = _error_log  # cheroot prints to stderr; sild logs
         if ssl_context is not None:
             self._server.ssl_adapter = _ContextAdapter(ssl_context)
         self._thread: threading.Thread | None = None
