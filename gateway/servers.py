@@ -67,7 +67,7 @@ class WsgiServer:
                                    timeout=timeout, shutdown_timeout=2)
         if proxy_mode:
             self._server.ConnectionClass = _ProxyConnection
-        self._server.error_log = _error_log  # cheroot prints to stderr; sild logs
+        self._server.error_log = _error_log  # type: ignore[method-assign]  # cheroot prints to stderr; sild logs
         if ssl_context is not None:
             self._server.ssl_adapter = _ContextAdapter(ssl_context)
         self._thread: threading.Thread | None = None
