@@ -51,6 +51,8 @@ def gateway_group() -> None:
 @click.option("--key-type", type=click.Choice([k.value for k in KeyType]), default=KeyType.RSA2048.value,
               show_default=True)
 @click.option("--is-port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--is-tls-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="HTTPS port for information systems (https / https-cert clients); 0 = off.")
 @click.option("--peer-port", type=click.IntRange(0, 65535), default=5500, show_default=True)
 @click.option("--ocsp-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Plain-HTTP OCSP-responses port for X-Road peers (5577); 0 = off.")
@@ -58,14 +60,16 @@ def gateway_group() -> None:
 @click.option("--address", default="", help="Address registered for this gateway (host or host:port).")
 @click.option("--allow-federation", "federations", multiple=True,
               help="Federated instance whose configuration to use ('all' for every trusted one).")
-def init_command(directory: Path, anchor: Path, server: str, key_type: str, is_port: int, peer_port: int,
+def init_command(directory: Path, anchor: Path, server: str, key_type: str, is_port: int, is_tls_port: int,
+                 peer_port: int,
                  ocsp_port: int, admin_port: int, address: str, federations: tuple[str, ...]) -> None:
     """Create the gateway directory, its keys and the CSRs of its certificates."""
     from federation.anchor import anchor_fingerprint
 
     settings = init_gateway(directory, anchor=anchor, server=server, pin=token_pin(directory),
                             key_type=KeyType(key_type), settings={
-                                "is_port": is_port, "peer_port": peer_port, "ocsp_port": ocsp_port,
+                                "is_port": is_port, "is_tls_port": is_tls_port, "peer_port": peer_port,
+                                "ocsp_port": ocsp_port,
                                 "admin_port": admin_port, "public_address": address,
                                 "allowed_federations": tuple(federations)})
     click.echo(f"gateway {settings.server} of instance {settings.instance} created in {directory}")

@@ -188,6 +188,48 @@ class GatewayNode:
             self._server_ctx.load_verify_locations(cadata=pem.decode("ascii"))
             self._ca_loaded = pem
 
+    def _is_tls_context(self) -> Any:
+        """HTTPS for information systems with the internal (self-signed) TLS certificate.
+
+        A client certificate is asked for but not required; the client proxy decides per
+        client subsystem (``https-cert`` wants one of the certificates registered for it).
+        The registered IS certificates are the context's trust anchors (they are
+        usually self-signed), added as they are registered (:meth:`reload_is_certs`).
+        """
+        import ssl
+
+        from .setup import INTERNAL_KEY, ensure_internal_tls
+
+        cert = ensure_internal_tls(self.directory, pin=self.pin, now=self.clock())
+        key_path, password = self.token.key_file(INTERNAL_KEY)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(str(cert), str(key_path), password=password)
+        ctx.verify_mode = ssl.CERT_NONE
+        self._is_loaded: set[bytes] = set()
+        self._is_ctx = ctx
+        self.reload_is_certs()
+        return ctx
+
+    def reload_is_certs(self) -> None:
+        """Trust newly registered IS certificates on the HTTPS IS port."""
+        import ssl
+
+        from sqlalchemy import select
+
+        from . import serverconf_models as m
+
+        ctx = getattr(self, "_is_ctx", None)
+        if ctx is None:
+            return
+        with self.serverconf.read() as session:
+            ders = set(session.scalars(select(m.IsCert.der)).all())
+        fresh = ders - self._is_loaded
+        if fresh:
+            ctx.load_verify_locations(cadata=b"".join(fresh))  # DER certificates, concatenated
+            ctx.verify_mode = ssl.CERT_OPTIONAL
+            self._is_loaded |= fresh
+
     def refresh_ocsp(self) -> None:
         try:
             self.own_ocsp.refresh(self.clock())
@@ -209,6 +251,11 @@ class GatewayNode:
         self.refresh_ocsp()
         self._servers.append(WsgiServer(self.client_proxy, s.is_host, s.is_port, name="sild-is",
                                         proxy_mode=True).start())
+        if s.is_tls_port:
+            self._is_ctx = self._is_tls_context()
+            self.is_tls_server = WsgiServer(self.client_proxy, s.is_host, s.is_tls_port, name="sild-is-tls",
+                                            ssl_context=self._is_ctx, proxy_mode=True).start()
+            self._servers.append(self.is_tls_server)
         self._servers.append(WsgiServer(self.server_proxy, s.peer_host, s.peer_port, ssl_context=self._server_ctx,
                                         name="sild-peer", threads=32).start())
         if s.ocsp_port:
@@ -237,6 +284,8 @@ class GatewayNode:
                       id="conf-download", max_instances=1, coalesce=True)
         sched.add_job(self.refresh_ocsp, "interval", seconds=self.settings.ocsp_interval_seconds,
                       id="ocsp-refresh", max_instances=1, coalesce=True)
+        if self.settings.is_tls_port:
+            sched.add_job(self.reload_is_certs, "interval", seconds=5, id="is-certs", max_instances=1, coalesce=True)
         stamper = self._timestamper()
         if stamper is not None:
             stamper.schedule(sched, interval_seconds=self.settings.timestamp_interval_seconds)

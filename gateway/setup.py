@@ -59,6 +59,7 @@ class NodeSettings:
     instance: str
     is_host: str = "127.0.0.1"
     is_port: int = 8080
+    is_tls_port: int = 0  # HTTPS for information systems (needed by https / https-cert clients); 0 = off
     peer_host: str = "127.0.0.1"
     peer_port: int = 5500
     ocsp_port: int = 0  # X-Road's plain-HTTP OCSP-responses port (5577); 0 = only on the mTLS port
@@ -78,7 +79,7 @@ class NodeSettings:
             raise SetupError(f"invalid server identifier {self.server!r}: {exc}") from exc
         if sid.instance != self.instance:
             raise SetupError("the server identifier's instance differs from the anchor's instance")
-        for port in (self.is_port, self.peer_port, self.ocsp_port, self.admin_port):
+        for port in (self.is_port, self.is_tls_port, self.peer_port, self.ocsp_port, self.admin_port):
             if not 0 <= port <= 65535:
                 raise SetupError(f"invalid port {port}")
         KeyType(self.key_type)
@@ -299,6 +300,65 @@ def import_certificate(directory: Path, data: bytes, *, pin: str) -> str:
             write_atomic(Path(directory) / "certs" / f"{key_id}.pem", pem)
             return key_id
     raise SetupError("the certificate matches no key of this gateway")
+
+
+INTERNAL_KEY = "internal"
+
+
+def make_self_signed(signer: Signer, key_id: str, subject: x509.Name, *, now: dt.datetime,
+                     days: int = 3650) -> bytes:
+    """A self-signed certificate (PEM) for ``key_id``, signed through the token.
+
+    The gateway's *internal* TLS certificate (what information systems see on the
+    HTTPS IS port, as X-Road's internal TLS certificate) needs no CA: operators pin it
+    in their IS, as they do with X-Road's.
+    """
+    import secrets
+
+    public = signer.public_key(key_id)
+    spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if isinstance(public, rsa.RSAPublicKey):
+        alg_name = "sha256_rsa"
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        alg_name = "sha256_ecdsa"
+    else:  # pragma: no cover
+        raise SetupError("unsupported key type")
+    name = _asn1_name(subject)
+    tbs = asn1_x509.TbsCertificate({
+        "version": "v3",
+        "serial_number": int.from_bytes(secrets.token_bytes(16), "big") >> 1,
+        "signature": {"algorithm": alg_name},
+        "issuer": name,
+        "validity": {"not_before": asn1_x509.Time({"utc_time": now - dt.timedelta(minutes=5)}),
+                     "not_after": asn1_x509.Time({"utc_time": now + dt.timedelta(days=days)})},
+        "subject": name,
+        "subject_public_key_info": asn1_keys.PublicKeyInfo.load(spki),
+        "extensions": [
+            {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": False}},
+            {"extn_id": "extended_key_usage", "critical": False, "extn_value": ["server_auth"]},
+        ],
+    })
+    algorithm = SignatureAlgorithm.for_key(public, DigestAlgorithm.SHA256)
+    signature = signer.sign(key_id, algorithm, DigestAlgorithm.SHA256.digest(tbs.dump()))
+    cert = asn1_x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": {"algorithm": alg_name},
+                                  "signature_value": signature})
+    return x509.load_der_x509_certificate(cert.dump()).public_bytes(serialization.Encoding.PEM)
+
+
+def ensure_internal_tls(directory: Path, *, pin: str, now: dt.datetime) -> Path:
+    """The internal TLS key and self-signed certificate (created on first use)."""
+    directory = Path(directory)
+    path = directory / "certs" / "internal.pem"
+    if path.is_file():
+        return path
+    settings = NodeSettings.load(directory)
+    token = SoftToken(directory / "token", pin)
+    if not token.has_key(INTERNAL_KEY):
+        token.generate(INTERNAL_KEY, KeyType(settings.key_type))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, settings.server),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sild gateway internal TLS")])
+    write_atomic(path, make_self_signed(token, INTERNAL_KEY, subject, now=now))
+    return path
 
 
 def auth_cert_sha256(directory: Path) -> str:

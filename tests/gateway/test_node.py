@@ -109,3 +109,51 @@ def test_operational_monitoring_and_metrics_record_exchanges(world):
     if node.metrics is not None:
         text, _ = node.metrics.render()
         assert b"sild_gateway_requests_total" in text
+
+
+def _is_client_cert(tmp_path):
+    """A self-signed IS certificate and key, as an information system would have."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tax-is")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(NOW - dt.timedelta(days=1))
+            .not_valid_after(NOW + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "is.pem", tmp_path / "is.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_is_port_and_https_cert_authentication(world, tmp_path):
+    import ssl
+    import time
+
+    node = world.gateway_of(TAX)
+    cert_path, key_path = _is_client_cert(tmp_path)
+    url = f"https://127.0.0.1:{node.is_tls_server.port}/r1/FI/GOV/0245437-2/vero/income/010190-123M"
+    pinned = ssl.create_default_context(cafile=str(node.directory / "certs" / "internal.pem"))
+    pinned.check_hostname = False  # the internal certificate is pinned, not named after a host
+    with_cert = ssl.create_default_context(cafile=str(node.directory / "certs" / "internal.pem"))
+    with_cert.check_hostname = False
+    with_cert.load_cert_chain(str(cert_path), str(key_path))
+    headers = {"X-Road-Client": TAX.to_text()}
+    node.serverconf.set_client_auth(TAX, "https-cert")
+    node.serverconf.add_client_cert(TAX, cert_path.read_bytes())
+    node.reload_is_certs()
+    time.sleep(1.2)  # the snapshot notices the change counter within a second
+    try:
+        ok = httpx.get(url, headers=headers, verify=with_cert, timeout=30)
+        assert ok.status_code == 200, ok.text
+        no_cert = httpx.get(url, headers=headers, verify=pinned, timeout=30)
+        assert no_cert.status_code == 400 and no_cert.headers["X-Road-Error"] == "client.ssl_authentication_failed"
+        plain = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M", headers=headers, timeout=30)
+        assert plain.headers["X-Road-Error"] == "client.ssl_authentication_failed"
+    finally:
+        node.serverconf.set_client_auth(TAX, "http")
+        time.sleep(1.2)
