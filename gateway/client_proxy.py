@@ -39,11 +39,12 @@ from trust.identifiers import (
     parse_service,
 )
 
+from . import rest
 from .access import check_is_connection
 from .monitoring_feed import new_note, note_ids
 from .context import ServerEntry, SignedParts
 from .exchange import (
-    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, filter_headers, read_body, wsgi_headers,
+    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body, wsgi_headers,
 )
 from .faults import XRoadFault, internal_fault
 from .peer_transport import PeerCertificateRejected, PeerError, PeerNetworkError, PeerTransport
@@ -51,8 +52,7 @@ from .routing import Router, split_address
 from .soap import XROAD_NS, SoapFaultMessage, parse_soap
 from .soap_build import check_consistency, multipart_related, verify_request_hash
 from .wire import (
-    MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, RestHead, decode_message, encode_message,
-    rest_request_hash,
+    MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, decode_message, encode_message,
 )
 
 log = logging.getLogger("sild.gateway.clientproxy")
@@ -348,13 +348,13 @@ class ClientProxy:
         body = read_body(environ, MAX_MESSAGE)
         query = environ.get("QUERY_STRING", "")
         target = path + (("?" + query) if query else "")
-        out_headers = filter_headers(in_headers, drop=frozenset({"x-road-request-id", "x-road-request-hash"}))
-        query_id = next((v for n, v in out_headers if n.lower() == "x-road-id"), None)
-        if query_id is None:
-            query_id = f"{p.conf.own_instance}-{uuid.uuid4()}"
-            out_headers.append(("X-Road-Id", query_id))
-        out_headers.append(("x-road-request-id", x_request_id))
-        head = RestHead(method, target, tuple(out_headers)).to_bytes()
+        out_headers = rest.consumer_request_headers(in_headers, request_id=x_request_id,
+                                                    query_id=f"{p.conf.own_instance}-{uuid.uuid4()}")
+        query_id = rest.header_value(out_headers, rest.H_ID) or x_request_id
+        try:
+            head = rest.request_header_part(method, target, out_headers)
+        except XRoadFault as fault:
+            raise fault.at("client") from None
         if "sild.op" in environ:
             environ["sild.op"].update({"messageId": query_id, "requestSize": len(body)})
         signed = [(MIME_REST_REQUEST, head)] + ([(MIME_REST_BODY, body)] if body else [])
@@ -371,18 +371,19 @@ class ClientProxy:
                 raise XRoadFault("invalid_message", "the answer lacks its REST header part")
             p.signing.verify(signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
                              signer=service.provider.member, at=p.clock())
-            rhead = RestHead.parse(msg[0].data, origin=ORIGIN)
+            rhead = rest.parse_header_part(msg[0].data, request=False)
         except XRoadFault as fault:
             if fault.origin is not None:
                 raise
             raise fault.service_failed(ORIGIN) from None
         rbody = next((x.data for x in msg[1:] if x.mime == MIME_REST_BODY), b"")
-        if rhead.header("X-Road-Request-Hash") != rest_request_hash(head, body or None):
+        expected = rest.rest_request_hash(head, hashlib.sha512(body).digest() if body else None)
+        if rest.header_value(rhead.headers, rest.H_REQUEST_HASH) != expected:
             raise XRoadFault("inconsistent_response", "the answer's X-Road-Request-Hash does not match the request")
         p.log.append(make_entry("client", query_id, x_request_id, client, service, True, True, msg[0].data, signature,
                               body=rbody or None, at=p.clock()))
-        status = f"{rhead.first} {rhead.second}".strip()
-        return status, filter_headers(rhead.headers), rbody
+        status = f"{rhead.status} {rhead.reason or ''}".strip()
+        return status, rest.filter_headers(rhead.headers, drop_gateway_set=False), rbody
 
     # -- metaservices of the client proxy ------------------------------------------------
     def _list_clients(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

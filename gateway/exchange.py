@@ -10,20 +10,19 @@ cover those bytes).
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import httpx
-
-import datetime as dt
 
 from trust.identifiers import ClientId, SecurityServerId, ServiceId
 
 from .messagelog import Attachment as LogAttachment
-from .monitoring_feed import MonitoringFeed
 from .messagelog import LogEntry
+from .monitoring_feed import MonitoringFeed
 from .wire import Part
 
 from .context import (
@@ -33,19 +32,6 @@ from .access import AccessChecker
 from .serverconf import ServerConf
 
 PROXY_VERSION = "sild/1"
-
-# Dropped between IS, gateways and backends (NOTES.md section 3).
-HOP_BY_HOP = frozenset({
-    "host", "user-agent", "server", "content-length", "expect", "connection", "keep-alive",
-    "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate",
-    "proxy-connection", "date",
-})
-XROAD_REST_HEADERS = frozenset({
-    "x-road-client", "x-road-id", "x-road-userid", "x-road-issue", "x-road-security-server",
-    "x-road-represented-party", "x-road-request-id", "x-road-request-hash", "x-road-service",
-    "x-road-error",
-})
-
 
 @dataclass
 class GatewayParts:
@@ -94,10 +80,6 @@ class BackendClients:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
-
-
-def filter_headers(items: Iterable[tuple[str, str]], *, drop: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
-    return [(n, v) for n, v in items if n.lower() not in HOP_BY_HOP and n.lower() not in drop]
 
 
 def wsgi_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from .soap import SOAP_ENV_NS, XROAD_NS, SoapMessage
 
 if TYPE_CHECKING:
     from .exchange import GatewayParts
-    from .wire import RestHead
+    from .rest import HeaderPart
 
 SOAP_META = frozenset({"listMethods", "allowedMethods", "getWsdl"})
 REST_META = frozenset({"listMethods", "allowedMethods", "getOpenAPI"})
@@ -70,7 +70,7 @@ def soap_metaservice(parts: "GatewayParts", soap: SoapMessage, at: dt.datetime) 
 
 
 def rest_metaservice(parts: "GatewayParts", client: ClientId, service: ServiceId, method: str, rest_path: str,
-                     query: str, head: "RestHead", at: dt.datetime
+                     query: str, head: "HeaderPart", at: dt.datetime
                      ) -> tuple[int, str, list[tuple[str, str]], bytes] | None:
     code = service.service_code
     if code not in REST_META:

@@ -230,9 +230,12 @@ class GatewayNode:
             ctx.verify_mode = ssl.CERT_OPTIONAL
             self._is_loaded |= fresh
 
-    def refresh_ocsp(self) -> None:
+    def refresh_ocsp(self, *, only_if_due: bool = False) -> None:
+        at = self.clock()
+        if only_if_due and not self.own_ocsp.due(at, self.settings.ocsp_interval_seconds):
+            return
         try:
-            self.own_ocsp.refresh(self.clock())
+            self.own_ocsp.refresh(at)
         except Exception as exc:  # noqa: BLE001 - a job must keep running; the failure is reported
             log.warning("OCSP refresh failed: %s", exc)
 
@@ -282,8 +285,10 @@ class GatewayNode:
         sched = BackgroundScheduler(timezone=dt.timezone.utc)
         sched.add_job(self.refresh_conf, "interval", seconds=self.settings.conf_interval_seconds,
                       id="conf-download", max_instances=1, coalesce=True)
-        sched.add_job(self.refresh_ocsp, "interval", seconds=self.settings.ocsp_interval_seconds,
-                      id="ocsp-refresh", max_instances=1, coalesce=True)
+        # checked often, fetched when due: a failed fetch (responder down at start) is retried soon
+        sched.add_job(self.refresh_ocsp, "interval", kwargs={"only_if_due": True},
+                      seconds=min(30, self.settings.ocsp_interval_seconds), id="ocsp-refresh", max_instances=1,
+                      coalesce=True)
         if self.settings.is_tls_port:
             sched.add_job(self.reload_is_certs, "interval", seconds=5, id="is-certs", max_instances=1, coalesce=True)
         stamper = self._timestamper()

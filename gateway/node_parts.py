@@ -259,6 +259,12 @@ class OwnOcspStore:
             "last_error": self._last_error,
         }).encode())
 
+    def due(self, at: dt.datetime, interval_seconds: float) -> bool:
+        """A refresh is due: a certificate has no response, the last run failed, or it is old."""
+        if any(not self._responses.get(name) for name in self._certs) or self._last_error:
+            return True
+        return self._last_refresh is None or (at - self._last_refresh).total_seconds() >= interval_seconds
+
     def health(self) -> dict[str, object]:
         return {"last_refresh": self._last_refresh.isoformat() if self._last_refresh else None,
                 "last_error": self._last_error, "have": sorted(self._responses)}

@@ -35,11 +35,11 @@ import httpx
 from trust.identifiers import ClientId, ServiceId, parse_client, parse_service
 from trust.errors import IdentifierError
 
-from . import metaservice_calls
+from . import metaservice_calls, rest
 from .context import SignedParts
 from .serverconf_snapshot import ServiceInfo
 from .exchange import (
-    PROXY_VERSION, XROAD_REST_HEADERS, GatewayParts, StartResponse, attachment_part, make_entry, filter_headers, read_body,
+    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body,
 )
 from .faults import XRoadFault, internal_fault
 from .client_proxy import _check_accepting
@@ -47,8 +47,7 @@ from .monitoring_feed import OpNote, new_note, note_ids
 from .soap import SoapFaultMessage, parse_soap
 from .soap_build import insert_request_hash, multipart_related
 from .wire import (
-    MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, RestHead, decode_message, encode_message,
-    rest_request_hash,
+    MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, decode_message, encode_message,
 )
 
 log = logging.getLogger("sild.gateway.serverproxy")
@@ -235,21 +234,21 @@ class ServerProxy:
             raise XRoadFault("missing_rest", "the REST request has no header part")
         body_parts = [x for x in msg_parts[1:] if x.mime == MIME_REST_BODY]
         req_body = body_parts[0].data if body_parts else None
-        head = RestHead.parse(head_part.data, origin=ORIGIN)
-        method, target = head.first.upper(), head.second
+        head = rest.parse_header_part(head_part.data, request=True)
+        method, target = (head.method or "").upper(), head.path or ""
         path, _, query = target.partition("?")
         segs = path.split("/")
         if len(segs) < 7 or segs[1] != "r1":
             raise XRoadFault("invalid_request", "REST target must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE")
         try:
             service = parse_service("/".join(segs[2:7]))
-            client = parse_client(head.header("X-Road-Client") or "")
-            server_text = head.header("X-Road-Security-Server")
+            client = parse_client(rest.header_value(head.headers, rest.H_CLIENT) or "")
+            server_text = rest.header_value(head.headers, "X-Road-Security-Server")
             from trust.identifiers import parse_server
             security_server = parse_server(server_text) if server_text else None
         except IdentifierError as exc:
             raise XRoadFault("invalid_request", f"malformed identifier: {exc}") from None
-        query_id = head.header("X-Road-Id") or x_request_id
+        query_id = rest.header_value(head.headers, rest.H_ID) or x_request_id
         rest_path = "/" + "/".join(segs[7:]) if len(segs) > 7 else ""
         self._check_peer(client, service.provider, security_server, cert_der, ocsp, at)
         _check_accepting(p, at)
@@ -257,7 +256,7 @@ class ServerProxy:
               restPath=rest_path or "/")
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
         p.signing.verify(signature, signed, signer=client.member, at=at)
-        req_hash = rest_request_hash(head_part.data, req_body)
+        req_hash = rest.rest_request_hash(head_part.data, hashlib.sha512(req_body).digest() if req_body else None)
         request_entry = make_entry("server", query_id, x_request_id, client, service, False, True, head_part.data,
                                    signature, body=req_body, at=at)
         meta = metaservice_calls.rest_metaservice(p, client, service, method, rest_path, query, head, at)
@@ -267,23 +266,21 @@ class ServerProxy:
         else:
             local = self._service(service, client, "REST", method, rest_path or "/")
             url = local.url.rstrip("/") + rest_path + (("?" + query) if query else "")
-            fwd = filter_headers(head.headers, drop=frozenset({"x-road-request-id", "x-road-request-hash"}))
-            fwd += [("X-Road-Service", service.to_text()), ("X-Road-Request-Id", x_request_id)]
-            if not head.header("X-Road-Id"):
-                fwd.append(("X-Road-Id", query_id))
+            fwd = rest.filter_headers(head.headers)
+            fwd += [(rest.H_SERVICE, service.to_text()), (rest.H_REQUEST_ID, x_request_id)]
+            if rest.header_value(head.headers, rest.H_ID) is None:
+                fwd.append((rest.H_ID, query_id))
             logged = self._log_pool.submit(p.log.append, request_entry)
             try:
                 resp = self._backend(local, method, url, fwd, req_body)
             finally:
                 logged.result()  # the request is in the log before anything is answered
             status, reason = resp.status_code, resp.reason_phrase or ""
-            out_headers = filter_headers(resp.headers.multi_items(), drop=XROAD_REST_HEADERS)
+            out_headers = [(k, v) for k, v in resp.headers.multi_items() if k.lower() != "x-road-error"]
             out_body = resp.content
-        out_headers = list(out_headers) + [
-            ("X-Road-Client", client.to_text()), ("X-Road-Service", service.to_text()),
-            ("X-Road-Id", query_id), ("X-Road-Request-Id", x_request_id), ("X-Road-Request-Hash", req_hash),
-        ]
-        out_head = RestHead(str(status), reason, tuple(out_headers)).to_bytes()
+        out_headers = rest.provider_response_headers(out_headers, client=client, service=service, query_id=query_id,
+                                                     request_id=x_request_id, request_hash=req_hash)
+        out_head = rest.response_header_part(status, reason, out_headers)
         signed_parts = [(MIME_REST_RESPONSE, out_head)] + ([(MIME_REST_BODY, out_body)] if out_body else [])
         sig = p.signing.sign(SignedParts(tuple(signed_parts)), member=service.provider.member)
         p.log.append(make_entry("server", query_id, x_request_id, client, service, True, True, out_head, sig,

@@ -1,22 +1,15 @@
-"""Byte-exact multipart framing of gateway-to-gateway messages and the REST header part.
+"""The proxies' view of a proxy message: parts with their exact bytes.
 
-X-Road's transport message is ``multipart/mixed``: OCSP responses of the sender's
-auth chain (requests only), the message (SOAP bytes, or the REST header part and
-body), optional hash-chain parts, and the signature ``signature/bdoc-1.0/ts``.
-Signatures and ``requestHash`` cover the *exact* bytes of the parts, so parts are
-framed and unframed as opaque bytes (``Content-Transfer-Encoding: binary``), never
-re-encoded by a MIME library.
-
-The REST header part (NOTES.md section 7) is UTF-8 with CRLF, ``Name:Value`` without a
-space and no blank line at the end: ``VERB\\r\\n/r1/...?query\\r\\nName:Value...`` for
-requests, ``200\\r\\nOK\\r\\nName:Value...`` for responses.
+The wire format is :mod:`gateway.transport`'s (X-Road's layout: OCSP responses, the
+SOAP part with a nested ``multipart/mixed`` of attachments or the REST header part and
+body, the signature). The proxies work on a flat list of :class:`Part` (message part
+first, then attachments or the REST body), which is also the list of inputs the
+signature covers (``/message.xml``, ``/attachment1``...); :func:`encode_message` and
+:func:`decode_message` convert between the two.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -99,56 +92,3 @@ def decode_message(content_type: str, body: bytes, *, role: str, origin: str,
                             if n.lower() not in ("content-type", "content-transfer-encoding"))
             parts.append(Part(att.content_type or "application/octet-stream", att.read(), headers))
     return Received(tuple(pm.ocsp_responses), tuple(parts), pm.signature, pm.fault)
-
-
-# -- REST header part ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RestHead:
-    """The REST header part: request line (verb, target) or status; headers in order."""
-
-    first: str  # verb, or status code
-    second: str  # path?query, or reason phrase
-    headers: tuple[tuple[str, str], ...]
-
-    def to_bytes(self) -> bytes:
-        lines = [self.first, self.second] + [f"{n}:{v}" for n, v in self.headers]
-        return "\r\n".join(lines).encode("utf-8")
-
-    @classmethod
-    def parse(cls, data: bytes, *, origin: str) -> "RestHead":
-        try:
-            lines = data.decode("utf-8").split("\r\n")
-        except UnicodeDecodeError as exc:
-            raise XRoadFault(f"{origin}.invalid_message", "REST header part is not UTF-8") from exc
-        if len(lines) < 2:
-            raise XRoadFault(f"{origin}.invalid_message", "REST header part too short")
-        headers = []
-        for line in lines[2:]:
-            if not line:
-                continue
-            name, sep, value = line.partition(":")
-            if not sep:
-                raise XRoadFault(f"{origin}.invalid_message", "malformed header in REST header part")
-            headers.append((name, value))
-        return cls(lines[0], lines[1], tuple(headers))
-
-    def header(self, name: str) -> str | None:
-        found = None
-        for n, v in self.headers:
-            if n.lower() == name.lower():
-                found = v  # the last one wins, as in X-Road
-        return found
-
-
-def rest_request_hash(head: bytes, body: bytes | None) -> str:
-    """``X-Road-Request-Hash``: b64 SHA-512(SHA-512(head) || SHA-512(body)), or of head alone."""
-    if body:
-        digest = hashlib.sha512(hashlib.sha512(head).digest() + hashlib.sha512(body).digest()).digest()
-    else:
-        digest = hashlib.sha512(head).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-def soap_request_hash(message: bytes) -> str:
-    return base64.b64encode(hashlib.sha512(message).digest()).decode("ascii")

@@ -166,6 +166,11 @@ def _build(world: World, start: bool) -> None:
     if start:
         for node in world.gateways.values():
             node.start(jobs=False)
+        for node in world.gateways.values():  # a loaded machine may time out the first OCSP fetch
+            for _ in range(3):
+                if not node.own_ocsp.due(world.now, 3600):
+                    break
+                node.refresh_ocsp()
 
 
 def _services(world: World) -> None:

@@ -157,3 +157,16 @@ def test_https_is_port_and_https_cert_authentication(world, tmp_path):
     finally:
         node.serverconf.set_client_auth(TAX, "http")
         time.sleep(1.2)
+
+
+def test_own_ocsp_refresh_is_due_when_missing_failed_or_old(world):
+    store = world.gateway_of(TAX).own_ocsp
+    now = dt.datetime.now(dt.timezone.utc)
+    assert not store.due(now, 600)
+    assert store.due(now + dt.timedelta(seconds=601), 600)
+    saved = dict(store._responses)
+    store._responses.pop("sign")
+    try:
+        assert store.due(now, 600)
+    finally:
+        store._responses.update(saved)
