@@ -83,11 +83,23 @@ class ConfStore:
         return dict(self.client.status())
 
     def verificationconf_zip(self) -> bytes:
-        """The verification configuration (stored trees) as a zip, as X-Road's ``/verificationconf``."""
+        """The verification configuration as a zip, laid out as X-Road's ``/verificationconf``.
+
+        ``verificationconf/instance-identifier`` and one folder per instance named by its
+        code with the *current* stored shared parameters (and their metadata): enough
+        to verify signatures and evidence offline (``sild asic verify --conf``). Private
+        parameters and the client's own bookkeeping (earlier generations, status) stay out.
+        """
         buf = io.BytesIO()
         root = self.directory / "conf"
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path in sorted(root.rglob("*")):
-                if path.is_file() and "private" not in path.name.lower():
-                    zf.write(path, "verificationconf/" + str(path.relative_to(root)))
+            for entry in sorted(root.iterdir()):
+                if entry.name.startswith("."):
+                    continue  # generation folders; the instance links point at the current one
+                if entry.is_file() and entry.name == "instance-identifier":
+                    zf.write(entry, "verificationconf/instance-identifier")
+                elif entry.is_dir():
+                    for path in sorted(entry.iterdir()):
+                        if path.is_file() and "private" not in path.name.lower():
+                            zf.write(path, f"verificationconf/{entry.name}/{path.name}")
         return buf.getvalue()

@@ -293,5 +293,19 @@ def test_verification_configuration_download(sandbox):
 
     resp = httpx.get(_gw(sandbox, TAX) + "/verificationconf", timeout=30)
     assert resp.status_code == 200 and resp.headers["content-type"] == "application/zip"
-    names = zipfile.ZipFile(io.BytesIO(resp.content)).namelist()
+    archive = zipfile.ZipFile(io.BytesIO(resp.content))
+    names = archive.namelist()
     assert any("shared" in n.lower() for n in names) and not any("private" in n.lower() for n in names)
+    # X-Road's layout: instance-identifier and one folder per instance, no hidden generation folders
+    assert "verificationconf/instance-identifier" in names
+    assert {n.split("/")[1] for n in names if n.count("/") == 2} == {"EE", "FI"}
+    assert not any("/." in n for n in names)
+    # and it is enough to verify evidence offline, as `sild asic verify --conf` does
+    import tempfile
+
+    from federation.conftree import load_tree
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive.extractall(tmp)
+        policies = load_tree(Path(tmp) / "verificationconf").to_trust_policies()
+    assert set(policies) == {"EE", "FI"} and policies["FI"].cas
