@@ -309,3 +309,32 @@ def test_verification_configuration_download(sandbox):
         archive.extractall(tmp)
         policies = load_tree(Path(tmp) / "verificationconf").to_trust_policies()
     assert set(policies) == {"EE", "FI"} and policies["FI"].cas
+
+
+def test_the_same_legacy_operation_over_soap_and_rest_gives_the_same_data(sandbox):
+    """EE population's legacy RPC service, behind its adapter, reached both ways through two gateways."""
+    pop_ns = "http://population.sandbox.sild.eu/producer"
+    vero = parse_client("FI/GOV/0245437-2/vero")
+    body = etree.Element(f"{{{pop_ns}}}getPerson")
+    etree.SubElement(body, f"{{{pop_ns}}}personCode").text = "39001011237"
+    _, soap = _soap(sandbox, vero, ServiceId("EE", "GOV", "70000002", "population", "getPerson", "v1"), body)
+    assert soap.status_code == 200, soap.text
+    person = etree.fromstring(soap.content).find(f".//{{{pop_ns}}}person")
+    assert person is not None
+    from_soap = {etree.QName(e).localname: e.text for e in person.iter()
+                 if isinstance(e.tag, str) and len(e) == 0 and etree.QName(e).namespace == pop_ns}
+    rest = httpx.get(_gw(sandbox, vero) + "/r1/EE/GOV/70000002/population/persons/39001011237",
+                     headers={"X-Road-Client": vero.to_text()}, timeout=30)
+    assert rest.status_code == 200, rest.text
+
+    def leaves(value, out):
+        for key, item in value.items():
+            if isinstance(item, dict):
+                leaves(item, out)
+            else:
+                out[key] = item
+        return out
+
+    from_rest = leaves(rest.json()["person"], {})
+    assert from_soap and {k: str(v) for k, v in from_rest.items()} == from_soap
+    assert from_soap["familyName"] == "Meikäläinen"
