@@ -17,12 +17,15 @@ from pathlib import Path
 
 import click
 
+from trust.algorithms import DigestAlgorithm
+from trust.certs import fingerprint_hex
 from trust.errors import IdentifierError
 from trust.identifiers import MemberId, SecurityServerId, SubsystemId, parse_client, parse_server
 
 from .anchor import anchor_fingerprint
 from .errors import FederationError
 from .registry import ROLES, utc_now
+from .registry_base import load_der_certificate
 from .registry_dir import DEV_PIN, PIN_ENV, CentralDir
 
 DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
@@ -249,6 +252,35 @@ def gateway_add(directory: Path, server: str, address: str | None, auth_certs: t
 def gateway_remove(directory: Path, server: str) -> None:
     _home(directory).registry().remove_gateway(_server(server))
     click.echo(f"gateway {server} removed")
+
+
+@gateway_group.command("add-auth-cert")
+@DIR_ARG
+@click.option("--server", required=True)
+@click.option("--cert", "cert", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The gateway's new auth certificate (PEM or DER).")
+def gateway_add_auth_cert(directory: Path, server: str, cert: Path) -> None:
+    """Add a renewed auth certificate; the old one keeps working until removed."""
+    _home(directory).registry().add_auth_cert(_server(server), _read(cert, "auth certificate"))
+    click.echo(f"auth certificate added to gateway {server}")
+
+
+@gateway_group.command("remove-auth-cert")
+@DIR_ARG
+@click.option("--server", required=True)
+@click.option("--sha256", "sha256_hex", default=None, help="SHA-256 hex of the certificate to remove.")
+@click.option("--cert", "cert", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Or the certificate file itself.")
+def gateway_remove_auth_cert(directory: Path, server: str, sha256_hex: str | None, cert: Path | None) -> None:
+    """End an old auth certificate after a renewal (the last step of a rotation)."""
+    if (sha256_hex is None) == (cert is None):
+        raise CliInputError("give exactly one of --sha256 and --cert")
+    if cert is not None:
+        sha256_hex = fingerprint_hex(load_der_certificate(_read(cert, "auth certificate"), "auth certificate"),
+                                     DigestAlgorithm.SHA256)
+    assert sha256_hex is not None
+    _home(directory).registry().remove_auth_cert(_server(server), sha256_hex)
+    click.echo(f"auth certificate {sha256_hex[:16]}... removed from gateway {server}")
 
 
 @gateway_group.command("maintenance")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 
 from federation.model import SharedParameters
 from federation.registration import verify_registration_request
@@ -66,6 +66,21 @@ def test_operator_workflow(run, tmp_path: Path) -> None:  # type: ignore[no-unty
         _, out = run("central", "gateway", "list", d)
         assert json.loads(out)[0]["clients"] == ["EE/GOV/70000001/tax"]
 
+        # auth certificate rotation: the renewed one is added, the old one removed
+        _, renewed = pki.auth_cert(TAX.server("ss1"))
+        renewed_file = tmp_path / "auth-renewed.der"
+        renewed_file.write_bytes(pki.der(renewed))
+        run("central", "gateway", "add-auth-cert", d, "--server", "EE/GOV/70000001/ss1", "--cert", str(renewed_file))
+        hashes = _auth_hashes(run, d)
+        assert len(hashes) == 2
+        run("central", "gateway", "remove-auth-cert", d, "--server", "EE/GOV/70000001/ss1", "--cert", str(auth_file))
+        assert _auth_hashes(run, d) == [h for h in hashes if h != _sha256(auth)] and len(_auth_hashes(run, d)) == 1
+        code, out = run("central", "gateway", "remove-auth-cert", d, "--server", "EE/GOV/70000001/ss1",
+                        "--cert", str(auth_file), ok=False)
+        assert code == 1 and "has no auth certificate" in out
+        code, out = run("central", "gateway", "remove-auth-cert", d, "--server", "EE/GOV/70000001/ss1", ok=False)
+        assert code == 1 and "exactly one of --sha256 and --cert" in out
+
         # registration requests (as the API stores them), decided from the shell
         home = CentralDir(d)
         trust_policy = SharedParameters("EE", approved_cas=home.registry().snapshot().approved_cas).to_trust_policy()
@@ -102,3 +117,13 @@ def test_operator_workflow(run, tmp_path: Path) -> None:  # type: ignore[no-unty
     run("central", "key", "activate", d, new_key)
     code, out = run("central", "anchor", d, "--out", str(anchor), ok=False)
     assert code == 1 and "--internal or --external" in out
+
+
+def _sha256(cert) -> str:  # type: ignore[no-untyped-def]
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _auth_hashes(run, directory: str) -> list[str]:  # type: ignore[no-untyped-def]
+    _, out = run("central", "gateway", "list", directory)
+    gateway = json.loads(out)[0]
+    return sorted(str(h).lower() for h in gateway["authCertHashes"])
