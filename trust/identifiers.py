@@ -21,6 +21,7 @@ the characters X-Road warns about, and registries call it before creating anythi
 
 from __future__ import annotations
 
+import abc
 import enum
 import re
 import urllib.parse
@@ -77,13 +78,14 @@ def _join(*parts: str | None) -> str:
     return "/".join(_enc(p) for p in parts if p is not None)
 
 
-class _IdBase:
+class _IdBase(abc.ABC):
     """Shared behaviour; concrete classes are frozen dataclasses."""
 
     object_type: ObjectType
 
+    @abc.abstractmethod
     def _parts(self) -> tuple[str | None, ...]:
-        raise NotImplementedError  # pragma: no cover - every subclass defines it
+        """The parts of the text form, in order (``None`` for an absent optional part)."""
 
     def to_text(self) -> str:
         return _join(*self._parts())
