@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -251,7 +252,11 @@ class GatewayNode:
             raise SetupError("no global configuration available yet; cannot start the mutual-TLS port")
         self._server_ctx = server_ssl_context(*self._key, ca_pem)
         self._ca_loaded = ca_pem
-        self.refresh_ocsp()
+        for attempt in range(3):  # without own OCSP responses no peer accepts this gateway
+            self.refresh_ocsp()
+            if not self.own_ocsp.due(self.clock(), self.settings.ocsp_interval_seconds):
+                break
+            time.sleep(1.0 + attempt)
         self._servers.append(WsgiServer(self.client_proxy, s.is_host, s.is_port, name="sild-is",
                                         proxy_mode=True).start())
         if s.is_tls_port:

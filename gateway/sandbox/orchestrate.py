@@ -230,10 +230,21 @@ def _up(root: Path, timeout: float) -> dict[str, Any]:
     for text, info in gws.items():
         sid = parse_server(text)
         base = f"http://127.0.0.1:{info['is_port']}"
+        _wait(f"gateway {text} (OCSP responses of its certificates)",
+              functools.partial(_ocsp_ready, info["dir"]), timeout, root)
         for i in INSTANCES:
             _wait(f"gateway {text} (configuration of {i})",
                   functools.partial(_http_ok, f"{base}/listClients?xRoadInstance={i}"), timeout, root)
     return _state(root, inst, anchors, gws, urls)
+
+
+def _ocsp_ready(gdir: Path) -> bool:
+    """The node fetched fresh OCSP responses for its auth and sign certificates."""
+    status_file = gdir / "ocsp" / "status.json"
+    if not status_file.is_file():
+        return False
+    status = json.loads(status_file.read_text())
+    return status.get("last_refresh") is not None and not status.get("last_error")
 
 
 def _reachable(port: int) -> bool:

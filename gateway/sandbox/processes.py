@@ -34,9 +34,27 @@ def spawn(root: Path, name: str, argv: Sequence[str], *, env: dict[str, str] | N
     with open(logs / f"{name}.log", "ab") as log:
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 env=full_env, start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]))
-    # the environment the caller added (the sandbox's token PIN) is kept for restart()
-    (pids / f"{name}.pid").write_text(json.dumps({"pid": proc.pid, "argv": list(argv), "env": dict(env or {})}))
+    # the environment the caller added (the sandbox's token PIN) is kept for restart(); the start
+    # time identifies the process even before it has exec'd and after its pid is reused
+    (pids / f"{name}.pid").write_text(json.dumps({"pid": proc.pid, "argv": list(argv), "env": dict(env or {}),
+                                                  "start": _start_time(proc.pid)}))
     return proc.pid
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _ours(data: dict[str, object], pid: int) -> bool:
+    """The recorded process is still the one we started (not a reused pid)."""
+    started = data.get("start")
+    if started is not None:
+        return _start_time(pid) == started
+    cmd = _cmdline(pid)
+    return cmd is not None and "gateway.cli" in cmd
 
 
 def _cmdline(pid: int) -> str | None:
@@ -79,8 +97,7 @@ def stop_all(root: Path, *, timeout: float = 10.0, exclude: frozenset[str] = fro
         except (ValueError, KeyError, OSError):
             path.unlink(missing_ok=True)
             continue
-        cmd = _cmdline(pid)
-        if cmd is None or "gateway.cli" not in cmd:
+        if not _ours(data, pid):
             path.unlink(missing_ok=True)  # gone, or the pid now belongs to someone else
             continue
         entries.append((path, pid))
@@ -131,8 +148,7 @@ def stop(root: Path, name: str, *, timeout: float = 10.0) -> None:
     path = root / "pids" / f"{name}.pid"
     data = json.loads(path.read_text())
     pid = int(data["pid"])
-    cmd = _cmdline(pid)
-    if cmd is not None and "gateway.cli" in cmd:
+    if _ours(data, pid):
         _stop_group(pid, timeout)
     path.rename(path.with_suffix(".stopped"))
 
