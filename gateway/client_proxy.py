@@ -133,8 +133,10 @@ class ClientProxy:
                 raise XRoadFault("client.invalid_http_method", f"{method} is not allowed here; use POST for SOAP")
             return self._respond(start_response, *self._soap(environ))
         except _RestFault as wrapped:
-            _note_fault(environ, _outgoing(wrapped.fault))
-            err = _outgoing(wrapped.fault).to_rest(accept)
+            outgoing = _outgoing(wrapped.fault)
+            _note_fault(environ, outgoing)
+            log.info("fault to IS: %s %s (%s)", outgoing.fault_code, outgoing.message, outgoing.correlation_id)
+            err = outgoing.to_rest(accept)
             return self._respond(start_response, f"{err.status} {'Internal Server Error' if err.status == 500 else 'Bad Request'}",
                                  list(err.headers), err.body)
         except XRoadFault as fault:
