@@ -45,6 +45,9 @@ _CIPHERS = (
 )
 
 
+PEER_DER = "sild_peer_certificate_der"
+
+
 class PeerError(GatewayError):
     """A peer gateway could not be reached or did not prove its identity."""
 
@@ -114,9 +117,11 @@ class PeerResponse:
 
 
 class _CheckingStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream, check: typing.Callable[[bytes], None]) -> None:
+    def __init__(self, inner: httpcore.NetworkStream, check: typing.Callable[[bytes], None],
+                 peer_der: bytes = b"") -> None:
         self._inner = inner
         self._check = check
+        self.peer_der = peer_der  # kept from the handshake: readable after the connection closed
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, timeout)
@@ -137,9 +142,11 @@ class _CheckingStream(httpcore.NetworkStream):
         except BaseException:
             stream.close()
             raise
-        return _CheckingStream(stream, self._check)
+        return _CheckingStream(stream, self._check, der or b"")
 
     def get_extra_info(self, info: str) -> typing.Any:
+        if info == PEER_DER:
+            return self.peer_der
         return self._inner.get_extra_info(info)
 
 
@@ -243,8 +250,7 @@ class PeerTransport:
         except OSError as exc:
             raise PeerNetworkError(f"cannot reach {_origin(url)}: {exc.strerror or exc}") from exc
         stream = resp.extensions.get("network_stream")
-        sslobj = stream.get_extra_info("ssl_object") if stream is not None else None
-        der = sslobj.getpeercert(True) if sslobj is not None else b""
+        der = stream.get_extra_info(PEER_DER) if stream is not None else b""
         return PeerResponse(resp.status_code, resp.headers, resp.content, der or b"")
 
     def close(self) -> None:
