@@ -28,7 +28,9 @@ from typing import Any, Iterator
 import httpx
 from lxml import etree
 
+from trust.errors import XmlError
 from trust.identifiers import ClientId, ServiceId, parse_client
+from trust.safexml import parse_xml
 
 from .demo_console import Console
 from .errors import GatewayError
@@ -107,8 +109,8 @@ class Demo:
         if exchange.headers.get("X-Road-Error"):
             return str(exchange.headers["X-Road-Error"])
         try:
-            root = etree.fromstring(exchange.body, parser=etree.XMLParser(resolve_entities=False, no_network=True))
-        except etree.XMLSyntaxError:
+            root = parse_xml(exchange.body, what="fault")
+        except XmlError:
             return ""
         return (root.findtext(".//faultcode") or "").strip()
 
@@ -188,7 +190,7 @@ class Demo:
                                              provider.subsystem_code, "allowedMethods"),  # type: ignore[union-attr]
                               etree.Element(f"{{{XRD}}}allowedMethods"))
             self._expect(soap.status == 200, f"SOAP allowedMethods of {provider.to_text()}: HTTP {soap.status}")
-            root = etree.fromstring(soap.body, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+            root = parse_xml(soap.body, what="allowedMethods answer")
             codes += [f"{s.findtext(f'{{{IDN}}}serviceCode')} {s.findtext(f'{{{IDN}}}serviceVersion') or ''}".strip()
                       for s in root.iter(f"{{{XRD}}}service")]
             allowed += codes
@@ -238,7 +240,6 @@ class Demo:
         """Verify the person record's XML-DSig against EE's CA, as any receiver of the data can."""
         from adapters.xmldsig import SignatureTrust, verify_payload
         from trust.certs import load_certificates
-        from trust.safexml import parse_xml
 
         root = parse_xml(body, what="signed person record")
         signature = next(root.iter("{http://www.w3.org/2000/09/xmldsig#}Signature"), None)
@@ -357,7 +358,7 @@ def _breakable(fingerprint: str) -> str:
 
 
 def answer_root_iter(body: bytes, local_name: str) -> Iterator[etree._Element]:
-    root = etree.fromstring(body, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    root = parse_xml(body, what="SOAP answer")
     for element in root.iter():
         if isinstance(element.tag, str) and etree.QName(element).localname == local_name:
             yield element
