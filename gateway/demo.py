@@ -128,32 +128,32 @@ class Demo:
 
     # -- step 1 -----------------------------------------------------------------------------
     def bring_up(self) -> None:
+        """Start the sandbox in this (the main) thread, so Ctrl-C or SIGTERM interrupt it.
+
+        ``sandbox.up`` stops whatever it started when it is interrupted; a watcher
+        thread only reports progress (each process as it starts).
+        """
         from .sandbox import up
 
         done = threading.Event()
-        errors: list[BaseException] = []
-        result: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                result.update(up(self.root, timeout=self.timeout))
-            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-                errors.append(exc)
-            finally:
-                done.set()
-
-        worker = threading.Thread(target=run, name="sandbox-up", daemon=True)
-        worker.start()
-        seen: set[str] = set()
         started = time.monotonic()
-        while not done.wait(1.0):
-            for pid_file in sorted((self.root / "pids").glob("*.pid")) if (self.root / "pids").is_dir() else []:
-                if pid_file.stem not in seen:
-                    seen.add(pid_file.stem)
-                    self.console.progress(f"started {pid_file.stem} ({time.monotonic() - started:.0f} s)")
-        if errors:
-            raise errors[0]
-        self.state = result
+
+        def watch() -> None:
+            seen: set[str] = set()
+            pids = self.root / "pids"
+            while not done.wait(1.0):
+                for pid_file in sorted(pids.glob("*.pid")) if pids.is_dir() else []:
+                    if pid_file.stem not in seen:
+                        seen.add(pid_file.stem)
+                        self.console.progress(f"started {pid_file.stem} ({time.monotonic() - started:.0f} s)")
+
+        watcher = threading.Thread(target=watch, name="sandbox-progress", daemon=True)
+        watcher.start()
+        try:
+            self.state = up(self.root, timeout=self.timeout)
+        finally:
+            done.set()
+            watcher.join()
         for instance, info in sorted(self.state["instances"].items()):
             self.console.detail(f"{instance} authority", info["central_url"])
             self.console.detail(f"{instance} trust services", info["trust_url"] + " (CA, OCSP, TSA)")
@@ -385,6 +385,7 @@ def run_demo(*, keep: bool = False, directory: Path | None = None, console: Cons
     root.mkdir(parents=True, exist_ok=True)
     demo = Demo(root, console, timeout=timeout)
     previous = signal.getsignal(signal.SIGTERM)
+    previous_int = signal.getsignal(signal.SIGINT)
 
     def _terminate(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -393,26 +394,35 @@ def run_demo(*, keep: bool = False, directory: Path | None = None, console: Cons
         signal.signal(signal.SIGTERM, _terminate)
     console.title("sild demo: two federated countries exchanging data")
     console.line(f"Everything runs on 127.0.0.1 in {root}.")
-    failed = False
+    failed = interrupted = False
     try:
         for title, method in STEPS:
             with console.step(title):
                 getattr(demo, method)()
     except KeyboardInterrupt:
-        failed = True
+        failed = interrupted = True
         console.line("Interrupted.")
     except Exception:  # noqa: BLE001 - the step already printed why; stop everything below
         failed = True
     finally:
-        demo.close()
-        console.summary()
-        if keep and not failed:
-            _print_explore(console, demo.state, root)
-        else:
-            stopped = down(root)
-            console.line(f"Stopped {len(stopped)} processes; nothing is left running.")
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, previous)
+        on_main = threading.current_thread() is threading.main_thread()
+        if on_main:  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            demo.close()
+            console.summary()
+            if keep and not failed:
+                _print_explore(console, demo.state, root)
+            else:
+                stopped = down(root)
+                console.line(f"Stopped {len(stopped)} processes; nothing is left running.")
+        finally:
+            if on_main:
+                signal.signal(signal.SIGINT, previous_int)
+                signal.signal(signal.SIGTERM, previous)
+    if interrupted:
+        return 130
     return 1 if failed else 0
 
 

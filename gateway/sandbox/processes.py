@@ -123,7 +123,40 @@ def stop_all(root: Path, *, timeout: float = 10.0, exclude: frozenset[str] = fro
             time.sleep(0.05)
         stopped.append(path.stem)
         path.unlink(missing_ok=True)
+    if not exclude:
+        for pid in _unrecorded(root):
+            _stop_group(pid, timeout)
+            stopped.append(f"unrecorded-{pid}")
     return stopped
+
+
+def _unrecorded(root: Path) -> list[int]:
+    """Process groups of sandbox servers of ``root`` that have no pid file.
+
+    An interrupt (Ctrl-C, SIGTERM) can land between starting a child and recording
+    it; such a child still names the sandbox directory on its command line (a
+    ``serve`` or ``sandbox backends`` command), so it is found here rather than left
+    running. The calling process's own group is never touched.
+    """
+    marker = str(root.resolve()) + "/"
+    own_group = os.getpgid(0)
+    groups: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        cmd = _cmdline(pid)
+        if not cmd or "gateway.cli" not in cmd or marker not in cmd + "/":
+            continue
+        if " serve " not in cmd + " " and " sandbox backends " not in cmd:
+            continue
+        try:
+            group = os.getpgid(pid)
+        except ProcessLookupError:
+            continue
+        if group != own_group and _alive(pid):
+            groups.add(group)
+    return sorted(groups)
 
 
 def _stop_group(pid: int, timeout: float) -> None:

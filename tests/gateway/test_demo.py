@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -118,3 +119,27 @@ def test_two_demos_at_once_pass_every_step_and_leave_nothing_behind(tmp_path):
             time.sleep(0.2)
         assert _children_alive(directory) == []
         assert not list((directory / "pids").glob("*.pid"))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("moment", ["bring-up", "later"])
+def test_an_interrupted_demo_stops_everything_it_started(tmp_path, signum, moment):
+    directory = tmp_path / "demo"
+    proc = _sild_demo(directory)
+    try:
+        marker = directory / ("pids/trust-EE.pid" if moment == "bring-up" else "sandbox.json")
+        deadline = time.monotonic() + 120
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the demo never got that far"
+        proc.send_signal(signum)
+        out = proc.communicate(timeout=120)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out[-3000:]
+    assert "Interrupted." in out and "nothing is left running" in out
+    deadline = time.monotonic() + 10
+    while _children_alive(directory) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _children_alive(directory) == []
