@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import signal
 import tempfile
 import threading
@@ -71,10 +72,11 @@ class Exchange:
 class Demo:
     """The seven steps, against a sandbox in ``root``."""
 
-    def __init__(self, root: Path, console: Console, *, timeout: float = 120.0) -> None:
+    def __init__(self, root: Path, console: Console, *, timeout: float = 120.0, keep: bool = False) -> None:
         self.root = root
         self.console = console
         self.timeout = timeout
+        self.keep = keep
         self.state: dict[str, Any] = {}
         self.http = httpx.Client(timeout=30.0, trust_env=False)
         self.soap_query_id = ""
@@ -150,7 +152,10 @@ class Demo:
         watcher = threading.Thread(target=watch, name="sandbox-progress", daemon=True)
         watcher.start()
         try:
-            self.state = up(self.root, timeout=self.timeout)
+            # unless the network is to be kept, a watchdog takes it down should this
+            # process die without cleaning up (SIGKILL, a crash)
+            owner = None if self.keep else os.getpid()
+            self.state = up(self.root, timeout=self.timeout, owner_pid=owner)
         finally:
             done.set()
             watcher.join()
@@ -383,7 +388,7 @@ def run_demo(*, keep: bool = False, directory: Path | None = None, console: Cons
     console = console or Console()
     root = directory or Path(tempfile.mkdtemp(prefix="sild-demo-"))
     root.mkdir(parents=True, exist_ok=True)
-    demo = Demo(root, console, timeout=timeout)
+    demo = Demo(root, console, timeout=timeout, keep=keep)
     previous = signal.getsignal(signal.SIGTERM)
     previous_int = signal.getsignal(signal.SIGINT)
 
@@ -411,16 +416,24 @@ def run_demo(*, keep: bool = False, directory: Path | None = None, console: Cons
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             demo.close()
-            console.summary()
-            if keep and not failed:
-                _print_explore(console, demo.state, root)
-            else:
-                stopped = down(root)
-                console.line(f"Stopped {len(stopped)} processes; nothing is left running.")
+            try:
+                console.summary()
+                if keep and not failed:
+                    _print_explore(console, demo.state, root)
+            except OSError:
+                pass  # the terminal or pipe is gone; the clean-up below still runs
         finally:
-            if on_main:
-                signal.signal(signal.SIGINT, previous_int)
-                signal.signal(signal.SIGTERM, previous)
+            try:
+                if not (keep and not failed):
+                    stopped = down(root)
+                    try:
+                        console.line(f"Stopped {len(stopped)} processes; nothing is left running.")
+                    except OSError:
+                        pass
+            finally:
+                if on_main:
+                    signal.signal(signal.SIGINT, previous_int)
+                    signal.signal(signal.SIGTERM, previous)
     if interrupted:
         return 130
     return 1 if failed else 0

@@ -143,3 +143,28 @@ def test_an_interrupted_demo_stops_everything_it_started(tmp_path, signum, momen
     while _children_alive(directory) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _children_alive(directory) == []
+
+
+@pytest.mark.parametrize("how", ["stdout-closed", "sigkill"])
+def test_a_demo_that_dies_leaves_nothing_behind(tmp_path, how):
+    """``sild demo | head`` closes the pipe; ``kill -9`` gives no chance to clean up (the watchdog does)."""
+    directory = tmp_path / "demo"
+    proc = _sild_demo(directory)
+    try:
+        deadline = time.monotonic() + 120
+        while not (directory / "sandbox.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (directory / "sandbox.json").exists(), "the demo never got that far"
+        if how == "sigkill":
+            proc.kill()
+        else:
+            assert proc.stdout is not None
+            proc.stdout.close()
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 30
+    while _children_alive(directory) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _children_alive(directory) == []
