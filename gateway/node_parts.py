@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from trust.approved import TrustPolicy
-from trust.certs import cert_der, find_issuer, is_valid_at, load_certificate
+from trust.certs import cert_der, find_issuer, is_valid_at
 from trust.errors import TrustError
 from trust.identifiers import MemberId
 from trust.keys import Signer, write_atomic
@@ -162,7 +162,9 @@ class PolicyAuthCheck:
             return
         fail = "ssl_authentication_failed"
         try:
-            cert = load_certificate(cert_der_bytes)
+            # DER straight from the TLS stack: parsed as DER, never stripped or re-guessed
+            # (a DER certificate may end in a byte that looks like white space)
+            cert = x509.load_der_x509_certificate(cert_der_bytes)
             policy = self._policy_for(instance, at)
             _ca, _issuer = find_approved_issuer(cert, policy)
         except (TrustError, ValueError) as exc:

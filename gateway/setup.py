@@ -37,7 +37,7 @@ from cryptography.x509.oid import NameOID
 
 from trust.algorithms import DigestAlgorithm, SignatureAlgorithm
 from trust.certs import load_certificates
-from trust.errors import IdentifierError
+from trust.errors import IdentifierError, TrustError
 from trust.identifiers import MemberId, SecurityServerId, parse_server
 from trust.keys import KeyType, Signer, SoftToken, write_atomic
 
@@ -285,7 +285,11 @@ def import_certificate(directory: Path, data: bytes, *, pin: str) -> str:
     ``sign`` and the sign keys of other hosted members); a certificate for none is
     refused. Returns the key id.
     """
-    certs = load_certificates(data)
+    try:
+        # PEM (leaf first, chain may follow) or one DER certificate, parsed as exactly that
+        certs = load_certificates(data) if b"-----BEGIN" in data else [x509.load_der_x509_certificate(data)]
+    except (ValueError, TrustError) as exc:
+        raise SetupError(f"not a certificate: {exc}") from exc
     if not certs:
         raise SetupError("no certificate in the input")
     leaf = certs[0]

@@ -106,3 +106,22 @@ def test_cli_init_and_status(tmp_path, anchor, monkeypatch):
     assert data["registration"] == "not registered" and data["server"] == "DEV/GOV/1234/gw1"
     again = runner.invoke(cli, ["gateway", "init", str(gdir), "--anchor", str(anchor), "--server", "DEV/GOV/1234/gw1"])
     assert again.exit_code == 1 and "already holds a gateway" in again.output
+
+
+def test_import_der_certificate_even_when_it_ends_in_a_whitespace_byte(tmp_path, now):
+    """DER is parsed as DER: a certificate whose last byte is 0x0a or 0x20 is not stripped."""
+    gdir = tmp_path / "gw"
+    init_gateway(gdir, anchor=None, server="EE/GOV/70000002/gw1", pin=PIN, key_type=KeyType.EC_P256)
+    ca = CertificateAuthority.init(tmp_path / "ca", instance="EE", pin=PIN, now=now, key_type=KeyType.EC_P256)
+    try:
+        sid = parse_server("EE/GOV/70000002/gw1")
+        for _ in range(200):  # ECDSA signatures vary: issue until the DER ends in a white-space byte
+            cert = ca.issue_auth(sid, now=now, csr=(gdir / "csr" / "auth.csr.pem").read_bytes()).cert
+            der = cert.public_bytes(serialization.Encoding.DER)
+            if der[-1:] in (b"\n", b" ", b"\t", b"\r", b"\x0b", b"\x0c"):
+                break
+        else:
+            pytest.skip("no certificate ending in a white-space byte in 200 issuances")
+        assert import_certificate(gdir, der, pin=PIN) == "auth"
+    finally:
+        ca.close()
