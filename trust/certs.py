@@ -58,16 +58,20 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     if not isinstance(data, (bytes, bytearray)):
         raise CertificateError("certificate data must be bytes")
     data = bytes(data)
-    stripped = data.strip()
-    if not stripped:
-        raise CertificateError("no certificate data")
-    if _PEM_BEGIN not in data and stripped[:1] != b"\x30":
-        stripped = _maybe_base64(stripped)
+    if data[:1] == b"\x30":
+        # DER is binary: its last bytes may look like white space, so it is never stripped
+        candidate = data
+    else:
+        candidate = data.strip()
+        if not candidate:
+            raise CertificateError("no certificate data")
+        if _PEM_BEGIN not in candidate:
+            candidate = _maybe_base64(candidate)
     try:
-        if _PEM_BEGIN in stripped:
-            certs = x509.load_pem_x509_certificates(stripped)
+        if _PEM_BEGIN in candidate:
+            certs = x509.load_pem_x509_certificates(candidate)
         else:
-            certs = [x509.load_der_x509_certificate(stripped)]
+            certs = [x509.load_der_x509_certificate(candidate)]
     except ValueError as exc:
         raise CertificateError(f"cannot parse certificate: {exc}") from exc
     if not certs:
