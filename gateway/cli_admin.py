@@ -16,6 +16,8 @@ does the same over HTTPS. Errors are one line (``sild: error: ... [code]``, exit
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 from pathlib import Path
 from typing import Any
@@ -29,13 +31,35 @@ from .serverconf import ServerConf
 from .serverconf_db import open_engine
 from .serverconf_errors import InvalidInput, parse_client_text, parse_subject
 
+if TYPE_CHECKING:
+    from .messagelog import MessageLog
+
 _DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+
+
+def _databases(directory: Path) -> tuple[str | Path, str | Path]:
+    """(server configuration, message log) of a gateway directory, where its gateway.json puts them."""
+    from .setup import SETTINGS_FILE, NodeSettings
+
+    if (directory / SETTINGS_FILE).is_file():
+        settings = NodeSettings.load(directory)
+        return settings.serverconf_database(directory), settings.messagelog_database(directory)
+    return directory / "serverconf.db", directory / "messagelog.db"
 
 
 def _conf(directory: Path) -> ServerConf:
     if not directory.is_dir():
         raise InvalidInput(f"{directory} is not a gateway directory (run `sild gateway init` first)")
-    return ServerConf(open_engine(directory / "serverconf.db"), refresh_interval=0)
+    return ServerConf(open_engine(_databases(directory)[0]), refresh_interval=0)
+
+
+def _message_log(directory: Path) -> "MessageLog":
+    from .messagelog import MessageLog
+
+    location = _databases(directory)[1]
+    if isinstance(location, Path) and not location.is_file():
+        raise InvalidInput(f"{directory} has no message log ({location.name})")
+    return MessageLog(open_engine(location), config=_no_group_commit())
 
 
 def _client(text: str) -> ClientId:
@@ -349,11 +373,8 @@ def log_export(directory: Path, query_id: str, out: Path, direction: str, requir
     from trust.keys import write_atomic
 
     from .archive import export_exchange
-    from .messagelog import MessageLog
 
-    if not (directory / "messagelog.db").is_file():
-        raise InvalidInput(f"{directory} has no message log (messagelog.db)")
-    data = export_exchange(MessageLog(open_engine(directory / "messagelog.db"), config=_no_group_commit()), query_id,
+    data = export_exchange(_message_log(directory), query_id,
                            direction=direction,
                            require_timestamp=require_timestamp)
     write_atomic(out, data)
@@ -374,12 +395,8 @@ def log_archive(directory: Path, archive_dir: Path | None, keep_days: int) -> No
     import datetime as dt
 
     from .archive import Archiver
-    from .messagelog import MessageLog
 
-    if not (directory / "messagelog.db").is_file():
-        raise InvalidInput(f"{directory} has no message log (messagelog.db)")
-    archiver = Archiver(MessageLog(open_engine(directory / "messagelog.db"), config=_no_group_commit()),
-                        _archive_dir(directory, archive_dir), keep=dt.timedelta(days=keep_days))
+    archiver = Archiver(_message_log(directory), _archive_dir(directory, archive_dir), keep=dt.timedelta(days=keep_days))
     infos = archiver.archive_all()
     deleted = archiver.cleanup()
     for info in infos:

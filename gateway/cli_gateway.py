@@ -216,7 +216,7 @@ def gateway_status(directory: Path) -> dict[str, object]:
         from .messagelog import MessageLog
         from .serverconf_db import open_engine
 
-        out["timestamping"] = MessageLog(open_engine(directory / "messagelog.db")).status(at)
+        out["timestamping"] = MessageLog(open_engine(settings.messagelog_database(directory))).status(at)
     except Exception as exc:  # noqa: BLE001
         out["timestamping"] = {"error": str(exc)}
     reg = settings.registration

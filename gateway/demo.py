@@ -339,9 +339,10 @@ class Demo:
         from .archive import export_exchange
         from .messagelog import MessageLog
         from .serverconf_db import open_engine
+        from .setup import NodeSettings
 
         directory = Path(self._gateway_of(TAX)["directory"])
-        engine = open_engine(directory / "messagelog.db", migrate=False)
+        engine = open_engine(NodeSettings.load(directory).messagelog_database(directory), migrate=False)
         try:
             data = export_exchange(MessageLog(engine), query_id, direction=direction, side="client",
                                    require_timestamp=require_timestamp)

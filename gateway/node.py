@@ -111,13 +111,13 @@ class GatewayNode:
         self.view = SharedParamsView(self.settings.instance, conf_source)
         self.policy_for = PolicyCache(conf_source)
 
-        self.serverconf = ServerConf(open_engine(self.directory / "serverconf.db"), clock=clock)
+        self.serverconf = ServerConf(open_engine(self.settings.serverconf_database(self.directory)), clock=clock)
         try:
             self.serverconf.identity()
         except Exception:  # noqa: BLE001 - first start: no identity stored yet
             self.serverconf.set_identity(self.server_id)
-        self.messagelog = MessageLog(open_engine(self.directory / "messagelog.db", synchronous="NORMAL"),
-                                     clock=clock)
+        self.messagelog = MessageLog(open_engine(self.settings.messagelog_database(self.directory),
+                                                 synchronous=self.settings.messagelog_synchronous), clock=clock)
         own_certs = {"auth": self.auth_chain[0]}
         own_certs.update({k.key_id: k.chain[0] for k in self.sign_keys.values()})
         self.own_ocsp = OwnOcspStore(self.directory / "ocsp", own_certs, self.policy_for, self.settings.instance)

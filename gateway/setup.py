@@ -71,6 +71,13 @@ class NodeSettings:
     ocsp_interval_seconds: int = 600
     timestamp_interval_seconds: int = 60
     registration: dict[str, str] = field(default_factory=dict)
+    # Databases: "" means SQLite files in the gateway directory. A cluster of gateway
+    # nodes shares the server configuration through a postgresql:// URL; the message
+    # log stays per node (its own SQLite file, or its own PostgreSQL database).
+    serverconf_url: str = ""
+    messagelog_url: str = ""
+    # FULL: a logged exchange survives a power loss, not only a crash of the process
+    messagelog_synchronous: str = "FULL"
 
     def __post_init__(self) -> None:
         try:
@@ -83,10 +90,24 @@ class NodeSettings:
             if not 0 <= port <= 65535:
                 raise SetupError(f"invalid port {port}")
         KeyType(self.key_type)
+        for name in ("serverconf_url", "messagelog_url"):
+            url = getattr(self, name)
+            if url and "://" not in url:
+                raise SetupError(f"{name} must be empty (SQLite in the gateway directory) or a database URL, not {url!r}")
+        if self.messagelog_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise SetupError(f"messagelog_synchronous must be OFF, NORMAL, FULL or EXTRA, not {self.messagelog_synchronous!r}")
 
     @property
     def server_id(self) -> SecurityServerId:
         return parse_server(self.server)
+
+    def serverconf_database(self, directory: Path) -> str | Path:
+        """Where the server configuration lives: the configured URL or ``DIR/serverconf.db``."""
+        return self.serverconf_url or directory / "serverconf.db"
+
+    def messagelog_database(self, directory: Path) -> str | Path:
+        """Where this node's message log lives: the configured URL or ``DIR/messagelog.db``."""
+        return self.messagelog_url or directory / "messagelog.db"
 
     def federation_allowed(self, instance: str) -> bool:
         return instance == self.instance or "all" in self.allowed_federations or \

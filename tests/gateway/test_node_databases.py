@@ -1,0 +1,70 @@
+"""Where a gateway keeps its databases: SQLite in its directory, or PostgreSQL URLs from gateway.json."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from gateway import cli as sild_cli
+from gateway.serverconf import ServerConf
+from gateway.serverconf_db import open_engine
+from gateway.setup import NodeSettings, SetupError, init_gateway
+from trust.identifiers import parse_client
+from trust.keys import KeyType
+
+PIN = "db-test-pin"
+PG_URL = os.environ.get("SILD_TEST_POSTGRES_URL")
+
+
+def test_defaults_are_files_in_the_gateway_directory(tmp_path):
+    settings = init_gateway(tmp_path / "gw", anchor=None, server="EE/GOV/70000001/gw1", pin=PIN, key_type=KeyType.EC_P256)
+    assert settings.serverconf_database(tmp_path / "gw") == tmp_path / "gw" / "serverconf.db"
+    assert settings.messagelog_database(tmp_path / "gw") == tmp_path / "gw" / "messagelog.db"
+    assert settings.messagelog_synchronous == "FULL"  # evidence survives a power loss
+    assert NodeSettings.load(tmp_path / "gw") == settings
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("serverconf_url", "serverconf.db"), ("messagelog_url", "/var/lib/x.db"), ("messagelog_synchronous", "SOMETIMES")],
+)
+def test_bad_database_settings_are_refused(tmp_path, field, value):
+    with pytest.raises(SetupError, match=field):
+        init_gateway(tmp_path / "gw", anchor=None, server="EE/GOV/70000001/gw1", pin=PIN,
+                     key_type=KeyType.EC_P256, settings={field: value})
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh database on the test run's PostgreSQL server."""
+    if not PG_URL:
+        pytest.skip("no PostgreSQL server for this run")
+    name = f"gw_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def test_the_admin_cli_uses_the_server_configuration_url(tmp_path, pg_database):
+    gdir = tmp_path / "gw"
+    init_gateway(gdir, anchor=None, server="EE/GOV/70000001/gw1", pin=PIN, key_type=KeyType.EC_P256,
+                 settings={"serverconf_url": pg_database})
+    sild_cli._register()  # noqa: SLF001 - what main() does before parsing
+    result = CliRunner().invoke(sild_cli.cli, ["gateway", "client", "add", str(gdir), "EE/GOV/70000001/tax"],
+                                env={"SILD_TOKEN_PIN": PIN}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert not (gdir / "serverconf.db").exists()  # nothing went to the default SQLite file
+    engine = open_engine(pg_database)
+    try:
+        clients = {c.id for c in ServerConf(engine, refresh_interval=0).list_clients()}
+    finally:
+        engine.dispose()
+    assert parse_client("EE/GOV/70000001/tax") in clients
