@@ -9,7 +9,7 @@ What an information system talks to:
 * ``GET /listClients[?xRoadInstance=XX]`` (XML, or JSON with ``Accept: application/json``);
 * ``GET /wsdl?xRoadInstance=..&memberClass=..&memberCode=..&subsystemCode=..&serviceCode=..[&version=..]``
   (UXP style): the provider's WSDL, rewritten to point at this gateway and at the
-  ``xroad.xsd``/``xml.xsd`` copies it serves under ``/xsd/``;
+  ``xroad.xsd``/``xml.xsd`` copies it serves under ``/schemas/``;
 * ``GET /verificationconf``: the verification configuration as a zip.
 
 An exchange: check the own configuration is valid, authenticate the IS for the client

@@ -299,8 +299,16 @@ class GatewayNode:
         stamper = self._timestamper()
         if stamper is not None:
             stamper.schedule(sched, interval_seconds=self.settings.timestamp_interval_seconds)
+        self._schedule_housekeeping(sched)
         sched.start()
         self._scheduler = sched
+
+    def _schedule_housekeeping(self, sched: Any) -> None:
+        """Archiving of timestamped log records (chained ASiC-E archives) and monitoring retention."""
+        from .archive import Archiver
+
+        Archiver(self.messagelog, self.directory / "archive").schedule(sched)
+        self.opmonitor.schedule(sched)
 
     def _timestamper(self) -> Any:
         from trust.tsa import TimestampClient

@@ -170,3 +170,24 @@ def test_own_ocsp_refresh_is_due_when_missing_failed_or_old(world):
         assert store.due(now, 600)
     finally:
         store._responses.update(saved)
+
+
+def test_housekeeping_jobs_are_scheduled_and_run(world):
+    """Archiving of the message log and retention of monitoring records run in the node's scheduler."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from gateway.archive import verify_archive_chain
+
+    node = world.gateway_of(TAX)
+    ok = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                   headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+    assert ok.status_code == 200
+    assert node.timestamp_now() > 0  # archiving takes timestamped records only
+    sched = BackgroundScheduler()
+    node._schedule_housekeeping(sched)  # noqa: SLF001 - what start() does with its scheduler
+    jobs = {job.id: job for job in sched.get_jobs()}
+    assert {"messagelog-archiving", "opmonitoring-cleanup"} <= set(jobs)
+    for job in jobs.values():  # each runs cleanly against the node's real databases
+        job.func(*job.args, **job.kwargs)
+    archives = sorted((node.directory / "archive").glob("*.zip"))
+    assert archives and verify_archive_chain(archives) > 0
