@@ -208,3 +208,33 @@ def test_security_server_header_selects_the_node(world):
                         security_server=parse_server("FI/GOV/0245437-2/gw1"))
     resp = httpx.post(gw.is_url + "/", content=msg, headers={"Content-Type": "text/xml"}, timeout=30)
     assert resp.status_code == 200, resp.text
+
+
+def test_overdue_timestamping_refuses_traffic_until_it_succeeds(world):
+    """After the acceptable failure period (4 h by default) without a timestamp, messages are refused."""
+    from gateway.messagelog_timestamper import Timestamper, TimestampingFailed
+
+    node = world.gateway_of(TAX)
+    ok = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                   headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+    assert ok.status_code == 200  # leaves records to stamp
+
+    def broken_tsa(signatures, *, at):  # noqa: ANN001, ANN202 - the BatchStamper shape
+        raise OSError("TSA unreachable")
+
+    five_hours_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=5)
+    with pytest.raises(TimestampingFailed):  # recorded as the first failure, five hours ago
+        Timestamper(node.messagelog, broken_tsa, clock=lambda: five_hours_ago).run_all(five_hours_ago)
+    try:
+        refused = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                            headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+        assert refused.status_code == 500
+        assert refused.headers["X-Road-Error"].endswith("mlog_timestamper_failed")
+        _, soap = _soap_call(world, TAX, ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1"),
+                             _tax_record_body("010190-123M"))
+        assert etree.fromstring(soap.content).findtext(".//faultcode").endswith("mlog_timestamper_failed")
+    finally:
+        assert node.timestamp_now() > 0  # the TSA answers again: the backlog is stamped
+    again = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                      headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+    assert again.status_code == 200, again.text
