@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import logging
 import ssl
-import threading
 import time
-from typing import Any, Callable
+from typing import Any
 
-from cheroot import wsgi
 from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-WsgiApp = Callable[..., Any]
+from trust.wsgiserver import WsgiApp
+from trust.wsgiserver import WsgiServer as BaseWsgiServer
+
 
 
 class _ContextAdapter(BuiltinSSLAdapter):
@@ -57,45 +57,21 @@ class _ProxyConnection(HTTPConnection):
     RequestHandlerClass = _ProxyRequest
 
 
-class WsgiServer:
-    """One cheroot server in a background thread; ``port=0`` picks a free port."""
+class WsgiServer(BaseWsgiServer):
+    """trust's cheroot server, plus what a gateway port needs: a ready TLS context, HTTP-proxy
+    request targets, cheroot's messages in logging; ``port=0`` picks a free port."""
 
     def __init__(self, app: WsgiApp, host: str = "127.0.0.1", port: int = 0, *,
                  ssl_context: ssl.SSLContext | None = None, threads: int = 16,
                  name: str = "sild", timeout: int = 60, proxy_mode: bool = False) -> None:
-        self._server = wsgi.Server((host, port), app, numthreads=threads, server_name=name,
-                                   timeout=timeout, shutdown_timeout=2)
+        super().__init__(app, host, port, threads=threads, server_name=name, shutdown_timeout=2,
+                         ssl_adapter=_ContextAdapter(ssl_context) if ssl_context is not None else None)
+        self._server.timeout = timeout
         if proxy_mode:
             self._server.ConnectionClass = _ProxyConnection
         self._server.error_log = _error_log  # type: ignore[method-assign]  # cheroot prints to stderr; sild logs
-        if ssl_context is not None:
-            self._server.ssl_adapter = _ContextAdapter(ssl_context)
-        self._thread: threading.Thread | None = None
-        self.scheme = "https" if ssl_context is not None else "http"
-
-    def start(self) -> "WsgiServer":
-        self._server.prepare()
-        self._thread = threading.Thread(target=self._server.serve, name=f"wsgi-{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    @property
-    def host(self) -> str:
-        return str(self._server.bind_addr[0])
-
-    @property
-    def port(self) -> int:
-        return int(self._server.bind_addr[1])
-
-    @property
-    def url(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}"
-
-    def stop(self) -> None:
-        self._server.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def wait(self, poll: float = 0.5) -> None:
+        """Block until the server thread ends (``serve`` runs the node in the foreground)."""
         while self._thread is not None and self._thread.is_alive():
             time.sleep(poll)
