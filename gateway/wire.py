@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .faults import XRoadFault
+from .transport import REST_BODY_TYPE as MIME_REST_BODY
+from .transport import REST_REQUEST_TYPE as MIME_REST_REQUEST
+from .transport import REST_RESPONSE_TYPE as MIME_REST_RESPONSE
+from .transport import OutgoingAttachment, RestContent, SoapContent, decode, encode, inbound_fault
 
-MIME_OCSP = "application/ocsp-response"
-MIME_SIGNATURE = "signature/bdoc-1.0/ts"
-MIME_REST_REQUEST = "application/x-road-rest-request"
-MIME_REST_RESPONSE = "application/x-road-rest-response"
-MIME_REST_BODY = "application/x-road-rest-body"
-MIME_HASH_CHAIN_RESULT = "application/hash-chain-result"
-MIME_HASH_CHAIN = "application/hash-chain"
-
+__all__ = ["MIME_REST_BODY", "MIME_REST_REQUEST", "MIME_REST_RESPONSE", "Part", "Received", "decode_message",
+           "encode_message"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +38,6 @@ def encode_message(message: list[Part], *, signature: bytes, ocsp: Sequence[byte
     """A proxy message in X-Road's layout (``gateway.transport``): OCSP parts, the message
     (SOAP part plus a nested ``multipart/mixed`` of attachments, or the REST header part
     plus body), the signature. Returns ``(Content-Type, body)``."""
-    from .transport import OutgoingAttachment, RestContent, SoapContent, encode
-
     first = message[0]
     content: SoapContent | RestContent
     if first.mime in (MIME_REST_REQUEST, MIME_REST_RESPONSE):
@@ -68,8 +64,6 @@ class Received:
 def decode_message(content_type: str, body: bytes, *, role: str, origin: str,
                    original_content_type: str | None = None) -> Received:
     """Read a proxy message (``gateway.transport``); faults come back under ``origin``."""
-    from .transport import decode, inbound_fault
-
     try:
         pm = decode(body, content_type, role=role,  # type: ignore[arg-type]
                     original_content_type=original_content_type)
