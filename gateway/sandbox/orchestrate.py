@@ -35,7 +35,7 @@ from trust.keys import KeyType, SoftToken, write_atomic
 
 from ..errors import GatewayError
 from ..setup import add_member, import_certificate, init_gateway, make_csr, sign_subject
-from . import processes
+from . import ports, processes
 from .topology import GATEWAYS, INSTANCES, MEMBER_NAMES, RIGHTS, SERVICES, SUBSYSTEM_NAMES
 
 PIN = "sandbox-pin"  # the sandbox is for development machines only
@@ -47,9 +47,8 @@ class SandboxError(GatewayError):
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port reserved for this sandbox's servers (:mod:`gateway.sandbox.ports`)."""
+    return ports.reserve_port()
 
 
 def _now() -> dt.datetime:
