@@ -1,17 +1,25 @@
 """Exchanges through a gateway pair versus the backend called directly.
 
-    .venv/bin/python bench/exchange.py [--sandbox DIR] [--seconds 10] [--clients 1,4,8]
+    .venv/bin/python bench/exchange.py [--sandbox DIR] [--seconds 8] [--clients 1,8] [--cases soap,rest]
 
 Without ``--sandbox`` a sandbox is started in a temporary directory (``sild sandbox
 up``) and stopped at the end. Each exchange is a signed, verified and logged
-cross-border call: EE tax -> EE gateway -> mutual TLS -> FI gateway -> FI vero's
-adapter -> legacy backend, and back. SOAP is ``getTaxRecord`` v1, REST is ``income``.
-"Direct" calls the same adapter endpoint without gateways, so the difference is
-what the gateway pair costs.
+cross-border call: EE tax -> EE gateway -> mutual TLS -> FI gateway -> backend, and
+back. "Direct" calls the same backend without gateways, so the difference is what
+the gateway pair costs. The cases:
+
+* ``SOAP echo (lean)`` and ``REST echo (lean)``: a backend that costs nearly nothing
+  (a SOAP service answering ``echoSoap`` v1 with its request renamed ``...Response``,
+  and a REST echo), registered at FI vero's gateway by this script; these rows show
+  the gateways' own cost and are the ones the issue's target is read on;
+* ``SOAP getTaxRecord`` and ``REST income``: the sandbox's own FI vero adapter in
+  front of its legacy backend (one Python process for every sandbox backend, so it
+  is the bottleneck of these rows).
 
 Printed per case: exchanges/s, p50 and p99 latency in ms, for one client (latency)
 and for several concurrent clients (throughput). Everything shares this machine's
-cores: client, four gateways, two authorities, trust services, backends.
+cores: the load generator (keep-alive ``http.client`` connections, one per client
+thread), four gateways, two authorities, trust services, backends.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ import tempfile
 import threading
 import time
 import uuid
+import http.client
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Callable
 
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,7 +47,7 @@ from gateway.sandbox import processes  # noqa: E402
 VERO_NS = "http://vero.sandbox.sild.eu/producer"
 
 
-def soap_message(query_id: str) -> bytes:
+def soap_message(query_id: str, operation: str = "getTaxRecord") -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"
   xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers" xmlns:v="{VERO_NS}">
@@ -47,62 +56,122 @@ def soap_message(query_id: str) -> bytes:
    <id:memberCode>70000001</id:memberCode><id:subsystemCode>tax</id:subsystemCode></xrd:client>
   <xrd:service id:objectType="SERVICE"><id:xRoadInstance>FI</id:xRoadInstance><id:memberClass>GOV</id:memberClass>
    <id:memberCode>0245437-2</id:memberCode><id:subsystemCode>vero</id:subsystemCode>
-   <id:serviceCode>getTaxRecord</id:serviceCode><id:serviceVersion>v1</id:serviceVersion></xrd:service>
+   <id:serviceCode>{operation}</id:serviceCode><id:serviceVersion>v1</id:serviceVersion></xrd:service>
   <xrd:id>{query_id}</xrd:id><xrd:userId>EE38001010000</xrd:userId><xrd:protocolVersion>4.0</xrd:protocolVersion>
  </SOAP-ENV:Header>
- <SOAP-ENV:Body><v:getTaxRecord><v:personCode>010190-123M</v:personCode></v:getTaxRecord></SOAP-ENV:Body>
+ <SOAP-ENV:Body><v:{operation}><v:personCode>010190-123M</v:personCode></v:{operation}></SOAP-ENV:Body>
 </SOAP-ENV:Envelope>""".encode()
 
 
-ECHO_SERVER = """
+LEAN_BACKEND = """
 import sys
 from cheroot import wsgi
+from lxml import etree
+
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def soap_echo(body):
+    # an X-Road SOAP service at its simplest: the header back as it came, the request
+    # element renamed <operation>Response, as a producer's answer is shaped
+    root = etree.fromstring(body, PARSER)
+    request = root.find(f"{{{SOAP_NS}}}Body")[0]
+    request.tag = request.tag + "Response"
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 def app(environ, start_response):
     body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-    return [body]
+    if environ.get("CONTENT_TYPE", "").startswith("text/xml"):
+        out, ctype = soap_echo(body), "text/xml; charset=UTF-8"
+    else:
+        out, ctype = body, "application/json"
+    start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(out)))])
+    return [out]
+
+
 server = wsgi.Server(("127.0.0.1", int(sys.argv[1])), app, numthreads=16)
 server.safe_start()
 """
 
 
-def start_echo_backend() -> tuple[str, subprocess.Popen[bytes]]:
-    """A backend that costs nearly nothing, to see the gateway pair's own cost."""
-    import socket
+def start_lean_backend() -> tuple[str, subprocess.Popen[bytes]]:
+    """A backend that costs nearly nothing (REST echo, SOAP echo), to see the gateway pair's own cost."""
+    from gateway.sandbox.ports import reserve_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)])
+    port = reserve_port()
+    proc = subprocess.Popen([sys.executable, "-c", LEAN_BACKEND, str(port)])
     for _ in range(100):
         try:
-            httpx.post(f"http://127.0.0.1:{port}/", content=b"x", timeout=1)
+            call("POST", f"http://127.0.0.1:{port}/", b"x", {"Content-Type": "application/json"})
             break
-        except httpx.HTTPError:
+        except OSError:
             time.sleep(0.05)
-    return f"http://127.0.0.1:{port}/", proc
+    return f"http://127.0.0.1:{port}", proc
 
 
-def register_echo(state: dict, url: str) -> None:
-    """Register ``echo`` (REST) at FI vero's gateway for EE tax, as an operator would."""
+def register_lean(state: dict, url: str) -> None:
+    """Register ``echo`` (REST) and ``echoSoap`` v1 (SOAP) at FI vero's gateway for EE tax,
+    as an operator would (a sandbox reused from an earlier run is re-pointed at ``url``)."""
     from gateway.serverconf import ServerConf
     from gateway.serverconf_db import open_engine
+    from gateway.serverconf_services import Operation
     from trust.identifiers import parse_client
 
     vero, tax = parse_client("FI/GOV/0245437-2/vero"), parse_client("EE/GOV/70000001/tax")
     gdir = next(g["directory"] for g in state["gateways"] if g["id"] == "FI/GOV/0245437-2/gw1")
     engine = open_engine(Path(gdir) / "serverconf.db")
     conf = ServerConf(engine)
-    if "echo" not in {s.id.service_code for s in conf.snapshot().services_of(vero)}:
-        conf.add_rest(vero, url.rstrip("/"), "echo", enabled=True)
+    codes = {s.id.service_code for s in conf.snapshot().services_of(vero)}
+    if "echo" not in codes:
+        conf.add_rest(vero, url, "echo", enabled=True)
         conf.grant(vero, "echo", tax)
-    else:  # a sandbox reused from an earlier run: point the service at this run's backend
-        conf.update_service(vero.service("echo"), url=url.rstrip("/"))
+    else:
+        conf.update_service(vero.service("echo"), url=url)
+    if "echoSoap" not in codes:
+        conf.add_wsdl(vero, url + "/echo.wsdl", operations=[Operation("echoSoap", "v1", url)], enabled=True)
+        conf.grant(vero, "echoSoap", tax)
+    else:
+        conf.update_service(vero.service("echoSoap", "v1"), url=url)
     engine.dispose()
     time.sleep(2)  # the gateway notices the change counter within a second
 
 
-def run(call: Callable[[httpx.Client], None], clients: int, seconds: float) -> tuple[float, float, float, int]:
+class Caller:
+    """One keep-alive HTTP/1.1 connection per client thread (http.client: the load generator
+    should cost as little CPU as it can, since it shares the cores with what it measures)."""
+
+    def __init__(self, base: str) -> None:
+        u = urlsplit(base)
+        self.prefix = u.path.rstrip("/")
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+
+    def __call__(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> bytes:
+        self.conn.request(method, self.prefix + path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"HTTP {resp.status}: {data[:200]!r}")
+        return data
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def call(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> bytes:
+    u = urlsplit(url)
+    c = Caller(f"{u.scheme}://{u.netloc}")
+    try:
+        return c(method, u.path or "/", body, headers)
+    finally:
+        c.close()
+
+
+Call = Callable[[Caller], object]
+
+
+def run(base: str, fn: Call, clients: int, seconds: float) -> tuple[float, float, float, int]:
     """(exchanges/s, p50 ms, p99 ms, errors) with ``clients`` threads for ``seconds``."""
     latencies: list[float] = []
     errors = [0]
@@ -111,17 +180,22 @@ def run(call: Callable[[httpx.Client], None], clients: int, seconds: float) -> t
 
     def worker() -> None:
         mine: list[float] = []
-        with httpx.Client(timeout=30, trust_env=False) as http:
-            call(http)  # warm the connection
+        caller = Caller(base)
+        try:
+            fn(caller)  # warm the connection
             while time.monotonic() < stop:
                 t0 = time.perf_counter()
                 try:
-                    call(http)
+                    fn(caller)
                 except Exception:  # noqa: BLE001 - counted, the run goes on
                     with lock:
                         errors[0] += 1
+                    caller.close()
+                    caller = Caller(base)
                     continue
                 mine.append(time.perf_counter() - t0)
+        finally:
+            caller.close()
         with lock:
             latencies.extend(mine)
 
@@ -139,70 +213,64 @@ def run(call: Callable[[httpx.Client], None], clients: int, seconds: float) -> t
     return len(latencies) / elapsed, statistics.median(latencies) * 1000, p99 * 1000, errors[0]
 
 
+XML = {"Content-Type": "text/xml; charset=UTF-8"}
+JSON_BODY = b'{"personCode": "010190-123M"}'
+
+
+def cases(state: dict, lean: str) -> list[tuple[str, tuple[str, Call], tuple[str, Call]]]:
+    """(name, (base URL, call) through the gateways, (base URL, call) direct) per case."""
+    ee = next(g["is_url"] for g in state["gateways"] if g["id"] == "EE/GOV/70000001/gw1")
+    vero = state["backends"]["vero"]
+    tax = {"X-Road-Client": "EE/GOV/70000001/tax"}
+
+    def soap(path: str, operation: str) -> Call:
+        return lambda c: c("POST", path, soap_message(str(uuid.uuid4()), operation), XML)
+
+    def get(path: str, headers: dict[str, str]) -> Call:
+        return lambda c: c("GET", path, None, headers)
+
+    def post_json(path: str, headers: dict[str, str]) -> Call:
+        return lambda c: c("POST", path, JSON_BODY, {**headers, "Content-Type": "application/json"})
+
+    return [
+        ("SOAP echo (lean)", (ee, soap("/", "echoSoap")), (lean, soap("/", "echoSoap"))),
+        ("REST echo (lean)", (ee, post_json("/r1/FI/GOV/0245437-2/vero/echo", tax)), (lean, post_json("/", {}))),
+        ("SOAP getTaxRecord", (ee, soap("/", "getTaxRecord")), (vero, soap("/soap", "getTaxRecord"))),
+        ("REST income", (ee, get("/r1/FI/GOV/0245437-2/vero/income/010190-123M", tax)),
+         (vero, get("/rest/income/010190-123M", {}))),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sandbox", type=Path, default=None, help="a running sandbox directory")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", default="1,8")
+    parser.add_argument("--cases", default="", help="comma-separated name prefixes (default: all)")
     args = parser.parse_args()
     own = args.sandbox is None
     root = args.sandbox or Path(tempfile.mkdtemp(prefix="sild-bench-"))
+    lean_proc = None
     if own:
         print(f"starting a sandbox in {root} ...", flush=True)
         subprocess.run(processes.sild_command("sandbox", "up", str(root)), check=True, stdout=subprocess.DEVNULL)
     try:
         state = json.loads((root / "sandbox.json").read_text())
-        ee = next(g["is_url"] for g in state["gateways"] if g["id"] == "EE/GOV/70000001/gw1")
-        vero = state["backends"]["vero"]
-
-        def soap_via(http: httpx.Client) -> None:
-            r = http.post(ee + "/", content=soap_message(str(uuid.uuid4())), headers={"Content-Type": "text/xml"})
-            if r.status_code != 200:
-                raise RuntimeError(r.text[:200])
-
-        def soap_direct(http: httpx.Client) -> None:
-            r = http.post(vero + "/soap", content=soap_message(str(uuid.uuid4())), headers={"Content-Type": "text/xml"})
-            if r.status_code != 200:
-                raise RuntimeError(r.text[:200])
-
-        def rest_via(http: httpx.Client) -> None:
-            r = http.get(ee + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
-                         headers={"X-Road-Client": "EE/GOV/70000001/tax"})
-            if r.status_code != 200:
-                raise RuntimeError(r.text[:200])
-
-        def rest_direct(http: httpx.Client) -> None:
-            r = http.get(vero + "/rest/income/010190-123M")
-            if r.status_code != 200:
-                raise RuntimeError(r.text[:200])
-
-        echo_url, echo_proc = start_echo_backend()
-        register_echo(state, echo_url)
-
-        def echo_via(http: httpx.Client) -> None:
-            r = http.post(ee + "/r1/FI/GOV/0245437-2/vero/echo", content=b'{"personCode": "010190-123M"}',
-                          headers={"X-Road-Client": "EE/GOV/70000001/tax", "Content-Type": "application/json"})
-            if r.status_code != 200:
-                raise RuntimeError(r.text[:200])
-
-        def echo_direct(http: httpx.Client) -> None:
-            r = http.post(echo_url, content=b'{"personCode": "010190-123M"}',
-                          headers={"Content-Type": "application/json"})
-            if r.status_code != 200:
-                raise RuntimeError(r.text[:200])
-
-        cases = [("SOAP getTaxRecord", soap_via, soap_direct), ("REST income", rest_via, rest_direct),
-                 ("REST echo (no backend)", echo_via, echo_direct)]
-        print(f"{'case':<24}{'path':<10}{'clients':>8}{'exch/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-        for name, via, direct in cases:
+        lean, lean_proc = start_lean_backend()
+        register_lean(state, lean)
+        wanted = [w.strip().lower() for w in args.cases.split(",") if w.strip()]
+        print(f"{'case':<20}{'path':<10}{'clients':>8}{'exch/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        for name, via, direct in cases(state, lean):
+            if wanted and not any(name.lower().startswith(w) for w in wanted):
+                continue
             for clients in [int(c) for c in args.clients.split(",")]:
-                for label, fn in (("gateways", via), ("direct", direct)):
-                    rate, p50, p99, errs = run(fn, clients, args.seconds)
-                    print(f"{name:<24}{label:<10}{clients:>8}{rate:>10.0f}{p50:>9.2f}{p99:>9.2f}{errs:>8}", flush=True)
+                for label, (base, fn) in (("gateways", via), ("direct", direct)):
+                    rate, p50, p99, errs = run(base, fn, clients, args.seconds)
+                    print(f"{name:<20}{label:<10}{clients:>8}{rate:>10.0f}{p50:>9.2f}{p99:>9.2f}{errs:>8}", flush=True)
     finally:
-        if "echo_proc" in locals():
-            echo_proc.terminate()
-            echo_proc.wait()
+        if lean_proc is not None:
+            lean_proc.terminate()
+            lean_proc.wait()
         if own:
             subprocess.run(processes.sild_command("sandbox", "down", str(root)), check=False, stdout=subprocess.DEVNULL)
 
