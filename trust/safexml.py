@@ -18,6 +18,8 @@ never over a re-serialisation of the tree (DESIGN.md section 6, rule 6).
 
 from __future__ import annotations
 
+import functools
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,6 +31,19 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 128
 
 _DOCTYPE_MARKERS = (b"<!DOCTYPE", b"<!ENTITY", "<!DOCTYPE".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"))
+
+
+class _ThreadParsers(threading.local):
+    """One parser per thread, built on first use.
+
+    Building an ``XMLParser`` costs about as much as parsing a small SOAP message, and
+    the hot path parses several per exchange. lxml parsers must not be shared between
+    threads, but a thread may reuse its own: ``fromstring`` resets it for every
+    document. (lxml already shares its name dictionary per thread, so reuse keeps
+    nothing that a fresh parser would not.)
+    """
+
+    parser: etree.XMLParser | None = None
 
 
 def _new_parser() -> etree.XMLParser:
@@ -69,7 +84,7 @@ def parse_xml(
         if marker in head:
             raise XmlForbiddenConstruct(f"{what} contains a document type declaration, which is not allowed")
     try:
-        root = etree.fromstring(data, parser=_new_parser())
+        root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
         message = str(exc)
         if "DOCTYPE" in message or "Entity" in message or "entity" in message:
@@ -84,16 +99,30 @@ def parse_xml(
     return root
 
 
+def _parser() -> etree.XMLParser:
+    local = _PARSERS
+    if local.parser is None:
+        local.parser = _new_parser()
+    return local.parser
+
+
+_PARSERS = _ThreadParsers()
+
+
+@functools.lru_cache(maxsize=16)
+def _deeper_than(max_depth: int) -> etree.XPath:
+    """An XPath that is true when some element lies deeper than ``max_depth`` (root = 1).
+
+    Evaluated in libxml2, so the depth check costs microseconds instead of a Python
+    walk over every element."""
+    return etree.XPath("boolean(" + "*/" * (max_depth - 1) + "*)")
+
+
 def _check_tree(root: etree._Element, max_depth: int, what: str) -> None:
-    stack: list[tuple[etree._Element, int]] = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > max_depth:
-            raise XmlTooDeep(f"{what} nests elements deeper than {max_depth} levels")
-        for child in element:
-            if isinstance(child, etree._Entity):
-                raise XmlForbiddenConstruct(f"{what} contains an entity reference, which is not allowed")
-            stack.append((child, depth + 1))
+    if max_depth < 1 or _deeper_than(max_depth)(root):
+        raise XmlTooDeep(f"{what} nests elements deeper than {max_depth} levels")
+    for _ in root.iter(etree.Entity):
+        raise XmlForbiddenConstruct(f"{what} contains an entity reference, which is not allowed")
 
 
 def load_schema(path: Path, *, url_map: dict[str, Path] | None = None) -> etree.XMLSchema:
