@@ -43,6 +43,8 @@ def _fault(code: str, message: str) -> XRoadFault:
 
 
 def _text(element: etree._Element) -> str:
+    if len(element) == 0:  # the usual case: text only, no child elements or comments
+        return element.text or ""
     return "".join(str(t) for t in element.itertext())
 
 
@@ -92,15 +94,15 @@ def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHe
     """The X-Road fields of a SOAP Header; other header elements pass untouched."""
     found: dict[str, etree._Element] = {}
     for child in header_el:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue
-        qname = etree.QName(child)
-        key = (qname.namespace or "", qname.localname)
-        if key not in _XROAD_FIELDS:
+        namespace, _, localname = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
+        if (namespace, localname) not in _XROAD_FIELDS:
             continue
-        if qname.localname in found:
-            raise _fault(faults.DUPLICATE_HEADER_FIELD, f"duplicate header field {qname.localname!r}")
-        found[qname.localname] = child
+        if localname in found:
+            raise _fault(faults.DUPLICATE_HEADER_FIELD, f"duplicate header field {localname!r}")
+        found[localname] = child
     # X-Road's parser requires service in responses too (AttachmentFaultySoapResponse)
     missing = [name for name in ("client", "service", "id", "protocolVersion") if name not in found]
     if missing:

@@ -14,7 +14,9 @@ normalises line ends and decodes transfer encodings, which would change the byte
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Callable, Iterable, Iterator
@@ -70,10 +72,17 @@ def parse_content_type(value: str | None) -> ContentType:
     """
     if value is None or not value.strip():
         raise MimeError("the Content-Type header is missing", "content_type")
-    text = value.strip()
+    return _parse_content_type(value.strip())
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_content_type(text: str) -> ContentType:
+    """Cached: a proxy message carries the same few part types on every exchange, and a
+    :class:`ContentType` is immutable (a refused value raises and is not cached)."""
+    value = text
     items = _split_params(text)
     media = items[0].strip().lower()
-    if "/" not in media or media.startswith("/") or media.endswith("/") or any(c.isspace() for c in media):
+    if "/" not in media or media.startswith("/") or media.endswith("/") or len(media.split()) != 1:
         raise MimeError(f"Content-Type {value!r} is not a media type", "content_type")
     params: list[tuple[str, str]] = []
     for item in items[1:]:
@@ -91,6 +100,8 @@ def parse_content_type(value: str | None) -> ContentType:
 
 def _split_params(text: str) -> list[str]:
     """Split on ``;`` outside double quotes."""
+    if '"' not in text:
+        return text.split(";")
     items, current, quoted, escaped = [], [], False, False
     for char in text:
         if escaped:
@@ -191,8 +202,14 @@ class PartBody:
 
 
 class _BodyWriter:
+    """Collects a part body: in memory up to ``SPOOL_THRESHOLD``, then in a temporary file.
+
+    Most parts (a SOAP envelope, an OCSP response, a signature) are a few KiB and
+    arrive in one piece, so the file is only created once a body outgrows memory."""
+
     def __init__(self, limit: int, what: str) -> None:
-        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_THRESHOLD)  # noqa: SIM115
+        self._chunks: list[bytes] = []
+        self._file: IO[bytes] | None = None
         self._hash = hashlib.sha512()
         self._size = 0
         self._limit = limit
@@ -201,12 +218,23 @@ class _BodyWriter:
     def write(self, data: bytes) -> None:
         self._size += len(data)
         if self._size > self._limit:
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
+            self._chunks.clear()
             raise MimeError(f"{self._what} is larger than the limit of {self._limit} bytes", "too_large")
         self._hash.update(data)
-        self._file.write(data)
+        if self._file is not None:
+            self._file.write(data)
+            return
+        self._chunks.append(data)
+        if self._size > SPOOL_THRESHOLD:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by PartBody.close
+            self._file.writelines(self._chunks)
+            self._chunks.clear()
 
     def finish(self) -> PartBody:
+        if self._file is None:
+            return PartBody(io.BytesIO(b"".join(self._chunks)), self._size, self._hash.digest())
         return PartBody(self._file, self._size, self._hash.digest())
 
 
@@ -319,8 +347,10 @@ class MultipartReader:
                         raw = b""
                         del buf[: 2 if buf.startswith(b"\r\n") else 1]
                         break
-                    crlf = buf.find(b"\r\n\r\n")
-                    lf = buf.find(b"\n\n")
+                    # the header block ends at the first blank line, CRLF or bare LF; search
+                    # for the second only up to the first, not through the whole body
+                    crlf = buf.find(b"\r\n\r\n", 0, self.max_header_bytes + 4)
+                    lf = buf.find(b"\n\n", 0, crlf if crlf >= 0 else self.max_header_bytes + 2)
                     candidates = [(i, 4) for i in (crlf,) if i >= 0] + [(i, 2) for i in (lf,) if i >= 0]
                     if candidates:
                         pos, length = min(candidates)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import functools
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -406,21 +407,38 @@ def id_from_xml(element: etree._Element) -> AnyId:
     raw_type = element.get(_OBJECT_TYPE) or element.get("objectType")
     if raw_type is None:
         raise IdentifierError(f"identifier element <{etree.QName(element).localname}> has no objectType")
+    fields: list[tuple[str | None, str, str]] = []
+    for child in element:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue  # comments and processing instructions
+        if tag[:1] == "{":
+            namespace, _, local = tag[1:].partition("}")
+            fields.append((namespace, local, child.text or ""))
+        else:
+            fields.append((None, tag, child.text or ""))
+    return _id_from_fields(raw_type, tuple(fields))
+
+
+@functools.lru_cache(maxsize=1024)
+def _id_from_fields(raw_type: str, fields: tuple[tuple[str | None, str, str], ...]) -> AnyId:
+    """The identifier for an element's objectType and (namespace, name, text) children.
+
+    Cached: every SOAP header carries the same few clients and services, identifiers
+    are immutable, and checking and building one costs more than parsing its XML. A
+    refused identifier raises, and exceptions are never cached."""
     try:
         object_type = ObjectType(raw_type.strip())
     except ValueError:
         raise IdentifierError(f"unknown identifier objectType {raw_type!r}") from None
     values: dict[str, str] = {}
-    for child in element:
-        if not isinstance(child.tag, str):
-            continue  # comments and processing instructions
-        qname = etree.QName(child)
-        attr = _ATTR_BY_ELEMENT.get(qname.localname)
-        if attr is None or qname.namespace not in (IDENTIFIERS_NS, None):
-            raise IdentifierError(f"unexpected element <{qname.localname}> in a {object_type.value} identifier")
+    for namespace, local, text in fields:
+        attr = _ATTR_BY_ELEMENT.get(local)
+        if attr is None or namespace not in (IDENTIFIERS_NS, None):
+            raise IdentifierError(f"unexpected element <{local}> in a {object_type.value} identifier")
         if attr in values:
-            raise IdentifierError(f"duplicate <{qname.localname}> in a {object_type.value} identifier")
-        values[attr] = (child.text or "").strip()
+            raise IdentifierError(f"duplicate <{local}> in a {object_type.value} identifier")
+        values[attr] = text.strip()
     allowed = _ALLOWED_FIELDS[object_type]
     extra = set(values) - allowed
     if extra:

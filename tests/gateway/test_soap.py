@@ -4,6 +4,7 @@ extension headers, building messages."""
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import pytest
@@ -169,7 +170,11 @@ def test_large_attachment_is_spooled_and_bounded() -> None:
     assert isinstance(message, SoapMessage)
     attachment = message.attachments[0]
     assert attachment.body.size == len(big)
-    assert getattr(attachment.body._file, "_rolled", True)  # beyond the in-memory threshold: on disk
+    assert not isinstance(attachment.body._file, io.BytesIO)  # beyond the in-memory threshold: on disk
+    assert attachment.body.read() == big and attachment.body.sha512 == hashlib.sha512(big).digest()
+    small = parse_soap(chunked(multipart_related(soap, [((("Content-Type", "text/plain"),), b"tiny")], boundary="bb")[1],
+                               65536), ctype)
+    assert isinstance(small, SoapMessage) and isinstance(small.attachments[0].body._file, io.BytesIO)
     with pytest.raises(XRoadFault):
         parse_soap(chunked(body, 65536), ctype, max_attachment_bytes=1024 * 1024, max_soap_bytes=1024 * 1024)
 
