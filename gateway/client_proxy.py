@@ -47,7 +47,9 @@ from .exchange import (
     PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body, wsgi_headers,
 )
 from .faults import XRoadFault, internal_fault
-from .peer_transport import PeerCertificateRejected, PeerError, PeerNetworkError, PeerTransport
+from .peer_transport import (
+    PeerCertificateRejected, PeerError, PeerNetworkError, PeerResponse, PeerResponseTooLarge, PeerTransport,
+)
 from .routing import Router, split_address
 from .soap import XROAD_NS, SoapFaultMessage, parse_soap
 from .soap_build import check_consistency, multipart_related, verify_request_hash
@@ -203,7 +205,7 @@ class ClientProxy:
             raise decision.fault("client")
 
     def _send(self, candidates: list[ServerEntry], headers: dict[str, str], parts: list[Part], signature: bytes,
-              at: dt.datetime) -> tuple[ServerEntry, Any]:
+              at: dt.datetime) -> tuple[ServerEntry, PeerResponse]:
         ctype, body = encode_message(parts, signature=signature, ocsp=self.parts.own_ocsp.responses())
         headers = dict(headers, **{"Content-Type": ctype, "X-Hash-Algorithm": "SHA-512",
                                    "X-Proxy-Version": PROXY_VERSION})
@@ -216,6 +218,8 @@ class ClientProxy:
                                            timeout=self._timeout)
             except PeerCertificateRejected as exc:
                 raise XRoadFault("ssl_authentication_failed", str(exc)) from exc
+            except PeerResponseTooLarge as exc:
+                raise XRoadFault(f"{ORIGIN}.service_failed.invalid_message", str(exc)) from exc
             except PeerNetworkError as exc:
                 self.router.forget(entry.address)
                 last = exc
@@ -244,7 +248,7 @@ class ClientProxy:
             self._checked[key] = now
 
     @staticmethod
-    def _provider_fault(resp: Any) -> None:
+    def _provider_fault(resp: PeerResponse) -> None:
         ctype = resp.headers.get("content-type", "")
         if ctype.lower().startswith("text/xml"):
             answer = parse_soap(resp.content, ctype, role="response")
@@ -473,7 +477,7 @@ def _check_accepting(parts: GatewayParts, at: dt.datetime) -> None:
         raise XRoadFault("mlog_timestamper_failed", str(exc)) from exc
 
 
-def _received(resp: Any) -> tuple[list[Part], bytes]:
+def _received(resp: PeerResponse) -> tuple[list[Part], bytes]:
     """The signed answer of the provider's gateway: its message parts and signature."""
     got = decode_message(resp.headers.get("content-type", ""), resp.content, role="response", origin=ORIGIN,
                          original_content_type=resp.headers.get("x-original-content-type"))

@@ -11,15 +11,13 @@ cover those bytes).
 from __future__ import annotations
 
 import datetime as dt
-import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-import httpx
-
 from trust.identifiers import ClientId, SecurityServerId, ServiceId
 
+from .http_pool import HttpPool, backend_ssl_context
 from .messagelog import Attachment as LogAttachment
 from .messagelog import LogEntry
 from .monitoring_feed import MonitoringFeed
@@ -52,34 +50,34 @@ class GatewayParts:
 
 
 class BackendClients:
-    """Pooled HTTP clients to backends, one per TLS setting (verify, CA bundle)."""
+    """Pooled HTTP connections to backends, one pool per TLS setting (verify, CA bundle).
 
-    def __init__(self) -> None:
-        self._clients: dict[tuple[bool, str | None], httpx.Client] = {}
+    Each pool keeps its connections per (scheme, host, port), so a service's own CA
+    bundle never serves another service's address with a different trust.
+    """
+
+    def __init__(self, *, max_connections: int = 64, keepalive_expiry: float = 60.0) -> None:
+        self._pools: dict[tuple[bool, str | None], HttpPool] = {}
         self._lock = threading.Lock()
+        self._max = max_connections
+        self._expiry = keepalive_expiry
 
-    def get(self, tls_verify: bool, ca_pem: str | None) -> httpx.Client:
-        key = (tls_verify, ca_pem)
+    def get(self, tls_verify: bool, ca_pem: str | None) -> HttpPool:
+        key = (tls_verify, ca_pem or None)
         with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                verify: ssl.SSLContext | bool
-                if ca_pem:
-                    verify = ssl.create_default_context(cadata=ca_pem)
-                elif tls_verify:
-                    verify = ssl.create_default_context()
-                else:
-                    verify = False
-                client = httpx.Client(verify=verify, trust_env=False, follow_redirects=False,
-                                      limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
-                self._clients[key] = client
-            return client
+            pool = self._pools.get(key)
+            if pool is None:
+                # the TLS context is built once per setting, never per request (DESIGN.md section 5)
+                pool = HttpPool(ssl_context=backend_ssl_context(tls_verify, ca_pem), max_connections=self._max,
+                                keepalive_expiry=self._expiry)
+                self._pools[key] = pool
+            return pool
 
     def close(self) -> None:
         with self._lock:
-            for client in self._clients.values():
-                client.close()
-            self._clients.clear()
+            for pool in self._pools.values():
+                pool.close()
+            self._pools.clear()
 
 
 def wsgi_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:

@@ -5,11 +5,11 @@ provider's gateway and decides trust in the application, not in the TLS stack: t
 peer's certificate must be the one registered for the chosen gateway in the verified
 global configuration. DESIGN.md section 5 measured that a full handshake costs ~1.5 ms
 of CPU while a kept-alive connection costs ~5 us per exchange, so connections are
-pooled (httpx/httpcore) and kept alive.
+pooled (:mod:`gateway.http_pool`, on ``http.client``) and kept alive.
 
-The peer check happens *before the first byte of a request is sent*: a network
-backend wraps httpcore's and, right after the TLS handshake, compares the SHA-256 of
-the peer's certificate with the hashes the caller allowed for that address. A
+The peer check happens *before the first byte of a request is sent*: the pool calls
+back right after the TLS handshake of each new connection, and the SHA-256 of the
+peer's certificate is compared with the hashes the caller allowed for that address. A
 connection to an impostor is closed without leaking the signed message. Because a
 pooled connection was checked once when it was opened, the check costs nothing per
 exchange; a connection whose address changes owner (configuration update) is dropped
@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 
-import httpcore
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 from .errors import GatewayError
+from .http_pool import MAX_RESPONSE, HttpError, HttpPool, HttpResponse, ResponseTooLarge
 
 # X-Road's default suites (TLS 1.2, CBC-SHA384) after the AEAD ones sild prefers with sild
 # peers; an X-Road peer offers only the CBC ones and still finds a match.
@@ -43,9 +43,6 @@ _CIPHERS = (
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-SHA384:DHE-RSA-AES256-SHA256:ECDHE-ECDSA-AES256-SHA384"
 )
-
-
-PEER_DER = "sild_peer_certificate_der"
 
 
 class PeerError(GatewayError):
@@ -56,6 +53,12 @@ class PeerError(GatewayError):
 
 class PeerNetworkError(PeerError):
     code = "network_error"
+
+
+class PeerResponseTooLarge(PeerError):
+    """The peer's answer exceeds the message size limit; it was not read."""
+
+    code = "gateway.peer.response_too_large"
 
 
 class PeerCertificateRejected(PeerError):
@@ -108,113 +111,38 @@ def server_ssl_context(cert_chain_file: str, key_file: str, password: str | None
     return ctx
 
 
-@dataclass(frozen=True)
-class PeerResponse:
-    status: int
-    headers: httpx.Headers
-    content: bytes
-    peer_cert_der: bytes
-
-
-class _CheckingStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream, check: typing.Callable[[bytes], None],
-                 peer_der: bytes = b"") -> None:
-        self._inner = inner
-        self._check = check
-        self.peer_der = peer_der  # kept from the handshake: readable after the connection closed
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, timeout)
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, timeout)
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        stream = self._inner.start_tls(ssl_context, server_hostname, timeout)
-        sslobj = stream.get_extra_info("ssl_object")
-        der = sslobj.getpeercert(True) if sslobj is not None else None
-        try:
-            self._check(der or b"")
-        except BaseException:
-            stream.close()
-            raise
-        return _CheckingStream(stream, self._check, der or b"")
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        if info == PEER_DER:
-            return self.peer_der
-        return self._inner.get_extra_info(info)
-
-
-class _CheckingBackend(httpcore.NetworkBackend):
-    def __init__(self, owner: "PeerTransport") -> None:
-        self._inner = httpcore.SyncBackend()
-        self._owner = owner
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: typing.Iterable[typing.Any] | None = None) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _CheckingStream(stream, lambda der: self._owner._check_peer(host, port, der))
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-class _PoolTransport(httpx.BaseTransport):
-    """An httpx transport over our own httpcore pool (to plug the checking backend in)."""
-
-    def __init__(self, pool: httpcore.ConnectionPool) -> None:
-        self._pool = pool
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        req = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
-                             port=request.url.port, target=request.url.raw_path),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        try:
-            resp = self._pool.handle_request(req)
-        except httpcore.TimeoutException as exc:
-            raise httpx.TimeoutException(str(exc), request=request) from exc
-        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
-            raise httpx.TransportError(str(exc), request=request) from exc
-        content = resp.read()
-        resp.close()
-        return httpx.Response(status_code=resp.status, headers=resp.headers, content=content,
-                              extensions=resp.extensions, request=request)
-
-    def close(self) -> None:
-        self._pool.close()
+PeerResponse = HttpResponse  # status, reason, headers, content, peer_cert_der
 
 
 class PeerTransport:
     """Sends transport messages to peer gateways over pooled mutual-TLS connections."""
 
     def __init__(self, ssl_context: ssl.SSLContext, *, max_connections: int = 64,
-                 keepalive_expiry: float = 60.0, connect_timeout: float = 5.0) -> None:
+                 keepalive_expiry: float = 60.0, connect_timeout: float = 5.0,
+                 max_response: int = MAX_RESPONSE) -> None:
         self._allowed: dict[tuple[str, int], frozenset[bytes]] = {}
         self._lock = threading.Lock()
         self._connect_timeout = connect_timeout
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context, max_connections=max_connections,
-            max_keepalive_connections=max_connections, keepalive_expiry=keepalive_expiry,
-            network_backend=_CheckingBackend(self), retries=0,
-        )
-        self._client = httpx.Client(transport=_PoolTransport(self._pool), trust_env=False)
+        self._pool = HttpPool(ssl_context=ssl_context, max_connections=max_connections,
+                              keepalive_expiry=keepalive_expiry, connect_timeout=connect_timeout,
+                              max_response=max_response, on_connect=self._check_peer)
 
     def allow(self, host: str, port: int, cert_hashes: typing.Iterable[bytes]) -> None:
-        """Register the SHA-256 hashes of the auth certificates allowed at ``host:port``."""
+        """Register the SHA-256 hashes of the auth certificates allowed at ``host:port``.
+
+        Called before every exchange with the configuration's current hashes; when they
+        changed, the pooled connections to that address (checked against the old ones)
+        are dropped.
+        """
         hashes = frozenset(cert_hashes)
+        key = (host.lower(), port)
         with self._lock:
-            self._allowed[(host.lower(), port)] = hashes
+            old = self._allowed.get(key)
+            if old == hashes:
+                return
+            self._allowed[key] = hashes
+        if old is not None:
+            self._pool.drop("https", host, port)
 
     def _check_peer(self, host: str, port: int, der: bytes) -> None:
         if not der:
@@ -232,34 +160,23 @@ class PeerTransport:
 
     def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
                 content: bytes | None = None, timeout: float = 60.0) -> PeerResponse:
+        if not url.lower().startswith("https://"):
+            raise PeerNetworkError(f"peers are reached over https only, not {url[:60]!r}")
         try:
-            resp = self._client.request(
-                method, url, headers=headers, content=content,
-                timeout=httpx.Timeout(timeout, connect=min(self._connect_timeout, timeout)))
-        except PeerCertificateRejected:
-            raise
-        except httpx.HTTPError as exc:
-            cause = exc.__cause__
-            while cause is not None:
-                if isinstance(cause, PeerCertificateRejected):
-                    raise cause from None
-                cause = cause.__cause__ or cause.__context__
-            raise PeerNetworkError(f"cannot reach {_origin(url)}: {type(exc).__name__}") from exc
-        except ssl.SSLError as exc:
-            raise PeerNetworkError(f"TLS with {_origin(url)} failed: {exc.reason}") from exc
-        except OSError as exc:
-            raise PeerNetworkError(f"cannot reach {_origin(url)}: {exc.strerror or exc}") from exc
-        stream = resp.extensions.get("network_stream")
-        der = stream.get_extra_info(PEER_DER) if stream is not None else b""
-        return PeerResponse(resp.status_code, resp.headers, resp.content, der or b"")
+            return self._pool.request(method, url, headers=headers or (), body=content, timeout=timeout,
+                                      connect_timeout=min(self._connect_timeout, timeout))
+        except ResponseTooLarge as exc:
+            raise PeerResponseTooLarge(str(exc)) from exc
+        except HttpError as exc:  # the pool's messages name the address and what failed
+            raise PeerNetworkError(str(exc)) from exc
 
     def close(self) -> None:
-        self._client.close()
+        self._pool.close()
 
 
 def _origin(url: str) -> str:
-    u = httpx.URL(url)
-    return f"{u.host}:{u.port}"
+    u = urlsplit(url)
+    return f"{u.hostname}:{u.port or (443 if u.scheme == 'https' else 80)}"
 
 
 # -- OCSP responses of peers -------------------------------------------------------
@@ -294,18 +211,18 @@ class PeerOcspCache:
         self._cache: dict[bytes, tuple[float, list[bytes]]] = {}
         self._lock = threading.Lock()
         self._transport = transport  # sild peers: over the pooled mutual-TLS connection
-        self._client = httpx.Client(trust_env=False, timeout=timeout)
+        self._plain = HttpPool(connect_timeout=timeout, max_connections=8)  # X-Road peers: plain HTTP
 
     def _get(self, url: str, params: dict[str, str]) -> tuple[int, str, bytes]:
+        full = url + ("&" if "?" in url else "?") + urlencode(params)
         if self._transport is not None and url.startswith("https://"):
-            full = str(httpx.URL(url, params=params))
             resp = self._transport.request("GET", full, timeout=self._timeout)
             return resp.status, resp.headers.get("content-type", ""), resp.content
         try:
-            r = self._client.get(url, params=params)
-        except httpx.HTTPError as exc:
-            raise PeerNetworkError(f"cannot fetch OCSP responses from {_origin(url)}") from exc
-        return r.status_code, r.headers.get("content-type", ""), r.content
+            r = self._plain.request("GET", full, timeout=self._timeout)
+        except HttpError as exc:
+            raise PeerNetworkError(f"cannot fetch OCSP responses from {_origin(url)}: {exc}") from exc
+        return r.status, r.headers.get("content-type", ""), r.content
 
     def get(self, base_url: str, cert_der: bytes) -> list[bytes]:
         key = hashlib.sha256(cert_der).digest()
@@ -325,4 +242,4 @@ class PeerOcspCache:
         return responses
 
     def close(self) -> None:
-        self._client.close()
+        self._plain.close()

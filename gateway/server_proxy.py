@@ -30,8 +30,6 @@ import ssl
 import uuid
 from typing import Any, Iterable
 
-import httpx
-
 from trust.identifiers import ClientId, ServiceId, parse_client, parse_service
 from trust.errors import IdentifierError
 
@@ -42,6 +40,7 @@ from .exchange import (
     PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body,
 )
 from .faults import XRoadFault, internal_fault
+from .http_pool import HttpError, HttpResponse, HttpTimeout, ResponseTooLarge
 from .client_proxy import _check_accepting
 from .monitoring_feed import OpNote, new_note, note_ids
 from .soap import SoapFaultMessage, parse_soap
@@ -213,15 +212,19 @@ class ServerProxy:
         return resp.content, ctype
 
     def _backend(self, local: ServiceInfo, method: str, url: str, headers: dict[str, str] | list[tuple[str, str]],
-                 content: bytes | None) -> httpx.Response:
-        client = self.parts.backends.get(local.tls_verify, local.tls_ca_pem)
+                 content: bytes | None) -> HttpResponse:
         try:
-            return client.request(method, url, headers=headers, content=content,
-                                  timeout=httpx.Timeout(local.timeout_seconds))
-        except httpx.TimeoutException as exc:
+            pool = self.parts.backends.get(local.tls_verify, local.tls_ca_pem)
+            return pool.request(method, url, headers=headers, body=content, timeout=local.timeout_seconds,
+                                connect_timeout=local.timeout_seconds)
+        except HttpTimeout as exc:
             raise XRoadFault(f"{ORIGIN}.service_failed.network_error",
                              f"the service {local.id.to_text()} did not answer in time") from exc
-        except httpx.HTTPError as exc:
+        except ResponseTooLarge as exc:
+            raise XRoadFault(f"{ORIGIN}.service_failed.invalid_message",
+                             f"the answer of the service {local.id.to_text()} is larger than {MAX_MESSAGE} bytes"
+                             ) from exc
+        except HttpError as exc:
             raise XRoadFault(f"{ORIGIN}.service_failed.network_error",
                              f"cannot reach the service {local.id.to_text()}") from exc
 
@@ -275,7 +278,7 @@ class ServerProxy:
                 resp = self._backend(local, method, url, fwd, req_body)
             finally:
                 logged.result()  # the request is in the log before anything is answered
-            status, reason = resp.status_code, resp.reason_phrase or ""
+            status, reason = resp.status, resp.reason or ""
             out_headers = [(k, v) for k, v in resp.headers.multi_items() if k.lower() != "x-road-error"]
             out_body = resp.content
         out_headers = rest.provider_response_headers(out_headers, client=client, service=service, query_id=query_id,
