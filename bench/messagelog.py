@@ -4,9 +4,16 @@
 
 Prints appends per second for SQLite WAL with synchronous=FULL (sild's default) and
 NORMAL, from one thread and from several, with a realistic record (2 KiB SOAP message,
-4 KiB XAdES signature); the same while the batch timestamper stamps the table
-(stamper = a local stand-in that returns at once, so only the database part is
-measured); and the per-message cost of ``AccessChecker.decide`` on a cached snapshot.
+4 KiB XAdES signature), and the CPU time per append: ``time.process_time`` over the
+whole process (callers *and* the group-commit writer thread) divided by the appends -
+the figure that matters on a 2-core machine where the load generator, both gateways
+and the backend share the CPUs. Then the same while the batch timestamper stamps the
+table (stamper = a local stand-in that returns at once, so only the database part is
+measured); the CPU per exchange of operational monitoring (``MonitoringFeed.finish``
+in the proxy plus the background flush); and the per-message cost of
+``AccessChecker.decide`` on a cached snapshot and of ``MessageLog.check_accepting``.
+
+``--postgres URL`` adds the append figures on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -42,24 +49,55 @@ def entry(n: int) -> LogEntry:
                     kind="SOAP", message=MESSAGE, signature=SIGNATURE, x_request_id=f"r-{n}")
 
 
-def run_appends(log: MessageLog, seconds: float, threads: int) -> float:
+def run_appends(log: MessageLog, seconds: float, threads: int) -> tuple[float, float]:
+    """Appends per second and CPU microseconds per append (whole process, all threads)."""
+    entries = [entry(n) for n in range(2000)]  # built ahead: the proxy builds its entry anyway
+    log.append(entries[0])  # warm up: writer thread, connection, compiled statement
     stop = time.perf_counter() + seconds
     counts = [0] * threads
 
     def worker(i: int) -> None:
         n = 0
         while time.perf_counter() < stop:
-            log.append(entry(i * 10_000_000 + n))
+            log.append(entries[(i * 251 + n) % len(entries)])
             n += 1
         counts[i] = n
 
-    started = time.perf_counter()
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    started = time.perf_counter()
+    cpu = time.process_time()
     for t in pool:
         t.start()
     for t in pool:
         t.join()
-    return sum(counts) / (time.perf_counter() - started)
+    cpu = time.process_time() - cpu
+    total = sum(counts)
+    return total / (time.perf_counter() - started), cpu / max(total, 1) * 1e6
+
+
+def monitoring_cost(engine: object, n: int = 20_000) -> tuple[float, float]:
+    """CPU us per exchange of op monitoring: the proxy's note + finish, and the writer's flush."""
+    from gateway.monitoring_feed import MonitoringFeed, new_note, note_ids
+    from gateway.opmonitoring import OpMonitor
+
+    feed = MonitoringFeed(OpMonitor(engine), flush_seconds=3600.0)  # type: ignore[arg-type]
+    try:
+        started = time.process_time()
+        for i in range(n):
+            note = new_note("server")
+            note_ids(note, CLIENT, SERVICE)
+            note.update({"messageId": f"q-{i}", "messageProtocolVersion": "4.x", "serviceType": "WSDL",
+                         "requestSize": 2100, "responseSize": 2300, "xRequestId": f"r-{i}",
+                         "clientSecurityServerAddress": "127.0.0.1"})
+            feed.finish(note, status=200)
+        finish = time.process_time() - started
+        started = time.process_time()
+        stored = feed.flush()
+        flush = time.process_time() - started
+        assert stored == n, stored
+    finally:
+        feed.close()
+    return finish / n * 1e6, flush / n * 1e6
 
 
 def quick_stamper(signatures: Sequence[bytes], *, at: dt.datetime) -> BatchStamp:
@@ -87,7 +125,8 @@ def raw_commit_rate(path: Path, sync: str, n: int = 300) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--postgres", help="also measure appends on this PostgreSQL URL (tables are created)")
     args = parser.parse_args()
     print(f"record: message {len(MESSAGE)} B, signature {len(SIGNATURE)} B; {args.seconds:.0f} s per figure")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -97,8 +136,17 @@ def main() -> None:
         for sync in ("FULL", "NORMAL"):
             for threads in (1, args.threads):
                 log = MessageLog(open_engine(Path(tmp) / f"{sync}-{threads}.db", synchronous=sync, pool_size=threads + 2))
-                rate = run_appends(log, args.seconds, threads)
-                print(f"append  synchronous={sync:6} threads={threads}: {rate:8.0f} appends/s")
+                rate, cpu_us = run_appends(log, args.seconds, threads)
+                log.close()
+                print(f"append  synchronous={sync:6} threads={threads}: {rate:8.0f} appends/s {cpu_us:6.1f} us CPU/append")
+        if args.postgres:
+            for threads in (1, args.threads):
+                engine = open_engine(args.postgres, pool_size=threads + 2)
+                log = MessageLog(engine)
+                rate, cpu_us = run_appends(log, args.seconds, threads)
+                log.close()
+                engine.dispose()
+                print(f"append  postgresql         threads={threads}: {rate:8.0f} appends/s {cpu_us:6.1f} us CPU/append")
 
         log = MessageLog(open_engine(Path(tmp) / "stamped.db", pool_size=args.threads + 2))
         stamper = Timestamper(log, quick_stamper, batch_size=2000)
@@ -112,11 +160,24 @@ def main() -> None:
 
         t = threading.Thread(target=stamping)
         t.start()
-        rate = run_appends(log, args.seconds, args.threads)
+        rate, cpu_us = run_appends(log, args.seconds, args.threads)
         stop.set()
         t.join()
         print(f"append  synchronous=FULL   threads={args.threads} while timestamping: {rate:8.0f} appends/s"
               f" ({stamped[0]} records stamped meanwhile)")
+        log.close()
+
+        accept_log = MessageLog(open_engine(Path(tmp) / "stamped.db"))
+        accept_log.check_accepting()
+        n = 100_000
+        started = time.process_time()
+        for _ in range(n):
+            accept_log.check_accepting()
+        print(f"accept  check_accepting() (state cached): {(time.process_time() - started) / n * 1e6:6.2f} us CPU/message")
+        accept_log.close()
+
+        finish_us, flush_us = monitoring_cost(open_engine(Path(tmp) / "opmon.db"))
+        print(f"opmon   feed.finish (proxy thread): {finish_us:6.1f} us CPU/exchange; flush (writer): {flush_us:6.1f} us CPU/exchange")
 
         conf = ServerConf(open_engine(Path(tmp) / "conf.db"), refresh_interval=1.0)
         conf.add_client(PROVIDER, state="REGISTERED")

@@ -33,21 +33,35 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence, cast
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, select
+from sqlalchemy.engine.interfaces import DBAPICursor
 
 from trust.identifiers import ClientId, ServiceId
 
 from . import serverconf_models as m
 from .errors import GatewayError
-from .messagelog_writer import GroupCommitWriter
+from .messagelog_writer import CompiledInsert, GroupCommitWriter, supports_fast_insert
 
 Clock = Callable[[], dt.datetime]
 SIDES = ("client", "server")
 DIRECTIONS = ("request", "response")
 KINDS = ("SOAP", "REST")
 DEFAULT_ACCEPTABLE_FAILURE = dt.timedelta(hours=4)
+
+# the columns an append writes, in the order of MessageLog._values
+RECORD_COLUMNS = (
+    "logged_at", "query_id", "x_request_id", "client_id", "service_id", "side", "direction", "kind",
+    "message", "body", "body_logged", "signature", "signature_hash", "hash_chain_result", "hash_chain",
+    "attachments",
+)
+ATTACHMENT_COLUMNS = ("record_id", "position", "data")
+# built once: statements are immutable, and SQLAlchemy caches their compiled form
+_RECORD_TABLE = cast(Table, m.LogRecord.__table__)
+_ATTACHMENT_TABLE = cast(Table, m.LogAttachment.__table__)
+_RECORD_INSERT = insert(_RECORD_TABLE)
+_ATTACHMENT_INSERT = insert(_ATTACHMENT_TABLE)
 
 # ml_state keys
 STATE_LAST_SUCCESS = "ts_last_success"
@@ -212,8 +226,11 @@ class MessageLog:
         self._state = _StateCache()
         self._state_lock = threading.Lock()
         self._writer: GroupCommitWriter[LogEntry] | None = None
-        if self.config.group_commit:
-            self._writer = GroupCommitWriter(engine, self._insert, max_batch=self.config.max_batch)
+        if self.config.group_commit and supports_fast_insert(engine.dialect):
+            dialect = engine.dialect
+            self._record_stmt = CompiledInsert(dialect, _RECORD_TABLE, RECORD_COLUMNS, returning_id=True)
+            self._attachment_stmt = CompiledInsert(dialect, _ATTACHMENT_TABLE, ATTACHMENT_COLUMNS)
+            self._writer = GroupCommitWriter(engine, self._insert_direct, max_batch=self.config.max_batch)
 
     def _now(self) -> dt.datetime:
         moment = self.clock()
@@ -223,31 +240,27 @@ class MessageLog:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _row(self, entry: LogEntry) -> dict[str, object]:
+    def _values(self, entry: LogEntry) -> tuple[object, ...]:
+        """The ``ml_record`` row of an entry, in :data:`RECORD_COLUMNS` order."""
         body_logged = self.config.body_logging
-        return {
-            "logged_at": entry.logged_at or self._now(),
-            "query_id": entry.query_id,
-            "x_request_id": entry.x_request_id,
-            "client_id": _typed(entry.client),
-            "service_id": _typed(entry.service),
-            "side": entry.side,
-            "direction": entry.direction,
-            "kind": entry.kind,
-            "message": entry.message,
-            "body": entry.body if body_logged else None,
-            "body_logged": body_logged,
-            "signature": entry.signature,
-            "signature_hash": hashlib.sha512(entry.signature).digest(),
-            "hash_chain_result": entry.hash_chain_result,
-            "hash_chain": entry.hash_chain,
-            "attachments": json.dumps(
-                [
-                    {"content_type": a.content_type, "sha512": hashlib.sha512(a.data).hexdigest(), "size": len(a.data)}
-                    for a in entry.attachments
-                ]
-            ),
-        }
+        return (
+            entry.logged_at or self._now(),
+            entry.query_id,
+            entry.x_request_id,
+            _typed(entry.client),
+            _typed(entry.service),
+            entry.side,
+            entry.direction,
+            entry.kind,
+            entry.message,
+            entry.body if body_logged else None,
+            body_logged,
+            entry.signature,
+            hashlib.sha512(entry.signature).digest(),
+            entry.hash_chain_result,
+            entry.hash_chain,
+            _attachments_json(entry.attachments) if entry.attachments else "[]",
+        )
 
     def append(self, entry: LogEntry, *, connection: Connection | None = None) -> int:
         """Store one message; returns its record id.
@@ -264,17 +277,28 @@ class MessageLog:
             return self._insert(conn, entry)
 
     def close(self) -> None:
-        """Commit what is queued and stop the group-commit thread."""
+        """Let the group-commit transaction in flight commit and close its connection."""
         if self._writer is not None:
             self._writer.close()
 
     def _insert(self, conn: Connection, entry: LogEntry) -> int:
-        result = conn.execute(insert(m.LogRecord), self._row(entry))
+        """Insert through SQLAlchemy on the caller's connection (its transaction)."""
+        result = conn.execute(_RECORD_INSERT, dict(zip(RECORD_COLUMNS, self._values(entry))))
         record_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         if entry.attachments and self.config.body_logging:
             conn.execute(
-                insert(m.LogAttachment),
+                _ATTACHMENT_INSERT,
                 [{"record_id": record_id, "position": n, "data": a.data} for n, a in enumerate(entry.attachments)],
+            )
+        return record_id
+
+    def _insert_direct(self, cursor: DBAPICursor, entry: LogEntry) -> int:
+        """The group-commit writer's insert: the statements compiled once, on its cursor."""
+        record_id = self._record_stmt.execute(cursor, self._values(entry))
+        assert record_id is not None
+        if entry.attachments and self.config.body_logging:
+            self._attachment_stmt.execute_many(
+                cursor, [(record_id, n, a.data) for n, a in enumerate(entry.attachments)]
             )
         return record_id
 
@@ -415,6 +439,14 @@ class MessageLog:
 def _typed(identifier: ClientId | ServiceId) -> str:
     """Typed text of an identifier, cached: the same few clients and services recur on every message."""
     return identifier.typed_text()
+
+
+def _attachments_json(attachments: Sequence[Attachment]) -> str:
+    """What ``ml_record.attachments`` keeps of each attachment: type, SHA-512 and size."""
+    return json.dumps(
+        [{"content_type": a.content_type, "sha512": hashlib.sha512(a.data).hexdigest(), "size": len(a.data)}
+         for a in attachments]
+    )
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -10,12 +11,15 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence, cast
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, Table, create_engine, text
+
+from gateway import serverconf_models as m
 
 from gateway.messagelog import (
     Attachment,
@@ -25,6 +29,7 @@ from gateway.messagelog import (
     MessageLogConfig,
     TimestampingOverdue,
 )
+from gateway.messagelog_writer import CompiledInsert, GroupCommitWriter, MessageLogWriteFailed
 from gateway.messagelog_timestamper import BatchStamp, Timestamper, TimestampingFailed, evidence_stamper
 from gateway.serverconf_db import open_engine
 from trust.identifiers import SubsystemId
@@ -325,39 +330,106 @@ def test_schedule_adds_an_apscheduler_job(mlog: MessageLog) -> None:
     assert job.next_run_time == T0  # pending jobs keep the first run time given (run at start)
 
 
-# -- group commit ------------------------------------------------------------------------------------
+# -- group commit, on SQLite and on PostgreSQL ---------------------------------------------------------
+
+PG_URL = os.environ.get("SILD_TEST_POSTGRES_URL")
 
 
-def test_concurrent_appends_share_transactions(mlog: MessageLog) -> None:
-    """16 threads x 25 appends: every record committed, fewer transactions than records."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh gateway database: an SQLite file, or a new database on the run's PostgreSQL server."""
+    if request.param == "sqlite":
+        eng = open_engine(tmp_path / "gc.db")
+        yield eng
+        eng.dispose()
+        return
+    if not PG_URL:
+        pytest.skip("no PostgreSQL server for this run")
+    name = f"ml_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    eng = open_engine(PG_URL.rsplit("/", 1)[0] + "/" + name)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def _raw_rows(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT * FROM ml_record ORDER BY id"))]
+
+
+def test_group_commit_stores_rows_exactly_as_sqlalchemy_does(engine: Engine) -> None:
+    """The writer's statements compiled once store the same bytes as an ORM-level insert."""
+    log = MessageLog(engine, clock=lambda: T0)
+    e = entry("q-7", kind="REST", body=b'{"a": 1}', hash_chain=b"<c/>", hash_chain_result=b"<r/>",
+              attachments=[Attachment("application/pdf", b"%PDF-1"), Attachment("text/plain", b"hi")],
+              logged_at=T0 + dt.timedelta(microseconds=123456))
+    fast = log.append(e)
+    with log.exchange() as tx:  # SQLAlchemy's own insert, on the caller's connection
+        slow = tx.append(e)
+    assert log._writer is not None and log._writer.records == 1
+    rows = _raw_rows(engine)
+    assert [r[0] for r in rows] == [fast, slow] and rows[0][1:] == rows[1][1:]
+    first, second = log.get(fast), log.get(slow)
+    assert first == dataclasses.replace(second, id=fast)
+    assert first.attachments == (Attachment("application/pdf", b"%PDF-1"), Attachment("text/plain", b"hi"))
+    assert first.logged_at == T0 + dt.timedelta(microseconds=123456)
+    assert first.signature_hash == hashlib.sha512(e.signature).digest()
+    log.close()
+
+
+def test_concurrent_appends_share_transactions(engine: Engine) -> None:
+    """16 threads x 25 appends: every record committed once, fewer transactions than records."""
     from concurrent.futures import ThreadPoolExecutor
 
+    mlog = MessageLog(engine, clock=lambda: T0)
     with ThreadPoolExecutor(16) as pool:
         ids = list(pool.map(lambda n: mlog.append(entry(f"q-{n}")), range(400)))
     assert len(set(ids)) == 400 and mlog.count() == 400
     writer = mlog._writer
     assert writer is not None and writer.records == 400 and writer.batches < 400
-    assert {r.query_id for r in mlog.find("q-399")} == {"q-399"}
+    assert [r.query_id for r in mlog.find("q-399")] == ["q-399"]
+    assert {mlog.get(i).query_id for i in ids} == {f"q-{n}" for n in range(400)}  # each caller got its own id
     mlog.close()
 
 
-def test_a_failing_record_does_not_fail_its_batch(tmp_path: Path) -> None:
-    from sqlalchemy import Connection, insert as sa_insert
+def test_a_lone_append_commits_in_the_callers_thread(tmp_path: Path) -> None:
+    """No writer thread: with nobody else appending, the caller writes its own transaction."""
+    mlog = MessageLog(open_engine(tmp_path / "l.db"), clock=lambda: T0)
+    before = threading.active_count()
+    ids = [mlog.append(entry(f"q-{n}")) for n in range(5)]
+    assert threading.active_count() == before
+    assert ids == sorted(ids) and mlog.count() == 5
+    assert mlog._writer is not None and (mlog._writer.batches, mlog._writer.records) == (5, 5)
+    mlog.close()
 
-    from gateway import serverconf_models as m
-    from gateway.messagelog_writer import GroupCommitWriter, MessageLogWriteFailed
 
-    engine = open_engine(tmp_path / "w.db")
-    gate = threading.Event()
+def _state_writer(engine: Engine, gate: threading.Event, **kw: Any) -> GroupCommitWriter[str]:
+    """A writer of ``ml_state`` rows whose inserts wait for ``gate``; ``bad`` fails after inserting."""
+    stmt = CompiledInsert(engine.dialect, cast(Table, m.LogState.__table__), ("key", "value"))
 
-    def insert(conn: Connection, item: str) -> int:
-        gate.wait(5)  # hold the first batch until the others queued up
-        if item == "bad":
+    def insert(cursor: Any, item: str) -> int:
+        gate.wait(5)
+        stmt.execute(cursor, (item, "v"))
+        if item == "bad":  # fails after writing: its row must not survive, its neighbours' must
             raise ValueError("unwritable record")
-        conn.execute(sa_insert(m.LogState), {"key": item, "value": "v"})
         return len(item)
 
-    writer: GroupCommitWriter[str] = GroupCommitWriter(engine, insert)
+    return GroupCommitWriter(engine, insert, **kw)
+
+
+def _state_keys(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return {k for (k,) in conn.execute(text("SELECT key FROM ml_state"))}
+
+
+def _submit_all(writer: GroupCommitWriter[str], items: Sequence[str], gate: threading.Event) -> dict[str, object]:
     results: dict[str, object] = {}
 
     def submit(item: str) -> None:
@@ -366,15 +438,74 @@ def test_a_failing_record_does_not_fail_its_batch(tmp_path: Path) -> None:
         except MessageLogWriteFailed as exc:
             results[item] = exc
 
-    threads = [threading.Thread(target=submit, args=(k,)) for k in ("a", "bad", "b", "c")]
-    for t in threads:
+    threads = [threading.Thread(target=submit, args=(k,)) for k in items]
+    threads[0].start()
+    time.sleep(0.1)  # the first is the leader, held at the gate
+    for t in threads[1:]:
         t.start()
-    time.sleep(0.2)
+    time.sleep(0.2)  # the others queued behind it: they form the next batch
     gate.set()
     for t in threads:
         t.join(10)
+    return results
+
+
+def test_a_failing_record_does_not_fail_its_batch(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    gate = threading.Event()
+    writer = _state_writer(engine, gate)
+    results = _submit_all(writer, ["a", "bad", "b", "cc"], gate)
     writer.close()
-    assert isinstance(results["bad"], MessageLogWriteFailed)
-    with engine.connect() as conn:
-        keys = {k for (k,) in conn.execute(text("SELECT key FROM ml_state"))}
-    assert keys == {"a", "b", "c"}
+    assert isinstance(results["bad"], MessageLogWriteFailed) and "unwritable record" in str(results["bad"])
+    assert {k: v for k, v in results.items() if k != "bad"} == {"a": 1, "b": 1, "cc": 2}
+    assert _state_keys(engine) == {"a", "b", "cc"}
+    assert "batch of 3 failed" in caplog.text  # [a], then [bad, b, cc] together, split after failing
+    assert writer.batches == 3 and writer.records == 3  # committed: [a], [b], [cc]
+
+
+def test_a_caller_gives_up_after_the_wait_and_its_record_is_not_written(tmp_path: Path) -> None:
+    engine = open_engine(tmp_path / "w.db")
+    gate = threading.Event()
+    writer = _state_writer(engine, gate, wait_seconds=0.3)
+    leader = threading.Thread(target=writer.submit, args=("first",))
+    leader.start()
+    time.sleep(0.1)
+    with pytest.raises(MessageLogWriteFailed, match="did not commit within"):
+        writer.submit("late")
+    gate.set()
+    leader.join(10)
+    assert writer.submit("next") == 4
+    writer.close()
+    assert _state_keys(engine) == {"first", "next"}
+
+
+def test_close_commits_what_is_queued_and_refuses_more(engine: Engine) -> None:
+    gate = threading.Event()
+    writer = _state_writer(engine, gate)
+    def close_soon() -> None:
+        time.sleep(0.15)  # while the first record is held at the gate and the others queue
+        writer.close()
+
+    closer = threading.Thread(target=close_soon)
+    closer.start()
+    results = _submit_all(writer, ["a", "b", "c"], gate)
+    closer.join(10)
+    assert results == {"a": 1, "b": 1, "c": 1}
+    with pytest.raises(MessageLogWriteFailed, match="closed"):
+        writer.submit("d")
+    assert _state_keys(engine) == {"a", "b", "c"}
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_the_writer_survives_losing_its_connection(engine: Engine) -> None:
+    """PostgreSQL restarted or failed over: the next append takes a fresh connection."""
+    mlog = MessageLog(engine, clock=lambda: T0)
+    mlog.append(entry("q-1"))
+    with engine.begin() as conn:  # end every other session on this database: the writer's
+        killed = conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )).scalar()
+    assert killed and killed >= 1
+    assert mlog.get(mlog.append(entry("q-2"))).query_id == "q-2"
+    assert [r.query_id for r in mlog.find("q-1") + mlog.find("q-2")] == ["q-1", "q-2"]
+    mlog.close()
