@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .faults import XRoadFault
+from .soap import SoapMessage
 from .transport import REST_BODY_TYPE as MIME_REST_BODY
 from .transport import REST_REQUEST_TYPE as MIME_REST_REQUEST
 from .transport import REST_RESPONSE_TYPE as MIME_REST_RESPONSE
@@ -34,10 +35,12 @@ class Part:
         return self.content_type.split(";", 1)[0].strip().lower()
 
 
-def encode_message(message: list[Part], *, signature: bytes, ocsp: Sequence[bytes] = ()) -> tuple[str, bytes]:
+def encode_message(message: list[Part], *, signature: bytes, ocsp: Sequence[bytes] = (),
+                   hash_chain_result: bytes | None = None, hash_chain: bytes | None = None) -> tuple[str, bytes]:
     """A proxy message in X-Road's layout (``gateway.transport``): OCSP parts, the message
     (SOAP part plus a nested ``multipart/mixed`` of attachments, or the REST header part
-    plus body), the signature. Returns ``(Content-Type, body)``."""
+    plus body), the hash chain result and chain of a batch signature, the signature.
+    Returns ``(Content-Type, body)``."""
     first = message[0]
     content: SoapContent | RestContent
     if first.mime in (MIME_REST_REQUEST, MIME_REST_RESPONSE):
@@ -47,7 +50,8 @@ def encode_message(message: list[Part], *, signature: bytes, ocsp: Sequence[byte
         attachments = [OutgoingAttachment((("Content-Type", x.content_type), *x.headers), [x.data])
                        for x in message[1:]]
         content = SoapContent(first.data, first.content_type, attachments, first.headers)
-    ctype, chunks = encode(content, signature=signature, ocsp_responses=list(ocsp))
+    ctype, chunks = encode(content, signature=signature, ocsp_responses=list(ocsp),
+                           hash_chain_result=hash_chain_result, hash_chain=hash_chain)
     return ctype, b"".join(chunks)
 
 
@@ -59,6 +63,9 @@ class Received:
     message: tuple[Part, ...]
     signature: bytes | None
     fault: Any = None  # a SoapFaultMessage when the peer answered with a fault
+    hash_chain_result: bytes | None = None  # with hash_chain: the message was signed in a batch
+    hash_chain: bytes | None = None
+    soap: Any = None  # the parsed SoapMessage of a SOAP message (read once, here)
 
 
 def decode_message(content_type: str, body: bytes, *, role: str, origin: str,
@@ -85,4 +92,6 @@ def decode_message(content_type: str, body: bytes, *, role: str, origin: str,
             headers = tuple((n, v) for n, v in att.headers.items
                             if n.lower() not in ("content-type", "content-transfer-encoding"))
             parts.append(Part(att.content_type or "application/octet-stream", att.read(), headers))
-    return Received(tuple(pm.ocsp_responses), tuple(parts), pm.signature, pm.fault)
+    soap_message = pm.soap if isinstance(pm.soap, SoapMessage) else None
+    return Received(tuple(pm.ocsp_responses), tuple(parts), pm.signature, pm.fault,
+                    pm.hash_chain_result, pm.hash_chain, soap_message)

@@ -172,3 +172,20 @@ def test_inbound_fault_translation() -> None:
     assert inbound_fault(XRoadFault("invalid_soap", "m"), faults.SERVER_CLIENTPROXY).fault_code == (
         "server.clientproxy.service_failed.invalid_soap"
     )
+
+
+def test_wire_messages_carry_batch_hash_chains_and_the_parsed_soap(getstate: bytes) -> None:
+    from gateway.wire import Part, decode_message, encode_message
+
+    soap = getstate
+    ctype, body = encode_message([Part("text/xml; charset=UTF-8", soap)], signature=b"<sig/>",
+                                 hash_chain_result=b"<result/>", hash_chain=b"<chain/>")
+    got = decode_message(ctype, body, role="request", origin="server.serverproxy")
+    assert (got.hash_chain_result, got.hash_chain, got.signature) == (b"<result/>", b"<chain/>", b"<sig/>")
+    assert isinstance(got.soap, SoapMessage) and got.soap.soap_bytes == soap == got.message[0].data
+    head = request_header_part("GET", "/r1/EE/GOV/1/sub/svc", [("X-Road-Client", "EE/GOV/2/c")])
+    ctype, body = encode_message([Part("application/x-road-rest-request", head)], signature=b"<sig/>")
+    got = decode_message(ctype, body, role="request", origin="server.serverproxy")
+    assert got.hash_chain is None and got.hash_chain_result is None and got.soap is None
+    with pytest.raises(ValueError):
+        encode_message([Part("application/x-road-rest-request", head)], signature=b"<sig/>", hash_chain=b"<c/>")
