@@ -27,8 +27,9 @@ from typing import Callable, Mapping
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from federation.model import SharedParameters, load_certificate
-from trust.identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId, SubsystemId
+from trust.identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId
 
+from .conf_index import ConfIndex, ConfIndexes
 from .context import ClientListing, ServerEntry
 from .faults import XRoadFault
 
@@ -61,6 +62,7 @@ class SharedParamsView:
         self.own_instance = own_instance
         self._source = source
         self._ca_cache: tuple[int, bytes] | None = None
+        self._indexes = ConfIndexes()
 
     def _valid(self, at: dt.datetime) -> dict[str, SharedParameters]:
         out = {}
@@ -81,59 +83,41 @@ class SharedParamsView:
         return ([self.own_instance] if self.own_instance in valid else []) + rest
 
     def _shared(self, instance: str, at: dt.datetime) -> SharedParameters | None:
-        return self._valid(at).get(instance)
+        conf = self._source().get(instance)
+        return conf.shared if conf is not None and conf.expires_at > at else None
 
-    @staticmethod
-    def _entry(shared: SharedParameters, server: object) -> ServerEntry:
-        from federation.model import SecurityServer  # local: typing only
-
-        assert isinstance(server, SecurityServer)
-        hashes = frozenset(server.auth_cert_hashes) if shared.version > 2 else frozenset()
-        return ServerEntry(server.server_id, server.address or "", hashes, server.in_maintenance,
-                           (server.maintenance.message or "") if server.maintenance else "")
+    def _index(self, instance: str, at: dt.datetime) -> ConfIndex | None:
+        shared = self._shared(instance, at)
+        return self._indexes.of(shared) if shared is not None else None
 
     def servers_serving(self, client: ClientId, at: dt.datetime) -> list[ServerEntry]:
-        shared = self._shared(client.instance, at)
-        if shared is None:
-            return []
-        return [self._entry(shared, s) for s in shared.servers_of(client) if s.address]
+        index = self._index(client.instance, at)
+        return list(index.servers_serving(client)) if index is not None else []
 
     def server_entry(self, server: SecurityServerId, at: dt.datetime) -> ServerEntry | None:
-        shared = self._shared(server.instance, at)
-        if shared is None:
-            return None
-        for s in shared.security_servers:
-            if s.server_id == server:
-                return self._entry(shared, s)
-        return None
+        index = self._index(server.instance, at)
+        return index.entries.get(server) if index is not None else None
 
     def client_exists(self, client: ClientId, at: dt.datetime) -> bool:
-        shared = self._shared(client.instance, at)
-        return shared is not None and client in shared.client_ids()
+        index = self._index(client.instance, at)
+        return index is not None and client in index.client_ids
 
     def server_with_auth_cert(self, cert_sha256: bytes, at: dt.datetime) -> ServerEntry | None:
         for shared in self._valid(at).values():
-            for s in shared.security_servers:
-                if cert_sha256 in s.auth_cert_hashes:
-                    return self._entry(shared, s)
+            entry = self._indexes.of(shared).by_auth_hash.get(cert_sha256)
+            if entry is not None:
+                return entry
         return None
 
     def is_client_of(self, server: SecurityServerId, client: ClientId, at: dt.datetime) -> bool:
-        shared = self._shared(server.instance, at)
-        if shared is None:
-            return False
-        for s in shared.security_servers:
-            if s.server_id == server:
-                return client in s.clients or client == s.owner
-        return False
+        index = self._index(server.instance, at)
+        return index is not None and index.is_client_of(server, client)
 
     def global_groups_of(self, client: ClientId, at: dt.datetime) -> frozenset[GlobalGroupId]:
-        out = set()
-        for inst, shared in self._valid(at).items():
-            for group in shared.global_groups:
-                if client in group.members or (isinstance(client, SubsystemId) and client.member in group.members):
-                    out.add(group.group_id(inst))
-        return frozenset(out)
+        out: frozenset[GlobalGroupId] = frozenset()
+        for shared in self._valid(at).values():
+            out |= self._indexes.of(shared).groups_of(client)
+        return out
 
     def list_clients(self, instance: str, at: dt.datetime) -> list[ClientListing]:
         shared = self._shared(instance, at)
@@ -156,8 +140,8 @@ class SharedParamsView:
         return data
 
     def member_name(self, member: MemberId, at: dt.datetime) -> str | None:
-        shared = self._shared(member.instance, at)
-        return shared.member_name(member) if shared is not None else None
+        index = self._index(member.instance, at)
+        return index.member_names.get(member) if index is not None else None
 
 
 class Router:

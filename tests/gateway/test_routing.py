@@ -101,3 +101,41 @@ def test_router_skips_maintenance_and_prefers_a_listening_gateway():
     finally:
         listening.close()
         router.close()
+
+
+def test_a_new_configuration_is_answered_at_once(confs, now):
+    """The lookups are indexed per configuration object; a download that swaps it is seen at once."""
+    current = dict(confs)
+    view = SharedParamsView("EE", lambda: current)
+    assert view.server_with_auth_cert(b"b" * 32, now) is not None
+    assert view.is_client_of(parse_server("FI/GOV/0245437-2/gw1"), FI_VERO.member, now)  # the owner counts
+    rotated = SecurityServer(FI_VERO.member, "gw1", "10.0.0.9", (b"d" * 32,), ())
+    current["FI"] = InstanceConf(_shared("FI", confs["FI"].shared.members, (rotated,)), now + dt.timedelta(minutes=5))
+    assert view.server_with_auth_cert(b"b" * 32, now) is None
+    entry = view.server_with_auth_cert(b"d" * 32, now)
+    assert entry is not None and entry.address == "10.0.0.9"
+    assert not view.is_client_of(entry.server_id, FI_VERO, now)
+    assert view.servers_serving(FI_VERO, now) == []
+    assert [e.address for e in view.servers_serving(FI_VERO.member, now)] == ["10.0.0.9"]
+
+
+def test_lookups_in_an_instance_of_national_size(now):
+    """Thousands of gateways and groups: every answer still right (the index, not a scan)."""
+    servers, members, groups = [], [], []
+    for n in range(3000):
+        owner = MemberId("EE", "GOV", f"{n:08d}")
+        members.append(Member(MemberClass("GOV"), owner.member_code, f"Member {n}", (Subsystem("s", "S"),)))
+        servers.append(SecurityServer(owner, "gw", f"10.0.{n // 250}.{n % 250}", (n.to_bytes(32, "big"),),
+                                      (owner.subsystem("s"),)))
+    groups.append(GlobalGroup("even", "Even", tuple(MemberId("EE", "GOV", f"{n:08d}") for n in range(0, 3000, 2))))
+    view = SharedParamsView("EE", lambda: {"EE": InstanceConf(_shared("EE", tuple(members), tuple(servers),
+                                                                         tuple(groups)), now + dt.timedelta(hours=1))})
+    client = SubsystemId("EE", "GOV", "00002998", "s")
+    (entry,) = view.servers_serving(client, now)
+    assert entry.server_id == parse_server("EE/GOV/00002998/gw") and entry.address == "10.0.11.248"
+    assert view.server_with_auth_cert((2998).to_bytes(32, "big"), now) == entry
+    assert view.is_client_of(entry.server_id, client, now)
+    assert not view.is_client_of(entry.server_id, SubsystemId("EE", "GOV", "00002997", "s"), now)
+    assert view.global_groups_of(client, now) == {GlobalGroupId("EE", "even")}
+    assert view.global_groups_of(SubsystemId("EE", "GOV", "00002997", "s"), now) == set()
+    assert view.member_name(MemberId("EE", "GOV", "00001234"), now) == "Member 1234"
