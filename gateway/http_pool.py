@@ -10,7 +10,8 @@ difference is a large share of the ~2 ms per exchange the gateway may spend. So
   per TLS setting), bounded in number, thread-safe, expired after ``keepalive_expiry``
   seconds idle. Before an idle connection is reused a zero-timeout readability check
   (as urllib3 does) finds connections the server has closed meanwhile, because a POST
-  must never be retried blindly. A connection whose response was not read to its end,
+  must never be retried blindly (only GET, HEAD and OPTIONS are sent once more when
+  the server closed a reused connection just as the request went out). A connection whose response was not read to its end,
   or that will close (``Connection: close``, no framing), never goes back to the pool;
 * **a check before the first byte**: ``on_connect(host, port, peer_der)`` runs right
   after the TLS handshake of every new connection; if it raises, the connection is
@@ -29,6 +30,7 @@ Errors are :class:`HttpError` leaves; callers map them to their own protocol cod
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import select
@@ -46,6 +48,8 @@ MAX_RESPONSE = 64 * 1024 * 1024
 _CORK_LIMIT = 256 * 1024  # bodies up to this size leave in one write with the request head
 _READ_CHUNK = 64 * 1024
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CLOSED_MEANWHILE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 class HttpError(GatewayError):
@@ -240,23 +244,32 @@ class HttpPool:
             raise HttpError(f"no TLS configured for {_where(key)}")
         items = list(headers.items()) if isinstance(headers, typing.Mapping) else list(headers)
         ctimeout = self._connect_timeout if connect_timeout is None else connect_timeout
-        conn = self._checkout(key, ctimeout)
-        if conn is None:
-            conn = self._connect(key, ctimeout)
-        try:
-            assert conn.sock is not None
-            conn.sock.settimeout(timeout)
-            conn.send_request(method, target, items, body)
-            resp = conn.getresponse()
-            content = self._read(resp, key)
-        except BaseException as exc:
-            self._discard(conn)
-            mapped = _translate(exc, key, "no answer from")
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        self._checkin(conn, key, reusable=conn.sock is not None and resp.isclosed())
-        return HttpResponse(resp.status, resp.reason, Headers(resp.msg.items()), content, conn.peer_der)
+        retry = method in _SAFE_METHODS
+        while True:
+            conn = self._checkout(key, ctimeout)
+            reused = conn is not None
+            if conn is None:
+                conn = self._connect(key, ctimeout)
+            try:
+                assert conn.sock is not None
+                conn.sock.settimeout(timeout)
+                conn.send_request(method, target, items, body)
+                resp = conn.getresponse()
+                content = self._read(resp, key)
+            except BaseException as exc:
+                self._discard(conn)
+                if retry and reused and isinstance(exc, _CLOSED_MEANWHILE):
+                    # the server closed the kept-alive connection as we sent: a safe method
+                    # is sent once more on a new connection; a POST never is (its answer lost,
+                    # it may have been processed)
+                    retry = False
+                    continue
+                mapped = _translate(exc, key, "no answer from")
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+            self._checkin(conn, key, reusable=conn.sock is not None and resp.isclosed())
+            return HttpResponse(resp.status, resp.reason, Headers(resp.msg.items()), content, conn.peer_der)
 
     def _read(self, resp: http.client.HTTPResponse, key: _Key) -> bytes:
         limit = self._max_response
@@ -387,6 +400,7 @@ class HttpPool:
             self._discard(conn)
 
 
+@functools.lru_cache(maxsize=1024)
 def _split(url: str) -> tuple[_Key, str]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

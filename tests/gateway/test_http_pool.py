@@ -86,7 +86,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with self.server.lock:
             self.server.requests.append((self.command, self.path, body))
-        if self.path == "/close":
+        if getattr(self, "armed", False):  # closes the kept-alive connection without an answer
+            self.close_connection = True
+            return
+        if self.path == "/arm":
+            self.armed = True
+            self._reply(b"armed")
+        elif self.path == "/close":
             self.close_connection = True
             self._reply(b"bye", extra=(("Connection", "close"),))
         elif self.path == "/hangup":  # answers as kept alive, then closes anyway
@@ -236,6 +242,23 @@ def test_idle_connection_closed_by_the_server_is_not_used_and_post_not_repeated(
     assert resp.content == hashlib.sha256(b"once").digest()
     assert mtls.connections == 2
     assert [r[2] for r in mtls.requests].count(b"once") == 1
+
+
+def test_connection_closed_by_the_server_as_a_request_arrives(pki, mtls):
+    """A GET is sent once more on a new connection; a POST is not repeated but fails."""
+    ca, a, _, _ = pki
+    pool = HttpPool(ssl_context=_ctx(a, ca))
+    try:
+        pool.request("GET", mtls.url + "/arm")
+        assert pool.request("GET", mtls.url + "/echo").status == 200
+        assert mtls.connections == 2
+        pool.request("GET", mtls.url + "/arm")
+        with pytest.raises(HttpProtocolError):
+            pool.request("POST", mtls.url + "/echo", body=b"not twice")
+        assert [r[2] for r in mtls.requests].count(b"not twice") == 1
+        assert mtls.connections == 2  # no new connection: the POST was not sent again
+    finally:
+        pool.close()
 
 
 def test_connection_close_answer_is_not_pooled(pki, mtls):

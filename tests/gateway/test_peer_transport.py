@@ -106,3 +106,45 @@ def test_unreachable_peer_is_a_network_error(pki):
             transport.post("https://127.0.0.1:1/", headers={}, content=b"x")
     finally:
         transport.close()
+
+
+def test_ocsp_responses_of_an_xroad_peer_over_plain_http_are_fetched_once_per_ttl(pki):
+    """X-Road peers serve their OCSP responses on plain HTTP; the cache asks again only after ttl."""
+    import base64
+
+    from gateway.peer_transport import PeerOcspCache
+
+    ca, a, b = pki
+    der = _der(b["auth_cert"])
+    ocsp = b"\x30\x03\x0a\x01\x00"  # stands for a DER OCSP response; the cache does not parse it
+    asked = []
+
+    def app(environ, start_response):
+        asked.append(environ.get("QUERY_STRING", ""))
+        body = (b"--bnd\r\nContent-Type: application/ocsp-response\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                + base64.b64encode(ocsp) + b"\r\n--bnd--\r\n")
+        start_response("200 OK", [("Content-Type", 'multipart/related; boundary="bnd"'),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+    now = [100.0]
+    srv = WsgiServer(app).start()
+    cache = PeerOcspCache(ttl=300, clock=lambda: now[0])
+    try:
+        assert cache.get(f"http://127.0.0.1:{srv.port}/", der) == [ocsp]
+        assert cache.get(f"http://127.0.0.1:{srv.port}/", der) == [ocsp]
+        assert len(asked) == 1
+        assert f"cert={hashlib.sha1(der).hexdigest()}" in asked[0]
+        assert f"cert_hash={hashlib.sha256(der).hexdigest()}" in asked[0]
+        now[0] += 301
+        cache.get(f"http://127.0.0.1:{srv.port}/", der)
+        assert len(asked) == 2
+    finally:
+        cache.close()
+        srv.stop()
+    unreachable = PeerOcspCache(timeout=1)
+    try:
+        with pytest.raises(PeerNetworkError):
+            unreachable.get("http://127.0.0.1:1/", der)
+    finally:
+        unreachable.close()
