@@ -17,6 +17,7 @@ answer says where to continue (``nextRecordsFrom``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, delete, insert, or_, select
 
+from trust.errors import IdentifierError
 from trust.identifiers import ClientId, MemberId, ServiceId, SubsystemId
 
 from . import serverconf_models as m
@@ -80,6 +82,11 @@ FIELDS: dict[str, type] = {
 SERVER_TYPES = ("Client", "Producer")
 SERVICE_TYPES = ("WSDL", "REST", "OPENAPI")
 MAX_RECORDS = 10_000
+# compact, keys sorted: one stable text per record
+_ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+
+_OP_INSERT = insert(m.OpRecord)  # immutable; built once
 
 
 class OpMonitoringError(GatewayError):
@@ -103,12 +110,13 @@ def check_record(record: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidOpRecord(f"unknown operational monitoring field {name!r}")
         if value is None:
             continue
-        if kind is _INT and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InvalidOpRecord(f"{name} must be an integer")
-        if kind is _BOOL and not isinstance(value, bool):
-            raise InvalidOpRecord(f"{name} must be true or false")
-        if kind is _STR and not isinstance(value, str):
-            raise InvalidOpRecord(f"{name} must be text")
+        if type(value) is not kind:  # the exact type is the usual case; otherwise look closer
+            if kind is _INT and (isinstance(value, bool) or not isinstance(value, int)):
+                raise InvalidOpRecord(f"{name} must be an integer")
+            if kind is _BOOL and not isinstance(value, bool):
+                raise InvalidOpRecord(f"{name} must be true or false")
+            if kind is _STR and not isinstance(value, str):
+                raise InvalidOpRecord(f"{name} must be text")
         out[name] = value
     for required in ("monitoringDataTs", "securityServerType", "succeeded"):
         if required not in out:
@@ -138,10 +146,19 @@ def _client_of(record: Mapping[str, Any], prefix: str) -> str | None:
         member_code = record[f"{prefix}MemberCode"]
     except KeyError:
         return None
-    sub = record.get(f"{prefix}SubsystemCode")
-    ident: ClientId = (
-        SubsystemId(instance, member_class, member_code, sub) if sub else MemberId(instance, member_class, member_code)
-    )
+    return _client_text(instance, member_class, member_code, record.get(f"{prefix}SubsystemCode"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _client_text(instance: str, member_class: str, member_code: str, subsystem_code: str | None) -> str:
+    """Typed text of a client, cached: the same few clients recur on every record."""
+    try:
+        ident: ClientId = (
+            SubsystemId(instance, member_class, member_code, subsystem_code) if subsystem_code
+            else MemberId(instance, member_class, member_code)
+        )
+    except IdentifierError as exc:
+        raise InvalidOpRecord(f"invalid client or service in the record: {exc}") from exc
     return ident.typed_text()
 
 
@@ -178,7 +195,7 @@ class OpMonitor:
             "monitoring_data_ts": checked["monitoringDataTs"],
             "client_id": _client_of(checked, "client"),
             "service_provider_id": _client_of(checked, "service"),
-            "data": json.dumps(checked, separators=(",", ":"), sort_keys=True),
+            "data": _ENCODE(checked),
         }
 
     def store_many(self, records: Iterable[Mapping[str, Any]]) -> int:
@@ -195,15 +212,15 @@ class OpMonitor:
                 log.warning("operational monitoring record skipped: %s", exc)
         if rows:
             with self.engine.begin() as conn:
-                conn.execute(insert(m.OpRecord), rows)
+                conn.execute(_OP_INSERT, rows)
         return len(rows)
 
     def store(self, record: Mapping[str, Any], *, connection: Connection | None = None) -> int:
         row = self._row(record)
         if connection is not None:
-            return int(connection.execute(insert(m.OpRecord), row).inserted_primary_key[0])  # type: ignore[index]
+            return int(connection.execute(_OP_INSERT, row).inserted_primary_key[0])  # type: ignore[index]
         with self.engine.begin() as conn:
-            return int(conn.execute(insert(m.OpRecord), row).inserted_primary_key[0])  # type: ignore[index]
+            return int(conn.execute(_OP_INSERT, row).inserted_primary_key[0])  # type: ignore[index]
 
     def query(
         self,

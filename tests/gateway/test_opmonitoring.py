@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +149,101 @@ def test_store_many_is_one_transaction_and_skips_bad_records(monitor: OpMonitor)
     base = int(T0.timestamp())
     assert [r["messageId"] for r in monitor.query(base, base + 10).records] == ["q-0", "q-2"]
     assert monitor.store_many([]) == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"clientMemberCode": " "}, {"serviceXRoadInstance": ""}],
+    ids=["blank-client-code", "empty-service-instance"],
+)
+def test_an_invalid_identifier_is_a_bad_record_not_a_failed_batch(monitor: OpMonitor, change: dict[str, Any]) -> None:
+    with pytest.raises(InvalidOpRecord, match="invalid client or service"):
+        monitor.store(record(0, **change))
+    assert monitor.store_many([record(0), record(1, **change), record(2)]) == 2
+
+
+def test_exact_and_subclassed_values_are_checked_alike(monitor: OpMonitor) -> None:
+    class Text(str):
+        pass
+
+    class Flag(int):
+        pass
+
+    monitor.store(record(0, messageId=Text("q-text"), requestSize=Flag(5)))
+    base = int(T0.timestamp())
+    assert monitor.query(base, base).records[0]["messageId"] == "q-text"
+    with pytest.raises(InvalidOpRecord, match="integer"):
+        monitor.store(record(0, requestSize=True))
+    with pytest.raises(InvalidOpRecord, match="true or false"):
+        monitor.store(record(0, succeeded=1))
+
+
+# -- the proxies' feed ------------------------------------------------------------------------------
+
+
+def _note(feed_side: str, message_id: str) -> dict[str, Any]:
+    from gateway.monitoring_feed import new_note, note_ids
+
+    note = new_note(feed_side)
+    note_ids(note, CLIENT, SubsystemId("EE", "GOV", "70000001", "tax").service("getPerson", "v1"))
+    note.update({"messageId": message_id, "serviceType": "WSDL", "requestSize": 10})
+    return note
+
+
+def test_the_feed_stores_finished_notes_in_one_flush(monitor: OpMonitor) -> None:
+    from gateway.metrics import GatewayMetrics
+    from gateway.monitoring_feed import MonitoringFeed
+
+    metrics = GatewayMetrics()
+    feed = MonitoringFeed(monitor, metrics, flush_seconds=3600.0)
+    try:
+        feed.finish(_note("client", "q-ok"), status=200)
+        feed.finish(_note("server", "q-bad"), fault_code="server.serverproxy.access_denied", fault_string="x" * 2000)
+        bogus = _note("client", "q-bogus")
+        bogus["bogusField"] = 1  # skipped, does not cost its neighbours
+        feed.finish(bogus)
+        assert monitor.query(0, 2**40).records == []  # nothing before the flush: no commit per exchange
+        assert feed.flush() == 2
+        assert feed.flush() == 0
+    finally:
+        feed.close()
+    ok, bad = sorted(monitor.query(0, 2**40).records, key=lambda r: r["messageId"])[::-1]
+    assert ok["messageId"] == "q-ok" and ok["succeeded"] is True and ok["statusCode"] == 200
+    assert ok["securityServerType"] == "Client" and ok["serviceVersion"] == "v1"
+    assert ok["responseOutTs"] >= ok["requestInTs"]
+    assert bad["securityServerType"] == "Producer" and bad["succeeded"] is False
+    assert len(bad["faultString"]) == 1000
+    assert metrics.registry.get_sample_value(
+        "sild_gateway_failures_total", {"side": "server", "code": "server.serverproxy.access_denied"}) == 1
+
+
+def test_a_full_feed_drops_and_counts_instead_of_slowing_traffic(monitor: OpMonitor) -> None:
+    from gateway.monitoring_feed import MonitoringFeed
+
+    feed = MonitoringFeed(monitor, flush_seconds=3600.0, max_queue=3)
+    try:
+        for n in range(5):
+            feed.finish(_note("client", f"q-{n}"))
+        assert feed.dropped == 2
+    finally:
+        feed.close()  # flushes what is queued
+    assert sorted(r["messageId"] for r in monitor.query(0, 2**40).records) == ["q-0", "q-1", "q-2"]
+
+
+def test_the_feed_thread_flushes_concurrent_notes(monitor: OpMonitor) -> None:
+    from gateway.monitoring_feed import MonitoringFeed
+
+    feed = MonitoringFeed(monitor, flush_seconds=0.05)
+    try:
+        threads = [threading.Thread(target=lambda i=i: [feed.finish(_note("client", f"q-{i}-{n}")) for n in range(50)])
+                   for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        deadline = time.monotonic() + 10
+        while len(monitor.query(0, 2**40).records) < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        feed.close()
+    assert len({r["messageId"] for r in monitor.query(0, 2**40).records}) == 200
