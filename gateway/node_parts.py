@@ -4,9 +4,11 @@ These adapt ``trust``'s functions to the narrow interfaces the proxies use
 (:mod:`gateway.context`) and add what the hot path needs on top:
 
 * **caching of trust decisions** (DESIGN.md section 5: checking a chain on every
-  message halves verification speed): a signature's cryptography is checked on every
-  message, the chain/profile/OCSP decision once per (certificate, OCSP responses,
-  signer) for ``decision_ttl`` seconds;
+  message halves verification speed): a signature's cryptography (reference digests,
+  signing certificate reference, signature value) is checked on every message; the
+  chain/profile/OCSP decision is memoised per (policy, certificate, OCSP responses,
+  signer) by :func:`trust.xades_verify.trust_signature` for the moments at which it
+  holds (validity periods, OCSP freshness) and at most ``decision_ttl`` seconds;
 * **translation** of ``trust`` errors into X-Road fault codes at the protocol edge;
 * **own OCSP responses** for the auth and sign certificates, fetched from the CA's
   responder by a scheduler job and kept on disk, so a restart does not need the
@@ -39,7 +41,8 @@ from trust.xades_errors import (
     BadSignatureValue, CertificateUsage, DigestMismatch, MissingReference, OcspInvalid, OcspMissing, OcspRevoked,
     OcspStale, SignatureError, SignatureMalformed, SignerMismatch, UntrustedChain,
 )
-from trust.xades_verify import check_cryptography, verify_signature
+from trust.pathvalidation import ValidationCache
+from trust.xades_verify import check_cryptography, trust_signature
 
 from .context import SignedParts
 from .faults import XRoadFault
@@ -89,9 +92,7 @@ class XadesMessageSigning:
         self._ocsp = ocsp
         self._policy_for = policy_for
         self._clock = clock
-        self._ttl = dt.timedelta(seconds=decision_ttl)
-        self._decisions: dict[tuple[bytes, tuple[bytes, ...], MemberId], dt.datetime] = {}
-        self._lock = threading.Lock()
+        self._cache = ValidationCache(decision_max_age=decision_ttl)
 
     def sign(self, data: SignedParts, *, member: MemberId) -> bytes:
         key = self._keys.get(member)
@@ -108,24 +109,16 @@ class XadesMessageSigning:
     def verify(self, signature: bytes, data: SignedParts, *, signer: MemberId, at: dt.datetime) -> None:
         parts = {uri: raw for uri, _mime, raw in part_uris(data)}
         try:
-            parsed, _chain = check_cryptography(signature, parts)
-            key = (hashlib.sha256(cert_der(parsed.certificate)).digest(),
-                   tuple(hashlib.sha256(o).digest() for o in parsed.ocsp_responses), signer)
-            with self._lock:
-                seen = self._decisions.get(key)
-            if seen is not None and at - seen < self._ttl:
-                return
-            verify_signature(signature, parts, policy=self._policy_for(signer.instance, at), signer=signer, at=at)
+            # parsed once: the trust decision works on the tree the cryptography was checked on
+            parsed, chain = check_cryptography(signature, parts)
+            trust_signature(parsed, chain, parts, policy=self._policy_for(signer.instance, at), signer=signer, at=at,
+                            cache=self._cache)
         except XRoadFault:
             raise
         except SignatureError as exc:
             raise _signature_fault(exc) from exc
         except TrustError as exc:
             raise XRoadFault("invalid_signature_value", f"signature check failed: {exc}") from exc
-        with self._lock:
-            if len(self._decisions) > 10000:
-                self._decisions.clear()
-            self._decisions[key] = at
 
 
 def _auth_usage(cert: x509.Certificate) -> bool:

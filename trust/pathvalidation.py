@@ -27,7 +27,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from collections.abc import Sequence
-from typing import Literal
+from typing import Hashable, Literal
 
 from cryptography import x509
 from cryptography.x509 import ocsp as crypto_ocsp
@@ -119,13 +119,34 @@ class ValidationCache:
 
     Keys hold the policy object itself (not its hash), so two policies never share
     an entry by accident.
+
+    It also keeps *decisions* for higher layers (:func:`trust.xades_verify.trust_signature`
+    memoises a whole signer decision here): opaque values under keys the caller builds
+    from hashes of the immutable inputs; the caller stores with each value the window
+    of moments in which it holds and checks it on every hit. ``decision_max_age``
+    (seconds) additionally bounds how long after it was made a decision is reused.
     """
 
-    def __init__(self, max_entries: int = 8192) -> None:
+    def __init__(self, max_entries: int = 8192, *, decision_max_age: float | None = None) -> None:
         self.max_entries = max_entries
+        self.decision_max_age = dt.timedelta(seconds=decision_max_age) if decision_max_age is not None else None
         self._chains: OrderedDict[tuple[TrustPolicy, bytes], _Chained] = OrderedDict()
         self._ocsp: OrderedDict[tuple[TrustPolicy, bytes, bytes], VerifiedOcspStatus] = OrderedDict()
+        self._decisions: OrderedDict[Hashable, object] = OrderedDict()
         self._lock = threading.Lock()
+
+    def decision(self, key: Hashable) -> object | None:
+        with self._lock:
+            value = self._decisions.get(key)
+            if value is not None:
+                self._decisions.move_to_end(key)
+            return value
+
+    def put_decision(self, key: Hashable, value: object) -> None:
+        with self._lock:
+            self._decisions[key] = value
+            while len(self._decisions) > self.max_entries:
+                self._decisions.popitem(last=False)
 
     def chain(self, key: tuple[TrustPolicy, bytes]) -> _Chained | None:
         with self._lock:
@@ -157,6 +178,7 @@ class ValidationCache:
         with self._lock:
             self._chains.clear()
             self._ocsp.clear()
+            self._decisions.clear()
 
 
 def _chain(cert: x509.Certificate, policy: TrustPolicy) -> _Chained:

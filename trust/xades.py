@@ -88,7 +88,8 @@ class SignedPart:
     def __post_init__(self) -> None:
         if (self.data is None) == (self.digest is None):
             raise ValueError("give exactly one of data and digest")
-        if not self.uri.startswith("/") or '"' in self.uri or "<" in self.uri or "&" in self.uri:
+        # no character C14N would write differently in an attribute (" < & and controls)
+        if not self.uri.startswith("/") or any(ch in '"<&' or ch < " " for ch in self.uri):
             raise ValueError(f"bad part URI {self.uri!r}")
 
     def digest_with(self, algorithm: DigestAlgorithm) -> bytes:
@@ -153,34 +154,57 @@ def _xml_text(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-@functools.lru_cache(maxsize=64)
-def _certificate_material(cert: x509.Certificate, digest: DigestAlgorithm) -> tuple[str, str, str, str]:
-    """(cert digest b64, issuer name, serial, wrapped cert b64): the same for every signature of a key.
+@dataclass(frozen=True)
+class _KeyMaterial:
+    """What every signature by one certificate repeats, written once per (certificate, digest).
 
-    A pure memo: a gateway signs thousands of messages with one certificate, and the
-    issuer name costs more to format than the RSA operation.
+    ``sp_*`` are the SignedProperties around the two parts that change per signature
+    (the signing time and the DataObjectFormats), in document form and in the
+    inclusive-C14N form that is hashed; both come from the same template through
+    :func:`canonical_fragment`, so they cannot drift apart.
     """
+
+    public_key: object
+    curve_bits: int | None  # EC keys: the curve size for r||s; None for RSA
+    cert_b64: str  # Java-wrapped, for KeyInfo
+    sp_head: str
+    sp_mid: str
+    sp_head_c14n: str
+    sp_mid_c14n: str
+
+
+_TIME_MARK = "@@SIGNING-TIME@@"
+_OBJECTS_MARK = "@@OBJECTS@@"
+_SP_TAIL = "</xades:SignedDataObjectProperties></xades:SignedProperties>"
+
+
+@functools.lru_cache(maxsize=64)
+def _certificate_material(cert: x509.Certificate, digest: DigestAlgorithm) -> _KeyMaterial:
+    """A pure memo: a gateway signs thousands of messages with one certificate, and the
+    issuer name alone costs more to format than the RSA operation."""
     der = cert.public_bytes(serialization.Encoding.DER)
-    return (
-        base64.b64encode(digest.digest(der)).decode(),
-        _xml_text(rfc2253_name(cert)),
-        str(cert.serial_number),
-        java_base64(der),
+    public_key = cert.public_key()
+    template = _signed_properties_template(
+        base64.b64encode(digest.digest(der)).decode(), _xml_text(rfc2253_name(cert)), str(cert.serial_number), digest
+    )
+    head, mid = template[: -len(_SP_TAIL)].split(_TIME_MARK)
+    mid = mid.replace(_OBJECTS_MARK, "")
+    c14n = canonical_fragment(template).decode("utf-8")
+    head_c, mid_c = c14n[: -len(_SP_TAIL)].split(_TIME_MARK)
+    mid_c = mid_c.replace(_OBJECTS_MARK, "")
+    return _KeyMaterial(
+        public_key=public_key,
+        curve_bits=public_key.curve.key_size if isinstance(public_key, ec.EllipticCurvePublicKey) else None,
+        cert_b64=java_base64(der),
+        sp_head=head, sp_mid=mid, sp_head_c14n=head_c, sp_mid_c14n=mid_c,
     )
 
 
-def _signed_properties(
-    cert: x509.Certificate, signing_time: dt.datetime, formats: Sequence[tuple[str, str]], digest: DigestAlgorithm
-) -> str:
-    cert_digest, issuer_name, serial, _ = _certificate_material(cert, digest)
+def _signed_properties_template(cert_digest: str, issuer_name: str, serial: str, digest: DigestAlgorithm) -> str:
     dm = f'<ds:DigestMethod Algorithm="{digest.value}"/>'
-    objects = "".join(
-        f'<xades:DataObjectFormat ObjectReference="#{ref}"><xades:MimeType>{_xml_text(mime)}</xades:MimeType></xades:DataObjectFormat>'
-        for ref, mime in formats
-    )
     return (
         '<xades:SignedProperties Id="signed-properties"><xades:SignedSignatureProperties>'
-        f"<xades:SigningTime>{format_signing_time(signing_time)}</xades:SigningTime>"
+        f"<xades:SigningTime>{_TIME_MARK}</xades:SigningTime>"
         "<xades:SigningCertificate><xades:Cert><xades:CertDigest>"
         f"{dm}<ds:DigestValue>{cert_digest}</ds:DigestValue></xades:CertDigest>"
         f"<xades:IssuerSerial><ds:X509IssuerName>{issuer_name}</ds:X509IssuerName>"
@@ -194,8 +218,27 @@ def _signed_properties(
         "<xades:SigPolicyQualifiers><xades:SigPolicyQualifier>"
         f"<xades:SPURI>{POLICY_URI}</xades:SPURI></xades:SigPolicyQualifier></xades:SigPolicyQualifiers>"
         "</xades:SignaturePolicyId></xades:SignaturePolicyIdentifier></xades:SignedSignatureProperties>"
-        f"<xades:SignedDataObjectProperties>{objects}</xades:SignedDataObjectProperties></xades:SignedProperties>"
+        f"<xades:SignedDataObjectProperties>{_OBJECTS_MARK}{_SP_TAIL}"
     )
+
+
+def _signed_properties(
+    cert: x509.Certificate, signing_time: dt.datetime, formats: Sequence[tuple[str, str]], digest: DigestAlgorithm
+) -> tuple[str, bytes]:
+    """The SignedProperties element: (document form, its inclusive C14N as UTF-8)."""
+    material = _certificate_material(cert, digest)
+    time_text = format_signing_time(signing_time)
+    objects = "".join(
+        f'<xades:DataObjectFormat ObjectReference="#{ref}"><xades:MimeType>{_xml_text(mime)}</xades:MimeType></xades:DataObjectFormat>'
+        for ref, mime in formats
+    )
+    # C14N writes text as the writer does (& < > escaped) unless it holds a CR, which
+    # the document form cannot carry literally; such MIME types are refused
+    if "\r" in objects:
+        raise TrustError("a MIME type must not contain a carriage return", code="trust.signature.bad_input")
+    document = material.sp_head + time_text + material.sp_mid + objects + _SP_TAIL
+    canonical = material.sp_head_c14n + time_text + material.sp_mid_c14n + objects + _SP_TAIL
+    return document, canonical.encode("utf-8")
 
 
 def _unsigned_properties(ocsp_responses: Sequence[bytes], extra_certs: Sequence[x509.Certificate]) -> str:
@@ -243,14 +286,36 @@ def c14n_by_parsing(fragment: str) -> bytes:
     return etree.tostring(doc[0], method="c14n")
 
 
-def _reference(ref_id: str, uri: str, digest: bytes, algorithm: DigestAlgorithm, type_: str | None = None) -> str:
+def _reference_pair(
+    ref_id: str, uri: str, digest: bytes, algorithm: DigestAlgorithm, type_: str | None = None
+) -> tuple[str, str]:
+    """A ``ds:Reference`` in document form and in C14N form (as it sits inside SignedInfo).
+
+    The attributes are already in C14N order (Id, Type, URI) and :class:`SignedPart`
+    refuses the characters C14N would escape in them, so the two differ only in the
+    expanded empty DigestMethod and the CR of Java's base64.
+    """
     type_attr = f' Type="{type_}"' if type_ else ""
+    text = base64.b64encode(digest).decode("ascii")
+    lines = [text[i:i + 76] for i in range(0, len(text), 76)]
+    head = f'<ds:Reference Id="{ref_id}"{type_attr} URI="{uri}">\n'
+    value, value_c14n = "&#13;\n".join(lines), "&#xD;\n".join(lines)
     return (
-        f'<ds:Reference Id="{ref_id}"{type_attr} URI="{uri}">\n'
-        f'<ds:DigestMethod Algorithm="{algorithm.value}"/>\n'
-        f"<ds:DigestValue>{java_base64(digest)}</ds:DigestValue>\n"
-        "</ds:Reference>\n"
+        f'{head}<ds:DigestMethod Algorithm="{algorithm.value}"/>\n'
+        f"<ds:DigestValue>{value}</ds:DigestValue>\n</ds:Reference>\n",
+        f'{head}<ds:DigestMethod Algorithm="{algorithm.value}"></ds:DigestMethod>\n'
+        f"<ds:DigestValue>{value_c14n}</ds:DigestValue>\n</ds:Reference>\n",
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _signed_info_head(algorithm: SignatureAlgorithm) -> tuple[str, str]:
+    head = (
+        "<ds:SignedInfo>\n"
+        f'<ds:CanonicalizationMethod Algorithm="{C14N_10}"/>\n'
+        f'<ds:SignatureMethod Algorithm="{algorithm.value}"/>\n'
+    )
+    return head, canonical_fragment(head).decode("utf-8")
 
 
 def create_signature(
@@ -270,43 +335,42 @@ def create_signature(
     ``ocsp_responses`` are the DER OCSP responses for the signing certificate (and its
     chain) that the verifier will check; ``extra_certificates`` the intermediate CA
     certificates, written to ``CertificateValues``.
+
+    The hot path of every exchange: the document and the canonical forms that are
+    hashed are written side by side from per-key templates (no XML parsing, no
+    regular expressions), so the private-key operation dominates.
     """
     if not parts:
         raise TrustError("a signature needs at least one input", code="trust.signature.no_input")
-    if len({p.uri for p in parts}) != len(parts):
+    if len(parts) > 1 and len({p.uri for p in parts}) != len(parts):
         raise TrustError("signature inputs must have distinct URIs", code="trust.signature.duplicate_input")
-    public_key = certificate.public_key()
+    material = _certificate_material(certificate, digest_algorithm)
     if algorithm is None:
-        algorithm = SignatureAlgorithm.for_key(public_key, DigestAlgorithm.SHA512)
+        algorithm = SignatureAlgorithm.for_key(material.public_key, DigestAlgorithm.SHA512)
     multi = len(parts) > 1
     part_ids = [f"signature-reference-{n + 1 if multi else n}" for n in range(len(parts))]
     sp_id = "signature-reference-0" if multi else f"signature-reference-{len(parts)}"
     formats = [(rid, p.mime_type) for rid, p in zip(part_ids, parts)]
-    signed_props = _signed_properties(certificate, signing_time, formats, digest_algorithm)
-    sp_digest = digest_algorithm.digest(canonical_fragment(signed_props))
-    part_refs = "".join(
-        _reference(rid, p.uri, p.digest_with(digest_algorithm), digest_algorithm) for rid, p in zip(part_ids, parts)
-    )
-    sp_ref = _reference(sp_id, "#signed-properties", sp_digest, digest_algorithm, SIGNED_PROPERTIES_TYPE)
-    signed_info = (
-        "<ds:SignedInfo>\n"
-        f'<ds:CanonicalizationMethod Algorithm="{C14N_10}"/>\n'
-        f'<ds:SignatureMethod Algorithm="{algorithm.value}"/>\n'
-        + (sp_ref + part_refs if multi else part_refs + sp_ref)
-        + "</ds:SignedInfo>"
-    )
-    to_sign = algorithm.digest.digest(canonical_fragment(signed_info))
+    signed_props, signed_props_c14n = _signed_properties(certificate, signing_time, formats, digest_algorithm)
+    sp_ref = _reference_pair(sp_id, "#signed-properties", digest_algorithm.digest(signed_props_c14n),
+                             digest_algorithm, SIGNED_PROPERTIES_TYPE)
+    part_refs = [_reference_pair(rid, p.uri, p.digest_with(digest_algorithm), digest_algorithm)
+                 for rid, p in zip(part_ids, parts)]
+    refs = [sp_ref, *part_refs] if multi else [*part_refs, sp_ref]
+    head, head_c14n = _signed_info_head(algorithm)
+    signed_info = head + "".join(r[0] for r in refs) + "</ds:SignedInfo>"
+    signed_info_c14n = head_c14n + "".join(r[1] for r in refs) + "</ds:SignedInfo>"
+    to_sign = algorithm.digest.digest(signed_info_c14n.encode("utf-8"))
     value = signer.sign(key_id, algorithm, to_sign)
     if algorithm.is_ecdsa:
-        if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        if material.curve_bits is None:
             raise TrustError("ECDSA signature with a non-EC certificate", code="trust.signature.key_mismatch")
-        value = ecdsa_der_to_raw(value, public_key.curve.key_size)
-    cert_b64 = _certificate_material(certificate, digest_algorithm)[3]
+        value = ecdsa_der_to_raw(value, material.curve_bits)
     document = (
         _XML_DECL + _ROOT_OPEN + '<ds:Signature Id="signature">\n'
         + signed_info + "\n"
         + f'<ds:SignatureValue Id="signature-value">\n{java_base64(value)}\n</ds:SignatureValue>\n'
-        + f"<ds:KeyInfo>\n<ds:X509Data>\n<ds:X509Certificate>\n{cert_b64}\n</ds:X509Certificate>\n</ds:X509Data>\n</ds:KeyInfo>\n"
+        + f"<ds:KeyInfo>\n<ds:X509Data>\n<ds:X509Certificate>\n{material.cert_b64}\n</ds:X509Certificate>\n</ds:X509Data>\n</ds:KeyInfo>\n"
         + '<ds:Object><xades:QualifyingProperties Target="#signature">'
         + signed_props + _unsigned_properties(ocsp_responses, extra_certificates)
         + "</xades:QualifyingProperties></ds:Object>\n</ds:Signature></asic:XAdESSignatures>"

@@ -13,9 +13,10 @@ signature, to stop wrapping attacks) and container references by path.
 
 from __future__ import annotations
 
-import base64
 import binascii
+import hashlib
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -50,11 +51,28 @@ def _xades(name: str) -> str:
 
 
 def b64decode(text: str | None, what: str) -> bytes:
-    """Decode base64 that may carry line breaks and ``&#13;`` (NOTES 9.15)."""
+    """Decode base64 that may carry line breaks and ``&#13;`` (NOTES 9.15).
+
+    Strict: ``binascii.a2b_base64(strict_mode=True)`` is what ``base64.b64decode(validate=True)``
+    runs, without its wrapper (non-ASCII text raises ``ValueError`` in both).
+    """
     try:
-        return base64.b64decode("".join((text or "").split()), validate=True)
+        return binascii.a2b_base64("".join((text or "").split()), strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise SignatureMalformed(f"{what} is not valid base64") from exc
+
+
+_HASHES: dict[DigestAlgorithm, Callable[[bytes], "hashlib._Hash"]] = {
+    DigestAlgorithm.SHA256: hashlib.sha256,
+    DigestAlgorithm.SHA384: hashlib.sha384,
+    DigestAlgorithm.SHA512: hashlib.sha512,
+}
+
+
+def _digest(algorithm: DigestAlgorithm, data: bytes) -> bytes:
+    """``algorithm.digest(data)`` through hashlib's direct constructor (``hashlib.new`` is slower)."""
+    constructor = _HASHES.get(algorithm)
+    return constructor(data).digest() if constructor is not None else algorithm.digest(data)
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,13 @@ class ParsedSignature:
     timestamp_tokens: tuple[bytes, ...]
     signature_element: etree._Element = field(compare=False, repr=False)
     signed_properties_element: etree._Element = field(compare=False, repr=False)
+    certificate_der: bytes = field(default=b"", compare=False, repr=False)
+    signed_info_element: etree._Element | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def certificate_bytes(self) -> bytes:
+        """The signer certificate's DER exactly as the signature carries it."""
+        return self.certificate_der or self.certificate.public_bytes(serialization.Encoding.DER)
 
     def external_uris(self) -> tuple[str, ...]:
         return tuple(r.uri for r in self.references if not r.internal)
@@ -113,84 +138,229 @@ def _load_cert(der: bytes, what: str) -> x509.Certificate:
         raise SignatureMalformed(f"{what} is not a DER certificate") from exc
 
 
+# Base64 text longer than this is decoded every time instead of memoised, so that the
+# memo's memory stays bounded (256 entries x 16 KiB) whatever a sender puts there.
+_MEMO_TEXT_LIMIT = 16384
+
+
+@functools.lru_cache(maxsize=256)
+def _memo_base64(text: str) -> bytes:
+    return b64decode(text, "base64")
+
+
+def ocsp_from_base64(text: str | None) -> bytes:
+    """The DER of an ``EncapsulatedOCSPValue``; a pure memo by exact text, as for certificates
+    (a gateway staples the same response to every message until it refreshes it)."""
+    if text is None or len(text) > _MEMO_TEXT_LIMIT:
+        return b64decode(text, "EncapsulatedOCSPValue")
+    try:
+        return _memo_base64(text)
+    except SignatureMalformed as exc:
+        raise SignatureMalformed("EncapsulatedOCSPValue is not valid base64") from exc
+
+
+@functools.lru_cache(maxsize=256)
+def _memo_certificate(text: str) -> tuple[x509.Certificate, bytes]:
+    der = b64decode(text, "certificate")
+    return _load_cert(der, "certificate"), der
+
+
+def certificate_from_base64(text: str | None, what: str) -> tuple[x509.Certificate, bytes]:
+    """(certificate, its DER) from the base64 text of a signature element.
+
+    A pure memo keyed by the exact text: a gateway sees the same few signer
+    certificates in every message, and decoding and parsing one costs as much as
+    verifying an RSA signature. Equal text means equal DER means an equal certificate,
+    so nothing a later check decides can differ; failures are never memoised.
+    """
+    if text is None:
+        raise SignatureMalformed(f"{what} is empty")
+    if len(text) > _MEMO_TEXT_LIMIT:
+        der = b64decode(text, what)
+        return _load_cert(der, what), der
+    try:
+        return _memo_certificate(text)
+    except SignatureMalformed as exc:
+        message = str(exc).replace("certificate", what, 1)
+        raise SignatureMalformed(message) from exc
+
+
+_SIGNATURE = f"{{{DS_NS}}}Signature"
+_SIGNED_INFO = f"{{{DS_NS}}}SignedInfo"
+_C14N_METHOD = f"{{{DS_NS}}}CanonicalizationMethod"
+_SIGNATURE_METHOD = f"{{{DS_NS}}}SignatureMethod"
+_REFERENCE = f"{{{DS_NS}}}Reference"
+_DIGEST_METHOD = f"{{{DS_NS}}}DigestMethod"
+_DIGEST_VALUE = f"{{{DS_NS}}}DigestValue"
+_TRANSFORMS = f"{{{DS_NS}}}Transforms"
+_TRANSFORM = f"{{{DS_NS}}}Transform"
+_SIGNATURE_VALUE = f"{{{DS_NS}}}SignatureValue"
+_KEY_INFO = f"{{{DS_NS}}}KeyInfo"
+_X509_DATA = f"{{{DS_NS}}}X509Data"
+_X509_CERTIFICATE = f"{{{DS_NS}}}X509Certificate"
+_X509_SERIAL = f"{{{DS_NS}}}X509SerialNumber"
+_OBJECT = f"{{{DS_NS}}}Object"
+_QUALIFYING_PROPERTIES = f"{{{XADES_NS}}}QualifyingProperties"
+_SIGNED_PROPERTIES = f"{{{XADES_NS}}}SignedProperties"
+_SIGNED_SIGNATURE_PROPERTIES = f"{{{XADES_NS}}}SignedSignatureProperties"
+_SIGNING_TIME = f"{{{XADES_NS}}}SigningTime"
+_UNSIGNED_PROPERTIES = f"{{{XADES_NS}}}UnsignedProperties"
+_UNSIGNED_SIGNATURE_PROPERTIES = f"{{{XADES_NS}}}UnsignedSignatureProperties"
+_OCSP_VALUE = f"{{{XADES_NS}}}EncapsulatedOCSPValue"
+_X509_VALUE = f"{{{XADES_NS}}}EncapsulatedX509Certificate"
+_SIGNATURE_TIMESTAMP = f"{{{XADES_NS}}}SignatureTimeStamp"
+_TIMESTAMP_VALUE = f"{{{XADES_NS}}}EncapsulatedTimeStamp"
+_SIGNING_CERTIFICATES = (f"{{{XADES_NS}}}SigningCertificate", f"{{{XADES_NS}}}SigningCertificateV2")
+_CERT = f"{{{XADES_NS}}}Cert"
+_CERT_DIGEST = f"{{{XADES_NS}}}CertDigest"
+_ISSUER_SERIAL = f"{{{XADES_NS}}}IssuerSerial"
+
+
+def _child(parent: etree._Element | None, tag: str) -> etree._Element | None:
+    """The first child ``tag`` of ``parent`` (what ``find(tag)`` gives, filtered in C)."""
+    if parent is None:
+        return None
+    for child in parent.iterchildren(tag):
+        return child
+    return None
+
+
+def _path(parent: etree._Element | None, *tags: str) -> etree._Element | None:
+    """``find("a/b/c")``: the first element, in document order, at the end of the tag path."""
+    if parent is None:
+        return None
+    if len(tags) == 1:
+        return _child(parent, tags[0])
+    for child in parent.iterchildren(tags[0]):
+        found = _path(child, *tags[1:])
+        if found is not None:
+            return found
+    return None
+
+
+def _child_text(parent: etree._Element | None, *tags: str) -> str | None:
+    """``findtext("a/b")``: None without such an element, "" for an empty one."""
+    child = _path(parent, *tags)
+    if child is None:
+        return None
+    return child.text or ""
+
+
+def _algorithm(element: etree._Element | None) -> str:
+    return (element.get("Algorithm") if element is not None else None) or ""
+
+
 def parse_signature(signature_xml: bytes) -> ParsedSignature:
-    """Parse a signature document; raise :class:`SignatureMalformed` on structural problems."""
+    """Parse a signature document; raise :class:`SignatureMalformed` on structural problems.
+
+    Elements are reached by direct child navigation (C-level ``iterchildren``), with
+    the same first-match semantics the ElementPath ``find`` calls had.
+    """
     try:
         root = parse_xml(signature_xml, max_bytes=_MAX_SIGNATURE_BYTES, what="signature")
     except TrustError as exc:
         raise SignatureMalformed(f"signature is not well-formed XML: {exc}") from exc
-    if root.tag == _ds("Signature"):
+    if root.tag == _SIGNATURE:
         sig = root
     elif etree.QName(root).localname == "XAdESSignatures" and etree.QName(root).namespace in ASIC_NAMESPACES:
-        found = root.findall(_ds("Signature"))
+        found = list(root.iterchildren(_SIGNATURE))
         if len(found) != 1:
             raise SignatureMalformed(f"XAdESSignatures must hold exactly one ds:Signature, it holds {len(found)}")
         sig = found[0]
     else:
         raise SignatureMalformed(f"unexpected signature root element {root.tag}")
-    signed_info = sig.find(_ds("SignedInfo"))
+    # one pass over the children of ds:Signature and of ds:SignedInfo; the first of each
+    # kind counts, as with ``find``
+    signed_info = value_el = key_info = None
+    for child in sig:
+        tag = child.tag
+        if tag == _SIGNED_INFO and signed_info is None:
+            signed_info = child
+        elif tag == _SIGNATURE_VALUE and value_el is None:
+            value_el = child
+        elif tag == _KEY_INFO and key_info is None:
+            key_info = child
     if signed_info is None:
         raise SignatureMalformed("signature has no SignedInfo")
-    c14n_el = signed_info.find(_ds("CanonicalizationMethod"))
-    c14n = (c14n_el.get("Algorithm") if c14n_el is not None else None) or ""
+    c14n_el = method_el = None
+    reference_els = []
+    for child in signed_info:
+        tag = child.tag
+        if tag == _REFERENCE:
+            reference_els.append(child)
+        elif tag == _C14N_METHOD and c14n_el is None:
+            c14n_el = child
+        elif tag == _SIGNATURE_METHOD and method_el is None:
+            method_el = child
+    c14n = _algorithm(c14n_el)
     if c14n not in C14N_ALGORITHMS:
         raise SignatureMalformed(f"canonicalization {c14n!r} is not allowed")
-    method_el = signed_info.find(_ds("SignatureMethod"))
     try:
-        method = SignatureAlgorithm.from_uri((method_el.get("Algorithm") if method_el is not None else None) or "")
+        method = SignatureAlgorithm.from_uri(_algorithm(method_el))
     except TrustError as exc:
         raise SignatureMalformed(str(exc)) from exc
     references = []
-    for ref in signed_info.findall(_ds("Reference")):
-        dm = ref.find(_ds("DigestMethod"))
+    for ref in reference_els:
+        dm_el = dv_el = None
+        transforms_list: list[str] = []
+        for child in ref:
+            tag = child.tag
+            if tag == _DIGEST_METHOD and dm_el is None:
+                dm_el = child
+            elif tag == _DIGEST_VALUE and dv_el is None:
+                dv_el = child
+            elif tag == _TRANSFORMS:
+                transforms_list.extend(t.get("Algorithm") or "" for t in child.iterchildren(_TRANSFORM))
         try:
-            alg = DigestAlgorithm.from_uri((dm.get("Algorithm") if dm is not None else None) or "")
+            alg = DigestAlgorithm.from_uri(_algorithm(dm_el))
         except TrustError as exc:
             raise SignatureMalformed(str(exc)) from exc
         if alg is DigestAlgorithm.SHA1:
             raise SignatureMalformed("SHA-1 reference digests are not accepted")
-        transforms = tuple(t.get("Algorithm") or "" for t in ref.iterfind(f"{_ds('Transforms')}/{_ds('Transform')}"))
         references.append(
             ParsedReference(
                 ref.get("Id"), ref.get("URI") or "", ref.get("Type"), alg,
-                b64decode(ref.findtext(_ds("DigestValue")), "reference DigestValue"), transforms,
+                b64decode(dv_el.text or "" if dv_el is not None else None, "reference DigestValue"),
+                tuple(transforms_list),
             )
         )
     if not references:
         raise SignatureMalformed("signature has no references")
-    value = b64decode(sig.findtext(_ds("SignatureValue")), "SignatureValue")
-    cert_text = sig.findtext(f"{_ds('KeyInfo')}/{_ds('X509Data')}/{_ds('X509Certificate')}")
+    value = b64decode(value_el.text or "" if value_el is not None else None, "SignatureValue")
+    cert_text = _child_text(key_info, _X509_DATA, _X509_CERTIFICATE)
     if cert_text is None:
         raise SignatureMalformed("signature has no signer certificate in KeyInfo")
-    certificate = _load_cert(b64decode(cert_text, "X509Certificate"), "signer certificate")
-    qp = sig.find(f"{_ds('Object')}/{_xades('QualifyingProperties')}")
+    certificate, certificate_der = certificate_from_base64(cert_text, "signer certificate")
+    qp = _path(sig, _OBJECT, _QUALIFYING_PROPERTIES)
     if qp is None:
         raise SignatureMalformed("signature has no XAdES QualifyingProperties")
-    signed_props = list(sig.iter(_xades("SignedProperties")))
+    signed_props = list(sig.iter(_SIGNED_PROPERTIES))
     if len(signed_props) != 1 or signed_props[0].getparent() is not qp:
         # exactly one, inside the QualifyingProperties read here: the SigningTime a verifier
         # reports must come from the element the signature covers
         raise SignatureMalformed(f"signature must hold exactly one SignedProperties, it holds {len(signed_props)}")
-    ssp = signed_props[0].find(_xades("SignedSignatureProperties"))
+    ssp = _child(signed_props[0], _SIGNED_SIGNATURE_PROPERTIES)
     if ssp is None:
         raise SignatureMalformed("signature has no SignedSignatureProperties")
-    signing_time = _parse_time(ssp.findtext(_xades("SigningTime")))
-    usp = qp.find(f"{_xades('UnsignedProperties')}/{_xades('UnsignedSignatureProperties')}")
+    signing_time = _parse_time(_child_text(ssp, _SIGNING_TIME))
+    usp = _path(qp, _UNSIGNED_PROPERTIES, _UNSIGNED_SIGNATURE_PROPERTIES)
     ocsp: list[bytes] = []
     extra: list[x509.Certificate] = []
     tokens: list[bytes] = []
     if usp is not None:
-        for el in usp.iter(_xades("EncapsulatedOCSPValue")):
-            ocsp.append(b64decode(el.text, "EncapsulatedOCSPValue"))
-        for el in usp.iter(_xades("EncapsulatedX509Certificate")):
-            extra.append(_load_cert(b64decode(el.text, "EncapsulatedX509Certificate"), "CertificateValues entry"))
-        for el in usp.iterfind(f"{_xades('SignatureTimeStamp')}/{_xades('EncapsulatedTimeStamp')}"):
-            tokens.append(b64decode(el.text, "EncapsulatedTimeStamp"))
+        for el in usp.iter(_OCSP_VALUE):
+            ocsp.append(ocsp_from_base64(el.text))
+        for el in usp.iter(_X509_VALUE):
+            extra.append(certificate_from_base64(el.text or "", "CertificateValues entry")[0])
+        for stamp in usp.iterchildren(_SIGNATURE_TIMESTAMP):
+            for el in stamp.iterchildren(_TIMESTAMP_VALUE):
+                tokens.append(b64decode(el.text, "EncapsulatedTimeStamp"))
     return ParsedSignature(
         signature_xml=bytes(signature_xml), signature_method=method, c14n_method=c14n,
         references=tuple(references), signature_value=value, certificate=certificate,
         signing_time=signing_time, ocsp_responses=tuple(ocsp), extra_certificates=tuple(extra),
         timestamp_tokens=tuple(tokens), signature_element=sig, signed_properties_element=signed_props[0],
+        certificate_der=certificate_der, signed_info_element=signed_info,
     )
 
 
@@ -200,30 +370,33 @@ def _canonical(element: etree._Element, algorithm: str) -> bytes:
 
 
 def _by_id(sig: etree._Element, ident: str) -> etree._Element:
-    found = [el for el in sig.iter() if isinstance(el.tag, str) and el.get("Id") == ident]
+    # every element of the signature, itself included, whose Id is ``ident``: unique, or
+    # a wrapped copy could be what the reference digests
+    found = [el for el in sig.iter(etree.Element) if el.get("Id") == ident]
     if len(found) != 1:
         raise SignatureMalformed(f"signature has {len(found)} elements with Id {ident!r}, expected exactly one")
     return found[0]
 
 
 def _check_signing_certificate(parsed: ParsedSignature, signed_props: etree._Element) -> None:
-    der = parsed.certificate.public_bytes(serialization.Encoding.DER)
-    ssp = signed_props.find(_xades("SignedSignatureProperties"))
+    der = parsed.certificate_bytes
+    ssp = _child(signed_props, _SIGNED_SIGNATURE_PROPERTIES)
     assert ssp is not None
-    certs = ssp.findall(f"{_xades('SigningCertificate')}/{_xades('Cert')}") + ssp.findall(
-        f"{_xades('SigningCertificateV2')}/{_xades('Cert')}"
-    )
+    certs = [cert for tag in _SIGNING_CERTIFICATES for holder in ssp.iterchildren(tag)
+             for cert in holder.iterchildren(_CERT)]
     if not certs:
         raise SignatureMalformed("signed properties do not name the signing certificate")
+    digests: dict[DigestAlgorithm, bytes] = {}
     for cert in certs:
-        dm = cert.find(f"{_xades('CertDigest')}/{_ds('DigestMethod')}")
         try:
-            alg = DigestAlgorithm.from_uri((dm.get("Algorithm") if dm is not None else None) or "")
+            alg = DigestAlgorithm.from_uri(_algorithm(_path(cert, _CERT_DIGEST, _DIGEST_METHOD)))
         except TrustError as exc:
             raise SignatureMalformed(str(exc)) from exc
-        stated = b64decode(cert.findtext(f"{_xades('CertDigest')}/{_ds('DigestValue')}"), "CertDigest")
-        if alg.digest(der) == stated:
-            serial = cert.findtext(f"{_xades('IssuerSerial')}/{_ds('X509SerialNumber')}")
+        stated = b64decode(_child_text(cert, _CERT_DIGEST, _DIGEST_VALUE), "CertDigest")
+        if alg not in digests:
+            digests[alg] = _digest(alg, der)
+        if digests[alg] == stated:
+            serial = _child_text(cert, _ISSUER_SERIAL, _X509_SERIAL)
             if serial is not None and serial.strip() != str(parsed.certificate.serial_number):
                 raise SignatureMalformed("IssuerSerial does not match the signing certificate")
             return
@@ -245,7 +418,7 @@ def check_references_and_value(parsed: ParsedSignature, resolve: Callable[[str],
             if any(t not in C14N_ALGORITHMS for t in algorithms) or len(algorithms) > 1:
                 raise SignatureMalformed(f"reference {ref.uri}: transforms {algorithms} are not allowed")
             data = _canonical(target, algorithms[0] if algorithms else "http://www.w3.org/TR/2001/REC-xml-c14n-20010315")
-            if target.tag == _xades("SignedProperties"):
+            if target.tag == _SIGNED_PROPERTIES:
                 if target is not parsed.signed_properties_element:
                     raise SignatureMalformed("the signed properties referenced are not the signature's own")
                 if ref.type != SIGNED_PROPERTIES_TYPE:
@@ -259,13 +432,13 @@ def check_references_and_value(parsed: ParsedSignature, resolve: Callable[[str],
             if resolved is None:
                 raise MissingReference(f"signature covers {ref.uri}, which is not available")
             data = resolved
-        if ref.digest_algorithm.digest(data) != ref.digest:
+        if _digest(ref.digest_algorithm, data) != ref.digest:
             raise DigestMismatch(f"digest of {ref.uri} does not match the signature")
     if not signed_props_seen:
         raise SignatureMalformed("signature does not cover its signed properties")
-    signed_info = sig.find(_ds("SignedInfo"))
+    signed_info = parsed.signed_info_element if parsed.signed_info_element is not None else sig.find(_ds("SignedInfo"))
     assert signed_info is not None
-    digest = parsed.signature_method.digest.digest(_canonical(signed_info, parsed.c14n_method))
+    digest = _digest(parsed.signature_method.digest, _canonical(signed_info, parsed.c14n_method))
     public_key = parsed.certificate.public_key()
     value = parsed.signature_value
     if parsed.signature_method.is_ecdsa:

@@ -36,8 +36,8 @@ from .identifiers import ClientId, MemberId
 from .xades import MESSAGE_URI
 from .xades_errors import MissingReference, SignatureError, SignerMismatch
 from .xades_parse import ParsedSignature, check_references_and_value, parse_signature
-from .ocsp import VerifiedOcspStatus
-from .pathvalidation import ValidationCache
+from .ocsp import DEFAULT_CLOCK_SKEW, VerifiedOcspStatus
+from .pathvalidation import ValidationCache, VerifiedCertificate
 from .xades_pki import validate_signer
 
 
@@ -125,6 +125,46 @@ def verify_signature(
     )
 
 
+@dataclass(frozen=True)
+class _SignerDecision:
+    """A signer decision (steps 3-5) that holds for every moment in [not_before, not_after].
+
+    Everything steps 3-5 decide is fixed by the policy, the certificate, the OCSP
+    response and the claimed signer, except the moment: the certificate's, its CA
+    chain's and the OCSP responder's validity periods and the OCSP response's freshness
+    window (thisUpdate, ocspFreshnessSeconds, nextUpdate, clock skew). The intersection
+    of those intervals is where a new check at another moment must give the same answer.
+    """
+
+    policy: TrustPolicy  # held so its id in the key cannot be reused by another policy
+    member: MemberId | None
+    ocsp: VerifiedOcspStatus
+    ca_name: str
+    decided_at: dt.datetime
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+
+def _window(verified: VerifiedCertificate, freshness_seconds: int,
+            skew: dt.timedelta = DEFAULT_CLOCK_SKEW) -> tuple[dt.datetime, dt.datetime]:
+    """The moments at which :func:`validate_signer` gives the same answer as at ``verified.at``.
+
+    Mirrors the time checks of :func:`trust.pathvalidation.validate_certificate` and
+    :func:`trust.ocsp.verify_ocsp_response` (all bounds inclusive, as theirs are).
+    """
+    status = verified.ocsp
+    starts = [verified.cert.not_valid_before_utc, status.this_update - skew,
+              status.responder_cert.not_valid_before_utc - skew]
+    ends = [verified.cert.not_valid_after_utc, status.this_update + dt.timedelta(seconds=freshness_seconds),
+            status.responder_cert.not_valid_after_utc + skew]
+    if status.next_update is not None:
+        ends.append(status.next_update + skew)
+    for ca_cert in verified.chain:
+        starts.append(ca_cert.not_valid_before_utc)
+        ends.append(ca_cert.not_valid_after_utc)
+    return max(starts), min(ends)
+
+
 def trust_signature(
     parsed: ParsedSignature,
     chain: VerifiedHashChain | None,
@@ -136,8 +176,27 @@ def trust_signature(
     message_uri: str = MESSAGE_URI,
     cache: ValidationCache | None = None,
 ) -> VerifiedSignature:
-    """Steps 3-5 on a signature whose cryptography :func:`check_cryptography` accepted."""
+    """Steps 3-5 on a signature whose cryptography :func:`check_cryptography` accepted.
+
+    With a ``cache``, the decision is memoised under (policy, the certificate DER, the
+    OCSP responses, claimed signer) together with the window of
+    moments in which it holds (:class:`_SignerDecision`); a hit outside that window, or
+    for another policy object, is decided afresh. Only successes are memoised.
+    """
     moment = require_aware(at, "verification time") if at is not None else parsed.signing_time
+    key: tuple[object, ...] | None = None
+    if cache is not None:
+        # the exact DER and OCSP bytes (not a hash of them): the parser hands out the same
+        # memoised bytes objects for repeated input, whose hash Python keeps
+        key = ("xades.signer", id(policy), parsed.certificate_bytes, parsed.ocsp_responses, signer)
+        hit = cache.decision(key)
+        if (isinstance(hit, _SignerDecision) and hit.policy is policy and hit.not_before <= moment <= hit.not_after
+                and (cache.decision_max_age is None or abs(moment - hit.decided_at) <= cache.decision_max_age)):
+            return VerifiedSignature(
+                signature_xml=parsed.signature_xml, message=parts[message_uri], parts=dict(parts),
+                signer=hit.member, signer_certificate=parsed.certificate, signing_time=parsed.signing_time,
+                ocsp=hit.ocsp, hash_chain=chain, ca_name=hit.ca_name, verified_at=moment, parsed=parsed,
+            )
     cert = parsed.certificate
     verified = validate_signer(cert, policy, parsed.ocsp_responses, at=moment, cache=cache)
     ca = verified.ca
@@ -153,6 +212,11 @@ def trust_signature(
         except SignatureError:
             member = None  # the subject names no member under this profile
     status = verified.ocsp
+    if cache is not None and key is not None and status.response_der == parsed.ocsp_responses[0]:
+        # only when the first response was the one accepted: no earlier response was
+        # passed over for a reason that might depend on the moment
+        not_before, not_after = _window(verified, policy.ocsp_freshness_seconds)
+        cache.put_decision(key, _SignerDecision(policy, member, status, ca.name, moment, not_before, not_after))
     return VerifiedSignature(
         signature_xml=parsed.signature_xml,
         message=parts[message_uri],
