@@ -118,8 +118,10 @@ class PeerTransport:
     """Sends transport messages to peer gateways over pooled mutual-TLS connections."""
 
     def __init__(self, ssl_context: ssl.SSLContext, *, max_connections: int = 64,
-                 keepalive_expiry: float = 60.0, connect_timeout: float = 5.0,
+                 keepalive_expiry: float = 50.0, connect_timeout: float = 5.0,
                  max_response: int = MAX_RESPONSE) -> None:
+        # idle connections expire before the peer's server drops them (sild's after 60 s idle),
+        # so a request rarely meets a connection closing under it
         self._allowed: dict[tuple[str, int], frozenset[bytes]] = {}
         self._lock = threading.Lock()
         self._connect_timeout = connect_timeout
