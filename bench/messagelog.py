@@ -104,8 +104,11 @@ def quick_stamper(signatures: Sequence[bytes], *, at: dt.datetime) -> BatchStamp
     return BatchStamp(b"token", b"<result/>", [b"<chain/>"] * len(signatures))
 
 
-def raw_commit_rate(path: Path, sync: str, n: int = 300) -> float:
-    """Bare sqlite3 (no sild, no SQLAlchemy): one 6 KiB row per commit - the disk's own limit."""
+def raw_commit_rate(path: Path, sync: str, n: int = 300) -> tuple[float, float]:
+    """Bare sqlite3 (no sild, no SQLAlchemy): one 6 KiB row per commit - the disk's own limit.
+
+    Commits per second and CPU microseconds per commit.
+    """
     import sqlite3
 
     conn = sqlite3.connect(path)
@@ -114,12 +117,38 @@ def raw_commit_rate(path: Path, sync: str, n: int = 300) -> float:
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)")
     conn.commit()
     started = time.perf_counter()
+    cpu = time.process_time()
     for _ in range(n):
         conn.execute("INSERT INTO t (b) VALUES (?)", (MESSAGE + SIGNATURE,))
         conn.commit()
+    cpu = time.process_time() - cpu
     rate = n / (time.perf_counter() - started)
     conn.close()
-    return rate
+    return rate, cpu / n * 1e6
+
+
+def raw_record_rate(path: Path, sync: str, n: int = 1000) -> tuple[float, float]:
+    """Bare sqlite3 inserting the same record into sild's ``ml_record`` (its indexes, its
+    AUTOINCREMENT), one transaction per record: the floor under an unbatched append."""
+    import sqlite3
+
+    open_engine(path, synchronous=sync).dispose()  # the schema
+    log = MessageLog(open_engine(path, synchronous=sync))
+    values = [log._record_stmt.params(log._values(entry(i))) for i in range(n)]
+    sql = log._record_stmt.sql
+    log.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA synchronous={sync}")
+    started = time.perf_counter()
+    cpu = time.process_time()
+    for row in values:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(sql, row)
+        conn.execute("COMMIT")
+    cpu = time.process_time() - cpu
+    rate = n / (time.perf_counter() - started)
+    conn.close()
+    return rate, cpu / n * 1e6
 
 
 def main() -> None:
@@ -132,7 +161,11 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(dir=str(Path(__file__).resolve().parent)) as tmp:
         for sync in ("FULL", "NORMAL"):
-            print(f"baseline bare sqlite3 commits synchronous={sync:6}: {raw_commit_rate(Path(tmp) / f'raw-{sync}.db', sync):8.0f} commits/s")
+            rate, cpu_us = raw_commit_rate(Path(tmp) / f"raw-{sync}.db", sync)
+            print(f"baseline bare sqlite3 commits synchronous={sync:6}: {rate:8.0f} commits/s {cpu_us:6.1f} us CPU/commit")
+        for sync in ("FULL", "NORMAL"):
+            rate, cpu_us = raw_record_rate(Path(tmp) / f"rawrec-{sync}.db", sync)
+            print(f"baseline bare sqlite3 ml_record synchronous={sync:6}: {rate:6.0f} commits/s {cpu_us:6.1f} us CPU/commit")
         for sync in ("FULL", "NORMAL"):
             for threads in (1, args.threads):
                 log = MessageLog(open_engine(Path(tmp) / f"{sync}-{threads}.db", synchronous=sync, pool_size=threads + 2))

@@ -317,10 +317,22 @@ class MessageLog:
     # -- the guard the proxy calls ------------------------------------------------------------
 
     def _refresh_state(self, force: bool = False) -> _StateCache:
+        """The timestamping state, read again when older than ``state_refresh_seconds``.
+
+        Per message this is a clock reading and a comparison. When the state is due,
+        one thread reads it; the others go on with the state it replaces (seconds old,
+        against a period of hours) instead of queueing to read it once each. Without
+        any state yet (start, :meth:`invalidate_state`) or with ``force``, they wait.
+        """
         state = self._state
         if not force and time.monotonic() - state.checked < self.config.state_refresh_seconds:
             return state
-        with self._state_lock:
+        if not self._state_lock.acquire(blocking=force or not state.checked):
+            return state
+        try:
+            state = self._state
+            if not force and time.monotonic() - state.checked < self.config.state_refresh_seconds:
+                return state  # refreshed while this thread waited
             with self.engine.connect() as conn:
                 values = dict(conn.execute(select(m.LogState.key, m.LogState.value)).all())
                 floor = int(values.get(STATE_FLOOR, "0"))
@@ -338,6 +350,8 @@ class MessageLog:
             )
             self._state = new
             return new
+        finally:
+            self._state_lock.release()
 
     def invalidate_state(self) -> None:
         self._state = _StateCache()

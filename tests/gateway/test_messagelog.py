@@ -509,3 +509,35 @@ def test_the_writer_survives_losing_its_connection(engine: Engine) -> None:
     assert mlog.get(mlog.append(entry("q-2"))).query_id == "q-2"
     assert [r.query_id for r in mlog.find("q-1") + mlog.find("q-2")] == ["q-1", "q-2"]
     mlog.close()
+
+
+def test_a_due_state_is_read_once_not_once_per_waiting_thread(tmp_path: Path) -> None:
+    """check_accepting runs per message: when the cached state is due, one thread reads it."""
+    from sqlalchemy import event
+
+    engine = open_engine(tmp_path / "s.db")
+    mlog = MessageLog(engine, clock=lambda: T0, config=MessageLogConfig(state_refresh_seconds=1.0))
+    mlog.append(entry("q-1"))
+    reads: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: reads.append(statement) if "min(" in statement else None)
+    mlog.check_accepting(T0)
+    for _ in range(100):
+        mlog.check_accepting(T0)
+    assert len(reads) == 1  # cached
+    time.sleep(1.05)
+    barrier = threading.Barrier(8)
+
+    def check() -> None:
+        barrier.wait(5)
+        mlog.check_accepting(T0)
+
+    threads = [threading.Thread(target=check) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(reads) == 2
+    with pytest.raises(TimestampingOverdue):  # the state read says q-1 is unstamped since T0
+        mlog.check_accepting(T0 + dt.timedelta(hours=5))
+    mlog.close()
