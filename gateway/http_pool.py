@@ -310,7 +310,7 @@ class HttpPool:
 
     def _checkout(self, key: _Key, timeout: float) -> _Connection | None:
         """A live idle connection, or None with a slot reserved for a new one."""
-        deadline = self._clock() + timeout
+        deadline = time.monotonic() + timeout  # real waiting, whatever clock ages idle connections
         while True:
             stale: list[_Connection] = []
             conn = None
@@ -332,7 +332,7 @@ class HttpPool:
                     if victim is not None:
                         stale = [victim]
                     else:
-                        left = deadline - now
+                        left = deadline - time.monotonic()
                         if left <= 0:
                             raise HttpTimeout(f"no free connection for {_where(key)} "
                                               f"({self._max} in use)")
