@@ -56,14 +56,24 @@ class ObjectType(enum.Enum):
 def _check_part(name: str, value: object) -> None:
     if not isinstance(value, str):
         raise IdentifierError(f"{name} must be a string, got {type(value).__name__}")
+    problem = _part_problem(value)
+    if problem is not None:
+        raise IdentifierError(f"{name} {problem}")
+
+
+@functools.lru_cache(maxsize=8192)
+def _part_problem(value: str) -> str | None:
+    """What is wrong with one part, or None. Cached: every message names the same few
+    instances, classes, members and services, so most checks are repeats."""
     if not value or not value.strip():
-        raise IdentifierError(f"{name} must not be empty")
+        return "must not be empty"
     if value != value.strip():
-        raise IdentifierError(f"{name} {value!r} has leading or trailing white space")
+        return f"{value!r} has leading or trailing white space"
     if len(value) > _MAX_PART:
-        raise IdentifierError(f"{name} is longer than {_MAX_PART} characters")
+        return f"is longer than {_MAX_PART} characters"
     if _CONTROL.search(value):
-        raise IdentifierError(f"{name} {value!r} contains a control character")
+        return f"{value!r} contains a control character"
+    return None
 
 
 def _check_optional(name: str, value: object) -> None:
@@ -76,6 +86,12 @@ def _enc(part: str) -> str:
 
 
 def _join(*parts: str | None) -> str:
+    return _joined(parts)
+
+
+@functools.lru_cache(maxsize=8192)
+def _joined(parts: tuple[str | None, ...]) -> str:
+    """Cached: ``to_text``/``typed_text`` of the same identifiers recur on every message."""
     return "/".join(_enc(p) for p in parts if p is not None)
 
 
@@ -310,6 +326,7 @@ def _split(text: str, what: str) -> list[str]:
     return parts
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_client(text: str) -> ClientId:
     """``INST/CLASS/CODE`` (member) or ``INST/CLASS/CODE/SUB`` (subsystem)."""
     parts = _split(text, "client identifier")
@@ -320,6 +337,7 @@ def parse_client(text: str) -> ClientId:
     raise IdentifierError(f"client identifier {text!r} must have 3 or 4 parts, has {len(parts)}")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_service(text: str) -> ServiceId:
     """``INST/CLASS/CODE/SUB/SERVICE`` (REST form) or with ``/VERSION`` appended.
 
@@ -335,6 +353,7 @@ def parse_service(text: str) -> ServiceId:
     raise IdentifierError(f"service identifier {text!r} must have 4 to 6 parts, has {len(parts)}")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_server(text: str) -> SecurityServerId:
     """``INST/CLASS/CODE/SERVERCODE``."""
     parts = _split(text, "security server identifier")
