@@ -28,10 +28,8 @@ import ssl
 import threading
 import time
 import typing
-from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
-
 from urllib.parse import urlencode, urlsplit
 
 from .errors import GatewayError
