@@ -167,6 +167,7 @@ class GroupCommitWriter(Generic[T]):
         self._lock = threading.Lock()
         self._queue: collections.deque[_Pending[T]] = collections.deque()
         self._leading = False  # a leader is writing; only it touches the connection
+        self._new_signal: Callable[[], Any] = threading.Lock  # a waiting caller's; released once
         self._closed = False
         self._connection: Any = None
         self._cursor: Any = None
@@ -179,21 +180,28 @@ class GroupCommitWriter(Generic[T]):
         with self._lock:
             if self._closed:
                 raise MessageLogWriteFailed("the message log writer is closed")
-            self._queue.append(pending)
             lead = not self._leading
             if lead:
                 self._leading = True
             else:
-                pending.signal = threading.Lock()
-                pending.signal.acquire()
-        if not lead and not pending.signal.acquire(timeout=self.wait_seconds):
-            with self._lock:
-                if not pending.lead and not pending.done:
-                    try:
-                        self._queue.remove(pending)
-                    except ValueError:  # in a transaction right now: it may still commit
-                        pass
-                    raise MessageLogWriteFailed(f"the message log did not commit within {self.wait_seconds:.0f} s")
+                signal = self._new_signal()
+                signal.acquire()
+                pending.signal = signal
+            self._queue.append(pending)
+        if not lead:
+            try:
+                woken = pending.signal.acquire(timeout=self.wait_seconds)
+            except BaseException:  # interrupted: leave no lead stranded with this thread
+                self._abandon(pending)
+                raise
+            if not woken:
+                with self._lock:
+                    if not pending.lead and not pending.done:
+                        try:
+                            self._queue.remove(pending)
+                        except ValueError:  # in a transaction right now: it may still commit
+                            pass
+                        raise MessageLogWriteFailed(f"the message log did not commit within {self.wait_seconds:.0f} s")
         if not pending.done:  # the first caller, or made leader by the previous one
             self._lead(pending)
         if pending.error is not None:
@@ -231,15 +239,30 @@ class GroupCommitWriter(Generic[T]):
                 self._write(self._drain())
         finally:
             with self._lock:
-                queue = self._queue
-                if queue and queue[0] is own:  # only after an exception escaped before its write
-                    queue.popleft()
-                if queue:
-                    successor = queue[0]
-                    successor.lead = True
-                    successor.signal.release()
-                else:
-                    self._leading = False
+                if self._queue and self._queue[0] is own:  # only after an exception escaped before its write
+                    self._queue.popleft()
+                self._pass_lead()
+
+    def _pass_lead(self) -> None:
+        """Make the oldest queued caller the leader, or note that nobody leads (under ``_lock``)."""
+        if self._queue:
+            successor = self._queue[0]
+            successor.lead = True
+            successor.signal.release()
+        else:
+            self._leading = False
+
+    def _abandon(self, pending: _Pending[T]) -> None:
+        """A waiting caller gives up: withdraw its item, and pass the lead on if it was just given it."""
+        with self._lock:
+            if pending.done:
+                return
+            try:
+                self._queue.remove(pending)
+            except ValueError:  # in a transaction right now
+                return
+            if pending.lead:
+                self._pass_lead()
 
     def _drain(self) -> list[_Pending[T]]:
         batch: list[_Pending[T]] = []

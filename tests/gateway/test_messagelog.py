@@ -478,6 +478,60 @@ def test_a_caller_gives_up_after_the_wait_and_its_record_is_not_written(tmp_path
     assert _state_keys(engine) == {"first", "next"}
 
 
+class _Interrupted(BaseException):
+    pass
+
+
+def test_an_interrupted_caller_passes_the_lead_on(tmp_path: Path) -> None:
+    """A caller made leader just as it is interrupted must not leave the others waiting forever."""
+    engine = open_engine(tmp_path / "w.db")
+    gate = threading.Event()
+    writer = _state_writer(engine, gate, wait_seconds=10)
+    real_lock = threading.Lock
+
+    class InterruptedOnWake:
+        """The signal of the caller ``x``: raises once it is woken (when it is given the lead)."""
+
+        def __init__(self) -> None:
+            self.lock = real_lock()
+
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            got = self.lock.acquire(blocking, timeout)
+            if threading.current_thread().name == "x" and got and timeout >= 0:  # woken while waiting
+                raise _Interrupted()
+            return got
+
+        def release(self) -> None:
+            self.lock.release()
+
+    writer._new_signal = InterruptedOnWake
+    outcome: dict[str, object] = {}
+
+    def submit(item: str) -> None:
+        try:
+            outcome[item] = writer.submit(item)
+        except _Interrupted:
+            outcome[item] = "interrupted"
+
+    first = threading.Thread(target=submit, args=("first",), name="first")
+    first.start()
+    time.sleep(0.1)  # "first" leads, held at the gate
+    x = threading.Thread(target=submit, args=("x",), name="x")
+    x.start()
+    time.sleep(0.1)
+    y = threading.Thread(target=submit, args=("yy",), name="y")
+    y.start()
+    time.sleep(0.1)
+    writer.max_batch = 1  # "first" hands the lead to "x", which is interrupted on waking
+    gate.set()
+    for t in (first, x, y):
+        t.join(10)
+    assert outcome == {"first": 5, "x": "interrupted", "yy": 2}
+    assert writer.submit("zzz") == 3
+    writer.close()
+    assert _state_keys(engine) == {"first", "yy", "zzz"}
+
+
 def test_close_commits_what_is_queued_and_refuses_more(engine: Engine) -> None:
     gate = threading.Event()
     writer = _state_writer(engine, gate)
