@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 from trust.identifiers import ClientId, SecurityServerId, ServiceId
 
-from .http_pool import HttpPool, backend_ssl_context
+from .http_pool import MAX_RESPONSE, HttpPool, backend_ssl_context
 from .messagelog import Attachment as LogAttachment
 from .messagelog import LogEntry
 from .monitoring_feed import MonitoringFeed
@@ -56,11 +56,13 @@ class BackendClients:
     bundle never serves another service's address with a different trust.
     """
 
-    def __init__(self, *, max_connections: int = 64, keepalive_expiry: float = 60.0) -> None:
+    def __init__(self, *, max_connections: int = 64, keepalive_expiry: float = 60.0,
+                 max_response: int = MAX_RESPONSE) -> None:
         self._pools: dict[tuple[bool, str | None], HttpPool] = {}
         self._lock = threading.Lock()
         self._max = max_connections
         self._expiry = keepalive_expiry
+        self._max_response = max_response
 
     def get(self, tls_verify: bool, ca_pem: str | None) -> HttpPool:
         key = (tls_verify, ca_pem or None)
@@ -69,7 +71,7 @@ class BackendClients:
             if pool is None:
                 # the TLS context is built once per setting, never per request (DESIGN.md section 5)
                 pool = HttpPool(ssl_context=backend_ssl_context(tls_verify, ca_pem), max_connections=self._max,
-                                keepalive_expiry=self._expiry)
+                                keepalive_expiry=self._expiry, max_response=self._max_response)
                 self._pools[key] = pool
             return pool
 

@@ -222,7 +222,7 @@ class ServerProxy:
                              f"the service {local.id.to_text()} did not answer in time") from exc
         except ResponseTooLarge as exc:
             raise XRoadFault(f"{ORIGIN}.service_failed.invalid_message",
-                             f"the answer of the service {local.id.to_text()} is larger than {MAX_MESSAGE} bytes"
+                             f"the service {local.id.to_text()} answered more than the message size limit"
                              ) from exc
         except HttpError as exc:
             raise XRoadFault(f"{ORIGIN}.service_failed.network_error",

@@ -448,3 +448,35 @@ def test_plain_http_backend_keeps_alive_and_forwards_repeated_headers():
     finally:
         clients.close()
         srv.stop()
+
+
+def test_server_proxy_maps_backend_failures_to_network_and_size_faults(pki):
+    """Timeout, unreachable and oversize backends as X-Road's service_failed faults."""
+    from types import SimpleNamespace
+
+    from gateway.faults import XRoadFault
+    from gateway.server_proxy import ServerProxy
+    from gateway.serverconf_snapshot import ServiceInfo
+    from trust.identifiers import ServiceId
+
+    srv = _Server(None)
+    backends = BackendClients(max_response=4000)
+    proxy = ServerProxy(SimpleNamespace(backends=backends))  # type: ignore[arg-type]
+    service = ServiceId("EE", "GOV", "70000001", "tax", "echo")
+    local = ServiceInfo(id=service, kind="REST", url=srv.url, timeout_seconds=1, tls_verify=False, tls_ca_pem=None,
+                        disabled=False, disabled_notice=None, description_id=1, description_url=srv.url)
+    try:
+        ok = proxy._backend(local, "POST", srv.url + "/echo", [("X-A", "1")], b"x")
+        assert ok.status == 200 and ok.content == hashlib.sha256(b"x").digest()
+        cases = [(srv.url + "/slow", "network_error", "did not answer in time"),
+                 ("http://127.0.0.1:1/", "network_error", "cannot reach"),
+                 (srv.url + "/big", "invalid_message", "size limit")]
+        for url, leaf, text in cases:
+            with pytest.raises(XRoadFault) as caught:
+                proxy._backend(local, "GET", url, {}, None)
+            assert caught.value.fault_code == f"server.serverproxy.service_failed.{leaf}"
+            assert text in caught.value.message
+    finally:
+        proxy.close()
+        backends.close()
+        srv.stop()
