@@ -62,8 +62,15 @@ class Signer(Protocol):
         ...
 
 
+# The parameter objects cryptography wants per call are immutable; one per algorithm
+# saves their construction on every signature (the hot path of every exchange).
+_PREHASHED = {alg: utils.Prehashed(alg.digest.hash_class()) for alg in SignatureAlgorithm}
+_ECDSA = {alg: ec.ECDSA(_PREHASHED[alg]) for alg in SignatureAlgorithm if alg.is_ecdsa}
+_PKCS1V15 = padding.PKCS1v15()
+
+
 def _check_digest(algorithm: SignatureAlgorithm, digest: bytes) -> None:
-    expected = algorithm.digest.hash_class().digest_size
+    expected = _PREHASHED[algorithm].digest_size
     if len(digest) != expected:
         raise TrustError(
             f"digest for {algorithm.name} must be {expected} bytes, got {len(digest)}",
@@ -74,27 +81,25 @@ def _check_digest(algorithm: SignatureAlgorithm, digest: bytes) -> None:
 def sign_digest(key: PrivateKey, algorithm: SignatureAlgorithm, digest: bytes) -> bytes:
     """Sign a precomputed digest with a private key object (used by token implementations)."""
     _check_digest(algorithm, digest)
-    prehashed = utils.Prehashed(algorithm.digest.hash_class())
     if isinstance(key, rsa.RSAPrivateKey):
         if algorithm.is_ecdsa:
             raise UnsupportedAlgorithm(f"{algorithm.name} needs an EC key, the key is RSA")
-        return key.sign(digest, padding.PKCS1v15(), prehashed)
+        return key.sign(digest, _PKCS1V15, _PREHASHED[algorithm])
     if isinstance(key, ec.EllipticCurvePrivateKey):
         if not algorithm.is_ecdsa:
             raise UnsupportedAlgorithm(f"{algorithm.name} needs an RSA key, the key is EC")
-        return key.sign(digest, ec.ECDSA(prehashed))
+        return key.sign(digest, _ECDSA[algorithm])
     raise UnsupportedAlgorithm(f"unsupported key type {type(key).__name__}")
 
 
 def verify_digest(public_key: object, algorithm: SignatureAlgorithm, digest: bytes, signature: bytes) -> bool:
     """True when ``signature`` (PKCS#1 v1.5 or DER ECDSA) is valid over ``digest``."""
-    prehashed = utils.Prehashed(algorithm.digest.hash_class())
     try:
         if isinstance(public_key, rsa.RSAPublicKey) and not algorithm.is_ecdsa:
-            public_key.verify(signature, digest, padding.PKCS1v15(), prehashed)
+            public_key.verify(signature, digest, _PKCS1V15, _PREHASHED[algorithm])
             return True
         if isinstance(public_key, ec.EllipticCurvePublicKey) and algorithm.is_ecdsa:
-            public_key.verify(signature, digest, ec.ECDSA(prehashed))
+            public_key.verify(signature, digest, _ECDSA[algorithm])
             return True
     except (InvalidSignature, ValueError):
         return False

@@ -14,7 +14,6 @@ signature, to stop wrapping attacks) and container references by path.
 from __future__ import annotations
 
 import binascii
-import hashlib
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from .algorithms import DigestAlgorithm, SignatureAlgorithm
 from .errors import TrustError
 from .keys import ecdsa_raw_to_der, verify_digest
 from .safexml import parse_xml
-from .xades import DS_NS, SIGNED_PROPERTIES_TYPE, XADES_NS
+from .xades import DS_NS, SIGNED_PROPERTIES_TYPE, XADES_NS, fast_digest
 from .xades_errors import BadSignatureValue, DigestMismatch, MissingReference, SignatureMalformed
 
 ASIC_NAMESPACES = ("http://uri.etsi.org/02918/v1.2.1#", "http://uri.etsi.org/02918/v1.1.1#")
@@ -62,17 +61,7 @@ def b64decode(text: str | None, what: str) -> bytes:
         raise SignatureMalformed(f"{what} is not valid base64") from exc
 
 
-_HASHES: dict[DigestAlgorithm, Callable[[bytes], "hashlib._Hash"]] = {
-    DigestAlgorithm.SHA256: hashlib.sha256,
-    DigestAlgorithm.SHA384: hashlib.sha384,
-    DigestAlgorithm.SHA512: hashlib.sha512,
-}
-
-
-def _digest(algorithm: DigestAlgorithm, data: bytes) -> bytes:
-    """``algorithm.digest(data)`` through hashlib's direct constructor (``hashlib.new`` is slower)."""
-    constructor = _HASHES.get(algorithm)
-    return constructor(data).digest() if constructor is not None else algorithm.digest(data)
+_digest = fast_digest
 
 
 @dataclass(frozen=True)
@@ -185,6 +174,7 @@ def certificate_from_base64(text: str | None, what: str) -> tuple[x509.Certifica
         raise SignatureMalformed(message) from exc
 
 
+_XADES_SIGNATURES = frozenset(f"{{{ns}}}XAdESSignatures" for ns in ASIC_NAMESPACES)
 _SIGNATURE = f"{{{DS_NS}}}Signature"
 _SIGNED_INFO = f"{{{DS_NS}}}SignedInfo"
 _C14N_METHOD = f"{{{DS_NS}}}CanonicalizationMethod"
@@ -217,11 +207,16 @@ _ISSUER_SERIAL = f"{{{XADES_NS}}}IssuerSerial"
 
 
 def _child(parent: etree._Element | None, tag: str) -> etree._Element | None:
-    """The first child ``tag`` of ``parent`` (what ``find(tag)`` gives, filtered in C)."""
+    """The first child ``tag`` of ``parent`` (what ``find(tag)`` gives).
+
+    A plain loop: signature elements have a handful of children, and setting up
+    lxml's tag matcher for ``iterchildren(tag)`` costs more than comparing them.
+    """
     if parent is None:
         return None
-    for child in parent.iterchildren(tag):
-        return child
+    for child in parent:
+        if child.tag == tag:
+            return child
     return None
 
 
@@ -231,10 +226,12 @@ def _path(parent: etree._Element | None, *tags: str) -> etree._Element | None:
         return None
     if len(tags) == 1:
         return _child(parent, tags[0])
-    for child in parent.iterchildren(tags[0]):
-        found = _path(child, *tags[1:])
-        if found is not None:
-            return found
+    first = tags[0]
+    for child in parent:
+        if child.tag == first:
+            found = _path(child, *tags[1:])
+            if found is not None:
+                return found
     return None
 
 
@@ -262,7 +259,7 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
         raise SignatureMalformed(f"signature is not well-formed XML: {exc}") from exc
     if root.tag == _SIGNATURE:
         sig = root
-    elif etree.QName(root).localname == "XAdESSignatures" and etree.QName(root).namespace in ASIC_NAMESPACES:
+    elif root.tag in _XADES_SIGNATURES:
         found = list(root.iterchildren(_SIGNATURE))
         if len(found) != 1:
             raise SignatureMalformed(f"XAdESSignatures must hold exactly one ds:Signature, it holds {len(found)}")
