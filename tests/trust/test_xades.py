@@ -32,6 +32,7 @@ from trust.xades_errors import (
     UntrustedChain,
     CertificateUsage,
 )
+from trust.pathvalidation import ValidationCache
 from trust.xades_parse import parse_signature
 from trust.xades_verify import check_cryptography, verify_signature
 
@@ -308,3 +309,147 @@ def test_hand_c14n_equals_lxml_c14n(pki: EvidencePki, message: bytes, tmp_path: 
             assert match is not None
             assert canonical_fragment(match.group(0)) == c14n_by_parsing(match.group(0))
         check_cryptography(document.encode(), {p.uri: p.data or b"" for p in parts})
+
+
+# -- the hot path's memos never change an answer -----------------------------------------------
+
+def _warm(pki: EvidencePki, message: bytes, key: str = "rsa", freshness: int = 600) -> tuple[bytes, TrustPolicy, ValidationCache]:
+    """A signature (OCSP thisUpdate = AT, nextUpdate = AT + 1 h) verified once at AT through a cache."""
+    cert = pki.sign_certs[key]
+    signature = create_signature([SignedPart("/message.xml", data=message)], signer=pki.token, key_id=key,
+                                 certificate=cert, signing_time=AT, ocsp_responses=[pki.ocsp(cert, AT)])
+    policy = pki.policy(freshness=freshness)
+    cache = ValidationCache()
+    verified = verify_signature(signature, {"/message.xml": message}, policy=policy, signer=CLIENT, at=AT, cache=cache)
+    assert verified.signer == CLIENT.member and verified.verified_at == AT
+    return signature, policy, cache
+
+
+def test_cached_decision_still_checks_every_byte(pki: EvidencePki, message: bytes) -> None:
+    signature, policy, cache = _warm(pki, message)
+    changed = message.replace(b"<", b" <", 1) if message.startswith(b"<") else b" " + message
+    with pytest.raises(DigestMismatch):
+        verify_signature(signature, {"/message.xml": changed}, policy=policy, signer=CLIENT, at=AT, cache=cache)
+    value = parse_signature(signature).signature_value
+    forged = signature.replace(java_base64(value).encode(), java_base64(bytes([value[0] ^ 1]) + value[1:]).encode())
+    with pytest.raises(BadSignatureValue):
+        verify_signature(forged, {"/message.xml": message}, policy=policy, signer=CLIENT, at=AT, cache=cache)
+    with pytest.raises(DigestMismatch):  # the signed properties are hashed afresh too
+        verify_signature(signature.replace(b"2026-06-01T12:00:00.000Z", b"2026-06-01T11:00:00.000Z"),
+                         {"/message.xml": message}, policy=policy, signer=CLIENT, at=AT, cache=cache)
+    with pytest.raises(SignerMismatch):  # the claimed signer is part of the decision
+        verify_signature(signature, {"/message.xml": message}, policy=policy,
+                         signer=SubsystemId("DEV", "COM", "1234", "TestService"), at=AT, cache=cache)
+    verify_signature(signature, {"/message.xml": message}, policy=policy, signer=CLIENT, at=AT, cache=cache)
+
+
+def test_cached_decision_does_not_cover_another_certificate(pki: EvidencePki, message: bytes) -> None:
+    from trust.certs import cert_der
+
+    signature, policy, cache = _warm(pki, message)
+    _warm(pki, message, key="ec")
+    rsa_text = java_base64(cert_der(pki.sign_certs["rsa"])).encode()
+    ec_text = java_base64(cert_der(pki.sign_certs["ec"])).encode()
+    assert rsa_text in signature
+    swapped = signature.replace(rsa_text, ec_text)
+    with pytest.raises(SignatureMalformed, match="SigningCertificate"):
+        verify_signature(swapped, {"/message.xml": message}, policy=policy, signer=CLIENT, at=AT, cache=cache)
+    broken = signature.replace(rsa_text[:40], b"!" + rsa_text[1:40])
+    with pytest.raises(SignatureMalformed):
+        verify_signature(broken, {"/message.xml": message}, policy=policy, signer=CLIENT, at=AT, cache=cache)
+
+
+@pytest.mark.parametrize(("offset", "ok"), [
+    (dt.timedelta(seconds=600), True),  # thisUpdate + ocspFreshnessSeconds: still fresh
+    (dt.timedelta(seconds=600, microseconds=1), False),
+    (-dt.timedelta(minutes=5), True),  # thisUpdate - clock skew
+    (-dt.timedelta(minutes=5, microseconds=1), False),
+], ids=["fresh-edge", "stale", "skew-edge", "before-this-update"])
+def test_cached_decision_respects_ocsp_freshness(pki: EvidencePki, message: bytes, offset: dt.timedelta,
+                                                 ok: bool) -> None:
+    signature, policy, cache = _warm(pki, message)
+    moment = AT + offset
+    if ok:
+        verified = verify_signature(signature, {"/message.xml": message}, policy=policy, signer=CLIENT, at=moment,
+                                    cache=cache)
+        assert verified.verified_at == moment
+    else:
+        with pytest.raises(OcspStale):
+            verify_signature(signature, {"/message.xml": message}, policy=policy, signer=CLIENT, at=moment,
+                             cache=cache)
+
+
+def test_cached_decision_respects_next_update_and_certificate_expiry(pki: EvidencePki, message: bytes) -> None:
+    # freshness longer than the response's own validity: nextUpdate (+ skew) bounds it
+    signature, policy, cache = _warm(pki, message, freshness=4 * 3600)
+    parts = {"/message.xml": message}
+    verify_signature(signature, parts, policy=policy, signer=CLIENT, at=AT + dt.timedelta(minutes=65), cache=cache)
+    with pytest.raises(OcspStale):
+        verify_signature(signature, parts, policy=policy, signer=CLIENT, at=AT + dt.timedelta(minutes=65, seconds=1),
+                         cache=cache)
+    cert = pki.issue_sign_cert("short", "COM", "4321", ecdsa=True, not_after=AT + dt.timedelta(minutes=30))
+    short = create_signature([SignedPart("/message.xml", data=message)], signer=pki.token, key_id="short",
+                             certificate=cert, signing_time=AT, ocsp_responses=[pki.ocsp(cert, AT)])
+    verify_signature(short, parts, policy=policy, signer=CLIENT, at=AT, cache=cache)
+    with pytest.raises(UntrustedChain, match="expired"):
+        verify_signature(short, parts, policy=policy, signer=CLIENT, at=AT + dt.timedelta(minutes=31), cache=cache)
+
+
+def test_cached_decision_is_per_policy_and_per_ocsp_response(pki: EvidencePki, message: bytes, tmp_path: Path) -> None:
+    signature, policy, cache = _warm(pki, message)
+    with pytest.raises(UntrustedChain):  # a new configuration that no longer approves the CA
+        verify_signature(signature, {"/message.xml": message}, policy=make_pki(tmp_path).policy(), signer=CLIENT,
+                         at=AT, cache=cache)
+    cert = pki.sign_certs["rsa"]
+    revoked = create_signature([SignedPart("/message.xml", data=message)], signer=pki.token, key_id="rsa",
+                               certificate=cert, signing_time=AT, ocsp_responses=[pki.ocsp(cert, AT, revoked=True)])
+    with pytest.raises(OcspRevoked):
+        verify_signature(revoked, {"/message.xml": message}, policy=policy, signer=CLIENT, at=AT, cache=cache)
+
+
+def test_decision_max_age_bounds_reuse(pki: EvidencePki, message: bytes) -> None:
+    """With ``decision_max_age`` a decision older than that is made again (and then holds again)."""
+    signature, policy, _ = _warm(pki, message)
+    cache = ValidationCache(decision_max_age=60)
+    parts = {"/message.xml": message}
+    verify_signature(signature, parts, policy=policy, signer=CLIENT, at=AT, cache=cache)
+    decisions = dict(cache._decisions)  # noqa: SLF001 - observing the memo is the point of this test
+    verify_signature(signature, parts, policy=policy, signer=CLIENT, at=AT + dt.timedelta(seconds=30), cache=cache)
+    assert dict(cache._decisions) == decisions  # noqa: SLF001 - reused: no new entry
+    verify_signature(signature, parts, policy=policy, signer=CLIENT, at=AT + dt.timedelta(seconds=90), cache=cache)
+    (renewed,) = cache._decisions.values()  # noqa: SLF001
+    assert getattr(renewed, "decided_at") == AT + dt.timedelta(seconds=90)
+
+
+def test_signed_parts_refuse_what_c14n_would_rewrite() -> None:
+    with pytest.raises(ValueError):
+        SignedPart("/message\n.xml", data=b"x")
+    with pytest.raises(ValueError):
+        SignedPart('/a"b', data=b"x")
+
+
+@pytest.mark.parametrize("key", ["rsa", "ec"])
+def test_signed_canonical_forms_are_lxml_c14n_of_the_document(pki: EvidencePki, message: bytes, key: str) -> None:
+    """What the writer hashed and signed is exactly lxml's C14N of the document it returns."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
+
+    parts = [SignedPart("/message.xml", data=message), SignedPart("/attachment1", data=b"a", mime_type="a/b&c<d>")]
+    signature = _sign(pki, parts, key)
+    root = etree.fromstring(signature)
+    ns = {"ds": "http://www.w3.org/2000/09/xmldsig#", "xades": "http://uri.etsi.org/01903/v1.3.2#"}
+    signed_info = etree.tostring(root.find("ds:Signature/ds:SignedInfo", ns), method="c14n")
+    props = etree.tostring(root.find(".//xades:SignedProperties", ns), method="c14n")
+    import base64
+    import hashlib
+
+    sp_digest = root.find("ds:Signature/ds:SignedInfo/ds:Reference[@URI='#signed-properties']/ds:DigestValue", ns).text
+    assert base64.b64decode("".join(sp_digest.split())) == hashlib.sha512(props).digest()
+    value = base64.b64decode("".join(root.find("ds:Signature/ds:SignatureValue", ns).text.split()))
+    public = pki.sign_certs[key].public_key()
+    if key == "ec":
+        half = len(value) // 2
+        der = utils.encode_dss_signature(int.from_bytes(value[:half], "big"), int.from_bytes(value[half:], "big"))
+        public.verify(der, signed_info, ec.ECDSA(hashes.SHA512()))
+    else:
+        public.verify(value, signed_info, padding.PKCS1v15(), hashes.SHA512())
