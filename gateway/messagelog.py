@@ -8,11 +8,14 @@ signature XML, a hash chain and its result when the message was signed in a batc
 server proxy) and direction (request or response).
 
 The hot path is one INSERT per message per side, committed before the proxy goes
-on: :meth:`MessageLog.append` commits its own transaction, or joins the caller's
-when given ``connection=`` (so a proxy that records other rows in the same breath
-commits them atomically); :meth:`MessageLog.exchange` groups several appends into
-one transaction that commits at the end of the ``with`` block and leaves nothing if
-the block fails. A single SQLite/PostgreSQL transaction means a crash at any moment
+on: :meth:`MessageLog.append` commits its own transaction - shared with concurrent
+appends by the group-commit writer (:mod:`gateway.messagelog_writer`), which runs
+the INSERT compiled once on its own long-lived connection, so an append costs the
+database's work and little Python besides - or joins the caller's when given
+``connection=`` (so a proxy that records other rows in the same breath commits them
+atomically); :meth:`MessageLog.exchange` groups several appends into one
+transaction that commits at the end of the ``with`` block and leaves nothing if the
+block fails. A single SQLite/PostgreSQL transaction means a crash at any moment
 leaves either the whole record or none of it.
 
 The log table is append-only: timestamping and archiving only insert into their own
@@ -175,7 +178,9 @@ class MessageLogConfig:
     """``acceptable_failure``: how long timestamping may fail before messages are refused.
 
     ``group_commit`` lets concurrent :meth:`MessageLog.append` calls share one
-    transaction (each still returns only after its record committed).
+    transaction (each still returns only after its record committed); on SQLite and
+    PostgreSQL only, other databases append one transaction each through SQLAlchemy.
+    ``max_batch`` caps the records of one shared transaction.
 
     ``body_logging=False`` keeps only the X-Road headers of REST bodies and SOAP
     attachments (as X-Road's ``message-body-logging=false``; the resulting ASiC
