@@ -110,6 +110,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             for _ in range(5):
                 self.wfile.write(b"3E8\r\n" + b"y" * 1000 + b"\r\n")
             self.wfile.write(b"0\r\n\r\n")
+        elif self.path in _RAW:
+            self.wfile.write(_RAW[self.path])
+            self.close_connection = self.path in ("/eof", "/http10")
         elif self.path == "/chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -119,6 +122,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
         else:
             self._reply(hashlib.sha256(body).digest())
+
+
+_RAW = {  # answers written byte for byte
+    "/eof": b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the connection closes",
+    "/continue": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\n"
+                 b"X-Folded: a\r\n  b\r\n\r\nmade",
+    "/http10": b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "/space-before-colon": b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok",
+    "/two-lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!",
+    "/not-http": b"SSH-2.0-OpenSSH\r\n\r\n",
+}
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -479,4 +493,28 @@ def test_server_proxy_maps_backend_failures_to_network_and_size_faults(pki):
     finally:
         proxy.close()
         backends.close()
+        srv.stop()
+
+
+def test_answer_framing_read_by_the_pool():
+    """Close-delimited, interim 100, folded fields and HTTP/1.0 answers; malformed heads refused."""
+    srv = _Server(None)
+    pool = HttpPool()
+    port = srv.server_address[1]
+    try:
+        eof = pool.request("GET", srv.url + "/eof")
+        assert eof.content == b"until the connection closes" and pool.idle_count("http", "127.0.0.1", port) == 0
+        made = pool.request("POST", srv.url + "/continue", body=b"x")
+        assert (made.status, made.reason, made.content) == (201, "Created", b"made")
+        assert made.headers["x-folded"] == "a b"
+        assert pool.idle_count("http", "127.0.0.1", port) == 1
+        old = pool.request("GET", srv.url + "/http10")
+        assert old.content == b"ok" and pool.idle_count("http", "127.0.0.1", port) == 0  # HTTP/1.0: not kept
+        for path in ("/space-before-colon", "/two-lengths", "/not-http"):
+            with pytest.raises(HttpProtocolError):
+                pool.request("GET", srv.url + path)
+        assert pool.idle_count("http", "127.0.0.1", port) == 0
+        assert pool.request("GET", srv.url + "/echo").status == 200
+    finally:
+        pool.close()
         srv.stop()
