@@ -13,7 +13,10 @@ measured); the CPU per exchange of operational monitoring (``MonitoringFeed.fini
 in the proxy plus the background flush); and the per-message cost of
 ``AccessChecker.decide`` on a cached snapshot and of ``MessageLog.check_accepting``.
 
-``--postgres URL`` adds the append figures on PostgreSQL.
+``--postgres URL`` adds the append figures on PostgreSQL. ``--baseline REV`` (a git
+revision, e.g. the commit before an optimisation) measures the append figures of that
+revision's code and of this tree side by side, each run in a fresh process and the two
+alternating ``--repeat`` times (medians printed), so that a busy machine skews both alike.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+PROJECT = Path(__file__).resolve().parents[1]
+# --code-root DIR: measure the sild code in DIR (a baseline revision) instead of this tree's
+CODE_ROOT = sys.argv[sys.argv.index("--code-root") + 1] if "--code-root" in sys.argv else str(PROJECT)
+sys.path.insert(0, CODE_ROOT)
 
 from gateway.access import AccessChecker  # noqa: E402
 from gateway.messagelog import LogEntry, MessageLog  # noqa: E402
@@ -151,12 +157,70 @@ def raw_record_rate(path: Path, sync: str, n: int = 1000) -> tuple[float, float]
     return rate, cpu / n * 1e6
 
 
+def one_figure(spec: str, seconds: float, postgres: str | None) -> None:
+    """``--one FULL:8``: print "appends/s CPU-us/append" for one configuration (a child process)."""
+    sync, threads = spec.split(":")[0], int(spec.split(":")[1])
+    with tempfile.TemporaryDirectory(dir=str(PROJECT / "bench")) as tmp:
+        if sync == "PG":
+            engine = open_engine(postgres or "", pool_size=int(threads) + 2)
+        else:
+            engine = open_engine(Path(tmp) / "one.db", synchronous=sync, pool_size=int(threads) + 2)
+        log = MessageLog(engine)
+        rate, cpu_us = run_appends(log, seconds, threads)
+        log.close()
+        engine.dispose()
+    print(f"{rate:.1f} {cpu_us:.2f}")
+
+
+def compare(baseline: str, seconds: float, threads: int, repeat: int, postgres: str | None) -> None:
+    """Append figures of ``baseline``'s code and of this tree, alternating fresh processes."""
+    import io
+    import statistics
+    import subprocess
+    import tarfile
+
+    with tempfile.TemporaryDirectory() as old_root:
+        archive = subprocess.run(["git", "-C", str(PROJECT), "archive", "--format=tar", baseline],
+                                 check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(old_root, filter="data")
+        specs = [f"{sync}:{n}" for sync in ("FULL", "NORMAL") for n in (1, threads)]
+        if postgres:
+            specs += [f"PG:{n}" for n in (1, threads)]
+        print(f"append CPU per record (whole process), median of {repeat}: {baseline} -> this tree")
+        for spec in specs:
+            figures: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
+            for _ in range(repeat):
+                for name, root in (("before", old_root), ("after", str(PROJECT))):
+                    cmd = [sys.executable, __file__, "--code-root", root, "--one", spec, "--seconds", str(seconds)]
+                    if postgres:
+                        cmd += ["--postgres", postgres]
+                    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
+                    figures[name].append((float(out[0]), float(out[1])))
+            (before_rate, before_cpu), (after_rate, after_cpu) = (
+                tuple(statistics.median(v) for v in zip(*figures[n])) for n in ("before", "after")
+            )
+            label = spec.replace("PG:", "postgresql threads=").replace(":", " threads=")
+            print(f"append  {label:22}: {before_cpu:6.1f} -> {after_cpu:6.1f} us CPU/append"
+                  f"   ({before_rate:6.0f} -> {after_rate:6.0f} appends/s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--postgres", help="also measure appends on this PostgreSQL URL (tables are created)")
+    parser.add_argument("--baseline", help="git revision to compare the append figures with")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--code-root", help=argparse.SUPPRESS)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        one_figure(args.one, args.seconds, args.postgres)
+        return
+    if args.baseline:
+        compare(args.baseline, args.seconds, args.threads, args.repeat, args.postgres)
+        return
     print(f"record: message {len(MESSAGE)} B, signature {len(SIGNATURE)} B; {args.seconds:.0f} s per figure")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(dir=str(Path(__file__).resolve().parent)) as tmp:
