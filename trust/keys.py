@@ -94,12 +94,14 @@ def sign_digest(key: PrivateKey, algorithm: SignatureAlgorithm, digest: bytes) -
 
 def verify_digest(public_key: object, algorithm: SignatureAlgorithm, digest: bytes, signature: bytes) -> bool:
     """True when ``signature`` (PKCS#1 v1.5 or DER ECDSA) is valid over ``digest``."""
+    ecdsa = _ECDSA.get(algorithm)  # None: an RSA algorithm
     try:
-        if isinstance(public_key, rsa.RSAPublicKey) and not algorithm.is_ecdsa:
-            public_key.verify(signature, digest, _PKCS1V15, _PREHASHED[algorithm])
-            return True
-        if isinstance(public_key, ec.EllipticCurvePublicKey) and algorithm.is_ecdsa:
-            public_key.verify(signature, digest, _ECDSA[algorithm])
+        if ecdsa is None:
+            if isinstance(public_key, rsa.RSAPublicKey):
+                public_key.verify(signature, digest, _PKCS1V15, _PREHASHED[algorithm])
+                return True
+        elif isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(signature, digest, ecdsa)
             return True
     except (InvalidSignature, ValueError):
         return False

@@ -107,6 +107,8 @@ _HASH_CONSTRUCTORS: dict[DigestAlgorithm, Callable[[bytes], "hashlib._Hash"]] = 
 def fast_digest(algorithm: DigestAlgorithm, data: bytes) -> bytes:
     """``algorithm.digest(data)`` through hashlib's direct constructor (``hashlib.new`` costs
     a few microseconds more, which the hot path pays several times per message)."""
+    if algorithm is DigestAlgorithm.SHA512:  # X-Road's default; skips Enum.__hash__ (Python code)
+        return hashlib.sha512(data).digest()
     constructor = _HASH_CONSTRUCTORS.get(algorithm)
     return constructor(data).digest() if constructor is not None else algorithm.digest(data)
 

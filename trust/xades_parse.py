@@ -62,6 +62,9 @@ def b64decode(text: str | None, what: str) -> bytes:
 
 
 _digest = fast_digest
+# enum properties computed once (they are string operations on the member name)
+_SIGNATURE_DIGESTS = {alg: alg.digest for alg in SignatureAlgorithm}
+_ECDSA_METHODS = frozenset(alg for alg in SignatureAlgorithm if alg.is_ecdsa)
 
 
 @dataclass(frozen=True)
@@ -260,7 +263,7 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
     if root.tag == _SIGNATURE:
         sig = root
     elif root.tag in _XADES_SIGNATURES:
-        found = list(root.iterchildren(_SIGNATURE))
+        found = [child for child in root if child.tag == _SIGNATURE]
         if len(found) != 1:
             raise SignatureMalformed(f"XAdESSignatures must hold exactly one ds:Signature, it holds {len(found)}")
         sig = found[0]
@@ -375,26 +378,38 @@ def _by_id(sig: etree._Element, ident: str) -> etree._Element:
     return found[0]
 
 
+def _compute_certificate_facts(der: bytes, algorithm: DigestAlgorithm) -> tuple[bytes, str]:
+    return _digest(algorithm, der), str(x509.load_der_x509_certificate(der).serial_number)
+
+
+_memo_certificate_facts = functools.lru_cache(maxsize=256)(_compute_certificate_facts)
+
+
+def _certificate_facts(der: bytes, algorithm: DigestAlgorithm) -> tuple[bytes, str]:
+    """(digest of the DER, serial number in decimal): a pure memo by the exact DER (bounded in size)."""
+    if len(der) > _MEMO_TEXT_LIMIT:
+        return _compute_certificate_facts(der, algorithm)
+    return _memo_certificate_facts(der, algorithm)
+
+
 def _check_signing_certificate(parsed: ParsedSignature, signed_props: etree._Element) -> None:
     der = parsed.certificate_bytes
     ssp = _child(signed_props, _SIGNED_SIGNATURE_PROPERTIES)
     assert ssp is not None
-    certs = [cert for tag in _SIGNING_CERTIFICATES for holder in ssp.iterchildren(tag)
-             for cert in holder.iterchildren(_CERT)]
+    certs = [cert for tag in _SIGNING_CERTIFICATES for holder in ssp if holder.tag == tag
+             for cert in holder if cert.tag == _CERT]
     if not certs:
         raise SignatureMalformed("signed properties do not name the signing certificate")
-    digests: dict[DigestAlgorithm, bytes] = {}
     for cert in certs:
         try:
             alg = DigestAlgorithm.from_uri(_algorithm(_path(cert, _CERT_DIGEST, _DIGEST_METHOD)))
         except TrustError as exc:
             raise SignatureMalformed(str(exc)) from exc
         stated = b64decode(_child_text(cert, _CERT_DIGEST, _DIGEST_VALUE), "CertDigest")
-        if alg not in digests:
-            digests[alg] = _digest(alg, der)
-        if digests[alg] == stated:
+        cert_digest, cert_serial = _certificate_facts(der, alg)
+        if cert_digest == stated:
             serial = _child_text(cert, _ISSUER_SERIAL, _X509_SERIAL)
-            if serial is not None and serial.strip() != str(parsed.certificate.serial_number):
+            if serial is not None and serial.strip() != cert_serial:
                 raise SignatureMalformed("IssuerSerial does not match the signing certificate")
             return
     raise SignatureMalformed("SigningCertificate does not match the certificate in KeyInfo")
@@ -435,15 +450,16 @@ def check_references_and_value(parsed: ParsedSignature, resolve: Callable[[str],
         raise SignatureMalformed("signature does not cover its signed properties")
     signed_info = parsed.signed_info_element if parsed.signed_info_element is not None else sig.find(_ds("SignedInfo"))
     assert signed_info is not None
-    digest = _digest(parsed.signature_method.digest, _canonical(signed_info, parsed.c14n_method))
+    method = parsed.signature_method
+    digest = _digest(_SIGNATURE_DIGESTS[method], _canonical(signed_info, parsed.c14n_method))
     public_key = parsed.certificate.public_key()
     value = parsed.signature_value
-    if parsed.signature_method.is_ecdsa:
+    if method in _ECDSA_METHODS:
         if not isinstance(public_key, ec.EllipticCurvePublicKey):
             raise BadSignatureValue("ECDSA signature but the certificate key is not EC")
         try:
             value = ecdsa_raw_to_der(value)
         except (TrustError, ValueError) as exc:
             raise BadSignatureValue("ECDSA signature value is not r||s") from exc
-    if not verify_digest(public_key, parsed.signature_method, digest, value):
+    if not verify_digest(public_key, method, digest, value):
         raise BadSignatureValue("signature value does not verify with the signer certificate")

@@ -23,6 +23,7 @@ downstream code uses those, never its input (DESIGN 6.4).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -145,6 +146,16 @@ class _SignerDecision:
     not_after: dt.datetime
 
 
+def _identity(data: bytes) -> bytes | tuple[str, bytes]:
+    """``data`` itself as a memo key, or its SHA-256 when large.
+
+    The exact bytes, not a hash, in the common case: the parser hands out the same
+    memoised bytes objects for repeated input, whose hash Python keeps, so the key costs
+    nothing to build. Large inputs are keyed by their SHA-256 so an entry stays small.
+    """
+    return data if len(data) <= 16384 else ("sha256", hashlib.sha256(data).digest())
+
+
 def _window(verified: VerifiedCertificate, freshness_seconds: int,
             skew: dt.timedelta = DEFAULT_CLOCK_SKEW) -> tuple[dt.datetime, dt.datetime]:
     """The moments at which :func:`validate_signer` gives the same answer as at ``verified.at``.
@@ -179,16 +190,15 @@ def trust_signature(
     """Steps 3-5 on a signature whose cryptography :func:`check_cryptography` accepted.
 
     With a ``cache``, the decision is memoised under (policy, the certificate DER, the
-    OCSP responses, claimed signer) together with the window of
+    OCSP responses, claimed signer -- see :func:`_identity`) together with the window of
     moments in which it holds (:class:`_SignerDecision`); a hit outside that window, or
     for another policy object, is decided afresh. Only successes are memoised.
     """
     moment = require_aware(at, "verification time") if at is not None else parsed.signing_time
     key: tuple[object, ...] | None = None
     if cache is not None:
-        # the exact DER and OCSP bytes (not a hash of them): the parser hands out the same
-        # memoised bytes objects for repeated input, whose hash Python keeps
-        key = ("xades.signer", id(policy), parsed.certificate_bytes, parsed.ocsp_responses, signer)
+        key = ("xades.signer", id(policy), _identity(parsed.certificate_bytes),
+               tuple(_identity(o) for o in parsed.ocsp_responses), signer)
         hit = cache.decision(key)
         if (isinstance(hit, _SignerDecision) and hit.policy is policy and hit.not_before <= moment <= hit.not_after
                 and (cache.decision_max_age is None or abs(moment - hit.decided_at) <= cache.decision_max_age)):
