@@ -518,3 +518,26 @@ def test_answer_framing_read_by_the_pool():
     finally:
         pool.close()
         srv.stop()
+
+
+def test_threads_share_a_bounded_pool(pki, mtls):
+    """8 threads, 4 connections at most: every answer is the one to its own request."""
+    pool = HttpPool(ssl_context=_ctx(pki[1], pki[0]), max_connections=4)
+    wrong: list[bytes] = []
+
+    def work(n: int) -> None:
+        for i in range(25):
+            body = b"%d-%d" % (n, i)
+            if pool.request("POST", mtls.url + "/echo", body=body).content != hashlib.sha256(body).digest():
+                wrong.append(body)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        pool.close()
+    assert not wrong and len(mtls.requests) == 200
+    assert 1 <= mtls.connections <= 4
