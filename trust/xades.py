@@ -77,6 +77,9 @@ _RFC2253_KEYWORDS = {
 }
 
 
+_BAD_URI_CHARACTER = re.compile(r'["<&\x00-\x1f]')
+
+
 @dataclass(frozen=True)
 class SignedPart:
     """One input of a signature: its container URI, its exact bytes (or digest), its MIME type."""
@@ -90,7 +93,7 @@ class SignedPart:
         if (self.data is None) == (self.digest is None):
             raise ValueError("give exactly one of data and digest")
         # no character C14N would write differently in an attribute (" < & and controls)
-        if not self.uri.startswith("/") or any(ch in '"<&' or ch < " " for ch in self.uri):
+        if not self.uri.startswith("/") or _BAD_URI_CHARACTER.search(self.uri):
             raise ValueError(f"bad part URI {self.uri!r}")
 
     def digest_with(self, algorithm: DigestAlgorithm) -> bytes:

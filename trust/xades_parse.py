@@ -65,6 +65,20 @@ _digest = fast_digest
 # enum properties computed once (they are string operations on the member name)
 _SIGNATURE_DIGESTS = {alg: alg.digest for alg in SignatureAlgorithm}
 _ECDSA_METHODS = frozenset(alg for alg in SignatureAlgorithm if alg.is_ecdsa)
+_DIGESTS_BY_URI = {alg.value: alg for alg in DigestAlgorithm}
+_SIGNATURES_BY_URI = {alg.value: alg for alg in SignatureAlgorithm}
+
+
+def _digest_algorithm(element: etree._Element | None) -> DigestAlgorithm:
+    """``DigestAlgorithm.from_uri`` of the element's Algorithm, by a dict lookup when known."""
+    uri = _algorithm(element)
+    found = _DIGESTS_BY_URI.get(uri)
+    if found is not None:
+        return found
+    try:
+        return DigestAlgorithm.from_uri(uri)
+    except TrustError as exc:
+        raise SignatureMalformed(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -230,6 +244,14 @@ def _path(parent: etree._Element | None, *tags: str) -> etree._Element | None:
     if len(tags) == 1:
         return _child(parent, tags[0])
     first = tags[0]
+    if len(tags) == 2:  # the common case, without recursion
+        second = tags[1]
+        for child in parent:
+            if child.tag == first:
+                for grandchild in child:
+                    if grandchild.tag == second:
+                        return grandchild
+        return None
     for child in parent:
         if child.tag == first:
             found = _path(child, *tags[1:])
@@ -295,10 +317,13 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
     c14n = _algorithm(c14n_el)
     if c14n not in C14N_ALGORITHMS:
         raise SignatureMalformed(f"canonicalization {c14n!r} is not allowed")
-    try:
-        method = SignatureAlgorithm.from_uri(_algorithm(method_el))
-    except TrustError as exc:
-        raise SignatureMalformed(str(exc)) from exc
+    method_uri = _algorithm(method_el)
+    method = _SIGNATURES_BY_URI.get(method_uri)
+    if method is None:
+        try:
+            method = SignatureAlgorithm.from_uri(method_uri)
+        except TrustError as exc:
+            raise SignatureMalformed(str(exc)) from exc
     references = []
     for ref in reference_els:
         dm_el = dv_el = None
@@ -311,10 +336,7 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
                 dv_el = child
             elif tag == _TRANSFORMS:
                 transforms_list.extend(t.get("Algorithm") or "" for t in child.iterchildren(_TRANSFORM))
-        try:
-            alg = DigestAlgorithm.from_uri(_algorithm(dm_el))
-        except TrustError as exc:
-            raise SignatureMalformed(str(exc)) from exc
+        alg = _digest_algorithm(dm_el)
         if alg is DigestAlgorithm.SHA1:
             raise SignatureMalformed("SHA-1 reference digests are not accepted")
         references.append(
@@ -348,13 +370,16 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
     extra: list[x509.Certificate] = []
     tokens: list[bytes] = []
     if usp is not None:
-        for el in usp.iter(_OCSP_VALUE):
-            ocsp.append(ocsp_from_base64(el.text))
-        for el in usp.iter(_X509_VALUE):
-            extra.append(certificate_from_base64(el.text or "", "CertificateValues entry")[0])
-        for stamp in usp.iterchildren(_SIGNATURE_TIMESTAMP):
-            for el in stamp.iterchildren(_TIMESTAMP_VALUE):
-                tokens.append(b64decode(el.text, "EncapsulatedTimeStamp"))
+        for el in usp.iter(_OCSP_VALUE, _X509_VALUE):  # one pass, document order within each kind
+            if el.tag == _OCSP_VALUE:
+                ocsp.append(ocsp_from_base64(el.text))
+            else:
+                extra.append(certificate_from_base64(el.text or "", "CertificateValues entry")[0])
+        for stamp in usp:
+            if stamp.tag == _SIGNATURE_TIMESTAMP:
+                for el in stamp:
+                    if el.tag == _TIMESTAMP_VALUE:
+                        tokens.append(b64decode(el.text, "EncapsulatedTimeStamp"))
     return ParsedSignature(
         signature_xml=bytes(signature_xml), signature_method=method, c14n_method=c14n,
         references=tuple(references), signature_value=value, certificate=certificate,
@@ -401,10 +426,7 @@ def _check_signing_certificate(parsed: ParsedSignature, signed_props: etree._Ele
     if not certs:
         raise SignatureMalformed("signed properties do not name the signing certificate")
     for cert in certs:
-        try:
-            alg = DigestAlgorithm.from_uri(_algorithm(_path(cert, _CERT_DIGEST, _DIGEST_METHOD)))
-        except TrustError as exc:
-            raise SignatureMalformed(str(exc)) from exc
+        alg = _digest_algorithm(_path(cert, _CERT_DIGEST, _DIGEST_METHOD))
         stated = b64decode(_child_text(cert, _CERT_DIGEST, _DIGEST_VALUE), "CertDigest")
         cert_digest, cert_serial = _certificate_facts(der, alg)
         if cert_digest == stated:
