@@ -3,8 +3,9 @@
     .venv/bin/python bench/http_client.py [--requests 3000] [--body 2048]
 
 The server is the gateway's own mutual-TLS cheroot server (``gateway.servers``) on
-127.0.0.1, answering a small body; the client POSTs ``--body`` bytes on one
-kept-alive connection. Measured is the CPU time of the client thread only
+127.0.0.1, answering a small body, either as ``application/octet-stream`` or, like a
+transport message, as ``multipart/mixed`` with a fresh boundary (``--answer``); the
+client POSTs ``--body`` bytes on one kept-alive connection. Measured is the CPU time of the client thread only
 (``time.thread_time``), so the server's work in other threads does not count.
 Rows:
 
@@ -27,6 +28,7 @@ import ssl
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -73,7 +75,11 @@ def _pki(directory: Path) -> dict[str, Path]:
 
 def _app(environ: dict, start_response: Callable) -> list[bytes]:
     body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", "32")])
+    if environ.get("PATH_INFO") == "/multipart":  # as a transport message: a fresh boundary each time
+        ctype = f"multipart/mixed; charset=UTF-8; boundary=xroad{uuid.uuid4().hex}"
+    else:
+        ctype = "application/octet-stream"
+    start_response("200 OK", [("Content-Type", ctype), ("Content-Length", "32")])
     return [hashlib.sha256(body).digest()]
 
 
@@ -96,6 +102,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--body", type=int, default=2048)
+    ap.add_argument("--answer", choices=("multipart", "octet"), default="multipart")
     args = ap.parse_args()
     body = b"x" * args.body
     headers = {"Content-Type": "application/octet-stream", "X-Road-Request-Id": "bench"}
@@ -105,13 +112,15 @@ def main() -> None:
         ca_pem = files["ca"].read_bytes()
         server_ctx = server_ssl_context(str(files["server"]), str(files["server_key"]), None, ca_pem)
         server = WsgiServer(_app, ssl_context=server_ctx, threads=4).start()
-        url = f"https://127.0.0.1:{server.port}/"
+        path = "/multipart" if args.answer == "multipart" else "/"
+        url = f"https://127.0.0.1:{server.port}{path}"
         server_hash = hashlib.sha256(ssl.PEM_cert_to_DER_cert(files["server"].read_text())).digest()
 
         def ctx() -> ssl.SSLContext:
             return client_ssl_context(str(files["client"]), str(files["client_key"]), None)
 
-        print(f"client CPU per kept-alive mutual-TLS POST of {args.body} bytes, {args.requests} requests x 3")
+        print(f"client CPU per kept-alive mutual-TLS POST of {args.body} bytes, {args.answer} answers, "
+              f"{args.requests} requests x 3")
         results = {}
         try:
             import httpx
@@ -135,7 +144,7 @@ def main() -> None:
             conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=ctx())
 
             def bare() -> bytes:
-                conn.request("POST", "/", body=body, headers=headers)
+                conn.request("POST", path, body=body, headers=headers)
                 return conn.getresponse().read()
             results["bare"] = _measure("http.client", bare, args.requests, expect)
             conn.close()
