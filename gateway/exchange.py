@@ -11,6 +11,7 @@ cover those bytes).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -69,9 +70,11 @@ class BackendClients:
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
-                # the TLS context is built once per setting, never per request (DESIGN.md section 5)
-                pool = HttpPool(ssl_context=backend_ssl_context(tls_verify, ca_pem), max_connections=self._max,
-                                keepalive_expiry=self._expiry, max_response=self._max_response)
+                # the TLS context is built once per setting (at its first https request), never per
+                # request (DESIGN.md section 5)
+                pool = HttpPool(ssl_context=functools.partial(backend_ssl_context, tls_verify, ca_pem),
+                                max_connections=self._max, keepalive_expiry=self._expiry,
+                                max_response=self._max_response)
                 self._pools[key] = pool
             return pool
 

@@ -63,15 +63,26 @@ _Key = tuple[str, str, int]
 
 
 class HttpPool:
-    """Kept-alive HTTP/1.1 (and HTTPS with ``ssl_context``) connections, shared by threads."""
+    """Kept-alive HTTP/1.1 (and HTTPS with ``ssl_context``) connections, shared by threads.
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None, max_connections: int = 64,
+    ``ssl_context`` may be a function making it: it is then called once, at the first
+    ``https`` request (loading the system's CAs costs ~13 ms and fails where there are
+    none, which must not matter to a pool that only ever speaks plain HTTP).
+    """
+
+    def __init__(self, *, ssl_context: ssl.SSLContext | typing.Callable[[], ssl.SSLContext] | None = None,
+                 max_connections: int = 64,
                  keepalive_expiry: float = 60.0, connect_timeout: float = 5.0,
                  max_response: int = MAX_RESPONSE, on_connect: OnConnect | None = None,
                  clock: typing.Callable[[], float] = time.monotonic) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
-        self._tls = ssl_context
+        self._tls: ssl.SSLContext | None = None
+        self._make_tls: typing.Callable[[], ssl.SSLContext] | None = None
+        if isinstance(ssl_context, ssl.SSLContext):
+            self._tls = ssl_context
+        else:
+            self._make_tls = ssl_context
         self._max = max_connections
         self._expiry = keepalive_expiry
         self._connect_timeout = connect_timeout
@@ -93,7 +104,7 @@ class HttpPool:
         """One request; the whole answer is read (at most ``max_response`` bytes)."""
         key, target = _split(url)
         if key[0] == "https" and self._tls is None:
-            raise HttpError(f"no TLS configured for {_where(key)}")
+            self._tls_context(key)
         items = list(headers.items()) if isinstance(headers, typing.Mapping) else list(headers)
         ctimeout = self._connect_timeout if connect_timeout is None else connect_timeout
         retry = method in _SAFE_METHODS
@@ -123,6 +134,17 @@ class HttpPool:
             self._checkin(conn, key, reusable=conn.sock is not None and resp.isclosed())
             headers = typing.cast(Headers, resp.headers)
             return HttpResponse(resp.status, resp.reason, headers, content, conn.peer_der)
+
+    def _tls_context(self, key: _Key) -> ssl.SSLContext:
+        with self._cond:
+            if self._tls is None:
+                if self._make_tls is None:
+                    raise HttpError(f"no TLS configured for {_where(key)}")
+                try:
+                    self._tls = self._make_tls()
+                except (ssl.SSLError, ValueError, OSError) as exc:
+                    raise HttpError(f"the TLS settings for {_where(key)} are unusable: {exc}") from exc
+            return self._tls
 
     def _read(self, resp: http.client.HTTPResponse, key: _Key) -> bytes:
         limit = self._max_response

@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from gateway.exchange import BackendClients
 from gateway.http_pool import (
-    Headers, HttpConnectError, HttpPool, HttpProtocolError, HttpTimeout, ResponseTooLarge,
+    Headers, HttpConnectError, HttpError, HttpPool, HttpProtocolError, HttpTimeout, ResponseTooLarge,
 )
 from gateway.peer_transport import (
     PeerCertificateRejected, PeerNetworkError, PeerResponseTooLarge, PeerTransport, client_ssl_context,
@@ -443,8 +443,17 @@ def test_backend_tls_settings(backend_tls, monkeypatch):
         assert clients.get(False, None).request("GET", srv.url + "/").status == 200
         with pytest.raises(HttpConnectError, match="TLS"):
             clients.get(True, None).request("GET", srv.url + "/")
+        broken = clients.get(True, "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        with pytest.raises(HttpError, match="unusable"):
+            broken.request("GET", srv.url + "/")
     finally:
         clients.close()
+    plain, lazy = _Server(None), BackendClients()
+    try:  # a TLS setting is only built for https: a broken CA does not stop plain HTTP
+        assert lazy.get(True, "not a pem").request("GET", plain.url + "/echo").status == 200
+    finally:
+        lazy.close()
+        plain.stop()
 
 
 def test_plain_http_backend_keeps_alive_and_forwards_repeated_headers():
