@@ -15,7 +15,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -28,9 +27,11 @@ def _bindir() -> Path | None:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port reserved for this process: binding to port 0 and closing lets another
+    process (a concurrent test, an outgoing connection) take the port before the server binds it."""
+    from gateway.sandbox.ports import reserve_port
+
+    return reserve_port()
 
 
 @dataclass

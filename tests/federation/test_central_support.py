@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -96,9 +95,11 @@ class GatewayPki:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port reserved for this process: binding to port 0 and closing lets another
+    process (a concurrent test, an outgoing connection) take the port before the server binds it."""
+    from gateway.sandbox.ports import reserve_port
+
+    return reserve_port()
 
 
 def sild_env() -> dict[str, str]:

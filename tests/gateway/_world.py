@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,9 +54,11 @@ NAMES = {
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port reserved for this process: binding to port 0 and closing lets another
+    process (a concurrent test, an outgoing connection) take the port before the server binds it."""
+    from gateway.sandbox.ports import reserve_port
+
+    return reserve_port()
 
 
 @dataclass
