@@ -17,6 +17,7 @@ from typing import Callable, Protocol, Sequence
 
 from trust.identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId
 
+from .batch_signing import MessageSignature
 from .messagelog import LogEntry
 
 
@@ -83,8 +84,14 @@ class MessageSigning(Protocol):
     def sign(self, data: SignedParts, *, member: MemberId) -> bytes:
         """Signature XML (``signature/bdoc-1.0/ts``) by ``member``'s sign key on this gateway."""
 
-    def verify(self, signature: bytes, data: SignedParts, *, signer: MemberId, at: dt.datetime) -> None:
-        """Raise ``XRoadFault`` unless the signature is by ``signer``'s valid sign cert."""
+    def sign_message(self, data: SignedParts, *, member: MemberId) -> MessageSignature:
+        """The message's signature, made alone or in a batch with concurrent messages of
+        ``member`` (then with its hash chain; see :mod:`gateway.batch_signing`)."""
+
+    def verify(self, signature: bytes, data: SignedParts, *, signer: MemberId, at: dt.datetime,
+               hash_chain_result: bytes | None = None, hash_chain: bytes | None = None) -> None:
+        """Raise ``XRoadFault`` unless the signature is by ``signer``'s valid sign cert and
+        covers ``data`` (through ``hash_chain`` up to ``hash_chain_result`` for a batch)."""
 
 
 class AuthCertCheck(Protocol):

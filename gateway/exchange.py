@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 from trust.identifiers import ClientId, SecurityServerId, ServiceId
 
 from .http_pool import MAX_RESPONSE, HttpPool, backend_ssl_context
+from .batch_signing import MessageSignature
 from .messagelog import Attachment as LogAttachment
 from .messagelog import LogEntry
 from .monitoring_feed import MonitoringFeed
@@ -116,12 +117,14 @@ StartResponse = Callable[..., Any]
 
 
 def make_entry(side: str, query_id: str, x_request_id: str, client: ClientId, service: ServiceId, response: bool,
-               rest: bool, message: bytes, signature: bytes, *, body: bytes | None = None,
+               rest: bool, message: bytes, signature: bytes | MessageSignature, *, body: bytes | None = None,
                attachments: Sequence[tuple[str, bytes]] = (), at: dt.datetime | None = None) -> LogEntry:
-    """A message-log entry for one side of one exchange."""
+    """A message-log entry for one side of one exchange (a batch signature with its hash chain)."""
+    sig = signature if isinstance(signature, MessageSignature) else MessageSignature(signature)
     return LogEntry(query_id=query_id, client=client, service=service, side=side,
                     direction="response" if response else "request", kind="REST" if rest else "SOAP",
-                    message=message, signature=signature, body=body, x_request_id=x_request_id,
+                    message=message, signature=sig.signature, body=body, x_request_id=x_request_id,
+                    hash_chain_result=sig.hash_chain_result, hash_chain=sig.hash_chain,
                     attachments=[LogAttachment(c, d) for c, d in attachments], logged_at=at)
 
 

@@ -36,7 +36,7 @@ from trust.identifiers import MemberId
 from trust.keys import Signer, write_atomic
 from trust.ocsp import OcspCertStatus, OcspError, find_approved_issuer, verify_ocsp_for_policy
 from trust.ocsp_client import OcspClient
-from trust.xades import SignedPart, create_signature
+from trust.xades import SignedPart, create_signature, sign_batch
 from trust.xades_errors import (
     BadSignatureValue, CertificateUsage, DigestMismatch, MissingReference, OcspInvalid, OcspMissing, OcspRevoked,
     OcspStale, SignatureError, SignatureMalformed, SignerMismatch, UntrustedChain,
@@ -44,6 +44,7 @@ from trust.xades_errors import (
 from trust.pathvalidation import ValidationCache
 from trust.xades_verify import check_cryptography, trust_signature
 
+from .batch_signing import MessageSignature, SigningBatcher
 from .context import SignedParts
 from .faults import XRoadFault
 
@@ -83,21 +84,33 @@ class SignKey:
 
 
 class XadesMessageSigning:
-    """XAdES signatures by the hosted members' sign keys; verification against policies."""
+    """XAdES signatures by the hosted members' sign keys; verification against policies.
+
+    :meth:`sign_message` is the hot path's: concurrent messages of one member are signed
+    together with hash chains (:class:`gateway.batch_signing.SigningBatcher`), a lone
+    message alone, exactly as :meth:`sign` does.
+    """
 
     def __init__(self, signer: Signer, keys: dict[MemberId, SignKey], *, ocsp: Callable[[str], list[bytes]],
-                 policy_for: PolicyFor, clock: Callable[[], dt.datetime], decision_ttl: float = 60.0) -> None:
+                 policy_for: PolicyFor, clock: Callable[[], dt.datetime], decision_ttl: float = 60.0,
+                 max_batch: int = 128) -> None:
         self._signer = signer
         self._keys = keys
         self._ocsp = ocsp
         self._policy_for = policy_for
         self._clock = clock
         self._cache = ValidationCache(decision_max_age=decision_ttl)
+        self.batcher: SigningBatcher[MemberId, SignedParts] = SigningBatcher(
+            lambda data, member: self.sign(data, member=member), self._sign_batch, max_batch=max_batch)
 
-    def sign(self, data: SignedParts, *, member: MemberId) -> bytes:
+    def _key(self, member: MemberId) -> SignKey:
         key = self._keys.get(member)
         if key is None:
             raise XRoadFault("signer.key_not_found", f"this gateway holds no signing key of {member.to_text()}")
+        return key
+
+    def sign(self, data: SignedParts, *, member: MemberId) -> bytes:
+        key = self._key(member)
         parts = [SignedPart(uri, data=raw, mime_type=mime) for uri, mime, raw in part_uris(data)]
         try:
             return create_signature(parts, signer=self._signer, key_id=key.key_id, certificate=key.chain[0],
@@ -106,11 +119,28 @@ class XadesMessageSigning:
         except TrustError as exc:
             raise XRoadFault("signer.cannot_create_signature", f"cannot sign the message: {exc}") from exc
 
-    def verify(self, signature: bytes, data: SignedParts, *, signer: MemberId, at: dt.datetime) -> None:
+    def sign_message(self, data: SignedParts, *, member: MemberId) -> MessageSignature:
+        self._key(member)  # a missing key fails this message, never a batch
+        return self.batcher.sign(data, member)
+
+    def _sign_batch(self, items: Sequence[SignedParts], member: MemberId) -> list[MessageSignature]:
+        key = self._key(member)
+        messages = [[SignedPart(uri, data=raw, mime_type=mime) for uri, mime, raw in part_uris(d)] for d in items]
+        try:
+            batch = sign_batch(messages, signer=self._signer, key_id=key.key_id, certificate=key.chain[0],
+                               signing_time=self._clock(), ocsp_responses=self._ocsp(key.key_id),
+                               extra_certificates=key.chain[1:-1] if len(key.chain) > 2 else ())
+        except TrustError as exc:
+            raise XRoadFault("signer.cannot_create_signature", f"cannot sign the messages: {exc}") from exc
+        return [MessageSignature(b.signature_xml, b.hash_chain_result, b.hash_chain) for b in batch]
+
+    def verify(self, signature: bytes, data: SignedParts, *, signer: MemberId, at: dt.datetime,
+               hash_chain_result: bytes | None = None, hash_chain: bytes | None = None) -> None:
         parts = {uri: raw for uri, _mime, raw in part_uris(data)}
         try:
             # parsed once: the trust decision works on the tree the cryptography was checked on
-            parsed, chain = check_cryptography(signature, parts)
+            parsed, chain = check_cryptography(signature, parts, hash_chain_result=hash_chain_result,
+                                               hash_chain=hash_chain)
             trust_signature(parsed, chain, parts, policy=self._policy_for(signer.instance, at), signer=signer, at=at,
                             cache=self._cache)
         except XRoadFault:
