@@ -42,6 +42,7 @@ from trust.identifiers import (
 from . import rest
 from .access import check_is_connection
 from .monitoring_feed import new_note, note_ids
+from .batch_signing import MessageSignature
 from .context import ServerEntry, SignedParts
 from .exchange import (
     PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body, wsgi_headers,
@@ -54,7 +55,7 @@ from .routing import Router, split_address
 from .soap import XROAD_NS, SoapFaultMessage, parse_soap
 from .soap_build import check_consistency, multipart_related, verify_request_hash
 from .wire import (
-    MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, decode_message, encode_message,
+    MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, Received, decode_message, encode_message,
 )
 
 log = logging.getLogger("sild.gateway.clientproxy")
@@ -204,9 +205,10 @@ class ClientProxy:
         if not decision.allowed:
             raise decision.fault("client")
 
-    def _send(self, candidates: list[ServerEntry], headers: dict[str, str], parts: list[Part], signature: bytes,
-              at: dt.datetime) -> tuple[ServerEntry, PeerResponse]:
-        ctype, body = encode_message(parts, signature=signature, ocsp=self.parts.own_ocsp.responses())
+    def _send(self, candidates: list[ServerEntry], headers: dict[str, str], parts: list[Part],
+              signature: MessageSignature, at: dt.datetime) -> tuple[ServerEntry, PeerResponse]:
+        ctype, body = encode_message(parts, signature=signature.signature, ocsp=self.parts.own_ocsp.responses(),
+                                     hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
         headers = dict(headers, **{"Content-Type": ctype, "X-Hash-Algorithm": "SHA-512",
                                    "X-Proxy-Version": PROXY_VERSION})
         last: Exception | None = None
@@ -284,7 +286,7 @@ class ClientProxy:
         mime = soap.soap_content_type.split(";")[0].strip()
         attachments = [attachment_part(a) for a in soap.attachments]
         signed = [(mime, soap.soap_bytes)] + [(a.mime, a.data) for a in attachments]
-        sig = p.signing.sign(SignedParts(tuple(signed)), member=h.client.member)
+        sig = p.signing.sign_message(SignedParts(tuple(signed)), member=h.client.member)
         p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False,
                                 soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments],
                                 at=at))
@@ -299,10 +301,14 @@ class ClientProxy:
             environ["sild.op"]["responseSize"] = len(resp.content)
         try:
             self._provider_fault(resp)
-            msg, signature = _received(resp)
-            p.signing.verify(signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
-                             signer=h.service.provider.member, at=p.clock())
-            answer = parse_soap(msg[0].data, msg[0].content_type, role="response")
+            got = _received(resp)
+            msg, signature = list(got.message), _signature_of(got)
+            p.signing.verify(signature.signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
+                             signer=h.service.provider.member, at=p.clock(),
+                             hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
+            # read once by the transport decoder; an answer with attachments is read as the IS will get it
+            answer = got.soap if got.soap is not None and len(msg) == 1 else parse_soap(
+                msg[0].data, msg[0].content_type, role="response")
         except XRoadFault as fault:
             if fault.origin is not None:
                 raise
@@ -364,7 +370,7 @@ class ClientProxy:
         if "sild.op" in environ:
             environ["sild.op"].update({"messageId": query_id, "requestSize": len(body)})
         signed = [(MIME_REST_REQUEST, head)] + ([(MIME_REST_BODY, body)] if body else [])
-        sig = p.signing.sign(SignedParts(tuple(signed)), member=client.member)
+        sig = p.signing.sign_message(SignedParts(tuple(signed)), member=client.member)
         p.log.append(make_entry("client", query_id, x_request_id, client, service, False, True, head, sig, body=body or None,
                               at=at))
         parts = [Part(MIME_REST_REQUEST, head)] + ([Part(MIME_REST_BODY, body)] if body else [])
@@ -372,11 +378,13 @@ class ClientProxy:
                                  parts, sig, at)
         try:
             self._provider_fault(resp)
-            msg, signature = _received(resp)
+            got = _received(resp)
+            msg, signature = list(got.message), _signature_of(got)
             if msg[0].mime != MIME_REST_RESPONSE:
                 raise XRoadFault("invalid_message", "the answer lacks its REST header part")
-            p.signing.verify(signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
-                             signer=service.provider.member, at=p.clock())
+            p.signing.verify(signature.signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
+                             signer=service.provider.member, at=p.clock(),
+                             hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
             rhead = rest.parse_header_part(msg[0].data, request=False)
         except XRoadFault as fault:
             if fault.origin is not None:
@@ -477,7 +485,14 @@ def _check_accepting(parts: GatewayParts, at: dt.datetime) -> None:
         raise XRoadFault("mlog_timestamper_failed", str(exc)) from exc
 
 
-def _received(resp: PeerResponse) -> tuple[list[Part], bytes]:
+def _signature_of(got: Received) -> MessageSignature:
+    assert got.signature is not None  # _received refused an answer without one
+    if (got.hash_chain is None) != (got.hash_chain_result is None):
+        raise XRoadFault(f"{ORIGIN}.service_failed.invalid_message", "a hash chain came without its result")
+    return MessageSignature(got.signature, got.hash_chain_result, got.hash_chain)
+
+
+def _received(resp: PeerResponse) -> Received:
     """The signed answer of the provider's gateway: its message parts and signature."""
     got = decode_message(resp.headers.get("content-type", ""), resp.content, role="response", origin=ORIGIN,
                          original_content_type=resp.headers.get("x-original-content-type"))
@@ -486,4 +501,4 @@ def _received(resp: PeerResponse) -> tuple[list[Part], bytes]:
                          correlation_id=got.fault.detail or str(uuid.uuid4()))
     if not got.message or got.signature is None:
         raise XRoadFault(f"{ORIGIN}.service_failed.invalid_message", "the answer lacks its message or signature")
-    return list(got.message), got.signature
+    return got

@@ -34,6 +34,7 @@ from trust.identifiers import ClientId, ServiceId, parse_client, parse_service
 from trust.errors import IdentifierError
 
 from . import metaservice_calls, rest
+from .batch_signing import MessageSignature
 from .context import SignedParts
 from .serverconf_snapshot import ServiceInfo
 from .exchange import (
@@ -43,7 +44,7 @@ from .faults import XRoadFault, internal_fault
 from .http_pool import HttpError, HttpResponse, HttpTimeout, ResponseTooLarge
 from .client_proxy import _check_accepting
 from .monitoring_feed import OpNote, new_note, note_ids
-from .soap import SoapFaultMessage, parse_soap
+from .soap import SoapFaultMessage, SoapMessage, parse_soap
 from .soap_build import insert_request_hash, multipart_related
 from .wire import (
     MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, decode_message, encode_message,
@@ -113,11 +114,12 @@ class ServerProxy:
         if got.signature is None or not got.message:
             raise XRoadFault("missing_signature", "the request carries no signature")
         msg_parts, ocsp = list(got.message), list(got.ocsp)
+        signature = MessageSignature(got.signature, got.hash_chain_result, got.hash_chain)
         x_request_id = environ.get("HTTP_X_ROAD_REQUEST_ID") or str(uuid.uuid4())
         if msg_parts[0].mime == MIME_REST_REQUEST:
-            return self._rest(msg_parts, got.signature, cert_der, ocsp, x_request_id, at, environ["sild.op"])
-        return self._soap(msg_parts, got.signature, cert_der, ocsp, x_request_id, at,
-                          environ.get("HTTP_X_ORIGINAL_SOAPACTION"), environ["sild.op"])
+            return self._rest(msg_parts, signature, cert_der, ocsp, x_request_id, at, environ["sild.op"])
+        return self._soap(msg_parts, signature, cert_der, ocsp, x_request_id, at,
+                          environ.get("HTTP_X_ORIGINAL_SOAPACTION"), environ["sild.op"], got.soap)
 
     def _check_peer(self, client: ClientId, provider: ClientId, security_server: Any,
                     cert_der: bytes, ocsp: list[bytes], at: Any) -> None:
@@ -144,12 +146,13 @@ class ServerProxy:
         return decision.service
 
     # -- SOAP ----------------------------------------------------------------------------
-    def _soap(self, msg_parts: list[Part], signature: bytes, cert_der: bytes, ocsp: list[bytes],
+    def _soap(self, msg_parts: list[Part], signature: MessageSignature, cert_der: bytes, ocsp: list[bytes],
               x_request_id: str, at: Any, soap_action: str | None,
-              environ_note: OpNote) -> tuple[str, list[tuple[str, str]], bytes]:
+              environ_note: OpNote, parsed: SoapMessage | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
         p = self.parts
         first = msg_parts[0]
-        soap = parse_soap(first.data, first.content_type, role="request")
+        # the transport decoder has read the SOAP part already; read it here only if it did not
+        soap = parsed if parsed is not None else parse_soap(first.data, first.content_type, role="request")
         if isinstance(soap, SoapFaultMessage):
             raise XRoadFault("invalid_message", "a request must not be a SOAP fault")
         h = soap.header
@@ -159,7 +162,8 @@ class ServerProxy:
         _note(environ_note, h.client, h.service, "WSDL", h.query_id, x_request_id, len(first.data),
               messageUserId=h.user_id, messageIssue=h.issue, messageProtocolVersion=h.protocol_version)
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
-        p.signing.verify(signature, signed, signer=h.client.member, at=at)
+        p.signing.verify(signature.signature, signed, signer=h.client.member, at=at,
+                         hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
         meta = metaservice_calls.soap_metaservice(p, soap, at)
         if meta is not None:
             p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False,
@@ -187,10 +191,11 @@ class ServerProxy:
             out_type = answer.soap_content_type
             atts = [attachment_part(a) for a in answer.attachments]
         signed_out = [(out_type.split(";")[0].strip(), out)] + [(a.mime, a.data) for a in atts]
-        sig = p.signing.sign(SignedParts(tuple(signed_out)), member=h.service.provider.member)
+        sig = p.signing.sign_message(SignedParts(tuple(signed_out)), member=h.service.provider.member)
         p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, True, False, out, sig,
                                 attachments=[(a.content_type, a.data) for a in atts], at=p.clock()))
-        ctype, body = encode_message([Part(out_type, out), *atts], signature=sig)
+        ctype, body = encode_message([Part(out_type, out), *atts], signature=sig.signature,
+                                     hash_chain_result=sig.hash_chain_result, hash_chain=sig.hash_chain)
         return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id), ("X-Hash-Algorithm", "SHA-512"),
                           ("X-Original-Content-Type", answer_type), ("X-Proxy-Version", PROXY_VERSION)], body
 
@@ -229,7 +234,7 @@ class ServerProxy:
                              f"cannot reach the service {local.id.to_text()}") from exc
 
     # -- REST ----------------------------------------------------------------------------
-    def _rest(self, msg_parts: list[Part], signature: bytes, cert_der: bytes, ocsp: list[bytes],
+    def _rest(self, msg_parts: list[Part], signature: MessageSignature, cert_der: bytes, ocsp: list[bytes],
               x_request_id: str, at: Any, environ_note: OpNote) -> tuple[str, list[tuple[str, str]], bytes]:
         p = self.parts
         head_part = msg_parts[0]
@@ -258,7 +263,8 @@ class ServerProxy:
         _note(environ_note, client, service, "REST", query_id, x_request_id, len(head_part.data), restMethod=method,
               restPath=rest_path or "/")
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
-        p.signing.verify(signature, signed, signer=client.member, at=at)
+        p.signing.verify(signature.signature, signed, signer=client.member, at=at,
+                         hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
         req_hash = rest.rest_request_hash(head_part.data, hashlib.sha512(req_body).digest() if req_body else None)
         request_entry = make_entry("server", query_id, x_request_id, client, service, False, True, head_part.data,
                                    signature, body=req_body, at=at)
@@ -285,13 +291,14 @@ class ServerProxy:
                                                      request_id=x_request_id, request_hash=req_hash)
         out_head = rest.response_header_part(status, reason, out_headers)
         signed_parts = [(MIME_REST_RESPONSE, out_head)] + ([(MIME_REST_BODY, out_body)] if out_body else [])
-        sig = p.signing.sign(SignedParts(tuple(signed_parts)), member=service.provider.member)
+        sig = p.signing.sign_message(SignedParts(tuple(signed_parts)), member=service.provider.member)
         p.log.append(make_entry("server", query_id, x_request_id, client, service, True, True, out_head, sig,
                               body=out_body or None, at=p.clock()))
         parts = [Part(MIME_REST_RESPONSE, out_head)]
         if out_body:
             parts.append(Part(MIME_REST_BODY, out_body))
-        ctype, body = encode_message(parts, signature=sig)
+        ctype, body = encode_message(parts, signature=sig.signature, hash_chain_result=sig.hash_chain_result,
+                                     hash_chain=sig.hash_chain)
         return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id),
                           ("X-Road-Message-Type", "REST"), ("X-Proxy-Version", PROXY_VERSION)], body
 

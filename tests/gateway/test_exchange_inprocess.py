@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
 
 import httpx
@@ -238,3 +240,76 @@ def test_overdue_timestamping_refuses_traffic_until_it_succeeds(world):
     again = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
                       headers={"X-Road-Client": TAX.to_text()}, timeout=30)
     assert again.status_code == 200, again.text
+
+
+class _HeldSigner:
+    """The node's key store with its first private-key operation held open, so that the
+    requests arriving meanwhile queue up behind it (a stand-in for concurrent load)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.operations = 0
+
+    def sign(self, key_id, algorithm, digest):
+        self.operations += 1
+        if self.operations == 1:
+            self.entered.set()
+            self.release.wait(10)
+        return self._inner.sign(key_id, algorithm, digest)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_concurrent_messages_share_one_batch_signature_that_verifies_end_to_end(world):
+    """Messages queued behind a signature are signed together with hash chains (X-Road's batch
+    signature): the provider's gateway verifies each through its chain, and each exported
+    request verifies as evidence on its own."""
+    from gateway.archive import export_exchange
+    from trust.asic import verify_container
+
+    node = world.gateway_of(TAX)
+    held = _HeldSigner(node.signing._signer)
+    node.signing._signer = held
+    batches_before = node.signing.batcher.batches
+    results: dict[int, httpx.Response] = {}
+
+    def call(n):
+        results[n] = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                               headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+
+    try:
+        first = threading.Thread(target=call, args=(0,))
+        first.start()
+        assert held.entered.wait(10)
+        others = [threading.Thread(target=call, args=(n,)) for n in range(1, 6)]
+        for t in others:
+            t.start()
+        deadline = time.monotonic() + 10
+        while len(node.signing.batcher._queues[TAX.member].pending) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        held.release.set()
+        for t in [first, *others]:
+            t.join(30)
+    finally:
+        held.release.set()
+        node.signing._signer = held._inner
+    assert sorted(results) == list(range(6)) and all(r.status_code == 200 for r in results.values()), \
+        [r.text for r in results.values() if r.status_code != 200]
+    assert node.signing.batcher.batches == batches_before + 1
+    assert held.operations == 2  # six requests, two private-key operations
+    query_ids = [r.headers["X-Road-Id"] for r in results.values()]
+    records = [node.messagelog.find(q, direction="request", side="client")[0] for q in query_ids]
+    batched = [r for r in records if r.hash_chain is not None]
+    assert len(batched) == 5 and len({r.signature for r in batched}) == 1
+    assert len({r.hash_chain for r in batched}) == 5  # one path per message up to the signed root
+    node.timestamp_now()
+    now = dt.datetime.now(dt.timezone.utc)
+    policies = {inst: node.policy_for(inst, now) for inst in ("EE", "FI")}
+    for record in batched[:2]:
+        container = export_exchange(node.messagelog, record.query_id, direction="request", side="client",
+                                    require_timestamp=True)
+        verified = verify_container(container, policies, require_timestamp=True)
+        assert verified.identity.signer.member == TAX.member
