@@ -81,14 +81,15 @@ def _check_digest(algorithm: SignatureAlgorithm, digest: bytes) -> None:
 def sign_digest(key: PrivateKey, algorithm: SignatureAlgorithm, digest: bytes) -> bytes:
     """Sign a precomputed digest with a private key object (used by token implementations)."""
     _check_digest(algorithm, digest)
+    ecdsa = _ECDSA.get(algorithm)  # None: an RSA algorithm
     if isinstance(key, rsa.RSAPrivateKey):
-        if algorithm.is_ecdsa:
+        if ecdsa is not None:
             raise UnsupportedAlgorithm(f"{algorithm.name} needs an EC key, the key is RSA")
         return key.sign(digest, _PKCS1V15, _PREHASHED[algorithm])
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        if not algorithm.is_ecdsa:
+        if ecdsa is None:
             raise UnsupportedAlgorithm(f"{algorithm.name} needs an RSA key, the key is EC")
-        return key.sign(digest, _ECDSA[algorithm])
+        return key.sign(digest, ecdsa)
     raise UnsupportedAlgorithm(f"unsupported key type {type(key).__name__}")
 
 

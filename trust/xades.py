@@ -107,6 +107,11 @@ _HASH_CONSTRUCTORS: dict[DigestAlgorithm, Callable[[bytes], "hashlib._Hash"]] = 
 }
 
 
+# enum properties computed once (they are string operations on the member name)
+_SIGNATURE_DIGESTS = {alg: alg.digest for alg in SignatureAlgorithm}
+_ECDSA_ALGORITHMS = frozenset(alg for alg in SignatureAlgorithm if alg.is_ecdsa)
+
+
 def fast_digest(algorithm: DigestAlgorithm, data: bytes) -> bytes:
     """``algorithm.digest(data)`` through hashlib's direct constructor (``hashlib.new`` costs
     a few microseconds more, which the hot path pays several times per message)."""
@@ -134,7 +139,7 @@ def java_base64(data: bytes) -> str:
 def format_signing_time(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("signing time must be timezone-aware")
-    m = moment.astimezone(dt.timezone.utc)
+    m = moment if moment.tzinfo is dt.timezone.utc else moment.astimezone(dt.timezone.utc)
     return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}."
             f"{m.microsecond // 1000:03d}Z")
 
@@ -385,9 +390,9 @@ def create_signature(
     head, head_c14n = _signed_info_head(algorithm)
     signed_info = head + "".join(r[0] for r in refs) + "</ds:SignedInfo>"
     signed_info_c14n = head_c14n + "".join(r[1] for r in refs) + "</ds:SignedInfo>"
-    to_sign = fast_digest(algorithm.digest, signed_info_c14n.encode("utf-8"))
+    to_sign = fast_digest(_SIGNATURE_DIGESTS[algorithm], signed_info_c14n.encode("utf-8"))
     value = signer.sign(key_id, algorithm, to_sign)
-    if algorithm.is_ecdsa:
+    if algorithm in _ECDSA_ALGORITHMS:
         if material.curve_bits is None:
             raise TrustError("ECDSA signature with a non-EC certificate", code="trust.signature.key_mismatch")
         value = ecdsa_der_to_raw(value, material.curve_bits)
