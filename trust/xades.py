@@ -205,10 +205,30 @@ _OBJECTS_MARK = "@@OBJECTS@@"
 _SP_TAIL = "</xades:SignedDataObjectProperties></xades:SignedProperties>"
 
 
-@functools.lru_cache(maxsize=64)
+_MATERIAL_BY_OBJECT: dict[tuple[int, int], tuple[x509.Certificate, _KeyMaterial]] = {}
+
+
 def _certificate_material(cert: x509.Certificate, digest: DigestAlgorithm) -> _KeyMaterial:
     """A pure memo: a gateway signs thousands of messages with one certificate, and the
-    issuer name alone costs more to format than the RSA operation."""
+    issuer name alone costs more to format than the RSA operation.
+
+    Looked up first by the certificate object's identity (the gateway passes the same
+    object every time; the entry holds it, so its id cannot be reused), which saves
+    hashing the DER; then by the certificate's value.
+    """
+    key = (id(cert), id(digest))
+    hit = _MATERIAL_BY_OBJECT.get(key)
+    if hit is not None and hit[0] is cert:
+        return hit[1]
+    material = _certificate_material_by_value(cert, digest)
+    if len(_MATERIAL_BY_OBJECT) >= 64:
+        _MATERIAL_BY_OBJECT.clear()
+    _MATERIAL_BY_OBJECT[key] = (cert, material)
+    return material
+
+
+@functools.lru_cache(maxsize=64)
+def _certificate_material_by_value(cert: x509.Certificate, digest: DigestAlgorithm) -> _KeyMaterial:
     der = cert.public_bytes(serialization.Encoding.DER)
     public_key = cert.public_key()
     template = _signed_properties_template(
@@ -251,10 +271,9 @@ def _signed_properties_template(cert_digest: str, issuer_name: str, serial: str,
 
 
 def _signed_properties(
-    cert: x509.Certificate, signing_time: dt.datetime, formats: Sequence[tuple[str, str]], digest: DigestAlgorithm
+    material: _KeyMaterial, signing_time: dt.datetime, formats: Sequence[tuple[str, str]]
 ) -> tuple[str, bytes]:
     """The SignedProperties element: (document form, its inclusive C14N as UTF-8)."""
-    material = _certificate_material(cert, digest)
     time_text = format_signing_time(signing_time)
     objects = "".join(
         f'<xades:DataObjectFormat ObjectReference="#{ref}"><xades:MimeType>{_xml_text(mime)}</xades:MimeType></xades:DataObjectFormat>'
@@ -381,7 +400,7 @@ def create_signature(
     part_ids = [f"signature-reference-{n + 1 if multi else n}" for n in range(len(parts))]
     sp_id = "signature-reference-0" if multi else f"signature-reference-{len(parts)}"
     formats = [(rid, p.mime_type) for rid, p in zip(part_ids, parts)]
-    signed_props, signed_props_c14n = _signed_properties(certificate, signing_time, formats, digest_algorithm)
+    signed_props, signed_props_c14n = _signed_properties(material, signing_time, formats)
     sp_ref = _reference_pair(sp_id, "#signed-properties", fast_digest(digest_algorithm, signed_props_c14n),
                              digest_algorithm, SIGNED_PROPERTIES_TYPE)
     part_refs = [_reference_pair(rid, p.uri, p.digest_with(digest_algorithm), digest_algorithm)
