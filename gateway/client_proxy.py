@@ -45,7 +45,8 @@ from .monitoring_feed import new_note, note_ids
 from .batch_signing import MessageSignature
 from .context import ServerEntry, SignedParts
 from .exchange import (
-    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body, wsgi_headers,
+    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body,
+    request_logged_on_failure, wsgi_headers,
 )
 from .faults import XRoadFault, internal_fault
 from .peer_transport import (
@@ -287,41 +288,45 @@ class ClientProxy:
         attachments = [attachment_part(a) for a in soap.attachments]
         signed = [(mime, soap.soap_bytes)] + [(a.mime, a.data) for a in attachments]
         sig = p.signing.sign_message(SignedParts(tuple(signed)), member=h.client.member)
-        p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False,
-                                soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments],
-                                at=at))
+        request_entry = make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False,
+                                   soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments],
+                                   at=at)
         headers = {"X-Road-Request-Id": x_request_id, "X-Original-Content-Type": soap.content_type}
         action = environ.get("HTTP_SOAPACTION")
         if action is not None:
             headers["X-Original-SOAPAction"] = action
-        entry, resp = self._send(candidates, headers,
-                                 [Part(soap.soap_content_type, soap.soap_bytes), *attachments], sig, at)
-        if "sild.op" in environ:
-            environ["sild.op"]["serviceSecurityServerAddress"] = entry.address
-            environ["sild.op"]["responseSize"] = len(resp.content)
-        try:
-            self._provider_fault(resp)
-            got = _received(resp)
-            msg, signature = list(got.message), _signature_of(got)
-            p.signing.verify(signature.signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
-                             signer=h.service.provider.member, at=p.clock(),
-                             hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
-            # read once by the transport decoder; an answer with attachments is read as the IS will get it
-            answer = got.soap if got.soap is not None and len(msg) == 1 else parse_soap(
-                msg[0].data, msg[0].content_type, role="response")
-        except XRoadFault as fault:
-            if fault.origin is not None:
-                raise
-            raise fault.service_failed(ORIGIN) from None
-        out_atts = [(x.content_type, x.data) for x in msg[1:]]
-        if isinstance(answer, SoapFaultMessage):
-            p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, True, False,
-                                    answer.soap_bytes, signature, at=p.clock()))
-            return "500 Internal Server Error", [("Content-Type", answer.content_type)], answer.soap_bytes
-        check_consistency(soap, answer)
-        verify_request_hash(answer, soap.soap_bytes)
-        p.log.append(make_entry("client", h.query_id, x_request_id, h.client, h.service, True, False,
-                                answer.soap_bytes, signature, attachments=out_atts, at=p.clock()))
+        with request_logged_on_failure(p.log, request_entry):
+            entry, resp = self._send(candidates, headers,
+                                     [Part(soap.soap_content_type, soap.soap_bytes), *attachments], sig, at)
+            if "sild.op" in environ:
+                environ["sild.op"]["serviceSecurityServerAddress"] = entry.address
+                environ["sild.op"]["responseSize"] = len(resp.content)
+            try:
+                self._provider_fault(resp)
+                got = _received(resp)
+                msg, signature = list(got.message), _signature_of(got)
+                p.signing.verify(signature.signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
+                                 signer=h.service.provider.member, at=p.clock(),
+                                 hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
+                # read once by the transport decoder; an answer with attachments is read as the IS will get it
+                answer = got.soap if got.soap is not None and len(msg) == 1 else parse_soap(
+                    msg[0].data, msg[0].content_type, role="response")
+            except XRoadFault as fault:
+                if fault.origin is not None:
+                    raise
+                raise fault.service_failed(ORIGIN) from None
+            out_atts = [(x.content_type, x.data) for x in msg[1:]]
+            if isinstance(answer, SoapFaultMessage):
+                p.log.append_all([request_entry, make_entry(
+                    "client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes, signature,
+                    at=p.clock())])
+                return "500 Internal Server Error", [("Content-Type", answer.content_type)], answer.soap_bytes
+            check_consistency(soap, answer)
+            verify_request_hash(answer, soap.soap_bytes)
+            # request and answer on record together, before the IS sees the answer
+            p.log.append_all([request_entry, make_entry(
+                "client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes, signature,
+                attachments=out_atts, at=p.clock())])
         if len(msg) == 1:
             return "200 OK", [("Content-Type", answer.content_type)], answer.soap_bytes
         ctype, out = multipart_related(
@@ -371,31 +376,34 @@ class ClientProxy:
             environ["sild.op"].update({"messageId": query_id, "requestSize": len(body)})
         signed = [(MIME_REST_REQUEST, head)] + ([(MIME_REST_BODY, body)] if body else [])
         sig = p.signing.sign_message(SignedParts(tuple(signed)), member=client.member)
-        p.log.append(make_entry("client", query_id, x_request_id, client, service, False, True, head, sig, body=body or None,
-                              at=at))
+        request_entry = make_entry("client", query_id, x_request_id, client, service, False, True, head, sig,
+                                   body=body or None, at=at)
         parts = [Part(MIME_REST_REQUEST, head)] + ([Part(MIME_REST_BODY, body)] if body else [])
-        entry, resp = self._send(candidates, {"X-Road-Request-Id": x_request_id, "X-Road-Message-Type": "REST"},
-                                 parts, sig, at)
-        try:
-            self._provider_fault(resp)
-            got = _received(resp)
-            msg, signature = list(got.message), _signature_of(got)
-            if msg[0].mime != MIME_REST_RESPONSE:
-                raise XRoadFault("invalid_message", "the answer lacks its REST header part")
-            p.signing.verify(signature.signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
-                             signer=service.provider.member, at=p.clock(),
-                             hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
-            rhead = rest.parse_header_part(msg[0].data, request=False)
-        except XRoadFault as fault:
-            if fault.origin is not None:
-                raise
-            raise fault.service_failed(ORIGIN) from None
-        rbody = next((x.data for x in msg[1:] if x.mime == MIME_REST_BODY), b"")
-        expected = rest.rest_request_hash(head, hashlib.sha512(body).digest() if body else None)
-        if rest.header_value(rhead.headers, rest.H_REQUEST_HASH) != expected:
-            raise XRoadFault("inconsistent_response", "the answer's X-Road-Request-Hash does not match the request")
-        p.log.append(make_entry("client", query_id, x_request_id, client, service, True, True, msg[0].data, signature,
-                              body=rbody or None, at=p.clock()))
+        with request_logged_on_failure(p.log, request_entry):
+            entry, resp = self._send(candidates, {"X-Road-Request-Id": x_request_id, "X-Road-Message-Type": "REST"},
+                                     parts, sig, at)
+            try:
+                self._provider_fault(resp)
+                got = _received(resp)
+                msg, signature = list(got.message), _signature_of(got)
+                if msg[0].mime != MIME_REST_RESPONSE:
+                    raise XRoadFault("invalid_message", "the answer lacks its REST header part")
+                p.signing.verify(signature.signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
+                                 signer=service.provider.member, at=p.clock(),
+                                 hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
+                rhead = rest.parse_header_part(msg[0].data, request=False)
+            except XRoadFault as fault:
+                if fault.origin is not None:
+                    raise
+                raise fault.service_failed(ORIGIN) from None
+            rbody = next((x.data for x in msg[1:] if x.mime == MIME_REST_BODY), b"")
+            expected = rest.rest_request_hash(head, hashlib.sha512(body).digest() if body else None)
+            if rest.header_value(rhead.headers, rest.H_REQUEST_HASH) != expected:
+                raise XRoadFault("inconsistent_response", "the answer's X-Road-Request-Hash does not match the request")
+            # request and answer on record together, before the IS sees the answer
+            p.log.append_all([request_entry, make_entry(
+                "client", query_id, x_request_id, client, service, True, True, msg[0].data, signature,
+                body=rbody or None, at=p.clock())])
         status = f"{rhead.status} {rhead.reason or ''}".strip()
         return status, rest.filter_headers(rhead.headers, drop_gateway_set=False), rbody
 

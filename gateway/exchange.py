@@ -11,10 +11,12 @@ cover those bytes).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import functools
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 from trust.identifiers import ClientId, SecurityServerId, ServiceId
 
@@ -30,6 +32,8 @@ from .context import (
 )
 from .access import AccessChecker
 from .serverconf import ServerConf
+
+_log = logging.getLogger("sild.gateway.exchange")
 
 PROXY_VERSION = "sild/1"
 
@@ -126,6 +130,25 @@ def make_entry(side: str, query_id: str, x_request_id: str, client: ClientId, se
                     message=message, signature=sig.signature, body=body, x_request_id=x_request_id,
                     hash_chain_result=sig.hash_chain_result, hash_chain=sig.hash_chain,
                     attachments=[LogAttachment(c, d) for c, d in attachments], logged_at=at)
+
+
+@contextmanager
+def request_logged_on_failure(sink: MessageLogSink, request: LogEntry) -> Iterator[None]:
+    """Log ``request`` alone if the block fails.
+
+    A proxy logs an exchange's request and answer in one transaction once the answer
+    is decided (``append_all``). When no answer comes (the peer or backend failed, the
+    answer was refused), the signed request is still put on record before the fault
+    goes out. A failure to log it is logged and does not hide the original fault.
+    """
+    try:
+        yield
+    except BaseException:
+        try:
+            sink.append(request)
+        except Exception:  # noqa: BLE001 - the original fault is what the caller must see
+            _log.exception("could not log the request %s after a failed exchange", request.query_id)
+        raise
 
 
 def attachment_part(attachment: Any) -> Part:

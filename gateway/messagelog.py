@@ -7,8 +7,10 @@ signature XML, a hash chain and its result when the message was signed in a batc
 ``query_id``, ``x_request_id``, client and service identifiers, side (client or
 server proxy) and direction (request or response).
 
-The hot path is one INSERT per message per side, committed before the proxy goes
-on: :meth:`MessageLog.append` commits its own transaction - shared with concurrent
+The hot path is one transaction per exchange per side: the proxy hands request and
+answer to :meth:`MessageLog.append_all` once the answer is decided, and the answer
+leaves only after they committed (a failed exchange's request goes alone through
+:meth:`MessageLog.append`). Each commits its own transaction - shared with concurrent
 appends by the group-commit writer (:mod:`gateway.messagelog_writer`), which runs
 the INSERT compiled once on its own long-lived connection, so an append costs the
 database's work and little Python besides - or joins the caller's when given
@@ -230,7 +232,7 @@ class MessageLog:
         self.config = config or MessageLogConfig()
         self._state = _StateCache()
         self._state_lock = threading.Lock()
-        self._writer: GroupCommitWriter[LogEntry] | None = None
+        self._writer: GroupCommitWriter[tuple[LogEntry, ...]] | None = None
         if self.config.group_commit and supports_fast_insert(engine.dialect):
             dialect = engine.dialect
             self._record_stmt = CompiledInsert(dialect, _RECORD_TABLE, RECORD_COLUMNS, returning_id=True)
@@ -277,9 +279,22 @@ class MessageLog:
         if connection is not None:
             return self._insert(connection, entry)
         if self._writer is not None:
-            return self._writer.submit(entry)
+            return self._writer.submit((entry,))
         with self.engine.begin() as conn:
             return self._insert(conn, entry)
+
+    def append_all(self, entries: Sequence[LogEntry]) -> int:
+        """Store several messages in one transaction (all or none); returns the first record id.
+
+        The proxies log an exchange's request and answer together once the answer is
+        decided: one commit instead of two, and never one without the other.
+        """
+        if not entries:
+            raise InvalidLogEntry("nothing to append")
+        if self._writer is not None:
+            return self._writer.submit(tuple(entries))
+        with self.engine.begin() as conn:
+            return [self._insert(conn, e) for e in entries][0]
 
     def close(self) -> None:
         """Let the group-commit transaction in flight commit and close its connection."""
@@ -297,15 +312,19 @@ class MessageLog:
             )
         return record_id
 
-    def _insert_direct(self, cursor: DBAPICursor, entry: LogEntry) -> int:
+    def _insert_direct(self, cursor: DBAPICursor, entries: tuple[LogEntry, ...]) -> int:
         """The group-commit writer's insert: the statements compiled once, on its cursor."""
-        record_id = self._record_stmt.execute(cursor, self._values(entry))
-        assert record_id is not None
-        if entry.attachments and self.config.body_logging:
-            self._attachment_stmt.execute_many(
-                cursor, [(record_id, n, a.data) for n, a in enumerate(entry.attachments)]
-            )
-        return record_id
+        first: int | None = None
+        for entry in entries:
+            record_id = self._record_stmt.execute(cursor, self._values(entry))
+            assert record_id is not None
+            if entry.attachments and self.config.body_logging:
+                self._attachment_stmt.execute_many(
+                    cursor, [(record_id, n, a.data) for n, a in enumerate(entry.attachments)]
+                )
+            first = record_id if first is None else first
+        assert first is not None
+        return first
 
     @contextmanager
     def exchange(self) -> Iterator[Exchange]:

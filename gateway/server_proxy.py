@@ -23,7 +23,6 @@ failure is answered as a whole ``text/xml`` SOAP fault with a
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import logging
 import ssl
@@ -38,7 +37,7 @@ from .batch_signing import MessageSignature
 from .context import SignedParts
 from .serverconf_snapshot import ServiceInfo
 from .exchange import (
-    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body,
+    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body, request_logged_on_failure,
 )
 from .faults import XRoadFault, internal_fault
 from .http_pool import HttpError, HttpResponse, HttpTimeout, ResponseTooLarge
@@ -59,15 +58,12 @@ MAX_MESSAGE = 64 * 1024 * 1024
 class ServerProxy:
     """WSGI app; the cheroot mutual-TLS server puts the peer certificate in the environ."""
 
-    def __init__(self, parts: GatewayParts, *, ocsp_app: Any = None, log_workers: int = 32) -> None:
+    def __init__(self, parts: GatewayParts, *, ocsp_app: Any = None) -> None:
         self.parts = parts
         self._ocsp_app = ocsp_app
-        # the request is logged while the backend works; the answer leaves only after both
-        self._log_pool = concurrent.futures.ThreadPoolExecutor(max_workers=log_workers,
-                                                               thread_name_prefix="serverproxy-log")
 
     def close(self) -> None:
-        self._log_pool.shutdown(wait=True)
+        """Nothing of its own to release (kept for the node's shutdown sequence)."""
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ["REQUEST_METHOD"] == "GET" and self._ocsp_app is not None:
@@ -165,35 +161,33 @@ class ServerProxy:
         p.signing.verify(signature.signature, signed, signer=h.client.member, at=at,
                          hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
         meta = metaservice_calls.soap_metaservice(p, soap, at)
-        if meta is not None:
-            p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False,
-                                    first.data, signature, at=at))
-            answer_bytes, answer_type = meta
-        else:
-            local = self._service(h.service, h.client, "SOAP")
-            logged = self._log_pool.submit(p.log.append, make_entry(
-                "server", h.query_id, x_request_id, h.client, h.service, False, False, first.data, signature,
-                attachments=[(x.content_type, x.data) for x in msg_parts[1:]], at=at))
-            try:
+        local = self._service(h.service, h.client, "SOAP") if meta is None else None
+        request_entry = make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False, first.data,
+                                   signature, attachments=[(x.content_type, x.data) for x in msg_parts[1:]], at=at)
+        with request_logged_on_failure(p.log, request_entry):
+            if meta is not None:
+                answer_bytes, answer_type = meta
+            else:
+                assert local is not None
                 answer_bytes, answer_type = self._call_soap_backend(local, msg_parts, soap_action)
-            finally:
-                logged.result()  # the request is in the log before anything is answered
-        try:
-            answer = parse_soap(answer_bytes, answer_type, role="response")
-        except XRoadFault as fault:
-            raise fault.service_failed(ORIGIN) from None
-        atts: list[Part] = []
-        if isinstance(answer, SoapFaultMessage):
-            out = answer.soap_bytes  # a provider IS fault travels signed like any answer
-            out_type = answer.content_type if not answer.attachments else "text/xml; charset=utf-8"
-        else:
-            out = insert_request_hash(answer, first.data)
-            out_type = answer.soap_content_type
-            atts = [attachment_part(a) for a in answer.attachments]
-        signed_out = [(out_type.split(";")[0].strip(), out)] + [(a.mime, a.data) for a in atts]
-        sig = p.signing.sign_message(SignedParts(tuple(signed_out)), member=h.service.provider.member)
-        p.log.append(make_entry("server", h.query_id, x_request_id, h.client, h.service, True, False, out, sig,
-                                attachments=[(a.content_type, a.data) for a in atts], at=p.clock()))
+            try:
+                answer = parse_soap(answer_bytes, answer_type, role="response")
+            except XRoadFault as fault:
+                raise fault.service_failed(ORIGIN) from None
+            atts: list[Part] = []
+            if isinstance(answer, SoapFaultMessage):
+                out = answer.soap_bytes  # a provider IS fault travels signed like any answer
+                out_type = answer.content_type if not answer.attachments else "text/xml; charset=utf-8"
+            else:
+                out = insert_request_hash(answer, first.data)
+                out_type = answer.soap_content_type
+                atts = [attachment_part(a) for a in answer.attachments]
+            signed_out = [(out_type.split(";")[0].strip(), out)] + [(a.mime, a.data) for a in atts]
+            sig = p.signing.sign_message(SignedParts(tuple(signed_out)), member=h.service.provider.member)
+            # request and answer on record together, before the answer leaves
+            p.log.append_all([request_entry, make_entry(
+                "server", h.query_id, x_request_id, h.client, h.service, True, False, out, sig,
+                attachments=[(a.content_type, a.data) for a in atts], at=p.clock())])
         ctype, body = encode_message([Part(out_type, out), *atts], signature=sig.signature,
                                      hash_chain_result=sig.hash_chain_result, hash_chain=sig.hash_chain)
         return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id), ("X-Hash-Algorithm", "SHA-512"),
@@ -269,31 +263,31 @@ class ServerProxy:
         request_entry = make_entry("server", query_id, x_request_id, client, service, False, True, head_part.data,
                                    signature, body=req_body, at=at)
         meta = metaservice_calls.rest_metaservice(p, client, service, method, rest_path, query, head, at)
-        if meta is not None:
-            p.log.append(request_entry)
-            status, reason, out_headers, out_body = meta
-        else:
-            local = self._service(service, client, "REST", method, rest_path or "/")
-            url = local.url.rstrip("/") + rest_path + (("?" + query) if query else "")
-            fwd = rest.filter_headers(head.headers)
-            fwd += [(rest.H_SERVICE, service.to_text()), (rest.H_REQUEST_ID, x_request_id)]
-            if rest.header_value(head.headers, rest.H_ID) is None:
-                fwd.append((rest.H_ID, query_id))
-            logged = self._log_pool.submit(p.log.append, request_entry)
-            try:
+        local = self._service(service, client, "REST", method, rest_path or "/") if meta is None else None
+        with request_logged_on_failure(p.log, request_entry):
+            if meta is not None:
+                status, reason, out_headers, out_body = meta
+            else:
+                assert local is not None
+                url = local.url.rstrip("/") + rest_path + (("?" + query) if query else "")
+                fwd = rest.filter_headers(head.headers)
+                fwd += [(rest.H_SERVICE, service.to_text()), (rest.H_REQUEST_ID, x_request_id)]
+                if rest.header_value(head.headers, rest.H_ID) is None:
+                    fwd.append((rest.H_ID, query_id))
                 resp = self._backend(local, method, url, fwd, req_body)
-            finally:
-                logged.result()  # the request is in the log before anything is answered
-            status, reason = resp.status, resp.reason or ""
-            out_headers = [(k, v) for k, v in resp.headers.multi_items() if k.lower() != "x-road-error"]
-            out_body = resp.content
-        out_headers = rest.provider_response_headers(out_headers, client=client, service=service, query_id=query_id,
-                                                     request_id=x_request_id, request_hash=req_hash)
-        out_head = rest.response_header_part(status, reason, out_headers)
-        signed_parts = [(MIME_REST_RESPONSE, out_head)] + ([(MIME_REST_BODY, out_body)] if out_body else [])
-        sig = p.signing.sign_message(SignedParts(tuple(signed_parts)), member=service.provider.member)
-        p.log.append(make_entry("server", query_id, x_request_id, client, service, True, True, out_head, sig,
-                              body=out_body or None, at=p.clock()))
+                status, reason = resp.status, resp.reason or ""
+                out_headers = [(k, v) for k, v in resp.headers.multi_items() if k.lower() != "x-road-error"]
+                out_body = resp.content
+            out_headers = rest.provider_response_headers(out_headers, client=client, service=service,
+                                                         query_id=query_id, request_id=x_request_id,
+                                                         request_hash=req_hash)
+            out_head = rest.response_header_part(status, reason, out_headers)
+            signed_parts = [(MIME_REST_RESPONSE, out_head)] + ([(MIME_REST_BODY, out_body)] if out_body else [])
+            sig = p.signing.sign_message(SignedParts(tuple(signed_parts)), member=service.provider.member)
+            # request and answer on record together, before the answer leaves
+            p.log.append_all([request_entry, make_entry(
+                "server", query_id, x_request_id, client, service, True, True, out_head, sig,
+                body=out_body or None, at=p.clock())])
         parts = [Part(MIME_REST_RESPONSE, out_head)]
         if out_body:
             parts.append(Part(MIME_REST_BODY, out_body))

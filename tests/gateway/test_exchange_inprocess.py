@@ -313,3 +313,28 @@ def test_concurrent_messages_share_one_batch_signature_that_verifies_end_to_end(
                                     require_timestamp=True)
         verified = verify_container(container, policies, require_timestamp=True)
         assert verified.identity.signer.member == TAX.member
+
+
+def test_request_and_answer_are_logged_together_and_a_failed_request_alone(world):
+    """A decided exchange is on record as request and answer (one transaction); when the
+    backend fails, both gateways still keep the signed request, and no answer record."""
+    from gateway.sandbox.ports import reserve_port
+
+    fi = world.gateway_of(VERO)
+    if "gone" not in {s.id.service_code for s in fi.serverconf.snapshot().services_of(VERO)}:
+        fi.serverconf.add_rest(VERO, f"http://127.0.0.1:{reserve_port()}/nothing-listens", "gone", enabled=True)
+        fi.serverconf.grant(VERO, "gone", TAX)
+        time.sleep(1.5)  # the node notices the configuration change
+    node = world.gateway_of(TAX)
+    ok_id, failed_id = f"ok-{uuid.uuid4()}", f"failed-{uuid.uuid4()}"
+    ok = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                   headers={"X-Road-Client": TAX.to_text(), "X-Road-Id": ok_id}, timeout=30)
+    assert ok.status_code == 200, ok.text
+    failed = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/gone/x",
+                       headers={"X-Road-Client": TAX.to_text(), "X-Road-Id": failed_id}, timeout=30)
+    assert failed.status_code == 500 and failed.headers["X-Road-Error"].endswith("service_failed.network_error")
+    for gateway, side in ((node, "client"), (fi, "server")):
+        records = gateway.messagelog.find(ok_id, side=side)
+        assert [r.direction for r in records] == ["request", "response"]
+        assert records[1].id == records[0].id + 1  # written together, in one transaction
+        assert [r.direction for r in gateway.messagelog.find(failed_id, side=side)] == ["request"]

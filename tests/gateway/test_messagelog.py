@@ -595,3 +595,27 @@ def test_a_due_state_is_read_once_not_once_per_waiting_thread(tmp_path: Path) ->
     with pytest.raises(TimestampingOverdue):  # the state read says q-1 is unstamped since T0
         mlog.check_accepting(T0 + dt.timedelta(hours=5))
     mlog.close()
+
+
+def test_append_all_commits_an_exchange_together_or_not_at_all(engine: Engine) -> None:
+    """Request and answer in one transaction: both stored, consecutive; a failing second leaves neither."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    mlog = MessageLog(engine, clock=lambda: T0)
+    first = mlog.append_all([entry("q-1"), entry("q-1", "response", attachments=[Attachment("text/plain", b"a")])])
+    assert [(r.id, r.direction) for r in mlog.find("q-1")] == [(first, "request"), (first + 1, "response")]
+    assert mlog.get(first + 1).attachments == (Attachment("text/plain", b"a"),)
+    with ThreadPoolExecutor(8) as pool:  # pairs stay whole under group commit
+        list(pool.map(lambda n: mlog.append_all([entry(f"p-{n}"), entry(f"p-{n}", "response")]), range(40)))
+    for n in range(40):
+        pair = mlog.find(f"p-{n}")
+        assert [r.direction for r in pair] == ["request", "response"] and pair[1].id == pair[0].id + 1
+    with pytest.raises(InvalidLogEntry):
+        mlog.append_all([])
+    before = mlog.count()
+    broken = dataclasses.replace(entry("q-2", "response"), query_id="q-2")
+    object.__setattr__(broken, "message", "not bytes")  # refused by the database driver, after the request row
+    with pytest.raises(Exception):
+        mlog.append_all([entry("q-2"), broken])
+    assert mlog.count() == before and mlog.find("q-2") == []
+    mlog.close()
