@@ -289,8 +289,7 @@ class ClientProxy:
         signed = [(mime, soap.soap_bytes)] + [(a.mime, a.data) for a in attachments]
         sig = p.signing.sign_message(SignedParts(tuple(signed)), member=h.client.member)
         request_entry = make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False,
-                                   soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments],
-                                   at=at)
+                                   soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments])
         headers = {"X-Road-Request-Id": x_request_id, "X-Original-Content-Type": soap.content_type}
         action = environ.get("HTTP_SOAPACTION")
         if action is not None:
@@ -377,7 +376,7 @@ class ClientProxy:
         signed = [(MIME_REST_REQUEST, head)] + ([(MIME_REST_BODY, body)] if body else [])
         sig = p.signing.sign_message(SignedParts(tuple(signed)), member=client.member)
         request_entry = make_entry("client", query_id, x_request_id, client, service, False, True, head, sig,
-                                   body=body or None, at=at)
+                                   body=body or None)
         parts = [Part(MIME_REST_REQUEST, head)] + ([Part(MIME_REST_BODY, body)] if body else [])
         with request_logged_on_failure(p.log, request_entry):
             entry, resp = self._send(candidates, {"X-Road-Request-Id": x_request_id, "X-Road-Message-Type": "REST"},

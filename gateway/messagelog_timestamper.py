@@ -48,7 +48,8 @@ from .messagelog import (
 
 log = logging.getLogger(__name__)
 
-# ids may be committed out of order on PostgreSQL for a moment; the floor trails by this much
+# ids may be committed out of order on PostgreSQL for a moment; there the floor trails by
+# this much (SQLite has one writer at a time, so its ids become visible in order)
 FLOOR_GRACE = dt.timedelta(minutes=2)
 
 
@@ -116,8 +117,15 @@ class Timestamper:
         self.batch_size = batch_size
         self.clock = clock or log_.clock
 
-    def _candidates(self) -> list[tuple[int, bytes]]:
-        """(record id, signature XML) of unstamped records, oldest first."""
+    def _candidates(self, at: dt.datetime) -> tuple[list[tuple[int, bytes]], int]:
+        """(record id, signature XML) of unstamped records, oldest first, and the floor that
+        holds once they are stamped; read in one snapshot, with no lock writers wait for.
+
+        The floor is the highest id below which every record is stamped. It is worked out
+        here, from the same snapshot, and not by scanning the table inside the write
+        transaction: that scan grows with the log and held SQLite's write lock, stalling
+        every proxy's append for as long as it ran (hundreds of ms on a busy gateway).
+        """
         engine = self.log.engine
         with engine.connect() as conn:
             floor_text = conn.execute(select(m.LogState.value).where(m.LogState.key == STATE_FLOOR)).scalar()
@@ -127,15 +135,22 @@ class Timestamper:
                 .outerjoin(m.LogRecordTimestamp, m.LogRecordTimestamp.record_id == m.LogRecord.id)
                 .where(and_(m.LogRecord.id > floor, m.LogRecordTimestamp.record_id.is_(None)))
                 .order_by(m.LogRecord.id)
-                .limit(self.batch_size)
+                .limit(self.batch_size + 1)
             ).all()
+            newest = int(conn.execute(select(func.max(m.LogRecord.id))).scalar() or 0)
+            grace = FLOOR_GRACE if engine.dialect.name != "sqlite" else dt.timedelta(0)
+            settled = newest if not grace else int(conn.execute(
+                select(func.max(m.LogRecord.id)).where(m.LogRecord.logged_at < at - grace)).scalar() or 0)
             conn.rollback()  # end the read snapshot at once
-        return [(int(i), bytes(h)) for i, h in rows]
+        candidates = [(int(i), bytes(h)) for i, h in rows[: self.batch_size]]
+        # stamped up to the first record left out of this batch, else up to the newest one seen
+        reach = int(rows[self.batch_size][0]) - 1 if len(rows) > self.batch_size else newest
+        return candidates, max(floor, min(reach, settled))
 
     def run_once(self, at: dt.datetime | None = None) -> int:
         """Stamp one batch; returns how many records got a timestamp. Failures are recorded and re-raised."""
         at = at or self.clock()
-        candidates = self._candidates()
+        candidates, floor = self._candidates(at)
         if not candidates:
             self._record_success(at, None)
             return 0
@@ -162,7 +177,6 @@ class Timestamper:
                     for (rid, _), chain, sig in zip(candidates, stamp.hash_chains, signatures)
                 ],
             )
-            floor = self._new_floor(conn, at)
             self._put_state(conn, {STATE_LAST_SUCCESS: at.isoformat(), STATE_FLOOR: str(floor)}, delete=[STATE_FIRST_FAILURE, STATE_LAST_ERROR])
         self.log.invalidate_state()
         log.info("message log: timestamped %d record(s)", len(candidates))
@@ -176,20 +190,6 @@ class Timestamper:
             total += n
             if n < self.batch_size:
                 return total
-
-    def _new_floor(self, conn: Any, at: dt.datetime) -> int:
-        """Highest id below which every record older than the grace period is stamped."""
-        first_unstamped = conn.execute(
-            select(func.min(m.LogRecord.id))
-            .outerjoin(m.LogRecordTimestamp, m.LogRecordTimestamp.record_id == m.LogRecord.id)
-            .where(m.LogRecordTimestamp.record_id.is_(None))
-        ).scalar()
-        settled = conn.execute(
-            select(func.max(m.LogRecord.id)).where(m.LogRecord.logged_at < at - FLOOR_GRACE)
-        ).scalar() or 0
-        if first_unstamped is not None:
-            return max(0, min(int(first_unstamped) - 1, int(settled)))
-        return int(settled)
 
     def _record_success(self, at: dt.datetime, _unused: object) -> None:
         with self.log.engine.begin() as conn:

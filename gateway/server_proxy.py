@@ -163,7 +163,7 @@ class ServerProxy:
         meta = metaservice_calls.soap_metaservice(p, soap, at)
         local = self._service(h.service, h.client, "SOAP") if meta is None else None
         request_entry = make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False, first.data,
-                                   signature, attachments=[(x.content_type, x.data) for x in msg_parts[1:]], at=at)
+                                   signature, attachments=[(x.content_type, x.data) for x in msg_parts[1:]])
         with request_logged_on_failure(p.log, request_entry):
             if meta is not None:
                 answer_bytes, answer_type = meta
@@ -261,7 +261,7 @@ class ServerProxy:
                          hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
         req_hash = rest.rest_request_hash(head_part.data, hashlib.sha512(req_body).digest() if req_body else None)
         request_entry = make_entry("server", query_id, x_request_id, client, service, False, True, head_part.data,
-                                   signature, body=req_body, at=at)
+                                   signature, body=req_body)
         meta = metaservice_calls.rest_metaservice(p, client, service, method, rest_path, query, head, at)
         local = self._service(service, client, "REST", method, rest_path or "/") if meta is None else None
         with request_logged_on_failure(p.log, request_entry):

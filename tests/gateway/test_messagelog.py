@@ -619,3 +619,23 @@ def test_append_all_commits_an_exchange_together_or_not_at_all(engine: Engine) -
         mlog.append_all([entry("q-2"), broken])
     assert mlog.count() == before and mlog.find("q-2") == []
     mlog.close()
+
+
+def test_the_floor_follows_the_stamped_records_without_skipping_any(mlog: MessageLog, tsa: _Tsa) -> None:
+    """The floor (below which everything is stamped) is worked out from the run's own read: with
+    a full batch it stops before the first record left out; records appended later are above it."""
+    from gateway.messagelog import STATE_FLOOR
+    from gateway.serverconf_models import LogState
+    from sqlalchemy import select
+
+    def floor() -> int:
+        with mlog.engine.connect() as conn:
+            return int(conn.execute(select(LogState.value).where(LogState.key == STATE_FLOOR)).scalar() or 0)
+
+    ids = [mlog.append(entry(f"f-{n}")) for n in range(5)]
+    stamper = Timestamper(mlog, evidence_stamper(tsa.client()), batch_size=3)
+    assert stamper.run_once(T0) == 3 and floor() == ids[2]  # a full batch: up to its last record
+    late = mlog.append(entry("f-late"))
+    assert stamper.run_once(T0) == 3 and floor() == late  # the rest and the late one
+    assert all(mlog.get(i).timestamp_token for i in [*ids, late])
+    assert stamper.run_once(T0) == 0 and floor() == late
