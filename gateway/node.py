@@ -117,7 +117,8 @@ class GatewayNode:
         except Exception:  # noqa: BLE001 - first start: no identity stored yet
             self.serverconf.set_identity(self.server_id)
         self.messagelog = MessageLog(open_engine(self.settings.messagelog_database(self.directory),
-                                                 synchronous=self.settings.messagelog_synchronous), clock=clock)
+                                                 synchronous=self.settings.messagelog_synchronous,
+                                                 cache_kib=self.settings.messagelog_cache_mib * 1024), clock=clock)
         own_certs = {"auth": self.auth_chain[0]}
         own_certs.update({k.key_id: k.chain[0] for k in self.sign_keys.values()})
         self.own_ocsp = OwnOcspStore(self.directory / "ocsp", own_certs, self.policy_for, self.settings.instance)

@@ -78,6 +78,8 @@ class NodeSettings:
     messagelog_url: str = ""
     # FULL: a logged exchange survives a power loss, not only a crash of the process
     messagelog_synchronous: str = "FULL"
+    # SQLite page cache of each message-log connection: the log's indexes must stay in memory
+    messagelog_cache_mib: int = 64
 
     def __post_init__(self) -> None:
         try:
@@ -94,6 +96,8 @@ class NodeSettings:
             url = getattr(self, name)
             if url and "://" not in url:
                 raise SetupError(f"{name} must be empty (SQLite in the gateway directory) or a database URL, not {url!r}")
+        if not isinstance(self.messagelog_cache_mib, int) or not 0 <= self.messagelog_cache_mib <= 65536:
+            raise SetupError(f"messagelog_cache_mib must be a whole number from 0 to 65536, not {self.messagelog_cache_mib!r}")
         if self.messagelog_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise SetupError(f"messagelog_synchronous must be OFF, NORMAL, FULL or EXTRA, not {self.messagelog_synchronous!r}")
 

@@ -25,12 +25,29 @@ def test_defaults_are_files_in_the_gateway_directory(tmp_path):
     assert settings.serverconf_database(tmp_path / "gw") == tmp_path / "gw" / "serverconf.db"
     assert settings.messagelog_database(tmp_path / "gw") == tmp_path / "gw" / "messagelog.db"
     assert settings.messagelog_synchronous == "FULL"  # evidence survives a power loss
+    assert settings.messagelog_cache_mib == 64
     assert NodeSettings.load(tmp_path / "gw") == settings
+
+
+def test_the_message_log_cache_is_set_on_its_sqlite_connections(tmp_path):
+    """SQLite's 2 MiB default page cache re-reads a large log's index pages on every insert."""
+    engine = open_engine(tmp_path / "log.db", cache_kib=64 * 1024)
+    default = open_engine(tmp_path / "other.db")
+    try:
+        with engine.connect() as conn, default.connect() as plain:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -64 * 1024
+            assert plain.exec_driver_sql("PRAGMA cache_size").scalar() == -2000  # SQLite's own default
+    finally:
+        engine.dispose()
+        default.dispose()
+    with pytest.raises(ValueError):
+        open_engine(tmp_path / "bad.db", cache_kib=-5)
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("serverconf_url", "serverconf.db"), ("messagelog_url", "/var/lib/x.db"), ("messagelog_synchronous", "SOMETIMES")],
+    [("serverconf_url", "serverconf.db"), ("messagelog_url", "/var/lib/x.db"), ("messagelog_synchronous", "SOMETIMES"),
+     ("messagelog_cache_mib", -1), ("messagelog_cache_mib", "lots")],
 )
 def test_bad_database_settings_are_refused(tmp_path, field, value):
     with pytest.raises(SetupError, match=field):
