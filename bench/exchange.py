@@ -1,6 +1,6 @@
 """Exchanges through a gateway pair versus the backend called directly.
 
-    .venv/bin/python bench/exchange.py [--sandbox DIR] [--seconds 8] [--clients 1,8] [--cases soap,rest]
+    .venv/bin/python bench/exchange.py [--sandbox DIR] [--seconds 8] [--clients 1,8] [--cases soap,rest] [--warmup 2]
 
 Without ``--sandbox`` a sandbox is started in a temporary directory (``sild sandbox
 up``) and stopped at the end. Each exchange is a signed, verified and logged
@@ -171,8 +171,11 @@ def call(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> 
 Call = Callable[[Caller], object]
 
 
-def run(base: str, fn: Call, clients: int, seconds: float) -> tuple[float, float, float, int]:
-    """(exchanges/s, p50 ms, p99 ms, errors) with ``clients`` threads for ``seconds``."""
+def run(base: str, fn: Call, clients: int, seconds: float, warmup: float = 2.0) -> tuple[float, float, float, int]:
+    """(exchanges/s, p50 ms, p99 ms, errors) with ``clients`` threads for ``seconds``, after
+    ``warmup`` seconds of the same load that are not counted (connections, caches, batches)."""
+    if warmup > 0:
+        run(base, fn, clients, warmup, warmup=0)
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -247,6 +250,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--cases", default="", help="comma-separated name prefixes (default: all)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="uncounted seconds of the same load before each row")
     args = parser.parse_args()
     own = args.sandbox is None
     root = args.sandbox or Path(tempfile.mkdtemp(prefix="sild-bench-"))
@@ -254,6 +258,7 @@ def main() -> None:
     if own:
         print(f"starting a sandbox in {root} ...", flush=True)
         subprocess.run(processes.sild_command("sandbox", "up", str(root)), check=True, stdout=subprocess.DEVNULL)
+        time.sleep(10)  # let the start-up jobs finish (configuration downloads, OCSP, first timestamping)
     try:
         state = json.loads((root / "sandbox.json").read_text())
         lean, lean_proc = start_lean_backend()
@@ -265,7 +270,7 @@ def main() -> None:
                 continue
             for clients in [int(c) for c in args.clients.split(",")]:
                 for label, (base, fn) in (("gateways", via), ("direct", direct)):
-                    rate, p50, p99, errs = run(base, fn, clients, args.seconds)
+                    rate, p50, p99, errs = run(base, fn, clients, args.seconds, args.warmup)
                     print(f"{name:<20}{label:<10}{clients:>8}{rate:>10.0f}{p50:>9.2f}{p99:>9.2f}{errs:>8}", flush=True)
     finally:
         if lean_proc is not None:
