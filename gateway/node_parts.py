@@ -167,28 +167,39 @@ def _auth_usage(cert: x509.Certificate) -> bool:
 
 
 class PolicyAuthCheck:
-    """A peer gateway's TLS auth certificate: approved CA, valid, auth usage, good fresh OCSP."""
+    """A peer gateway's TLS auth certificate: approved CA, valid, auth usage, good fresh OCSP.
+
+    A good decision is remembered, for at most ``decision_ttl`` seconds and never beyond
+    the moment one of its inputs stops holding: the OCSP response's freshness
+    (``thisUpdate`` + the instance's ``ocspFreshnessSeconds``, and ``nextUpdate``), the
+    certificate's validity, or the trust policy it was made under (a new configuration
+    means a new decision). Refusals are never remembered.
+    """
 
     def __init__(self, policy_for: PolicyFor, *, decision_ttl: float = 60.0) -> None:
         self._policy_for = policy_for
         self._ttl = dt.timedelta(seconds=decision_ttl)
-        self._decisions: dict[tuple[bytes, tuple[bytes, ...], str], dt.datetime] = {}
+        # key -> (the policy the decision was made under, made at, good until)
+        self._decisions: dict[tuple[bytes, tuple[bytes, ...], str], tuple[TrustPolicy, dt.datetime, dt.datetime]] = {}
         self._lock = threading.Lock()
 
     def check(self, cert_der_bytes: bytes, ocsp_responses: Sequence[bytes], *, instance: str,
               at: dt.datetime) -> None:
         key = (hashlib.sha256(cert_der_bytes).digest(),
                tuple(hashlib.sha256(o).digest() for o in ocsp_responses), instance)
+        fail = "ssl_authentication_failed"
+        try:
+            policy = self._policy_for(instance, at)
+        except TrustError as exc:
+            raise XRoadFault(fail, f"no trust policy for instance {instance}") from exc
         with self._lock:
             seen = self._decisions.get(key)
-        if seen is not None and at - seen < self._ttl:
+        if seen is not None and seen[0] is policy and seen[1] <= at < seen[2]:
             return
-        fail = "ssl_authentication_failed"
         try:
             # DER straight from the TLS stack: parsed as DER, never stripped or re-guessed
             # (a DER certificate may end in a byte that looks like white space)
             cert = x509.load_der_x509_certificate(cert_der_bytes)
-            policy = self._policy_for(instance, at)
             _ca, _issuer = find_approved_issuer(cert, policy)
         except (TrustError, ValueError) as exc:
             raise XRoadFault(fail, f"the peer's auth certificate is not from an approved CA of {instance}") from exc
@@ -206,10 +217,14 @@ class PolicyAuthCheck:
                 problems.append(str(exc))
                 continue
             if status.status is OcspCertStatus.GOOD:
+                until = min(at + self._ttl, cert.not_valid_after_utc,
+                            status.this_update + dt.timedelta(seconds=policy.ocsp_freshness_seconds))
+                if status.next_update is not None:
+                    until = min(until, status.next_update)
                 with self._lock:
                     if len(self._decisions) > 10000:
                         self._decisions.clear()
-                    self._decisions[key] = at
+                    self._decisions[key] = (policy, at, until)
                 return
             raise XRoadFault(fail, f"the peer's auth certificate is {status.status.name.lower()}")
         raise XRoadFault(fail, "no valid OCSP response for the peer's auth certificate: " + "; ".join(problems))
