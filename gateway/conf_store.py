@@ -65,7 +65,13 @@ class ConfStore:
         for inst, conf in tree.instances.items():
             if inst != self.settings.instance and not self.settings.federation_allowed(inst):
                 continue
-            fresh[inst] = InstanceConf(conf.shared, conf.expires_at or FAR_FUTURE)
+            shared = conf.shared
+            before = self._current.get(inst)
+            if before is not None and before.shared == shared:
+                # unchanged content keeps its object: what is derived from a configuration
+                # (trust policies, lookup indexes, validation results) is keyed by it
+                shared = before.shared
+            fresh[inst] = InstanceConf(shared, conf.expires_at or FAR_FUTURE)
         self._current = fresh
 
     def refresh(self) -> Any:

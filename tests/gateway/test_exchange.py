@@ -339,3 +339,19 @@ def test_the_same_legacy_operation_over_soap_and_rest_gives_the_same_data(sandbo
     from_rest = leaves(rest.json()["person"], {})
     assert from_soap and {k: str(v) for k, v in from_rest.items()} == from_soap
     assert from_soap["familyName"] == "Meikäläinen"
+
+
+def test_a_reloaded_unchanged_configuration_keeps_its_objects(sandbox):
+    """What is derived from a configuration (trust policies, indexes, validation results) is
+    keyed by its object: re-reading the same content must not make a new one."""
+    import datetime as dt
+
+    from gateway.conf_store import ConfStore
+    from gateway.setup import NodeSettings
+
+    gdir = Path(next(g["directory"] for g in sandbox["gateways"] if g["id"] == "EE/GOV/70000001/gw1"))
+    store = ConfStore(gdir, NodeSettings.load(gdir), clock=lambda: dt.datetime.now(dt.timezone.utc))
+    before = {inst: conf.shared for inst, conf in store.current().items()}
+    assert set(before) == {"EE", "FI"}
+    store._load()  # noqa: SLF001 - what refresh() does after each download round
+    assert all(store.current()[inst].shared is shared for inst, shared in before.items())
