@@ -185,7 +185,13 @@ def run(base: str, fn: Call, clients: int, seconds: float, warmup: float = 2.0) 
         mine: list[float] = []
         caller = Caller(base)
         try:
-            fn(caller)  # warm the connection
+            try:
+                fn(caller)  # warm the connection
+            except Exception:  # noqa: BLE001 - e.g. a backend resetting a connection: counted
+                with lock:
+                    errors[0] += 1
+                caller.close()
+                caller = Caller(base)
             while time.monotonic() < stop:
                 t0 = time.perf_counter()
                 try:
