@@ -11,13 +11,12 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator, Sequence, cast
 
 import pytest
-from sqlalchemy import Engine, Table, create_engine, text
+from sqlalchemy import Engine, Table, text
 
 from gateway import serverconf_models as m
 
@@ -33,6 +32,8 @@ from gateway.messagelog_writer import CompiledInsert, GroupCommitWriter, Message
 from gateway.messagelog_timestamper import BatchStamp, Timestamper, TimestampingFailed, evidence_stamper
 from gateway.serverconf_db import open_engine
 from trust.identifiers import SubsystemId
+
+from ..pgserver import temporary_database
 
 PROJECT = Path(__file__).resolve().parents[2]
 CLIENT = SubsystemId("EE", "COM", "20000002", "app")
@@ -345,18 +346,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         return
     if not PG_URL:
         pytest.skip("no PostgreSQL server for this run")
-    name = f"ml_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    eng = open_engine(PG_URL.rsplit("/", 1)[0] + "/" + name)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        admin.dispose()
+    with temporary_database(PG_URL, "ml") as url:
+        eng = open_engine(url)
+        try:
+            yield eng
+        finally:
+            eng.dispose()
 
 
 def _raw_rows(engine: Engine) -> list[tuple[object, ...]]:

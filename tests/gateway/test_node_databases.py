@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
 
 from gateway import cli as sild_cli
 from gateway.serverconf import ServerConf
@@ -15,6 +13,8 @@ from gateway.serverconf_db import open_engine
 from gateway.setup import NodeSettings, SetupError, init_gateway
 from trust.identifiers import parse_client
 from trust.keys import KeyType
+
+from ..pgserver import temporary_database
 
 PIN = "db-test-pin"
 PG_URL = os.environ.get("SILD_TEST_POSTGRES_URL")
@@ -60,14 +60,8 @@ def pg_database():
     """A fresh database on the test run's PostgreSQL server."""
     if not PG_URL:
         pytest.skip("no PostgreSQL server for this run")
-    name = f"gw_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+    with temporary_database(PG_URL, "gw") as url:
+        yield url
 
 
 def test_the_admin_cli_uses_the_server_configuration_url(tmp_path, pg_database):
