@@ -351,7 +351,6 @@ class GatewayNode:
         self.peer_ocsp.close()
         self.own_ocsp.close()
         self.parts.backends.close()
-        self.server_proxy.close()
         self.monitoring.close()
 
     def status(self) -> dict[str, object]:

@@ -62,9 +62,6 @@ class ServerProxy:
         self.parts = parts
         self._ocsp_app = ocsp_app
 
-    def close(self) -> None:
-        """Nothing of its own to release (kept for the node's shutdown sequence)."""
-
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ["REQUEST_METHOD"] == "GET" and self._ocsp_app is not None:
             # OCSP responses of this gateway, fetched by peers over the same pooled connection

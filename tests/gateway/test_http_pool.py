@@ -500,7 +500,6 @@ def test_server_proxy_maps_backend_failures_to_network_and_size_faults(pki):
             assert caught.value.fault_code == f"server.serverproxy.service_failed.{leaf}"
             assert text in caught.value.message
     finally:
-        proxy.close()
         backends.close()
         srv.stop()
 
