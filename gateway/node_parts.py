@@ -24,7 +24,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -59,6 +59,10 @@ def part_uris(data: SignedParts) -> list[tuple[str, str, bytes]]:
     for i, (mime, raw) in enumerate(data.parts):
         out.append(("/message.xml" if i == 0 else f"/attachment{i}", mime, raw))
     return out
+
+
+def _signed_parts(data: SignedParts) -> list[SignedPart]:
+    return [SignedPart(uri, data=raw, mime_type=mime) for uri, mime, raw in part_uris(data)]
 
 
 def _signature_fault(exc: TrustError) -> XRoadFault:
@@ -109,13 +113,16 @@ class XadesMessageSigning:
             raise XRoadFault("signer.key_not_found", f"this gateway holds no signing key of {member.to_text()}")
         return key
 
+    def _signing_args(self, key: SignKey) -> dict[str, Any]:
+        """What every signature by ``key`` needs besides the signed parts."""
+        return {"signer": self._signer, "key_id": key.key_id, "certificate": key.chain[0],
+                "signing_time": self._clock(), "ocsp_responses": self._ocsp(key.key_id),
+                "extra_certificates": key.chain[1:-1] if len(key.chain) > 2 else ()}
+
     def sign(self, data: SignedParts, *, member: MemberId) -> bytes:
         key = self._key(member)
-        parts = [SignedPart(uri, data=raw, mime_type=mime) for uri, mime, raw in part_uris(data)]
         try:
-            return create_signature(parts, signer=self._signer, key_id=key.key_id, certificate=key.chain[0],
-                                    signing_time=self._clock(), ocsp_responses=self._ocsp(key.key_id),
-                                    extra_certificates=key.chain[1:-1] if len(key.chain) > 2 else ())
+            return create_signature(_signed_parts(data), **self._signing_args(key))
         except TrustError as exc:
             raise XRoadFault("signer.cannot_create_signature", f"cannot sign the message: {exc}") from exc
 
@@ -125,11 +132,8 @@ class XadesMessageSigning:
 
     def _sign_batch(self, items: Sequence[SignedParts], member: MemberId) -> list[MessageSignature]:
         key = self._key(member)
-        messages = [[SignedPart(uri, data=raw, mime_type=mime) for uri, mime, raw in part_uris(d)] for d in items]
         try:
-            batch = sign_batch(messages, signer=self._signer, key_id=key.key_id, certificate=key.chain[0],
-                               signing_time=self._clock(), ocsp_responses=self._ocsp(key.key_id),
-                               extra_certificates=key.chain[1:-1] if len(key.chain) > 2 else ())
+            batch = sign_batch([_signed_parts(d) for d in items], **self._signing_args(key))
         except TrustError as exc:
             raise XRoadFault("signer.cannot_create_signature", f"cannot sign the messages: {exc}") from exc
         return [MessageSignature(b.signature_xml, b.hash_chain_result, b.hash_chain) for b in batch]
