@@ -121,10 +121,9 @@ StartResponse = Callable[..., Any]
 
 
 def make_entry(side: str, query_id: str, x_request_id: str, client: ClientId, service: ServiceId, response: bool,
-               rest: bool, message: bytes, signature: bytes | MessageSignature, *, body: bytes | None = None,
+               rest: bool, message: bytes, sig: MessageSignature, *, body: bytes | None = None,
                attachments: Sequence[tuple[str, bytes]] = (), at: dt.datetime | None = None) -> LogEntry:
     """A message-log entry for one side of one exchange (a batch signature with its hash chain)."""
-    sig = signature if isinstance(signature, MessageSignature) else MessageSignature(signature)
     return LogEntry(query_id=query_id, client=client, service=service, side=side,
                     direction="response" if response else "request", kind="REST" if rest else "SOAP",
                     message=message, signature=sig.signature, body=body, x_request_id=x_request_id,
