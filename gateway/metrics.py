@@ -48,10 +48,12 @@ gateway restarting (main and workers together) that is an ordinary counter reset
 Prometheus' ``rate()``/``increase()`` handle. For ONE worker restarting, its figures are
 part of a sum: if the restarted worker overwrote the dead worker's file, the sum would
 drop by the dead worker's totals, and ``rate()`` would read the drop as a reset and count
-the whole remaining sum as new increase for one interval. A restarted worker should
-therefore write to a NEW file name (the dead worker's last dump keeps counting, so the
-sum stays monotonic, losing at most the exchanges since that last dump), and the main
-process should empty the directory when it starts (its own restart is a real reset).
+the whole remaining sum as new increase for one interval. So before the main process
+starts a replacement worker it calls :meth:`GatewayMetrics.retire` on the dead worker's
+dump, which adds it into ``retired.prom`` (one file, however many restarts) and removes
+it: the sum stays monotonic, losing at most the exchanges since that worker's last dump.
+The main process empties the directory when it starts (its own restart, with all its
+workers, is a real reset).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ import logging
 import math
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -83,6 +86,8 @@ MAX_INCLUDED_FILE_BYTES = 1 << 20
 """A larger file is skipped: one process's dump is a few kB to some tens of kB (bounded labels)."""
 MAX_INCLUDED_TOTAL_BYTES = 16 << 20
 """Files past this many bytes in all are skipped, so one scrape reads and parses a bounded amount."""
+RETIRED_FILE = "retired.prom"
+"""The summed last dumps of workers that have exited (:meth:`GatewayMetrics.retire`)."""
 
 # sample suffixes that are summed, by family type; "_created" is merged with min()
 _SUMMED_SUFFIXES = {
@@ -101,6 +106,7 @@ class GatewayMetrics:
 
     def __init__(self, *, namespace: str = "sild_gateway") -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._files = threading.Lock()  # render(include=) never sees a retire() half done
         self.requests = Counter(
             "requests", "Exchanges handled, by proxy side and service type",
             ["side", "service_type"], namespace=namespace, registry=self.registry,
@@ -174,11 +180,47 @@ class GatewayMetrics:
         if include is None:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
         merged = _Merged(self.registry.collect())
-        for name, families in _read_dumps(include):
-            merged.add(name, families)
+        with self._files:
+            for name, families in _read_dumps(include):
+                merged.add(name, families)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(merged)
         return generate_latest(registry), CONTENT_TYPE_LATEST
+
+    def retire(self, dump: Path) -> None:
+        """Fold the last dump of a worker that has EXITED into ``retired.prom`` beside it, and remove it.
+
+        The main process calls this before it starts a replacement that will write to the
+        same name: the dead worker's totals stay in the sums :meth:`render` shows, so they
+        never drop (Prometheus would read a drop as a counter reset and count the whole
+        remaining sum again). ``retired.prom`` keeps one series per label set, so it does not
+        grow with restarts. Nothing to do if the worker never dumped; a dump that cannot be
+        read or parsed is removed with a warning (``render`` never counted it). Only the
+        summed families are kept: gauges are the main process's anyway. ``OSError`` from
+        writing or removing propagates (the caller logs it).
+        """
+        directory = dump.parent
+        target = directory / RETIRED_FILE
+        if dump.name == RETIRED_FILE:
+            raise ValueError(f"{RETIRED_FILE} is where dumps are retired to")
+        with self._files:
+            merged = _Merged(self.registry.collect(), own_samples=False)
+            for path in (target, dump):
+                try:
+                    data = _read_bounded(path, MAX_INCLUDED_FILE_BYTES)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:  # too large, not a regular file: render() does not count it either
+                    log.warning("metrics: not retiring %s: %s", path.name, exc)
+                    continue
+                families = _parse(path.name, data)
+                if families is not None:
+                    merged.add(path.name, families)
+            if dump.exists():
+                registry = CollectorRegistry(auto_describe=False)
+                registry.register(merged)
+                write_atomic(target, generate_latest(registry), mode=0o600)
+                dump.unlink()  # after the write: a crash in between counts twice, never loses
 
 
 def _bounded_code(code: str) -> str:
@@ -214,12 +256,18 @@ def _read_dumps(directory: Path) -> Iterable[tuple[str, list[Metric]]]:
             log.warning("metrics: skipping %s: %s", name, exc)
             continue
         budget -= len(data)
-        try:
-            families = list(text_string_to_metric_families(data.decode("utf-8")))
-        except Exception as exc:  # the parser raises ValueError, IndexError, ...: any means "not a dump"
-            log.warning("metrics: skipping %s, not a Prometheus text exposition: %s", name, exc)
-            continue
-        yield name, families
+        families = _parse(name, data)
+        if families is not None:
+            yield name, families
+
+
+def _parse(name: str, data: bytes) -> list[Metric] | None:
+    """The families of one dump, parsed whole, or ``None`` (with a warning) if it is not one."""
+    try:
+        return list(text_string_to_metric_families(data.decode("utf-8")))
+    except Exception as exc:  # the parser raises ValueError, IndexError, ...: any means "not a dump"
+        log.warning("metrics: skipping %s, not a Prometheus text exposition: %s", name, exc)
+        return None
 
 
 def _read_bounded(path: Path, limit: int) -> bytes:
@@ -242,7 +290,7 @@ def _read_bounded(path: Path, limit: int) -> bytes:
 class _Family:
     """One family of the merged output: this process's definition, summed samples."""
 
-    def __init__(self, metric: Metric) -> None:
+    def __init__(self, metric: Metric, own_samples: bool) -> None:
         self.name, self.documentation, self.type = metric.name, metric.documentation, metric.type
         self.samples: dict[_Key, float] = {}
         self.buckets: frozenset[str] | None = None  # the "le" values every histogram series must have
@@ -252,6 +300,8 @@ class _Family:
             series = _histogram_series(self.name, self.samples)
             if series:
                 self.buckets = next(iter(series.values()))
+        if not own_samples:
+            self.samples.clear()
 
     def to_metric(self) -> Metric:
         metric = Metric(self.name, self.documentation, self.type)
@@ -263,8 +313,11 @@ class _Family:
 class _Merged:
     """A collector giving this process's families with the summable samples of other dumps added."""
 
-    def __init__(self, own: Iterable[Metric]) -> None:
-        self.families = {metric.name: _Family(metric) for metric in own}
+    def __init__(self, own: Iterable[Metric], *, own_samples: bool = True) -> None:
+        """``own`` defines the families; ``own_samples=False`` takes only the definitions, not the values."""
+        self.families = {metric.name: _Family(metric, own_samples) for metric in own}
+        if not own_samples:  # only what is summed is worth keeping for later
+            self.families = {n: f for n, f in self.families.items() if f.type in _SUMMED_SUFFIXES}
 
     def collect(self) -> list[Metric]:
         return [family.to_metric() for family in self.families.values()]

@@ -236,3 +236,35 @@ def test_dump_is_atomic_and_insists_on_the_suffix(tmp_path: Path) -> None:
     for bad in ("worker-1.txt", ".worker-1.prom"):
         with pytest.raises(ValueError):
             m.dump(tmp_path / bad)
+
+
+def test_a_retired_worker_keeps_counting_so_sums_never_drop(three: Three, caplog: pytest.LogCaptureFixture) -> None:
+    main, w1, w2, directory = three
+    dump = directory / "worker-1.prom"
+    before = rendered(main, directory)
+    main.retire(dump)  # worker 1 exited
+    assert not dump.exists() and (directory / metrics_module.RETIRED_FILE).exists()
+    assert rendered(main, directory) == before
+    successor = GatewayMetrics()  # worker 1 again, counting from zero under the same name
+    successor.observe("client", "REST", 0.1)
+    successor.dump(dump)
+    after = rendered(main, directory)
+    assert after[key(REQUESTS, side="client", service_type="REST")] == 4
+    for k, v in before.items():
+        if summable(k[0]):
+            assert after[k] >= v, k  # monotonic: no reset for Prometheus to misread
+    main.retire(dump)  # and it exits too: the retired file now holds both
+    assert rendered(main, directory) == after
+    retired = parse((directory / metrics_module.RETIRED_FILE).read_bytes())
+    assert retired[key(REQUESTS, side="client", service_type="REST")] == 3  # w1's 2 and the successor's 1
+    assert key(LAST_SUCCESS) not in retired  # gauges are the main process's
+    # nothing dumped: nothing to do; a corrupt dump is removed without changing the sums
+    main.retire(directory / "worker-9.prom")
+    (directory / "worker-8.prom").write_bytes(b"{{{ not a dump")
+    with caplog.at_level(logging.WARNING, logger="gateway.metrics"):
+        main.retire(directory / "worker-8.prom")
+    assert "worker-8.prom" in caplog.text
+    assert not (directory / "worker-8.prom").exists()
+    assert rendered(main, directory) == after
+    with pytest.raises(ValueError):
+        main.retire(directory / metrics_module.RETIRED_FILE)
