@@ -1,9 +1,11 @@
 """Exchanges through a gateway pair versus the backend called directly.
 
     .venv/bin/python bench/exchange.py [--sandbox DIR] [--seconds 8] [--clients 1,8] [--cases soap,rest] [--warmup 2]
+                                       [--workers 2]
 
 Without ``--sandbox`` a sandbox is started in a temporary directory (``sild sandbox
-up``) and stopped at the end. Each exchange is a signed, verified and logged
+up --workers 2``: two processes per gateway, :mod:`gateway.workers`) and stopped at
+the end. Each exchange is a signed, verified and logged
 cross-border call: EE tax -> EE gateway -> mutual TLS -> FI gateway -> backend, and
 back. "Direct" calls the same backend without gateways, so the difference is what
 the gateway pair costs. The cases:
@@ -274,13 +276,16 @@ def main() -> None:
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--cases", default="", help="comma-separated name prefixes (default: all)")
     parser.add_argument("--warmup", type=float, default=2.0, help="uncounted seconds of the same load before each row")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes per gateway of the sandbox this script starts (gateway.json `workers`)")
     args = parser.parse_args()
     own = args.sandbox is None
     root = args.sandbox or Path(tempfile.mkdtemp(prefix="sild-bench-"))
     lean_proc = None
     if own:
-        print(f"starting a sandbox in {root} ...", flush=True)
-        subprocess.run(processes.sild_command("sandbox", "up", str(root)), check=True, stdout=subprocess.DEVNULL)
+        print(f"starting a sandbox in {root} ({args.workers} processes per gateway) ...", flush=True)
+        subprocess.run(processes.sild_command("sandbox", "up", str(root), "--workers", str(args.workers)),
+                       check=True, stdout=subprocess.DEVNULL)
         time.sleep(10)  # let the start-up jobs finish (configuration downloads, OCSP, first timestamping)
     try:
         state = json.loads((root / "sandbox.json").read_text())

@@ -60,6 +60,7 @@ class AdminConfig:
     messagelog: MessageLog | None = None
     opmonitor: OpMonitor | None = None
     metrics: GatewayMetrics | None = None
+    worker_metrics: Path | None = None  # where the node's worker processes leave their figures
     fetch: Fetch = default_fetch
     clock: Callable[[], dt.datetime] | None = None
 
@@ -74,6 +75,7 @@ class AdminConfig:
             messagelog=getattr(node, "messagelog", None),
             opmonitor=getattr(node, "opmonitor", None),
             metrics=getattr(node, "metrics", None),
+            worker_metrics=getattr(node, "worker_metrics_dir", None),
         )
 
 
@@ -282,7 +284,7 @@ def create_app(config: AdminConfig | Any) -> Flask:
     def metrics() -> Any:
         if config.metrics is None:
             raise ApiError(404, "gateway.admin.no_metrics", "metrics are not enabled on this gateway")
-        body, content_type = config.metrics.render()
+        body, content_type = config.metrics.render(include=config.worker_metrics)
         return Response(body, content_type=content_type)
 
     # -- clients -----------------------------------------------------------------------------------

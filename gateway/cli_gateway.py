@@ -4,7 +4,7 @@
     sild gateway add-member DIR --member EE/COM/10000003      (another hosted member's sign key)
     sild gateway import-cert DIR FILE                         (issued auth/sign certificates)
     sild gateway register DIR --authority URL [--address HOST:PORT] [--client ID ...]
-    sild gateway serve DIR
+    sild gateway serve DIR [--workers N]                      (N processes serve the ports)
     sild gateway status DIR
 
 The token PIN comes from ``$SILD_TOKEN_PIN`` (or ``DIR/token.pin``, written only by
@@ -17,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
+import os
 import signal
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -29,7 +31,8 @@ from trust.identifiers import parse_client
 from trust.keys import KeyType
 
 from .setup import (
-    NodeSettings, SetupError, add_member, import_certificate, init_gateway, load_cert_chain, sign_keys, token_pin,
+    MAX_WORKERS, NodeSettings, SetupError, add_member, import_certificate, init_gateway, load_cert_chain, sign_keys,
+    token_pin,
 )
 
 DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
@@ -143,19 +146,16 @@ def register_command(directory: Path, authority_url: str, address: str | None, c
     click.echo(f"registration request submitted: {json.dumps(answer)}")
 
 
-@gateway_group.command("serve")
-@DIR_ARG
-def serve_command(directory: Path) -> None:
-    """Serve the IS port, the mutual-TLS port and the jobs until SIGTERM/SIGINT."""
+def _serving_logs(label: str) -> None:
     import logging
 
-    from .node import GatewayNode
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s {label}%(name)s: %(message)s")
     for chatty in ("httpx", "httpcore", "apscheduler"):  # one line per HTTP call would cost ~3 % CPU
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    node = GatewayNode(directory)
-    node.start()
+
+
+def _run_until_signal(node: Any, *, parent: int | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or, for a worker, until its parent process is gone); then stop."""
     # What exists now (modules, configuration, keys, pools) lives as long as the node;
     # taken out of the collector's generations, it is not rescanned by every full
     # collection that the per-message allocations trigger.
@@ -168,11 +168,47 @@ def serve_command(directory: Path) -> None:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    click.echo(f"gateway {node.server_id.to_text()}: IS {node.is_url}, peers port {node.peer_port}", err=True)
     try:
-        stop.wait()
+        while not stop.wait(1.0):
+            if parent is not None and os.getppid() != parent:
+                break  # the main process is gone (killed): a worker must not serve on alone
     finally:
         node.stop()
+
+
+@gateway_group.command("serve")
+@DIR_ARG
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None,
+              help="Processes serving the IS and mutual-TLS ports (default: `workers` of gateway.json, 1).")
+def serve_command(directory: Path, workers: int | None) -> None:
+    """Serve the IS port, the mutual-TLS port and the jobs until SIGTERM/SIGINT."""
+    from .node import GatewayNode
+
+    _serving_logs("")
+    node = GatewayNode(directory)
+    node.start(workers=workers)
+    extra = f", {len(node.workers.pids)} worker processes" if node.workers is not None else ""
+    click.echo(f"gateway {node.server_id.to_text()}: IS {node.is_url}, peers port {node.peer_port}{extra}", err=True)
+    _run_until_signal(node)
+
+
+@gateway_group.command("worker", hidden=True)
+@DIR_ARG
+@click.option("--index", type=click.IntRange(1, MAX_WORKERS), required=True)
+@click.option("--listen", "listen", multiple=True, required=True, help="NAME=FD of a socket the main process bound.")
+def worker_command(directory: Path, index: int, listen: tuple[str, ...]) -> None:
+    """(internal) One worker process of `sild gateway serve` (gateway.workers)."""
+    from .node import GatewayNode
+    from .workers import parse_listen
+
+    parent = os.getppid()
+    _serving_logs(f"worker-{index} ")
+    try:
+        sockets = parse_listen(listen)
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+    node = GatewayNode(directory).start_worker(sockets, index)
+    _run_until_signal(node, parent=parent)
 
 
 @gateway_group.command("status")

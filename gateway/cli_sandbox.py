@@ -10,6 +10,8 @@ from types import FrameType
 
 import click
 
+from .setup import MAX_WORKERS
+
 DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
 
@@ -23,11 +25,13 @@ def sandbox_group() -> None:
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for health.")
 @click.option("--owner-pid", type=int, default=None,
               help="Take the sandbox down when this process ends (for test runs).")
-def up_command(directory: Path, timeout: float, owner_pid: int | None) -> None:
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=1, show_default=True,
+              help="Processes per gateway (benchmarks: 2 on a 2-core machine).")
+def up_command(directory: Path, timeout: float, owner_pid: int | None, workers: int) -> None:
     """Start trust services, authorities, gateways and sample backends; write DIR/sandbox.json."""
     from .sandbox import up
 
-    state = up(directory, timeout=timeout, owner_pid=owner_pid)
+    state = up(directory, timeout=timeout, owner_pid=owner_pid, workers=workers)
     click.echo(f"sandbox up in {state['directory']} ({len(state['gateways'])} gateways)")
     for gw in state["gateways"]:
         click.echo(f"  {gw['id']:<24} IS {gw['is_url']}  clients {', '.join(gw['clients'])}")

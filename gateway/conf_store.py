@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import os
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -47,6 +48,7 @@ class ConfStore:
             allowed_federations=AllowedFederations.parse(list(settings.allowed_federations) or None)))
         self._current: dict[str, InstanceConf] = {}
         self.last_report: Any = None
+        self._loaded_stamp = self._stamp()
         self._load()
 
     def current(self) -> Mapping[str, InstanceConf]:
@@ -73,6 +75,34 @@ class ConfStore:
                 shared = before.shared
             fresh[inst] = InstanceConf(shared, conf.expires_at or FAR_FUTURE)
         self._current = fresh
+
+    def reload(self) -> bool:
+        """Read the stored configuration again if a download changed it (worker processes).
+
+        A gateway's worker processes never download: the main process does and
+        stores what it verified; the workers pick it up from the directory. The
+        check is a walk of ``conf/`` comparing names, sizes and modification times, so
+        polling it every few seconds costs a few dozen ``stat`` calls. True when read.
+        """
+        stamp = self._stamp()
+        if stamp == self._loaded_stamp:
+            return False
+        self._load()
+        self._loaded_stamp = stamp
+        return True
+
+    def _stamp(self) -> tuple[tuple[str, int, int], ...]:
+        conf_dir = self.directory / "conf"
+        found: list[tuple[str, int, int]] = []
+        for base, dirs, files in os.walk(conf_dir):
+            for name in (*dirs, *files):
+                path = os.path.join(base, name)
+                try:
+                    st = os.lstat(path)
+                except FileNotFoundError:  # replaced by a download while walking: seen next time
+                    continue
+                found.append((os.path.relpath(path, conf_dir), st.st_mtime_ns, st.st_size))
+        return tuple(sorted(found))
 
     def refresh(self) -> Any:
         """One download round; the stored copy stays in use when it fails."""

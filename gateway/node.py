@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import socket
 import threading
 import time
 from pathlib import Path
@@ -48,6 +49,7 @@ log = logging.getLogger("sild.gateway.node")
 
 ConfSource = Callable[[], Mapping[str, InstanceConf]]
 XROAD_OCSP_PORT = 5577
+WORKER_SYNC_SECONDS = 5  # how soon a worker process sees what its main process stored
 
 
 class PolicyCache:
@@ -148,6 +150,10 @@ class GatewayNode:
         self.ocsp_app = OcspResponsesApp(self.own_ocsp.for_cert)
         self.server_proxy = ServerProxy(self.parts, ocsp_app=self.ocsp_app)
         self._servers: list[WsgiServer] = []
+        self._ports: dict[str, WsgiServer] = {}  # "is", "is-tls", "peer": what worker processes share
+        self.workers: Any = None  # gateway.workers.WorkerPool while worker processes run
+        self._metrics_file: Path | None = None  # a worker's metrics for the main process
+        self._worker_count = 1
         self._scheduler: Any = None
         self._server_ctx: Any = None
         self._ca_loaded = b""
@@ -241,8 +247,15 @@ class GatewayNode:
         except Exception as exc:  # noqa: BLE001 - a job must keep running; the failure is reported
             log.warning("OCSP refresh failed: %s", exc)
 
-    def start(self, *, jobs: bool = True) -> "GatewayNode":
+    def start(self, *, jobs: bool = True, workers: int | None = None) -> "GatewayNode":
+        """Serve the ports and run the jobs; ``workers`` (default: the setting) processes serve the ports."""
+        from .conf_store import ConfStore
+
         s = self.settings
+        self._worker_count = s.workers if workers is None else workers
+        if self._worker_count > 1 and not isinstance(self.conf_store, ConfStore):
+            raise SetupError("worker processes read the configuration this node stores; "
+                             "a node with an injected configuration source runs as one process")
         if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
             try:
                 self.conf_store.refresh()
@@ -258,15 +271,7 @@ class GatewayNode:
             if not self.own_ocsp.due(self.clock(), self.settings.ocsp_interval_seconds):
                 break
             time.sleep(1.0 + attempt)
-        self._servers.append(WsgiServer(self.client_proxy, s.is_host, s.is_port, name="sild-is",
-                                        proxy_mode=True).start())
-        if s.is_tls_port:
-            self._is_ctx = self._is_tls_context()
-            self.is_tls_server = WsgiServer(self.client_proxy, s.is_host, s.is_tls_port, name="sild-is-tls",
-                                            ssl_context=self._is_ctx, proxy_mode=True).start()
-            self._servers.append(self.is_tls_server)
-        self._servers.append(WsgiServer(self.server_proxy, s.peer_host, s.peer_port, ssl_context=self._server_ctx,
-                                        name="sild-peer", threads=32).start())
+        self._open_ports()
         if s.ocsp_port:
             self._servers.append(WsgiServer(self.ocsp_app, s.peer_host, s.ocsp_port, name="sild-ocsp").start())
         if s.admin_port:
@@ -275,7 +280,89 @@ class GatewayNode:
                 self._servers.append(WsgiServer(admin, "127.0.0.1", s.admin_port, name="sild-admin").start())
         if jobs:
             self._start_jobs()
+        if self._worker_count > 1:
+            self._start_workers(self._worker_count - 1)
         return self
+
+    def _open_ports(self, sockets: Mapping[str, socket.socket] | None = None) -> None:
+        """The IS port(s) and the mutual-TLS port: bound here, or ``sockets`` the main process bound."""
+        s = self.settings
+        given = sockets or {}
+
+        def serve(name: str, app: Any, host: str, port: int, **kw: Any) -> None:
+            server = WsgiServer(app, host, port, name=f"sild-{name}", listen_socket=given.get(name), **kw).start()
+            self._ports[name] = server
+            self._servers.append(server)
+
+        serve("is", self.client_proxy, s.is_host, s.is_port, proxy_mode=True)
+        if s.is_tls_port:
+            self._is_ctx = self._is_tls_context()
+            serve("is-tls", self.client_proxy, s.is_host, s.is_tls_port, ssl_context=self._is_ctx, proxy_mode=True)
+        serve("peer", self.server_proxy, s.peer_host, s.peer_port, ssl_context=self._server_ctx, threads=32)
+
+    def _start_workers(self, count: int) -> None:
+        from .workers import WorkerPool
+
+        if self.metrics is not None:
+            self.metrics_dir.mkdir(parents=True, exist_ok=True)
+            for stale in self.metrics_dir.glob("*.prom"):  # from an earlier run with more workers
+                stale.unlink()
+        sockets = {name: server.listening_socket for name, server in self._ports.items()}
+        self.workers = WorkerPool(self.directory, count, sockets, self.pin, on_exit=self._worker_exited).start()
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where worker processes leave their metrics for the main process's ``/metrics``."""
+        return self.directory / "workers"
+
+    @property
+    def worker_metrics_dir(self) -> Path | None:
+        """:attr:`metrics_dir` when this node runs worker processes (the admin API adds their figures)."""
+        return self.metrics_dir if self._worker_count > 1 and self.metrics is not None else None
+
+    def _worker_exited(self, index: int) -> None:
+        """Keep an exited worker's figures (its successor starts from zero under the same file name)."""
+        if self.metrics is None:
+            return
+        try:
+            self.metrics.retire(self.metrics_dir / f"worker-{index}.prom")
+        except OSError as exc:
+            log.warning("metrics of worker %d not kept: %s", index, exc)
+
+    def start_worker(self, sockets: Mapping[str, socket.socket], index: int) -> "GatewayNode":
+        """Serve the main process's ports from a worker process (:mod:`gateway.workers`).
+
+        No downloads, no timestamping, no admin API: those run in the main process. A
+        job picks up what the main process stores (:meth:`sync_from_main`).
+        """
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        missing = {"is", "peer"} - set(sockets)
+        if missing:
+            raise SetupError(f"a worker needs the listening sockets {sorted(missing)} of its main process")
+        ca_pem = self.view.ca_certs_pem(self.clock())
+        if not ca_pem:
+            raise SetupError("no global configuration stored yet; a worker cannot serve the mutual-TLS port")
+        self._server_ctx = server_ssl_context(*self._key, ca_pem)
+        self._ca_loaded = ca_pem
+        self._metrics_file = self.metrics_dir / f"worker-{index}.prom" if self.metrics is not None else None
+        self._open_ports(sockets)
+        sched = BackgroundScheduler(timezone=dt.timezone.utc)
+        sched.add_job(self.sync_from_main, "interval", seconds=min(WORKER_SYNC_SECONDS, self.settings.conf_interval_seconds),
+                      id="sync-from-main", max_instances=1, coalesce=True)
+        sched.start()
+        self._scheduler = sched
+        return self
+
+    def sync_from_main(self) -> None:
+        """A worker catches up with what its main process stored: configuration, OCSP responses, IS certificates."""
+        if self.conf_store is not None and hasattr(self.conf_store, "reload") and self.conf_store.reload():
+            self._reload_cas()
+        self.own_ocsp.reload()
+        if self.settings.is_tls_port:
+            self.reload_is_certs()
+        if self._metrics_file is not None and self.metrics is not None:
+            self.metrics.dump(self._metrics_file)
 
     def _admin_app(self) -> Any:
         try:
@@ -333,13 +420,16 @@ class GatewayNode:
 
     @property
     def is_url(self) -> str:
-        return self._servers[0].url
+        return self._ports["is"].url
 
     @property
     def peer_port(self) -> int:
-        return self._servers[1].port
+        return self._ports["peer"].port
 
     def stop(self) -> None:
+        if self.workers is not None:
+            self.workers.stop()
+            self.workers = None
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
@@ -352,6 +442,8 @@ class GatewayNode:
         self.own_ocsp.close()
         self.parts.backends.close()
         self.monitoring.close()
+        if self._metrics_file is not None and self.metrics is not None:
+            self.metrics.dump(self._metrics_file)  # a worker's last figures, for the main process
 
     def status(self) -> dict[str, object]:
         """Configuration age/expiry, OCSP and timestamping health, registration state."""

@@ -258,6 +258,10 @@ class OwnOcspStore:
             if path.is_file():
                 self._responses[name] = [path.read_bytes()]
 
+    def reload(self) -> None:
+        """Read the stored responses again (worker processes: the main process refreshes them)."""
+        self._load()
+
     def responses(self) -> list[bytes]:
         """Responses for the auth certificate (sent with every request to a peer)."""
         return list(self._responses.get("auth", []))

@@ -13,6 +13,7 @@ lived and pooled, so the thread pool is sized to the number of peer connections.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import time
 from typing import Any
@@ -59,13 +60,19 @@ class _ProxyConnection(HTTPConnection):
 
 class WsgiServer(BaseWsgiServer):
     """trust's cheroot server, plus what a gateway port needs: a ready TLS context, HTTP-proxy
-    request targets, cheroot's messages in logging; ``port=0`` picks a free port."""
+    request targets, cheroot's messages in logging; ``port=0`` picks a free port.
+
+    ``listen_socket``: serve a port that another process bound (a gateway's worker
+    processes serve the sockets of the main process, :mod:`gateway.workers`).
+    """
 
     def __init__(self, app: WsgiApp, host: str = "127.0.0.1", port: int = 0, *,
                  ssl_context: ssl.SSLContext | None = None, threads: int = 16,
-                 name: str = "sild", timeout: int = 60, proxy_mode: bool = False) -> None:
+                 name: str = "sild", timeout: int = 60, proxy_mode: bool = False,
+                 listen_socket: socket.socket | None = None) -> None:
         super().__init__(app, host, port, threads=threads, server_name=name, shutdown_timeout=2,
-                         ssl_adapter=_ContextAdapter(ssl_context) if ssl_context is not None else None)
+                         ssl_adapter=_ContextAdapter(ssl_context) if ssl_context is not None else None,
+                         listen_socket=listen_socket)
         self._server.timeout = timeout
         if proxy_mode:
             self._server.ConnectionClass = _ProxyConnection

@@ -45,6 +45,7 @@ from .errors import GatewayError
 
 SETTINGS_FILE = "gateway.json"
 PIN_ENV = "SILD_TOKEN_PIN"
+MAX_WORKERS = 64  # processes per gateway node; more would only multiply memory and connections
 
 
 class SetupError(GatewayError):
@@ -80,6 +81,9 @@ class NodeSettings:
     messagelog_synchronous: str = "FULL"
     # SQLite page cache of each message-log connection: the log's indexes must stay in memory
     messagelog_cache_mib: int = 64
+    # Processes serving the IS and mutual-TLS ports: the main one plus workers-1 (gateway.workers).
+    # One Python process runs Python on one core at a time; a gateway uses more cores with more.
+    workers: int = 1
 
     def __post_init__(self) -> None:
         try:
@@ -98,6 +102,8 @@ class NodeSettings:
                 raise SetupError(f"{name} must be empty (SQLite in the gateway directory) or a database URL, not {url!r}")
         if not isinstance(self.messagelog_cache_mib, int) or not 0 <= self.messagelog_cache_mib <= 65536:
             raise SetupError(f"messagelog_cache_mib must be a whole number from 0 to 65536, not {self.messagelog_cache_mib!r}")
+        if not isinstance(self.workers, int) or not 1 <= self.workers <= MAX_WORKERS:
+            raise SetupError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {self.workers!r}")
         if self.messagelog_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise SetupError(f"messagelog_synchronous must be OFF, NORMAL, FULL or EXTRA, not {self.messagelog_synchronous!r}")
 

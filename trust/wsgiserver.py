@@ -6,16 +6,36 @@ certificates to the app on mutual-TLS ports. Binding happens in :meth:`WsgiServe
 request. Every server started is stopped by whoever started it: :meth:`stop`, or use
 it as a context manager. ``trust`` imports no web framework, so this takes any WSGI
 callable; a Flask app is one.
+
+A server can also take a socket that is already bound and listening
+(``listen_socket``): several processes then accept on one port, the way pre-forking
+servers share a socket inherited from their parent. The kernel hands each incoming
+connection to one of them; nobody else can bind the port meanwhile (unlike
+``SO_REUSEPORT``, which would let any process of the same user join the group).
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any, Callable, Self
 
 from cheroot import wsgi
 
 WsgiApp = Callable[..., Any]
+
+
+class _Server(wsgi.Server):
+    """cheroot's WSGI server that serves a given listening socket instead of binding one."""
+
+    listen_socket: socket.socket | None = None
+
+    def bind(self, family: int, type: int, proto: int = 0) -> Any:  # noqa: A002 - cheroot's signature
+        if self.listen_socket is None:
+            return super().bind(family, type, proto)
+        self.socket = self.listen_socket
+        self.bind_addr = self.socket.getsockname()[:2]
+        return self.socket
 
 
 class WsgiServer:
@@ -25,6 +45,8 @@ class WsgiServer:
     context set up) and makes the server speak HTTPS. ``server_name`` and
     ``shutdown_timeout`` default to cheroot's own when ``None``; ``thread_name`` to
     ``wsgi-<port>``; ``join_timeout`` bounds how long :meth:`stop` waits for the thread.
+    ``listen_socket`` serves a socket that is already listening (``host`` and ``port``
+    are then its own); :meth:`stop` closes only this process's handle on it.
     """
 
     def __init__(
@@ -39,9 +61,13 @@ class WsgiServer:
         shutdown_timeout: float | None = 1,
         thread_name: str | None = None,
         join_timeout: float = 5,
+        listen_socket: socket.socket | None = None,
     ) -> None:
         options: dict[str, Any] = {} if server_name is None else {"server_name": server_name}
-        self._server = wsgi.Server((host, port), app, numthreads=threads, **options)
+        if listen_socket is not None:
+            host, port = listen_socket.getsockname()[:2]
+        self._server = _Server((host, port), app, numthreads=threads, **options)
+        self._server.listen_socket = listen_socket
         if shutdown_timeout is not None:
             self._server.shutdown_timeout = shutdown_timeout
         if ssl_adapter is not None:
@@ -55,6 +81,14 @@ class WsgiServer:
     @property
     def port(self) -> int:
         return int(self._server.bind_addr[1])
+
+    @property
+    def listening_socket(self) -> socket.socket:
+        """The bound, listening socket (after :meth:`start`), to hand to processes that share the port."""
+        sock = self._server.socket
+        if sock is None:
+            raise RuntimeError("the server is not started")
+        return sock  # type: ignore[no-any-return]
 
     @property
     def url(self) -> str:

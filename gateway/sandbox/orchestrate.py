@@ -73,8 +73,11 @@ def _http_ok(url: str, **kw: Any) -> bool:
     return httpx.get(url, timeout=2, trust_env=False, **kw).status_code == 200
 
 
-def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None) -> dict[str, Any]:
+def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None, workers: int = 1) -> dict[str, Any]:
     """Start everything (see the module docstring); returns what ``sandbox.json`` holds.
+
+    ``workers``: processes per gateway (``workers`` of ``gateway.json``); benchmarks use
+    more than one so that a gateway is not bound to one core.
 
     With ``owner_pid`` a watchdog process takes the sandbox down when that process ends
     (tests pass their own pid, so a killed test run leaves nothing behind).
@@ -87,7 +90,7 @@ def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None)
         processes.spawn(root, processes.WATCHDOG, processes.sild_command(
             "sandbox", "watchdog", str(root), "--pid", str(owner_pid)))
     try:
-        state = _up(root, timeout)
+        state = _up(root, timeout, workers)
     except BaseException:
         processes.stop_all(root)
         raise
@@ -103,7 +106,7 @@ def down(root: Path | str) -> list[str]:
     return stopped
 
 
-def _up(root: Path, timeout: float) -> dict[str, Any]:
+def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
     from federation.registry_dir import CentralDir
     from federation.registry_init import add_trusted_anchor, build_anchor, init_central
     from trust.ca import CertificateAuthority
@@ -129,7 +132,8 @@ def _up(root: Path, timeout: float) -> dict[str, Any]:
         others = [i for i in INSTANCES if i != sid.instance]
         init_gateway(gdir, anchor=None, server=text, pin=PIN, key_type=KeyType.EC_P256, settings={
             "is_port": is_port, "peer_port": port, "public_address": f"127.0.0.1:{port}",
-            "allowed_federations": tuple(others), "conf_interval_seconds": 5, "timestamp_interval_seconds": 5})
+            "allowed_federations": tuple(others), "conf_interval_seconds": 5, "timestamp_interval_seconds": 5,
+            "workers": workers})
         (gdir / "token.pin").write_text(PIN)
         ca = cas[sid.instance]
         issued = [ca.issue_auth(sid, now=now, csr=(gdir / "csr" / "auth.csr.pem").read_bytes()),

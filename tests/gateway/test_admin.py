@@ -185,3 +185,27 @@ def test_export_and_monitoring(admin: Admin) -> None:
     admin.metrics.observe("server", "REST", 0.01)
     metrics = admin.call("GET", "/metrics", role="viewer")
     assert metrics.status_code == 200 and "sild_gateway_requests_total" in metrics.text
+
+
+def test_metrics_of_a_node_with_workers_add_the_workers_figures(tmp_path: Path) -> None:
+    """The node hands its workers' metrics directory to the admin API (AdminConfig.from_node)."""
+    from types import SimpleNamespace
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    conf = ServerConf(open_engine(tmp_path / "gw.db"), clock=lambda: T0, refresh_interval=0)
+    conf.set_identity(SecurityServerId("EE", "GOV", "70000001", "ss1"))
+    main, worker = GatewayMetrics(), GatewayMetrics()
+    for _ in range(2):
+        main.observe("client", "REST", 0.01)
+    for _ in range(3):
+        worker.observe("client", "REST", 0.02)
+    (tmp_path / "workers").mkdir()
+    worker.dump(tmp_path / "workers" / "worker-1.prom")
+    node = SimpleNamespace(serverconf=conf, metrics=main, worker_metrics_dir=tmp_path / "workers")
+    client = create_app(AdminConfig.from_node(node)).test_client()
+    key = create_api_key(conf, ["viewer"], "metrics")[1]
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {key}"}).get_data(as_text=True)
+    total = sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+                if s.name == "sild_gateway_requests_total")
+    assert total == 5

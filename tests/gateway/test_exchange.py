@@ -1,7 +1,7 @@
 """The sandbox federation end to end: real processes, real mTLS, real signatures, real logs.
 
-One sandbox (two instances, four gateways, two authorities, trust services, sample
-backends) is started for this module with ``sild sandbox up`` and stopped with
+One sandbox (two instances, four gateways of two processes each, two authorities, trust
+services, sample backends) is started for this module with ``sild sandbox up`` and stopped with
 ``sild sandbox down``; every process it started must be gone afterwards. Tests that
 stop a process restart it before they end, so the order of tests does not matter.
 """
@@ -42,7 +42,8 @@ def _sild(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory):
     root = tmp_path_factory.mktemp("sandbox")
-    result = _sild("sandbox", "up", str(root), "--owner-pid", str(os.getpid()))
+    # two processes per gateway: every exchange here also crosses the worker processes (gateway.workers)
+    result = _sild("sandbox", "up", str(root), "--owner-pid", str(os.getpid()), "--workers", "2")
     try:
         assert result.returncode == 0, result.stderr[-3000:]
         state = json.loads((root / "sandbox.json").read_text())
@@ -355,3 +356,126 @@ def test_a_reloaded_unchanged_configuration_keeps_its_objects(sandbox):
     assert set(before) == {"EE", "FI"}
     store._load()  # noqa: SLF001 - what refresh() does after each download round
     assert all(store.current()[inst].shared is shared for inst, shared in before.items())
+
+
+def test_reload_reads_the_stored_configuration_only_when_a_download_changed_it(sandbox):
+    import datetime as dt
+
+    from gateway.conf_store import ConfStore
+    from gateway.setup import NodeSettings
+
+    gdir = Path(next(g["directory"] for g in sandbox["gateways"] if g["id"] == "EE/GOV/70000001/gw1"))
+    store = ConfStore(gdir, NodeSettings.load(gdir), clock=lambda: dt.datetime.now(dt.timezone.utc))
+    assert store.reload() is False
+    status = gdir / "conf" / "status.json"
+    os.utime(status, ns=(status.stat().st_atime_ns, status.stat().st_mtime_ns + 1_000_000))
+    assert store.reload() is True
+    assert store.reload() is False
+    assert set(store.current()) == {"EE", "FI"}
+
+
+# -- worker processes (gateway.workers) -----------------------------------------------------
+
+
+def _pid_of(sandbox, process: str) -> int:
+    return int(json.loads((Path(sandbox["directory"]) / "pids" / f"{process}.pid").read_text())["pid"])
+
+
+def _workers_of(pid: int) -> list[int]:
+    """Children of ``pid`` that run ``sild gateway worker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        fields = stat.rsplit(") ", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z" and b"worker" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_for(check, timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _income(sandbox) -> httpx.Response:
+    """One REST exchange EE tax -> FI vero on a fresh connection (each may land on another process)."""
+    return httpx.get(_gw(sandbox, TAX) + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                     headers={"X-Road-Client": TAX.to_text()}, timeout=30, trust_env=False)
+
+
+def _client_requests(prom: Path) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    if not prom.is_file():
+        return 0.0
+    return sum(s.value for f in text_string_to_metric_families(prom.read_text()) for s in f.samples
+               if s.name == "sild_gateway_requests_total" and s.labels.get("side") == "client")
+
+
+def test_a_gateway_with_workers_serves_its_ports_from_every_process(sandbox):
+    gw = next(g for g in sandbox["gateways"] if g["id"] == "EE/GOV/70000001/gw1")
+    main = _pid_of(sandbox, gw["process"])
+    assert len(_workers_of(main)) == 1
+    prom = Path(gw["directory"]) / "workers" / "worker-1.prom"
+    before = _client_requests(prom)
+    for _ in range(40):
+        resp = _income(sandbox)
+        assert resp.status_code == 200, resp.text
+    # the worker reports its figures every few seconds; the main process served the rest
+    served = _wait_for(lambda: _client_requests(prom) - before, what="the worker's figures") or 0
+    assert 0 < served < 40
+
+
+def test_a_killed_worker_is_replaced_and_its_figures_kept(sandbox):
+    import signal
+
+    gw = next(g for g in sandbox["gateways"] if g["id"] == "FI/GOV/0245437-2/gw1")
+    main = _pid_of(sandbox, gw["process"])
+    [worker] = _workers_of(main)
+    os.kill(worker, signal.SIGKILL)
+    # the main process goes on serving meanwhile
+    assert _income(sandbox).status_code == 200
+    [successor] = _wait_for(lambda: [p for p in _workers_of(main) if p != worker], what="a new worker")
+    assert successor != worker
+    assert (Path(gw["directory"]) / "workers" / "retired.prom").is_file()
+    for _ in range(10):
+        assert _income(sandbox).status_code == 200
+
+
+def test_workers_stop_when_their_gateway_is_killed(sandbox):
+    import signal
+
+    gw = next(g for g in sandbox["gateways"] if g["id"] == "FI/GOV/0242431-1/gw1")
+    main = _pid_of(sandbox, gw["process"])
+    [worker] = _workers_of(main)
+    os.kill(main, signal.SIGKILL)  # no chance to stop its workers: they notice on their own
+    try:
+        _wait_for(lambda: not Path(f"/proc/{worker}").exists() or
+                  Path(f"/proc/{worker}/stat").read_text().rsplit(") ", 1)[1].startswith("Z"),
+                  timeout=10, what="the orphaned worker to stop")
+    finally:
+        _stop(sandbox, gw["process"])
+        _restart(sandbox, gw["process"])
+        _wait_for(lambda: _listening(gw["is_url"]), timeout=60, what="the restarted gateway")
+    other = httpx.get(_gw(sandbox, TAX) + "/r1/FI/GOV/0242431-1/dvv/residents/010190-123M",
+                      headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+    assert other.status_code == 200, other.text
+
+
+def _listening(url: str) -> bool:
+    try:
+        return httpx.get(url + "/listClients", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

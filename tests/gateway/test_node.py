@@ -74,6 +74,18 @@ def test_ocsp_responses_app():
     assert call(f"cert={'a' * 40}", method="POST")[0].startswith("405")
 
 
+def test_worker_processes_need_the_stored_configuration(world):
+    """Workers read conf/ from the gateway directory; an injected source cannot reach them."""
+    node = world.gateway_of(TAX)
+    other = GatewayNode(node.directory, conf_source=world.conf)
+    try:
+        with pytest.raises(SetupError, match="worker processes"):
+            other.start(jobs=False, workers=2)
+        assert other.workers is None and not other._servers  # noqa: SLF001 - nothing was bound
+    finally:
+        other.stop()
+
+
 def test_node_refuses_to_start_without_configuration(world):
     directory = world.gateway_of(TAX).directory
     node = GatewayNode(directory, conf_source=lambda: {})
@@ -136,7 +148,7 @@ def test_https_is_port_and_https_cert_authentication(world, tmp_path):
 
     node = world.gateway_of(TAX)
     cert_path, key_path = _is_client_cert(tmp_path)
-    url = f"https://127.0.0.1:{node.is_tls_server.port}/r1/FI/GOV/0245437-2/vero/income/010190-123M"
+    url = f"https://127.0.0.1:{node.settings.is_tls_port}/r1/FI/GOV/0245437-2/vero/income/010190-123M"
     pinned = ssl.create_default_context(cafile=str(node.directory / "certs" / "internal.pem"))
     pinned.check_hostname = False  # the internal certificate is pinned, not named after a host
     with_cert = ssl.create_default_context(cafile=str(node.directory / "certs" / "internal.pem"))
