@@ -50,6 +50,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from trust.errors import SildError
 
 from .errors import GatewayError
+from .messagelog_lock import CommitLock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -160,6 +161,7 @@ class GroupCommitWriter(Generic[T]):
         self.max_batch = max_batch
         self.wait_seconds = wait_seconds
         self._sqlite = engine.dialect.name == "sqlite"
+        self._commit_lock = CommitLock(engine)
         self._errors: tuple[type[BaseException], ...] = (
             engine.dialect.loaded_dbapi.Error, SQLAlchemyError, SildError, OSError, ValueError, TypeError,
         )
@@ -226,6 +228,7 @@ class GroupCommitWriter(Generic[T]):
             time.sleep(0.005)
         if idle:
             self._drop_connection()
+            self._commit_lock.close()
         else:
             log.warning("message log writer still busy after %.0f s; closed without waiting", timeout)
 
@@ -302,23 +305,28 @@ class GroupCommitWriter(Generic[T]):
         """
         dbapi, cursor = self._connect()
         committing = False
-        try:
-            if self._sqlite:
-                cursor.execute("BEGIN IMMEDIATE")
-            insert = self.insert
-            ids = [insert(cursor, p.item) for p in batch]
-            committing = True
-            dbapi.commit()
-            return ids
-        except BaseException as exc:
+        lost: BaseException | None = None
+        with self._commit_lock:  # other processes writing this file wait in the kernel, not in sleeps
             try:
-                dbapi.rollback()
-            except Exception:  # noqa: BLE001 - the connection is unusable: take a fresh one
-                self._drop_connection()
-                if reconnect and not committing and isinstance(exc, self._errors):
-                    log.warning("message log connection lost (%s); reconnecting", exc)
-                    return self._transaction(batch, reconnect=False)
-            raise
+                if self._sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                insert = self.insert
+                ids = [insert(cursor, p.item) for p in batch]
+                committing = True
+                dbapi.commit()
+                return ids
+            except BaseException as exc:
+                try:
+                    dbapi.rollback()
+                except Exception:  # noqa: BLE001 - the connection is unusable: take a fresh one
+                    self._drop_connection()
+                    if not (reconnect and not committing and isinstance(exc, self._errors)):
+                        raise
+                    lost = exc
+                else:
+                    raise
+        log.warning("message log connection lost (%s); reconnecting", lost)
+        return self._transaction(batch, reconnect=False)
 
     def _write(self, batch: list[_Pending[T]]) -> None:
         if not batch:
