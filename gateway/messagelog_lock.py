@@ -11,8 +11,8 @@ the sleeps, 346-385 exchanges/s and p99 87-94 ms; with this lock 384-400/s and p
 :class:`CommitLock` takes an exclusive ``flock`` on ``<database>-writer.lock`` around
 each group-commit transaction: a waiting process blocks in the kernel, without the
 GIL, and wakes the moment the holder releases it. SQLite's own locking still applies
-underneath (other writers - timestamping, monitoring - do not take this lock and
-fall back to the busy handler, which they rarely need). The kernel releases the lock
+underneath (the operational monitoring batches take this lock too; the rare other
+writers - timestamping, archiving - fall back to the busy handler). The kernel releases the lock
 of a process that ends, however it ends. It is held for one transaction only, whose
 start SQLite bounds by ``busy_timeout``.
 

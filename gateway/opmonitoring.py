@@ -30,6 +30,7 @@ from trust.identifiers import ClientId, MemberId, ServiceId, SubsystemId
 
 from . import serverconf_models as m
 from .errors import GatewayError
+from .messagelog_lock import CommitLock
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +212,14 @@ class OpMonitor:
             except InvalidOpRecord as exc:
                 log.warning("operational monitoring record skipped: %s", exc)
         if rows:
-            with self.engine.begin() as conn:
-                conn.execute(_OP_INSERT, rows)
+            # the log's commit lock: in a gateway with worker processes, the message log's
+            # writers then wait for this batch in the kernel, not in SQLite's busy sleeps
+            lock = CommitLock(self.engine)  # opened per batch (once a second): nothing to close later
+            try:
+                with lock, self.engine.begin() as conn:
+                    conn.execute(_OP_INSERT, rows)
+            finally:
+                lock.close()
         return len(rows)
 
     def store(self, record: Mapping[str, Any], *, connection: Connection | None = None) -> int:

@@ -59,8 +59,19 @@ def test_a_second_holder_waits_until_the_first_releases(tmp_path: Path) -> None:
     assert events == ["first in", "first out", "second in"]
 
 
-def test_a_commit_waits_for_another_process_holding_the_lock(tmp_path: Path) -> None:
-    mlog = MessageLog(open_engine(tmp_path / "log.db"), clock=lambda: T0)
+def _op_record() -> dict[str, object]:
+    return {"monitoringDataTs": 1780000000, "securityServerType": "Client", "succeeded": True,
+            "clientXRoadInstance": "EE", "clientMemberClass": "GOV", "clientMemberCode": "70000001",
+            "clientSubsystemCode": "tax"}
+
+
+@pytest.mark.parametrize("writer", ["message log", "operational monitoring"])
+def test_a_commit_waits_for_another_process_holding_the_lock(tmp_path: Path, writer: str) -> None:
+    from gateway.opmonitoring import OpMonitor
+
+    engine = open_engine(tmp_path / "log.db")
+    mlog, opmon = MessageLog(engine, clock=lambda: T0), OpMonitor(engine)
+    write = (lambda: mlog.append(entry("q-locked"))) if writer == "message log" else (lambda: opmon.store_many([_op_record()]))
     holder = subprocess.Popen(  # another process takes the lock and keeps it until told
         [sys.executable, "-c", "import fcntl, os, sys\n"
          f"fd = os.open({str(tmp_path / 'log.db-writer.lock')!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
@@ -69,7 +80,7 @@ def test_a_commit_waits_for_another_process_holding_the_lock(tmp_path: Path) -> 
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         done = threading.Event()
-        thread = threading.Thread(target=lambda: (mlog.append(entry("q-locked")), done.set()))
+        thread = threading.Thread(target=lambda: (write(), done.set()))
         thread.start()
         assert not done.wait(0.5)  # the commit waits for the other process
         assert holder.stdin is not None
@@ -80,4 +91,7 @@ def test_a_commit_waits_for_another_process_holding_the_lock(tmp_path: Path) -> 
     finally:
         holder.kill()
         holder.wait()
-    assert mlog.find("q-locked")
+    if writer == "message log":
+        assert mlog.find("q-locked")
+    else:
+        assert len(opmon.query(1779999999, 1780000001).records) == 1
