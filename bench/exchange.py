@@ -4,8 +4,8 @@
                                        [--workers 2]
 
 Without ``--sandbox`` a sandbox is started in a temporary directory (``sild sandbox
-up --workers 2``: two processes per gateway, :mod:`gateway.workers`) and stopped at
-the end. Each exchange is a signed, verified and logged
+up --workers 2``: two worker processes serve each gateway, :mod:`gateway.workers`)
+and stopped at the end. Each exchange is a signed, verified and logged
 cross-border call: EE tax -> EE gateway -> mutual TLS -> FI gateway -> backend, and
 back. "Direct" calls the same backend without gateways, so the difference is what
 the gateway pair costs. The cases:
@@ -277,13 +277,13 @@ def main() -> None:
     parser.add_argument("--cases", default="", help="comma-separated name prefixes (default: all)")
     parser.add_argument("--warmup", type=float, default=2.0, help="uncounted seconds of the same load before each row")
     parser.add_argument("--workers", type=int, default=2,
-                        help="processes per gateway of the sandbox this script starts (gateway.json `workers`)")
+                        help="worker processes per gateway of the sandbox this script starts (gateway.json `workers`)")
     args = parser.parse_args()
     own = args.sandbox is None
     root = args.sandbox or Path(tempfile.mkdtemp(prefix="sild-bench-"))
     lean_proc = None
     if own:
-        print(f"starting a sandbox in {root} ({args.workers} processes per gateway) ...", flush=True)
+        print(f"starting a sandbox in {root} ({args.workers} worker processes per gateway) ...", flush=True)
         subprocess.run(processes.sild_command("sandbox", "up", str(root), "--workers", str(args.workers)),
                        check=True, stdout=subprocess.DEVNULL)
         time.sleep(10)  # let the start-up jobs finish (configuration downloads, OCSP, first timestamping)

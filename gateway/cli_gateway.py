@@ -179,7 +179,8 @@ def _run_until_signal(node: Any, *, parent: int | None = None) -> None:
 @gateway_group.command("serve")
 @DIR_ARG
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None,
-              help="Processes serving the IS and mutual-TLS ports (default: `workers` of gateway.json, 1).")
+              help="Worker processes serving the IS and mutual-TLS ports; this one then supervises them "
+                   "and runs the jobs (default: `workers` of gateway.json, 1 = this process serves).")
 def serve_command(directory: Path, workers: int | None) -> None:
     """Serve the IS port, the mutual-TLS port and the jobs until SIGTERM/SIGINT."""
     from .node import GatewayNode
@@ -187,7 +188,7 @@ def serve_command(directory: Path, workers: int | None) -> None:
     _serving_logs("")
     node = GatewayNode(directory)
     node.start(workers=workers)
-    extra = f", {len(node.workers.pids)} worker processes" if node.workers is not None else ""
+    extra = f", served by {len(node.workers.pids)} worker processes" if node.workers is not None else ""
     click.echo(f"gateway {node.server_id.to_text()}: IS {node.is_url}, peers port {node.peer_port}{extra}", err=True)
     _run_until_signal(node)
 

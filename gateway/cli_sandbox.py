@@ -26,7 +26,7 @@ def sandbox_group() -> None:
 @click.option("--owner-pid", type=int, default=None,
               help="Take the sandbox down when this process ends (for test runs).")
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=1, show_default=True,
-              help="Processes per gateway (benchmarks: 2 on a 2-core machine).")
+              help="Worker processes serving each gateway's ports (`workers` of gateway.json; benchmarks: 2 on 2 cores).")
 def up_command(directory: Path, timeout: float, owner_pid: int | None, workers: int) -> None:
     """Start trust services, authorities, gateways and sample backends; write DIR/sandbox.json."""
     from .sandbox import up

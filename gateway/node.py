@@ -150,7 +150,8 @@ class GatewayNode:
         self.ocsp_app = OcspResponsesApp(self.own_ocsp.for_cert)
         self.server_proxy = ServerProxy(self.parts, ocsp_app=self.ocsp_app)
         self._servers: list[WsgiServer] = []
-        self._ports: dict[str, WsgiServer] = {}  # "is", "is-tls", "peer": what worker processes share
+        self._sockets: dict[str, socket.socket] = {}  # "is", "is-tls", "peer": listening, shared with workers
+        self._addresses: dict[str, tuple[str, int]] = {}  # their (host, port), known after they close
         self.workers: Any = None  # gateway.workers.WorkerPool while worker processes run
         self._metrics_file: Path | None = None  # a worker's metrics for the main process
         self._worker_count = 1
@@ -271,7 +272,10 @@ class GatewayNode:
             if not self.own_ocsp.due(self.clock(), self.settings.ocsp_interval_seconds):
                 break
             time.sleep(1.0 + attempt)
-        self._open_ports()
+        if self._worker_count > 1:
+            self._bind_ports()  # the workers serve them; this process supervises and runs the jobs
+        else:
+            self._open_ports()
         if s.ocsp_port:
             self._servers.append(WsgiServer(self.ocsp_app, s.peer_host, s.ocsp_port, name="sild-ocsp").start())
         if s.admin_port:
@@ -281,8 +285,24 @@ class GatewayNode:
         if jobs:
             self._start_jobs()
         if self._worker_count > 1:
-            self._start_workers(self._worker_count - 1)
+            self._start_workers(self._worker_count)
         return self
+
+    def _bind_ports(self) -> None:
+        """Bind the IS port(s) and the mutual-TLS port for worker processes, without serving them here."""
+        from .servers import bind_listening
+        from .setup import ensure_internal_tls
+
+        s = self.settings
+        self._listening("is", bind_listening(s.is_host, s.is_port))
+        if s.is_tls_port:
+            ensure_internal_tls(self.directory, pin=self.pin, now=self.clock())  # made once, before workers read it
+            self._listening("is-tls", bind_listening(s.is_host, s.is_tls_port))
+        self._listening("peer", bind_listening(s.peer_host, s.peer_port))
+
+    def _listening(self, name: str, sock: socket.socket) -> None:
+        self._sockets[name] = sock
+        self._addresses[name] = sock.getsockname()[:2]
 
     def _open_ports(self, sockets: Mapping[str, socket.socket] | None = None) -> None:
         """The IS port(s) and the mutual-TLS port: bound here, or ``sockets`` the main process bound."""
@@ -291,7 +311,7 @@ class GatewayNode:
 
         def serve(name: str, app: Any, host: str, port: int, **kw: Any) -> None:
             server = WsgiServer(app, host, port, name=f"sild-{name}", listen_socket=given.get(name), **kw).start()
-            self._ports[name] = server
+            self._listening(name, server.listening_socket)
             self._servers.append(server)
 
         serve("is", self.client_proxy, s.is_host, s.is_port, proxy_mode=True)
@@ -307,8 +327,8 @@ class GatewayNode:
             self.metrics_dir.mkdir(parents=True, exist_ok=True)
             for stale in self.metrics_dir.glob("*.prom"):  # from an earlier run with more workers
                 stale.unlink()
-        sockets = {name: server.listening_socket for name, server in self._ports.items()}
-        self.workers = WorkerPool(self.directory, count, sockets, self.pin, on_exit=self._worker_exited).start()
+        self.workers = WorkerPool(self.directory, count, dict(self._sockets), self.pin,
+                                  on_exit=self._worker_exited).start()
 
     @property
     def metrics_dir(self) -> Path:
@@ -420,11 +440,12 @@ class GatewayNode:
 
     @property
     def is_url(self) -> str:
-        return self._ports["is"].url
+        host, port = self._addresses["is"]
+        return f"http://{host}:{port}"
 
     @property
     def peer_port(self) -> int:
-        return self._ports["peer"].port
+        return self._addresses["peer"][1]
 
     def stop(self) -> None:
         if self.workers is not None:
@@ -436,6 +457,9 @@ class GatewayNode:
         for server in reversed(self._servers):
             server.stop()
         self._servers.clear()
+        for sock in self._sockets.values():  # the ports bound for workers (a served one is closed already)
+            sock.close()
+        self._sockets.clear()
         self.transport.close()
         self.router.close()
         self.peer_ocsp.close()

@@ -47,6 +47,23 @@ def _error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False
     _log.log(level if level < logging.ERROR else logging.WARNING, "%s", msg, exc_info=traceback)
 
 
+#: Connections the kernel queues before the gateway accepts them. cheroot's default is 5:
+#: a burst of new IS or peer connections beyond it would wait for a SYN retry (1 s).
+LISTEN_BACKLOG = 128
+
+
+def bind_listening(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket that this process does not serve itself.
+
+    The main process of a gateway with worker processes binds its ports with this and
+    hands them to the workers (:mod:`gateway.workers`), which accept on them.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted connections inherit it
+    return sock
+
+
 class _ProxyRequest(HTTPRequest):
     """Accepts absolute-URI request targets: an IS may use the gateway as its HTTP proxy."""
 
@@ -74,6 +91,7 @@ class WsgiServer(BaseWsgiServer):
                          ssl_adapter=_ContextAdapter(ssl_context) if ssl_context is not None else None,
                          listen_socket=listen_socket)
         self._server.timeout = timeout
+        self._server.request_queue_size = LISTEN_BACKLOG
         if proxy_mode:
             self._server.ConnectionClass = _ProxyConnection
         self._server.error_log = _error_log  # type: ignore[method-assign]  # cheroot prints to stderr; sild logs

@@ -81,8 +81,9 @@ class NodeSettings:
     messagelog_synchronous: str = "FULL"
     # SQLite page cache of each message-log connection: the log's indexes must stay in memory
     messagelog_cache_mib: int = 64
-    # Processes serving the IS and mutual-TLS ports: the main one plus workers-1 (gateway.workers).
-    # One Python process runs Python on one core at a time; a gateway uses more cores with more.
+    # Processes serving the IS and mutual-TLS ports. 1: the node's one process does everything;
+    # N > 1: N worker processes serve, the main process supervises them and runs the jobs
+    # (gateway.workers). One Python process runs Python on one core at a time.
     workers: int = 1
 
     def __post_init__(self) -> None:
