@@ -197,6 +197,14 @@ class GatewayNode:
             self._server_ctx.load_verify_locations(cadata=pem.decode("ascii"))
             self._ca_loaded = pem
 
+    def _peer_tls_context(self, unavailable: str) -> None:
+        """The mutual-TLS server context, trusting the CAs approved in the configuration in use."""
+        ca_pem = self.view.ca_certs_pem(self.clock())
+        if not ca_pem:
+            raise SetupError(unavailable)
+        self._server_ctx = server_ssl_context(*self._key, ca_pem)
+        self._ca_loaded = ca_pem
+
     def _is_tls_context(self) -> Any:
         """HTTPS for information systems with the internal (self-signed) TLS certificate.
 
@@ -262,11 +270,7 @@ class GatewayNode:
                 self.conf_store.refresh()
             except Exception as exc:  # noqa: BLE001 - a stored configuration may still be valid
                 log.warning("configuration download failed at start: %s", exc)
-        ca_pem = self.view.ca_certs_pem(self.clock())
-        if not ca_pem:
-            raise SetupError("no global configuration available yet; cannot start the mutual-TLS port")
-        self._server_ctx = server_ssl_context(*self._key, ca_pem)
-        self._ca_loaded = ca_pem
+        self._peer_tls_context("no global configuration available yet; cannot start the mutual-TLS port")
         for attempt in range(3):  # without own OCSP responses no peer accepts this gateway
             self.refresh_ocsp()
             if not self.own_ocsp.due(self.clock(), self.settings.ocsp_interval_seconds):
@@ -360,11 +364,7 @@ class GatewayNode:
         missing = {"is", "peer"} - set(sockets)
         if missing:
             raise SetupError(f"a worker needs the listening sockets {sorted(missing)} of its main process")
-        ca_pem = self.view.ca_certs_pem(self.clock())
-        if not ca_pem:
-            raise SetupError("no global configuration stored yet; a worker cannot serve the mutual-TLS port")
-        self._server_ctx = server_ssl_context(*self._key, ca_pem)
-        self._ca_loaded = ca_pem
+        self._peer_tls_context("no global configuration stored yet; a worker cannot serve the mutual-TLS port")
         self._metrics_file = self.metrics_dir / f"worker-{index}.prom" if self.metrics is not None else None
         self._open_ports(sockets)
         sched = BackgroundScheduler(timezone=dt.timezone.utc)
