@@ -57,13 +57,15 @@ HEALTHY_SECONDS = 10.0
 MAX_RESTART_PAUSE = 30.0
 
 
+def sild_command(*args: str) -> list[str]:
+    """The ``sild`` CLI run with this interpreter (works without the console script)."""
+    return [sys.executable, "-c", "from gateway.cli import main; main()", *args]
+
+
 def worker_command(directory: Path, index: int, fds: Mapping[str, int]) -> list[str]:
     """The command line of worker ``index``: ``sild gateway worker DIR --index I --listen NAME=FD``."""
-    argv = [sys.executable, "-c", "from gateway.cli import main; main()",
-            "gateway", "worker", str(directory), "--index", str(index)]
-    for name, fd in sorted(fds.items()):
-        argv += ["--listen", f"{name}={fd}"]
-    return argv
+    listen = [arg for name, fd in sorted(fds.items()) for arg in ("--listen", f"{name}={fd}")]
+    return sild_command("gateway", "worker", str(directory), "--index", str(index), *listen)
 
 
 def parse_listen(values: Sequence[str]) -> dict[str, socket.socket]:

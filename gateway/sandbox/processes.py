@@ -12,15 +12,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
-
-def sild_command(*args: str) -> list[str]:
-    """The ``sild`` CLI run with this interpreter (works without the console script)."""
-    return [sys.executable, "-c", "from gateway.cli import main; main()", *args]
+from ..workers import sild_command as sild_command  # the sandbox starts its processes with it
 
 
 def spawn(root: Path, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None) -> int:
