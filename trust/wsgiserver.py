@@ -12,6 +12,8 @@ A server can also take a socket that is already bound and listening
 servers share a socket inherited from their parent. The kernel hands each incoming
 connection to one of them; nobody else can bind the port meanwhile (unlike
 ``SO_REUSEPORT``, which would let any process of the same user join the group).
+Such a socket is non-blocking: every process is woken for each connection, and
+the ones that find it taken must go back to their other connections at once.
 """
 
 from __future__ import annotations
@@ -36,6 +38,17 @@ class _Server(wsgi.Server):
         self.socket = self.listen_socket
         self.bind_addr = self.socket.getsockname()[:2]
         return self.socket
+
+    def prepare(self) -> None:
+        super().prepare()
+        if self.listen_socket is not None:
+            # cheroot gives its listening socket a 1 s timeout, harmless when it alone
+            # accepts. A shared socket wakes every process's selector for each new
+            # connection; the ones that lose the race would then wait in accept() for
+            # up to a second, and the keep-alive connections of their selector with
+            # them (measured: 1 s answers at the start of every load run). Without a
+            # timeout, the losers' accept() fails with EAGAIN, which cheroot ignores.
+            self.socket.setblocking(False)
 
 
 class WsgiServer:
