@@ -190,7 +190,7 @@ class Archiver:
         path = self.directory / name
         # permissions from the umask, as before; the rename is durable before the database records it
         write_atomic(path, data, mode=None, sync_directory=True)
-        with self.log.engine.begin() as conn:
+        with self.log.commit_lock.begin() as conn:
             archive_id = conn.execute(
                 insert(m.LogArchive),
                 {"created_at": at, "file_name": name, "digest": digest, "prev_digest": prev_digest,
@@ -212,7 +212,7 @@ class Archiver:
         cutoff = at - self.keep
         total = 0
         while True:
-            with self.log.engine.begin() as conn:
+            with self.log.commit_lock.begin() as conn:
                 ids = conn.execute(
                     select(m.LogRecord.id)
                     .join(m.LogRecordArchive, m.LogRecordArchive.record_id == m.LogRecord.id)
@@ -225,7 +225,7 @@ class Archiver:
                     conn.execute(delete(table).where(table.record_id.in_(ids)))
                 conn.execute(delete(m.LogRecord).where(m.LogRecord.id.in_(ids)))
                 total += len(ids)
-        with self.log.engine.begin() as conn:
+        with self.log.commit_lock.begin() as conn:
             used = select(m.LogRecordTimestamp.timestamp_id)
             conn.execute(delete(m.LogTimestamp).where(m.LogTimestamp.id.not_in(used)))
         return total

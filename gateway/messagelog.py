@@ -47,6 +47,7 @@ from trust.identifiers import ClientId, ServiceId
 
 from . import serverconf_models as m
 from .errors import GatewayError
+from .messagelog_lock import CommitLock
 from .messagelog_writer import CompiledInsert, GroupCommitWriter, supports_fast_insert
 
 Clock = Callable[[], dt.datetime]
@@ -232,12 +233,15 @@ class MessageLog:
         self.config = config or MessageLogConfig()
         self._state = _StateCache()
         self._state_lock = threading.Lock()
+        # every writer of this process takes it: other processes' writers wait in the kernel
+        self.commit_lock = CommitLock(engine)
         self._writer: GroupCommitWriter[tuple[LogEntry, ...]] | None = None
         if self.config.group_commit and supports_fast_insert(engine.dialect):
             dialect = engine.dialect
             self._record_stmt = CompiledInsert(dialect, _RECORD_TABLE, RECORD_COLUMNS, returning_id=True)
             self._attachment_stmt = CompiledInsert(dialect, _ATTACHMENT_TABLE, ATTACHMENT_COLUMNS)
-            self._writer = GroupCommitWriter(engine, self._insert_direct, max_batch=self.config.max_batch)
+            self._writer = GroupCommitWriter(engine, self._insert_direct, max_batch=self.config.max_batch,
+                                             commit_lock=self.commit_lock)
 
     def _now(self) -> dt.datetime:
         moment = self.clock()
@@ -280,7 +284,7 @@ class MessageLog:
             return self._insert(connection, entry)
         if self._writer is not None:
             return self._writer.submit((entry,))
-        with self.engine.begin() as conn:
+        with self.commit_lock.begin() as conn:
             return self._insert(conn, entry)
 
     def append_all(self, entries: Sequence[LogEntry]) -> int:
@@ -293,13 +297,14 @@ class MessageLog:
             raise InvalidLogEntry("nothing to append")
         if self._writer is not None:
             return self._writer.submit(tuple(entries))
-        with self.engine.begin() as conn:
+        with self.commit_lock.begin() as conn:
             return [self._insert(conn, e) for e in entries][0]
 
     def close(self) -> None:
         """Let the group-commit transaction in flight commit and close its connection."""
         if self._writer is not None:
             self._writer.close()
+        self.commit_lock.close()
 
     def _insert(self, conn: Connection, entry: LogEntry) -> int:
         """Insert through SQLAlchemy on the caller's connection (its transaction)."""
@@ -335,7 +340,7 @@ class MessageLog:
         backend or a peer. ``tx.connection`` lets other rows (operational monitoring)
         join the same transaction.
         """
-        with self.engine.begin() as conn:
+        with self.commit_lock.begin() as conn:
             yield Exchange(self, conn)
 
     # -- the guard the proxy calls ------------------------------------------------------------

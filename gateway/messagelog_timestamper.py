@@ -164,7 +164,7 @@ class Timestamper:
             if isinstance(exc, SildError):
                 raise
             raise TimestampingFailed(f"timestamping failed: {exc.__class__.__name__}: {exc}") from exc
-        with self.log.engine.begin() as conn:
+        with self.log.commit_lock.begin() as conn:
             ts_id = conn.execute(
                 insert(m.LogTimestamp),
                 {"stamped_at": at, "token": stamp.token, "hash_chain_result": stamp.hash_chain_result,
@@ -192,13 +192,13 @@ class Timestamper:
                 return total
 
     def _record_success(self, at: dt.datetime, _unused: object) -> None:
-        with self.log.engine.begin() as conn:
+        with self.log.commit_lock.begin() as conn:
             self._put_state(conn, {STATE_LAST_SUCCESS: at.isoformat()}, delete=[STATE_FIRST_FAILURE, STATE_LAST_ERROR])
         self.log.invalidate_state()
 
     def _record_failure(self, at: dt.datetime, exc: BaseException) -> None:
         log.warning("message log: timestamping failed: %s", exc)
-        with self.log.engine.begin() as conn:
+        with self.log.commit_lock.begin() as conn:
             first = conn.execute(select(m.LogState.value).where(m.LogState.key == STATE_FIRST_FAILURE)).scalar()
             values = {STATE_LAST_ERROR: f"{at.isoformat()} {exc.__class__.__name__}: {exc}"[:1000]}
             if first is None:

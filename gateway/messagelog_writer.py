@@ -151,6 +151,7 @@ class GroupCommitWriter(Generic[T]):
         *,
         max_batch: int = 256,
         wait_seconds: float = 60.0,
+        commit_lock: CommitLock | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be positive")
@@ -161,7 +162,7 @@ class GroupCommitWriter(Generic[T]):
         self.max_batch = max_batch
         self.wait_seconds = wait_seconds
         self._sqlite = engine.dialect.name == "sqlite"
-        self._commit_lock = CommitLock(engine)
+        self._commit_lock = commit_lock or CommitLock(engine)  # shared with the log's other writers
         self._errors: tuple[type[BaseException], ...] = (
             engine.dialect.loaded_dbapi.Error, SQLAlchemyError, SildError, OSError, ValueError, TypeError,
         )

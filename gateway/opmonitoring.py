@@ -20,8 +20,9 @@ import datetime as dt
 import functools
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, delete, insert, or_, select
 
@@ -212,21 +213,26 @@ class OpMonitor:
             except InvalidOpRecord as exc:
                 log.warning("operational monitoring record skipped: %s", exc)
         if rows:
-            # the log's commit lock: in a gateway with worker processes, the message log's
-            # writers then wait for this batch in the kernel, not in SQLite's busy sleeps
-            lock = CommitLock(self.engine)  # opened per batch (once a second): nothing to close later
-            try:
-                with lock, self.engine.begin() as conn:
-                    conn.execute(_OP_INSERT, rows)
-            finally:
-                lock.close()
+            with self._writing() as conn:
+                conn.execute(_OP_INSERT, rows)
         return len(rows)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction under the log's commit lock: in a gateway with worker processes, the
+        message log's writers then wait for it in the kernel, not in SQLite's busy sleeps."""
+        lock = CommitLock(self.engine)  # opened per transaction (about once a second): nothing to close later
+        try:
+            with lock.begin() as conn:
+                yield conn
+        finally:
+            lock.close()
 
     def store(self, record: Mapping[str, Any], *, connection: Connection | None = None) -> int:
         row = self._row(record)
         if connection is not None:
             return int(connection.execute(_OP_INSERT, row).inserted_primary_key[0])  # type: ignore[index]
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             return int(conn.execute(_OP_INSERT, row).inserted_primary_key[0])  # type: ignore[index]
 
     def query(
@@ -293,7 +299,7 @@ class OpMonitor:
         """Delete records older than the retention period; returns how many."""
         at = at or self.clock()
         cutoff = int((at - self.retention).timestamp())
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             return int(conn.execute(delete(m.OpRecord).where(m.OpRecord.monitoring_data_ts < cutoff)).rowcount or 0)
 
 

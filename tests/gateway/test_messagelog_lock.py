@@ -59,19 +59,62 @@ def test_a_second_holder_waits_until_the_first_releases(tmp_path: Path) -> None:
     assert events == ["first in", "first out", "second in"]
 
 
+def test_threads_sharing_one_lock_take_turns(tmp_path: Path) -> None:
+    # flock does not exclude holders of the same open file: the message log's writers of one
+    # process share one CommitLock, so it must order its threads itself
+    lock = CommitLock(create_engine(f"sqlite:///{tmp_path / 'log.db'}"))
+    events: list[str] = []
+    entered = threading.Event()
+
+    def take() -> None:
+        entered.set()
+        with lock:
+            events.append("second in")
+
+    with lock:
+        events.append("first in")
+        thread = threading.Thread(target=take)
+        thread.start()
+        entered.wait(5)
+        thread.join(0.3)
+        assert thread.is_alive()
+        events.append("first out")
+    thread.join(5)
+    assert events == ["first in", "first out", "second in"]
+    lock.close()
+
+
+def _unreachable_stamper(*args: object, **kwargs: object) -> object:
+    raise OSError("no timestamping authority in this test")
+
+
 def _op_record() -> dict[str, object]:
     return {"monitoringDataTs": 1780000000, "securityServerType": "Client", "succeeded": True,
             "clientXRoadInstance": "EE", "clientMemberClass": "GOV", "clientMemberCode": "70000001",
             "clientSubsystemCode": "tax"}
 
 
-@pytest.mark.parametrize("writer", ["message log", "operational monitoring"])
+WRITERS = ["message log", "operational monitoring", "timestamping", "archive clean-up"]
+
+
+@pytest.mark.parametrize("writer", WRITERS)
 def test_a_commit_waits_for_another_process_holding_the_lock(tmp_path: Path, writer: str) -> None:
+    # every writer of the file, not only the group commit: one that skipped the lock would
+    # send the others into SQLite's busy sleeps while they hold it
+    from gateway.archive import Archiver
+    from gateway.messagelog_timestamper import Timestamper
     from gateway.opmonitoring import OpMonitor
 
     engine = open_engine(tmp_path / "log.db")
     mlog, opmon = MessageLog(engine, clock=lambda: T0), OpMonitor(engine)
-    write = (lambda: mlog.append(entry("q-locked"))) if writer == "message log" else (lambda: opmon.store_many([_op_record()]))
+    writes = {
+        "message log": lambda: mlog.append(entry("q-locked")),
+        "operational monitoring": lambda: opmon.store_many([_op_record()]),
+        # nothing to stamp (the stamper is never called): it records its success
+        "timestamping": lambda: Timestamper(mlog, _unreachable_stamper, clock=lambda: T0).run_once(T0),
+        "archive clean-up": lambda: Archiver(mlog, tmp_path / "archive", clock=lambda: T0).cleanup(T0),
+    }
+    write = writes[writer]
     holder = subprocess.Popen(  # another process takes the lock and keeps it until told
         [sys.executable, "-c", "import fcntl, os, sys\n"
          f"fd = os.open({str(tmp_path / 'log.db-writer.lock')!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
@@ -93,5 +136,7 @@ def test_a_commit_waits_for_another_process_holding_the_lock(tmp_path: Path, wri
         holder.wait()
     if writer == "message log":
         assert mlog.find("q-locked")
-    else:
+    elif writer == "operational monitoring":
         assert len(opmon.query(1779999999, 1780000001).records) == 1
+    elif writer == "timestamping":
+        assert mlog.status(T0)["last_timestamp_success"] == T0.isoformat()
