@@ -4,11 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Debian tools the tests use as independent peers (openssl, xmlsec1) and the
-# PostgreSQL server the storage tests run on (tests/pgserver.py starts a throw-away cluster).
-DEBIAN_TOOLS := openssl xmlsec1
+# Debian tools the tests use as independent peers (openssl, xmlsec1), the bench's load
+# generator (wrk, tested in tests/bench) and the PostgreSQL server the storage tests run on
+# (tests/pgserver.py starts a throw-away cluster).
+DEBIAN_TOOLS := openssl xmlsec1 wrk
 
-.PHONY: test demo tools lint clean
+.PHONY: test demo bench tools lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +35,10 @@ test: $(STAMP) tools lint
 
 demo: $(STAMP)
 	$(BIN)/sild demo
+
+# exchanges per second through a gateway pair (docs/performance.md); BENCH_ARGS e.g. --clients 1,8,16
+bench: $(STAMP) tools
+	$(BIN)/python bench/exchange.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .mypy_cache .pytest_cache
