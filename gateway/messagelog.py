@@ -338,7 +338,8 @@ class MessageLog:
         The transaction holds the database's write lock from the first append until the
         block ends, so put only the decisions and appends inside it, never a call to a
         backend or a peer. ``tx.connection`` lets other rows (operational monitoring)
-        join the same transaction.
+        join the same transaction; a writer with a transaction of its own would wait
+        for this one's commit lock, which this thread holds, for ever.
         """
         with self.commit_lock.begin() as conn:
             yield Exchange(self, conn)

@@ -13,9 +13,14 @@ only the last one writes:
 
 1. a short read of unstamped ids and hashes (WAL readers take no lock writers wait for);
 2. the TSA call, with no transaction or connection open;
-3. one short transaction that *inserts* the token and the per-record links into
-   their own tables (``ml_timestamp``, ``ml_record_ts``) and updates ``ml_state``;
-   the record table itself is never updated.
+3. short transactions that *insert* the token and the per-record links into their
+   own tables (``ml_timestamp``, ``ml_record_ts``), ``link_chunk`` links each, the
+   last one also updating ``ml_state``; the record table itself is never updated.
+
+Each link stands on its own: a record's hash chain leads from its signature to the
+stamped root. So a run that stops between two chunks loses nothing: the records it
+linked are stamped, the others are still without a link, above the floor (which
+moves only with the last chunk), and the next run stamps them again.
 
 Success and failure are kept in ``ml_state``: ``ts_last_success``, and
 ``ts_first_failure`` (the start of the current run of failures, cleared by a success),
@@ -108,13 +113,15 @@ class Timestamper:
         stamper: BatchStamper,
         *,
         batch_size: int = 5000,
+        link_chunk: int = 64,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch size must be positive")
+        if batch_size < 1 or link_chunk < 1:
+            raise ValueError("batch size and link chunk must be positive")
         self.log = log_
         self.stamper = stamper
         self.batch_size = batch_size
+        self.link_chunk = link_chunk
         self.clock = clock or log_.clock
 
     def _candidates(self, at: dt.datetime) -> tuple[list[tuple[int, bytes]], int]:
@@ -164,20 +171,27 @@ class Timestamper:
             if isinstance(exc, SildError):
                 raise
             raise TimestampingFailed(f"timestamping failed: {exc.__class__.__name__}: {exc}") from exc
-        with self.log.commit_lock.begin() as conn:
-            ts_id = conn.execute(
-                insert(m.LogTimestamp),
-                {"stamped_at": at, "token": stamp.token, "hash_chain_result": stamp.hash_chain_result,
-                 "record_count": len(candidates)},
-            ).inserted_primary_key[0]  # type: ignore[index]
-            conn.execute(
-                insert(m.LogRecordTimestamp),
-                [
-                    {"record_id": rid, "timestamp_id": ts_id, "hash_chain": chain, "signature": sig}
-                    for (rid, _), chain, sig in zip(candidates, stamp.hash_chains, signatures)
-                ],
-            )
-            self._put_state(conn, {STATE_LAST_SUCCESS: at.isoformat(), STATE_FLOOR: str(floor)}, delete=[STATE_FIRST_FAILURE, STATE_LAST_ERROR])
+        links = [
+            {"record_id": rid, "hash_chain": chain, "signature": sig}
+            for (rid, _), chain, sig in zip(candidates, stamp.hash_chains, signatures)
+        ]
+        chunks = [links[i:i + self.link_chunk] for i in range(0, len(links), self.link_chunk)]
+        ts_id: int | None = None
+        for n, chunk in enumerate(chunks):
+            # one short transaction per chunk: the proxies' commits queue behind each on the
+            # log's commit lock, so one transaction of thousands of links (megabytes of hash
+            # chains, and the checkpoint they trigger) held them for up to 2 s under load
+            with self.log.commit_lock.begin() as conn:
+                if ts_id is None:
+                    ts_id = conn.execute(
+                        insert(m.LogTimestamp),
+                        {"stamped_at": at, "token": stamp.token, "hash_chain_result": stamp.hash_chain_result,
+                         "record_count": len(candidates)},
+                    ).inserted_primary_key[0]  # type: ignore[index]
+                conn.execute(insert(m.LogRecordTimestamp), [{**link, "timestamp_id": ts_id} for link in chunk])
+                if n == len(chunks) - 1:  # the floor moves only once every link is in
+                    self._put_state(conn, {STATE_LAST_SUCCESS: at.isoformat(), STATE_FLOOR: str(floor)},
+                                    delete=[STATE_FIRST_FAILURE, STATE_LAST_ERROR])
         self.log.invalidate_state()
         log.info("message log: timestamped %d record(s)", len(candidates))
         return len(candidates)

@@ -634,3 +634,47 @@ def test_the_floor_follows_the_stamped_records_without_skipping_any(mlog: Messag
     assert stamper.run_once(T0) == 3 and floor() == late  # the rest and the late one
     assert all(mlog.get(i).timestamp_token for i in [*ids, late])
     assert stamper.run_once(T0) == 0 and floor() == late
+
+
+def test_a_batch_is_written_in_short_transactions_and_the_floor_moves_with_the_last(
+        mlog: MessageLog, tsa: _Tsa, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links go in ``link_chunk`` at a time, each transaction under the commit lock; a run that
+    stops between two of them leaves the rest unlinked and above the floor, and the next run
+    stamps exactly those."""
+    from contextlib import contextmanager
+
+    from gateway.messagelog import STATE_FLOOR
+    from gateway.serverconf_models import LogRecordTimestamp, LogState
+    from sqlalchemy import func, select
+
+    def floor() -> int:
+        with mlog.engine.connect() as conn:
+            return int(conn.execute(select(LogState.value).where(LogState.key == STATE_FLOOR)).scalar() or 0)
+
+    def links_per_record() -> list[int]:
+        with mlog.engine.connect() as conn:
+            return [int(n) for (n,) in conn.execute(
+                select(func.count()).select_from(LogRecordTimestamp).group_by(LogRecordTimestamp.record_id))]
+
+    ids = [mlog.append(entry(f"c-{n}")) for n in range(7)]
+    begin, calls = mlog.commit_lock.begin, []
+
+    @contextmanager
+    def failing_third():  # the process "stops" in the third transaction of the run
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("power cut")
+        with begin() as conn:
+            yield conn
+
+    monkeypatch.setattr(mlog.commit_lock, "begin", failing_third)
+    stamper = Timestamper(mlog, evidence_stamper(tsa.client()), link_chunk=2)
+    with pytest.raises(OSError, match="power cut"):
+        stamper.run_once(T0)
+    assert len(links_per_record()) == 4 and floor() == 0  # two chunks in, the floor unmoved
+    monkeypatch.setattr(mlog.commit_lock, "begin", begin)
+    calls.clear()
+    assert stamper.run_once(T0) == 3  # only the three left without a link
+    assert links_per_record() == [1] * 7 and floor() == ids[-1]
+    assert all(mlog.get(i).timestamp_token for i in ids)
+    assert mlog.status(T0)["oldest_unstamped_record"] is None
