@@ -39,14 +39,21 @@ from typing import Any, Iterator
 from sqlalchemy.engine import Connection, Engine
 
 
+def sqlite_file(engine: Engine) -> str | None:
+    """The SQLite file behind ``engine``; None for other databases and in-memory SQLite."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return str(database)
+
+
 class CommitLock:
     """Serialises the committing leaders of every process writing one SQLite file (a no-op otherwise)."""
 
     def __init__(self, engine: Engine) -> None:
-        database = engine.url.database if engine.dialect.name == "sqlite" else None
-        in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+        database = sqlite_file(engine)
         self.engine = engine
-        self.path: Path | None = None if in_memory else Path(str(database) + "-writer.lock")
+        self.path: Path | None = None if database is None else Path(database + "-writer.lock")
         self._fd: int | None = None
         self._open_lock = threading.Lock()
         self._thread_lock = threading.Lock()

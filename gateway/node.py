@@ -33,6 +33,7 @@ from .client_proxy import ClientProxy
 from .context import utc_now
 from .exchange import GatewayParts
 from .messagelog import MessageLog
+from .messagelog_checkpoint import SAFETY_NET_PAGES, WalCheckpointer
 from .monitoring_feed import MonitoringFeed
 from .opmonitoring import OpMonitor
 from .node_parts import OwnOcspStore, PolicyAuthCheck, SignKey, XadesMessageSigning
@@ -120,7 +121,9 @@ class GatewayNode:
             self.serverconf.set_identity(self.server_id)
         self.messagelog = MessageLog(open_engine(self.settings.messagelog_database(self.directory),
                                                  synchronous=self.settings.messagelog_synchronous,
-                                                 cache_kib=self.settings.messagelog_cache_mib * 1024), clock=clock)
+                                                 cache_kib=self.settings.messagelog_cache_mib * 1024,
+                                                 wal_autocheckpoint=SAFETY_NET_PAGES), clock=clock)
+        self._checkpointer = WalCheckpointer(self.messagelog.engine)  # runs with the jobs
         own_certs = {"auth": self.auth_chain[0]}
         own_certs.update({k.key_id: k.chain[0] for k in self.sign_keys.values()})
         self.own_ocsp = OwnOcspStore(self.directory / "ocsp", own_certs, self.policy_for, self.settings.instance)
@@ -410,6 +413,7 @@ class GatewayNode:
         self._schedule_housekeeping(sched)
         sched.start()
         self._scheduler = sched
+        self._checkpointer.start()
 
     def _schedule_housekeeping(self, sched: Any) -> None:
         """Archiving of timestamped log records (chained ASiC-E archives) and monitoring retention."""
@@ -454,6 +458,7 @@ class GatewayNode:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        self._checkpointer.stop()
         for server in reversed(self._servers):
             server.stop()
         self._servers.clear()

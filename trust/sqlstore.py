@@ -76,6 +76,7 @@ def open_store_engine(
     explicit_begin: bool = False,
     connect_defaults: bool = True,
     cache_kib: int | None = None,
+    wal_autocheckpoint: int | None = None,
     **engine_kw: Any,
 ) -> Engine:
     """Create the engine for ``url`` and, on SQLite, set the pragmas on every new connection.
@@ -92,6 +93,10 @@ def open_store_engine(
     large append-only log needs its indexes' pages in memory: with the default, every
     insert into a log of a few hundred MB re-reads index pages from the OS and costs
     measurably more (``docs/performance.md``).
+
+    ``wal_autocheckpoint`` is the WAL size, in pages, past which a commit also copies
+    the WAL into the database file (SQLite's default: 1,000). A store whose owner
+    checkpoints in the background raises it, so that commits stay short.
 
     SQLAlchemy and driver errors (``SQLAlchemyError``, ``ImportError`` for a missing
     driver) propagate; the caller translates them.
@@ -111,6 +116,8 @@ def open_store_engine(
     if cache_kib is not None and (not isinstance(cache_kib, int) or cache_kib < 0):
         raise ValueError(f"cache_kib must be a non-negative whole number, not {cache_kib!r}")
     cache_pages = -cache_kib if cache_kib else 0  # negative: a size in KiB, whatever the page size
+    if wal_autocheckpoint is not None and (not isinstance(wal_autocheckpoint, int) or wal_autocheckpoint < 0):
+        raise ValueError(f"wal_autocheckpoint must be a non-negative whole number, not {wal_autocheckpoint!r}")
     engine = create_engine(url, **engine_kw)
 
     def _pragmas(dbapi_conn: Any, _record: object) -> None:
@@ -122,6 +129,8 @@ def open_store_engine(
         cur.execute(f"PRAGMA busy_timeout={busy_ms}")
         if cache_pages:
             cur.execute(f"PRAGMA cache_size={cache_pages}")
+        if wal_autocheckpoint is not None:
+            cur.execute(f"PRAGMA wal_autocheckpoint={wal_autocheckpoint}")
         if foreign_keys:
             cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
