@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import uuid
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
@@ -129,18 +130,15 @@ def parse_summary(output: str) -> Summary:
     raise WrkError(f"wrk printed no {MARKER} line: {output[-500:]!r}")
 
 
-def run(base: str, request: Request, clients: int, seconds: float, warmup: float = 2.0,
-        script_dir: str | None = None) -> Summary:
+def run(base: str, request: Request, clients: int, seconds: float, warmup: float = 2.0) -> Summary:
     """``clients`` kept-alive connections calling ``request`` for ``seconds``, after ``warmup``
     seconds of the same load that are not counted (connections, caches, batches)."""
-    import tempfile
-
     if not available():
         raise WrkError("wrk is not installed (Debian package wrk; `make bench` installs it)")
     parts = urlsplit(base)
     url = f"{parts.scheme}://{parts.netloc}"
     prefixed = replace(request, path=parts.path.rstrip("/") + request.path)
-    with tempfile.TemporaryDirectory(dir=script_dir) as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         script = f"{tmp}/case.lua"
         with open(script, "w", encoding="utf-8") as fh:
             fh.write(lua_script(prefixed, uuid.uuid4().hex[:12]))

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import http.client
 import shutil
-import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
@@ -109,21 +107,11 @@ def test_a_summary_without_wrks_line_is_an_error() -> None:
 
 @pytest.fixture(scope="module")
 def lean() -> Iterator[int]:
-    from gateway.sandbox.ports import reserve_port
+    import exchange  # the bench's own start-up: the backend as the bench runs it, ready when it returns
 
-    port = reserve_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "lean_backend.py"), str(port)])
+    url, proc = exchange.start_lean_backend()
     try:
-        for _ in range(200):
-            try:
-                socket_ok = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                socket_ok.request("POST", "/", b"{}", {"Content-Type": "application/json"})
-                socket_ok.getresponse().read()
-                socket_ok.close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield port
+        yield int(url.rsplit(":", 1)[1])
     finally:
         proc.terminate()
         proc.wait(10)
