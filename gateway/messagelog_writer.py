@@ -162,7 +162,9 @@ class GroupCommitWriter(Generic[T]):
         self.max_batch = max_batch
         self.wait_seconds = wait_seconds
         self._sqlite = engine.dialect.name == "sqlite"
-        self._commit_lock = commit_lock or CommitLock(engine)  # shared with the log's other writers
+        # shared with the log's other writers, and then closed by its owner, the log
+        self._commit_lock = commit_lock or CommitLock(engine)
+        self._owns_lock = commit_lock is None
         self._errors: tuple[type[BaseException], ...] = (
             engine.dialect.loaded_dbapi.Error, SQLAlchemyError, SildError, OSError, ValueError, TypeError,
         )
@@ -229,7 +231,8 @@ class GroupCommitWriter(Generic[T]):
             time.sleep(0.005)
         if idle:
             self._drop_connection()
-            self._commit_lock.close()
+            if self._owns_lock:
+                self._commit_lock.close()
         else:
             log.warning("message log writer still busy after %.0f s; closed without waiting", timeout)
 
