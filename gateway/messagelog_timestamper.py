@@ -171,10 +171,7 @@ class Timestamper:
             if isinstance(exc, SildError):
                 raise
             raise TimestampingFailed(f"timestamping failed: {exc.__class__.__name__}: {exc}") from exc
-        links = [
-            {"record_id": rid, "hash_chain": chain, "signature": sig}
-            for (rid, _), chain, sig in zip(candidates, stamp.hash_chains, signatures)
-        ]
+        links = [(rid, chain, sig) for (rid, _), chain, sig in zip(candidates, stamp.hash_chains, signatures)]
         chunks = [links[i:i + self.link_chunk] for i in range(0, len(links), self.link_chunk)]
         ts_id: int | None = None
         for n, chunk in enumerate(chunks):
@@ -188,7 +185,10 @@ class Timestamper:
                         {"stamped_at": at, "token": stamp.token, "hash_chain_result": stamp.hash_chain_result,
                          "record_count": len(candidates)},
                     ).inserted_primary_key[0]  # type: ignore[index]
-                conn.execute(insert(m.LogRecordTimestamp), [{**link, "timestamp_id": ts_id} for link in chunk])
+                conn.execute(insert(m.LogRecordTimestamp), [
+                    {"record_id": rid, "timestamp_id": ts_id, "hash_chain": chain, "signature": sig}
+                    for rid, chain, sig in chunk
+                ])
                 if n == len(chunks) - 1:  # the floor moves only once every link is in
                     self._put_state(conn, {STATE_LAST_SUCCESS: at.isoformat(), STATE_FLOOR: str(floor)},
                                     delete=[STATE_FIRST_FAILURE, STATE_LAST_ERROR])
