@@ -28,11 +28,11 @@ from typing import Callable
 import httpx
 from lxml import etree
 
-from trust.safexml import parse_xml
+from trust.infra._safexml import parse_xml
 
-from .definition import Backend, TlsSettings
-from .errors import AdapterError
-from .soap import SOAP11_NS, SOAP12_NS, SOAP_ENCODING_NS, AdapterFault, read_fault, server_fault
+from adapters.definition._load import Backend, TlsSettings
+from adapters.errors import AdapterError
+from adapters.soap import SOAP11_NS, SOAP12_NS, SOAP_ENCODING_NS, AdapterFault, read_fault, server_fault
 
 log = logging.getLogger(__name__)
 

@@ -11,15 +11,15 @@ import sys
 import click
 from cryptography import x509
 
-from trust.keys import SoftToken
+from trust.keys._token import SoftToken
 
-from .backends import BackendClient
-from .definition import AdapterDefinition, load_definition
-from .errors import AdapterError
-from .openapi import build_openapi
-from .provider import SigningMaterial
-from .soap import AdapterFault
-from .wsdl import build_wsdl
+from adapters.backends import BackendClient
+from adapters.definition._load import AdapterDefinition, load_definition
+from adapters.errors import AdapterError
+from adapters.describe._openapi import build_openapi
+from adapters.provider import SigningMaterial
+from adapters.soap import AdapterFault
+from adapters.describe._wsdl import build_wsdl
 
 
 def _signing(definition: AdapterDefinition) -> SigningMaterial | None:
@@ -64,8 +64,8 @@ def adapter_group() -> None:
 def serve(definition_file: str, host: str, port: int, threads: int, tls_cert: str | None, tls_key: str | None,
           tls_client_ca: str | None) -> None:
     """Serve the adapter DEFINITION_FILE describes until interrupted."""
-    from .http_app import create_app
-    from .serving import WsgiServer
+    from adapters.http_app import create_app
+    from adapters.serving import WsgiServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     definition = load_definition(definition_file, environ=os.environ)

@@ -25,14 +25,14 @@ from typing import Callable, Mapping as TMapping
 import httpx
 from lxml import etree
 
-from trust.identifiers import id_to_xml, parse_client
-from trust.safexml import parse_xml
+from trust.protocol._identifiers import id_to_xml, parse_client
+from trust.infra._safexml import parse_xml
 
-from .backends import ssl_context
-from .definition import Consumer
-from .errors import AdapterError
-from .mapping import MappingError, apply_mapping
-from .soap import SOAP11_NS, SOAP12_NS, XROAD_NS, AdapterFault, client_fault, read_fault, server_fault
+from adapters.backends import ssl_context
+from adapters.definition._load import Consumer
+from adapters.errors import AdapterError
+from adapters.definition._mapping import MappingError, apply_mapping
+from adapters.soap import SOAP11_NS, SOAP12_NS, XROAD_NS, AdapterFault, client_fault, read_fault, server_fault
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ class ConsumerAdapter:
             etree.SubElement(detail, "faultCode").text = code
             etree.SubElement(detail, "faultDetail").text = correlation
             return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
-        from .soap import build_fault
+        from adapters.soap import build_fault
 
         return build_fault(code, message, correlation)
 

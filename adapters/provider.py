@@ -29,16 +29,16 @@ import httpx
 from cryptography import x509
 from lxml import etree
 
-from trust.algorithms import DigestAlgorithm, SignatureAlgorithm
-from trust.keys import Signer
-from trust.safexml import parse_xml
+from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
+from trust.keys._token import Signer
+from trust.infra._safexml import parse_xml
 
-from .backends import BackendClient
-from .definition import AdapterDefinition, Operation, SignatureCheck
-from .errors import AdapterError
-from .mapping import MappingError, apply_mapping
-from .schema import json_to_xml, validation_schema, xml_to_json
-from .soap import (
+from adapters.backends import BackendClient
+from adapters.definition._load import AdapterDefinition, Operation, SignatureCheck
+from adapters.errors import AdapterError
+from adapters.definition._mapping import MappingError, apply_mapping
+from adapters.describe._schema import json_to_xml, validation_schema, xml_to_json
+from adapters.soap import (
     AdapterFault,
     XRoadRequest,
     build_fault,
@@ -47,7 +47,7 @@ from .soap import (
     parse_request,
     server_fault,
 )
-from .xmldsig import (
+from adapters.xmldsig import (
     DS_NS,
     PayloadSignatureError,
     PayloadSigner,

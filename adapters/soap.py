@@ -19,10 +19,10 @@ from typing import Callable
 
 from lxml import etree
 
-from trust.identifiers import ServiceId, client_from_xml, service_from_xml
-from trust.safexml import parse_xml
+from trust.protocol._identifiers import ServiceId, client_from_xml, service_from_xml
+from trust.infra._safexml import parse_xml
 
-from .errors import AdapterError
+from adapters.errors import AdapterError
 
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"

@@ -9,7 +9,7 @@ years later that the data owner issued it.
 Signing never touches a private key: we canonicalise ``SignedInfo`` ourselves
 (exclusive C14N, so the signature survives being cut out of the SOAP envelope and
 re-embedded elsewhere), hash it, and hand only the digest to
-``trust.keys.Signer.sign(key_id, algorithm, digest)`` - the shape of an HSM. That is
+``trust.keys._token.Signer.sign(key_id, algorithm, digest)`` - the shape of an HSM. That is
 why signxml's signer cannot be used (it wants a key object); verification has no key
 to protect, so it is delegated to signxml, which is well reviewed.
 
@@ -35,11 +35,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
-from trust.algorithms import DigestAlgorithm, SignatureAlgorithm
-from trust.keys import Signer, ecdsa_der_to_raw
-from trust.safexml import parse_xml
+from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
+from trust.keys._token import Signer, ecdsa_der_to_raw
+from trust.infra._safexml import parse_xml
 
-from .errors import AdapterError
+from adapters.errors import AdapterError
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"

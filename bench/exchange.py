@@ -4,7 +4,7 @@
                                        [--workers 2]
 
 Without ``--sandbox`` a sandbox is started in a temporary directory (``sild sandbox
-up --workers 2``: two worker processes serve each gateway, :mod:`gateway.workers`)
+up --workers 2``: two worker processes serve each gateway, :mod:`gateway.node._workers`)
 and stopped at the end. Each exchange is a signed, verified and logged
 cross-border call: EE tax -> EE gateway -> mutual TLS -> FI gateway -> backend, and
 back. "Direct" calls the same backend without gateways, so the difference is what
@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from gateway.sandbox import processes  # noqa: E402
+from gateway.sandbox import _processes as processes
 
 import wrk_load  # noqa: E402
 from wrk_load import ID_PLACEHOLDER, Request  # noqa: E402
@@ -79,7 +79,7 @@ def soap_message(query_id: str, operation: str = "getTaxRecord") -> bytes:
 def start_lean_backend() -> tuple[str, subprocess.Popen[bytes]]:
     """A backend that costs nearly nothing (REST echo, SOAP echo, :mod:`lean_backend`), to see the
     gateway pair's own cost."""
-    from gateway.sandbox.ports import reserve_port
+    from gateway.sandbox._ports import reserve_port
 
     port = reserve_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "lean_backend.py"), str(port)])
@@ -95,10 +95,10 @@ def start_lean_backend() -> tuple[str, subprocess.Popen[bytes]]:
 def register_lean(state: dict, url: str) -> None:
     """Register ``echo`` (REST) and ``echoSoap`` v1 (SOAP) at FI vero's gateway for EE tax,
     as an operator would (a sandbox reused from an earlier run is re-pointed at ``url``)."""
-    from gateway.serverconf import ServerConf
-    from gateway.serverconf_db import open_engine
-    from gateway.serverconf_services import Operation
-    from trust.identifiers import parse_client
+    from gateway.serverconf._conf import ServerConf
+    from gateway.serverconf._db import open_engine
+    from gateway.serverconf._services import Operation
+    from trust.protocol._identifiers import parse_client
 
     vero, tax = parse_client("FI/GOV/0245437-2/vero"), parse_client("EE/GOV/70000001/tax")
     gdir = next(g["directory"] for g in state["gateways"] if g["id"] == "FI/GOV/0245437-2/gw1")

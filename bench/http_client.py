@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/http_client.py [--requests 3000] [--body 2048]
 
-The server is the gateway's own mutual-TLS cheroot server (``gateway.servers``) on
+The server is the gateway's own mutual-TLS cheroot server (``gateway.net._servers``) on
 127.0.0.1, answering a small body, either as ``application/octet-stream`` or, like a
 transport message, as ``multipart/mixed`` with a fresh boundary (``--answer``); the
 client POSTs ``--body`` bytes on one kept-alive connection. Measured is the CPU time of the client thread only
@@ -11,7 +11,7 @@ Rows:
 
 * ``httpx.Client``: httpx with an explicit mutual-TLS context, ``trust_env=False``
   (what the gateway used before; its httpcore pool had one more wrapper layer);
-* ``HttpPool``: :class:`gateway.http_pool.HttpPool` (``http.client`` plus pooling);
+* ``HttpPool``: :class:`gateway.net._http_pool.HttpPool` (``http.client`` plus pooling);
 * ``PeerTransport``: the gateway-to-gateway transport over that pool (peer check,
   error mapping), what the client proxy calls per exchange;
 * ``http.client``: one bare ``HTTPSConnection``, the floor.
@@ -40,9 +40,9 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 
-from gateway.http_pool import HttpPool  # noqa: E402
-from gateway.peer_transport import PeerTransport, client_ssl_context, server_ssl_context  # noqa: E402
-from gateway.servers import WsgiServer  # noqa: E402
+from gateway.net._http_pool import HttpPool  # noqa: E402
+from gateway.net._peer_transport import PeerTransport, client_ssl_context, server_ssl_context  # noqa: E402
+from gateway.net._servers import WsgiServer  # noqa: E402
 
 
 def _pki(directory: Path) -> dict[str, Path]:

@@ -12,7 +12,7 @@ Prints, for RSA-2048 and ECDSA P-256 (SHA-512):
   signature value) and full (plus path validation and OCSP, with the gateway's
   validation cache, as on the hot path);
 * the same two operations as a gateway runs them per exchange
-  (:class:`gateway.node_parts.XadesMessageSigning`: ``sign`` with the own OCSP
+  (:class:`gateway.signing._parts.XadesMessageSigning`: ``sign`` with the own OCSP
   response, ``verify`` with the memoised trust decision).
 
 Each figure is the best of three runs of about ``--seconds`` of CPU time each, per
@@ -35,15 +35,15 @@ sys.path.insert(0, str(ROOT))
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils  # noqa: E402
 
-from gateway.context import SignedParts  # noqa: E402
-from gateway.node_parts import SignKey, XadesMessageSigning  # noqa: E402
-from tests.trust.test_asic_support import make_pki  # noqa: E402  (the test PKI: CA, OCSP, TSA, SoftToken)
-from trust.identifiers import MemberId  # noqa: E402
-from trust.algorithms import DigestAlgorithm  # noqa: E402
-from trust.identifiers import SubsystemId  # noqa: E402
-from trust.pathvalidation import ValidationCache  # noqa: E402
-from trust.xades import SignedPart, create_signature, sign_batch  # noqa: E402
-from trust.xades_verify import check_cryptography, verify_signature  # noqa: E402
+from gateway.proxy._context import SignedParts  # noqa: E402
+from gateway.signing._parts import SignKey, XadesMessageSigning  # noqa: E402
+from tests.support.evidence_pki import make_pki  # noqa: E402  (the test PKI: CA, OCSP, TSA, SoftToken)
+from trust.protocol._identifiers import MemberId  # noqa: E402
+from trust.keys._algorithms import DigestAlgorithm  # noqa: E402
+from trust.protocol._identifiers import SubsystemId  # noqa: E402
+from trust.pki._pathvalidation import ValidationCache  # noqa: E402
+from trust.xades._sign import SignedPart, create_signature, sign_batch  # noqa: E402
+from trust.xades._verify import check_cryptography, verify_signature  # noqa: E402
 
 UTC = dt.timezone.utc
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ The HTTP edge (``central_app``, ``central_node``) is not imported, so ``import
 federation`` does not pull in Flask.
 """
 
-from .anchor import (
+from federation.anchor import (
     anchor_fingerprint,
     anchor_from_shared_parameters,
     check_fingerprint,
@@ -13,33 +13,33 @@ from .anchor import (
     parse_anchor,
     write_anchor,
 )
-from .client import AllowedFederations, ClientConfig, ConfigurationClient, RefreshReport, schedule_refresh
-from .conftree import ConfigurationTree, CurrentConfiguration, load_tree
-from .directory import DirectoryEntry, VerifiedConfiguration, build_directory, parse_directory, verify_directory
-from .discovery import Discovery
-from .errors import FederationError
-from .generator import GenerationResult, generate
-from .model import (
+from federation.client._client import AllowedFederations, ClientConfig, ConfigurationClient, RefreshReport, schedule_refresh
+from federation.conftree import ConfigurationTree, CurrentConfiguration, load_tree
+from federation.directory import DirectoryEntry, VerifiedConfiguration, build_directory, parse_directory, verify_directory
+from federation.discovery import Discovery
+from federation.errors import FederationError
+from federation.central._generator import GenerationResult, generate
+from federation.model._model import (
     AnchorSource,
     ConfigurationAnchor,
     PrivateParameters,
     SharedParameters,
     auth_cert_hash,
 )
-from .model_errors import ConfError
-from .model_write import write_private_parameters, write_shared_parameters
-from .model_xml import parse_private_parameters, parse_shared_parameters
-from .registration import (
+from federation.model._errors import ConfError
+from federation.model._write import write_private_parameters, write_shared_parameters
+from federation.model._read import parse_private_parameters, parse_shared_parameters
+from federation.central._registration import (
     VerifiedRegistrationRequest,
     build_registration_request,
     submit_registration_request,
     verify_registration_request,
 )
-from .registry import Registry
-from .registry_base import ROLES
-from .registry_errors import RegistryError
-from .registry_init import add_trusted_anchor, build_anchor, init_central
-from .registry_snapshot import RegistrySnapshot
+from federation.central.registry._registry import Registry
+from federation.central.registry._base import ROLES
+from federation.central.registry._errors import RegistryError
+from federation.central.registry._provision import add_trusted_anchor, build_anchor, init_central
+from federation.central.registry._snapshot import RegistrySnapshot
 
 __all__ = [
     "AllowedFederations",

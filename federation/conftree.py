@@ -9,7 +9,7 @@ Two layouts are read:
   (``expirationDate``, ``configurationVersion``; a missing version means 2).
   Folder names need not equal instance codes; the ``instanceIdentifier`` inside
   ``shared-params.xml`` decides.
-* **sild's** (written by :mod:`federation.client`): the same, plus per-instance
+* **sild's** (written by :mod:`federation.client._client`): the same, plus per-instance
   ``metadata.json`` and the raw signed ``directory`` for re-verification.
 
 A tree is refused as a whole (:class:`ConfTreeInvalid`) when the own instance is
@@ -18,7 +18,7 @@ on a half-readable configuration.
 
 For other packages
 ------------------
-``load_tree(path).to_trust_policies()`` returns ``{instance: trust.approved.TrustPolicy}``
+``load_tree(path).to_trust_policies()`` returns ``{instance: trust.pki._approved.TrustPolicy}``
 for the own and every federated instance: approved CAs with OCSP responders and
 certificate profile, TSAs, ``ocspFreshnessSeconds``. This is what the ASiC verifier
 CLI and the gateway hand to ``trust`` (e.g. ``load_tree(xroad/"globalconf/parsed/globalconf_good2_v3")``
@@ -33,12 +33,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trust.approved import TrustPolicy
+from trust.pki._approved import TrustPolicy
 
-from .directory import VerifiedConfiguration, verify_directory
-from .model import ConfigurationAnchor, PrivateParameters, SharedParameters
-from .model_errors import ConfError, ConfOutdated, ConfTreeInvalid
-from .model_xml import parse_private_parameters, parse_shared_parameters
+from federation.directory import VerifiedConfiguration, verify_directory
+from federation.model._model import ConfigurationAnchor, PrivateParameters, SharedParameters
+from federation.model._errors import ConfError, ConfOutdated, ConfTreeInvalid
+from federation.model._read import parse_private_parameters, parse_shared_parameters
 
 INSTANCE_FILE = "instance-identifier"
 SHARED_FILE = "shared-params.xml"

@@ -41,7 +41,7 @@ pins them by hash.
 Reading is tolerant where X-Road's own files differ (LF line endings in its unit-test
 samples, header names in any case, ``instance='X'`` or ``instance="X"``, a missing
 ``Version`` meaning version 2, a missing closing inner boundary); everything else is
-refused with a specific :mod:`federation.model_errors` leaf.
+refused with a specific :mod:`federation.model._errors` leaf.
 
 Use::
 
@@ -69,11 +69,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
 
-from trust.algorithms import DigestAlgorithm, SignatureAlgorithm
+from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
 from trust.errors import TrustError, UnsupportedAlgorithm
-from trust.keys import Signer, verify_digest
+from trust.keys._token import Signer, verify_digest
 
-from .model import (
+from federation.model._model import (
     FETCHINTERVAL,
     MONITORING,
     NEXTUPDATE,
@@ -86,7 +86,7 @@ from .model import (
     SharedParameters,
     load_certificate,
 )
-from .model_errors import (
+from federation.model._errors import (
     ConfBadSignature,
     ConfError,
     ConfExpired,
@@ -99,7 +99,7 @@ from .model_errors import (
     ConfSchemaInvalid,
     ConfUnknownVerificationCert,
 )
-from .model_xml import (
+from federation.model._read import (
     parse_fetch_interval_parameters,
     parse_monitoring_parameters,
     parse_next_update_parameters,

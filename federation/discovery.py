@@ -24,12 +24,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from trust.identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId, SubsystemId
+from trust.protocol._identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId, SubsystemId
 
-from .conftree import ConfigurationTree, CurrentConfiguration
-from .directory import VerifiedConfiguration
-from .model import SecurityServer, SharedParameters
-from .model_errors import ConfError
+from federation.conftree import ConfigurationTree, CurrentConfiguration
+from federation.directory import VerifiedConfiguration
+from federation.model._model import SecurityServer, SharedParameters
+from federation.model._errors import ConfError
 
 
 class UnknownInstance(ConfError):
@@ -82,7 +82,7 @@ class Discovery:
 
     @classmethod
     def from_current(cls, current: CurrentConfiguration) -> "Discovery":
-        """From :meth:`federation.client.ConfigurationClient.current` (expired partners already dropped)."""
+        """From :meth:`federation.client._client.ConfigurationClient.current` (expired partners already dropped)."""
         return cls(current.instance, current.shared)
 
     @classmethod

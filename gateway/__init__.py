@@ -1,32 +1,32 @@
 """The gateway (X-Road's security server), the ``sild`` CLI and the sandbox.
 
-The public API is re-exported here. The Flask admin app (``gateway.admin_app``) is
+The public API is re-exported here. The Flask admin app (``gateway.admin._app``) is
 not imported, so ``import gateway`` does not pull in a web framework.
 """
 
-from .access import AccessChecker, Decision, check_is_connection, groups_from_mapping
-from .archive import Archiver, export_exchange, verify_archive_chain
-from .client_proxy import ClientProxy
-from .errors import GatewayError
-from .faults import XRoadFault, normalize_code
-from .messagelog import Attachment, LogEntry, MessageLog, MessageLogConfig, TimestampingOverdue
-from .messagelog_timestamper import Timestamper, evidence_stamper
-from .metrics import GatewayMetrics
-from .node import GatewayNode
-from .openapi import OpenApiError, parse_openapi
-from .opmonitoring import OpMonitor, exchange_record
-from .peer_transport import PeerTransport
-from .routing import Router, SharedParamsView
-from .server_proxy import ServerProxy
-from .serverconf import ServerConf
-from .serverconf_db import open_engine
-from .serverconf_services import Operation
-from .setup import NodeSettings, add_member, import_certificate, init_gateway, make_csr
-from .soap import SoapFaultMessage, SoapMessage, parse_soap
-from .soap_build import check_consistency, insert_request_hash
-from .soap_header import XRoadHeader
-from .transport import ProxyMessage
-from .wsdl import WsdlError, parse_wsdl
+from gateway.serverconf._access import AccessChecker, Decision, check_is_connection, groups_from_mapping
+from gateway.messagelog._archive import Archiver, export_exchange, verify_archive_chain
+from gateway.proxy._client import ClientProxy
+from gateway.errors import GatewayError
+from trust.protocol._faults import XRoadFault, normalize_code
+from gateway.messagelog._log import Attachment, LogEntry, MessageLog, MessageLogConfig, TimestampingOverdue
+from gateway.messagelog._timestamper import Timestamper, evidence_stamper
+from gateway.monitoring._metrics import GatewayMetrics
+from gateway.node._node import GatewayNode
+from trust.protocol._openapi import OpenApiError, parse_openapi
+from gateway.monitoring._store import OpMonitor, exchange_record
+from gateway.net._peer_transport import PeerTransport
+from gateway.conf._view import Router, SharedParamsView
+from gateway.proxy._server import ServerProxy
+from gateway.serverconf._conf import ServerConf
+from gateway.serverconf._db import open_engine
+from gateway.serverconf._services import Operation
+from gateway.settings import NodeSettings, add_member, import_certificate, init_gateway, make_csr
+from trust.protocol._soap import SoapFaultMessage, SoapMessage, parse_soap
+from trust.protocol._soap_build import check_consistency, insert_request_hash
+from trust.protocol._soap_header import XRoadHeader
+from trust.protocol._proxy_message import ProxyMessage
+from trust.protocol._wsdl import WsdlError, parse_wsdl
 
 __all__ = [
     "AccessChecker",

@@ -32,7 +32,7 @@ def _bindir() -> Path | None:
 def _free_port() -> int:
     """A loopback port reserved for this process: binding to port 0 and closing lets another
     process (a concurrent test, an outgoing connection) take the port before the server binds it."""
-    from gateway.sandbox.ports import reserve_port
+    from gateway.sandbox._ports import reserve_port
 
     return reserve_port()
 

@@ -4,17 +4,17 @@ No web framework is imported here (an import-linter contract checks it). The pub
 API is re-exported below; every other name in the package is private.
 """
 
-from .algorithms import (
+from trust.keys._algorithms import (
     DigestAlgorithm,
     SignatureAlgorithm,
 )
-from .approved import (
+from trust.pki._approved import (
     ApprovedCa,
     ApprovedTsa,
     OcspResponderInfo,
     TrustPolicy,
 )
-from .errors import (
+from trust.errors import (
     IdentifierError,
     KeyNotFound,
     SildError,
@@ -27,7 +27,7 @@ from .errors import (
     XmlTooDeep,
     XmlTooLarge,
 )
-from .identifiers import (
+from trust.protocol._identifiers import (
     ClientId,
     GlobalGroupId,
     LocalGroupId,
@@ -44,16 +44,16 @@ from .identifiers import (
     parse_service,
     parse_typed,
 )
-from .keys import (
+from trust.keys._token import (
     KeyType,
     Signer,
     SoftToken,
     write_atomic,
 )
-from .safexml import (
+from trust.infra._safexml import (
     parse_xml,
 )
-from .ca import (
+from trust.services._ca import (
     AlreadyRevoked,
     CaError,
     CertificateAuthority,
@@ -63,27 +63,27 @@ from .ca import (
     RevocationReason,
     UnknownCertificate,
 )
-from .trust_http import (
+from trust.services._http import (
     TrustHttpApp,
     TrustServer,
 )
-from .tsa import (
+from trust.evidence._timestamp import (
     TimestampClient,
     TimestampError,
     VerifiedTimestamp,
     verify_timestamp_token,
 )
-from .tsa_authority import (
+from trust.services._tsa import (
     TimestampAuthority,
 )
-from .ocsp_responder import (
+from trust.services._ocsp_responder import (
     OcspResponder,
 )
-from .ocsp_client import (
+from trust.pki._ocsp_client import (
     OcspCache,
     OcspClient,
 )
-from .certs import (
+from trust.pki._certs import (
     CertificateError,
     auth_cert_hash,
     cert_der,
@@ -93,56 +93,56 @@ from .certs import (
     load_certificate_file,
     load_certificates,
 )
-from .ocsp import (
+from trust.pki._ocsp import (
     OcspCertStatus,
     OcspError,
     VerifiedOcspStatus,
     verify_ocsp_for_policy,
     verify_ocsp_response,
 )
-from .tls import (
+from trust.pki._tls import (
     client_context,
     server_context,
     trust_anchors,
 )
-from .pathvalidation import (
+from trust.pki._pathvalidation import (
     Purpose,
     ValidationCache,
     VerifiedCertificate,
     validate_certificate,
 )
-from .asic import (
+from trust.evidence._asic import (
     AsicContainer,
     VerifiedContainer,
     read_container,
     verify_container,
     write_container,
 )
-from .certprofile import (
+from trust.pki._profile import (
     signer_matches,
     signer_member,
 )
-from .evidence import (
+from trust.evidence._signature_timestamp import (
     TimestampedRecord,
     timestamp_batch,
     timestamp_single,
     verify_signature_timestamp,
 )
-from .hashchain import (
+from trust.xades._hashchain import (
     HashChainInput,
     build_hash_chains,
     verify_hash_chain,
 )
-from .xades import (
+from trust.xades._sign import (
     BatchSignature,
     SignedPart,
     create_signature,
     sign_batch,
 )
-from .xades_errors import (
+from trust.xades._errors import (
     SignatureError,
 )
-from .xades_verify import (
+from trust.xades._verify import (
     VerifiedSignature,
     check_cryptography,
     trust_signature,

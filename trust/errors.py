@@ -38,6 +38,12 @@ class TrustError(SildError):
     code = "trust.error"
 
 
+class ProtocolError(SildError):
+    """Branch for X-Road's protocol vocabulary (``trust.protocol``): faults, SOAP, MIME, descriptions."""
+
+    code = "protocol.error"
+
+
 class IdentifierError(TrustError):
     """An identifier (text, XML or constructor input) is not well formed."""
 

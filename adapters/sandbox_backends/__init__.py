@@ -24,11 +24,11 @@ from typing import Any, Iterable
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from trust.keys import Signer, write_atomic
+from trust.keys._token import Signer, write_atomic
 
-from ..definition import AdapterDefinition, parse_definition
-from ..provider import SigningMaterial
-from ..serving import WsgiServer
+from adapters.definition._load import AdapterDefinition, parse_definition
+from adapters.provider import SigningMaterial
+from adapters.serving import WsgiServer
 
 ADAPTED = ("population", "vero")
 
@@ -49,7 +49,7 @@ def load_sandbox_definition(name: str, backend_url: str, public_url: str | None 
 
 
 def backend_app(name: str) -> Any:
-    from . import dvv, population, vero
+    from adapters.sandbox_backends import dvv, population, vero
 
     return {"population": population.app, "vero": vero.app, "dvv": dvv.app}[name]
 
@@ -119,7 +119,7 @@ def start_all(
     ``workdir`` receives the filled-in definitions and the chain, so the same adapters
     can be run later with ``sild adapter serve``.
     """
-    from ..http_app import create_app  # the Flask edge, imported only when serving
+    from adapters.http_app import create_app  # the Flask edge, imported only when serving
 
     workdir = Path(workdir)
     chain = tuple(cert_chain)

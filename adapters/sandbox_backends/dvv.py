@@ -12,8 +12,8 @@ import json
 import urllib.parse
 from typing import Any, Iterable
 
-from ._wsgi import StartResponse, respond
-from .data import FI_RESIDENTS
+from adapters.sandbox_backends._wsgi import StartResponse, respond
+from adapters.sandbox_backends.data import FI_RESIDENTS
 
 _JSON = "application/json; charset=utf-8"
 

@@ -13,10 +13,10 @@ from typing import Any, Iterable
 
 from lxml import etree
 
-from trust.safexml import parse_xml
+from trust.infra._safexml import parse_xml
 
-from ._wsgi import StartResponse, read_body, respond
-from .data import EE_PERSONS
+from adapters.sandbox_backends._wsgi import StartResponse, read_body, respond
+from adapters.sandbox_backends.data import EE_PERSONS
 
 NS = "urn:ee:rahvastikuregister:legacy"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"

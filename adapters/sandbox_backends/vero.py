@@ -11,10 +11,10 @@ from typing import Any, Iterable
 
 from lxml import etree
 
-from trust.safexml import parse_xml
+from trust.infra._safexml import parse_xml
 
-from ._wsgi import StartResponse, read_body, respond
-from .data import FI_TAX_RECORDS
+from adapters.sandbox_backends._wsgi import StartResponse, read_body, respond
+from adapters.sandbox_backends.data import FI_TAX_RECORDS
 
 NS = "urn:fi:vero:verotiedot:legacy"
 DEFAULT_YEAR = 2025

@@ -4,9 +4,9 @@
 authority and two gateways, plus the sample legacy backends behind their adapters,
 waits until every part is healthy and writes ``DIR/sandbox.json``;
 ``sild sandbox down DIR`` stops all of it (process groups, pid files). See
-:mod:`gateway.sandbox.orchestrate`.
+:mod:`gateway.sandbox._orchestrate`.
 """
 
-from .orchestrate import down, up
+from gateway.sandbox._orchestrate import down, up
 
 __all__ = ["down", "up"]

@@ -1,6 +1,6 @@
 """Fixtures of the adapter tests: a real CA with a signing certificate, the sandbox servers.
 
-The PKI comes from ``trust.ca`` (root + issuing intermediate); the EE population
+The PKI comes from ``trust.services._ca`` (root + issuing intermediate); the EE population
 register's sign certificate is issued by it and its key lives in a ``SoftToken``.
 Servers run on free loopback ports and are stopped by the fixtures' finalizers.
 """
@@ -18,9 +18,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from trust.ca import CertificateAuthority
-from trust.identifiers import MemberId
-from trust.keys import KeyType, SoftToken
+from trust.services._ca import CertificateAuthority
+from trust.protocol._identifiers import MemberId
+from trust.keys._token import KeyType, SoftToken
 
 # every certificate is issued at this moment; verification happens a day later
 ISSUED = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)

@@ -16,16 +16,16 @@ import pytest
 import yaml
 from lxml import etree
 
-from adapters.definition import load_definition
+from adapters.definition._load import load_definition
 from adapters.http_app import create_app
 from adapters.provider import SigningMaterial
 from adapters.serving import WsgiServer
 from adapters.xmldsig import PayloadSigner
 
-from .conftest import VERIFY_AT, Pki
-from .legacy_backends import NS as LEGACY_NS
-from .legacy_backends import LegacyBackend
-from .xroad_messages import SOAP, body_payload, fault_code, xroad_request
+from tests.adapters.conftest import VERIFY_AT, Pki
+from tests.adapters.legacy_backends import NS as LEGACY_NS
+from tests.adapters.legacy_backends import LegacyBackend
+from tests.adapters.xroad_messages import SOAP, body_payload, fault_code, xroad_request
 
 TNS = "urn:test:adapter"
 SERVICE = "EE/GOV/70000003/legacy/{op}/v1"

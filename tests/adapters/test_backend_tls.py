@@ -12,13 +12,13 @@ import yaml
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 from lxml import etree
 
-from adapters.definition import load_definition
+from adapters.definition._load import load_definition
 from adapters.http_app import create_app
 from adapters.serving import WsgiServer
 
-from .legacy_backends import LegacyBackend
-from .tls_certs import make_ca, make_leaf
-from .xroad_messages import body_payload, fault_code, xroad_request
+from tests.adapters.legacy_backends import LegacyBackend
+from tests.adapters.tls_certs import make_ca, make_leaf
+from tests.adapters.xroad_messages import body_payload, fault_code, xroad_request
 
 TNS = "urn:test:tls"
 

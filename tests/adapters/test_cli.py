@@ -19,9 +19,9 @@ from lxml import etree
 
 from adapters.sandbox_backends import definition_text
 
-from .conftest import PIN, Pki
-from .tls_certs import make_ca, make_leaf
-from .xroad_messages import POPULATION_NS, POPULATION_SERVICE, body_payload, get_person, xroad_request
+from tests.adapters.conftest import PIN, Pki
+from tests.adapters.tls_certs import make_ca, make_leaf
+from tests.adapters.xroad_messages import POPULATION_NS, POPULATION_SERVICE, body_payload, get_person, xroad_request
 
 PACKAGE = Path(__file__).resolve().parents[2] / "adapters" / "sandbox_backends"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def _sild(*args: str) -> Any:
     import click
 
     from adapters.cli import adapter_group
-    from gateway.cli import _SildGroup
+    from gateway.cli._main import _SildGroup
 
     @click.group(cls=_SildGroup)
     def sild() -> None:
@@ -145,7 +145,7 @@ def test_serve_runs_the_adapter_as_a_process_over_mutual_tls(tmp_path: Path, san
 
 def test_sandbox_workdir_definitions_are_standalone(sandbox: Any) -> None:
     """The definitions start_all writes validate on their own (absolute stylesheets, signing section)."""
-    from adapters.definition import load_definition
+    from adapters.definition._load import load_definition
 
     root = Path(sandbox.workdir)
     population = load_definition(root / "population.yaml")

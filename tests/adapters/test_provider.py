@@ -10,7 +10,7 @@ import pytest
 import zeep
 from lxml import etree
 
-from .xroad_messages import (
+from tests.adapters.xroad_messages import (
     POPULATION_NS,
     POPULATION_SERVICE,
     SOAP,

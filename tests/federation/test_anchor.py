@@ -18,11 +18,11 @@ from federation.anchor import (
     write_anchor,
 )
 from federation.directory import verify_directory
-from federation.model import AnchorSource, ConfigurationAnchor
-from federation.model_errors import AnchorInvalid
-from federation.model_xml import parse_shared_parameters
+from federation.model._model import AnchorSource, ConfigurationAnchor
+from federation.model._errors import AnchorInvalid
+from federation.model._read import parse_shared_parameters
 
-from .test_directory_support import xroad_schema
+from tests.federation.directory_support import xroad_schema
 
 XROAD = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "xroad"
 GC = XROAD / "globalconf"

@@ -16,8 +16,8 @@ from lxml import etree
 
 from federation.anchor import parse_anchor
 from federation.directory import DirectoryEntry, build_directory, parse_directory, verify_directory
-from federation.model import AnchorSource, ConfigurationAnchor, SharedParameters
-from federation.model_errors import (
+from federation.model._model import AnchorSource, ConfigurationAnchor, SharedParameters
+from federation.model._errors import (
     ConfError,
     ConfBadSignature,
     ConfExpired,
@@ -30,15 +30,15 @@ from federation.model_errors import (
     ConfSchemaInvalid,
     ConfUnknownVerificationCert,
 )
-from federation.model_xml import (
+from federation.model._read import (
     parse_private_parameters,
     parse_shared_parameters,
     write_private_parameters,
     write_shared_parameters,
 )
-from trust.keys import KeyType
+from trust.keys._token import KeyType
 
-from .test_directory_support import SigningIdentity, make_signing_identity, xroad_schema
+from tests.federation.directory_support import SigningIdentity, make_signing_identity, xroad_schema
 
 XROAD = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "xroad"
 GC = XROAD / "globalconf"

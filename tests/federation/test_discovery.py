@@ -12,8 +12,8 @@ import pytest
 from federation.conftree import load_tree
 from federation.directory import verify_directory
 from federation.discovery import Discovery, UnknownInstance
-from federation.model_xml import parse_shared_parameters
-from trust.identifiers import GlobalGroupId, MemberId, SubsystemId
+from federation.model._read import parse_shared_parameters
+from trust.protocol._identifiers import GlobalGroupId, MemberId, SubsystemId
 
 XROAD = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "xroad"
 GC = XROAD / "globalconf"
@@ -98,8 +98,8 @@ def test_gateway_found_by_its_auth_certificate(tmp_path: Path, algorithm: str) -
 
     from cryptography.hazmat.primitives import serialization
 
-    from .test_client_support import sample_shared
-    from .test_directory_support import make_tls_files
+    from tests.federation.client.client_support import sample_shared
+    from tests.federation.directory_support import make_tls_files
 
     _, _, cert = make_tls_files(tmp_path)
     der = cert.public_bytes(serialization.Encoding.DER)

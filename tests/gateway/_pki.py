@@ -1,7 +1,7 @@
 """A throw-away test PKI for gateway tests (one root CA, auth and sign certificates).
 
-Used only until/where ``trust.ca`` is not needed: the transport tests want real
-X.509 certificates and real keys in a real :class:`trust.keys.SoftToken`.
+Used only until/where ``trust.services._ca`` is not needed: the transport tests want real
+X.509 certificates and real keys in a real :class:`trust.keys._token.SoftToken`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from trust.keys import KeyType, SoftToken
+from trust.keys._token import KeyType, SoftToken
 
 PIN = "1234"
 

@@ -1,7 +1,7 @@
 """An in-process federated world for gateway tests: EE and FI, real PKI, real mTLS.
 
-Each instance gets a CA (``trust.ca``) whose OCSP responder and TSA are served over
-HTTP; each gateway gets a directory made by ``gateway.setup`` (keys in a soft token,
+Each instance gets a CA (``trust.services._ca``) whose OCSP responder and TSA are served over
+HTTP; each gateway gets a directory made by ``gateway.settings`` (keys in a soft token,
 CSRs signed through the Signer, certificates issued by its instance's CA and
 imported); the global configuration is built as ``SharedParameters`` values and
 injected (the configuration client has its own tests); the sandbox's adapters and
@@ -17,21 +17,21 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from federation.model import (
+from federation.model._model import (
     ApprovedCaInfo, ApprovedTsaInfo, CaInfo, GlobalGroup, Member, MemberClass, OcspInfo, SecurityServer,
     SharedParameters, Subsystem,
 )
-from gateway.node import GatewayNode
-from gateway.routing import InstanceConf
-from gateway.servers import WsgiServer
-from gateway.setup import add_member, import_certificate, init_gateway
-from trust.approved import EJBCA_PROFILE
-from trust.ca import CertificateAuthority
-from trust.ca_services import ocsp_responder, timestamp_authority
-from trust.certs import cert_der
-from trust.identifiers import MemberId, SubsystemId, parse_client, parse_server
-from trust.keys import KeyType, SoftToken
-from trust.trust_http import TrustHttpApp
+from gateway.node._node import GatewayNode
+from gateway.conf._view import InstanceConf
+from gateway.net._servers import WsgiServer
+from gateway.settings import add_member, import_certificate, init_gateway
+from trust.pki._approved import EJBCA_PROFILE
+from trust.services._ca import CertificateAuthority
+from trust.services._bundle import ocsp_responder, timestamp_authority
+from trust.pki._certs import cert_der
+from trust.protocol._identifiers import MemberId, SubsystemId, parse_client, parse_server
+from trust.keys._token import KeyType, SoftToken
+from trust.services._http import TrustHttpApp
 
 PIN = "sandbox-pin"
 
@@ -56,7 +56,7 @@ NAMES = {
 def free_port() -> int:
     """A loopback port reserved for this process: binding to port 0 and closing lets another
     process (a concurrent test, an outgoing connection) take the port before the server binds it."""
-    from gateway.sandbox.ports import reserve_port
+    from gateway.sandbox._ports import reserve_port
 
     return reserve_port()
 
@@ -180,7 +180,7 @@ def _services(world: World) -> None:
     ee_ca = world.cas["EE"]
     token = SoftToken(world.base / "population-token", PIN)
     token.generate("sign", KeyType.EC_P256)
-    from gateway.setup import make_csr, sign_subject
+    from gateway.settings import make_csr, sign_subject
 
     issued = ee_ca.issue_sign(POPULATION.member, now=world.now,
                               csr=make_csr(token, "sign", sign_subject(POPULATION.member)))
@@ -207,11 +207,11 @@ def _services(world: World) -> None:
 
 
 def add_wsdl(conf: object, provider: object, base_url: str) -> None:
-    """Register an adapter's WSDL; operations read with ``gateway.wsdl`` (soap at ``/soap``)."""
+    """Register an adapter's WSDL; operations read with ``trust.protocol._wsdl`` (soap at ``/soap``)."""
     import httpx
 
-    from gateway.serverconf_services import Operation
-    from gateway.wsdl import parse_wsdl
+    from gateway.serverconf._services import Operation
+    from trust.protocol._wsdl import parse_wsdl
 
     document = httpx.get(base_url + "/wsdl", timeout=10).content
     desc = parse_wsdl(document)

@@ -1,0 +1,228 @@
+"""The configuration generator: registry snapshot -> signed, published configuration.
+
+One run reads a consistent :class:`~federation.central.registry._snapshot.RegistrySnapshot`,
+builds the instance's shared parameters (for everyone) and private parameters (for
+its own gateways: trusted anchors of federated instances, the management service,
+the timestamping interval), writes them in version 6, signs
+
+* ``internalconf`` (PRIVATE-PARAMETERS + SHARED-PARAMETERS) with the active
+  *internal* key, and
+* ``externalconf`` (SHARED-PARAMETERS only) with the active *external* key,
+
+and publishes everything atomically (:mod:`federation.central._publisher`).
+
+When: :func:`needs_generation` says yes if nothing was published yet, if the
+registry's change counter differs from the published one (a change by any process),
+or if less than half of the expiry interval (``confExpireIntervalSeconds``) is left.
+``sild central serve`` asks every few seconds; X-Road regenerates every 60 s with a
+600 s expiry, sild does the same by default.
+
+Several processes may share one authority directory (``serve`` plus a CLI command,
+or two nodes on a shared disk): generation takes an exclusive ``flock`` on
+``DIR/.generate.lock``, re-reads the state under it and then decides.
+
+The ``source`` element of the shared parameters lists the certificates of every
+*published* key (active and pending) of each kind; that is what makes key rotation
+safe (see :mod:`federation.central.registry._keys`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+
+from trust.protocol._identifiers import SubsystemId, parse_client
+from trust.keys._token import Signer
+
+from federation.anchor import parse_anchor
+from federation.directory import DirectoryEntry, build_directory
+from federation.errors import FederationError
+from federation.model._model import (
+    CURRENT_VERSION,
+    PRIVATE_PARAMETERS,
+    SHARED_PARAMETERS,
+    ConfigurationAnchor,
+    ConfigurationSource,
+    ManagementService,
+    PrivateParameters,
+    SharedParameters,
+)
+from federation.model._read import write_private_parameters, write_shared_parameters
+from federation.central._publisher import publish, read_state
+from federation.central.registry._home import CentralConfig, CentralDir
+from federation.central.registry._snapshot import RegistrySnapshot
+
+VERSION = CURRENT_VERSION
+SHARED_FILE = "shared-params.xml"
+PRIVATE_FILE = "private-params.xml"
+INTERNAL = "internalconf"
+EXTERNAL = "externalconf"
+
+
+class GenerationError(FederationError):
+    code = "federation.generator.error"
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    serial: int
+    generated_at: dt.datetime
+    expires_at: dt.datetime
+    folder: str
+    regenerated: bool
+
+
+def folder_name(moment: dt.datetime) -> str:
+    """X-Road's generation folder name: ``yyyyMMddHHmmss`` + 9 digits of sub-second."""
+    utc = moment.astimezone(dt.timezone.utc)
+    return f"{utc:%Y%m%d%H%M%S}{utc.microsecond * 1000:09d}"
+
+
+def management_provider(snapshot: RegistrySnapshot) -> SubsystemId:
+    """``managementRequestServiceProviderId``: the setting, else ``INST/GOV/00000000/management``."""
+    text = snapshot.settings.get("managementServiceProviderId")
+    if text:
+        client = parse_client(text)
+        if isinstance(client, SubsystemId):
+            return client
+    return SubsystemId(snapshot.instance, "GOV", "00000000", "management")
+
+
+def node_urls(snapshot: RegistrySnapshot, config: CentralConfig) -> tuple[str, ...]:
+    """This node's base URL, then those of the other nodes (setting ``additionalNodeUrls``)."""
+    others = [u for u in snapshot.settings.get("additionalNodeUrls", "").split(",") if u]
+    return tuple(dict.fromkeys([config.base_url, *others]))
+
+
+def build_shared(snapshot: RegistrySnapshot, config: CentralConfig) -> SharedParameters:
+    internal = tuple(k.cert_der for k in snapshot.published_keys("internal"))
+    external = tuple(k.cert_der for k in snapshot.published_keys("external"))
+    sources = tuple(
+        ConfigurationSource(url.split("://", 1)[1], internal_certs=internal, external_certs=external)
+        for url in node_urls(snapshot, config)
+    )
+    return SharedParameters(
+        instance=snapshot.instance,
+        sources=sources,
+        approved_cas=snapshot.approved_cas,
+        approved_tsas=snapshot.approved_tsas,
+        members=snapshot.members,
+        security_servers=snapshot.security_servers,
+        global_groups=snapshot.global_groups,
+        member_classes=snapshot.member_classes,
+        ocsp_freshness_seconds=snapshot.setting_int("ocspFreshnessSeconds"),
+    )
+
+
+def build_private(snapshot: RegistrySnapshot, config: CentralConfig) -> PrivateParameters:
+    anchors: list[ConfigurationAnchor] = [parse_anchor(raw) for _, raw in snapshot.trusted_anchors]
+    return PrivateParameters(
+        instance=snapshot.instance,
+        management_service=ManagementService(
+            auth_cert_reg_service_address=f"{config.base_url}/api/v1/registration-requests",
+            management_request_service_provider_id=management_provider(snapshot),
+        ),
+        anchors=tuple(anchors),
+        time_stamping_interval_seconds=snapshot.setting_int("timeStampingIntervalSeconds"),
+    )
+
+
+def needs_generation(state: dict[str, object] | None, snapshot: RegistrySnapshot, now: dt.datetime) -> bool:
+    if state is None:
+        return True
+    if state.get("serial") != snapshot.serial:
+        return True
+    try:
+        expires = dt.datetime.fromisoformat(str(state["expiresAt"]))
+        generated = dt.datetime.fromisoformat(str(state["generatedAt"]))
+    except (KeyError, ValueError):
+        return True
+    return now >= generated + (expires - generated) / 2
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def generate(home: CentralDir, signer: Signer, *, now: dt.datetime, force: bool = False) -> GenerationResult:
+    """Regenerate and publish if needed (or if ``force``); return what is published now."""
+    if now.tzinfo is None:
+        raise GenerationError("naive datetime refused")
+    with _locked(home.lock_file):
+        snapshot = home.registry().snapshot()
+        state = read_state(home.public_dir)
+        if not force and not needs_generation(state, snapshot, now):
+            assert state is not None
+            return GenerationResult(
+                int(str(state["serial"])),
+                dt.datetime.fromisoformat(str(state["generatedAt"])),
+                dt.datetime.fromisoformat(str(state["expiresAt"])),
+                str(state["folder"]),
+                regenerated=False,
+            )
+        return _generate(home, signer, snapshot, now)
+
+
+def _key(snapshot: RegistrySnapshot, kind: str) -> tuple[str, x509.Certificate]:
+    key = snapshot.active_key(kind)
+    if key is None:
+        raise GenerationError(f"no active {kind} signing key (run `sild central init` or activate one)")
+    return key.key_id, x509.load_der_x509_certificate(key.cert_der)
+
+
+def _generate(home: CentralDir, signer: Signer, snapshot: RegistrySnapshot, now: dt.datetime) -> GenerationResult:
+    config = home.config
+    if snapshot.instance != config.instance:
+        raise GenerationError(f"registry instance {snapshot.instance!r} differs from central.json {config.instance!r}")
+    shared_xml = write_shared_parameters(build_shared(snapshot, config), version=VERSION)
+    private_xml = write_private_parameters(build_private(snapshot, config), version=VERSION)
+    folder = folder_name(now)
+    base = home.public_dir / f"V{VERSION}"
+    bump = 0
+    while (base / folder).exists():  # two generations at one moment (a fixed test clock, a fast retry)
+        bump += 1
+        folder = folder_name(now + dt.timedelta(microseconds=bump))
+    prefix = f"/V{VERSION}/{folder}"
+    expires = now + dt.timedelta(seconds=snapshot.setting_int("confExpireIntervalSeconds"))
+    inst = snapshot.instance
+    shared_entry = DirectoryEntry(SHARED_PARAMETERS, inst, f"{prefix}/{SHARED_FILE}", shared_xml)
+    private_entry = DirectoryEntry(PRIVATE_PARAMETERS, inst, f"{prefix}/{PRIVATE_FILE}", private_xml)
+    internal_id, internal_cert = _key(snapshot, "internal")
+    external_id, external_cert = _key(snapshot, "external")
+    internal = build_directory(
+        [private_entry, shared_entry], expire_date=expires, version=VERSION, signer=signer, key_id=internal_id, cert=internal_cert
+    )
+    external = build_directory(
+        [shared_entry], expire_date=expires, version=VERSION, signer=signer, key_id=external_id, cert=external_cert
+    )
+    state = {
+        "serial": snapshot.serial,
+        "generatedAt": now.isoformat(),
+        "expiresAt": expires.isoformat(),
+        "folder": folder,
+        "version": VERSION,
+        "internalKey": internal_id,
+        "externalKey": external_id,
+    }
+    publish(
+        home.public_dir,
+        VERSION,
+        folder,
+        {SHARED_FILE: shared_xml, PRIVATE_FILE: private_xml},
+        {INTERNAL: internal, EXTERNAL: external},
+        state,
+    )
+    return GenerationResult(snapshot.serial, now, expires, folder, regenerated=True)

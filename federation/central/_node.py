@@ -1,0 +1,148 @@
+"""One governing authority node: HTTP server + generator schedule in one process.
+
+``sild central serve DIR`` runs this. The threaded cheroot WSGI server answers
+distribution and management requests; an APScheduler background job checks every
+``check_interval`` seconds whether the configuration must be regenerated (registry
+change counter moved, or half the validity used up; see :mod:`federation.central._generator`),
+so changes made by CLI commands in other processes, or by another node sharing the
+database, are published without any signal. A change made through this node's own
+management API additionally triggers an immediate run.
+
+TLS is optional (``tls_cert``/``tls_key``): distribution is signed static content
+and X-Road serves it over plain HTTP as well, but the management API should sit
+behind TLS (here or in a reverse proxy) in production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from federation.central.api._app import CentralAppConfig, create_app
+from federation.central._generator import generate
+from federation.central.registry._registry import utc_now
+from federation.central.registry._home import CentralDir
+
+LOG = logging.getLogger("sild.central")
+DEFAULT_CHECK_INTERVAL = 5.0
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    directory: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    pin: str = ""
+    check_interval: float = DEFAULT_CHECK_INTERVAL
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    threads: int = 10
+
+    def __post_init__(self) -> None:
+        if not self.pin:
+            raise ValueError("the token PIN is required")
+        if self.check_interval <= 0:
+            raise ValueError("check_interval must be positive")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("give both tls_cert and tls_key, or neither")
+
+
+class CentralNode:
+    """Owns the server thread pool and the scheduler; :meth:`stop` ends both."""
+
+    def __init__(self, config: NodeConfig, *, clock: Callable[[], dt.datetime] = utc_now) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from cheroot import wsgi
+
+        self.config = config
+        self._clock = clock
+        self._home = CentralDir(config.directory, clock=clock)
+        self._token = self._home.token(config.pin)
+        self._lock = threading.Lock()
+        self._scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
+        self._scheduler.add_job(
+            self.generate_now, "interval", seconds=config.check_interval, id="generate",
+            max_instances=1, coalesce=True, next_run_time=clock(),
+        )
+        app = create_app(CentralAppConfig(directory=config.directory, clock=clock, on_change=self.trigger))
+        self._server = wsgi.Server((config.host, config.port), app, numthreads=config.threads,
+                                   server_name="sild-central", shutdown_timeout=2)
+        if config.tls_cert is not None and config.tls_key is not None:
+            from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+            self._server.ssl_adapter = BuiltinSSLAdapter(str(config.tls_cert), str(config.tls_key))
+        self._stopped = threading.Event()
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.config.tls_cert else "http"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.bind_addr[1])
+
+    def generate_now(self) -> None:
+        """One generator run; failures are logged and retried on the next tick."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            result = generate(self._home, self._token, now=self._clock())
+            if result.regenerated:
+                LOG.info("published configuration serial %s, expires %s", result.serial, result.expires_at.isoformat())
+        except Exception:  # noqa: BLE001 - the schedule must survive a bad run; the old configuration stays published
+            LOG.exception("configuration generation failed; the previous configuration stays published")
+        finally:
+            self._lock.release()
+
+    def trigger(self) -> None:
+        """Run the generator soon (called after a change through the management API)."""
+        if self._scheduler.running:
+            self._scheduler.add_job(self.generate_now, id="generate-now", replace_existing=True)
+
+    def start(self) -> None:
+        # fail at start, not at every tick, when the PIN is wrong or a key file is missing
+        for key_id, _kind, status, _cert in self._home.registry().signing_keys():
+            if status == "active":
+                self._token.public_key(key_id)
+        self.generate_now()  # publish before answering the first request
+        self._server.prepare()
+        self._scheduler.start()
+
+    def serve_forever(self) -> None:
+        self._server.serve()
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        try:
+            self._scheduler.shutdown(wait=False)
+        except Exception:  # noqa: BLE001 - already stopped
+            pass
+        self._server.stop()
+        self._home.close()
+
+
+def run(config: NodeConfig, *, announce: Callable[[str], None] = print) -> None:
+    """Serve until SIGTERM/SIGINT; announces ``listening on URL`` once ready."""
+    node = CentralNode(config)
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        threading.Thread(target=node.stop, daemon=True).start()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        node.start()
+        announce(f"listening on {node.scheme}://{config.host}:{node.port}")
+        node.serve_forever()
+    finally:
+        node.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+

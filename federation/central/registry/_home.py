@@ -1,0 +1,137 @@
+"""The governing authority's directory (``sild central init DIR``) and what lives in it.
+
+Layout::
+
+    DIR/central.json   instance, public URL, database URL (no secrets)
+    DIR/registry.db    the registry (SQLite, WAL) unless central.json names a database URL
+    DIR/token/         SoftToken with the internal and external configuration signing keys
+    DIR/public/        the published configuration (see federation.central._publisher)
+    DIR/.generate.lock serialises generators of several processes on this directory
+
+The token PIN comes from the environment variable ``SILD_TOKEN_PIN``; when it is not
+set the development PIN ``sild-dev-pin`` is used and a warning says so. A production
+authority sets the variable (e.g. from a systemd credential) and keeps backups of
+``token/`` separate from the PIN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from trust.keys._token import SoftToken, write_atomic
+
+from federation.errors import FederationError
+from federation.central.registry._registry import Registry, utc_now
+
+PIN_ENV = "SILD_TOKEN_PIN"
+DEV_PIN = "sild-dev-pin"
+CONFIG_FILE = "central.json"
+
+
+class CentralDirError(FederationError):
+    code = "federation.central.directory"
+
+
+def token_pin(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    pin = env.get(PIN_ENV)
+    if pin:
+        return pin
+    warnings.warn(f"{PIN_ENV} is not set: using the development PIN (never in production)", stacklevel=2)
+    return DEV_PIN
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    """The frozen contents of ``central.json``."""
+
+    instance: str
+    url: str  # public base URL of this authority, e.g. https://cs.example.ee
+    database_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.instance or "/" in self.instance:
+            raise CentralDirError(f"invalid instance identifier {self.instance!r}")
+        if not self.url.startswith(("http://", "https://")):
+            raise CentralDirError(f"the authority URL must be http(s)://host[:port], not {self.url!r}")
+        rest = self.url.split("://", 1)[1].rstrip("/")
+        if not rest or "/" in rest:
+            raise CentralDirError(f"the authority URL must be http(s)://host[:port] without a path, not {self.url!r}")
+
+    @property
+    def base_url(self) -> str:
+        return self.url.rstrip("/")
+
+    @property
+    def address(self) -> str:
+        """Host[:port], the ``source/address`` of shared parameters."""
+        return self.base_url.split("://", 1)[1]
+
+
+class CentralDir:
+    """Paths and handles of one authority directory."""
+
+    def __init__(self, path: Path | str, *, clock: Callable[[], dt.datetime] = utc_now) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        cfg_path = self.path / CONFIG_FILE
+        try:
+            raw = json.loads(cfg_path.read_bytes())
+        except FileNotFoundError:
+            raise CentralDirError(f"{self.path} is not an authority directory (no {CONFIG_FILE}; run `sild central init`)") from None
+        except (OSError, ValueError) as exc:
+            raise CentralDirError(f"cannot read {cfg_path}: {exc}") from exc
+        try:
+            self.config = CentralConfig(raw["instance"], raw["url"], raw.get("databaseUrl"))
+        except (KeyError, TypeError) as exc:
+            raise CentralDirError(f"{cfg_path} lacks {exc}") from exc
+        self._registry: Registry | None = None
+
+    @staticmethod
+    def create(path: Path | str, config: CentralConfig) -> None:
+        target = Path(path)
+        if (target / CONFIG_FILE).exists():
+            raise CentralDirError(f"{target} is already an authority directory")
+        target.mkdir(parents=True, exist_ok=True)
+        data = {"instance": config.instance, "url": config.base_url}
+        if config.database_url:
+            data["databaseUrl"] = config.database_url
+        write_atomic(target / CONFIG_FILE, json.dumps(data, indent=2).encode("utf-8"))
+
+    @property
+    def database(self) -> str:
+        return self.config.database_url or str(self.path / "registry.db")
+
+    @property
+    def token_dir(self) -> Path:
+        return self.path / "token"
+
+    @property
+    def public_dir(self) -> Path:
+        return self.path / "public"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.path / ".generate.lock"
+
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = Registry.open(self.database, clock=self._clock)
+        return self._registry
+
+    def token(self, pin: str | None = None) -> SoftToken:
+        return SoftToken(self.token_dir, pin or token_pin())
+
+    def now(self) -> dt.datetime:
+        return self._clock()
+
+    def close(self) -> None:
+        if self._registry is not None:
+            self._registry.close()
+            self._registry = None

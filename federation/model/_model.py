@@ -1,0 +1,489 @@
+"""The global configuration model: shared and private parameters as frozen values.
+
+X-Road's governing authority publishes two parameter files per instance (NOTES
+section 5): *shared parameters* (who is who: approved CAs and TSAs, members and
+subsystems, security servers with their auth-certificate hashes and clients, global
+groups, global settings; what federation partners see) and *private parameters*
+(only for the instance's own gateways: trusted anchors of federated instances, the
+management service, the timestamping interval). Three optional internal parts carry
+one setting each: ``MONITORING``, ``FETCHINTERVAL`` and ``NEXTUPDATE``.
+
+This module holds the values only; :mod:`federation.model._read` reads them from
+versions 2 to 6 and writes them (version 6 by default). Certificates are kept as
+the DER bytes the file carried (some vectors carry base64 of PEM text, which is
+normalised to DER on reading; anchors in X-Road's own tests carry non-certificates
+such as ``YmFyCg==``, so parsing the certificate is deferred to the moment it is
+used, e.g. :meth:`SharedParameters.to_trust_policy`).
+
+Members and subsystems are referred to with :mod:`trust.protocol._identifiers` values; the
+XML ``ID``/``IDREF`` plumbing (``owner``/``client`` pointing at ``member@id``) is a
+detail of the file format and is resolved away when reading.
+
+How to build shared parameters for the generator (example)::
+
+    SharedParameters(
+        instance="EE",
+        sources=(ConfigurationSource("cs.example.ee", internal_certs=(der,), external_certs=(der2,)),),
+        approved_cas=(ApprovedCaInfo("Test CA", top_ca=CaInfo(ca_der, (OcspInfo("http://ocsp", None),)),
+                                     certificate_profile_info=EJBCA_PROFILE),),
+        approved_tsas=(ApprovedTsaInfo("TSA", "http://tsa", tsa_der),),
+        members=(Member(MemberClass("GOV", "Government"), "70000001", "Tax board",
+                        subsystems=(Subsystem("tax", "Tax data"),)),),
+        security_servers=(SecurityServer(MemberId("EE", "GOV", "70000001"), "ss1", "ss1.example.ee",
+                                         auth_cert_hashes=(sha256_of_der,),
+                                         clients=(SubsystemId("EE", "GOV", "70000001", "tax"),)),),
+        member_classes=(MemberClass("GOV", "Government"),),
+        ocsp_freshness_seconds=3600,
+    )
+
+then ``federation.model._read.write_shared_parameters(params)`` gives version-6 bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Iterator
+
+from cryptography import x509
+
+from trust.pki._approved import ApprovedCa, ApprovedTsa, OcspResponderInfo, TrustPolicy
+from trust.protocol._identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId, ServiceId, SubsystemId
+
+from federation.model._errors import ConfSchemaInvalid
+
+XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"  # namespace of every parameter file and anchor
+CURRENT_VERSION = 6
+SUPPORTED_VERSIONS = (2, 3, 4, 5, 6)
+DEFAULT_OCSP_FRESHNESS_SECONDS = 3600
+DEFAULT_TIMESTAMPING_INTERVAL_SECONDS = 60
+
+# Content identifiers of the parts of a signed directory.
+SHARED_PARAMETERS = "SHARED-PARAMETERS"
+PRIVATE_PARAMETERS = "PRIVATE-PARAMETERS"
+MONITORING = "MONITORING"
+FETCHINTERVAL = "FETCHINTERVAL"
+NEXTUPDATE = "NEXTUPDATE"
+
+COST_TYPES = ("FREE", "PAID", "UNDEFINED")
+CSR_FORMATS = ("PEM", "DER")
+SECURITY_SERVER_OWNERS_GROUP = "security-server-owners"
+
+
+def load_certificate(der: bytes, *, what: str = "certificate") -> x509.Certificate:
+    """Parse DER (or PEM) certificate bytes, translating failures to :class:`ConfSchemaInvalid`."""
+    try:
+        if der.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificate(der)
+        return x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise ConfSchemaInvalid(f"{what} is not an X.509 certificate: {exc}") from exc
+
+
+def auth_cert_hash(cert_der: bytes, version: int = CURRENT_VERSION) -> bytes:
+    """The ``authCertHash`` of a DER certificate: SHA-1 in version 2, SHA-256 from 3 on."""
+    if version <= 2:
+        return hashlib.sha1(cert_der).digest()  # noqa: S324 - demanded by the v2 format
+    return hashlib.sha256(cert_der).digest()
+
+
+def _req(value: str, what: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfSchemaInvalid(f"{what} must be a non-empty string")
+
+
+# -- shared parameters --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberClass:
+    code: str
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _req(self.code, "member class code")
+
+
+@dataclass(frozen=True)
+class Subsystem:
+    code: str
+    name: str | None = None  # subsystemName, version 5 and later
+
+    def __post_init__(self) -> None:
+        _req(self.code, "subsystem code")
+
+
+@dataclass(frozen=True)
+class Member:
+    member_class: MemberClass
+    member_code: str
+    name: str
+    subsystems: tuple[Subsystem, ...] = ()
+
+    def __post_init__(self) -> None:
+        _req(self.member_code, "member code")
+        codes = [s.code for s in self.subsystems]
+        if len(codes) != len(set(codes)):
+            raise ConfSchemaInvalid(f"member {self.member_code} lists a subsystem twice")
+
+    def member_id(self, instance: str) -> MemberId:
+        return MemberId(instance, self.member_class.code, self.member_code)
+
+    def subsystem_id(self, instance: str, subsystem: Subsystem) -> SubsystemId:
+        return SubsystemId(instance, self.member_class.code, self.member_code, subsystem.code)
+
+
+@dataclass(frozen=True)
+class OcspInfo:
+    url: str
+    cert: bytes | None = None
+    cost_type: str | None = None  # version 6
+
+    def __post_init__(self) -> None:
+        _req(self.url, "OCSP url")
+        if self.cost_type is not None and self.cost_type not in COST_TYPES:
+            raise ConfSchemaInvalid(f"costType {self.cost_type!r} is not one of {COST_TYPES}")
+
+
+@dataclass(frozen=True)
+class CaInfo:
+    cert: bytes
+    ocsp: tuple[OcspInfo, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.cert:
+            raise ConfSchemaInvalid("a CA needs a certificate")
+
+
+@dataclass(frozen=True)
+class AcmeServer:
+    directory_url: str
+    ip_address: str | None = None
+    authentication_certificate_profile_id: str | None = None  # version 4 and later
+    signing_certificate_profile_id: str | None = None  # version 4 and later
+
+
+@dataclass(frozen=True)
+class ApprovedCaInfo:
+    name: str
+    top_ca: CaInfo
+    certificate_profile_info: str
+    intermediate_cas: tuple[CaInfo, ...] = ()
+    authentication_only: bool | None = None
+    default_csr_format: str | None = None  # version 6
+    acme_server: AcmeServer | None = None  # version 3 and later
+
+    def __post_init__(self) -> None:
+        _req(self.name, "approved CA name")
+        _req(self.certificate_profile_info, "certificateProfileInfo")
+        if self.default_csr_format is not None and self.default_csr_format not in CSR_FORMATS:
+            raise ConfSchemaInvalid(f"defaultCsrFormat {self.default_csr_format!r} is not one of {CSR_FORMATS}")
+
+
+@dataclass(frozen=True)
+class ApprovedTsaInfo:
+    name: str
+    url: str
+    cert: bytes
+    cost_type: str | None = None  # version 6
+
+    def __post_init__(self) -> None:
+        _req(self.name, "approved TSA name")
+        _req(self.url, "approved TSA url")
+        if self.cost_type is not None and self.cost_type not in COST_TYPES:
+            raise ConfSchemaInvalid(f"costType {self.cost_type!r} is not one of {COST_TYPES}")
+
+
+@dataclass(frozen=True)
+class MaintenanceMode:
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class SecurityServer:
+    """A gateway registered in the instance. ``auth_cert_hashes`` are raw digest bytes."""
+
+    owner: MemberId
+    server_code: str
+    address: str | None = None
+    auth_cert_hashes: tuple[bytes, ...] = ()
+    clients: tuple[ClientId, ...] = ()
+    maintenance: MaintenanceMode | None = None  # version 5 and later
+
+    def __post_init__(self) -> None:
+        _req(self.server_code, "server code")
+
+    @property
+    def server_id(self) -> SecurityServerId:
+        return self.owner.server(self.server_code)
+
+    @property
+    def in_maintenance(self) -> bool:
+        return self.maintenance is not None
+
+
+@dataclass(frozen=True)
+class GlobalGroup:
+    code: str
+    description: str
+    members: tuple[ClientId, ...] = ()
+
+    def __post_init__(self) -> None:
+        _req(self.code, "global group code")
+
+    def group_id(self, instance: str) -> GlobalGroupId:
+        return GlobalGroupId(instance, self.code)
+
+
+@dataclass(frozen=True)
+class CentralService:
+    """Deprecated in X-Road, still read and written for compatibility."""
+
+    service_code: str
+    implementing_service: ServiceId | None = None
+
+
+@dataclass(frozen=True)
+class ConfigurationSource:
+    """A ``source`` of shared parameters (version 3+): an authority node and its signing certificates."""
+
+    address: str
+    internal_certs: tuple[bytes, ...] = ()
+    external_certs: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        _req(self.address, "source address")
+
+    def internal_url(self, scheme: str = "https") -> str:
+        return f"{scheme}://{self.address}/internalconf"
+
+    def external_url(self, scheme: str = "https") -> str:
+        return f"{scheme}://{self.address}/externalconf"
+
+
+@dataclass(frozen=True)
+class SharedParameters:
+    instance: str
+    sources: tuple[ConfigurationSource, ...] = ()
+    approved_cas: tuple[ApprovedCaInfo, ...] = ()
+    approved_tsas: tuple[ApprovedTsaInfo, ...] = ()
+    members: tuple[Member, ...] = ()
+    security_servers: tuple[SecurityServer, ...] = ()
+    global_groups: tuple[GlobalGroup, ...] = ()
+    central_services: tuple[CentralService, ...] = ()
+    member_classes: tuple[MemberClass, ...] = ()
+    ocsp_freshness_seconds: int = DEFAULT_OCSP_FRESHNESS_SECONDS
+    version: int = CURRENT_VERSION  # the format version it was read from (or is meant for)
+
+    def __post_init__(self) -> None:
+        _req(self.instance, "instanceIdentifier")
+        if self.version not in SUPPORTED_VERSIONS:
+            raise ConfSchemaInvalid(f"configuration version {self.version} is not supported")
+        if self.ocsp_freshness_seconds <= 0:
+            raise ConfSchemaInvalid("ocspFreshnessSeconds must be positive")
+        ids = [m.member_id(self.instance) for m in self.members]
+        if len(ids) != len(set(ids)):
+            raise ConfSchemaInvalid(f"instance {self.instance}: a member is listed twice")
+
+    # -- queries ------------------------------------------------------------
+    def member_ids(self) -> Iterator[MemberId]:
+        for member in self.members:
+            yield member.member_id(self.instance)
+
+    def clients(self) -> Iterator[tuple[ClientId, str, str | None]]:
+        """Every member and subsystem as ``(id, member name, subsystem name or None)``."""
+        for member in self.members:
+            yield member.member_id(self.instance), member.name, None
+            for sub in member.subsystems:
+                yield member.subsystem_id(self.instance, sub), member.name, sub.name
+
+    def client_ids(self) -> frozenset[ClientId]:
+        return frozenset(client for client, _, _ in self.clients())
+
+    def member_name(self, member: MemberId) -> str | None:
+        for m in self.members:
+            if m.member_id(self.instance) == member:
+                return m.name
+        return None
+
+    def servers_of(self, client: ClientId) -> tuple[SecurityServer, ...]:
+        """Gateways that list ``client`` among their clients (the owner member counts too)."""
+        result = []
+        for server in self.security_servers:
+            if client in server.clients or client == server.owner:
+                result.append(server)
+        return tuple(result)
+
+    @property
+    def auth_cert_hash_algorithm(self) -> str:
+        """``sha1`` for version 2 files, ``sha256`` otherwise."""
+        return "sha1" if self.version <= 2 else "sha256"
+
+    def auth_cert_hash(self, cert_der: bytes) -> bytes:
+        return auth_cert_hash(cert_der, self.version)
+
+    def server_by_auth_cert(self, cert_der: bytes) -> SecurityServer | None:
+        """The gateway whose ``authCertHash`` list holds this certificate.
+
+        The digest is chosen by the stored hash's length (20 bytes SHA-1, 32 bytes
+        SHA-256): version-2 files should hold SHA-1, but X-Road's own v2 test files
+        hold SHA-256, and the two lengths cannot be confused.
+        """
+        by_length = {20: hashlib.sha1(cert_der).digest(), 32: hashlib.sha256(cert_der).digest()}  # noqa: S324
+        for server in self.security_servers:
+            for stored in server.auth_cert_hashes:
+                if by_length.get(len(stored)) == stored:
+                    return server
+        return None
+
+    def verification_certs(self, *, internal: bool) -> tuple[bytes, ...]:
+        out: list[bytes] = []
+        for source in self.sources:
+            out.extend(source.internal_certs if internal else source.external_certs)
+        return tuple(out)
+
+    def to_trust_policy(self) -> TrustPolicy:
+        """What this instance trusts: its approved CAs (with OCSP responders and
+        certificate profile), its TSAs and ``ocspFreshnessSeconds``, for ``trust``.
+
+        OCSP responders listed under intermediate CAs are merged into the CA's list:
+        ``trust`` looks responders up per approved CA.
+        """
+        cas = []
+        for ca in self.approved_cas:
+            responders: list[OcspResponderInfo] = []
+            for info in (ca.top_ca, *ca.intermediate_cas):
+                for ocsp in info.ocsp:
+                    cert = load_certificate(ocsp.cert, what=f"OCSP responder cert of {ca.name}") if ocsp.cert else None
+                    responders.append(OcspResponderInfo(url=ocsp.url, cert=cert))
+            cas.append(
+                ApprovedCa(
+                    name=ca.name,
+                    top_cert=load_certificate(ca.top_ca.cert, what=f"top CA cert of {ca.name}"),
+                    intermediates=tuple(
+                        load_certificate(i.cert, what=f"intermediate CA cert of {ca.name}") for i in ca.intermediate_cas
+                    ),
+                    ocsp_responders=tuple(responders),
+                    authentication_only=bool(ca.authentication_only),
+                    certificate_profile=ca.certificate_profile_info,
+                )
+            )
+        tsas = tuple(
+            ApprovedTsa(name=t.name, url=t.url, cert=load_certificate(t.cert, what=f"TSA cert of {t.name}"))
+            for t in self.approved_tsas
+        )
+        return TrustPolicy(
+            instance=self.instance, cas=tuple(cas), tsas=tsas, ocsp_freshness_seconds=self.ocsp_freshness_seconds
+        )
+
+
+# -- private parameters -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnchorSource:
+    """One download location of an anchor and the certificates that may sign there."""
+
+    download_url: str
+    verification_certs: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        _req(self.download_url, "downloadURL")
+        if not self.verification_certs:
+            raise ConfSchemaInvalid(f"source {self.download_url} has no verificationCert")
+
+
+@dataclass(frozen=True)
+class ConfigurationAnchor:
+    """Where an instance's configuration is downloaded and who may sign it.
+
+    The same structure is the standalone anchor file (:mod:`federation.anchor`) and
+    the ``configurationAnchor`` entries of private parameters (trusted anchors of
+    federated instances).
+    """
+
+    instance: str
+    sources: tuple[AnchorSource, ...]
+    generated_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        _req(self.instance, "anchor instanceIdentifier")
+        if not self.sources:
+            raise ConfSchemaInvalid(f"anchor of {self.instance} has no source")
+        if self.generated_at is not None and self.generated_at.tzinfo is None:
+            raise ConfSchemaInvalid("anchor generatedAt must carry a time zone")
+
+    def verification_certs(self) -> tuple[bytes, ...]:
+        seen: list[bytes] = []
+        for source in self.sources:
+            for cert in source.verification_certs:
+                if cert not in seen:
+                    seen.append(cert)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class ManagementService:
+    auth_cert_reg_service_address: str
+    management_request_service_provider_id: ClientId
+    auth_cert_reg_service_cert: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _req(self.auth_cert_reg_service_address, "authCertRegServiceAddress")
+
+
+@dataclass(frozen=True)
+class PrivateParameters:
+    instance: str
+    management_service: ManagementService
+    anchors: tuple[ConfigurationAnchor, ...] = ()
+    time_stamping_interval_seconds: int = DEFAULT_TIMESTAMPING_INTERVAL_SECONDS
+    version: int = CURRENT_VERSION
+
+    def __post_init__(self) -> None:
+        _req(self.instance, "instanceIdentifier")
+        if self.version not in SUPPORTED_VERSIONS:
+            raise ConfSchemaInvalid(f"configuration version {self.version} is not supported")
+        if self.time_stamping_interval_seconds <= 0:
+            raise ConfSchemaInvalid("timeStampingIntervalSeconds must be positive")
+
+    def anchor_for(self, instance: str) -> ConfigurationAnchor | None:
+        for anchor in self.anchors:
+            if anchor.instance == instance:
+                return anchor
+        return None
+
+
+# -- optional internal parts --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonitoringParameters:
+    """``MONITORING``: the client allowed to query monitoring data of every gateway."""
+
+    monitoring_client_id: ClientId | None = None
+
+
+@dataclass(frozen=True)
+class FetchIntervalParameters:
+    """``FETCHINTERVAL``: how often gateways refresh OCSP responses (seconds)."""
+
+    ocsp_fetch_interval: int
+
+    def __post_init__(self) -> None:
+        if self.ocsp_fetch_interval <= 0:
+            raise ConfSchemaInvalid("ocspFetchInterval must be positive")
+
+
+@dataclass(frozen=True)
+class NextUpdateParameters:
+    """``NEXTUPDATE``: whether gateways check the nextUpdate field of OCSP responses."""
+
+    verify_next_update: bool
+
+
+ParametersModel = (
+    SharedParameters | PrivateParameters | MonitoringParameters | FetchIntervalParameters | NextUpdateParameters
+)
+

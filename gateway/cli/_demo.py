@@ -1,0 +1,20 @@
+"""``sild demo``: the main job of the README's first command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("demo")
+@click.option("--keep", is_flag=True, help="Leave the network running and print how to explore it.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the sandbox lives (default: a new temporary directory).")
+@click.option("--timeout", type=float, default=120.0, show_default=True,
+              help="Seconds any one part may take to become healthy.")
+def demo_command(keep: bool, directory: Path | None, timeout: float) -> None:
+    """Two federated countries (EE, FI) exchanging data on this machine, step by step."""
+    from gateway.sandbox._demo import run_demo
+
+    raise SystemExit(run_demo(keep=keep, directory=directory, timeout=timeout))

@@ -1,0 +1,291 @@
+"""``sild gateway ...``: set a gateway up, register it, serve it, ask how it is.
+
+    sild gateway init DIR --anchor FILE --server EE/GOV/70000001/gw1
+    sild gateway add-member DIR --member EE/COM/10000003      (another hosted member's sign key)
+    sild gateway import-cert DIR FILE                         (issued auth/sign certificates)
+    sild gateway register DIR --authority URL [--address HOST:PORT] [--client ID ...]
+    sild gateway serve DIR [--workers N]                      (N processes serve the ports)
+    sild gateway status DIR
+
+The token PIN comes from ``$SILD_TOKEN_PIN`` (or ``DIR/token.pin``, written only by
+the sandbox). Administration commands of the server configuration (clients,
+services, access rights) are added from :mod:`gateway.cli._admin` when present.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from trust.errors import IdentifierError
+from trust.protocol._identifiers import parse_client
+from trust.keys._token import KeyType
+
+from gateway.settings import (
+    MAX_WORKERS, NodeSettings, SetupError, add_member, import_certificate, init_gateway, load_cert_chain, sign_keys,
+    token_pin,
+)
+
+DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@click.group("gateway")
+def gateway_group() -> None:
+    """Run a gateway (security server): set-up, registration, serving, status."""
+
+
+@gateway_group.command("init")
+@DIR_ARG
+@click.option("--anchor", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The instance's configuration anchor (compare its SHA-224 out of band).")
+@click.option("--server", required=True, help="Gateway identifier INSTANCE/CLASS/MEMBER/SERVERCODE.")
+@click.option("--key-type", type=click.Choice([k.value for k in KeyType]), default=KeyType.RSA2048.value,
+              show_default=True)
+@click.option("--is-port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--is-tls-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="HTTPS port for information systems (https / https-cert clients); 0 = off.")
+@click.option("--peer-port", type=click.IntRange(0, 65535), default=5500, show_default=True)
+@click.option("--ocsp-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Plain-HTTP OCSP-responses port for X-Road peers (5577); 0 = off.")
+@click.option("--admin-port", type=click.IntRange(0, 65535), default=0, show_default=True)
+@click.option("--address", default="", help="Address registered for this gateway (host or host:port).")
+@click.option("--allow-federation", "federations", multiple=True,
+              help="Federated instance whose configuration to use ('all' for every trusted one).")
+def init_command(directory: Path, anchor: Path, server: str, key_type: str, is_port: int, is_tls_port: int,
+                 peer_port: int,
+                 ocsp_port: int, admin_port: int, address: str, federations: tuple[str, ...]) -> None:
+    """Create the gateway directory, its keys and the CSRs of its certificates."""
+    from federation.anchor import anchor_fingerprint
+
+    settings = init_gateway(directory, anchor=anchor, server=server, pin=token_pin(directory),
+                            key_type=KeyType(key_type), settings={
+                                "is_port": is_port, "is_tls_port": is_tls_port, "peer_port": peer_port,
+                                "ocsp_port": ocsp_port,
+                                "admin_port": admin_port, "public_address": address,
+                                "allowed_federations": tuple(federations)})
+    click.echo(f"gateway {settings.server} of instance {settings.instance} created in {directory}")
+    click.echo(f"anchor SHA-224: {anchor_fingerprint(anchor.read_bytes())}")
+    click.echo(f"auth CSR: {directory / 'csr' / 'auth.csr.pem'}")
+    click.echo(f"sign CSR: {directory / 'csr' / 'sign.csr.pem'}")
+
+
+@gateway_group.command("add-member")
+@DIR_ARG
+@click.option("--member", required=True, help="Another member hosted here, INSTANCE/CLASS/CODE.")
+def add_member_command(directory: Path, member: str) -> None:
+    """Create a sign key and CSR for another member whose subsystems this gateway serves."""
+    try:
+        client = parse_client(member)
+    except IdentifierError as exc:
+        raise SetupError(f"invalid member {member!r}: {exc}") from exc
+    path = add_member(directory, client.member, pin=token_pin(directory))
+    click.echo(f"sign CSR for {client.member.to_text()}: {path}")
+
+
+@gateway_group.command("import-cert")
+@DIR_ARG
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def import_cert_command(directory: Path, file: Path) -> None:
+    """Import an issued certificate (PEM, leaf first, chain may follow)."""
+    key_id = import_certificate(directory, file.read_bytes(), pin=token_pin(directory))
+    click.echo(f"imported certificate for key {key_id}")
+
+
+@gateway_group.command("register")
+@DIR_ARG
+@click.option("--authority", "authority_url", required=True, help="Base URL of the governing authority.")
+@click.option("--address", default=None, help="Address to register (default: from gateway.json).")
+@click.option("--client", "clients", multiple=True, help="Subsystem served by this gateway (repeatable).")
+def register_command(directory: Path, authority_url: str, address: str | None, clients: tuple[str, ...]) -> None:
+    """Send a registration request (signed by the owner's sign key and the auth key)."""
+    from federation.central._registration import build_registration_request, submit_registration_request
+    from trust.keys._token import SoftToken
+
+    from gateway.conf._store import ConfStore
+    from gateway.node._node import PolicyCache
+    from gateway.signing._parts import OwnOcspStore
+
+    settings = NodeSettings.load(directory)
+    token = SoftToken(directory / "token", token_pin(directory))
+    auth = load_cert_chain(directory, "auth")
+    sign = load_cert_chain(directory, "sign")
+    try:
+        client_ids = [parse_client(c) for c in clients]
+    except IdentifierError as exc:
+        raise SetupError(f"invalid client: {exc}") from exc
+    # the authority checks both certificates' OCSP status: fetch fresh responses first
+    store = ConfStore(directory, settings, clock=_now)
+    store.refresh()
+    ocsp = OwnOcspStore(directory / "ocsp", {"auth": auth[0], "sign": sign[0]}, PolicyCache(store.current),
+                        settings.instance)
+    ocsp.refresh(_now())
+    if not ocsp.for_key("auth") or not ocsp.for_key("sign"):
+        raise SetupError(f"cannot get OCSP responses for the certificates: {ocsp.health().get('last_error')}")
+    document = build_registration_request(
+        server=settings.server_id, address=address or settings.public_address or None, auth_cert=auth[0],
+        clients=client_ids, sign_cert=sign[0], sign_ocsp=ocsp.for_key("sign")[0], auth_ocsp=ocsp.for_key("auth")[0],
+        owner_signer=token, sign_key_id="sign", auth_signer=token, auth_key_id="auth", created_at=_now())
+    answer = submit_registration_request(authority_url, document)
+    reg = dict(settings.registration)
+    reg.update({"authority": authority_url, "submitted_at": _now().isoformat(),
+                "request": str(answer.get("id", ""))})
+    NodeSettings(**{**settings.__dict__, "registration": reg}).save(directory)
+    click.echo(f"registration request submitted: {json.dumps(answer)}")
+
+
+def _serving_logs(label: str) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s {label}%(name)s: %(message)s")
+    for chatty in ("httpx", "httpcore", "apscheduler"):  # one line per HTTP call would cost ~3 % CPU
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+def _run_until_signal(node: Any, *, parent: int | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or, for a worker, until its parent process is gone); then stop."""
+    # What exists now (modules, configuration, keys, pools) lives as long as the node;
+    # taken out of the collector's generations, it is not rescanned by every full
+    # collection that the per-message allocations trigger.
+    gc.collect()
+    gc.freeze()
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        while not stop.wait(1.0):
+            if parent is not None and os.getppid() != parent:
+                break  # the main process is gone (killed): a worker must not serve on alone
+    finally:
+        node.stop()
+
+
+@gateway_group.command("serve")
+@DIR_ARG
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None,
+              help="Worker processes serving the IS and mutual-TLS ports; this one then supervises them "
+                   "and runs the jobs (default: `workers` of gateway.json, 1 = this process serves).")
+def serve_command(directory: Path, workers: int | None) -> None:
+    """Serve the IS port, the mutual-TLS port and the jobs until SIGTERM/SIGINT."""
+    from gateway.node._node import GatewayNode
+
+    _serving_logs("")
+    node = GatewayNode(directory)
+    node.start(workers=workers)
+    extra = f", served by {len(node.workers.pids)} worker processes" if node.workers is not None else ""
+    click.echo(f"gateway {node.server_id.to_text()}: IS {node.is_url}, peers port {node.peer_port}{extra}", err=True)
+    _run_until_signal(node)
+
+
+@gateway_group.command("worker", hidden=True)
+@DIR_ARG
+@click.option("--index", type=click.IntRange(1, MAX_WORKERS), required=True)
+@click.option("--listen", "listen", multiple=True, required=True, help="NAME=FD of a socket the main process bound.")
+def worker_command(directory: Path, index: int, listen: tuple[str, ...]) -> None:
+    """(internal) One worker process of `sild gateway serve` (gateway.node._workers)."""
+    from gateway.node._node import GatewayNode
+    from gateway.node._workers import parse_listen
+
+    parent = os.getppid()
+    _serving_logs(f"worker-{index} ")
+    try:
+        sockets = parse_listen(listen)
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+    node = GatewayNode(directory).start_worker(sockets, index)
+    _run_until_signal(node, parent=parent)
+
+
+@gateway_group.command("status")
+@DIR_ARG
+@click.option("--json", "as_json", is_flag=True)
+def status_command(directory: Path, as_json: bool) -> None:
+    """Configuration age and expiry, OCSP and timestamping health, registration state."""
+    data = gateway_status(directory)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    click.echo(f"gateway {data['server']} ({data['instance']})")
+    confs: dict[str, dict[str, object]] = data["configuration"]  # type: ignore[assignment]
+    for inst, conf in confs.items():
+        state = "valid" if conf["valid"] else "EXPIRED"
+        click.echo(f"  configuration {inst}: {state}, expires {conf['expires_at']}, downloaded {conf.get('downloaded')}")
+    ocsp: dict[str, object] = data["ocsp"]  # type: ignore[assignment]
+    click.echo(f"  OCSP: last refresh {ocsp.get('last_refresh')}, error {ocsp.get('last_error')}")
+    click.echo(f"  timestamping: {json.dumps(data.get('timestamping'), default=str)}")
+    click.echo(f"  registration: {data['registration']}")
+
+
+def gateway_status(directory: Path) -> dict[str, object]:
+    """Status read from the directory (works while the node runs or not)."""
+    from federation.conftree import load_tree
+
+    settings = NodeSettings.load(directory)
+    at = _now()
+    out: dict[str, object] = {"server": settings.server, "instance": settings.instance}
+    confs: dict[str, object] = {}
+    registered = False
+    try:
+        tree = load_tree(directory / "conf")
+        for inst, conf in tree.instances.items():
+            meta_path = directory / "conf"
+            confs[inst] = {"expires_at": conf.expires_at.isoformat() if conf.expires_at else None,
+                           "valid": conf.expires_at is None or conf.expires_at > at,
+                           "downloaded": _mtime(meta_path / inst)}
+            if inst == settings.instance:
+                registered = any(s.server_id == settings.server_id for s in conf.shared.security_servers)
+    except Exception as exc:  # noqa: BLE001 - status must report, not fail
+        confs["error"] = {"expires_at": None, "valid": False, "downloaded": None, "message": str(exc)}
+    out["configuration"] = confs
+    status_file = directory / "ocsp" / "status.json"
+    out["ocsp"] = json.loads(status_file.read_text()) if status_file.is_file() else {}
+    try:
+        from gateway.messagelog._log import MessageLog
+        from gateway.serverconf._db import open_engine
+
+        out["timestamping"] = MessageLog(open_engine(settings.messagelog_database(directory))).status(at)
+    except Exception as exc:  # noqa: BLE001
+        out["timestamping"] = {"error": str(exc)}
+    reg = settings.registration
+    out["registration"] = "registered" if registered else (
+        f"requested at {reg.get('submitted_at')}" if reg.get("submitted_at") else "not registered")
+    out["sign_keys"] = {k: v.to_text() for k, v in sign_keys(directory).items()}
+    return out
+
+
+def _mtime(path: Path) -> str | None:
+    try:
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat()
+    except OSError:
+        return None
+
+
+def _add_admin_commands() -> None:
+    """Server-configuration commands (clients, services, rights, keys, log) live in ``cli_admin``."""
+    try:
+        from gateway.cli import _admin as cli_admin
+    except ImportError:
+        return
+    for name in getattr(cli_admin, "__all__", ()):
+        command = getattr(cli_admin, name, None)
+        if isinstance(command, click.Command) and command.name not in gateway_group.commands:
+            gateway_group.add_command(command)
+
+
+_add_admin_commands()

@@ -1,0 +1,521 @@
+"""The message log: every exchanged message, on record before its answer leaves.
+
+What is stored per message and side (NOTES 7): the message bytes exactly as signed
+(SOAP envelope, or the REST header part), the REST body as a blob, attachments, the
+signature XML, a hash chain and its result when the message was signed in a batch,
+``signature_hash`` (SHA-512 of the signature XML, the leaf of batch timestamps),
+``query_id``, ``x_request_id``, client and service identifiers, side (client or
+server proxy) and direction (request or response).
+
+The hot path is one transaction per exchange per side: the proxy hands request and
+answer to :meth:`MessageLog.append_all` once the answer is decided, and the answer
+leaves only after they committed (a failed exchange's request goes alone through
+:meth:`MessageLog.append`). Each commits its own transaction - shared with concurrent
+appends by the group-commit writer (:mod:`gateway.messagelog._writer`), which runs
+the INSERT compiled once on its own long-lived connection, so an append costs the
+database's work and little Python besides - or joins the caller's when given
+``connection=`` (so a proxy that records other rows in the same breath commits them
+atomically); :meth:`MessageLog.exchange` groups several appends into one
+transaction that commits at the end of the ``with`` block and leaves nothing if the
+block fails. A single SQLite/PostgreSQL transaction means a crash at any moment
+leaves either the whole record or none of it.
+
+The log table is append-only: timestamping and archiving only insert into their own
+tables (``ml_record_ts``, ``ml_record_archive``), so they never lock rows the hot path
+writes (the trap X-Road fell into in 2017, DESIGN 5). Timestamping lives in
+:mod:`gateway.messagelog._timestamper`; the proxy asks :meth:`MessageLog.check_accepting`
+before taking a message, which refuses once timestamping has failed for longer than
+the acceptable period (X-Road's 4 hours, NOTES 7 and 9.14).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence, cast
+
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, select
+from sqlalchemy.engine.interfaces import DBAPICursor
+
+from trust.protocol._identifiers import ClientId, ServiceId
+
+from gateway.serverconf import _models as m
+from gateway.errors import GatewayError
+from gateway.messagelog._lock import CommitLock
+from gateway.messagelog._writer import CompiledInsert, GroupCommitWriter, supports_fast_insert
+
+Clock = Callable[[], dt.datetime]
+SIDES = ("client", "server")
+DIRECTIONS = ("request", "response")
+KINDS = ("SOAP", "REST")
+DEFAULT_ACCEPTABLE_FAILURE = dt.timedelta(hours=4)
+
+# the columns an append writes, in the order of MessageLog._values
+RECORD_COLUMNS = (
+    "logged_at", "query_id", "x_request_id", "client_id", "service_id", "side", "direction", "kind",
+    "message", "body", "body_logged", "signature", "signature_hash", "hash_chain_result", "hash_chain",
+    "attachments",
+)
+ATTACHMENT_COLUMNS = ("record_id", "position", "data")
+# built once: statements are immutable, and SQLAlchemy caches their compiled form
+_RECORD_TABLE = cast(Table, m.LogRecord.__table__)
+_ATTACHMENT_TABLE = cast(Table, m.LogAttachment.__table__)
+_RECORD_INSERT = insert(_RECORD_TABLE)
+_ATTACHMENT_INSERT = insert(_ATTACHMENT_TABLE)
+
+# ml_state keys
+STATE_LAST_SUCCESS = "ts_last_success"
+STATE_FIRST_FAILURE = "ts_first_failure"
+STATE_LAST_ERROR = "ts_last_error"
+STATE_FLOOR = "ts_floor"
+
+
+class MessageLogError(GatewayError):
+    code = "gateway.messagelog.error"
+
+
+class InvalidLogEntry(MessageLogError):
+    code = "gateway.messagelog.invalid_entry"
+
+
+class TimestampingOverdue(MessageLogError):
+    """Timestamping failed for longer than allowed; the gateway must refuse messages."""
+
+    code = "gateway.messagelog.timestamping_overdue"
+
+
+class RecordNotFound(MessageLogError):
+    code = "gateway.messagelog.not_found"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One message as the proxy saw it; ``message`` and ``signature`` are the exact bytes."""
+
+    query_id: str
+    client: ClientId
+    service: ServiceId
+    side: str
+    direction: str
+    kind: str
+    message: bytes
+    signature: bytes
+    body: bytes | None = None
+    x_request_id: str | None = None
+    hash_chain_result: bytes | None = None
+    hash_chain: bytes | None = None
+    attachments: Sequence[Attachment] = ()
+    logged_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.query_id, str) or not self.query_id or len(self.query_id) > 255:
+            raise InvalidLogEntry("query id must be 1-255 characters")
+        if self.side not in SIDES:
+            raise InvalidLogEntry(f"side must be one of {SIDES}, not {self.side!r}")
+        if self.direction not in DIRECTIONS:
+            raise InvalidLogEntry(f"direction must be one of {DIRECTIONS}, not {self.direction!r}")
+        if self.kind not in KINDS:
+            raise InvalidLogEntry(f"kind must be one of {KINDS}, not {self.kind!r}")
+        if not isinstance(self.message, bytes) or not isinstance(self.signature, bytes) or not self.signature:
+            raise InvalidLogEntry("message and signature must be bytes (the signature non-empty)")
+        if (self.hash_chain is None) != (self.hash_chain_result is None):
+            raise InvalidLogEntry("hash chain and hash chain result come together")
+        if self.logged_at is not None and self.logged_at.tzinfo is None:
+            raise InvalidLogEntry("naive datetime refused for logged_at")
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record read back, with its timestamp when it has one."""
+
+    id: int
+    logged_at: dt.datetime
+    query_id: str
+    x_request_id: str | None
+    client: str
+    service: str
+    side: str
+    direction: str
+    kind: str
+    message: bytes
+    body: bytes | None
+    signature: bytes
+    signature_hash: bytes
+    hash_chain_result: bytes | None
+    hash_chain: bytes | None
+    attachments: tuple[Attachment, ...] = ()
+    timestamp_token: bytes | None = None
+    ts_hash_chain_result: bytes | None = None
+    ts_hash_chain: bytes | None = None
+    stamped_signature: bytes | None = None  # single stamps: the signature with its SignatureTimeStamp
+    archived: bool = False
+
+    @property
+    def evidence_signature(self) -> bytes:
+        """The signature XML as it goes into the ASiC container (with a single timestamp when it has one)."""
+        return self.stamped_signature or self.signature
+
+    @property
+    def batch_timestamp(self) -> bool:
+        return self.ts_hash_chain_result is not None
+
+
+@dataclass(frozen=True)
+class MessageLogConfig:
+    """``acceptable_failure``: how long timestamping may fail before messages are refused.
+
+    ``group_commit`` lets concurrent :meth:`MessageLog.append` calls share one
+    transaction (each still returns only after its record committed); on SQLite and
+    PostgreSQL only, other databases append one transaction each through SQLAlchemy.
+    ``max_batch`` caps the records of one shared transaction.
+
+    ``body_logging=False`` keeps only the X-Road headers of REST bodies and SOAP
+    attachments (as X-Road's ``message-body-logging=false``; the resulting ASiC
+    container then does not verify).
+    """
+
+    acceptable_failure: dt.timedelta = DEFAULT_ACCEPTABLE_FAILURE
+    body_logging: bool = True
+    state_refresh_seconds: float = 5.0
+    # concurrent appends share one transaction (one fsync); see gateway.messagelog._writer
+    group_commit: bool = True
+    max_batch: int = 256
+
+    def __post_init__(self) -> None:
+        if self.acceptable_failure <= dt.timedelta(0):
+            raise ValueError("acceptable timestamping failure period must be positive")
+
+
+@dataclass
+class _StateCache:
+    checked: float = 0.0
+    first_failure: dt.datetime | None = None
+    oldest_unstamped: dt.datetime | None = None
+    last_success: dt.datetime | None = None
+
+
+class Exchange:
+    """Appends inside one open transaction (see :meth:`MessageLog.exchange`)."""
+
+    def __init__(self, log: MessageLog, conn: Connection) -> None:
+        self._log = log
+        self.connection = conn
+        self.record_ids: list[int] = []
+
+    def append(self, entry: LogEntry) -> int:
+        record_id = self._log.append(entry, connection=self.connection)
+        self.record_ids.append(record_id)
+        return record_id
+
+
+class MessageLog:
+    """Appends and reads message-log records on one database."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = _utc_now, config: MessageLogConfig | None = None) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.config = config or MessageLogConfig()
+        self._state = _StateCache()
+        self._state_lock = threading.Lock()
+        # every writer of this process takes it: other processes' writers wait in the kernel
+        self.commit_lock = CommitLock(engine)
+        self._writer: GroupCommitWriter[tuple[LogEntry, ...]] | None = None
+        if self.config.group_commit and supports_fast_insert(engine.dialect):
+            dialect = engine.dialect
+            self._record_stmt = CompiledInsert(dialect, _RECORD_TABLE, RECORD_COLUMNS, returning_id=True)
+            self._attachment_stmt = CompiledInsert(dialect, _ATTACHMENT_TABLE, ATTACHMENT_COLUMNS)
+            self._writer = GroupCommitWriter(engine, self._insert_direct, max_batch=self.config.max_batch,
+                                             commit_lock=self.commit_lock)
+
+    def _now(self) -> dt.datetime:
+        moment = self.clock()
+        if moment.tzinfo is None:
+            raise InvalidLogEntry("the clock returned a naive datetime")
+        return moment
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _values(self, entry: LogEntry) -> tuple[object, ...]:
+        """The ``ml_record`` row of an entry, in :data:`RECORD_COLUMNS` order."""
+        body_logged = self.config.body_logging
+        return (
+            entry.logged_at or self._now(),
+            entry.query_id,
+            entry.x_request_id,
+            _typed(entry.client),
+            _typed(entry.service),
+            entry.side,
+            entry.direction,
+            entry.kind,
+            entry.message,
+            entry.body if body_logged else None,
+            body_logged,
+            entry.signature,
+            hashlib.sha512(entry.signature).digest(),
+            entry.hash_chain_result,
+            entry.hash_chain,
+            _attachments_json(entry.attachments) if entry.attachments else "[]",
+        )
+
+    def append(self, entry: LogEntry, *, connection: Connection | None = None) -> int:
+        """Store one message; returns its record id.
+
+        Without ``connection`` the record is committed before this returns (with group
+        commit, in a transaction shared with concurrent appends). With one, it is part of
+        the caller's transaction and is durable when the caller commits.
+        """
+        if connection is not None:
+            return self._insert(connection, entry)
+        if self._writer is not None:
+            return self._writer.submit((entry,))
+        with self.commit_lock.begin() as conn:
+            return self._insert(conn, entry)
+
+    def append_all(self, entries: Sequence[LogEntry]) -> int:
+        """Store several messages in one transaction (all or none); returns the first record id.
+
+        The proxies log an exchange's request and answer together once the answer is
+        decided: one commit instead of two, and never one without the other.
+        """
+        if not entries:
+            raise InvalidLogEntry("nothing to append")
+        if self._writer is not None:
+            return self._writer.submit(tuple(entries))
+        with self.commit_lock.begin() as conn:
+            return [self._insert(conn, e) for e in entries][0]
+
+    def close(self) -> None:
+        """Let the group-commit transaction in flight commit and close its connection."""
+        if self._writer is not None:
+            self._writer.close()
+        self.commit_lock.close()
+
+    def _insert(self, conn: Connection, entry: LogEntry) -> int:
+        """Insert through SQLAlchemy on the caller's connection (its transaction)."""
+        result = conn.execute(_RECORD_INSERT, dict(zip(RECORD_COLUMNS, self._values(entry))))
+        record_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        if entry.attachments and self.config.body_logging:
+            conn.execute(
+                _ATTACHMENT_INSERT,
+                [{"record_id": record_id, "position": n, "data": a.data} for n, a in enumerate(entry.attachments)],
+            )
+        return record_id
+
+    def _insert_direct(self, cursor: DBAPICursor, entries: tuple[LogEntry, ...]) -> int:
+        """The group-commit writer's insert: the statements compiled once, on its cursor."""
+        first: int | None = None
+        for entry in entries:
+            record_id = self._record_stmt.execute(cursor, self._values(entry))
+            assert record_id is not None
+            if entry.attachments and self.config.body_logging:
+                self._attachment_stmt.execute_many(
+                    cursor, [(record_id, n, a.data) for n, a in enumerate(entry.attachments)]
+                )
+            first = record_id if first is None else first
+        assert first is not None
+        return first
+
+    @contextmanager
+    def exchange(self) -> Iterator[Exchange]:
+        """``with log.exchange() as tx: tx.append(request); ...`` - all or nothing, committed at exit.
+
+        The transaction holds the database's write lock from the first append until the
+        block ends, so put only the decisions and appends inside it, never a call to a
+        backend or a peer. ``tx.connection`` lets other rows (operational monitoring)
+        join the same transaction; a writer with a transaction of its own would wait
+        for this one's commit lock, which this thread holds, for ever.
+        """
+        with self.commit_lock.begin() as conn:
+            yield Exchange(self, conn)
+
+    # -- the guard the proxy calls ------------------------------------------------------------
+
+    def _refresh_state(self, force: bool = False) -> _StateCache:
+        """The timestamping state, read again when older than ``state_refresh_seconds``.
+
+        Per message this is a clock reading and a comparison. When the state is due,
+        one thread reads it; the others go on with the state it replaces (seconds old,
+        against a period of hours) instead of queueing to read it once each. Without
+        any state yet (start, :meth:`invalidate_state`) or with ``force``, they wait.
+        """
+        state = self._state
+        if not force and time.monotonic() - state.checked < self.config.state_refresh_seconds:
+            return state
+        if not self._state_lock.acquire(blocking=force or not state.checked):
+            return state
+        try:
+            state = self._state
+            if not force and time.monotonic() - state.checked < self.config.state_refresh_seconds:
+                return state  # refreshed while this thread waited
+            with self.engine.connect() as conn:
+                values = dict(conn.execute(select(m.LogState.key, m.LogState.value)).all())
+                floor = int(values.get(STATE_FLOOR, "0"))
+                oldest = conn.execute(
+                    select(func.min(m.LogRecord.logged_at))
+                    .select_from(m.LogRecord)
+                    .outerjoin(m.LogRecordTimestamp, m.LogRecordTimestamp.record_id == m.LogRecord.id)
+                    .where(and_(m.LogRecord.id > floor, m.LogRecordTimestamp.record_id.is_(None)))
+                ).scalar()
+            new = _StateCache(
+                checked=time.monotonic(),
+                first_failure=_parse_time(values.get(STATE_FIRST_FAILURE)),
+                oldest_unstamped=_aware(oldest),
+                last_success=_parse_time(values.get(STATE_LAST_SUCCESS)),
+            )
+            self._state = new
+            return new
+        finally:
+            self._state_lock.release()
+
+    def invalidate_state(self) -> None:
+        self._state = _StateCache()
+
+    def timestamping_overdue(self, at: dt.datetime | None = None) -> bool:
+        """True when timestamping has failed (or left records unstamped) longer than allowed."""
+        at = at or self._now()
+        state = self._refresh_state()
+        limit = self.config.acceptable_failure
+        if state.first_failure is not None and at - state.first_failure > limit:
+            return True
+        return state.oldest_unstamped is not None and at - state.oldest_unstamped > limit
+
+    def check_accepting(self, at: dt.datetime | None = None) -> None:
+        """Raise :class:`TimestampingOverdue` when the gateway must refuse new messages."""
+        if self.timestamping_overdue(at):
+            raise TimestampingOverdue(
+                "message log timestamping has failed for longer than "
+                f"{int(self.config.acceptable_failure.total_seconds())} s; messages are refused until it succeeds"
+            )
+
+    def status(self, at: dt.datetime | None = None) -> dict[str, object]:
+        at = at or self._now()
+        state = self._refresh_state(force=True)
+        with self.engine.connect() as conn:
+            values = dict(conn.execute(select(m.LogState.key, m.LogState.value)).all())
+        return {
+            "last_timestamp_success": state.last_success.isoformat() if state.last_success else None,
+            "timestamping_failing_since": state.first_failure.isoformat() if state.first_failure else None,
+            "last_timestamp_error": values.get(STATE_LAST_ERROR),
+            "oldest_unstamped_record": state.oldest_unstamped.isoformat() if state.oldest_unstamped else None,
+            "timestamping_overdue": self.timestamping_overdue(at),
+        }
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def find(self, query_id: str, *, direction: str | None = None, side: str | None = None) -> list[StoredRecord]:
+        """Records of one exchange, oldest first."""
+        query = select(m.LogRecord.id).where(m.LogRecord.query_id == query_id)
+        if direction is not None:
+            query = query.where(m.LogRecord.direction == direction)
+        if side is not None:
+            query = query.where(m.LogRecord.side == side)
+        with self.engine.connect() as conn:
+            ids = list(conn.execute(query.order_by(m.LogRecord.id)).scalars())
+        return [self.get(i) for i in ids]
+
+    def get(self, record_id: int) -> StoredRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(m.LogRecord).where(m.LogRecord.id == record_id)).mappings().first()
+            if row is None:
+                raise RecordNotFound(f"no message log record {record_id}")
+            atts = conn.execute(
+                select(m.LogAttachment.data).where(m.LogAttachment.record_id == record_id).order_by(m.LogAttachment.position)
+            ).scalars().all()
+            ts = conn.execute(
+                select(
+                    m.LogTimestamp.token, m.LogTimestamp.hash_chain_result, m.LogRecordTimestamp.hash_chain,
+                    m.LogRecordTimestamp.signature,
+                )
+                .join(m.LogRecordTimestamp, m.LogRecordTimestamp.timestamp_id == m.LogTimestamp.id)
+                .where(m.LogRecordTimestamp.record_id == record_id)
+            ).first()
+            archived = conn.execute(
+                select(m.LogRecordArchive.archive_id).where(m.LogRecordArchive.record_id == record_id)
+            ).first()
+        meta = json.loads(row["attachments"])
+        attachments = tuple(Attachment(a["content_type"], d) for a, d in zip(meta, atts))
+        return StoredRecord(
+            id=row["id"],
+            logged_at=_aware(row["logged_at"]),  # type: ignore[arg-type]
+            query_id=row["query_id"],
+            x_request_id=row["x_request_id"],
+            client=row["client_id"],
+            service=row["service_id"],
+            side=row["side"],
+            direction=row["direction"],
+            kind=row["kind"],
+            message=row["message"],
+            body=row["body"],
+            signature=row["signature"],
+            signature_hash=row["signature_hash"],
+            hash_chain_result=row["hash_chain_result"],
+            hash_chain=row["hash_chain"],
+            attachments=attachments,
+            timestamp_token=ts[0] if ts else None,
+            ts_hash_chain_result=ts[1] if ts else None,
+            ts_hash_chain=ts[2] if ts else None,
+            stamped_signature=ts[3] if ts else None,
+            archived=archived is not None,
+        )
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(m.LogRecord)).scalar() or 0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _typed(identifier: ClientId | ServiceId) -> str:
+    """Typed text of an identifier, cached: the same few clients and services recur on every message."""
+    return identifier.typed_text()
+
+
+def _attachments_json(attachments: Sequence[Attachment]) -> str:
+    """What ``ml_record.attachments`` keeps of each attachment: type, SHA-512 and size."""
+    return json.dumps(
+        [{"content_type": a.content_type, "sha512": hashlib.sha512(a.data).hexdigest(), "size": len(a.data)}
+         for a in attachments]
+    )
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # raw SQLite text from an aggregate
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
+
+
+__all__ = [
+    "Attachment",
+    "Exchange",
+    "InvalidLogEntry",
+    "LogEntry",
+    "MessageLog",
+    "MessageLogConfig",
+    "MessageLogError",
+    "RecordNotFound",
+    "StoredRecord",
+    "TimestampingOverdue",
+]
+
+

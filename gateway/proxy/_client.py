@@ -1,0 +1,510 @@
+"""The client proxy: the IS-facing WSGI app of a gateway.
+
+What an information system talks to:
+
+* ``POST`` (any path) with a SOAP 4.0 message -> an X-Road SOAP exchange;
+* ``/r1/{INST}/{CLASS}/{MEMBER}/{SUB}/{SERVICE}[/path][?query]`` (any method) with
+  ``X-Road-Client`` -> an X-Road REST exchange; absolute-URI targets (the IS uses the
+  gateway as an HTTP proxy) are accepted too;
+* ``GET /listClients[?xRoadInstance=XX]`` (XML, or JSON with ``Accept: application/json``);
+* ``GET /wsdl?xRoadInstance=..&memberClass=..&memberCode=..&subsystemCode=..&serviceCode=..[&version=..]``
+  (UXP style): the provider's WSDL, rewritten to point at this gateway and at the
+  ``xroad.xsd``/``xml.xsd`` copies it serves under ``/schemas/``;
+* ``GET /verificationconf``: the verification configuration as a zip.
+
+An exchange: check the own configuration is valid, authenticate the IS for the client
+subsystem (NOSSL, SSLNOAUTH, SSLAUTH), find the provider's gateways (own or allowed
+federated instance, fastest first, maintenance skipped), sign, log, send over the
+pooled mutual-TLS transport, verify the provider gateway's signature and the echoed
+headers and ``requestHash``, log, answer the IS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs, urlsplit
+
+from lxml import etree
+
+from trust.errors import IdentifierError
+from trust.protocol._identifiers import (
+    IDENTIFIERS_NS, ClientId, SecurityServerId, ServiceId, SubsystemId, id_to_xml, parse_client, parse_server,
+    parse_service,
+)
+
+from trust.protocol import _rest as rest
+from gateway.serverconf._access import check_is_connection
+from gateway.monitoring._feed import new_note, note_ids
+from gateway.signing._batch import MessageSignature
+from gateway.proxy._context import ServerEntry, SignedParts
+from gateway.proxy._exchange import (
+    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body,
+    request_logged_on_failure, wsgi_headers,
+)
+from trust.protocol._faults import XRoadFault, internal_fault
+from gateway.net._peer_transport import (
+    PeerCertificateRejected, PeerError, PeerNetworkError, PeerResponse, PeerResponseTooLarge, PeerTransport,
+)
+from gateway.conf._view import Router, split_address
+from trust.protocol._soap import XROAD_NS, SoapFaultMessage, parse_soap
+from trust.protocol._soap_build import check_consistency, multipart_related, verify_request_hash
+from gateway.net._wire import (
+    MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, Received, decode_message, encode_message,
+)
+
+log = logging.getLogger("sild.gateway.clientproxy")
+
+ORIGIN = "server.clientproxy"
+MAX_MESSAGE = 64 * 1024 * 1024
+PEER_CHECK_SECONDS = 60.0
+
+
+class ClientProxy:
+    """WSGI app for information systems."""
+
+    def __init__(self, parts: GatewayParts, transport: PeerTransport, router: Router, *,
+                 peer_ocsp: Callable[[ServerEntry, bytes], list[bytes]] | None = None,
+                 wsdl_provider: Callable[..., bytes] | None = None,
+                 verificationconf: Callable[[], bytes] | None = None,
+                 timeout: float = 60.0) -> None:
+        self.parts = parts
+        self.transport = transport
+        self.router = router
+        self._peer_ocsp = peer_ocsp
+        self._wsdl_provider = wsdl_provider
+        self._verificationconf = verificationconf
+        self._timeout = timeout
+        self._checked: dict[bytes, float] = {}
+        self._lock = threading.Lock()
+
+    # -- dispatch ------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        feed = self.parts.monitoring
+        if feed is None:
+            return self._dispatch(environ, start_response)
+        note = environ["sild.op"] = new_note("client")
+        status_seen: list[str] = []
+
+        def recording_start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            status_seen.append(status)
+            return start_response(status, headers, *exc)
+
+        body = self._dispatch(environ, recording_start_response)
+        if "serviceCode" in note:  # exchanges only, not listClients or WSDL downloads
+            code = note.pop("faultCode", None)
+            text = note.pop("faultString", None)
+            status = int(status_seen[0].split()[0]) if status_seen else None
+            feed.finish(note, fault_code=code, fault_string=text, status=status)
+        return body
+
+    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "") or "/"
+        uri = environ.get("REQUEST_URI", "")
+        if uri.lower().startswith(("http://", "https://")):  # HTTP-proxy style absolute target
+            path = urlsplit(uri).path or "/"
+        accept = environ.get("HTTP_ACCEPT")
+        try:
+            if path.startswith("/r1/"):
+                try:
+                    return self._respond(start_response, *self._rest(environ, method, path))
+                except XRoadFault as fault:
+                    raise _RestFault(fault) from None
+            if method == "GET" and path == "/listClients":
+                return self._respond(start_response, *self._list_clients(environ))
+            if method == "GET" and path.startswith("/schemas/"):
+                from trust.protocol._wsdl import WsdlError, schema_file
+
+                try:
+                    data = schema_file(path[len("/schemas/"):])
+                except WsdlError:
+                    return self._respond(start_response, "404 Not Found", [("Content-Type", "text/plain")],
+                                         b"no such schema\n")
+                return self._respond(start_response, "200 OK", [("Content-Type", "text/xml")], data)
+            if method == "GET" and path == "/wsdl" and self._wsdl_provider is not None:
+                return self._respond(start_response, *self._wsdl(environ))
+            if method == "GET" and path == "/verificationconf" and self._verificationconf is not None:
+                return self._respond(start_response, "200 OK", [("Content-Type", "application/zip")],
+                                     self._verificationconf())
+            if method != "POST":
+                raise XRoadFault("client.invalid_http_method", f"{method} is not allowed here; use POST for SOAP")
+            return self._respond(start_response, *self._soap(environ))
+        except _RestFault as wrapped:
+            outgoing = _outgoing(wrapped.fault)
+            _note_fault(environ, outgoing)
+            log.info("fault to IS: %s %s (%s)", outgoing.fault_code, outgoing.message, outgoing.correlation_id)
+            err = outgoing.to_rest(accept)
+            return self._respond(start_response, f"{err.status} {'Internal Server Error' if err.status == 500 else 'Bad Request'}",
+                                 list(err.headers), err.body)
+        except XRoadFault as fault:
+            fault = _outgoing(fault)
+            _note_fault(environ, fault)
+            log.info("fault to IS: %s %s (%s)", fault.fault_code, fault.message, fault.correlation_id)
+            # SOAP 1.1 answers faults with 500; GET metaservices tell client errors (400) apart
+            status = "500 Internal Server Error" if method == "POST" or fault.http_status == 500 else "400 Bad Request"
+            return self._respond(start_response, status, [("Content-Type", "text/xml; charset=utf-8")],
+                                 fault.to_soap())
+        except Exception:  # noqa: BLE001 - never crash, never leak
+            internal = internal_fault(ORIGIN)
+            _note_fault(environ, internal)
+            log.exception("client proxy failure %s", internal.correlation_id)
+            if path.startswith("/r1/"):
+                err = internal.to_rest(accept)
+                return self._respond(start_response, "500 Internal Server Error", list(err.headers), err.body)
+            return self._respond(start_response, "500 Internal Server Error",
+                                 [("Content-Type", "text/xml; charset=utf-8")], internal.to_soap())
+
+    @staticmethod
+    def _respond(start_response: StartResponse, status: str, headers: list[tuple[str, str]],
+                 body: bytes) -> list[bytes]:
+        start_response(status, [(n, v) for n, v in headers if n.lower() != "content-length"]
+                       + [("Content-Length", str(len(body)))])
+        return [body]
+
+    # -- common steps --------------------------------------------------------------------
+    def _prepare(self, environ: dict[str, Any], client: ClientId, provider: ClientId,
+                 at: dt.datetime, security_server: SecurityServerId | None = None) -> list[ServerEntry]:
+        p = self.parts
+        p.conf.check_valid(at)
+        self._authenticate_is(environ, client)
+        _check_accepting(p, at)
+        candidates = p.conf.servers_serving(provider, at)
+        if not candidates:
+            raise XRoadFault("unknown_member",
+                             f"cannot find a gateway for service provider {provider.to_text()}")
+        if security_server is not None:  # the IS picked one node of the provider's cluster
+            candidates = [c for c in candidates if c.server_id == security_server]
+            if not candidates:
+                raise XRoadFault("invalid_security_server",
+                                 f"{security_server.to_text()} does not serve {provider.to_text()}")
+        ordered = self.router.choose(candidates)
+        if not ordered:
+            raise XRoadFault("maintenance_mode", candidates[0].maintenance_message
+                             or f"every gateway of {provider.to_text()} is in maintenance mode")
+        return ordered
+
+    def _authenticate_is(self, environ: dict[str, Any], client: ClientId) -> None:
+        """The client must be registered here; the IS connected as its settings demand."""
+        info = self.parts.serverconf.snapshot().client(client)
+        if info is None or not info.registered:
+            raise XRoadFault("unknown_member", f"client {client.to_text()} is not registered at this gateway")
+        pem = environ.get("SSL_CLIENT_CERT")
+        cert_hash = None
+        if pem:
+            import ssl as _ssl
+
+            cert_hash = hashlib.sha256(_ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+        decision = check_is_connection(info, tls=environ.get("wsgi.url_scheme") == "https",
+                                       peer_address=environ.get("REMOTE_ADDR"), cert_sha256=cert_hash)
+        if not decision.allowed:
+            raise decision.fault("client")
+
+    def _send(self, candidates: list[ServerEntry], headers: dict[str, str], parts: list[Part],
+              signature: MessageSignature, at: dt.datetime) -> tuple[ServerEntry, PeerResponse]:
+        ctype, body = encode_message(parts, signature=signature.signature, ocsp=self.parts.own_ocsp.responses(),
+                                     hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
+        headers = dict(headers, **{"Content-Type": ctype, "X-Hash-Algorithm": "SHA-512",
+                                   "X-Proxy-Version": PROXY_VERSION})
+        last: Exception | None = None
+        for entry in candidates:
+            host, port = split_address(entry.address)
+            self.transport.allow(host, port, entry.auth_cert_hashes)
+            try:
+                resp = self.transport.post(f"https://{host}:{port}/", headers=headers, content=body,
+                                           timeout=self._timeout)
+            except PeerCertificateRejected as exc:
+                raise XRoadFault("ssl_authentication_failed", str(exc)) from exc
+            except PeerResponseTooLarge as exc:
+                raise XRoadFault(f"{ORIGIN}.service_failed.invalid_message", str(exc)) from exc
+            except PeerNetworkError as exc:
+                self.router.forget(entry.address)
+                last = exc
+                continue
+            self._check_server_cert(entry, resp.peer_cert_der, at)
+            return entry, resp
+        raise XRoadFault("network_error", f"cannot connect to the provider's gateway: {last}")
+
+    def _check_server_cert(self, entry: ServerEntry, der: bytes, at: dt.datetime) -> None:
+        """OCSP and chain of the provider gateway's auth certificate, cached per cert."""
+        key = hashlib.sha256(der).digest()
+        now = time.monotonic()
+        with self._lock:
+            seen = self._checked.get(key)
+        if seen is not None and now - seen < PEER_CHECK_SECONDS:
+            return
+        ocsp: list[bytes] = []
+        if self._peer_ocsp is not None:
+            try:
+                ocsp = self._peer_ocsp(entry, der)
+            except PeerError as exc:
+                raise XRoadFault("ssl_authentication_failed",
+                                 f"cannot get OCSP responses of {entry.server_id.to_text()}") from exc
+        self.parts.auth_check.check(der, ocsp, instance=entry.server_id.instance, at=at)
+        with self._lock:
+            self._checked[key] = now
+
+    @staticmethod
+    def _provider_fault(resp: PeerResponse) -> None:
+        ctype = resp.headers.get("content-type", "")
+        if ctype.lower().startswith("text/xml"):
+            answer = parse_soap(resp.content, ctype, role="response")
+            if isinstance(answer, SoapFaultMessage):
+                raise XRoadFault(answer.faultcode, answer.faultstring,
+                                 correlation_id=answer.detail or str(uuid.uuid4()))
+            raise XRoadFault(f"{ORIGIN}.service_failed.invalid_content_type",
+                             "the provider's gateway answered without a signature")
+
+    # -- SOAP ----------------------------------------------------------------------------
+    def _soap(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        body = read_body(environ, MAX_MESSAGE)
+        return self.soap_exchange(body, environ.get("CONTENT_TYPE"), environ)
+
+    def soap_exchange(self, body: bytes, content_type: str | None,
+                      environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """One SOAP exchange for an IS request (plain or with SwA/MTOM attachments)."""
+        p = self.parts
+        at = p.clock()
+        try:
+            soap = parse_soap(body, content_type, role="request")
+        except XRoadFault as fault:
+            raise fault.at("client") from None
+        if isinstance(soap, SoapFaultMessage):
+            raise XRoadFault("client.invalid_message", "a request must not be a SOAP fault")
+        h = soap.header
+        assert h.service is not None
+        x_request_id = str(uuid.uuid4())
+        _note(environ, h.client, h.service, "WSDL", h.query_id, x_request_id, len(body),
+              messageUserId=h.user_id, messageIssue=h.issue, messageProtocolVersion=h.protocol_version,
+              requestAttachmentCount=len(soap.attachments))
+        candidates = self._prepare(environ, h.client, h.service.provider, at, h.security_server)
+        mime = soap.soap_content_type.split(";")[0].strip()
+        attachments = [attachment_part(a) for a in soap.attachments]
+        signed = [(mime, soap.soap_bytes)] + [(a.mime, a.data) for a in attachments]
+        sig = p.signing.sign_message(SignedParts(tuple(signed)), member=h.client.member)
+        request_entry = make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False,
+                                   soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments])
+        headers = {"X-Road-Request-Id": x_request_id, "X-Original-Content-Type": soap.content_type}
+        action = environ.get("HTTP_SOAPACTION")
+        if action is not None:
+            headers["X-Original-SOAPAction"] = action
+        with request_logged_on_failure(p.log, request_entry):
+            entry, resp = self._send(candidates, headers,
+                                     [Part(soap.soap_content_type, soap.soap_bytes), *attachments], sig, at)
+            if "sild.op" in environ:
+                environ["sild.op"]["serviceSecurityServerAddress"] = entry.address
+                environ["sild.op"]["responseSize"] = len(resp.content)
+            try:
+                self._provider_fault(resp)
+                got = _received(resp)
+                msg, signature = list(got.message), _signature_of(got)
+                p.signing.verify(signature.signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
+                                 signer=h.service.provider.member, at=p.clock(),
+                                 hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
+                # read once by the transport decoder; an answer with attachments is read as the IS will get it
+                answer = got.soap if got.soap is not None and len(msg) == 1 else parse_soap(
+                    msg[0].data, msg[0].content_type, role="response")
+            except XRoadFault as fault:
+                if fault.origin is not None:
+                    raise
+                raise fault.service_failed(ORIGIN) from None
+            out_atts = [(x.content_type, x.data) for x in msg[1:]]
+            if isinstance(answer, SoapFaultMessage):
+                p.log.append_all([request_entry, make_entry(
+                    "client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes, signature,
+                    at=p.clock())])
+                return "500 Internal Server Error", [("Content-Type", answer.content_type)], answer.soap_bytes
+            check_consistency(soap, answer)
+            verify_request_hash(answer, soap.soap_bytes)
+            # request and answer on record together, before the IS sees the answer
+            p.log.append_all([request_entry, make_entry(
+                "client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes, signature,
+                attachments=out_atts, at=p.clock())])
+        if len(msg) == 1:
+            return "200 OK", [("Content-Type", answer.content_type)], answer.soap_bytes
+        ctype, out = multipart_related(
+            msg[0].data, [((("Content-Type", x.content_type), *x.headers), x.data) for x in msg[1:]],
+            boundary=f"xroad{uuid.uuid4().hex}", soap_content_type=msg[0].content_type)
+        return "200 OK", [("Content-Type", ctype)], out
+
+    # -- REST ----------------------------------------------------------------------------
+    def _rest(self, environ: dict[str, Any], method: str, path: str) -> tuple[str, list[tuple[str, str]], bytes]:
+        p = self.parts
+        at = p.clock()
+        segs = path.split("/")
+        if len(segs) < 7:
+            raise XRoadFault("client.invalid_request",
+                             "REST path must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/path]")
+        in_headers = wsgi_headers(environ)
+        client_text = None
+        for name, value in in_headers:
+            if name.lower() == "x-road-client":
+                client_text = value
+        if not client_text:
+            raise XRoadFault("client.missing_header", "the X-Road-Client header is required")
+        security_server: SecurityServerId | None = None
+        try:
+            service = parse_service("/".join(segs[2:7]))
+            client = parse_client(client_text)
+            for name, value in in_headers:
+                if name.lower() == "x-road-security-server":
+                    security_server = parse_server(value)
+        except IdentifierError as exc:
+            raise XRoadFault("client.invalid_request", f"malformed identifier: {exc}") from None
+        x_request_id = str(uuid.uuid4())
+        _note(environ, client, service, "REST", "", x_request_id, 0, restMethod=method,
+              restPath="/" + "/".join(segs[7:]))
+        candidates = self._prepare(environ, client, service.provider, at, security_server)
+        body = read_body(environ, MAX_MESSAGE)
+        query = environ.get("QUERY_STRING", "")
+        target = path + (("?" + query) if query else "")
+        out_headers = rest.consumer_request_headers(in_headers, request_id=x_request_id,
+                                                    query_id=f"{p.conf.own_instance}-{uuid.uuid4()}")
+        query_id = rest.header_value(out_headers, rest.H_ID) or x_request_id
+        try:
+            head = rest.request_header_part(method, target, out_headers)
+        except XRoadFault as fault:
+            raise fault.at("client") from None
+        if "sild.op" in environ:
+            environ["sild.op"].update({"messageId": query_id, "requestSize": len(body)})
+        signed = [(MIME_REST_REQUEST, head)] + ([(MIME_REST_BODY, body)] if body else [])
+        sig = p.signing.sign_message(SignedParts(tuple(signed)), member=client.member)
+        request_entry = make_entry("client", query_id, x_request_id, client, service, False, True, head, sig,
+                                   body=body or None)
+        parts = [Part(MIME_REST_REQUEST, head)] + ([Part(MIME_REST_BODY, body)] if body else [])
+        with request_logged_on_failure(p.log, request_entry):
+            entry, resp = self._send(candidates, {"X-Road-Request-Id": x_request_id, "X-Road-Message-Type": "REST"},
+                                     parts, sig, at)
+            try:
+                self._provider_fault(resp)
+                got = _received(resp)
+                msg, signature = list(got.message), _signature_of(got)
+                if msg[0].mime != MIME_REST_RESPONSE:
+                    raise XRoadFault("invalid_message", "the answer lacks its REST header part")
+                p.signing.verify(signature.signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
+                                 signer=service.provider.member, at=p.clock(),
+                                 hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
+                rhead = rest.parse_header_part(msg[0].data, request=False)
+            except XRoadFault as fault:
+                if fault.origin is not None:
+                    raise
+                raise fault.service_failed(ORIGIN) from None
+            rbody = next((x.data for x in msg[1:] if x.mime == MIME_REST_BODY), b"")
+            expected = rest.rest_request_hash(head, hashlib.sha512(body).digest() if body else None)
+            if rest.header_value(rhead.headers, rest.H_REQUEST_HASH) != expected:
+                raise XRoadFault("inconsistent_response", "the answer's X-Road-Request-Hash does not match the request")
+            # request and answer on record together, before the IS sees the answer
+            p.log.append_all([request_entry, make_entry(
+                "client", query_id, x_request_id, client, service, True, True, msg[0].data, signature,
+                body=rbody or None, at=p.clock())])
+        status = f"{rhead.status} {rhead.reason or ''}".strip()
+        return status, rest.filter_headers(rhead.headers, drop_gateway_set=False), rbody
+
+    # -- metaservices of the client proxy ------------------------------------------------
+    def _list_clients(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        p = self.parts
+        at = p.clock()
+        p.conf.check_valid(at)
+        qs = parse_qs(environ.get("QUERY_STRING", ""))
+        instance = (qs.get("xRoadInstance") or [p.conf.own_instance])[0]
+        if instance not in p.conf.instances(at):
+            raise XRoadFault("client.invalid_request", f"instance {instance!r} is not known to this gateway")
+        listing = p.conf.list_clients(instance, at)
+        if "application/json" in (environ.get("HTTP_ACCEPT") or ""):
+            members = []
+            for item in listing:
+                c = item.client
+                ident: dict[str, str] = {"object_type": c.object_type.value, "xroad_instance": c.instance,
+                                         "member_class": c.member_class, "member_code": c.member_code}
+                if isinstance(c, SubsystemId):
+                    ident["subsystem_code"] = c.subsystem_code
+                entry: dict[str, object] = {"id": ident, "name": item.name}
+                if item.subsystem_name:
+                    entry["subsystem_name"] = item.subsystem_name
+                members.append(entry)
+            return "200 OK", [("Content-Type", "application/json")], json.dumps({"member": members}).encode()
+        root = etree.Element(f"{{{XROAD_NS}}}clientList", nsmap={"xrd": XROAD_NS, "id": IDENTIFIERS_NS})
+        for item in listing:
+            member = etree.SubElement(root, f"{{{XROAD_NS}}}member")
+            id_to_xml(item.client, f"{{{XROAD_NS}}}id", member)
+            etree.SubElement(member, f"{{{XROAD_NS}}}name").text = item.name
+            if item.subsystem_name:
+                etree.SubElement(member, f"{{{XROAD_NS}}}subsystemName").text = item.subsystem_name
+        return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], etree.tostring(
+            root, xml_declaration=True, encoding="UTF-8")
+
+    def _wsdl(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        qs = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        try:
+            service = ServiceId(qs.get("xRoadInstance", ""), qs.get("memberClass", ""), qs.get("memberCode", ""),
+                                qs.get("subsystemCode") or None, qs.get("serviceCode", ""), qs.get("version") or None)
+        except IdentifierError as exc:
+            raise XRoadFault("client.invalid_request", f"malformed service identifier: {exc}") from None
+        client_text = qs.get("client") or environ.get("HTTP_X_ROAD_CLIENT")
+        assert self._wsdl_provider is not None
+        own_url = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        data = self._wsdl_provider(service, client_text, own_url)
+        return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], data
+
+
+class _RestFault(Exception):
+    def __init__(self, fault: XRoadFault) -> None:
+        super().__init__(fault.message)
+        self.fault = fault
+
+
+def _outgoing(fault: XRoadFault) -> XRoadFault:
+    """A fault with no origin yet happened here, at the client proxy."""
+    return fault if fault.origin is not None else fault.at(ORIGIN)
+
+
+def _note_fault(environ: dict[str, Any], fault: XRoadFault) -> None:
+    note = environ.get("sild.op")
+    if note is not None:
+        note["faultCode"] = fault.fault_code
+        note["faultString"] = fault.message
+
+
+def _note(environ: dict[str, Any], client: ClientId, service: ServiceId, kind: str, query_id: str,
+          x_request_id: str, size: int, **extra: Any) -> None:
+    note = environ.get("sild.op")
+    if note is not None:
+        note_ids(note, client, service)
+        note.update({"serviceType": kind, "xRequestId": x_request_id, "requestSize": size})
+        if query_id:
+            note["messageId"] = query_id
+        note.update({k: v for k, v in extra.items() if v is not None})
+
+
+def _check_accepting(parts: GatewayParts, at: dt.datetime) -> None:
+    """X-Road refuses messages once timestamping has failed for too long (4 h by default)."""
+    from gateway.messagelog._log import TimestampingOverdue
+
+    try:
+        parts.log.check_accepting(at)
+    except TimestampingOverdue as exc:
+        raise XRoadFault("mlog_timestamper_failed", str(exc)) from exc
+
+
+def _signature_of(got: Received) -> MessageSignature:
+    """The answer's signature; the transport decoder accepts a hash chain only with its result."""
+    assert got.signature is not None  # _received refused an answer without one
+    return MessageSignature(got.signature, got.hash_chain_result, got.hash_chain)
+
+
+def _received(resp: PeerResponse) -> Received:
+    """The signed answer of the provider's gateway: its message parts and signature."""
+    got = decode_message(resp.headers.get("content-type", ""), resp.content, role="response", origin=ORIGIN,
+                         original_content_type=resp.headers.get("x-original-content-type"))
+    if got.fault is not None and not got.message:
+        raise XRoadFault(got.fault.faultcode, got.fault.faultstring,
+                         correlation_id=got.fault.detail or str(uuid.uuid4()))
+    if not got.message or got.signature is None:
+        raise XRoadFault(f"{ORIGIN}.service_failed.invalid_message", "the answer lacks its message or signature")
+    return got

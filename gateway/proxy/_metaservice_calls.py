@@ -1,0 +1,123 @@
+"""Metaservices answered by the provider's gateway itself (NOTES.md section 4).
+
+``listMethods`` and ``allowedMethods`` (SOAP and REST) list the provider's services;
+``allowed...`` keeps those the caller may use; metaservices are never listed. They
+travel like any X-Road call (signed, logged) and are answered here instead of by a
+backend. ``getWsdl``/``getOpenAPI`` return the stored service description.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from trust.protocol._identifiers import IDENTIFIERS_NS, ClientId, ServiceId, id_to_xml
+
+from trust.protocol._faults import XRoadFault
+from trust.protocol._soap import SOAP_ENV_NS, XROAD_NS, SoapMessage
+
+if TYPE_CHECKING:
+    from gateway.proxy._exchange import GatewayParts
+    from trust.protocol._rest import HeaderPart
+
+SOAP_META = frozenset({"listMethods", "allowedMethods", "getWsdl"})
+REST_META = frozenset({"listMethods", "allowedMethods", "getOpenAPI"})
+
+
+def _services(parts: "GatewayParts", provider: ClientId, client: ClientId | None, protocol: str,
+              at: dt.datetime) -> list[tuple[ServiceId, str]]:
+    """``listMethods`` (client None) or ``allowedMethods`` of ``provider`` for ``protocol``."""
+    if client is None:
+        found = parts.access.list_services(provider, protocol=protocol)
+    else:
+        found = parts.access.allowed_services(provider, client, protocol=protocol)
+    return [(s.id, s.kind) for s in found if s.id.service_code not in SOAP_META | REST_META]
+
+
+def _provider_served(parts: "GatewayParts", provider: ClientId) -> None:
+    info = parts.serverconf.snapshot().client(provider)
+    if info is None or not info.registered:
+        raise XRoadFault("unknown_member", f"service provider {provider.to_text()} is not served here")
+
+
+def soap_metaservice(parts: "GatewayParts", soap: SoapMessage, at: dt.datetime) -> tuple[bytes, str] | None:
+    service = soap.header.service
+    if service is None or service.service_code not in SOAP_META:
+        return None
+    code = service.service_code
+    provider = service.provider
+    _provider_served(parts, provider)
+    if code == "getWsdl":
+        return _get_wsdl(parts, soap)
+    client = soap.header.client if code == "allowedMethods" else None
+    found = _services(parts, provider, client, "SOAP", at)
+    env = etree.Element(f"{{{SOAP_ENV_NS}}}Envelope",
+                        nsmap={"SOAP-ENV": SOAP_ENV_NS, "xrd": XROAD_NS, "id": IDENTIFIERS_NS})
+    req_header = soap.envelope.find(f"{{{SOAP_ENV_NS}}}Header")
+    if req_header is not None:
+        header = etree.SubElement(env, f"{{{SOAP_ENV_NS}}}Header")
+        for child in req_header:
+            header.append(etree.fromstring(etree.tostring(child)))
+    body = etree.SubElement(env, f"{{{SOAP_ENV_NS}}}Body")
+    resp = etree.SubElement(body, f"{{{XROAD_NS}}}{code}Response")
+    for svc, _ in found:
+        id_to_xml(svc, f"{{{XROAD_NS}}}service", resp)
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8"), "text/xml; charset=utf-8"
+
+
+def rest_metaservice(parts: "GatewayParts", client: ClientId, service: ServiceId, method: str, rest_path: str,
+                     query: str, head: "HeaderPart", at: dt.datetime
+                     ) -> tuple[int, str, list[tuple[str, str]], bytes] | None:
+    code = service.service_code
+    if code not in REST_META:
+        return None
+    provider = service.provider
+    _provider_served(parts, provider)
+    if code == "getOpenAPI":
+        from urllib.parse import parse_qs
+
+        wanted = (parse_qs(query).get("serviceCode") or [""])[0]
+        kind, doc = _description(parts, provider, wanted)
+        if doc is None or kind != "OPENAPI":
+            raise XRoadFault("unknown_service", f"no OpenAPI description for service {wanted!r}")
+        return 200, "OK", [("Content-Type", "application/json")], doc
+    found = _services(parts, provider, client if code == "allowedMethods" else None, "REST", at)
+    items = []
+    for svc, kind in found:
+        item: dict[str, object] = {
+            "object_type": "SERVICE", "xroad_instance": svc.instance, "member_class": svc.member_class,
+            "member_code": svc.member_code, "service_code": svc.service_code, "service_type": kind,
+        }
+        if svc.subsystem_code is not None:
+            item["subsystem_code"] = svc.subsystem_code
+        items.append(item)
+    data = json.dumps({"service": items}).encode("utf-8")
+    return 200, "OK", [("Content-Type", "application/json")], data
+
+
+def new_query_id(instance: str) -> str:
+    return f"{instance}-{uuid.uuid4()}"
+
+
+def _description(parts: "GatewayParts", provider: ClientId, service_code: str) -> tuple[str | None, bytes | None]:
+    try:
+        return parts.serverconf.description_document(provider, service_code)
+    except Exception:  # noqa: BLE001 - unknown service: answered as unknown_service
+        return None, None
+
+
+def _get_wsdl(parts: "GatewayParts", soap: SoapMessage) -> tuple[bytes, str]:
+    """X-Road's getWsdl: SOAP answer plus the WSDL (endpoint hidden) as an attachment."""
+    from gateway.proxy._metaservices import get_wsdl_response, read_get_wsdl_request
+    from trust.protocol._wsdl import rewrite_endpoint
+
+    target = read_get_wsdl_request(soap)
+    kind, doc = _description(parts, target.provider, target.service_code)
+    if doc is None or kind != "WSDL":
+        raise XRoadFault("unknown_service", f"no WSDL for service {target.service_code!r}")
+    ctype, body = get_wsdl_response(soap, rewrite_endpoint(doc))
+    return body, ctype

@@ -1,0 +1,331 @@
+"""Bringing the sandbox up and down.
+
+``up`` builds every directory with the libraries (CA, authority registry, gateway
+set-up: fast, one process), then runs each server as its own process through the
+``sild`` CLI, exactly as an operator would: ``sild trust serve``, ``sild central
+serve``, ``sild gateway serve``, and one process for the sample backends and
+adapters. It waits until every part answers: authorities publish configuration,
+federation anchors are exchanged, every gateway has downloaded its own and its
+partner's configuration and its OCSP responses. Then ``DIR/sandbox.json`` is
+written. Any failure stops what was started.
+
+The layout under ``DIR``::
+
+    EE/trust EE/central EE/gw-<server>  FI/...  backends/  logs/  pids/  sandbox.json
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+
+from trust.pki._approved import EJBCA_PROFILE
+from trust.pki._certs import cert_der
+from trust.protocol._identifiers import ClientId, MemberId, SubsystemId, parse_server
+from trust.keys._token import KeyType, SoftToken, write_atomic
+
+from gateway.errors import GatewayError
+from gateway.settings import add_member, import_certificate, init_gateway, make_csr, sign_subject
+from gateway.sandbox import _ports as ports
+from gateway.sandbox import _processes as processes
+from gateway.sandbox._topology import GATEWAYS, INSTANCES, MEMBER_NAMES, RIGHTS, SERVICES, SUBSYSTEM_NAMES
+
+PIN = "sandbox-pin"  # the sandbox is for development machines only
+STATE_FILE = "sandbox.json"
+
+
+class SandboxError(GatewayError):
+    code = "gateway.sandbox.error"
+
+
+def _free_port() -> int:
+    """A port reserved for this sandbox's servers (:mod:`gateway.sandbox._ports`)."""
+    return ports.reserve_port()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _wait(what: str, check: Callable[[], bool], timeout: float, root: Path) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception as exc:  # noqa: BLE001 - keep polling; report the last reason
+            last = exc
+        time.sleep(0.2)
+    raise SandboxError(f"sandbox: {what} did not become healthy in {timeout:.0f} s"
+                       f"{f' ({last})' if last else ''}; see {root / 'logs'}")
+
+
+def _http_ok(url: str, **kw: Any) -> bool:
+    return httpx.get(url, timeout=2, trust_env=False, **kw).status_code == 200
+
+
+def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None, workers: int = 1) -> dict[str, Any]:
+    """Start everything (see the module docstring); returns what ``sandbox.json`` holds.
+
+    ``workers``: processes per gateway (``workers`` of ``gateway.json``); benchmarks use
+    more than one so that a gateway is not bound to one core.
+
+    With ``owner_pid`` a watchdog process takes the sandbox down when that process ends
+    (tests pass their own pid, so a killed test run leaves nothing behind).
+    """
+    root = Path(root).resolve()
+    if (root / STATE_FILE).exists() or (root / "pids").is_dir() and any((root / "pids").glob("*.pid")):
+        raise SandboxError(f"a sandbox seems to run in {root}; run `sild sandbox down {root}` first")
+    root.mkdir(parents=True, exist_ok=True)
+    if owner_pid is not None:
+        processes.spawn(root, processes.WATCHDOG, processes.sild_command(
+            "sandbox", "watchdog", str(root), "--pid", str(owner_pid)))
+    try:
+        state = _up(root, timeout, workers)
+    except BaseException:
+        processes.stop_all(root)
+        raise
+    write_atomic(root / STATE_FILE, json.dumps(state, indent=2).encode() + b"\n")
+    return state
+
+
+def down(root: Path | str) -> list[str]:
+    """Stop every process of the sandbox in ``root``; the directories stay for inspection."""
+    root = Path(root).resolve()
+    stopped = processes.stop_all(root)
+    (root / STATE_FILE).unlink(missing_ok=True)
+    return stopped
+
+
+def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
+    from federation.central.registry._home import CentralDir
+    from federation.central.registry._provision import add_trusted_anchor, build_anchor, init_central
+    from trust.services._ca import CertificateAuthority
+
+    now = _now()
+    env = {"SILD_TOKEN_PIN": PIN}
+    inst: dict[str, dict[str, Any]] = {i: {"trust_port": _free_port(), "central_port": _free_port()} for i in INSTANCES}
+    cas: dict[str, Any] = {}
+    # -- trust services -----------------------------------------------------------------
+    for i in INSTANCES:
+        trust_url = f"http://127.0.0.1:{inst[i]['trust_port']}"
+        inst[i]["trust_url"] = trust_url
+        cas[i] = CertificateAuthority.init(root / i / "trust", instance=i, pin=PIN, now=now, key_type=KeyType.EC_P256,
+                                           ocsp_url=trust_url + "/ocsp", tsa_url=trust_url + "/tsa")
+        processes.spawn(root, f"trust-{i}", processes.sild_command(
+            "trust", "serve", str(root / i / "trust"), "--port", str(inst[i]["trust_port"])), env=env)
+    # -- gateways: keys, CSRs, certificates ----------------------------------------------
+    gws: dict[str, dict[str, Any]] = {}
+    for text, clients in GATEWAYS.items():
+        sid = parse_server(text)
+        gdir = root / sid.instance / ("gw-" + sid.member_code + "-" + sid.server_code)
+        port, is_port = _free_port(), _free_port()
+        others = [i for i in INSTANCES if i != sid.instance]
+        init_gateway(gdir, anchor=None, server=text, pin=PIN, key_type=KeyType.EC_P256, settings={
+            "is_port": is_port, "peer_port": port, "public_address": f"127.0.0.1:{port}",
+            "allowed_federations": tuple(others), "conf_interval_seconds": 5, "timestamp_interval_seconds": 5,
+            "workers": workers})
+        (gdir / "token.pin").write_text(PIN)
+        ca = cas[sid.instance]
+        issued = [ca.issue_auth(sid, now=now, csr=(gdir / "csr" / "auth.csr.pem").read_bytes()),
+                  ca.issue_sign(sid.owner, now=now, csr=(gdir / "csr" / "sign.csr.pem").read_bytes())]
+        for c in clients:
+            if c.member != sid.owner:
+                issued.append(ca.issue_sign(c.member, now=now, csr=add_member(gdir, c.member, pin=PIN).read_bytes()))
+        for cert in issued:
+            import_certificate(gdir, cert.cert.public_bytes(serialization.Encoding.PEM) + ca.chain_pem, pin=PIN)
+        gws[text] = {"dir": gdir, "peer_port": port, "is_port": is_port, "auth": issued[0].cert, "clients": clients}
+    # -- governing authorities -----------------------------------------------------------
+    for i in INSTANCES:
+        url = f"http://127.0.0.1:{inst[i]['central_port']}"
+        inst[i]["central_url"] = url
+        cdir = root / i / "central"
+        os.environ.setdefault("SILD_TOKEN_PIN", PIN)
+        init_central(str(cdir), instance=i, url=url, pin=PIN, now=now,
+                     member_classes=[("GOV", "Government"), ("COM", "Commercial")])
+        home = CentralDir(cdir)
+        try:
+            reg = home.registry()
+            reg.set_setting("confExpireIntervalSeconds", 600)
+            ca = cas[i]
+            reg.add_ca(f"{i} sandbox CA", cert_der(ca.root_cert),
+                       ocsp=[(inst[i]["trust_url"] + "/ocsp", cert_der(ca.ocsp_cert))],
+                       certificate_profile=EJBCA_PROFILE, authentication_only=False, intermediates=[])
+            reg.add_tsa(f"{i} sandbox TSA", inst[i]["trust_url"] + "/tsa", cert_der(ca.tsa_cert))
+            members: dict[MemberId, list[SubsystemId]] = {}
+            for text, info in gws.items():
+                sid = parse_server(text)
+                if sid.instance != i:
+                    continue
+                members.setdefault(sid.owner, [])
+                for c in info["clients"]:
+                    members.setdefault(c.member, []).append(c)
+            for member, subs in members.items():
+                reg.add_member(member, MEMBER_NAMES.get(member.to_text(), member.member_code))
+                for sub in subs:
+                    reg.add_subsystem(sub, SUBSYSTEM_NAMES.get(sub.subsystem_code, sub.subsystem_code))
+            for text, info in gws.items():
+                sid = parse_server(text)
+                if sid.instance == i:
+                    reg.add_gateway(sid, address=f"127.0.0.1:{info['peer_port']}", auth_certs=[cert_der(info["auth"])],
+                                    clients=list(info["clients"]))
+        finally:
+            home.close()
+        processes.spawn(root, f"central-{i}", processes.sild_command(
+            "central", "serve", str(cdir), "--port", str(inst[i]["central_port"]), "--check-interval", "1.0"), env=env)
+    for i in INSTANCES:
+        port, conf_url = int(inst[i]["trust_port"]), str(inst[i]["central_url"]) + "/externalconf?version=6"
+        _wait(f"trust services of {i}", functools.partial(_reachable, port), timeout, root)
+        _wait(f"authority of {i}", functools.partial(_http_ok, conf_url), timeout, root)
+    # -- federation: each authority trusts the other's external anchor ---------------------
+    anchors: dict[str, dict[str, Any]] = {}
+    for i in INSTANCES:
+        home = CentralDir(root / i / "central")
+        try:
+            from federation.anchor import anchor_fingerprint
+
+            internal = build_anchor(home, internal=True, now=now)
+            external = build_anchor(home, internal=False, now=now)
+        finally:
+            home.close()
+        write_atomic(root / i / "anchor-internal.xml", internal)
+        write_atomic(root / i / "anchor-external.xml", external)
+        anchors[i] = {"internal": str(root / i / "anchor-internal.xml"),
+                      "internal_sha224": anchor_fingerprint(internal),
+                      "external": str(root / i / "anchor-external.xml"),
+                      "external_sha224": anchor_fingerprint(external)}
+    for i in INSTANCES:
+        home = CentralDir(root / i / "central")
+        try:
+            for other in INSTANCES:
+                if other != i:
+                    add_trusted_anchor(home, (root / other / "anchor-external.xml").read_bytes(), now=_now())
+        finally:
+            home.close()
+    # -- backends and adapters ---------------------------------------------------------------
+    bdir = root / "backends"
+    token = SoftToken(bdir / "token", PIN)
+    token.generate("population-sign", KeyType.EC_P256)
+    pop_member = next(c for c in GATEWAYS["EE/GOV/70000002/gw1"]).member
+    cert = cas["EE"].issue_sign(pop_member, now=now, csr=make_csr(token, "population-sign", sign_subject(pop_member)))
+    write_atomic(bdir / "population-sign.pem", cert.cert.public_bytes(serialization.Encoding.PEM) + cas["EE"].chain_pem)
+    processes.spawn(root, "backends", processes.sild_command("sandbox", "backends", str(bdir)), env=env)
+    _wait("sample backends", lambda: (bdir / "backends.json").is_file(), timeout, root)
+    urls = json.loads((bdir / "backends.json").read_text())
+    for ca in cas.values():
+        ca.close()
+    # -- services and rights in the gateways' server configuration ------------------------------
+    _configure_services(gws, urls)
+    for text, info in gws.items():
+        gdir = info["dir"]
+        write_atomic(gdir / "anchor.xml", (root / parse_server(text).instance / "anchor-internal.xml").read_bytes())
+        processes.spawn(root, "gw-" + text.replace("/", "_"), processes.sild_command("gateway", "serve", str(gdir)),
+                        env=env)
+    for text, info in gws.items():
+        sid = parse_server(text)
+        base = f"http://127.0.0.1:{info['is_port']}"
+        _wait(f"gateway {text} (OCSP responses of its certificates)",
+              functools.partial(_ocsp_ready, info["dir"]), timeout, root)
+        for i in INSTANCES:
+            _wait(f"gateway {text} (configuration of {i})",
+                  functools.partial(_http_ok, f"{base}/listClients?xRoadInstance={i}"), timeout, root)
+    return _state(root, inst, anchors, gws, urls)
+
+
+def _ocsp_ready(gdir: Path) -> bool:
+    """The node fetched fresh OCSP responses for its auth and sign certificates."""
+    status_file = gdir / "ocsp" / "status.json"
+    if not status_file.is_file():
+        return False
+    status = json.loads(status_file.read_text())
+    return status.get("last_refresh") is not None and not status.get("last_error")
+
+
+def _reachable(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
+def _configure_services(gws: dict[str, dict[str, Any]], urls: dict[str, str]) -> None:
+    from gateway.serverconf._conf import ServerConf
+    from gateway.serverconf._db import open_engine
+    from gateway.serverconf._services import Operation
+    from trust.protocol._wsdl import parse_wsdl
+
+    confs: dict[ClientId, Any] = {}
+    engines = []
+    for text, info in gws.items():
+        engine = open_engine(info["dir"] / "serverconf.db")
+        engines.append(engine)
+        conf = ServerConf(engine)
+        conf.set_identity(parse_server(text))
+        for client in info["clients"]:
+            conf.add_client(client, state="REGISTERED")
+            confs[client] = conf
+    for provider, code, _version, kind, backend, path in SERVICES:
+        conf = confs[provider]
+        base = urls[backend]
+        if kind == "WSDL":
+            if any(d.kind == "WSDL" for d in conf.list_descriptions(provider)):
+                continue
+            document = httpx.get(base + "/wsdl", timeout=10, trust_env=False).content
+            ops = [Operation(op.name, op.version, base + path, op.title) for op in parse_wsdl(document).operations]
+            conf.add_wsdl(provider, base + "/wsdl", document=document, operations=ops, enabled=True)
+        else:
+            conf.add_rest(provider, base + path, code, enabled=True)
+    for client, provider, code in RIGHTS:
+        confs[provider].grant(provider, code, client)
+    for engine in engines:
+        engine.dispose()
+
+
+def _state(root: Path, inst: dict[str, dict[str, Any]], anchors: dict[str, dict[str, Any]],
+           gws: dict[str, dict[str, Any]], urls: dict[str, str]) -> dict[str, Any]:
+    gateways = []
+    client_gateway: dict[str, str] = {}
+    for text, info in gws.items():
+        is_url = f"http://127.0.0.1:{info['is_port']}"
+        gateways.append({"id": text, "instance": parse_server(text).instance, "is_url": is_url,
+                         "peer_address": f"127.0.0.1:{info['peer_port']}", "directory": str(info["dir"]),
+                         "clients": [c.to_text() for c in info["clients"]],
+                         "process": "gw-" + text.replace("/", "_")})
+        for c in info["clients"]:
+            client_gateway[c.to_text()] = is_url
+    services = []
+    for provider, code, version, kind, _backend, _path in SERVICES:
+        sid = provider.to_text() + "/" + code
+        entry: dict[str, Any] = {"id": sid + (f"/{version}" if version else ""), "type": "SOAP" if kind == "WSDL" else "REST",
+                                 "provider": provider.to_text(), "service_code": code, "version": version,
+                                 "provider_gateway": client_gateway[provider.to_text()]}
+        if kind == "WSDL":
+            assert isinstance(provider, SubsystemId)
+            entry["wsdl_query"] = (f"/wsdl?xRoadInstance={provider.instance}&memberClass={provider.member_class}"
+                                   f"&memberCode={provider.member_code}&subsystemCode={provider.subsystem_code}"
+                                   f"&serviceCode={code}&version={version}")
+            # any gateway of the federation serves it; this is the provider's own
+            entry["wsdl_url"] = client_gateway[provider.to_text()] + entry["wsdl_query"]
+        else:
+            entry["rest_path"] = f"/r1/{sid}"
+        services.append(entry)
+    return {
+        "directory": str(root),
+        "created_at": _now().isoformat(),
+        "instances": {i: {"trust_url": inst[i]["trust_url"], "central_url": inst[i]["central_url"],
+                          "central_dir": str(root / i / "central"), "anchors": anchors[i],
+                          "process": {"trust": f"trust-{i}", "central": f"central-{i}"}} for i in INSTANCES},
+        "gateways": gateways,
+        "services": services,
+        "rights": [{"client": c.to_text(), "service": p.to_text() + "/" + code} for c, p, code in RIGHTS],
+        "backends": urls,
+        "pin": PIN,
+    }

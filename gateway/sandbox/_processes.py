@@ -1,0 +1,212 @@
+"""Child processes of the sandbox: each in its own process group, recorded in a pid file.
+
+``sild sandbox down`` may run in another process than ``up``, so every child is
+recorded as ``DIR/pids/<name>.pid`` (pid = process group id, plus the command line
+for a sanity check). Stopping sends SIGTERM to the group, waits, then SIGKILL; a pid
+whose command line no longer matches (reused pid) is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Sequence
+
+from gateway.node._workers import sild_command as sild_command  # the sandbox starts its processes with it
+
+
+def spawn(root: Path, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None) -> int:
+    logs = root / "logs"
+    pids = root / "pids"
+    logs.mkdir(parents=True, exist_ok=True)
+    pids.mkdir(parents=True, exist_ok=True)
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env.setdefault("PYTHONUNBUFFERED", "1")
+    with open(logs / f"{name}.log", "ab") as log:
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env=full_env, start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]))
+    # the environment the caller added (the sandbox's token PIN) is kept for restart(); the start
+    # time identifies the process even before it has exec'd and after its pid is reused
+    (pids / f"{name}.pid").write_text(json.dumps({"pid": proc.pid, "argv": list(argv), "env": dict(env or {}),
+                                                  "start": _start_time(proc.pid)}))
+    return proc.pid
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _ours(data: dict[str, object], pid: int) -> bool:
+    """The recorded process is still the one we started (not a reused pid)."""
+    started = data.get("start")
+    if started is not None:
+        return _start_time(pid) == started
+    cmd = _cmdline(pid)
+    return cmd is not None and "gateway.cli" in cmd
+
+
+def _cmdline(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of this process counts as gone once reaped
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        status = Path(f"/proc/{pid}/stat")
+        try:
+            return status.read_text().split(") ")[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return False
+
+
+def stop_all(root: Path, *, timeout: float = 10.0, exclude: frozenset[str] = frozenset()) -> list[str]:
+    """Stop every recorded process group (but those in ``exclude``); returns the names stopped."""
+    pids_dir = root / "pids"
+    if not pids_dir.is_dir():
+        return []
+    entries = []
+    for path in sorted(pids_dir.glob("*.pid")):
+        if path.stem in exclude:
+            continue
+        try:
+            data = json.loads(path.read_text())
+            pid = int(data["pid"])
+        except (ValueError, KeyError, OSError):
+            path.unlink(missing_ok=True)
+            continue
+        if not _ours(data, pid):
+            path.unlink(missing_ok=True)  # gone, or the pid now belongs to someone else
+            continue
+        entries.append((path, pid))
+    for path in sorted(pids_dir.glob("*.stopped")):
+        path.unlink(missing_ok=True)
+    for _path, pid in entries:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for _path, pid in entries:
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    for _path, pid in entries:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    stopped = []
+    for path, pid in entries:
+        while _alive(pid) and time.monotonic() < deadline + 5:
+            time.sleep(0.05)
+        stopped.append(path.stem)
+        path.unlink(missing_ok=True)
+    if not exclude:
+        for pid in _unrecorded(root):
+            _stop_group(pid, timeout)
+            stopped.append(f"unrecorded-{pid}")
+    return stopped
+
+
+def _unrecorded(root: Path) -> list[int]:
+    """Process groups of sandbox servers of ``root`` that have no pid file.
+
+    An interrupt (Ctrl-C, SIGTERM) can land between starting a child and recording
+    it; such a child still names the sandbox directory on its command line (a
+    ``serve`` or ``sandbox backends`` command), so it is found here rather than left
+    running. The calling process's own group is never touched.
+    """
+    marker = str(root.resolve()) + "/"
+    own_group = os.getpgid(0)
+    groups: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        cmd = _cmdline(pid)
+        if not cmd or "gateway.cli" not in cmd or marker not in cmd + "/":
+            continue
+        if " serve " not in cmd + " " and " sandbox backends " not in cmd:
+            continue
+        try:
+            group = os.getpgid(pid)
+        except ProcessLookupError:
+            continue
+        if group != own_group and _alive(pid):
+            groups.add(group)
+    return sorted(groups)
+
+
+def _stop_group(pid: int, timeout: float) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        while _alive(pid) and time.monotonic() < deadline + 5:
+            time.sleep(0.05)
+
+
+def stop(root: Path, name: str, *, timeout: float = 10.0) -> None:
+    """Stop one recorded process group; its record stays (``.stopped``) for :func:`restart`."""
+    path = root / "pids" / f"{name}.pid"
+    data = json.loads(path.read_text())
+    pid = int(data["pid"])
+    if _ours(data, pid):
+        _stop_group(pid, timeout)
+    path.rename(path.with_suffix(".stopped"))
+
+
+def restart(root: Path, name: str) -> int:
+    """Start a process stopped with :func:`stop` again, with the same command and environment."""
+    stopped = root / "pids" / f"{name}.stopped"
+    data = json.loads(stopped.read_text())
+    pid = spawn(root, name, data["argv"], env=data.get("env") or {})
+    stopped.unlink(missing_ok=True)
+    return pid
+
+
+WATCHDOG = "watchdog"
+
+
+def watch(root: Path, owner_pid: int, *, poll: float = 1.0) -> None:
+    """Stop the sandbox in ``root`` when ``owner_pid`` is gone (a test run that was killed
+    before its clean-up must not leave a federation running), then exit."""
+    while True:
+        try:
+            os.kill(owner_pid, 0)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            pass
+        if not (root / "pids").is_dir():
+            return
+        time.sleep(poll)
+    stop_all(root, exclude=frozenset({WATCHDOG}))
+    (root / "pids" / f"{WATCHDOG}.pid").unlink(missing_ok=True)
+    (root / "sandbox.json").unlink(missing_ok=True)

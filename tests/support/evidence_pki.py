@@ -1,0 +1,208 @@
+"""Test helper: a TrustPolicy for X-Road's ``globalconf_good2_v3`` tree, read from the files.
+
+Loading configuration into trust policies is federation's job (``federation.conftree``);
+``trust`` tests may not import federation, so this reads only what the ASiC vectors
+need: approved CAs (top CA, intermediates, OCSP responders, certificate profile),
+approved TSAs and ``ocspFreshnessSeconds`` of one instance's shared parameters.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from cryptography import x509
+
+from trust.pki._approved import ApprovedCa, ApprovedTsa, OcspResponderInfo, TrustPolicy
+from trust.infra._safexml import parse_xml
+
+
+def _cert(text: str | None) -> x509.Certificate:
+    raw = base64.b64decode("".join((text or "").split()))
+    if raw.startswith(b"-----BEGIN"):
+        return x509.load_pem_x509_certificate(raw)
+    return x509.load_der_x509_certificate(raw)
+
+
+def policy_from_shared_params(path: Path) -> TrustPolicy:
+    root = parse_xml(path.read_bytes(), what="shared parameters")
+    cas = []
+    for ca in root.findall("approvedCA"):
+        top = ca.find("topCA")
+        assert top is not None
+        responders = tuple(
+            OcspResponderInfo(o.findtext("url") or "", _cert(o.findtext("cert")) if o.findtext("cert") else None)
+            for o in [*top.findall("ocsp"), *[x for i in ca.findall("intermediateCA") for x in i.findall("ocsp")]]
+        )
+        cas.append(
+            ApprovedCa(
+                name=ca.findtext("name") or "",
+                top_cert=_cert(top.findtext("cert")),
+                intermediates=tuple(_cert(i.findtext("cert")) for i in ca.findall("intermediateCA")),
+                ocsp_responders=responders,
+                authentication_only=(ca.findtext("authenticationOnly") or "false").strip() == "true",
+                certificate_profile=(ca.findtext("certificateProfileInfo") or "").strip(),
+            )
+        )
+    tsas = tuple(
+        ApprovedTsa(t.findtext("name") or "", t.findtext("url") or "", _cert(t.findtext("cert")))
+        for t in root.findall("approvedTSA")
+    )
+    freshness = root.findtext("globalSettings/ocspFreshnessSeconds")
+    return TrustPolicy(
+        instance=(root.findtext("instanceIdentifier") or "").strip(),
+        cas=tuple(cas),
+        tsas=tsas,
+        ocsp_freshness_seconds=int(freshness) if freshness else 3600,
+    )
+
+
+def policies_for_tree(tree: Path) -> dict[str, TrustPolicy]:
+    """Every instance directory with a shared-params.xml under an X-Road configuration tree."""
+    result = {}
+    for shared in sorted(tree.glob("*/shared-params.xml")):
+        policy = policy_from_shared_params(shared)
+        result[policy.instance] = policy
+    return result
+
+
+# -- a small test PKI made with ``cryptography`` -------------------------------------------------
+
+import datetime as dt  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
+from cryptography.x509 import ocsp as x509_ocsp  # noqa: E402
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
+
+from trust.pki._profile import EJBCA, FIVRK  # noqa: E402
+from trust.keys._token import SoftToken  # noqa: E402
+from trust.evidence._timestamp import VerifiedTimestamp, build_request, parse_reply, verify_timestamp_token  # noqa: E402
+from trust.services._tsa import PersistentSerials, TimestampAuthority  # noqa: E402
+
+UTC = dt.timezone.utc
+VALID_FROM = dt.datetime(2026, 1, 1, tzinfo=UTC)
+VALID_TO = dt.datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def _name(*pairs: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
+    return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs])
+
+
+def _issue(
+    subject: x509.Name,
+    public_key: object,
+    issuer: x509.Name,
+    issuer_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool = False,
+    key_usage: dict[str, bool] | None = None,
+    eku: list[x509.ObjectIdentifier] | None = None,
+    not_before: dt.datetime = VALID_FROM,
+    not_after: dt.datetime = VALID_TO,
+) -> x509.Certificate:
+    usage = {
+        "digital_signature": False, "content_commitment": False, "key_encipherment": False,
+        "data_encipherment": False, "key_agreement": False, "key_cert_sign": False, "crl_sign": False,
+        "encipher_only": False, "decipher_only": False,
+    }
+    usage.update(key_usage or {})
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(**usage), critical=True)
+    )
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@dataclass
+class EvidencePki:
+    """Root CA, delegated OCSP responder, TSA and member sign certificates (keys in a SoftToken)."""
+
+    instance: str
+    root_key: rsa.RSAPrivateKey
+    root: x509.Certificate
+    ocsp_key: ec.EllipticCurvePrivateKey
+    ocsp_cert: x509.Certificate
+    token: SoftToken
+    tsa_cert: x509.Certificate
+    tsa: TimestampAuthority
+    profile: str
+    sign_certs: dict[str, x509.Certificate] = field(default_factory=dict)
+
+    def policy(self, freshness: int = 3600) -> TrustPolicy:
+        return TrustPolicy(
+            instance=self.instance,
+            cas=(ApprovedCa("sild test CA", self.root, ocsp_responders=(OcspResponderInfo("http://127.0.0.1:1", self.ocsp_cert),),
+                            certificate_profile=self.profile),),
+            tsas=(ApprovedTsa("sild test TSA", "http://127.0.0.1:1", self.tsa_cert),),
+            ocsp_freshness_seconds=freshness,
+        )
+
+    def issue_sign_cert(
+        self, key_id: str, member_class: str, member_code: str, *, ecdsa: bool = False,
+        not_before: dt.datetime = VALID_FROM, not_after: dt.datetime = VALID_TO, non_repudiation: bool = True,
+    ) -> x509.Certificate:
+        public = self.token.generate(key_id, KeyType.EC_P256 if ecdsa else KeyType.RSA2048)
+        if self.profile == FIVRK:
+            subject = _name((NameOID.COUNTRY_NAME, "FI"), (NameOID.ORGANIZATION_NAME, "Test org"),
+                            (NameOID.COMMON_NAME, member_code),
+                            (NameOID.SERIAL_NUMBER, f"{self.instance}/ss1/{member_class}"))
+        else:
+            subject = _name((NameOID.COUNTRY_NAME, self.instance), (NameOID.ORGANIZATION_NAME, member_class),
+                            (NameOID.COMMON_NAME, member_code))
+        cert = _issue(subject, public, self.root.subject, self.root_key,
+                      key_usage={"content_commitment": non_repudiation, "digital_signature": not non_repudiation},
+                      not_before=not_before, not_after=not_after)
+        self.sign_certs[key_id] = cert
+        return cert
+
+    def ocsp(self, cert: x509.Certificate, at: dt.datetime, *, revoked: bool = False,
+             valid_for: dt.timedelta = dt.timedelta(hours=1)) -> bytes:
+        builder = x509_ocsp.OCSPResponseBuilder().add_response(
+            cert=cert, issuer=self.root, algorithm=hashes.SHA1(),
+            cert_status=x509_ocsp.OCSPCertStatus.REVOKED if revoked else x509_ocsp.OCSPCertStatus.GOOD,
+            this_update=at, next_update=at + valid_for,
+            revocation_time=at - dt.timedelta(days=1) if revoked else None,
+            revocation_reason=x509.ReasonFlags.key_compromise if revoked else None,
+        ).responder_id(x509_ocsp.OCSPResponderEncoding.HASH, self.ocsp_cert).certificates([self.ocsp_cert])
+        return builder.sign(self.ocsp_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    def stamp(self, data: bytes, *, at: dt.datetime) -> VerifiedTimestamp:
+        """The TSA in-process (the HTTP client is tested with the TSA's own tests)."""
+        from trust.keys._algorithms import DigestAlgorithm
+
+        digest = DigestAlgorithm.SHA512.digest(data)
+        token = parse_reply(self.tsa.respond(build_request(digest, DigestAlgorithm.SHA512, nonce=7), at))
+        return verify_timestamp_token(token, data=data, tsa_certs=[self.tsa_cert], at=at)
+
+
+from trust.keys._token import KeyType  # noqa: E402
+
+
+def make_pki(directory: Path, *, instance: str = "DEV", profile: str = FIVRK) -> EvidencePki:
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root_name = _name((NameOID.ORGANIZATION_NAME, "sild test"), (NameOID.COMMON_NAME, f"{instance} test CA"))
+    root = _issue(root_name, root_key.public_key(), root_name, root_key, ca=True,
+                  key_usage={"key_cert_sign": True, "crl_sign": True})
+    ocsp_key = ec.generate_private_key(ec.SECP256R1())
+    ocsp_cert = _issue(_name((NameOID.COMMON_NAME, f"{instance} test OCSP")), ocsp_key.public_key(), root_name, root_key,
+                       key_usage={"digital_signature": True}, eku=[ExtendedKeyUsageOID.OCSP_SIGNING])
+    token = SoftToken(directory / "token", "1234")
+    tsa_public = token.generate("tsa", KeyType.EC_P256)
+    tsa_cert = _issue(_name((NameOID.COMMON_NAME, f"{instance} test TSA")), tsa_public, root_name, root_key,
+                      key_usage={"digital_signature": True}, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    tsa = TimestampAuthority(token, "tsa", tsa_cert, PersistentSerials(directory / "tsa-serial"))
+    return EvidencePki(instance, root_key, root, ocsp_key, ocsp_cert, token, tsa_cert, tsa, profile)
+
+
+__all__ = ["EJBCA", "FIVRK", "EvidencePki", "make_pki", "policies_for_tree", "policy_from_shared_params"]

@@ -1,1 +1,0 @@
-"""Alembic migrations of the CA register (``trust.ca_db``); applied when a CA is opened."""

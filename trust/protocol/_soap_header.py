@@ -1,0 +1,153 @@
+"""The X-Road header of a SOAP 4.0 message (NOTES 2): its fields and how they are read.
+
+Header fields live in ``http://x-road.eu/xsd/xroad.xsd`` (any prefix, or a default
+namespace), the represented party in the representation extension's namespace and the
+security token in its own. Other SOAP header elements pass end to end untouched.
+A duplicate X-Road field is ``duplicate_header_field``, a missing mandatory one
+``missing_header_field``, a ``protocolVersion`` not starting with ``4.`` is
+``invalid_protocol_version`` and a malformed identifier ``invalid_xml`` (X-Road
+validates the header against its schema there). Codes carry no origin; the proxy adds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lxml import etree
+
+from trust.protocol import _faults as faults
+from trust.protocol._faults import XRoadFault
+from trust.errors import IdentifierError
+from trust.protocol._identifiers import (
+    ClientId,
+    RepresentedParty,
+    SecurityServerId,
+    ServiceId,
+    client_from_xml,
+    server_from_xml,
+    service_from_xml,
+)
+
+SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"
+REPR_NS = "http://x-road.eu/xsd/representation.xsd"
+TOKEN_NS = "http://x-road.eu/xsd/security-token.xsd"
+SHA512_URI = "http://www.w3.org/2001/04/xmlenc#sha512"
+
+Role = Literal["request", "response"]
+
+
+def _fault(code: str, message: str) -> XRoadFault:
+    return XRoadFault(code, message)
+
+
+def _text(element: etree._Element) -> str:
+    if len(element) == 0:  # the usual case: text only, no child elements or comments
+        return element.text or ""
+    return "".join(str(t) for t in element.itertext())
+
+
+@dataclass(frozen=True)
+class RequestHash:
+    value: str
+    algorithm_id: str = SHA512_URI
+
+
+@dataclass(frozen=True)
+class SecurityToken:
+    token: str
+    token_type: str | None = None
+
+
+@dataclass(frozen=True)
+class XRoadHeader:
+    """The X-Road header fields of a SOAP message (NOTES 2)."""
+
+    client: ClientId
+    service: ServiceId
+    query_id: str
+    protocol_version: str
+    user_id: str | None = None
+    issue: str | None = None
+    request_hash: RequestHash | None = None
+    security_server: SecurityServerId | None = None
+    represented_party: RepresentedParty | None = None
+    security_token: SecurityToken | None = None
+
+
+_XROAD_FIELDS = {
+    (XROAD_NS, "client"),
+    (XROAD_NS, "service"),
+    (XROAD_NS, "id"),
+    (XROAD_NS, "userId"),
+    (XROAD_NS, "issue"),
+    (XROAD_NS, "protocolVersion"),
+    (XROAD_NS, "requestHash"),
+    (XROAD_NS, "securityServer"),
+    (REPR_NS, "representedParty"),
+    (TOKEN_NS, "securityToken"),
+}
+
+
+def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHeader:
+    """The X-Road fields of a SOAP Header; other header elements pass untouched."""
+    found: dict[str, etree._Element] = {}
+    for child in header_el:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        namespace, _, localname = tag[1:].partition("}") if tag[:1] == "{" else ("", "", tag)
+        if (namespace, localname) not in _XROAD_FIELDS:
+            continue
+        if localname in found:
+            raise _fault(faults.DUPLICATE_HEADER_FIELD, f"duplicate header field {localname!r}")
+        found[localname] = child
+    # X-Road's parser requires service in responses too (AttachmentFaultySoapResponse)
+    missing = [name for name in ("client", "service", "id", "protocolVersion") if name not in found]
+    if missing:
+        raise _fault(faults.MISSING_HEADER_FIELD, f"required header field(s) missing: {', '.join(missing)}")
+    version = _text(found["protocolVersion"]).strip()
+    if not version.startswith("4."):
+        raise _fault(faults.INVALID_PROTOCOL_VERSION, f"unsupported protocol version {version!r}")
+    try:
+        client = client_from_xml(found["client"])
+        service = service_from_xml(found["service"])
+        server = server_from_xml(found["securityServer"]) if "securityServer" in found else None
+        party = _represented_party(found["representedParty"]) if "representedParty" in found else None
+    except IdentifierError as exc:
+        raise _fault(faults.INVALID_XML, f"malformed identifier in the SOAP header: {exc}") from None
+    request_hash = None
+    if "requestHash" in found:
+        element = found["requestHash"]
+        request_hash = RequestHash(_text(element).strip(), element.get("algorithmId") or SHA512_URI)
+    token = None
+    if "securityToken" in found:
+        element = found["securityToken"]
+        token = SecurityToken(_text(element).strip(), element.get("tokenType"))
+
+    def optional(name: str) -> str | None:
+        return _text(found[name]) if name in found else None
+
+    return XRoadHeader(
+        client=client,
+        service=service,
+        query_id=_text(found["id"]).strip(),
+        protocol_version=version,
+        user_id=optional("userId"),
+        issue=optional("issue"),
+        request_hash=request_hash,
+        security_server=server,
+        represented_party=party,
+        security_token=token,
+    )
+
+
+def _represented_party(element: etree._Element) -> RepresentedParty:
+    values: dict[str, str] = {}
+    for child in element:
+        if isinstance(child.tag, str):
+            values[etree.QName(child).localname] = _text(child).strip()
+    if "partyCode" not in values:
+        raise IdentifierError("representedParty has no partyCode")
+    return RepresentedParty(values["partyCode"], values.get("partyClass"))

@@ -1,0 +1,95 @@
+"""The PKI checks a message signature needs, at one call site each.
+
+Signature verification needs three answers from the PKI: does the signer certificate
+chain to an approved CA (and which one, for its certificate profile), what did the
+CA's OCSP responder say about it, and is a timestamp token from an approved TSA.
+Path validation and OCSP are :func:`trust.pki._pathvalidation.validate_certificate`'s,
+timestamp tokens :func:`trust.evidence._timestamp.verify_timestamp_token`'s; this module only picks
+the inputs out of a signature and maps their errors onto ``trust.signature.*`` and
+``trust.evidence._signature_timestamp.*``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Sequence
+
+from cryptography import x509
+
+from trust.pki import _pathvalidation as pv
+from trust.pki._approved import TrustPolicy
+from trust.pki._pathvalidation import CertificateValidationError, ValidationCache, VerifiedCertificate, validate_certificate
+from trust.evidence._timestamp import TimestampError, VerifiedTimestamp, verify_timestamp_token
+from trust.xades._errors import (
+    CertificateUsage,
+    OcspInvalid,
+    OcspMissing,
+    OcspRevoked,
+    OcspStale,
+    SignatureError,
+    TimestampMismatch,
+    TimestampUntrusted,
+    UntrustedChain,
+)
+
+
+def validate_signer(
+    cert: x509.Certificate,
+    policy: TrustPolicy,
+    ocsp_responses: Sequence[bytes],
+    *,
+    at: dt.datetime,
+    cache: ValidationCache | None = None,
+) -> VerifiedCertificate:
+    """Validate a sign certificate at ``at`` with one of the OCSP responses the signature carries.
+
+    Path validation and OCSP are :func:`trust.pki._pathvalidation.validate_certificate`'s;
+    this maps its errors onto the ``trust.signature.*`` leaves callers of signature
+    verification rely on.
+    """
+    if not ocsp_responses:
+        raise OcspMissing("the signature carries no OCSP response for its certificate")
+    last: CertificateValidationError | None = None
+    for der in ocsp_responses:
+        try:
+            verified = validate_certificate(cert, policy, at=at, ocsp=der, purpose="sign", cache=cache)
+        except pv.OcspInvalid as exc:  # maybe a response about another certificate of the chain
+            last = exc
+            continue
+        except CertificateValidationError as exc:
+            raise _translate(exc) from exc
+        if verified.ca.authentication_only:
+            raise CertificateUsage(f"CA {verified.ca.name} is approved for authentication certificates only")
+        return verified
+    assert last is not None
+    raise _translate(last) from last
+
+
+def _translate(exc: CertificateValidationError) -> SignatureError:
+    message = f"{exc} [{exc.code}]"
+    if isinstance(exc, pv.CertificateRevoked):
+        return OcspRevoked(message)
+    if isinstance(exc, pv.CertificateStale):
+        return OcspStale(message)
+    if isinstance(exc, pv.OcspMissing):
+        return OcspMissing(message)
+    if isinstance(exc, (pv.OcspInvalid, pv.CertificateStatusUnknown)):
+        return OcspInvalid(message)
+    if isinstance(exc, pv.WrongKeyUsage):
+        return CertificateUsage(message)
+    return UntrustedChain(message)
+
+
+def verify_tsa_token(
+    token_der: bytes, policy: TrustPolicy, *, data: bytes, at: dt.datetime | None = None
+) -> VerifiedTimestamp:
+    """Verify an RFC 3161 token over ``data`` against the approved TSAs of ``policy``."""
+    certs = [tsa.cert for tsa in policy.tsas]
+    if not certs:
+        raise TimestampUntrusted(f"instance {policy.instance} approves no timestamping authority")
+    try:
+        return verify_timestamp_token(token_der, data=data, tsa_certs=certs, at=at)
+    except TimestampError as exc:
+        if exc.code == "trust.tsa.imprint_mismatch":
+            raise TimestampMismatch(f"timestamp does not stamp this data: {exc}") from exc
+        raise TimestampUntrusted(f"timestamp token does not verify: {exc} [{exc.code}]") from exc
