@@ -28,9 +28,9 @@ from typing import Callable
 import httpx
 from lxml import etree
 
-from trust.infra._safexml import parse_xml
+from trust.infra import parse_xml
 
-from adapters.definition._load import Backend, TlsSettings
+from adapters.definition import Backend, TlsSettings
 from adapters.errors import AdapterError
 from adapters.soap import SOAP11_NS, SOAP12_NS, SOAP_ENCODING_NS, AdapterFault, read_fault, server_fault
 

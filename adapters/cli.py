@@ -11,15 +11,15 @@ import sys
 import click
 from cryptography import x509
 
-from trust.keys._token import SoftToken
+from trust.keys import SoftToken
 
 from adapters.backends import BackendClient
-from adapters.definition._load import AdapterDefinition, load_definition
+from adapters.definition import AdapterDefinition, load_definition
 from adapters.errors import AdapterError
-from adapters.describe._openapi import build_openapi
+from adapters.describe import build_openapi
 from adapters.provider import SigningMaterial
 from adapters.soap import AdapterFault
-from adapters.describe._wsdl import build_wsdl
+from adapters.describe import build_wsdl
 
 
 def _signing(definition: AdapterDefinition) -> SigningMaterial | None:

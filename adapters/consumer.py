@@ -25,13 +25,13 @@ from typing import Callable, Mapping as TMapping
 import httpx
 from lxml import etree
 
-from trust.protocol._identifiers import id_to_xml, parse_client
-from trust.infra._safexml import parse_xml
+from trust.protocol import id_to_xml, parse_client
+from trust.infra import parse_xml
 
 from adapters.backends import ssl_context
-from adapters.definition._load import Consumer
+from adapters.definition import Consumer
 from adapters.errors import AdapterError
-from adapters.definition._mapping import MappingError, apply_mapping
+from adapters.definition import MappingError, apply_mapping
 from adapters.soap import SOAP11_NS, SOAP12_NS, XROAD_NS, AdapterFault, client_fault, read_fault, server_fault
 
 log = logging.getLogger(__name__)

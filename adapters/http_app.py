@@ -22,10 +22,12 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from adapters.consumer import ConsumerAdapter
-from adapters.definition._load import AdapterDefinition, Operation
-from adapters.describe._openapi import build_openapi
+from adapters.definition import AdapterDefinition, Operation
+from adapters.describe import build_openapi
 from adapters.provider import Clock, ProviderAdapter, SigningMaterial, _utcnow
-from adapters.describe._wsdl import IDENTIFIERS_XSD, SCHEMA_FILES, XROAD_XSD, build_wsdl, schema_bytes, served_xroad_xsd
+from adapters.describe import (
+    IDENTIFIERS_XSD, SCHEMA_FILES, XROAD_XSD, build_wsdl, schema_bytes, served_xroad_xsd,
+)
 
 _XML = "text/xml; charset=utf-8"
 MAX_REQUEST_BYTES = 8 * 1024 * 1024

@@ -29,15 +29,15 @@ import httpx
 from cryptography import x509
 from lxml import etree
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
-from trust.keys._token import Signer
-from trust.infra._safexml import parse_xml
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
+from trust.keys import Signer
+from trust.infra import parse_xml
 
 from adapters.backends import BackendClient
-from adapters.definition._load import AdapterDefinition, Operation, SignatureCheck
+from adapters.definition import AdapterDefinition, Operation, SignatureCheck
 from adapters.errors import AdapterError
-from adapters.definition._mapping import MappingError, apply_mapping
-from adapters.describe._schema import json_to_xml, validation_schema, xml_to_json
+from adapters.definition import MappingError, apply_mapping
+from adapters.describe import json_to_xml, validation_schema, xml_to_json
 from adapters.soap import (
     AdapterFault,
     XRoadRequest,

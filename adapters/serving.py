@@ -7,6 +7,6 @@ adapters code and users keep importing it from ``adapters``.
 
 from __future__ import annotations
 
-from trust.infra._wsgiserver import WsgiApp, WsgiServer
+from trust.infra import WsgiApp, WsgiServer
 
 __all__ = ["WsgiApp", "WsgiServer"]

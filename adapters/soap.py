@@ -19,8 +19,8 @@ from typing import Callable
 
 from lxml import etree
 
-from trust.protocol._identifiers import ServiceId, client_from_xml, service_from_xml
-from trust.infra._safexml import parse_xml
+from trust.protocol import ServiceId, client_from_xml, service_from_xml
+from trust.infra import parse_xml
 
 from adapters.errors import AdapterError
 

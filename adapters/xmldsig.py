@@ -35,9 +35,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
-from trust.keys._token import Signer, ecdsa_der_to_raw
-from trust.infra._safexml import parse_xml
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
+from trust.keys import Signer, ecdsa_der_to_raw
+from trust.infra import parse_xml
 
 from adapters.errors import AdapterError
 

@@ -95,10 +95,10 @@ def start_lean_backend() -> tuple[str, subprocess.Popen[bytes]]:
 def register_lean(state: dict, url: str) -> None:
     """Register ``echo`` (REST) and ``echoSoap`` v1 (SOAP) at FI vero's gateway for EE tax,
     as an operator would (a sandbox reused from an earlier run is re-pointed at ``url``)."""
-    from gateway.serverconf._conf import ServerConf
-    from gateway.serverconf._db import open_engine
-    from gateway.serverconf._services import Operation
-    from trust.protocol._identifiers import parse_client
+    from gateway.serverconf import ServerConf
+    from gateway.serverconf import open_engine
+    from gateway.serverconf import Operation
+    from trust.protocol import parse_client
 
     vero, tax = parse_client("FI/GOV/0245437-2/vero"), parse_client("EE/GOV/70000001/tax")
     gdir = next(g["directory"] for g in state["gateways"] if g["id"] == "FI/GOV/0245437-2/gw1")

@@ -40,9 +40,9 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 
-from gateway.net._http_pool import HttpPool  # noqa: E402
-from gateway.net._peer_transport import PeerTransport, client_ssl_context, server_ssl_context  # noqa: E402
-from gateway.net._servers import WsgiServer  # noqa: E402
+from gateway.net import HttpPool
+from gateway.net import PeerTransport, client_ssl_context, server_ssl_context
+from gateway.net import WsgiServer
 
 
 def _pki(directory: Path) -> dict[str, Path]:

@@ -36,12 +36,13 @@ PROJECT = Path(__file__).resolve().parents[1]
 CODE_ROOT = sys.argv[sys.argv.index("--code-root") + 1] if "--code-root" in sys.argv else str(PROJECT)
 sys.path.insert(0, CODE_ROOT)
 
-from gateway.serverconf._access import AccessChecker  # noqa: E402
-from gateway.messagelog._log import LogEntry, MessageLog  # noqa: E402
-from gateway.messagelog._timestamper import BatchStamp, Timestamper  # noqa: E402
-from gateway.serverconf._conf import Operation, ServerConf  # noqa: E402
-from gateway.serverconf._db import open_engine  # noqa: E402
-from trust.protocol._identifiers import SubsystemId  # noqa: E402
+from gateway.serverconf import AccessChecker
+from gateway.messagelog import LogEntry, MessageLog
+from gateway.messagelog import Timestamper
+from gateway.messagelog._timestamper import BatchStamp
+from gateway.serverconf import Operation, ServerConf
+from gateway.serverconf import open_engine
+from trust.protocol import SubsystemId
 
 CLIENT = SubsystemId("EE", "COM", "20000002", "app")
 PROVIDER = SubsystemId("EE", "GOV", "70000001", "tax")
@@ -83,8 +84,8 @@ def run_appends(log: MessageLog, seconds: float, threads: int) -> tuple[float, f
 
 def monitoring_cost(engine: object, n: int = 20_000) -> tuple[float, float]:
     """CPU us per exchange of op monitoring: the proxy's note + finish, and the writer's flush."""
-    from gateway.monitoring._feed import MonitoringFeed, new_note, note_ids
-    from gateway.monitoring._store import OpMonitor
+    from gateway.monitoring import MonitoringFeed, new_note, note_ids
+    from gateway.monitoring import OpMonitor
 
     feed = MonitoringFeed(OpMonitor(engine), flush_seconds=3600.0)  # type: ignore[arg-type]
     try:

@@ -35,15 +35,15 @@ sys.path.insert(0, str(ROOT))
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils  # noqa: E402
 
-from gateway.proxy._context import SignedParts  # noqa: E402
-from gateway.signing._parts import SignKey, XadesMessageSigning  # noqa: E402
+from gateway.proxy import SignedParts
+from gateway.signing import SignKey, XadesMessageSigning
 from tests.support.evidence_pki import make_pki  # noqa: E402  (the test PKI: CA, OCSP, TSA, SoftToken)
-from trust.protocol._identifiers import MemberId  # noqa: E402
-from trust.keys._algorithms import DigestAlgorithm  # noqa: E402
-from trust.protocol._identifiers import SubsystemId  # noqa: E402
-from trust.pki._pathvalidation import ValidationCache  # noqa: E402
-from trust.xades._sign import SignedPart, create_signature, sign_batch  # noqa: E402
-from trust.xades._verify import check_cryptography, verify_signature  # noqa: E402
+from trust.protocol import MemberId
+from trust.keys import DigestAlgorithm
+from trust.protocol import SubsystemId
+from trust.pki import ValidationCache
+from trust.xades import SignedPart, create_signature, sign_batch
+from trust.xades import check_cryptography, verify_signature
 
 UTC = dt.timezone.utc
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

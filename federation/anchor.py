@@ -43,11 +43,11 @@ from pathlib import Path
 from lxml import etree
 
 from trust.errors import XmlError
-from trust.infra._safexml import parse_xml
+from trust.infra import parse_xml
 
-from federation.model._model import XROAD_NS, AnchorSource, ConfigurationAnchor, SharedParameters
-from federation.model._errors import AnchorInvalid, ConfSchemaInvalid
-from federation.model._read import anchor_element, parse_anchor_element
+from federation.model import XROAD_NS, AnchorSource, ConfigurationAnchor, SharedParameters
+from federation.model import AnchorInvalid, ConfSchemaInvalid
+from federation.model import anchor_element, parse_anchor_element
 
 ANCHOR_TAG = f"{{{XROAD_NS}}}configurationAnchor"
 MAX_ANCHOR_BYTES = 1024 * 1024

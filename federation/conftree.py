@@ -33,12 +33,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trust.pki._approved import TrustPolicy
+from trust.pki import TrustPolicy
 
 from federation.directory import VerifiedConfiguration, verify_directory
-from federation.model._model import ConfigurationAnchor, PrivateParameters, SharedParameters
-from federation.model._errors import ConfError, ConfOutdated, ConfTreeInvalid
-from federation.model._read import parse_private_parameters, parse_shared_parameters
+from federation.model import ConfigurationAnchor, PrivateParameters, SharedParameters
+from federation.model import ConfError, ConfOutdated, ConfTreeInvalid
+from federation.model import parse_private_parameters, parse_shared_parameters
 
 INSTANCE_FILE = "instance-identifier"
 SHARED_FILE = "shared-params.xml"

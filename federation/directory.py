@@ -69,42 +69,21 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.errors import TrustError, UnsupportedAlgorithm
-from trust.keys._token import Signer, verify_digest
+from trust.keys import Signer, verify_digest
 
-from federation.model._model import (
-    FETCHINTERVAL,
-    MONITORING,
-    NEXTUPDATE,
-    PRIVATE_PARAMETERS,
-    SHARED_PARAMETERS,
-    SUPPORTED_VERSIONS,
-    ConfigurationAnchor,
-    ParametersModel,
-    PrivateParameters,
-    SharedParameters,
-    load_certificate,
+from federation.model import (
+    FETCHINTERVAL, MONITORING, NEXTUPDATE, PRIVATE_PARAMETERS, SHARED_PARAMETERS, SUPPORTED_VERSIONS,
+    ConfigurationAnchor, ParametersModel, PrivateParameters, SharedParameters, load_certificate,
 )
-from federation.model._errors import (
-    ConfBadSignature,
-    ConfError,
-    ConfExpired,
-    ConfHashMismatch,
-    ConfInstanceMismatch,
-    ConfMalformed,
-    ConfMissingExpiry,
-    ConfMissingPart,
-    ConfMissingSignature,
-    ConfSchemaInvalid,
-    ConfUnknownVerificationCert,
+from federation.model import (
+    ConfBadSignature, ConfError, ConfExpired, ConfHashMismatch, ConfInstanceMismatch, ConfMalformed,
+    ConfMissingExpiry, ConfMissingPart, ConfMissingSignature, ConfSchemaInvalid, ConfUnknownVerificationCert,
 )
-from federation.model._read import (
-    parse_fetch_interval_parameters,
-    parse_monitoring_parameters,
-    parse_next_update_parameters,
-    parse_private_parameters,
-    parse_shared_parameters,
+from federation.model import (
+    parse_fetch_interval_parameters, parse_monitoring_parameters, parse_next_update_parameters,
+    parse_private_parameters, parse_shared_parameters,
 )
 
 MAX_DIRECTORY_BYTES = 4 * 1024 * 1024

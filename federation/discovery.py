@@ -24,12 +24,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from trust.protocol._identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId, SubsystemId
+from trust.protocol import ClientId, GlobalGroupId, MemberId, SecurityServerId, SubsystemId
 
 from federation.conftree import ConfigurationTree, CurrentConfiguration
 from federation.directory import VerifiedConfiguration
-from federation.model._model import SecurityServer, SharedParameters
-from federation.model._errors import ConfError
+from federation.model import SecurityServer, SharedParameters
+from federation.model import ConfError
 
 
 class UnknownInstance(ConfError):

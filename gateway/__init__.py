@@ -4,29 +4,32 @@ The public API is re-exported here. The Flask admin app (``gateway.admin._app``)
 not imported, so ``import gateway`` does not pull in a web framework.
 """
 
-from gateway.serverconf._access import AccessChecker, Decision, check_is_connection, groups_from_mapping
-from gateway.messagelog._archive import Archiver, export_exchange, verify_archive_chain
-from gateway.proxy._client import ClientProxy
-from gateway.errors import GatewayError
-from trust.protocol._faults import XRoadFault, normalize_code
-from gateway.messagelog._log import Attachment, LogEntry, MessageLog, MessageLogConfig, TimestampingOverdue
-from gateway.messagelog._timestamper import Timestamper, evidence_stamper
-from gateway.monitoring._metrics import GatewayMetrics
-from gateway.node._node import GatewayNode
-from trust.protocol._openapi import OpenApiError, parse_openapi
-from gateway.monitoring._store import OpMonitor, exchange_record
-from gateway.net._peer_transport import PeerTransport
-from gateway.conf._view import Router, SharedParamsView
-from gateway.proxy._server import ServerProxy
-from gateway.serverconf._conf import ServerConf
-from gateway.serverconf._db import open_engine
-from gateway.serverconf._services import Operation
-from gateway.settings import NodeSettings, add_member, import_certificate, init_gateway, make_csr
-from trust.protocol._soap import SoapFaultMessage, SoapMessage, parse_soap
-from trust.protocol._soap_build import check_consistency, insert_request_hash
-from trust.protocol._soap_header import XRoadHeader
-from trust.protocol._proxy_message import ProxyMessage
-from trust.protocol._wsdl import WsdlError, parse_wsdl
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from gateway.conf import Router, SharedParamsView
+    from gateway.errors import GatewayError
+    from gateway.messagelog import (
+        Archiver, Attachment, LogEntry, MessageLog, MessageLogConfig, Timestamper, TimestampingOverdue,
+        evidence_stamper, export_exchange, verify_archive_chain,
+    )
+    from gateway.monitoring import GatewayMetrics, OpMonitor, exchange_record
+    from gateway.net import PeerTransport
+    from gateway.node import GatewayNode
+    from gateway.proxy import ClientProxy, ServerProxy
+    from gateway.serverconf import (
+        AccessChecker, Decision, Operation, ServerConf, check_is_connection, groups_from_mapping,
+        open_engine,
+    )
+    from gateway.settings import NodeSettings, add_member, import_certificate, init_gateway, make_csr
+    from trust.protocol import (
+        OpenApiError, ProxyMessage, SoapFaultMessage, SoapMessage, WsdlError, XRoadFault, XRoadHeader,
+        check_consistency, insert_request_hash, normalize_code, parse_openapi, parse_soap, parse_wsdl,
+    )
 
 __all__ = [
     "AccessChecker",
@@ -75,3 +78,51 @@ __all__ = [
     "parse_wsdl",
     "verify_archive_chain",
 ]
+
+__getattr__, __dir__ = attach(__name__, {
+    "AccessChecker": "gateway.serverconf",
+    "Archiver": "gateway.messagelog",
+    "Attachment": "gateway.messagelog",
+    "ClientProxy": "gateway.proxy",
+    "Decision": "gateway.serverconf",
+    "GatewayError": "gateway.errors",
+    "GatewayMetrics": "gateway.monitoring",
+    "GatewayNode": "gateway.node",
+    "LogEntry": "gateway.messagelog",
+    "MessageLog": "gateway.messagelog",
+    "MessageLogConfig": "gateway.messagelog",
+    "NodeSettings": "gateway.settings",
+    "OpMonitor": "gateway.monitoring",
+    "OpenApiError": "trust.protocol",
+    "Operation": "gateway.serverconf",
+    "PeerTransport": "gateway.net",
+    "ProxyMessage": "trust.protocol",
+    "Router": "gateway.conf",
+    "ServerConf": "gateway.serverconf",
+    "ServerProxy": "gateway.proxy",
+    "SharedParamsView": "gateway.conf",
+    "SoapFaultMessage": "trust.protocol",
+    "SoapMessage": "trust.protocol",
+    "Timestamper": "gateway.messagelog",
+    "TimestampingOverdue": "gateway.messagelog",
+    "WsdlError": "trust.protocol",
+    "XRoadFault": "trust.protocol",
+    "XRoadHeader": "trust.protocol",
+    "add_member": "gateway.settings",
+    "check_consistency": "trust.protocol",
+    "check_is_connection": "gateway.serverconf",
+    "evidence_stamper": "gateway.messagelog",
+    "exchange_record": "gateway.monitoring",
+    "export_exchange": "gateway.messagelog",
+    "groups_from_mapping": "gateway.serverconf",
+    "import_certificate": "gateway.settings",
+    "init_gateway": "gateway.settings",
+    "insert_request_hash": "trust.protocol",
+    "make_csr": "gateway.settings",
+    "normalize_code": "trust.protocol",
+    "open_engine": "gateway.serverconf",
+    "parse_openapi": "trust.protocol",
+    "parse_soap": "trust.protocol",
+    "parse_wsdl": "trust.protocol",
+    "verify_archive_chain": "gateway.messagelog",
+})

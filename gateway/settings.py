@@ -35,11 +35,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
-from trust.pki._certs import load_certificates
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
+from trust.pki import load_certificates
 from trust.errors import IdentifierError, TrustError
-from trust.protocol._identifiers import MemberId, SecurityServerId, parse_server
-from trust.keys._token import KeyType, Signer, SoftToken, write_atomic
+from trust.protocol import MemberId, SecurityServerId, parse_server
+from trust.keys import KeyType, Signer, SoftToken, write_atomic
 
 from gateway.errors import GatewayError
 
@@ -279,7 +279,7 @@ def sign_key_id(owner: MemberId, member: MemberId) -> str:
 
 def sign_keys(directory: Path) -> dict[str, MemberId]:
     """key id -> member, for every member whose messages this gateway signs."""
-    from trust.protocol._identifiers import parse_client
+    from trust.protocol import parse_client
 
     directory = Path(directory)
     settings = NodeSettings.load(directory)

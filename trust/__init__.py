@@ -4,150 +4,45 @@ No web framework is imported here (an import-linter contract checks it). The pub
 API is re-exported below; every other name in the package is private.
 """
 
-from trust.keys._algorithms import (
-    DigestAlgorithm,
-    SignatureAlgorithm,
-)
-from trust.pki._approved import (
-    ApprovedCa,
-    ApprovedTsa,
-    OcspResponderInfo,
-    TrustPolicy,
-)
-from trust.errors import (
-    IdentifierError,
-    KeyNotFound,
-    SildError,
-    TrustError,
-    UnsupportedAlgorithm,
-    WrongPin,
-    XmlError,
-    XmlForbiddenConstruct,
-    XmlSchemaError,
-    XmlTooDeep,
-    XmlTooLarge,
-)
-from trust.protocol._identifiers import (
-    ClientId,
-    GlobalGroupId,
-    LocalGroupId,
-    MemberId,
-    ObjectType,
-    RepresentedParty,
-    SecurityServerId,
-    ServiceId,
-    SubsystemId,
-    id_from_xml,
-    id_to_xml,
-    parse_client,
-    parse_server,
-    parse_service,
-    parse_typed,
-)
-from trust.keys._token import (
-    KeyType,
-    Signer,
-    SoftToken,
-    write_atomic,
-)
-from trust.infra._safexml import (
-    parse_xml,
-)
-from trust.services._ca import (
-    AlreadyRevoked,
-    CaError,
-    CertificateAuthority,
-    CertificateKind,
-    CsrInvalid,
-    IssuedCertificate,
-    RevocationReason,
-    UnknownCertificate,
-)
-from trust.services._http import (
-    TrustHttpApp,
-    TrustServer,
-)
-from trust.evidence._timestamp import (
-    TimestampClient,
-    TimestampError,
-    VerifiedTimestamp,
-    verify_timestamp_token,
-)
-from trust.services._tsa import (
-    TimestampAuthority,
-)
-from trust.services._ocsp_responder import (
-    OcspResponder,
-)
-from trust.pki._ocsp_client import (
-    OcspCache,
-    OcspClient,
-)
-from trust.pki._certs import (
-    CertificateError,
-    auth_cert_hash,
-    cert_der,
-    cert_pem,
-    fingerprint,
-    load_certificate,
-    load_certificate_file,
-    load_certificates,
-)
-from trust.pki._ocsp import (
-    OcspCertStatus,
-    OcspError,
-    VerifiedOcspStatus,
-    verify_ocsp_for_policy,
-    verify_ocsp_response,
-)
-from trust.pki._tls import (
-    client_context,
-    server_context,
-    trust_anchors,
-)
-from trust.pki._pathvalidation import (
-    Purpose,
-    ValidationCache,
-    VerifiedCertificate,
-    validate_certificate,
-)
-from trust.evidence._asic import (
-    AsicContainer,
-    VerifiedContainer,
-    read_container,
-    verify_container,
-    write_container,
-)
-from trust.pki._profile import (
-    signer_matches,
-    signer_member,
-)
-from trust.evidence._signature_timestamp import (
-    TimestampedRecord,
-    timestamp_batch,
-    timestamp_single,
-    verify_signature_timestamp,
-)
-from trust.xades._hashchain import (
-    HashChainInput,
-    build_hash_chains,
-    verify_hash_chain,
-)
-from trust.xades._sign import (
-    BatchSignature,
-    SignedPart,
-    create_signature,
-    sign_batch,
-)
-from trust.xades._errors import (
-    SignatureError,
-)
-from trust.xades._verify import (
-    VerifiedSignature,
-    check_cryptography,
-    trust_signature,
-    verify_signature,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from trust.errors import (
+        IdentifierError, KeyNotFound, SildError, TrustError, UnsupportedAlgorithm, WrongPin, XmlError,
+        XmlForbiddenConstruct, XmlSchemaError, XmlTooDeep, XmlTooLarge,
+    )
+    from trust.evidence import (
+        AsicContainer, TimestampClient, TimestampError, TimestampedRecord, VerifiedContainer,
+        VerifiedTimestamp, read_container, timestamp_batch, timestamp_single, verify_container,
+        verify_signature_timestamp, verify_timestamp_token, write_container,
+    )
+    from trust.infra import parse_xml
+    from trust.keys import DigestAlgorithm, KeyType, SignatureAlgorithm, Signer, SoftToken, write_atomic
+    from trust.pki import (
+        ApprovedCa, ApprovedTsa, CertificateError, OcspCache, OcspCertStatus, OcspClient, OcspError,
+        OcspResponderInfo, Purpose, TrustPolicy, ValidationCache, VerifiedCertificate, VerifiedOcspStatus,
+        auth_cert_hash, cert_der, cert_pem, client_context, fingerprint, load_certificate,
+        load_certificate_file, load_certificates, server_context, signer_matches, signer_member,
+        trust_anchors, validate_certificate, verify_ocsp_for_policy, verify_ocsp_response,
+    )
+    from trust.protocol import (
+        ClientId, GlobalGroupId, LocalGroupId, MemberId, ObjectType, RepresentedParty, SecurityServerId,
+        ServiceId, SubsystemId, id_from_xml, id_to_xml, parse_client, parse_server, parse_service,
+        parse_typed,
+    )
+    from trust.services import (
+        AlreadyRevoked, CaError, CertificateAuthority, CertificateKind, CsrInvalid, IssuedCertificate,
+        OcspResponder, RevocationReason, TimestampAuthority, TrustHttpApp, TrustServer, UnknownCertificate,
+    )
+    from trust.xades import (
+        BatchSignature, HashChainInput, SignatureError, SignedPart, VerifiedSignature, build_hash_chains,
+        check_cryptography, create_signature, sign_batch, trust_signature, verify_hash_chain,
+        verify_signature,
+    )
 
 __all__ = [
     "AlreadyRevoked",
@@ -249,3 +144,104 @@ __all__ = [
     "write_atomic",
     "write_container",
 ]
+
+__getattr__, __dir__ = attach(__name__, {
+    "AlreadyRevoked": "trust.services",
+    "ApprovedCa": "trust.pki",
+    "ApprovedTsa": "trust.pki",
+    "AsicContainer": "trust.evidence",
+    "BatchSignature": "trust.xades",
+    "CaError": "trust.services",
+    "CertificateAuthority": "trust.services",
+    "CertificateError": "trust.pki",
+    "CertificateKind": "trust.services",
+    "ClientId": "trust.protocol",
+    "CsrInvalid": "trust.services",
+    "DigestAlgorithm": "trust.keys",
+    "GlobalGroupId": "trust.protocol",
+    "HashChainInput": "trust.xades",
+    "IdentifierError": "trust.errors",
+    "IssuedCertificate": "trust.services",
+    "KeyNotFound": "trust.errors",
+    "KeyType": "trust.keys",
+    "LocalGroupId": "trust.protocol",
+    "MemberId": "trust.protocol",
+    "ObjectType": "trust.protocol",
+    "OcspCache": "trust.pki",
+    "OcspCertStatus": "trust.pki",
+    "OcspClient": "trust.pki",
+    "OcspError": "trust.pki",
+    "OcspResponder": "trust.services",
+    "OcspResponderInfo": "trust.pki",
+    "Purpose": "trust.pki",
+    "RepresentedParty": "trust.protocol",
+    "RevocationReason": "trust.services",
+    "SecurityServerId": "trust.protocol",
+    "ServiceId": "trust.protocol",
+    "SignatureAlgorithm": "trust.keys",
+    "SignatureError": "trust.xades",
+    "SignedPart": "trust.xades",
+    "Signer": "trust.keys",
+    "SildError": "trust.errors",
+    "SoftToken": "trust.keys",
+    "SubsystemId": "trust.protocol",
+    "TimestampAuthority": "trust.services",
+    "TimestampClient": "trust.evidence",
+    "TimestampError": "trust.evidence",
+    "TimestampedRecord": "trust.evidence",
+    "TrustError": "trust.errors",
+    "TrustHttpApp": "trust.services",
+    "TrustPolicy": "trust.pki",
+    "TrustServer": "trust.services",
+    "UnknownCertificate": "trust.services",
+    "UnsupportedAlgorithm": "trust.errors",
+    "ValidationCache": "trust.pki",
+    "VerifiedCertificate": "trust.pki",
+    "VerifiedContainer": "trust.evidence",
+    "VerifiedOcspStatus": "trust.pki",
+    "VerifiedSignature": "trust.xades",
+    "VerifiedTimestamp": "trust.evidence",
+    "WrongPin": "trust.errors",
+    "XmlError": "trust.errors",
+    "XmlForbiddenConstruct": "trust.errors",
+    "XmlSchemaError": "trust.errors",
+    "XmlTooDeep": "trust.errors",
+    "XmlTooLarge": "trust.errors",
+    "auth_cert_hash": "trust.pki",
+    "build_hash_chains": "trust.xades",
+    "cert_der": "trust.pki",
+    "cert_pem": "trust.pki",
+    "check_cryptography": "trust.xades",
+    "client_context": "trust.pki",
+    "create_signature": "trust.xades",
+    "fingerprint": "trust.pki",
+    "id_from_xml": "trust.protocol",
+    "id_to_xml": "trust.protocol",
+    "load_certificate": "trust.pki",
+    "load_certificate_file": "trust.pki",
+    "load_certificates": "trust.pki",
+    "parse_client": "trust.protocol",
+    "parse_server": "trust.protocol",
+    "parse_service": "trust.protocol",
+    "parse_typed": "trust.protocol",
+    "parse_xml": "trust.infra",
+    "read_container": "trust.evidence",
+    "server_context": "trust.pki",
+    "sign_batch": "trust.xades",
+    "signer_matches": "trust.pki",
+    "signer_member": "trust.pki",
+    "timestamp_batch": "trust.evidence",
+    "timestamp_single": "trust.evidence",
+    "trust_anchors": "trust.pki",
+    "trust_signature": "trust.xades",
+    "validate_certificate": "trust.pki",
+    "verify_container": "trust.evidence",
+    "verify_hash_chain": "trust.xades",
+    "verify_ocsp_for_policy": "trust.pki",
+    "verify_ocsp_response": "trust.pki",
+    "verify_signature": "trust.xades",
+    "verify_signature_timestamp": "trust.evidence",
+    "verify_timestamp_token": "trust.evidence",
+    "write_atomic": "trust.keys",
+    "write_container": "trust.evidence",
+})

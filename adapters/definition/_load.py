@@ -17,42 +17,16 @@ from typing import Mapping as TMapping
 
 import yaml
 
-from trust.protocol._identifiers import parse_client, parse_service
+from trust.protocol import parse_client, parse_service
 
 from adapters.errors import AdapterError
-from adapters.definition._model import (
-    BACKEND_KINDS,
-    CONSUMER_PROTOCOLS,
-    FIELD_TYPES,
-    AdapterDefinition,
-    Backend,
-    Consumer,
-    FieldSpec,
-    Mapping,
-    Operation,
-    RestSettings,
-    SignatureCheck,
-    SigningKey,
-    SignSettings,
-    TlsSettings,
-    UserIdSource,
+from ._model import (
+    BACKEND_KINDS, CONSUMER_PROTOCOLS, FIELD_TYPES, AdapterDefinition, Backend, Consumer, FieldSpec, Mapping,
+    Operation, RestSettings, SignatureCheck, SigningKey, SignSettings, TlsSettings, UserIdSource,
 )
-from adapters.definition._fields import (
-    _NAME,
-    Context,
-    DefinitionError,
-    LineLoader,
-    YamlMap,
-    bool_field,
-    file_field,
-    files_field,
-    line_of,
-    name_field,
-    number_field,
-    only_fields,
-    required_map,
-    text_field,
-    url_field,
+from ._fields import (
+    _NAME, Context, DefinitionError, LineLoader, YamlMap, bool_field, file_field, files_field, line_of,
+    name_field, number_field, only_fields, required_map, text_field, url_field,
 )
 
 __all__ = [
@@ -247,7 +221,7 @@ def _mapping(ctx: Context, m: YamlMap, where: str) -> Mapping:
     xslt = file_field(ctx, m, "xslt", where)
     hook = text_field(ctx, m, "hook", where)
     if xslt is not None:
-        from adapters.definition._mapping import compile_xslt  # compile now: a broken stylesheet stops start-up
+        from ._mapping import compile_xslt
 
         try:
             compile_xslt(xslt)
@@ -256,7 +230,7 @@ def _mapping(ctx: Context, m: YamlMap, where: str) -> Mapping:
     if hook is not None:
         if not _HOOK.match(hook):
             raise ctx.fail(f"{where}.hook", line_of(m, "hook"), f"{hook!r} is not 'package.module:function'")
-        from adapters.definition._mapping import load_hook
+        from ._mapping import load_hook
 
         try:
             load_hook(hook)

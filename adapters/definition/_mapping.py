@@ -25,9 +25,9 @@ from typing import Any, Callable
 
 from lxml import etree
 
-from trust.infra._safexml import parse_xml
+from trust.infra import parse_xml
 
-from adapters.definition._load import Mapping
+from ._load import Mapping
 from adapters.errors import AdapterError
 
 Hook = Callable[[etree._Element, dict[str, str]], Any]

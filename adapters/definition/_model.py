@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trust.protocol._identifiers import ServiceId
+from trust.protocol import ServiceId
 
 BACKEND_KINDS = ("soap11", "soap11-rpc", "soap12", "xml")
 CONSUMER_PROTOCOLS = ("soap11", "soap12", "xml")

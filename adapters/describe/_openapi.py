@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.definition._load import AdapterDefinition, FieldSpec
-from adapters.describe._schema import _JSON_TYPES, json_schema
+from adapters.definition import AdapterDefinition, FieldSpec
+from ._schema import _JSON_TYPES, json_schema
 
 _ERROR = {
     "type": "object",

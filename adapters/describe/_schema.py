@@ -15,7 +15,7 @@ from typing import Any
 
 from lxml import etree
 
-from adapters.definition._load import FieldSpec, Operation
+from adapters.definition import FieldSpec, Operation
 from adapters.soap import XROAD_NS, XSD_NS, client_fault, server_fault
 from adapters.xmldsig import DS_NS
 

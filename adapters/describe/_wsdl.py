@@ -19,8 +19,8 @@ from importlib import resources
 
 from lxml import etree
 
-from adapters.definition._load import AdapterDefinition
-from adapters.describe._schema import operation_elements
+from adapters.definition import AdapterDefinition
+from ._schema import operation_elements
 from adapters.soap import XROAD_NS, XSD_NS
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"

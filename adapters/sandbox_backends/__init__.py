@@ -24,9 +24,9 @@ from typing import Any, Iterable
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from trust.keys._token import Signer, write_atomic
+from trust.keys import Signer, write_atomic
 
-from adapters.definition._load import AdapterDefinition, parse_definition
+from adapters.definition import AdapterDefinition, parse_definition
 from adapters.provider import SigningMaterial
 from adapters.serving import WsgiServer
 

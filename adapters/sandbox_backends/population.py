@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from lxml import etree
 
-from trust.infra._safexml import parse_xml
+from trust.infra import parse_xml
 
 from adapters.sandbox_backends._wsgi import StartResponse, read_body, respond
 from adapters.sandbox_backends.data import EE_PERSONS

@@ -1,0 +1,43 @@
+"""Public face of ``federation.central``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._generator import EXTERNAL, GenerationResult, INTERNAL, VERSION, generate, node_urls
+    from ._publisher import read_state
+    from ._registration import (
+        VerifiedRegistrationRequest, build_registration_request, submit_registration_request,
+        verify_registration_request,
+    )
+
+__all__ = [
+    "EXTERNAL",
+    "GenerationResult",
+    "INTERNAL",
+    "VERSION",
+    "VerifiedRegistrationRequest",
+    "build_registration_request",
+    "generate",
+    "node_urls",
+    "read_state",
+    "submit_registration_request",
+    "verify_registration_request",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "EXTERNAL": "._generator",
+    "GenerationResult": "._generator",
+    "INTERNAL": "._generator",
+    "VERSION": "._generator",
+    "VerifiedRegistrationRequest": "._registration",
+    "build_registration_request": "._registration",
+    "generate": "._generator",
+    "node_urls": "._generator",
+    "read_state": "._publisher",
+    "submit_registration_request": "._registration",
+    "verify_registration_request": "._registration",
+})

@@ -17,16 +17,16 @@ from pathlib import Path
 
 import click
 
-from trust.keys._algorithms import DigestAlgorithm
-from trust.pki._certs import fingerprint_hex
+from trust.keys import DigestAlgorithm
+from trust.pki import fingerprint_hex
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import MemberId, SecurityServerId, SubsystemId, parse_client, parse_server
+from trust.protocol import MemberId, SecurityServerId, SubsystemId, parse_client, parse_server
 
 from federation.anchor import anchor_fingerprint
 from federation.errors import FederationError
-from federation.central.registry._registry import ROLES, utc_now
-from federation.central.registry._base import load_der_certificate
-from federation.central.registry._home import DEV_PIN, PIN_ENV, CentralDir
+from federation.central.registry import ROLES, utc_now
+from federation.central.registry import load_der_certificate
+from federation.central.registry import DEV_PIN, PIN_ENV, CentralDir
 
 DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
@@ -105,7 +105,7 @@ def central_group() -> None:
 @click.option("--database-url", default=None, help="PostgreSQL URL instead of DIR/registry.db.")
 def init_cmd(directory: Path, instance: str, url: str, member_classes: tuple[str, ...], database_url: str | None) -> None:
     """Create an authority: registry, internal and external signing keys, first configuration."""
-    from federation.central.registry._provision import DEFAULT_MEMBER_CLASSES, init_central
+    from federation.central.registry import DEFAULT_MEMBER_CLASSES, init_central
 
     classes = [tuple(c.split("=", 1)) if "=" in c else (c, c) for c in member_classes] or list(DEFAULT_MEMBER_CLASSES)
     result = init_central(str(directory), instance=instance, url=url, pin=_pin(), now=utc_now(),
@@ -125,7 +125,7 @@ def serve_cmd(directory: Path, host: str, port: int, check_interval: float, tls_
     """Serve distribution and the management API; regenerate on changes and before expiry."""
     import logging
 
-    from federation.central._node import NodeConfig, run
+    from ._node import NodeConfig, run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("apscheduler", "alembic"):
@@ -141,7 +141,7 @@ def serve_cmd(directory: Path, host: str, port: int, check_interval: float, tls_
 @click.option("--force", is_flag=True, help="Regenerate even if nothing changed.")
 def generate_cmd(directory: Path, force: bool) -> None:
     """Regenerate and publish the configuration now (if needed, or with --force)."""
-    from federation.central._generator import generate
+    from ._generator import generate
 
     home = _home(directory)
     result = generate(home, home.token(_pin()), now=utc_now(), force=force)
@@ -153,7 +153,7 @@ def generate_cmd(directory: Path, force: bool) -> None:
 @DIR_ARG
 def status_cmd(directory: Path) -> None:
     """Instance, registry change counter and the published generation."""
-    from federation.central._publisher import read_state
+    from ._publisher import read_state
 
     home = _home(directory)
     info = home.registry().info()
@@ -420,7 +420,7 @@ def registration_group() -> None:
 @DIR_ARG
 @click.option("--status", type=click.Choice(["submitted", "approved", "declined"]), default=None)
 def registration_list(directory: Path, status: str | None) -> None:
-    from federation.central.registry._requests import list_requests
+    from federation.central.registry import list_requests
 
     click.echo(json.dumps([r.to_json() for r in list_requests(_home(directory).registry(), status)], indent=2))
 
@@ -429,7 +429,7 @@ def registration_list(directory: Path, status: str | None) -> None:
 @DIR_ARG
 @click.argument("request_id", type=int)
 def registration_approve(directory: Path, request_id: int) -> None:
-    from federation.central.registry._requests import decide
+    from federation.central.registry import decide
 
     info = decide(_home(directory).registry(), request_id, approve=True, by=f"cli:{os.environ.get('USER', 'operator')}")
     click.echo(f"request {request_id} approved: gateway {info.server} registered")
@@ -440,7 +440,7 @@ def registration_approve(directory: Path, request_id: int) -> None:
 @click.argument("request_id", type=int)
 @click.option("--comment", default=None)
 def registration_decline(directory: Path, request_id: int, comment: str | None) -> None:
-    from federation.central.registry._requests import decide
+    from federation.central.registry import decide
 
     decide(_home(directory).registry(), request_id, approve=False, by=f"cli:{os.environ.get('USER', 'operator')}", comment=comment)
     click.echo(f"request {request_id} declined")
@@ -485,9 +485,9 @@ def apikey_revoke(directory: Path, name: str) -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def anchor_cmd(directory: Path, kind: str | None, out: Path) -> None:
     """Export this authority's anchor and print its SHA-224 fingerprint."""
-    from trust.keys._token import write_atomic
+    from trust.keys import write_atomic
 
-    from federation.central.registry._provision import build_anchor
+    from federation.central.registry import build_anchor
 
     if kind is None:
         raise CliInputError("choose --internal or --external")
@@ -507,7 +507,7 @@ def trust_anchor_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def trust_anchor_add(directory: Path, file: Path) -> None:
     """Validate a partner's external anchor (downloads and verifies its configuration) and trust it."""
-    from federation.central.registry._provision import add_trusted_anchor
+    from federation.central.registry import add_trusted_anchor
 
     fingerprint = add_trusted_anchor(_home(directory), _read(file, "anchor"), now=utc_now())
     click.echo(f"trusted anchor added; SHA-224 fingerprint: {fingerprint}")
@@ -539,7 +539,7 @@ def key_group() -> None:
 @click.option("--activate", is_flag=True, help="Sign with it at once (skips the announcement overlap: not recommended).")
 def key_create(directory: Path, kind: str, activate: bool) -> None:
     """Create a new signing key; pending keys are announced in the configuration before they sign."""
-    from federation.central.registry._keys import create_signing_key
+    from federation.central.registry import create_signing_key
 
     home = _home(directory)
     key_id = create_signing_key(home.registry(), home.token(_pin()), kind, now=utc_now(), activate=activate)

@@ -37,26 +37,20 @@ from pathlib import Path
 
 from cryptography import x509
 
-from trust.protocol._identifiers import SubsystemId, parse_client
-from trust.keys._token import Signer
+from trust.protocol import SubsystemId, parse_client
+from trust.keys import Signer
 
 from federation.anchor import parse_anchor
 from federation.directory import DirectoryEntry, build_directory
 from federation.errors import FederationError
-from federation.model._model import (
-    CURRENT_VERSION,
-    PRIVATE_PARAMETERS,
-    SHARED_PARAMETERS,
-    ConfigurationAnchor,
-    ConfigurationSource,
-    ManagementService,
-    PrivateParameters,
-    SharedParameters,
+from federation.model import (
+    CURRENT_VERSION, PRIVATE_PARAMETERS, SHARED_PARAMETERS, ConfigurationAnchor, ConfigurationSource,
+    ManagementService, PrivateParameters, SharedParameters,
 )
-from federation.model._read import write_private_parameters, write_shared_parameters
-from federation.central._publisher import publish, read_state
-from federation.central.registry._home import CentralConfig, CentralDir
-from federation.central.registry._snapshot import RegistrySnapshot
+from federation.model import write_private_parameters, write_shared_parameters
+from ._publisher import publish, read_state
+from federation.central.registry import CentralConfig, CentralDir
+from federation.central.registry import RegistrySnapshot
 
 VERSION = CURRENT_VERSION
 SHARED_FILE = "shared-params.xml"

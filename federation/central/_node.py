@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from federation.central.api._app import CentralAppConfig, create_app
-from federation.central._generator import generate
-from federation.central.registry._registry import utc_now
-from federation.central.registry._home import CentralDir
+from federation.central.api import CentralAppConfig, create_app
+from ._generator import generate
+from federation.central.registry import utc_now
+from federation.central.registry import CentralDir
 
 LOG = logging.getLogger("sild.central")
 DEFAULT_CHECK_INTERVAL = 5.0

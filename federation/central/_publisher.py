@@ -28,8 +28,8 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from trust.infra._files import fsync_directory
-from trust.keys._token import write_atomic
+from trust.infra import fsync_directory
+from trust.keys import write_atomic
 
 from federation.errors import FederationError
 

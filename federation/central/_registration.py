@@ -51,13 +51,13 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
-from trust.pki._approved import TrustPolicy
-from trust.pki._profile import signer_matches
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
+from trust.pki import TrustPolicy
+from trust.pki import signer_matches
 from trust.errors import IdentifierError, SildError
-from trust.protocol._identifiers import ClientId, SecurityServerId, parse_client, parse_server
-from trust.keys._token import Signer, verify_digest
-from trust.pki._pathvalidation import validate_certificate
+from trust.protocol import ClientId, SecurityServerId, parse_client, parse_server
+from trust.keys import Signer, verify_digest
+from trust.pki import validate_certificate
 
 from federation.errors import FederationError
 

@@ -23,10 +23,10 @@ from pathlib import Path
 import click
 
 from federation.anchor import load_anchor
-from federation.client._client import DEFAULT_VERSIONS, AllowedFederations, ClientConfig, ConfigurationClient
+from ._client import DEFAULT_VERSIONS, AllowedFederations, ClientConfig, ConfigurationClient
 from federation.directory import VerifiedConfiguration, verify_directory
-from federation.model._model import AnchorSource, ConfigurationAnchor, PrivateParameters, SharedParameters
-from federation.model._errors import ConfError, ConfMissingPart
+from federation.model import AnchorSource, ConfigurationAnchor, PrivateParameters, SharedParameters
+from federation.model import ConfError, ConfMissingPart
 
 
 def _moment(text: str | None) -> dt.datetime:

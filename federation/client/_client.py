@@ -48,21 +48,15 @@ from typing import Any, Callable, Iterable
 
 import httpx
 
-from federation.client._store import (
-    read_metadata,
-    read_part,
-    read_status,
-    remove_instance,
-    stored_instances,
-    stored_parts_by_location,
-    store_configuration,
-    write_status,
+from ._store import (
+    read_metadata, read_part, read_status, remove_instance, stored_instances, stored_parts_by_location,
+    store_configuration, write_status,
 )
 from federation.conftree import CurrentConfiguration, load_tree
 from federation.directory import VerifiedConfiguration, parse_directory, verify_directory
-from federation.model._model import ConfigurationAnchor, PrivateParameters
-from federation.model._errors import ConfDownloadFailed, ConfError, ConfMissingPart, ConfOutdated, ConfTreeInvalid
-from federation.model._read import parse_private_parameters
+from federation.model import ConfigurationAnchor, PrivateParameters
+from federation.model import ConfDownloadFailed, ConfError, ConfMissingPart, ConfOutdated, ConfTreeInvalid
+from federation.model import parse_private_parameters
 
 DEFAULT_VERSIONS = (6, 5, 4, 3, 2)
 DEFAULT_INTERVAL_SECONDS = 60

@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trust.infra._files import fsync_directory
-from trust.keys._token import write_atomic
+from trust.infra import fsync_directory
+from trust.keys import write_atomic
 
 from federation.directory import VerifiedConfiguration
-from federation.model._model import FETCHINTERVAL, MONITORING, NEXTUPDATE, PRIVATE_PARAMETERS, SHARED_PARAMETERS
-from federation.model._errors import ConfTreeInvalid
+from federation.model import FETCHINTERVAL, MONITORING, NEXTUPDATE, PRIVATE_PARAMETERS, SHARED_PARAMETERS
+from federation.model import ConfTreeInvalid
 
 FILE_NAMES = {
     SHARED_PARAMETERS: "shared-params.xml",

@@ -48,10 +48,10 @@ from typing import Iterator
 
 from cryptography import x509
 
-from trust.pki._approved import ApprovedCa, ApprovedTsa, OcspResponderInfo, TrustPolicy
-from trust.protocol._identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId, ServiceId, SubsystemId
+from trust.pki import ApprovedCa, ApprovedTsa, OcspResponderInfo, TrustPolicy
+from trust.protocol import ClientId, GlobalGroupId, MemberId, SecurityServerId, ServiceId, SubsystemId
 
-from federation.model._errors import ConfSchemaInvalid
+from ._errors import ConfSchemaInvalid
 
 XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"  # namespace of every parameter file and anchor
 CURRENT_VERSION = 6

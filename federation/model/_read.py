@@ -38,35 +38,16 @@ from typing import Sequence
 from lxml import etree
 
 from trust.errors import IdentifierError, XmlError
-from trust.protocol._identifiers import IDENTIFIERS_NS, ClientId, MemberId, SubsystemId, client_from_xml, service_from_xml
-from trust.infra._safexml import parse_xml
+from trust.protocol import IDENTIFIERS_NS, ClientId, MemberId, SubsystemId, client_from_xml, service_from_xml
+from trust.infra import parse_xml
 
-from federation.model._model import (
-    SUPPORTED_VERSIONS,
-    XROAD_NS,
-    AcmeServer,
-    AnchorSource,
-    ApprovedCaInfo,
-    ApprovedTsaInfo,
-    CaInfo,
-    CentralService,
-    ConfigurationAnchor,
-    ConfigurationSource,
-    FetchIntervalParameters,
-    GlobalGroup,
-    MaintenanceMode,
-    ManagementService,
-    Member,
-    MemberClass,
-    MonitoringParameters,
-    NextUpdateParameters,
-    OcspInfo,
-    PrivateParameters,
-    SecurityServer,
-    SharedParameters,
-    Subsystem,
+from ._model import (
+    SUPPORTED_VERSIONS, XROAD_NS, AcmeServer, AnchorSource, ApprovedCaInfo, ApprovedTsaInfo, CaInfo,
+    CentralService, ConfigurationAnchor, ConfigurationSource, FetchIntervalParameters, GlobalGroup,
+    MaintenanceMode, ManagementService, Member, MemberClass, MonitoringParameters, NextUpdateParameters,
+    OcspInfo, PrivateParameters, SecurityServer, SharedParameters, Subsystem,
 )
-from federation.model._errors import ConfSchemaInvalid
+from ._errors import ConfSchemaInvalid
 
 _CONF = f"{{{XROAD_NS}}}conf"
 MAX_PARAMETERS_BYTES = 64 * 1024 * 1024
@@ -571,13 +552,9 @@ def parse_next_update_parameters(data: bytes) -> NextUpdateParameters:
 
 
 # Writers live in model_write; re-exported here so callers import one module.
-from federation.model._write import (  # noqa: E402
-    anchor_element,
-    write_fetch_interval_parameters,
-    write_monitoring_parameters,
-    write_next_update_parameters,
-    write_private_parameters,
-    write_shared_parameters,
+from ._write import (
+    anchor_element, write_fetch_interval_parameters, write_monitoring_parameters,
+    write_next_update_parameters, write_private_parameters, write_shared_parameters,
 )
 
 __all__ = [

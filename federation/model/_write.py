@@ -14,21 +14,13 @@ import datetime as dt
 
 from lxml import etree
 
-from trust.protocol._identifiers import IDENTIFIERS_NS, ClientId, id_to_xml
+from trust.protocol import IDENTIFIERS_NS, ClientId, id_to_xml
 
-from federation.model._model import (
-    CURRENT_VERSION,
-    SUPPORTED_VERSIONS,
-    XROAD_NS,
-    CaInfo,
-    ConfigurationAnchor,
-    FetchIntervalParameters,
-    MonitoringParameters,
-    NextUpdateParameters,
-    PrivateParameters,
-    SharedParameters,
+from ._model import (
+    CURRENT_VERSION, SUPPORTED_VERSIONS, XROAD_NS, CaInfo, ConfigurationAnchor, FetchIntervalParameters,
+    MonitoringParameters, NextUpdateParameters, PrivateParameters, SharedParameters,
 )
-from federation.model._errors import ConfSchemaInvalid
+from ._errors import ConfSchemaInvalid
 
 _CONF = f"{{{XROAD_NS}}}conf"
 

@@ -1,0 +1,18 @@
+"""Public face of ``gateway.admin``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._app import create_app
+
+__all__ = [
+    "create_app",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "create_app": "._app",
+})

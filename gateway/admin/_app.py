@@ -33,18 +33,18 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from trust.errors import IdentifierError, SildError
-from trust.protocol._identifiers import AnyId, ClientId, MemberId, SubsystemId
+from trust.protocol import AnyId, ClientId, MemberId, SubsystemId
 
-from gateway.serverconf._access import AccessChecker
-from gateway.messagelog._archive import NotTimestamped, export_exchange
-from gateway.messagelog._log import MessageLog, RecordNotFound
-from gateway.monitoring._metrics import GatewayMetrics
-from gateway.monitoring._store import OpMonitor, OpMonitoringError
-from gateway.serverconf._conf import ServerConf
-from gateway.serverconf._apikeys import ApiKeyInfo, authenticate
-from gateway.serverconf._errors import AlreadyExists, InvalidInput, NotFound, parse_client_text, parse_subject
-from gateway.serverconf._services import Fetch, default_fetch
-from gateway.serverconf._snapshot import ClientInfo, ServiceInfo
+from gateway.serverconf import AccessChecker
+from gateway.messagelog import NotTimestamped, export_exchange
+from gateway.messagelog import MessageLog, RecordNotFound
+from gateway.monitoring import GatewayMetrics
+from gateway.monitoring import OpMonitor, OpMonitoringError
+from gateway.serverconf import ServerConf
+from gateway.serverconf import ApiKeyInfo, authenticate
+from gateway.serverconf import AlreadyExists, InvalidInput, NotFound, parse_client_text, parse_subject
+from gateway.serverconf import Fetch, default_fetch
+from gateway.serverconf import ClientInfo, ServiceInfo
 
 log = logging.getLogger(__name__)
 SPEC_FILE = Path(__file__).resolve().parent / "admin_api.yaml"

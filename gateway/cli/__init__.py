@@ -1,5 +1,20 @@
 """The ``sild`` command line: one click group per package."""
 
-from gateway.cli._main import cli, main
+from __future__ import annotations
 
-__all__ = ["cli", "main"]
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._main import cli, main
+
+__all__ = [
+    "cli",
+    "main",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "cli": "._main",
+    "main": "._main",
+})

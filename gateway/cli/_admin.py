@@ -25,14 +25,14 @@ from typing import Any
 import click
 
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import ClientId, ServiceId, parse_service
+from trust.protocol import ClientId, ServiceId, parse_service
 
-from gateway.serverconf._conf import ServerConf
-from gateway.serverconf._db import open_engine
-from gateway.serverconf._errors import InvalidInput, parse_client_text, parse_subject
+from gateway.serverconf import ServerConf
+from gateway.serverconf import open_engine
+from gateway.serverconf import InvalidInput, parse_client_text, parse_subject
 
 if TYPE_CHECKING:
-    from gateway.messagelog._log import MessageLog
+    from gateway.messagelog import MessageLog
 
 _DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
@@ -54,7 +54,7 @@ def _conf(directory: Path) -> ServerConf:
 
 
 def _message_log(directory: Path) -> "MessageLog":
-    from gateway.messagelog._log import MessageLog
+    from gateway.messagelog import MessageLog
 
     location = _databases(directory)[1]
     if isinstance(location, Path) and not location.is_file():
@@ -370,9 +370,9 @@ def log_group() -> None:
 @click.option("--require-timestamp", is_flag=True, help="Refuse records that are not timestamped yet.")
 def log_export(directory: Path, query_id: str, out: Path, direction: str, require_timestamp: bool) -> None:
     """Write one exchange's request or response as an ASiC-E container (check it with `sild asic verify`)."""
-    from trust.keys._token import write_atomic
+    from trust.keys import write_atomic
 
-    from gateway.messagelog._archive import export_exchange
+    from gateway.messagelog import export_exchange
 
     data = export_exchange(_message_log(directory), query_id,
                            direction=direction,
@@ -394,7 +394,7 @@ def log_archive(directory: Path, archive_dir: Path | None, keep_days: int) -> No
     """Archive timestamped records now (the scheduled job does this every 6 hours)."""
     import datetime as dt
 
-    from gateway.messagelog._archive import Archiver
+    from gateway.messagelog import Archiver
 
     archiver = Archiver(_message_log(directory), _archive_dir(directory, archive_dir), keep=dt.timedelta(days=keep_days))
     infos = archiver.archive_all()
@@ -410,7 +410,7 @@ def log_archive(directory: Path, archive_dir: Path | None, keep_days: int) -> No
 @click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: DIR/archive.")
 def log_verify_archives(directory: Path, archive_dir: Path | None) -> None:
     """Check that the archives chain to each other and hold what their linkinginfo lists."""
-    from gateway.messagelog._archive import verify_archive_chain
+    from gateway.messagelog import verify_archive_chain
 
     paths = sorted(_archive_dir(directory, archive_dir).glob("mlog-*.zip"), key=lambda p: p.name.rsplit("-", 1)[-1])
     if not paths:
@@ -420,7 +420,7 @@ def log_verify_archives(directory: Path, archive_dir: Path | None) -> None:
 
 
 def _no_group_commit() -> Any:
-    from gateway.messagelog._log import MessageLogConfig
+    from gateway.messagelog import MessageLogConfig
 
     return MessageLogConfig(group_commit=False)
 
@@ -440,7 +440,7 @@ def apikey_group() -> None:
 @click.option("--label", default="")
 def apikey_create(directory: Path, roles: tuple[str, ...], label: str) -> None:
     """Create a key; the secret is printed once and never stored."""
-    from gateway.serverconf._apikeys import create_api_key
+    from gateway.serverconf import create_api_key
 
     key_id, secret = create_api_key(_conf(directory), roles, label)
     click.echo(f"key {key_id} ({', '.join(sorted(roles))}): {secret}")
@@ -450,7 +450,7 @@ def apikey_create(directory: Path, roles: tuple[str, ...], label: str) -> None:
 @_DIR
 @click.argument("key_id", type=int)
 def apikey_revoke(directory: Path, key_id: int) -> None:
-    from gateway.serverconf._apikeys import revoke_api_key
+    from gateway.serverconf import revoke_api_key
 
     revoke_api_key(_conf(directory), key_id)
     click.echo(f"revoked key {key_id}")
@@ -459,7 +459,7 @@ def apikey_revoke(directory: Path, key_id: int) -> None:
 @apikey_group.command("list")
 @_DIR
 def apikey_list(directory: Path) -> None:
-    from gateway.serverconf._apikeys import list_api_keys
+    from gateway.serverconf import list_api_keys
 
     for k in list_api_keys(_conf(directory)):
         click.echo(f"{k.id:4} {','.join(sorted(k.roles)):30} {'revoked' if k.revoked else 'active '} {k.label}")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from trust.pki._approved import TrustPolicy
-from trust.evidence._asic import verify_container
+from trust.pki import TrustPolicy
+from trust.evidence import verify_container
 from federation.conftree import load_tree
 
 

@@ -15,6 +15,6 @@ import click
               help="Seconds any one part may take to become healthy.")
 def demo_command(keep: bool, directory: Path | None, timeout: float) -> None:
     """Two federated countries (EE, FI) exchanging data on this machine, step by step."""
-    from gateway.sandbox._demo import run_demo
+    from gateway.sandbox import run_demo
 
     raise SystemExit(run_demo(keep=keep, directory=directory, timeout=timeout))

@@ -27,8 +27,8 @@ from typing import Any
 import click
 
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import parse_client
-from trust.keys._token import KeyType
+from trust.protocol import parse_client
+from trust.keys import KeyType
 
 from gateway.settings import (
     MAX_WORKERS, NodeSettings, SetupError, add_member, import_certificate, init_gateway, load_cert_chain, sign_keys,
@@ -111,12 +111,12 @@ def import_cert_command(directory: Path, file: Path) -> None:
 @click.option("--client", "clients", multiple=True, help="Subsystem served by this gateway (repeatable).")
 def register_command(directory: Path, authority_url: str, address: str | None, clients: tuple[str, ...]) -> None:
     """Send a registration request (signed by the owner's sign key and the auth key)."""
-    from federation.central._registration import build_registration_request, submit_registration_request
-    from trust.keys._token import SoftToken
+    from federation.central import build_registration_request, submit_registration_request
+    from trust.keys import SoftToken
 
-    from gateway.conf._store import ConfStore
-    from gateway.node._node import PolicyCache
-    from gateway.signing._parts import OwnOcspStore
+    from gateway.conf import ConfStore
+    from gateway.node import PolicyCache
+    from gateway.signing import OwnOcspStore
 
     settings = NodeSettings.load(directory)
     token = SoftToken(directory / "token", token_pin(directory))
@@ -183,7 +183,7 @@ def _run_until_signal(node: Any, *, parent: int | None = None) -> None:
                    "and runs the jobs (default: `workers` of gateway.json, 1 = this process serves).")
 def serve_command(directory: Path, workers: int | None) -> None:
     """Serve the IS port, the mutual-TLS port and the jobs until SIGTERM/SIGINT."""
-    from gateway.node._node import GatewayNode
+    from gateway.node import GatewayNode
 
     _serving_logs("")
     node = GatewayNode(directory)
@@ -199,8 +199,8 @@ def serve_command(directory: Path, workers: int | None) -> None:
 @click.option("--listen", "listen", multiple=True, required=True, help="NAME=FD of a socket the main process bound.")
 def worker_command(directory: Path, index: int, listen: tuple[str, ...]) -> None:
     """(internal) One worker process of `sild gateway serve` (gateway.node._workers)."""
-    from gateway.node._node import GatewayNode
-    from gateway.node._workers import parse_listen
+    from gateway.node import GatewayNode
+    from gateway.node import parse_listen
 
     parent = os.getppid()
     _serving_logs(f"worker-{index} ")
@@ -256,8 +256,8 @@ def gateway_status(directory: Path) -> dict[str, object]:
     status_file = directory / "ocsp" / "status.json"
     out["ocsp"] = json.loads(status_file.read_text()) if status_file.is_file() else {}
     try:
-        from gateway.messagelog._log import MessageLog
-        from gateway.serverconf._db import open_engine
+        from gateway.messagelog import MessageLog
+        from gateway.serverconf import open_engine
 
         out["timestamping"] = MessageLog(open_engine(settings.messagelog_database(directory))).status(at)
     except Exception as exc:  # noqa: BLE001

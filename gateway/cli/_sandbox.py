@@ -55,8 +55,8 @@ def down_command(directory: Path) -> None:
 def backends_command(directory: Path) -> None:
     """(internal) Run the sample backends and adapters; write DIR/backends.json."""
     from adapters.sandbox_backends import start_all
-    from trust.pki._certs import load_certificates
-    from trust.keys._token import SoftToken, write_atomic
+    from trust.pki import load_certificates
+    from trust.keys import SoftToken, write_atomic
 
     from gateway.settings import token_pin
 
@@ -82,6 +82,6 @@ def backends_command(directory: Path) -> None:
 @click.option("--pid", "owner_pid", type=int, required=True)
 def watchdog_command(directory: Path, owner_pid: int) -> None:
     """(internal) Take the sandbox in DIR down when process PID ends."""
-    from gateway.sandbox._processes import watch
+    from gateway.sandbox import watch
 
     watch(directory.resolve(), owner_pid)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from federation.model._model import SecurityServer, SharedParameters
-from trust.protocol._identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId, SubsystemId
+from federation.model import SecurityServer, SharedParameters
+from trust.protocol import ClientId, GlobalGroupId, MemberId, SecurityServerId, SubsystemId
 
-from gateway.proxy._context import ServerEntry
+from gateway.proxy import ServerEntry
 
 
 def server_entry(shared: SharedParameters, server: SecurityServer) -> ServerEntry:

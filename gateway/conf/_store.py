@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from federation.anchor import load_anchor
-from federation.client._client import AllowedFederations, ClientConfig, ConfigurationClient
+from federation.client import AllowedFederations, ClientConfig, ConfigurationClient
 from federation.conftree import load_tree
 from federation.errors import FederationError
 
-from gateway.conf._view import InstanceConf
+from ._view import InstanceConf
 from gateway.settings import NodeSettings
 
 log = logging.getLogger("sild.gateway.conf")

@@ -26,12 +26,12 @@ from typing import Callable, Mapping
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from federation.model._model import SharedParameters, load_certificate
-from trust.protocol._identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId
+from federation.model import SharedParameters, load_certificate
+from trust.protocol import ClientId, GlobalGroupId, MemberId, SecurityServerId
 
-from gateway.conf._index import ConfIndex, ConfIndexes
-from gateway.proxy._context import ClientListing, ServerEntry
-from trust.protocol._faults import XRoadFault
+from ._index import ConfIndex, ConfIndexes
+from gateway.proxy import ClientListing, ServerEntry
+from trust.protocol import XRoadFault
 
 DEFAULT_PEER_PORT = 5500
 

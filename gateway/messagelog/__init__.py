@@ -1,0 +1,50 @@
+"""Public face of ``gateway.messagelog``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._archive import Archiver, NotTimestamped, export_exchange, verify_archive_chain
+    from ._checkpoint import SAFETY_NET_PAGES, WalCheckpointer
+    from ._lock import CommitLock
+    from ._log import Attachment, LogEntry, MessageLog, MessageLogConfig, RecordNotFound, TimestampingOverdue
+    from ._timestamper import Timestamper, evidence_stamper
+
+__all__ = [
+    "Archiver",
+    "Attachment",
+    "CommitLock",
+    "LogEntry",
+    "MessageLog",
+    "MessageLogConfig",
+    "NotTimestamped",
+    "RecordNotFound",
+    "SAFETY_NET_PAGES",
+    "Timestamper",
+    "TimestampingOverdue",
+    "WalCheckpointer",
+    "evidence_stamper",
+    "export_exchange",
+    "verify_archive_chain",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "Archiver": "._archive",
+    "Attachment": "._log",
+    "CommitLock": "._lock",
+    "LogEntry": "._log",
+    "MessageLog": "._log",
+    "MessageLogConfig": "._log",
+    "NotTimestamped": "._archive",
+    "RecordNotFound": "._log",
+    "SAFETY_NET_PAGES": "._checkpoint",
+    "Timestamper": "._timestamper",
+    "TimestampingOverdue": "._log",
+    "WalCheckpointer": "._checkpoint",
+    "evidence_stamper": "._timestamper",
+    "export_exchange": "._archive",
+    "verify_archive_chain": "._archive",
+})

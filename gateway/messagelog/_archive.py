@@ -34,12 +34,12 @@ from typing import Any, Callable, Sequence
 
 from sqlalchemy import delete, insert, select
 
-from trust.evidence._asic import write_container
-from trust.infra._files import write_atomic
+from trust.evidence import write_container
+from trust.infra import write_atomic
 
 from gateway.serverconf import _models as m
 from gateway.errors import GatewayError
-from gateway.messagelog._log import MessageLog, RecordNotFound, StoredRecord
+from ._log import MessageLog, RecordNotFound, StoredRecord
 
 log = logging.getLogger(__name__)
 

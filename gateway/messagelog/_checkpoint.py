@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.messagelog._lock import sqlite_file
+from ._lock import sqlite_file
 
 log = logging.getLogger(__name__)
 

@@ -43,12 +43,12 @@ from typing import Callable, Iterator, Sequence, cast
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, select
 from sqlalchemy.engine.interfaces import DBAPICursor
 
-from trust.protocol._identifiers import ClientId, ServiceId
+from trust.protocol import ClientId, ServiceId
 
 from gateway.serverconf import _models as m
 from gateway.errors import GatewayError
-from gateway.messagelog._lock import CommitLock
-from gateway.messagelog._writer import CompiledInsert, GroupCommitWriter, supports_fast_insert
+from ._lock import CommitLock
+from ._writer import CompiledInsert, GroupCommitWriter, supports_fast_insert
 
 Clock = Callable[[], dt.datetime]
 SIDES = ("client", "server")

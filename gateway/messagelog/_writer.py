@@ -50,7 +50,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from trust.errors import SildError
 
 from gateway.errors import GatewayError
-from gateway.messagelog._lock import CommitLock
+from ._lock import CommitLock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -1,0 +1,34 @@
+"""Public face of ``gateway.monitoring``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._feed import MonitoringFeed, OpNote, new_note, note_ids
+    from ._metrics import GatewayMetrics
+    from ._store import OpMonitor, OpMonitoringError, exchange_record
+
+__all__ = [
+    "GatewayMetrics",
+    "MonitoringFeed",
+    "OpMonitor",
+    "OpMonitoringError",
+    "OpNote",
+    "exchange_record",
+    "new_note",
+    "note_ids",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "GatewayMetrics": "._metrics",
+    "MonitoringFeed": "._feed",
+    "OpMonitor": "._store",
+    "OpMonitoringError": "._store",
+    "OpNote": "._feed",
+    "exchange_record": "._store",
+    "new_note": "._feed",
+    "note_ids": "._feed",
+})

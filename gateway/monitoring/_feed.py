@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Any
 
-from trust.protocol._identifiers import ClientId, ServiceId, SubsystemId
+from trust.protocol import ClientId, ServiceId, SubsystemId
 
 log = logging.getLogger("sild.gateway.monitoring")
 
@@ -107,7 +107,7 @@ class MonitoringFeed:
                 break
         if not batch or self.opmonitor is None:
             return 0
-        from gateway.monitoring._store import store_many
+        from ._store import store_many
 
         try:
             return int(store_many(self.opmonitor, batch))

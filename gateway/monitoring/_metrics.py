@@ -71,7 +71,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from trust.infra._files import write_atomic
+from trust.infra import write_atomic
 
 log = logging.getLogger(__name__)
 

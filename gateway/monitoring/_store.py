@@ -27,11 +27,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from sqlalchemy import Connection, Engine, delete, insert, or_, select
 
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import ClientId, MemberId, ServiceId, SubsystemId
+from trust.protocol import ClientId, MemberId, ServiceId, SubsystemId
 
 from gateway.serverconf import _models as m
 from gateway.errors import GatewayError
-from gateway.messagelog._lock import CommitLock
+from gateway.messagelog import CommitLock
 
 log = logging.getLogger(__name__)
 

@@ -44,9 +44,9 @@ from urllib.parse import urlsplit
 
 from gateway.errors import GatewayError
 from trust.errors import ProtocolError
-from gateway.net._http_conn import (
-    MAX_RESPONSE, Connection, Headers, HttpConnectError, HttpError, HttpProtocolError, HttpResponse, HttpTimeout,
-    ResponseTooLarge,
+from ._http_conn import (
+    MAX_RESPONSE, Connection, Headers, HttpConnectError, HttpError, HttpProtocolError, HttpResponse,
+    HttpTimeout, ResponseTooLarge,
 )
 
 __all__ = [

@@ -33,7 +33,7 @@ from email.policy import HTTP
 from urllib.parse import urlencode, urlsplit
 
 from gateway.errors import GatewayError
-from gateway.net._http_pool import MAX_RESPONSE, HttpError, HttpPool, HttpResponse, ResponseTooLarge
+from ._http_pool import MAX_RESPONSE, HttpError, HttpPool, HttpResponse, ResponseTooLarge
 
 # X-Road's default suites (TLS 1.2, CBC-SHA384) after the AEAD ones sild prefers with sild
 # peers; an X-Road peer offers only the CBC ones and still finds a match.

@@ -21,8 +21,8 @@ from typing import Any
 from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-from trust.infra._wsgiserver import WsgiApp
-from trust.infra._wsgiserver import WsgiServer as BaseWsgiServer
+from trust.infra import WsgiApp
+from trust.infra import WsgiServer as BaseWsgiServer
 
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from trust.protocol._faults import XRoadFault
-from trust.protocol._soap import SoapMessage
-from trust.protocol._proxy_message import REST_BODY_TYPE as MIME_REST_BODY
-from trust.protocol._proxy_message import REST_REQUEST_TYPE as MIME_REST_REQUEST
-from trust.protocol._proxy_message import REST_RESPONSE_TYPE as MIME_REST_RESPONSE
-from trust.protocol._proxy_message import OutgoingAttachment, RestContent, SoapContent, decode, encode, inbound_fault
+from trust.protocol import XRoadFault
+from trust.protocol import SoapMessage
+from trust.protocol import REST_BODY_TYPE as MIME_REST_BODY
+from trust.protocol import REST_REQUEST_TYPE as MIME_REST_REQUEST
+from trust.protocol import REST_RESPONSE_TYPE as MIME_REST_RESPONSE
+from trust.protocol import OutgoingAttachment, RestContent, SoapContent, decode, encode, inbound_fault
 
 __all__ = ["MIME_REST_BODY", "MIME_REST_REQUEST", "MIME_REST_RESPONSE", "Part", "Received", "decode_message",
            "encode_message"]

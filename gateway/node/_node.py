@@ -25,25 +25,25 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from trust.pki._approved import TrustPolicy
-from trust.keys._token import SoftToken
+from trust.pki import TrustPolicy
+from trust.keys import SoftToken
 
-from gateway.serverconf._access import AccessChecker
-from gateway.proxy._client import ClientProxy
-from gateway.proxy._context import utc_now
-from gateway.proxy._exchange import GatewayParts
-from gateway.messagelog._log import MessageLog
-from gateway.messagelog._checkpoint import SAFETY_NET_PAGES, WalCheckpointer
-from gateway.monitoring._feed import MonitoringFeed
-from gateway.monitoring._store import OpMonitor
-from gateway.signing._parts import OwnOcspStore, PolicyAuthCheck, SignKey, XadesMessageSigning
-from gateway.net._ocsp_endpoint import OcspResponsesApp
-from gateway.net._peer_transport import PeerOcspCache, PeerTransport, client_ssl_context, server_ssl_context
-from gateway.conf._view import InstanceConf, Router, SharedParamsView, split_address
-from gateway.proxy._server import ServerProxy
-from gateway.serverconf._conf import ServerConf
-from gateway.serverconf._db import open_engine
-from gateway.net._servers import WsgiServer
+from gateway.serverconf import AccessChecker
+from gateway.proxy import ClientProxy
+from gateway.proxy import utc_now
+from gateway.proxy import GatewayParts
+from gateway.messagelog import MessageLog
+from gateway.messagelog import SAFETY_NET_PAGES, WalCheckpointer
+from gateway.monitoring import MonitoringFeed
+from gateway.monitoring import OpMonitor
+from gateway.signing import OwnOcspStore, PolicyAuthCheck, SignKey, XadesMessageSigning
+from gateway.net import OcspResponsesApp
+from gateway.net import PeerOcspCache, PeerTransport, client_ssl_context, server_ssl_context
+from gateway.conf import InstanceConf, Router, SharedParamsView, split_address
+from gateway.proxy import ServerProxy
+from gateway.serverconf import ServerConf
+from gateway.serverconf import open_engine
+from gateway.net import WsgiServer
 from gateway.settings import NodeSettings, SetupError, load_cert_chain, sign_keys, token_pin
 
 log = logging.getLogger("sild.gateway.node")
@@ -64,7 +64,7 @@ class PolicyCache:
     def __call__(self, instance: str, at: dt.datetime) -> TrustPolicy:
         conf = self._source().get(instance)
         if conf is None:
-            from trust.protocol._faults import XRoadFault
+            from trust.protocol import XRoadFault
 
             raise XRoadFault("cert_validation", f"no valid configuration of instance {instance}")
         with self._lock:
@@ -80,7 +80,7 @@ class PolicyCache:
 def _metrics() -> Any:
     """Prometheus metrics when ``prometheus_client`` is installed (an optional dependency)."""
     try:
-        from gateway.monitoring._metrics import GatewayMetrics
+        from gateway.monitoring import GatewayMetrics
     except ImportError:
         return None
     return GatewayMetrics()
@@ -106,7 +106,7 @@ class GatewayNode:
         self.conf_store = conf_store
         if conf_source is None:
             if conf_store is None:
-                from gateway.conf._store import ConfStore
+                from gateway.conf import ConfStore
 
                 self.conf_store = ConfStore(self.directory, self.settings, clock=clock)
             conf_source = self.conf_store.current
@@ -165,7 +165,7 @@ class GatewayNode:
     # -- helpers the proxies call ------------------------------------------------------
     def _fetch_peer_ocsp(self, entry: Any, der: bytes) -> list[bytes]:
         """sild peers answer on their mutual-TLS port; X-Road peers on plain HTTP port 5577."""
-        from gateway.net._peer_transport import PeerError
+        from gateway.net import PeerError
 
         host, port = split_address(entry.address)
         try:
@@ -174,13 +174,13 @@ class GatewayNode:
             return self.peer_ocsp.get(f"http://{host}:{XROAD_OCSP_PORT}/", der)
 
     def _wsdl(self, service: Any, client_text: str | None, own_url: str) -> bytes:
-        from gateway.proxy._wsdl_service import provider_wsdl
+        from gateway.proxy import provider_wsdl
 
         return provider_wsdl(self, service, client_text, own_url)
 
     def _verificationconf(self) -> bytes:
         if self.conf_store is None or not hasattr(self.conf_store, "verificationconf_zip"):
-            from trust.protocol._faults import XRoadFault
+            from trust.protocol import XRoadFault
 
             raise XRoadFault("server.clientproxy.internal_error", "no verification configuration available")
         return self.conf_store.verificationconf_zip()  # type: ignore[no-any-return]
@@ -261,7 +261,7 @@ class GatewayNode:
 
     def start(self, *, jobs: bool = True, workers: int | None = None) -> "GatewayNode":
         """Serve the ports and run the jobs; ``workers`` (default: the setting) processes serve the ports."""
-        from gateway.conf._store import ConfStore
+        from gateway.conf import ConfStore
 
         s = self.settings
         self._worker_count = s.workers if workers is None else workers
@@ -297,7 +297,7 @@ class GatewayNode:
 
     def _bind_ports(self) -> None:
         """Bind the IS port(s) and the mutual-TLS port for worker processes, without serving them here."""
-        from gateway.net._servers import bind_listening
+        from gateway.net import bind_listening
         from gateway.settings import ensure_internal_tls
 
         s = self.settings
@@ -328,7 +328,7 @@ class GatewayNode:
         serve("peer", self.server_proxy, s.peer_host, s.peer_port, ssl_context=self._server_ctx, threads=32)
 
     def _start_workers(self, count: int) -> None:
-        from gateway.node._workers import WorkerPool
+        from ._workers import WorkerPool
 
         if self.metrics is not None:
             self.metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -389,7 +389,7 @@ class GatewayNode:
 
     def _admin_app(self) -> Any:
         try:
-            from gateway.admin._app import create_app
+            from gateway.admin import create_app
         except ImportError:
             log.warning("admin API not available in this build")
             return None
@@ -417,15 +417,15 @@ class GatewayNode:
 
     def _schedule_housekeeping(self, sched: Any) -> None:
         """Archiving of timestamped log records (chained ASiC-E archives) and monitoring retention."""
-        from gateway.messagelog._archive import Archiver
+        from gateway.messagelog import Archiver
 
         Archiver(self.messagelog, self.directory / "archive").schedule(sched)
         self.opmonitor.schedule(sched)
 
     def _timestamper(self) -> Any:
-        from trust.evidence._timestamp import TimestampClient
+        from trust.evidence import TimestampClient
 
-        from gateway.messagelog._timestamper import Timestamper, evidence_stamper
+        from gateway.messagelog import Timestamper, evidence_stamper
 
         try:
             policy = self.policy_for(self.settings.instance, self.clock())

@@ -1,0 +1,36 @@
+"""Public face of ``gateway.proxy``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._client import ClientProxy
+    from ._context import ClientListing, ServerEntry, SignedParts, utc_now
+    from ._exchange import GatewayParts
+    from ._server import ServerProxy
+    from ._wsdl_service import provider_wsdl
+
+__all__ = [
+    "ClientListing",
+    "ClientProxy",
+    "GatewayParts",
+    "ServerEntry",
+    "ServerProxy",
+    "SignedParts",
+    "provider_wsdl",
+    "utc_now",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "ClientListing": "._context",
+    "ClientProxy": "._client",
+    "GatewayParts": "._exchange",
+    "ServerEntry": "._context",
+    "ServerProxy": "._server",
+    "SignedParts": "._context",
+    "provider_wsdl": "._wsdl_service",
+    "utc_now": "._context",
+})

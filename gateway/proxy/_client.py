@@ -34,28 +34,28 @@ from urllib.parse import parse_qs, urlsplit
 from lxml import etree
 
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import (
-    IDENTIFIERS_NS, ClientId, SecurityServerId, ServiceId, SubsystemId, id_to_xml, parse_client, parse_server,
-    parse_service,
+from trust.protocol import (
+    IDENTIFIERS_NS, ClientId, SecurityServerId, ServiceId, SubsystemId, id_to_xml, parse_client,
+    parse_server, parse_service,
 )
 
 from trust.protocol import _rest as rest
-from gateway.serverconf._access import check_is_connection
-from gateway.monitoring._feed import new_note, note_ids
-from gateway.signing._batch import MessageSignature
-from gateway.proxy._context import ServerEntry, SignedParts
-from gateway.proxy._exchange import (
+from gateway.serverconf import check_is_connection
+from gateway.monitoring import new_note, note_ids
+from gateway.signing import MessageSignature
+from ._context import ServerEntry, SignedParts
+from ._exchange import (
     PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body,
     request_logged_on_failure, wsgi_headers,
 )
-from trust.protocol._faults import XRoadFault, internal_fault
-from gateway.net._peer_transport import (
+from trust.protocol import XRoadFault, internal_fault
+from gateway.net import (
     PeerCertificateRejected, PeerError, PeerNetworkError, PeerResponse, PeerResponseTooLarge, PeerTransport,
 )
-from gateway.conf._view import Router, split_address
-from trust.protocol._soap import XROAD_NS, SoapFaultMessage, parse_soap
-from trust.protocol._soap_build import check_consistency, multipart_related, verify_request_hash
-from gateway.net._wire import (
+from gateway.conf import Router, split_address
+from trust.protocol import XROAD_NS, SoapFaultMessage, parse_soap
+from trust.protocol import check_consistency, multipart_related, verify_request_hash
+from gateway.net import (
     MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, Received, decode_message, encode_message,
 )
 
@@ -120,7 +120,7 @@ class ClientProxy:
             if method == "GET" and path == "/listClients":
                 return self._respond(start_response, *self._list_clients(environ))
             if method == "GET" and path.startswith("/schemas/"):
-                from trust.protocol._wsdl import WsdlError, schema_file
+                from trust.protocol import WsdlError, schema_file
 
                 try:
                     data = schema_file(path[len("/schemas/"):])
@@ -484,7 +484,7 @@ def _note(environ: dict[str, Any], client: ClientId, service: ServiceId, kind: s
 
 def _check_accepting(parts: GatewayParts, at: dt.datetime) -> None:
     """X-Road refuses messages once timestamping has failed for too long (4 h by default)."""
-    from gateway.messagelog._log import TimestampingOverdue
+    from gateway.messagelog import TimestampingOverdue
 
     try:
         parts.log.check_accepting(at)

@@ -15,10 +15,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
-from trust.protocol._identifiers import ClientId, GlobalGroupId, MemberId, SecurityServerId
+from trust.protocol import ClientId, GlobalGroupId, MemberId, SecurityServerId
 
-from gateway.signing._batch import MessageSignature
-from gateway.messagelog._log import LogEntry
+from gateway.signing import MessageSignature
+from gateway.messagelog import LogEntry
 
 
 @dataclass(frozen=True)

@@ -18,20 +18,18 @@ from dataclasses import dataclass, field
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
-from trust.protocol._identifiers import ClientId, SecurityServerId, ServiceId
+from trust.protocol import ClientId, SecurityServerId, ServiceId
 
-from gateway.net._http_pool import MAX_RESPONSE, HttpPool, backend_ssl_context
-from gateway.signing._batch import MessageSignature
-from gateway.messagelog._log import Attachment as LogAttachment
-from gateway.messagelog._log import LogEntry
-from gateway.monitoring._feed import MonitoringFeed
-from gateway.net._wire import Part
+from gateway.net import MAX_RESPONSE, HttpPool, backend_ssl_context
+from gateway.signing import MessageSignature
+from gateway.messagelog import Attachment as LogAttachment
+from gateway.messagelog import LogEntry
+from gateway.monitoring import MonitoringFeed
+from gateway.net import Part
 
-from gateway.proxy._context import (
-    AuthCertCheck, Clock, GlobalConfView, MessageLogSink, MessageSigning, OwnOcsp, utc_now,
-)
-from gateway.serverconf._access import AccessChecker
-from gateway.serverconf._conf import ServerConf
+from ._context import AuthCertCheck, Clock, GlobalConfView, MessageLogSink, MessageSigning, OwnOcsp, utc_now
+from gateway.serverconf import AccessChecker
+from gateway.serverconf import ServerConf
 
 _log = logging.getLogger("sild.gateway.exchange")
 
@@ -102,7 +100,7 @@ def wsgi_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def read_body(environ: dict[str, Any], limit: int) -> bytes:
-    from trust.protocol._faults import XRoadFault
+    from trust.protocol import XRoadFault
 
     length = environ.get("CONTENT_LENGTH") or ""
     stream = environ["wsgi.input"]

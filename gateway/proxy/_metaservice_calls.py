@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from trust.protocol._identifiers import IDENTIFIERS_NS, ClientId, ServiceId, id_to_xml
+from trust.protocol import IDENTIFIERS_NS, ClientId, ServiceId, id_to_xml
 
-from trust.protocol._faults import XRoadFault
-from trust.protocol._soap import SOAP_ENV_NS, XROAD_NS, SoapMessage
+from trust.protocol import XRoadFault
+from trust.protocol import SOAP_ENV_NS, XROAD_NS, SoapMessage
 
 if TYPE_CHECKING:
-    from gateway.proxy._exchange import GatewayParts
-    from trust.protocol._rest import HeaderPart
+    from ._exchange import GatewayParts
+    from trust.protocol import HeaderPart
 
 SOAP_META = frozenset({"listMethods", "allowedMethods", "getWsdl"})
 REST_META = frozenset({"listMethods", "allowedMethods", "getOpenAPI"})
@@ -112,8 +112,8 @@ def _description(parts: "GatewayParts", provider: ClientId, service_code: str) -
 
 def _get_wsdl(parts: "GatewayParts", soap: SoapMessage) -> tuple[bytes, str]:
     """X-Road's getWsdl: SOAP answer plus the WSDL (endpoint hidden) as an attachment."""
-    from gateway.proxy._metaservices import get_wsdl_response, read_get_wsdl_request
-    from trust.protocol._wsdl import rewrite_endpoint
+    from ._metaservices import get_wsdl_response, read_get_wsdl_request
+    from trust.protocol import rewrite_endpoint
 
     target = read_get_wsdl_request(soap)
     kind, doc = _description(parts, target.provider, target.service_code)

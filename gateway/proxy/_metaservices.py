@@ -22,21 +22,14 @@ from typing import Any, Iterable, Sequence
 from lxml import etree
 
 from trust.protocol import _faults as faults
-from trust.protocol._faults import XRoadFault
-from trust.protocol._soap import XROAD_NS, SoapMessage
-from trust.protocol._soap_build import build_request, build_response, multipart_related
+from trust.protocol import XRoadFault
+from trust.protocol import XROAD_NS, SoapMessage
+from trust.protocol import build_request, build_response, multipart_related
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import (
-    IDENTIFIERS_NS,
-    ClientId,
-    MemberId,
-    ServiceId,
-    SubsystemId,
-    client_from_xml,
-    id_to_xml,
-    service_from_xml,
+from trust.protocol import (
+    IDENTIFIERS_NS, ClientId, MemberId, ServiceId, SubsystemId, client_from_xml, id_to_xml, service_from_xml,
 )
-from trust.infra._safexml import parse_xml
+from trust.infra import parse_xml
 
 LIST_METHODS = "listMethods"
 ALLOWED_METHODS = "allowedMethods"

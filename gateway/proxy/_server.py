@@ -29,24 +29,25 @@ import ssl
 import uuid
 from typing import Any, Iterable
 
-from trust.protocol._identifiers import ClientId, ServiceId, parse_client, parse_service
+from trust.protocol import ClientId, ServiceId, parse_client, parse_service
 from trust.errors import IdentifierError
 
 from gateway.proxy import _metaservice_calls as metaservice_calls
 from trust.protocol import _rest as rest
-from gateway.signing._batch import MessageSignature
-from gateway.proxy._context import SignedParts
-from gateway.serverconf._snapshot import ServiceInfo
-from gateway.proxy._exchange import (
-    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body, request_logged_on_failure,
+from gateway.signing import MessageSignature
+from ._context import SignedParts
+from gateway.serverconf import ServiceInfo
+from ._exchange import (
+    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body,
+    request_logged_on_failure,
 )
-from trust.protocol._faults import XRoadFault, internal_fault
-from gateway.net._http_pool import HttpError, HttpResponse, HttpTimeout, ResponseTooLarge
-from gateway.proxy._client import _check_accepting
-from gateway.monitoring._feed import OpNote, new_note, note_ids
-from trust.protocol._soap import SoapFaultMessage, SoapMessage, parse_soap
-from trust.protocol._soap_build import insert_request_hash, multipart_related
-from gateway.net._wire import (
+from trust.protocol import XRoadFault, internal_fault
+from gateway.net import HttpError, HttpResponse, HttpTimeout, ResponseTooLarge
+from ._client import _check_accepting
+from gateway.monitoring import OpNote, new_note, note_ids
+from trust.protocol import SoapFaultMessage, SoapMessage, parse_soap
+from trust.protocol import insert_request_hash, multipart_related
+from gateway.net import (
     MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, decode_message, encode_message,
 )
 
@@ -244,7 +245,7 @@ class ServerProxy:
             service = parse_service("/".join(segs[2:7]))
             client = parse_client(rest.header_value(head.headers, rest.H_CLIENT) or "")
             server_text = rest.header_value(head.headers, "X-Road-Security-Server")
-            from trust.protocol._identifiers import parse_server
+            from trust.protocol import parse_server
             security_server = parse_server(server_text) if server_text else None
         except IdentifierError as exc:
             raise XRoadFault("invalid_request", f"malformed identifier: {exc}") from None

@@ -16,12 +16,12 @@ import uuid
 from typing import Any
 
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import ClientId, ServiceId, parse_client
+from trust.protocol import ClientId, ServiceId, parse_client
 
-from trust.protocol._faults import XRoadFault
-from gateway.proxy._metaservices import get_wsdl_request
-from trust.protocol._soap import parse_soap
-from trust.protocol._wsdl import make_self_contained, rewrite_endpoint
+from trust.protocol import XRoadFault
+from ._metaservices import get_wsdl_request
+from trust.protocol import parse_soap
+from trust.protocol import make_self_contained, rewrite_endpoint
 
 
 def _client(node: Any, client_text: str | None) -> ClientId:

@@ -7,6 +7,27 @@ waits until every part is healthy and writes ``DIR/sandbox.json``;
 :mod:`gateway.sandbox._orchestrate`.
 """
 
-from gateway.sandbox._orchestrate import down, up
+from __future__ import annotations
 
-__all__ = ["down", "up"]
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._demo import run_demo
+    from ._orchestrate import down, up
+    from ._processes import watch
+
+__all__ = [
+    "down",
+    "run_demo",
+    "up",
+    "watch",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "down": "._orchestrate",
+    "run_demo": "._demo",
+    "up": "._orchestrate",
+    "watch": "._processes",
+})

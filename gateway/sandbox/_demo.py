@@ -30,13 +30,13 @@ import httpx
 from lxml import etree
 
 from trust.errors import XmlError
-from trust.protocol._identifiers import ClientId, ServiceId, parse_client
-from trust.infra._safexml import parse_xml
+from trust.protocol import ClientId, ServiceId, parse_client
+from trust.infra import parse_xml
 
-from gateway.sandbox._console import Console
+from ._console import Console
 from gateway.errors import GatewayError
-from trust.protocol._soap import SoapMessage, parse_soap
-from trust.protocol._soap_build import build_request
+from trust.protocol import SoapMessage, parse_soap
+from trust.protocol import build_request
 
 TAX = parse_client("EE/GOV/70000001/tax")
 POPULATION = parse_client("EE/GOV/70000002/population")
@@ -244,7 +244,7 @@ class Demo:
     def _verify_payload(self, body: bytes) -> str:
         """Verify the person record's XML-DSig against EE's CA, as any receiver of the data can."""
         from adapters.xmldsig import SignatureTrust, verify_payload
-        from trust.pki._certs import load_certificates
+        from trust.pki import load_certificates
 
         root = parse_xml(body, what="signed person record")
         signature = next(root.iter("{http://www.w3.org/2000/09/xmldsig#}Signature"), None)
@@ -334,11 +334,11 @@ class Demo:
 
     def _export(self, query_id: str, direction: str, *, require_timestamp: bool) -> Any:
         from federation.conftree import load_tree
-        from trust.evidence._asic import verify_container
+        from trust.evidence import verify_container
 
-        from gateway.messagelog._archive import export_exchange
-        from gateway.messagelog._log import MessageLog
-        from gateway.serverconf._db import open_engine
+        from gateway.messagelog import export_exchange
+        from gateway.messagelog import MessageLog
+        from gateway.serverconf import open_engine
         from gateway.settings import NodeSettings
 
         directory = Path(self._gateway_of(TAX)["directory"])

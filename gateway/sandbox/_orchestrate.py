@@ -28,16 +28,16 @@ from typing import Any, Callable
 import httpx
 from cryptography.hazmat.primitives import serialization
 
-from trust.pki._approved import EJBCA_PROFILE
-from trust.pki._certs import cert_der
-from trust.protocol._identifiers import ClientId, MemberId, SubsystemId, parse_server
-from trust.keys._token import KeyType, SoftToken, write_atomic
+from trust.pki import EJBCA_PROFILE
+from trust.pki import cert_der
+from trust.protocol import ClientId, MemberId, SubsystemId, parse_server
+from trust.keys import KeyType, SoftToken, write_atomic
 
 from gateway.errors import GatewayError
 from gateway.settings import add_member, import_certificate, init_gateway, make_csr, sign_subject
 from gateway.sandbox import _ports as ports
 from gateway.sandbox import _processes as processes
-from gateway.sandbox._topology import GATEWAYS, INSTANCES, MEMBER_NAMES, RIGHTS, SERVICES, SUBSYSTEM_NAMES
+from ._topology import GATEWAYS, INSTANCES, MEMBER_NAMES, RIGHTS, SERVICES, SUBSYSTEM_NAMES
 
 PIN = "sandbox-pin"  # the sandbox is for development machines only
 STATE_FILE = "sandbox.json"
@@ -108,9 +108,9 @@ def down(root: Path | str) -> list[str]:
 
 
 def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
-    from federation.central.registry._home import CentralDir
-    from federation.central.registry._provision import add_trusted_anchor, build_anchor, init_central
-    from trust.services._ca import CertificateAuthority
+    from federation.central.registry import CentralDir
+    from federation.central.registry import add_trusted_anchor, build_anchor, init_central
+    from trust.services import CertificateAuthority
 
     now = _now()
     env = {"SILD_TOKEN_PIN": PIN}
@@ -257,10 +257,10 @@ def _reachable(port: int) -> bool:
 
 
 def _configure_services(gws: dict[str, dict[str, Any]], urls: dict[str, str]) -> None:
-    from gateway.serverconf._conf import ServerConf
-    from gateway.serverconf._db import open_engine
-    from gateway.serverconf._services import Operation
-    from trust.protocol._wsdl import parse_wsdl
+    from gateway.serverconf import ServerConf
+    from gateway.serverconf import open_engine
+    from gateway.serverconf import Operation
+    from trust.protocol import parse_wsdl
 
     confs: dict[ClientId, Any] = {}
     engines = []

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from gateway.node._workers import sild_command as sild_command  # the sandbox starts its processes with it
+from gateway.node import sild_command as sild_command
 
 
 def spawn(root: Path, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trust.protocol._identifiers import parse_client
+from trust.protocol import parse_client
 
 INSTANCES = ("EE", "FI")
 

@@ -1,0 +1,69 @@
+"""Public face of ``gateway.serverconf``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._access import AccessChecker, Decision, check_is_connection, groups_from_mapping
+    from ._apikeys import ApiKeyInfo, authenticate, create_api_key, list_api_keys, revoke_api_key
+    from ._conf import ServerConf
+    from ._db import VERSION_TABLE, open_engine
+    from ._errors import AlreadyExists, InvalidInput, NotFound, parse_client_text, parse_subject
+    from ._models import Base
+    from ._services import Fetch, Operation, default_fetch
+    from ._snapshot import ClientInfo, ServiceInfo
+
+__all__ = [
+    "AccessChecker",
+    "AlreadyExists",
+    "ApiKeyInfo",
+    "Base",
+    "ClientInfo",
+    "Decision",
+    "Fetch",
+    "InvalidInput",
+    "NotFound",
+    "Operation",
+    "ServerConf",
+    "ServiceInfo",
+    "VERSION_TABLE",
+    "authenticate",
+    "check_is_connection",
+    "create_api_key",
+    "default_fetch",
+    "groups_from_mapping",
+    "list_api_keys",
+    "open_engine",
+    "parse_client_text",
+    "parse_subject",
+    "revoke_api_key",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "AccessChecker": "._access",
+    "AlreadyExists": "._errors",
+    "ApiKeyInfo": "._apikeys",
+    "Base": "._models",
+    "ClientInfo": "._snapshot",
+    "Decision": "._access",
+    "Fetch": "._services",
+    "InvalidInput": "._errors",
+    "NotFound": "._errors",
+    "Operation": "._services",
+    "ServerConf": "._conf",
+    "ServiceInfo": "._snapshot",
+    "VERSION_TABLE": "._db",
+    "authenticate": "._apikeys",
+    "check_is_connection": "._access",
+    "create_api_key": "._apikeys",
+    "default_fetch": "._services",
+    "groups_from_mapping": "._access",
+    "list_api_keys": "._apikeys",
+    "open_engine": "._db",
+    "parse_client_text": "._errors",
+    "parse_subject": "._errors",
+    "revoke_api_key": "._apikeys",
+})

@@ -31,18 +31,13 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Collection, Mapping
 
-from trust.protocol._identifiers import AnyId, ClientId, GlobalGroupId, LocalGroupId, ServiceId
+from trust.protocol import AnyId, ClientId, GlobalGroupId, LocalGroupId, ServiceId
 
-from trust.protocol._faults import (
-    ACCESS_DENIED,
-    SERVICE_DISABLED,
-    SERVICE_TYPE,
-    SSL_AUTHENTICATION_FAILED,
-    UNKNOWN_MEMBER,
-    UNKNOWN_SERVICE,
-    XRoadFault,
+from trust.protocol import (
+    ACCESS_DENIED, SERVICE_DISABLED, SERVICE_TYPE, SSL_AUTHENTICATION_FAILED, UNKNOWN_MEMBER,
+    UNKNOWN_SERVICE, XRoadFault,
 )
-from gateway.serverconf._snapshot import ANY_METHOD, ANY_PATH, ClientInfo, ConfSnapshot, EndpointInfo, ServiceInfo
+from ._snapshot import ANY_METHOD, ANY_PATH, ClientInfo, ConfSnapshot, EndpointInfo, ServiceInfo
 
 SOAP_METASERVICES = frozenset({"listMethods", "allowedMethods", "getWsdl"})
 REST_METASERVICES = frozenset({"listMethods", "allowedMethods", "getOpenAPI"})

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.serverconf import _models as m
-from gateway.serverconf._conf import ServerConf
-from gateway.serverconf._errors import InvalidInput, NotFound
+from ._conf import ServerConf
+from ._errors import InvalidInput, NotFound
 
 ROLES = ("admin", "service-admin", "auditor", "viewer")
 PREFIX = "sild_"

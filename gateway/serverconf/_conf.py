@@ -37,34 +37,19 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import ClientId, SecurityServerId
+from trust.protocol import ClientId, SecurityServerId
 
 from gateway.serverconf import _models as m
-from gateway.serverconf._errors import (
-    AlreadyExists,
-    ClientNotFound,
-    IdentityNotSet,
-    InvalidInput,
-    NotFound,
-    ServerConfError,
-    parse_networks,
-    cert_sha256,
-    parse_client_text,
-    parse_subject,
-    utc_now,
+from ._errors import (
+    AlreadyExists, ClientNotFound, IdentityNotSet, InvalidInput, NotFound, ServerConfError, parse_networks,
+    cert_sha256, parse_client_text, parse_subject, utc_now,
 )
-from gateway.serverconf._rights import RightsMixin
-from gateway.serverconf._services import DescriptionInfo, Operation, ServicesMixin
+from ._rights import RightsMixin
+from ._services import DescriptionInfo, Operation, ServicesMixin
 
 __all__ = ["DescriptionInfo", "Operation", "RightsMixin", "ServerConf", "ServicesMixin"]
-from gateway.serverconf._snapshot import (
-    CLIENT_STATES,
-    IS_AUTH_MODES,
-    AccessRightInfo,
-    ClientInfo,
-    ConfSnapshot,
-    EndpointInfo,
-    LocalGroupInfo,
+from ._snapshot import (
+    CLIENT_STATES, IS_AUTH_MODES, AccessRightInfo, ClientInfo, ConfSnapshot, EndpointInfo, LocalGroupInfo,
     ServiceInfo,
 )
 
@@ -240,7 +225,7 @@ class ServerConf(ServicesMixin, RightsMixin):
             return snap
 
     def _build(self) -> ConfSnapshot:
-        from trust.protocol._identifiers import ServiceId
+        from trust.protocol import ServiceId
 
         with Session(self.engine) as s, s.begin():
             # one read transaction: the counter and the rows belong together

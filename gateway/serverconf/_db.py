@@ -30,8 +30,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from trust.infra import _db as sqlstore
-from trust.infra._db import SYNC_MODES as _SYNC_MODES
-from trust.infra._db import database_url
+from trust.infra import SYNC_MODES as _SYNC_MODES
+from trust.infra import database_url
 
 from gateway.errors import GatewayError
 

@@ -14,15 +14,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import (
-    AnyId,
-    ClientId,
-    GlobalGroupId,
-    LocalGroupId,
-    MemberId,
-    SubsystemId,
-    parse_client,
-    parse_typed,
+from trust.protocol import (
+    AnyId, ClientId, GlobalGroupId, LocalGroupId, MemberId, SubsystemId, parse_client, parse_typed,
 )
 
 from gateway.errors import GatewayError

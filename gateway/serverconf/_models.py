@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from trust.infra._db import UtcDateTime
+from trust.infra import UtcDateTime
 
 # BIGINT autoincrement works as INTEGER PRIMARY KEY (rowid) on SQLite only as INTEGER.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")

@@ -17,18 +17,13 @@ from typing import TYPE_CHECKING, Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from trust.protocol._identifiers import AnyId, ClientId, LocalGroupId
+from trust.protocol import AnyId, ClientId, LocalGroupId
 
 from gateway.serverconf import _models as m
-from gateway.serverconf._errors import (
-    AccessRightNotFound,
-    AlreadyExists,
-    InvalidInput,
-    LocalGroupNotFound,
-    NotFound,
-    ServiceNotFound,
+from ._errors import (
+    AccessRightNotFound, AlreadyExists, InvalidInput, LocalGroupNotFound, NotFound, ServiceNotFound,
 )
-from gateway.serverconf._snapshot import ANY_METHOD, ANY_PATH, AccessRightInfo, ConfSnapshot, LocalGroupInfo
+from ._snapshot import ANY_METHOD, ANY_PATH, AccessRightInfo, ConfSnapshot, LocalGroupInfo
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", ANY_METHOD)
 _CODE = re.compile(r"^[A-Za-z0-9'()+,\-.=?_~!*$&@]{1,255}$")

@@ -16,19 +16,14 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from trust.protocol._identifiers import ClientId, ServiceId
+from trust.protocol import ClientId, ServiceId
 
 from gateway.serverconf import _models as m
-from gateway.serverconf._errors import (
-    AlreadyExists,
-    DescriptionNotFound,
-    InvalidInput,
-    ServerConfError,
-    ServiceNotFound,
-    parse_client_text,
+from ._errors import (
+    AlreadyExists, DescriptionNotFound, InvalidInput, ServerConfError, ServiceNotFound, parse_client_text,
 )
-from gateway.serverconf._rights import check_code, check_endpoint, ensure_endpoint
-from gateway.serverconf._snapshot import ANY_METHOD, ANY_PATH, SERVICE_KINDS, ConfSnapshot
+from ._rights import check_code, check_endpoint, ensure_endpoint
+from ._snapshot import ANY_METHOD, ANY_PATH, SERVICE_KINDS, ConfSnapshot
 
 Fetch = Callable[[str], bytes]
 

@@ -15,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from trust.protocol._identifiers import AnyId, ClientId, SecurityServerId, ServiceId
+from trust.protocol import AnyId, ClientId, SecurityServerId, ServiceId
 
 IS_AUTH_MODES = ("http", "https", "https-cert")
 CLIENT_STATES = ("SAVED", "REGISTRATION_IN_PROGRESS", "REGISTERED", "DELETION_IN_PROGRESS", "DISABLED")

@@ -1,0 +1,27 @@
+"""Public face of ``gateway.signing``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._batch import MessageSignature
+    from ._parts import OwnOcspStore, PolicyAuthCheck, SignKey, XadesMessageSigning
+
+__all__ = [
+    "MessageSignature",
+    "OwnOcspStore",
+    "PolicyAuthCheck",
+    "SignKey",
+    "XadesMessageSigning",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "MessageSignature": "._batch",
+    "OwnOcspStore": "._parts",
+    "PolicyAuthCheck": "._parts",
+    "SignKey": "._parts",
+    "XadesMessageSigning": "._parts",
+})

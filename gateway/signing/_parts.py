@@ -29,24 +29,24 @@ from typing import Any, Callable, Sequence
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from trust.pki._approved import TrustPolicy
-from trust.pki._certs import cert_der, find_issuer, is_valid_at
+from trust.pki import TrustPolicy
+from trust.pki import cert_der, find_issuer, is_valid_at
 from trust.errors import TrustError
-from trust.protocol._identifiers import MemberId
-from trust.keys._token import Signer, write_atomic
-from trust.pki._ocsp import OcspCertStatus, OcspError, find_approved_issuer, verify_ocsp_for_policy
-from trust.pki._ocsp_client import OcspClient
-from trust.xades._sign import SignedPart, create_signature, sign_batch
-from trust.xades._errors import (
-    BadSignatureValue, CertificateUsage, DigestMismatch, MissingReference, OcspInvalid, OcspMissing, OcspRevoked,
-    OcspStale, SignatureError, SignatureMalformed, SignerMismatch, UntrustedChain,
+from trust.protocol import MemberId
+from trust.keys import Signer, write_atomic
+from trust.pki import OcspCertStatus, OcspError, find_approved_issuer, verify_ocsp_for_policy
+from trust.pki import OcspClient
+from trust.xades import SignedPart, create_signature, sign_batch
+from trust.xades import (
+    BadSignatureValue, CertificateUsage, DigestMismatch, MissingReference, OcspInvalid, OcspMissing,
+    OcspRevoked, OcspStale, SignatureError, SignatureMalformed, SignerMismatch, UntrustedChain,
 )
-from trust.pki._pathvalidation import ValidationCache
-from trust.xades._verify import check_cryptography, trust_signature
+from trust.pki import ValidationCache
+from trust.xades import check_cryptography, trust_signature
 
-from gateway.signing._batch import MessageSignature, SigningBatcher
-from gateway.proxy._context import SignedParts
-from trust.protocol._faults import XRoadFault
+from ._batch import MessageSignature, SigningBatcher
+from gateway.proxy import SignedParts
+from trust.protocol import XRoadFault
 
 log = logging.getLogger("sild.gateway.node")
 

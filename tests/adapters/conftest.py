@@ -18,9 +18,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from trust.services._ca import CertificateAuthority
-from trust.protocol._identifiers import MemberId
-from trust.keys._token import KeyType, SoftToken
+from trust.services import CertificateAuthority
+from trust.protocol import MemberId
+from trust.keys import KeyType, SoftToken
 
 # every certificate is issued at this moment; verification happens a day later
 ISSUED = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from lxml import etree
 
-from adapters.definition._load import load_definition
+from adapters.definition import load_definition
 from adapters.http_app import create_app
 from adapters.provider import SigningMaterial
 from adapters.serving import WsgiServer

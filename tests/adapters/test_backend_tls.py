@@ -12,7 +12,7 @@ import yaml
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 from lxml import etree
 
-from adapters.definition._load import load_definition
+from adapters.definition import load_definition
 from adapters.http_app import create_app
 from adapters.serving import WsgiServer
 

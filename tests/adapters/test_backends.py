@@ -7,7 +7,7 @@ import pytest
 from lxml import etree
 
 from adapters.backends import BackendClient
-from adapters.definition._load import Backend
+from adapters.definition import Backend
 from adapters.soap import AdapterFault
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -145,7 +145,7 @@ def test_serve_runs_the_adapter_as_a_process_over_mutual_tls(tmp_path: Path, san
 
 def test_sandbox_workdir_definitions_are_standalone(sandbox: Any) -> None:
     """The definitions start_all writes validate on their own (absolute stylesheets, signing section)."""
-    from adapters.definition._load import load_definition
+    from adapters.definition import load_definition
 
     root = Path(sandbox.workdir)
     population = load_definition(root / "population.yaml")

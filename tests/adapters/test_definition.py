@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from adapters.definition._load import DefinitionError, load_definition
-from adapters.definition._mapping import MappingError, apply_mapping, compile_xslt
+from adapters.definition import DefinitionError, load_definition
+from adapters.definition import MappingError, apply_mapping
+from adapters.definition._mapping import compile_xslt
 from adapters.definition._load import Mapping
 
 GOOD = """\

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from adapters.describe._wsdl import IDENTIFIERS_XSD, XROAD_XSD, schema_bytes
+from adapters.describe import IDENTIFIERS_XSD, XROAD_XSD, schema_bytes
 
 from tests.adapters.xroad_messages import POPULATION_NS, POPULATION_SERVICE, body_payload, get_person, xroad_request
 
@@ -156,8 +156,9 @@ def test_own_xroad_schema_accepts_the_headers_xroad_accepts(xroad: Path, name: s
 
 def test_schema_allows_detached_signature_right_after_the_signed_element(pki: Any) -> None:
     """A detached signature sits between the signed element and later fields; the schema must say so."""
-    from adapters.definition._load import FieldSpec, Operation, SignSettings
-    from adapters.describe._schema import validation_schema
+    from adapters.definition import FieldSpec, Operation
+    from adapters.definition._load import SignSettings
+    from adapters.describe import validation_schema
     from adapters.xmldsig import PayloadSigner, SignatureMode
 
     op = Operation(

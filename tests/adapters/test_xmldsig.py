@@ -19,7 +19,7 @@ from adapters.xmldsig import (
     SignatureTrust,
     verify_payload,
 )
-from trust.keys._algorithms import SignatureAlgorithm
+from trust.keys import SignatureAlgorithm
 
 from tests.adapters.conftest import VERIFY_AT, Pki
 from tests.adapters.xroad_messages import POPULATION_NS, POPULATION_SERVICE, body_payload, get_person, xroad_request
@@ -126,7 +126,7 @@ def test_adapter_signed_person_record_verifies_against_the_issuing_ca(
 def test_verification_refuses_untrusted_signer(pki: Pki) -> None:
     from datetime import timedelta
 
-    from trust.services._ca import CertificateAuthority
+    from trust.services import CertificateAuthority
 
     root = etree.fromstring(RECORD.encode())
     PayloadSigner(pki.token, pki.rsa_key_id, pki.rsa_chain).sign(root[0])

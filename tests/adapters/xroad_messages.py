@@ -6,7 +6,7 @@ import uuid
 
 from lxml import etree
 
-from trust.protocol._identifiers import id_to_xml, parse_client, parse_service
+from trust.protocol import id_to_xml, parse_client, parse_service
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 XRD = "http://x-road.eu/xsd/xroad.xsd"

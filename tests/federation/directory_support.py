@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from trust.keys._token import KeyType, SoftToken
+from trust.keys import KeyType, SoftToken
 from trust.infra._safexml import load_schema
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

@@ -18,9 +18,9 @@ from federation.anchor import (
     write_anchor,
 )
 from federation.directory import verify_directory
-from federation.model._model import AnchorSource, ConfigurationAnchor
-from federation.model._errors import AnchorInvalid
-from federation.model._read import parse_shared_parameters
+from federation.model import AnchorSource, ConfigurationAnchor
+from federation.model import AnchorInvalid
+from federation.model import parse_shared_parameters
 
 from tests.federation.directory_support import xroad_schema
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from federation.conftree import load_tree
-from federation.model._errors import ConfOutdated, ConfTreeInvalid
-from trust.pki._approved import TrustPolicy
+from federation.model import ConfOutdated, ConfTreeInvalid
+from trust.pki import TrustPolicy
 
 XROAD = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "xroad"
 PARSED = XROAD / "globalconf" / "parsed"

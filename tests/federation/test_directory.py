@@ -16,27 +16,15 @@ from lxml import etree
 
 from federation.anchor import parse_anchor
 from federation.directory import DirectoryEntry, build_directory, parse_directory, verify_directory
-from federation.model._model import AnchorSource, ConfigurationAnchor, SharedParameters
-from federation.model._errors import (
-    ConfError,
-    ConfBadSignature,
-    ConfExpired,
-    ConfHashMismatch,
-    ConfInstanceMismatch,
-    ConfMalformed,
-    ConfMissingExpiry,
-    ConfMissingPart,
-    ConfMissingSignature,
-    ConfSchemaInvalid,
-    ConfUnknownVerificationCert,
+from federation.model import AnchorSource, ConfigurationAnchor, SharedParameters
+from federation.model import (
+    ConfError, ConfBadSignature, ConfExpired, ConfHashMismatch, ConfInstanceMismatch, ConfMalformed,
+    ConfMissingExpiry, ConfMissingPart, ConfMissingSignature, ConfSchemaInvalid, ConfUnknownVerificationCert,
 )
-from federation.model._read import (
-    parse_private_parameters,
-    parse_shared_parameters,
-    write_private_parameters,
-    write_shared_parameters,
+from federation.model import (
+    parse_private_parameters, parse_shared_parameters, write_private_parameters, write_shared_parameters,
 )
-from trust.keys._token import KeyType
+from trust.keys import KeyType
 
 from tests.federation.directory_support import SigningIdentity, make_signing_identity, xroad_schema
 

@@ -12,8 +12,8 @@ import pytest
 from federation.conftree import load_tree
 from federation.directory import verify_directory
 from federation.discovery import Discovery, UnknownInstance
-from federation.model._read import parse_shared_parameters
-from trust.protocol._identifiers import GlobalGroupId, MemberId, SubsystemId
+from federation.model import parse_shared_parameters
+from trust.protocol import GlobalGroupId, MemberId, SubsystemId
 
 XROAD = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "xroad"
 GC = XROAD / "globalconf"

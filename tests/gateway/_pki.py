@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from trust.keys._token import KeyType, SoftToken
+from trust.keys import KeyType, SoftToken
 
 PIN = "1234"
 

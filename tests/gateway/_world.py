@@ -17,21 +17,21 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from federation.model._model import (
+from federation.model import (
     ApprovedCaInfo, ApprovedTsaInfo, CaInfo, GlobalGroup, Member, MemberClass, OcspInfo, SecurityServer,
     SharedParameters, Subsystem,
 )
-from gateway.node._node import GatewayNode
-from gateway.conf._view import InstanceConf
-from gateway.net._servers import WsgiServer
+from gateway.node import GatewayNode
+from gateway.conf import InstanceConf
+from gateway.net import WsgiServer
 from gateway.settings import add_member, import_certificate, init_gateway
-from trust.pki._approved import EJBCA_PROFILE
-from trust.services._ca import CertificateAuthority
+from trust.pki import EJBCA_PROFILE
+from trust.services import CertificateAuthority
 from trust.services._bundle import ocsp_responder, timestamp_authority
-from trust.pki._certs import cert_der
-from trust.protocol._identifiers import MemberId, SubsystemId, parse_client, parse_server
-from trust.keys._token import KeyType, SoftToken
-from trust.services._http import TrustHttpApp
+from trust.pki import cert_der
+from trust.protocol import MemberId, SubsystemId, parse_client, parse_server
+from trust.keys import KeyType, SoftToken
+from trust.services import TrustHttpApp
 
 PIN = "sandbox-pin"
 
@@ -210,8 +210,8 @@ def add_wsdl(conf: object, provider: object, base_url: str) -> None:
     """Register an adapter's WSDL; operations read with ``trust.protocol._wsdl`` (soap at ``/soap``)."""
     import httpx
 
-    from gateway.serverconf._services import Operation
-    from trust.protocol._wsdl import parse_wsdl
+    from gateway.serverconf import Operation
+    from trust.protocol import parse_wsdl
 
     document = httpx.get(base_url + "/wsdl", timeout=10).content
     desc = parse_wsdl(document)

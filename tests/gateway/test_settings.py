@@ -15,9 +15,9 @@ from gateway.cli._main import cli, _register
 from gateway.settings import (
     NodeSettings, SetupError, add_member, import_certificate, init_gateway, sign_keys,
 )
-from trust.services._ca import CertificateAuthority
-from trust.protocol._identifiers import MemberId, parse_server
-from trust.keys._token import KeyType
+from trust.services import CertificateAuthority
+from trust.protocol import MemberId, parse_server
+from trust.keys import KeyType
 
 PIN = "1234"
 # C=DEV is not two letters: X-Road's EJBCA profile puts the instance code there and never checked

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from cryptography import x509
 
-from trust.pki._approved import ApprovedCa, ApprovedTsa, OcspResponderInfo, TrustPolicy
-from trust.infra._safexml import parse_xml
+from trust.pki import ApprovedCa, ApprovedTsa, OcspResponderInfo, TrustPolicy
+from trust.infra import parse_xml
 
 
 def _cert(text: str | None) -> x509.Certificate:
@@ -76,10 +76,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
 from cryptography.x509 import ocsp as x509_ocsp  # noqa: E402
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 
-from trust.pki._profile import EJBCA, FIVRK  # noqa: E402
-from trust.keys._token import SoftToken  # noqa: E402
-from trust.evidence._timestamp import VerifiedTimestamp, build_request, parse_reply, verify_timestamp_token  # noqa: E402
-from trust.services._tsa import PersistentSerials, TimestampAuthority  # noqa: E402
+from trust.pki._profile import EJBCA, FIVRK
+from trust.keys import SoftToken
+from trust.evidence import VerifiedTimestamp, verify_timestamp_token
+from trust.evidence._timestamp import build_request, parse_reply
+from trust.services import TimestampAuthority
+from trust.services._tsa import PersistentSerials
 
 UTC = dt.timezone.utc
 VALID_FROM = dt.datetime(2026, 1, 1, tzinfo=UTC)
@@ -179,14 +181,14 @@ class EvidencePki:
 
     def stamp(self, data: bytes, *, at: dt.datetime) -> VerifiedTimestamp:
         """The TSA in-process (the HTTP client is tested with the TSA's own tests)."""
-        from trust.keys._algorithms import DigestAlgorithm
+        from trust.keys import DigestAlgorithm
 
         digest = DigestAlgorithm.SHA512.digest(data)
         token = parse_reply(self.tsa.respond(build_request(digest, DigestAlgorithm.SHA512, nonce=7), at))
         return verify_timestamp_token(token, data=data, tsa_certs=[self.tsa_cert], at=at)
 
 
-from trust.keys._token import KeyType  # noqa: E402
+from trust.keys import KeyType
 
 
 def make_pki(directory: Path, *, instance: str = "DEV", profile: str = FIVRK) -> EvidencePki:

@@ -1,0 +1,57 @@
+"""Public face of ``trust.evidence``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._asic import AsicContainer, VerifiedContainer, read_container, verify_container, write_container
+    from ._signature_timestamp import (
+        TimestampedRecord, timestamp_batch, timestamp_single, verify_signature_timestamp,
+    )
+    from ._timestamp import (
+        IMPRINT_ALGORITHMS, TIMESTAMP_QUERY, TIMESTAMP_REPLY, TimeStampResp, TimestampClient, TimestampError,
+        VerifiedTimestamp, verify_timestamp_token,
+    )
+
+__all__ = [
+    "AsicContainer",
+    "IMPRINT_ALGORITHMS",
+    "TIMESTAMP_QUERY",
+    "TIMESTAMP_REPLY",
+    "TimeStampResp",
+    "TimestampClient",
+    "TimestampError",
+    "TimestampedRecord",
+    "VerifiedContainer",
+    "VerifiedTimestamp",
+    "read_container",
+    "timestamp_batch",
+    "timestamp_single",
+    "verify_container",
+    "verify_signature_timestamp",
+    "verify_timestamp_token",
+    "write_container",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "AsicContainer": "._asic",
+    "IMPRINT_ALGORITHMS": "._timestamp",
+    "TIMESTAMP_QUERY": "._timestamp",
+    "TIMESTAMP_REPLY": "._timestamp",
+    "TimeStampResp": "._timestamp",
+    "TimestampClient": "._timestamp",
+    "TimestampError": "._timestamp",
+    "TimestampedRecord": "._signature_timestamp",
+    "VerifiedContainer": "._asic",
+    "VerifiedTimestamp": "._timestamp",
+    "read_container": "._asic",
+    "timestamp_batch": "._signature_timestamp",
+    "timestamp_single": "._signature_timestamp",
+    "verify_container": "._asic",
+    "verify_signature_timestamp": "._signature_timestamp",
+    "verify_timestamp_token": "._timestamp",
+    "write_container": "._asic",
+})

@@ -27,14 +27,16 @@ import zipfile
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from trust.keys._algorithms import DigestAlgorithm
-from trust.pki._approved import TrustPolicy
-from trust.evidence._asic_message import MessageIdentity, read_identity
-from trust.evidence._signature_timestamp import VerifiedEvidenceTimestamp, check_timestamp_chain, verify_signature_timestamp
-from trust.xades._hashchain import SIG_HASH_CHAIN, SIG_HASH_CHAIN_RESULT, TS_HASH_CHAIN, TS_HASH_CHAIN_RESULT
-from trust.protocol._identifiers import ClientId
-from trust.xades._errors import AsicError, AsicMissingEntry, AsicUnknownInstance, AsicUnsignedEntry, SignatureMalformed
-from trust.xades._verify import VerifiedSignature, check_cryptography, trust_signature
+from trust.keys import DigestAlgorithm
+from trust.pki import TrustPolicy
+from ._asic_message import MessageIdentity, read_identity
+from ._signature_timestamp import VerifiedEvidenceTimestamp, check_timestamp_chain, verify_signature_timestamp
+from trust.xades import SIG_HASH_CHAIN, SIG_HASH_CHAIN_RESULT, TS_HASH_CHAIN, TS_HASH_CHAIN_RESULT
+from trust.protocol import ClientId
+from trust.xades import (
+    AsicError, AsicMissingEntry, AsicUnknownInstance, AsicUnsignedEntry, SignatureMalformed,
+)
+from trust.xades import VerifiedSignature, check_cryptography, trust_signature
 
 MIMETYPE = b"application/vnd.etsi.asic-e+zip"
 MESSAGE = "message.xml"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from lxml import etree
 
 from trust.errors import IdentifierError, TrustError
-from trust.protocol._identifiers import ClientId, ServiceId, client_from_xml, parse_client, parse_service, service_from_xml
-from trust.infra._safexml import parse_xml
-from trust.xades._errors import AsicError
+from trust.protocol import ClientId, ServiceId, client_from_xml, parse_client, parse_service, service_from_xml
+from trust.infra import parse_xml
+from trust.xades import AsicError
 
 XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"
 _SOAP_ENVELOPES = ("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")

@@ -27,13 +27,15 @@ from typing import Protocol, Sequence
 
 from cryptography import x509
 
-from trust.keys._algorithms import DigestAlgorithm
-from trust.pki._approved import TrustPolicy
-from trust.xades._hashchain import TS_HASH_CHAIN, TS_HASH_CHAIN_RESULT, HashChainInput, build_hash_chains, verify_hash_chain
-from trust.evidence._timestamp import VerifiedTimestamp
-from trust.xades._errors import EvidenceError, HashChainBroken, SignatureError
-from trust.xades._parse import parse_signature
-from trust.xades._pki import verify_tsa_token
+from trust.keys import DigestAlgorithm
+from trust.pki import TrustPolicy
+from trust.xades import (
+    TS_HASH_CHAIN, TS_HASH_CHAIN_RESULT, HashChainInput, build_hash_chains, verify_hash_chain,
+)
+from ._timestamp import VerifiedTimestamp
+from trust.xades import EvidenceError, HashChainBroken, SignatureError
+from trust.xades import parse_signature
+from trust.xades import verify_tsa_token
 
 SIGNATURE_URI = "/META-INF/signatures.xml"
 _UNSIGNED_OPEN = b"<xades:UnsignedSignatureProperties>"

@@ -26,14 +26,8 @@ from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
-from trust.keys._algorithms import DigestAlgorithm
-from trust.pki._certs import (
-    cert_der,
-    find_issuer,
-    is_tsa_cert,
-    require_aware,
-    verify_asn1_signature,
-)
+from trust.keys import DigestAlgorithm
+from trust.pki import cert_der, find_issuer, is_tsa_cert, require_aware, verify_asn1_signature
 from trust.errors import TrustError
 
 TIMESTAMP_QUERY = "application/timestamp-query"

@@ -1,0 +1,42 @@
+"""Public face of ``trust.keys``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._algorithms import DigestAlgorithm, SignatureAlgorithm
+    from ._token import (
+        KeyType, PrivateKey, PublicKey, Signer, SoftToken, ecdsa_der_to_raw, ecdsa_raw_to_der, verify_digest,
+        write_atomic,
+    )
+
+__all__ = [
+    "DigestAlgorithm",
+    "KeyType",
+    "PrivateKey",
+    "PublicKey",
+    "SignatureAlgorithm",
+    "Signer",
+    "SoftToken",
+    "ecdsa_der_to_raw",
+    "ecdsa_raw_to_der",
+    "verify_digest",
+    "write_atomic",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "DigestAlgorithm": "._algorithms",
+    "KeyType": "._token",
+    "PrivateKey": "._token",
+    "PublicKey": "._token",
+    "SignatureAlgorithm": "._algorithms",
+    "Signer": "._token",
+    "SoftToken": "._token",
+    "ecdsa_der_to_raw": "._token",
+    "ecdsa_raw_to_der": "._token",
+    "verify_digest": "._token",
+    "write_atomic": "._token",
+})

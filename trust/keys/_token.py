@@ -24,9 +24,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
+from ._algorithms import DigestAlgorithm, SignatureAlgorithm
 from trust.errors import KeyNotFound, TrustError, UnsupportedAlgorithm, WrongPin
-from trust.infra._files import write_atomic as write_atomic  # re-exported: callers import it from here
+from trust.infra import write_atomic as write_atomic
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey

@@ -1,0 +1,119 @@
+"""Public face of ``trust.pki``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._approved import ApprovedCa, ApprovedTsa, EJBCA_PROFILE, OcspResponderInfo, TrustPolicy
+    from ._certs import (
+        CertificateError, asn1_signature_algorithm_name, auth_cert_hash, cert_der, cert_pem, find_issuer,
+        fingerprint, fingerprint_hex, is_tsa_cert, is_valid_at, load_certificate, load_certificate_file,
+        load_certificates, require_aware, subject_summary, verify_asn1_signature,
+    )
+    from ._ocsp import (
+        DEFAULT_CLOCK_SKEW, OCSP_REQUEST, OCSP_RESPONSE, OcspCertStatus, OcspError, VerifiedOcspStatus,
+        cert_id_hashes, find_approved_issuer, public_key_bits, verify_ocsp_for_policy, verify_ocsp_response,
+    )
+    from ._ocsp_client import OcspCache, OcspClient
+    from ._pathvalidation import (
+        CertificateValidationError, Purpose, ValidationCache, VerifiedCertificate, validate_certificate,
+    )
+    from ._profile import signer_matches, signer_member
+    from ._tls import client_context, server_context, trust_anchors
+
+__all__ = [
+    "ApprovedCa",
+    "ApprovedTsa",
+    "CertificateError",
+    "CertificateValidationError",
+    "DEFAULT_CLOCK_SKEW",
+    "EJBCA_PROFILE",
+    "OCSP_REQUEST",
+    "OCSP_RESPONSE",
+    "OcspCache",
+    "OcspCertStatus",
+    "OcspClient",
+    "OcspError",
+    "OcspResponderInfo",
+    "Purpose",
+    "TrustPolicy",
+    "ValidationCache",
+    "VerifiedCertificate",
+    "VerifiedOcspStatus",
+    "asn1_signature_algorithm_name",
+    "auth_cert_hash",
+    "cert_der",
+    "cert_id_hashes",
+    "cert_pem",
+    "client_context",
+    "find_approved_issuer",
+    "find_issuer",
+    "fingerprint",
+    "fingerprint_hex",
+    "is_tsa_cert",
+    "is_valid_at",
+    "load_certificate",
+    "load_certificate_file",
+    "load_certificates",
+    "public_key_bits",
+    "require_aware",
+    "server_context",
+    "signer_matches",
+    "signer_member",
+    "subject_summary",
+    "trust_anchors",
+    "validate_certificate",
+    "verify_asn1_signature",
+    "verify_ocsp_for_policy",
+    "verify_ocsp_response",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "ApprovedCa": "._approved",
+    "ApprovedTsa": "._approved",
+    "CertificateError": "._certs",
+    "CertificateValidationError": "._pathvalidation",
+    "DEFAULT_CLOCK_SKEW": "._ocsp",
+    "EJBCA_PROFILE": "._approved",
+    "OCSP_REQUEST": "._ocsp",
+    "OCSP_RESPONSE": "._ocsp",
+    "OcspCache": "._ocsp_client",
+    "OcspCertStatus": "._ocsp",
+    "OcspClient": "._ocsp_client",
+    "OcspError": "._ocsp",
+    "OcspResponderInfo": "._approved",
+    "Purpose": "._pathvalidation",
+    "TrustPolicy": "._approved",
+    "ValidationCache": "._pathvalidation",
+    "VerifiedCertificate": "._pathvalidation",
+    "VerifiedOcspStatus": "._ocsp",
+    "asn1_signature_algorithm_name": "._certs",
+    "auth_cert_hash": "._certs",
+    "cert_der": "._certs",
+    "cert_id_hashes": "._ocsp",
+    "cert_pem": "._certs",
+    "client_context": "._tls",
+    "find_approved_issuer": "._ocsp",
+    "find_issuer": "._certs",
+    "fingerprint": "._certs",
+    "fingerprint_hex": "._certs",
+    "is_tsa_cert": "._certs",
+    "is_valid_at": "._certs",
+    "load_certificate": "._certs",
+    "load_certificate_file": "._certs",
+    "load_certificates": "._certs",
+    "public_key_bits": "._ocsp",
+    "require_aware": "._certs",
+    "server_context": "._tls",
+    "signer_matches": "._profile",
+    "signer_member": "._profile",
+    "subject_summary": "._certs",
+    "trust_anchors": "._tls",
+    "validate_certificate": "._pathvalidation",
+    "verify_asn1_signature": "._certs",
+    "verify_ocsp_for_policy": "._ocsp",
+    "verify_ocsp_response": "._ocsp",
+})

@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.errors import TrustError
 
 _PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"

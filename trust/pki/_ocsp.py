@@ -35,9 +35,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import SignatureAlgorithmOID
 
-from trust.pki._approved import ApprovedCa, TrustPolicy
-from trust.pki._certs import cert_der, find_issuer, fingerprint_hex, is_issued_by, is_ocsp_signer, require_aware
-from trust.pki._certs import verify_asn1_signature
+from ._approved import ApprovedCa, TrustPolicy
+from ._certs import cert_der, find_issuer, fingerprint_hex, is_issued_by, is_ocsp_signer, require_aware
+from ._certs import verify_asn1_signature
 from trust.errors import TrustError
 
 OCSP_REQUEST = "application/ocsp-request"

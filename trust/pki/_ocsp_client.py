@@ -18,14 +18,9 @@ from collections import OrderedDict
 import httpx
 from cryptography import x509
 
-from trust.pki._certs import fingerprint_hex, require_aware
-from trust.pki._ocsp import (
-    OCSP_REQUEST,
-    OCSP_RESPONSE,
-    OcspUnavailable,
-    VerifiedOcspStatus,
-    build_ocsp_request,
-    new_nonce,
+from ._certs import fingerprint_hex, require_aware
+from ._ocsp import (
+    OCSP_REQUEST, OCSP_RESPONSE, OcspUnavailable, VerifiedOcspStatus, build_ocsp_request, new_nonce,
     verify_ocsp_response,
 )
 

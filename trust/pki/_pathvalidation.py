@@ -33,16 +33,11 @@ from cryptography import x509
 from cryptography.x509 import ocsp as crypto_ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from trust.pki._approved import ApprovedCa, TrustPolicy
-from trust.pki._certs import cert_der, extended_key_usages, is_issued_by, key_usages, require_aware
+from ._approved import ApprovedCa, TrustPolicy
+from ._certs import cert_der, extended_key_usages, is_issued_by, key_usages, require_aware
 from trust.errors import TrustError
-from trust.pki._ocsp import (
-    DEFAULT_CLOCK_SKEW,
-    OcspCertStatus,
-    OcspError,
-    OcspStale,
-    VerifiedOcspStatus,
-    verify_ocsp_response,
+from ._ocsp import (
+    DEFAULT_CLOCK_SKEW, OcspCertStatus, OcspError, OcspStale, VerifiedOcspStatus, verify_ocsp_response,
 )
 
 

@@ -27,8 +27,8 @@ from typing import Callable
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from trust.protocol._identifiers import MemberId
-from trust.xades._errors import SignerMismatch, UnknownCertificateProfile
+from trust.protocol import MemberId
+from trust.xades import SignerMismatch, UnknownCertificateProfile
 
 _PREFIX = "ee.ria.xroad.common.certificateprofile.impl."
 EJBCA = _PREFIX + "EjbcaCertificateProfileInfoProvider"

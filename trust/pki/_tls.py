@@ -39,10 +39,10 @@ from typing import Any
 
 from cryptography import x509
 
-from trust.pki._approved import TrustPolicy
-from trust.pki._certs import cert_pem, certs_pem
+from ._approved import TrustPolicy
+from ._certs import cert_pem, certs_pem
 from trust.errors import TrustError
-from trust.keys._token import SoftToken
+from trust.keys import SoftToken
 
 # TLS 1.2 suites: AEAD first, then X-Road's defaults (NOTES 7) for compatibility.
 TLS12_CIPHERS = ":".join([

@@ -29,16 +29,10 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
 from trust.protocol import _faults as faults
-from trust.protocol._faults import XRoadFault
-from trust.protocol._soap import (
-    Attachment,
-    SoapFaultMessage,
-    SoapMessage,
-    parse_soap,
-    parse_soap_part,
-)
-from trust.protocol._mime import MimeError, PartBody, PartHeaders, iter_parts, parse_content_type, spool
-from trust.keys._algorithms import DigestAlgorithm
+from ._faults import XRoadFault
+from ._soap import Attachment, SoapFaultMessage, SoapMessage, parse_soap, parse_soap_part
+from ._mime import MimeError, PartBody, PartHeaders, iter_parts, parse_content_type, spool
+from trust.keys import DigestAlgorithm
 from trust.errors import TrustError
 
 OCSP_TYPE = "application/ocsp-response"

@@ -23,16 +23,9 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 from trust.protocol import _faults as faults
-from trust.protocol._faults import XRoadFault
+from ._faults import XRoadFault
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import (
-    ClientId,
-    RepresentedParty,
-    SecurityServerId,
-    ServiceId,
-    parse_client,
-    parse_server,
-)
+from ._identifiers import ClientId, RepresentedParty, SecurityServerId, ServiceId, parse_client, parse_server
 
 PROTOCOL_PREFIX = "r1"
 H_CLIENT = "X-Road-Client"

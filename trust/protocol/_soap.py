@@ -26,30 +26,14 @@ from typing import Iterable
 from lxml import etree
 
 from trust.protocol import _faults as faults
-from trust.protocol._faults import XRoadFault
-from trust.protocol._mime import (
-    ContentType,
-    MimeError,
-    PartBody,
-    PartHeaders,
-    chunked,
-    iter_parts,
-    parse_content_type,
-)
-from trust.protocol._soap_header import (
-    REPR_NS,
-    SHA512_URI,
-    SOAP_ENV_NS,
-    TOKEN_NS,
-    XROAD_NS,
-    RequestHash,
-    Role,
-    SecurityToken,
-    XRoadHeader,
+from ._faults import XRoadFault
+from ._mime import ContentType, MimeError, PartBody, PartHeaders, chunked, iter_parts, parse_content_type
+from ._soap_header import (
+    REPR_NS, SHA512_URI, SOAP_ENV_NS, TOKEN_NS, XROAD_NS, RequestHash, Role, SecurityToken, XRoadHeader,
     read_header,
 )
 from trust.errors import XmlError
-from trust.infra._safexml import parse_xml
+from trust.infra import parse_xml
 
 __all__ = [
     "REPR_NS",

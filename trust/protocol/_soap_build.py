@@ -20,17 +20,10 @@ from typing import Iterable, Iterator
 from lxml import etree
 
 from trust.protocol import _faults as faults
-from trust.protocol._faults import XRoadFault
-from trust.protocol._soap import REPR_NS, SHA512_URI, SOAP_ENV_NS, XROAD_NS, SoapMessage
-from trust.protocol._mime import parse_content_type
-from trust.protocol._identifiers import (
-    IDENTIFIERS_NS,
-    ClientId,
-    RepresentedParty,
-    SecurityServerId,
-    ServiceId,
-    id_to_xml,
-)
+from ._faults import XRoadFault
+from ._soap import REPR_NS, SHA512_URI, SOAP_ENV_NS, XROAD_NS, SoapMessage
+from ._mime import parse_content_type
+from ._identifiers import IDENTIFIERS_NS, ClientId, RepresentedParty, SecurityServerId, ServiceId, id_to_xml
 
 
 def request_hash(request_soap_bytes: bytes) -> str:

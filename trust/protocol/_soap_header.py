@@ -17,15 +17,10 @@ from typing import Literal
 from lxml import etree
 
 from trust.protocol import _faults as faults
-from trust.protocol._faults import XRoadFault
+from ._faults import XRoadFault
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import (
-    ClientId,
-    RepresentedParty,
-    SecurityServerId,
-    ServiceId,
-    client_from_xml,
-    server_from_xml,
+from ._identifiers import (
+    ClientId, RepresentedParty, SecurityServerId, ServiceId, client_from_xml, server_from_xml,
     service_from_xml,
 )
 

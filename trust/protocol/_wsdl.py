@@ -27,7 +27,7 @@ from lxml import etree
 
 from trust.errors import ProtocolError
 from trust.errors import XmlError
-from trust.infra._safexml import parse_xml
+from trust.infra import parse_xml
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 SOAP11_NS = "http://schemas.xmlsoap.org/wsdl/soap/"

@@ -1,0 +1,51 @@
+"""Public face of ``trust.services``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._ca import (
+        AlreadyRevoked, CaError, CertificateAuthority, CertificateKind, CsrInvalid, IssuedCertificate,
+        RevocationReason, UnknownCertificate,
+    )
+    from ._ca_db import VERSION_TABLE, metadata
+    from ._http import TrustHttpApp, TrustServer
+    from ._ocsp_responder import OcspResponder
+    from ._tsa import TimestampAuthority
+
+__all__ = [
+    "AlreadyRevoked",
+    "CaError",
+    "CertificateAuthority",
+    "CertificateKind",
+    "CsrInvalid",
+    "IssuedCertificate",
+    "OcspResponder",
+    "RevocationReason",
+    "TimestampAuthority",
+    "TrustHttpApp",
+    "TrustServer",
+    "UnknownCertificate",
+    "VERSION_TABLE",
+    "metadata",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "AlreadyRevoked": "._ca",
+    "CaError": "._ca",
+    "CertificateAuthority": "._ca",
+    "CertificateKind": "._ca",
+    "CsrInvalid": "._ca",
+    "IssuedCertificate": "._ca",
+    "OcspResponder": "._ocsp_responder",
+    "RevocationReason": "._ca",
+    "TimestampAuthority": "._tsa",
+    "TrustHttpApp": "._http",
+    "TrustServer": "._http",
+    "UnknownCertificate": "._ca",
+    "VERSION_TABLE": "._ca_db",
+    "metadata": "._ca_db",
+})

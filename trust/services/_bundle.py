@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from trust.services._ca import OCSP, ROOT, TSA, CertificateAuthority
-from trust.services._ocsp_responder import OcspIssuer, OcspResponder
-from trust.services._tsa import DEFAULT_TSA_POLICY, PersistentSerials, TimestampAuthority
+from ._ca import OCSP, ROOT, TSA, CertificateAuthority
+from ._ocsp_responder import OcspIssuer, OcspResponder
+from ._tsa import DEFAULT_TSA_POLICY, PersistentSerials, TimestampAuthority
 
 
 def ocsp_responder(ca: CertificateAuthority, *, validity: dt.timedelta = dt.timedelta(hours=1)) -> OcspResponder:

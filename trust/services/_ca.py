@@ -38,13 +38,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
-from trust.keys._algorithms import DigestAlgorithm
-from trust.pki._approved import ApprovedCa, ApprovedTsa, OcspResponderInfo
-from trust.services._ca_db import CaDatabase, CertificateRecord
-from trust.pki._certs import cert_pem, fingerprint_hex, load_certificate, load_certificate_file, require_aware
+from trust.keys import DigestAlgorithm
+from trust.pki import ApprovedCa, ApprovedTsa, OcspResponderInfo
+from ._ca_db import CaDatabase, CertificateRecord
+from trust.pki import cert_pem, fingerprint_hex, load_certificate, load_certificate_file, require_aware
 from trust.errors import TrustError
-from trust.protocol._identifiers import MemberId, SecurityServerId
-from trust.keys._token import KeyType, PrivateKey, PublicKey, SoftToken, write_atomic
+from trust.protocol import MemberId, SecurityServerId
+from trust.keys import KeyType, PrivateKey, PublicKey, SoftToken, write_atomic
 
 DEV_PIN = "sild-dev-pin"  # development only: production passes its own PIN (SILD_TOKEN_PIN)
 

@@ -17,13 +17,13 @@ from types import FrameType
 
 import click
 
-from trust.services._ca import DEV_PIN, CertificateAuthority, RevocationReason
-from trust.services._bundle import ocsp_responder, timestamp_authority
-from trust.pki._certs import cert_pem, fingerprint_hex, load_certificate_file, subject_summary
+from ._ca import DEV_PIN, CertificateAuthority, RevocationReason
+from ._bundle import ocsp_responder, timestamp_authority
+from trust.pki import cert_pem, fingerprint_hex, load_certificate_file, subject_summary
 from trust.errors import TrustError
-from trust.protocol._identifiers import MemberId, SecurityServerId, parse_client
-from trust.keys._token import KeyType, write_atomic
-from trust.services._http import TrustHttpApp, TrustServer
+from trust.protocol import MemberId, SecurityServerId, parse_client
+from trust.keys import KeyType, write_atomic
+from ._http import TrustHttpApp, TrustServer
 
 PIN_ENV = "SILD_TOKEN_PIN"
 

@@ -26,11 +26,11 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from trust.pki._ocsp import OCSP_REQUEST, OCSP_RESPONSE
-from trust.services._ocsp_responder import OcspResponder
-from trust.evidence._timestamp import TIMESTAMP_QUERY, TIMESTAMP_REPLY
-from trust.services._tsa import TimestampAuthority
-from trust.infra._wsgiserver import WsgiServer
+from trust.pki import OCSP_REQUEST, OCSP_RESPONSE
+from ._ocsp_responder import OcspResponder
+from trust.evidence import TIMESTAMP_QUERY, TIMESTAMP_REPLY
+from ._tsa import TimestampAuthority
+from trust.infra import WsgiServer
 
 log = logging.getLogger(__name__)
 

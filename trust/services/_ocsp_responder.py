@@ -25,13 +25,13 @@ from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
-from trust.services._ca_db import CaDatabase
-from trust.services._ca import RevocationReason
-from trust.pki._certs import asn1_signature_algorithm_name, cert_der, fingerprint_hex, require_aware
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
+from ._ca_db import CaDatabase
+from ._ca import RevocationReason
+from trust.pki import asn1_signature_algorithm_name, cert_der, fingerprint_hex, require_aware
 from trust.errors import TrustError
-from trust.keys._token import Signer
-from trust.pki._ocsp import cert_id_hashes, public_key_bits
+from trust.keys import Signer
+from trust.pki import cert_id_hashes, public_key_bits
 
 log = logging.getLogger(__name__)
 

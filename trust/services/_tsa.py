@@ -28,11 +28,11 @@ from asn1crypto import cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
-from trust.pki._certs import asn1_signature_algorithm_name, cert_der, is_tsa_cert, require_aware
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
+from trust.pki import asn1_signature_algorithm_name, cert_der, is_tsa_cert, require_aware
 from trust.errors import TrustError
-from trust.keys._token import Signer, write_atomic
-from trust.evidence._timestamp import IMPRINT_ALGORITHMS, TimeStampResp, TimestampError
+from trust.keys import Signer, write_atomic
+from trust.evidence import IMPRINT_ALGORITHMS, TimeStampResp, TimestampError
 
 # sild's own TSA policy arc (private, under a placeholder enterprise number for
 # development deployments; a real TSA configures the OID its practice statement names).

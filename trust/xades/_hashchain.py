@@ -32,10 +32,10 @@ from typing import Callable, Collection, Sequence
 
 from lxml import etree
 
-from trust.keys._algorithms import DigestAlgorithm
+from trust.keys import DigestAlgorithm
 from trust.errors import TrustError
-from trust.infra._safexml import parse_xml
-from trust.xades._errors import HashChainBroken, HashChainUnusedInput
+from trust.infra import parse_xml
+from ._errors import HashChainBroken, HashChainUnusedInput
 
 HASHCHAIN_NS = "http://cyber.ee/hashchain"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"

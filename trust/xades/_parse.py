@@ -24,12 +24,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.errors import TrustError
-from trust.keys._token import ecdsa_raw_to_der, verify_digest
-from trust.infra._safexml import parse_xml
-from trust.xades._sign import DS_NS, SIGNED_PROPERTIES_TYPE, XADES_NS, fast_digest
-from trust.xades._errors import BadSignatureValue, DigestMismatch, MissingReference, SignatureMalformed
+from trust.keys import ecdsa_raw_to_der, verify_digest
+from trust.infra import parse_xml
+from ._sign import DS_NS, SIGNED_PROPERTIES_TYPE, XADES_NS, fast_digest
+from ._errors import BadSignatureValue, DigestMismatch, MissingReference, SignatureMalformed
 
 ASIC_NAMESPACES = ("http://uri.etsi.org/02918/v1.2.1#", "http://uri.etsi.org/02918/v1.1.1#")
 C14N_ALGORITHMS = {

@@ -17,19 +17,12 @@ from typing import Sequence
 from cryptography import x509
 
 from trust.pki import _pathvalidation as pv
-from trust.pki._approved import TrustPolicy
-from trust.pki._pathvalidation import CertificateValidationError, ValidationCache, VerifiedCertificate, validate_certificate
-from trust.evidence._timestamp import TimestampError, VerifiedTimestamp, verify_timestamp_token
-from trust.xades._errors import (
-    CertificateUsage,
-    OcspInvalid,
-    OcspMissing,
-    OcspRevoked,
-    OcspStale,
-    SignatureError,
-    TimestampMismatch,
-    TimestampUntrusted,
-    UntrustedChain,
+from trust.pki import TrustPolicy
+from trust.pki import CertificateValidationError, ValidationCache, VerifiedCertificate, validate_certificate
+from trust.evidence import TimestampError, VerifiedTimestamp, verify_timestamp_token
+from ._errors import (
+    CertificateUsage, OcspInvalid, OcspMissing, OcspRevoked, OcspStale, SignatureError, TimestampMismatch,
+    TimestampUntrusted, UntrustedChain,
 )
 
 

@@ -43,10 +43,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.errors import TrustError
-from trust.xades._hashchain import SIG_HASH_CHAIN, SIG_HASH_CHAIN_RESULT, HashChainInput, build_hash_chains
-from trust.keys._token import Signer, ecdsa_der_to_raw
+from ._hashchain import SIG_HASH_CHAIN, SIG_HASH_CHAIN_RESULT, HashChainInput, build_hash_chains
+from trust.keys import Signer, ecdsa_der_to_raw
 
 ASIC_NS = "http://uri.etsi.org/02918/v1.2.1#"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"

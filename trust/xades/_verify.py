@@ -29,17 +29,17 @@ from typing import Mapping
 
 from cryptography import x509
 
-from trust.pki._approved import TrustPolicy
-from trust.pki._profile import signer_matches, signer_member
-from trust.pki._certs import require_aware
-from trust.xades._hashchain import SIG_HASH_CHAIN, SIG_HASH_CHAIN_RESULT, VerifiedHashChain, verify_hash_chain
-from trust.protocol._identifiers import ClientId, MemberId
-from trust.xades._sign import MESSAGE_URI
-from trust.xades._errors import MissingReference, SignatureError, SignerMismatch
-from trust.xades._parse import ParsedSignature, check_references_and_value, parse_signature
-from trust.pki._ocsp import DEFAULT_CLOCK_SKEW, VerifiedOcspStatus
-from trust.pki._pathvalidation import ValidationCache, VerifiedCertificate
-from trust.xades._pki import validate_signer
+from trust.pki import TrustPolicy
+from trust.pki import signer_matches, signer_member
+from trust.pki import require_aware
+from ._hashchain import SIG_HASH_CHAIN, SIG_HASH_CHAIN_RESULT, VerifiedHashChain, verify_hash_chain
+from trust.protocol import ClientId, MemberId
+from ._sign import MESSAGE_URI
+from ._errors import MissingReference, SignatureError, SignerMismatch
+from ._parse import ParsedSignature, check_references_and_value, parse_signature
+from trust.pki import DEFAULT_CLOCK_SKEW, VerifiedOcspStatus
+from trust.pki import ValidationCache, VerifiedCertificate
+from ._pki import validate_signer
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,9 @@ from werkzeug.exceptions import HTTPException
 
 from trust.errors import SildError
 
-from federation.central._generator import EXTERNAL, INTERNAL, VERSION
-from federation.central.registry._registry import utc_now
-from federation.central.registry._home import CentralDir
+from federation.central import EXTERNAL, INTERNAL, VERSION
+from federation.central.registry import utc_now
+from federation.central.registry import CentralDir
 
 LOG = logging.getLogger("sild.central")
 OPENAPI_FILE = Path(__file__).resolve().parent / "central_api.json"
@@ -124,7 +124,7 @@ def create_app(config: CentralAppConfig) -> Flask:
     def openapi() -> Response:
         return Response(OPENAPI_FILE.read_bytes(), content_type="application/json")
 
-    from federation.central.api._resources import register_api
+    from ._resources import register_api
 
     register_api(app, home, config)
 

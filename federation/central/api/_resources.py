@@ -23,17 +23,17 @@ from typing import Any, TypeVar
 from flask import Flask, Response, g, jsonify, request
 
 from trust.errors import IdentifierError, SildError
-from trust.protocol._identifiers import MemberId, SecurityServerId, SubsystemId, parse_client, parse_server
+from trust.protocol import MemberId, SecurityServerId, SubsystemId, parse_client, parse_server
 
 from federation.anchor import anchor_fingerprint
 from federation.errors import FederationError
-from federation.model._model import SharedParameters
-from federation.central._registration import verify_registration_request
-from federation.central.registry._registry import ROLES
-from federation.central.registry._home import CentralDir
-from federation.central.registry._provision import add_trusted_anchor, build_anchor
-from federation.central.registry._keys import create_signing_key
-from federation.central.registry._requests import decide, list_requests, store_request
+from federation.model import SharedParameters
+from federation.central import verify_registration_request
+from federation.central.registry import ROLES
+from federation.central.registry import CentralDir
+from federation.central.registry import add_trusted_anchor, build_anchor
+from federation.central.registry import create_signing_key
+from federation.central.registry import decide, list_requests, store_request
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -165,7 +165,7 @@ def register_api(app: Flask, home: CentralDir, config: Any) -> None:  # noqa: C9
     @app.get("/api/v1/status")
     @requires()
     def status() -> Response:
-        from federation.central._publisher import read_state
+        from federation.central import read_state
 
         info = registry.info()
         return done({"instance": info.instance, "serial": info.serial, "changedAt": info.changed_at.isoformat(),

@@ -1,0 +1,65 @@
+"""Public face of ``federation.central.registry``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trust._lazy import attach
+
+if TYPE_CHECKING:
+    from ._base import ROLES, load_der_certificate
+    from ._db import VERSION_TABLE
+    from ._errors import RegistryError
+    from ._home import CentralConfig, CentralDir, DEV_PIN, PIN_ENV
+    from ._keys import create_signing_key
+    from ._models import Base
+    from ._provision import DEFAULT_MEMBER_CLASSES, add_trusted_anchor, build_anchor, init_central
+    from ._registry import Registry, utc_now
+    from ._requests import decide, list_requests, store_request
+    from ._snapshot import RegistrySnapshot
+
+__all__ = [
+    "Base",
+    "CentralConfig",
+    "CentralDir",
+    "DEFAULT_MEMBER_CLASSES",
+    "DEV_PIN",
+    "PIN_ENV",
+    "ROLES",
+    "Registry",
+    "RegistryError",
+    "RegistrySnapshot",
+    "VERSION_TABLE",
+    "add_trusted_anchor",
+    "build_anchor",
+    "create_signing_key",
+    "decide",
+    "init_central",
+    "list_requests",
+    "load_der_certificate",
+    "store_request",
+    "utc_now",
+]
+
+__getattr__, __dir__ = attach(__name__, {
+    "Base": "._models",
+    "CentralConfig": "._home",
+    "CentralDir": "._home",
+    "DEFAULT_MEMBER_CLASSES": "._provision",
+    "DEV_PIN": "._home",
+    "PIN_ENV": "._home",
+    "ROLES": "._base",
+    "Registry": "._registry",
+    "RegistryError": "._errors",
+    "RegistrySnapshot": "._snapshot",
+    "VERSION_TABLE": "._db",
+    "add_trusted_anchor": "._provision",
+    "build_anchor": "._provision",
+    "create_signing_key": "._keys",
+    "decide": "._requests",
+    "init_central": "._provision",
+    "list_requests": "._requests",
+    "load_der_certificate": "._base",
+    "store_request": "._requests",
+    "utc_now": "._registry",
+})

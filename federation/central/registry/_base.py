@@ -27,31 +27,16 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from trust.protocol._identifiers import ClientId, MemberId, SecurityServerId, SubsystemId
-from trust.infra._db import transaction
+from trust.protocol import ClientId, MemberId, SecurityServerId, SubsystemId
+from trust.infra import transaction
 
-from federation.model._model import SECURITY_SERVER_OWNERS_GROUP
-from federation.central.registry._db import open_engine
-from federation.central.registry._errors import (
-    DatabaseFailure,
-    InvalidCertificate,
-    NotInitialised,
-    RegistryError,
-    RegistryInvalidInput,
-    UnknownGateway,
-    UnknownMember,
-    UnknownMemberClass,
-    UnknownSubsystem,
-    WrongInstance,
+from federation.model import SECURITY_SERVER_OWNERS_GROUP
+from ._db import open_engine
+from ._errors import (
+    DatabaseFailure, InvalidCertificate, NotInitialised, RegistryError, RegistryInvalidInput, UnknownGateway,
+    UnknownMember, UnknownMemberClass, UnknownSubsystem, WrongInstance,
 )
-from federation.central.registry._models import (
-    GatewayRow,
-    GlobalGroupRow,
-    MemberClassRow,
-    MemberRow,
-    RegistryState,
-    SubsystemRow,
-)
+from ._models import GatewayRow, GlobalGroupRow, MemberClassRow, MemberRow, RegistryState, SubsystemRow
 
 
 ROLES = ("registration-officer", "security-officer", "system-admin")

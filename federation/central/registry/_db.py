@@ -24,9 +24,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from trust.infra import _db as sqlstore
-from trust.infra._db import database_url
+from trust.infra import database_url
 
-from federation.central.registry._errors import DatabaseFailure
+from ._errors import DatabaseFailure
 
 __all__ = ["MIGRATIONS", "alembic_config", "database_url", "migrate_database", "open_engine"]
 

@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from trust.keys._token import SoftToken, write_atomic
+from trust.keys import SoftToken, write_atomic
 
 from federation.errors import FederationError
-from federation.central.registry._registry import Registry, utc_now
+from ._registry import Registry, utc_now
 
 PIN_ENV = "SILD_TOKEN_PIN"
 DEV_PIN = "sild-dev-pin"

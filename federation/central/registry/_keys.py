@@ -32,11 +32,11 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
-from trust.pki._certs import asn1_signature_algorithm_name
-from trust.keys._token import KeyType, SoftToken
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
+from trust.pki import asn1_signature_algorithm_name
+from trust.keys import KeyType, SoftToken
 
-from federation.central.registry._registry import Registry
+from ._registry import Registry
 
 CERT_VALIDITY = dt.timedelta(days=365 * 20)
 

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from trust.infra._db import UtcDateTime
+from trust.infra import UtcDateTime
 
 
 class Base(DeclarativeBase):

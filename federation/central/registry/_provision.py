@@ -24,12 +24,12 @@ import httpx
 
 from federation.anchor import anchor_fingerprint, parse_anchor, write_anchor
 from federation.directory import MAX_DIRECTORY_BYTES, VerifiedConfiguration, verify_directory
-from federation.central._generator import VERSION, GenerationResult, generate, node_urls
-from federation.model._model import PRIVATE_PARAMETERS, AnchorSource, ConfigurationAnchor
-from federation.model._errors import AnchorInvalid, ConfDownloadFailed, ConfError
-from federation.central.registry._home import CentralConfig, CentralDir, CentralDirError
-from federation.central.registry._errors import WrongInstance
-from federation.central.registry._keys import create_signing_key
+from federation.central import VERSION, GenerationResult, generate, node_urls
+from federation.model import PRIVATE_PARAMETERS, AnchorSource, ConfigurationAnchor
+from federation.model import AnchorInvalid, ConfDownloadFailed, ConfError
+from ._home import CentralConfig, CentralDir, CentralDirError
+from ._errors import WrongInstance
+from ._keys import create_signing_key
 
 DEFAULT_MEMBER_CLASSES = (("GOV", "Government"), ("COM", "Commercial"))
 DOWNLOAD_TIMEOUT = 10.0

@@ -27,40 +27,20 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trust.protocol._identifiers import ClientId, MemberId, SecurityServerId, SubsystemId
+from trust.protocol import ClientId, MemberId, SecurityServerId, SubsystemId
 
-from federation.model._model import SECURITY_SERVER_OWNERS_GROUP
-from federation.central.registry._base import (
-    KEY_KINDS,
-    KEY_STATUSES,
-    ROLES,
-    SETTINGS,
-    TEXT_SETTINGS,
-    RegistryInfo,
-    load_der_certificate,
-    utc_now,
+from federation.model import SECURITY_SERVER_OWNERS_GROUP
+from ._base import (
+    KEY_KINDS, KEY_STATUSES, ROLES, SETTINGS, TEXT_SETTINGS, RegistryInfo, load_der_certificate, utc_now,
 )
-from federation.central.registry._security import ApiKeyInfo, SecurityRecords
-from federation.central.registry._errors import (
-    DuplicateAuthCert,
-    DuplicateGateway,
-    DuplicateMember,
-    DuplicateName,
-    DuplicateSubsystem,
-    InUse,
-    RegistryError,
-    RegistryInvalidInput,
-    RegistryNotFound,
+from ._security import ApiKeyInfo, SecurityRecords
+from ._errors import (
+    DuplicateAuthCert, DuplicateGateway, DuplicateMember, DuplicateName, DuplicateSubsystem, InUse,
+    RegistryError, RegistryInvalidInput, RegistryNotFound,
 )
-from federation.central.registry._models import (
-    AuthCertRow,
-    GatewayClientRow,
-    GatewayRow,
-    GlobalGroupMemberRow,
-    GlobalGroupRow,
-    MemberClassRow,
-    MemberRow,
-    SubsystemRow,
+from ._models import (
+    AuthCertRow, GatewayClientRow, GatewayRow, GlobalGroupMemberRow, GlobalGroupRow, MemberClassRow,
+    MemberRow, SubsystemRow,
 )
 
 
@@ -275,13 +255,13 @@ class Registry(SecurityRecords):
 
     # -- whole-registry reads ----------------------------------------------------------
     def snapshot(self) -> RegistrySnapshot:
-        from federation.central.registry._snapshot import read_snapshot
+        from ._snapshot import read_snapshot
 
         with self._session() as s:
             return read_snapshot(s)
 
 
-from federation.central.registry._snapshot import RegistrySnapshot  # noqa: E402  (cycle: the snapshot reads these rows)
+from ._snapshot import RegistrySnapshot
 
 __all__ = [
     "KEY_KINDS",

@@ -16,12 +16,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from trust.protocol._identifiers import parse_client, parse_server
+from trust.protocol import parse_client, parse_server
 
-from federation.central._registration import VerifiedRegistrationRequest
-from federation.central.registry._registry import Registry
-from federation.central.registry._errors import RegistryInvalidInput, RegistryNotFound, UnknownMember
-from federation.central.registry._models import GatewayRow, RegistrationRequestRow
+from federation.central import VerifiedRegistrationRequest
+from ._registry import Registry
+from ._errors import RegistryInvalidInput, RegistryNotFound, UnknownMember
+from ._models import GatewayRow, RegistrationRequestRow
 
 STATUSES = ("submitted", "approved", "declined")
 

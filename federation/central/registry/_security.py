@@ -18,26 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import parse_client
+from trust.protocol import parse_client
 
-from federation.central.registry._base import KEY_KINDS, ROLES, SETTINGS, TEXT_SETTINGS, RegistryBase, load_der_certificate
-from federation.central.registry._errors import (
-    DuplicateName,
-    InUse,
-    InvalidSetting,
-    RegistryInvalidInput,
-    RegistryNotFound,
-    WrongInstance,
+from ._base import KEY_KINDS, ROLES, SETTINGS, TEXT_SETTINGS, RegistryBase, load_der_certificate
+from ._errors import (
+    DuplicateName, InUse, InvalidSetting, RegistryInvalidInput, RegistryNotFound, WrongInstance,
 )
-from federation.central.registry._models import (
-    ApiKeyRow,
-    CaRow,
-    IntermediateCaRow,
-    OcspRow,
-    Setting,
-    SigningKeyRow,
-    TrustedAnchorRow,
-    TsaRow,
+from ._models import (
+    ApiKeyRow, CaRow, IntermediateCaRow, OcspRow, Setting, SigningKeyRow, TrustedAnchorRow, TsaRow,
 )
 
 

@@ -15,34 +15,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trust.protocol._identifiers import ClientId, MemberId
+from trust.protocol import ClientId, MemberId
 
-from federation.model._model import (
-    ApprovedCaInfo,
-    ApprovedTsaInfo,
-    CaInfo,
-    GlobalGroup,
-    MaintenanceMode,
-    Member,
-    MemberClass,
-    OcspInfo,
-    SecurityServer,
-    Subsystem,
+from federation.model import (
+    ApprovedCaInfo, ApprovedTsaInfo, CaInfo, GlobalGroup, MaintenanceMode, Member, MemberClass, OcspInfo,
+    SecurityServer, Subsystem,
 )
-from federation.central.registry._base import SETTINGS
-from federation.central.registry._errors import NotInitialised
-from federation.central.registry._models import (
-    CaRow,
-    GatewayRow,
-    GlobalGroupRow,
-    MemberClassRow,
-    MemberRow,
-    RegistryState,
-    Setting,
-    SigningKeyRow,
-    SubsystemRow,
-    TrustedAnchorRow,
-    TsaRow,
+from ._base import SETTINGS
+from ._errors import NotInitialised
+from ._models import (
+    CaRow, GatewayRow, GlobalGroupRow, MemberClassRow, MemberRow, RegistryState, Setting, SigningKeyRow,
+    SubsystemRow, TrustedAnchorRow, TsaRow,
 )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.serverconf._db import VERSION_TABLE
-from gateway.serverconf._models import Base
-from trust.infra._db import run_alembic_env
+from gateway.serverconf import VERSION_TABLE
+from gateway.serverconf import Base
+from trust.infra import run_alembic_env
 
 run_alembic_env(Base.metadata, VERSION_TABLE)

@@ -15,12 +15,12 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from federation.central._registration import build_registration_request
-from trust.pki._approved import EJBCA_PROFILE
-from trust.services._ca import CertificateAuthority
+from federation.central import build_registration_request
+from trust.pki import EJBCA_PROFILE
+from trust.services import CertificateAuthority
 from trust.services._bundle import ocsp_responder
-from trust.protocol._identifiers import ClientId, MemberId, SecurityServerId
-from trust.keys._token import SoftToken
+from trust.protocol import ClientId, MemberId, SecurityServerId
+from trust.keys import SoftToken
 from trust.pki._ocsp import build_ocsp_request
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]

@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from federation.central.api._app import CentralAppConfig, create_app
-from federation.central.registry._home import CentralDir
-from federation.central.registry._provision import init_central
+from federation.central.api import CentralAppConfig, create_app
+from federation.central.registry import CentralDir
+from federation.central.registry import init_central
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 PIN = "test-pin"

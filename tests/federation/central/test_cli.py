@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import hashes, serialization
 
-from federation.model._model import SharedParameters
-from federation.central._registration import verify_registration_request
-from federation.central.registry._home import CentralDir
-from federation.central.registry._requests import store_request
+from federation.model import SharedParameters
+from federation.central import verify_registration_request
+from federation.central.registry import CentralDir
+from federation.central.registry import store_request
 from gateway.cli import _main as sild_cli
-from trust.protocol._identifiers import MemberId
+from trust.protocol import MemberId
 
 from tests.federation.central.central_support import PIN, GatewayPki
 

@@ -12,15 +12,16 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from federation.anchor import anchor_fingerprint, parse_anchor
-from federation.client._client import AllowedFederations, ClientConfig, ConfigurationClient
+from federation.client import AllowedFederations, ClientConfig, ConfigurationClient
 from federation.directory import verify_directory
-from federation.model._model import PRIVATE_PARAMETERS
-from federation.model._errors import AnchorInvalid, ConfDownloadFailed, ConfError
-from federation.central._registration import RegistrationError, submit_registration_request
-from federation.central.registry._home import CentralDir
+from federation.model import PRIVATE_PARAMETERS
+from federation.model import AnchorInvalid, ConfDownloadFailed, ConfError
+from federation.central import submit_registration_request
+from federation.central._registration import RegistrationError
+from federation.central.registry import CentralDir
 from federation.central.registry._errors import WrongInstance
-from federation.central.registry._provision import add_trusted_anchor, build_anchor, init_central
-from trust.protocol._identifiers import MemberId
+from federation.central.registry import add_trusted_anchor, build_anchor, init_central
+from trust.protocol import MemberId
 
 from tests.federation.central.central_support import PIN, CentralProcess, GatewayPki, free_port, sild, wait_for
 

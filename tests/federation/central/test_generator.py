@@ -11,15 +11,17 @@ from lxml import etree
 
 from federation.anchor import parse_anchor
 from federation.directory import parse_directory, verify_directory
-from federation.central._generator import generate, needs_generation
-from federation.model._model import PRIVATE_PARAMETERS, SHARED_PARAMETERS
-from federation.model._errors import ConfError, ConfUnknownVerificationCert
-from federation.central._publisher import read_state
-from federation.central.registry._home import CentralDir, CentralDirError
+from federation.central import generate
+from federation.central._generator import needs_generation
+from federation.model import PRIVATE_PARAMETERS, SHARED_PARAMETERS
+from federation.model import ConfError, ConfUnknownVerificationCert
+from federation.central import read_state
+from federation.central.registry import CentralDir
+from federation.central.registry._home import CentralDirError
 from federation.central.registry._errors import InvalidSetting, RegistryInvalidInput
-from federation.central.registry._provision import build_anchor, init_central
-from federation.central.registry._keys import create_signing_key
-from trust.protocol._identifiers import MemberId
+from federation.central.registry import build_anchor, init_central
+from federation.central.registry import create_signing_key
+from trust.protocol import MemberId
 
 from tests.federation.directory_support import xroad_schema
 

@@ -12,10 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from federation.central._node import CentralNode, NodeConfig
-from federation.central.registry._home import CentralDir
-from federation.central.registry._provision import init_central
+from federation.central.registry import CentralDir
+from federation.central.registry import init_central
 from trust.errors import WrongPin
-from trust.protocol._identifiers import MemberId
+from trust.protocol import MemberId
 
 from tests.federation.central.central_support import PIN, GatewayPki, wait_for
 

@@ -13,15 +13,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from federation.central.api._app import CentralAppConfig, create_app
-from federation.central._generator import generate
-from federation.central._registration import verify_registration_request
-from federation.central.registry._home import CentralDir
-from federation.central.registry._provision import init_central
-from federation.model._model import SharedParameters
-from federation.model._read import parse_shared_parameters
-from trust.keys._algorithms import SignatureAlgorithm
-from trust.protocol._identifiers import MemberId
+from federation.central.api import CentralAppConfig, create_app
+from federation.central import generate
+from federation.central import verify_registration_request
+from federation.central.registry import CentralDir
+from federation.central.registry import init_central
+from federation.model import SharedParameters
+from federation.model import parse_shared_parameters
+from trust.keys import SignatureAlgorithm
+from trust.protocol import MemberId
 
 from tests.federation.central.central_support import PIN, GatewayPki
 

@@ -9,20 +9,12 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from federation.directory import DirectoryEntry, build_directory
-from federation.model._model import (
-    AnchorSource,
-    ConfigurationAnchor,
-    ConfigurationSource,
-    ManagementService,
-    Member,
-    MemberClass,
-    PrivateParameters,
-    SecurityServer,
-    SharedParameters,
-    Subsystem,
+from federation.model import (
+    AnchorSource, ConfigurationAnchor, ConfigurationSource, ManagementService, Member, MemberClass,
+    PrivateParameters, SecurityServer, SharedParameters, Subsystem,
 )
-from federation.model._read import write_private_parameters, write_shared_parameters
-from trust.protocol._identifiers import MemberId, SubsystemId
+from federation.model import write_private_parameters, write_shared_parameters
+from trust.protocol import MemberId, SubsystemId
 
 from tests.federation.directory_support import ConfServer, SigningIdentity
 

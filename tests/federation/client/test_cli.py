@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from federation.anchor import anchor_fingerprint, anchor_from_shared_parameters, write_anchor
 from federation.client._cli import conf_group
-from federation.model._read import parse_shared_parameters
-from trust.keys._token import KeyType
+from federation.model import parse_shared_parameters
+from trust.keys import KeyType
 
 from tests.federation.client.client_support import Authority, sample_private, sample_shared
 from tests.federation.directory_support import ConfServer, SigningIdentity, make_signing_identity

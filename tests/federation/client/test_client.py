@@ -12,11 +12,13 @@ from typing import Iterator
 
 import pytest
 
-from federation.client._client import AllowedFederations, ClientConfig, ConfigurationClient, RefreshReport, schedule_refresh
+from federation.client import (
+    AllowedFederations, ClientConfig, ConfigurationClient, RefreshReport, schedule_refresh,
+)
 from federation.conftree import load_tree
-from federation.model._model import AnchorSource, ConfigurationAnchor
-from federation.model._errors import ConfOutdated
-from trust.keys._token import KeyType
+from federation.model import AnchorSource, ConfigurationAnchor
+from federation.model import ConfOutdated
+from trust.keys import KeyType
 
 from tests.federation.client.client_support import Authority, sample_private, sample_shared
 from tests.federation.directory_support import ConfServer, SigningIdentity, make_signing_identity, make_tls_files
@@ -311,7 +313,7 @@ def test_schedule_refresh_with_apscheduler(tmp_path: Path, ee: Authority) -> Non
 
 def test_part_location_may_not_leave_the_authority(tmp_path: Path, ee: Authority, server: ConfServer) -> None:
     from federation.directory import DirectoryEntry, build_directory
-    from federation.model._read import write_shared_parameters
+    from federation.model import write_shared_parameters
 
     other = ConfServer().start()
     try:
@@ -335,7 +337,7 @@ def test_part_location_may_not_leave_the_authority(tmp_path: Path, ee: Authority
 
 
 def test_generations_are_swapped_and_stored_copies_reverified(tmp_path: Path, ee: Authority) -> None:
-    from federation.model._errors import ConfHashMismatch
+    from federation.model import ConfHashMismatch
 
     client = _client(tmp_path, ee.anchor())
     ee.publish(sample_shared("EE"), sample_private("EE"), expire=AT + 10 * MINUTE)

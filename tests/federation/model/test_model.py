@@ -10,33 +10,19 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from federation.model._model import (
-    ConfigurationSource,
-    GlobalGroup,
-    MaintenanceMode,
-    ManagementService,
-    Member,
-    MemberClass,
-    PrivateParameters,
-    SecurityServer,
-    SharedParameters,
-    Subsystem,
-    auth_cert_hash,
+from federation.model import (
+    ConfigurationSource, GlobalGroup, MaintenanceMode, ManagementService, Member, MemberClass,
+    PrivateParameters, SecurityServer, SharedParameters, Subsystem, auth_cert_hash,
 )
-from federation.model._errors import ConfSchemaInvalid
+from federation.model import ConfSchemaInvalid
+from federation.model import (
+    parse_fetch_interval_parameters, parse_monitoring_parameters, parse_next_update_parameters,
+    parse_private_parameters, parse_shared_parameters, write_private_parameters, write_shared_parameters,
+)
 from federation.model._read import (
-    parse_fetch_interval_parameters,
-    parse_monitoring_parameters,
-    parse_next_update_parameters,
-    parse_private_parameters,
-    parse_shared_parameters,
-    write_fetch_interval_parameters,
-    write_monitoring_parameters,
-    write_next_update_parameters,
-    write_private_parameters,
-    write_shared_parameters,
+    write_fetch_interval_parameters, write_monitoring_parameters, write_next_update_parameters,
 )
-from trust.protocol._identifiers import MemberId, SubsystemId
+from trust.protocol import MemberId, SubsystemId
 
 from tests.federation.directory_support import xroad_schema
 

@@ -14,14 +14,16 @@ import httpx
 import pytest
 from cheroot import wsgi
 
-from gateway.admin._app import AdminConfig, create_app
-from gateway.messagelog._log import LogEntry, MessageLog
-from gateway.monitoring._metrics import GatewayMetrics
-from gateway.monitoring._store import OpMonitor, client_fields
-from gateway.serverconf._conf import ServerConf
-from gateway.serverconf._apikeys import create_api_key, list_api_keys, revoke_api_key
-from gateway.serverconf._db import open_engine
-from trust.protocol._identifiers import SecurityServerId, SubsystemId
+from gateway.admin import create_app
+from gateway.admin._app import AdminConfig
+from gateway.messagelog import LogEntry, MessageLog
+from gateway.monitoring import GatewayMetrics
+from gateway.monitoring import OpMonitor
+from gateway.monitoring._store import client_fields
+from gateway.serverconf import ServerConf
+from gateway.serverconf import create_api_key, list_api_keys, revoke_api_key
+from gateway.serverconf import open_engine
+from trust.protocol import SecurityServerId, SubsystemId
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 PROVIDER = SubsystemId("EE", "GOV", "70000001", "tax")

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gateway.cli._main import _register, cli
-from gateway.messagelog._log import LogEntry, MessageLog
-from gateway.serverconf._db import open_engine
-from trust.protocol._identifiers import SubsystemId
+from gateway.messagelog import LogEntry, MessageLog
+from gateway.serverconf import open_engine
+from trust.protocol import SubsystemId
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -91,7 +91,8 @@ def test_log_export(tmp_path: Path) -> None:
 def test_log_archive_and_verify(tmp_path: Path) -> None:
     from typing import Sequence
 
-    from gateway.messagelog._timestamper import BatchStamp, Timestamper
+    from gateway.messagelog import Timestamper
+    from gateway.messagelog._timestamper import BatchStamp
 
     log = MessageLog(open_engine(tmp_path / "messagelog.db"), clock=lambda: T0)
     client, service = SubsystemId("EE", "COM", "2", "app"), SubsystemId("EE", "GOV", "1", "tax").service("s")

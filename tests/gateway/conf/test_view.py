@@ -7,11 +7,13 @@ import socket
 
 import pytest
 
-from federation.model._model import GlobalGroup, MaintenanceMode, Member, MemberClass, SecurityServer, SharedParameters, Subsystem
-from gateway.proxy._context import ServerEntry
-from trust.protocol._faults import XRoadFault
-from gateway.conf._view import InstanceConf, Router, SharedParamsView, split_address
-from trust.protocol._identifiers import GlobalGroupId, MemberId, SubsystemId, parse_server
+from federation.model import (
+    GlobalGroup, MaintenanceMode, Member, MemberClass, SecurityServer, SharedParameters, Subsystem,
+)
+from gateway.proxy import ServerEntry
+from trust.protocol import XRoadFault
+from gateway.conf import InstanceConf, Router, SharedParamsView, split_address
+from trust.protocol import GlobalGroupId, MemberId, SubsystemId, parse_server
 
 EE_TAX = SubsystemId("EE", "GOV", "70000001", "tax")
 EE_TAX_OWNER = MemberId("EE", "GOV", "70000001")

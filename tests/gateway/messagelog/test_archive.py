@@ -13,20 +13,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from gateway.messagelog._archive import (
-    ArchiveChainBroken,
-    Archiver,
-    NotTimestamped,
-    export_exchange,
-    read_linking_info,
-    verify_archive_chain,
-)
-from gateway.messagelog._log import Attachment, LogEntry, MessageLog, MessageLogConfig, RecordNotFound
-from gateway.messagelog._timestamper import Timestamper, evidence_stamper
-from gateway.serverconf._db import open_engine
-from trust.pki._approved import TrustPolicy
-from trust.evidence._asic import read_container, verify_container
-from trust.protocol._identifiers import MemberId, SubsystemId
+from gateway.messagelog import Archiver, NotTimestamped, export_exchange, verify_archive_chain
+from gateway.messagelog._archive import ArchiveChainBroken, read_linking_info
+from gateway.messagelog import Attachment, LogEntry, MessageLog, MessageLogConfig, RecordNotFound
+from gateway.messagelog import Timestamper, evidence_stamper
+from gateway.serverconf import open_engine
+from trust.pki import TrustPolicy
+from trust.evidence import read_container, verify_container
+from trust.protocol import MemberId, SubsystemId
 
 from tests.gateway.messagelog.test_log import T0, _Tsa
 
@@ -38,9 +32,9 @@ class Pki:
     """A CA with OCSP and TSA (trust's own), a member sign key, and the trust policy for EE."""
 
     def __init__(self, directory: Path) -> None:
-        from trust.services._ca import CertificateAuthority
+        from trust.services import CertificateAuthority
         from trust.services._bundle import ocsp_responder
-        from trust.keys._token import KeyType, SoftToken
+        from trust.keys import KeyType, SoftToken
         from trust.pki._ocsp import build_ocsp_request
 
         self.ca = CertificateAuthority.init(
@@ -64,7 +58,7 @@ class Pki:
         )
 
     def sign(self, message: bytes, extra: tuple[tuple[str, bytes], ...] = ()) -> bytes:
-        from trust.xades._sign import SignedPart, create_signature
+        from trust.xades import SignedPart, create_signature
 
         parts = [SignedPart("/message.xml", data=message)] + [SignedPart(uri, data=d, mime_type="application/octet-stream") for uri, d in extra]
         return create_signature(
@@ -139,7 +133,7 @@ def test_tampered_export_is_refused(pki: Pki, mlog: MessageLog) -> None:
     container = read_container(data)
     entries = dict(container.entries)
     entries["message.xml"] = entries["message.xml"].replace(b"<code>1</code>", b"<code>2</code>")
-    from trust.evidence._asic import AsicContainer
+    from trust.evidence import AsicContainer
     from trust.errors import TrustError
 
     with pytest.raises(TrustError):
@@ -203,11 +197,13 @@ def test_sild_asic_verify_accepts_the_export(pki: Pki, mlog: MessageLog, tmp_pat
     """The exported file passes ``sild asic verify`` with a configuration tree naming the CA and TSA."""
     from click.testing import CliRunner
 
-    from federation.model._model import ApprovedCaInfo, ApprovedTsaInfo, CaInfo, ConfigurationSource, OcspInfo, SharedParameters
-    from federation.model._write import write_shared_parameters
+    from federation.model import (
+        ApprovedCaInfo, ApprovedTsaInfo, CaInfo, ConfigurationSource, OcspInfo, SharedParameters,
+    )
+    from federation.model import write_shared_parameters
     from gateway.cli._main import _register, cli
-    from trust.pki._approved import EJBCA_PROFILE
-    from trust.pki._certs import cert_der
+    from trust.pki import EJBCA_PROFILE
+    from trust.pki import cert_der
 
     logged(pki, mlog, "q-cli-verify")
     logged(pki, mlog, "q-cli-other")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from gateway.messagelog._log import MessageLog
-from gateway.messagelog._checkpoint import SAFETY_NET_PAGES, WalCheckpointer
-from gateway.serverconf._db import open_engine
+from gateway.messagelog import MessageLog
+from gateway.messagelog import SAFETY_NET_PAGES, WalCheckpointer
+from gateway.serverconf import open_engine
 
 from tests.gateway.messagelog.test_log import T0, entry
 

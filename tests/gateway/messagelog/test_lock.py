@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from gateway.messagelog._log import MessageLog
-from gateway.messagelog._lock import CommitLock
-from gateway.serverconf._db import open_engine
+from gateway.messagelog import MessageLog
+from gateway.messagelog import CommitLock
+from gateway.serverconf import open_engine
 
 from tests.gateway.messagelog.test_log import T0, entry
 
@@ -83,9 +83,9 @@ WRITERS = ["message log", "operational monitoring", "timestamping", "archive cle
 def test_a_commit_waits_for_another_process_holding_the_lock(tmp_path: Path, writer: str) -> None:
     # every writer of the file, not only the group commit: one that skipped the lock would
     # send the others into SQLite's busy sleeps while they hold it
-    from gateway.messagelog._archive import Archiver
-    from gateway.messagelog._timestamper import Timestamper
-    from gateway.monitoring._store import OpMonitor
+    from gateway.messagelog import Archiver
+    from gateway.messagelog import Timestamper
+    from gateway.monitoring import OpMonitor
 
     engine = open_engine(tmp_path / "log.db")
     mlog, opmon = MessageLog(engine, clock=lambda: T0), OpMonitor(engine)

@@ -20,18 +20,13 @@ from sqlalchemy import Engine, Table, text
 
 from gateway.serverconf import _models as m
 
-from gateway.messagelog._log import (
-    Attachment,
-    InvalidLogEntry,
-    LogEntry,
-    MessageLog,
-    MessageLogConfig,
-    TimestampingOverdue,
-)
+from gateway.messagelog import Attachment, LogEntry, MessageLog, MessageLogConfig, TimestampingOverdue
+from gateway.messagelog._log import InvalidLogEntry
 from gateway.messagelog._writer import CompiledInsert, GroupCommitWriter, MessageLogWriteFailed
-from gateway.messagelog._timestamper import BatchStamp, Timestamper, TimestampingFailed, evidence_stamper
-from gateway.serverconf._db import open_engine
-from trust.protocol._identifiers import SubsystemId
+from gateway.messagelog import Timestamper, evidence_stamper
+from gateway.messagelog._timestamper import BatchStamp, TimestampingFailed
+from gateway.serverconf import open_engine
+from trust.protocol import SubsystemId
 
 from tests.pgserver import temporary_database
 
@@ -64,9 +59,9 @@ class _Tsa:
     """An RFC 3161 TSA (trust's responder core) behind a tiny HTTP server on 127.0.0.1."""
 
     def __init__(self, directory: Path, ca: object | None = None) -> None:
-        from trust.services._ca import CertificateAuthority
+        from trust.services import CertificateAuthority
         from trust.services._bundle import timestamp_authority
-        from trust.keys._token import KeyType
+        from trust.keys import KeyType
 
         self.ca = ca or CertificateAuthority.init(
             directory / "ca", instance="EE", pin="1234", now=T0 - dt.timedelta(days=1), key_type=KeyType.EC_P256
@@ -101,7 +96,7 @@ class _Tsa:
         self.thread.start()
 
     def client(self):  # type: ignore[no-untyped-def]
-        from trust.evidence._timestamp import TimestampClient
+        from trust.evidence import TimestampClient
 
         return TimestampClient(self.url, [self.ca.tsa_cert], timeout=5.0)
 
@@ -241,7 +236,7 @@ def test_killed_writer_leaves_no_half_record(tmp_path: Path) -> None:
 
 
 def test_batch_timestamping_with_a_real_tsa(mlog: MessageLog, tsa: _Tsa) -> None:
-    from trust.evidence._timestamp import verify_timestamp_token
+    from trust.evidence import verify_timestamp_token
 
     ids = [mlog.append(entry(f"q-{n}")) for n in range(5)]
     stamper = Timestamper(mlog, evidence_stamper(tsa.client()), batch_size=3)

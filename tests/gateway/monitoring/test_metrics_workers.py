@@ -12,7 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.monitoring import _metrics as metrics_module
-from gateway.monitoring._metrics import GatewayMetrics
+from gateway.monitoring import GatewayMetrics
 
 Three = tuple[GatewayMetrics, GatewayMetrics, GatewayMetrics, Path]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -10,16 +10,10 @@ from typing import Any
 
 import pytest
 
-from gateway.monitoring._store import (
-    FIELDS,
-    InvalidOpQuery,
-    InvalidOpRecord,
-    OpMonitor,
-    client_fields,
-    ms,
-)
-from gateway.serverconf._db import open_engine
-from trust.protocol._identifiers import MemberId, SubsystemId
+from gateway.monitoring import OpMonitor
+from gateway.monitoring._store import FIELDS, InvalidOpQuery, InvalidOpRecord, client_fields, ms
+from gateway.serverconf import open_engine
+from trust.protocol import MemberId, SubsystemId
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 CLIENT = SubsystemId("EE", "COM", "20000002", "app")
@@ -117,8 +111,8 @@ def test_health_and_retention(monitor: OpMonitor) -> None:
 
 
 def test_exchange_record_builder_feeds_store_and_metrics(monitor: OpMonitor) -> None:
-    from gateway.monitoring._metrics import GatewayMetrics
-    from gateway.monitoring._store import exchange_record
+    from gateway.monitoring import GatewayMetrics
+    from gateway.monitoring import exchange_record
 
     service = SubsystemId("EE", "GOV", "70000001", "tax").service("persons")
     rec = exchange_record(
@@ -182,7 +176,7 @@ def test_exact_and_subclassed_values_are_checked_alike(monitor: OpMonitor) -> No
 
 
 def _note(feed_side: str, message_id: str) -> dict[str, Any]:
-    from gateway.monitoring._feed import new_note, note_ids
+    from gateway.monitoring import new_note, note_ids
 
     note = new_note(feed_side)
     note_ids(note, CLIENT, SubsystemId("EE", "GOV", "70000001", "tax").service("getPerson", "v1"))
@@ -191,8 +185,8 @@ def _note(feed_side: str, message_id: str) -> dict[str, Any]:
 
 
 def test_the_feed_stores_finished_notes_in_one_flush(monitor: OpMonitor) -> None:
-    from gateway.monitoring._metrics import GatewayMetrics
-    from gateway.monitoring._feed import MonitoringFeed
+    from gateway.monitoring import GatewayMetrics
+    from gateway.monitoring import MonitoringFeed
 
     metrics = GatewayMetrics()
     feed = MonitoringFeed(monitor, metrics, flush_seconds=3600.0)
@@ -218,7 +212,7 @@ def test_the_feed_stores_finished_notes_in_one_flush(monitor: OpMonitor) -> None
 
 
 def test_a_full_feed_drops_and_counts_instead_of_slowing_traffic(monitor: OpMonitor) -> None:
-    from gateway.monitoring._feed import MonitoringFeed
+    from gateway.monitoring import MonitoringFeed
 
     feed = MonitoringFeed(monitor, flush_seconds=3600.0, max_queue=3)
     try:
@@ -231,7 +225,7 @@ def test_a_full_feed_drops_and_counts_instead_of_slowing_traffic(monitor: OpMoni
 
 
 def test_the_feed_thread_flushes_concurrent_notes(monitor: OpMonitor) -> None:
-    from gateway.monitoring._feed import MonitoringFeed
+    from gateway.monitoring import MonitoringFeed
 
     feed = MonitoringFeed(monitor, flush_seconds=0.05)
     try:

@@ -22,14 +22,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gateway.proxy._exchange import BackendClients
-from gateway.net._http_pool import (
-    Headers, HttpConnectError, HttpError, HttpPool, HttpProtocolError, HttpTimeout, ResponseTooLarge,
-)
-from gateway.net._peer_transport import (
+from gateway.net import HttpError, HttpPool, HttpTimeout, ResponseTooLarge
+from gateway.net._http_pool import Headers, HttpConnectError, HttpProtocolError
+from gateway.net import (
     PeerCertificateRejected, PeerNetworkError, PeerResponseTooLarge, PeerTransport, client_ssl_context,
     server_ssl_context,
 )
-from trust.keys._token import SoftToken
+from trust.keys import SoftToken
 
 from tests.gateway._pki import PIN, TestCa, make_gateway_identity
 
@@ -477,10 +476,10 @@ def test_server_proxy_maps_backend_failures_to_network_and_size_faults(pki):
     """Timeout, unreachable and oversize backends as X-Road's service_failed faults."""
     from types import SimpleNamespace
 
-    from trust.protocol._faults import XRoadFault
-    from gateway.proxy._server import ServerProxy
-    from gateway.serverconf._snapshot import ServiceInfo
-    from trust.protocol._identifiers import ServiceId
+    from trust.protocol import XRoadFault
+    from gateway.proxy import ServerProxy
+    from gateway.serverconf import ServiceInfo
+    from trust.protocol import ServiceId
 
     srv = _Server(None)
     backends = BackendClients(max_response=4000)

@@ -8,11 +8,11 @@ import ssl
 
 import pytest
 
-from gateway.net._peer_transport import (
+from gateway.net import (
     PeerCertificateRejected, PeerNetworkError, PeerTransport, client_ssl_context, server_ssl_context,
 )
-from gateway.net._servers import WsgiServer
-from trust.keys._token import SoftToken
+from gateway.net import WsgiServer
+from trust.keys import SoftToken
 
 from tests.gateway._pki import PIN, TestCa, make_gateway_identity
 
@@ -112,7 +112,7 @@ def test_ocsp_responses_of_an_xroad_peer_over_plain_http_are_fetched_once_per_tt
     """X-Road peers serve their OCSP responses on plain HTTP; the cache asks again only after ttl."""
     import base64
 
-    from gateway.net._peer_transport import PeerOcspCache
+    from gateway.net import PeerOcspCache
 
     ca, a, b = pki
     der = _der(b["auth_cert"])

@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import _main as sild_cli
-from gateway.serverconf._conf import ServerConf
-from gateway.serverconf._db import open_engine
+from gateway.serverconf import ServerConf
+from gateway.serverconf import open_engine
 from gateway.settings import NodeSettings, SetupError, init_gateway
-from trust.protocol._identifiers import parse_client
-from trust.keys._token import KeyType
+from trust.protocol import parse_client
+from trust.keys import KeyType
 
 from tests.pgserver import temporary_database
 

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from lxml import etree
 
-from gateway.node._node import GatewayNode
-from gateway.net._ocsp_endpoint import OcspResponsesApp
+from gateway.node import GatewayNode
+from gateway.net import OcspResponsesApp
 from gateway.net._peer_transport import parse_ocsp_multipart
 from gateway.settings import SetupError
-from trust.protocol._soap_build import build_request
-from trust.protocol._identifiers import ServiceId
+from trust.protocol import build_request
+from trust.protocol import ServiceId
 
 from tests.gateway._world import TAX, build_world
 
@@ -188,7 +188,7 @@ def test_housekeeping_jobs_are_scheduled_and_run(world):
     """Archiving of the message log and retention of monitoring records run in the node's scheduler."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from gateway.messagelog._archive import verify_archive_chain
+    from gateway.messagelog import verify_archive_chain
 
     node = world.gateway_of(TAX)
     ok = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from gateway.settings import PIN_ENV
-from gateway.node._workers import WorkerPool, parse_listen, worker_command
+from gateway.node import parse_listen
+from gateway.node._workers import WorkerPool, worker_command
 
 pytestmark = pytest.mark.timeout(60)
 

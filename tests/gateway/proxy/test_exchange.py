@@ -22,9 +22,10 @@ import pytest
 from lxml import etree
 
 from gateway.sandbox import _processes as processes
-from trust.protocol._soap import parse_soap
-from trust.protocol._soap_build import build_request, request_hash
-from trust.protocol._identifiers import ServiceId, parse_client
+from trust.protocol import parse_soap
+from trust.protocol import build_request
+from trust.protocol._soap_build import request_hash
+from trust.protocol import ServiceId, parse_client
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
@@ -211,10 +212,10 @@ def test_stopped_provider_gateway_is_a_clear_network_error(sandbox):
 
 def test_log_export_of_a_cross_border_exchange_verifies(sandbox):
     from federation.conftree import load_tree
-    from gateway.messagelog._archive import export_exchange
-    from gateway.messagelog._log import MessageLog
-    from gateway.serverconf._db import open_engine
-    from trust.evidence._asic import verify_container
+    from gateway.messagelog import export_exchange
+    from gateway.messagelog import MessageLog
+    from gateway.serverconf import open_engine
+    from trust.evidence import verify_container
 
     msg, resp = _soap(sandbox, TAX, VERO_SVC, _tax_body())
     assert resp.status_code == 200, resp.text
@@ -247,8 +248,8 @@ def test_a_new_gateway_registers_with_the_authority(sandbox, tmp_path):
     """init -> CSRs -> certificates from the instance's CA -> import -> register (signed request over HTTP)."""
     from cryptography.hazmat.primitives import serialization
 
-    from trust.services._ca import CertificateAuthority
-    from trust.protocol._identifiers import parse_server
+    from trust.services import CertificateAuthority
+    from trust.protocol import parse_server
 
     env = dict(os.environ, SILD_TOKEN_PIN=sandbox["pin"])
     gdir = tmp_path / "gw2"
@@ -347,7 +348,7 @@ def test_a_reloaded_unchanged_configuration_keeps_its_objects(sandbox):
     keyed by its object: re-reading the same content must not make a new one."""
     import datetime as dt
 
-    from gateway.conf._store import ConfStore
+    from gateway.conf import ConfStore
     from gateway.settings import NodeSettings
 
     gdir = Path(next(g["directory"] for g in sandbox["gateways"] if g["id"] == "EE/GOV/70000001/gw1"))
@@ -361,7 +362,7 @@ def test_a_reloaded_unchanged_configuration_keeps_its_objects(sandbox):
 def test_reload_reads_the_stored_configuration_only_when_a_download_changed_it(sandbox):
     import datetime as dt
 
-    from gateway.conf._store import ConfStore
+    from gateway.conf import ConfStore
     from gateway.settings import NodeSettings
 
     gdir = Path(next(g["directory"] for g in sandbox["gateways"] if g["id"] == "EE/GOV/70000001/gw1"))

@@ -11,9 +11,10 @@ import httpx
 import pytest
 from lxml import etree
 
-from trust.protocol._soap import parse_soap
-from trust.protocol._soap_build import build_request, request_hash
-from trust.protocol._identifiers import ServiceId
+from trust.protocol import parse_soap
+from trust.protocol import build_request
+from trust.protocol._soap_build import request_hash
+from trust.protocol import ServiceId
 
 from tests.gateway._world import BANK, POPULATION, TAX, VERO, build_world
 
@@ -196,7 +197,7 @@ def test_messages_are_logged_on_both_sides(world):
 
 
 def test_security_server_header_selects_the_node(world):
-    from trust.protocol._identifiers import parse_server
+    from trust.protocol import parse_server
 
     gw = world.gateway_of(TAX)
     ok = httpx.get(gw.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M", timeout=30,
@@ -214,7 +215,8 @@ def test_security_server_header_selects_the_node(world):
 
 def test_overdue_timestamping_refuses_traffic_until_it_succeeds(world):
     """After the acceptable failure period (4 h by default) without a timestamp, messages are refused."""
-    from gateway.messagelog._timestamper import Timestamper, TimestampingFailed
+    from gateway.messagelog import Timestamper
+    from gateway.messagelog._timestamper import TimestampingFailed
 
     node = world.gateway_of(TAX)
     ok = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
@@ -267,8 +269,8 @@ def test_concurrent_messages_share_one_batch_signature_that_verifies_end_to_end(
     """Messages queued behind a signature are signed together with hash chains (X-Road's batch
     signature): the provider's gateway verifies each through its chain, and each exported
     request verifies as evidence on its own."""
-    from gateway.messagelog._archive import export_exchange
-    from trust.evidence._asic import verify_container
+    from gateway.messagelog import export_exchange
+    from trust.evidence import verify_container
 
     node = world.gateway_of(TAX)
     held = _HeldSigner(node.signing._signer)

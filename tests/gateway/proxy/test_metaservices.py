@@ -10,10 +10,10 @@ from lxml import etree
 
 from gateway.proxy import _metaservices as ms
 from trust.protocol import _wsdl as wsdl
-from trust.protocol._faults import XRoadFault
-from trust.protocol._soap import SoapMessage, parse_soap
-from trust.protocol._soap_build import check_consistency, verify_request_hash
-from trust.protocol._identifiers import IDENTIFIERS_NS, MemberId, ServiceId, SubsystemId
+from trust.protocol import XRoadFault
+from trust.protocol import SoapMessage, parse_soap
+from trust.protocol import check_consistency, verify_request_hash
+from trust.protocol import IDENTIFIERS_NS, MemberId, ServiceId, SubsystemId
 
 CLIENT = SubsystemId("EE", "GOV", "70000001", "tax")
 PROVIDER = SubsystemId("EE", "COM", "12345", "reg")

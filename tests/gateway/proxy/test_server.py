@@ -10,11 +10,11 @@ import uuid
 import pytest
 from lxml import etree
 
-from gateway.proxy._context import SignedParts
+from gateway.proxy import SignedParts
 from gateway.net._peer_transport import parse_ocsp_multipart
-from trust.protocol._soap_build import build_request
-from trust.protocol._proxy_message import SoapContent, encode
-from trust.protocol._identifiers import ServiceId, parse_server
+from trust.protocol import build_request
+from trust.protocol import SoapContent, encode
+from trust.protocol import ServiceId, parse_server
 
 from tests.gateway._world import BANK, TAX, VERO, build_world
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.serverconf._access import AccessChecker, check_is_connection, groups_from_mapping, path_matches
-from trust.protocol._faults import XRoadFault
-from gateway.serverconf._conf import Operation, ServerConf
-from gateway.serverconf._db import open_engine
-from trust.protocol._identifiers import GlobalGroupId, LocalGroupId, MemberId, SecurityServerId, SubsystemId
+from gateway.serverconf import AccessChecker, check_is_connection, groups_from_mapping
+from gateway.serverconf._access import path_matches
+from trust.protocol import XRoadFault
+from gateway.serverconf import Operation, ServerConf
+from gateway.serverconf import open_engine
+from trust.protocol import GlobalGroupId, LocalGroupId, MemberId, SecurityServerId, SubsystemId
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 OWNER = MemberId("EE", "GOV", "70000001")

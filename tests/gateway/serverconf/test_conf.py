@@ -15,21 +15,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import inspect, text
 
-from gateway.serverconf._conf import Operation, ServerConf
-from gateway.serverconf._db import DatabaseError, database_url, open_engine
+from gateway.serverconf import Operation, ServerConf
+from gateway.serverconf import open_engine
+from gateway.serverconf._db import DatabaseError, database_url
+from gateway.serverconf import AlreadyExists, InvalidInput, NotFound
 from gateway.serverconf._errors import (
-    AccessRightNotFound,
-    AlreadyExists,
-    ClientNotFound,
-    DescriptionNotFound,
-    IdentityNotSet,
-    InvalidInput,
-    LocalGroupNotFound,
-    NotFound,
-    ServerConfError,
-    ServiceNotFound,
+    AccessRightNotFound, ClientNotFound, DescriptionNotFound, IdentityNotSet, LocalGroupNotFound,
+    ServerConfError, ServiceNotFound,
 )
-from trust.protocol._identifiers import GlobalGroupId, LocalGroupId, MemberId, SecurityServerId, SubsystemId
+from trust.protocol import GlobalGroupId, LocalGroupId, MemberId, SecurityServerId, SubsystemId
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 PROVIDER = SubsystemId("EE", "GOV", "70000001", "tax")
@@ -116,7 +110,7 @@ INVALID_WSDLS = ["invalid.wsdl", "xxe.wsdl", "invalid-servicecode-colon.wsdl", "
 
 @pytest.mark.parametrize("name", VALID_WSDLS, ids=VALID_WSDLS)
 def test_wsdl_vectors_register(conf: ServerConf, xroad: Path, name: str) -> None:
-    from trust.protocol._wsdl import parse_wsdl
+    from trust.protocol import parse_wsdl
 
     document = (xroad / "services" / "wsdl" / name).read_bytes()
     expected = parse_wsdl(document)

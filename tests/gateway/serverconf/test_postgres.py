@@ -11,14 +11,16 @@ from typing import Iterator, Sequence
 import pytest
 from sqlalchemy import Engine, text
 
-from gateway.serverconf._access import AccessChecker
-from gateway.messagelog._log import LogEntry, MessageLog, MessageLogConfig
-from gateway.messagelog._timestamper import BatchStamp, Timestamper
-from gateway.monitoring._store import OpMonitor, client_fields
-from gateway.serverconf._conf import Operation, ServerConf
-from gateway.serverconf._db import open_engine
-from gateway.serverconf._errors import AlreadyExists
-from trust.protocol._identifiers import LocalGroupId, SubsystemId
+from gateway.serverconf import AccessChecker
+from gateway.messagelog import LogEntry, MessageLog, MessageLogConfig
+from gateway.messagelog import Timestamper
+from gateway.messagelog._timestamper import BatchStamp
+from gateway.monitoring import OpMonitor
+from gateway.monitoring._store import client_fields
+from gateway.serverconf import Operation, ServerConf
+from gateway.serverconf import open_engine
+from gateway.serverconf import AlreadyExists
+from trust.protocol import LocalGroupId, SubsystemId
 
 URL = os.environ.get("SILD_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="set SILD_TEST_POSTGRES_URL to run on PostgreSQL")
@@ -73,7 +75,7 @@ def test_message_log_timestamping_and_monitoring_on_postgresql(engine: Engine) -
 def test_group_commit_archive_and_retention_on_postgresql(engine: Engine, tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from gateway.messagelog._archive import Archiver, verify_archive_chain
+    from gateway.messagelog import Archiver, verify_archive_chain
 
     log = MessageLog(engine, clock=lambda: T0)
 

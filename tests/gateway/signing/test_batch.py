@@ -8,7 +8,8 @@ from typing import Sequence
 
 import pytest
 
-from gateway.signing._batch import MessageSignature, SigningBatcher
+from gateway.signing import MessageSignature
+from gateway.signing._batch import SigningBatcher
 
 
 class Recorder:

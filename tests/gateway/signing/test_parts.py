@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from trust.protocol._faults import XRoadFault
-from gateway.signing._parts import PolicyAuthCheck
+from trust.protocol import XRoadFault
+from gateway.signing import PolicyAuthCheck
 from tests.support.evidence_pki import EvidencePki, _issue, _name, make_pki
 
 T0 = dt.datetime(2027, 3, 1, 12, 0, tzinfo=dt.timezone.utc)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.evidence_pki import EvidencePki, make_pki, policies_for_tree
-from trust.pki._approved import TrustPolicy
-from trust.evidence._asic import read_container, verify_container, write_container
+from trust.pki import TrustPolicy
+from trust.evidence import read_container, verify_container, write_container
 from trust.errors import SildError
-from trust.evidence._signature_timestamp import timestamp_batch, timestamp_single
-from trust.protocol._identifiers import MemberId, SubsystemId
-from trust.xades._sign import SignedPart, create_signature, sign_batch
+from trust.evidence import timestamp_batch, timestamp_single
+from trust.protocol import MemberId, SubsystemId
+from trust.xades import SignedPart, create_signature, sign_batch
 
 UTC = dt.timezone.utc
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -259,7 +259,7 @@ UNPACKED["valid-batch-ts"] = "trust.signature.digest_mismatch"
 
 @pytest.mark.parametrize(("name", "error"), sorted(UNPACKED.items()), ids=sorted(UNPACKED))
 def test_unpacked_x_road_containers(xroad: Path, good2_v3: dict[str, TrustPolicy], name: str, error: str | None) -> None:
-    from trust.evidence._asic import AsicContainer
+    from trust.evidence import AsicContainer
 
     root = xroad / "asic" / "asic-containers" / name
     entries = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

@@ -9,17 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.evidence_pki import EvidencePki, make_pki, policies_for_tree
+from trust.evidence import timestamp_batch, timestamp_single, verify_signature_timestamp
 from trust.evidence._signature_timestamp import (
-    TimestampHashChainBroken,
-    TimestampMissing,
-    add_signature_timestamp,
-    signature_value,
-    timestamp_batch,
-    timestamp_single,
-    verify_signature_timestamp,
+    TimestampHashChainBroken, TimestampMissing, add_signature_timestamp, signature_value,
 )
-from trust.xades._sign import SignedPart, create_signature
-from trust.xades._errors import EvidenceError, TimestampMismatch, TimestampUntrusted
+from trust.xades import SignedPart, create_signature
+from trust.xades import EvidenceError
+from trust.xades._errors import TimestampMismatch, TimestampUntrusted
 
 UTC = dt.timezone.utc
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -11,27 +11,19 @@ import httpx
 import pytest
 from asn1crypto import cms, tsp
 
-from trust.keys._algorithms import DigestAlgorithm
-from trust.services._ca import CertificateAuthority
+from trust.keys import DigestAlgorithm
+from trust.services import CertificateAuthority
 from trust.services._bundle import ocsp_responder, timestamp_authority
-from trust.pki._certs import cert_pem
-from trust.keys._token import KeyType
-from trust.services._http import TrustHttpApp, TrustServer
+from trust.pki import cert_pem
+from trust.keys import KeyType
+from trust.services import TrustHttpApp, TrustServer
+from trust.evidence import TIMESTAMP_QUERY, TimestampClient, verify_timestamp_token
 from trust.evidence._timestamp import (
-    TIMESTAMP_QUERY,
-    TimestampCertificateInvalid,
-    TimestampClient,
-    TimestampFromFuture,
-    TimestampImprintMismatch,
-    TimestampMalformed,
-    TimestampRejected,
-    TimestampSignatureInvalid,
-    TimestampUnknownTsa,
-    build_request,
-    parse_reply,
-    verify_timestamp_token,
+    TimestampCertificateInvalid, TimestampFromFuture, TimestampImprintMismatch, TimestampMalformed,
+    TimestampRejected, TimestampSignatureInvalid, TimestampUnknownTsa, build_request, parse_reply,
 )
-from trust.services._tsa import DEFAULT_TSA_POLICY, PersistentSerials, TimestampAuthority
+from trust.services import TimestampAuthority
+from trust.services._tsa import DEFAULT_TSA_POLICY, PersistentSerials
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 PIN = "test-pin"
@@ -254,7 +246,7 @@ def test_bad_http_input(server: TrustServer, ca: CertificateAuthority, method: s
 
 
 def test_xroad_batch_timestamp_verifies(xroad: Path) -> None:
-    from trust.pki._certs import load_certificate_file
+    from trust.pki import load_certificate_file
 
     container = xroad / "asic" / "asic-containers" / "valid-batch-ts"
     token = (container / "META-INF" / "timestamp.tst").read_bytes()  # BER, indefinite lengths

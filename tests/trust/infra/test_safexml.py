@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from trust.errors import XmlError, XmlForbiddenConstruct, XmlTooDeep, XmlTooLarge
-from trust.infra._safexml import parse_xml
+from trust.infra import parse_xml
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [

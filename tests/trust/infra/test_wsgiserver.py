@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from trust.infra._wsgiserver import WsgiServer
+from trust.infra import WsgiServer
 
 pytestmark = pytest.mark.timeout(60)
 

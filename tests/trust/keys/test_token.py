@@ -9,16 +9,9 @@ import stat
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from trust.keys._algorithms import DigestAlgorithm, SignatureAlgorithm
+from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.errors import KeyNotFound, TrustError, UnsupportedAlgorithm, WrongPin
-from trust.keys._token import (
-    KeyType,
-    Signer,
-    SoftToken,
-    ecdsa_der_to_raw,
-    ecdsa_raw_to_der,
-    verify_digest,
-)
+from trust.keys import KeyType, Signer, SoftToken, ecdsa_der_to_raw, ecdsa_raw_to_der, verify_digest
 
 
 @pytest.mark.parametrize(

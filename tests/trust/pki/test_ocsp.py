@@ -12,30 +12,20 @@ import pytest
 from asn1crypto import ocsp as asn1_ocsp
 from cryptography.hazmat.primitives import hashes
 
-from trust.pki._approved import TrustPolicy
-from trust.services._ca import CertificateAuthority, RevocationReason
+from trust.pki import TrustPolicy
+from trust.services import CertificateAuthority, RevocationReason
 from trust.services._bundle import ocsp_responder, timestamp_authority
-from trust.pki._certs import cert_pem
-from trust.protocol._identifiers import MemberId, SecurityServerId
-from trust.keys._token import KeyType
+from trust.pki import cert_pem
+from trust.protocol import MemberId, SecurityServerId
+from trust.keys import KeyType
+from trust.pki import OCSP_REQUEST, OcspCertStatus, verify_ocsp_for_policy, verify_ocsp_response
 from trust.pki._ocsp import (
-    OCSP_REQUEST,
-    OcspCertificateMismatch,
-    OcspCertStatus,
-    OcspMalformed,
-    OcspNonceMismatch,
-    OcspResponderNotAuthorised,
-    OcspResponseStatusError,
-    OcspSignatureInvalid,
-    OcspStale,
-    OcspUnknownIssuer,
-    build_ocsp_request,
-    verify_ocsp_for_policy,
-    verify_ocsp_response,
+    OcspCertificateMismatch, OcspMalformed, OcspNonceMismatch, OcspResponderNotAuthorised,
+    OcspResponseStatusError, OcspSignatureInvalid, OcspStale, OcspUnknownIssuer, build_ocsp_request,
 )
-from trust.pki._ocsp_client import OcspClient
-from trust.services._ocsp_responder import OcspResponder
-from trust.services._http import TrustHttpApp, TrustServer
+from trust.pki import OcspClient
+from trust.services import OcspResponder
+from trust.services import TrustHttpApp, TrustServer
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 PIN = "test-pin"
@@ -276,8 +266,8 @@ def test_bad_http_input(server: TrustServer, ca: CertificateAuthority, method: s
 def _xroad_policy(xroad: Path) -> TrustPolicy:
     from lxml import etree
 
-    from trust.pki._approved import ApprovedCa, OcspResponderInfo
-    from trust.pki._certs import load_certificate
+    from trust.pki import ApprovedCa, OcspResponderInfo
+    from trust.pki import load_certificate
 
     shared = xroad / "globalconf" / "parsed" / "globalconf_good2_v3" / "DEV" / "shared-params.xml"
     root = etree.parse(str(shared)).getroot()

@@ -6,26 +6,18 @@ import datetime as dt
 
 import pytest
 
-from trust.pki._approved import TrustPolicy
-from trust.services._ca import CertificateAuthority, RevocationReason
+from trust.pki import TrustPolicy
+from trust.services import CertificateAuthority, RevocationReason
 from trust.services._bundle import ocsp_responder
-from trust.protocol._identifiers import MemberId, SecurityServerId
-from trust.keys._token import KeyType
-from trust.pki._ocsp import build_ocsp_request, verify_ocsp_response
-from trust.services._ocsp_responder import OcspResponder
+from trust.protocol import MemberId, SecurityServerId
+from trust.keys import KeyType
+from trust.pki import verify_ocsp_response
+from trust.pki._ocsp import build_ocsp_request
+from trust.services import OcspResponder
+from trust.pki import Purpose, ValidationCache, validate_certificate
 from trust.pki._pathvalidation import (
-    CertificateExpired,
-    CertificateNotYetValid,
-    CertificateRevoked,
-    CertificateStale,
-    CertificateStatusUnknown,
-    OcspInvalid,
-    OcspMissing,
-    Purpose,
-    UnknownIssuer,
-    ValidationCache,
-    WrongKeyUsage,
-    validate_certificate,
+    CertificateExpired, CertificateNotYetValid, CertificateRevoked, CertificateStale,
+    CertificateStatusUnknown, OcspInvalid, OcspMissing, UnknownIssuer, WrongKeyUsage,
 )
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)

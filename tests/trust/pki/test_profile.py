@@ -10,9 +10,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from trust.pki._profile import BASIC, DEFAULT, EJBCA, FIVRK, SK_KLASS3, signer_matches, signer_member
-from trust.protocol._identifiers import MemberId
-from trust.xades._errors import SignerMismatch, UnknownCertificateProfile
+from trust.pki import signer_matches, signer_member
+from trust.pki._profile import BASIC, DEFAULT, EJBCA, FIVRK, SK_KLASS3
+from trust.protocol import MemberId
+from trust.xades import SignerMismatch, UnknownCertificateProfile
 
 _KEY = ec.generate_private_key(ec.SECP256R1())
 

@@ -13,23 +13,16 @@ import pytest
 from cheroot import wsgi
 from cryptography import x509
 
-from trust.pki._approved import TrustPolicy
-from trust.services._ca import CertificateAuthority
+from trust.pki import TrustPolicy
+from trust.services import CertificateAuthority
 from trust.services._bundle import ocsp_responder
-from trust.pki._certs import fingerprint_hex
-from trust.protocol._identifiers import SecurityServerId
-from trust.keys._token import KeyType, SoftToken
+from trust.pki import fingerprint_hex
+from trust.protocol import SecurityServerId
+from trust.keys import KeyType, SoftToken
 from trust.pki._ocsp import build_ocsp_request
-from trust.pki._pathvalidation import validate_certificate
-from trust.pki._tls import (
-    TlsError,
-    cheroot_adapter,
-    client_context,
-    httpx_peer_certificate,
-    peer_certificate_from_environ,
-    server_context,
-    trust_anchors,
-)
+from trust.pki import validate_certificate
+from trust.pki import client_context, server_context, trust_anchors
+from trust.pki._tls import TlsError, cheroot_adapter, httpx_peer_certificate, peer_certificate_from_environ
 
 PIN = "test-pin"
 

@@ -8,8 +8,9 @@ import pytest
 from lxml import etree
 
 from trust.protocol import _faults as faults
-from trust.protocol._faults import XRoadFault, fault_from_rest, internal_fault, normalize_code, split_code, with_origin
-from trust.protocol._soap import SoapFaultMessage, parse_soap
+from trust.protocol import XRoadFault, internal_fault, normalize_code
+from trust.protocol._faults import fault_from_rest, split_code, with_origin
+from trust.protocol import SoapFaultMessage, parse_soap
 
 
 @pytest.mark.parametrize(

@@ -6,25 +6,13 @@ import pytest
 from lxml import etree
 
 from trust.errors import IdentifierError
-from trust.protocol._identifiers import (
-    IDENTIFIERS_NS,
-    GlobalGroupId,
-    LocalGroupId,
-    MemberId,
-    RepresentedParty,
-    SecurityServerId,
-    ServiceId,
-    SubsystemId,
-    client_from_xml,
-    id_from_xml,
-    id_to_xml,
-    parse_client,
-    parse_server,
-    parse_service,
-    parse_typed,
-    service_from_xml,
+from trust.protocol import (
+    IDENTIFIERS_NS, GlobalGroupId, LocalGroupId, MemberId, RepresentedParty, SecurityServerId, ServiceId,
+    SubsystemId, client_from_xml, id_from_xml, id_to_xml, parse_client, parse_server, parse_service,
+    parse_typed, service_from_xml,
 )
-from trust.infra._safexml import load_schema, parse_xml
+from trust.infra import parse_xml
+from trust.infra._safexml import load_schema
 
 SAMPLES = [
     MemberId("EE", "GOV", "70000001"),

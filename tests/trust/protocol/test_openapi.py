@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trust.protocol._openapi import Endpoint, OpenApiError, cut_server_url, for_clients, parse_openapi
+from trust.protocol import OpenApiError, parse_openapi
+from trust.protocol._openapi import Endpoint, cut_server_url, for_clients
 
 VALID = {
     "valid.json": ("3.0.2", [("GET", "/test"), ("POST", "/test")]),

@@ -8,20 +8,13 @@ from pathlib import Path
 import pytest
 
 from trust.protocol import _faults as faults
-from trust.protocol._faults import XRoadFault
+from trust.protocol import XRoadFault
 from trust.protocol._rest import request_header_part, response_header_part
-from trust.protocol._soap import SoapMessage, parse_soap
+from trust.protocol import SoapMessage, parse_soap
 from trust.protocol._mime import chunked
-from trust.protocol._proxy_message import (
-    OutgoingAttachment,
-    RestContent,
-    SoapContent,
-    TransportHeaders,
-    decode,
-    encode,
-    inbound_fault,
-)
-from trust.keys._algorithms import DigestAlgorithm
+from trust.protocol import OutgoingAttachment, RestContent, SoapContent, decode, encode, inbound_fault
+from trust.protocol._proxy_message import TransportHeaders
+from trust.keys import DigestAlgorithm
 
 SIGNATURE = b'<?xml version="1.0"?><asic:XAdESSignatures xmlns:asic="http://uri.etsi.org/02918/v1.2.1#"/>'
 
@@ -175,7 +168,7 @@ def test_inbound_fault_translation() -> None:
 
 
 def test_wire_messages_carry_batch_hash_chains_and_the_parsed_soap(getstate: bytes) -> None:
-    from gateway.net._wire import Part, decode_message, encode_message
+    from gateway.net import Part, decode_message, encode_message
 
     soap = getstate
     ctype, body = encode_message([Part("text/xml; charset=UTF-8", soap)], signature=b"<sig/>",

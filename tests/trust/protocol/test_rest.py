@@ -8,19 +8,12 @@ import hashlib
 import pytest
 
 from trust.protocol import _faults as faults
-from trust.protocol._faults import XRoadFault
+from trust.protocol import XRoadFault
 from trust.protocol._rest import (
-    HashingBody,
-    filter_headers,
-    parse_header_part,
-    parse_path,
-    read_xroad_headers,
-    request_header_part,
-    response_header_part,
-    rest_request_hash,
-    service_path,
+    HashingBody, filter_headers, parse_header_part, parse_path, read_xroad_headers, request_header_part,
+    response_header_part, rest_request_hash, service_path,
 )
-from trust.protocol._identifiers import MemberId, RepresentedParty, SecurityServerId, ServiceId, SubsystemId
+from trust.protocol import MemberId, RepresentedParty, SecurityServerId, ServiceId, SubsystemId
 
 
 def test_parse_path_percent_decodes_each_part() -> None:

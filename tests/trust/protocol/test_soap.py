@@ -11,19 +11,16 @@ import pytest
 from lxml import etree
 
 from trust.protocol import _faults as faults
-from trust.protocol._faults import XRoadFault
-from trust.protocol._soap import SHA512_URI, XROAD_NS, SoapMessage, parse_soap
-from trust.protocol._soap_build import (
-    build_request,
-    build_response,
-    check_consistency,
-    insert_request_hash,
-    multipart_related,
-    request_hash,
+from trust.protocol import XRoadFault
+from trust.protocol import XROAD_NS, SoapMessage, parse_soap
+from trust.protocol._soap import SHA512_URI
+from trust.protocol import (
+    build_request, build_response, check_consistency, insert_request_hash, multipart_related,
     verify_request_hash,
 )
+from trust.protocol._soap_build import request_hash
 from trust.protocol._mime import chunked
-from trust.protocol._identifiers import MemberId, RepresentedParty, SecurityServerId, ServiceId, SubsystemId
+from trust.protocol import MemberId, RepresentedParty, SecurityServerId, ServiceId, SubsystemId
 
 CLIENT = SubsystemId("EE", "GOV", "70000001", "tax")
 SERVICE = ServiceId("EE", "COM", "12345", "reg", "getPerson", "v1")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from trust.protocol import _proxy_message as transport
-from trust.protocol._faults import XRoadFault
-from trust.protocol._soap import SoapFaultMessage, SoapMessage, parse_soap
+from trust.protocol import XRoadFault
+from trust.protocol import SoapFaultMessage, SoapMessage, parse_soap
 from trust.protocol._mime import chunked
 
 

@@ -35,23 +35,12 @@ import pytest
 
 from trust.protocol import _faults as faults
 from trust.protocol import _proxy_message as transport
-from trust.protocol._faults import XRoadFault
+from trust.protocol import XRoadFault
 from trust.protocol._mime import chunked
-from trust.protocol._soap import (
-    SoapFaultMessage,
-    SoapMessage,
-    check_http_method,
-    check_soap_action,
-    parse_soap,
-)
-from trust.protocol._soap_build import (
-    check_consistency,
-    insert_request_hash,
-    multipart_for_is,
-    request_hash,
-    response_name,
-    verify_request_hash,
-)
+from trust.protocol import SoapFaultMessage, SoapMessage, parse_soap
+from trust.protocol._soap import check_http_method, check_soap_action
+from trust.protocol import check_consistency, insert_request_hash, verify_request_hash
+from trust.protocol._soap_build import multipart_for_is, request_hash, response_name
 from tests.conftest import XROAD
 
 MANIFEST_PATH = XROAD / "soap" / "manifest.json"

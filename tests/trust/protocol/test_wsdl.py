@@ -12,7 +12,8 @@ import pytest
 from lxml import etree
 
 from trust.protocol import _wsdl as wsdl
-from trust.protocol._wsdl import ENDPOINT_PLACEHOLDER, WsdlError, parse_wsdl
+from trust.protocol import WsdlError, parse_wsdl
+from trust.protocol._wsdl import ENDPOINT_PLACEHOLDER
 
 VALID = {
     "xroad6.wsdl": [("getRandom", "v1", "Random number generator")],
@@ -219,8 +220,8 @@ def test_zeep_fails_on_the_original_offline(xroad: Path, tmp_path: Path, no_inte
 def test_zeep_request_from_served_wsdl_is_a_valid_xroad_message(wsdl_server: str, no_internet: list[object]) -> None:
     """An independent SOAP stack, given only what sild serves, writes a message sild reads."""
     zeep = pytest.importorskip("zeep")
-    from trust.protocol._soap import SoapMessage, parse_soap
-    from trust.protocol._identifiers import MemberId, ServiceId, SubsystemId
+    from trust.protocol import SoapMessage, parse_soap
+    from trust.protocol import MemberId, ServiceId, SubsystemId
 
     client = zeep.Client(f"{wsdl_server}/service.wsdl")
     header = {
@@ -246,7 +247,7 @@ def test_zeep_request_from_served_wsdl_is_a_valid_xroad_message(wsdl_server: str
 
 def test_imports_of_xroad_namespaces_never_keep_a_providers_own_location():
     """An adapter or backend serving its own copy of xroad.xsd must not leak its address."""
-    from trust.protocol._wsdl import make_self_contained
+    from trust.protocol import make_self_contained
 
     wsdl = b"""<?xml version="1.0"?>
 <wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:xs="http://www.w3.org/2001/XMLSchema"

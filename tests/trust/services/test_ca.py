@@ -13,35 +13,20 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from trust.services import _ca as ca_module
-from trust.services._ca import (
-    AlreadyRevoked,
-    CaAlreadyExists,
-    CaError,
-    CaNotInitialised,
-    CertificateAuthority,
-    CsrInvalid,
-    RevocationReason,
-    UnknownCertificate,
+from trust.services import (
+    AlreadyRevoked, CaError, CertificateAuthority, CsrInvalid, RevocationReason, UnknownCertificate,
+)
+from trust.services._ca import CaAlreadyExists, CaNotInitialised
+from trust.pki import (
+    auth_cert_hash, cert_pem, fingerprint, is_tsa_cert, load_certificate, load_certificates, subject_summary,
 )
 from trust.pki._certs import (
-    auth_cert_hash,
-    cert_pem,
-    extended_key_usages,
-    fingerprint,
-    is_issued_by,
-    is_ocsp_signer,
-    is_tsa_cert,
-    key_usages,
-    load_certificate,
-    load_certificates,
-    ocsp_query_params,
-    subject_attribute,
-    subject_summary,
+    extended_key_usages, is_issued_by, is_ocsp_signer, key_usages, ocsp_query_params, subject_attribute,
 )
-from trust.keys._algorithms import DigestAlgorithm
+from trust.keys import DigestAlgorithm
 from trust.errors import WrongPin
-from trust.protocol._identifiers import MemberId, SecurityServerId
-from trust.keys._token import KeyType
+from trust.protocol import MemberId, SecurityServerId
+from trust.keys import KeyType
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 PIN = "test-pin"
@@ -267,7 +252,7 @@ def test_register_schema_matches_migrations(ca: CertificateAuthority) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from trust.services._ca_db import VERSION_TABLE, metadata
+    from trust.services import VERSION_TABLE, metadata
 
     with ca.db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
@@ -285,7 +270,7 @@ def test_der_certificates_ending_in_a_white_space_byte_load_whole():
     from cryptography.hazmat.primitives.asymmetric import ec as _ec
     from cryptography.x509.oid import NameOID as _NameOID
 
-    from trust.pki._certs import load_certificate, load_certificates
+    from trust.pki import load_certificate, load_certificates
 
     key = _ec.generate_private_key(_ec.SECP256R1())
     name = _x509.Name([_x509.NameAttribute(_NameOID.COMMON_NAME, "ws")])

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
 from gateway.cli import _main as sild_cli
-from trust.pki._certs import load_certificate_file, subject_summary
+from trust.pki import load_certificate_file, subject_summary
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PIN = "cli-test-pin"

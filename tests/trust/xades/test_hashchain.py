@@ -8,15 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from trust.keys._algorithms import DigestAlgorithm
-from trust.xades._hashchain import (
-    HashChainInput,
-    build_hash_chains,
-    parse_result,
-    step_digest,
-    verify_hash_chain,
-)
-from trust.xades._errors import HashChainBroken, HashChainUnusedInput
+from trust.keys import DigestAlgorithm
+from trust.xades import HashChainInput, build_hash_chains, verify_hash_chain
+from trust.xades._hashchain import parse_result, step_digest
+from trust.xades import HashChainBroken
+from trust.xades._errors import HashChainUnusedInput
 
 SHA512 = DigestAlgorithm.SHA512
 

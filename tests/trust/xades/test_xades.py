@@ -13,28 +13,21 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from lxml import etree
 
 from tests.support.evidence_pki import EJBCA, EvidencePki, make_pki
-from trust.keys._token import KeyType
-from trust.pki._approved import ApprovedCa, OcspResponderInfo, TrustPolicy
-from trust.pki._profile import signer_member
-from trust.evidence._signature_timestamp import timestamp_single
-from trust.xades._hashchain import SIG_HASH_CHAIN_RESULT
-from trust.protocol._identifiers import MemberId, SubsystemId
-from trust.xades._sign import SignedPart, create_signature, java_base64, rfc2253_name, sign_batch
-from trust.xades._errors import (
-    BadSignatureValue,
-    HashChainBroken,
-    DigestMismatch,
-    MissingReference,
-    OcspRevoked,
-    OcspStale,
-    SignatureMalformed,
-    SignerMismatch,
-    UntrustedChain,
-    CertificateUsage,
+from trust.keys import KeyType
+from trust.pki import ApprovedCa, OcspResponderInfo, TrustPolicy
+from trust.pki import signer_member
+from trust.evidence import timestamp_single
+from trust.xades import SIG_HASH_CHAIN_RESULT
+from trust.protocol import MemberId, SubsystemId
+from trust.xades import SignedPart, create_signature, sign_batch
+from trust.xades._sign import java_base64, rfc2253_name
+from trust.xades import (
+    BadSignatureValue, HashChainBroken, DigestMismatch, MissingReference, OcspRevoked, OcspStale,
+    SignatureMalformed, SignerMismatch, UntrustedChain, CertificateUsage,
 )
-from trust.pki._pathvalidation import ValidationCache
-from trust.xades._parse import parse_signature
-from trust.xades._verify import check_cryptography, verify_signature
+from trust.pki import ValidationCache
+from trust.xades import parse_signature
+from trust.xades import check_cryptography, verify_signature
 
 UTC = dt.timezone.utc
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -344,7 +337,7 @@ def test_cached_decision_still_checks_every_byte(pki: EvidencePki, message: byte
 
 
 def test_cached_decision_does_not_cover_another_certificate(pki: EvidencePki, message: bytes) -> None:
-    from trust.pki._certs import cert_der
+    from trust.pki import cert_der
 
     signature, policy, cache = _warm(pki, message)
     _warm(pki, message, key="ec")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from trust.services._ca_db import VERSION_TABLE, metadata
-from trust.infra._db import run_alembic_env
+from trust.services import VERSION_TABLE, metadata
+from trust.infra import run_alembic_env
 
 # its own version table: the register may share a PostgreSQL database
 run_alembic_env(metadata, VERSION_TABLE)

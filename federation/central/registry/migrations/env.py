@@ -6,8 +6,8 @@ migration runs inside the caller's transaction (SQLite and PostgreSQL alike).
 
 from __future__ import annotations
 
-from federation.central.registry._db import VERSION_TABLE
-from federation.central.registry._models import Base
-from trust.infra._db import run_alembic_env
+from federation.central.registry import VERSION_TABLE
+from federation.central.registry import Base
+from trust.infra import run_alembic_env
 
 run_alembic_env(Base.metadata, VERSION_TABLE)

@@ -16,27 +16,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from federation.model._model import SECURITY_SERVER_OWNERS_GROUP
-from federation.central.registry._registry import Registry
+from federation.model import SECURITY_SERVER_OWNERS_GROUP
+from federation.central.registry import Registry
 from federation.central.registry._errors import (
-    DuplicateAuthCert,
-    DuplicateGateway,
-    DuplicateMember,
-    DuplicateName,
-    DuplicateSubsystem,
-    InUse,
-    InvalidCertificate,
-    InvalidSetting,
-    NotInitialised,
-    RegistryInvalidInput,
-    UnknownGateway,
-    UnknownMember,
-    UnknownMemberClass,
-    UnknownSubsystem,
-    WrongInstance,
+    DuplicateAuthCert, DuplicateGateway, DuplicateMember, DuplicateName, DuplicateSubsystem, InUse,
+    InvalidCertificate, InvalidSetting, NotInitialised, RegistryInvalidInput, UnknownGateway, UnknownMember,
+    UnknownMemberClass, UnknownSubsystem, WrongInstance,
 )
-from federation.central.registry._models import Base
-from trust.protocol._identifiers import MemberId, SubsystemId
+from federation.central.registry import Base
+from trust.protocol import MemberId, SubsystemId
 
 TAX = MemberId("EE", "GOV", "70000001")
 BANK = MemberId("EE", "COM", "10000001")
@@ -261,8 +249,8 @@ def test_postgresql_same_operations(now: dt.datetime, tmp_path: Path) -> None:
 
     from sqlalchemy import create_engine
 
-    from federation.central.registry._home import CentralDir
-    from federation.central.registry._provision import init_central
+    from federation.central.registry import CentralDir
+    from federation.central.registry import init_central
 
     from sqlalchemy.engine import make_url
 
