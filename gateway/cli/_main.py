@@ -19,7 +19,6 @@ import sys
 from dataclasses import dataclass
 
 import click
-from click.utils import make_default_short_help
 
 from trust.errors import SildError
 
@@ -79,7 +78,8 @@ class _SildGroup(click.Group):
             if name in self.commands:
                 rows.append((name, self.commands[name].get_short_help_str(limit)))
             else:
-                rows.append((name, make_default_short_help(_GROUPS[name].summary, limit)))
+                # click shortens the summary exactly as it would the loaded group's help
+                rows.append((name, click.Command(name, help=_GROUPS[name].summary).get_short_help_str(limit)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
