@@ -1,5 +1,10 @@
 """How the admin API answers a failure: one JSON error shape, one status table.
 
+The body is the shape both admin APIs share (:func:`trust.infra.error_body`):
+``{"code": ..., "message": ..., "error": {"code": ..., "message": ...}}``, where the
+nested ``error`` is what this API answered before the shapes were joined
+(deprecated in ``admin_api.yaml``, kept so no client breaks).
+
 A refusal by the API itself (:class:`~gateway.admin._http.ApiError`) carries its
 status. A :class:`~trust.errors.SildError` from the configuration, the message log or
 operational monitoring gets its status from :data:`STATUS`, keyed by error code (its
@@ -18,7 +23,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from trust.errors import SildError
-from trust.infra import status_for
+from trust.infra import error_body, status_for
 
 from ._http import ApiError
 
@@ -37,7 +42,8 @@ DEFAULT_STATUS = 400
 
 
 def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
-    return jsonify(error={"code": code, "message": message}), status
+    """The shared error body; ``error`` ({code, message}) is the gateway's older form, kept for its clients."""
+    return jsonify(error_body(code, message, error={"code": code, "message": message})), status
 
 
 def install_error_handlers(app: Flask) -> None:

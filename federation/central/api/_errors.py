@@ -1,7 +1,10 @@
 """How the authority's app answers a failure: one JSON error shape, one status table.
 
-Every refusal is a 4xx with ``{"error": "<stable code>", "message": "<what is wrong>"}``
-(the ``Error`` schema of ``central_api.json``); nothing internal (paths, stack
+Every refusal is a 4xx in the shape both admin APIs share
+(:func:`trust.infra.error_body`, the ``Error`` schema of ``central_api.json``):
+``{"code": "<stable code>", "message": "<what is wrong>", "error": "<stable code>"}``,
+where the top-level ``error`` string is what this API answered before the shapes
+were joined (deprecated, kept so no client breaks). Nothing internal (paths, stack
 traces) is put in a response. A :class:`~trust.errors.SildError` that declares its
 own ``http_status`` (the registry's refusals, the API's own) answers with it; any
 other gets its status from :data:`STATUS`, keyed by error code or code family (see
@@ -16,7 +19,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from trust.errors import SildError
-from trust.infra import status_for
+from trust.infra import error_body, status_for
 
 LOG = logging.getLogger("sild.central")
 
@@ -30,7 +33,7 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def error_response(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": code, "message": message})
+    response = jsonify(error_body(code, message, error=code))
     response.status_code = status
     return response
 
