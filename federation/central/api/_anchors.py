@@ -37,14 +37,12 @@ def anchors_blueprint(ctx: ApiContext) -> Blueprint:
         if not data:
             raise ApiError("the body must be the anchor XML file", code="api.missing_body")
         fingerprint = add_trusted_anchor(ctx.home, data, now=ctx.config.clock())
-        ctx.changed()
-        return done({"fingerprint": fingerprint}, 201)
+        return ctx.committed({"fingerprint": fingerprint}, 201)
 
     @bp.delete("/trusted-anchors/<instance>")
     @requires(SEC)
     def remove_anchor(instance: str) -> Response:
         registry.remove_trusted_anchor(instance)
-        ctx.changed()
-        return done()
+        return ctx.committed()
 
     return bp

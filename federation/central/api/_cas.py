@@ -33,15 +33,13 @@ def cas_blueprint(ctx: ApiContext) -> Blueprint:
             authentication_only=field(data, "authenticationOnly", bool, required=False, default=False),
             intermediates=[c for c in (cert({"c": i}, "c") for i in field(data, "intermediates", list, required=False, default=[])) if c],
         )
-        ctx.changed()
-        return done(status=201)
+        return ctx.committed(status=201)
 
     @bp.delete("/cas/<name>")
     @requires(SEC)
     def remove_ca(name: str) -> Response:
         registry.remove_ca(name)
-        ctx.changed()
-        return done()
+        return ctx.committed()
 
     @bp.get("/tsas")
     @requires()
@@ -53,7 +51,6 @@ def cas_blueprint(ctx: ApiContext) -> Blueprint:
     def add_tsa() -> Response:
         data = json_body()
         registry.add_tsa(field(data, "name"), field(data, "url"), cert(data, "certificate") or b"")
-        ctx.changed()
-        return done(status=201)
+        return ctx.committed(status=201)
 
     return bp

@@ -25,30 +25,26 @@ def gateways_blueprint(ctx: ApiContext) -> Blueprint:
         clients = [client_id(str(c)) for c in field(data, "clients", list, required=False, default=[])]
         registry.add_gateway(gateway, address=field(data, "address", required=False),
                              auth_certs=[c for c in certs if c], clients=clients)
-        ctx.changed()
-        return done(status=201)
+        return ctx.committed(status=201)
 
     @bp.post("/gateways/<path:server>/clients")
     @requires(REG)
     def add_gateway_client(server: str) -> Response:
         data = json_body()
         registry.add_gateway_client(server_id(server), client_id(field(data, "client")))
-        ctx.changed()
-        return done(status=201)
+        return ctx.committed(status=201)
 
     @bp.put("/gateways/<path:server>/maintenance")
     @requires(REG)
     def maintenance(server: str) -> Response:
         data = json_body()
         registry.set_maintenance(server_id(server), field(data, "enabled", bool), field(data, "message", required=False))
-        ctx.changed()
-        return done()
+        return ctx.committed()
 
     @bp.delete("/gateways/<path:server>")
     @requires(REG)
     def remove_gateway(server: str) -> Response:
         registry.remove_gateway(server_id(server))
-        ctx.changed()
-        return done()
+        return ctx.committed()
 
     return bp

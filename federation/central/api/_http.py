@@ -70,6 +70,11 @@ class ApiContext:
             except Exception:  # noqa: BLE001 - a hook must not fail the request that already committed
                 current_app.logger.exception("on_change hook failed")
 
+    def committed(self, payload: Any = None, status: int = 200) -> Response:
+        """The answer to a request that changed the registry: the hook is told first, then :func:`done`."""
+        self.changed()
+        return done(payload, status)
+
     def requires(self, *roles: str) -> Callable[[F], F]:
         """Authenticate the API key; with roles, one of them (or system-admin) is required."""
 

@@ -21,8 +21,7 @@ def members_blueprint(ctx: ApiContext) -> Blueprint:
     def add_member_class() -> Response:
         data = json_body()
         registry.add_member_class(field(data, "code"), field(data, "description", required=False, default=""))
-        ctx.changed()
-        return done(status=201)
+        return ctx.committed(status=201)
 
     @bp.get("/members")
     @requires()
@@ -37,23 +36,20 @@ def members_blueprint(ctx: ApiContext) -> Blueprint:
     def add_member() -> Response:
         data = json_body()
         registry.add_member(member_id(field(data, "id")), field(data, "name"))
-        ctx.changed()
-        return done(status=201)
+        return ctx.committed(status=201)
 
     @bp.delete("/members/<path:member>")
     @requires(REG)
     def remove_member(member: str) -> Response:
         registry.remove_member(member_id(member))
-        ctx.changed()
-        return done()
+        return ctx.committed()
 
     @bp.post("/subsystems")
     @requires(REG)
     def add_subsystem() -> Response:
         data = json_body()
         registry.add_subsystem(subsystem_id(field(data, "id")), field(data, "name", required=False))
-        ctx.changed()
-        return done(status=201)
+        return ctx.committed(status=201)
 
     @bp.get("/global-groups")
     @requires()
@@ -67,15 +63,13 @@ def members_blueprint(ctx: ApiContext) -> Blueprint:
     def add_global_group() -> Response:
         data = json_body()
         registry.add_global_group(field(data, "code"), field(data, "description", required=False, default=""))
-        ctx.changed()
-        return done(status=201)
+        return ctx.committed(status=201)
 
     @bp.post("/global-groups/<code>/members")
     @requires(REG)
     def add_group_member(code: str) -> Response:
         data = json_body()
         registry.add_group_member(code, client_id(field(data, "client")))
-        ctx.changed()
-        return done(status=201)
+        return ctx.committed(status=201)
 
     return bp

@@ -27,14 +27,12 @@ def signing_blueprint(ctx: ApiContext) -> Blueprint:
             raise ApiError("kind must be internal or external", code="api.invalid_field")
         key_id = create_signing_key(registry, ctx.home.token(), kind, now=ctx.config.clock(),
                                     activate=field(data, "activate", bool, required=False, default=False))
-        ctx.changed()
-        return done({"id": key_id}, 201)
+        return ctx.committed({"id": key_id}, 201)
 
     @bp.post("/signing-keys/<key_id>/activate")
     @requires(SEC)
     def activate_key(key_id: str) -> Response:
         registry.activate_signing_key(key_id)
-        ctx.changed()
-        return done()
+        return ctx.committed()
 
     return bp
