@@ -8,11 +8,14 @@ from trust._lazy import attach
 
 if TYPE_CHECKING:
     from ._app import create_app
+    from ._config import AdminConfig
 
 __all__ = [
+    "AdminConfig",
     "create_app",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "AdminConfig": "._config",
     "create_app": "._app",
 })

@@ -1,6 +1,9 @@
 """Admin API keys: random secrets shown once, stored only as SHA-256, each with roles.
 
-Roles (checked by :mod:`gateway.admin._app`):
+The key format, digest and role rule are :mod:`trust.infra`'s, shared with the
+governing authority's management API; this module keeps the gateway's table.
+
+Roles (checked by :mod:`gateway.admin._auth`):
 
 * ``admin`` - everything;
 * ``service-admin`` - clients, services, endpoints, access rights, local groups;
@@ -11,20 +14,20 @@ Roles (checked by :mod:`gateway.admin._app`):
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trust.infra import KEY_PREFIX, api_key_digest, looks_like_api_key, new_api_key, unknown_roles
+
 from gateway.serverconf import _models as m
 from ._conf import ServerConf
 from ._errors import InvalidInput, NotFound
 
 ROLES = ("admin", "service-admin", "auditor", "viewer")
-PREFIX = "sild_"
+PREFIX = KEY_PREFIX
 
 
 @dataclass(frozen=True)
@@ -36,15 +39,11 @@ class ApiKeyInfo:
     revoked: bool
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
 def check_roles(roles: Iterable[str]) -> frozenset[str]:
     out = frozenset(r.strip() for r in roles if r.strip())
     if not out:
         raise InvalidInput(f"an API key needs at least one role of {', '.join(ROLES)}")
-    unknown = sorted(out - set(ROLES))
+    unknown = sorted(unknown_roles(out, ROLES))
     if unknown:
         raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
     return out
@@ -53,9 +52,9 @@ def check_roles(roles: Iterable[str]) -> frozenset[str]:
 def create_api_key(conf: ServerConf, roles: Iterable[str], label: str = "") -> tuple[int, str]:
     """Create a key; returns (id, secret). The secret is not stored and cannot be shown again."""
     checked = check_roles(roles)
-    secret = PREFIX + secrets.token_urlsafe(32)
+    secret = new_api_key()
     with Session(conf.engine, expire_on_commit=False) as s, s.begin():
-        row = m.ApiKey(key_hash=_hash(secret), roles=",".join(sorted(checked)), label=label[:200],
+        row = m.ApiKey(key_hash=api_key_digest(secret), roles=",".join(sorted(checked)), label=label[:200],
                        created_at=conf.now(), revoked=False)
         s.add(row)
         s.flush()
@@ -65,10 +64,10 @@ def create_api_key(conf: ServerConf, roles: Iterable[str], label: str = "") -> t
 
 def authenticate(conf: ServerConf, secret: str) -> ApiKeyInfo | None:
     """The key's info when ``secret`` is a valid, unrevoked key; else ``None``."""
-    if not secret or not secret.startswith(PREFIX) or len(secret) > 200:
+    if not looks_like_api_key(secret):
         return None
     with Session(conf.engine) as s:
-        row = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == _hash(secret)))
+        row = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == api_key_digest(secret)))
         if row is None or row.revoked:
             return None
         return _info(row)

@@ -7,33 +7,60 @@ from typing import TYPE_CHECKING
 from trust._lazy import attach
 
 if TYPE_CHECKING:
+    from ._apierrors import error_body, error_codes, status_for
+    from ._apikeys import (
+        KEY_PREFIX, api_key_digest, digest_matches, looks_like_api_key, new_api_key, presented_api_key, role_allows,
+        unknown_roles,
+    )
     from ._db import SYNC_MODES, UtcDateTime, database_url, run_alembic_env, transaction
     from ._files import fsync_directory, write_atomic
     from ._safexml import parse_xml
     from ._wsgiserver import WsgiApp, WsgiServer
 
 __all__ = [
+    "KEY_PREFIX",
     "SYNC_MODES",
     "UtcDateTime",
     "WsgiApp",
     "WsgiServer",
+    "api_key_digest",
     "database_url",
+    "digest_matches",
+    "error_body",
+    "error_codes",
     "fsync_directory",
+    "looks_like_api_key",
+    "new_api_key",
     "parse_xml",
+    "presented_api_key",
+    "role_allows",
     "run_alembic_env",
+    "status_for",
     "transaction",
+    "unknown_roles",
     "write_atomic",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "KEY_PREFIX": "._apikeys",
     "SYNC_MODES": "._db",
     "UtcDateTime": "._db",
     "WsgiApp": "._wsgiserver",
     "WsgiServer": "._wsgiserver",
+    "api_key_digest": "._apikeys",
     "database_url": "._db",
+    "digest_matches": "._apikeys",
+    "error_body": "._apierrors",
+    "error_codes": "._apierrors",
     "fsync_directory": "._files",
+    "looks_like_api_key": "._apikeys",
+    "new_api_key": "._apikeys",
     "parse_xml": "._safexml",
+    "presented_api_key": "._apikeys",
+    "role_allows": "._apikeys",
     "run_alembic_env": "._db",
+    "status_for": "._apierrors",
     "transaction": "._db",
+    "unknown_roles": "._apikeys",
     "write_atomic": "._files",
 })

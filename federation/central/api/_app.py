@@ -2,44 +2,46 @@
 
 ``create_app(config)`` builds a Flask app over one authority directory:
 
-* **Distribution** (no authentication, static signed files): ``GET /internalconf`` and
-  ``GET /externalconf`` with ``?version=N`` serve ``public/V<N>/...``; the parameter
-  files are served at their ``Content-location`` (``/V6/<generation>/<file>``). As in
-  X-Road, a request without ``version`` means version 2; sild generates version 6
-  only, so every other version gets 404 with a body that says which versions exist.
+* **Distribution** (no authentication, static signed files):
+  :mod:`federation.central.api._distribution`.
 * **Management API** under ``/api/v1`` (JSON, described by ``/api/openapi.json``):
   API keys (``Authorization: Bearer <key>`` or ``X-API-Key: <key>``) with roles;
   registration requests are the exception: they are authenticated by their own
-  signatures (:mod:`federation.central._registration`). Every refusal is a 4xx with
-  ``{"error": "<stable code>", "message": "<what is wrong>"}``; nothing internal
-  (paths, stack traces) is put in a response.
-
-Routes of the management API live in :mod:`federation.central.api._resources`.
+  signatures (:mod:`federation.central._registration`). One blueprint per resource
+  (``_members``, ``_gateways``, ``_cas``, ``_settings``, ``_anchors``, ``_signing``,
+  ``_requests``, ``_keys``) over the shared parsing and key check of ``_http``.
+* **Errors**: every refusal is a 4xx in the one error shape of ``_errors``; nothing
+  internal (paths, stack traces) is put in a response.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask
 
-from trust.errors import SildError
-
-from federation.central import EXTERNAL, INTERNAL, VERSION
 from federation.central.registry import utc_now
 from federation.central.registry import CentralDir
 
-LOG = logging.getLogger("sild.central")
-OPENAPI_FILE = Path(__file__).resolve().parent / "central_api.json"
-_FOLDER = re.compile(r"^[0-9]{14,32}$")
-_FILES = frozenset({"shared-params.xml", "private-params.xml"})
-GENERATED_VERSIONS = (VERSION,)
+from ._anchors import anchors_blueprint
+from ._cas import cas_blueprint
+from ._distribution import GENERATED_VERSIONS, OPENAPI_FILE, distribution_blueprint
+from ._errors import LOG, error_response, install_error_handlers
+from ._gateways import gateways_blueprint
+from ._http import ApiContext
+from ._keys import keys_blueprint
+from ._members import members_blueprint
+from ._requests import requests_blueprint
+from ._settings import settings_blueprint
+from ._signing import signing_blueprint
+
+RESOURCES: tuple[Callable[[ApiContext], Blueprint], ...] = (
+    settings_blueprint, members_blueprint, gateways_blueprint, cas_blueprint, anchors_blueprint, signing_blueprint,
+    requests_blueprint, keys_blueprint,
+)
 
 
 @dataclass(frozen=True)
@@ -56,96 +58,17 @@ class CentralAppConfig:
             raise ValueError(f"{self.directory} is not a directory")
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": code, "message": message})
-    response.status_code = status
-    return response
-
-
-def _status_for(exc: SildError) -> int:
-    status = getattr(exc, "http_status", None)
-    if isinstance(status, int):
-        return status
-    code = exc.code
-    if code.startswith("federation.conf.") or code.startswith("trust."):
-        return 400
-    return 500
-
-
 def create_app(config: CentralAppConfig) -> Flask:
     app = Flask("sild.central")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     home = CentralDir(config.directory, clock=config.clock)
     app.extensions["sild.central"] = {"home": home, "config": config}
-    public = home.public_dir
-
-    def serve_file(path: Path, content_type: str) -> Response:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return error_response(404, "not_found", "no such configuration file (it may have been superseded)")
-        response = Response(data, status=200, content_type=content_type)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-
-    def directory(name: str) -> Response:
-        raw = request.args.get("version")
-        if raw is None:
-            version = 2  # X-Road: no parameter means version 2
-        elif raw.isdigit() and len(raw) < 4:
-            version = int(raw)
-        else:
-            return error_response(400, "invalid_version", f"version must be a number, not {raw!r}")
-        if version not in GENERATED_VERSIONS:
-            available = ", ".join(str(v) for v in GENERATED_VERSIONS)
-            return error_response(
-                404,
-                "version_not_generated",
-                f"configuration version {version} is not generated by this authority; available: {available} "
-                f"(request /{name}?version={GENERATED_VERSIONS[-1]})",
-            )
-        return serve_file(public / f"V{version}" / name, "application/octet-stream")
-
-    @app.get("/internalconf")
-    def internalconf() -> Response:
-        return directory(INTERNAL)
-
-    @app.get("/externalconf")
-    def externalconf() -> Response:
-        return directory(EXTERNAL)
-
-    @app.get("/V<int:version>/<folder>/<filename>")
-    def parameter_file(version: int, folder: str, filename: str) -> Response:
-        if version not in GENERATED_VERSIONS or not _FOLDER.match(folder) or filename not in _FILES:
-            return error_response(404, "not_found", "no such configuration file")
-        return serve_file(public / f"V{version}" / folder / filename, "text/xml; charset=UTF-8")
-
-    @app.get("/api/openapi.json")
-    def openapi() -> Response:
-        return Response(OPENAPI_FILE.read_bytes(), content_type="application/json")
-
-    from ._resources import register_api
-
-    register_api(app, home, config)
-
-    @app.errorhandler(SildError)
-    def sild_error(exc: SildError) -> Response:
-        status = _status_for(exc)
-        if status >= 500:
-            LOG.error("request failed: %s [%s]", exc, exc.code)
-            if status == 500:
-                return error_response(500, exc.code, "internal error; see the authority's log")
-        return error_response(status, exc.code, str(exc))
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(status, "http_error")
-        return error_response(status, code, exc.description or exc.name)
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> Response:
-        LOG.exception("unexpected error")
-        return error_response(500, "internal_error", "internal error; see the authority's log")
-
+    app.register_blueprint(distribution_blueprint(home.public_dir))
+    context = ApiContext(home, home.registry(), config)
+    for resource in RESOURCES:
+        app.register_blueprint(resource(context))
+    install_error_handlers(app)
     return app
+
+
+__all__ = ["GENERATED_VERSIONS", "LOG", "OPENAPI_FILE", "CentralAppConfig", "create_app", "error_response"]

@@ -3,14 +3,14 @@ approved CAs and TSAs, global settings, trusted anchors of federated instances,
 configuration signing keys and management API keys.
 
 Each method is one transaction (:meth:`RegistryBase._change`); see
-:mod:`federation.central.registry._base`. API keys are stored as SHA-256 only.
+:mod:`federation.central.registry._base`. API keys are stored as SHA-256 only, in the
+format and digest of :mod:`trust.infra` (shared with the gateway's admin API).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trust.errors import IdentifierError
+from trust.infra import api_key_digest, digest_matches, new_api_key, unknown_roles
 from trust.protocol import parse_client
 
 from ._base import KEY_KINDS, ROLES, SETTINGS, TEXT_SETTINGS, RegistryBase, load_der_certificate
@@ -272,25 +273,25 @@ class SecurityRecords(RegistryBase):
     # -- API keys -----------------------------------------------------------------------
     def create_api_key(self, name: str, roles: Sequence[str], *, secret: str | None = None) -> str:
         """Store a new key's SHA-256 and return the key (shown once; not recoverable)."""
-        bad = [r for r in roles if r not in ROLES]
+        bad = unknown_roles(roles, ROLES)
         if bad or not roles:
             raise RegistryInvalidInput(f"roles must be some of {', '.join(ROLES)}; got {', '.join(roles) or 'none'}")
         if not name.strip():
             raise RegistryInvalidInput("an API key needs a name")
-        key = secret or "sild_" + secrets.token_urlsafe(32)
+        key = secret or new_api_key()
         with self._change(bump=False) as s:
             if s.scalar(select(ApiKeyRow).where(ApiKeyRow.name == name)) is not None:
                 raise DuplicateName(f"API key {name!r} exists")
-            s.add(ApiKeyRow(name=name, key_sha256_hex=hashlib.sha256(key.encode()).hexdigest(),
+            s.add(ApiKeyRow(name=name, key_sha256_hex=api_key_digest(key),
                             roles=",".join(sorted(set(roles))), created_at=self.now(), revoked=False))
         return key
 
     def authenticate_api_key(self, key: str) -> tuple[str, frozenset[str]] | None:
         """``(name, roles)`` of a valid, unrevoked key, or None."""
-        digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+        digest = api_key_digest(key)
         with self._session() as s:
             row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_sha256_hex == digest))
-            if row is None or row.revoked or not secrets.compare_digest(row.key_sha256_hex, digest):
+            if row is None or row.revoked or not digest_matches(row.key_sha256_hex, key):
                 return None
             return row.name, frozenset(row.roles.split(","))
 

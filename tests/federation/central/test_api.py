@@ -161,3 +161,26 @@ def test_openapi_is_a_valid_openapi_3_document() -> None:
     validator = pytest.importorskip("openapi_spec_validator", reason="openapi-spec-validator is an optional test tool")
     spec = json.loads((Path(__file__).resolve().parents[3] / "federation" / "central" / "api" / "central_api.json").read_text())
     validator.validate(spec)
+
+
+def test_errors_have_the_shape_both_admin_apis_share(app: Flask, client: FlaskClient) -> None:
+    refused = client.post("/api/v1/members", json={"id": "EE/GOV/1"}, headers=_key(app, "system-admin"))
+    body = refused.json
+    assert refused.status_code == 400
+    assert body["code"] == body["error"] == "api.missing_field" and body["message"]  # "error": the older form, kept
+    schema = client.get("/api/openapi.json").json["components"]["schemas"]["Error"]
+    assert set(schema["required"]) <= set(body) and schema["properties"]["error"]["deprecated"] is True
+    missing = client.get("/internalconf").json
+    assert missing["code"] == missing["error"] == "version_not_generated"
+    unauthenticated = client.get("/api/v1/members").json
+    assert unauthenticated["code"] == "api.unauthorised"
+
+
+def test_error_status_comes_from_the_code_table() -> None:
+    from federation.central.api._errors import status_of
+    from federation.central.registry import RegistryError
+    from trust.errors import SildError, TrustError
+
+    assert status_of(TrustError("x", code="trust.signature.no_input")) == 400
+    assert status_of(RegistryError("x")) == RegistryError.http_status
+    assert status_of(SildError("x")) == 500

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import threading
 import zipfile
 from pathlib import Path
@@ -211,3 +212,42 @@ def test_metrics_of_a_node_with_workers_add_the_workers_figures(tmp_path: Path) 
     total = sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
                 if s.name == "sild_gateway_requests_total")
     assert total == 5
+
+
+def test_errors_have_the_shape_both_admin_apis_share(admin: Admin) -> None:
+    refused = admin.call("GET", "/api/clients/EE:GOV:70000001:none")
+    body = refused.json()
+    assert refused.status_code == 404 and body["code"] == "gateway.serverconf.client_not_found"
+    assert body["error"] == {"code": body["code"], "message": body["message"]}  # the older form, still there
+    spec = admin.call("GET", "/api/openapi.json", role=None).json()
+    schema = spec["components"]["schemas"]["Error"]
+    assert set(schema["required"]) <= set(body) and schema["properties"]["error"]["deprecated"] is True
+    central = json.loads((Path(__file__).resolve().parents[3] / "federation" / "central" / "api" / "central_api.json").read_text())
+    shared = central["components"]["schemas"]["Error"]
+    assert {k: shared["properties"][k]["type"] for k in ("code", "message")} == {"code": "string", "message": "string"}
+    assert {k: schema["properties"][k]["type"] for k in ("code", "message")} == {"code": "string", "message": "string"}
+    assert set(shared["required"]) == set(schema["required"])
+    unauthenticated = admin.call("GET", "/api/clients", role=None).json()
+    assert unauthenticated["code"] == unauthenticated["error"]["code"] == "gateway.admin.unauthenticated"
+
+
+def test_error_status_comes_from_the_code_table() -> None:
+    from gateway.admin._errors import DEFAULT_STATUS, STATUS
+    from gateway.messagelog import RecordNotFound
+    from gateway.serverconf import AlreadyExists, NotFound
+    from trust.errors import IdentifierError, SildError
+    from trust.infra import status_for
+
+    assert status_for(NotFound("x", code="gateway.serverconf.api_key_not_found"), STATUS, DEFAULT_STATUS) == 404
+    assert status_for(RecordNotFound("x"), STATUS, DEFAULT_STATUS) == 404
+    assert status_for(AlreadyExists("x"), STATUS, DEFAULT_STATUS) == 409
+    assert status_for(IdentifierError("x"), STATUS, DEFAULT_STATUS) == 400
+    assert status_for(SildError("x"), STATUS, DEFAULT_STATUS) == 400
+
+
+def test_openapi_is_a_valid_openapi_3_document() -> None:
+    import yaml
+
+    validator = pytest.importorskip("openapi_spec_validator", reason="openapi-spec-validator is an optional test tool")
+    spec = yaml.safe_load((Path(__file__).resolve().parents[3] / "gateway" / "admin" / "admin_api.yaml").read_text())
+    validator.validate(spec)

@@ -1,0 +1,61 @@
+"""API keys at the admin API's door: who is calling, and may they make this call.
+
+The key format, digest, header order and role rule are :mod:`trust.infra`'s, shared
+with the governing authority's management API; the keys themselves live in the
+gateway's configuration (:mod:`gateway.serverconf`). This adapter only reads the
+Flask request and turns a refusal into an :class:`~gateway.admin._http.ApiError`.
+
+Roles: ``admin`` may do everything; ``service-admin`` changes the configuration;
+``auditor`` reads evidence; ``viewer`` (and the two above) read configuration.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from flask import g, request
+
+from trust.infra import presented_api_key, role_allows
+
+from gateway.serverconf import ApiKeyInfo, ServerConf, authenticate
+
+from ._http import ApiError
+
+READERS = ("service-admin", "auditor", "viewer")
+SUPERUSER = "admin"
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def authenticate_request(conf: ServerConf) -> ApiKeyInfo:
+    """The caller's key (``Authorization: Bearer <key>`` or ``X-API-Key``), or a 401."""
+    secret = presented_api_key(request.headers.get("Authorization", ""), request.headers.get("X-API-Key"),
+                               bearer_first=True)
+    if not secret:
+        raise ApiError(401, "gateway.admin.unauthenticated", "an API key is required (Authorization: Bearer <key>)")
+    key = authenticate(conf, secret)
+    if key is None:
+        raise ApiError(401, "gateway.admin.unauthenticated", "the API key is unknown or revoked")
+    return key
+
+
+def requires(conf: ServerConf) -> Callable[..., Decorator]:
+    """``roles = requires(conf)``; then ``@roles("service-admin")`` guards a view (``admin`` always passes)."""
+
+    def roles(*allowed: str) -> Decorator:
+        def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(view)
+            def inner(*args: Any, **kwargs: Any) -> Any:
+                key = authenticate_request(conf)
+                if not role_allows(key.roles, allowed, superuser=SUPERUSER):
+                    raise ApiError(403, "gateway.admin.forbidden",
+                                   f"this API key lacks a role for this call (needs one of: admin, {', '.join(allowed)})")
+                g.api_key = key
+                return view(*args, **kwargs)
+
+            return inner
+
+        return wrap
+
+    return roles

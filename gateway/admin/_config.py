@@ -1,0 +1,46 @@
+"""What the gateway's admin API works on, gathered once by the node.
+
+The blueprints of :mod:`gateway.admin` read everything through one
+:class:`AdminConfig` handed to :func:`gateway.admin.create_app`: the server
+configuration, and the optional message log, operational monitoring, metrics and
+the fetcher used to download service descriptions. Nothing is looked up globally,
+so a test builds an app over its own database and clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from gateway.messagelog import MessageLog
+from gateway.monitoring import GatewayMetrics, OpMonitor
+from gateway.serverconf import Fetch, ServerConf, default_fetch
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    """What the admin API works on; built once by the node and handed to :func:`create_app`."""
+
+    conf: ServerConf
+    messagelog: MessageLog | None = None
+    opmonitor: OpMonitor | None = None
+    metrics: GatewayMetrics | None = None
+    worker_metrics: Path | None = None  # where the node's worker processes leave their figures
+    fetch: Fetch = default_fetch
+    clock: Callable[[], dt.datetime] | None = None
+
+    @classmethod
+    def from_node(cls, node: Any) -> AdminConfig:
+        """Build from an object with ``serverconf`` (and optionally ``messagelog``, ``opmonitor``, ``metrics``)."""
+        conf = getattr(node, "serverconf", None)
+        if not isinstance(conf, ServerConf):
+            raise TypeError("the admin API needs a ServerConf (an AdminConfig, or an object with .serverconf)")
+        return cls(
+            conf,
+            messagelog=getattr(node, "messagelog", None),
+            opmonitor=getattr(node, "opmonitor", None),
+            metrics=getattr(node, "metrics", None),
+            worker_metrics=getattr(node, "worker_metrics_dir", None),
+        )

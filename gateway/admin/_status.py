@@ -1,0 +1,64 @@
+"""Open and read-only views of the gateway as a whole: health, description, status, metrics.
+
+``/healthz`` (for load balancers) and ``/api/openapi.json`` need no key; ``/api/status``
+and ``/metrics`` (Prometheus text) need a reading role.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Blueprint, Response, jsonify
+
+from ._auth import READERS, requires
+from ._config import AdminConfig
+from ._http import ApiError
+
+SPEC_FILE = Path(__file__).resolve().parent / "admin_api.yaml"
+
+
+def status_blueprint(config: AdminConfig) -> Blueprint:
+    bp = Blueprint("status", __name__)
+    conf = config.conf
+    roles = requires(conf)
+    spec_cache: dict[str, Any] = {}
+
+    @bp.get("/healthz")
+    def healthz() -> Any:
+        try:
+            counter = conf.counter()
+        except Exception:  # noqa: BLE001 - health must answer, not raise
+            return jsonify(status="unavailable", database=False), 503
+        return jsonify(status="ok", database=True, configuration_version=counter)
+
+    @bp.get("/api/openapi.json")
+    def openapi_json() -> Any:
+        if "spec" not in spec_cache:
+            spec_cache["spec"] = yaml.safe_load(SPEC_FILE.read_text("utf-8"))
+        return jsonify(spec_cache["spec"])
+
+    @bp.get("/api/status")
+    @roles(*READERS)
+    def status() -> Any:
+        snap = conf.snapshot()
+        out: dict[str, Any] = {
+            "security_server": snap.identity.to_text() if snap.identity else None,
+            "configuration_version": snap.counter,
+            "clients": len(snap.clients),
+            "services": len(snap.services),
+        }
+        if config.messagelog is not None:
+            out["message_log"] = config.messagelog.status()
+        return jsonify(out)
+
+    @bp.get("/metrics")
+    @roles(*READERS)
+    def metrics() -> Any:
+        if config.metrics is None:
+            raise ApiError(404, "gateway.admin.no_metrics", "metrics are not enabled on this gateway")
+        body, content_type = config.metrics.render(include=config.worker_metrics)
+        return Response(body, content_type=content_type)
+
+    return bp

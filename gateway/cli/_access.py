@@ -1,0 +1,126 @@
+"""Command groups ``sild gateway access`` and ``sild gateway localgroup``: who may call what.
+
+Access rights name a subject (a client, a global group or a local group); local
+groups are the gateway's own named sets of clients for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from trust.protocol import ServiceId
+
+from gateway.serverconf import parse_subject
+
+from ._directory import DIRECTORY, JSON_OPTION, client_arg, echo_out, open_conf, service_arg
+
+
+@click.group("access")
+def access_group() -> None:
+    """Access rights: who may call which service (version ignored) or REST endpoint."""
+
+
+def _right_args(service_id: str, subject: str) -> tuple[ServiceId, Any]:
+    return service_arg(service_id), parse_subject(subject)
+
+
+@access_group.command("grant")
+@DIRECTORY
+@click.argument("service_id")
+@click.argument("subject")
+@click.option("--method", default="*", show_default=True)
+@click.option("--path", default="**", show_default=True)
+def access_grant(directory: Path, service_id: str, subject: str, method: str, path: str) -> None:
+    """Allow SUBJECT (client, GLOBALGROUP:INST/code or LOCALGROUP:code) to call SERVICE_ID."""
+    service, subj = _right_args(service_id, subject)
+    open_conf(directory).grant(service.provider, service.service_code, subj, method=method, path=path)
+    click.echo(f"granted {subj.typed_text()} -> {service.without_version().to_text()} {method.upper()} {path}")
+
+
+@access_group.command("revoke")
+@DIRECTORY
+@click.argument("service_id")
+@click.argument("subject")
+@click.option("--method", default="*", show_default=True)
+@click.option("--path", default="**", show_default=True)
+def access_revoke(directory: Path, service_id: str, subject: str, method: str, path: str) -> None:
+    """Take a right away."""
+    service, subj = _right_args(service_id, subject)
+    open_conf(directory).revoke(service.provider, service.service_code, subj, method=method, path=path)
+    click.echo(f"revoked {subj.typed_text()} -> {service.without_version().to_text()} {method.upper()} {path}")
+
+
+@access_group.command("list")
+@DIRECTORY
+@click.argument("provider", required=False)
+@JSON_OPTION
+def access_list(directory: Path, provider: str | None, as_json: bool) -> None:
+    """List access rights (of one provider)."""
+    rights = open_conf(directory).list_rights(client_arg(provider) if provider else None)
+    data = [{"provider": r.provider.to_text(), "service_code": r.service_code, "method": r.endpoint.method,
+             "path": r.endpoint.path, "subject": r.subject.typed_text()} for r in rights]
+    lines = [f"{r.provider.to_text()}/{r.service_code} {r.endpoint.method} {r.endpoint.path} <- {r.subject.typed_text()}"
+             for r in rights]
+    echo_out(data, as_json, lines or ["no access rights"])
+
+
+
+
+
+@click.group("localgroup")
+def localgroup_group() -> None:
+    """Local groups of a client (subjects of access rights)."""
+
+
+@localgroup_group.command("add")
+@DIRECTORY
+@click.argument("owner")
+@click.argument("code")
+@click.option("--description", default="")
+def localgroup_add(directory: Path, owner: str, code: str, description: str) -> None:
+    open_conf(directory).add_local_group(client_arg(owner), code, description)
+    click.echo(f"added local group {code}")
+
+
+@localgroup_group.command("remove")
+@DIRECTORY
+@click.argument("owner")
+@click.argument("code")
+def localgroup_remove(directory: Path, owner: str, code: str) -> None:
+    open_conf(directory).remove_local_group(client_arg(owner), code)
+    click.echo(f"removed local group {code}")
+
+
+@localgroup_group.command("add-member")
+@DIRECTORY
+@click.argument("owner")
+@click.argument("code")
+@click.argument("members", nargs=-1, required=True)
+def localgroup_add_member(directory: Path, owner: str, code: str, members: tuple[str, ...]) -> None:
+    open_conf(directory).add_group_members(client_arg(owner), code, [client_arg(m) for m in members])
+    click.echo(f"added {len(members)} member(s) to {code}")
+
+
+@localgroup_group.command("remove-member")
+@DIRECTORY
+@click.argument("owner")
+@click.argument("code")
+@click.argument("members", nargs=-1, required=True)
+def localgroup_remove_member(directory: Path, owner: str, code: str, members: tuple[str, ...]) -> None:
+    open_conf(directory).remove_group_members(client_arg(owner), code, [client_arg(m) for m in members])
+    click.echo(f"removed {len(members)} member(s) from {code}")
+
+
+@localgroup_group.command("list")
+@DIRECTORY
+@click.argument("owner", required=False)
+@JSON_OPTION
+def localgroup_list(directory: Path, owner: str | None, as_json: bool) -> None:
+    groups = open_conf(directory).list_local_groups(client_arg(owner) if owner else None)
+    data = [{"owner": g.owner.to_text(), "code": g.code, "description": g.description,
+             "members": sorted(m.to_text() for m in g.members)} for g in groups]
+    lines = [f"{g.owner.to_text()} {g.code}: {', '.join(sorted(m.to_text() for m in g.members)) or '(empty)'}" for g in groups]
+    echo_out(data, as_json, lines or ["no local groups"])
