@@ -411,7 +411,3 @@ def load_cert_chain(directory: Path, name: str) -> list[x509.Certificate]:
 
 def copy_anchor(directory: Path, anchor: Path) -> None:
     shutil.copyfile(anchor, Path(directory) / "anchor.xml")
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)

@@ -30,7 +30,7 @@ from trust.keys import SoftToken
 
 from gateway.serverconf import AccessChecker
 from gateway.proxy import ClientProxy
-from gateway.proxy import utc_now
+from trust.infra import utc_now
 from gateway.proxy import GatewayParts
 from gateway.messagelog import MessageLog
 from gateway.messagelog import SAFETY_NET_PAGES, WalCheckpointer

@@ -6,7 +6,6 @@ specific message and the CLI can print one line.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import ipaddress
 
@@ -59,10 +58,6 @@ class AlreadyExists(ServerConfError):
 
 class IdentityNotSet(ServerConfError):
     code = "gateway.serverconf.identity_not_set"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def client_to_text(client: ClientId) -> str:

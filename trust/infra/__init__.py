@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from trust._lazy import attach
 
 if TYPE_CHECKING:
+    from ._clock import utc_now
     from ._db import SYNC_MODES, UtcDateTime, database_url, run_alembic_env, transaction
     from ._files import fsync_directory, write_atomic
     from ._safexml import parse_xml
@@ -22,6 +23,7 @@ __all__ = [
     "parse_xml",
     "run_alembic_env",
     "transaction",
+    "utc_now",
     "write_atomic",
 ]
 
@@ -35,5 +37,6 @@ __getattr__, __dir__ = attach(__name__, {
     "parse_xml": "._safexml",
     "run_alembic_env": "._db",
     "transaction": "._db",
+    "utc_now": "._clock",
     "write_atomic": "._files",
 })

@@ -32,7 +32,7 @@ from werkzeug.exceptions import HTTPException
 from trust.errors import SildError
 
 from federation.central import EXTERNAL, INTERNAL, VERSION
-from federation.central.registry import utc_now
+from trust.infra import utc_now
 from federation.central.registry import CentralDir
 
 LOG = logging.getLogger("sild.central")
