@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from trust.keys import DigestAlgorithm, SignatureAlgorithm
-from trust.pki import load_certificates
+from trust.pki import load_certificates, self_signed_certificate
 from trust.errors import IdentifierError, TrustError
 from trust.protocol import MemberId, SecurityServerId, parse_server
 from trust.keys import KeyType, Signer, SoftToken, write_atomic
@@ -349,36 +349,10 @@ def make_self_signed(signer: Signer, key_id: str, subject: x509.Name, *, now: dt
     HTTPS IS port, as X-Road's internal TLS certificate) needs no CA: operators pin it
     in their IS, as they do with X-Road's.
     """
-    import secrets
-
-    public = signer.public_key(key_id)
-    spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if isinstance(public, rsa.RSAPublicKey):
-        alg_name = "sha256_rsa"
-    elif isinstance(public, ec.EllipticCurvePublicKey):
-        alg_name = "sha256_ecdsa"
-    else:  # pragma: no cover
-        raise SetupError("unsupported key type")
-    name = _asn1_name(subject)
-    tbs = asn1_x509.TbsCertificate({
-        "version": "v3",
-        "serial_number": int.from_bytes(secrets.token_bytes(16), "big") >> 1,
-        "signature": {"algorithm": alg_name},
-        "issuer": name,
-        "validity": {"not_before": asn1_x509.Time({"utc_time": now - dt.timedelta(minutes=5)}),
-                     "not_after": asn1_x509.Time({"utc_time": now + dt.timedelta(days=days)})},
-        "subject": name,
-        "subject_public_key_info": asn1_keys.PublicKeyInfo.load(spki),
-        "extensions": [
-            {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": False}},
-            {"extn_id": "extended_key_usage", "critical": False, "extn_value": ["server_auth"]},
-        ],
-    })
-    algorithm = SignatureAlgorithm.for_key(public, DigestAlgorithm.SHA256)
-    signature = signer.sign(key_id, algorithm, DigestAlgorithm.SHA256.digest(tbs.dump()))
-    cert = asn1_x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": {"algorithm": alg_name},
-                                  "signature_value": signature})
-    return x509.load_der_x509_certificate(cert.dump()).public_bytes(serialization.Encoding.PEM)
+    der = self_signed_certificate(signer, key_id, subject, not_before=now - dt.timedelta(minutes=5),
+                                  not_after=now + dt.timedelta(days=days), digest=DigestAlgorithm.SHA256,
+                                  extended_key_usage=["server_auth"])
+    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
 
 
 def ensure_internal_tls(directory: Path, *, pin: str, now: dt.datetime) -> Path:
