@@ -31,10 +31,8 @@ from trust.infra import utc_now
 from trust.protocol import parse_client
 from trust.keys import KeyType
 
-from gateway.settings import (
-    MAX_WORKERS, NodeSettings, SetupError, add_member, import_certificate, init_gateway, load_cert_chain, sign_keys,
-    token_pin,
-)
+from gateway.provision import add_member, import_certificate, init_gateway, load_cert_chain, sign_keys
+from gateway.settings import MAX_WORKERS, NodeSettings, SetupError, token_pin
 
 DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 

@@ -34,7 +34,7 @@ from trust.infra import utc_now
 from trust.keys import KeyType, SoftToken, write_atomic
 
 from gateway.errors import GatewayError
-from gateway.settings import add_member, import_certificate, init_gateway, make_csr, sign_subject
+from gateway.provision import add_member, import_certificate, init_gateway, make_csr, sign_subject
 from gateway.sandbox import _ports as ports
 from gateway.sandbox import _processes as processes
 from ._topology import GATEWAYS, INSTANCES, MEMBER_NAMES, RIGHTS, SERVICES, SUBSYSTEM_NAMES
