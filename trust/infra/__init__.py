@@ -9,7 +9,8 @@ from trust._lazy import attach
 if TYPE_CHECKING:
     from ._clock import utc_now
     from ._db import (
-        MIGRATION_ATTEMPTS, SYNC_MODES, UtcDateTime, database_url, migrate_schema, open_engine, run_alembic_env, transaction,
+        MIGRATION_ATTEMPTS, SYNC_MODES, UtcDateTime, database_url, migrate_schema, open_engine, run_alembic_env,
+        transaction,
     )
     from ._files import fsync_directory, write_atomic
     from ._safexml import parse_xml
