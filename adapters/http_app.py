@@ -24,7 +24,9 @@ from flask import Flask, Response, jsonify, request
 from adapters.consumer import ConsumerAdapter
 from adapters.definition import AdapterDefinition, Operation
 from adapters.describe import build_openapi
-from adapters.provider import Clock, ProviderAdapter, SigningMaterial, _utcnow
+from trust.infra import utc_now
+
+from adapters.provider import Clock, ProviderAdapter, SigningMaterial
 from adapters.describe import (
     IDENTIFIERS_XSD, SCHEMA_FILES, XROAD_XSD, build_wsdl, schema_bytes, served_xroad_xsd,
 )
@@ -37,7 +39,7 @@ def create_app(
     definition: AdapterDefinition,
     *,
     signing: SigningMaterial | None = None,
-    clock: Clock = _utcnow,
+    clock: Clock = utc_now,
     transport: Any = None,
 ) -> Flask:
     """Build the adapter's WSGI app; ``app.extensions['sild.adapter'].close()`` releases backends."""

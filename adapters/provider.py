@@ -31,7 +31,7 @@ from lxml import etree
 
 from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.keys import Signer
-from trust.infra import parse_xml
+from trust.infra import parse_xml, utc_now
 
 from adapters.backends import BackendClient
 from adapters.definition import AdapterDefinition, Operation, SignatureCheck
@@ -60,10 +60,6 @@ from adapters.xmldsig import (
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -111,7 +107,7 @@ class ProviderAdapter:
         definition: AdapterDefinition,
         *,
         signing: SigningMaterial | None = None,
-        clock: Clock = _utcnow,
+        clock: Clock = utc_now,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.definition = definition

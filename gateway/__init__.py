@@ -25,7 +25,8 @@ if TYPE_CHECKING:
         AccessChecker, Decision, Operation, ServerConf, check_is_connection, groups_from_mapping,
         open_engine,
     )
-    from gateway.settings import NodeSettings, add_member, import_certificate, init_gateway, make_csr
+    from gateway.provision import add_member, import_certificate, init_gateway, make_csr
+    from gateway.settings import NodeSettings
     from trust.protocol import (
         OpenApiError, ProxyMessage, SoapFaultMessage, SoapMessage, WsdlError, XRoadFault, XRoadHeader,
         check_consistency, insert_request_hash, normalize_code, parse_openapi, parse_soap, parse_wsdl,
@@ -108,17 +109,17 @@ __getattr__, __dir__ = attach(__name__, {
     "WsdlError": "trust.protocol",
     "XRoadFault": "trust.protocol",
     "XRoadHeader": "trust.protocol",
-    "add_member": "gateway.settings",
+    "add_member": "gateway.provision",
     "check_consistency": "trust.protocol",
     "check_is_connection": "gateway.serverconf",
     "evidence_stamper": "gateway.messagelog",
     "exchange_record": "gateway.monitoring",
     "export_exchange": "gateway.messagelog",
     "groups_from_mapping": "gateway.serverconf",
-    "import_certificate": "gateway.settings",
-    "init_gateway": "gateway.settings",
+    "import_certificate": "gateway.provision",
+    "init_gateway": "gateway.provision",
     "insert_request_hash": "trust.protocol",
-    "make_csr": "gateway.settings",
+    "make_csr": "gateway.provision",
     "normalize_code": "trust.protocol",
     "open_engine": "gateway.serverconf",
     "parse_openapi": "trust.protocol",

@@ -24,7 +24,8 @@ from trust.protocol import MemberId, SecurityServerId, SubsystemId, parse_client
 
 from federation.anchor import anchor_fingerprint
 from federation.errors import FederationError
-from federation.central.registry import ROLES, utc_now
+from federation.central.registry import ROLES
+from trust.infra import utc_now
 from federation.central.registry import load_der_certificate
 from federation.central.registry import DEV_PIN, PIN_ENV, CentralDir
 

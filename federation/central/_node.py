@@ -26,7 +26,7 @@ from types import FrameType
 
 from federation.central.api import CentralAppConfig, create_app
 from ._generator import generate
-from federation.central.registry import utc_now
+from trust.infra import utc_now
 from federation.central.registry import CentralDir
 
 LOG = logging.getLogger("sild.central")

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import click
 
+from trust.infra import utc_now
+
 from federation.anchor import load_anchor
 from ._client import DEFAULT_VERSIONS, AllowedFederations, ClientConfig, ConfigurationClient
 from federation.directory import VerifiedConfiguration, verify_directory
@@ -31,7 +33,7 @@ from federation.model import ConfError, ConfMissingPart
 
 def _moment(text: str | None) -> dt.datetime:
     if text is None:
-        return dt.datetime.now(dt.timezone.utc)  # CLI edge: the wall clock is the default moment
+        return utc_now()  # CLI edge: the wall clock is the default moment
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

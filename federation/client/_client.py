@@ -48,6 +48,8 @@ from typing import Any, Callable, Iterable
 
 import httpx
 
+from trust.infra import utc_now
+
 from ._store import (
     read_metadata, read_part, read_status, remove_instance, stored_instances, stored_parts_by_location,
     store_configuration, write_status,
@@ -398,7 +400,7 @@ def schedule_refresh(
     here at the process edge). One run at a time (``max_instances=1``), missed runs
     coalesced, first run immediately.
     """
-    now = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+    now = clock or utc_now
 
     def run() -> RefreshReport:
         report = client.refresh(now())
@@ -415,7 +417,7 @@ def schedule_refresh(
         max_instances=1,
         coalesce=True,
         # the first run is due now by the scheduler's (wall) clock, whatever ``clock`` says
-        next_run_time=dt.datetime.now(dt.timezone.utc),
+        next_run_time=utc_now(),
         misfire_grace_time=max(1, interval_seconds // 2),
     )
 

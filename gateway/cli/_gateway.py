@@ -27,19 +27,14 @@ from typing import Any
 import click
 
 from trust.errors import IdentifierError
+from trust.infra import utc_now
 from trust.protocol import parse_client
 from trust.keys import KeyType
 
-from gateway.settings import (
-    MAX_WORKERS, NodeSettings, SetupError, add_member, import_certificate, init_gateway, load_cert_chain, sign_keys,
-    token_pin,
-)
+from gateway.provision import add_member, import_certificate, init_gateway, load_cert_chain, sign_keys
+from gateway.settings import MAX_WORKERS, NodeSettings, SetupError, token_pin
 
 DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @click.group("gateway")
@@ -127,20 +122,20 @@ def register_command(directory: Path, authority_url: str, address: str | None, c
     except IdentifierError as exc:
         raise SetupError(f"invalid client: {exc}") from exc
     # the authority checks both certificates' OCSP status: fetch fresh responses first
-    store = ConfStore(directory, settings, clock=_now)
+    store = ConfStore(directory, settings, clock=utc_now)
     store.refresh()
     ocsp = OwnOcspStore(directory / "ocsp", {"auth": auth[0], "sign": sign[0]}, PolicyCache(store.current),
                         settings.instance)
-    ocsp.refresh(_now())
+    ocsp.refresh(utc_now())
     if not ocsp.for_key("auth") or not ocsp.for_key("sign"):
         raise SetupError(f"cannot get OCSP responses for the certificates: {ocsp.health().get('last_error')}")
     document = build_registration_request(
         server=settings.server_id, address=address or settings.public_address or None, auth_cert=auth[0],
         clients=client_ids, sign_cert=sign[0], sign_ocsp=ocsp.for_key("sign")[0], auth_ocsp=ocsp.for_key("auth")[0],
-        owner_signer=token, sign_key_id="sign", auth_signer=token, auth_key_id="auth", created_at=_now())
+        owner_signer=token, sign_key_id="sign", auth_signer=token, auth_key_id="auth", created_at=utc_now())
     answer = submit_registration_request(authority_url, document)
     reg = dict(settings.registration)
-    reg.update({"authority": authority_url, "submitted_at": _now().isoformat(),
+    reg.update({"authority": authority_url, "submitted_at": utc_now().isoformat(),
                 "request": str(answer.get("id", ""))})
     NodeSettings(**{**settings.__dict__, "registration": reg}).save(directory)
     click.echo(f"registration request submitted: {json.dumps(answer)}")
@@ -237,7 +232,7 @@ def gateway_status(directory: Path) -> dict[str, object]:
     from federation.conftree import load_tree
 
     settings = NodeSettings.load(directory)
-    at = _now()
+    at = utc_now()
     out: dict[str, object] = {"server": settings.server, "instance": settings.instance}
     confs: dict[str, object] = {}
     registered = False

@@ -43,6 +43,7 @@ from typing import Callable, Iterator, Sequence, cast
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, select
 from sqlalchemy.engine.interfaces import DBAPICursor
 
+from trust.infra import utc_now
 from trust.protocol import ClientId, ServiceId
 
 from gateway.serverconf import _models as m
@@ -92,10 +93,6 @@ class TimestampingOverdue(MessageLogError):
 
 class RecordNotFound(MessageLogError):
     code = "gateway.messagelog.not_found"
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -227,7 +224,7 @@ class Exchange:
 class MessageLog:
     """Appends and reads message-log records on one database."""
 
-    def __init__(self, engine: Engine, *, clock: Clock = _utc_now, config: MessageLogConfig | None = None) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now, config: MessageLogConfig | None = None) -> None:
         self.engine = engine
         self.clock = clock
         self.config = config or MessageLogConfig()

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from sqlalchemy import Connection, Engine, delete, insert, or_, select
 
 from trust.errors import IdentifierError
+from trust.infra import utc_now
 from trust.protocol import ClientId, MemberId, ServiceId, SubsystemId
 
 from gateway.serverconf import _models as m
@@ -187,7 +188,7 @@ class OpMonitor:
         retention: dt.timedelta = dt.timedelta(days=7),
     ) -> None:
         self.engine = engine
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or utc_now
         self.retention = retention
 
     @staticmethod

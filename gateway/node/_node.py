@@ -30,7 +30,7 @@ from trust.keys import SoftToken
 
 from gateway.serverconf import AccessChecker
 from gateway.proxy import ClientProxy
-from gateway.proxy import utc_now
+from trust.infra import utc_now
 from gateway.proxy import GatewayParts
 from gateway.messagelog import MessageLog
 from gateway.messagelog import SAFETY_NET_PAGES, WalCheckpointer
@@ -44,7 +44,8 @@ from gateway.proxy import ServerProxy
 from gateway.serverconf import ServerConf
 from gateway.serverconf import open_engine
 from gateway.net import WsgiServer
-from gateway.settings import NodeSettings, SetupError, load_cert_chain, sign_keys, token_pin
+from gateway.provision import load_cert_chain, sign_keys
+from gateway.settings import NodeSettings, SetupError, token_pin
 
 log = logging.getLogger("sild.gateway.node")
 
@@ -218,7 +219,7 @@ class GatewayNode:
         """
         import ssl
 
-        from gateway.settings import INTERNAL_KEY, ensure_internal_tls
+        from gateway.provision import INTERNAL_KEY, ensure_internal_tls
 
         cert = ensure_internal_tls(self.directory, pin=self.pin, now=self.clock())
         key_path, password = self.token.key_file(INTERNAL_KEY)
@@ -298,7 +299,7 @@ class GatewayNode:
     def _bind_ports(self) -> None:
         """Bind the IS port(s) and the mutual-TLS port for worker processes, without serving them here."""
         from gateway.net import bind_listening
-        from gateway.settings import ensure_internal_tls
+        from gateway.provision import ensure_internal_tls
 
         s = self.settings
         self._listening("is", bind_listening(s.is_host, s.is_port))

@@ -8,7 +8,7 @@ from trust._lazy import attach
 
 if TYPE_CHECKING:
     from ._client import ClientProxy
-    from ._context import ClientListing, ServerEntry, SignedParts, utc_now
+    from ._context import ClientListing, ServerEntry, SignedParts
     from ._exchange import GatewayParts
     from ._server import ServerProxy
     from ._wsdl_service import provider_wsdl
@@ -21,7 +21,6 @@ __all__ = [
     "ServerProxy",
     "SignedParts",
     "provider_wsdl",
-    "utc_now",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
@@ -32,5 +31,4 @@ __getattr__, __dir__ = attach(__name__, {
     "ServerProxy": "._server",
     "SignedParts": "._context",
     "provider_wsdl": "._wsdl_service",
-    "utc_now": "._context",
 })

@@ -120,6 +120,3 @@ class OwnOcsp(Protocol):
 
 Clock = Callable[[], dt.datetime]
 
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)

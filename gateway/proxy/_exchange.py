@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
+from trust.infra import utc_now
 from trust.protocol import ClientId, SecurityServerId, ServiceId
 
 from gateway.net import MAX_RESPONSE, HttpPool, backend_ssl_context
@@ -27,7 +28,7 @@ from gateway.messagelog import LogEntry
 from gateway.monitoring import MonitoringFeed
 from gateway.net import Part
 
-from ._context import AuthCertCheck, Clock, GlobalConfView, MessageLogSink, MessageSigning, OwnOcsp, utc_now
+from ._context import AuthCertCheck, Clock, GlobalConfView, MessageLogSink, MessageSigning, OwnOcsp
 from gateway.serverconf import AccessChecker
 from gateway.serverconf import ServerConf
 

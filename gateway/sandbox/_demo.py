@@ -13,7 +13,6 @@ started is stopped, unless ``keep`` asks to leave the network running.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
@@ -31,7 +30,7 @@ from lxml import etree
 
 from trust.errors import XmlError
 from trust.protocol import ClientId, ServiceId, parse_client
-from trust.infra import parse_xml
+from trust.infra import parse_xml, utc_now
 
 from ._console import Console
 from gateway.errors import GatewayError
@@ -253,7 +252,7 @@ class Demo:
         signed = signature.getparent()
         assert signed is not None
         ca = load_certificates((self.root / "EE" / "trust" / "certs" / "root.pem").read_bytes())
-        result = verify_payload(signed, SignatureTrust(tuple(ca)), at=dt.datetime.now(dt.timezone.utc))
+        result = verify_payload(signed, SignatureTrust(tuple(ca)), at=utc_now())
         certificate = result.signer_certificate
         return certificate.subject.rfc4514_string() if certificate is not None else "a pinned certificate"
 

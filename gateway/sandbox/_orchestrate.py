@@ -16,7 +16,6 @@ The layout under ``DIR``::
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 import os
@@ -31,10 +30,11 @@ from cryptography.hazmat.primitives import serialization
 from trust.pki import EJBCA_PROFILE
 from trust.pki import cert_der
 from trust.protocol import ClientId, MemberId, SubsystemId, parse_server
+from trust.infra import utc_now
 from trust.keys import KeyType, SoftToken, write_atomic
 
 from gateway.errors import GatewayError
-from gateway.settings import add_member, import_certificate, init_gateway, make_csr, sign_subject
+from gateway.provision import add_member, import_certificate, init_gateway, make_csr, sign_subject
 from gateway.sandbox import _ports as ports
 from gateway.sandbox import _processes as processes
 from ._topology import GATEWAYS, INSTANCES, MEMBER_NAMES, RIGHTS, SERVICES, SUBSYSTEM_NAMES
@@ -50,10 +50,6 @@ class SandboxError(GatewayError):
 def _free_port() -> int:
     """A port reserved for this sandbox's servers (:mod:`gateway.sandbox._ports`)."""
     return ports.reserve_port()
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _wait(what: str, check: Callable[[], bool], timeout: float, root: Path) -> None:
@@ -112,7 +108,7 @@ def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
     from federation.central.registry import add_trusted_anchor, build_anchor, init_central
     from trust.services import CertificateAuthority
 
-    now = _now()
+    now = utc_now()
     env = {"SILD_TOKEN_PIN": PIN}
     inst: dict[str, dict[str, Any]] = {i: {"trust_port": _free_port(), "central_port": _free_port()} for i in INSTANCES}
     cas: dict[str, Any] = {}
@@ -209,7 +205,7 @@ def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
         try:
             for other in INSTANCES:
                 if other != i:
-                    add_trusted_anchor(home, (root / other / "anchor-external.xml").read_bytes(), now=_now())
+                    add_trusted_anchor(home, (root / other / "anchor-external.xml").read_bytes(), now=utc_now())
         finally:
             home.close()
     # -- backends and adapters ---------------------------------------------------------------
@@ -319,7 +315,7 @@ def _state(root: Path, inst: dict[str, dict[str, Any]], anchors: dict[str, dict[
         services.append(entry)
     return {
         "directory": str(root),
-        "created_at": _now().isoformat(),
+        "created_at": utc_now().isoformat(),
         "instances": {i: {"trust_url": inst[i]["trust_url"], "central_url": inst[i]["central_url"],
                           "central_dir": str(root / i / "central"), "anchors": anchors[i],
                           "process": {"trust": f"trust-{i}", "central": f"central-{i}"}} for i in INSTANCES},

@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     from ._apikeys import ApiKeyInfo, authenticate, create_api_key, list_api_keys, revoke_api_key
     from ._conf import ServerConf
     from ._db import VERSION_TABLE, open_engine
-    from ._errors import AlreadyExists, InvalidInput, NotFound, parse_client_text, parse_subject
+    from ._errors import AlreadyExists, InvalidInput, NotFound
     from ._models import Base
+    from ._parse import parse_client_text, parse_subject
     from ._services import Fetch, Operation, default_fetch
     from ._snapshot import ClientInfo, ServiceInfo
 
@@ -63,7 +64,7 @@ __getattr__, __dir__ = attach(__name__, {
     "groups_from_mapping": "._access",
     "list_api_keys": "._apikeys",
     "open_engine": "._db",
-    "parse_client_text": "._errors",
-    "parse_subject": "._errors",
+    "parse_client_text": "._parse",
+    "parse_subject": "._parse",
     "revoke_api_key": "._apikeys",
 })

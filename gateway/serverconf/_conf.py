@@ -37,13 +37,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from trust.errors import IdentifierError
+from trust.infra import utc_now
 from trust.protocol import ClientId, SecurityServerId
 
 from gateway.serverconf import _models as m
-from ._errors import (
-    AlreadyExists, ClientNotFound, IdentityNotSet, InvalidInput, NotFound, ServerConfError, parse_networks,
-    cert_sha256, parse_client_text, parse_subject, utc_now,
-)
+from ._errors import AlreadyExists, ClientNotFound, IdentityNotSet, InvalidInput, NotFound, ServerConfError
+from ._parse import cert_sha256, parse_client_text, parse_networks, parse_subject
 from ._rights import RightsMixin
 from ._services import DescriptionInfo, Operation, ServicesMixin
 

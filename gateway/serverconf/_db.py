@@ -25,17 +25,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic.config import Config
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from trust.infra import _db as sqlstore
-from trust.infra import SYNC_MODES as _SYNC_MODES
-from trust.infra import database_url
+from trust.infra import MIGRATION_ATTEMPTS, database_url, migrate_schema
+from trust.infra import open_engine as open_database
 
 from gateway.errors import GatewayError
 
-__all__ = ["MIGRATIONS", "DatabaseError", "alembic_config", "database_url", "migrate_database", "open_engine"]
+__all__ = ["MIGRATIONS", "DatabaseError", "database_url", "migrate_database", "open_engine"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # own version table: the gateway's chain can share a PostgreSQL database with others
@@ -49,38 +46,19 @@ class DatabaseError(GatewayError):
 
 
 def open_engine(url: str | Path, *, synchronous: str = "FULL", migrate: bool = True, **engine_kw: Any) -> Engine:
-    """Create the engine, apply the SQLite pragmas and (by default) migrate to the newest schema."""
-    url = database_url(url)
-    sync = synchronous.upper()
-    if sync not in _SYNC_MODES:
-        raise DatabaseError(f"synchronous must be one of {', '.join(_SYNC_MODES)}, not {synchronous!r}")
-    if url.startswith("sqlite"):
-        if sqlstore.is_memory_sqlite(url):
-            raise DatabaseError("an in-memory SQLite database cannot be shared; use a file")
-    else:
-        engine_kw.setdefault("pool_pre_ping", True)  # survive a database restart or fail-over
-    try:
-        # busy_timeout follows the driver timeout in connect_args (30 s unless given)
-        engine = sqlstore.open_store_engine(url, synchronous=sync, foreign_keys=True, **engine_kw)
-    except (SQLAlchemyError, ImportError) as exc:
-        raise DatabaseError(f"cannot open database {sqlstore.safe_url(url)}: {exc}") from exc
-    if migrate:
-        migrate_database(engine)
-    return engine
+    """Open a gateway database through :func:`trust.infra.open_engine`: its pragmas, its chain, its error.
+
+    ``busy_timeout`` follows the driver timeout in ``connect_args`` (30 s unless given).
+    """
+    return open_database(url, migrations=MIGRATIONS, fail=DatabaseError, migrate=migrate, synchronous=synchronous,
+                         foreign_keys=True, **engine_kw)
 
 
-def alembic_config(engine: Engine | None = None) -> Config:
-    return sqlstore.alembic_config(MIGRATIONS, engine)
-
-
-def migrate_database(engine: Engine, revision: str = "head", *, attempts: int = 3) -> None:
+def migrate_database(engine: Engine, revision: str = "head", *, attempts: int = MIGRATION_ATTEMPTS) -> None:
     """Bring the schema to ``revision`` (alembic upgrade) on the given engine.
 
     Two processes starting at once on a new database (the server and a CLI command)
     race to create the tables; the loser's migration fails and is simply retried, and
     the retry finds the schema already there.
     """
-    try:
-        sqlstore.upgrade(engine, alembic_config(engine), revision, attempts=attempts)
-    except SQLAlchemyError as exc:
-        raise DatabaseError(f"database migration failed: {exc}") from exc
+    migrate_schema(engine, MIGRATIONS, fail=DatabaseError, revision=revision, attempts=attempts)

@@ -1,22 +1,11 @@
-"""Errors of server configuration and the small parsers its callers share.
+"""Errors of server configuration.
 
 Every failure has its own code so the admin API can answer 404/409/400 with a
-specific message and the CLI can print one line.
+specific message and the CLI can print one line. The parsers of operator input that
+raise :class:`InvalidInput` are in :mod:`gateway.serverconf._parse`.
 """
 
 from __future__ import annotations
-
-import datetime as dt
-import hashlib
-import ipaddress
-
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
-from trust.errors import IdentifierError
-from trust.protocol import (
-    AnyId, ClientId, GlobalGroupId, LocalGroupId, MemberId, SubsystemId, parse_client, parse_typed,
-)
 
 from gateway.errors import GatewayError
 
@@ -59,57 +48,3 @@ class AlreadyExists(ServerConfError):
 
 class IdentityNotSet(ServerConfError):
     code = "gateway.serverconf.identity_not_set"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def client_to_text(client: ClientId) -> str:
-    return client.typed_text()
-
-
-def parse_client_text(text: str) -> ClientId:
-    """A client written either typed (``SUBSYSTEM:EE/GOV/1/x``) or plain (``EE/GOV/1/x``)."""
-    try:
-        if ":" in text.split("/", 1)[0]:
-            ident = parse_typed(text)
-            if not isinstance(ident, (MemberId, SubsystemId)):
-                raise InvalidInput(f"{text!r} is not a member or subsystem")
-            return ident
-        return parse_client(text)
-    except IdentifierError as exc:
-        raise InvalidInput(str(exc)) from exc
-
-
-def parse_subject(text: str) -> AnyId:
-    """An access-right subject: member, subsystem, global group or local group (typed text)."""
-    try:
-        if ":" not in text.split("/", 1)[0]:
-            return parse_client(text)
-        ident = parse_typed(text)
-    except IdentifierError as exc:
-        raise InvalidInput(str(exc)) from exc
-    if not isinstance(ident, (MemberId, SubsystemId, GlobalGroupId, LocalGroupId)):
-        raise InvalidInput(f"{text!r}: access rights go to members, subsystems or groups")
-    return ident
-
-
-def parse_networks(addresses: tuple[str, ...] | list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    out = []
-    for a in addresses:
-        try:
-            out.append(ipaddress.ip_network(a.strip(), strict=False))
-        except ValueError as exc:
-            raise InvalidInput(f"allowed address {a!r} is not an IP address or network") from exc
-    return tuple(out)
-
-
-def cert_sha256(cert: bytes) -> tuple[str, bytes]:
-    """(SHA-256 hex of the DER, DER) for a PEM or DER certificate; refuses anything else."""
-    try:
-        parsed = x509.load_pem_x509_certificate(cert) if b"-----BEGIN" in cert else x509.load_der_x509_certificate(cert)
-    except ValueError as exc:
-        raise InvalidInput("not a PEM or DER X.509 certificate") from exc
-    der = parsed.public_bytes(Encoding.DER)
-    return hashlib.sha256(der).hexdigest(), der

@@ -1,7 +1,7 @@
 """An in-process federated world for gateway tests: EE and FI, real PKI, real mTLS.
 
 Each instance gets a CA (``trust.services._ca``) whose OCSP responder and TSA are served over
-HTTP; each gateway gets a directory made by ``gateway.settings`` (keys in a soft token,
+HTTP; each gateway gets a directory made by ``gateway.provision`` (keys in a soft token,
 CSRs signed through the Signer, certificates issued by its instance's CA and
 imported); the global configuration is built as ``SharedParameters`` values and
 injected (the configuration client has its own tests); the sandbox's adapters and
@@ -24,7 +24,7 @@ from federation.model import (
 from gateway.node import GatewayNode
 from gateway.conf import InstanceConf
 from gateway.net import WsgiServer
-from gateway.settings import add_member, import_certificate, init_gateway
+from gateway.provision import add_member, import_certificate, init_gateway
 from trust.pki import EJBCA_PROFILE
 from trust.services import CertificateAuthority
 from trust.services._bundle import ocsp_responder, timestamp_authority
@@ -180,7 +180,7 @@ def _services(world: World) -> None:
     ee_ca = world.cas["EE"]
     token = SoftToken(world.base / "population-token", PIN)
     token.generate("sign", KeyType.EC_P256)
-    from gateway.settings import make_csr, sign_subject
+    from gateway.provision import make_csr, sign_subject
 
     issued = ee_ca.issue_sign(POPULATION.member, now=world.now,
                               csr=make_csr(token, "sign", sign_subject(POPULATION.member)))

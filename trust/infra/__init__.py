@@ -9,16 +9,21 @@ from trust._lazy import attach
 if TYPE_CHECKING:
     from ._apierrors import error_body, error_codes, status_for
     from ._apikeys import (
-        KEY_PREFIX, api_key_digest, digest_matches, looks_like_api_key, new_api_key, presented_api_key, role_allows,
-        unknown_roles,
+        KEY_PREFIX, api_key_digest, digest_matches, looks_like_api_key, new_api_key, presented_api_key,
+        role_allows, unknown_roles,
     )
-    from ._db import SYNC_MODES, UtcDateTime, database_url, run_alembic_env, transaction
+    from ._clock import utc_now
+    from ._db import (
+        MIGRATION_ATTEMPTS, SYNC_MODES, UtcDateTime, database_url, migrate_schema, open_engine,
+        run_alembic_env, transaction,
+    )
     from ._files import fsync_directory, write_atomic
     from ._safexml import parse_xml
     from ._wsgiserver import WsgiApp, WsgiServer
 
 __all__ = [
     "KEY_PREFIX",
+    "MIGRATION_ATTEMPTS",
     "SYNC_MODES",
     "UtcDateTime",
     "WsgiApp",
@@ -30,7 +35,9 @@ __all__ = [
     "error_codes",
     "fsync_directory",
     "looks_like_api_key",
+    "migrate_schema",
     "new_api_key",
+    "open_engine",
     "parse_xml",
     "presented_api_key",
     "role_allows",
@@ -38,11 +45,13 @@ __all__ = [
     "status_for",
     "transaction",
     "unknown_roles",
+    "utc_now",
     "write_atomic",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
     "KEY_PREFIX": "._apikeys",
+    "MIGRATION_ATTEMPTS": "._db",
     "SYNC_MODES": "._db",
     "UtcDateTime": "._db",
     "WsgiApp": "._wsgiserver",
@@ -54,7 +63,9 @@ __getattr__, __dir__ = attach(__name__, {
     "error_codes": "._apierrors",
     "fsync_directory": "._files",
     "looks_like_api_key": "._apikeys",
+    "migrate_schema": "._db",
     "new_api_key": "._apikeys",
+    "open_engine": "._db",
     "parse_xml": "._safexml",
     "presented_api_key": "._apikeys",
     "role_allows": "._apikeys",
@@ -62,5 +73,6 @@ __getattr__, __dir__ = attach(__name__, {
     "status_for": "._apierrors",
     "transaction": "._db",
     "unknown_roles": "._apikeys",
+    "utc_now": "._clock",
     "write_atomic": "._files",
 })

@@ -1,28 +1,32 @@
-"""Storage plumbing shared by every sild database: engine, SQLite pragmas, UTC times, alembic.
+"""Storage plumbing shared by every sild database: the one opener, SQLite pragmas, UTC times, alembic.
 
 Three registers use it: the CA's (``trust.services._ca_db``), the governing authority's
 (``federation.central.registry._db``) and a gateway's (``gateway.serverconf._db``). They differ
 in their tables, their migration chains and the trade-offs they make (how long a
 writer waits, whether foreign keys cascade, how durable a commit is), so those are
-parameters here; what they share is one way of doing it:
+parameters here; what they share is one way of doing it, :func:`open_engine`:
 
 * an SQLite file by default, PostgreSQL by URL (:func:`database_url`); an in-memory
-  SQLite database is a separate database per connection, so callers refuse it
+  SQLite database is a separate database per connection, so it is refused
   (:func:`is_memory_sqlite`);
 * SQLite pragmas set on every new connection (:func:`open_store_engine`):
   ``journal_mode=WAL`` so that readers never block the writer, a ``synchronous``
   mode, a ``busy_timeout`` so that concurrent writers queue instead of failing, and
   ``foreign_keys`` where the models rely on cascades;
+* on a server database, ``pool_pre_ping``: a pooled connection is tested before use,
+  so a register survives a database restart or fail-over;
+* alembic run programmatically inside one transaction (:func:`upgrade`), retried when
+  two processes starting at once race to create the tables, each chain with its own
+  version table (:func:`run_alembic_env`) so that several registers can share one
+  PostgreSQL database;
 * one ORM transaction per unit of work whose database errors become the caller's
   error (:func:`transaction`);
-* times stored as UTC and given back aware (:class:`UtcDateTime`), naive ones refused;
-* alembic run programmatically inside one transaction (:func:`upgrade`), each chain
-  with its own version table (:func:`run_alembic_env`) so that several registers
-  can share one PostgreSQL database.
+* times stored as UTC and given back aware (:class:`UtcDateTime`), naive ones refused.
 
-Errors: the functions here let SQLAlchemy's (and the driver's) exceptions through
-unchanged; each package translates them into its own error class at its boundary
-(``raise CaDatabaseError(...) from exc``), as DESIGN.md section 6 asks.
+Errors: each package keeps its own error class; :func:`open_engine` and
+:func:`migrate_schema` build it through the caller's ``fail`` (``raise fail(message)
+from exc``), as DESIGN.md section 6 asks. The lower-level functions let SQLAlchemy's
+(and the driver's) exceptions through unchanged for the caller to translate.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 SYNC_MODES = ("NORMAL", "FULL", "EXTRA")
+# alembic upgrade attempts when opening: two processes starting at once race to create the tables
+MIGRATION_ATTEMPTS = 3
 
 # alembic's migration context is a process-wide global (``alembic.context``), so
 # migrations in one process, whichever register they belong to, run one at a time.
@@ -250,3 +256,60 @@ def run_alembic_env(target_metadata: MetaData, version_table: str) -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as conn:
         _run(conn)
+
+
+def open_engine(
+    url: str | Path,
+    *,
+    migrations: Path,
+    fail: Callable[[str], Exception],
+    name: str = "database",
+    migrate: bool = True,
+    synchronous: str = "FULL",
+    **store_kw: Any,
+) -> Engine:
+    """Open a register's database: the engine, its pragmas and (by default) its schema at head.
+
+    ``url`` is a file path (SQLite) or a URL; ``migrations`` is the register's alembic
+    chain; ``name`` says which database it is in error messages ("CA database").
+    ``synchronous`` and ``store_kw`` go to :func:`open_store_engine` (busy timeout,
+    foreign keys, page cache, engine arguments such as ``pool_size``). A server
+    database gets ``pool_pre_ping`` unless the caller says otherwise.
+
+    Raises ``fail(message)`` for a bad ``synchronous`` mode, an in-memory SQLite URL,
+    a database that cannot be opened (or a missing driver) and a failed migration;
+    a bad pragma value (``cache_kib``, ``wal_autocheckpoint``) is a ``ValueError``.
+    """
+    url = database_url(url)
+    sync = synchronous.upper()
+    if sync not in SYNC_MODES:
+        raise fail(f"synchronous must be one of {', '.join(SYNC_MODES)}, not {synchronous!r}")
+    if url.startswith("sqlite"):
+        if is_memory_sqlite(url):
+            raise fail(f"an in-memory SQLite {name} cannot be shared between processes; use a file")
+    else:
+        store_kw.setdefault("pool_pre_ping", True)  # survive a database restart or fail-over
+    try:
+        engine = open_store_engine(url, synchronous=sync, **store_kw)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise fail(f"cannot open {name} {safe_url(url)}: {exc}") from exc
+    if migrate:
+        migrate_schema(engine, migrations, fail=fail, name=name)
+    return engine
+
+
+def migrate_schema(
+    engine: Engine,
+    migrations: Path,
+    *,
+    fail: Callable[[str], Exception],
+    name: str = "database",
+    revision: str = "head",
+    attempts: int = MIGRATION_ATTEMPTS,
+) -> None:
+    """Bring the schema of ``engine`` to ``revision`` of the chain in ``migrations``, in one
+    transaction, retried ``attempts`` times (:func:`upgrade`); a failure raises ``fail(message)``."""
+    try:
+        upgrade(engine, alembic_config(migrations, engine), revision, attempts=attempts)
+    except SQLAlchemyError as exc:
+        raise fail(f"{name} migration failed: {exc}") from exc

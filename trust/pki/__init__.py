@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         CertificateValidationError, Purpose, ValidationCache, VerifiedCertificate, validate_certificate,
     )
     from ._profile import signer_matches, signer_member
+    from ._selfsigned import asn1_time, self_signed_certificate
     from ._tls import client_context, server_context, trust_anchors
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "VerifiedCertificate",
     "VerifiedOcspStatus",
     "asn1_signature_algorithm_name",
+    "asn1_time",
     "auth_cert_hash",
     "cert_der",
     "cert_id_hashes",
@@ -60,6 +62,7 @@ __all__ = [
     "load_certificates",
     "public_key_bits",
     "require_aware",
+    "self_signed_certificate",
     "server_context",
     "signer_matches",
     "signer_member",
@@ -91,6 +94,7 @@ __getattr__, __dir__ = attach(__name__, {
     "VerifiedCertificate": "._pathvalidation",
     "VerifiedOcspStatus": "._ocsp",
     "asn1_signature_algorithm_name": "._certs",
+    "asn1_time": "._selfsigned",
     "auth_cert_hash": "._certs",
     "cert_der": "._certs",
     "cert_id_hashes": "._ocsp",
@@ -107,6 +111,7 @@ __getattr__, __dir__ = attach(__name__, {
     "load_certificates": "._certs",
     "public_key_bits": "._ocsp",
     "require_aware": "._certs",
+    "self_signed_certificate": "._selfsigned",
     "server_context": "._tls",
     "signer_matches": "._profile",
     "signer_member": "._profile",

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from trust.infra import _db as sqlstore
+from trust.infra import UtcDateTime, migrate_schema, open_engine, transaction
 from trust.errors import TrustError
 
 
@@ -31,7 +31,7 @@ class CaDatabaseError(TrustError):
     code = "trust.ca.database"
 
 
-class _UtcDateTime(sqlstore.UtcDateTime):
+class _UtcDateTime(UtcDateTime):
     """Stores aware datetimes as naive UTC (columns without time zone) and gives them back aware."""
 
     impl = DateTime
@@ -112,6 +112,7 @@ def serial_key(serial: int) -> str:
 metadata = _Base.metadata
 MIGRATIONS = Path(__file__).resolve().parent / "ca_migrations"
 VERSION_TABLE = "sild_ca_alembic_version"
+_NAME = "CA database"
 
 
 class CaDatabase:
@@ -119,23 +120,16 @@ class CaDatabase:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
-        try:
-            # synchronous=FULL: a CA register favours durability over speed
-            self.engine: Engine = sqlstore.open_store_engine(
-                url, synchronous="FULL", busy_timeout_ms=5000, foreign_keys=False, connect_defaults=False)
-        except (SQLAlchemyError, ImportError) as exc:
-            raise CaDatabaseError(f"cannot open CA database: {exc}") from exc
-        if migrate:
-            self.migrate()
+        # synchronous=FULL: a CA register favours durability over speed
+        self.engine: Engine = open_engine(
+            url, migrations=MIGRATIONS, fail=CaDatabaseError, name=_NAME, migrate=migrate,
+            synchronous="FULL", busy_timeout_ms=5000, foreign_keys=False, connect_defaults=False)
 
     def migrate(self, revision: str = "head") -> None:
-        try:
-            sqlstore.upgrade(self.engine, sqlstore.alembic_config(MIGRATIONS), revision)
-        except SQLAlchemyError as exc:
-            raise CaDatabaseError(f"CA database migration failed: {exc}") from exc
+        migrate_schema(self.engine, MIGRATIONS, fail=CaDatabaseError, name=_NAME, revision=revision)
 
     def _session(self) -> AbstractContextManager[Session]:
-        return sqlstore.transaction(self.engine, _database_error)
+        return transaction(self.engine, _database_error)
 
     def insert(self, record: CertificateRecord, before_commit: Callable[[], None]) -> None:
         """Insert ``record``; ``before_commit`` (the file write) runs inside the transaction."""

@@ -7,7 +7,6 @@ that PIN protects nothing and is for development and sandboxes only.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import sys
@@ -24,6 +23,7 @@ from trust.errors import TrustError
 from trust.protocol import MemberId, SecurityServerId, parse_client
 from trust.keys import KeyType, write_atomic
 from ._http import TrustHttpApp, TrustServer
+from trust.infra import utc_now
 
 PIN_ENV = "SILD_TOKEN_PIN"
 
@@ -34,10 +34,6 @@ def _pin() -> str:
         return pin
     click.echo(f"sild: warning: {PIN_ENV} is not set, using the development PIN (never in production)", err=True)
     return DEV_PIN
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @click.group("trust")
@@ -55,7 +51,7 @@ def trust_group() -> None:
 def init_command(directory: Path, instance: str, key_type: str, intermediate: bool, ocsp_url: str | None,
                  tsa_url: str | None) -> None:
     """Create a CA in DIRECTORY: root, optional intermediate, OCSP and TSA certificates."""
-    ca = CertificateAuthority.init(directory, instance=instance, pin=_pin(), now=_now(), key_type=KeyType(key_type),
+    ca = CertificateAuthority.init(directory, instance=instance, pin=_pin(), now=utc_now(), key_type=KeyType(key_type),
                                    intermediate=intermediate, ocsp_url=ocsp_url, tsa_url=tsa_url)
     try:
         click.echo(f"CA for instance {instance} created in {directory}")
@@ -99,9 +95,9 @@ def issue_command(directory: Path, kind: str, member: str, server_code: str | No
         if kind == "auth":
             assert server_code is not None
             server = SecurityServerId(member_id.instance, member_id.member_class, member_id.member_code, server_code)
-            issued = ca.issue_auth(server, now=_now(), csr=csr, key_type=kt, validity_days=days)
+            issued = ca.issue_auth(server, now=utc_now(), csr=csr, key_type=kt, validity_days=days)
         else:
-            issued = ca.issue_sign(member_id, now=_now(), csr=csr, key_type=kt, validity_days=days)
+            issued = ca.issue_sign(member_id, now=utc_now(), csr=csr, key_type=kt, validity_days=days)
     finally:
         ca.close()
     if issued.encrypted_key_pem is not None:
@@ -125,7 +121,7 @@ def revoke_command(directory: Path, cert_file: Path, reason: str) -> None:
     cert = load_certificate_file(cert_file)
     ca = CertificateAuthority.open(directory, pin=_pin())
     try:
-        record = ca.revoke(cert, at=_now(), reason=why)
+        record = ca.revoke(cert, at=utc_now(), reason=why)
     finally:
         ca.close()
     assert record.revoked_at is not None

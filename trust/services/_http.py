@@ -30,7 +30,7 @@ from trust.pki import OCSP_REQUEST, OCSP_RESPONSE
 from ._ocsp_responder import OcspResponder
 from trust.evidence import TIMESTAMP_QUERY, TIMESTAMP_REPLY
 from ._tsa import TimestampAuthority
-from trust.infra import WsgiServer
+from trust.infra import WsgiServer, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,6 @@ class _HttpError(Exception):
         self.headers = headers or []
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 class TrustHttpApp:
     """WSGI callable serving an OCSP responder and/or a TSA."""
 
@@ -60,7 +56,7 @@ class TrustHttpApp:
         ocsp: OcspResponder | None = None,
         tsa: TimestampAuthority | None = None,
         *,
-        clock: Callable[[], dt.datetime] = _utcnow,
+        clock: Callable[[], dt.datetime] = utc_now,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self.ocsp = ocsp

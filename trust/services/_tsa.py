@@ -33,6 +33,7 @@ from trust.pki import asn1_signature_algorithm_name, cert_der, is_tsa_cert, requ
 from trust.errors import TrustError
 from trust.keys import Signer, write_atomic
 from trust.evidence import IMPRINT_ALGORITHMS, TimeStampResp, TimestampError
+from trust.infra import utc_now
 
 # sild's own TSA policy arc (private, under a placeholder enterprise number for
 # development deployments; a real TSA configures the OID its practice statement names).
@@ -120,7 +121,7 @@ class TimestampAuthority:
         self.policy = policy
         self.serials = serials
         self.accuracy_seconds = accuracy_seconds
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._clock = clock or utc_now
         self._sig_alg = _signature_algorithm(signer, key_id, digest)
         self._digest = self._sig_alg.digest
         self._cert_der = cert_der(cert)

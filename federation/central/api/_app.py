@@ -23,7 +23,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask
 
-from federation.central.registry import utc_now
+from trust.infra import utc_now
 from federation.central.registry import CentralDir
 
 from ._anchors import anchors_blueprint

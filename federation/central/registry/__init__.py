@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ._keys import create_signing_key
     from ._models import Base
     from ._provision import DEFAULT_MEMBER_CLASSES, add_trusted_anchor, build_anchor, init_central
-    from ._registry import Registry, utc_now
+    from ._registry import Registry
     from ._requests import decide, list_requests, store_request
     from ._snapshot import RegistrySnapshot
 
@@ -38,7 +38,6 @@ __all__ = [
     "list_requests",
     "load_der_certificate",
     "store_request",
-    "utc_now",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
@@ -61,5 +60,4 @@ __getattr__, __dir__ = attach(__name__, {
     "list_requests": "._requests",
     "load_der_certificate": "._base",
     "store_request": "._requests",
-    "utc_now": "._registry",
 })

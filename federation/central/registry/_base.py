@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trust.protocol import ClientId, MemberId, SecurityServerId, SubsystemId
-from trust.infra import transaction
+from trust.infra import transaction, utc_now
 
 from federation.model import SECURITY_SERVER_OWNERS_GROUP
 from ._db import open_engine
@@ -51,10 +51,6 @@ SETTINGS: dict[str, tuple[int, int]] = {
 }
 # Free-text settings kept with the integers (validated by their own rule).
 TEXT_SETTINGS = ("centralUrl", "additionalNodeUrls", "managementServiceProviderId")
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def load_der_certificate(data: bytes, what: str) -> bytes:

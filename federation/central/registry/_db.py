@@ -19,44 +19,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic.config import Config
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from trust.infra import _db as sqlstore
-from trust.infra import database_url
+from trust.infra import database_url, migrate_schema
+from trust.infra import open_engine as open_database
 
 from ._errors import DatabaseFailure
 
-__all__ = ["MIGRATIONS", "alembic_config", "database_url", "migrate_database", "open_engine"]
+__all__ = ["MIGRATIONS", "database_url", "migrate_database", "open_engine"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version_registry"
+_NAME = "registry database"
 
 
 def open_engine(url: str | Path, *, migrate: bool = True, **engine_kw: Any) -> Engine:
-    """Create the engine, apply the SQLite pragmas and (by default) migrate to head."""
-    url = database_url(url)
-    if url.startswith("sqlite") and sqlstore.is_memory_sqlite(url):
-        raise DatabaseFailure("an in-memory SQLite registry cannot be shared between processes; use a file")
-    try:
-        # explicit_begin: the generator's multi-query snapshot must see one state of the registry
-        engine = sqlstore.open_store_engine(url, synchronous="FULL", busy_timeout_ms=30000, foreign_keys=True,
-                                            explicit_begin=True, **engine_kw)
-    except (SQLAlchemyError, ImportError) as exc:
-        raise DatabaseFailure(f"cannot open registry database {sqlstore.safe_url(url)}: {exc}") from exc
-    if migrate:
-        migrate_database(engine)
-    return engine
-
-
-def alembic_config(engine: Engine | None = None) -> Config:
-    return sqlstore.alembic_config(MIGRATIONS, engine)
+    """Open the registry through :func:`trust.infra.open_engine`: its pragmas, its chain, its error."""
+    # explicit_begin: the generator's multi-query snapshot must see one state of the registry
+    return open_database(url, migrations=MIGRATIONS, fail=DatabaseFailure, name=_NAME, migrate=migrate,
+                         synchronous="FULL", busy_timeout_ms=30000, foreign_keys=True, explicit_begin=True,
+                         **engine_kw)
 
 
 def migrate_database(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (alembic upgrade) inside one transaction."""
-    try:
-        sqlstore.upgrade(engine, alembic_config(engine), revision)
-    except SQLAlchemyError as exc:
-        raise DatabaseFailure(f"registry migration failed: {exc}") from exc
+    migrate_schema(engine, MIGRATIONS, fail=DatabaseFailure, name=_NAME, revision=revision)

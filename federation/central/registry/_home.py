@@ -24,10 +24,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from trust.infra import utc_now
 from trust.keys import SoftToken, write_atomic
 
 from federation.errors import FederationError
-from ._registry import Registry, utc_now
+from ._registry import Registry
 
 PIN_ENV = "SILD_TOKEN_PIN"
 DEV_PIN = "sild-dev-pin"

@@ -4,9 +4,9 @@ The internal and the external configuration are each signed with their own key, 
 in a :class:`trust.keys._token.SoftToken` (``DIR/token``). A gateway finds the verification
 key through the certificate listed in its anchor and in the shared parameters'
 ``source`` elements; X-Road uses these certificates only as public-key holders, so a
-self-signed certificate is enough. It is built here from the public key and signed
-through the :class:`~trust.keys._token.Signer` interface (only a digest goes to the token;
-the private key never leaves it).
+self-signed certificate is enough. It is built by :func:`trust.pki.self_signed_certificate`
+through the :class:`~trust.keys.Signer` interface (only a digest goes to the token; the
+private key never leaves it).
 
 Rotation, in the order that keeps every gateway verifying:
 
@@ -25,65 +25,28 @@ Rotation, in the order that keeps every gateway verifying:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
-from trust.keys import DigestAlgorithm, SignatureAlgorithm
-from trust.pki import asn1_signature_algorithm_name
-from trust.keys import KeyType, SoftToken
+from trust.keys import DigestAlgorithm, KeyType, SoftToken
+from trust.pki import self_signed_certificate
 
 from ._registry import Registry
 
 CERT_VALIDITY = dt.timedelta(days=365 * 20)
 
 
-def _time(moment: dt.datetime) -> asn1_x509.Time:
-    moment = moment.astimezone(dt.timezone.utc).replace(microsecond=0)
-    if moment.year < 2050:
-        return asn1_x509.Time({"utc_time": moment})
-    return asn1_x509.Time({"general_time": moment})
-
-
-def self_signed_certificate(token: SoftToken, key_id: str, common_name: str, *, now: dt.datetime) -> bytes:
-    """DER of a self-signed certificate for ``key_id`` (a public-key holder), signed via the token."""
+def signing_key_certificate(token: SoftToken, key_id: str, common_name: str, *, now: dt.datetime) -> bytes:
+    """DER of the self-signed certificate of a configuration signing key (a public-key holder)."""
     if now.tzinfo is None:
         raise ValueError("naive datetime refused")
-    public = token.public_key(key_id)
-    algorithm = SignatureAlgorithm.for_key(public, DigestAlgorithm.SHA512)
-    spki = asn1_keys.PublicKeyInfo.load(
-        public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return self_signed_certificate(
+        token, key_id, x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
+        not_before=now - dt.timedelta(hours=1), not_after=now + CERT_VALIDITY, digest=DigestAlgorithm.SHA512,
+        key_usage={"digital_signature"}, subject_key_identifier=True,
     )
-    name = asn1_x509.Name.build({"common_name": common_name})
-    sig_alg = {"algorithm": asn1_signature_algorithm_name(algorithm)}
-    if not algorithm.is_ecdsa:
-        sig_alg["parameters"] = None  # type: ignore[assignment]
-    key_hash = hashlib.sha1(spki["public_key"].contents).digest()  # noqa: S324 - RFC 5280 key identifier method 1
-    tbs = asn1_x509.TbsCertificate(
-        {
-            "version": "v3",
-            "serial_number": int.from_bytes(secrets.token_bytes(16), "big") >> 1,
-            "signature": sig_alg,
-            "issuer": name,
-            "validity": {"not_before": _time(now - dt.timedelta(hours=1)), "not_after": _time(now + CERT_VALIDITY)},
-            "subject": name,
-            "subject_public_key_info": spki,
-            "extensions": [
-                {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": False}},
-                {"extn_id": "key_usage", "critical": True, "extn_value": {"digital_signature"}},
-                {"extn_id": "key_identifier", "critical": False, "extn_value": key_hash},
-            ],
-        }
-    )
-    digest = algorithm.digest.digest(tbs.dump())
-    signature = token.sign(key_id, algorithm, digest)
-    cert = asn1_x509.Certificate(
-        {"tbs_certificate": tbs, "signature_algorithm": sig_alg, "signature_value": signature}
-    )
-    return bytes(cert.dump())
 
 
 def new_key_id(kind: str, now: dt.datetime) -> str:
@@ -109,6 +72,6 @@ def create_signing_key(
     instance = registry.instance
     key_id = new_key_id(kind, now)
     token.generate(key_id, key_type)
-    cert = self_signed_certificate(token, key_id, f"{instance} {kind} configuration signing key", now=now)
+    cert = signing_key_certificate(token, key_id, f"{instance} {kind} configuration signing key", now=now)
     registry.add_signing_key(key_id, kind, cert, status="active" if activate else "pending")
     return key_id

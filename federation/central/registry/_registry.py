@@ -31,7 +31,7 @@ from trust.protocol import ClientId, MemberId, SecurityServerId, SubsystemId
 
 from federation.model import SECURITY_SERVER_OWNERS_GROUP
 from ._base import (
-    KEY_KINDS, KEY_STATUSES, ROLES, SETTINGS, TEXT_SETTINGS, RegistryInfo, load_der_certificate, utc_now,
+    KEY_KINDS, KEY_STATUSES, ROLES, SETTINGS, TEXT_SETTINGS, RegistryInfo, load_der_certificate,
 )
 from ._security import ApiKeyInfo, SecurityRecords
 from ._errors import (
@@ -274,5 +274,4 @@ __all__ = [
     "RegistryInfo",
     "RegistrySnapshot",
     "load_der_certificate",
-    "utc_now",
 ]

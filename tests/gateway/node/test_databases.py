@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from gateway.cli import _main as sild_cli
 from gateway.serverconf import ServerConf
 from gateway.serverconf import open_engine
-from gateway.settings import NodeSettings, SetupError, init_gateway
+from gateway.provision import init_gateway
+from gateway.settings import NodeSettings, SetupError
 from trust.protocol import parse_client
 from trust.keys import KeyType
 

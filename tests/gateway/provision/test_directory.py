@@ -12,9 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from gateway.cli._main import cli, _register
-from gateway.settings import (
-    NodeSettings, SetupError, add_member, import_certificate, init_gateway, sign_keys,
-)
+from gateway.provision import add_member, import_certificate, init_gateway, sign_keys
+from gateway.settings import NodeSettings, SetupError
 from trust.services import CertificateAuthority
 from trust.protocol import MemberId, parse_server
 from trust.keys import KeyType
