@@ -42,9 +42,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from trust.errors import SildError
 
 from gateway.serverconf import _models as m
-from ._log import (
-    STATE_FIRST_FAILURE, STATE_FLOOR, STATE_LAST_ERROR, STATE_LAST_SUCCESS, MessageLog, MessageLogError,
-)
+from ._log import MessageLog
+from ._records import STATE_FIRST_FAILURE, STATE_FLOOR, STATE_LAST_ERROR, STATE_LAST_SUCCESS, MessageLogError
 
 log = logging.getLogger(__name__)
 
