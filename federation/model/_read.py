@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ._model import (
+from ._private import (
     AnchorSource, ConfigurationAnchor, FetchIntervalParameters, ManagementService, MonitoringParameters,
     NextUpdateParameters, PrivateParameters,
 )
