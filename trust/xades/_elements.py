@@ -22,7 +22,7 @@ from trust.errors import TrustError
 from trust.keys import DigestAlgorithm, SignatureAlgorithm
 
 from ._errors import SignatureMalformed
-from ._sign import DS_NS, XADES_NS
+from ._layout import DS_NS, XADES_NS
 
 ASIC_NAMESPACES = ("http://uri.etsi.org/02918/v1.2.1#", "http://uri.etsi.org/02918/v1.1.1#")
 

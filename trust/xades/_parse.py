@@ -30,7 +30,7 @@ from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.errors import TrustError
 from trust.keys import ecdsa_raw_to_der, verify_digest
 from trust.infra import parse_xml
-from ._sign import SIGNED_PROPERTIES_TYPE, fast_digest
+from ._layout import SIGNED_PROPERTIES_TYPE, fast_digest
 from ._errors import BadSignatureValue, DigestMismatch, MissingReference, SignatureMalformed
 from ._elements import (
     _C14N_METHOD, _CERT, _CERT_DIGEST, _DIGEST_METHOD, _DIGEST_VALUE, _ECDSA_METHODS, _ISSUER_SERIAL, _KEY_INFO,
