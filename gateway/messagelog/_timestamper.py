@@ -76,7 +76,7 @@ class BatchStamper(Protocol):
 
 
 def evidence_stamper(client: Any) -> BatchStamper:
-    """A stamper over a :class:`trust.evidence._timestamp.TimestampClient` using :mod:`trust.evidence._signature_timestamp`.
+    """A stamper over a :class:`trust.evidence._tsa_client.TimestampClient` using :mod:`trust.evidence._signature_timestamp`.
 
     Several records: the TSA stamps ``/ts-hashchainresult.xml`` of a Merkle tree over
     SHA-512 of each signature. One record: the TSA stamps its ``SignatureValue`` and
