@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 from trust._lazy import attach
 
 if TYPE_CHECKING:
-    from ._client import (
-        AllowedFederations, ClientConfig, ConfigurationClient, RefreshReport, schedule_refresh,
-    )
+    from ._client import ConfigurationClient, schedule_refresh
+    from ._config import AllowedFederations, ClientConfig, RefreshReport
 
 __all__ = [
     "AllowedFederations",
@@ -20,9 +19,9 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
-    "AllowedFederations": "._client",
-    "ClientConfig": "._client",
+    "AllowedFederations": "._config",
+    "ClientConfig": "._config",
     "ConfigurationClient": "._client",
-    "RefreshReport": "._client",
+    "RefreshReport": "._config",
     "schedule_refresh": "._client",
 })

@@ -25,7 +25,8 @@ import click
 from trust.infra import utc_now
 
 from federation.anchor import load_anchor
-from ._client import DEFAULT_VERSIONS, AllowedFederations, ClientConfig, ConfigurationClient
+from ._client import ConfigurationClient
+from ._config import DEFAULT_VERSIONS, AllowedFederations, ClientConfig
 from federation.directory import VerifiedConfiguration, verify_directory
 from federation.model import AnchorSource, ConfigurationAnchor, PrivateParameters, SharedParameters
 from federation.model import ConfError, ConfMissingPart

@@ -13,12 +13,12 @@ if TYPE_CHECKING:
         ConfOutdated, ConfSchemaInvalid, ConfTreeInvalid, ConfUnknownVerificationCert,
     )
     from ._model import (
-        AnchorSource, ApprovedCaInfo, ApprovedTsaInfo, CURRENT_VERSION, CaInfo, ConfigurationAnchor,
-        ConfigurationSource, FETCHINTERVAL, GlobalGroup, MONITORING, MaintenanceMode, ManagementService,
-        Member, MemberClass, NEXTUPDATE, OcspInfo, PRIVATE_PARAMETERS, ParametersModel, PrivateParameters,
-        SECURITY_SERVER_OWNERS_GROUP, SHARED_PARAMETERS, SUPPORTED_VERSIONS, SecurityServer,
-        SharedParameters, Subsystem, XROAD_NS, auth_cert_hash, load_certificate,
+        ApprovedCaInfo, ApprovedTsaInfo, CURRENT_VERSION, CaInfo, ConfigurationSource, FETCHINTERVAL,
+        GlobalGroup, MONITORING, MaintenanceMode, Member, MemberClass, NEXTUPDATE, OcspInfo,
+        PRIVATE_PARAMETERS, SECURITY_SERVER_OWNERS_GROUP, SHARED_PARAMETERS, SUPPORTED_VERSIONS,
+        SecurityServer, SharedParameters, Subsystem, XROAD_NS, auth_cert_hash, load_certificate,
     )
+    from ._private import AnchorSource, ConfigurationAnchor, ManagementService, ParametersModel, PrivateParameters
     from ._read import (
         anchor_element, parse_anchor_element, parse_fetch_interval_parameters, parse_monitoring_parameters,
         parse_next_update_parameters, parse_private_parameters, parse_shared_parameters,
@@ -82,7 +82,7 @@ __all__ = [
 
 __getattr__, __dir__ = attach(__name__, {
     "AnchorInvalid": "._errors",
-    "AnchorSource": "._model",
+    "AnchorSource": "._private",
     "ApprovedCaInfo": "._model",
     "ApprovedTsaInfo": "._model",
     "CURRENT_VERSION": "._model",
@@ -101,20 +101,20 @@ __getattr__, __dir__ = attach(__name__, {
     "ConfSchemaInvalid": "._errors",
     "ConfTreeInvalid": "._errors",
     "ConfUnknownVerificationCert": "._errors",
-    "ConfigurationAnchor": "._model",
+    "ConfigurationAnchor": "._private",
     "ConfigurationSource": "._model",
     "FETCHINTERVAL": "._model",
     "GlobalGroup": "._model",
     "MONITORING": "._model",
     "MaintenanceMode": "._model",
-    "ManagementService": "._model",
+    "ManagementService": "._private",
     "Member": "._model",
     "MemberClass": "._model",
     "NEXTUPDATE": "._model",
     "OcspInfo": "._model",
     "PRIVATE_PARAMETERS": "._model",
-    "ParametersModel": "._model",
-    "PrivateParameters": "._model",
+    "ParametersModel": "._private",
+    "PrivateParameters": "._private",
     "SECURITY_SERVER_OWNERS_GROUP": "._model",
     "SHARED_PARAMETERS": "._model",
     "SUPPORTED_VERSIONS": "._model",

@@ -8,8 +8,10 @@ groups, global settings; what federation partners see) and *private parameters*
 management service, the timestamping interval). Three optional internal parts carry
 one setting each: ``MONITORING``, ``FETCHINTERVAL`` and ``NEXTUPDATE``.
 
-This module holds the values only; :mod:`federation.model._read` reads them from
-versions 2 to 6 and writes them (version 6 by default). Certificates are kept as
+This module holds the shared parameters and the constants of the format; the
+private parameters, anchors and the optional parts are in
+:mod:`federation.model._private`. Both hold values only; :mod:`federation.model._read`
+reads them from versions 2 to 6 and writes them (version 6 by default). Certificates are kept as
 the DER bytes the file carried (some vectors carry base64 of PEM text, which is
 normalised to DER on reading; anchors in X-Road's own tests carry non-certificates
 such as ``YmFyCg==``, so parsing the certificate is deferred to the moment it is
@@ -41,7 +43,6 @@ then ``federation.model._read.write_shared_parameters(params)`` gives version-6 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Iterator
@@ -376,114 +377,3 @@ class SharedParameters:
         return TrustPolicy(
             instance=self.instance, cas=tuple(cas), tsas=tsas, ocsp_freshness_seconds=self.ocsp_freshness_seconds
         )
-
-
-# -- private parameters -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnchorSource:
-    """One download location of an anchor and the certificates that may sign there."""
-
-    download_url: str
-    verification_certs: tuple[bytes, ...] = ()
-
-    def __post_init__(self) -> None:
-        _req(self.download_url, "downloadURL")
-        if not self.verification_certs:
-            raise ConfSchemaInvalid(f"source {self.download_url} has no verificationCert")
-
-
-@dataclass(frozen=True)
-class ConfigurationAnchor:
-    """Where an instance's configuration is downloaded and who may sign it.
-
-    The same structure is the standalone anchor file (:mod:`federation.anchor`) and
-    the ``configurationAnchor`` entries of private parameters (trusted anchors of
-    federated instances).
-    """
-
-    instance: str
-    sources: tuple[AnchorSource, ...]
-    generated_at: dt.datetime | None = None
-
-    def __post_init__(self) -> None:
-        _req(self.instance, "anchor instanceIdentifier")
-        if not self.sources:
-            raise ConfSchemaInvalid(f"anchor of {self.instance} has no source")
-        if self.generated_at is not None and self.generated_at.tzinfo is None:
-            raise ConfSchemaInvalid("anchor generatedAt must carry a time zone")
-
-    def verification_certs(self) -> tuple[bytes, ...]:
-        seen: list[bytes] = []
-        for source in self.sources:
-            for cert in source.verification_certs:
-                if cert not in seen:
-                    seen.append(cert)
-        return tuple(seen)
-
-
-@dataclass(frozen=True)
-class ManagementService:
-    auth_cert_reg_service_address: str
-    management_request_service_provider_id: ClientId
-    auth_cert_reg_service_cert: bytes | None = None
-
-    def __post_init__(self) -> None:
-        _req(self.auth_cert_reg_service_address, "authCertRegServiceAddress")
-
-
-@dataclass(frozen=True)
-class PrivateParameters:
-    instance: str
-    management_service: ManagementService
-    anchors: tuple[ConfigurationAnchor, ...] = ()
-    time_stamping_interval_seconds: int = DEFAULT_TIMESTAMPING_INTERVAL_SECONDS
-    version: int = CURRENT_VERSION
-
-    def __post_init__(self) -> None:
-        _req(self.instance, "instanceIdentifier")
-        if self.version not in SUPPORTED_VERSIONS:
-            raise ConfSchemaInvalid(f"configuration version {self.version} is not supported")
-        if self.time_stamping_interval_seconds <= 0:
-            raise ConfSchemaInvalid("timeStampingIntervalSeconds must be positive")
-
-    def anchor_for(self, instance: str) -> ConfigurationAnchor | None:
-        for anchor in self.anchors:
-            if anchor.instance == instance:
-                return anchor
-        return None
-
-
-# -- optional internal parts --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MonitoringParameters:
-    """``MONITORING``: the client allowed to query monitoring data of every gateway."""
-
-    monitoring_client_id: ClientId | None = None
-
-
-@dataclass(frozen=True)
-class FetchIntervalParameters:
-    """``FETCHINTERVAL``: how often gateways refresh OCSP responses (seconds)."""
-
-    ocsp_fetch_interval: int
-
-    def __post_init__(self) -> None:
-        if self.ocsp_fetch_interval <= 0:
-            raise ConfSchemaInvalid("ocspFetchInterval must be positive")
-
-
-@dataclass(frozen=True)
-class NextUpdateParameters:
-    """``NEXTUPDATE``: whether gateways check the nextUpdate field of OCSP responses."""
-
-    verify_next_update: bool
-
-
-ParametersModel = (
-    SharedParameters | PrivateParameters | MonitoringParameters | FetchIntervalParameters | NextUpdateParameters
-)
-

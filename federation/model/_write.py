@@ -16,9 +16,9 @@ from lxml import etree
 
 from trust.protocol import IDENTIFIERS_NS, ClientId, id_to_xml
 
-from ._model import (
-    CURRENT_VERSION, SUPPORTED_VERSIONS, XROAD_NS, CaInfo, ConfigurationAnchor, FetchIntervalParameters,
-    MonitoringParameters, NextUpdateParameters, PrivateParameters, SharedParameters,
+from ._model import CURRENT_VERSION, SUPPORTED_VERSIONS, XROAD_NS, CaInfo, SharedParameters
+from ._private import (
+    ConfigurationAnchor, FetchIntervalParameters, MonitoringParameters, NextUpdateParameters, PrivateParameters,
 )
 from ._errors import ConfSchemaInvalid
 

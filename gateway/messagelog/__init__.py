@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from ._archive import Archiver, NotTimestamped, export_exchange, verify_archive_chain
     from ._checkpoint import SAFETY_NET_PAGES, WalCheckpointer
     from ._lock import CommitLock
-    from ._log import Attachment, LogEntry, MessageLog, MessageLogConfig, RecordNotFound, TimestampingOverdue
+    from ._log import MessageLog
+    from ._records import Attachment, LogEntry, MessageLogConfig, RecordNotFound, TimestampingOverdue
     from ._timestamper import Timestamper, evidence_stamper
 
 __all__ = [
@@ -33,16 +34,16 @@ __all__ = [
 
 __getattr__, __dir__ = attach(__name__, {
     "Archiver": "._archive",
-    "Attachment": "._log",
+    "Attachment": "._records",
     "CommitLock": "._lock",
-    "LogEntry": "._log",
+    "LogEntry": "._records",
     "MessageLog": "._log",
-    "MessageLogConfig": "._log",
+    "MessageLogConfig": "._records",
     "NotTimestamped": "._archive",
-    "RecordNotFound": "._log",
+    "RecordNotFound": "._records",
     "SAFETY_NET_PAGES": "._checkpoint",
     "Timestamper": "._timestamper",
-    "TimestampingOverdue": "._log",
+    "TimestampingOverdue": "._records",
     "WalCheckpointer": "._checkpoint",
     "evidence_stamper": "._timestamper",
     "export_exchange": "._archive",

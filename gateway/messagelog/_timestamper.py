@@ -42,9 +42,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from trust.errors import SildError
 
 from gateway.serverconf import _models as m
-from ._log import (
-    STATE_FIRST_FAILURE, STATE_FLOOR, STATE_LAST_ERROR, STATE_LAST_SUCCESS, MessageLog, MessageLogError,
-)
+from ._log import MessageLog
+from ._records import STATE_FIRST_FAILURE, STATE_FLOOR, STATE_LAST_ERROR, STATE_LAST_SUCCESS, MessageLogError
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ class BatchStamper(Protocol):
 
 
 def evidence_stamper(client: Any) -> BatchStamper:
-    """A stamper over a :class:`trust.evidence._timestamp.TimestampClient` using :mod:`trust.evidence._signature_timestamp`.
+    """A stamper over a :class:`trust.evidence._tsa_client.TimestampClient` using :mod:`trust.evidence._signature_timestamp`.
 
     Several records: the TSA stamps ``/ts-hashchainresult.xml`` of a Merkle tree over
     SHA-512 of each signature. One record: the TSA stamps its ``SignatureValue`` and

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from trust._lazy import attach
 
 if TYPE_CHECKING:
-    from ._demo import run_demo
+    from ._demo_run import run_demo
     from ._orchestrate import down, up
     from ._processes import watch
 
@@ -27,7 +27,7 @@ __all__ = [
 
 __getattr__, __dir__ = attach(__name__, {
     "down": "._orchestrate",
-    "run_demo": "._demo",
+    "run_demo": "._demo_run",
     "up": "._orchestrate",
     "watch": "._processes",
 })

@@ -12,9 +12,10 @@ if TYPE_CHECKING:
         TimestampedRecord, timestamp_batch, timestamp_single, verify_signature_timestamp,
     )
     from ._timestamp import (
-        IMPRINT_ALGORITHMS, TIMESTAMP_QUERY, TIMESTAMP_REPLY, TimeStampResp, TimestampClient, TimestampError,
-        VerifiedTimestamp, verify_timestamp_token,
+        IMPRINT_ALGORITHMS, TIMESTAMP_QUERY, TIMESTAMP_REPLY, TimeStampResp, TimestampError, VerifiedTimestamp,
+        verify_timestamp_token,
     )
+    from ._tsa_client import TimestampClient
 
 __all__ = [
     "AsicContainer",
@@ -42,7 +43,7 @@ __getattr__, __dir__ = attach(__name__, {
     "TIMESTAMP_QUERY": "._timestamp",
     "TIMESTAMP_REPLY": "._timestamp",
     "TimeStampResp": "._timestamp",
-    "TimestampClient": "._timestamp",
+    "TimestampClient": "._tsa_client",
     "TimestampError": "._timestamp",
     "TimestampedRecord": "._signature_timestamp",
     "VerifiedContainer": "._asic",

@@ -1,4 +1,4 @@
-"""RFC 3161 timestamp tokens: verification and the HTTP client.
+"""RFC 3161 timestamp tokens: verification, requests and replies.
 
 A timestamp token is CMS ``SignedData`` whose content is a DER ``TSTInfo``
 (policy, message imprint, serial, genTime, nonce). Verification checks, in order:
@@ -10,18 +10,17 @@ the signature, and that the signer is one of the TSA certificates the caller tru
 
 The message log stamps the ``SignatureValue`` or the hash-chain result with SHA-512
 (NOTES 7); the evidence verifier calls :func:`verify_timestamp_token` on tokens
-taken out of ASiC containers, so every failure has its own error and code.
+taken out of ASiC containers, so every failure has its own error and code. The HTTP
+client that asks a TSA for tokens is :mod:`trust.evidence._tsa_client`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import httpx
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -220,6 +219,41 @@ def _check_ess(signer_info: cms.SignerInfo, cert: x509.Certificate) -> None:
             raise TimestampSignatureInvalid("ESS signing certificate does not match the TSA certificate")
 
 
+def _signed_attributes(signed: cms.SignedData, tst_bytes: bytes) -> tuple[cms.SignerInfo, str]:
+    """The one signer and its digest name, after checking its contentType and messageDigest."""
+    signer_infos = signed["signer_infos"]
+    if len(signer_infos) != 1:
+        raise TimestampMalformed(f"timestamp token has {len(signer_infos)} signers, expected 1")
+    signer_info = signer_infos[0]
+    if signer_info["signed_attrs"].native is None:
+        raise TimestampMalformed("timestamp token has no signed attributes")
+    content_types = _attr(signer_info, "content_type")
+    if not content_types or content_types[0].native != "tst_info":  # type: ignore[attr-defined]
+        raise TimestampMalformed("signed contentType is not id-ct-TSTInfo")
+    digest_name = _digest_name(signer_info["digest_algorithm"])
+    if digest_name not in ("sha256", "sha384", "sha512"):
+        raise TimestampUnsupportedAlgorithm(f"signer digest {digest_name} is not accepted")
+    digests = _attr(signer_info, "message_digest")
+    if not digests or digests[0].native != hashlib.new(digest_name, tst_bytes).digest():  # type: ignore[attr-defined]
+        raise TimestampSignatureInvalid("messageDigest does not match the TSTInfo")
+    return signer_info, digest_name
+
+
+def _check_signature(signer_info: cms.SignerInfo, cert: x509.Certificate, digest_name: str) -> None:
+    """The signature over the signed attributes, with the signer certificate's key."""
+    sig_algo = signer_info["signature_algorithm"]
+    try:
+        sig_name = sig_algo.signature_algo
+        pss = sig_algo["parameters"]["salt_length"].native if sig_name == "rsassa_pss" else None
+    except (ValueError, KeyError) as exc:
+        raise TimestampUnsupportedAlgorithm(f"unsupported signature algorithm: {exc}") from exc
+    if not verify_asn1_signature(
+        cert.public_key(), sig_name, digest_name, _signed_attrs_der(signer_info),
+        signer_info["signature"].native, pss,
+    ):
+        raise TimestampSignatureInvalid("the timestamp signature does not verify")
+
+
 def verify_timestamp_token(
     token_der: bytes,
     *,
@@ -248,34 +282,9 @@ def verify_timestamp_token(
     if hashed != expected:
         raise TimestampImprintMismatch("the timestamp does not cover this data")
 
-    signer_infos = signed["signer_infos"]
-    if len(signer_infos) != 1:
-        raise TimestampMalformed(f"timestamp token has {len(signer_infos)} signers, expected 1")
-    signer_info = signer_infos[0]
-    if signer_info["signed_attrs"].native is None:
-        raise TimestampMalformed("timestamp token has no signed attributes")
-    content_types = _attr(signer_info, "content_type")
-    if not content_types or content_types[0].native != "tst_info":  # type: ignore[attr-defined]
-        raise TimestampMalformed("signed contentType is not id-ct-TSTInfo")
-    digest_name = _digest_name(signer_info["digest_algorithm"])
-    if digest_name not in ("sha256", "sha384", "sha512"):
-        raise TimestampUnsupportedAlgorithm(f"signer digest {digest_name} is not accepted")
-    digests = _attr(signer_info, "message_digest")
-    if not digests or digests[0].native != hashlib.new(digest_name, tst_bytes).digest():  # type: ignore[attr-defined]
-        raise TimestampSignatureInvalid("messageDigest does not match the TSTInfo")
-
+    signer_info, digest_name = _signed_attributes(signed, tst_bytes)
     cert = _signer_cert(signer_info, signed, tsa_certs)
-    sig_algo = signer_info["signature_algorithm"]
-    try:
-        sig_name = sig_algo.signature_algo
-        pss = sig_algo["parameters"]["salt_length"].native if sig_name == "rsassa_pss" else None
-    except (ValueError, KeyError) as exc:
-        raise TimestampUnsupportedAlgorithm(f"unsupported signature algorithm: {exc}") from exc
-    if not verify_asn1_signature(
-        cert.public_key(), sig_name, digest_name, _signed_attrs_der(signer_info),
-        signer_info["signature"].native, pss,
-    ):
-        raise TimestampSignatureInvalid("the timestamp signature does not verify")
+    _check_signature(signer_info, cert, digest_name)
     _check_ess(signer_info, cert)
 
     gen_time = tst_info["gen_time"].native
@@ -357,53 +366,3 @@ def parse_reply(reply_der: bytes) -> bytes:
     if token.native is None:
         raise TimestampMalformed("granted reply carries no token")
     return bytes(token.dump())
-
-
-class TimestampClient:
-    """Requests timestamps from one TSA URL and verifies every reply.
-
-    The ``httpx.Client`` is a parameter so callers share connection pools and set
-    timeouts; a nonce (random 64-bit) is sent with each request and must come back.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        tsa_certs: Sequence[x509.Certificate],
-        *,
-        http: httpx.Client | None = None,
-        algorithm: DigestAlgorithm = DigestAlgorithm.SHA512,
-        timeout: float = 10.0,
-        policy: str | None = None,
-    ) -> None:
-        imprint_algorithm(algorithm.hashlib_name)
-        self.url = url
-        self.tsa_certs = tuple(tsa_certs)
-        self.algorithm = algorithm
-        self.policy = policy
-        self._http = http or httpx.Client(timeout=timeout, trust_env=False)
-
-    def stamp(self, data: bytes, *, at: dt.datetime) -> VerifiedTimestamp:
-        return self.stamp_digest(self.algorithm.digest(data), at=at)
-
-    def stamp_digest(self, digest: bytes, *, at: dt.datetime, nonce: int | None = None) -> VerifiedTimestamp:
-        nonce = secrets.randbits(63) | 1 if nonce is None else nonce
-        request = build_request(digest, self.algorithm, nonce=nonce, cert_req=True, policy=self.policy)
-        try:
-            response = self._http.post(self.url, content=request, headers={"Content-Type": TIMESTAMP_QUERY})
-        except httpx.HTTPError as exc:
-            raise TimestampUnavailable(f"TSA {self.url} unreachable: {exc}") from exc
-        if response.status_code != 200:
-            raise TimestampUnavailable(f"TSA {self.url} answered HTTP {response.status_code}")
-        token = parse_reply(response.content)
-        verified = verify_timestamp_token(
-            token, message_imprint_digest=digest, tsa_certs=self.tsa_certs, at=at
-        )
-        if verified.nonce != nonce:
-            raise TimestampNonceMismatch("the TSA did not echo the request nonce")
-        if self.policy is not None and verified.policy != self.policy:
-            raise TimestampRejected(f"TSA used policy {verified.policy}, asked for {self.policy}")
-        return verified
-
-    def close(self) -> None:
-        self._http.close()

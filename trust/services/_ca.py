@@ -17,6 +17,10 @@ sign certificates ``C=instance, O=member class, CN=member code`` with
 nonRepudiation; gateway auth certificates add ``serialNumber=INSTANCE/SERVER/CLASS``
 and carry digitalSignature + keyEncipherment with EKU serverAuth + clientAuth.
 
+The errors and enumerations are in :mod:`._ca_types`, the shapes of the
+certificates (names, extensions, serials) in :mod:`._ca_profile`; this module keeps
+the directory, the keys, the register and the order of issuing.
+
 Private keys are used here directly (certificate building needs the key object);
 they never leave ``trust``. A key the CA generates for a requester is handed out
 only as a PKCS#8 PEM encrypted with the PIN.
@@ -25,135 +29,33 @@ only as a PKCS#8 PEM encrypted with the PIN.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
-import secrets
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 
 from trust.keys import DigestAlgorithm
 from trust.pki import ApprovedCa, ApprovedTsa, OcspResponderInfo
 from ._ca_db import CaDatabase, CertificateRecord
 from trust.pki import cert_pem, fingerprint_hex, load_certificate, load_certificate_file, require_aware
-from trust.errors import TrustError
 from trust.protocol import MemberId, SecurityServerId
 from trust.keys import KeyType, PrivateKey, PublicKey, SoftToken, write_atomic
+
+from ._ca_profile import (
+    _ca_builder, _check_public_key, _csr_public_key, _delegated_ocsp_cert, _leaf_builder, _member_profile, _name,
+    _serial, _service_record, _sig_hash, _subject_text, _tsa_cert,
+)
+from ._ca_types import (
+    AlreadyRevoked, CaAlreadyExists, CaError, CaNotInitialised, CertificateKind, CsrInvalid, IssuedCertificate,
+    RevocationReason, UnknownCertificate,
+)
 
 DEV_PIN = "sild-dev-pin"  # development only: production passes its own PIN (SILD_TOKEN_PIN)
 
 ROOT, INTERMEDIATE, OCSP, TSA = "root", "intermediate", "ocsp", "tsa"
-
-
-class CaError(TrustError):
-    code = "trust.ca.error"
-
-
-class CaNotInitialised(CaError):
-    code = "trust.ca.not_initialised"
-
-
-class CaAlreadyExists(CaError):
-    code = "trust.ca.exists"
-
-
-class CsrInvalid(CaError):
-    code = "trust.ca.csr_invalid"
-
-
-class UnknownCertificate(CaError):
-    code = "trust.ca.unknown_certificate"
-
-
-class AlreadyRevoked(CaError):
-    code = "trust.ca.already_revoked"
-
-
-class CertificateKind(enum.Enum):
-    AUTH = "auth"
-    SIGN = "sign"
-
-
-class RevocationReason(enum.Enum):
-    """RFC 5280 CRLReason, named as X-Road and openssl write them."""
-
-    UNSPECIFIED = "unspecified"
-    KEY_COMPROMISE = "keyCompromise"
-    CA_COMPROMISE = "cACompromise"
-    AFFILIATION_CHANGED = "affiliationChanged"
-    SUPERSEDED = "superseded"
-    CESSATION_OF_OPERATION = "cessationOfOperation"
-    CERTIFICATE_HOLD = "certificateHold"
-    PRIVILEGE_WITHDRAWN = "privilegeWithdrawn"
-    AA_COMPROMISE = "aACompromise"
-
-    @classmethod
-    def parse(cls, text: str) -> "RevocationReason":
-        key = text.replace("_", "").replace("-", "").lower()
-        for reason in cls:
-            if reason.value.lower() == key:
-                return reason
-        raise CaError(f"unknown revocation reason {text!r}", code="trust.ca.bad_reason")
-
-    @property
-    def asn1_name(self) -> str:
-        """asn1crypto's CRLReason name (``key_compromise``)."""
-        return {
-            "cACompromise": "ca_compromise",
-            "aACompromise": "aa_compromise",
-        }.get(self.value, "".join("_" + c.lower() if c.isupper() else c for c in self.value))
-
-
-@dataclass(frozen=True)
-class IssuedCertificate:
-    """A freshly issued certificate and, when the CA generated the key, the encrypted key."""
-
-    cert: x509.Certificate
-    encrypted_key_pem: bytes | None = None
-
-
-def _serial() -> int:
-    return secrets.randbits(159) or 1
-
-
-def _name(*pairs: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
-    return x509.Name([_attribute(oid, value) for oid, value in pairs])
-
-
-def _attribute(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute[str]:
-    """X-Road's EJBCA profile puts the instance code in C; codes such as ``DEV`` or
-    ``EE-test`` are not two letters, which RFC 5280 wants but X-Road never checked,
-    so C is written as the instance code verbatim (a PrintableString or UTF8String)."""
-    if oid == NameOID.COUNTRY_NAME and len(value) != 2:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return x509.NameAttribute(oid, value, _validate=False)
-    return x509.NameAttribute(oid, value)
-
-
-def _sig_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512:
-    """SHA-512 with RSA (X-Road's default), the curve's natural hash with ECDSA."""
-    if isinstance(key, rsa.RSAPrivateKey):
-        return hashes.SHA512()
-    return hashes.SHA384() if isinstance(key.curve, ec.SECP384R1) else hashes.SHA256()
-
-
-def _check_public_key(key: object) -> PublicKey:
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < 2048:
-            raise CsrInvalid(f"RSA keys must have at least 2048 bits, got {key.key_size}")
-        return key
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        if not isinstance(key.curve, (ec.SECP256R1, ec.SECP384R1)):
-            raise CsrInvalid(f"EC curve {key.curve.name} is not accepted (P-256, P-384)")
-        return key
-    raise CsrInvalid(f"unsupported key type {type(key).__name__}")
 
 
 class CertificateAuthority:
@@ -220,26 +122,14 @@ class CertificateAuthority:
             issuer_cert, issuer_key = int_cert, int_key
         not_after = min(start + dt.timedelta(days=365 * 5), issuer_cert.not_valid_after_utc)
         ocsp_key = key(OCSP)
-        ocsp_cert = (
-            _leaf_builder(_name((NameOID.ORGANIZATION_NAME, org), (NameOID.COMMON_NAME, f"{instance} OCSP Responder")),
-                          issuer_cert, ocsp_key.public_key(), start, not_after)
-            .serial_number(_serial())
-            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
-            .add_extension(x509.OCSPNoCheck(), critical=False)
-            .sign(issuer_key, _sig_hash(issuer_key))
-        )
+        ocsp_cert = _delegated_ocsp_cert(
+            _name((NameOID.ORGANIZATION_NAME, org), (NameOID.COMMON_NAME, f"{instance} OCSP Responder")),
+            issuer_cert, issuer_key, ocsp_key.public_key(), start, not_after)
         write_atomic(certs_dir / "ocsp.pem", cert_pem(ocsp_cert))
         tsa_key = key(TSA)
-        tsa_cert = (
-            _leaf_builder(_name((NameOID.ORGANIZATION_NAME, org),
-                                (NameOID.COMMON_NAME, f"{instance} Timestamping Authority")),
-                          issuer_cert, tsa_key.public_key(), start, not_after)
-            .serial_number(_serial())
-            .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-            .sign(issuer_key, _sig_hash(issuer_key))
-        )
+        tsa_cert = _tsa_cert(
+            _name((NameOID.ORGANIZATION_NAME, org), (NameOID.COMMON_NAME, f"{instance} Timestamping Authority")),
+            issuer_cert, issuer_key, tsa_key.public_key(), start, not_after)
         write_atomic(certs_dir / "tsa.pem", cert_pem(tsa_cert))
         # the register lists every certificate the CA keys signed, so the responder can
         # answer for the intermediate (X-Road checks OCSP for all but the root) and the
@@ -367,21 +257,7 @@ class CertificateAuthority:
         start = now - dt.timedelta(minutes=5)
         not_after = min(now + dt.timedelta(days=validity_days), issuer.not_valid_after_utc)
         builder = _leaf_builder(subject, issuer, public_key, start, not_after)
-        if kind is CertificateKind.AUTH:
-            builder = builder.add_extension(
-                x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True
-            ).add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                critical=False,
-            )
-        else:
-            builder = builder.add_extension(
-                x509.KeyUsage(False, True, False, False, False, False, False, False, False), critical=True
-            )
-        if self.ocsp_url:
-            builder = builder.add_extension(x509.AuthorityInformationAccess([
-                x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(self.ocsp_url))
-            ]), critical=False)
+        builder = _member_profile(builder, kind, self.ocsp_url)
         for _attempt in range(3):
             cert = builder.serial_number(_serial()).sign(issuer_key, _sig_hash(issuer_key))
             record = CertificateRecord(
@@ -422,55 +298,6 @@ class CertificateAuthority:
 
     def issued(self) -> list[CertificateRecord]:
         return self.db.all()
-
-
-def _service_record(kind: str, cert: x509.Certificate, issuer: x509.Certificate, now: dt.datetime) -> CertificateRecord:
-    return CertificateRecord(
-        serial=cert.serial_number, kind=kind, subject=_subject_text(cert), member=None, server_code=None,
-        issuer_fingerprint=fingerprint_hex(issuer), sha256_hex=fingerprint_hex(cert),
-        not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc, issued_at=now,
-        revoked_at=None, revocation_reason=None, der=cert.public_bytes(serialization.Encoding.DER),
-    )
-
-
-def _subject_text(cert: x509.Certificate) -> str:
-    with warnings.catch_warnings():  # C=DEV (see _attribute)
-        warnings.simplefilter("ignore", UserWarning)
-        return cert.subject.rfc4514_string()
-
-
-def _csr_public_key(csr: bytes) -> PublicKey:
-    try:
-        request = (x509.load_pem_x509_csr(csr) if b"-----BEGIN" in csr else x509.load_der_x509_csr(csr))
-    except ValueError as exc:
-        raise CsrInvalid(f"cannot parse certificate request: {exc}") from exc
-    if not request.is_signature_valid:
-        raise CsrInvalid("the certificate request's signature does not verify")
-    return _check_public_key(request.public_key())
-
-
-def _ca_builder(subject: x509.Name, issuer: x509.Name, public_key: PublicKey, issuer_public: PublicKey,
-                start: dt.datetime, end: dt.datetime, *, path_length: int) -> x509.CertificateBuilder:
-    return (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-        .serial_number(_serial()).not_valid_before(start).not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public), critical=False)
-    )
-
-
-def _leaf_builder(subject: x509.Name, issuer: x509.Certificate, public_key: PublicKey,
-                  start: dt.datetime, end: dt.datetime) -> x509.CertificateBuilder:
-    return (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer.subject).public_key(public_key)
-        .not_valid_before(start).not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            issuer.public_key()), critical=False)  # type: ignore[arg-type]
-    )
 
 
 def load_ca_certificates(directory: Path | str) -> Sequence[x509.Certificate]:

@@ -9,11 +9,13 @@ SignedInfo. Trust decisions (chain, OCSP, who signed) are in :mod:`trust.xades._
 Only what X-Road's profile needs is accepted: C14N 1.0 or exclusive C14N, RSA or
 ECDSA with SHA-256/512, same-document references by ``Id`` (unique within the
 signature, to stop wrapping attacks) and container references by path.
+
+Tags, element navigation and the memoised decoding of base64, certificates and OCSP
+responses are in :mod:`trust.xades._elements`.
 """
 
 from __future__ import annotations
 
-import binascii
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
@@ -28,10 +30,18 @@ from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.errors import TrustError
 from trust.keys import ecdsa_raw_to_der, verify_digest
 from trust.infra import parse_xml
-from ._sign import DS_NS, SIGNED_PROPERTIES_TYPE, XADES_NS, fast_digest
+from ._layout import SIGNED_PROPERTIES_TYPE, fast_digest
 from ._errors import BadSignatureValue, DigestMismatch, MissingReference, SignatureMalformed
+from ._elements import (
+    _C14N_METHOD, _CERT, _CERT_DIGEST, _DIGEST_METHOD, _DIGEST_VALUE, _ECDSA_METHODS, _ISSUER_SERIAL, _KEY_INFO,
+    _MEMO_TEXT_LIMIT, _OBJECT, _OCSP_VALUE, _QUALIFYING_PROPERTIES, _REFERENCE, _SIGNATURE, _SIGNATURE_DIGESTS,
+    _SIGNATURE_METHOD, _SIGNATURE_TIMESTAMP, _SIGNATURE_VALUE, _SIGNATURES_BY_URI, _SIGNED_INFO,
+    _SIGNED_PROPERTIES, _SIGNED_SIGNATURE_PROPERTIES, _SIGNING_CERTIFICATES, _SIGNING_TIME, _TIMESTAMP_VALUE,
+    _TRANSFORM, _TRANSFORMS, _UNSIGNED_PROPERTIES, _UNSIGNED_SIGNATURE_PROPERTIES, _X509_CERTIFICATE,
+    _X509_DATA, _X509_SERIAL, _X509_VALUE, _XADES_SIGNATURES, _algorithm, _child, _child_text, _digest_algorithm,
+    _ds, _parse_time, _path, b64decode, certificate_from_base64, ocsp_from_base64,
+)
 
-ASIC_NAMESPACES = ("http://uri.etsi.org/02918/v1.2.1#", "http://uri.etsi.org/02918/v1.1.1#")
 C14N_ALGORITHMS = {
     "http://www.w3.org/TR/2001/REC-xml-c14n-20010315": (False, False),
     "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments": (False, True),
@@ -41,46 +51,7 @@ C14N_ALGORITHMS = {
 _MAX_SIGNATURE_BYTES = 2 * 1024 * 1024
 
 
-def _ds(name: str) -> str:
-    return f"{{{DS_NS}}}{name}"
-
-
-def _xades(name: str) -> str:
-    return f"{{{XADES_NS}}}{name}"
-
-
-def b64decode(text: str | None, what: str) -> bytes:
-    """Decode base64 that may carry line breaks and ``&#13;`` (NOTES 9.15).
-
-    Strict: ``binascii.a2b_base64(strict_mode=True)`` is what ``base64.b64decode(validate=True)``
-    runs, without its wrapper (non-ASCII text raises ``ValueError`` in both).
-    """
-    try:
-        return binascii.a2b_base64("".join((text or "").split()), strict_mode=True)
-    except (binascii.Error, ValueError) as exc:
-        raise SignatureMalformed(f"{what} is not valid base64") from exc
-
-
 _digest = fast_digest
-# enum properties computed once (they are string operations on the member name)
-_SIGNATURE_DIGESTS = {alg: alg.digest for alg in SignatureAlgorithm}
-_ECDSA_METHODS = frozenset(alg for alg in SignatureAlgorithm if alg.is_ecdsa)
-_DIGESTS_BY_URI = {alg.value: alg for alg in DigestAlgorithm}
-_SIGNATURES_BY_URI = {alg.value: alg for alg in SignatureAlgorithm}
-
-
-def _digest_algorithm(element: etree._Element | None) -> DigestAlgorithm:
-    """``DigestAlgorithm.from_uri`` of the element's Algorithm, by a dict lookup when known."""
-    uri = _algorithm(element)
-    found = _DIGESTS_BY_URI.get(uri)
-    if found is not None:
-        return found
-    try:
-        return DigestAlgorithm.from_uri(uri)
-    except TrustError as exc:
-        raise SignatureMalformed(str(exc)) from exc
-
-
 @dataclass(frozen=True)
 class ParsedReference:
     ref_id: str | None
@@ -126,171 +97,13 @@ class ParsedSignature:
         return uri in self.external_uris()
 
 
-def _parse_time(text: str | None) -> dt.datetime:
-    value = (text or "").strip()
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise SignatureMalformed(f"SigningTime {value!r} is not an xsd:dateTime") from exc
-    if moment.tzinfo is None:
-        raise SignatureMalformed("SigningTime has no time zone")
-    return moment.astimezone(dt.timezone.utc)
-
-
-def _load_cert(der: bytes, what: str) -> x509.Certificate:
-    try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        raise SignatureMalformed(f"{what} is not a DER certificate") from exc
-
-
-# Base64 text longer than this is decoded every time instead of memoised, so that the
-# memo's memory stays bounded (256 entries x 16 KiB) whatever a sender puts there.
-_MEMO_TEXT_LIMIT = 16384
-
-
-@functools.lru_cache(maxsize=256)
-def _memo_base64(text: str) -> bytes:
-    return b64decode(text, "base64")
-
-
-def ocsp_from_base64(text: str | None) -> bytes:
-    """The DER of an ``EncapsulatedOCSPValue``; a pure memo by exact text, as for certificates
-    (a gateway staples the same response to every message until it refreshes it)."""
-    if text is None or len(text) > _MEMO_TEXT_LIMIT:
-        return b64decode(text, "EncapsulatedOCSPValue")
-    try:
-        return _memo_base64(text)
-    except SignatureMalformed as exc:
-        raise SignatureMalformed("EncapsulatedOCSPValue is not valid base64") from exc
-
-
-@functools.lru_cache(maxsize=256)
-def _memo_certificate(text: str) -> tuple[x509.Certificate, bytes]:
-    der = b64decode(text, "certificate")
-    return _load_cert(der, "certificate"), der
-
-
-def certificate_from_base64(text: str | None, what: str) -> tuple[x509.Certificate, bytes]:
-    """(certificate, its DER) from the base64 text of a signature element.
-
-    A pure memo keyed by the exact text: a gateway sees the same few signer
-    certificates in every message, and decoding and parsing one costs as much as
-    verifying an RSA signature. Equal text means equal DER means an equal certificate,
-    so nothing a later check decides can differ; failures are never memoised.
-    """
-    if text is None:
-        raise SignatureMalformed(f"{what} is empty")
-    if len(text) > _MEMO_TEXT_LIMIT:
-        der = b64decode(text, what)
-        return _load_cert(der, what), der
-    try:
-        return _memo_certificate(text)
-    except SignatureMalformed as exc:
-        message = str(exc).replace("certificate", what, 1)
-        raise SignatureMalformed(message) from exc
-
-
-_XADES_SIGNATURES = frozenset(f"{{{ns}}}XAdESSignatures" for ns in ASIC_NAMESPACES)
-_SIGNATURE = f"{{{DS_NS}}}Signature"
-_SIGNED_INFO = f"{{{DS_NS}}}SignedInfo"
-_C14N_METHOD = f"{{{DS_NS}}}CanonicalizationMethod"
-_SIGNATURE_METHOD = f"{{{DS_NS}}}SignatureMethod"
-_REFERENCE = f"{{{DS_NS}}}Reference"
-_DIGEST_METHOD = f"{{{DS_NS}}}DigestMethod"
-_DIGEST_VALUE = f"{{{DS_NS}}}DigestValue"
-_TRANSFORMS = f"{{{DS_NS}}}Transforms"
-_TRANSFORM = f"{{{DS_NS}}}Transform"
-_SIGNATURE_VALUE = f"{{{DS_NS}}}SignatureValue"
-_KEY_INFO = f"{{{DS_NS}}}KeyInfo"
-_X509_DATA = f"{{{DS_NS}}}X509Data"
-_X509_CERTIFICATE = f"{{{DS_NS}}}X509Certificate"
-_X509_SERIAL = f"{{{DS_NS}}}X509SerialNumber"
-_OBJECT = f"{{{DS_NS}}}Object"
-_QUALIFYING_PROPERTIES = f"{{{XADES_NS}}}QualifyingProperties"
-_SIGNED_PROPERTIES = f"{{{XADES_NS}}}SignedProperties"
-_SIGNED_SIGNATURE_PROPERTIES = f"{{{XADES_NS}}}SignedSignatureProperties"
-_SIGNING_TIME = f"{{{XADES_NS}}}SigningTime"
-_UNSIGNED_PROPERTIES = f"{{{XADES_NS}}}UnsignedProperties"
-_UNSIGNED_SIGNATURE_PROPERTIES = f"{{{XADES_NS}}}UnsignedSignatureProperties"
-_OCSP_VALUE = f"{{{XADES_NS}}}EncapsulatedOCSPValue"
-_X509_VALUE = f"{{{XADES_NS}}}EncapsulatedX509Certificate"
-_SIGNATURE_TIMESTAMP = f"{{{XADES_NS}}}SignatureTimeStamp"
-_TIMESTAMP_VALUE = f"{{{XADES_NS}}}EncapsulatedTimeStamp"
-_SIGNING_CERTIFICATES = (f"{{{XADES_NS}}}SigningCertificate", f"{{{XADES_NS}}}SigningCertificateV2")
-_CERT = f"{{{XADES_NS}}}Cert"
-_CERT_DIGEST = f"{{{XADES_NS}}}CertDigest"
-_ISSUER_SERIAL = f"{{{XADES_NS}}}IssuerSerial"
-
-
-def _child(parent: etree._Element | None, tag: str) -> etree._Element | None:
-    """The first child ``tag`` of ``parent`` (what ``find(tag)`` gives).
-
-    A plain loop: signature elements have a handful of children, and setting up
-    lxml's tag matcher for ``iterchildren(tag)`` costs more than comparing them.
-    """
-    if parent is None:
-        return None
-    for child in parent:
-        if child.tag == tag:
-            return child
-    return None
-
-
-def _path(parent: etree._Element | None, *tags: str) -> etree._Element | None:
-    """``find("a/b/c")``: the first element, in document order, at the end of the tag path."""
-    if parent is None:
-        return None
-    if len(tags) == 1:
-        return _child(parent, tags[0])
-    first = tags[0]
-    if len(tags) == 2:  # the common case, without recursion
-        second = tags[1]
-        for child in parent:
-            if child.tag == first:
-                for grandchild in child:
-                    if grandchild.tag == second:
-                        return grandchild
-        return None
-    for child in parent:
-        if child.tag == first:
-            found = _path(child, *tags[1:])
-            if found is not None:
-                return found
-    return None
-
-
-def _child_text(parent: etree._Element | None, *tags: str) -> str | None:
-    """``findtext("a/b")``: None without such an element, "" for an empty one."""
-    child = _path(parent, *tags)
-    if child is None:
-        return None
-    return child.text or ""
-
-
-def _algorithm(element: etree._Element | None) -> str:
-    return (element.get("Algorithm") if element is not None else None) or ""
-
-
 def parse_signature(signature_xml: bytes) -> ParsedSignature:
     """Parse a signature document; raise :class:`SignatureMalformed` on structural problems.
 
     Elements are reached by direct child navigation (C-level ``iterchildren``), with
     the same first-match semantics the ElementPath ``find`` calls had.
     """
-    try:
-        root = parse_xml(signature_xml, max_bytes=_MAX_SIGNATURE_BYTES, what="signature")
-    except TrustError as exc:
-        raise SignatureMalformed(f"signature is not well-formed XML: {exc}") from exc
-    if root.tag == _SIGNATURE:
-        sig = root
-    elif root.tag in _XADES_SIGNATURES:
-        found = [child for child in root if child.tag == _SIGNATURE]
-        if len(found) != 1:
-            raise SignatureMalformed(f"XAdESSignatures must hold exactly one ds:Signature, it holds {len(found)}")
-        sig = found[0]
-    else:
-        raise SignatureMalformed(f"unexpected signature root element {root.tag}")
+    sig = _signature_element(signature_xml)
     # one pass over the children of ds:Signature and of ds:SignedInfo; the first of each
     # kind counts, as with ``find``
     signed_info = value_el = key_info = None
@@ -304,6 +117,44 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
             key_info = child
     if signed_info is None:
         raise SignatureMalformed("signature has no SignedInfo")
+    c14n, method, reference_els = _signed_info_parts(signed_info)
+    references = [_reference(ref) for ref in reference_els]
+    if not references:
+        raise SignatureMalformed("signature has no references")
+    value = b64decode(value_el.text or "" if value_el is not None else None, "SignatureValue")
+    cert_text = _child_text(key_info, _X509_DATA, _X509_CERTIFICATE)
+    if cert_text is None:
+        raise SignatureMalformed("signature has no signer certificate in KeyInfo")
+    certificate, certificate_der = certificate_from_base64(cert_text, "signer certificate")
+    qp, signed_props, signing_time = _signed_properties(sig)
+    ocsp, extra, tokens = _unsigned_values(qp)
+    return ParsedSignature(
+        signature_xml=bytes(signature_xml), signature_method=method, c14n_method=c14n,
+        references=tuple(references), signature_value=value, certificate=certificate,
+        signing_time=signing_time, ocsp_responses=tuple(ocsp), extra_certificates=tuple(extra),
+        timestamp_tokens=tuple(tokens), signature_element=sig, signed_properties_element=signed_props,
+        certificate_der=certificate_der, signed_info_element=signed_info,
+    )
+
+
+def _signature_element(signature_xml: bytes) -> etree._Element:
+    """The ``ds:Signature``: the root, or the one child of ``asic:XAdESSignatures``."""
+    try:
+        root = parse_xml(signature_xml, max_bytes=_MAX_SIGNATURE_BYTES, what="signature")
+    except TrustError as exc:
+        raise SignatureMalformed(f"signature is not well-formed XML: {exc}") from exc
+    if root.tag == _SIGNATURE:
+        return root
+    if root.tag in _XADES_SIGNATURES:
+        found = [child for child in root if child.tag == _SIGNATURE]
+        if len(found) != 1:
+            raise SignatureMalformed(f"XAdESSignatures must hold exactly one ds:Signature, it holds {len(found)}")
+        return found[0]
+    raise SignatureMalformed(f"unexpected signature root element {root.tag}")
+
+
+def _signed_info_parts(signed_info: etree._Element) -> tuple[str, SignatureAlgorithm, list[etree._Element]]:
+    """The canonicalization and signature methods (checked) and the ``ds:Reference`` elements."""
     c14n_el = method_el = None
     reference_els = []
     for child in signed_info:
@@ -324,35 +175,32 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
             method = SignatureAlgorithm.from_uri(method_uri)
         except TrustError as exc:
             raise SignatureMalformed(str(exc)) from exc
-    references = []
-    for ref in reference_els:
-        dm_el = dv_el = None
-        transforms_list: list[str] = []
-        for child in ref:
-            tag = child.tag
-            if tag == _DIGEST_METHOD and dm_el is None:
-                dm_el = child
-            elif tag == _DIGEST_VALUE and dv_el is None:
-                dv_el = child
-            elif tag == _TRANSFORMS:
-                transforms_list.extend(t.get("Algorithm") or "" for t in child.iterchildren(_TRANSFORM))
-        alg = _digest_algorithm(dm_el)
-        if alg is DigestAlgorithm.SHA1:
-            raise SignatureMalformed("SHA-1 reference digests are not accepted")
-        references.append(
-            ParsedReference(
-                ref.get("Id"), ref.get("URI") or "", ref.get("Type"), alg,
-                b64decode(dv_el.text or "" if dv_el is not None else None, "reference DigestValue"),
-                tuple(transforms_list),
-            )
-        )
-    if not references:
-        raise SignatureMalformed("signature has no references")
-    value = b64decode(value_el.text or "" if value_el is not None else None, "SignatureValue")
-    cert_text = _child_text(key_info, _X509_DATA, _X509_CERTIFICATE)
-    if cert_text is None:
-        raise SignatureMalformed("signature has no signer certificate in KeyInfo")
-    certificate, certificate_der = certificate_from_base64(cert_text, "signer certificate")
+    return c14n, method, reference_els
+
+
+def _reference(ref: etree._Element) -> ParsedReference:
+    dm_el = dv_el = None
+    transforms_list: list[str] = []
+    for child in ref:
+        tag = child.tag
+        if tag == _DIGEST_METHOD and dm_el is None:
+            dm_el = child
+        elif tag == _DIGEST_VALUE and dv_el is None:
+            dv_el = child
+        elif tag == _TRANSFORMS:
+            transforms_list.extend(t.get("Algorithm") or "" for t in child.iterchildren(_TRANSFORM))
+    alg = _digest_algorithm(dm_el)
+    if alg is DigestAlgorithm.SHA1:
+        raise SignatureMalformed("SHA-1 reference digests are not accepted")
+    return ParsedReference(
+        ref.get("Id"), ref.get("URI") or "", ref.get("Type"), alg,
+        b64decode(dv_el.text or "" if dv_el is not None else None, "reference DigestValue"),
+        tuple(transforms_list),
+    )
+
+
+def _signed_properties(sig: etree._Element) -> tuple[etree._Element, etree._Element, dt.datetime]:
+    """(QualifyingProperties, the one SignedProperties inside it, its SigningTime)."""
     qp = _path(sig, _OBJECT, _QUALIFYING_PROPERTIES)
     if qp is None:
         raise SignatureMalformed("signature has no XAdES QualifyingProperties")
@@ -364,7 +212,11 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
     ssp = _child(signed_props[0], _SIGNED_SIGNATURE_PROPERTIES)
     if ssp is None:
         raise SignatureMalformed("signature has no SignedSignatureProperties")
-    signing_time = _parse_time(_child_text(ssp, _SIGNING_TIME))
+    return qp, signed_props[0], _parse_time(_child_text(ssp, _SIGNING_TIME))
+
+
+def _unsigned_values(qp: etree._Element) -> tuple[list[bytes], list[x509.Certificate], list[bytes]]:
+    """OCSP responses, extra certificates and signature timestamp tokens of the unsigned properties."""
     usp = _path(qp, _UNSIGNED_PROPERTIES, _UNSIGNED_SIGNATURE_PROPERTIES)
     ocsp: list[bytes] = []
     extra: list[x509.Certificate] = []
@@ -380,13 +232,7 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
                 for el in stamp:
                     if el.tag == _TIMESTAMP_VALUE:
                         tokens.append(b64decode(el.text, "EncapsulatedTimeStamp"))
-    return ParsedSignature(
-        signature_xml=bytes(signature_xml), signature_method=method, c14n_method=c14n,
-        references=tuple(references), signature_value=value, certificate=certificate,
-        signing_time=signing_time, ocsp_responses=tuple(ocsp), extra_certificates=tuple(extra),
-        timestamp_tokens=tuple(tokens), signature_element=sig, signed_properties_element=signed_props[0],
-        certificate_der=certificate_der, signed_info_element=signed_info,
-    )
+    return ocsp, extra, tokens
 
 
 def _canonical(element: etree._Element, algorithm: str) -> bytes:

@@ -11,7 +11,7 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.monitoring import _metrics as metrics_module
+from gateway.monitoring import _merge as metrics_module
 from gateway.monitoring import GatewayMetrics
 
 Three = tuple[GatewayMetrics, GatewayMetrics, GatewayMetrics, Path]

@@ -20,7 +20,7 @@ from trust.evidence import timestamp_single
 from trust.xades import SIG_HASH_CHAIN_RESULT
 from trust.protocol import MemberId, SubsystemId
 from trust.xades import SignedPart, create_signature, sign_batch
-from trust.xades._sign import java_base64, rfc2253_name
+from trust.xades._layout import java_base64, rfc2253_name
 from trust.xades import (
     BadSignatureValue, HashChainBroken, DigestMismatch, MissingReference, OcspRevoked, OcspStale,
     SignatureMalformed, SignerMismatch, UntrustedChain, CertificateUsage,
@@ -284,7 +284,7 @@ def test_hand_c14n_equals_lxml_c14n(pki: EvidencePki, message: bytes, tmp_path: 
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    from trust.xades._sign import c14n_by_parsing, canonical_fragment
+    from trust.xades._layout import c14n_by_parsing, canonical_fragment
 
     key = ec.generate_private_key(ec.SECP256R1())
     issuer = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'A&B <x> "q"; +1'),

@@ -1,0 +1,82 @@
+"""Reading the operator's input for ``sild central ...``: directory, PIN, identifiers, files.
+
+Every command of :mod:`._cli` and :mod:`._cli_registry` turns shell text into
+identifiers and files the same way, and reports a bad value as one
+:class:`CliInputError` (printed as ``sild: error: ...``); keeping those readers
+in one module keeps the messages and the PIN fallback identical across commands.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from trust.errors import IdentifierError
+from trust.protocol import MemberId, SecurityServerId, SubsystemId, parse_client, parse_server
+
+from federation.errors import FederationError
+from federation.central.registry import DEV_PIN, PIN_ENV, CentralDir
+
+DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+
+
+class CliInputError(FederationError):
+    code = "federation.cli.invalid_input"
+
+
+def _pin() -> str:
+    pin = os.environ.get(PIN_ENV)
+    if pin:
+        return pin
+    click.echo(f"warning: {PIN_ENV} is not set; using the development PIN (never in production)", err=True)
+    return DEV_PIN
+
+
+def _home(directory: Path) -> CentralDir:
+    return CentralDir(directory)
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CliInputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+
+
+def _member(text: str) -> MemberId:
+    try:
+        client = parse_client(text)
+    except IdentifierError as exc:
+        raise CliInputError(str(exc)) from exc
+    if not isinstance(client, MemberId):
+        raise CliInputError(f"{text!r} is not a member id (INSTANCE/CLASS/CODE)")
+    return client
+
+
+def _subsystem(text: str) -> SubsystemId:
+    try:
+        client = parse_client(text)
+    except IdentifierError as exc:
+        raise CliInputError(str(exc)) from exc
+    if not isinstance(client, SubsystemId):
+        raise CliInputError(f"{text!r} is not a subsystem id (INSTANCE/CLASS/CODE/SUBSYSTEM)")
+    return client
+
+
+def _server(text: str) -> SecurityServerId:
+    try:
+        return parse_server(text)
+    except IdentifierError as exc:
+        raise CliInputError(str(exc)) from exc
+
+
+def _clients(texts: tuple[str, ...]) -> list[MemberId | SubsystemId]:
+    out = []
+    for text in texts:
+        try:
+            out.append(parse_client(text))
+        except IdentifierError as exc:
+            raise CliInputError(str(exc)) from exc
+    return out

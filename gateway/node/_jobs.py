@@ -1,0 +1,166 @@
+"""What a gateway node runs besides serving: its jobs and its worker processes.
+
+The main process alone runs what must happen once per node (configuration download,
+OCSP refresh of its own certificates, batch timestamping, archiving and monitoring
+retention) on one APScheduler, and supervises the worker processes; a worker serves
+the ports its main process bound and catches up with what the main process stores
+(:meth:`NodeJobs.sync_from_main`). Why the two roles exist is told in
+:mod:`gateway.node._workers`; this module is the node's side of them, the part of
+:class:`~gateway.node.GatewayNode` that :class:`NodeJobs` gives it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+from pathlib import Path
+from typing import Any, Mapping, Self
+
+from gateway.messagelog import MessageLog, WalCheckpointer
+from gateway.monitoring import OpMonitor
+from gateway.settings import SetupError
+from gateway.signing import OwnOcspStore
+
+from ._ports import NodePorts
+
+log = logging.getLogger("sild.gateway.node")
+WORKER_SYNC_SECONDS = 5  # how soon a worker process sees what its main process stored
+
+
+class NodeJobs(NodePorts):
+    """Scheduled jobs, worker supervision and a worker's catch-up of :class:`~gateway.node.GatewayNode`."""
+
+    # what the node provides (set in GatewayNode.__init__)
+    conf_store: Any
+    policy_for: Any
+    own_ocsp: OwnOcspStore
+    messagelog: MessageLog
+    opmonitor: OpMonitor
+    metrics: Any
+    workers: Any
+    _checkpointer: WalCheckpointer
+    _metrics_file: Path | None
+    _worker_count: int
+    _scheduler: Any
+
+    def refresh_conf(self) -> None:
+        if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
+            self.conf_store.refresh()
+        self._reload_cas()
+
+    def refresh_ocsp(self, *, only_if_due: bool = False) -> None:
+        at = self.clock()
+        if only_if_due and not self.own_ocsp.due(at, self.settings.ocsp_interval_seconds):
+            return
+        try:
+            self.own_ocsp.refresh(at)
+        except Exception as exc:  # noqa: BLE001 - a job must keep running; the failure is reported
+            log.warning("OCSP refresh failed: %s", exc)
+
+    def _start_jobs(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        sched = BackgroundScheduler(timezone=dt.timezone.utc)
+        sched.add_job(self.refresh_conf, "interval", seconds=self.settings.conf_interval_seconds,
+                      id="conf-download", max_instances=1, coalesce=True)
+        # checked often, fetched when due: a failed fetch (responder down at start) is retried soon
+        sched.add_job(self.refresh_ocsp, "interval", kwargs={"only_if_due": True},
+                      seconds=min(30, self.settings.ocsp_interval_seconds), id="ocsp-refresh", max_instances=1,
+                      coalesce=True)
+        if self.settings.is_tls_port:
+            sched.add_job(self.reload_is_certs, "interval", seconds=5, id="is-certs", max_instances=1, coalesce=True)
+        stamper = self._timestamper()
+        if stamper is not None:
+            stamper.schedule(sched, interval_seconds=self.settings.timestamp_interval_seconds)
+        self._schedule_housekeeping(sched)
+        sched.start()
+        self._scheduler = sched
+        self._checkpointer.start()
+
+    def _schedule_housekeeping(self, sched: Any) -> None:
+        """Archiving of timestamped log records (chained ASiC-E archives) and monitoring retention."""
+        from gateway.messagelog import Archiver
+
+        Archiver(self.messagelog, self.directory / "archive").schedule(sched)
+        self.opmonitor.schedule(sched)
+
+    def _timestamper(self) -> Any:
+        from trust.evidence import TimestampClient
+
+        from gateway.messagelog import Timestamper, evidence_stamper
+
+        try:
+            policy = self.policy_for(self.settings.instance, self.clock())
+        except Exception:  # noqa: BLE001
+            return None
+        if not policy.tsas:
+            log.warning("no approved TSA in the configuration: messages will not be timestamped")
+            return None
+        tsa = policy.tsas[0]
+        self._tsa_client = TimestampClient(tsa.url, [tsa.cert])
+        return Timestamper(self.messagelog, evidence_stamper(self._tsa_client), clock=self.clock)
+
+    def timestamp_now(self) -> int:
+        stamper = self._timestamper()
+        return int(stamper.run_all()) if stamper is not None else 0
+
+    def _start_workers(self, count: int) -> None:
+        from ._workers import WorkerPool
+
+        if self.metrics is not None:
+            self.metrics_dir.mkdir(parents=True, exist_ok=True)
+            for stale in self.metrics_dir.glob("*.prom"):  # from an earlier run with more workers
+                stale.unlink()
+        self.workers = WorkerPool(self.directory, count, dict(self._sockets), self.pin,
+                                  on_exit=self._worker_exited).start()
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where worker processes leave their metrics for the main process's ``/metrics``."""
+        return self.directory / "workers"
+
+    @property
+    def worker_metrics_dir(self) -> Path | None:
+        """:attr:`metrics_dir` when this node runs worker processes (the admin API adds their figures)."""
+        return self.metrics_dir if self._worker_count > 1 and self.metrics is not None else None
+
+    def _worker_exited(self, index: int) -> None:
+        """Keep an exited worker's figures (its successor starts from zero under the same file name)."""
+        if self.metrics is None:
+            return
+        try:
+            self.metrics.retire(self.metrics_dir / f"worker-{index}.prom")
+        except OSError as exc:
+            log.warning("metrics of worker %d not kept: %s", index, exc)
+
+    def start_worker(self, sockets: Mapping[str, socket.socket], index: int) -> Self:
+        """Serve the main process's ports from a worker process (:mod:`gateway.node._workers`).
+
+        No downloads, no timestamping, no admin API: those run in the main process. A
+        job picks up what the main process stores (:meth:`sync_from_main`).
+        """
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        missing = {"is", "peer"} - set(sockets)
+        if missing:
+            raise SetupError(f"a worker needs the listening sockets {sorted(missing)} of its main process")
+        self._peer_tls_context("no global configuration stored yet; a worker cannot serve the mutual-TLS port")
+        self._metrics_file = self.metrics_dir / f"worker-{index}.prom" if self.metrics is not None else None
+        self._open_ports(sockets)
+        sched = BackgroundScheduler(timezone=dt.timezone.utc)
+        sched.add_job(self.sync_from_main, "interval", seconds=min(WORKER_SYNC_SECONDS, self.settings.conf_interval_seconds),
+                      id="sync-from-main", max_instances=1, coalesce=True)
+        sched.start()
+        self._scheduler = sched
+        return self
+
+    def sync_from_main(self) -> None:
+        """A worker catches up with what its main process stored: configuration, OCSP responses, IS certificates."""
+        if self.conf_store is not None and hasattr(self.conf_store, "reload") and self.conf_store.reload():
+            self._reload_cas()
+        self.own_ocsp.reload()
+        if self.settings.is_tls_port:
+            self.reload_is_certs()
+        if self._metrics_file is not None and self.metrics is not None:
+            self.metrics.dump(self._metrics_file)

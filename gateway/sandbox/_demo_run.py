@@ -1,0 +1,110 @@
+"""Running ``sild demo``: the steps in order, signals, the summary and the clean-up.
+
+:mod:`._demo` tells the story (what each step calls and checks); this module is the
+harness around it, whose promise is that whatever happens (success, a failed step,
+Ctrl-C, SIGTERM) everything the demo started is stopped, unless ``keep`` asks to
+leave the network running, and the exit code says how it went (0, 1, or 130).
+"""
+
+from __future__ import annotations
+
+import signal
+import tempfile
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ._console import Console
+from ._demo import MATTI_FI, TAX, Demo
+
+
+STEPS = (
+    ("Two national instances come up: EE and FI, federated", "bring_up"),
+    ("Discovery: EE tax lists FI's members and its rights", "discovery"),
+    ("Cross-border SOAP: EE tax reads a FI tax record", "cross_border_soap"),
+    ("Cross-border REST: FI vero reads an EE person", "cross_border_rest"),
+    ("The data owner decides: the bank is refused", "data_owner_decides"),
+    ("No single point of failure", "no_single_point_of_failure"),
+    ("Evidence: the exchange of step 3 as ASiC-E", "evidence"),
+)
+
+
+def run_demo(*, keep: bool = False, directory: Path | None = None, console: Console | None = None,
+             timeout: float = 120.0) -> int:
+    """Run every step; returns the exit code (0 when every step held)."""
+    from gateway.sandbox import down
+
+    console = console or Console()
+    root = directory or Path(tempfile.mkdtemp(prefix="sild-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    demo = Demo(root, console, timeout=timeout, keep=keep)
+    previous = signal.getsignal(signal.SIGTERM)
+    previous_int = signal.getsignal(signal.SIGINT)
+
+    def _terminate(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+    console.title("sild demo: two federated countries exchanging data")
+    console.line(f"Everything runs on 127.0.0.1 in {root}.")
+    failed = interrupted = False
+    try:
+        for title, method in STEPS:
+            with console.step(title):
+                getattr(demo, method)()
+    except KeyboardInterrupt:
+        failed = interrupted = True
+        console.line("Interrupted.")
+    except Exception:  # noqa: BLE001 - the step already printed why; stop everything below
+        failed = True
+    finally:
+        on_main = threading.current_thread() is threading.main_thread()
+        if on_main:  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            demo.close()
+            try:
+                console.summary()
+                if keep and not failed:
+                    _print_explore(console, demo.state, root)
+            except OSError:
+                pass  # the terminal or pipe is gone; the clean-up below still runs
+        finally:
+            try:
+                if not (keep and not failed):
+                    stopped = down(root)
+                    try:
+                        console.line(f"Stopped {len(stopped)} processes; nothing is left running.")
+                    except OSError:
+                        pass
+            finally:
+                if on_main:
+                    signal.signal(signal.SIGINT, previous_int)
+                    signal.signal(signal.SIGTERM, previous)
+    if interrupted:
+        return 130
+    return 1 if failed else 0
+
+
+def _print_explore(console: Console, state: dict[str, Any], root: Path) -> None:
+    """Ready-to-paste commands, each line at most 80 columns (continued with a backslash)."""
+    tax_gw = next(g["is_url"] for g in state["gateways"] if TAX.to_text() in g["clients"])
+    console.line()
+    console.line("The network keeps running. Try (EE tax's gateway):")
+    for command in (
+        [f"curl -s '{tax_gw}/listClients?xRoadInstance=FI' \\", "     -H 'Accept: application/json'"],
+        [f"curl -s {tax_gw}/r1/FI/GOV/0245437-2/vero/income/{MATTI_FI} \\",
+         f"     -H 'X-Road-Client: {TAX.to_text()}'"],
+        [f"curl -sG {tax_gw}/wsdl -d xRoadInstance=FI -d memberClass=GOV \\",
+         "     -d memberCode=0245437-2 -d subsystemCode=vero \\",
+         "     -d serviceCode=getTaxRecord -d version=v1"],
+    ):
+        console.line()
+        for text in command:
+            console.raw("  " + text)
+    console.line()
+    console.line(f"Details: {root / 'sandbox.json'}")
+    console.raw(f"Stop it: sild sandbox down {root}")
