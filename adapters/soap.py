@@ -20,16 +20,11 @@ from typing import Callable
 from lxml import etree
 
 from trust.protocol import ServiceId, client_from_xml, service_from_xml
+from trust.protocol import SOAP12_ENV_NS as SOAP12_NS, SOAP_ENCODING_NS, SOAP_ENV_NS as SOAP11_NS, XROAD_NS
+from trust.protocol import XSD_NS, XSI_NS
 from trust.infra import parse_xml
 
 from adapters.errors import AdapterError
-
-SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
-SOAP_ENCODING_NS = "http://schemas.xmlsoap.org/soap/encoding/"
-XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-XSD_NS = "http://www.w3.org/2001/XMLSchema"
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 

@@ -21,10 +21,8 @@ from lxml import etree
 
 from adapters.definition import AdapterDefinition
 from ._schema import operation_elements
-from adapters.soap import XROAD_NS, XSD_NS
+from trust.protocol import WSDL_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS
 
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 IDENTIFIERS_XSD = "identifiers.xsd"
 XROAD_XSD = "xroad.xsd"
 SCHEMA_FILES = (XROAD_XSD, IDENTIFIERS_XSD)

@@ -15,11 +15,11 @@ from lxml import etree
 
 from trust.errors import IdentifierError, TrustError
 from trust.protocol import ClientId, ServiceId, client_from_xml, parse_client, parse_service, service_from_xml
+from trust.protocol import SOAP12_ENV_NS, SOAP_ENV_NS, XROAD_NS
 from trust.infra import parse_xml
 from trust.xades import AsicError
 
-XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"
-_SOAP_ENVELOPES = ("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")
+_SOAP_ENVELOPES = (SOAP_ENV_NS, SOAP12_ENV_NS)
 
 
 class MessageUnreadable(AsicError):

@@ -36,6 +36,7 @@ from typing import Mapping
 from xml.sax.saxutils import escape
 
 from trust.errors import ProtocolError
+from ._namespaces import SOAP_ENV_NS
 
 # -- origins -------------------------------------------------------------------------
 
@@ -95,7 +96,6 @@ KNOWN_LEAVES: frozenset[str] = frozenset(
     and name not in {"CLIENT", "SIGNER", "SERVICE_FAILED"}
 )
 
-_FAULT_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 _CAMEL_BOUNDARY_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL_BOUNDARY_2 = re.compile(r"([a-z0-9])([A-Z])")
 
@@ -259,7 +259,7 @@ def soap_fault_bytes(code: str, message: str, *, actor: str = "", detail: str = 
     """A SOAP 1.1 fault envelope, UTF-8, with ``faultcode`` as plain dotted text."""
     text = (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{_FAULT_NS}"><SOAP-ENV:Body><SOAP-ENV:Fault>'
+        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV_NS}"><SOAP-ENV:Body><SOAP-ENV:Fault>'
         f"<faultcode>{escape(code)}</faultcode>"
         f"<faultstring>{escape(message)}</faultstring>"
         f"<faultactor>{escape(actor)}</faultactor>"

@@ -24,10 +24,8 @@ from ._identifiers import (
     service_from_xml,
 )
 
-SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"
-REPR_NS = "http://x-road.eu/xsd/representation.xsd"
-TOKEN_NS = "http://x-road.eu/xsd/security-token.xsd"
+from ._namespaces import REPRESENTATION_NS as REPR_NS, SECURITY_TOKEN_NS as TOKEN_NS, XROAD_NS
+
 SHA512_URI = "http://www.w3.org/2001/04/xmlenc#sha512"
 
 Role = Literal["request", "response"]

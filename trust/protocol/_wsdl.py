@@ -29,29 +29,30 @@ from trust.errors import ProtocolError
 from trust.errors import XmlError
 from trust.infra import parse_xml
 
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-SOAP11_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
-SOAP12_NS = "http://schemas.xmlsoap.org/wsdl/soap12/"
-XSD_NS = "http://www.w3.org/2001/XMLSchema"
-XROAD_NAMESPACES = ("http://x-road.eu/xsd/xroad.xsd", "http://x-road.ee/xsd/x-road.xsd")
+from ._namespaces import (
+    IDENTIFIERS_NS, LEGACY_XROAD_NS, REPRESENTATION_NS, WSDL_NS, WSDL_SOAP12_NS as SOAP12_NS,
+    WSDL_SOAP_NS as SOAP11_NS, XROAD_NS, XSD_NS,
+)
+
+XROAD_NAMESPACES = (XROAD_NS, LEGACY_XROAD_NS)
 ENDPOINT_PLACEHOLDER = "http://example.org/xroad-endpoint"
 MAX_WSDL_BYTES = 8 * 1024 * 1024
 
 # well-known schema locations -> file served from gateway/schemas
 SCHEMA_FILES = {
-    "http://x-road.eu/xsd/xroad.xsd": "xroad.xsd",
-    "http://x-road.eu/xsd/identifiers.xsd": "identifiers.xsd",
-    "http://x-road.eu/xsd/identifiers": "identifiers.xsd",
-    "http://x-road.eu/xsd/representation.xsd": "representation.xsd",
+    XROAD_NS: "xroad.xsd",
+    IDENTIFIERS_NS + ".xsd": "identifiers.xsd",
+    IDENTIFIERS_NS: "identifiers.xsd",
+    REPRESENTATION_NS: "representation.xsd",
     "http://www.w3.org/2001/xml.xsd": "xml.xsd",
     "https://www.w3.org/2001/xml.xsd": "xml.xsd",
     "http://www.w3.org/XML/1998/namespace": "xml.xsd",
 }
 # imports by namespace only (no schemaLocation) that get a location added
 NAMESPACE_FILES = {
-    "http://x-road.eu/xsd/xroad.xsd": "xroad.xsd",
-    "http://x-road.eu/xsd/identifiers": "identifiers.xsd",
-    "http://x-road.eu/xsd/representation.xsd": "representation.xsd",
+    XROAD_NS: "xroad.xsd",
+    IDENTIFIERS_NS: "identifiers.xsd",
+    REPRESENTATION_NS: "representation.xsd",
     "http://www.w3.org/XML/1998/namespace": "xml.xsd",
 }
 
