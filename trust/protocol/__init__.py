@@ -25,13 +25,13 @@ if TYPE_CHECKING:
         OutgoingAttachment, ProxyMessage, REST_BODY_TYPE, REST_REQUEST_TYPE, REST_RESPONSE_TYPE, RestContent,
         SoapContent, decode, encode, inbound_fault,
     )
-    from ._rest import HeaderPart
+    from ._rest import HeaderPart, parse_header_part
     from ._soap import SoapFaultMessage, SoapMessage, parse_soap
     from ._soap_build import (
         build_request, build_response, check_consistency, insert_request_hash, multipart_related,
         verify_request_hash,
     )
-    from ._soap_header import XRoadHeader
+    from ._soap_header import HeaderFault, XRoadHeader, header_fields, read_header
     from ._wsdl import WsdlError, make_self_contained, parse_wsdl, rewrite_endpoint, schema_file
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "AnyId",
     "ClientId",
     "GlobalGroupId",
+    "HeaderFault",
     "HeaderPart",
     "IDENTIFIERS_NS",
     "LEGACY_XROAD_NS",
@@ -84,6 +85,7 @@ __all__ = [
     "client_from_xml",
     "decode",
     "encode",
+    "header_fields",
     "id_from_xml",
     "id_to_xml",
     "inbound_fault",
@@ -93,12 +95,14 @@ __all__ = [
     "multipart_related",
     "normalize_code",
     "parse_client",
+    "parse_header_part",
     "parse_openapi",
     "parse_server",
     "parse_service",
     "parse_soap",
     "parse_typed",
     "parse_wsdl",
+    "read_header",
     "rewrite_endpoint",
     "schema_file",
     "service_from_xml",
@@ -110,6 +114,7 @@ __getattr__, __dir__ = attach(__name__, {
     "AnyId": "._identifiers",
     "ClientId": "._identifiers",
     "GlobalGroupId": "._identifiers",
+    "HeaderFault": "._soap_header",
     "HeaderPart": "._rest",
     "IDENTIFIERS_NS": "._namespaces",
     "LEGACY_XROAD_NS": "._namespaces",
@@ -155,6 +160,7 @@ __getattr__, __dir__ = attach(__name__, {
     "client_from_xml": "._identifiers",
     "decode": "._proxy_message",
     "encode": "._proxy_message",
+    "header_fields": "._soap_header",
     "id_from_xml": "._identifiers",
     "id_to_xml": "._identifiers",
     "inbound_fault": "._proxy_message",
@@ -164,12 +170,14 @@ __getattr__, __dir__ = attach(__name__, {
     "multipart_related": "._soap_build",
     "normalize_code": "._faults",
     "parse_client": "._identifiers",
+    "parse_header_part": "._rest",
     "parse_openapi": "._openapi",
     "parse_server": "._identifiers",
     "parse_service": "._identifiers",
     "parse_soap": "._soap",
     "parse_typed": "._identifiers",
     "parse_wsdl": "._wsdl",
+    "read_header": "._soap_header",
     "rewrite_endpoint": "._wsdl",
     "schema_file": "._wsdl",
     "service_from_xml": "._identifiers",
