@@ -32,7 +32,7 @@ if TYPE_CHECKING:
         verify_request_hash,
     )
     from ._soap_header import HeaderFault, XRoadHeader, header_fields, read_header
-    from ._wsdl import WsdlError, make_self_contained, parse_wsdl, rewrite_endpoint, schema_file
+    from ._wsdl import WsdlError, make_self_contained, parse_wsdl, rewrite_endpoint, schema_file, schema_for
 
 __all__ = [
     "ACCESS_DENIED",
@@ -105,6 +105,7 @@ __all__ = [
     "read_header",
     "rewrite_endpoint",
     "schema_file",
+    "schema_for",
     "service_from_xml",
     "verify_request_hash",
 ]
@@ -180,6 +181,7 @@ __getattr__, __dir__ = attach(__name__, {
     "read_header": "._soap_header",
     "rewrite_endpoint": "._wsdl",
     "schema_file": "._wsdl",
+    "schema_for": "._wsdl",
     "service_from_xml": "._identifiers",
     "verify_request_hash": "._soap_build",
 })
