@@ -9,7 +9,7 @@ from trust._lazy import attach
 if TYPE_CHECKING:
     from ._faults import (
         ACCESS_DENIED, SERVICE_DISABLED, SERVICE_TYPE, SSL_AUTHENTICATION_FAILED, UNKNOWN_MEMBER,
-        UNKNOWN_SERVICE, XRoadFault, internal_fault, normalize_code,
+        UNKNOWN_SERVICE, XRoadFault, fault_for, internal_fault, normalize_code,
     )
     from ._identifiers import (
         AnyId, ClientId, GlobalGroupId, LocalGroupId, MemberId, ObjectType, RepresentedParty,
@@ -85,6 +85,7 @@ __all__ = [
     "client_from_xml",
     "decode",
     "encode",
+    "fault_for",
     "header_fields",
     "id_from_xml",
     "id_to_xml",
@@ -161,6 +162,7 @@ __getattr__, __dir__ = attach(__name__, {
     "client_from_xml": "._identifiers",
     "decode": "._proxy_message",
     "encode": "._proxy_message",
+    "fault_for": "._faults",
     "header_fields": "._soap_header",
     "id_from_xml": "._identifiers",
     "id_to_xml": "._identifiers",
