@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         SecurityServerId, ServiceId, SubsystemId, client_from_xml, id_from_xml, id_to_xml, parse_client,
         parse_server, parse_service, parse_typed, service_from_xml,
     )
+    from ._mime import MimeError, WholeMultipart, parse_content_type, split_multipart
     from ._namespaces import (
         IDENTIFIERS_NS, LEGACY_XROAD_NS, REPRESENTATION_NS, SECURITY_TOKEN_NS, SOAP12_ENV_NS, SOAP_ENCODING_NS,
         SOAP_ENV_NS, WSDL_NS, WSDL_SOAP12_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS, XSI_NS,
@@ -45,6 +46,7 @@ __all__ = [
     "LEGACY_XROAD_NS",
     "LocalGroupId",
     "MemberId",
+    "MimeError",
     "ObjectType",
     "OpenApiError",
     "OutgoingAttachment",
@@ -73,6 +75,7 @@ __all__ = [
     "WSDL_NS",
     "WSDL_SOAP12_NS",
     "WSDL_SOAP_NS",
+    "WholeMultipart",
     "WsdlError",
     "XROAD_NS",
     "XRoadFault",
@@ -96,6 +99,7 @@ __all__ = [
     "multipart_related",
     "normalize_code",
     "parse_client",
+    "parse_content_type",
     "parse_header_part",
     "parse_openapi",
     "parse_server",
@@ -108,6 +112,7 @@ __all__ = [
     "schema_file",
     "schema_for",
     "service_from_xml",
+    "split_multipart",
     "verify_request_hash",
 ]
 
@@ -122,6 +127,7 @@ __getattr__, __dir__ = attach(__name__, {
     "LEGACY_XROAD_NS": "._namespaces",
     "LocalGroupId": "._identifiers",
     "MemberId": "._identifiers",
+    "MimeError": "._mime",
     "ObjectType": "._identifiers",
     "OpenApiError": "._openapi",
     "OutgoingAttachment": "._proxy_message",
@@ -150,6 +156,7 @@ __getattr__, __dir__ = attach(__name__, {
     "WSDL_NS": "._namespaces",
     "WSDL_SOAP12_NS": "._namespaces",
     "WSDL_SOAP_NS": "._namespaces",
+    "WholeMultipart": "._mime",
     "WsdlError": "._wsdl",
     "XROAD_NS": "._namespaces",
     "XRoadFault": "._faults",
@@ -173,6 +180,7 @@ __getattr__, __dir__ = attach(__name__, {
     "multipart_related": "._soap_build",
     "normalize_code": "._faults",
     "parse_client": "._identifiers",
+    "parse_content_type": "._mime",
     "parse_header_part": "._rest",
     "parse_openapi": "._openapi",
     "parse_server": "._identifiers",
@@ -185,5 +193,6 @@ __getattr__, __dir__ = attach(__name__, {
     "schema_file": "._wsdl",
     "schema_for": "._wsdl",
     "service_from_xml": "._identifiers",
+    "split_multipart": "._mime",
     "verify_request_hash": "._soap_build",
 })

@@ -264,10 +264,17 @@ class MultipartReader:
     delimiter and the epilogue after the close delimiter are ignored, as RFC 2046 says.
     Raises :class:`MimeError` with reason ``no_parts`` when no delimiter occurs at all,
     ``malformed`` when the close delimiter is missing or a header block is broken.
+
+    With ``outside`` the reader also reports what lies outside the parts, for callers
+    whose rules look there (:func:`split_multipart`): ``("preamble", bytes)`` pieces,
+    ``("close", None)`` at the close delimiter and then ``("epilogue", bytes)`` pieces
+    (the rest of the stream, read to its end); a body that ends without its close
+    delimiter then ends its last part (``"end"``) instead of raising.
     """
 
     boundary: str
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    outside: bool = False
     _delimiter: bytes = field(init=False)
 
     def __post_init__(self) -> None:
@@ -294,33 +301,41 @@ class MultipartReader:
             exhausted = True
             return False
 
-        virtual = False  # buf starts with a "\n" we inserted, not body data
+        virtual = True  # buf starts with a "\n" we inserted, not preamble or body data
         while True:
             if state in ("preamble", "body"):
                 index = buf.find(delim)
                 if index < 0:
                     keep = len(delim) + 1
-                    if state == "body" and len(buf) > keep:
+                    if len(buf) > keep:
                         cut = len(buf) - keep
                         data = bytes(buf[1:cut] if virtual else buf[:cut])
                         virtual = False
-                        if data:
+                        if data and state == "body":
                             yield ("data", data)
+                        elif data and self.outside:
+                            yield ("preamble", data)
                         del buf[:cut]
-                    elif state == "preamble" and len(buf) > keep:
-                        del buf[: len(buf) - keep]
                     if not fill():
                         if state == "preamble":
                             raise MimeError("no multipart boundary delimiter found", "no_parts")
-                        raise MimeError("multipart body ends without its close delimiter", "malformed")
+                        if not self.outside:
+                            raise MimeError("multipart body ends without its close delimiter", "malformed")
+                        data = bytes(buf[1:] if virtual else buf)
+                        if data:
+                            yield ("data", data)
+                        yield ("end", None)
+                        return
                     continue
+                begin = 1 if virtual else 0
+                virtual = False
                 if state == "body":
                     end = index - 1 if index > 0 and buf[index - 1] == 0x0D else index
-                    begin = 1 if virtual else 0
-                    virtual = False
                     if end > begin:
                         yield ("data", bytes(buf[begin:end]))
                     yield ("end", None)
+                elif self.outside and index > begin:
+                    yield ("preamble", bytes(buf[begin:index]))
                 del buf[: index + len(delim)]
                 state = "after_delimiter"
             if state == "after_delimiter":
@@ -331,6 +346,12 @@ class MultipartReader:
                 if buf[:2] == b"--":
                     if parts == 0:
                         raise MimeError("multipart body has no parts", "no_parts")
+                    if self.outside:
+                        yield ("close", None)
+                        del buf[:2]
+                        while buf or fill():
+                            yield ("epilogue", bytes(buf))
+                            buf.clear()
                     return
                 # transport padding, then the line end
                 while b"\n" not in buf:
@@ -400,6 +421,48 @@ def iter_parts(
         elif kind == "end" and writer is not None and headers is not None:
             yield headers, writer.finish()
             headers, writer = None, None
+
+
+@dataclass(frozen=True)
+class WholeMultipart:
+    """A multipart body read whole: its parts (headers, exact body bytes) and what lies
+    outside them. ``closed`` says whether the close delimiter came."""
+
+    parts: tuple[tuple[PartHeaders, bytes], ...]
+    preamble: bytes
+    closed: bool
+    epilogue: bytes
+
+
+def split_multipart(data: bytes, boundary: str) -> WholeMultipart:
+    """The parts of a multipart body held in memory, by the same reader as :func:`iter_parts`.
+
+    For small documents whose own rules look outside the parts: a signed configuration
+    directory refuses a preamble and an epilogue and tolerates an inner multipart
+    without its close delimiter; a peer's OCSP answer keeps an unclosed last part. A
+    missing close delimiter is therefore not an error here; ``closed`` reports it.
+    Raises :class:`MimeError` (``no_parts``, ``malformed``, ``content_type``) otherwise."""
+    parts: list[tuple[PartHeaders, bytes]] = []
+    outside = {"preamble": bytearray(), "epilogue": bytearray()}
+    headers: PartHeaders | None = None
+    body = bytearray()
+    closed = False
+    for kind, value in MultipartReader(boundary, outside=True).events((data,)):
+        if kind == "headers":
+            assert isinstance(value, PartHeaders)
+            headers, body = value, bytearray()
+        elif kind == "data":
+            assert isinstance(value, bytes)
+            body += value
+        elif kind == "end" and headers is not None:
+            parts.append((headers, bytes(body)))
+            headers = None
+        elif kind == "close":
+            closed = True
+        elif kind in outside:
+            assert isinstance(value, bytes)
+            outside[kind] += value
+    return WholeMultipart(tuple(parts), bytes(outside["preamble"]), closed, bytes(outside["epilogue"]))
 
 
 def chunked(data: bytes, size: int = CHUNK) -> Iterator[bytes]:
