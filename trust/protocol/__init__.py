@@ -16,7 +16,7 @@ if TYPE_CHECKING:
         SecurityServerId, ServiceId, SubsystemId, client_from_xml, id_from_xml, id_to_xml, parse_client,
         parse_server, parse_service, parse_typed, service_from_xml,
     )
-    from ._mime import MimeError, WholeMultipart, parse_content_type, split_multipart
+    from ._mime import MimeError, WholeMultipart, parse_content_type, raw_headers, split_multipart
     from ._namespaces import (
         IDENTIFIERS_NS, LEGACY_XROAD_NS, REPRESENTATION_NS, SECURITY_TOKEN_NS, SOAP12_ENV_NS, SOAP_ENCODING_NS,
         SOAP_ENV_NS, WSDL_NS, WSDL_SOAP12_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS, XSI_NS,
@@ -107,6 +107,7 @@ __all__ = [
     "parse_soap",
     "parse_typed",
     "parse_wsdl",
+    "raw_headers",
     "read_header",
     "rewrite_endpoint",
     "schema_file",
@@ -188,6 +189,7 @@ __getattr__, __dir__ = attach(__name__, {
     "parse_soap": "._soap",
     "parse_typed": "._identifiers",
     "parse_wsdl": "._wsdl",
+    "raw_headers": "._mime",
     "read_header": "._soap_header",
     "rewrite_endpoint": "._wsdl",
     "schema_file": "._wsdl",

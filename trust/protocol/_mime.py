@@ -265,16 +265,23 @@ class MultipartReader:
     Raises :class:`MimeError` with reason ``no_parts`` when no delimiter occurs at all,
     ``malformed`` when the close delimiter is missing or a header block is broken.
 
-    With ``outside`` the reader also reports what lies outside the parts, for callers
-    whose rules look there (:func:`split_multipart`): ``("preamble", bytes)`` pieces,
-    ``("close", None)`` at the close delimiter and then ``("epilogue", bytes)`` pieces
-    (the rest of the stream, read to its end); a body that ends without its close
-    delimiter then ends its last part (``"end"``) instead of raising.
+    With ``whole`` the stream is a document read to its end (:func:`split_multipart`)
+    rather than a message: the reader also reports what lies outside the parts, for
+    callers whose rules look there (``("preamble", bytes)`` pieces, ``("close", None)``
+    at the close delimiter, then ``("epilogue", bytes)`` pieces); a body that ends
+    without its close delimiter ends its last part (``"end"``) instead of raising; and
+    a part of header lines only, with no blank line before the next delimiter, is read
+    as a part with an empty body (RFC 2046 allows it). A whole document must come as
+    one chunk.
+
+    ``read_headers`` turns a part's header block into :class:`PartHeaders`; a caller
+    with stricter rules of its own passes one that only keeps the raw block.
     """
 
     boundary: str
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
-    outside: bool = False
+    whole: bool = False
+    read_headers: Callable[[bytes], PartHeaders] = parse_part_headers
     _delimiter: bytes = field(init=False)
 
     def __post_init__(self) -> None:
@@ -313,13 +320,13 @@ class MultipartReader:
                         virtual = False
                         if data and state == "body":
                             yield ("data", data)
-                        elif data and self.outside:
+                        elif data and self.whole:
                             yield ("preamble", data)
                         del buf[:cut]
                     if not fill():
                         if state == "preamble":
                             raise MimeError("no multipart boundary delimiter found", "no_parts")
-                        if not self.outside:
+                        if not self.whole:
                             raise MimeError("multipart body ends without its close delimiter", "malformed")
                         data = bytes(buf[1:] if virtual else buf)
                         if data:
@@ -334,7 +341,7 @@ class MultipartReader:
                     if end > begin:
                         yield ("data", bytes(buf[begin:end]))
                     yield ("end", None)
-                elif self.outside and index > begin:
+                elif self.whole and index > begin:
                     yield ("preamble", bytes(buf[begin:index]))
                 del buf[: index + len(delim)]
                 state = "after_delimiter"
@@ -346,7 +353,7 @@ class MultipartReader:
                 if buf[:2] == b"--":
                     if parts == 0:
                         raise MimeError("multipart body has no parts", "no_parts")
-                    if self.outside:
+                    if self.whole:
                         yield ("close", None)
                         del buf[:2]
                         while buf or fill():
@@ -373,6 +380,13 @@ class MultipartReader:
                     crlf = buf.find(b"\r\n\r\n", 0, self.max_header_bytes + 4)
                     lf = buf.find(b"\n\n", 0, crlf if crlf >= 0 else self.max_header_bytes + 2)
                     candidates = [(i, 4) for i in (crlf,) if i >= 0] + [(i, 2) for i in (lf,) if i >= 0]
+                    if self.whole:
+                        limit = min(candidates)[0] if candidates else len(buf)
+                        at = 0 if buf.startswith(delim[1:]) else buf.find(delim, 0, limit)
+                        if at >= 0:  # header lines only: the delimiter stays for the body search
+                            raw = bytes(buf[: at - 1 if at and buf[at - 1] == 0x0D else at])
+                            del buf[:at]
+                            break
                     if candidates:
                         pos, length = min(candidates)
                         raw = bytes(buf[:pos])
@@ -383,7 +397,7 @@ class MultipartReader:
                     if not fill():
                         raise MimeError("multipart body ends inside part headers", "malformed")
                 parts += 1
-                yield ("headers", parse_part_headers(raw))
+                yield ("headers", self.read_headers(raw))
                 # an empty body is directly followed by "--boundary": put a newline
                 # back so the delimiter search finds it, and never emit that newline
                 buf[0:0] = b"\n"
@@ -434,7 +448,15 @@ class WholeMultipart:
     epilogue: bytes
 
 
-def split_multipart(data: bytes, boundary: str) -> WholeMultipart:
+def raw_headers(raw: bytes) -> PartHeaders:
+    """A header block kept as received and not parsed (``items`` empty), for
+    :func:`split_multipart` callers that read header lines by rules of their own."""
+    return PartHeaders((), raw)
+
+
+def split_multipart(
+    data: bytes, boundary: str, *, read_headers: Callable[[bytes], PartHeaders] = parse_part_headers
+) -> WholeMultipart:
     """The parts of a multipart body held in memory, by the same reader as :func:`iter_parts`.
 
     For small documents whose own rules look outside the parts: a signed configuration
@@ -447,7 +469,7 @@ def split_multipart(data: bytes, boundary: str) -> WholeMultipart:
     headers: PartHeaders | None = None
     body = bytearray()
     closed = False
-    for kind, value in MultipartReader(boundary, outside=True).events((data,)):
+    for kind, value in MultipartReader(boundary, whole=True, read_headers=read_headers).events((data,)):
         if kind == "headers":
             assert isinstance(value, PartHeaders)
             headers, body = value, bytearray()

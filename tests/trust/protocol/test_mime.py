@@ -26,7 +26,7 @@ def test_parts_keep_their_exact_bytes_and_the_outside_is_reported() -> None:
 def test_the_same_parts_as_the_streaming_reader_whatever_the_chunks() -> None:
     streamed = [(h.items, b.read()) for h, b in iter_parts(chunked(BODY, 7), "B", max_part_bytes=100)]
     assert [(h.items, body) for h, body in split_multipart(BODY, "B").parts] == streamed
-    events = list(MultipartReader("B", outside=True).events(chunked(BODY, 3)))
+    events = list(MultipartReader("B", whole=True).events(chunked(BODY, 3)))
     assert b"".join(v for k, v in events if k == "preamble") == b"the preamble\r"  # type: ignore[misc]
     assert b"".join(v for k, v in events if k == "epilogue") == b"  \r\nthe epilogue\r\n"  # type: ignore[misc]
 
@@ -45,3 +45,16 @@ def test_refusals(body: bytes, reason: str) -> None:
     with pytest.raises(MimeError) as info:
         split_multipart(body, "B")
     assert info.value.reason == reason
+
+
+def test_a_whole_document_may_have_parts_of_header_lines_only() -> None:
+    whole = split_multipart(b"--B\r\nA: 1\r\nB: 2\r\n--B\r\n--B\nC: 3\n\nbody\n--B\r\nD: 4\r\n--B--", "B")
+    assert [(h.items, body) for h, body in whole.parts] == [
+        ((("A", "1"), ("B", "2")), b""),
+        ((), b""),
+        ((("C", "3"),), b"body"),
+        ((("D", "4"),), b""),
+    ]
+    assert whole.parts[0][0].raw == b"A: 1\r\nB: 2" and whole.closed
+    with pytest.raises(MimeError):  # a message stream keeps refusing it
+        list(iter_parts(chunked(b"--B\r\nA: 1\r\n--B--"), "B", max_part_bytes=100))
