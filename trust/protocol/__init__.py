@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from trust._lazy import attach
 
 if TYPE_CHECKING:
+    from ._content_type import MimeError, parse_content_type
     from ._faults import (
         ACCESS_DENIED, SERVICE_DISABLED, SERVICE_TYPE, SSL_AUTHENTICATION_FAILED, UNKNOWN_MEMBER,
         UNKNOWN_SERVICE, XRoadFault, fault_for, internal_fault, normalize_code,
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
         SecurityServerId, ServiceId, SubsystemId, client_from_xml, id_from_xml, id_to_xml, parse_client,
         parse_server, parse_service, parse_typed, service_from_xml,
     )
-    from ._mime import MimeError, WholeMultipart, parse_content_type, raw_headers, split_multipart
+    from ._mime import WholeMultipart, raw_headers, split_multipart
     from ._namespaces import (
         IDENTIFIERS_NS, LEGACY_XROAD_NS, REPRESENTATION_NS, SECURITY_TOKEN_NS, SOAP12_ENV_NS, SOAP_ENCODING_NS,
         SOAP_ENV_NS, WSDL_NS, WSDL_SOAP12_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS, XSI_NS,
@@ -128,7 +129,7 @@ __getattr__, __dir__ = attach(__name__, {
     "LEGACY_XROAD_NS": "._namespaces",
     "LocalGroupId": "._identifiers",
     "MemberId": "._identifiers",
-    "MimeError": "._mime",
+    "MimeError": "._content_type",
     "ObjectType": "._identifiers",
     "OpenApiError": "._openapi",
     "OutgoingAttachment": "._proxy_message",
@@ -181,7 +182,7 @@ __getattr__, __dir__ = attach(__name__, {
     "multipart_related": "._soap_build",
     "normalize_code": "._faults",
     "parse_client": "._identifiers",
-    "parse_content_type": "._mime",
+    "parse_content_type": "._content_type",
     "parse_header_part": "._rest",
     "parse_openapi": "._openapi",
     "parse_server": "._identifiers",
