@@ -32,7 +32,8 @@ from trust.infra import parse_xml
 
 from adapters.definition import Backend, TlsSettings
 from adapters.errors import AdapterError
-from adapters.soap import SOAP11_NS, SOAP12_NS, SOAP_ENCODING_NS, AdapterFault, read_fault, server_fault
+from trust.protocol import SOAP12_ENV_NS as SOAP12_NS, SOAP_ENCODING_NS, SOAP_ENV_NS as SOAP11_NS
+from adapters.soap import AdapterFault, read_fault, server_fault
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,8 @@ from adapters.backends import ssl_context
 from adapters.definition import Consumer
 from adapters.errors import AdapterError
 from adapters.definition import MappingError, apply_mapping
-from adapters.soap import SOAP11_NS, SOAP12_NS, XROAD_NS, AdapterFault, client_fault, read_fault, server_fault
+from trust.protocol import SOAP12_ENV_NS as SOAP12_NS, SOAP_ENV_NS as SOAP11_NS, XROAD_NS
+from adapters.soap import AdapterFault, client_fault, read_fault, server_fault
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Routes (all relative to the adapter's base URL):
 
 * ``POST /soap`` (and ``POST /``): X-Road SOAP 4.0 operations;
 * ``GET /wsdl`` (and ``GET /soap?wsdl``): the generated WSDL; ``GET /xsd/xroad.xsd``,
-  ``GET /xsd/identifiers.xsd``: the schemas it imports;
+  ``GET /xsd/identifiers.xsd``, ``GET /xsd/xml.xsd``: the schemas it imports;
 * ``/rest/...``: the REST face of operations with a ``rest`` section;
   ``GET /openapi.json``: its OpenAPI 3 description;
 * ``POST <consumer path>``: consumer routes for legacy clients;
@@ -28,7 +28,7 @@ from trust.infra import utc_now
 
 from adapters.provider import Clock, ProviderAdapter, SigningMaterial
 from adapters.describe import (
-    IDENTIFIERS_XSD, SCHEMA_FILES, XROAD_XSD, build_wsdl, schema_bytes, served_xroad_xsd,
+    SCHEMA_FILES, build_wsdl, served_schema,
 )
 
 _XML = "text/xml; charset=utf-8"
@@ -76,7 +76,7 @@ def create_app(
     def xsd(name: str) -> Response:
         if name not in SCHEMA_FILES:
             return Response("no such schema\n", status=404, content_type="text/plain")
-        data = served_xroad_xsd(base_url()) if name == XROAD_XSD else schema_bytes(IDENTIFIERS_XSD)
+        data = served_schema(name, base_url())
         return Response(data, content_type=_XML)
 
     @app.get("/openapi.json")

@@ -19,17 +19,11 @@ from typing import Callable
 
 from lxml import etree
 
-from trust.protocol import ServiceId, client_from_xml, service_from_xml
+from trust.protocol import HeaderFault, ServiceId, read_header
+from trust.protocol import SOAP12_ENV_NS as SOAP12_NS, SOAP_ENV_NS as SOAP11_NS
 from trust.infra import parse_xml
 
 from adapters.errors import AdapterError
-
-SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
-SOAP_ENCODING_NS = "http://schemas.xmlsoap.org/soap/encoding/"
-XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-XSD_NS = "http://www.w3.org/2001/XMLSchema"
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
@@ -92,19 +86,22 @@ class XRoadRequest:
         }
 
 
-def _xroad(local: str) -> str:
-    return f"{{{XROAD_NS}}}{local}"
+# trust.protocol's header faults as the adapter words them: (adapter code, message template)
+_HEADER_FAULTS = {
+    "duplicate_header_field": ("duplicate_header_field", "X-Road header {field} occurs more than once"),
+    "missing_header_field": ("missing_header_field", "X-Road header {field} is missing"),
+    "invalid_protocol_version": ("invalid_protocol_version", "unsupported protocolVersion {reason!r}"),
+    "invalid_xml": ("invalid_header_field", "malformed X-Road identifier: {reason}"),
+}
 
 
-def _single(header: etree._Element, local: str, *, required: bool) -> etree._Element | None:
-    found = header.findall(_xroad(local))
-    if len(found) > 1:
-        raise client_fault("duplicate_header_field", f"X-Road header {local} occurs more than once")
-    if not found:
-        if required:
-            raise client_fault("missing_header_field", f"X-Road header {local} is missing")
-        return None
-    return found[0]
+def _header_fault(fault: HeaderFault) -> AdapterFault:
+    code, template = _HEADER_FAULTS[fault.leaf]
+    return client_fault(code, template.format(field=fault.field, reason=fault.reason))
+
+
+def _stripped(value: str | None) -> str | None:
+    return value.strip() if value is not None else None
 
 
 def parse_request(raw: bytes) -> XRoadRequest:
@@ -126,32 +123,21 @@ def parse_request(raw: bytes) -> XRoadRequest:
     payload = [child for child in body if isinstance(child.tag, str)]
     if len(payload) != 1:
         raise client_fault("invalid_body", "the SOAP body must hold exactly one wrapper element")
-    client_el = _single(header, "client", required=True)
-    service_el = _single(header, "service", required=True)
-    id_el = _single(header, "id", required=True)
-    version_el = _single(header, "protocolVersion", required=True)
-    user_el = _single(header, "userId", required=False)
-    issue_el = _single(header, "issue", required=False)
-    assert client_el is not None and service_el is not None and id_el is not None and version_el is not None
-    protocol_version = (version_el.text or "").strip()
-    if not protocol_version.startswith("4."):
-        raise client_fault("invalid_protocol_version", f"unsupported protocolVersion {protocol_version!r}")
     try:
-        client = client_from_xml(client_el)
-        service = service_from_xml(service_el)
-    except Exception as exc:
-        raise client_fault("invalid_header_field", f"malformed X-Road identifier: {exc}") from exc
+        fields = read_header(header)
+    except HeaderFault as fault:
+        raise _header_fault(fault) from fault
     return XRoadRequest(
         raw=raw,
         envelope=envelope,
         header=header,
         body=payload[0],
-        client=client.to_text(),
-        service=service,
-        message_id=(id_el.text or "").strip(),
-        user_id=(user_el.text or "").strip() if user_el is not None else None,
-        issue=(issue_el.text or "").strip() if issue_el is not None else None,
-        protocol_version=protocol_version,
+        client=fields.client.to_text(),
+        service=fields.service,
+        message_id=fields.query_id,
+        user_id=_stripped(fields.user_id),
+        issue=_stripped(fields.issue),
+        protocol_version=fields.protocol_version,
     )
 
 

@@ -72,6 +72,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
 from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.errors import TrustError, UnsupportedAlgorithm
 from trust.keys import Signer, verify_digest
+from trust.protocol import MimeError, raw_headers, split_multipart
 
 from federation.model import (
     FETCHINTERVAL, MONITORING, NEXTUPDATE, PRIVATE_PARAMETERS, SHARED_PARAMETERS, SUPPORTED_VERSIONS,
@@ -200,9 +201,12 @@ def _aware(at: dt.datetime) -> None:
 # -- MIME plumbing ----------------------------------------------------------------
 
 
-def _split_head(block: bytes, what: str) -> tuple[list[tuple[str, str]], bytes]:
+Headers = list[tuple[str, str]]
+
+
+def _split_head(block: bytes, what: str) -> tuple[Headers, bytes]:
     """Split ``block`` into (headers, body) at the first empty line."""
-    headers: list[tuple[str, str]] = []
+    headers: Headers = []
     pos = 0
     while True:
         end = block.find(b"\n", pos)
@@ -278,35 +282,32 @@ def _params(value: str) -> tuple[str, dict[str, str]]:
     return head.strip(" \t"), params
 
 
-def _split_multipart(body: bytes, boundary: str, what: str) -> tuple[list[bytes], bool, bytes]:
-    """Parts between delimiter lines (the line break before a delimiter belongs to it).
+Part = tuple[bytes, bytes]  # (header block as received, body)
 
-    Returns the parts, whether the closing delimiter was seen, and what follows it.
+
+def _split_multipart(body: bytes, boundary: str, what: str) -> tuple[list[Part], bool, bytes]:
+    """Parts between delimiter lines (the line break before a delimiter belongs to it),
+    cut by trust.protocol's one MIME reader; their header blocks are read by
+    :func:`_part_headers`, whose rules are stricter than MIME's.
+
+    Returns the parts, whether the closing delimiter was seen, and what follows its line.
     """
-    delim = re.compile(rb"(\r?\n)?--" + re.escape(boundary.encode("ascii")) + rb"(--)?[ \t]*(?=\r?\n|$)")
-    parts: list[bytes] = []
-    start: int | None = None
-    closed = False
-    epilogue = b""
-    for m in delim.finditer(body):
-        if m.group(1) is None and m.start() != 0:
-            continue  # not at the start of a line
-        if start is None and body[: m.start()].strip(b"\r\n"):
-            raise ConfMalformed(f"{what}: unexpected text before the first boundary")
-        end_of_line = body.find(b"\n", m.end())
-        if start is not None:
-            parts.append(body[start : m.start()])
-        if m.group(2):
-            closed = True
-            epilogue = body[m.end() :]
-            break
-        start = len(body) if end_of_line == -1 else end_of_line + 1
-    else:
-        if start is not None:
-            parts.append(body[start:])
-    if not parts:
-        raise ConfMalformed(f"{what}: no part delimited by boundary {boundary!r}")
-    return parts, closed, epilogue
+    try:
+        whole = split_multipart(body, boundary, read_headers=raw_headers)
+    except MimeError as exc:
+        if exc.reason == "no_parts":
+            raise ConfMalformed(f"{what}: no part delimited by boundary {boundary!r}") from exc
+        raise ConfMalformed(f"{what}: {exc}") from exc
+    if whole.preamble.strip(b"\r\n"):
+        raise ConfMalformed(f"{what}: unexpected text before the first boundary")
+    return [(headers.raw, data) for headers, data in whole.parts], whole.closed, whole.epilogue.lstrip(b" \t")
+
+
+def _part_headers(part: Part, what: str) -> tuple[Headers, bytes]:
+    """A part's headers by the rules of :func:`_split_head`, and its body."""
+    raw, data = part
+    headers, _ = _split_head(raw, what)
+    return headers, data
 
 
 def _b64decode(text: bytes | str, what: str) -> bytes:
@@ -368,7 +369,7 @@ def parse_directory(data: bytes) -> SignedDirectory:
         raise ConfMalformed("directory has no Content-Type header")
     outer_parts, outer_closed, epilogue = _split_multipart(body, _multipart_type(ctype, "multipart/related", "directory Content-Type"), "directory")
 
-    inner_headers, signed_bytes = _split_head(outer_parts[0], "first part")
+    inner_headers, signed_bytes = _part_headers(outer_parts[0], "first part")
     _only(inner_headers, {"content-type"}, "first part")
     inner_type = _header(inner_headers, "content-type")
     if inner_type is None:
@@ -376,7 +377,7 @@ def parse_directory(data: bytes) -> SignedDirectory:
     inner_boundary = _multipart_type(inner_type, "multipart/mixed", "first part Content-Type")
     inner_parts, _closed, _ = _split_multipart(signed_bytes, inner_boundary, "inner multipart")
 
-    first_headers, _ = _split_head(inner_parts[0], "directory header part")
+    first_headers, _ = _part_headers(inner_parts[0], "directory header part")
     expire_text = _header(first_headers, "expire-date")
     if expire_text is None:
         raise ConfMissingExpiry("directory has no Expire-date")
@@ -394,7 +395,7 @@ def parse_directory(data: bytes) -> SignedDirectory:
 
     entries: list[DirectoryPart] = []
     for index, raw_part in enumerate(inner_parts[1:], start=1):
-        part_headers, part_body = _split_head(raw_part, f"part {index}")
+        part_headers, part_body = _part_headers(raw_part, f"part {index}")
         ident = _header(part_headers, "content-identifier")
         location = _header(part_headers, "content-location")
         hash_alg = _header(part_headers, "hash-algorithm-id")
@@ -423,7 +424,7 @@ def parse_directory(data: bytes) -> SignedDirectory:
         raise ConfMalformed("directory has more than two outer parts")
     if not outer_closed or epilogue.strip(b"\r\n"):
         raise ConfMalformed("directory does not end with its closing boundary")
-    sig_headers, sig_body = _split_head(outer_parts[1], "signature part")
+    sig_headers, sig_body = _part_headers(outer_parts[1], "signature part")
     _only(
         sig_headers,
         {"content-type", "content-transfer-encoding", "signature-algorithm-id", "verification-certificate-hash"},

@@ -116,6 +116,7 @@ The tree::
     │   ├── OpenApiError [gateway.openapi.invalid] (trust.protocol)
     │   ├── WsdlError [gateway.wsdl.invalid] (trust.protocol)
     │   └── XRoadFault [gateway.xroad_fault] (trust.protocol)
+    │       └── HeaderFault [gateway.xroad_fault] (trust.protocol)
     └── TrustError [trust.error] (trust.errors)
         ├── AsicError [trust.asic.invalid] (trust.xades)
         │   ├── AsicMissingEntry [trust.asic.missing_entry] (trust.xades)

@@ -9,16 +9,20 @@ from trust._lazy import attach
 if TYPE_CHECKING:
     from ._openapi import build_openapi
     from ._schema import json_to_xml, validation_schema, xml_to_json
-    from ._wsdl import IDENTIFIERS_XSD, SCHEMA_FILES, XROAD_XSD, build_wsdl, schema_bytes, served_xroad_xsd
+    from ._wsdl import (
+        IDENTIFIERS_XSD, SCHEMA_FILES, XML_XSD, XROAD_XSD, build_wsdl, schema_bytes, served_schema, served_xroad_xsd,
+    )
 
 __all__ = [
     "IDENTIFIERS_XSD",
     "SCHEMA_FILES",
+    "XML_XSD",
     "XROAD_XSD",
     "build_openapi",
     "build_wsdl",
     "json_to_xml",
     "schema_bytes",
+    "served_schema",
     "served_xroad_xsd",
     "validation_schema",
     "xml_to_json",
@@ -27,11 +31,13 @@ __all__ = [
 __getattr__, __dir__ = attach(__name__, {
     "IDENTIFIERS_XSD": "._wsdl",
     "SCHEMA_FILES": "._wsdl",
+    "XML_XSD": "._wsdl",
     "XROAD_XSD": "._wsdl",
     "build_openapi": "._openapi",
     "build_wsdl": "._wsdl",
     "json_to_xml": "._schema",
     "schema_bytes": "._wsdl",
+    "served_schema": "._wsdl",
     "served_xroad_xsd": "._wsdl",
     "validation_schema": "._schema",
     "xml_to_json": "._schema",

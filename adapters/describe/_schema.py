@@ -16,7 +16,8 @@ from typing import Any
 from lxml import etree
 
 from adapters.definition import FieldSpec, Operation
-from adapters.soap import XROAD_NS, XSD_NS, client_fault, server_fault
+from trust.protocol import XROAD_NS, XSD_NS
+from adapters.soap import client_fault, server_fault
 from adapters.xmldsig import DS_NS
 
 

@@ -6,38 +6,35 @@ header declared on input and output of every operation, ``xrd:version`` under
 ``binding/operation``, ``xrd:title``/``xrd:notes``/``xrd:techNotes`` under
 ``portType/operation/documentation``.
 
-It is self-contained: the ``xroad.xsd`` and ``identifiers.xsd`` it imports are
-sild's own (written from the protocol description, shipped in ``adapters/xsd``) and
-are served by the adapter at ``{base}/xsd/...``. Government networks often have no
+It is self-contained: the ``xroad.xsd`` it imports (and the ``identifiers.xsd`` and
+``xml.xsd`` that imports) are sild's own, the one set ``trust.protocol`` ships and the
+gateway serves too, and are served by the adapter at ``{base}/xsd/...``. Government networks often have no
 internet, and a WSDL that points at ``http://x-road.eu/xsd/xroad.xsd`` makes zeep
 and other tools fail there.
 """
 
 from __future__ import annotations
 
-from importlib import resources
-
 from lxml import etree
 
 from adapters.definition import AdapterDefinition
 from ._schema import operation_elements
-from adapters.soap import XROAD_NS, XSD_NS
+from trust.protocol import WSDL_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS, schema_for, schema_file
 
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 IDENTIFIERS_XSD = "identifiers.xsd"
+XML_XSD = "xml.xsd"
 XROAD_XSD = "xroad.xsd"
-SCHEMA_FILES = (XROAD_XSD, IDENTIFIERS_XSD)
+SCHEMA_FILES = (XROAD_XSD, IDENTIFIERS_XSD, XML_XSD)  # xroad.xsd and what it imports
 
 _INPUT_HEADERS = ("client", "service", "id", "userId", "issue", "protocolVersion")
 _OUTPUT_HEADERS = ("client", "service", "id", "userId", "requestHash", "issue", "protocolVersion")
 
 
 def schema_bytes(name: str) -> bytes:
-    """One of the schemas every adapter serves (``xroad.xsd``, ``identifiers.xsd``)."""
+    """One of the schemas every adapter serves (:data:`SCHEMA_FILES`), as shipped."""
     if name not in SCHEMA_FILES:
         raise KeyError(name)
-    return resources.files("adapters.xsd").joinpath(name).read_bytes()
+    return schema_file(name)
 
 
 def _w(local: str) -> str:
@@ -107,9 +104,13 @@ def build_wsdl(definition: AdapterDefinition, base_url: str) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def served_schema(name: str, base_url: str) -> bytes:
+    """Schema ``name`` as served: its imports pointed at this adapter's own copies."""
+    if name not in SCHEMA_FILES:
+        raise KeyError(name)
+    return schema_for(name, base_url, folder="xsd")
+
+
 def served_xroad_xsd(base_url: str) -> bytes:
-    """``xroad.xsd`` with its identifiers import pointed at this adapter's own copy."""
-    data = schema_bytes(XROAD_XSD)
-    return data.replace(
-        b'schemaLocation="identifiers.xsd"', f'schemaLocation="{base_url.rstrip("/")}/xsd/{IDENTIFIERS_XSD}"'.encode()
-    )
+    """``xroad.xsd`` with its imports pointed at this adapter's own copies."""
+    return served_schema(XROAD_XSD, base_url)

@@ -14,15 +14,12 @@ from typing import Any, Iterable
 from lxml import etree
 
 from trust.infra import parse_xml
+from trust.protocol import SOAP_ENCODING_NS as ENC, SOAP_ENV_NS as SOAP, XSD_NS as XSD, XSI_NS as XSI
 
 from adapters.sandbox_backends._wsgi import StartResponse, read_body, respond
 from adapters.sandbox_backends.data import EE_PERSONS
 
 NS = "urn:ee:rahvastikuregister:legacy"
-SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
-ENC = "http://schemas.xmlsoap.org/soap/encoding/"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-XSD = "http://www.w3.org/2001/XMLSchema"
 
 
 def _envelope() -> tuple[etree._Element, etree._Element]:

@@ -51,10 +51,10 @@ from cryptography import x509
 
 from trust.pki import ApprovedCa, ApprovedTsa, OcspResponderInfo, TrustPolicy
 from trust.protocol import ClientId, GlobalGroupId, MemberId, SecurityServerId, ServiceId, SubsystemId
+from trust.protocol import XROAD_NS as XROAD_NS  # namespace of every parameter file and anchor (re-exported)
 
 from ._errors import ConfSchemaInvalid
 
-XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"  # namespace of every parameter file and anchor
 CURRENT_VERSION = 6
 SUPPORTED_VERSIONS = (2, 3, 4, 5, 6)
 DEFAULT_OCSP_FRESHNESS_SECONDS = 3600

@@ -23,14 +23,15 @@ proxy does to check the provider's auth certificate.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import ssl
 import threading
 import time
 import typing
-from email.parser import BytesParser
-from email.policy import HTTP
 from urllib.parse import urlencode, urlsplit
+
+from trust.protocol import MimeError, parse_content_type, split_multipart
 
 from gateway.errors import GatewayError
 from ._http_pool import MAX_RESPONSE, HttpError, HttpPool, HttpResponse, ResponseTooLarge
@@ -182,18 +183,40 @@ def _origin(url: str) -> str:
 # -- OCSP responses of peers -------------------------------------------------------
 
 def parse_ocsp_multipart(content_type: str, body: bytes) -> list[bytes]:
-    """DER OCSP responses out of a ``multipart/related`` answer of the OCSP-responses port."""
-    msg = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    if not msg.is_multipart():
-        raise PeerError("OCSP responses answer is not multipart", code="gateway.peer.ocsp_malformed")
+    """DER OCSP responses out of a ``multipart/related`` answer of the OCSP-responses port.
+
+    Read by trust.protocol's one MIME reader; other parts are skipped, a part sent in
+    base64 or quoted-printable is decoded, an unclosed last part is kept."""
+    try:
+        ctype = parse_content_type(content_type)
+        if not ctype.is_multipart() or not ctype.boundary:
+            raise MimeError("no multipart boundary", "content_type")
+        parts = split_multipart(body, ctype.boundary).parts
+    except MimeError as exc:
+        message = "OCSP responses answer is " + ("malformed" if exc.reason == "malformed" else "not multipart")
+        raise PeerError(message, code="gateway.peer.ocsp_malformed") from exc
     out = []
-    for part in msg.iter_parts():
-        if part.get_content_type() == "application/ocsp-response":
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                out.append(payload)
+    for headers, data in parts:
+        if _media_type(headers.content_type) != "application/ocsp-response":
+            continue
+        encoding = (headers.get("content-transfer-encoding") or "").strip().lower()
+        try:
+            if encoding == "base64":
+                data = binascii.a2b_base64(data)
+            elif encoding == "quoted-printable":
+                data = binascii.a2b_qp(data)
+        except binascii.Error as exc:
+            raise PeerError(f"OCSP response part is not valid {encoding}", code="gateway.peer.ocsp_malformed") from exc
+        out.append(data)
     return out
+
+
+def _media_type(value: str | None) -> str:
+    """A part's media type; none or an unreadable one is ``text/plain`` (RFC 2045 section 5.2)."""
+    try:
+        return parse_content_type(value).media_type
+    except MimeError:
+        return "text/plain"
 
 
 class PeerOcspCache:

@@ -23,7 +23,7 @@ from lxml import etree
 
 from trust.protocol import _faults as faults
 from trust.protocol import XRoadFault
-from trust.protocol import XROAD_NS, SoapMessage
+from trust.protocol import SOAP_ENV_NS, XROAD_NS, SoapMessage
 from trust.protocol import build_request, build_response, multipart_related
 from trust.errors import IdentifierError
 from trust.protocol import (
@@ -158,7 +158,7 @@ def list_methods_response(request: SoapMessage, services: Sequence[ServiceId]) -
 
 
 def parse_list_methods_response(message: SoapMessage) -> list[ServiceId]:
-    body = message.envelope.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
+    body = message.envelope.find(f"{{{SOAP_ENV_NS}}}Body")
     assert body is not None
     wrapper = next(c for c in body if isinstance(c.tag, str))
     try:
@@ -182,7 +182,7 @@ def get_wsdl_request(
 
 def read_get_wsdl_request(message: SoapMessage) -> ServiceId:
     """The service whose WSDL is asked for (the provider of the request + serviceCode/Version)."""
-    body = message.envelope.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
+    body = message.envelope.find(f"{{{SOAP_ENV_NS}}}Body")
     assert body is not None
     wrapper = next(c for c in body if isinstance(c.tag, str))
     if wrapper.tag != _x(GET_WSDL):

@@ -27,7 +27,7 @@ import httpx
 from lxml import etree
 
 from trust.errors import XmlError
-from trust.protocol import ClientId, ServiceId, parse_client
+from trust.protocol import IDENTIFIERS_NS as IDN, XROAD_NS as XRD, ClientId, ServiceId, parse_client
 from trust.infra import parse_xml, utc_now
 
 from ._console import Console
@@ -42,8 +42,6 @@ VERO = parse_client("FI/GOV/0245437-2/vero")
 DVV = parse_client("FI/GOV/0242431-1/dvv")
 GET_TAX_RECORD = ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1")
 VERO_NS = "http://vero.sandbox.sild.eu/producer"
-XRD = "http://x-road.eu/xsd/xroad.xsd"
-IDN = "http://x-road.eu/xsd/identifiers"
 MATTI_FI = "010190-123M"
 MATTI_EE = "39001011237"
 VERO_GATEWAY = "FI/GOV/0245437-2/gw1"

@@ -37,16 +37,12 @@ from trust.keys import Signer, write_atomic
 from trust.pki import OcspCertStatus, OcspError, find_approved_issuer, verify_ocsp_for_policy
 from trust.pki import OcspClient
 from trust.xades import SignedPart, create_signature, sign_batch
-from trust.xades import (
-    BadSignatureValue, CertificateUsage, DigestMismatch, MissingReference, OcspInvalid, OcspMissing,
-    OcspRevoked, OcspStale, SignatureError, SignatureMalformed, SignerMismatch, UntrustedChain,
-)
 from trust.pki import ValidationCache
 from trust.xades import check_cryptography, trust_signature
 
 from ._batch import MessageSignature, SigningBatcher
 from gateway.proxy import SignedParts
-from trust.protocol import XRoadFault
+from trust.protocol import XRoadFault, fault_for
 
 log = logging.getLogger("sild.gateway.node")
 
@@ -63,20 +59,6 @@ def part_uris(data: SignedParts) -> list[tuple[str, str, bytes]]:
 
 def _signed_parts(data: SignedParts) -> list[SignedPart]:
     return [SignedPart(uri, data=raw, mime_type=mime) for uri, mime, raw in part_uris(data)]
-
-
-def _signature_fault(exc: TrustError) -> XRoadFault:
-    if isinstance(exc, SignatureMalformed):
-        code = "malformed_signature"
-    elif isinstance(exc, (DigestMismatch, BadSignatureValue, MissingReference)):
-        code = "invalid_signature_value"
-    elif isinstance(exc, (SignerMismatch, CertificateUsage)):
-        code = "incorrect_certificate"
-    elif isinstance(exc, (UntrustedChain, OcspMissing, OcspInvalid, OcspRevoked, OcspStale)):
-        code = "cert_validation"
-    else:
-        code = "invalid_signature_value"
-    return XRoadFault(code, f"signature check failed: {exc}")
 
 
 @dataclass(frozen=True)
@@ -149,10 +131,8 @@ class XadesMessageSigning:
                             cache=self._cache)
         except XRoadFault:
             raise
-        except SignatureError as exc:
-            raise _signature_fault(exc) from exc
-        except TrustError as exc:
-            raise XRoadFault("invalid_signature_value", f"signature check failed: {exc}") from exc
+        except TrustError as exc:  # its X-Road code from trust.protocol's one table
+            raise fault_for(exc, "signature check failed", default="invalid_signature_value") from exc
 
 
 def _auth_usage(cert: x509.Certificate) -> bool:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from adapters.describe import IDENTIFIERS_XSD, XROAD_XSD, schema_bytes
+from adapters.describe import IDENTIFIERS_XSD, XML_XSD, XROAD_XSD, schema_bytes
 
 from tests.adapters.xroad_messages import POPULATION_NS, POPULATION_SERVICE, body_payload, get_person, xroad_request
 
@@ -59,7 +59,8 @@ def test_wsdl_is_self_contained_and_its_schema_compiles(sandbox: Any, name: str)
     locations = [el.get("schemaLocation") for el in wsdl.iter(f"{{{XSD}}}import", f"{{{XSD}}}include")]
     assert locations and all(loc and loc.startswith(f"{base}/xsd/") for loc in locations)
     schema, resolver = _compile_types(wsdl, base)
-    assert sorted(Path(urlparse(u).path).name for u in resolver.fetched) == [IDENTIFIERS_XSD, XROAD_XSD]
+    # xroad.xsd is trust.protocol's (the gateway serves the same file): it imports identifiers.xsd and xml.xsd
+    assert sorted(Path(urlparse(u).path).name for u in resolver.fetched) == [IDENTIFIERS_XSD, XML_XSD, XROAD_XSD]
     assert httpx.get(f"{base}/soap?wsdl").content == httpx.get(f"{base}/wsdl").content
     address = wsdl.find(f".//{{{WSOAP}}}address")
     assert address is not None and address.get("location") == f"{base}/soap"
@@ -133,8 +134,9 @@ def test_own_xroad_schema_accepts_the_headers_xroad_accepts(xroad: Path, name: s
 
     class Local(etree.Resolver):
         def resolve(self, url: str, pubid: str, context: Any) -> Any:  # type: ignore[override]
-            if url.endswith(IDENTIFIERS_XSD):
-                return self.resolve_string(schema_bytes(IDENTIFIERS_XSD), context)
+            name = url.rsplit("/", 1)[-1]  # the imports beside xroad.xsd: identifiers.xsd, xml.xsd
+            if name in (IDENTIFIERS_XSD, XML_XSD):
+                return self.resolve_string(schema_bytes(name), context)
             return None
 
     parser.resolvers.add(Local())
@@ -173,3 +175,15 @@ def test_schema_allows_detached_signature_right_after_the_signed_element(pki: An
     PayloadSigner(pki.token, pki.rsa_key_id, pki.rsa_chain, mode=SignatureMode.DETACHED).sign(response[0])
     assert etree.QName(response[1]).localname == "Signature"
     assert schema.validate(response), schema.error_log
+
+
+def test_adapter_serves_trust_protocols_schemas(sandbox: Any) -> None:
+    """One set of X-Road schemas in sild: an adapter serves the files the gateway serves."""
+    from trust.protocol import schema_file
+
+    base = sandbox["population"]
+    for name in (IDENTIFIERS_XSD, XML_XSD):
+        assert httpx.get(f"{base}/xsd/{name}").content == schema_file(name)
+    served = httpx.get(f"{base}/xsd/{XROAD_XSD}").content
+    assert f'schemaLocation="{base}/xsd/{XML_XSD}"'.encode() in served
+    assert httpx.get(f"{base}/xsd/representation.xsd").status_code == 404

@@ -3,8 +3,9 @@
 A request is signed by its client, a response by the service provider (NOTES 7).
 The message in an ASiC container is either a SOAP 4.0 envelope or a REST header part
 (``VERB\\r\\n/r1/...`` for requests, ``200\\r\\nOK\\r\\n...`` for responses, then
-``Name:Value`` lines). Only the identifying headers are read; the bytes themselves
-are verified by the signature.
+``Name:Value`` lines). Only the identifying headers are read, by trust.protocol's own
+readers (:func:`~trust.protocol.header_fields`, :func:`~trust.protocol.parse_header_part`);
+the bytes themselves are verified by the signature.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from lxml import etree
 
 from trust.errors import IdentifierError, TrustError
 from trust.protocol import ClientId, ServiceId, client_from_xml, parse_client, parse_service, service_from_xml
+from trust.protocol import SOAP12_ENV_NS, SOAP_ENV_NS, XRoadFault, header_fields, parse_header_part
 from trust.infra import parse_xml
 from trust.xades import AsicError
 
-XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"
-_SOAP_ENVELOPES = ("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")
+_SOAP_ENVELOPES = (SOAP_ENV_NS, SOAP12_ENV_NS)
 
 
 class MessageUnreadable(AsicError):
@@ -65,8 +66,12 @@ def _soap(message: bytes) -> MessageIdentity:
     body = root.find(f"{{{ns}}}Body")
     if header is None:
         raise MessageUnreadable("SOAP message has no header, so no X-Road client")
-    client_el = header.find(f"{{{XROAD_NS}}}client")
-    service_el = header.find(f"{{{XROAD_NS}}}service")
+    try:
+        fields = header_fields(header)
+    except XRoadFault as exc:
+        raise MessageUnreadable(f"SOAP header is not readable: {exc.message}") from exc
+    client_el = fields.get("client")
+    service_el = fields.get("service")
     if client_el is None:
         raise MessageUnreadable("SOAP header has no xroad:client")
     try:
@@ -75,28 +80,21 @@ def _soap(message: bytes) -> MessageIdentity:
     except IdentifierError as exc:
         raise MessageUnreadable(f"SOAP header identifiers are malformed: {exc}") from exc
     first = next((el for el in (body if body is not None else []) if isinstance(el.tag, str)), None)
-    is_response = header.find(f"{{{XROAD_NS}}}requestHash") is not None or (
-        first is not None and etree.QName(first).localname.endswith("Response")
-    )
-    return MessageIdentity("soap", is_response, client, service, header.findtext(f"{{{XROAD_NS}}}id"))
+    is_response = "requestHash" in fields or (first is not None and etree.QName(first).localname.endswith("Response"))
+    query_id = (fields["id"].text or "") if "id" in fields else None
+    return MessageIdentity("soap", is_response, client, service, query_id)
 
 
 def _rest(message: bytes) -> MessageIdentity:
+    # tolerant of LF line ends and blank lines, then read as the gateway reads header parts
+    lines = message.split(b"\r\n") if b"\r\n" in message else message.split(b"\n")
+    is_response = lines[0].decode("utf-8", "replace").strip().isdigit()
     try:
-        text = message.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise MessageUnreadable("REST header part is not UTF-8") from exc
-    lines = text.split("\r\n") if "\r\n" in text else text.split("\n")
-    if len(lines) < 2:
-        raise MessageUnreadable("REST header part is too short")
-    is_response = lines[0].strip().isdigit()
+        part = parse_header_part(b"\r\n".join(lines[:2] + [line for line in lines[2:] if line]), request=not is_response)
+    except XRoadFault as exc:
+        raise MessageUnreadable(exc.message) from exc
     headers: dict[str, str] = {}
-    for line in lines[2:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise MessageUnreadable(f"REST header line {line[:40]!r} has no colon")
+    for name, value in part.headers:
         headers.setdefault(name.strip().lower(), value.strip())
     try:
         client = parse_client(headers["x-road-client"])
@@ -104,7 +102,7 @@ def _rest(message: bytes) -> MessageIdentity:
         if "x-road-service" in headers:
             service = parse_service(headers["x-road-service"])
         elif not is_response:
-            service = _service_from_path(lines[1])
+            service = _service_from_path(part.path or "")
     except KeyError as exc:
         raise MessageUnreadable(f"REST header part lacks {exc.args[0]}") from exc
     except IdentifierError as exc:

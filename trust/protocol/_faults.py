@@ -32,10 +32,12 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Mapping
 from xml.sax.saxutils import escape
 
-from trust.errors import ProtocolError
+from trust.errors import ProtocolError, SildError
+from ._namespaces import SOAP_ENV_NS
 
 # -- origins -------------------------------------------------------------------------
 
@@ -50,6 +52,7 @@ SERVICE_FAILED = "service_failed"
 
 ACCESS_DENIED = "access_denied"
 CANNOT_CREATE_SIGNATURE = "cannot_create_signature"
+CERT_VALIDATION = "cert_validation"
 CODE = "code"
 DUPLICATE_HEADER_FIELD = "duplicate_header_field"
 GLOBAL_CONF_OUTDATED = "global_conf_outdated"
@@ -95,9 +98,42 @@ KNOWN_LEAVES: frozenset[str] = frozenset(
     and name not in {"CLIENT", "SIGNER", "SERVICE_FAILED"}
 )
 
-_FAULT_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 _CAMEL_BOUNDARY_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL_BOUNDARY_2 = re.compile(r"([a-z0-9])([A-Z])")
+
+
+# -- sild errors at a protocol edge ----------------------------------------------------
+
+# sild error code (the dotted ``code`` of a SildError subclass) -> X-Road leaf code. One
+# table instead of isinstance ladders at each edge; an error whose own code is not here
+# is looked up by its base classes' codes (see fault_leaf).
+ERROR_FAULTS: Mapping[str, str] = MappingProxyType({
+    # XAdES signature of a message (trust.xades)
+    "trust.signature.malformed": MALFORMED_SIGNATURE,
+    "trust.signature.missing_reference": INVALID_SIGNATURE_VALUE,
+    "trust.signature.digest_mismatch": INVALID_SIGNATURE_VALUE,
+    "trust.signature.bad_value": INVALID_SIGNATURE_VALUE,
+    "trust.signature.signer_mismatch": INCORRECT_CERTIFICATE,
+    "trust.signature.certificate_usage": INCORRECT_CERTIFICATE,
+    "trust.signature.untrusted_chain": CERT_VALIDATION,
+    "trust.signature.ocsp_missing": CERT_VALIDATION,
+    "trust.signature.ocsp_invalid": CERT_VALIDATION,
+    "trust.signature.revoked": CERT_VALIDATION,
+    "trust.signature.ocsp_stale": CERT_VALIDATION,
+})
+
+
+def fault_leaf(error: SildError, default: str) -> str:
+    """The X-Road leaf code of ``error`` by :data:`ERROR_FAULTS`: its own code first, then
+    the codes of its classes from the most to the least specific; ``default`` if none is there."""
+    codes = [error.code] + [vars(cls)["code"] for cls in type(error).__mro__ if "code" in vars(cls)]
+    return next((ERROR_FAULTS[code] for code in codes if code in ERROR_FAULTS), default)
+
+
+def fault_for(error: SildError, prefix: str, *, default: str) -> "XRoadFault":
+    """``error`` as the X-Road fault a peer sees: the leaf code of :func:`fault_leaf` (no
+    origin; the edge adds it) and the message ``"{prefix}: {error}"``."""
+    return XRoadFault(fault_leaf(error, default), f"{prefix}: {error}")
 
 
 # -- code arithmetic ----------------------------------------------------------------
@@ -259,7 +295,7 @@ def soap_fault_bytes(code: str, message: str, *, actor: str = "", detail: str = 
     """A SOAP 1.1 fault envelope, UTF-8, with ``faultcode`` as plain dotted text."""
     text = (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{_FAULT_NS}"><SOAP-ENV:Body><SOAP-ENV:Fault>'
+        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV_NS}"><SOAP-ENV:Body><SOAP-ENV:Fault>'
         f"<faultcode>{escape(code)}</faultcode>"
         f"<faultstring>{escape(message)}</faultstring>"
         f"<faultactor>{escape(actor)}</faultactor>"

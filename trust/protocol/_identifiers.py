@@ -33,8 +33,8 @@ from lxml import etree
 
 from trust.errors import IdentifierError
 
-IDENTIFIERS_NS = "http://x-road.eu/xsd/identifiers"
-REPRESENTATION_NS = "http://x-road.eu/xsd/representation.xsd"
+from ._namespaces import IDENTIFIERS_NS, REPRESENTATION_NS
+
 _OBJECT_TYPE = f"{{{IDENTIFIERS_NS}}}objectType"
 
 # Characters X-Road's proxy warns about: control characters, % : ; / \ and the

@@ -1,4 +1,4 @@
-"""MIME pieces of the message layer: Content-Type values and a streaming multipart reader.
+"""The one multipart reader of sild: part headers, spooled part bodies, the streaming reader.
 
 X-Road hashes and signs the *exact* bytes of the SOAP part (NOTES 9.1), so this reader
 never re-encodes anything: it cuts parts out of the byte stream at the boundary
@@ -10,116 +10,25 @@ attachment is spooled to a temporary file beyond a small in-memory threshold).
 Both CRLF and bare LF line ends are accepted, as X-Road's own test messages use LF.
 The standard library's ``email`` package is not used for bodies because it
 normalises line ends and decodes transfer encodings, which would change the bytes.
+Every multipart body sild reads goes through :class:`MultipartReader`: SOAP messages
+with attachments and proxy messages as a stream (:func:`iter_parts`), signed
+configuration directories and peers' OCSP answers whole (:func:`split_multipart`).
+Content-Type values are read in :mod:`._content_type`.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Callable, Iterable, Iterator
 
+from ._content_type import MimeError
+
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 SPOOL_THRESHOLD = 1024 * 1024
 CHUNK = 64 * 1024
-
-
-class MimeError(ValueError):
-    """Malformed MIME data; ``reason`` is one of ``content_type``, ``no_parts``, ``malformed``."""
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-# -- Content-Type -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ContentType:
-    """A parsed ``Content-Type``: lower-cased media type and parameters (names lower-cased)."""
-
-    media_type: str
-    params: tuple[tuple[str, str], ...] = ()
-    raw: str = ""
-
-    def param(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.params:
-            if key == name:
-                return value
-        return None
-
-    @property
-    def charset(self) -> str | None:
-        value = self.param("charset")
-        return value.strip().lower() if value else None
-
-    @property
-    def boundary(self) -> str | None:
-        return self.param("boundary")
-
-    def is_multipart(self) -> bool:
-        return self.media_type.startswith("multipart/")
-
-
-def parse_content_type(value: str | None) -> ContentType:
-    """Parse a Content-Type header value; quoted parameter values are unquoted.
-
-    Raises :class:`MimeError` (reason ``content_type``) when there is no ``type/subtype``.
-    """
-    if value is None or not value.strip():
-        raise MimeError("the Content-Type header is missing", "content_type")
-    return _parse_content_type(value.strip())
-
-
-@functools.lru_cache(maxsize=512)
-def _parse_content_type(text: str) -> ContentType:
-    """Cached: a proxy message carries the same few part types on every exchange, and a
-    :class:`ContentType` is immutable (a refused value raises and is not cached)."""
-    value = text
-    items = _split_params(text)
-    media = items[0].strip().lower()
-    if "/" not in media or media.startswith("/") or media.endswith("/") or len(media.split()) != 1:
-        raise MimeError(f"Content-Type {value!r} is not a media type", "content_type")
-    params: list[tuple[str, str]] = []
-    for item in items[1:]:
-        if not item.strip():
-            continue
-        name, sep, raw = item.partition("=")
-        if not sep:
-            continue
-        raw = raw.strip()
-        if len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
-            raw = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        params.append((name.strip().lower(), raw))
-    return ContentType(media, tuple(params), text)
-
-
-def _split_params(text: str) -> list[str]:
-    """Split on ``;`` outside double quotes."""
-    if '"' not in text:
-        return text.split(";")
-    items, current, quoted, escaped = [], [], False, False
-    for char in text:
-        if escaped:
-            current.append(char)
-            escaped = False
-        elif char == "\\" and quoted:
-            current.append(char)
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-            current.append(char)
-        elif char == ";" and not quoted:
-            items.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    items.append("".join(current))
-    return items
 
 
 # -- part headers ---------------------------------------------------------------------
@@ -264,10 +173,24 @@ class MultipartReader:
     delimiter and the epilogue after the close delimiter are ignored, as RFC 2046 says.
     Raises :class:`MimeError` with reason ``no_parts`` when no delimiter occurs at all,
     ``malformed`` when the close delimiter is missing or a header block is broken.
+
+    With ``whole`` the stream is a document read to its end (:func:`split_multipart`)
+    rather than a message: the reader also reports what lies outside the parts, for
+    callers whose rules look there (``("preamble", bytes)`` pieces, ``("close", None)``
+    at the close delimiter, then ``("epilogue", bytes)`` pieces); a body that ends
+    without its close delimiter ends its last part (``"end"``) instead of raising; and
+    a part of header lines only, with no blank line before the next delimiter, is read
+    as a part with an empty body (RFC 2046 allows it). A whole document must come as
+    one chunk.
+
+    ``read_headers`` turns a part's header block into :class:`PartHeaders`; a caller
+    with stricter rules of its own passes one that only keeps the raw block.
     """
 
     boundary: str
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    whole: bool = False
+    read_headers: Callable[[bytes], PartHeaders] = parse_part_headers
     _delimiter: bytes = field(init=False)
 
     def __post_init__(self) -> None:
@@ -294,33 +217,41 @@ class MultipartReader:
             exhausted = True
             return False
 
-        virtual = False  # buf starts with a "\n" we inserted, not body data
+        virtual = True  # buf starts with a "\n" we inserted, not preamble or body data
         while True:
             if state in ("preamble", "body"):
                 index = buf.find(delim)
                 if index < 0:
                     keep = len(delim) + 1
-                    if state == "body" and len(buf) > keep:
+                    if len(buf) > keep:
                         cut = len(buf) - keep
                         data = bytes(buf[1:cut] if virtual else buf[:cut])
                         virtual = False
-                        if data:
+                        if data and state == "body":
                             yield ("data", data)
+                        elif data and self.whole:
+                            yield ("preamble", data)
                         del buf[:cut]
-                    elif state == "preamble" and len(buf) > keep:
-                        del buf[: len(buf) - keep]
                     if not fill():
                         if state == "preamble":
                             raise MimeError("no multipart boundary delimiter found", "no_parts")
-                        raise MimeError("multipart body ends without its close delimiter", "malformed")
+                        if not self.whole:
+                            raise MimeError("multipart body ends without its close delimiter", "malformed")
+                        data = bytes(buf[1:] if virtual else buf)
+                        if data:
+                            yield ("data", data)
+                        yield ("end", None)
+                        return
                     continue
+                begin = 1 if virtual else 0
+                virtual = False
                 if state == "body":
                     end = index - 1 if index > 0 and buf[index - 1] == 0x0D else index
-                    begin = 1 if virtual else 0
-                    virtual = False
                     if end > begin:
                         yield ("data", bytes(buf[begin:end]))
                     yield ("end", None)
+                elif self.whole and index > begin:
+                    yield ("preamble", bytes(buf[begin:index]))
                 del buf[: index + len(delim)]
                 state = "after_delimiter"
             if state == "after_delimiter":
@@ -331,6 +262,12 @@ class MultipartReader:
                 if buf[:2] == b"--":
                     if parts == 0:
                         raise MimeError("multipart body has no parts", "no_parts")
+                    if self.whole:
+                        yield ("close", None)
+                        del buf[:2]
+                        while buf or fill():
+                            yield ("epilogue", bytes(buf))
+                            buf.clear()
                     return
                 # transport padding, then the line end
                 while b"\n" not in buf:
@@ -342,32 +279,44 @@ class MultipartReader:
                 del buf[: line_end + 1]
                 state = "headers"
             if state == "headers":
-                while True:
-                    if buf.startswith(b"\r\n") or buf.startswith(b"\n"):
-                        raw = b""
-                        del buf[: 2 if buf.startswith(b"\r\n") else 1]
-                        break
-                    # the header block ends at the first blank line, CRLF or bare LF; search
-                    # for the second only up to the first, not through the whole body
-                    crlf = buf.find(b"\r\n\r\n", 0, self.max_header_bytes + 4)
-                    lf = buf.find(b"\n\n", 0, crlf if crlf >= 0 else self.max_header_bytes + 2)
-                    candidates = [(i, 4) for i in (crlf,) if i >= 0] + [(i, 2) for i in (lf,) if i >= 0]
-                    if candidates:
-                        pos, length = min(candidates)
-                        raw = bytes(buf[:pos])
-                        del buf[: pos + length]
-                        break
-                    if len(buf) > self.max_header_bytes:
-                        raise MimeError("MIME part headers are too large", "malformed")
-                    if not fill():
-                        raise MimeError("multipart body ends inside part headers", "malformed")
+                raw = self._cut_header_block(buf, fill)
                 parts += 1
-                yield ("headers", parse_part_headers(raw))
+                yield ("headers", self.read_headers(raw))
                 # an empty body is directly followed by "--boundary": put a newline
                 # back so the delimiter search finds it, and never emit that newline
                 buf[0:0] = b"\n"
                 virtual = True
                 state = "body"
+
+
+    def _cut_header_block(self, buf: bytearray, fill: Callable[[], bool]) -> bytes:
+        """The header block at the start of ``buf`` (filled as needed), cut off with its blank line."""
+        while True:
+            if buf.startswith(b"\r\n") or buf.startswith(b"\n"):
+                del buf[: 2 if buf.startswith(b"\r\n") else 1]
+                return b""
+            # the header block ends at the first blank line, CRLF or bare LF; search
+            # for the second only up to the first, not through the whole body
+            crlf = buf.find(b"\r\n\r\n", 0, self.max_header_bytes + 4)
+            lf = buf.find(b"\n\n", 0, crlf if crlf >= 0 else self.max_header_bytes + 2)
+            candidates = [(i, 4) for i in (crlf,) if i >= 0] + [(i, 2) for i in (lf,) if i >= 0]
+            if self.whole:
+                limit = min(candidates)[0] if candidates else len(buf)
+                delim = self._delimiter
+                at = 0 if buf.startswith(delim[1:]) else buf.find(delim, 0, limit)
+                if at >= 0:  # header lines only: the delimiter stays for the body search
+                    raw = bytes(buf[: at - 1 if at and buf[at - 1] == 0x0D else at])
+                    del buf[:at]
+                    return raw
+            if candidates:
+                pos, length = min(candidates)
+                raw = bytes(buf[:pos])
+                del buf[: pos + length]
+                return raw
+            if len(buf) > self.max_header_bytes:
+                raise MimeError("MIME part headers are too large", "malformed")
+            if not fill():
+                raise MimeError("multipart body ends inside part headers", "malformed")
 
 
 def iter_parts(
@@ -400,6 +349,56 @@ def iter_parts(
         elif kind == "end" and writer is not None and headers is not None:
             yield headers, writer.finish()
             headers, writer = None, None
+
+
+@dataclass(frozen=True)
+class WholeMultipart:
+    """A multipart body read whole: its parts (headers, exact body bytes) and what lies
+    outside them. ``closed`` says whether the close delimiter came."""
+
+    parts: tuple[tuple[PartHeaders, bytes], ...]
+    preamble: bytes
+    closed: bool
+    epilogue: bytes
+
+
+def raw_headers(raw: bytes) -> PartHeaders:
+    """A header block kept as received and not parsed (``items`` empty), for
+    :func:`split_multipart` callers that read header lines by rules of their own."""
+    return PartHeaders((), raw)
+
+
+def split_multipart(
+    data: bytes, boundary: str, *, read_headers: Callable[[bytes], PartHeaders] = parse_part_headers
+) -> WholeMultipart:
+    """The parts of a multipart body held in memory, by the same reader as :func:`iter_parts`.
+
+    For small documents whose own rules look outside the parts: a signed configuration
+    directory refuses a preamble and an epilogue and tolerates an inner multipart
+    without its close delimiter; a peer's OCSP answer keeps an unclosed last part. A
+    missing close delimiter is therefore not an error here; ``closed`` reports it.
+    Raises :class:`MimeError` (``no_parts``, ``malformed``, ``content_type``) otherwise."""
+    parts: list[tuple[PartHeaders, bytes]] = []
+    outside = {"preamble": bytearray(), "epilogue": bytearray()}
+    headers: PartHeaders | None = None
+    body = bytearray()
+    closed = False
+    for kind, value in MultipartReader(boundary, whole=True, read_headers=read_headers).events((data,)):
+        if kind == "headers":
+            assert isinstance(value, PartHeaders)
+            headers, body = value, bytearray()
+        elif kind == "data":
+            assert isinstance(value, bytes)
+            body += value
+        elif kind == "end" and headers is not None:
+            parts.append((headers, bytes(body)))
+            headers = None
+        elif kind == "close":
+            closed = True
+        elif kind in outside:
+            assert isinstance(value, bytes)
+            outside[kind] += value
+    return WholeMultipart(tuple(parts), bytes(outside["preamble"]), closed, bytes(outside["epilogue"]))
 
 
 def chunked(data: bytes, size: int = CHUNK) -> Iterator[bytes]:

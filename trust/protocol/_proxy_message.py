@@ -31,7 +31,8 @@ from typing import Iterable, Iterator, Literal, Mapping, Sequence
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
 from ._soap import Attachment, SoapFaultMessage, SoapMessage, parse_soap, parse_soap_part
-from ._mime import MimeError, PartBody, PartHeaders, iter_parts, parse_content_type, spool
+from ._content_type import MimeError, parse_content_type
+from ._mime import PartBody, PartHeaders, iter_parts, spool
 from trust.keys import DigestAlgorithm
 from trust.errors import TrustError
 

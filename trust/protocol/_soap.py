@@ -27,11 +27,10 @@ from lxml import etree
 
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
-from ._mime import ContentType, MimeError, PartBody, PartHeaders, chunked, iter_parts, parse_content_type
-from ._soap_header import (
-    REPR_NS, SHA512_URI, SOAP_ENV_NS, TOKEN_NS, XROAD_NS, RequestHash, Role, SecurityToken, XRoadHeader,
-    read_header,
-)
+from ._content_type import ContentType, MimeError, parse_content_type
+from ._mime import PartBody, PartHeaders, chunked, iter_parts
+from ._namespaces import REPRESENTATION_NS as REPR_NS, SECURITY_TOKEN_NS as TOKEN_NS, SOAP_ENV_NS, XROAD_NS
+from ._soap_header import SHA512_URI, RequestHash, Role, SecurityToken, XRoadHeader, read_header
 from trust.errors import XmlError
 from trust.infra import parse_xml
 

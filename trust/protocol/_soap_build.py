@@ -21,9 +21,10 @@ from lxml import etree
 
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
-from ._soap import REPR_NS, SHA512_URI, SOAP_ENV_NS, XROAD_NS, SoapMessage
-from ._mime import parse_content_type
-from ._identifiers import IDENTIFIERS_NS, ClientId, RepresentedParty, SecurityServerId, ServiceId, id_to_xml
+from ._namespaces import IDENTIFIERS_NS, REPRESENTATION_NS as REPR_NS, SOAP_ENV_NS, XROAD_NS
+from ._soap import SHA512_URI, SoapMessage
+from ._content_type import parse_content_type
+from ._identifiers import ClientId, RepresentedParty, SecurityServerId, ServiceId, id_to_xml
 
 
 def request_hash(request_soap_bytes: bytes) -> str:

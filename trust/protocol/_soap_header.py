@@ -7,12 +7,18 @@ A duplicate X-Road field is ``duplicate_header_field``, a missing mandatory one
 ``missing_header_field``, a ``protocolVersion`` not starting with ``4.`` is
 ``invalid_protocol_version`` and a malformed identifier ``invalid_xml`` (X-Road
 validates the header against its schema there). Codes carry no origin; the proxy adds it.
+
+This is the one reader of these fields in sild: the gateway's SOAP parser, the adapter
+that stands in for a provider IS and the evidence verifier that asks who signed a
+logged message all call :func:`read_header` or, when they need less, :func:`header_fields`.
+Its refusals are :class:`HeaderFault` exceptions that also name the field and the bare reason,
+so a caller with its own fault vocabulary (the adapter) can word its answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal, TypeVar
 
 from lxml import etree
 
@@ -24,17 +30,22 @@ from ._identifiers import (
     service_from_xml,
 )
 
-SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-XROAD_NS = "http://x-road.eu/xsd/xroad.xsd"
-REPR_NS = "http://x-road.eu/xsd/representation.xsd"
-TOKEN_NS = "http://x-road.eu/xsd/security-token.xsd"
+from ._namespaces import REPRESENTATION_NS as REPR_NS, SECURITY_TOKEN_NS as TOKEN_NS, XROAD_NS
+
 SHA512_URI = "http://www.w3.org/2001/04/xmlenc#sha512"
 
 Role = Literal["request", "response"]
 
 
-def _fault(code: str, message: str) -> XRoadFault:
-    return XRoadFault(code, message)
+class HeaderFault(XRoadFault):
+    """A refused X-Road header; ``field`` is the header field's local name (for a
+    missing one, the first missing), ``reason`` the bare cause: the unsupported version
+    or the identifier's error text (empty for a duplicate or missing field)."""
+
+    def __init__(self, code: str, message: str, *, field: str, reason: str = "") -> None:
+        super().__init__(code, message)
+        self.field = field
+        self.reason = reason
 
 
 def _text(element: etree._Element) -> str:
@@ -85,8 +96,11 @@ _XROAD_FIELDS = {
 }
 
 
-def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHeader:
-    """The X-Road fields of a SOAP Header; other header elements pass untouched."""
+def header_fields(header_el: etree._Element) -> dict[str, etree._Element]:
+    """The X-Road fields of a SOAP Header by local name, each at most once.
+
+    Only the elements of :data:`_XROAD_FIELDS` count; other header elements pass
+    untouched. A field that occurs twice is ``duplicate_header_field``."""
     found: dict[str, etree._Element] = {}
     for child in header_el:
         tag = child.tag
@@ -96,22 +110,27 @@ def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHe
         if (namespace, localname) not in _XROAD_FIELDS:
             continue
         if localname in found:
-            raise _fault(faults.DUPLICATE_HEADER_FIELD, f"duplicate header field {localname!r}")
+            raise HeaderFault(faults.DUPLICATE_HEADER_FIELD, f"duplicate header field {localname!r}", field=localname)
         found[localname] = child
+    return found
+
+
+def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHeader:
+    """The X-Road fields of a SOAP Header; other header elements pass untouched."""
+    found = header_fields(header_el)
     # X-Road's parser requires service in responses too (AttachmentFaultySoapResponse)
     missing = [name for name in ("client", "service", "id", "protocolVersion") if name not in found]
     if missing:
-        raise _fault(faults.MISSING_HEADER_FIELD, f"required header field(s) missing: {', '.join(missing)}")
+        message = f"required header field(s) missing: {', '.join(missing)}"
+        raise HeaderFault(faults.MISSING_HEADER_FIELD, message, field=missing[0])
     version = _text(found["protocolVersion"]).strip()
     if not version.startswith("4."):
-        raise _fault(faults.INVALID_PROTOCOL_VERSION, f"unsupported protocol version {version!r}")
-    try:
-        client = client_from_xml(found["client"])
-        service = service_from_xml(found["service"])
-        server = server_from_xml(found["securityServer"]) if "securityServer" in found else None
-        party = _represented_party(found["representedParty"]) if "representedParty" in found else None
-    except IdentifierError as exc:
-        raise _fault(faults.INVALID_XML, f"malformed identifier in the SOAP header: {exc}") from None
+        message = f"unsupported protocol version {version!r}"
+        raise HeaderFault(faults.INVALID_PROTOCOL_VERSION, message, field="protocolVersion", reason=version)
+    client = _identifier(found, "client", client_from_xml)
+    service = _identifier(found, "service", service_from_xml)
+    server = _identifier(found, "securityServer", server_from_xml) if "securityServer" in found else None
+    party = _identifier(found, "representedParty", _represented_party) if "representedParty" in found else None
     request_hash = None
     if "requestHash" in found:
         element = found["requestHash"]
@@ -136,6 +155,18 @@ def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHe
         represented_party=party,
         security_token=token,
     )
+
+
+_T = TypeVar("_T")
+
+
+def _identifier(found: dict[str, etree._Element], name: str, read: Callable[[etree._Element], _T]) -> _T:
+    """Field ``name`` read by ``read``; a malformed identifier is ``invalid_xml``."""
+    try:
+        return read(found[name])
+    except IdentifierError as exc:
+        message = f"malformed identifier in the SOAP header: {exc}"
+        raise HeaderFault(faults.INVALID_XML, message, field=name, reason=str(exc)) from None
 
 
 def _represented_party(element: etree._Element) -> RepresentedParty:

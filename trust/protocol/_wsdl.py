@@ -29,29 +29,30 @@ from trust.errors import ProtocolError
 from trust.errors import XmlError
 from trust.infra import parse_xml
 
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-SOAP11_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
-SOAP12_NS = "http://schemas.xmlsoap.org/wsdl/soap12/"
-XSD_NS = "http://www.w3.org/2001/XMLSchema"
-XROAD_NAMESPACES = ("http://x-road.eu/xsd/xroad.xsd", "http://x-road.ee/xsd/x-road.xsd")
+from ._namespaces import (
+    IDENTIFIERS_NS, LEGACY_XROAD_NS, REPRESENTATION_NS, WSDL_NS, WSDL_SOAP12_NS as SOAP12_NS,
+    WSDL_SOAP_NS as SOAP11_NS, XROAD_NS, XSD_NS,
+)
+
+XROAD_NAMESPACES = (XROAD_NS, LEGACY_XROAD_NS)
 ENDPOINT_PLACEHOLDER = "http://example.org/xroad-endpoint"
 MAX_WSDL_BYTES = 8 * 1024 * 1024
 
 # well-known schema locations -> file served from gateway/schemas
 SCHEMA_FILES = {
-    "http://x-road.eu/xsd/xroad.xsd": "xroad.xsd",
-    "http://x-road.eu/xsd/identifiers.xsd": "identifiers.xsd",
-    "http://x-road.eu/xsd/identifiers": "identifiers.xsd",
-    "http://x-road.eu/xsd/representation.xsd": "representation.xsd",
+    XROAD_NS: "xroad.xsd",
+    IDENTIFIERS_NS + ".xsd": "identifiers.xsd",
+    IDENTIFIERS_NS: "identifiers.xsd",
+    REPRESENTATION_NS: "representation.xsd",
     "http://www.w3.org/2001/xml.xsd": "xml.xsd",
     "https://www.w3.org/2001/xml.xsd": "xml.xsd",
     "http://www.w3.org/XML/1998/namespace": "xml.xsd",
 }
 # imports by namespace only (no schemaLocation) that get a location added
 NAMESPACE_FILES = {
-    "http://x-road.eu/xsd/xroad.xsd": "xroad.xsd",
-    "http://x-road.eu/xsd/identifiers": "identifiers.xsd",
-    "http://x-road.eu/xsd/representation.xsd": "representation.xsd",
+    XROAD_NS: "xroad.xsd",
+    IDENTIFIERS_NS: "identifiers.xsd",
+    REPRESENTATION_NS: "representation.xsd",
     "http://www.w3.org/XML/1998/namespace": "xml.xsd",
 }
 
@@ -226,8 +227,10 @@ def make_self_contained(data: bytes, base_url: str) -> bytes:
     return _serialise(root)
 
 
-def _rewrite_imports(elements: Iterable[etree._Element], base_url: str) -> None:
-    base = base_url.rstrip("/") + "/schemas/"
+def _rewrite_imports(elements: Iterable[etree._Element], base_url: str, folder: str = "schemas") -> int:
+    """Point well-known imports at ``{base_url}/{folder}/<file>``; how many were pointed."""
+    base = f"{base_url.rstrip('/')}/{folder}/"
+    pointed = 0
     for element in elements:
         name = None
         if element.tag == _q(XSD_NS, "import"):
@@ -240,6 +243,8 @@ def _rewrite_imports(elements: Iterable[etree._Element], base_url: str) -> None:
             name = SCHEMA_FILES.get(location.strip())
         if name is not None:
             element.set("schemaLocation", base + name)
+            pointed += 1
+    return pointed
 
 
 def prepare_for_serving(data: bytes, base_url: str) -> bytes:
@@ -251,7 +256,23 @@ SCHEMA_NAMES = ("xroad.xsd", "identifiers.xsd", "representation.xsd", "xml.xsd")
 
 
 def schema_file(name: str) -> bytes:
-    """sild's own copy of a well-known schema, to serve at ``{base}/schemas/{name}``."""
+    """sild's own copy of a well-known schema, to serve at ``{base}/schemas/{name}``.
+
+    The one set of X-Road schemas in sild: the gateway serves these files as they are,
+    and every adapter serves them beside its WSDL (:func:`schema_for`)."""
     if name not in SCHEMA_NAMES:
         raise WsdlError(f"no schema named {name!r}")
     return resources.files("trust.protocol.schemas").joinpath(name).read_bytes()
+
+
+def schema_for(name: str, base_url: str, *, folder: str = "schemas") -> bytes:
+    """Schema ``name`` with its well-known imports pointed at ``{base_url}/{folder}/<file>``.
+
+    For a server whose clients resolve imports against no base URL (an adapter's WSDL
+    tools): the relative ``schemaLocation`` of the files becomes absolute. A schema that
+    imports nothing is served as shipped, byte for byte."""
+    data = schema_file(name)
+    root = parse_xml(data, what="schema")
+    if not _rewrite_imports(root.iter(_q(XSD_NS, "import"), _q(XSD_NS, "include")), base_url, folder):
+        return data
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")

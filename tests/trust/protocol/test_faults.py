@@ -113,3 +113,50 @@ def test_rest_rendering_xml_when_accept_wants_it() -> None:
 
 def test_rest_without_error_header_is_provider_error() -> None:
     assert fault_from_rest(500, {"Content-Type": "application/json"}, b'{"x":1}') is None
+
+
+# -- sild errors at a protocol edge: one table ------------------------------------------
+
+from trust import xades  # noqa: E402
+from trust.errors import SildError, TrustError  # noqa: E402
+from trust.protocol import fault_for  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("error", "leaf"),
+    [
+        (xades.SignatureMalformed, "malformed_signature"),
+        (xades.DigestMismatch, "invalid_signature_value"),
+        (xades.BadSignatureValue, "invalid_signature_value"),
+        (xades.MissingReference, "invalid_signature_value"),
+        (xades.SignerMismatch, "incorrect_certificate"),
+        (xades.CertificateUsage, "incorrect_certificate"),
+        (xades.UntrustedChain, "cert_validation"),
+        (xades.OcspMissing, "cert_validation"),
+        (xades.OcspInvalid, "cert_validation"),
+        (xades.OcspRevoked, "cert_validation"),
+        (xades.OcspStale, "cert_validation"),
+        (xades.HashChainBroken, "invalid_signature_value"),
+        (xades.SignatureError, "invalid_signature_value"),
+        (TrustError, "invalid_signature_value"),
+    ],
+)
+def test_signature_errors_map_to_xroad_codes(error: type[SildError], leaf: str) -> None:
+    fault = fault_for(error("the digest of /message.xml differs"), "signature check failed",
+                      default="invalid_signature_value")
+    assert fault.fault_code == leaf and fault.origin is None
+    assert fault.message == "signature check failed: the digest of /message.xml differs"
+
+
+def test_a_subclass_takes_its_bases_code_and_an_instance_code_comes_first() -> None:
+    class Narrower(xades.SignerMismatch):
+        code = "trust.signature.signer_mismatch.narrower"
+
+    assert faults.fault_leaf(Narrower("x"), "invalid_signature_value") == "incorrect_certificate"
+    renamed = xades.DigestMismatch("x", code="trust.signature.malformed")
+    assert faults.fault_leaf(renamed, "invalid_signature_value") == "malformed_signature"
+    assert faults.fault_leaf(SildError("x"), "internal_error") == "internal_error"
+
+
+def test_every_table_entry_is_a_known_leaf() -> None:
+    assert set(faults.ERROR_FAULTS.values()) <= faults.KNOWN_LEAVES

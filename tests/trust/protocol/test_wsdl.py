@@ -264,3 +264,16 @@ def test_imports_of_xroad_namespaces_never_keep_a_providers_own_location():
     assert b"10.1.2.3:8080/xsd/xroad.xsd" not in out
     # a provider's own schema for its own namespace is not ours to replace
     assert b"http://10.1.2.3:8080/other.xsd" in out
+
+
+def test_schema_for_points_imports_at_the_server_and_keeps_import_free_files_as_shipped() -> None:
+    served = wsdl.schema_for("xroad.xsd", "http://adapter:8080/", folder="xsd")
+    root = etree.fromstring(served)
+    imports = [el.get("schemaLocation") for el in root.iter("{http://www.w3.org/2001/XMLSchema}import")]
+    assert imports == ["http://adapter:8080/xsd/identifiers.xsd", "http://adapter:8080/xsd/xml.xsd"]
+    shipped = etree.fromstring(wsdl.schema_file("xroad.xsd"))
+    for element in shipped.iter("{http://www.w3.org/2001/XMLSchema}import"):
+        element.set("schemaLocation", "http://adapter:8080/xsd/" + element.get("schemaLocation", ""))
+    assert etree.tostring(root) == etree.tostring(shipped)  # nothing but the locations changed
+    assert wsdl.schema_for("identifiers.xsd", "http://adapter:8080") == wsdl.schema_file("identifiers.xsd")
+    assert b"http://gw/schemas/xml.xsd" in wsdl.schema_for("xroad.xsd", "http://gw")
