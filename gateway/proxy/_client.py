@@ -41,7 +41,7 @@ from trust.protocol import (
 
 from trust.protocol import _rest as rest
 from gateway.serverconf import check_is_connection
-from gateway.monitoring import new_note, note_ids
+from gateway.monitoring import OpNote
 from gateway.signing import MessageSignature
 from ._context import ServerEntry, SignedParts
 from ._exchange import (
@@ -88,23 +88,22 @@ class ClientProxy:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         feed = self.parts.monitoring
         if feed is None:
-            return self._dispatch(environ, start_response)
-        note = environ["sild.op"] = new_note("client")
+            return self._dispatch(environ, start_response, None)
+        note = OpNote.start("client")
         status_seen: list[str] = []
 
         def recording_start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
             status_seen.append(status)
             return start_response(status, headers, *exc)
 
-        body = self._dispatch(environ, recording_start_response)
-        if "serviceCode" in note:  # exchanges only, not listClients or WSDL downloads
-            code = note.pop("faultCode", None)
-            text = note.pop("faultString", None)
+        body = self._dispatch(environ, recording_start_response, note)
+        if note.identified:  # exchanges only, not listClients or WSDL downloads
             status = int(status_seen[0].split()[0]) if status_seen else None
-            feed.finish(note, fault_code=code, fault_string=text, status=status)
+            feed.finish(note, fault_code=note.fault_code, fault_string=note.fault_string, status=status)
         return body
 
-    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse,
+                  note: OpNote | None) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "") or "/"
         uri = environ.get("REQUEST_URI", "")
@@ -114,7 +113,7 @@ class ClientProxy:
         try:
             if path.startswith("/r1/"):
                 try:
-                    return self._respond(start_response, *self._rest(environ, method, path))
+                    return self._respond(start_response, *self._rest(environ, method, path, note))
                 except XRoadFault as fault:
                     raise _RestFault(fault) from None
             if method == "GET" and path == "/listClients":
@@ -135,17 +134,17 @@ class ClientProxy:
                                      self._verificationconf())
             if method != "POST":
                 raise XRoadFault("client.invalid_http_method", f"{method} is not allowed here; use POST for SOAP")
-            return self._respond(start_response, *self._soap(environ))
+            return self._respond(start_response, *self._soap(environ, note))
         except _RestFault as wrapped:
             outgoing = _outgoing(wrapped.fault)
-            _note_fault(environ, outgoing)
+            _note_fault(note, outgoing)
             log.info("fault to IS: %s %s (%s)", outgoing.fault_code, outgoing.message, outgoing.correlation_id)
             err = outgoing.to_rest(accept)
             return self._respond(start_response, f"{err.status} {'Internal Server Error' if err.status == 500 else 'Bad Request'}",
                                  list(err.headers), err.body)
         except XRoadFault as fault:
             fault = _outgoing(fault)
-            _note_fault(environ, fault)
+            _note_fault(note, fault)
             log.info("fault to IS: %s %s (%s)", fault.fault_code, fault.message, fault.correlation_id)
             # SOAP 1.1 answers faults with 500; GET metaservices tell client errors (400) apart
             status = "500 Internal Server Error" if method == "POST" or fault.http_status == 500 else "400 Bad Request"
@@ -153,7 +152,7 @@ class ClientProxy:
                                  fault.to_soap())
         except Exception:  # noqa: BLE001 - never crash, never leak
             internal = internal_fault(ORIGIN)
-            _note_fault(environ, internal)
+            _note_fault(note, internal)
             log.exception("client proxy failure %s", internal.correlation_id)
             if path.startswith("/r1/"):
                 err = internal.to_rest(accept)
@@ -262,12 +261,12 @@ class ClientProxy:
                              "the provider's gateway answered without a signature")
 
     # -- SOAP ----------------------------------------------------------------------------
-    def _soap(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _soap(self, environ: dict[str, Any], note: OpNote | None) -> tuple[str, list[tuple[str, str]], bytes]:
         body = read_body(environ, MAX_MESSAGE)
-        return self.soap_exchange(body, environ.get("CONTENT_TYPE"), environ)
+        return self.soap_exchange(body, environ.get("CONTENT_TYPE"), environ, note)
 
-    def soap_exchange(self, body: bytes, content_type: str | None,
-                      environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    def soap_exchange(self, body: bytes, content_type: str | None, environ: dict[str, Any],
+                      note: OpNote | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
         """One SOAP exchange for an IS request (plain or with SwA/MTOM attachments)."""
         p = self.parts
         at = p.clock()
@@ -280,9 +279,10 @@ class ClientProxy:
         h = soap.header
         assert h.service is not None
         x_request_id = str(uuid.uuid4())
-        _note(environ, h.client, h.service, "WSDL", h.query_id, x_request_id, len(body),
-              messageUserId=h.user_id, messageIssue=h.issue, messageProtocolVersion=h.protocol_version,
-              requestAttachmentCount=len(soap.attachments))
+        if note is not None:
+            note.identify(h.client, h.service, "WSDL", x_request_id=x_request_id, request_size=len(body),
+                          message_id=h.query_id or None, user_id=h.user_id, issue=h.issue,
+                          protocol_version=h.protocol_version, attachment_count=len(soap.attachments))
         candidates = self._prepare(environ, h.client, h.service.provider, at, h.security_server)
         mime = soap.soap_content_type.split(";")[0].strip()
         attachments = [attachment_part(a) for a in soap.attachments]
@@ -297,9 +297,9 @@ class ClientProxy:
         with request_logged_on_failure(p.log, request_entry):
             entry, resp = self._send(candidates, headers,
                                      [Part(soap.soap_content_type, soap.soap_bytes), *attachments], sig, at)
-            if "sild.op" in environ:
-                environ["sild.op"]["serviceSecurityServerAddress"] = entry.address
-                environ["sild.op"]["responseSize"] = len(resp.content)
+            if note is not None:
+                note.service_server_address = entry.address
+                note.response_size = len(resp.content)
             try:
                 self._provider_fault(resp)
                 got = _received(resp)
@@ -334,7 +334,8 @@ class ClientProxy:
         return "200 OK", [("Content-Type", ctype)], out
 
     # -- REST ----------------------------------------------------------------------------
-    def _rest(self, environ: dict[str, Any], method: str, path: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _rest(self, environ: dict[str, Any], method: str, path: str,
+              note: OpNote | None) -> tuple[str, list[tuple[str, str]], bytes]:
         p = self.parts
         at = p.clock()
         segs = path.split("/")
@@ -358,8 +359,9 @@ class ClientProxy:
         except IdentifierError as exc:
             raise XRoadFault("client.invalid_request", f"malformed identifier: {exc}") from None
         x_request_id = str(uuid.uuid4())
-        _note(environ, client, service, "REST", "", x_request_id, 0, restMethod=method,
-              restPath="/" + "/".join(segs[7:]))
+        if note is not None:
+            note.identify(client, service, "REST", x_request_id=x_request_id, request_size=0, rest_method=method,
+                          rest_path="/" + "/".join(segs[7:]))
         candidates = self._prepare(environ, client, service.provider, at, security_server)
         body = read_body(environ, MAX_MESSAGE)
         query = environ.get("QUERY_STRING", "")
@@ -371,8 +373,8 @@ class ClientProxy:
             head = rest.request_header_part(method, target, out_headers)
         except XRoadFault as fault:
             raise fault.at("client") from None
-        if "sild.op" in environ:
-            environ["sild.op"].update({"messageId": query_id, "requestSize": len(body)})
+        if note is not None:
+            note.message_id, note.request_size = query_id, len(body)
         signed = [(MIME_REST_REQUEST, head)] + ([(MIME_REST_BODY, body)] if body else [])
         sig = p.signing.sign_message(SignedParts(tuple(signed)), member=client.member)
         request_entry = make_entry("client", query_id, x_request_id, client, service, False, True, head, sig,
@@ -464,22 +466,9 @@ def _outgoing(fault: XRoadFault) -> XRoadFault:
     return fault if fault.origin is not None else fault.at(ORIGIN)
 
 
-def _note_fault(environ: dict[str, Any], fault: XRoadFault) -> None:
-    note = environ.get("sild.op")
+def _note_fault(note: OpNote | None, fault: XRoadFault) -> None:
     if note is not None:
-        note["faultCode"] = fault.fault_code
-        note["faultString"] = fault.message
-
-
-def _note(environ: dict[str, Any], client: ClientId, service: ServiceId, kind: str, query_id: str,
-          x_request_id: str, size: int, **extra: Any) -> None:
-    note = environ.get("sild.op")
-    if note is not None:
-        note_ids(note, client, service)
-        note.update({"serviceType": kind, "xRequestId": x_request_id, "requestSize": size})
-        if query_id:
-            note["messageId"] = query_id
-        note.update({k: v for k, v in extra.items() if v is not None})
+        note.fail(fault.fault_code, fault.message)
 
 
 def _check_accepting(parts: GatewayParts, at: dt.datetime) -> None:

@@ -44,7 +44,7 @@ from ._exchange import (
 from trust.protocol import XRoadFault, internal_fault
 from gateway.net import HttpError, HttpResponse, HttpTimeout, ResponseTooLarge
 from ._client import _check_accepting
-from gateway.monitoring import OpNote, new_note, note_ids
+from gateway.monitoring import OpNote
 from trust.protocol import SoapFaultMessage, SoapMessage, parse_soap
 from trust.protocol import insert_request_hash, multipart_related
 from gateway.net import (
@@ -69,10 +69,10 @@ class ServerProxy:
             # OCSP responses of this gateway, fetched by peers over the same pooled connection
             return self._ocsp_app(environ, start_response)  # type: ignore[no-any-return]
         feed = self.parts.monitoring
-        note = environ["sild.op"] = new_note("server")
+        note = OpNote.start("server")
         failed: XRoadFault | None = None
         try:
-            status, headers, body = self._handle(environ)
+            status, headers, body = self._handle(environ, note)
         except XRoadFault as fault:
             failed = fault.at(ORIGIN)
             status, headers, body = self._fault(failed)
@@ -81,8 +81,8 @@ class ServerProxy:
             log.exception("server proxy failure %s", failed.correlation_id)
             status, headers, body = self._fault(failed)
         start_response(status, headers + [("Content-Length", str(len(body)))])
-        if feed is not None and "serviceCode" in note:
-            note["responseSize"] = len(body)
+        if feed is not None and note.identified:
+            note.response_size = len(body)
             feed.finish(note, fault_code=failed.fault_code if failed else None,
                         fault_string=failed.message if failed else None)
         return [body]
@@ -93,7 +93,7 @@ class ServerProxy:
         return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], fault.to_soap()
 
     # -- the exchange ------------------------------------------------------------------
-    def _handle(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _handle(self, environ: dict[str, Any], note: OpNote) -> tuple[str, list[tuple[str, str]], bytes]:
         p = self.parts
         if environ["REQUEST_METHOD"] != "POST":
             raise XRoadFault("invalid_http_method", "the server proxy accepts POST only")
@@ -112,9 +112,9 @@ class ServerProxy:
         signature = MessageSignature(got.signature, got.hash_chain_result, got.hash_chain)
         x_request_id = environ.get("HTTP_X_ROAD_REQUEST_ID") or str(uuid.uuid4())
         if msg_parts[0].mime == MIME_REST_REQUEST:
-            return self._rest(msg_parts, signature, cert_der, ocsp, x_request_id, at, environ["sild.op"])
+            return self._rest(msg_parts, signature, cert_der, ocsp, x_request_id, at, note)
         return self._soap(msg_parts, signature, cert_der, ocsp, x_request_id, at,
-                          environ.get("HTTP_X_ORIGINAL_SOAPACTION"), environ["sild.op"], got.soap)
+                          environ.get("HTTP_X_ORIGINAL_SOAPACTION"), note, got.soap)
 
     def _check_peer(self, client: ClientId, provider: ClientId, security_server: Any,
                     cert_der: bytes, ocsp: list[bytes], at: Any) -> None:
@@ -143,7 +143,7 @@ class ServerProxy:
     # -- SOAP ----------------------------------------------------------------------------
     def _soap(self, msg_parts: list[Part], signature: MessageSignature, cert_der: bytes, ocsp: list[bytes],
               x_request_id: str, at: Any, soap_action: str | None,
-              environ_note: OpNote, parsed: SoapMessage | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
+              note: OpNote, parsed: SoapMessage | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
         p = self.parts
         first = msg_parts[0]
         # the transport decoder has read the SOAP part already; read it here only if it did not
@@ -154,8 +154,8 @@ class ServerProxy:
         assert h.service is not None
         self._check_peer(h.client, h.service.provider, h.security_server, cert_der, ocsp, at)
         _check_accepting(p, at)
-        _note(environ_note, h.client, h.service, "WSDL", h.query_id, x_request_id, len(first.data),
-              messageUserId=h.user_id, messageIssue=h.issue, messageProtocolVersion=h.protocol_version)
+        note.identify(h.client, h.service, "WSDL", x_request_id=x_request_id, request_size=len(first.data),
+                      message_id=h.query_id, user_id=h.user_id, issue=h.issue, protocol_version=h.protocol_version)
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
         p.signing.verify(signature.signature, signed, signer=h.client.member, at=at,
                          hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
@@ -228,7 +228,7 @@ class ServerProxy:
 
     # -- REST ----------------------------------------------------------------------------
     def _rest(self, msg_parts: list[Part], signature: MessageSignature, cert_der: bytes, ocsp: list[bytes],
-              x_request_id: str, at: Any, environ_note: OpNote) -> tuple[str, list[tuple[str, str]], bytes]:
+              x_request_id: str, at: Any, note: OpNote) -> tuple[str, list[tuple[str, str]], bytes]:
         p = self.parts
         head_part = msg_parts[0]
         if head_part.mime != MIME_REST_REQUEST:
@@ -253,8 +253,8 @@ class ServerProxy:
         rest_path = "/" + "/".join(segs[7:]) if len(segs) > 7 else ""
         self._check_peer(client, service.provider, security_server, cert_der, ocsp, at)
         _check_accepting(p, at)
-        _note(environ_note, client, service, "REST", query_id, x_request_id, len(head_part.data), restMethod=method,
-              restPath=rest_path or "/")
+        note.identify(client, service, "REST", x_request_id=x_request_id, request_size=len(head_part.data),
+                      message_id=query_id, rest_method=method, rest_path=rest_path or "/")
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
         p.signing.verify(signature.signature, signed, signer=client.member, at=at,
                          hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
@@ -295,9 +295,3 @@ class ServerProxy:
         return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id),
                           ("X-Road-Message-Type", "REST"), ("X-Proxy-Version", PROXY_VERSION)], body
 
-
-def _note(note: OpNote, client: ClientId, service: ServiceId, kind: str, query_id: str, x_request_id: str,
-          size: int, **extra: Any) -> None:
-    note_ids(note, client, service)
-    note.update({"serviceType": kind, "messageId": query_id, "xRequestId": x_request_id, "requestSize": size})
-    note.update({k: v for k, v in extra.items() if v is not None})
