@@ -44,10 +44,10 @@ from gateway.serverconf import check_is_connection
 from gateway.monitoring import OpNote
 from gateway.signing import MessageSignature
 from ._context import ServerEntry, SignedParts
-from ._exchange import (
-    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body,
-    request_logged_on_failure, wsgi_headers,
-)
+from ._entries import make_entry, request_logged_on_failure
+from ._flow import PROXY_VERSION, attachment_part, check_accepting
+from ._gateway_parts import GatewayParts
+from ._wsgi import StartResponse, read_body, respond, wsgi_headers
 from trust.protocol import XRoadFault, internal_fault
 from gateway.net import (
     PeerCertificateRejected, PeerError, PeerNetworkError, PeerResponse, PeerResponseTooLarge, PeerTransport,
@@ -113,34 +113,34 @@ class ClientProxy:
         try:
             if path.startswith("/r1/"):
                 try:
-                    return self._respond(start_response, *self._rest(environ, method, path, note))
+                    return respond(start_response, *self._rest(environ, method, path, note))
                 except XRoadFault as fault:
                     raise _RestFault(fault) from None
             if method == "GET" and path == "/listClients":
-                return self._respond(start_response, *self._list_clients(environ))
+                return respond(start_response, *self._list_clients(environ))
             if method == "GET" and path.startswith("/schemas/"):
                 from trust.protocol import WsdlError, schema_file
 
                 try:
                     data = schema_file(path[len("/schemas/"):])
                 except WsdlError:
-                    return self._respond(start_response, "404 Not Found", [("Content-Type", "text/plain")],
+                    return respond(start_response, "404 Not Found", [("Content-Type", "text/plain")],
                                          b"no such schema\n")
-                return self._respond(start_response, "200 OK", [("Content-Type", "text/xml")], data)
+                return respond(start_response, "200 OK", [("Content-Type", "text/xml")], data)
             if method == "GET" and path == "/wsdl" and self._wsdl_provider is not None:
-                return self._respond(start_response, *self._wsdl(environ))
+                return respond(start_response, *self._wsdl(environ))
             if method == "GET" and path == "/verificationconf" and self._verificationconf is not None:
-                return self._respond(start_response, "200 OK", [("Content-Type", "application/zip")],
+                return respond(start_response, "200 OK", [("Content-Type", "application/zip")],
                                      self._verificationconf())
             if method != "POST":
                 raise XRoadFault("client.invalid_http_method", f"{method} is not allowed here; use POST for SOAP")
-            return self._respond(start_response, *self._soap(environ, note))
+            return respond(start_response, *self._soap(environ, note))
         except _RestFault as wrapped:
             outgoing = _outgoing(wrapped.fault)
             _note_fault(note, outgoing)
             log.info("fault to IS: %s %s (%s)", outgoing.fault_code, outgoing.message, outgoing.correlation_id)
             err = outgoing.to_rest(accept)
-            return self._respond(start_response, f"{err.status} {'Internal Server Error' if err.status == 500 else 'Bad Request'}",
+            return respond(start_response, f"{err.status} {'Internal Server Error' if err.status == 500 else 'Bad Request'}",
                                  list(err.headers), err.body)
         except XRoadFault as fault:
             fault = _outgoing(fault)
@@ -148,7 +148,7 @@ class ClientProxy:
             log.info("fault to IS: %s %s (%s)", fault.fault_code, fault.message, fault.correlation_id)
             # SOAP 1.1 answers faults with 500; GET metaservices tell client errors (400) apart
             status = "500 Internal Server Error" if method == "POST" or fault.http_status == 500 else "400 Bad Request"
-            return self._respond(start_response, status, [("Content-Type", "text/xml; charset=utf-8")],
+            return respond(start_response, status, [("Content-Type", "text/xml; charset=utf-8")],
                                  fault.to_soap())
         except Exception:  # noqa: BLE001 - never crash, never leak
             internal = internal_fault(ORIGIN)
@@ -156,16 +156,9 @@ class ClientProxy:
             log.exception("client proxy failure %s", internal.correlation_id)
             if path.startswith("/r1/"):
                 err = internal.to_rest(accept)
-                return self._respond(start_response, "500 Internal Server Error", list(err.headers), err.body)
-            return self._respond(start_response, "500 Internal Server Error",
+                return respond(start_response, "500 Internal Server Error", list(err.headers), err.body)
+            return respond(start_response, "500 Internal Server Error",
                                  [("Content-Type", "text/xml; charset=utf-8")], internal.to_soap())
-
-    @staticmethod
-    def _respond(start_response: StartResponse, status: str, headers: list[tuple[str, str]],
-                 body: bytes) -> list[bytes]:
-        start_response(status, [(n, v) for n, v in headers if n.lower() != "content-length"]
-                       + [("Content-Length", str(len(body)))])
-        return [body]
 
     # -- common steps --------------------------------------------------------------------
     def _prepare(self, environ: dict[str, Any], client: ClientId, provider: ClientId,
@@ -173,7 +166,7 @@ class ClientProxy:
         p = self.parts
         p.conf.check_valid(at)
         self._authenticate_is(environ, client)
-        _check_accepting(p, at)
+        check_accepting(p, at)
         candidates = p.conf.servers_serving(provider, at)
         if not candidates:
             raise XRoadFault("unknown_member",
@@ -469,16 +462,6 @@ def _outgoing(fault: XRoadFault) -> XRoadFault:
 def _note_fault(note: OpNote | None, fault: XRoadFault) -> None:
     if note is not None:
         note.fail(fault.fault_code, fault.message)
-
-
-def _check_accepting(parts: GatewayParts, at: dt.datetime) -> None:
-    """X-Road refuses messages once timestamping has failed for too long (4 h by default)."""
-    from gateway.messagelog import TimestampingOverdue
-
-    try:
-        parts.log.check_accepting(at)
-    except TimestampingOverdue as exc:
-        raise XRoadFault("mlog_timestamper_failed", str(exc)) from exc
 
 
 def _signature_of(got: Received) -> MessageSignature:

@@ -37,13 +37,12 @@ from trust.protocol import _rest as rest
 from gateway.signing import MessageSignature
 from ._context import SignedParts
 from gateway.serverconf import ServiceInfo
-from ._exchange import (
-    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body,
-    request_logged_on_failure,
-)
+from ._entries import make_entry, request_logged_on_failure
+from ._flow import PROXY_VERSION, attachment_part, check_accepting
+from ._gateway_parts import GatewayParts
+from ._wsgi import StartResponse, read_body
 from trust.protocol import XRoadFault, internal_fault
 from gateway.net import HttpError, HttpResponse, HttpTimeout, ResponseTooLarge
-from ._client import _check_accepting
 from gateway.monitoring import OpNote
 from trust.protocol import SoapFaultMessage, SoapMessage, parse_soap
 from trust.protocol import insert_request_hash, multipart_related
@@ -153,7 +152,7 @@ class ServerProxy:
         h = soap.header
         assert h.service is not None
         self._check_peer(h.client, h.service.provider, h.security_server, cert_der, ocsp, at)
-        _check_accepting(p, at)
+        check_accepting(p, at)
         note.identify(h.client, h.service, "WSDL", x_request_id=x_request_id, request_size=len(first.data),
                       message_id=h.query_id, user_id=h.user_id, issue=h.issue, protocol_version=h.protocol_version)
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
@@ -252,7 +251,7 @@ class ServerProxy:
         query_id = rest.header_value(head.headers, rest.H_ID) or x_request_id
         rest_path = "/" + "/".join(segs[7:]) if len(segs) > 7 else ""
         self._check_peer(client, service.provider, security_server, cert_der, ocsp, at)
-        _check_accepting(p, at)
+        check_accepting(p, at)
         note.identify(client, service, "REST", x_request_id=x_request_id, request_size=len(head_part.data),
                       message_id=query_id, rest_method=method, rest_path=rest_path or "/")
         signed = SignedParts(tuple((x.mime, x.data) for x in msg_parts))
