@@ -44,7 +44,7 @@ from gateway.serverconf import check_is_connection
 from gateway.monitoring import OpNote
 from gateway.signing import MessageSignature
 from ._context import ServerEntry, SignedParts
-from ._entries import make_entry, request_logged_on_failure
+from ._entries import ExchangeIds, request_logged_on_failure
 from ._flow import PROXY_VERSION, attachment_part, check_accepting
 from ._gateway_parts import GatewayParts
 from ._wsgi import StartResponse, read_body, respond, wsgi_headers
@@ -281,8 +281,9 @@ class ClientProxy:
         attachments = [attachment_part(a) for a in soap.attachments]
         signed = [(mime, soap.soap_bytes)] + [(a.mime, a.data) for a in attachments]
         sig = p.signing.sign_message(SignedParts(tuple(signed)), member=h.client.member)
-        request_entry = make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False,
-                                   soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments])
+        ids = ExchangeIds(side="client", kind="SOAP", client=h.client, service=h.service, query_id=h.query_id,
+                          x_request_id=x_request_id)
+        request_entry = ids.request(soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments])
         headers = {"X-Road-Request-Id": x_request_id, "X-Original-Content-Type": soap.content_type}
         action = environ.get("HTTP_SOAPACTION")
         if action is not None:
@@ -309,16 +310,13 @@ class ClientProxy:
                 raise fault.service_failed(ORIGIN) from None
             out_atts = [(x.content_type, x.data) for x in msg[1:]]
             if isinstance(answer, SoapFaultMessage):
-                p.log.append_all([request_entry, make_entry(
-                    "client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes, signature,
-                    at=p.clock())])
+                p.log.append_all([request_entry, ids.response(answer.soap_bytes, signature, at=p.clock())])
                 return "500 Internal Server Error", [("Content-Type", answer.content_type)], answer.soap_bytes
             check_consistency(soap, answer)
             verify_request_hash(answer, soap.soap_bytes)
             # request and answer on record together, before the IS sees the answer
-            p.log.append_all([request_entry, make_entry(
-                "client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes, signature,
-                attachments=out_atts, at=p.clock())])
+            p.log.append_all([request_entry, ids.response(answer.soap_bytes, signature, attachments=out_atts,
+                                                          at=p.clock())])
         if len(msg) == 1:
             return "200 OK", [("Content-Type", answer.content_type)], answer.soap_bytes
         ctype, out = multipart_related(
@@ -370,8 +368,9 @@ class ClientProxy:
             note.message_id, note.request_size = query_id, len(body)
         signed = [(MIME_REST_REQUEST, head)] + ([(MIME_REST_BODY, body)] if body else [])
         sig = p.signing.sign_message(SignedParts(tuple(signed)), member=client.member)
-        request_entry = make_entry("client", query_id, x_request_id, client, service, False, True, head, sig,
-                                   body=body or None)
+        ids = ExchangeIds(side="client", kind="REST", client=client, service=service, query_id=query_id,
+                          x_request_id=x_request_id)
+        request_entry = ids.request(head, sig, body=body or None)
         parts = [Part(MIME_REST_REQUEST, head)] + ([Part(MIME_REST_BODY, body)] if body else [])
         with request_logged_on_failure(p.log, request_entry):
             entry, resp = self._send(candidates, {"X-Road-Request-Id": x_request_id, "X-Road-Message-Type": "REST"},
@@ -395,9 +394,7 @@ class ClientProxy:
             if rest.header_value(rhead.headers, rest.H_REQUEST_HASH) != expected:
                 raise XRoadFault("inconsistent_response", "the answer's X-Road-Request-Hash does not match the request")
             # request and answer on record together, before the IS sees the answer
-            p.log.append_all([request_entry, make_entry(
-                "client", query_id, x_request_id, client, service, True, True, msg[0].data, signature,
-                body=rbody or None, at=p.clock())])
+            p.log.append_all([request_entry, ids.response(msg[0].data, signature, body=rbody or None, at=p.clock())])
         status = f"{rhead.status} {rhead.reason or ''}".strip()
         return status, rest.filter_headers(rhead.headers, drop_gateway_set=False), rbody
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Iterator, Literal, Sequence
 
 from trust.protocol import ClientId, ServiceId
 
@@ -24,15 +25,43 @@ from ._context import MessageLogSink
 _log = logging.getLogger("sild.gateway.exchange")
 
 
-def make_entry(side: str, query_id: str, x_request_id: str, client: ClientId, service: ServiceId, response: bool,
-               rest: bool, message: bytes, sig: MessageSignature, *, body: bytes | None = None,
-               attachments: Sequence[tuple[str, bytes]] = (), at: dt.datetime | None = None) -> LogEntry:
+Side = Literal["client", "server"]
+Kind = Literal["SOAP", "REST"]
+Direction = Literal["request", "response"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeIds:
+    """What every log entry of one exchange on one side repeats: side, protocol, who, what, ids."""
+
+    side: Side
+    kind: Kind
+    client: ClientId
+    service: ServiceId
+    query_id: str
+    x_request_id: str
+
+    def request(self, message: bytes, sig: MessageSignature, *, body: bytes | None = None,
+                attachments: Sequence[tuple[str, bytes]] = ()) -> LogEntry:
+        """The entry of the request (its time is the log's own clock at writing)."""
+        return make_entry(self, direction="request", message=message, sig=sig, body=body, attachments=attachments)
+
+    def response(self, message: bytes, sig: MessageSignature, *, at: dt.datetime, body: bytes | None = None,
+                 attachments: Sequence[tuple[str, bytes]] = ()) -> LogEntry:
+        """The entry of the answer, stamped ``at``."""
+        return make_entry(self, direction="response", message=message, sig=sig, body=body,
+                          attachments=attachments, at=at)
+
+
+def make_entry(ids: ExchangeIds, *, direction: Direction, message: bytes, sig: MessageSignature,
+               body: bytes | None = None, attachments: Sequence[tuple[str, bytes]] = (),
+               at: dt.datetime | None = None) -> LogEntry:
     """A message-log entry for one side of one exchange (a batch signature with its hash chain)."""
-    return LogEntry(query_id=query_id, client=client, service=service, side=side,
-                    direction="response" if response else "request", kind="REST" if rest else "SOAP",
-                    message=message, signature=sig.signature, body=body, x_request_id=x_request_id,
-                    hash_chain_result=sig.hash_chain_result, hash_chain=sig.hash_chain,
-                    attachments=[LogAttachment(c, d) for c, d in attachments], logged_at=at)
+    return LogEntry(query_id=ids.query_id, client=ids.client, service=ids.service, side=ids.side,
+                    direction=direction, kind=ids.kind, message=message, signature=sig.signature, body=body,
+                    x_request_id=ids.x_request_id, hash_chain_result=sig.hash_chain_result,
+                    hash_chain=sig.hash_chain, attachments=[LogAttachment(c, d) for c, d in attachments],
+                    logged_at=at)
 
 
 @contextmanager

@@ -37,7 +37,7 @@ from trust.protocol import _rest as rest
 from gateway.signing import MessageSignature
 from ._context import SignedParts
 from gateway.serverconf import ServiceInfo
-from ._entries import make_entry, request_logged_on_failure
+from ._entries import ExchangeIds, request_logged_on_failure
 from ._flow import PROXY_VERSION, attachment_part, check_accepting
 from ._gateway_parts import GatewayParts
 from ._wsgi import StartResponse, read_body
@@ -160,8 +160,9 @@ class ServerProxy:
                          hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
         meta = metaservice_calls.soap_metaservice(p, soap, at)
         local = self._service(h.service, h.client, "SOAP") if meta is None else None
-        request_entry = make_entry("server", h.query_id, x_request_id, h.client, h.service, False, False, first.data,
-                                   signature, attachments=[(x.content_type, x.data) for x in msg_parts[1:]])
+        ids = ExchangeIds(side="server", kind="SOAP", client=h.client, service=h.service, query_id=h.query_id,
+                          x_request_id=x_request_id)
+        request_entry = ids.request(first.data, signature, attachments=[(x.content_type, x.data) for x in msg_parts[1:]])
         with request_logged_on_failure(p.log, request_entry):
             if meta is not None:
                 answer_bytes, answer_type = meta
@@ -183,9 +184,8 @@ class ServerProxy:
             signed_out = [(out_type.split(";")[0].strip(), out)] + [(a.mime, a.data) for a in atts]
             sig = p.signing.sign_message(SignedParts(tuple(signed_out)), member=h.service.provider.member)
             # request and answer on record together, before the answer leaves
-            p.log.append_all([request_entry, make_entry(
-                "server", h.query_id, x_request_id, h.client, h.service, True, False, out, sig,
-                attachments=[(a.content_type, a.data) for a in atts], at=p.clock())])
+            p.log.append_all([request_entry, ids.response(out, sig, attachments=[(a.content_type, a.data) for a in atts],
+                                                          at=p.clock())])
         ctype, body = encode_message([Part(out_type, out), *atts], signature=sig.signature,
                                      hash_chain_result=sig.hash_chain_result, hash_chain=sig.hash_chain)
         return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", x_request_id), ("X-Hash-Algorithm", "SHA-512"),
@@ -258,8 +258,9 @@ class ServerProxy:
         p.signing.verify(signature.signature, signed, signer=client.member, at=at,
                          hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
         req_hash = rest.rest_request_hash(head_part.data, hashlib.sha512(req_body).digest() if req_body else None)
-        request_entry = make_entry("server", query_id, x_request_id, client, service, False, True, head_part.data,
-                                   signature, body=req_body)
+        ids = ExchangeIds(side="server", kind="REST", client=client, service=service, query_id=query_id,
+                          x_request_id=x_request_id)
+        request_entry = ids.request(head_part.data, signature, body=req_body)
         meta = metaservice_calls.rest_metaservice(p, client, service, method, rest_path, query, head, at)
         local = self._service(service, client, "REST", method, rest_path or "/") if meta is None else None
         with request_logged_on_failure(p.log, request_entry):
@@ -283,9 +284,7 @@ class ServerProxy:
             signed_parts = [(MIME_REST_RESPONSE, out_head)] + ([(MIME_REST_BODY, out_body)] if out_body else [])
             sig = p.signing.sign_message(SignedParts(tuple(signed_parts)), member=service.provider.member)
             # request and answer on record together, before the answer leaves
-            p.log.append_all([request_entry, make_entry(
-                "server", query_id, x_request_id, client, service, True, True, out_head, sig,
-                body=out_body or None, at=p.clock())])
+            p.log.append_all([request_entry, ids.response(out_head, sig, body=out_body or None, at=p.clock())])
         parts = [Part(MIME_REST_RESPONSE, out_head)]
         if out_body:
             parts.append(Part(MIME_REST_BODY, out_body))
