@@ -53,7 +53,7 @@ from gateway.signing import MessageSignature
 
 from ._client_calls import RestCall, RestTarget, SoapCall
 from ._context import ServerEntry
-from ._flow import CLIENT_ORIGIN, PROXY_VERSION, Reply, Send, check_accepting, client_exchange
+from ._flow import CLIENT_ORIGIN, PROXY_VERSION, Reply, check_accepting, client_exchange
 from ._gateway_parts import GatewayParts
 from ._wsgi import StartResponse, read_body, respond
 
@@ -264,7 +264,7 @@ class ClientProxy:
                           protocol_version=h.protocol_version, attachment_count=len(soap.attachments))
         candidates = self._prepare(environ, h.client, h.service.provider, at, h.security_server)
         call = SoapCall(soap, x_request_id, environ.get("HTTP_SOAPACTION"))
-        return client_exchange(self.parts, call, self._sender(candidates, at), note)
+        return client_exchange(self.parts, call, note, send=self._send, candidates=candidates, at=at)
 
     def _rest(self, environ: dict[str, Any], method: str, path: str, note: OpNote | None) -> Reply:
         """One REST exchange: ``/r1/{service}[/path]`` with ``X-Road-Client``."""
@@ -278,10 +278,7 @@ class ClientProxy:
         call = RestCall(target, body, environ.get("QUERY_STRING", ""), own_instance=self.parts.conf.own_instance)
         if note is not None:
             note.message_id, note.request_size = call.ids.query_id, len(body)
-        return client_exchange(self.parts, call, self._sender(candidates, at), note)
-
-    def _sender(self, candidates: list[ServerEntry], at: dt.datetime) -> Send:
-        return lambda headers, parts, signature: self._send(candidates, headers, parts, signature, at)
+        return client_exchange(self.parts, call, note, send=self._send, candidates=candidates, at=at)
 
     # -- metaservices of the client proxy ------------------------------------------------
     def _list_clients(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

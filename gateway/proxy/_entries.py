@@ -27,12 +27,15 @@ _log = logging.getLogger("sild.gateway.exchange")
 
 Side = Literal["client", "server"]
 Kind = Literal["SOAP", "REST"]
-Direction = Literal["request", "response"]
 
 
 @dataclass(frozen=True, slots=True)
 class ExchangeIds:
-    """What every log entry of one exchange on one side repeats: side, protocol, who, what, ids."""
+    """What every log entry of one exchange on one side repeats: side, protocol, who, what, ids.
+
+    Its two methods build the message-log entries of the exchange (a batch signature with
+    its hash chain), so a call site says which one it logs instead of passing flags.
+    """
 
     side: Side
     kind: Kind
@@ -44,24 +47,19 @@ class ExchangeIds:
     def request(self, message: bytes, sig: MessageSignature, *, body: bytes | None = None,
                 attachments: Sequence[tuple[str, bytes]] = ()) -> LogEntry:
         """The entry of the request (its time is the log's own clock at writing)."""
-        return make_entry(self, direction="request", message=message, sig=sig, body=body, attachments=attachments)
+        return LogEntry(query_id=self.query_id, client=self.client, service=self.service, side=self.side,
+                        direction="request", kind=self.kind, message=message, signature=sig.signature, body=body,
+                        x_request_id=self.x_request_id, hash_chain_result=sig.hash_chain_result,
+                        hash_chain=sig.hash_chain, attachments=[LogAttachment(c, d) for c, d in attachments])
 
     def response(self, message: bytes, sig: MessageSignature, *, at: dt.datetime, body: bytes | None = None,
                  attachments: Sequence[tuple[str, bytes]] = ()) -> LogEntry:
         """The entry of the answer, stamped ``at``."""
-        return make_entry(self, direction="response", message=message, sig=sig, body=body,
-                          attachments=attachments, at=at)
-
-
-def make_entry(ids: ExchangeIds, *, direction: Direction, message: bytes, sig: MessageSignature,
-               body: bytes | None = None, attachments: Sequence[tuple[str, bytes]] = (),
-               at: dt.datetime | None = None) -> LogEntry:
-    """A message-log entry for one side of one exchange (a batch signature with its hash chain)."""
-    return LogEntry(query_id=ids.query_id, client=ids.client, service=ids.service, side=ids.side,
-                    direction=direction, kind=ids.kind, message=message, signature=sig.signature, body=body,
-                    x_request_id=ids.x_request_id, hash_chain_result=sig.hash_chain_result,
-                    hash_chain=sig.hash_chain, attachments=[LogAttachment(c, d) for c, d in attachments],
-                    logged_at=at)
+        return LogEntry(query_id=self.query_id, client=self.client, service=self.service, side=self.side,
+                        direction="response", kind=self.kind, message=message, signature=sig.signature, body=body,
+                        x_request_id=self.x_request_id, hash_chain_result=sig.hash_chain_result,
+                        hash_chain=sig.hash_chain, attachments=[LogAttachment(c, d) for c, d in attachments],
+                        logged_at=at)
 
 
 @contextmanager

@@ -92,16 +92,21 @@ class ClientCall(Protocol[A]):
         """What the IS gets."""
 
 
-Send = Callable[[dict[str, str], list[Part], MessageSignature], tuple[ServerEntry, PeerResponse]]
+Send = Callable[[list[ServerEntry], dict[str, str], list[Part], MessageSignature, dt.datetime],
+               tuple[ServerEntry, PeerResponse]]
 
 
-def client_exchange(parts: GatewayParts, call: ClientCall[A], send: Send, note: OpNote | None) -> Reply:
-    """Sign, log, send, verify, check, log, answer: the client proxy's exchange after its checks."""
+def client_exchange(parts: GatewayParts, call: ClientCall[A], note: OpNote | None, *, send: Send,
+                    candidates: list[ServerEntry], at: dt.datetime) -> Reply:
+    """Sign, log, send, verify, check, log, answer: the client proxy's exchange after its checks.
+
+    ``send`` tries the provider's ``candidates`` gateways in turn (``ClientProxy._send``).
+    """
     ids = call.ids
     sig = parts.signing.sign_message(SignedParts(call.signed), member=ids.client.member)
     request_entry = call.request_entry(sig)
     with request_logged_on_failure(parts.log, request_entry):
-        entry, resp = send(call.headers, call.parts, sig)
+        entry, resp = send(candidates, call.headers, call.parts, sig, at)
         if note is not None and call.records_peer:
             note.service_server_address = entry.address
             note.response_size = len(resp.content)

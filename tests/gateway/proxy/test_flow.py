@@ -91,14 +91,16 @@ def test_client_flow_signs_sends_verifies_and_logs_request_and_answer_together()
     call = _RestCall(parts.steps)
     note = OpNote.start("client")
 
-    def send(headers: dict[str, str], sent: list[Part], sig: MessageSignature) -> tuple[ServerEntry, Any]:
-        parts.steps.append(("send", headers, sig.signature))
+    def send(candidates: list[ServerEntry], headers: dict[str, str], sent: list[Part], sig: MessageSignature,
+             at: dt.datetime) -> tuple[ServerEntry, Any]:
+        parts.steps.append(("send", candidates, headers, sig.signature, at))
         return PEER, _answer()
 
-    assert client_exchange(parts, call, send, note) == ("200 OK", [], b"{}")  # type: ignore[arg-type]
+    reply = client_exchange(parts, call, note, send=send, candidates=[PEER], at=AT)  # type: ignore[arg-type]
+    assert reply == ("200 OK", [], b"{}")
     assert parts.steps == [
         ("sign", ((MIME_REST_REQUEST, b"GET /\r\n"),), CLIENT.member),
-        ("send", {"X-Road-Request-Id": "x"}, b"<s/>"),
+        ("send", [PEER], {"X-Road-Request-Id": "x"}, b"<s/>", AT),
         ("check parts", [MIME_REST_RESPONSE, MIME_REST_BODY]),
         ("verify", ((MIME_REST_RESPONSE, b"200 OK\r\n"), (MIME_REST_BODY, b"{}")), SERVICE.provider.member),
         ("check answer", b"{}"),
@@ -110,7 +112,8 @@ def test_client_flow_signs_sends_verifies_and_logs_request_and_answer_together()
 def test_client_flow_logs_the_request_alone_when_the_answer_is_refused() -> None:
     parts = _Parts(verify_fails=True)
     with pytest.raises(XRoadFault) as caught:
-        client_exchange(parts, _RestCall(parts.steps), lambda h, p, s: (PEER, _answer()), None)  # type: ignore[arg-type]
+        client_exchange(parts, _RestCall(parts.steps), None, send=lambda *_: (PEER, _answer()),  # type: ignore[arg-type]
+                        candidates=[PEER], at=AT)
     # a fault without origin found in the answer is the provider's: service_failed at the client proxy
     assert caught.value.fault_code == "server.clientproxy.service_failed.invalid_signature_value"
     assert parts.steps[-1] == ("log alone", "request")
@@ -120,7 +123,7 @@ def test_client_flow_logs_the_request_alone_when_the_answer_is_refused() -> None
         raise XRoadFault("network_error", "cannot connect")
 
     with pytest.raises(XRoadFault) as caught:
-        client_exchange(parts, _RestCall(parts.steps), unreachable, None)  # type: ignore[arg-type]
+        client_exchange(parts, _RestCall(parts.steps), None, send=unreachable, candidates=[PEER], at=AT)  # type: ignore[arg-type]
     assert caught.value.fault_code == "network_error"  # a sending failure is not re-badged
     assert [s[0] for s in parts.steps] == ["sign", "log alone"]
 
