@@ -84,18 +84,17 @@ def run_appends(log: MessageLog, seconds: float, threads: int) -> tuple[float, f
 
 def monitoring_cost(engine: object, n: int = 20_000) -> tuple[float, float]:
     """CPU us per exchange of op monitoring: the proxy's note + finish, and the writer's flush."""
-    from gateway.monitoring import MonitoringFeed, new_note, note_ids
+    from gateway.monitoring import MonitoringFeed, OpNote
     from gateway.monitoring import OpMonitor
 
     feed = MonitoringFeed(OpMonitor(engine), flush_seconds=3600.0)  # type: ignore[arg-type]
     try:
         started = time.process_time()
         for i in range(n):
-            note = new_note("server")
-            note_ids(note, CLIENT, SERVICE)
-            note.update({"messageId": f"q-{i}", "messageProtocolVersion": "4.x", "serviceType": "WSDL",
-                         "requestSize": 2100, "responseSize": 2300, "xRequestId": f"r-{i}",
-                         "clientSecurityServerAddress": "127.0.0.1"})
+            note = OpNote.start("server")
+            note.identify(CLIENT, SERVICE, "WSDL", x_request_id=f"r-{i}", request_size=2100, message_id=f"q-{i}",
+                          protocol_version="4.x")
+            note.response_size = 2300
             feed.finish(note, status=200)
         finish = time.process_time() - started
         started = time.process_time()

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 from trust._lazy import attach
 
 if TYPE_CHECKING:
-    from ._feed import MonitoringFeed, OpNote, new_note, note_ids
+    from ._feed import MonitoringFeed
     from ._metrics import GatewayMetrics
+    from ._note import OpNote
     from ._store import OpMonitor, OpMonitoringError, exchange_record
 
 __all__ = [
@@ -18,8 +19,6 @@ __all__ = [
     "OpMonitoringError",
     "OpNote",
     "exchange_record",
-    "new_note",
-    "note_ids",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
@@ -27,8 +26,6 @@ __getattr__, __dir__ = attach(__name__, {
     "MonitoringFeed": "._feed",
     "OpMonitor": "._store",
     "OpMonitoringError": "._store",
-    "OpNote": "._feed",
+    "OpNote": "._note",
     "exchange_record": "._store",
-    "new_note": "._feed",
-    "note_ids": "._feed",
 })

@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING
 from trust._lazy import attach
 
 if TYPE_CHECKING:
+    from ._backends import BackendClients
     from ._client import ClientProxy
     from ._context import ClientListing, ServerEntry, SignedParts
-    from ._exchange import GatewayParts
+    from ._gateway_parts import GatewayParts
     from ._server import ServerProxy
     from ._wsdl_service import provider_wsdl
 
 __all__ = [
+    "BackendClients",
     "ClientListing",
     "ClientProxy",
     "GatewayParts",
@@ -24,9 +26,10 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "BackendClients": "._backends",
     "ClientListing": "._context",
     "ClientProxy": "._client",
-    "GatewayParts": "._exchange",
+    "GatewayParts": "._gateway_parts",
     "ServerEntry": "._context",
     "ServerProxy": "._server",
     "SignedParts": "._context",

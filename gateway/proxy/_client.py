@@ -16,7 +16,10 @@ An exchange: check the own configuration is valid, authenticate the IS for the c
 subsystem (NOSSL, SSLNOAUTH, SSLAUTH), find the provider's gateways (own or allowed
 federated instance, fastest first, maintenance skipped), sign, log, send over the
 pooled mutual-TLS transport, verify the provider gateway's signature and the echoed
-headers and ``requestHash``, log, answer the IS.
+headers and ``requestHash``, log, answer the IS. This module does the checks up to
+finding the provider's gateways and sends; the steps from signing on run in
+:func:`gateway.proxy._flow.client_exchange`, with SOAP's and REST's differences in
+:mod:`gateway.proxy._client_calls`.
 """
 
 from __future__ import annotations
@@ -35,33 +38,28 @@ from lxml import etree
 
 from trust.errors import IdentifierError
 from trust.protocol import (
-    IDENTIFIERS_NS, ClientId, SecurityServerId, ServiceId, SubsystemId, id_to_xml, parse_client,
-    parse_server, parse_service,
+    IDENTIFIERS_NS, XROAD_NS, ClientId, SecurityServerId, ServiceId, SoapFaultMessage, SubsystemId, XRoadFault,
+    id_to_xml, internal_fault, parse_soap,
 )
 
-from trust.protocol import _rest as rest
-from gateway.serverconf import check_is_connection
-from gateway.monitoring import new_note, note_ids
-from gateway.signing import MessageSignature
-from ._context import ServerEntry, SignedParts
-from ._exchange import (
-    PROXY_VERSION, GatewayParts, StartResponse, attachment_part, make_entry, read_body,
-    request_logged_on_failure, wsgi_headers,
-)
-from trust.protocol import XRoadFault, internal_fault
-from gateway.net import (
-    PeerCertificateRejected, PeerError, PeerNetworkError, PeerResponse, PeerResponseTooLarge, PeerTransport,
-)
 from gateway.conf import Router, split_address
-from trust.protocol import XROAD_NS, SoapFaultMessage, parse_soap
-from trust.protocol import check_consistency, multipart_related, verify_request_hash
+from gateway.monitoring import OpNote
 from gateway.net import (
-    MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, Received, decode_message, encode_message,
+    Part, PeerCertificateRejected, PeerError, PeerNetworkError, PeerResponse, PeerResponseTooLarge, PeerTransport,
+    encode_message,
 )
+from gateway.serverconf import check_is_connection
+from gateway.signing import MessageSignature
+
+from ._client_calls import RestCall, RestTarget, SoapCall
+from ._context import ServerEntry
+from ._flow import CLIENT_ORIGIN, PROXY_VERSION, Reply, check_accepting, client_exchange
+from ._gateway_parts import GatewayParts
+from ._wsgi import StartResponse, read_body, respond
 
 log = logging.getLogger("sild.gateway.clientproxy")
 
-ORIGIN = "server.clientproxy"
+ORIGIN = CLIENT_ORIGIN
 MAX_MESSAGE = 64 * 1024 * 1024
 PEER_CHECK_SECONDS = 60.0
 
@@ -88,23 +86,22 @@ class ClientProxy:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         feed = self.parts.monitoring
         if feed is None:
-            return self._dispatch(environ, start_response)
-        note = environ["sild.op"] = new_note("client")
+            return self._dispatch(environ, start_response, None)
+        note = OpNote.start("client")
         status_seen: list[str] = []
 
         def recording_start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
             status_seen.append(status)
             return start_response(status, headers, *exc)
 
-        body = self._dispatch(environ, recording_start_response)
-        if "serviceCode" in note:  # exchanges only, not listClients or WSDL downloads
-            code = note.pop("faultCode", None)
-            text = note.pop("faultString", None)
+        body = self._dispatch(environ, recording_start_response, note)
+        if note.identified:  # exchanges only, not listClients or WSDL downloads
             status = int(status_seen[0].split()[0]) if status_seen else None
-            feed.finish(note, fault_code=code, fault_string=text, status=status)
+            feed.finish(note, fault_code=note.fault_code, fault_string=note.fault_string, status=status)
         return body
 
-    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def _dispatch(self, environ: dict[str, Any], start_response: StartResponse,
+                  note: OpNote | None) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "") or "/"
         uri = environ.get("REQUEST_URI", "")
@@ -114,59 +111,52 @@ class ClientProxy:
         try:
             if path.startswith("/r1/"):
                 try:
-                    return self._respond(start_response, *self._rest(environ, method, path))
+                    return respond(start_response, *self._rest(environ, method, path, note))
                 except XRoadFault as fault:
                     raise _RestFault(fault) from None
             if method == "GET" and path == "/listClients":
-                return self._respond(start_response, *self._list_clients(environ))
+                return respond(start_response, *self._list_clients(environ))
             if method == "GET" and path.startswith("/schemas/"):
                 from trust.protocol import WsdlError, schema_file
 
                 try:
                     data = schema_file(path[len("/schemas/"):])
                 except WsdlError:
-                    return self._respond(start_response, "404 Not Found", [("Content-Type", "text/plain")],
-                                         b"no such schema\n")
-                return self._respond(start_response, "200 OK", [("Content-Type", "text/xml")], data)
+                    return respond(start_response, "404 Not Found", [("Content-Type", "text/plain")],
+                                   b"no such schema\n")
+                return respond(start_response, "200 OK", [("Content-Type", "text/xml")], data)
             if method == "GET" and path == "/wsdl" and self._wsdl_provider is not None:
-                return self._respond(start_response, *self._wsdl(environ))
+                return respond(start_response, *self._wsdl(environ))
             if method == "GET" and path == "/verificationconf" and self._verificationconf is not None:
-                return self._respond(start_response, "200 OK", [("Content-Type", "application/zip")],
-                                     self._verificationconf())
+                return respond(start_response, "200 OK", [("Content-Type", "application/zip")],
+                               self._verificationconf())
             if method != "POST":
                 raise XRoadFault("client.invalid_http_method", f"{method} is not allowed here; use POST for SOAP")
-            return self._respond(start_response, *self._soap(environ))
+            return respond(start_response, *self._soap(environ, note))
         except _RestFault as wrapped:
             outgoing = _outgoing(wrapped.fault)
-            _note_fault(environ, outgoing)
+            _note_fault(note, outgoing)
             log.info("fault to IS: %s %s (%s)", outgoing.fault_code, outgoing.message, outgoing.correlation_id)
             err = outgoing.to_rest(accept)
-            return self._respond(start_response, f"{err.status} {'Internal Server Error' if err.status == 500 else 'Bad Request'}",
-                                 list(err.headers), err.body)
+            return respond(start_response, f"{err.status} {'Internal Server Error' if err.status == 500 else 'Bad Request'}",
+                           list(err.headers), err.body)
         except XRoadFault as fault:
             fault = _outgoing(fault)
-            _note_fault(environ, fault)
+            _note_fault(note, fault)
             log.info("fault to IS: %s %s (%s)", fault.fault_code, fault.message, fault.correlation_id)
             # SOAP 1.1 answers faults with 500; GET metaservices tell client errors (400) apart
             status = "500 Internal Server Error" if method == "POST" or fault.http_status == 500 else "400 Bad Request"
-            return self._respond(start_response, status, [("Content-Type", "text/xml; charset=utf-8")],
-                                 fault.to_soap())
+            return respond(start_response, status, [("Content-Type", "text/xml; charset=utf-8")],
+                           fault.to_soap())
         except Exception:  # noqa: BLE001 - never crash, never leak
             internal = internal_fault(ORIGIN)
-            _note_fault(environ, internal)
+            _note_fault(note, internal)
             log.exception("client proxy failure %s", internal.correlation_id)
             if path.startswith("/r1/"):
                 err = internal.to_rest(accept)
-                return self._respond(start_response, "500 Internal Server Error", list(err.headers), err.body)
-            return self._respond(start_response, "500 Internal Server Error",
-                                 [("Content-Type", "text/xml; charset=utf-8")], internal.to_soap())
-
-    @staticmethod
-    def _respond(start_response: StartResponse, status: str, headers: list[tuple[str, str]],
-                 body: bytes) -> list[bytes]:
-        start_response(status, [(n, v) for n, v in headers if n.lower() != "content-length"]
-                       + [("Content-Length", str(len(body)))])
-        return [body]
+                return respond(start_response, "500 Internal Server Error", list(err.headers), err.body)
+            return respond(start_response, "500 Internal Server Error",
+                           [("Content-Type", "text/xml; charset=utf-8")], internal.to_soap())
 
     # -- common steps --------------------------------------------------------------------
     def _prepare(self, environ: dict[str, Any], client: ClientId, provider: ClientId,
@@ -174,7 +164,7 @@ class ClientProxy:
         p = self.parts
         p.conf.check_valid(at)
         self._authenticate_is(environ, client)
-        _check_accepting(p, at)
+        check_accepting(p, at)
         candidates = p.conf.servers_serving(provider, at)
         if not candidates:
             raise XRoadFault("unknown_member",
@@ -250,27 +240,15 @@ class ClientProxy:
         with self._lock:
             self._checked[key] = now
 
-    @staticmethod
-    def _provider_fault(resp: PeerResponse) -> None:
-        ctype = resp.headers.get("content-type", "")
-        if ctype.lower().startswith("text/xml"):
-            answer = parse_soap(resp.content, ctype, role="response")
-            if isinstance(answer, SoapFaultMessage):
-                raise XRoadFault(answer.faultcode, answer.faultstring,
-                                 correlation_id=answer.detail or str(uuid.uuid4()))
-            raise XRoadFault(f"{ORIGIN}.service_failed.invalid_content_type",
-                             "the provider's gateway answered without a signature")
-
-    # -- SOAP ----------------------------------------------------------------------------
-    def _soap(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    # -- the exchanges --------------------------------------------------------------------
+    def _soap(self, environ: dict[str, Any], note: OpNote | None) -> Reply:
         body = read_body(environ, MAX_MESSAGE)
-        return self.soap_exchange(body, environ.get("CONTENT_TYPE"), environ)
+        return self.soap_exchange(body, environ.get("CONTENT_TYPE"), environ, note)
 
-    def soap_exchange(self, body: bytes, content_type: str | None,
-                      environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    def soap_exchange(self, body: bytes, content_type: str | None, environ: dict[str, Any],
+                      note: OpNote | None = None) -> Reply:
         """One SOAP exchange for an IS request (plain or with SwA/MTOM attachments)."""
-        p = self.parts
-        at = p.clock()
+        at = self.parts.clock()
         try:
             soap = parse_soap(body, content_type, role="request")
         except XRoadFault as fault:
@@ -280,131 +258,27 @@ class ClientProxy:
         h = soap.header
         assert h.service is not None
         x_request_id = str(uuid.uuid4())
-        _note(environ, h.client, h.service, "WSDL", h.query_id, x_request_id, len(body),
-              messageUserId=h.user_id, messageIssue=h.issue, messageProtocolVersion=h.protocol_version,
-              requestAttachmentCount=len(soap.attachments))
+        if note is not None:
+            note.identify(h.client, h.service, "WSDL", x_request_id=x_request_id, request_size=len(body),
+                          message_id=h.query_id or None, user_id=h.user_id, issue=h.issue,
+                          protocol_version=h.protocol_version, attachment_count=len(soap.attachments))
         candidates = self._prepare(environ, h.client, h.service.provider, at, h.security_server)
-        mime = soap.soap_content_type.split(";")[0].strip()
-        attachments = [attachment_part(a) for a in soap.attachments]
-        signed = [(mime, soap.soap_bytes)] + [(a.mime, a.data) for a in attachments]
-        sig = p.signing.sign_message(SignedParts(tuple(signed)), member=h.client.member)
-        request_entry = make_entry("client", h.query_id, x_request_id, h.client, h.service, False, False,
-                                   soap.soap_bytes, sig, attachments=[(a.content_type, a.data) for a in attachments])
-        headers = {"X-Road-Request-Id": x_request_id, "X-Original-Content-Type": soap.content_type}
-        action = environ.get("HTTP_SOAPACTION")
-        if action is not None:
-            headers["X-Original-SOAPAction"] = action
-        with request_logged_on_failure(p.log, request_entry):
-            entry, resp = self._send(candidates, headers,
-                                     [Part(soap.soap_content_type, soap.soap_bytes), *attachments], sig, at)
-            if "sild.op" in environ:
-                environ["sild.op"]["serviceSecurityServerAddress"] = entry.address
-                environ["sild.op"]["responseSize"] = len(resp.content)
-            try:
-                self._provider_fault(resp)
-                got = _received(resp)
-                msg, signature = list(got.message), _signature_of(got)
-                p.signing.verify(signature.signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
-                                 signer=h.service.provider.member, at=p.clock(),
-                                 hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
-                # read once by the transport decoder; an answer with attachments is read as the IS will get it
-                answer = got.soap if got.soap is not None and len(msg) == 1 else parse_soap(
-                    msg[0].data, msg[0].content_type, role="response")
-            except XRoadFault as fault:
-                if fault.origin is not None:
-                    raise
-                raise fault.service_failed(ORIGIN) from None
-            out_atts = [(x.content_type, x.data) for x in msg[1:]]
-            if isinstance(answer, SoapFaultMessage):
-                p.log.append_all([request_entry, make_entry(
-                    "client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes, signature,
-                    at=p.clock())])
-                return "500 Internal Server Error", [("Content-Type", answer.content_type)], answer.soap_bytes
-            check_consistency(soap, answer)
-            verify_request_hash(answer, soap.soap_bytes)
-            # request and answer on record together, before the IS sees the answer
-            p.log.append_all([request_entry, make_entry(
-                "client", h.query_id, x_request_id, h.client, h.service, True, False, answer.soap_bytes, signature,
-                attachments=out_atts, at=p.clock())])
-        if len(msg) == 1:
-            return "200 OK", [("Content-Type", answer.content_type)], answer.soap_bytes
-        ctype, out = multipart_related(
-            msg[0].data, [((("Content-Type", x.content_type), *x.headers), x.data) for x in msg[1:]],
-            boundary=f"xroad{uuid.uuid4().hex}", soap_content_type=msg[0].content_type)
-        return "200 OK", [("Content-Type", ctype)], out
+        call = SoapCall(soap, x_request_id, environ.get("HTTP_SOAPACTION"))
+        return client_exchange(self.parts, call, note, send=self._send, candidates=candidates, at=at)
 
-    # -- REST ----------------------------------------------------------------------------
-    def _rest(self, environ: dict[str, Any], method: str, path: str) -> tuple[str, list[tuple[str, str]], bytes]:
-        p = self.parts
-        at = p.clock()
-        segs = path.split("/")
-        if len(segs) < 7:
-            raise XRoadFault("client.invalid_request",
-                             "REST path must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/path]")
-        in_headers = wsgi_headers(environ)
-        client_text = None
-        for name, value in in_headers:
-            if name.lower() == "x-road-client":
-                client_text = value
-        if not client_text:
-            raise XRoadFault("client.missing_header", "the X-Road-Client header is required")
-        security_server: SecurityServerId | None = None
-        try:
-            service = parse_service("/".join(segs[2:7]))
-            client = parse_client(client_text)
-            for name, value in in_headers:
-                if name.lower() == "x-road-security-server":
-                    security_server = parse_server(value)
-        except IdentifierError as exc:
-            raise XRoadFault("client.invalid_request", f"malformed identifier: {exc}") from None
-        x_request_id = str(uuid.uuid4())
-        _note(environ, client, service, "REST", "", x_request_id, 0, restMethod=method,
-              restPath="/" + "/".join(segs[7:]))
-        candidates = self._prepare(environ, client, service.provider, at, security_server)
+    def _rest(self, environ: dict[str, Any], method: str, path: str, note: OpNote | None) -> Reply:
+        """One REST exchange: ``/r1/{service}[/path]`` with ``X-Road-Client``."""
+        at = self.parts.clock()
+        target = RestTarget.read(environ, method, path)
+        if note is not None:
+            note.identify(target.client, target.service, "REST", x_request_id=target.x_request_id, request_size=0,
+                          rest_method=method, rest_path=target.rest_path)
+        candidates = self._prepare(environ, target.client, target.service.provider, at, target.security_server)
         body = read_body(environ, MAX_MESSAGE)
-        query = environ.get("QUERY_STRING", "")
-        target = path + (("?" + query) if query else "")
-        out_headers = rest.consumer_request_headers(in_headers, request_id=x_request_id,
-                                                    query_id=f"{p.conf.own_instance}-{uuid.uuid4()}")
-        query_id = rest.header_value(out_headers, rest.H_ID) or x_request_id
-        try:
-            head = rest.request_header_part(method, target, out_headers)
-        except XRoadFault as fault:
-            raise fault.at("client") from None
-        if "sild.op" in environ:
-            environ["sild.op"].update({"messageId": query_id, "requestSize": len(body)})
-        signed = [(MIME_REST_REQUEST, head)] + ([(MIME_REST_BODY, body)] if body else [])
-        sig = p.signing.sign_message(SignedParts(tuple(signed)), member=client.member)
-        request_entry = make_entry("client", query_id, x_request_id, client, service, False, True, head, sig,
-                                   body=body or None)
-        parts = [Part(MIME_REST_REQUEST, head)] + ([Part(MIME_REST_BODY, body)] if body else [])
-        with request_logged_on_failure(p.log, request_entry):
-            entry, resp = self._send(candidates, {"X-Road-Request-Id": x_request_id, "X-Road-Message-Type": "REST"},
-                                     parts, sig, at)
-            try:
-                self._provider_fault(resp)
-                got = _received(resp)
-                msg, signature = list(got.message), _signature_of(got)
-                if msg[0].mime != MIME_REST_RESPONSE:
-                    raise XRoadFault("invalid_message", "the answer lacks its REST header part")
-                p.signing.verify(signature.signature, SignedParts(tuple((x.mime, x.data) for x in msg)),
-                                 signer=service.provider.member, at=p.clock(),
-                                 hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
-                rhead = rest.parse_header_part(msg[0].data, request=False)
-            except XRoadFault as fault:
-                if fault.origin is not None:
-                    raise
-                raise fault.service_failed(ORIGIN) from None
-            rbody = next((x.data for x in msg[1:] if x.mime == MIME_REST_BODY), b"")
-            expected = rest.rest_request_hash(head, hashlib.sha512(body).digest() if body else None)
-            if rest.header_value(rhead.headers, rest.H_REQUEST_HASH) != expected:
-                raise XRoadFault("inconsistent_response", "the answer's X-Road-Request-Hash does not match the request")
-            # request and answer on record together, before the IS sees the answer
-            p.log.append_all([request_entry, make_entry(
-                "client", query_id, x_request_id, client, service, True, True, msg[0].data, signature,
-                body=rbody or None, at=p.clock())])
-        status = f"{rhead.status} {rhead.reason or ''}".strip()
-        return status, rest.filter_headers(rhead.headers, drop_gateway_set=False), rbody
+        call = RestCall(target, body, environ.get("QUERY_STRING", ""), own_instance=self.parts.conf.own_instance)
+        if note is not None:
+            note.message_id, note.request_size = call.ids.query_id, len(body)
+        return client_exchange(self.parts, call, note, send=self._send, candidates=candidates, at=at)
 
     # -- metaservices of the client proxy ------------------------------------------------
     def _list_clients(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -464,47 +338,6 @@ def _outgoing(fault: XRoadFault) -> XRoadFault:
     return fault if fault.origin is not None else fault.at(ORIGIN)
 
 
-def _note_fault(environ: dict[str, Any], fault: XRoadFault) -> None:
-    note = environ.get("sild.op")
+def _note_fault(note: OpNote | None, fault: XRoadFault) -> None:
     if note is not None:
-        note["faultCode"] = fault.fault_code
-        note["faultString"] = fault.message
-
-
-def _note(environ: dict[str, Any], client: ClientId, service: ServiceId, kind: str, query_id: str,
-          x_request_id: str, size: int, **extra: Any) -> None:
-    note = environ.get("sild.op")
-    if note is not None:
-        note_ids(note, client, service)
-        note.update({"serviceType": kind, "xRequestId": x_request_id, "requestSize": size})
-        if query_id:
-            note["messageId"] = query_id
-        note.update({k: v for k, v in extra.items() if v is not None})
-
-
-def _check_accepting(parts: GatewayParts, at: dt.datetime) -> None:
-    """X-Road refuses messages once timestamping has failed for too long (4 h by default)."""
-    from gateway.messagelog import TimestampingOverdue
-
-    try:
-        parts.log.check_accepting(at)
-    except TimestampingOverdue as exc:
-        raise XRoadFault("mlog_timestamper_failed", str(exc)) from exc
-
-
-def _signature_of(got: Received) -> MessageSignature:
-    """The answer's signature; the transport decoder accepts a hash chain only with its result."""
-    assert got.signature is not None  # _received refused an answer without one
-    return MessageSignature(got.signature, got.hash_chain_result, got.hash_chain)
-
-
-def _received(resp: PeerResponse) -> Received:
-    """The signed answer of the provider's gateway: its message parts and signature."""
-    got = decode_message(resp.headers.get("content-type", ""), resp.content, role="response", origin=ORIGIN,
-                         original_content_type=resp.headers.get("x-original-content-type"))
-    if got.fault is not None and not got.message:
-        raise XRoadFault(got.fault.faultcode, got.fault.faultstring,
-                         correlation_id=got.fault.detail or str(uuid.uuid4()))
-    if not got.message or got.signature is None:
-        raise XRoadFault(f"{ORIGIN}.service_failed.invalid_message", "the answer lacks its message or signature")
-    return got
+        note.fail(fault.fault_code, fault.message)

@@ -21,7 +21,7 @@ from trust.protocol import XRoadFault
 from trust.protocol import SOAP_ENV_NS, XROAD_NS, SoapMessage
 
 if TYPE_CHECKING:
-    from ._exchange import GatewayParts
+    from ._gateway_parts import GatewayParts
     from trust.protocol import HeaderPart
 
 SOAP_META = frozenset({"listMethods", "allowedMethods", "getWsdl"})

@@ -6,11 +6,11 @@ import datetime as dt
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
-from gateway.monitoring import OpMonitor
+from gateway.monitoring import OpMonitor, OpNote
 from gateway.monitoring._store import FIELDS, InvalidOpQuery, InvalidOpRecord, client_fields, ms
 from gateway.serverconf import open_engine
 from trust.protocol import MemberId, SubsystemId
@@ -175,13 +175,36 @@ def test_exact_and_subclassed_values_are_checked_alike(monitor: OpMonitor) -> No
 # -- the proxies' feed ------------------------------------------------------------------------------
 
 
-def _note(feed_side: str, message_id: str) -> dict[str, Any]:
-    from gateway.monitoring import new_note, note_ids
+def _note(feed_side: Literal["client", "server"], message_id: str) -> OpNote:
+    from gateway.monitoring import OpNote
 
-    note = new_note(feed_side)
-    note_ids(note, CLIENT, SubsystemId("EE", "GOV", "70000001", "tax").service("getPerson", "v1"))
-    note.update({"messageId": message_id, "serviceType": "WSDL", "requestSize": 10})
+    note = OpNote.start(feed_side)
+    note.identify(CLIENT, SubsystemId("EE", "GOV", "70000001", "tax").service("getPerson", "v1"), "WSDL",
+                  x_request_id="x-1", request_size=10, message_id=message_id)
     return note
+
+
+def test_a_note_names_its_fields_as_x_road_does() -> None:
+    note = OpNote(side="client", request_in_ts=1_700_000_000_123, started=0.0)
+    assert not note.identified
+    service = MemberId("FI", "GOV", "0245437-2").service("income")
+    note.identify(CLIENT, service, "REST", x_request_id="x-1", request_size=0, rest_method="GET", rest_path="/a")
+    note.message_id, note.request_size = "q-1", 7
+    note.fail("server.clientproxy.network_error", "y" * 1200)
+    note.response_out_ts, note.status_code = 1_700_000_001_456, 500
+    assert note.identified
+    assert note.fields() == {
+        "securityServerType": "Client", "requestInTs": 1_700_000_000_123, "responseOutTs": 1_700_000_001_456,
+        "monitoringDataTs": 1_700_000_001, "clientXRoadInstance": "EE", "clientMemberClass": "COM",
+        "clientMemberCode": "20000002", "clientSubsystemCode": "app", "serviceXRoadInstance": "FI",
+        "serviceMemberClass": "GOV", "serviceMemberCode": "0245437-2", "serviceCode": "income",
+        "serviceType": "REST", "messageId": "q-1", "xRequestId": "x-1", "requestSize": 7, "restMethod": "GET",
+        "restPath": "/a", "statusCode": 500, "succeeded": False, "faultCode": "server.clientproxy.network_error",
+        "faultString": "y" * 1000, "xRoadVersion": "sild/1",
+    }
+    server = OpNote(side="server", request_in_ts=1, started=0.0, response_out_ts=2000)
+    assert server.fields() == {"securityServerType": "Producer", "requestInTs": 1, "responseOutTs": 2000,
+                               "monitoringDataTs": 2, "succeeded": True, "xRoadVersion": "sild/1"}
 
 
 def test_the_feed_stores_finished_notes_in_one_flush(monitor: OpMonitor) -> None:
@@ -194,7 +217,7 @@ def test_the_feed_stores_finished_notes_in_one_flush(monitor: OpMonitor) -> None
         feed.finish(_note("client", "q-ok"), status=200)
         feed.finish(_note("server", "q-bad"), fault_code="server.serverproxy.access_denied", fault_string="x" * 2000)
         bogus = _note("client", "q-bogus")
-        bogus["bogusField"] = 1  # skipped, does not cost its neighbours
+        bogus.service_type = "bogus"  # an invalid record is skipped, does not cost its neighbours
         feed.finish(bogus)
         assert monitor.query(0, 2**40).records == []  # nothing before the flush: no commit per exchange
         assert feed.flush() == 2

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gateway.proxy._exchange import BackendClients
+from gateway.proxy import BackendClients
 from gateway.net import HttpError, HttpPool, HttpTimeout, ResponseTooLarge
 from gateway.net._http_pool import Headers, HttpConnectError, HttpProtocolError
 from gateway.net import (
