@@ -445,6 +445,10 @@ def test_a_killed_worker_is_replaced_and_its_figures_kept(sandbox):
     gw = next(g for g in sandbox["gateways"] if g["id"] == "FI/GOV/0245437-2/gw1")
     main = _pid_of(sandbox, gw["process"])
     worker, other = _workers_of(main)
+    # a worker dumps its figures every few seconds: wait for the first dumps, or a worker killed
+    # right after the sandbox started has nothing to keep (the test then depended on the tests before it)
+    dumps = [Path(gw["directory"]) / "workers" / f"worker-{i}.prom" for i in (1, 2)]
+    _wait_for(lambda: all(p.is_file() for p in dumps), what="the workers' first figures")
     os.kill(worker, signal.SIGKILL)
     # the other worker goes on serving meanwhile
     for _ in range(5):
