@@ -18,10 +18,11 @@ from typing import Any, Callable
 
 from trust.errors import IdentifierError
 from trust.protocol import (
-    ClientId, SecurityServerId, ServiceId, SoapFaultMessage, SoapMessage, XRoadFault, check_consistency,
-    multipart_related, parse_client, parse_server, parse_service, parse_soap, verify_request_hash,
+    ClientId, H_ID, H_REQUEST_HASH, HeaderPart, SecurityServerId, ServiceId, SoapFaultMessage, SoapMessage,
+    XRoadFault, check_consistency, consumer_request_headers, filter_headers, header_value, multipart_related,
+    parse_client, parse_header_part, parse_server, parse_service, parse_soap, request_header_part,
+    rest_request_hash, verify_request_hash,
 )
-from trust.protocol import _rest as rest
 
 from gateway.messagelog import LogEntry
 from gateway.net import MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, Received
@@ -132,11 +133,11 @@ class RestCall:
 
     def __init__(self, target: RestTarget, body: bytes, query: str, *, own_instance: str) -> None:
         uri = target.path + (("?" + query) if query else "")
-        out_headers = rest.consumer_request_headers(target.headers, request_id=target.x_request_id,
+        out_headers = consumer_request_headers(target.headers, request_id=target.x_request_id,
                                                     query_id=f"{own_instance}-{uuid.uuid4()}")
-        query_id = rest.header_value(out_headers, rest.H_ID) or target.x_request_id
+        query_id = header_value(out_headers, H_ID) or target.x_request_id
         try:
-            head = rest.request_header_part(target.method, uri, out_headers)
+            head = request_header_part(target.method, uri, out_headers)
         except XRoadFault as fault:
             raise fault.at("client") from None
         self.head, self.body = head, body
@@ -153,20 +154,20 @@ class RestCall:
         if msg[0].mime != MIME_REST_RESPONSE:
             raise XRoadFault("invalid_message", "the answer lacks its REST header part")
 
-    def read_answer(self, got: Received, msg: list[Part]) -> tuple[rest.HeaderPart, bytes]:
-        rhead = rest.parse_header_part(msg[0].data, request=False)
+    def read_answer(self, got: Received, msg: list[Part]) -> tuple[HeaderPart, bytes]:
+        rhead = parse_header_part(msg[0].data, request=False)
         return rhead, next((x.data for x in msg[1:] if x.mime == MIME_REST_BODY), b"")
 
-    def answer_entry(self, answer: tuple[rest.HeaderPart, bytes], msg: list[Part], signature: MessageSignature,
+    def answer_entry(self, answer: tuple[HeaderPart, bytes], msg: list[Part], signature: MessageSignature,
                      clock: Callable[[], dt.datetime]) -> LogEntry:
         rhead, rbody = answer
         body = self.body
-        expected = rest.rest_request_hash(self.head, hashlib.sha512(body).digest() if body else None)
-        if rest.header_value(rhead.headers, rest.H_REQUEST_HASH) != expected:
+        expected = rest_request_hash(self.head, hashlib.sha512(body).digest() if body else None)
+        if header_value(rhead.headers, H_REQUEST_HASH) != expected:
             raise XRoadFault("inconsistent_response", "the answer's X-Road-Request-Hash does not match the request")
         return self.ids.response(msg[0].data, signature, body=rbody or None, at=clock())
 
-    def reply(self, answer: tuple[rest.HeaderPart, bytes], msg: list[Part]) -> Reply:
+    def reply(self, answer: tuple[HeaderPart, bytes], msg: list[Part]) -> Reply:
         rhead, rbody = answer
         status = f"{rhead.status} {rhead.reason or ''}".strip()
-        return status, rest.filter_headers(rhead.headers, drop_gateway_set=False), rbody
+        return status, filter_headers(rhead.headers, drop_gateway_set=False), rbody

@@ -21,14 +21,12 @@ from typing import Any, Iterable, Sequence
 
 from lxml import etree
 
-from trust.protocol import _faults as faults
-from trust.protocol import XRoadFault
-from trust.protocol import SOAP_ENV_NS, XROAD_NS, SoapMessage
-from trust.protocol import build_request, build_response, multipart_related
-from trust.errors import IdentifierError
 from trust.protocol import (
-    IDENTIFIERS_NS, ClientId, MemberId, ServiceId, SubsystemId, client_from_xml, id_to_xml, service_from_xml,
+    ClientId, IDENTIFIERS_NS, INVALID_MESSAGE, INVALID_REQUEST, MemberId, SOAP_ENV_NS, ServiceId,
+    SoapMessage, SubsystemId, XROAD_NS, XRoadFault, build_request, build_response, client_from_xml,
+    id_to_xml, multipart_related, service_from_xml,
 )
+from trust.errors import IdentifierError
 from trust.infra import parse_xml
 
 LIST_METHODS = "listMethods"
@@ -95,18 +93,18 @@ def list_clients_json(entries: Iterable[ClientEntry]) -> bytes:
 def parse_list_clients_xml(data: bytes) -> list[ClientEntry]:
     root = parse_xml(data, what="client list")
     if root.tag != _x("clientList"):
-        raise XRoadFault(faults.INVALID_MESSAGE, "not an xrd:clientList document")
+        raise XRoadFault(INVALID_MESSAGE, "not an xrd:clientList document")
     entries = []
     try:
         for member in root.findall(_x("member")):
             id_el = member.find(_x("id"))
             if id_el is None:
-                raise XRoadFault(faults.INVALID_MESSAGE, "client list member has no id")
+                raise XRoadFault(INVALID_MESSAGE, "client list member has no id")
             entries.append(
                 ClientEntry(client_from_xml(id_el), member.findtext(_x("name")) or "", member.findtext(_x("subsystemName")))
             )
     except IdentifierError as exc:
-        raise XRoadFault(faults.INVALID_MESSAGE, f"client list has a malformed identifier: {exc}") from None
+        raise XRoadFault(INVALID_MESSAGE, f"client list has a malformed identifier: {exc}") from None
     return entries
 
 
@@ -150,7 +148,7 @@ def list_methods_response(request: SoapMessage, services: Sequence[ServiceId]) -
     """The answer to a ``listMethods``/``allowedMethods`` request (header echoed, requestHash added)."""
     name = request.body_name.localname
     if name not in (LIST_METHODS, ALLOWED_METHODS):
-        raise XRoadFault(faults.INVALID_REQUEST, f"{name!r} is not listMethods or allowedMethods")
+        raise XRoadFault(INVALID_REQUEST, f"{name!r} is not listMethods or allowedMethods")
     body = etree.Element(_x(f"{name}Response"), nsmap={"xrd": XROAD_NS, "id": IDENTIFIERS_NS})
     for service in services:
         id_to_xml(service, _x("service"), body)
@@ -164,7 +162,7 @@ def parse_list_methods_response(message: SoapMessage) -> list[ServiceId]:
     try:
         return [service_from_xml(el) for el in wrapper.findall(_x("service"))]
     except IdentifierError as exc:
-        raise XRoadFault(faults.INVALID_MESSAGE, f"malformed service in listMethods response: {exc}") from None
+        raise XRoadFault(INVALID_MESSAGE, f"malformed service in listMethods response: {exc}") from None
 
 
 # -- SOAP getWsdl ---------------------------------------------------------------------------
@@ -186,10 +184,10 @@ def read_get_wsdl_request(message: SoapMessage) -> ServiceId:
     assert body is not None
     wrapper = next(c for c in body if isinstance(c.tag, str))
     if wrapper.tag != _x(GET_WSDL):
-        raise XRoadFault(faults.INVALID_REQUEST, "the body is not xrd:getWsdl")
+        raise XRoadFault(INVALID_REQUEST, "the body is not xrd:getWsdl")
     code = (wrapper.findtext(_x("serviceCode")) or "").strip()
     if not code:
-        raise XRoadFault(faults.INVALID_REQUEST, "getWsdl request has no serviceCode")
+        raise XRoadFault(INVALID_REQUEST, "getWsdl request has no serviceCode")
     version = wrapper.findtext(_x("serviceVersion"))
     service = message.header.service
     try:
@@ -198,7 +196,7 @@ def read_get_wsdl_request(message: SoapMessage) -> ServiceId:
             version.strip() if version and version.strip() else None,
         )
     except IdentifierError as exc:
-        raise XRoadFault(faults.INVALID_REQUEST, f"invalid serviceCode in getWsdl request: {exc}") from None
+        raise XRoadFault(INVALID_REQUEST, f"invalid serviceCode in getWsdl request: {exc}") from None
 
 
 def get_wsdl_response(

@@ -15,10 +15,11 @@ import uuid
 
 from trust.errors import IdentifierError
 from trust.protocol import (
-    ClientId, ServiceId, SoapFaultMessage, SoapMessage, XRoadFault, insert_request_hash, multipart_related,
-    parse_client, parse_server, parse_service, parse_soap,
+    ClientId, H_CLIENT, H_ID, H_REQUEST_ID, H_SERVICE, ServiceId, SoapFaultMessage, SoapMessage, XRoadFault,
+    filter_headers, header_value, insert_request_hash, multipart_related, parse_client, parse_header_part,
+    parse_server, parse_service, parse_soap, provider_response_headers, response_header_part,
+    rest_request_hash,
 )
-from trust.protocol import _rest as rest
 
 from gateway.messagelog import LogEntry
 from gateway.monitoring import OpNote
@@ -118,7 +119,7 @@ class RestServed:
             raise XRoadFault("missing_rest", "the REST request has no header part")
         body_parts = [x for x in msg[1:] if x.mime == MIME_REST_BODY]
         self._body = body_parts[0].data if body_parts else None
-        head = rest.parse_header_part(head_part.data, request=True)
+        head = parse_header_part(head_part.data, request=True)
         method, target = (head.method or "").upper(), head.path or ""
         path, _, query = target.partition("?")
         segs = path.split("/")
@@ -126,12 +127,12 @@ class RestServed:
             raise XRoadFault("invalid_request", "REST target must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE")
         try:
             service = parse_service("/".join(segs[2:7]))
-            client = parse_client(rest.header_value(head.headers, rest.H_CLIENT) or "")
-            server_text = rest.header_value(head.headers, "X-Road-Security-Server")
+            client = parse_client(header_value(head.headers, H_CLIENT) or "")
+            server_text = header_value(head.headers, "X-Road-Security-Server")
             self.security_server = parse_server(server_text) if server_text else None
         except IdentifierError as exc:
             raise XRoadFault("invalid_request", f"malformed identifier: {exc}") from None
-        query_id = rest.header_value(head.headers, rest.H_ID) or x_request_id
+        query_id = header_value(head.headers, H_ID) or x_request_id
         self.ids = ExchangeIds(side="server", kind="REST", client=client, service=service, query_id=query_id,
                                x_request_id=x_request_id)
         self.msg = msg
@@ -148,7 +149,7 @@ class RestServed:
 
     def route(self, signature: MessageSignature, at: dt.datetime) -> LogEntry:
         body, ids = self._body, self.ids
-        self._request_hash = rest.rest_request_hash(self.msg[0].data,
+        self._request_hash = rest_request_hash(self.msg[0].data,
                                                     hashlib.sha512(body).digest() if body else None)
         entry = ids.request(self.msg[0].data, signature, body=body)
         self._meta = metaservice_calls.rest_metaservice(self._parts, ids.client, ids.service, self._method,
@@ -165,10 +166,10 @@ class RestServed:
         else:
             assert self._local is not None
             status, reason, out_headers, out_body = self._call_backend(self._local)
-        out_headers = rest.provider_response_headers(out_headers, client=ids.client, service=ids.service,
+        out_headers = provider_response_headers(out_headers, client=ids.client, service=ids.service,
                                                      query_id=ids.query_id, request_id=ids.x_request_id,
                                                      request_hash=self._request_hash)
-        out_head = rest.response_header_part(status, reason, out_headers)
+        out_head = response_header_part(status, reason, out_headers)
         signed = ((MIME_REST_RESPONSE, out_head), *(((MIME_REST_BODY, out_body),) if out_body else ()))
         parts = [Part(MIME_REST_RESPONSE, out_head)] + ([Part(MIME_REST_BODY, out_body)] if out_body else [])
         return ServedAnswer(signed, parts, (("X-Road-Message-Type", "REST"),))
@@ -176,10 +177,10 @@ class RestServed:
     def _call_backend(self, local: ServiceInfo) -> tuple[int, str, list[tuple[str, str]], bytes]:
         head, ids, query = self._head, self.ids, self._query
         url = local.url.rstrip("/") + self._rest_path + (("?" + query) if query else "")
-        fwd = rest.filter_headers(head.headers)
-        fwd += [(rest.H_SERVICE, ids.service.to_text()), (rest.H_REQUEST_ID, ids.x_request_id)]
-        if rest.header_value(head.headers, rest.H_ID) is None:
-            fwd.append((rest.H_ID, ids.query_id))
+        fwd = filter_headers(head.headers)
+        fwd += [(H_SERVICE, ids.service.to_text()), (H_REQUEST_ID, ids.x_request_id)]
+        if header_value(head.headers, H_ID) is None:
+            fwd.append((H_ID, ids.query_id))
         resp = call_backend(self._parts.backends, local, self._method, url, fwd, self._body)
         out_headers = [(k, v) for k, v in resp.headers.multi_items() if k.lower() != "x-road-error"]
         return resp.status, resp.reason or "", out_headers, resp.content

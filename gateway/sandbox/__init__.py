@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trust._lazy import attach
+from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._demo_run import run_demo

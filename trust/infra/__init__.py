@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trust._lazy import attach
+from ._lazy import attach
 
 if TYPE_CHECKING:
     from ._apierrors import error_body, error_codes, status_for
@@ -29,6 +29,7 @@ __all__ = [
     "WsgiApp",
     "WsgiServer",
     "api_key_digest",
+    "attach",
     "database_url",
     "digest_matches",
     "error_body",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trust._lazy import attach
+from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._content_type import MimeError, parse_content_type
     from ._faults import (
-        ACCESS_DENIED, SERVICE_DISABLED, SERVICE_TYPE, SSL_AUTHENTICATION_FAILED, UNKNOWN_MEMBER,
-        UNKNOWN_SERVICE, XRoadFault, fault_for, internal_fault, normalize_code,
+        ACCESS_DENIED, INVALID_MESSAGE, INVALID_REQUEST, SERVICE_DISABLED, SERVICE_TYPE,
+        SSL_AUTHENTICATION_FAILED, UNKNOWN_MEMBER, UNKNOWN_SERVICE, XRoadFault, fault_for, internal_fault,
+        normalize_code,
     )
     from ._identifiers import (
         AnyId, ClientId, GlobalGroupId, LocalGroupId, MemberId, ObjectType, RepresentedParty,
@@ -19,15 +20,19 @@ if TYPE_CHECKING:
     )
     from ._mime import WholeMultipart, raw_headers, split_multipart
     from ._namespaces import (
-        IDENTIFIERS_NS, LEGACY_XROAD_NS, REPRESENTATION_NS, SECURITY_TOKEN_NS, SOAP12_ENV_NS, SOAP_ENCODING_NS,
-        SOAP_ENV_NS, WSDL_NS, WSDL_SOAP12_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS, XSI_NS,
+        IDENTIFIERS_NS, LEGACY_XROAD_NS, REPRESENTATION_NS, SECURITY_TOKEN_NS, SOAP12_ENV_NS,
+        SOAP_ENCODING_NS, SOAP_ENV_NS, WSDL_NS, WSDL_SOAP12_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS, XSI_NS,
     )
     from ._openapi import OpenApiError, parse_openapi
     from ._proxy_message import (
         OutgoingAttachment, ProxyMessage, REST_BODY_TYPE, REST_REQUEST_TYPE, REST_RESPONSE_TYPE, RestContent,
         SoapContent, decode, encode, inbound_fault,
     )
-    from ._rest import HeaderPart, parse_header_part
+    from ._rest import (
+        H_CLIENT, H_ID, H_REQUEST_HASH, H_REQUEST_ID, H_SERVICE, HeaderPart, consumer_request_headers,
+        filter_headers, header_value, parse_header_part, provider_response_headers, request_header_part,
+        response_header_part, rest_request_hash,
+    )
     from ._soap import SoapFaultMessage, SoapMessage, parse_soap
     from ._soap_build import (
         build_request, build_response, check_consistency, insert_request_hash, multipart_related,
@@ -41,9 +46,16 @@ __all__ = [
     "AnyId",
     "ClientId",
     "GlobalGroupId",
+    "H_CLIENT",
+    "H_ID",
+    "H_REQUEST_HASH",
+    "H_REQUEST_ID",
+    "H_SERVICE",
     "HeaderFault",
     "HeaderPart",
     "IDENTIFIERS_NS",
+    "INVALID_MESSAGE",
+    "INVALID_REQUEST",
     "LEGACY_XROAD_NS",
     "LocalGroupId",
     "MemberId",
@@ -87,10 +99,13 @@ __all__ = [
     "build_response",
     "check_consistency",
     "client_from_xml",
+    "consumer_request_headers",
     "decode",
     "encode",
     "fault_for",
+    "filter_headers",
     "header_fields",
+    "header_value",
     "id_from_xml",
     "id_to_xml",
     "inbound_fault",
@@ -108,8 +123,12 @@ __all__ = [
     "parse_soap",
     "parse_typed",
     "parse_wsdl",
+    "provider_response_headers",
     "raw_headers",
     "read_header",
+    "request_header_part",
+    "response_header_part",
+    "rest_request_hash",
     "rewrite_endpoint",
     "schema_file",
     "schema_for",
@@ -123,9 +142,16 @@ __getattr__, __dir__ = attach(__name__, {
     "AnyId": "._identifiers",
     "ClientId": "._identifiers",
     "GlobalGroupId": "._identifiers",
+    "H_CLIENT": "._rest",
+    "H_ID": "._rest",
+    "H_REQUEST_HASH": "._rest",
+    "H_REQUEST_ID": "._rest",
+    "H_SERVICE": "._rest",
     "HeaderFault": "._soap_header",
     "HeaderPart": "._rest",
     "IDENTIFIERS_NS": "._namespaces",
+    "INVALID_MESSAGE": "._faults",
+    "INVALID_REQUEST": "._faults",
     "LEGACY_XROAD_NS": "._namespaces",
     "LocalGroupId": "._identifiers",
     "MemberId": "._identifiers",
@@ -169,10 +195,13 @@ __getattr__, __dir__ = attach(__name__, {
     "build_response": "._soap_build",
     "check_consistency": "._soap_build",
     "client_from_xml": "._identifiers",
+    "consumer_request_headers": "._rest",
     "decode": "._proxy_message",
     "encode": "._proxy_message",
     "fault_for": "._faults",
+    "filter_headers": "._rest",
     "header_fields": "._soap_header",
+    "header_value": "._rest",
     "id_from_xml": "._identifiers",
     "id_to_xml": "._identifiers",
     "inbound_fault": "._proxy_message",
@@ -190,8 +219,12 @@ __getattr__, __dir__ = attach(__name__, {
     "parse_soap": "._soap",
     "parse_typed": "._identifiers",
     "parse_wsdl": "._wsdl",
+    "provider_response_headers": "._rest",
     "raw_headers": "._mime",
     "read_header": "._soap_header",
+    "request_header_part": "._rest",
+    "response_header_part": "._rest",
+    "rest_request_hash": "._rest",
     "rewrite_endpoint": "._wsdl",
     "schema_file": "._wsdl",
     "schema_for": "._wsdl",

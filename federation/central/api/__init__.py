@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trust._lazy import attach
+from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._app import CentralAppConfig, create_app
