@@ -1,4 +1,8 @@
-"""Public face of ``adapters.definition``."""
+"""Adapter definitions: the YAML file that says how a legacy system becomes a service.
+
+Loading and checking a definition (with line-precise errors), its model, and the
+request/response mappings (XSLT or Python hooks).
+"""
 
 from __future__ import annotations
 

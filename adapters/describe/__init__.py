@@ -1,4 +1,8 @@
-"""Public face of ``adapters.describe``."""
+"""What an adapter tells its consumers: WSDL, XML schema and OpenAPI descriptions.
+
+Built from a definition; the X-Road schemas they import are :mod:`trust.protocol`'s,
+served by the adapter itself (government networks often have no internet).
+"""
 
 from __future__ import annotations
 

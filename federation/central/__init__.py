@@ -1,4 +1,10 @@
-"""Public face of ``federation.central``."""
+"""The governing authority: registry, generation and publishing, registration, CLI.
+
+``registry/`` keeps members, gateways, CAs, TSAs and keys in SQL; the generator turns
+a snapshot of it into signed configuration that the publisher writes as static files;
+registration requests are verified here; ``api/`` is the management API and
+``sild central`` the command line.
+"""
 
 from __future__ import annotations
 

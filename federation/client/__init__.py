@@ -1,4 +1,10 @@
-"""Public face of ``federation.client``."""
+"""The configuration client: download, verify and keep global configuration.
+
+What a gateway (or ``sild conf fetch``) does: fetch the signed directory from the
+authority's URLs, verify it against the anchor, check every part's hash, store it
+atomically with a high-water mark per instance, and keep working on the cached copy
+while the authority is down. Partner instances only where the settings allow.
+"""
 
 from __future__ import annotations
 

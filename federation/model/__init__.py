@@ -1,4 +1,9 @@
-"""Public face of ``federation.model``."""
+"""The global configuration as values: shared and private parameters, anchors.
+
+Read (versions 2 to 6, checked against X-Road's schemas) and written (version 6);
+frozen dataclasses that check their input; and the ``ConfError`` branch every
+configuration problem raises.
+"""
 
 from __future__ import annotations
 

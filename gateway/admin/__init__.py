@@ -1,4 +1,8 @@
-"""Public face of ``gateway.admin``."""
+"""The gateway's management API: one blueprint per resource.
+
+JSON over HTTPS with an OpenAPI description (``admin_api.yaml``), API keys with
+roles, and the error shape shared with the authority's API.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Public face of ``gateway.conf``."""
+"""The gateway's view of global configuration, as the proxies need it.
+
+The configuration store (downloads through :mod:`federation.client`), an index of the
+parameters, and the view that answers the proxies' questions: which gateways serve a
+client, which CAs are approved, whether configuration is still valid.
+"""
 
 from __future__ import annotations
 

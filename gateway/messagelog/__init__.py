@@ -1,4 +1,9 @@
-"""Public face of ``gateway.messagelog``."""
+"""The message log: every exchanged message as legal evidence.
+
+Group-committed writes (a commit lock shared by a node's processes), batched RFC 3161
+timestamping over hash trees that never holds the lock the hot path writes under,
+background WAL checkpoints, and archiving into chained ASiC-E archives.
+"""
 
 from __future__ import annotations
 

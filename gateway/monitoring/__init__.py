@@ -1,4 +1,9 @@
-"""Public face of ``gateway.monitoring``."""
+"""Operational monitoring and metrics.
+
+The typed record of one exchange (``OpNote``), the feed that writes records off the
+hot path, the operational-monitoring store, and the Prometheus metrics of a node
+(summed across its worker processes).
+"""
 
 from __future__ import annotations
 

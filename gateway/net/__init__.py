@@ -1,4 +1,9 @@
-"""Public face of ``gateway.net``."""
+"""The gateway's network edges: servers, outgoing connections, the peer transport.
+
+The WSGI servers of the IS and mutual-TLS ports, the pooled and kept-alive HTTP
+connections to backends and peers, the transport between gateways (with its
+multipart wire format) and the endpoint that serves a gateway's OCSP responses.
+"""
 
 from __future__ import annotations
 

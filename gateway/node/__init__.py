@@ -1,4 +1,10 @@
-"""Public face of ``gateway.node``."""
+"""A running gateway node: start-up, ports, jobs and worker processes.
+
+``GatewayNode`` wires the rooms together from a gateway directory, binds the ports,
+runs the periodic jobs (configuration download, OCSP refresh, timestamping,
+archiving) and, with ``workers`` > 1, supervises the worker processes that serve the
+ports.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Public face of ``gateway.provision``: making a gateway directory and reading its certificates back."""
+"""Setting up a gateway directory: keys, CSRs, certificates, internal TLS.
+
+``sild gateway init``, ``add-member`` and ``import-cert`` do this: the soft token and
+its keys, CSRs built through the ``Signer``, imported certificates, the members whose
+sign keys the gateway hosts, and the internal TLS certificate of the IS port.
+"""
 
 from __future__ import annotations
 

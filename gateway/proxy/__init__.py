@@ -1,4 +1,9 @@
-"""Public face of ``gateway.proxy``."""
+"""The exchange: the client proxy, the server proxy and the one flow they share.
+
+Both proxies run one exchange flow (check, sign, log, send, verify, access, backend,
+``requestHash``, sign, log, answer) with SOAP and REST as small strategies, record
+each exchange for operational monitoring, and answer X-Road's metaservices.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Public face of ``gateway.serverconf``."""
+"""The gateway's server configuration: its clients, services, rights and API keys.
+
+Kept in SQL (SQLite or PostgreSQL, alembic migrations), read by the proxies through
+an immutable snapshot, and decided by the access checker (X-Road's rules: service
+and endpoint rights, local and global groups).
+"""
 
 from __future__ import annotations
 

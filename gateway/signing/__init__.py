@@ -1,4 +1,9 @@
-"""Public face of ``gateway.signing``."""
+"""Signing and checking of the gateway's messages.
+
+Batch signing (concurrent messages of one member share one signature over a hash
+tree), XAdES signing with the member's sign key, the peer's authentication
+certificate check, and the gateway's own OCSP responses.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Public face of ``trust.evidence``."""
+"""Evidence that outlives the exchange: RFC 3161 timestamps and ASiC-E containers.
+
+The timestamp client and token verification, batch timestamps of logged signatures
+over a hash tree, and ASiC-E containers that X-Road's verifier accepts, with the
+message inside read by :mod:`trust.protocol`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""Public face of ``trust.infra``."""
+"""Plumbing every layer shares, so that each idea exists once.
+
+The one clock (``utc_now``), atomic file writes, the one database opener (SQLite
+pragmas, pre-ping, retried alembic migrations), the safe XML parser (no DTDs, no
+entities, no network, bounded size and depth), the WSGI server for admin ports, the
+API-key core and JSON error shape of both admin APIs, and ``attach``, which gives
+every package its lazy public face.
+"""
 
 from __future__ import annotations
 

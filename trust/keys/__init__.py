@@ -1,4 +1,10 @@
-"""Public face of ``trust.keys``."""
+"""Keys behind a narrow interface, and the algorithms sild allows.
+
+``Signer.sign(key_id, algorithm, digest)`` is all the rest of sild sees of a private
+key (DESIGN.md section 6, rule 5); ``SoftToken`` keeps keys in PIN-protected PKCS#8
+files. The algorithm enums carry their W3C URIs as values and are allow-lists: SHA-1
+exists only where a format demands it.
+"""
 
 from __future__ import annotations
 

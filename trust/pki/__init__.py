@@ -1,4 +1,11 @@
-"""Public face of ``trust.pki``."""
+"""Certificates: profiles, path validation, OCSP (client side), TLS contexts, builders.
+
+Everything a party needs to decide whether to trust a certificate at a moment:
+approved CAs and TSAs (the trust policy from global configuration), X-Road's
+certificate profiles (who a certificate names), chain validation with OCSP
+freshness, the OCSP client with its cache, TLS contexts for mutual TLS, and the one
+builder of self-signed certificates through a ``Signer``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,13 @@
-"""Public face of ``trust.protocol``."""
+"""X-Road's vocabulary, spoken the same way by every layer.
+
+Identifiers, the XML namespaces, the SOAP 4.0 header model and its one reader, SOAP
+messages with their attachments, the REST r1 headers and header parts, the one MIME
+reader, the proxy message exchanged between gateways, the fault codes with the one
+table from sild error codes to X-Road codes, WSDL and OpenAPI service descriptions,
+and the X-Road schemas sild serves (``schemas/``). It lives in the innermost layer
+so that the gateway, the adapters and the evidence verifier parse a message with the
+same code: a second parser is a second opinion about what a peer said.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Public face of ``trust.services``."""
+"""The built-in trust services: certificate authority, OCSP responder, TSA.
+
+They make a whole country runnable on one laptop: the CA (its database, profiles and
+issuance), the OCSP responder and the timestamping authority, their HTTP app and the
+``sild trust`` commands. Real deployments point gateways at external services over
+the same protocols instead.
+"""
 
 from __future__ import annotations
 

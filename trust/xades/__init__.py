@@ -1,4 +1,9 @@
-"""Public face of ``trust.xades``."""
+"""XAdES signatures of X-Road messages, and hash chains for batches.
+
+Signing (``signature/bdoc-1.0/ts``), parsing and verifying the signature document,
+and the hash chains that let one signature (or one timestamp) cover many messages.
+Verification returns types that only exist after the check ran.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Public face of ``federation.central.api``."""
+"""The authority's management API: one blueprint per resource.
+
+JSON over HTTP with an OpenAPI description (``central_api.json``), API keys with
+roles, and the error shape shared with the gateway's admin API; the distribution
+blueprint serves the published configuration.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Public face of ``federation.central.registry``."""
+"""The authority's registry: its database, its rules, its home directory.
+
+Members, subsystems, gateways, approved CAs and TSAs, global groups, signing keys,
+trusted anchors of federated instances, registration requests and API keys, stored
+with SQLAlchemy (SQLite or PostgreSQL, alembic migrations) behind the ``Registry``
+facade; the authority's directory layout (``CentralDir``) and its provisioning.
+"""
 
 from __future__ import annotations
 
