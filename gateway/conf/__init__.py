@@ -12,21 +12,26 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._entries import ClientListing, ServerEntry
     from ._store import ConfStore
     from ._view import InstanceConf, Router, SharedParamsView, split_address
 
 __all__ = [
+    "ClientListing",
     "ConfStore",
     "InstanceConf",
     "Router",
+    "ServerEntry",
     "SharedParamsView",
     "split_address",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "ClientListing": "._entries",
     "ConfStore": "._store",
     "InstanceConf": "._view",
     "Router": "._view",
+    "ServerEntry": "._entries",
     "SharedParamsView": "._view",
     "split_address": "._view",
 })

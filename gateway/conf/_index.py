@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from federation.model import SecurityServer, SharedParameters
 from trust.protocol import ClientId, GlobalGroupId, MemberId, SecurityServerId, SubsystemId
 
-from gateway.proxy import ServerEntry
+from ._entries import ServerEntry
 
 
 def server_entry(shared: SharedParameters, server: SecurityServer) -> ServerEntry:

@@ -30,7 +30,7 @@ from federation.model import SharedParameters, load_certificate
 from trust.protocol import ClientId, GlobalGroupId, MemberId, SecurityServerId
 
 from ._index import ConfIndex, ConfIndexes
-from gateway.proxy import ClientListing, ServerEntry
+from ._entries import ClientListing, ServerEntry
 from trust.protocol import XRoadFault
 
 DEFAULT_PEER_PORT = 5500

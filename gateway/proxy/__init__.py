@@ -14,10 +14,11 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._backends import BackendClients
     from ._client import ClientProxy
-    from ._context import ClientListing, ServerEntry, SignedParts
     from ._gateway_parts import GatewayParts
     from ._server import ServerProxy
     from ._wsdl_service import provider_wsdl
+    from gateway.conf import ClientListing, ServerEntry
+    from gateway.signing import SignedParts
 
 __all__ = [
     "BackendClients",
@@ -32,11 +33,11 @@ __all__ = [
 
 __getattr__, __dir__ = attach(__name__, {
     "BackendClients": "._backends",
-    "ClientListing": "._context",
+    "ClientListing": "gateway.conf",
     "ClientProxy": "._client",
     "GatewayParts": "._gateway_parts",
-    "ServerEntry": "._context",
+    "ServerEntry": "gateway.conf",
     "ServerProxy": "._server",
-    "SignedParts": "._context",
+    "SignedParts": "gateway.signing",
     "provider_wsdl": "._wsdl_service",
 })

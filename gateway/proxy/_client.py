@@ -52,7 +52,7 @@ from gateway.serverconf import check_is_connection
 from gateway.signing import MessageSignature
 
 from ._client_calls import RestCall, RestTarget, SoapCall
-from ._context import ServerEntry
+from gateway.conf import ServerEntry
 from ._flow import CLIENT_ORIGIN, PROXY_VERSION, Reply, check_accepting, client_exchange
 from ._gateway_parts import GatewayParts
 from ._wsgi import StartResponse, read_body, respond

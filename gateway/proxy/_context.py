@@ -12,31 +12,14 @@ costs) and lets tests drive the proxies with real parts in-process.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
 from trust.protocol import ClientId, GlobalGroupId, MemberId, SecurityServerId
 
-from gateway.signing import MessageSignature
+from gateway.conf import ClientListing, ServerEntry
+
+from gateway.signing import MessageSignature, SignedParts
 from gateway.messagelog import LogEntry
-
-
-@dataclass(frozen=True)
-class ServerEntry:
-    """A gateway as the global configuration lists it."""
-
-    server_id: SecurityServerId
-    address: str
-    auth_cert_hashes: frozenset[bytes]  # SHA-256 of the DER auth certificates
-    in_maintenance: bool = False
-    maintenance_message: str = ""
-
-
-@dataclass(frozen=True)
-class ClientListing:
-    client: ClientId
-    name: str
-    subsystem_name: str | None = None
 
 
 class GlobalConfView(Protocol):
@@ -69,13 +52,6 @@ class GlobalConfView(Protocol):
         """PEM of every approved CA (top and intermediate) of every trusted instance."""
 
     def member_name(self, member: MemberId, at: dt.datetime) -> str | None: ...
-
-
-@dataclass(frozen=True)
-class SignedParts:
-    """Input of one message signature: the message part first, then attachments/REST body."""
-
-    parts: tuple[tuple[str, bytes], ...]  # (mime type, exact bytes)
 
 
 class MessageSigning(Protocol):

@@ -35,7 +35,8 @@ from gateway.monitoring import OpNote
 from gateway.net import Part, PeerResponse, Received, decode_message, encode_message
 from gateway.signing import MessageSignature
 
-from ._context import ServerEntry, SignedParts
+from gateway.conf import ServerEntry
+from gateway.signing import SignedParts
 from ._entries import ExchangeIds, request_logged_on_failure
 from ._gateway_parts import GatewayParts
 

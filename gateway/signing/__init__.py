@@ -14,12 +14,14 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._batch import MessageSignature
     from ._parts import OwnOcspStore, PolicyAuthCheck, SignKey, XadesMessageSigning
+    from ._signed import SignedParts
 
 __all__ = [
     "MessageSignature",
     "OwnOcspStore",
     "PolicyAuthCheck",
     "SignKey",
+    "SignedParts",
     "XadesMessageSigning",
 ]
 
@@ -28,5 +30,6 @@ __getattr__, __dir__ = attach(__name__, {
     "OwnOcspStore": "._parts",
     "PolicyAuthCheck": "._parts",
     "SignKey": "._parts",
+    "SignedParts": "._signed",
     "XadesMessageSigning": "._parts",
 })

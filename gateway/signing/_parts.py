@@ -41,7 +41,7 @@ from trust.pki import ValidationCache
 from trust.xades import check_cryptography, trust_signature
 
 from ._batch import MessageSignature, SigningBatcher
-from gateway.proxy import SignedParts
+from ._signed import SignedParts
 from trust.protocol import XRoadFault, fault_for
 
 log = logging.getLogger("sild.gateway.node")
