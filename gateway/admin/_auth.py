@@ -3,7 +3,9 @@
 The key format, digest, header order and role rule are :mod:`trust.infra`'s, shared
 with the governing authority's management API; the keys themselves live in the
 gateway's configuration (:mod:`gateway.serverconf`). This adapter only reads the
-Flask request and turns a refusal into an :class:`~gateway.admin._http.ApiError`.
+Flask request and turns a refusal into an :class:`~gateway.admin._http.ApiError`;
+:class:`Routes` puts the check in front of every route a resource's blueprint
+registers, each naming its roles on the line that names its method and path.
 
 Roles: ``admin`` may do everything; ``service-admin`` changes the configuration;
 ``auditor`` reads evidence; ``viewer`` (and the two above) read configuration.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from flask import g, request
+from flask import Blueprint, g, request
 
 from trust.infra import presented_api_key, role_allows
 
@@ -40,22 +42,36 @@ def authenticate_request(conf: ServerConf) -> ApiKeyInfo:
     return key
 
 
-def requires(conf: ServerConf) -> Callable[..., Decorator]:
-    """``roles = requires(conf)``; then ``@roles("service-admin")`` guards a view (``admin`` always passes)."""
+class Routes:
+    """One resource's blueprint whose every route names the roles that may call it.
 
-    def roles(*allowed: str) -> Decorator:
-        def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
-            @functools.wraps(view)
-            def inner(*args: Any, **kwargs: Any) -> Any:
-                key = authenticate_request(conf)
-                if not role_allows(key.roles, allowed, superuser=SUPERUSER):
-                    raise ApiError(403, "gateway.admin.forbidden",
-                                   f"this API key lacks a role for this call (needs one of: admin, {', '.join(allowed)})")
-                g.api_key = key
-                return view(*args, **kwargs)
+    ``api = Routes("clients", __name__, conf)``; then ``@api.route("GET", "/api/clients", *READERS)``
+    serves a view behind the API-key check (``admin`` always passes). The few open
+    routes (``/healthz``) go on :attr:`blueprint` directly, so none is open by omission.
+    """
 
-            return inner
+    def __init__(self, name: str, import_name: str, conf: ServerConf) -> None:
+        self.blueprint = Blueprint(name, import_name)
+        self._conf = conf
 
-        return wrap
+    def route(self, method: str, rule: str, *allowed: str) -> Decorator:
+        if not allowed:
+            raise ValueError(f"{method} {rule}: a guarded route names at least one role")
 
-    return roles
+        def register(view: Callable[..., Any]) -> Callable[..., Any]:
+            self.blueprint.add_url_rule(rule, view_func=self._guarded(view, allowed), methods=[method])
+            return view
+
+        return register
+
+    def _guarded(self, view: Callable[..., Any], allowed: tuple[str, ...]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            key = authenticate_request(self._conf)
+            if not role_allows(key.roles, allowed, superuser=SUPERUSER):
+                raise ApiError(403, "gateway.admin.forbidden",
+                               f"this API key lacks a role for this call (needs one of: admin, {', '.join(allowed)})")
+            g.api_key = key
+            return view(*args, **kwargs)
+
+        return inner

@@ -10,7 +10,7 @@ from trust.protocol import ClientId
 
 from gateway.serverconf import ClientInfo, ServerConf, parse_client_text
 
-from ._auth import READERS, requires
+from ._auth import READERS, Routes
 from ._config import AdminConfig
 from ._http import ApiError, body, client_json, path_client
 
@@ -24,17 +24,14 @@ def client_info(conf: ServerConf, client: ClientId) -> ClientInfo:
 
 
 def clients_blueprint(config: AdminConfig) -> Blueprint:
-    bp = Blueprint("clients", __name__)
     conf = config.conf
-    roles = requires(conf)
+    api = Routes("clients", __name__, conf)
 
-    @bp.get("/api/clients")
-    @roles(*READERS)
+    @api.route("GET", "/api/clients", *READERS)
     def list_clients() -> Any:
         return jsonify(clients=[client_json(c) for c in conf.list_clients()])
 
-    @bp.post("/api/clients")
-    @roles("service-admin")
+    @api.route("POST", "/api/clients", "service-admin")
     def add_client() -> Any:
         data = body()
         client = parse_client_text(data.text("id"))
@@ -46,13 +43,11 @@ def clients_blueprint(config: AdminConfig) -> Blueprint:
         )
         return jsonify(client_json(info)), 201
 
-    @bp.get("/api/clients/<client_id>")
-    @roles(*READERS)
+    @api.route("GET", "/api/clients/<client_id>", *READERS)
     def get_client(client_id: str) -> Any:
         return jsonify(client_json(client_info(conf, path_client(client_id))))
 
-    @bp.patch("/api/clients/<client_id>")
-    @roles("service-admin")
+    @api.route("PATCH", "/api/clients/<client_id>", "service-admin")
     def patch_client(client_id: str) -> Any:
         client = path_client(client_id)
         data = body()
@@ -66,22 +61,19 @@ def clients_blueprint(config: AdminConfig) -> Blueprint:
             conf.set_client_state(client, state)
         return jsonify(client_json(client_info(conf, client)))
 
-    @bp.delete("/api/clients/<client_id>")
-    @roles("service-admin")
+    @api.route("DELETE", "/api/clients/<client_id>", "service-admin")
     def delete_client(client_id: str) -> Any:
         conf.remove_client(path_client(client_id))
         return "", 204
 
-    @bp.post("/api/clients/<client_id>/certificates")
-    @roles("service-admin")
+    @api.route("POST", "/api/clients/<client_id>/certificates", "service-admin")
     def add_cert(client_id: str) -> Any:
         digest = conf.add_client_cert(path_client(client_id), body().text("pem").encode("utf-8"))
         return jsonify(sha256=digest), 201
 
-    @bp.delete("/api/clients/<client_id>/certificates/<sha256>")
-    @roles("service-admin")
+    @api.route("DELETE", "/api/clients/<client_id>/certificates/<sha256>", "service-admin")
     def delete_cert(client_id: str, sha256: str) -> Any:
         conf.remove_client_cert(path_client(client_id), sha256)
         return "", 204
 
-    return bp
+    return api.blueprint

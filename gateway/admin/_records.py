@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify, request
 from gateway.messagelog import export_exchange
 from gateway.serverconf import parse_client_text
 
-from ._auth import requires
+from ._auth import Routes
 from ._config import AdminConfig
 from ._http import ApiError
 
@@ -21,11 +21,9 @@ ASIC_MIME = "application/vnd.etsi.asic-e+zip"
 
 
 def records_blueprint(config: AdminConfig) -> Blueprint:
-    bp = Blueprint("records", __name__)
-    roles = requires(config.conf)
+    api = Routes("records", __name__, config.conf)
 
-    @bp.get("/api/messagelog/export")
-    @roles("auditor")
+    @api.route("GET", "/api/messagelog/export", "auditor")
     def export() -> Any:
         if config.messagelog is None:
             raise ApiError(404, "gateway.admin.no_messagelog", "the message log is not enabled on this gateway")
@@ -39,8 +37,7 @@ def records_blueprint(config: AdminConfig) -> Blueprint:
         return Response(data, content_type=ASIC_MIME,
                         headers={"Content-Disposition": f'attachment; filename="{safe}-{direction}.asice"'})
 
-    @bp.get("/api/opmonitoring/records")
-    @roles("auditor")
+    @api.route("GET", "/api/opmonitoring/records", "auditor")
     def op_records() -> Any:
         if config.opmonitor is None:
             raise ApiError(404, "gateway.admin.no_opmonitoring", "operational monitoring is not enabled on this gateway")
@@ -58,4 +55,4 @@ def records_blueprint(config: AdminConfig) -> Blueprint:
         result = config.opmonitor.query(records_from, records_to, client=client, fields=fields, limit=int(limit))
         return jsonify(result.to_json())
 
-    return bp
+    return api.blueprint

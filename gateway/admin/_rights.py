@@ -10,7 +10,7 @@ from trust.protocol import AnyId, ClientId
 
 from gateway.serverconf import AccessChecker, parse_client_text, parse_subject
 
-from ._auth import READERS, requires
+from ._auth import READERS, Routes
 from ._config import AdminConfig
 from ._http import body, path_client, service_json, subject_text
 
@@ -27,34 +27,29 @@ def _right_args() -> tuple[ClientId, str, AnyId, str, str]:
 
 
 def rights_blueprint(config: AdminConfig) -> Blueprint:
-    bp = Blueprint("rights", __name__)
     conf = config.conf
-    roles = requires(conf)
+    api = Routes("rights", __name__, conf)
 
-    @bp.get("/api/access-rights")
-    @roles(*READERS)
+    @api.route("GET", "/api/access-rights", *READERS)
     def list_rights() -> Any:
         provider = parse_client_text(request.args["client"]) if request.args.get("client") else None
         rights = conf.list_rights(provider, request.args.get("service_code") or None)
         return jsonify(access_rights=[_right_json(r) for r in rights])
 
-    @bp.post("/api/access-rights")
-    @roles("service-admin")
+    @api.route("POST", "/api/access-rights", "service-admin")
     def grant() -> Any:
         provider, code, subject, method, path = _right_args()
         conf.grant(provider, code, subject, method=method, path=path)
         return jsonify(provider=provider.to_text(), service_code=code, subject=subject_text(subject),
                        method=method.upper(), path=path), 201
 
-    @bp.post("/api/access-rights/revoke")
-    @roles("service-admin")
+    @api.route("POST", "/api/access-rights/revoke", "service-admin")
     def revoke() -> Any:
         provider, code, subject, method, path = _right_args()
         conf.revoke(provider, code, subject, method=method, path=path)
         return "", 204
 
-    @bp.get("/api/clients/<client_id>/allowed-services")
-    @roles(*READERS)
+    @api.route("GET", "/api/clients/<client_id>/allowed-services", *READERS)
     def allowed(client_id: str) -> Any:
         """Which services of ``provider`` the client may call (``allowedMethods`` as seen by the admin)."""
         caller = path_client(client_id)
@@ -62,4 +57,4 @@ def rights_blueprint(config: AdminConfig) -> Blueprint:
         checker = AccessChecker(conf.snapshot)
         return jsonify(services=[service_json(s) for s in checker.allowed_services(provider, caller)])
 
-    return bp
+    return api.blueprint

@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify, request
 
 from trust.protocol import ClientId
 
-from ._auth import READERS, requires
+from ._auth import READERS, Routes
 from ._clients import client_info
 from ._config import AdminConfig
 from ._http import ApiError, Body, body, path_client, service_json
@@ -42,28 +42,24 @@ def _add_description(config: AdminConfig, provider: ClientId, data: Body) -> Any
 
 
 def services_blueprint(config: AdminConfig) -> Blueprint:
-    bp = Blueprint("services", __name__)
     conf = config.conf
-    roles = requires(conf)
+    api = Routes("services", __name__, conf)
 
-    @bp.get("/api/clients/<client_id>/services")
-    @roles(*READERS)
+    @api.route("GET", "/api/clients/<client_id>/services", *READERS)
     def list_services(client_id: str) -> Any:
         provider = path_client(client_id)
         client_info(conf, provider)
         services = sorted(conf.snapshot().services_of(provider), key=lambda s: (s.id.service_code, s.id.service_version or ""))
         return jsonify(services=[service_json(s) for s in services])
 
-    @bp.post("/api/clients/<client_id>/services")
-    @roles("service-admin")
+    @api.route("POST", "/api/clients/<client_id>/services", "service-admin")
     def add_service(client_id: str) -> Any:
         provider = path_client(client_id)
         desc = _add_description(config, provider, body())
         return jsonify(id=desc.id, type=desc.kind, url=desc.url, enabled=not desc.disabled,
                        service_codes=list(desc.service_codes)), 201
 
-    @bp.patch("/api/clients/<client_id>/services/<service_code>")
-    @roles("service-admin")
+    @api.route("PATCH", "/api/clients/<client_id>/services/<service_code>", "service-admin")
     def patch_service(client_id: str, service_code: str) -> Any:
         provider = path_client(client_id)
         data = body()
@@ -85,23 +81,20 @@ def services_blueprint(config: AdminConfig) -> Blueprint:
             raise ApiError(404, "gateway.serverconf.service_not_found", f"{provider.to_text()} has no service {service_code}")
         return jsonify(services=[service_json(s) for s in found])
 
-    @bp.delete("/api/service-descriptions/<int:description_id>")
-    @roles("service-admin")
+    @api.route("DELETE", "/api/service-descriptions/<int:description_id>", "service-admin")
     def delete_description(description_id: int) -> Any:
         conf.remove_description(description_id)
         return "", 204
 
-    @bp.get("/api/clients/<client_id>/services/<service_code>/endpoints")
-    @roles(*READERS)
+    @api.route("GET", "/api/clients/<client_id>/services/<service_code>/endpoints", *READERS)
     def list_endpoints(client_id: str, service_code: str) -> Any:
         eps = conf.snapshot().endpoints_of(path_client(client_id), service_code)
         return jsonify(endpoints=[{"id": e.id, "method": e.method, "path": e.path, "generated": e.generated} for e in eps])
 
-    @bp.post("/api/clients/<client_id>/services/<service_code>/endpoints")
-    @roles("service-admin")
+    @api.route("POST", "/api/clients/<client_id>/services/<service_code>/endpoints", "service-admin")
     def add_endpoint(client_id: str, service_code: str) -> Any:
         data = body()
         conf.add_endpoint(path_client(client_id), service_code, data.text("method"), data.text("path"))
         return jsonify(method=data.text("method").upper(), path=data.text("path")), 201
 
-    return bp
+    return api.blueprint

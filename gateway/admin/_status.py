@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from flask import Blueprint, Response, jsonify
 
-from ._auth import READERS, requires
+from ._auth import READERS, Routes
 from ._config import AdminConfig
 from ._http import ApiError
 
@@ -20,12 +20,11 @@ SPEC_FILE = Path(__file__).resolve().parent / "admin_api.yaml"
 
 
 def status_blueprint(config: AdminConfig) -> Blueprint:
-    bp = Blueprint("status", __name__)
     conf = config.conf
-    roles = requires(conf)
+    api = Routes("status", __name__, conf)
     spec_cache: dict[str, Any] = {}
 
-    @bp.get("/healthz")
+    @api.blueprint.get("/healthz")
     def healthz() -> Any:
         try:
             counter = conf.counter()
@@ -33,14 +32,13 @@ def status_blueprint(config: AdminConfig) -> Blueprint:
             return jsonify(status="unavailable", database=False), 503
         return jsonify(status="ok", database=True, configuration_version=counter)
 
-    @bp.get("/api/openapi.json")
+    @api.blueprint.get("/api/openapi.json")
     def openapi_json() -> Any:
         if "spec" not in spec_cache:
             spec_cache["spec"] = yaml.safe_load(SPEC_FILE.read_text("utf-8"))
         return jsonify(spec_cache["spec"])
 
-    @bp.get("/api/status")
-    @roles(*READERS)
+    @api.route("GET", "/api/status", *READERS)
     def status() -> Any:
         snap = conf.snapshot()
         out: dict[str, Any] = {
@@ -53,12 +51,11 @@ def status_blueprint(config: AdminConfig) -> Blueprint:
             out["message_log"] = config.messagelog.status()
         return jsonify(out)
 
-    @bp.get("/metrics")
-    @roles(*READERS)
+    @api.route("GET", "/metrics", *READERS)
     def metrics() -> Any:
         if config.metrics is None:
             raise ApiError(404, "gateway.admin.no_metrics", "metrics are not enabled on this gateway")
         body, content_type = config.metrics.render(include=config.worker_metrics)
         return Response(body, content_type=content_type)
 
-    return bp
+    return api.blueprint

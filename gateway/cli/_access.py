@@ -7,13 +7,11 @@ groups are the gateway's own named sets of clients for them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Callable
 
 import click
 
-from trust.protocol import ServiceId
-
-from gateway.serverconf import parse_subject
+from gateway.serverconf import ServerConf, parse_subject
 
 from ._directory import DIRECTORY, JSON_OPTION, client_arg, echo_out, open_conf, service_arg
 
@@ -23,34 +21,27 @@ def access_group() -> None:
     """Access rights: who may call which service (version ignored) or REST endpoint."""
 
 
-def _right_args(service_id: str, subject: str) -> tuple[ServiceId, Any]:
-    return service_arg(service_id), parse_subject(subject)
+def _right_command(name: str, done: str, change: Callable[..., None], help_text: str) -> click.Command:
+    """``access grant`` or ``access revoke``: both name a right the same way and differ only in what they do."""
+
+    @access_group.command(name, help=help_text)
+    @DIRECTORY
+    @click.argument("service_id")
+    @click.argument("subject")
+    @click.option("--method", default="*", show_default=True)
+    @click.option("--path", default="**", show_default=True)
+    def command(directory: Path, service_id: str, subject: str, method: str, path: str) -> None:
+        service, subj = service_arg(service_id), parse_subject(subject)
+        change(open_conf(directory), service.provider, service.service_code, subj, method=method, path=path)
+        click.echo(f"{done} {subj.typed_text()} -> {service.without_version().to_text()} {method.upper()} {path}")
+
+    return command
 
 
-@access_group.command("grant")
-@DIRECTORY
-@click.argument("service_id")
-@click.argument("subject")
-@click.option("--method", default="*", show_default=True)
-@click.option("--path", default="**", show_default=True)
-def access_grant(directory: Path, service_id: str, subject: str, method: str, path: str) -> None:
-    """Allow SUBJECT (client, GLOBALGROUP:INST/code or LOCALGROUP:code) to call SERVICE_ID."""
-    service, subj = _right_args(service_id, subject)
-    open_conf(directory).grant(service.provider, service.service_code, subj, method=method, path=path)
-    click.echo(f"granted {subj.typed_text()} -> {service.without_version().to_text()} {method.upper()} {path}")
-
-
-@access_group.command("revoke")
-@DIRECTORY
-@click.argument("service_id")
-@click.argument("subject")
-@click.option("--method", default="*", show_default=True)
-@click.option("--path", default="**", show_default=True)
-def access_revoke(directory: Path, service_id: str, subject: str, method: str, path: str) -> None:
-    """Take a right away."""
-    service, subj = _right_args(service_id, subject)
-    open_conf(directory).revoke(service.provider, service.service_code, subj, method=method, path=path)
-    click.echo(f"revoked {subj.typed_text()} -> {service.without_version().to_text()} {method.upper()} {path}")
+access_grant = _right_command(
+    "grant", "granted", ServerConf.grant,
+    "Allow SUBJECT (client, GLOBALGROUP:INST/code or LOCALGROUP:code) to call SERVICE_ID.")
+access_revoke = _right_command("revoke", "revoked", ServerConf.revoke, "Take a right away.")
 
 
 @access_group.command("list")
@@ -65,9 +56,6 @@ def access_list(directory: Path, provider: str | None, as_json: bool) -> None:
     lines = [f"{r.provider.to_text()}/{r.service_code} {r.endpoint.method} {r.endpoint.path} <- {r.subject.typed_text()}"
              for r in rights]
     echo_out(data, as_json, lines or ["no access rights"])
-
-
-
 
 
 @click.group("localgroup")
@@ -94,24 +82,25 @@ def localgroup_remove(directory: Path, owner: str, code: str) -> None:
     click.echo(f"removed local group {code}")
 
 
-@localgroup_group.command("add-member")
-@DIRECTORY
-@click.argument("owner")
-@click.argument("code")
-@click.argument("members", nargs=-1, required=True)
-def localgroup_add_member(directory: Path, owner: str, code: str, members: tuple[str, ...]) -> None:
-    open_conf(directory).add_group_members(client_arg(owner), code, [client_arg(m) for m in members])
-    click.echo(f"added {len(members)} member(s) to {code}")
+def _members_command(name: str, done: str, change: Callable[..., None]) -> click.Command:
+    """``localgroup add-member`` or ``localgroup remove-member``: the same arguments, opposite changes."""
+
+    @localgroup_group.command(name)
+    @DIRECTORY
+    @click.argument("owner")
+    @click.argument("code")
+    @click.argument("members", nargs=-1, required=True)
+    def command(directory: Path, owner: str, code: str, members: tuple[str, ...]) -> None:
+        change(open_conf(directory), client_arg(owner), code, [client_arg(m) for m in members])
+        click.echo(done.format(count=len(members), code=code))
+
+    return command
 
 
-@localgroup_group.command("remove-member")
-@DIRECTORY
-@click.argument("owner")
-@click.argument("code")
-@click.argument("members", nargs=-1, required=True)
-def localgroup_remove_member(directory: Path, owner: str, code: str, members: tuple[str, ...]) -> None:
-    open_conf(directory).remove_group_members(client_arg(owner), code, [client_arg(m) for m in members])
-    click.echo(f"removed {len(members)} member(s) from {code}")
+localgroup_add_member = _members_command("add-member", "added {count} member(s) to {code}",
+                                         ServerConf.add_group_members)
+localgroup_remove_member = _members_command("remove-member", "removed {count} member(s) from {code}",
+                                            ServerConf.remove_group_members)
 
 
 @localgroup_group.command("list")

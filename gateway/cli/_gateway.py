@@ -18,10 +18,7 @@ import datetime as dt
 import gc
 import json
 import os
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
@@ -33,6 +30,8 @@ from trust.keys import KeyType
 
 from gateway.provision import add_member, import_certificate, init_gateway, load_cert_chain, sign_keys
 from gateway.settings import MAX_WORKERS, NodeSettings, SetupError, token_pin
+
+from ._signals import stop_on_signal
 
 DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
@@ -156,13 +155,7 @@ def _run_until_signal(node: Any, *, parent: int | None = None) -> None:
     # collection that the per-message allocations trigger.
     gc.collect()
     gc.freeze()
-    stop = threading.Event()
-
-    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    stop = stop_on_signal()
     try:
         while not stop.wait(1.0):
             if parent is not None and os.getppid() != parent:

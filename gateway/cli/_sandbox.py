@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 
 import click
 
 from gateway.settings import MAX_WORKERS
+
+from ._signals import stop_on_signal
 
 DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
@@ -64,13 +63,7 @@ def backends_command(directory: Path) -> None:
     chain = load_certificates((directory / "population-sign.pem").read_bytes())
     running = start_all(directory / "work", token, "population-sign", chain)
     write_atomic(directory / "backends.json", json.dumps(dict(running.urls)).encode())
-    stop = threading.Event()
-
-    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    stop = stop_on_signal()
     try:
         stop.wait()
     finally:

@@ -66,6 +66,11 @@ RECORD_COLUMNS = (
     "attachments",
 )
 ATTACHMENT_COLUMNS = ("record_id", "position", "data")
+# StoredRecord fields read back as they are from the ml_record column of the same name
+_STORED_AS_IS = (
+    "id", "query_id", "x_request_id", "side", "direction", "kind", "message", "body", "signature",
+    "signature_hash", "hash_chain_result", "hash_chain",
+)
 # built once: statements are immutable, and SQLAlchemy caches their compiled form
 _RECORD_TABLE = cast(Table, m.LogRecord.__table__)
 _ATTACHMENT_TABLE = cast(Table, m.LogAttachment.__table__)
@@ -321,21 +326,10 @@ class MessageLog:
         meta = json.loads(row["attachments"])
         attachments = tuple(Attachment(a["content_type"], d) for a, d in zip(meta, atts))
         return StoredRecord(
-            id=row["id"],
+            **{name: row[name] for name in _STORED_AS_IS},
             logged_at=_aware(row["logged_at"]),  # type: ignore[arg-type]
-            query_id=row["query_id"],
-            x_request_id=row["x_request_id"],
             client=row["client_id"],
             service=row["service_id"],
-            side=row["side"],
-            direction=row["direction"],
-            kind=row["kind"],
-            message=row["message"],
-            body=row["body"],
-            signature=row["signature"],
-            signature_hash=row["signature_hash"],
-            hash_chain_result=row["hash_chain_result"],
-            hash_chain=row["hash_chain"],
             attachments=attachments,
             timestamp_token=ts[0] if ts else None,
             ts_hash_chain_result=ts[1] if ts else None,

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from gateway.errors import GatewayError
 
+from ._pids import alive
+
 _LOW = 20000
 _DEFAULT_EPHEMERAL = (32768, 60999)
 
@@ -52,16 +54,6 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _create(path: Path) -> bool:
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -80,7 +72,7 @@ def _claim(path: Path) -> bool:
         owner = int(path.read_text() or "0")
     except (OSError, ValueError):
         owner = 0
-    if owner and _alive(owner):
+    if owner and alive(owner):
         return False
     path.unlink(missing_ok=True)
     return _create(path)

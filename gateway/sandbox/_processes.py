@@ -18,6 +18,8 @@ from typing import Sequence
 
 from gateway.node import sild_command as sild_command
 
+from ._pids import alive
+
 
 def spawn(root: Path, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None) -> int:
     logs = root / "logs"
@@ -60,24 +62,6 @@ def _cmdline(pid: int) -> str | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of this process counts as gone once reaped
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        status = Path(f"/proc/{pid}/stat")
-        try:
-            return status.read_text().split(") ")[1].split()[0] != "Z"
-        except (OSError, IndexError):
-            return False
-
-
 def stop_all(root: Path, *, timeout: float = 10.0, exclude: frozenset[str] = frozenset()) -> list[str]:
     """Stop every recorded process group (but those in ``exclude``); returns the names stopped."""
     pids_dir = root / "pids"
@@ -106,7 +90,7 @@ def stop_all(root: Path, *, timeout: float = 10.0, exclude: frozenset[str] = fro
             pass
     deadline = time.monotonic() + timeout
     for _path, pid in entries:
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
     for _path, pid in entries:
         try:
@@ -115,7 +99,7 @@ def stop_all(root: Path, *, timeout: float = 10.0, exclude: frozenset[str] = fro
             pass
     stopped = []
     for path, pid in entries:
-        while _alive(pid) and time.monotonic() < deadline + 5:
+        while alive(pid) and time.monotonic() < deadline + 5:
             time.sleep(0.05)
         stopped.append(path.stem)
         path.unlink(missing_ok=True)
@@ -150,7 +134,7 @@ def _unrecorded(root: Path) -> list[int]:
             group = os.getpgid(pid)
         except ProcessLookupError:
             continue
-        if group != own_group and _alive(pid):
+        if group != own_group and alive(pid):
             groups.add(group)
     return sorted(groups)
 
@@ -161,14 +145,14 @@ def _stop_group(pid: int, timeout: float) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if alive(pid):
         try:
             os.killpg(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        while _alive(pid) and time.monotonic() < deadline + 5:
+        while alive(pid) and time.monotonic() < deadline + 5:
             time.sleep(0.05)
 
 

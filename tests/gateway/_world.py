@@ -25,28 +25,17 @@ from gateway.node import GatewayNode
 from gateway.conf import InstanceConf
 from gateway.net import WsgiServer
 from gateway.provision import add_member, import_certificate, init_gateway
+from gateway.sandbox._topology import BANK, DVV, GATEWAYS, POPULATION, TAX, VERO
 from trust.pki import EJBCA_PROFILE
 from trust.services import CertificateAuthority
 from trust.services._bundle import ocsp_responder, timestamp_authority
 from trust.pki import cert_der
-from trust.protocol import MemberId, SubsystemId, parse_client, parse_server
+from trust.protocol import MemberId, SubsystemId, parse_server
 from trust.keys import KeyType, SoftToken
 from trust.services import TrustHttpApp
 
 PIN = "sandbox-pin"
 
-TAX = parse_client("EE/GOV/70000001/tax")
-POPULATION = parse_client("EE/GOV/70000002/population")
-BANK = parse_client("EE/COM/10000003/bank")
-VERO = parse_client("FI/GOV/0245437-2/vero")
-DVV = parse_client("FI/GOV/0242431-1/dvv")
-
-GATEWAYS = {
-    "EE/GOV/70000001/gw1": (TAX,),
-    "EE/GOV/70000002/gw1": (POPULATION, BANK),
-    "FI/GOV/0245437-2/gw1": (VERO,),
-    "FI/GOV/0242431-1/gw1": (DVV,),
-}
 NAMES = {
     "70000001": "Tax and Customs Board", "70000002": "Population Register", "10000003": "Sandbox Bank",
     "0245437-2": "Verohallinto", "0242431-1": "Digi- ja vaestotietovirasto",
