@@ -18,7 +18,8 @@ import click
 from trust.errors import IdentifierError
 from trust.protocol import ClientId, ServiceId, parse_service
 
-from gateway.serverconf import InvalidInput, ServerConf, open_engine, parse_client_text
+from gateway.db import open_engine
+from gateway.serverconf import InvalidInput, ServerConf, parse_client_text
 
 if TYPE_CHECKING:
     from gateway.messagelog import MessageLog

@@ -245,7 +245,7 @@ def gateway_status(directory: Path) -> dict[str, object]:
     out["ocsp"] = json.loads(status_file.read_text()) if status_file.is_file() else {}
     try:
         from gateway.messagelog import MessageLog
-        from gateway.serverconf import open_engine
+        from gateway.db import open_engine
 
         out["timestamping"] = MessageLog(open_engine(settings.messagelog_database(directory))).status(at)
     except Exception as exc:  # noqa: BLE001

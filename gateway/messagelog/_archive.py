@@ -37,7 +37,7 @@ from sqlalchemy import delete, insert, select
 from trust.evidence import write_container
 from trust.infra import write_atomic
 
-from gateway.serverconf import _models as m
+from gateway.db import schema as m
 from gateway.errors import GatewayError
 from ._log import MessageLog, RecordNotFound, StoredRecord
 

@@ -50,7 +50,7 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 from trust.infra import utc_now
 from trust.protocol import ClientId, ServiceId
 
-from gateway.serverconf import _models as m
+from gateway.db import schema as m
 from ._lock import CommitLock
 from ._records import (
     STATE_FIRST_FAILURE, STATE_FLOOR, STATE_LAST_ERROR, STATE_LAST_SUCCESS, Attachment, InvalidLogEntry, LogEntry,

@@ -41,7 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from trust.errors import SildError
 
-from gateway.serverconf import _models as m
+from gateway.db import schema as m
 from ._log import MessageLog
 from ._records import STATE_FIRST_FAILURE, STATE_FLOOR, STATE_LAST_ERROR, STATE_LAST_SUCCESS, MessageLogError
 

@@ -30,7 +30,7 @@ from trust.errors import IdentifierError
 from trust.infra import utc_now
 from trust.protocol import ClientId, MemberId, ServiceId, SubsystemId
 
-from gateway.serverconf import _models as m
+from gateway.db import schema as m
 from gateway.errors import GatewayError
 from gateway.messagelog import CommitLock
 

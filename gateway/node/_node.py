@@ -41,7 +41,7 @@ from gateway.net import PeerOcspCache, PeerTransport, client_ssl_context
 from gateway.conf import InstanceConf, Router, SharedParamsView, split_address
 from gateway.proxy import ServerProxy
 from gateway.serverconf import ServerConf
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 from gateway.net import WsgiServer
 from gateway.provision import load_cert_chain, sign_keys
 from gateway.settings import NodeSettings, SetupError, token_pin

@@ -92,7 +92,7 @@ class NodePorts:
 
         from sqlalchemy import select
 
-        from gateway.serverconf import _models as m
+        from gateway.db import schema as m
 
         ctx = getattr(self, "_is_ctx", None)
         if ctx is None:

@@ -333,7 +333,7 @@ class Demo:
 
         from gateway.messagelog import export_exchange
         from gateway.messagelog import MessageLog
-        from gateway.serverconf import open_engine
+        from gateway.db import open_engine
         from gateway.settings import NodeSettings
 
         directory = Path(self._gateway_of(TAX)["directory"])

@@ -254,7 +254,7 @@ def _reachable(port: int) -> bool:
 
 def _configure_services(gws: dict[str, dict[str, Any]], urls: dict[str, str]) -> None:
     from gateway.serverconf import ServerConf
-    from gateway.serverconf import open_engine
+    from gateway.db import open_engine
     from gateway.serverconf import Operation
     from trust.protocol import parse_wsdl
 

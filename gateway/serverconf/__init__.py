@@ -15,9 +15,8 @@ if TYPE_CHECKING:
     from ._access import AccessChecker, Decision, check_is_connection, groups_from_mapping
     from ._apikeys import ApiKeyInfo, authenticate, create_api_key, list_api_keys, revoke_api_key
     from ._conf import ServerConf
-    from ._db import VERSION_TABLE, open_engine
+    from gateway.db import VERSION_TABLE, Base, open_engine
     from ._errors import AlreadyExists, InvalidInput, NotFound
-    from ._models import Base
     from ._parse import parse_client_text, parse_subject
     from ._services import Fetch, Operation, default_fetch
     from ._snapshot import ClientInfo, ServiceInfo
@@ -52,7 +51,7 @@ __getattr__, __dir__ = attach(__name__, {
     "AccessChecker": "._access",
     "AlreadyExists": "._errors",
     "ApiKeyInfo": "._apikeys",
-    "Base": "._models",
+    "Base": "gateway.db",
     "ClientInfo": "._snapshot",
     "Decision": "._access",
     "Fetch": "._services",
@@ -61,14 +60,14 @@ __getattr__, __dir__ = attach(__name__, {
     "Operation": "._services",
     "ServerConf": "._conf",
     "ServiceInfo": "._snapshot",
-    "VERSION_TABLE": "._db",
+    "VERSION_TABLE": "gateway.db",
     "authenticate": "._apikeys",
     "check_is_connection": "._access",
     "create_api_key": "._apikeys",
     "default_fetch": "._services",
     "groups_from_mapping": "._access",
     "list_api_keys": "._apikeys",
-    "open_engine": "._db",
+    "open_engine": "gateway.db",
     "parse_client_text": "._parse",
     "parse_subject": "._parse",
     "revoke_api_key": "._apikeys",

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from trust.infra import KEY_PREFIX, api_key_digest, looks_like_api_key, new_api_key, unknown_roles
 
-from gateway.serverconf import _models as m
+from gateway.db import schema as m
 from ._conf import ServerConf
 from ._errors import InvalidInput, NotFound
 

@@ -40,7 +40,7 @@ from trust.errors import IdentifierError
 from trust.infra import utc_now
 from trust.protocol import ClientId, SecurityServerId
 
-from gateway.serverconf import _models as m
+from gateway.db import schema as m
 from ._errors import AlreadyExists, ClientNotFound, IdentityNotSet, InvalidInput, NotFound, ServerConfError
 from ._parse import cert_sha256, parse_client_text, parse_networks, parse_subject
 from ._rights import RightsMixin

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from trust.protocol import AnyId, ClientId, LocalGroupId
 
-from gateway.serverconf import _models as m
+from gateway.db import schema as m
 from ._errors import (
     AccessRightNotFound, AlreadyExists, InvalidInput, LocalGroupNotFound, NotFound, ServiceNotFound,
 )

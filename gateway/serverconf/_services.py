@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from trust.protocol import ClientId, ServiceId
 
-from gateway.serverconf import _models as m
+from gateway.db import schema as m
 from ._errors import AlreadyExists, DescriptionNotFound, InvalidInput, ServerConfError, ServiceNotFound
 from ._parse import parse_client_text
 from ._rights import check_code, check_endpoint, ensure_endpoint

@@ -1,7 +1,7 @@
 """Storage plumbing shared by every sild database: the one opener, SQLite pragmas, UTC times, alembic.
 
 Three registers use it: the CA's (``trust.services._ca_db``), the governing authority's
-(``federation.central.registry._db``) and a gateway's (``gateway.serverconf._db``). They differ
+(``federation.central.registry._db``) and a gateway's (``gateway.db._engine``). They differ
 in their tables, their migration chains and the trade-offs they make (how long a
 writer waits, whether foreign keys cascade, how durable a commit is), so those are
 parameters here; what they share is one way of doing it, :func:`open_engine`:

@@ -18,7 +18,7 @@ from typing import Any, Iterator, Sequence, cast
 import pytest
 from sqlalchemy import Engine, Table, text
 
-from gateway.serverconf import _models as m
+from gateway.db import schema as m
 
 from gateway.messagelog import Attachment, LogEntry, MessageLog, MessageLogConfig, TimestampingOverdue
 from gateway.messagelog._log import InvalidLogEntry
@@ -177,7 +177,7 @@ def test_append_joins_the_callers_transaction(mlog: MessageLog) -> None:
 _WRITER = r"""
 import hashlib, sys
 from gateway.messagelog._log import LogEntry, MessageLog
-from gateway.serverconf._db import open_engine
+from gateway.db import open_engine
 from trust.protocol._identifiers import SubsystemId
 log = MessageLog(open_engine(sys.argv[1]))
 client = SubsystemId("EE", "COM", "2", "app"); service = SubsystemId("EE", "GOV", "1", "tax").service("s")
@@ -615,7 +615,7 @@ def test_the_floor_follows_the_stamped_records_without_skipping_any(mlog: Messag
     """The floor (below which everything is stamped) is worked out from the run's own read: with
     a full batch it stops before the first record left out; records appended later are above it."""
     from gateway.messagelog._log import STATE_FLOOR
-    from gateway.serverconf._models import LogState
+    from gateway.db.schema import LogState
     from sqlalchemy import select
 
     def floor() -> int:
@@ -639,7 +639,7 @@ def test_a_batch_is_written_in_short_transactions_and_the_floor_moves_with_the_l
     from contextlib import contextmanager
 
     from gateway.messagelog._log import STATE_FLOOR
-    from gateway.serverconf._models import LogRecordTimestamp, LogState
+    from gateway.db.schema import LogRecordTimestamp, LogState
     from sqlalchemy import func, select
 
     def floor() -> int:

@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 
 from gateway.serverconf import Operation, ServerConf
 from gateway.serverconf import open_engine
-from gateway.serverconf._db import DatabaseError, database_url
+from gateway.db import DatabaseError, database_url
 from gateway.serverconf import AlreadyExists, InvalidInput, NotFound
 from gateway.serverconf._errors import (
     AccessRightNotFound, ClientNotFound, DescriptionNotFound, IdentityNotSet, LocalGroupNotFound,
@@ -272,7 +272,7 @@ def test_snapshot_follows_the_change_counter_across_nodes(tmp_path: Path) -> Non
 def test_failed_write_leaves_no_trace(conf: ServerConf) -> None:
     conf.add_client(PROVIDER)
     before = conf.counter()
-    from gateway.serverconf import _models as m
+    from gateway.db import schema as m
 
     with pytest.raises(RuntimeError):
         with conf.write() as s:
@@ -307,7 +307,7 @@ def test_simultaneous_first_starts_both_migrate(tmp_path: Path) -> None:
 _STARTER = r"""
 import sys, time
 from gateway.serverconf._conf import ServerConf
-from gateway.serverconf._db import open_engine
+from gateway.db import open_engine
 while time.time() < float(sys.argv[2]):
     time.sleep(0.001)
 print(ServerConf(open_engine(sys.argv[1])).counter())

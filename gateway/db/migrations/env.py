@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.serverconf import VERSION_TABLE
-from gateway.serverconf import Base
+from gateway.db import VERSION_TABLE, Base
 from trust.infra import run_alembic_env
 
 run_alembic_env(Base.metadata, VERSION_TABLE)
