@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     )
     from ._identifiers import (
         AnyId, ClientId, GlobalGroupId, LocalGroupId, MemberId, ObjectType, RepresentedParty,
-        SecurityServerId, ServiceId, SubsystemId, client_from_xml, id_from_xml, id_to_xml, parse_client,
-        parse_server, parse_service, parse_typed, service_from_xml,
+        SecurityServerId, ServiceId, SubsystemId, parse_client, parse_server, parse_service, parse_typed,
     )
+    from ._identifiers_xml import client_from_xml, id_from_xml, id_to_xml, service_from_xml
     from ._mime import WholeMultipart, raw_headers, split_multipart
     from ._namespaces import (
         IDENTIFIERS_NS, LEGACY_XROAD_NS, REPRESENTATION_NS, SECURITY_TOKEN_NS, SOAP12_ENV_NS, SOAP_ENCODING_NS,
@@ -168,13 +168,13 @@ __getattr__, __dir__ = attach(__name__, {
     "build_request": "._soap_build",
     "build_response": "._soap_build",
     "check_consistency": "._soap_build",
-    "client_from_xml": "._identifiers",
+    "client_from_xml": "._identifiers_xml",
     "decode": "._proxy_message",
     "encode": "._proxy_message",
     "fault_for": "._faults",
     "header_fields": "._soap_header",
-    "id_from_xml": "._identifiers",
-    "id_to_xml": "._identifiers",
+    "id_from_xml": "._identifiers_xml",
+    "id_to_xml": "._identifiers_xml",
     "inbound_fault": "._proxy_message",
     "insert_request_hash": "._soap_build",
     "internal_fault": "._faults",
@@ -195,7 +195,7 @@ __getattr__, __dir__ = attach(__name__, {
     "rewrite_endpoint": "._wsdl",
     "schema_file": "._wsdl",
     "schema_for": "._wsdl",
-    "service_from_xml": "._identifiers",
+    "service_from_xml": "._identifiers_xml",
     "split_multipart": "._mime",
     "verify_request_hash": "._soap_build",
 })
