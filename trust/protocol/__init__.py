@@ -23,9 +23,9 @@ if TYPE_CHECKING:
         SOAP_ENV_NS, WSDL_NS, WSDL_SOAP12_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS, XSI_NS,
     )
     from ._openapi import OpenApiError, parse_openapi
+    from ._proxy_decode import ProxyMessage, decode, inbound_fault
     from ._proxy_message import (
-        OutgoingAttachment, ProxyMessage, REST_BODY_TYPE, REST_REQUEST_TYPE, REST_RESPONSE_TYPE, RestContent,
-        SoapContent, decode, encode, inbound_fault,
+        OutgoingAttachment, REST_BODY_TYPE, REST_REQUEST_TYPE, REST_RESPONSE_TYPE, RestContent, SoapContent, encode,
     )
     from ._rest import HeaderPart, parse_header_part
     from ._soap import SoapFaultMessage, SoapMessage, parse_soap
@@ -133,7 +133,7 @@ __getattr__, __dir__ = attach(__name__, {
     "ObjectType": "._identifiers",
     "OpenApiError": "._openapi",
     "OutgoingAttachment": "._proxy_message",
-    "ProxyMessage": "._proxy_message",
+    "ProxyMessage": "._proxy_decode",
     "REPRESENTATION_NS": "._namespaces",
     "REST_BODY_TYPE": "._proxy_message",
     "REST_REQUEST_TYPE": "._proxy_message",
@@ -169,13 +169,13 @@ __getattr__, __dir__ = attach(__name__, {
     "build_response": "._soap_build",
     "check_consistency": "._soap_build",
     "client_from_xml": "._identifiers_xml",
-    "decode": "._proxy_message",
+    "decode": "._proxy_decode",
     "encode": "._proxy_message",
     "fault_for": "._faults",
     "header_fields": "._soap_header",
     "id_from_xml": "._identifiers_xml",
     "id_to_xml": "._identifiers_xml",
-    "inbound_fault": "._proxy_message",
+    "inbound_fault": "._proxy_decode",
     "insert_request_hash": "._soap_build",
     "internal_fault": "._faults",
     "make_self_contained": "._wsdl",
