@@ -28,12 +28,13 @@ if TYPE_CHECKING:
         OutgoingAttachment, REST_BODY_TYPE, REST_REQUEST_TYPE, REST_RESPONSE_TYPE, RestContent, SoapContent, encode,
     )
     from ._rest import HeaderPart, parse_header_part
-    from ._soap import SoapFaultMessage, SoapMessage, parse_soap
+    from ._soap import parse_soap
     from ._soap_build import (
         build_request, build_response, check_consistency, insert_request_hash, multipart_related,
         verify_request_hash,
     )
     from ._soap_header import HeaderFault, XRoadHeader, header_fields, read_header
+    from ._soap_message import SoapFaultMessage, SoapMessage
     from ._wsdl import WsdlError, make_self_contained, parse_wsdl, rewrite_endpoint, schema_file, schema_for
 
 __all__ = [
@@ -150,8 +151,8 @@ __getattr__, __dir__ = attach(__name__, {
     "SecurityServerId": "._identifiers",
     "ServiceId": "._identifiers",
     "SoapContent": "._proxy_message",
-    "SoapFaultMessage": "._soap",
-    "SoapMessage": "._soap",
+    "SoapFaultMessage": "._soap_message",
+    "SoapMessage": "._soap_message",
     "SubsystemId": "._identifiers",
     "UNKNOWN_MEMBER": "._faults",
     "UNKNOWN_SERVICE": "._faults",
