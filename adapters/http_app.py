@@ -51,6 +51,20 @@ def create_app(
     consumers = {c.path: ConsumerAdapter(c, transport=transport) for c in definition.consumers}
     app.extensions["sild.adapter"] = _Resources(provider, list(consumers.values()))
 
+    _add_soap_and_descriptions(app, definition, provider)
+    for op in definition.operations:
+        if op.rest is not None:
+            rule = "/rest" + re.sub(r"{([A-Za-z_][A-Za-z0-9_]*)}", r"<\1>", op.rest.path)
+            app.add_url_rule(rule, f"rest_{op.name}", _rest_view(provider, op), methods=[op.rest.method])
+    for path, consumer in consumers.items():
+        app.add_url_rule(path, f"consumer_{consumer.consumer.name}", _consumer_view(consumer), methods=["POST"])
+    _add_error_handlers(app)
+    return app
+
+
+def _add_soap_and_descriptions(app: Flask, definition: AdapterDefinition, provider: ProviderAdapter) -> None:
+    """The SOAP endpoint, and what describes the adapter: WSDL, schemas, OpenAPI, health."""
+
     def base_url() -> str:
         return definition.public_url or request.url_root.rstrip("/")
 
@@ -89,13 +103,9 @@ def create_app(
                         "operations": [op.name for op in definition.operations],
                         "consumers": [c.name for c in definition.consumers]})
 
-    for op in definition.operations:
-        if op.rest is not None:
-            rule = "/rest" + re.sub(r"{([A-Za-z_][A-Za-z0-9_]*)}", r"<\1>", op.rest.path)
-            app.add_url_rule(rule, f"rest_{op.name}", _rest_view(provider, op), methods=[op.rest.method])
 
-    for path, consumer in consumers.items():
-        app.add_url_rule(path, f"consumer_{consumer.consumer.name}", _consumer_view(consumer), methods=["POST"])
+def _add_error_handlers(app: Flask) -> None:
+    """Errors Flask raises before a view runs, in the adapter's JSON error shape."""
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Response:
@@ -116,8 +126,6 @@ def create_app(
                             "detail": ""})
         response.status_code = 405
         return response
-
-    return app
 
 
 def _rest_view(provider: ProviderAdapter, op: Operation) -> Any:

@@ -16,6 +16,7 @@ The layout under ``DIR``::
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
@@ -104,15 +105,33 @@ def down(root: Path | str) -> list[str]:
 
 
 def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
-    from federation.central.registry import CentralDir
-    from federation.central.registry import add_trusted_anchor, build_anchor, init_central
-    from trust.services import CertificateAuthority
-
+    """The steps of :func:`up`, in order; each waits for what the next one needs."""
     now = utc_now()
     env = {"SILD_TOKEN_PIN": PIN}
     inst: dict[str, dict[str, Any]] = {i: {"trust_port": _free_port(), "central_port": _free_port()} for i in INSTANCES}
+    cas = _start_trust_services(root, inst, now, env)
+    gws = _make_gateways(root, cas, now, workers)
+    _start_authorities(root, inst, cas, gws, now, env)
+    for i in INSTANCES:
+        port, conf_url = int(inst[i]["trust_port"]), str(inst[i]["central_url"]) + "/externalconf?version=6"
+        _wait(f"trust services of {i}", functools.partial(_reachable, port), timeout, root)
+        _wait(f"authority of {i}", functools.partial(_http_ok, conf_url), timeout, root)
+    anchors = _federate(root, now)
+    urls = _start_backends(root, cas, now, env, timeout)
+    for ca in cas.values():
+        ca.close()
+    _configure_services(gws, urls)
+    _start_gateways(root, gws, env, timeout)
+    return _state(root, inst, anchors, gws, urls)
+
+
+def _start_trust_services(
+    root: Path, inst: dict[str, dict[str, Any]], now: dt.datetime, env: dict[str, str]
+) -> dict[str, Any]:
+    """One CA (with OCSP responder and TSA) per instance, served by ``sild trust serve``."""
+    from trust.services import CertificateAuthority
+
     cas: dict[str, Any] = {}
-    # -- trust services -----------------------------------------------------------------
     for i in INSTANCES:
         trust_url = f"http://127.0.0.1:{inst[i]['trust_port']}"
         inst[i]["trust_url"] = trust_url
@@ -120,7 +139,11 @@ def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
                                            ocsp_url=trust_url + "/ocsp", tsa_url=trust_url + "/tsa")
         processes.spawn(root, f"trust-{i}", processes.sild_command(
             "trust", "serve", str(root / i / "trust"), "--port", str(inst[i]["trust_port"])), env=env)
-    # -- gateways: keys, CSRs, certificates ----------------------------------------------
+    return cas
+
+
+def _make_gateways(root: Path, cas: dict[str, Any], now: dt.datetime, workers: int) -> dict[str, dict[str, Any]]:
+    """Every gateway's directory: keys, CSRs, and the certificates its instance's CA issues."""
     gws: dict[str, dict[str, Any]] = {}
     for text, clients in GATEWAYS.items():
         sid = parse_server(text)
@@ -141,7 +164,20 @@ def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
         for cert in issued:
             import_certificate(gdir, cert.cert.public_bytes(serialization.Encoding.PEM) + ca.chain_pem, pin=PIN)
         gws[text] = {"dir": gdir, "peer_port": port, "is_port": is_port, "auth": issued[0].cert, "clients": clients}
-    # -- governing authorities -----------------------------------------------------------
+    return gws
+
+
+def _start_authorities(
+    root: Path,
+    inst: dict[str, dict[str, Any]],
+    cas: dict[str, Any],
+    gws: dict[str, dict[str, Any]],
+    now: dt.datetime,
+    env: dict[str, str],
+) -> None:
+    """One governing authority per instance, its registry filled, served by ``sild central serve``."""
+    from federation.central.registry import CentralDir, init_central
+
     for i in INSTANCES:
         url = f"http://127.0.0.1:{inst[i]['central_port']}"
         inst[i]["central_url"] = url
@@ -151,45 +187,48 @@ def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
                      member_classes=[("GOV", "Government"), ("COM", "Commercial")])
         home = CentralDir(cdir)
         try:
-            reg = home.registry()
-            reg.set_setting("confExpireIntervalSeconds", 600)
-            ca = cas[i]
-            reg.add_ca(f"{i} sandbox CA", cert_der(ca.root_cert),
-                       ocsp=[(inst[i]["trust_url"] + "/ocsp", cert_der(ca.ocsp_cert))],
-                       certificate_profile=EJBCA_PROFILE, authentication_only=False, intermediates=[])
-            reg.add_tsa(f"{i} sandbox TSA", inst[i]["trust_url"] + "/tsa", cert_der(ca.tsa_cert))
-            members: dict[MemberId, list[SubsystemId]] = {}
-            for text, info in gws.items():
-                sid = parse_server(text)
-                if sid.instance != i:
-                    continue
-                members.setdefault(sid.owner, [])
-                for c in info["clients"]:
-                    members.setdefault(c.member, []).append(c)
-            for member, subs in members.items():
-                reg.add_member(member, MEMBER_NAMES.get(member.to_text(), member.member_code))
-                for sub in subs:
-                    reg.add_subsystem(sub, SUBSYSTEM_NAMES.get(sub.subsystem_code, sub.subsystem_code))
-            for text, info in gws.items():
-                sid = parse_server(text)
-                if sid.instance == i:
-                    reg.add_gateway(sid, address=f"127.0.0.1:{info['peer_port']}", auth_certs=[cert_der(info["auth"])],
-                                    clients=list(info["clients"]))
+            _fill_registry(home.registry(), i, inst[i]["trust_url"], cas[i], gws)
         finally:
             home.close()
         processes.spawn(root, f"central-{i}", processes.sild_command(
             "central", "serve", str(cdir), "--port", str(inst[i]["central_port"]), "--check-interval", "1.0"), env=env)
-    for i in INSTANCES:
-        port, conf_url = int(inst[i]["trust_port"]), str(inst[i]["central_url"]) + "/externalconf?version=6"
-        _wait(f"trust services of {i}", functools.partial(_reachable, port), timeout, root)
-        _wait(f"authority of {i}", functools.partial(_http_ok, conf_url), timeout, root)
-    # -- federation: each authority trusts the other's external anchor ---------------------
+
+
+def _fill_registry(reg: Any, instance: str, trust_url: str, ca: Any, gws: dict[str, dict[str, Any]]) -> None:
+    """An authority's registry: its CA and TSA, the members and subsystems, the gateways."""
+    reg.set_setting("confExpireIntervalSeconds", 600)
+    reg.add_ca(f"{instance} sandbox CA", cert_der(ca.root_cert),
+               ocsp=[(trust_url + "/ocsp", cert_der(ca.ocsp_cert))],
+               certificate_profile=EJBCA_PROFILE, authentication_only=False, intermediates=[])
+    reg.add_tsa(f"{instance} sandbox TSA", trust_url + "/tsa", cert_der(ca.tsa_cert))
+    members: dict[MemberId, list[SubsystemId]] = {}
+    for text, info in gws.items():
+        sid = parse_server(text)
+        if sid.instance != instance:
+            continue
+        members.setdefault(sid.owner, [])
+        for c in info["clients"]:
+            members.setdefault(c.member, []).append(c)
+    for member, subs in members.items():
+        reg.add_member(member, MEMBER_NAMES.get(member.to_text(), member.member_code))
+        for sub in subs:
+            reg.add_subsystem(sub, SUBSYSTEM_NAMES.get(sub.subsystem_code, sub.subsystem_code))
+    for text, info in gws.items():
+        sid = parse_server(text)
+        if sid.instance == instance:
+            reg.add_gateway(sid, address=f"127.0.0.1:{info['peer_port']}", auth_certs=[cert_der(info["auth"])],
+                            clients=list(info["clients"]))
+
+
+def _federate(root: Path, now: dt.datetime) -> dict[str, dict[str, Any]]:
+    """Each authority's anchors written out, and each trusting the other's external anchor."""
+    from federation.anchor import anchor_fingerprint
+    from federation.central.registry import CentralDir, add_trusted_anchor, build_anchor
+
     anchors: dict[str, dict[str, Any]] = {}
     for i in INSTANCES:
         home = CentralDir(root / i / "central")
         try:
-            from federation.anchor import anchor_fingerprint
-
             internal = build_anchor(home, internal=True, now=now)
             external = build_anchor(home, internal=False, now=now)
         finally:
@@ -208,7 +247,12 @@ def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
                     add_trusted_anchor(home, (root / other / "anchor-external.xml").read_bytes(), now=utc_now())
         finally:
             home.close()
-    # -- backends and adapters ---------------------------------------------------------------
+    return anchors
+
+
+def _start_backends(root: Path, cas: dict[str, Any], now: dt.datetime, env: dict[str, str], timeout: float) -> dict[str, str]:
+    """The sample backends and adapters (one process, with a signing key for the population
+    register); returns the URLs they listen on."""
     bdir = root / "backends"
     token = SoftToken(bdir / "token", PIN)
     token.generate("population-sign", KeyType.EC_P256)
@@ -217,25 +261,25 @@ def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
     write_atomic(bdir / "population-sign.pem", cert.cert.public_bytes(serialization.Encoding.PEM) + cas["EE"].chain_pem)
     processes.spawn(root, "backends", processes.sild_command("sandbox", "backends", str(bdir)), env=env)
     _wait("sample backends", lambda: (bdir / "backends.json").is_file(), timeout, root)
-    urls = json.loads((bdir / "backends.json").read_text())
-    for ca in cas.values():
-        ca.close()
-    # -- services and rights in the gateways' server configuration ------------------------------
-    _configure_services(gws, urls)
+    urls: dict[str, str] = json.loads((bdir / "backends.json").read_text())
+    return urls
+
+
+def _start_gateways(root: Path, gws: dict[str, dict[str, Any]], env: dict[str, str], timeout: float) -> None:
+    """Every gateway served by ``sild gateway serve``; healthy once it has its OCSP responses
+    and the configuration of every instance."""
     for text, info in gws.items():
         gdir = info["dir"]
         write_atomic(gdir / "anchor.xml", (root / parse_server(text).instance / "anchor-internal.xml").read_bytes())
         processes.spawn(root, "gw-" + text.replace("/", "_"), processes.sild_command("gateway", "serve", str(gdir)),
                         env=env)
     for text, info in gws.items():
-        sid = parse_server(text)
         base = f"http://127.0.0.1:{info['is_port']}"
         _wait(f"gateway {text} (OCSP responses of its certificates)",
               functools.partial(_ocsp_ready, info["dir"]), timeout, root)
         for i in INSTANCES:
             _wait(f"gateway {text} (configuration of {i})",
                   functools.partial(_http_ok, f"{base}/listClients?xRoadInstance={i}"), timeout, root)
-    return _state(root, inst, anchors, gws, urls)
 
 
 def _ocsp_ready(gdir: Path) -> bool:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from trust.errors import IdentifierError
 from trust.infra import utc_now
-from trust.protocol import ClientId, SecurityServerId
+from trust.protocol import ClientId, SecurityServerId, ServiceId
 
 from gateway.db import schema as m
 from ._errors import AlreadyExists, ClientNotFound, IdentityNotSet, InvalidInput, NotFound, ServerConfError
@@ -224,78 +224,14 @@ class ServerConf(ServicesMixin, RightsMixin):
             return snap
 
     def _build(self) -> ConfSnapshot:
-        from trust.protocol import ServiceId
-
         with Session(self.engine) as s, s.begin():
             # one read transaction: the counter and the rows belong together
             counter = int(s.execute(select(m.ConfState.counter).where(m.ConfState.id == 1)).scalar() or 0)
-            ident_row = s.get(m.ServerIdentity, 1)
-            identity = (
-                SecurityServerId(ident_row.instance, ident_row.member_class, ident_row.member_code, ident_row.server_code)
-                if ident_row
-                else None
-            )
-            clients: dict[ClientId, ClientInfo] = {}
-            by_row: dict[int, ClientId] = {}
-            certs: dict[int, set[str]] = defaultdict(set)
-            for c in s.scalars(select(m.IsCert)):
-                certs[c.client_id].add(c.sha256)
-            for row in s.scalars(select(m.Client)):
-                cid = parse_client_text(row.typed_id)
-                by_row[row.id] = cid
-                clients[cid] = ClientInfo(
-                    cid,
-                    row.state,
-                    row.is_auth,
-                    parse_networks(json.loads(row.allowed_addresses)),
-                    frozenset(certs.get(row.id, ())),
-                )
-            descs = {d.id: d for d in s.scalars(select(m.ServiceDescription))}
-            services: dict[tuple[ClientId, str, str | None], ServiceInfo] = {}
-            for sv in s.scalars(select(m.Service)):
-                provider = by_row[sv.client_id]
-                d = descs[sv.description_id]
-                version = sv.service_version or None
-                sid = ServiceId(
-                    provider.instance,
-                    provider.member_class,
-                    provider.member_code,
-                    getattr(provider, "subsystem_code", None),
-                    sv.service_code,
-                    version,
-                )
-                services[(provider, sv.service_code, version)] = ServiceInfo(
-                    sid,
-                    d.kind,
-                    sv.url,
-                    sv.timeout_seconds,
-                    sv.tls_verify,
-                    sv.tls_ca_pem,
-                    d.disabled,
-                    d.disabled_notice,
-                    d.id,
-                    d.url,
-                    sv.title,
-                )
-            endpoints: dict[tuple[ClientId, str], list[EndpointInfo]] = defaultdict(list)
-            ep_by_id: dict[int, tuple[ClientId, EndpointInfo]] = {}
-            for e in s.scalars(select(m.Endpoint)):
-                info = EndpointInfo(e.id, e.service_code, e.method, e.path, e.generated)
-                endpoints[(by_row[e.client_id], e.service_code)].append(info)
-                ep_by_id[e.id] = (by_row[e.client_id], info)
-            rights: dict[tuple[ClientId, str], list[AccessRightInfo]] = defaultdict(list)
-            for r in s.scalars(select(m.AccessRight)):
-                provider, ep = ep_by_id[r.endpoint_id]
-                rights[(provider, ep.service_code)].append(
-                    AccessRightInfo(provider, ep.service_code, ep, parse_subject(r.subject))
-                )
-            members: dict[int, set[ClientId]] = defaultdict(set)
-            for gm in s.scalars(select(m.LocalGroupMember)):
-                members[gm.group_id].add(parse_client_text(gm.member))
-            groups: dict[tuple[ClientId, str], LocalGroupInfo] = {}
-            for g in s.scalars(select(m.LocalGroup)):
-                owner = by_row[g.client_id]
-                groups[(owner, g.code)] = LocalGroupInfo(owner, g.code, g.description, frozenset(members.get(g.id, ())))
+            identity = _read_identity(s)
+            clients, by_row = _read_clients(s)
+            services = _read_services(s, by_row)
+            endpoints, rights = _read_endpoints_and_rights(s, by_row)
+            groups = _read_groups(s, by_row)
         return ConfSnapshot(
             counter,
             identity,
@@ -305,6 +241,100 @@ class ServerConf(ServicesMixin, RightsMixin):
             {k: tuple(v) for k, v in rights.items()},
             groups,
         )
+
+
+# -- reading one snapshot: a step per table family, all in the caller's transaction --------
+
+
+def _read_identity(s: Session) -> SecurityServerId | None:
+    ident_row = s.get(m.ServerIdentity, 1)
+    return (
+        SecurityServerId(ident_row.instance, ident_row.member_class, ident_row.member_code, ident_row.server_code)
+        if ident_row
+        else None
+    )
+
+
+def _read_clients(s: Session) -> tuple[dict[ClientId, ClientInfo], dict[int, ClientId]]:
+    """The clients by identifier, and the identifier of each client row (other tables refer to rows)."""
+    clients: dict[ClientId, ClientInfo] = {}
+    by_row: dict[int, ClientId] = {}
+    certs: dict[int, set[str]] = defaultdict(set)
+    for c in s.scalars(select(m.IsCert)):
+        certs[c.client_id].add(c.sha256)
+    for row in s.scalars(select(m.Client)):
+        cid = parse_client_text(row.typed_id)
+        by_row[row.id] = cid
+        clients[cid] = ClientInfo(
+            cid,
+            row.state,
+            row.is_auth,
+            parse_networks(json.loads(row.allowed_addresses)),
+            frozenset(certs.get(row.id, ())),
+        )
+    return clients, by_row
+
+
+def _read_services(s: Session, by_row: dict[int, ClientId]) -> dict[tuple[ClientId, str, str | None], ServiceInfo]:
+    """Every service with what its description says (kind, disabled, source URL)."""
+    descs = {d.id: d for d in s.scalars(select(m.ServiceDescription))}
+    services: dict[tuple[ClientId, str, str | None], ServiceInfo] = {}
+    for sv in s.scalars(select(m.Service)):
+        provider = by_row[sv.client_id]
+        d = descs[sv.description_id]
+        version = sv.service_version or None
+        sid = ServiceId(
+            provider.instance,
+            provider.member_class,
+            provider.member_code,
+            getattr(provider, "subsystem_code", None),
+            sv.service_code,
+            version,
+        )
+        services[(provider, sv.service_code, version)] = ServiceInfo(
+            sid,
+            d.kind,
+            sv.url,
+            sv.timeout_seconds,
+            sv.tls_verify,
+            sv.tls_ca_pem,
+            d.disabled,
+            d.disabled_notice,
+            d.id,
+            d.url,
+            sv.title,
+        )
+    return services
+
+
+def _read_endpoints_and_rights(
+    s: Session, by_row: dict[int, ClientId]
+) -> tuple[dict[tuple[ClientId, str], list[EndpointInfo]], dict[tuple[ClientId, str], list[AccessRightInfo]]]:
+    """Endpoints by (provider, service code), and the access rights granted on them."""
+    endpoints: dict[tuple[ClientId, str], list[EndpointInfo]] = defaultdict(list)
+    ep_by_id: dict[int, tuple[ClientId, EndpointInfo]] = {}
+    for e in s.scalars(select(m.Endpoint)):
+        info = EndpointInfo(e.id, e.service_code, e.method, e.path, e.generated)
+        endpoints[(by_row[e.client_id], e.service_code)].append(info)
+        ep_by_id[e.id] = (by_row[e.client_id], info)
+    rights: dict[tuple[ClientId, str], list[AccessRightInfo]] = defaultdict(list)
+    for r in s.scalars(select(m.AccessRight)):
+        provider, ep = ep_by_id[r.endpoint_id]
+        rights[(provider, ep.service_code)].append(
+            AccessRightInfo(provider, ep.service_code, ep, parse_subject(r.subject))
+        )
+    return endpoints, rights
+
+
+def _read_groups(s: Session, by_row: dict[int, ClientId]) -> dict[tuple[ClientId, str], LocalGroupInfo]:
+    members: dict[int, set[ClientId]] = defaultdict(set)
+    for gm in s.scalars(select(m.LocalGroupMember)):
+        members[gm.group_id].add(parse_client_text(gm.member))
+    groups: dict[tuple[ClientId, str], LocalGroupInfo] = {}
+    for g in s.scalars(select(m.LocalGroup)):
+        owner = by_row[g.client_id]
+        groups[(owner, g.code)] = LocalGroupInfo(owner, g.code, g.description, frozenset(members.get(g.id, ())))
+    return groups
 
 
 def _constraint(exc: IntegrityError | OperationalError) -> str:

@@ -24,30 +24,32 @@ if TYPE_CHECKING:
     )
     from ._identifiers import (
         AnyId, ClientId, GlobalGroupId, LocalGroupId, MemberId, ObjectType, RepresentedParty,
-        SecurityServerId, ServiceId, SubsystemId, client_from_xml, id_from_xml, id_to_xml, parse_client,
-        parse_server, parse_service, parse_typed, service_from_xml,
+        SecurityServerId, ServiceId, SubsystemId, parse_client, parse_server, parse_service, parse_typed,
     )
+    from ._identifiers_xml import client_from_xml, id_from_xml, id_to_xml, service_from_xml
     from ._mime import WholeMultipart, raw_headers, split_multipart
     from ._namespaces import (
         IDENTIFIERS_NS, LEGACY_XROAD_NS, REPRESENTATION_NS, SECURITY_TOKEN_NS, SOAP12_ENV_NS,
         SOAP_ENCODING_NS, SOAP_ENV_NS, WSDL_NS, WSDL_SOAP12_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS, XSI_NS,
     )
     from ._openapi import OpenApiError, parse_openapi
+    from ._proxy_decode import ProxyMessage, decode, inbound_fault
     from ._proxy_message import (
-        OutgoingAttachment, ProxyMessage, REST_BODY_TYPE, REST_REQUEST_TYPE, REST_RESPONSE_TYPE, RestContent,
-        SoapContent, decode, encode, inbound_fault,
+        OutgoingAttachment, REST_BODY_TYPE, REST_REQUEST_TYPE, REST_RESPONSE_TYPE, RestContent, SoapContent,
+        encode,
     )
     from ._rest import (
         H_CLIENT, H_ID, H_REQUEST_HASH, H_REQUEST_ID, H_SERVICE, HeaderPart, consumer_request_headers,
         filter_headers, header_value, parse_header_part, provider_response_headers, request_header_part,
         response_header_part, rest_request_hash,
     )
-    from ._soap import SoapFaultMessage, SoapMessage, parse_soap
+    from ._soap import parse_soap
     from ._soap_build import (
         build_request, build_response, check_consistency, insert_request_hash, multipart_related,
         verify_request_hash,
     )
     from ._soap_header import HeaderFault, XRoadHeader, header_fields, read_header
+    from ._soap_message import SoapFaultMessage, SoapMessage
     from ._wsdl import WsdlError, make_self_contained, parse_wsdl, rewrite_endpoint, schema_file, schema_for
 
 __all__ = [
@@ -168,7 +170,7 @@ __getattr__, __dir__ = attach(__name__, {
     "ObjectType": "._identifiers",
     "OpenApiError": "._openapi",
     "OutgoingAttachment": "._proxy_message",
-    "ProxyMessage": "._proxy_message",
+    "ProxyMessage": "._proxy_decode",
     "REPRESENTATION_NS": "._namespaces",
     "REST_BODY_TYPE": "._proxy_message",
     "REST_REQUEST_TYPE": "._proxy_message",
@@ -185,8 +187,8 @@ __getattr__, __dir__ = attach(__name__, {
     "SecurityServerId": "._identifiers",
     "ServiceId": "._identifiers",
     "SoapContent": "._proxy_message",
-    "SoapFaultMessage": "._soap",
-    "SoapMessage": "._soap",
+    "SoapFaultMessage": "._soap_message",
+    "SoapMessage": "._soap_message",
     "SubsystemId": "._identifiers",
     "UNKNOWN_MEMBER": "._faults",
     "UNKNOWN_SERVICE": "._faults",
@@ -203,17 +205,17 @@ __getattr__, __dir__ = attach(__name__, {
     "build_request": "._soap_build",
     "build_response": "._soap_build",
     "check_consistency": "._soap_build",
-    "client_from_xml": "._identifiers",
+    "client_from_xml": "._identifiers_xml",
     "consumer_request_headers": "._rest",
-    "decode": "._proxy_message",
+    "decode": "._proxy_decode",
     "encode": "._proxy_message",
     "fault_for": "._faults",
     "filter_headers": "._rest",
     "header_fields": "._soap_header",
     "header_value": "._rest",
-    "id_from_xml": "._identifiers",
-    "id_to_xml": "._identifiers",
-    "inbound_fault": "._proxy_message",
+    "id_from_xml": "._identifiers_xml",
+    "id_to_xml": "._identifiers_xml",
+    "inbound_fault": "._proxy_decode",
     "insert_request_hash": "._soap_build",
     "internal_fault": "._faults",
     "make_self_contained": "._wsdl",
@@ -237,7 +239,7 @@ __getattr__, __dir__ = attach(__name__, {
     "rewrite_endpoint": "._wsdl",
     "schema_file": "._wsdl",
     "schema_for": "._wsdl",
-    "service_from_xml": "._identifiers",
+    "service_from_xml": "._identifiers_xml",
     "split_multipart": "._mime",
     "verify_request_hash": "._soap_build",
 })

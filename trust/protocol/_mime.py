@@ -13,22 +13,21 @@ normalises line ends and decodes transfer encodings, which would change the byte
 Every multipart body sild reads goes through :class:`MultipartReader`: SOAP messages
 with attachments and proxy messages as a stream (:func:`iter_parts`), signed
 configuration directories and peers' OCSP answers whole (:func:`split_multipart`).
-Content-Type values are read in :mod:`._content_type`.
+Content-Type values are read in :mod:`._content_type`, and part bodies are spooled by
+:mod:`._spool`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import tempfile
 from dataclasses import dataclass, field
-from typing import IO, Callable, Iterable, Iterator
+from typing import Callable, Generator, Iterable, Iterator
 
 from ._content_type import MimeError
+from ._spool import CHUNK, PartBody, _BodyWriter
 
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
-SPOOL_THRESHOLD = 1024 * 1024
-CHUNK = 64 * 1024
+
+Events = Generator[tuple[str, object], None, bool]
 
 
 # -- part headers ---------------------------------------------------------------------
@@ -79,89 +78,31 @@ def parse_part_headers(raw: bytes) -> PartHeaders:
     return PartHeaders(tuple((k, v) for k, v in items), raw)
 
 
-# -- spooled part bodies ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class PartBody:
-    """Bytes of one part kept in memory up to a threshold, then in a temporary file.
-
-    The SHA-512 digest is computed while the bytes arrive (signatures and hash
-    chains need it), so nobody has to read an attachment twice to hash it.
-    """
-
-    _file: IO[bytes]
-    size: int
-    sha512: bytes
-
-    def iter_chunks(self, chunk_size: int = CHUNK) -> Iterator[bytes]:
-        self._file.seek(0)
-        while True:
-            chunk = self._file.read(chunk_size)
-            if not chunk:
-                return
-            yield chunk
-
-    def read(self) -> bytes:
-        self._file.seek(0)
-        return self._file.read()
-
-    def close(self) -> None:
-        self._file.close()
-
-
-class _BodyWriter:
-    """Collects a part body: in memory up to ``SPOOL_THRESHOLD``, then in a temporary file.
-
-    Most parts (a SOAP envelope, an OCSP response, a signature) are a few KiB and
-    arrive in one piece, so the file is only created once a body outgrows memory."""
-
-    def __init__(self, limit: int, what: str) -> None:
-        self._chunks: list[bytes] = []
-        self._file: IO[bytes] | None = None
-        self._hash = hashlib.sha512()
-        self._size = 0
-        self._limit = limit
-        self._what = what
-
-    def write(self, data: bytes) -> None:
-        self._size += len(data)
-        if self._size > self._limit:
-            if self._file is not None:
-                self._file.close()
-            self._chunks.clear()
-            raise MimeError(f"{self._what} is larger than the limit of {self._limit} bytes", "too_large")
-        self._hash.update(data)
-        if self._file is not None:
-            self._file.write(data)
-            return
-        self._chunks.append(data)
-        if self._size > SPOOL_THRESHOLD:
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by PartBody.close
-            self._file.writelines(self._chunks)
-            self._chunks.clear()
-
-    def finish(self) -> PartBody:
-        if self._file is None:
-            return PartBody(io.BytesIO(b"".join(self._chunks)), self._size, self._hash.digest())
-        return PartBody(self._file, self._size, self._hash.digest())
-
-
-def spool(chunks: Iterable[bytes], *, limit: int, what: str = "body") -> PartBody:
-    writer = _BodyWriter(limit, what)
-    for chunk in chunks:
-        writer.write(chunk)
-    return writer.finish()
-
-
 # -- the streaming multipart reader ------------------------------------------------------
 
 
-@dataclass
-class _Event:
-    kind: str  # "headers" | "data" | "end"
-    headers: PartHeaders | None = None
-    data: bytes = b""
+class _Stream:
+    """The reader's window on the chunk stream: a buffer, filled one chunk at a time."""
+
+    __slots__ = ("buf", "source", "exhausted", "virtual", "parts")
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.buf = bytearray(b"\n")  # the first delimiter may start the stream
+        self.source = iter(chunks)
+        self.exhausted = False
+        self.virtual = True  # buf starts with a "\n" we inserted, not preamble or body data
+        self.parts = 0
+
+    def fill(self) -> bool:
+        """Append the next non-empty chunk; ``False`` once the stream is exhausted."""
+        if self.exhausted:
+            return False
+        for chunk in self.source:
+            if chunk:
+                self.buf.extend(chunk)
+                return True
+        self.exhausted = True
+        return False
 
 
 @dataclass
@@ -199,95 +140,92 @@ class MultipartReader:
         self._delimiter = b"\n--" + self.boundary.encode("latin-1")
 
     def events(self, chunks: Iterable[bytes]) -> Iterator[tuple[str, object]]:
+        """The stream as events: up to a delimiter, its line, the part's headers, its body..."""
+        stream = _Stream(chunks)
+        in_body = False  # before the first delimiter: the preamble
+        while (yield from self._through_delimiter(stream, in_body)):
+            if not (yield from self._after_delimiter(stream)):
+                return
+            raw = self._cut_header_block(stream.buf, stream.fill)
+            stream.parts += 1
+            yield ("headers", self.read_headers(raw))
+            # an empty body is directly followed by "--boundary": put a newline
+            # back so the delimiter search finds it, and never emit that newline
+            stream.buf[0:0] = b"\n"
+            stream.virtual = True
+            in_body = True
+
+    def _through_delimiter(self, stream: _Stream, in_body: bool) -> Events:
+        """Body (or preamble) bytes up to the next delimiter, which is consumed.
+
+        Everything but the last delimiter's length is passed on as it arrives, so a
+        large body is never held whole. Returns ``False`` when the stream ended first."""
         delim = self._delimiter
-        buf = bytearray(b"\n")  # the first delimiter may start the stream
-        source = iter(chunks)
-        exhausted = False
-        state = "preamble"
-        parts = 0
-
-        def fill() -> bool:
-            nonlocal exhausted
-            if exhausted:
+        buf = stream.buf
+        while (index := buf.find(delim)) < 0:
+            keep = len(delim) + 1
+            if len(buf) > keep:
+                cut = len(buf) - keep
+                data = bytes(buf[1:cut] if stream.virtual else buf[:cut])
+                stream.virtual = False
+                if data and in_body:
+                    yield ("data", data)
+                elif data and self.whole:
+                    yield ("preamble", data)
+                del buf[:cut]
+            if not stream.fill():
+                yield from self._unterminated(stream, in_body)
                 return False
-            for chunk in source:
-                if chunk:
-                    buf.extend(chunk)
-                    return True
-            exhausted = True
+        begin = 1 if stream.virtual else 0
+        stream.virtual = False
+        if in_body:
+            end = index - 1 if index > 0 and buf[index - 1] == 0x0D else index
+            if end > begin:
+                yield ("data", bytes(buf[begin:end]))
+            yield ("end", None)
+        elif self.whole and index > begin:
+            yield ("preamble", bytes(buf[begin:index]))
+        del buf[: index + len(delim)]
+        return True
+
+    def _unterminated(self, stream: _Stream, in_body: bool) -> Iterator[tuple[str, object]]:
+        """The stream ended with no further delimiter: an error, except for a whole document."""
+        if not in_body:
+            raise MimeError("no multipart boundary delimiter found", "no_parts")
+        if not self.whole:
+            raise MimeError("multipart body ends without its close delimiter", "malformed")
+        data = bytes(stream.buf[1:] if stream.virtual else stream.buf)
+        if data:
+            yield ("data", data)
+        yield ("end", None)
+
+    def _after_delimiter(self, stream: _Stream) -> Events:
+        """The rest of a delimiter line: ``--`` closes the body (``False``), a line end
+        starts a part (``True``)."""
+        buf = stream.buf
+        while len(buf) < 2 and stream.fill():
+            pass
+        if not buf.strip(b" \t\r\n") and stream.exhausted and stream.parts > 0:
+            return False  # a last delimiter without "--" at the very end: lenient, as X-Road
+        if buf[:2] == b"--":
+            if stream.parts == 0:
+                raise MimeError("multipart body has no parts", "no_parts")
+            if self.whole:
+                yield ("close", None)
+                del buf[:2]
+                while buf or stream.fill():
+                    yield ("epilogue", bytes(buf))
+                    buf.clear()
             return False
-
-        virtual = True  # buf starts with a "\n" we inserted, not preamble or body data
-        while True:
-            if state in ("preamble", "body"):
-                index = buf.find(delim)
-                if index < 0:
-                    keep = len(delim) + 1
-                    if len(buf) > keep:
-                        cut = len(buf) - keep
-                        data = bytes(buf[1:cut] if virtual else buf[:cut])
-                        virtual = False
-                        if data and state == "body":
-                            yield ("data", data)
-                        elif data and self.whole:
-                            yield ("preamble", data)
-                        del buf[:cut]
-                    if not fill():
-                        if state == "preamble":
-                            raise MimeError("no multipart boundary delimiter found", "no_parts")
-                        if not self.whole:
-                            raise MimeError("multipart body ends without its close delimiter", "malformed")
-                        data = bytes(buf[1:] if virtual else buf)
-                        if data:
-                            yield ("data", data)
-                        yield ("end", None)
-                        return
-                    continue
-                begin = 1 if virtual else 0
-                virtual = False
-                if state == "body":
-                    end = index - 1 if index > 0 and buf[index - 1] == 0x0D else index
-                    if end > begin:
-                        yield ("data", bytes(buf[begin:end]))
-                    yield ("end", None)
-                elif self.whole and index > begin:
-                    yield ("preamble", bytes(buf[begin:index]))
-                del buf[: index + len(delim)]
-                state = "after_delimiter"
-            if state == "after_delimiter":
-                while len(buf) < 2 and fill():
-                    pass
-                if not buf.strip(b" \t\r\n") and exhausted and parts > 0:
-                    return  # a last delimiter without "--" at the very end: lenient, as X-Road
-                if buf[:2] == b"--":
-                    if parts == 0:
-                        raise MimeError("multipart body has no parts", "no_parts")
-                    if self.whole:
-                        yield ("close", None)
-                        del buf[:2]
-                        while buf or fill():
-                            yield ("epilogue", bytes(buf))
-                            buf.clear()
-                    return
-                # transport padding, then the line end
-                while b"\n" not in buf:
-                    if len(buf) > 1024 or not fill():
-                        raise MimeError("malformed multipart delimiter line", "malformed")
-                line_end = buf.index(b"\n")
-                if buf[:line_end].strip(b" \t\r"):
-                    raise MimeError("multipart delimiter does not match the boundary", "malformed")
-                del buf[: line_end + 1]
-                state = "headers"
-            if state == "headers":
-                raw = self._cut_header_block(buf, fill)
-                parts += 1
-                yield ("headers", self.read_headers(raw))
-                # an empty body is directly followed by "--boundary": put a newline
-                # back so the delimiter search finds it, and never emit that newline
-                buf[0:0] = b"\n"
-                virtual = True
-                state = "body"
-
+        # transport padding, then the line end
+        while b"\n" not in buf:
+            if len(buf) > 1024 or not stream.fill():
+                raise MimeError("malformed multipart delimiter line", "malformed")
+        line_end = buf.index(b"\n")
+        if buf[:line_end].strip(b" \t\r"):
+            raise MimeError("multipart delimiter does not match the boundary", "malformed")
+        del buf[: line_end + 1]
+        return True
 
     def _cut_header_block(self, buf: bytearray, fill: Callable[[], bool]) -> bytes:
         """The header block at the start of ``buf`` (filled as needed), cut off with its blank line."""

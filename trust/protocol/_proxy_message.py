@@ -17,22 +17,22 @@ HTTP headers travel beside it: ``x-road-request-id``, ``x-hash-algorithm`` (a *n
 ``SHA-512``), ``x-original-content-type``, ``x-proxy-version``, ``x-original-soapaction``
 (SOAP), ``x-road-message-type: REST`` (REST).
 
-The encoder is a generator of byte chunks and the decoder reads an iterable of chunks
-and spools large parts, so neither holds a large message in memory. The signature
-bytes are made and checked by ``trust`` (XAdES); this module only carries them.
+The encoder here is a generator of byte chunks and the decoder
+(:mod:`._proxy_decode`) reads an iterable of chunks and spools large parts, so
+neither holds a large message in memory. The signature bytes are made and checked
+by ``trust`` (XAdES); this codec only carries them.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Literal, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
-from ._soap import Attachment, SoapFaultMessage, SoapMessage, parse_soap, parse_soap_part
-from ._content_type import MimeError, parse_content_type
-from ._mime import PartBody, PartHeaders, iter_parts, spool
+from ._soap_message import Attachment, SoapMessage
+from ._spool import PartBody, spool
 from trust.keys import DigestAlgorithm
 from trust.errors import TrustError
 
@@ -55,20 +55,6 @@ HEADER_MESSAGE_TYPE = "x-road-message-type"
 DEFAULT_MAX_PART_BYTES = 4 * 1024 * 1024 * 1024
 DEFAULT_MAX_SMALL_PART = 16 * 1024 * 1024
 CRLF = b"\r\n"
-
-# Codes that describe the proxy message's structure keep their plain origin; the
-# others (what is wrong *inside* the carried message) are reported as
-# ``<origin>.service_failed.<leaf>``: observed in X-Road's ProxyTests (manifest).
-_STRUCTURAL = frozenset({faults.MISSING_SOAP, faults.MISSING_SIGNATURE, faults.MISSING_REST})
-
-
-def inbound_fault(fault: XRoadFault, origin: str) -> XRoadFault:
-    """How a gateway reports a problem in a proxy message it received from its peer."""
-    _, _, leaf = faults.split_code(fault.fault_code)
-    if leaf in _STRUCTURAL:
-        return XRoadFault(f"{origin}.{leaf}", fault.message, correlation_id=fault.correlation_id)
-    return fault.service_failed(origin)
-
 
 # -- transport HTTP headers -----------------------------------------------------------
 
@@ -230,188 +216,6 @@ def encode(
         yield b"--" + b + b"--" + CRLF
 
     return f"multipart/mixed; charset=UTF-8; boundary={boundary}", generate()
-
-
-# -- decoding ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class ProxyMessage:
-    """A decoded proxy message. ``soap`` / ``rest_header_part`` hold the exact bytes."""
-
-    ocsp_responses: tuple[bytes, ...] = ()
-    soap: SoapMessage | SoapFaultMessage | None = None
-    rest_header_part: bytes | None = None
-    rest_request: bool = False
-    rest_body: PartBody | None = None
-    hash_chain_result: bytes | None = None
-    hash_chain: bytes | None = None
-    signature: bytes | None = None
-    fault: SoapFaultMessage | None = None
-
-    @property
-    def message_bytes(self) -> bytes:
-        """What ``/message.xml`` in the signature covers: SOAP bytes or the REST header part."""
-        if self.soap is not None:
-            return self.soap.soap_bytes
-        if self.rest_header_part is not None:
-            return self.rest_header_part
-        raise XRoadFault(faults.INVALID_MESSAGE, "the proxy message carries no message")
-
-
-def decode(
-    chunks: bytes | Iterable[bytes],
-    content_type: str | None,
-    *,
-    role: Literal["request", "response"] = "request",
-    original_content_type: str | None = None,
-    require_signature: bool = True,
-    max_part_bytes: int = DEFAULT_MAX_PART_BYTES,
-    max_small_part: int = DEFAULT_MAX_SMALL_PART,
-) -> ProxyMessage:
-    """Decode a proxy message; raises :class:`XRoadFault` with X-Road's (origin-less) code.
-
-    A request must be ``multipart/mixed``; a ``text/xml`` response must be a SOAP fault
-    (``invalid_message`` otherwise). With
-    ``require_signature`` a message without signature or fault is ``missing_signature``.
-    The caller turns the code into its own with :func:`inbound_fault`.
-    """
-    try:
-        ctype = parse_content_type(content_type)
-    except MimeError as exc:
-        raise XRoadFault(faults.INVALID_CONTENT_TYPE, str(exc)) from None
-    if isinstance(chunks, (bytes, bytearray)):
-        data = bytes(chunks)
-        chunks = [data]
-    if ctype.media_type == "text/xml":
-        if role == "request":
-            raise XRoadFault(faults.INVALID_CONTENT_TYPE, "a proxy request must be multipart/mixed, not text/xml")
-        parsed = parse_soap(chunks, content_type, role=role, max_soap_bytes=max_small_part)
-        if not isinstance(parsed, SoapFaultMessage):
-            raise XRoadFault(faults.INVALID_MESSAGE, "a text/xml proxy message must be a SOAP fault")
-        return ProxyMessage(fault=parsed)
-    if ctype.media_type != "multipart/mixed":
-        raise XRoadFault(faults.INVALID_CONTENT_TYPE, f"invalid content type {ctype.media_type!r} for a proxy message")
-    if not ctype.boundary:
-        raise XRoadFault(faults.INVALID_CONTENT_TYPE, "multipart/mixed proxy message has no boundary")
-    return _decode_multipart(
-        chunks, ctype.boundary, role, original_content_type, require_signature, max_part_bytes, max_small_part
-    )
-
-
-def _small(body: PartBody, limit: int, what: str) -> bytes:
-    if body.size > limit:
-        raise XRoadFault(faults.INVALID_MESSAGE, f"{what} is larger than {limit} bytes")
-    data = body.read()
-    body.close()
-    return data
-
-
-def _decode_multipart(
-    chunks: Iterable[bytes],
-    boundary: str,
-    role: Literal["request", "response"],
-    original_content_type: str | None,
-    require_signature: bool,
-    max_part: int,
-    max_small: int,
-) -> ProxyMessage:
-    ocsp: list[bytes] = []
-    soap_part: tuple[PartHeaders, bytes] | None = None
-    attachments: list[Attachment] = []
-    rest_header: bytes | None = None
-    rest_request = False
-    rest_body: PartBody | None = None
-    chain_result = chain = signature = None
-    fault: SoapFaultMessage | None = None
-    stage = 0  # 0 ocsp, 1 message, 2 after message, 3 hash chain, 4 end
-
-    def check(headers: PartHeaders, index: int) -> None:
-        if headers.content_type is None:
-            raise XRoadFault(faults.INVALID_CONTENT_TYPE, f"proxy message part {index + 1} has no Content-Type")
-        parse_content_type(headers.content_type)
-
-    try:
-        for headers, body in iter_parts(chunks, boundary, max_part_bytes=max_part, on_headers=check):
-            ctype = parse_content_type(headers.content_type)
-            media = ctype.media_type
-            if stage == 4:
-                raise XRoadFault(faults.INVALID_MESSAGE, f"unexpected part {media!r} after the signature")
-            if media == OCSP_TYPE and stage == 0:
-                ocsp.append(_small(body, max_small, "OCSP response"))
-            elif media in SOAP_TYPES and stage <= 1 and soap_part is None and rest_header is None:
-                soap_part = (headers, _small(body, max_small, "SOAP part"))
-                stage = 2
-            elif media == "multipart/mixed" and soap_part is not None and stage == 2 and not attachments:
-                if not ctype.boundary:
-                    raise XRoadFault(faults.INVALID_CONTENT_TYPE, "attachment part has no boundary")
-                for inner_headers, inner in iter_parts(
-                    body.iter_chunks(), ctype.boundary, max_part_bytes=max_part, on_headers=check
-                ):
-                    attachments.append(Attachment(inner_headers, inner))
-                body.close()
-            elif media in (REST_REQUEST_TYPE, REST_RESPONSE_TYPE) and stage <= 1:
-                rest_header = _small(body, max_small, "REST header part")
-                rest_request = media == REST_REQUEST_TYPE
-                stage = 2
-            elif media == REST_BODY_TYPE and rest_header is not None and stage == 2 and rest_body is None:
-                rest_body = body
-            elif media == HASH_CHAIN_RESULT_TYPE and stage == 2:
-                chain_result = _small(body, max_small, "hash chain result")
-                stage = 3
-            elif media == HASH_CHAIN_TYPE and stage == 3 and chain is None:
-                chain = _small(body, max_small, "hash chain")
-            elif media == SIGNATURE_TYPE and stage in (2, 3):
-                if chain_result is not None and chain is None:
-                    raise XRoadFault(faults.INVALID_MESSAGE, "hash chain result without hash chain")
-                signature = _small(body, max_small, "signature")
-                stage = 4
-            elif media == SIGNATURE_TYPE and stage <= 1:
-                body.close()
-                raise XRoadFault(faults.MISSING_SOAP, "the proxy message has a signature but no message")
-            elif media == "text/xml" and stage >= 2:
-                parsed = parse_soap_part(_small(body, max_small, "fault"), headers.content_type or "", role=role)
-                if not isinstance(parsed, SoapFaultMessage):
-                    raise XRoadFault(faults.INVALID_MESSAGE, "a text/xml part after the message must be a fault")
-                fault = parsed
-                stage = 4
-            else:
-                body.close()
-                code = faults.INVALID_CONTENT_TYPE if stage <= 1 else faults.INVALID_MESSAGE
-                raise XRoadFault(code, f"unexpected part {media!r} in the proxy message")
-    except MimeError as exc:
-        if exc.reason == "content_type":
-            raise XRoadFault(faults.INVALID_CONTENT_TYPE, str(exc)) from None
-        if exc.reason == "no_parts":
-            raise XRoadFault(faults.MISSING_SOAP, "the proxy message has no parts") from None
-        raise XRoadFault(faults.INVALID_MESSAGE, f"malformed proxy message: {exc}") from None
-    soap = None
-    if soap_part is not None:
-        soap = parse_soap_part(
-            soap_part[1],
-            soap_part[0].content_type or "",
-            role=role,
-            attachments=tuple(attachments),
-            original_content_type=original_content_type,
-            part_headers=soap_part[0].items,
-        )
-        if isinstance(soap, SoapFaultMessage) and signature is None and fault is None:
-            soap, fault = None, soap  # a proxy message that is only a fault
-    elif rest_header is None:
-        raise XRoadFault(faults.MISSING_SOAP, "the proxy message carries no SOAP or REST message")
-    if require_signature and signature is None and fault is None:
-        raise XRoadFault(faults.MISSING_SIGNATURE, "the proxy message has no signature")
-    return ProxyMessage(
-        ocsp_responses=tuple(ocsp),
-        soap=soap,
-        rest_header_part=rest_header,
-        rest_request=rest_request,
-        rest_body=rest_body,
-        hash_chain_result=chain_result,
-        hash_chain=chain,
-        signature=signature,
-        fault=fault,
-    )
 
 
 def spool_body(chunks: Iterable[bytes], limit: int = DEFAULT_MAX_PART_BYTES) -> PartBody:

@@ -13,14 +13,12 @@ for a provider's answer.
 
 Attachments (SwA ``multipart/related`` with swaRef, and MTOM with ``application/xop+xml``
 root parts) are kept with their MIME headers; their bodies are spooled (memory bounded)
-and hashed while read.
+and hashed while read. The values returned live in :mod:`._soap_message`.
 """
 
 from __future__ import annotations
 
 import codecs
-import urllib.parse
-from dataclasses import dataclass, field
 from typing import Iterable
 
 from lxml import etree
@@ -28,9 +26,11 @@ from lxml import etree
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
 from ._content_type import ContentType, MimeError, parse_content_type
-from ._mime import PartBody, PartHeaders, chunked, iter_parts
+from ._mime import PartHeaders, chunked, iter_parts
 from ._namespaces import REPRESENTATION_NS as REPR_NS, SECURITY_TOKEN_NS as TOKEN_NS, SOAP_ENV_NS, XROAD_NS
 from ._soap_header import SHA512_URI, RequestHash, Role, SecurityToken, XRoadHeader, read_header
+from ._soap_message import XOP_NS, Attachment, SoapFaultMessage, SoapMessage
+from ._spool import PartBody
 from trust.errors import XmlError
 from trust.infra import parse_xml
 
@@ -54,94 +54,12 @@ __all__ = [
     "read_header",
 ]
 
-XOP_NS = "http://www.w3.org/2004/08/xop/include"
-
 DEFAULT_MAX_SOAP_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024 * 1024
 
 SOAP_PART_TYPES = ("text/xml", "application/xop+xml")
 # Charsets whose ASCII range is single-byte ASCII: byte-level header edits stay valid.
 _ASCII_COMPATIBLE = {"utf-8", "iso8859-1", "ascii", "iso8859-15", "cp1252", "iso8859-2", "iso8859-13", "cp1257"}
-
-
-
-@dataclass(frozen=True, eq=False)
-class Attachment:
-    """One MIME attachment, its header lines as received and its spooled bytes."""
-
-    headers: PartHeaders
-    body: PartBody
-
-    @property
-    def content_type(self) -> str | None:
-        return self.headers.content_type
-
-    @property
-    def content_id(self) -> str | None:
-        return self.headers.content_id
-
-    def read(self) -> bytes:
-        return self.body.read()
-
-
-@dataclass(frozen=True, eq=False)
-class SoapMessage:
-    """A parsed X-Road SOAP message. ``soap_bytes`` are the exact SOAP part bytes."""
-
-    soap_bytes: bytes
-    content_type: str
-    soap_content_type: str
-    charset: str
-    header: XRoadHeader
-    body_name: etree.QName
-    envelope: etree._Element = field(repr=False)
-    attachments: tuple[Attachment, ...] = ()
-    multipart: bool = False
-    mtom: bool = False
-    rpc: bool = False
-    soap_part_headers: tuple[tuple[str, str], ...] = ()  # MIME headers of the SOAP part, as received
-
-    @property
-    def has_attachments(self) -> bool:
-        return bool(self.attachments)
-
-    def attachment(self, reference: str) -> Attachment | None:
-        """The attachment a swaRef / ``xop:Include@href`` names (``cid:...``), or ``None``."""
-        wanted = reference[4:] if reference.lower().startswith("cid:") else reference
-        wanted = urllib.parse.unquote(wanted.strip().strip("<>"))
-        return next((a for a in self.attachments if a.content_id == wanted), None)
-
-    def attachment_references(self) -> list[str]:
-        """``cid:`` references in the body: swaRef text values and ``xop:Include@href``."""
-        body = self.envelope.find(f"{{{SOAP_ENV_NS}}}Body")
-        refs: list[str] = []
-        if body is None:
-            return refs
-        for element in body.iter():
-            if element.tag == f"{{{XOP_NS}}}Include" and element.get("href"):
-                refs.append(element.get("href", ""))
-            elif isinstance(element.tag, str) and element.text and element.text.strip().lower().startswith("cid:"):
-                refs.append(element.text.strip())
-        return refs
-
-
-@dataclass(frozen=True, eq=False)
-class SoapFaultMessage:
-    """A SOAP 1.1 Fault (from a provider, a peer gateway, or an IS that sent one)."""
-
-    soap_bytes: bytes
-    content_type: str
-    faultcode: str
-    faultstring: str
-    faultactor: str | None
-    detail: str | None
-    envelope: etree._Element = field(repr=False)
-    attachments: tuple[Attachment, ...] = ()
-
-    def as_client_fault(self) -> XRoadFault:
-        """What X-Road's client proxy makes of a Fault an IS posts as its request:
-        ``client.`` plus the fault's code in snake_case (``CODE`` -> ``client.code``)."""
-        return XRoadFault(faults.with_origin(self.faultcode, faults.CLIENT), self.faultstring)
 
 
 def _fault(code: str, message: str) -> XRoadFault:

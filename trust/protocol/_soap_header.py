@@ -25,10 +25,8 @@ from lxml import etree
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
 from trust.errors import IdentifierError
-from ._identifiers import (
-    ClientId, RepresentedParty, SecurityServerId, ServiceId, client_from_xml, server_from_xml,
-    service_from_xml,
-)
+from ._identifiers import ClientId, RepresentedParty, SecurityServerId, ServiceId
+from ._identifiers_xml import client_from_xml, server_from_xml, service_from_xml
 
 from ._namespaces import REPRESENTATION_NS as REPR_NS, SECURITY_TOKEN_NS as TOKEN_NS, XROAD_NS
 

@@ -263,6 +263,23 @@ def verify_hash_chain(
     path, _, fragment = first.partition("#")
     if not path or not fragment:
         raise HashChainBroken(f"{what} result URI {first!r} does not name a chain file and step")
+    steps, default = _load_chain(resolve, path, result_alg, what)
+    walk = _ChainWalk(steps, default, resolve, what)
+    root = walk.compute(fragment)
+    if root != expected:
+        raise HashChainBroken(f"{what} does not compute to the digest in its result")
+    missing = sorted(set(required) - walk.covered)
+    if missing:
+        raise HashChainUnusedInput(f"{what} does not cover {', '.join(missing)}")
+    return VerifiedHashChain(
+        root=root, algorithm=default, covered=frozenset(walk.covered), unresolved=tuple(walk.unresolved)
+    )
+
+
+def _load_chain(
+    resolve: Callable[[str], bytes | None], path: str, result_alg: DigestAlgorithm, what: str
+) -> tuple[dict[str | None, etree._Element], DigestAlgorithm]:
+    """The chain file the result names: its steps by id and its default digest method."""
     chain_bytes = resolve(path)
     if chain_bytes is None:
         raise HashChainBroken(f"{what} file {path} is missing")
@@ -279,56 +296,72 @@ def verify_hash_chain(
     steps = {step.get("id"): step for step in chain.findall(_q(HASHCHAIN_NS, "HashStep"))}
     if len(steps) > _MAX_STEPS:
         raise HashChainBroken(f"{what} has more than {_MAX_STEPS} steps")
-    covered: set[str] = set()
-    unresolved: list[tuple[str, bytes]] = []
-    visiting: set[str] = set()
+    return steps, default
 
-    def compute(step_id: str) -> bytes:
-        step = steps.get(step_id)
+
+class _ChainWalk:
+    """One descent through a chain's steps: what data it reached and what it could not."""
+
+    def __init__(
+        self,
+        steps: dict[str | None, etree._Element],
+        default: DigestAlgorithm,
+        resolve: Callable[[str], bytes | None],
+        what: str,
+    ) -> None:
+        self.steps = steps
+        self.default = default
+        self.resolve = resolve
+        self.what = what
+        self.covered: set[str] = set()
+        self.unresolved: list[tuple[str, bytes]] = []
+        self.visiting: set[str] = set()
+
+    def compute(self, step_id: str) -> bytes:
+        """The digest of one step, its step references computed first (no cycles)."""
+        what = self.what
+        step = self.steps.get(step_id)
         if step is None:
             raise HashChainBroken(f"{what} refers to step {step_id!r} that it does not contain")
-        if step_id in visiting:
+        if step_id in self.visiting:
             raise HashChainBroken(f"{what} step {step_id!r} refers to itself")
-        visiting.add(step_id)
+        self.visiting.add(step_id)
         items: list[tuple[bytes, str]] = []
         for item in step:
             if not isinstance(item.tag, str):
                 continue
-            alg = _algorithm_of(item, default, what)
+            alg = _algorithm_of(item, self.default, what)
             if item.tag == _q(HASHCHAIN_NS, "HashValue"):
                 items.append((_decode_b64(item.findtext(_q(DS_NS, "DigestValue")), what), alg.value))
             elif item.tag == _q(HASHCHAIN_NS, "StepRef"):
                 ref = item.get("URI") or ""
                 if not ref.startswith("#"):
                     raise HashChainBroken(f"{what}: StepRef {ref!r} must point into the same chain")
-                items.append((compute(ref[1:]), alg.value))
+                items.append((self.compute(ref[1:]), alg.value))
             elif item.tag == _q(HASHCHAIN_NS, "DataRef"):
-                if item.find(_q(DS_NS, "Transforms")) is not None:
-                    raise HashChainBroken(f"{what}: transforms on DataRef are not supported")
-                uri = item.get("URI") or ""
-                stated = _decode_b64(item.findtext(_q(DS_NS, "DigestValue")), what)
-                data = resolve(uri)
-                if data is None:
-                    unresolved.append((uri, stated))
-                elif alg.digest(data) != stated:
-                    raise HashChainBroken(f"{what}: digest of {uri} does not match the data in the container")
-                else:
-                    covered.add(uri)
-                items.append((stated, alg.value))
+                items.append((self._data_ref(item, alg), alg.value))
             else:
                 raise HashChainBroken(f"{what}: unexpected element {etree.QName(item).localname} in a HashStep")
-        visiting.discard(step_id)
+        self.visiting.discard(step_id)
         if not items:
             raise HashChainBroken(f"{what} step {step_id!r} is empty")
-        return step_digest(items, default)
+        return step_digest(items, self.default)
 
-    root = compute(fragment)
-    if root != expected:
-        raise HashChainBroken(f"{what} does not compute to the digest in its result")
-    missing = sorted(set(required) - covered)
-    if missing:
-        raise HashChainUnusedInput(f"{what} does not cover {', '.join(missing)}")
-    return VerifiedHashChain(root=root, algorithm=default, covered=frozenset(covered), unresolved=tuple(unresolved))
+    def _data_ref(self, item: etree._Element, alg: DigestAlgorithm) -> bytes:
+        """The digest a ``DataRef`` states, checked against its data when the container holds it."""
+        what = self.what
+        if item.find(_q(DS_NS, "Transforms")) is not None:
+            raise HashChainBroken(f"{what}: transforms on DataRef are not supported")
+        uri = item.get("URI") or ""
+        stated = _decode_b64(item.findtext(_q(DS_NS, "DigestValue")), what)
+        data = self.resolve(uri)
+        if data is None:
+            self.unresolved.append((uri, stated))
+        elif alg.digest(data) != stated:
+            raise HashChainBroken(f"{what}: digest of {uri} does not match the data in the container")
+        else:
+            self.covered.add(uri)
+        return stated
 
 
 def _algorithm_of_method(element: etree._Element, what: str) -> DigestAlgorithm:

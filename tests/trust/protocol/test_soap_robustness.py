@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from trust.protocol import _proxy_message as transport
+import trust.protocol as transport
 from trust.protocol import XRoadFault
 from trust.protocol import SoapFaultMessage, SoapMessage, parse_soap
 from trust.protocol._mime import chunked

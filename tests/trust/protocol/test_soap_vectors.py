@@ -12,7 +12,7 @@ same outcome (the :data:`SCENARIOS` table, keyed by file and X-Road case name):
 * ``answer``    the provider gateway reading the provider IS answer:
   ``fault.service_failed("server.serverproxy")`` or the provider's own fault passed on;
 * ``to_sp`` / ``from_sp``  a gateway decoding a proxy message from its peer
-  (:func:`trust.protocol._proxy_message.decode` + :func:`trust.protocol._proxy_message.inbound_fault`);
+  (:func:`trust.protocol._proxy_decode.decode` + :func:`trust.protocol._proxy_decode.inbound_fault`);
 * ``decoder`` / ``encoder``  X-Road's proxy message unit tests;
 * ``environment``  the outcome comes from TLS, configuration, access rights, the network
   or signing (the proxies' tests cover those); here: the messages parse, and the code
@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from trust.protocol import _faults as faults
-from trust.protocol import _proxy_message as transport
+import trust.protocol as transport
 from trust.protocol import XRoadFault
 from trust.protocol._mime import chunked
 from trust.protocol import SoapFaultMessage, SoapMessage, parse_soap
