@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trust._lazy import attach
+from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._build import build_directory

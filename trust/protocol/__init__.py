@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
-    from ._content_type import MimeError, parse_content_type
+    from .mime import MimeError, parse_content_type
     from ._faults import (
         ACCESS_DENIED, INVALID_MESSAGE, INVALID_REQUEST, SERVICE_DISABLED, SERVICE_TYPE,
         SSL_AUTHENTICATION_FAILED, UNKNOWN_MEMBER, UNKNOWN_SERVICE, XRoadFault, fault_for, internal_fault,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         SecurityServerId, ServiceId, SubsystemId, parse_client, parse_server, parse_service, parse_typed,
     )
     from ._identifiers_xml import client_from_xml, id_from_xml, id_to_xml, service_from_xml
-    from ._mime import WholeMultipart, raw_headers, split_multipart
+    from .mime import WholeMultipart, raw_headers, split_multipart
     from ._namespaces import (
         IDENTIFIERS_NS, LEGACY_XROAD_NS, REPRESENTATION_NS, SECURITY_TOKEN_NS, SOAP12_ENV_NS,
         SOAP_ENCODING_NS, SOAP_ENV_NS, WSDL_NS, WSDL_SOAP12_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS, XSI_NS,
@@ -166,7 +166,7 @@ __getattr__, __dir__ = attach(__name__, {
     "LEGACY_XROAD_NS": "._namespaces",
     "LocalGroupId": "._identifiers",
     "MemberId": "._identifiers",
-    "MimeError": "._content_type",
+    "MimeError": ".mime",
     "ObjectType": "._identifiers",
     "OpenApiError": "._openapi",
     "OutgoingAttachment": "._proxy_message",
@@ -195,7 +195,7 @@ __getattr__, __dir__ = attach(__name__, {
     "WSDL_NS": "._namespaces",
     "WSDL_SOAP12_NS": "._namespaces",
     "WSDL_SOAP_NS": "._namespaces",
-    "WholeMultipart": "._mime",
+    "WholeMultipart": ".mime",
     "WsdlError": "._wsdl",
     "XROAD_NS": "._namespaces",
     "XRoadFault": "._faults",
@@ -222,7 +222,7 @@ __getattr__, __dir__ = attach(__name__, {
     "multipart_related": "._soap_build",
     "normalize_code": "._faults",
     "parse_client": "._identifiers",
-    "parse_content_type": "._content_type",
+    "parse_content_type": ".mime",
     "parse_header_part": "._rest",
     "parse_openapi": "._openapi",
     "parse_server": "._identifiers",
@@ -231,7 +231,7 @@ __getattr__, __dir__ = attach(__name__, {
     "parse_typed": "._identifiers",
     "parse_wsdl": "._wsdl",
     "provider_response_headers": "._rest",
-    "raw_headers": "._mime",
+    "raw_headers": ".mime",
     "read_header": "._soap_header",
     "request_header_part": "._rest",
     "response_header_part": "._rest",
@@ -240,6 +240,6 @@ __getattr__, __dir__ = attach(__name__, {
     "schema_file": "._wsdl",
     "schema_for": "._wsdl",
     "service_from_xml": "._identifiers_xml",
-    "split_multipart": "._mime",
+    "split_multipart": ".mime",
     "verify_request_hash": "._soap_build",
 })

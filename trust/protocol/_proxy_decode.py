@@ -19,16 +19,16 @@ from typing import Iterable, Literal
 
 from trust.protocol import _faults as faults
 
-from ._content_type import ContentType, MimeError, parse_content_type
+from .mime import ContentType, MimeError, parse_content_type
 from ._faults import XRoadFault
-from ._mime import PartHeaders, iter_parts
+from .mime import PartHeaders, iter_parts
 from ._proxy_message import (
     DEFAULT_MAX_PART_BYTES, DEFAULT_MAX_SMALL_PART, HASH_CHAIN_RESULT_TYPE, HASH_CHAIN_TYPE, OCSP_TYPE,
     REST_BODY_TYPE, REST_REQUEST_TYPE, REST_RESPONSE_TYPE, SIGNATURE_TYPE, SOAP_TYPES,
 )
 from ._soap import parse_soap, parse_soap_part
 from ._soap_message import Attachment, SoapFaultMessage, SoapMessage
-from ._spool import PartBody
+from .mime import PartBody
 
 Role = Literal["request", "response"]
 

@@ -32,7 +32,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
 from ._soap_message import Attachment, SoapMessage
-from ._spool import PartBody, spool
+from .mime import PartBody, spool
 from trust.keys import DigestAlgorithm
 from trust.errors import TrustError
 

@@ -25,12 +25,12 @@ from lxml import etree
 
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
-from ._content_type import ContentType, MimeError, parse_content_type
-from ._mime import PartHeaders, chunked, iter_parts
+from .mime import ContentType, MimeError, parse_content_type
+from .mime import PartHeaders, chunked, iter_parts
 from ._namespaces import REPRESENTATION_NS as REPR_NS, SECURITY_TOKEN_NS as TOKEN_NS, SOAP_ENV_NS, XROAD_NS
 from ._soap_header import SHA512_URI, RequestHash, Role, SecurityToken, XRoadHeader, read_header
 from ._soap_message import XOP_NS, Attachment, SoapFaultMessage, SoapMessage
-from ._spool import PartBody
+from .mime import PartBody
 from trust.errors import XmlError
 from trust.infra import parse_xml
 

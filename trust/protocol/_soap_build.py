@@ -23,7 +23,7 @@ from trust.protocol import _faults as faults
 from ._faults import XRoadFault
 from ._namespaces import IDENTIFIERS_NS, REPRESENTATION_NS as REPR_NS, SOAP_ENV_NS, XROAD_NS
 from ._soap import SHA512_URI, SoapMessage
-from ._content_type import parse_content_type
+from .mime import parse_content_type
 from ._identifiers import ClientId, RepresentedParty, SecurityServerId, ServiceId
 from ._identifiers_xml import id_to_xml
 

@@ -15,8 +15,8 @@ from lxml import etree
 
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
-from ._mime import PartHeaders
-from ._spool import PartBody
+from .mime import PartHeaders
+from .mime import PartBody
 from ._namespaces import SOAP_ENV_NS
 from ._soap_header import XRoadHeader
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trust.protocol import MimeError
-from trust.protocol._mime import MultipartReader, chunked, iter_parts, split_multipart
+from trust.protocol.mime import MultipartReader, chunked, iter_parts, split_multipart
 
 BODY = (
     b"the preamble\r\n--B\r\nContent-Type: text/plain\r\nX-A: 1\r\n\r\nfirst\r\nline\r\n"

@@ -11,7 +11,7 @@ from trust.protocol import _faults as faults
 from trust.protocol import XRoadFault
 from trust.protocol._rest import request_header_part, response_header_part
 from trust.protocol import SoapMessage, parse_soap
-from trust.protocol._mime import chunked
+from trust.protocol.mime import chunked
 from trust.protocol import OutgoingAttachment, RestContent, SoapContent, decode, encode, inbound_fault
 from trust.protocol._proxy_message import TransportHeaders
 from trust.keys import DigestAlgorithm

@@ -19,7 +19,7 @@ from trust.protocol import (
     verify_request_hash,
 )
 from trust.protocol._soap_build import request_hash
-from trust.protocol._mime import chunked
+from trust.protocol.mime import chunked
 from trust.protocol import MemberId, RepresentedParty, SecurityServerId, ServiceId, SubsystemId
 
 CLIENT = SubsystemId("EE", "GOV", "70000001", "tax")

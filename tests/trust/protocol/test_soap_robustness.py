@@ -15,7 +15,7 @@ import pytest
 import trust.protocol as transport
 from trust.protocol import XRoadFault
 from trust.protocol import SoapFaultMessage, SoapMessage, parse_soap
-from trust.protocol._mime import chunked
+from trust.protocol.mime import chunked
 
 
 def _variants(data: bytes, seed: int, count: int = 12) -> list[bytes]:

@@ -36,7 +36,7 @@ import pytest
 from trust.protocol import _faults as faults
 import trust.protocol as transport
 from trust.protocol import XRoadFault
-from trust.protocol._mime import chunked
+from trust.protocol.mime import chunked
 from trust.protocol import SoapFaultMessage, SoapMessage, parse_soap
 from trust.protocol._soap import check_http_method, check_soap_action
 from trust.protocol import check_consistency, insert_request_hash, verify_request_hash

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from trust.protocol import MimeError
-from trust.protocol._spool import SPOOL_THRESHOLD, spool
+from trust.protocol.mime import SPOOL_THRESHOLD, spool
 
 
 def test_small_body_stays_in_memory_and_is_hashed() -> None:
