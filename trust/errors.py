@@ -79,7 +79,7 @@ The tree::
     │   │   ├── ArchiveChainBroken [gateway.archive.chain_broken] (gateway.messagelog)
     │   │   └── NotTimestamped [gateway.archive.not_timestamped] (gateway.messagelog)
     │   ├── BatchSigningError [gateway.signing.batch_failed] (gateway.signing)
-    │   ├── DatabaseError [gateway.database.error] (gateway.serverconf)
+    │   ├── DatabaseError [gateway.database.error] (gateway.db)
     │   ├── DemoStepFailed [gateway.demo.step_failed] (gateway.sandbox)
     │   ├── HttpError [gateway.http.error] (gateway.net)
     │   │   ├── HttpConnectError [gateway.http.connect_failed] (gateway.net)

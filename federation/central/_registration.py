@@ -53,7 +53,7 @@ from cryptography.hazmat.primitives import serialization
 
 from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.pki import TrustPolicy
-from trust.pki import signer_matches
+from trust.xades import signer_matches
 from trust.errors import IdentifierError, SildError
 from trust.protocol import ClientId, SecurityServerId, parse_client, parse_server
 from trust.keys import Signer, verify_digest

@@ -76,7 +76,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
 from cryptography.x509 import ocsp as x509_ocsp  # noqa: E402
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 
-from trust.pki._profile import EJBCA, FIVRK
+from trust.xades import EJBCA, FIVRK
 from trust.keys import SoftToken
 from trust.evidence import VerifiedTimestamp, verify_timestamp_token
 from trust.evidence._timestamp import build_request, parse_reply

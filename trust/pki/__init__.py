@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from ._pathvalidation import (
         CertificateValidationError, Purpose, ValidationCache, VerifiedCertificate, validate_certificate,
     )
-    from ._profile import signer_matches, signer_member
     from ._selfsigned import asn1_time, self_signed_certificate
     from ._tls import client_context, server_context, trust_anchors
 
@@ -71,8 +70,6 @@ __all__ = [
     "require_aware",
     "self_signed_certificate",
     "server_context",
-    "signer_matches",
-    "signer_member",
     "subject_summary",
     "trust_anchors",
     "validate_certificate",
@@ -120,8 +117,6 @@ __getattr__, __dir__ = attach(__name__, {
     "require_aware": "._certs",
     "self_signed_certificate": "._selfsigned",
     "server_context": "._tls",
-    "signer_matches": "._profile",
-    "signer_member": "._profile",
     "subject_summary": "._certs",
     "trust_anchors": "._tls",
     "validate_certificate": "._pathvalidation",

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     )
     from ._parse import parse_signature
     from ._pki import verify_tsa_token
+    from ._profile import BASIC, DEFAULT, EJBCA, FIVRK, SK_KLASS3, signer_matches, signer_member
     from ._sign import BatchSignature, SignedPart, create_signature, sign_batch
     from ._verify import VerifiedSignature, check_cryptography, trust_signature, verify_signature
 
@@ -32,11 +33,15 @@ __all__ = [
     "AsicMissingEntry",
     "AsicUnknownInstance",
     "AsicUnsignedEntry",
+    "BASIC",
     "BadSignatureValue",
     "BatchSignature",
     "CertificateUsage",
+    "DEFAULT",
     "DigestMismatch",
+    "EJBCA",
     "EvidenceError",
+    "FIVRK",
     "HashChainBroken",
     "HashChainInput",
     "MissingReference",
@@ -46,6 +51,7 @@ __all__ = [
     "OcspStale",
     "SIG_HASH_CHAIN",
     "SIG_HASH_CHAIN_RESULT",
+    "SK_KLASS3",
     "SignatureError",
     "SignatureMalformed",
     "SignedPart",
@@ -60,6 +66,8 @@ __all__ = [
     "create_signature",
     "parse_signature",
     "sign_batch",
+    "signer_matches",
+    "signer_member",
     "trust_signature",
     "verify_hash_chain",
     "verify_signature",
@@ -71,11 +79,15 @@ __getattr__, __dir__ = attach(__name__, {
     "AsicMissingEntry": "._errors",
     "AsicUnknownInstance": "._errors",
     "AsicUnsignedEntry": "._errors",
+    "BASIC": "._profile",
     "BadSignatureValue": "._errors",
     "BatchSignature": "._sign",
     "CertificateUsage": "._errors",
+    "DEFAULT": "._profile",
     "DigestMismatch": "._errors",
+    "EJBCA": "._profile",
     "EvidenceError": "._errors",
+    "FIVRK": "._profile",
     "HashChainBroken": "._errors",
     "HashChainInput": "._hashchain",
     "MissingReference": "._errors",
@@ -85,6 +97,7 @@ __getattr__, __dir__ = attach(__name__, {
     "OcspStale": "._errors",
     "SIG_HASH_CHAIN": "._hashchain",
     "SIG_HASH_CHAIN_RESULT": "._hashchain",
+    "SK_KLASS3": "._profile",
     "SignatureError": "._errors",
     "SignatureMalformed": "._errors",
     "SignedPart": "._sign",
@@ -99,6 +112,8 @@ __getattr__, __dir__ = attach(__name__, {
     "create_signature": "._sign",
     "parse_signature": "._parse",
     "sign_batch": "._sign",
+    "signer_matches": "._profile",
+    "signer_member": "._profile",
     "trust_signature": "._verify",
     "verify_hash_chain": "._hashchain",
     "verify_signature": "._verify",

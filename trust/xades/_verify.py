@@ -30,12 +30,12 @@ from typing import Mapping
 from cryptography import x509
 
 from trust.pki import TrustPolicy
-from trust.pki import signer_matches, signer_member
 from trust.pki import require_aware
 from ._hashchain import SIG_HASH_CHAIN, SIG_HASH_CHAIN_RESULT, VerifiedHashChain, verify_hash_chain
 from trust.protocol import ClientId, MemberId
 from ._layout import MESSAGE_URI
 from ._errors import MissingReference, SignatureError, SignerMismatch
+from ._profile import signer_matches, signer_member
 from ._parse import ParsedSignature, check_references_and_value, parse_signature
 from trust.pki import DEFAULT_CLOCK_SKEW, VerifiedOcspStatus
 from trust.pki import ValidationCache, VerifiedCertificate

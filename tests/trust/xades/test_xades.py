@@ -15,7 +15,7 @@ from lxml import etree
 from tests.support.evidence_pki import EJBCA, EvidencePki, make_pki
 from trust.keys import KeyType
 from trust.pki import ApprovedCa, OcspResponderInfo, TrustPolicy
-from trust.pki import signer_member
+from trust.xades import signer_member
 from trust.evidence import timestamp_single
 from trust.xades import SIG_HASH_CHAIN_RESULT
 from trust.protocol import MemberId, SubsystemId

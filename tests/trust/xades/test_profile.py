@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from trust.pki import signer_matches, signer_member
-from trust.pki._profile import BASIC, DEFAULT, EJBCA, FIVRK, SK_KLASS3
+from trust.xades import signer_matches, signer_member
+from trust.xades import BASIC, DEFAULT, EJBCA, FIVRK, SK_KLASS3
 from trust.protocol import MemberId
 from trust.xades import SignerMismatch, UnknownCertificateProfile
 

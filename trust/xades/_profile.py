@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from trust.protocol import MemberId
-from trust.xades import SignerMismatch, UnknownCertificateProfile
+from ._errors import SignerMismatch, UnknownCertificateProfile
 
 _PREFIX = "ee.ria.xroad.common.certificateprofile.impl."
 EJBCA = _PREFIX + "EjbcaCertificateProfileInfoProvider"
