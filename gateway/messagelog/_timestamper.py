@@ -82,14 +82,14 @@ def evidence_stamper(client: Any) -> BatchStamper:
     SHA-512 of each signature. One record: the TSA stamps its ``SignatureValue`` and
     the token goes into the signature, as X-Road does.
     """
-    from trust.evidence import _signature_timestamp as evidence
+    from trust.evidence import add_signature_timestamp, signature_value, timestamp_batch
 
     def stamp(signatures: Sequence[bytes], *, at: dt.datetime) -> BatchStamp:
         if len(signatures) == 1:
-            verified = client.stamp(evidence.signature_value(signatures[0]), at=at)
-            stamped = evidence.add_signature_timestamp(signatures[0], verified.token_der)
+            verified = client.stamp(signature_value(signatures[0]), at=at)
+            stamped = add_signature_timestamp(signatures[0], verified.token_der)
             return BatchStamp(verified.token_der, None, [None], [stamped])
-        records = evidence.timestamp_batch(signatures, client, at=at)
+        records = timestamp_batch(signatures, client, at=at)
         token = records[0].timestamp_token
         if token is None:  # pragma: no cover - timestamp_batch stamps batches of two or more as a batch
             raise TimestampingFailed("batch timestamp without a token")

@@ -1,7 +1,7 @@
 """Editing services and their descriptions (mixed into ``ServerConf``).
 
 WSDL and OpenAPI documents are parsed by the message-format modules
-(:mod:`trust.protocol._wsdl`, :mod:`trust.protocol._openapi`); this module only stores what they
+(:mod:`trust.protocol`: WSDL and OpenAPI); this module only stores what they
 found. Fetching a description is an I/O parameter (``fetch(url) -> bytes``) so tests
 and the admin API can hand in a document directly.
 """
@@ -81,23 +81,23 @@ def wsdl_operations(document: bytes, url: str) -> list[Operation]:
     The backend URL of each operation is the WSDL's ``soap:address`` (X-Road's rule),
     or the WSDL URL when the document names no address.
     """
-    from trust.protocol import _wsdl as wsdl
+    from trust.protocol import WsdlError, parse_wsdl
 
     try:
-        description = wsdl.parse_wsdl(document)
-    except wsdl.WsdlError as exc:
+        description = parse_wsdl(document)
+    except WsdlError as exc:
         raise InvalidInput(f"WSDL at {url}: {exc}") from exc
     address = next((e for e in description.endpoints if e), None)
     return [Operation(op.name, op.version, address, op.title) for op in description.operations]
 
 
 def openapi_description(document: bytes, url: str) -> tuple[list[tuple[str, str]], str | None]:
-    """(endpoints, first server URL) of an OpenAPI description, parsed by :mod:`trust.protocol._openapi`."""
-    from trust.protocol import _openapi as openapi
+    """(endpoints, first server URL) of an OpenAPI description, parsed by :mod:`trust.protocol`."""
+    from trust.protocol import OpenApiError, parse_openapi
 
     try:
-        description = openapi.parse_openapi(document)
-    except openapi.OpenApiError as exc:
+        description = parse_openapi(document)
+    except OpenApiError as exc:
         raise InvalidInput(f"OpenAPI description at {url}: {exc}") from exc
     servers = [u for u in description.server_urls if u.startswith(("http://", "https://")) and "{" not in u]
     return [(e.method, e.path) for e in description.endpoints], (servers[0] if servers else None)

@@ -14,11 +14,12 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._asic import AsicContainer, VerifiedContainer, read_container, verify_container, write_container
     from ._signature_timestamp import (
-        TimestampedRecord, timestamp_batch, timestamp_single, verify_signature_timestamp,
+        TimestampedRecord, add_signature_timestamp, signature_value, timestamp_batch, timestamp_single,
+        verify_signature_timestamp,
     )
     from ._timestamp import (
-        IMPRINT_ALGORITHMS, TIMESTAMP_QUERY, TIMESTAMP_REPLY, TimeStampResp, TimestampError, VerifiedTimestamp,
-        verify_timestamp_token,
+        IMPRINT_ALGORITHMS, TIMESTAMP_QUERY, TIMESTAMP_REPLY, TimeStampResp, TimestampError,
+        VerifiedTimestamp, verify_timestamp_token,
     )
     from ._tsa_client import TimestampClient
 
@@ -33,7 +34,9 @@ __all__ = [
     "TimestampedRecord",
     "VerifiedContainer",
     "VerifiedTimestamp",
+    "add_signature_timestamp",
     "read_container",
+    "signature_value",
     "timestamp_batch",
     "timestamp_single",
     "verify_container",
@@ -53,7 +56,9 @@ __getattr__, __dir__ = attach(__name__, {
     "TimestampedRecord": "._signature_timestamp",
     "VerifiedContainer": "._asic",
     "VerifiedTimestamp": "._timestamp",
+    "add_signature_timestamp": "._signature_timestamp",
     "read_container": "._asic",
+    "signature_value": "._signature_timestamp",
     "timestamp_batch": "._signature_timestamp",
     "timestamp_single": "._signature_timestamp",
     "verify_container": "._asic",

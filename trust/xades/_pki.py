@@ -12,13 +12,17 @@ the inputs out of a signature and maps their errors onto ``trust.signature.*`` a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Sequence
 
 from cryptography import x509
 
-from trust.pki import _pathvalidation as pv
-from trust.pki import TrustPolicy
-from trust.pki import CertificateValidationError, ValidationCache, VerifiedCertificate, validate_certificate
+from trust.pki import (
+    CertificateRevoked, CertificateStale, CertificateStatusUnknown, CertificateValidationError,
+    OcspInvalid as ChainOcspInvalid, OcspMissing as ChainOcspMissing, TrustPolicy, ValidationCache,
+    VerifiedCertificate, WrongKeyUsage, validate_certificate,
+)
 from trust.evidence import TimestampError, VerifiedTimestamp, verify_timestamp_token
 from ._errors import (
     CertificateUsage, OcspInvalid, OcspMissing, OcspRevoked, OcspStale, SignatureError, TimestampMismatch,
@@ -46,7 +50,7 @@ def validate_signer(
     for der in ocsp_responses:
         try:
             verified = validate_certificate(cert, policy, at=at, ocsp=der, purpose="sign", cache=cache)
-        except pv.OcspInvalid as exc:  # maybe a response about another certificate of the chain
+        except ChainOcspInvalid as exc:  # maybe a response about another certificate of the chain
             last = exc
             continue
         except CertificateValidationError as exc:
@@ -58,18 +62,24 @@ def validate_signer(
     raise _translate(last) from last
 
 
+#: what a certificate-validation failure means for a signature, by the failure's code
+_SIGNATURE_ERRORS: Mapping[str, type[SignatureError]] = MappingProxyType({
+    CertificateRevoked.code: OcspRevoked,
+    CertificateStale.code: OcspStale,
+    ChainOcspMissing.code: OcspMissing,
+    ChainOcspInvalid.code: OcspInvalid,
+    CertificateStatusUnknown.code: OcspInvalid,
+    WrongKeyUsage.code: CertificateUsage,
+})
+
+
 def _translate(exc: CertificateValidationError) -> SignatureError:
+    """The signature error for ``exc``: by its class's code, then its bases', else an untrusted chain."""
     message = f"{exc} [{exc.code}]"
-    if isinstance(exc, pv.CertificateRevoked):
-        return OcspRevoked(message)
-    if isinstance(exc, pv.CertificateStale):
-        return OcspStale(message)
-    if isinstance(exc, pv.OcspMissing):
-        return OcspMissing(message)
-    if isinstance(exc, (pv.OcspInvalid, pv.CertificateStatusUnknown)):
-        return OcspInvalid(message)
-    if isinstance(exc, pv.WrongKeyUsage):
-        return CertificateUsage(message)
+    for cls in type(exc).__mro__:
+        target = _SIGNATURE_ERRORS.get(vars(cls).get("code", ""))
+        if target is not None:
+            return target(message)
     return UntrustedChain(message)
 
 
