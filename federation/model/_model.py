@@ -11,7 +11,7 @@ one setting each: ``MONITORING``, ``FETCHINTERVAL`` and ``NEXTUPDATE``.
 This module holds the shared parameters and the constants of the format; the
 private parameters, anchors and the optional parts are in
 :mod:`federation.model._private`. Both hold values only; :mod:`federation.model._read`
-reads them from versions 2 to 6 and writes them (version 6 by default). Certificates are kept as
+reads them from versions 2 to 6 and :mod:`federation.model._write` writes them (version 6 by default). Certificates are kept as
 the DER bytes the file carried (some vectors carry base64 of PEM text, which is
 normalised to DER on reading; anchors in X-Road's own tests carry non-certificates
 such as ``YmFyCg==``, so parsing the certificate is deferred to the moment it is
@@ -38,7 +38,7 @@ How to build shared parameters for the generator (example)::
         ocsp_freshness_seconds=3600,
     )
 
-then ``federation.model._read.write_shared_parameters(params)`` gives version-6 bytes.
+then ``federation.model.write_shared_parameters(params)`` gives version-6 bytes.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from federation.model import (
     parse_fetch_interval_parameters, parse_monitoring_parameters, parse_next_update_parameters,
     parse_private_parameters, parse_shared_parameters, write_private_parameters, write_shared_parameters,
 )
-from federation.model._read import (
+from federation.model._write import (
     write_fetch_interval_parameters, write_monitoring_parameters, write_next_update_parameters,
 )
 from trust.protocol import MemberId, SubsystemId
