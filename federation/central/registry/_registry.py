@@ -234,9 +234,8 @@ class Registry(SecurityRecords):
             s.add(GlobalGroupRow(code=code, description=description, built_in=False))
 
     def _group(self, s: Session, code: str, *, editable: bool) -> GlobalGroupRow:
-        group = s.scalar(select(GlobalGroupRow).where(GlobalGroupRow.code == code))
-        if group is None:
-            raise RegistryNotFound(f"unknown global group {code!r}", code="federation.registry.unknown_group")
+        group = self._one(s, select(GlobalGroupRow).where(GlobalGroupRow.code == code), f"unknown global group {code!r}",
+                          "federation.registry.unknown_group")
         if editable and group.built_in:
             raise InUse(f"global group {code!r} is built in and kept in sync by the registry")
         return group
