@@ -318,3 +318,15 @@ def test_changing_what_is_not_there_is_not_found(registry: Registry, change: obj
     assert (str(info.value), info.value.code) == (message, code)
     assert registry.info().serial == serial
 
+
+@pytest.mark.parametrize(("add", "what"), [(Registry.add_member_class, "member class"),
+                                            (Registry.add_global_group, "global group")])
+def test_member_classes_and_global_groups_take_a_new_code_without_slash(registry: Registry, add: object,
+                                                                         what: str) -> None:
+    add(registry, "NEW", "described")  # type: ignore[operator]
+    for code, error, message in [("", RegistryInvalidInput, f"invalid {what} code ''"),
+                                 ("A/B", RegistryInvalidInput, f"invalid {what} code 'A/B'"),
+                                 ("NEW", DuplicateName, f"{what} 'NEW' exists")]:
+        with pytest.raises(error) as info:
+            add(registry, code)  # type: ignore[operator]
+        assert str(info.value) == message
