@@ -94,6 +94,12 @@ def _req(value: str, what: str) -> None:
         raise ConfSchemaInvalid(f"{what} must be a non-empty string")
 
 
+def _one_of(value: str | None, allowed: tuple[str, ...], what: str) -> None:
+    """An optional enumerated field: absent, or one of ``allowed``."""
+    if value is not None and value not in allowed:
+        raise ConfSchemaInvalid(f"{what} {value!r} is not one of {allowed}")
+
+
 # -- shared parameters --------------------------------------------------------
 
 
@@ -143,8 +149,7 @@ class OcspInfo:
 
     def __post_init__(self) -> None:
         _req(self.url, "OCSP url")
-        if self.cost_type is not None and self.cost_type not in COST_TYPES:
-            raise ConfSchemaInvalid(f"costType {self.cost_type!r} is not one of {COST_TYPES}")
+        _one_of(self.cost_type, COST_TYPES, "costType")
 
 
 @dataclass(frozen=True)
@@ -178,8 +183,7 @@ class ApprovedCaInfo:
     def __post_init__(self) -> None:
         _req(self.name, "approved CA name")
         _req(self.certificate_profile_info, "certificateProfileInfo")
-        if self.default_csr_format is not None and self.default_csr_format not in CSR_FORMATS:
-            raise ConfSchemaInvalid(f"defaultCsrFormat {self.default_csr_format!r} is not one of {CSR_FORMATS}")
+        _one_of(self.default_csr_format, CSR_FORMATS, "defaultCsrFormat")
 
 
 @dataclass(frozen=True)
@@ -192,8 +196,7 @@ class ApprovedTsaInfo:
     def __post_init__(self) -> None:
         _req(self.name, "approved TSA name")
         _req(self.url, "approved TSA url")
-        if self.cost_type is not None and self.cost_type not in COST_TYPES:
-            raise ConfSchemaInvalid(f"costType {self.cost_type!r} is not one of {COST_TYPES}")
+        _one_of(self.cost_type, COST_TYPES, "costType")
 
 
 @dataclass(frozen=True)
