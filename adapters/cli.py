@@ -7,6 +7,7 @@ import logging
 import os
 import ssl
 import sys
+from collections.abc import Callable
 
 import click
 from cryptography import x509
@@ -130,21 +131,34 @@ def check(definition_file: str, no_ping: bool) -> None:
         sys.exit(1)
 
 
-@adapter_group.command("wsdl")
-@click.argument("definition_file", type=click.Path(dir_okay=False))
-@click.option("--base-url", default=None, help="URL the adapter is reached at (default: adapter.public_url)")
+def _description_command(name: str) -> Callable[[Callable[[str, str | None], None]], click.Command]:
+    """``sild adapter NAME DEFINITION_FILE [--base-url URL]``: the two commands that
+    print a description of an adapter (WSDL, OpenAPI) take the same input."""
+
+    def register(command: Callable[[str, str | None], None]) -> click.Command:
+        command = click.option("--base-url", default=None,
+                               help="URL the adapter is reached at (default: adapter.public_url)")(command)
+        command = click.argument("definition_file", type=click.Path(dir_okay=False))(command)
+        return adapter_group.command(name)(command)
+
+    return register
+
+
+def _described(definition_file: str, base_url: str | None) -> tuple[AdapterDefinition, str]:
+    """The definition and the URL its description names (``--base-url``, else ``adapter.public_url``)."""
+    definition = load_definition(definition_file, environ=os.environ)
+    return definition, base_url or definition.public_url or "http://localhost:8090"
+
+
+@_description_command("wsdl")
 def wsdl(definition_file: str, base_url: str | None) -> None:
     """Print the WSDL of the adapter DEFINITION_FILE describes."""
-    definition = load_definition(definition_file, environ=os.environ)
-    url = base_url or definition.public_url or "http://localhost:8090"
+    definition, url = _described(definition_file, base_url)
     click.echo(build_wsdl(definition, url).decode("utf-8"), nl=False)
 
 
-@adapter_group.command("openapi")
-@click.argument("definition_file", type=click.Path(dir_okay=False))
-@click.option("--base-url", default=None, help="URL the adapter is reached at (default: adapter.public_url)")
+@_description_command("openapi")
 def openapi(definition_file: str, base_url: str | None) -> None:
     """Print the OpenAPI 3 description of the adapter's REST face."""
-    definition = load_definition(definition_file, environ=os.environ)
-    url = base_url or definition.public_url or "http://localhost:8090"
+    definition, url = _described(definition_file, base_url)
     click.echo(json.dumps(build_openapi(definition, url), indent=2, ensure_ascii=False))

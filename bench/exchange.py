@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from gateway.sandbox import _processes as processes
 
 import wrk_load  # noqa: E402
+from load_threads import start_and_join  # noqa: E402
 from wrk_load import ID_PLACEHOLDER, Request  # noqa: E402
 
 VERO_NS = "http://vero.sandbox.sild.eu/producer"
@@ -191,10 +192,7 @@ def run(base: str, fn: Call, clients: int, seconds: float, warmup: float = 2.0) 
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     start = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    start_and_join(threads)
     elapsed = time.monotonic() - start
     if not latencies:
         return 0.0, float("nan"), float("nan"), errors[0]

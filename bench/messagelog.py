@@ -44,6 +44,8 @@ from gateway.serverconf import Operation, ServerConf
 from gateway.serverconf import open_engine
 from trust.protocol import SubsystemId
 
+from load_threads import start_and_join
+
 CLIENT = SubsystemId("EE", "COM", "20000002", "app")
 PROVIDER = SubsystemId("EE", "GOV", "70000001", "tax")
 SERVICE = PROVIDER.service("getPerson", "v1")
@@ -73,10 +75,7 @@ def run_appends(log: MessageLog, seconds: float, threads: int) -> tuple[float, f
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
     started = time.perf_counter()
     cpu = time.process_time()
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    start_and_join(pool)
     cpu = time.process_time() - cpu
     total = sum(counts)
     return total / (time.perf_counter() - started), cpu / max(total, 1) * 1e6

@@ -81,6 +81,17 @@ def required_map(ctx: Context, parent: YamlMap, key: str, where: str) -> YamlMap
     return value
 
 
+def optional_map(ctx: Context, parent: YamlMap, key: str, where: str, allowed: set[str]) -> YamlMap | None:
+    """The sub-mapping ``parent[key]``, holding only ``allowed`` fields; ``None`` when absent or null."""
+    value = parent.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, YamlMap):
+        raise ctx.fail(f"{where}.{key}", line_of(parent, key), "must be a mapping")
+    only_fields(ctx, value, f"{where}.{key}", allowed)
+    return value
+
+
 def text_field(ctx: Context, m: YamlMap, key: str, where: str, *, required: bool = False) -> str | None:
     value = m.get(key)
     if value is None:

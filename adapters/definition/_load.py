@@ -26,7 +26,7 @@ from ._model import (
 )
 from ._fields import (
     _NAME, Context, DefinitionError, LineLoader, YamlMap, bool_field, file_field, files_field, line_of,
-    name_field, number_field, only_fields, required_map, text_field, url_field,
+    name_field, number_field, only_fields, optional_map, required_map, text_field, url_field,
 )
 
 __all__ = [
@@ -266,12 +266,9 @@ def _operations(ctx: Context, raw: Any, backends: dict[str, Backend], root: Yaml
             parts[f"{part}_fields"] = _fields(ctx, pspec.get("fields"), f"{where}.{part}.fields", pspec, "fields")
             parts[f"{part}_mapping"] = _mapping(ctx, pspec, f"{where}.{part}")
         sign = None
-        if spec.get("sign") is not None:
-            s = spec["sign"]
+        s = optional_map(ctx, spec, "sign", where, {"element", "mode", "algorithm"})
+        if s is not None:
             swhere = f"{where}.sign"
-            if not isinstance(s, YamlMap):
-                raise ctx.fail(swhere, line_of(spec, "sign"), "must be a mapping")
-            only_fields(ctx, s, swhere, {"element", "mode", "algorithm"})
             mode = text_field(ctx, s, "mode", swhere) or "enveloped"
             if mode not in ("enveloped", "detached"):
                 raise ctx.fail(f"{swhere}.mode", line_of(s, "mode"), "must be 'enveloped' or 'detached'")
@@ -286,12 +283,9 @@ def _operations(ctx: Context, raw: Any, backends: dict[str, Backend], root: Yaml
                                f"{element!r} must be a response field with sub-fields")
             sign = SignSettings(element=element, mode=mode, algorithm=algorithm)
         rest = None
-        if spec.get("rest") is not None:
-            r = spec["rest"]
+        r = optional_map(ctx, spec, "rest", where, {"path", "method", "not_found_when"})
+        if r is not None:
             rwhere = f"{where}.rest"
-            if not isinstance(r, YamlMap):
-                raise ctx.fail(rwhere, line_of(spec, "rest"), "must be a mapping")
-            only_fields(ctx, r, rwhere, {"path", "method", "not_found_when"})
             rpath = text_field(ctx, r, "path", rwhere, required=True)
             assert rpath is not None
             rpath = "/" + rpath.strip("/")
@@ -399,12 +393,9 @@ def _consumers(ctx: Context, raw: Any, root: YamlMap) -> tuple[Consumer, ...]:
         except Exception as exc:
             raise ctx.fail(f"{where}.service", line_of(spec, "service"), str(exc)) from exc
         user_id = None
-        if spec.get("user_id") is not None:
-            u = spec["user_id"]
+        u = optional_map(ctx, spec, "user_id", where, {"source", "value", "namespaces"})
+        if u is not None:
             uwhere = f"{where}.user_id"
-            if not isinstance(u, YamlMap):
-                raise ctx.fail(uwhere, line_of(spec, "user_id"), "must be a mapping")
-            only_fields(ctx, u, uwhere, {"source", "value", "namespaces"})
             source = text_field(ctx, u, "source", uwhere, required=True)
             if source not in ("fixed", "header", "xpath"):
                 raise ctx.fail(f"{uwhere}.source", line_of(u, "source"), "must be fixed, header or xpath")

@@ -9,14 +9,11 @@ gets a SOAP ``Client`` fault, as such systems did.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
-
 from lxml import etree
 
-from trust.infra import parse_xml
 from trust.protocol import SOAP_ENCODING_NS as ENC, SOAP_ENV_NS as SOAP, XSD_NS as XSD, XSI_NS as XSI
 
-from adapters.sandbox_backends._wsgi import StartResponse, read_body, respond
+from adapters.sandbox_backends._wsgi import Answer, xml_endpoint
 from adapters.sandbox_backends.data import EE_PERSONS
 
 NS = "urn:ee:rahvastikuregister:legacy"
@@ -66,19 +63,17 @@ def person_answer(code: str) -> bytes:
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
 
-def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """The WSGI app of the legacy population register."""
-    xml = "text/xml; charset=utf-8"
-    if environ.get("REQUEST_METHOD") != "POST":
-        return respond(start_response, "200 OK", b"rahvastikuregister legacy SOAP endpoint\n", "text/plain")
-    try:
-        envelope = parse_xml(read_body(environ), what="SOAP request")
-    except Exception:
-        return respond(start_response, "500 Internal Server Error", _fault("Client", "malformed request"), xml)
+def _answer(envelope: etree._Element) -> Answer:
     call = envelope.find(f"{{{SOAP}}}Body/{{{NS}}}getPerson")
     if call is None:
-        return respond(start_response, "500 Internal Server Error", _fault("Client", "unknown operation"), xml)
+        return "500 Internal Server Error", _fault("Client", "unknown operation")
     code = (call.findtext("isikukood") or "").strip()
     if not code:
-        return respond(start_response, "500 Internal Server Error", _fault("Client", "isikukood puudub"), xml)
-    return respond(start_response, "200 OK", person_answer(code), xml)
+        return "500 Internal Server Error", _fault("Client", "isikukood puudub")
+    return "200 OK", person_answer(code)
+
+
+app = xml_endpoint(banner=b"rahvastikuregister legacy SOAP endpoint\n", content_type="text/xml; charset=utf-8",
+                   what="SOAP request", malformed=("500 Internal Server Error", _fault("Client", "malformed request")),
+                   answer=_answer)
+"""The WSGI app of the legacy population register."""

@@ -7,13 +7,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
-
 from lxml import etree
 
-from trust.infra import parse_xml
-
-from adapters.sandbox_backends._wsgi import StartResponse, read_body, respond
+from adapters.sandbox_backends._wsgi import Answer, xml_endpoint
 from adapters.sandbox_backends.data import FI_TAX_RECORDS
 
 NS = "urn:fi:vero:verotiedot:legacy"
@@ -50,21 +46,19 @@ def _error(text: str) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """The WSGI app of the legacy tax record service."""
-    xml = "application/xml; charset=utf-8"
-    if environ.get("REQUEST_METHOD") != "POST":
-        return respond(start_response, "200 OK", b"vero legacy XML endpoint\n", "text/plain")
-    try:
-        request = parse_xml(read_body(environ), what="tax record request")
-    except Exception:
-        return respond(start_response, "400 Bad Request", _error("malformed request"), xml)
+def _answer(request: etree._Element) -> Answer:
     hetu = (request.findtext(f"{{{NS}}}Hetu") or "").strip().upper()
     year_text = (request.findtext(f"{{{NS}}}Year") or "").strip()
     if request.tag != f"{{{NS}}}TaxRecordRequest" or not hetu:
-        return respond(start_response, "400 Bad Request", _error("TaxRecordRequest with Hetu expected"), xml)
+        return "400 Bad Request", _error("TaxRecordRequest with Hetu expected")
     try:
         year = int(year_text) if year_text else DEFAULT_YEAR
     except ValueError:
-        return respond(start_response, "400 Bad Request", _error("Year must be a number"), xml)
-    return respond(start_response, "200 OK", tax_answer(hetu, year), xml)
+        return "400 Bad Request", _error("Year must be a number")
+    return "200 OK", tax_answer(hetu, year)
+
+
+app = xml_endpoint(banner=b"vero legacy XML endpoint\n", content_type="application/xml; charset=utf-8",
+                   what="tax record request", malformed=("400 Bad Request", _error("malformed request")),
+                   answer=_answer)
+"""The WSGI app of the legacy tax record service."""

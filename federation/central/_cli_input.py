@@ -45,21 +45,22 @@ def _read(path: Path, what: str) -> bytes:
         raise CliInputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
 
 
-def _member(text: str) -> MemberId:
+def _client(text: str) -> MemberId | SubsystemId:
     try:
-        client = parse_client(text)
+        return parse_client(text)
     except IdentifierError as exc:
         raise CliInputError(str(exc)) from exc
+
+
+def _member(text: str) -> MemberId:
+    client = _client(text)
     if not isinstance(client, MemberId):
         raise CliInputError(f"{text!r} is not a member id (INSTANCE/CLASS/CODE)")
     return client
 
 
 def _subsystem(text: str) -> SubsystemId:
-    try:
-        client = parse_client(text)
-    except IdentifierError as exc:
-        raise CliInputError(str(exc)) from exc
+    client = _client(text)
     if not isinstance(client, SubsystemId):
         raise CliInputError(f"{text!r} is not a subsystem id (INSTANCE/CLASS/CODE/SUBSYSTEM)")
     return client
@@ -73,10 +74,4 @@ def _server(text: str) -> SecurityServerId:
 
 
 def _clients(texts: tuple[str, ...]) -> list[MemberId | SubsystemId]:
-    out = []
-    for text in texts:
-        try:
-            out.append(parse_client(text))
-        except IdentifierError as exc:
-            raise CliInputError(str(exc)) from exc
-    return out
+    return [_client(text) for text in texts]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -18,7 +19,7 @@ import click
 from trust.keys import DigestAlgorithm
 from trust.pki import fingerprint_hex
 
-from federation.central.registry import ROLES, load_der_certificate
+from federation.central.registry import ROLES, Registry, load_der_certificate
 
 from ._cli_input import DIR_ARG, CliInputError, _clients, _home, _member, _read, _server, _subsystem
 
@@ -31,13 +32,19 @@ def member_class_group() -> None:
     """Member classes (GOV, COM, ...)."""
 
 
-@member_class_group.command("add")
-@DIR_ARG
-@click.option("--code", required=True)
-@click.option("--description", default="")
-def member_class_add(directory: Path, code: str, description: str) -> None:
-    _home(directory).registry().add_member_class(code, description)
-    click.echo(f"member class {code} added")
+def _add_coded(group: click.Group, add: Callable[[Registry, str, str], None], what: str) -> None:
+    """``GROUP add DIR --code CODE [--description TEXT]``: a member class or a global group."""
+
+    @group.command("add")
+    @DIR_ARG
+    @click.option("--code", required=True)
+    @click.option("--description", default="")
+    def add_command(directory: Path, code: str, description: str) -> None:
+        add(_home(directory).registry(), code, description)
+        click.echo(f"{what} {code} added")
+
+
+_add_coded(member_class_group, Registry.add_member_class, "member class")
 
 
 @member_class_group.command("list")
@@ -167,13 +174,7 @@ def group_group() -> None:
     """Global groups."""
 
 
-@group_group.command("add")
-@DIR_ARG
-@click.option("--code", required=True)
-@click.option("--description", default="")
-def group_add(directory: Path, code: str, description: str) -> None:
-    _home(directory).registry().add_global_group(code, description)
-    click.echo(f"global group {code} added")
+_add_coded(group_group, Registry.add_global_group, "global group")
 
 
 @group_group.command("add-member")

@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     )
     from ._private import AnchorSource, ConfigurationAnchor, ManagementService, ParametersModel, PrivateParameters
     from ._read import (
-        anchor_element, parse_anchor_element, parse_fetch_interval_parameters, parse_monitoring_parameters,
-        parse_next_update_parameters, parse_private_parameters, parse_shared_parameters,
+        parse_anchor_element, parse_fetch_interval_parameters, parse_monitoring_parameters,
+        parse_next_update_parameters, parse_private_parameters,
     )
-    from ._write import write_private_parameters, write_shared_parameters
+    from ._read_shared import parse_shared_parameters
+    from ._write import anchor_element, write_private_parameters, write_shared_parameters
 
 __all__ = [
     "AnchorInvalid",
@@ -127,7 +128,7 @@ __getattr__, __dir__ = attach(__name__, {
     "SharedParameters": "._model",
     "Subsystem": "._model",
     "XROAD_NS": "._model",
-    "anchor_element": "._read",
+    "anchor_element": "._write",
     "auth_cert_hash": "._model",
     "load_certificate": "._model",
     "parse_anchor_element": "._read",
@@ -135,7 +136,7 @@ __getattr__, __dir__ = attach(__name__, {
     "parse_monitoring_parameters": "._read",
     "parse_next_update_parameters": "._read",
     "parse_private_parameters": "._read",
-    "parse_shared_parameters": "._read",
+    "parse_shared_parameters": "._read_shared",
     "write_private_parameters": "._write",
     "write_shared_parameters": "._write",
 })

@@ -11,7 +11,7 @@ one setting each: ``MONITORING``, ``FETCHINTERVAL`` and ``NEXTUPDATE``.
 This module holds the shared parameters and the constants of the format; the
 private parameters, anchors and the optional parts are in
 :mod:`federation.model._private`. Both hold values only; :mod:`federation.model._read`
-reads them from versions 2 to 6 and writes them (version 6 by default). Certificates are kept as
+reads them from versions 2 to 6 and :mod:`federation.model._write` writes them (version 6 by default). Certificates are kept as
 the DER bytes the file carried (some vectors carry base64 of PEM text, which is
 normalised to DER on reading; anchors in X-Road's own tests carry non-certificates
 such as ``YmFyCg==``, so parsing the certificate is deferred to the moment it is
@@ -38,7 +38,7 @@ How to build shared parameters for the generator (example)::
         ocsp_freshness_seconds=3600,
     )
 
-then ``federation.model._read.write_shared_parameters(params)`` gives version-6 bytes.
+then ``federation.model.write_shared_parameters(params)`` gives version-6 bytes.
 """
 
 from __future__ import annotations
@@ -94,6 +94,12 @@ def _req(value: str, what: str) -> None:
         raise ConfSchemaInvalid(f"{what} must be a non-empty string")
 
 
+def _one_of(value: str | None, allowed: tuple[str, ...], what: str) -> None:
+    """An optional enumerated field: absent, or one of ``allowed``."""
+    if value is not None and value not in allowed:
+        raise ConfSchemaInvalid(f"{what} {value!r} is not one of {allowed}")
+
+
 # -- shared parameters --------------------------------------------------------
 
 
@@ -143,8 +149,7 @@ class OcspInfo:
 
     def __post_init__(self) -> None:
         _req(self.url, "OCSP url")
-        if self.cost_type is not None and self.cost_type not in COST_TYPES:
-            raise ConfSchemaInvalid(f"costType {self.cost_type!r} is not one of {COST_TYPES}")
+        _one_of(self.cost_type, COST_TYPES, "costType")
 
 
 @dataclass(frozen=True)
@@ -178,8 +183,7 @@ class ApprovedCaInfo:
     def __post_init__(self) -> None:
         _req(self.name, "approved CA name")
         _req(self.certificate_profile_info, "certificateProfileInfo")
-        if self.default_csr_format is not None and self.default_csr_format not in CSR_FORMATS:
-            raise ConfSchemaInvalid(f"defaultCsrFormat {self.default_csr_format!r} is not one of {CSR_FORMATS}")
+        _one_of(self.default_csr_format, CSR_FORMATS, "defaultCsrFormat")
 
 
 @dataclass(frozen=True)
@@ -192,8 +196,7 @@ class ApprovedTsaInfo:
     def __post_init__(self) -> None:
         _req(self.name, "approved TSA name")
         _req(self.url, "approved TSA url")
-        if self.cost_type is not None and self.cost_type not in COST_TYPES:
-            raise ConfSchemaInvalid(f"costType {self.cost_type!r} is not one of {COST_TYPES}")
+        _one_of(self.cost_type, COST_TYPES, "costType")
 
 
 @dataclass(frozen=True)

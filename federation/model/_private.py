@@ -4,7 +4,7 @@ Private parameters reach only the instance's own gateways (trusted anchors of
 federated instances, the management service, the timestamping interval); an anchor
 is also a standalone file (:mod:`federation.anchor`). They change with other
 features than the shared parameters of :mod:`federation.model._model`, whose
-constants and checks they reuse. :mod:`federation.model._read` reads and writes them.
+constants and checks they reuse. :mod:`federation.model._read` reads them, :mod:`federation.model._write` writes them.
 """
 
 from __future__ import annotations

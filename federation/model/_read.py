@@ -22,8 +22,9 @@ it writes against X-Road's own XSDs from the conformance folder.
 
 Untrusted bytes are parsed only through :func:`trust.infra._safexml.parse_xml`.
 The structural schema lives in :mod:`._schema`, the shared-parameters reader (the
-largest) in :mod:`._read_shared`; this module reads the other parts and is the one
-place callers import readers and writers from.
+largest) in :mod:`._read_shared`, the writers in :mod:`._write`; this module reads
+the other parts. Callers import readers and writers from the room's face,
+:mod:`federation.model`.
 
 Writing produces version 6 by default (``version=3..5`` writes the older shapes,
 dropping the fields those versions lack; ``version=2`` likewise, without ``source``).
@@ -123,25 +124,3 @@ def parse_next_update_parameters(data: bytes) -> NextUpdateParameters:
     top = _children(root, [_F("verifyNextUpdate")], "OCSP next update parameters")
     return NextUpdateParameters(_bool(top["verifyNextUpdate"][0], "verifyNextUpdate"))
 
-
-# Writers live in _write; re-exported here so callers import one module.
-from ._write import (
-    anchor_element, write_fetch_interval_parameters, write_monitoring_parameters,
-    write_next_update_parameters, write_private_parameters, write_shared_parameters,
-)
-
-__all__ = [
-    "XROAD_NS",
-    "anchor_element",
-    "parse_anchor_element",
-    "parse_fetch_interval_parameters",
-    "parse_monitoring_parameters",
-    "parse_next_update_parameters",
-    "parse_private_parameters",
-    "parse_shared_parameters",
-    "write_fetch_interval_parameters",
-    "write_monitoring_parameters",
-    "write_next_update_parameters",
-    "write_private_parameters",
-    "write_shared_parameters",
-]

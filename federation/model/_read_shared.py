@@ -112,18 +112,20 @@ class _SharedReader:
             )
         return sources
 
-    def _cost_type(self, f: dict[str, list[etree._Element]]) -> str | None:
+    def _costed(self, el: etree._Element, spec: list[_F],
+                what: str) -> tuple[dict[str, list[etree._Element]], str | None]:
+        """The children of an OCSP responder or TSA: ``spec``, then from version 6 an
+        optional ``costType``; with that cost type (``None`` when absent)."""
+        if _v(self.version, 6):
+            spec = [*spec, _F("costType", 0)]
+        f = _children(el, spec, what)
         if not f.get("costType"):
-            return None
+            return f, None
         self.seen_features.add(6)
-        return _enum(f["costType"][0], "costType", ("FREE", "PAID", "UNDEFINED"))
+        return f, _enum(f["costType"][0], "costType", ("FREE", "PAID", "UNDEFINED"))
 
     def _ocsp_info(self, el: etree._Element) -> OcspInfo:
-        spec = [_F("url"), _F("cert", 0)]
-        if _v(self.version, 6):
-            spec.append(_F("costType", 0))
-        f = _children(el, spec, "ocsp")
-        cost = self._cost_type(f)
+        f, cost = self._costed(el, [_F("url"), _F("cert", 0)], "ocsp")
         return OcspInfo(
             url=_str(f["url"][0], "ocsp url"),
             cert=_cert(f["cert"][0], "ocsp cert") if f["cert"] else None,
@@ -178,11 +180,7 @@ class _SharedReader:
         )
 
     def approved_tsa(self, el: etree._Element) -> ApprovedTsaInfo:
-        spec = [_F("name"), _F("url"), _F("cert")]
-        if _v(self.version, 6):
-            spec.append(_F("costType", 0))
-        f = _children(el, spec, "approvedTSA")
-        cost = self._cost_type(f)
+        f, cost = self._costed(el, [_F("name"), _F("url"), _F("cert")], "approvedTSA")
         return ApprovedTsaInfo(
             name=_str(f["name"][0], "approvedTSA name"),
             url=_str(f["url"][0], "approvedTSA url"),

@@ -41,6 +41,12 @@ def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._E
     return el
 
 
+def _add_present(parent: etree._Element, name: str, text: str | None) -> None:
+    """Add an optional element: only when there is a value for it."""
+    if text is not None:
+        _add(parent, name, text)
+
+
 def _b64text(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -99,13 +105,11 @@ def write_shared_parameters(params: SharedParameters, *, version: int = CURRENT_
         if version >= 3 and ca.acme_server is not None:
             a = _add(el, "acmeServer")
             _add(a, "directoryURL", ca.acme_server.directory_url)
-            if ca.acme_server.ip_address is not None:
-                _add(a, "ipAddress", ca.acme_server.ip_address)
+            _add_present(a, "ipAddress", ca.acme_server.ip_address)
             if version >= 4:
-                if ca.acme_server.authentication_certificate_profile_id is not None:
-                    _add(a, "authenticationCertificateProfileId", ca.acme_server.authentication_certificate_profile_id)
-                if ca.acme_server.signing_certificate_profile_id is not None:
-                    _add(a, "signingCertificateProfileId", ca.acme_server.signing_certificate_profile_id)
+                _add_present(a, "authenticationCertificateProfileId",
+                             ca.acme_server.authentication_certificate_profile_id)
+                _add_present(a, "signingCertificateProfileId", ca.acme_server.signing_certificate_profile_id)
 
     for tsa in params.approved_tsas:
         el = _add(root, "approvedTSA")
@@ -148,16 +152,14 @@ def write_shared_parameters(params: SharedParameters, *, version: int = CURRENT_
         el = _add(root, "securityServer")
         _add(el, "owner", ref(server.owner, "owner"))
         _add(el, "serverCode", server.server_code)
-        if server.address is not None:
-            _add(el, "address", server.address)
+        _add_present(el, "address", server.address)
         for digest in server.auth_cert_hashes:
             _add(el, "authCertHash", _b64text(digest))
         for client in server.clients:
             _add(el, "client", ref(client, f"client of server {server.server_code}"))
         if version >= 5 and server.maintenance is not None:
             mm = _add(el, "inMaintenanceMode")
-            if server.maintenance.message is not None:
-                _add(mm, "message", server.maintenance.message)
+            _add_present(mm, "message", server.maintenance.message)
 
     for group in params.global_groups:
         el = _add(root, "globalGroup")

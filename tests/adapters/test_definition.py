@@ -68,6 +68,12 @@ BAD = [
     ("rest-param", GOOD + '    rest: {path: "/things/{id}"}\n', 17, "operations[0].rest.path", "'id'"),
     ("rest-xpath", GOOD + '    rest: {path: "/things/{code}", not_found_when: "tns:found = ="}\n', 17,
      "operations[0].rest.not_found_when", "invalid XPath"),
+    ("sign-not-a-mapping", GOOD + "    sign: enveloped\n", 17, "operations[0].sign", "must be a mapping"),
+    ("rest-unknown-field", GOOD + '    rest: {path: "/things", colour: red}\n', 17, "operations[0].rest.colour",
+     "unknown field (allowed: method, not_found_when, path)"),
+    ("consumer-user-id-not-a-mapping", GOOD + "consumers:\n  - name: c\n    gateway: {url: http://gw}\n"
+     "    client: EE/GOV/1/a\n    service: EE/GOV/1/b/svc\n    user_id: fixed\n", 22, "consumers[0].user_id",
+     "must be a mapping"),
     ("yaml-syntax", GOOD.replace("  name: demo", "  name: [demo"), 3, "not valid YAML", ""),
     ("consumer-service", GOOD + "consumers:\n  - name: c\n    gateway: {url: http://gw}\n    client: EE/GOV/1/a\n"
      "    service: EE/GOV\n", 21, "consumers[0].service", "parts"),

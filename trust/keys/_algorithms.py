@@ -11,10 +11,21 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from typing import TypeVar
 
 from cryptography.hazmat.primitives import hashes
 
 from trust.errors import UnsupportedAlgorithm
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _member_by_uri(algorithms: type[E], uri: str, kind: str) -> E:
+    """The algorithm whose URI is ``uri`` (white space around it ignored); any other is unsupported."""
+    try:
+        return algorithms(uri.strip())
+    except ValueError:
+        raise UnsupportedAlgorithm(f"unsupported {kind} algorithm URI: {uri!r}") from None
 
 
 class DigestAlgorithm(enum.Enum):
@@ -43,10 +54,7 @@ class DigestAlgorithm(enum.Enum):
 
     @classmethod
     def from_uri(cls, uri: str) -> "DigestAlgorithm":
-        try:
-            return cls(uri.strip())
-        except ValueError:
-            raise UnsupportedAlgorithm(f"unsupported digest algorithm URI: {uri!r}") from None
+        return _member_by_uri(cls, uri, "digest")
 
     @classmethod
     def from_name(cls, name: str) -> "DigestAlgorithm":
@@ -76,10 +84,7 @@ class SignatureAlgorithm(enum.Enum):
 
     @classmethod
     def from_uri(cls, uri: str) -> "SignatureAlgorithm":
-        try:
-            return cls(uri.strip())
-        except ValueError:
-            raise UnsupportedAlgorithm(f"unsupported signature algorithm URI: {uri!r}") from None
+        return _member_by_uri(cls, uri, "signature")
 
     @classmethod
     def for_key(cls, public_key: object, digest: DigestAlgorithm = DigestAlgorithm.SHA512) -> "SignatureAlgorithm":

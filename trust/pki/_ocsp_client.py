@@ -14,6 +14,7 @@ import datetime as dt
 import threading
 import urllib.parse
 from collections import OrderedDict
+from typing import TypedDict, Unpack
 
 import httpx
 from cryptography import x509
@@ -57,6 +58,14 @@ class OcspCache:
                 self._entries.popitem(last=False)
 
 
+class _FetchOptions(TypedDict, total=False):
+    """How :meth:`OcspClient.fetch` asks (the defaults are its own)."""
+
+    responder_certs: tuple[x509.Certificate, ...]  # extra authorised signers; default none
+    use_nonce: bool  # default True
+    method: str  # "POST" (default) or "GET"
+
+
 class OcspClient:
     """Fetches and verifies OCSP responses; ``responder_certs`` are extra authorised signers."""
 
@@ -65,24 +74,14 @@ class OcspClient:
         self._http = http or httpx.Client(timeout=timeout, trust_env=False)
         self.cache = cache if cache is not None else OcspCache()
 
-    def status(
-        self,
-        cert: x509.Certificate,
-        issuer: x509.Certificate,
-        url: str,
-        *,
-        at: dt.datetime,
-        freshness_seconds: int,
-        responder_certs: tuple[x509.Certificate, ...] = (),
-        use_nonce: bool = True,
-        method: str = "POST",
-    ) -> VerifiedOcspStatus:
+    def status(self, cert: x509.Certificate, issuer: x509.Certificate, url: str, *, at: dt.datetime,
+               freshness_seconds: int, **options: Unpack[_FetchOptions]) -> VerifiedOcspStatus:
+        """:meth:`fetch`, answered from the cache while the cached status is fresh at ``at``."""
         at = require_aware(at)
         cached = self.cache.get(cert, issuer, at, freshness_seconds)
         if cached is not None:
             return cached
-        status = self.fetch(cert, issuer, url, at=at, freshness_seconds=freshness_seconds,
-                            responder_certs=responder_certs, use_nonce=use_nonce, method=method)
+        status = self.fetch(cert, issuer, url, at=at, freshness_seconds=freshness_seconds, **options)
         self.cache.put(cert, issuer, status)
         return status
 

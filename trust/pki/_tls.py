@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from cryptography import x509
 
@@ -162,19 +162,21 @@ def httpx_peer_certificate(response: Any) -> x509.Certificate | None:
     return peer_certificate(ssl_object)
 
 
-def cheroot_adapter(
-    token: SoftToken,
-    key_id: str,
-    cert_chain: Sequence[x509.Certificate],
-    *,
-    client_cas: Iterable[x509.Certificate],
-    tls13: bool = True,
-) -> Any:
-    """A cheroot ``BuiltinSSLAdapter`` using :func:`server_context`; it passes the
-    client certificate to the WSGI app as ``SSL_CLIENT_CERT``."""
+class _ServerOptions(TypedDict):
+    """:func:`server_context`'s keyword arguments (see there for the default)."""
+
+    client_cas: Iterable[x509.Certificate]
+    tls13: NotRequired[bool]
+
+
+def cheroot_adapter(token: SoftToken, key_id: str, cert_chain: Sequence[x509.Certificate],
+                    **server: Unpack[_ServerOptions]) -> Any:
+    """A cheroot ``BuiltinSSLAdapter`` using :func:`server_context` (``server`` is what
+    that takes besides the key); it passes the client certificate to the WSGI app as
+    ``SSL_CLIENT_CERT``."""
     from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-    context = server_context(token, key_id, cert_chain, client_cas=client_cas, tls13=tls13)
+    context = server_context(token, key_id, cert_chain, **server)
     keyfile, pin = token.key_file(key_id)
     with _pem_file(cert_chain) as chain_path:
         adapter = BuiltinSSLAdapter(str(chain_path), str(keyfile), private_key_password=pin)

@@ -20,7 +20,7 @@ import base64
 import hashlib
 import urllib.parse
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
@@ -28,6 +28,8 @@ from trust.errors import IdentifierError
 from ._identifiers import ClientId, RepresentedParty, SecurityServerId, ServiceId, parse_client, parse_server
 
 PROTOCOL_PREFIX = "r1"
+T = TypeVar("T")
+
 H_CLIENT = "X-Road-Client"
 H_SERVICE = "X-Road-Service"
 H_ID = "X-Road-Id"
@@ -122,29 +124,26 @@ def header_value(headers: Headers, name: str) -> str | None:
     return _last(headers, name)
 
 
+def _parse_header(raw: str, name: str, parse: Callable[[str], T], fault: str) -> T:
+    """The value ``raw`` of identifier header ``name``, read with ``parse``; a malformed one is ``fault``."""
+    try:
+        return parse(raw)
+    except IdentifierError as exc:
+        raise XRoadFault(fault, f"invalid {name}: {exc}") from None
+
+
 def read_xroad_headers(headers: Headers) -> XRoadRestHeaders:
     """The ``X-Road-*`` request headers; a missing or bad ``X-Road-Client`` is refused."""
     raw_client = _last(headers, H_CLIENT)
     if raw_client is None or not raw_client.strip():
         raise XRoadFault(faults.MISSING_HEADER_FIELD, "the X-Road-Client header is missing")
-    try:
-        client = parse_client(raw_client)
-    except IdentifierError as exc:
-        raise XRoadFault(faults.INVALID_CLIENT_IDENTIFIER, f"invalid X-Road-Client: {exc}") from None
-    server = None
+    client = _parse_header(raw_client, H_CLIENT, parse_client, faults.INVALID_CLIENT_IDENTIFIER)
     raw_server = _last(headers, H_SECURITY_SERVER)
-    if raw_server:
-        try:
-            server = parse_server(raw_server)
-        except IdentifierError as exc:
-            raise XRoadFault(faults.INVALID_SECURITY_SERVER, f"invalid X-Road-Security-Server: {exc}") from None
-    party = None
+    server = (_parse_header(raw_server, H_SECURITY_SERVER, parse_server, faults.INVALID_SECURITY_SERVER)
+              if raw_server else None)
     raw_party = _last(headers, H_REPRESENTED_PARTY)
-    if raw_party:
-        try:
-            party = RepresentedParty.parse(raw_party)
-        except IdentifierError as exc:
-            raise XRoadFault(faults.INVALID_REQUEST, f"invalid X-Road-Represented-Party: {exc}") from None
+    party = (_parse_header(raw_party, H_REPRESENTED_PARTY, RepresentedParty.parse, faults.INVALID_REQUEST)
+             if raw_party else None)
     return XRoadRestHeaders(
         client=client,
         query_id=_last(headers, H_ID),

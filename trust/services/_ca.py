@@ -45,8 +45,8 @@ from trust.protocol import MemberId, SecurityServerId
 from trust.keys import KeyType, PrivateKey, PublicKey, SoftToken, write_atomic
 
 from ._ca_profile import (
-    _ca_builder, _check_public_key, _csr_public_key, _delegated_ocsp_cert, _leaf_builder, _member_profile, _name,
-    _serial, _service_record, _sig_hash, _subject_text, _tsa_cert,
+    OCSP_RESPONDER_PROFILE, TSA_PROFILE, _ca_builder, _check_public_key, _csr_public_key, _leaf_builder,
+    _member_profile, _name, _serial, _service_cert, _service_record, _sig_hash, _subject_text,
 )
 from ._ca_types import (
     AlreadyRevoked, CaAlreadyExists, CaError, CaNotInitialised, CertificateKind, CsrInvalid, IssuedCertificate,
@@ -122,13 +122,13 @@ class CertificateAuthority:
             issuer_cert, issuer_key = int_cert, int_key
         not_after = min(start + dt.timedelta(days=365 * 5), issuer_cert.not_valid_after_utc)
         ocsp_key = key(OCSP)
-        ocsp_cert = _delegated_ocsp_cert(
-            _name((NameOID.ORGANIZATION_NAME, org), (NameOID.COMMON_NAME, f"{instance} OCSP Responder")),
+        ocsp_cert = _service_cert(
+            OCSP_RESPONDER_PROFILE, _name((NameOID.ORGANIZATION_NAME, org), (NameOID.COMMON_NAME, f"{instance} OCSP Responder")),
             issuer_cert, issuer_key, ocsp_key.public_key(), start, not_after)
         write_atomic(certs_dir / "ocsp.pem", cert_pem(ocsp_cert))
         tsa_key = key(TSA)
-        tsa_cert = _tsa_cert(
-            _name((NameOID.ORGANIZATION_NAME, org), (NameOID.COMMON_NAME, f"{instance} Timestamping Authority")),
+        tsa_cert = _service_cert(
+            TSA_PROFILE, _name((NameOID.ORGANIZATION_NAME, org), (NameOID.COMMON_NAME, f"{instance} Timestamping Authority")),
             issuer_cert, issuer_key, tsa_key.public_key(), start, not_after)
         write_atomic(certs_dir / "tsa.pem", cert_pem(tsa_cert))
         # the register lists every certificate the CA keys signed, so the responder can

@@ -115,29 +115,29 @@ def _leaf_builder(subject: x509.Name, issuer: x509.Certificate, public_key: Publ
     )
 
 
-def _delegated_ocsp_cert(subject: x509.Name, issuer_cert: x509.Certificate, issuer_key: PrivateKey,
-                         public_key: PublicKey, start: dt.datetime, not_after: dt.datetime) -> x509.Certificate:
-    """The OCSP responder's certificate: EKU OCSPSigning and id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2)."""
-    return (
-        _leaf_builder(subject, issuer_cert, public_key, start, not_after)
-        .serial_number(_serial())
-        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
-        .add_extension(x509.OCSPNoCheck(), critical=False)
-        .sign(issuer_key, _sig_hash(issuer_key))
-    )
+Extensions = tuple[tuple[x509.ExtensionType, bool], ...]
+"""Extensions a profile adds to a leaf certificate, each with its criticality, in order."""
+
+OCSP_RESPONDER_PROFILE: Extensions = (
+    # the delegated OCSP responder: EKU OCSPSigning and id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2)
+    (x509.KeyUsage(True, False, False, False, False, False, False, False, False), True),
+    (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), False),
+    (x509.OCSPNoCheck(), False),
+)
+TSA_PROFILE: Extensions = (
+    # the TSA: EKU timeStamping, critical (RFC 3161 2.3)
+    (x509.KeyUsage(True, True, False, False, False, False, False, False, False), True),
+    (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True),
+)
 
 
-def _tsa_cert(subject: x509.Name, issuer_cert: x509.Certificate, issuer_key: PrivateKey,
-              public_key: PublicKey, start: dt.datetime, not_after: dt.datetime) -> x509.Certificate:
-    """The TSA's certificate: EKU timeStamping, critical (RFC 3161 2.3)."""
-    return (
-        _leaf_builder(subject, issuer_cert, public_key, start, not_after)
-        .serial_number(_serial())
-        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(issuer_key, _sig_hash(issuer_key))
-    )
+def _service_cert(profile: Extensions, subject: x509.Name, issuer_cert: x509.Certificate, issuer_key: PrivateKey,
+                  public_key: PublicKey, start: dt.datetime, not_after: dt.datetime) -> x509.Certificate:
+    """A certificate of one of the CA's own services (:data:`OCSP_RESPONDER_PROFILE`, :data:`TSA_PROFILE`)."""
+    builder = _leaf_builder(subject, issuer_cert, public_key, start, not_after).serial_number(_serial())
+    for extension, critical in profile:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(issuer_key, _sig_hash(issuer_key))
 
 
 def _member_profile(builder: x509.CertificateBuilder, kind: CertificateKind,

@@ -104,17 +104,7 @@ def parse_signature(signature_xml: bytes) -> ParsedSignature:
     the same first-match semantics the ElementPath ``find`` calls had.
     """
     sig = _signature_element(signature_xml)
-    # one pass over the children of ds:Signature and of ds:SignedInfo; the first of each
-    # kind counts, as with ``find``
-    signed_info = value_el = key_info = None
-    for child in sig:
-        tag = child.tag
-        if tag == _SIGNED_INFO and signed_info is None:
-            signed_info = child
-        elif tag == _SIGNATURE_VALUE and value_el is None:
-            value_el = child
-        elif tag == _KEY_INFO and key_info is None:
-            key_info = child
+    signed_info, value_el, key_info = _first_children(sig, _SIGNED_INFO, _SIGNATURE_VALUE, _KEY_INFO)
     if signed_info is None:
         raise SignatureMalformed("signature has no SignedInfo")
     c14n, method, reference_els = _signed_info_parts(signed_info)
@@ -153,18 +143,22 @@ def _signature_element(signature_xml: bytes) -> etree._Element:
     raise SignatureMalformed(f"unexpected signature root element {root.tag}")
 
 
+def _first_children(parent: etree._Element, *tags: str) -> list[etree._Element | None]:
+    """The first child of ``parent`` with each of ``tags`` (``None`` where there is none).
+
+    One pass over the children; the first of each kind counts, as with ``find``.
+    """
+    found: dict[object, etree._Element] = {}
+    for child in parent:
+        if child.tag in tags and child.tag not in found:
+            found[child.tag] = child
+    return [found.get(tag) for tag in tags]
+
+
 def _signed_info_parts(signed_info: etree._Element) -> tuple[str, SignatureAlgorithm, list[etree._Element]]:
     """The canonicalization and signature methods (checked) and the ``ds:Reference`` elements."""
-    c14n_el = method_el = None
-    reference_els = []
-    for child in signed_info:
-        tag = child.tag
-        if tag == _REFERENCE:
-            reference_els.append(child)
-        elif tag == _C14N_METHOD and c14n_el is None:
-            c14n_el = child
-        elif tag == _SIGNATURE_METHOD and method_el is None:
-            method_el = child
+    c14n_el, method_el = _first_children(signed_info, _C14N_METHOD, _SIGNATURE_METHOD)
+    reference_els = list(signed_info.iterchildren(_REFERENCE))
     c14n = _algorithm(c14n_el)
     if c14n not in C14N_ALGORITHMS:
         raise SignatureMalformed(f"canonicalization {c14n!r} is not allowed")
@@ -179,16 +173,9 @@ def _signed_info_parts(signed_info: etree._Element) -> tuple[str, SignatureAlgor
 
 
 def _reference(ref: etree._Element) -> ParsedReference:
-    dm_el = dv_el = None
-    transforms_list: list[str] = []
-    for child in ref:
-        tag = child.tag
-        if tag == _DIGEST_METHOD and dm_el is None:
-            dm_el = child
-        elif tag == _DIGEST_VALUE and dv_el is None:
-            dv_el = child
-        elif tag == _TRANSFORMS:
-            transforms_list.extend(t.get("Algorithm") or "" for t in child.iterchildren(_TRANSFORM))
+    dm_el, dv_el = _first_children(ref, _DIGEST_METHOD, _DIGEST_VALUE)
+    transforms_list = [t.get("Algorithm") or "" for transforms in ref.iterchildren(_TRANSFORMS)
+                       for t in transforms.iterchildren(_TRANSFORM)]
     alg = _digest_algorithm(dm_el)
     if alg is DigestAlgorithm.SHA1:
         raise SignatureMalformed("SHA-1 reference digests are not accepted")

@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NotRequired, Sequence, TypedDict, Unpack
 
 from cryptography import x509
 
@@ -145,35 +145,36 @@ def create_signature(
     )).encode("utf-8")
 
 
+class _SigningArgs(TypedDict):
+    """:func:`create_signature`'s keyword arguments but the digest (see there for the defaults)."""
+
+    signer: Signer
+    key_id: str
+    certificate: x509.Certificate
+    signing_time: dt.datetime
+    ocsp_responses: NotRequired[Sequence[bytes]]
+    extra_certificates: NotRequired[Sequence[x509.Certificate]]
+    algorithm: NotRequired[SignatureAlgorithm | None]
+
+
 def sign_batch(
     messages: Sequence[Sequence[SignedPart]],
     *,
-    signer: Signer,
-    key_id: str,
-    certificate: x509.Certificate,
-    signing_time: dt.datetime,
-    ocsp_responses: Sequence[bytes] = (),
-    extra_certificates: Sequence[x509.Certificate] = (),
-    algorithm: SignatureAlgorithm | None = None,
     digest_algorithm: DigestAlgorithm = DigestAlgorithm.SHA512,
+    **signing: Unpack[_SigningArgs],
 ) -> list[BatchSignature]:
     """Sign many messages with one private-key operation (X-Road's batch signature).
 
     Each message is a sequence of parts (the message and its attachments); the hash
     chain result over all of them is signed once, and each message gets the common
-    signature, the result and its own ``sig-hashchain.xml``.
+    signature, the result and its own ``sig-hashchain.xml``. ``signing`` is what
+    :func:`create_signature` takes besides the parts.
     """
     leaves = [[HashChainInput(p.uri, p.digest_with(digest_algorithm)) for p in message] for message in messages]
     batch = build_hash_chains(leaves, algorithm=digest_algorithm, chain_uri=SIG_HASH_CHAIN)
     signature = create_signature(
         [SignedPart(SIG_HASH_CHAIN_RESULT, data=batch.result_xml, mime_type=HASH_CHAIN_RESULT_MIME)],
-        signer=signer,
-        key_id=key_id,
-        certificate=certificate,
-        signing_time=signing_time,
-        ocsp_responses=ocsp_responses,
-        extra_certificates=extra_certificates,
-        algorithm=algorithm,
         digest_algorithm=digest_algorithm,
+        **signing,
     )
     return [BatchSignature(signature, batch.result_xml, chain) for chain in batch.chains]

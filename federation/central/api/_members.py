@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response
 
 from ._http import REG, ApiContext, client_id, done, field, json_body, member_id, subsystem_id
@@ -16,12 +18,17 @@ def members_blueprint(ctx: ApiContext) -> Blueprint:
     def member_classes() -> Response:
         return done([{"code": c, "description": d} for c, d in registry.member_classes()])
 
-    @bp.post("/member-classes")
-    @requires(REG)
-    def add_member_class() -> Response:
-        data = json_body()
-        registry.add_member_class(field(data, "code"), field(data, "description", required=False, default=""))
-        return ctx.committed(status=201)
+    def add_coded(path: str, add: Callable[[str, str], None]) -> None:
+        """``POST path {code, description?}``: a new member class or global group."""
+
+        @bp.post(path, endpoint=add.__name__)
+        @requires(REG)
+        def add_code() -> Response:
+            data = json_body()
+            add(field(data, "code"), field(data, "description", required=False, default=""))
+            return ctx.committed(status=201)
+
+    add_coded("/member-classes", registry.add_member_class)
 
     @bp.get("/members")
     @requires()
@@ -58,12 +65,7 @@ def members_blueprint(ctx: ApiContext) -> Blueprint:
         return done([{"code": gr.code, "description": gr.description, "members": [m.to_text() for m in gr.members]}
                      for gr in snap.global_groups])
 
-    @bp.post("/global-groups")
-    @requires(REG)
-    def add_global_group() -> Response:
-        data = json_body()
-        registry.add_global_group(field(data, "code"), field(data, "description", required=False, default=""))
-        return ctx.committed(status=201)
+    add_coded("/global-groups", registry.add_global_group)
 
     @bp.post("/global-groups/<code>/members")
     @requires(REG)

@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Self, TypeVar
 
 from cryptography import x509
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Select, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -33,10 +33,12 @@ from trust.infra import transaction, utc_now
 from federation.model import SECURITY_SERVER_OWNERS_GROUP
 from ._db import open_engine
 from ._errors import (
-    DatabaseFailure, InvalidCertificate, NotInitialised, RegistryError, RegistryInvalidInput, UnknownGateway,
-    UnknownMember, UnknownMemberClass, UnknownSubsystem, WrongInstance,
+    DatabaseFailure, InvalidCertificate, NotInitialised, RegistryError, RegistryInvalidInput, RegistryNotFound,
+    UnknownGateway, UnknownMember, UnknownMemberClass, UnknownSubsystem, WrongInstance,
 )
 from ._models import GatewayRow, GlobalGroupRow, MemberClassRow, MemberRow, RegistryState, SubsystemRow
+
+R = TypeVar("R")
 
 
 ROLES = ("registration-officer", "security-officer", "system-admin")
@@ -166,6 +168,14 @@ class RegistryBase:
             raise WrongInstance(f"identifier names instance {instance!r}; this registry governs {own!r}")
 
     # -- lookups ------------------------------------------------------------------
+    @staticmethod
+    def _one(s: Session, query: Select[R], missing: str, code: str) -> R:
+        """The row ``query`` selects; none is :class:`RegistryNotFound` (``missing``, ``code``)."""
+        row = s.scalar(query)
+        if row is None:
+            raise RegistryNotFound(missing, code=code)
+        return row
+
     def _member_class(self, s: Session, code: str) -> MemberClassRow:
         row = s.scalar(select(MemberClassRow).where(MemberClassRow.code == code))
         if row is None:

@@ -49,12 +49,17 @@ class Registry(SecurityRecords):
 
     # -- member classes, members, subsystems ------------------------------------
     def add_member_class(self, code: str, description: str = "") -> None:
-        if not code or "/" in code:
-            raise RegistryInvalidInput(f"invalid member class code {code!r}")
+        self._add_coded(MemberClassRow(code=code, description=description), "member class")
+
+    def _add_coded(self, row: MemberClassRow | GlobalGroupRow, what: str) -> None:
+        """Add a member class or global group: a new code, without ``/``, and its description."""
+        if not row.code or "/" in row.code:
+            raise RegistryInvalidInput(f"invalid {what} code {row.code!r}")
         with self._change() as s:
-            if s.scalar(select(MemberClassRow).where(MemberClassRow.code == code)) is not None:
-                raise DuplicateName(f"member class {code!r} exists")
-            s.add(MemberClassRow(code=code, description=description))
+            kind = type(row)
+            if s.scalar(select(kind).where(kind.code == row.code)) is not None:
+                raise DuplicateName(f"{what} {row.code!r} exists")
+            s.add(row)
 
     def remove_member_class(self, code: str) -> None:
         with self._change() as s:
@@ -226,17 +231,11 @@ class Registry(SecurityRecords):
 
     # -- global groups ------------------------------------------------------------
     def add_global_group(self, code: str, description: str = "") -> None:
-        if not code or "/" in code:
-            raise RegistryInvalidInput(f"invalid global group code {code!r}")
-        with self._change() as s:
-            if s.scalar(select(GlobalGroupRow).where(GlobalGroupRow.code == code)) is not None:
-                raise DuplicateName(f"global group {code!r} exists")
-            s.add(GlobalGroupRow(code=code, description=description, built_in=False))
+        self._add_coded(GlobalGroupRow(code=code, description=description, built_in=False), "global group")
 
     def _group(self, s: Session, code: str, *, editable: bool) -> GlobalGroupRow:
-        group = s.scalar(select(GlobalGroupRow).where(GlobalGroupRow.code == code))
-        if group is None:
-            raise RegistryNotFound(f"unknown global group {code!r}", code="federation.registry.unknown_group")
+        group = self._one(s, select(GlobalGroupRow).where(GlobalGroupRow.code == code), f"unknown global group {code!r}",
+                          "federation.registry.unknown_group")
         if editable and group.built_in:
             raise InUse(f"global group {code!r} is built in and kept in sync by the registry")
         return group

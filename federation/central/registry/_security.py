@@ -23,7 +23,7 @@ from trust.protocol import parse_client
 
 from ._base import KEY_KINDS, ROLES, SETTINGS, TEXT_SETTINGS, RegistryBase, load_der_certificate
 from ._errors import (
-    DuplicateName, InUse, InvalidSetting, RegistryInvalidInput, RegistryNotFound, WrongInstance,
+    DuplicateName, InUse, InvalidSetting, RegistryInvalidInput, WrongInstance,
 )
 from ._models import (
     ApiKeyRow, CaRow, IntermediateCaRow, OcspRow, Setting, SigningKeyRow, TrustedAnchorRow, TsaRow,
@@ -88,10 +88,8 @@ class SecurityRecords(RegistryBase):
 
     def remove_ca(self, name: str) -> None:
         with self._change() as s:
-            row = s.scalar(select(CaRow).where(CaRow.name == name))
-            if row is None:
-                raise RegistryNotFound(f"unknown approved CA {name!r}", code="federation.registry.unknown_ca")
-            s.delete(row)
+            s.delete(self._one(s, select(CaRow).where(CaRow.name == name), f"unknown approved CA {name!r}",
+                               "federation.registry.unknown_ca"))
 
     def cas(self) -> list[dict[str, object]]:
         with self._session() as s:
@@ -119,10 +117,8 @@ class SecurityRecords(RegistryBase):
 
     def remove_tsa(self, name: str) -> None:
         with self._change() as s:
-            row = s.scalar(select(TsaRow).where(TsaRow.name == name))
-            if row is None:
-                raise RegistryNotFound(f"unknown approved TSA {name!r}", code="federation.registry.unknown_tsa")
-            s.delete(row)
+            s.delete(self._one(s, select(TsaRow).where(TsaRow.name == name), f"unknown approved TSA {name!r}",
+                               "federation.registry.unknown_tsa"))
 
     def tsas(self) -> list[dict[str, object]]:
         with self._session() as s:
@@ -209,10 +205,8 @@ class SecurityRecords(RegistryBase):
 
     def remove_trusted_anchor(self, instance: str) -> None:
         with self._change() as s:
-            row = s.scalar(select(TrustedAnchorRow).where(TrustedAnchorRow.instance == instance))
-            if row is None:
-                raise RegistryNotFound(f"no trusted anchor of instance {instance!r}", code="federation.registry.unknown_anchor")
-            s.delete(row)
+            s.delete(self._one(s, select(TrustedAnchorRow).where(TrustedAnchorRow.instance == instance),
+                               f"no trusted anchor of instance {instance!r}", "federation.registry.unknown_anchor"))
 
     def trusted_anchors(self) -> list[tuple[str, bytes, str, dt.datetime]]:
         """``(instance, anchor bytes, SHA-224 hex, added at)``."""
@@ -236,6 +230,10 @@ class SecurityRecords(RegistryBase):
             s.add(SigningKeyRow(key_id=key_id, kind=kind, status=status, cert_der=der, created_at=now,
                                 activated_at=now if status == "active" else None))
 
+    def _signing_key(self, s: Session, key_id: str) -> SigningKeyRow:
+        return self._one(s, select(SigningKeyRow).where(SigningKeyRow.key_id == key_id),
+                         f"unknown signing key {key_id!r}", "federation.registry.unknown_key")
+
     def _retire_active(self, s: Session, kind: str) -> None:
         for row in s.scalars(select(SigningKeyRow).where(SigningKeyRow.kind == kind, SigningKeyRow.status == "active")):
             row.status = "retired"
@@ -243,9 +241,7 @@ class SecurityRecords(RegistryBase):
     def activate_signing_key(self, key_id: str) -> None:
         """Make a pending key the signing key of its kind; the previous one is retired."""
         with self._change() as s:
-            row = s.scalar(select(SigningKeyRow).where(SigningKeyRow.key_id == key_id))
-            if row is None:
-                raise RegistryNotFound(f"unknown signing key {key_id!r}", code="federation.registry.unknown_key")
+            row = self._signing_key(s, key_id)
             if row.status != "pending":
                 raise RegistryInvalidInput(f"signing key {key_id!r} is {row.status}, not pending")
             self._retire_active(s, row.kind)
@@ -255,9 +251,7 @@ class SecurityRecords(RegistryBase):
     def remove_signing_key(self, key_id: str) -> None:
         """Forget a retired (or pending) key: its certificate leaves the published sources."""
         with self._change() as s:
-            row = s.scalar(select(SigningKeyRow).where(SigningKeyRow.key_id == key_id))
-            if row is None:
-                raise RegistryNotFound(f"unknown signing key {key_id!r}", code="federation.registry.unknown_key")
+            row = self._signing_key(s, key_id)
             if row.status == "active":
                 raise InUse(f"signing key {key_id!r} is active; activate another key first")
             s.delete(row)
@@ -297,9 +291,8 @@ class SecurityRecords(RegistryBase):
 
     def revoke_api_key(self, name: str) -> None:
         with self._change(bump=False) as s:
-            row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.name == name))
-            if row is None:
-                raise RegistryNotFound(f"unknown API key {name!r}", code="federation.registry.unknown_api_key")
+            row = self._one(s, select(ApiKeyRow).where(ApiKeyRow.name == name), f"unknown API key {name!r}",
+                            "federation.registry.unknown_api_key")
             row.revoked = True
 
     def api_keys(self) -> list[ApiKeyInfo]:

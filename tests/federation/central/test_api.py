@@ -184,3 +184,16 @@ def test_error_status_comes_from_the_code_table() -> None:
     assert status_of(TrustError("x", code="trust.signature.no_input")) == 400
     assert status_of(RegistryError("x")) == RegistryError.http_status
     assert status_of(SildError("x")) == 500
+
+
+@pytest.mark.parametrize("path", ["/api/v1/member-classes", "/api/v1/global-groups"])
+def test_member_classes_and_global_groups_are_added_by_code_and_description(app: Flask, client: FlaskClient,
+                                                                            path: str) -> None:
+    headers = _key(app, "registration-officer")
+    assert client.post(path, json={"code": "ADDED"}, headers=headers).status_code == 201
+    assert client.post(path, json={"code": "DESCRIBED", "description": "with words"}, headers=headers).status_code == 201
+    listed = {item["code"]: item["description"] for item in client.get(path, headers=headers).json}
+    assert (listed["ADDED"], listed["DESCRIBED"]) == ("", "with words")
+    missing = client.post(path, json={"description": "no code"}, headers=headers)
+    assert (missing.status_code, missing.json["error"]) == (400, "api.missing_field")
+    assert client.post(path, json={"code": "ADDED"}, headers=_key(app, "security-officer")).status_code == 403

@@ -154,3 +154,16 @@ def test_every_command_is_reachable_under_sild_central() -> None:
         "trust-anchor": {"add": None, "list": None, "remove": None},
         "key": {"create": None, "activate": None, "remove": None, "list": None},
     }
+
+
+def test_member_classes_and_global_groups_are_added_by_code(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    d = str(tmp_path / "ee")
+    run("central", "init", d, "--instance", "EE", "--url", "http://127.0.0.1:4000", "--member-class", "GOV=Government")
+    assert run("central", "member-class", "add", d, "--code", "COM", "--description", "Commercial")[1] == \
+        "member class COM added\n"
+    assert run("central", "group", "add", d, "--code", "readers")[1] == "global group readers added\n"
+    assert "COM\tCommercial" in run("central", "member-class", "list", d)[1]
+    code, out = run("central", "group", "add", d, "--code", "readers", ok=False)
+    assert code == 1 and "federation.registry.duplicate_name" in out
+    for group in ("member-class", "group"):
+        assert "--description TEXT" in run("central", group, "add", "--help")[1]

@@ -19,7 +19,7 @@ from federation.model import (
     parse_fetch_interval_parameters, parse_monitoring_parameters, parse_next_update_parameters,
     parse_private_parameters, parse_shared_parameters, write_private_parameters, write_shared_parameters,
 )
-from federation.model._read import (
+from federation.model._write import (
     write_fetch_interval_parameters, write_monitoring_parameters, write_next_update_parameters,
 )
 from trust.protocol import MemberId, SubsystemId
@@ -288,3 +288,20 @@ def test_documents_sild_refuses_are_invalid_for_xroad_schema(name: str) -> None:
     data, _ = BROKEN[name]
     schema = xroad_schema(XROAD, "v2/shared-parameters.xsd")  # v2: no source needed, so each flaw is the reason
     assert not schema.validate(etree.fromstring(data))
+
+
+def test_enumerated_fields_are_absent_or_one_of_their_values() -> None:
+    from federation.model import ApprovedCaInfo, ApprovedTsaInfo, CaInfo, OcspInfo
+
+    assert OcspInfo("http://ocsp", cost_type=None).cost_type is None
+    assert ApprovedTsaInfo("tsa", "http://tsa", b"c", cost_type="FREE").cost_type == "FREE"
+    for build, message in [
+        (lambda: OcspInfo("http://ocsp", cost_type="CHEAP"), "costType 'CHEAP' is not one of ('FREE', 'PAID', 'UNDEFINED')"),
+        (lambda: ApprovedTsaInfo("tsa", "http://tsa", b"c", cost_type="CHEAP"),
+         "costType 'CHEAP' is not one of ('FREE', 'PAID', 'UNDEFINED')"),
+        (lambda: ApprovedCaInfo("ca", CaInfo(b"c"), "profile", default_csr_format="P12"),
+         "defaultCsrFormat 'P12' is not one of ('PEM', 'DER')"),
+    ]:
+        with pytest.raises(ConfSchemaInvalid) as info:
+            build()
+        assert str(info.value) == message

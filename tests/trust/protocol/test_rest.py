@@ -65,6 +65,25 @@ def test_xroad_client_refused(headers: list[tuple[str, str]], code: str) -> None
     assert info.value.at(faults.CLIENT).fault_code == f"client.{code}"
 
 
+@pytest.mark.parametrize("name,value,code", [
+    ("X-Road-Client", "EE/GOV", "invalid_client_identifier"),
+    ("X-Road-Security-Server", "EE/COM/3", "invalid_security_server"),
+    ("X-Road-Represented-Party", "a/b/c", "invalid_request"),
+])
+def test_a_malformed_identifier_header_is_refused_by_name(name: str, value: str, code: str) -> None:
+    headers = [("X-Road-Client", "EE/GOV/1"), (name, value)]
+    with pytest.raises(XRoadFault) as info:
+        read_xroad_headers(headers)
+    assert info.value.fault_code == code
+    assert info.value.message.startswith(f"invalid {name}: ")
+
+
+def test_empty_optional_identifier_headers_are_absent() -> None:
+    read = read_xroad_headers([("X-Road-Client", "EE/GOV/1"), ("X-Road-Security-Server", ""),
+                               ("X-Road-Represented-Party", "")])
+    assert (read.security_server, read.represented_party) == (None, None)
+
+
 def test_filter_headers() -> None:
     headers = [
         ("Host", "ss"), ("User-Agent", "curl"), ("Content-Length", "3"), ("Expect", "100-continue"),

@@ -446,3 +446,11 @@ def test_signed_canonical_forms_are_lxml_c14n_of_the_document(pki: EvidencePki, 
         public.verify(der, signed_info, ec.ECDSA(hashes.SHA512()))
     else:
         public.verify(value, signed_info, padding.PKCS1v15(), hashes.SHA512())
+
+
+def test_first_children_takes_the_first_of_each_kind_in_one_pass() -> None:
+    from trust.xades._parse import _first_children
+
+    parent = etree.fromstring(b"<p><a n='1'/><!-- note --><b n='1'/><a n='2'/><c/></p>")
+    first_a, first_b, missing = _first_children(parent, "a", "b", "d")
+    assert (first_a.get("n"), first_b.get("n"), missing) == ("1", "1", None)  # type: ignore[union-attr]

@@ -298,3 +298,35 @@ def test_postgresql_same_operations(now: dt.datetime, tmp_path: Path) -> None:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
         admin.dispose()
+
+
+@pytest.mark.parametrize(("change", "message", "code"), [
+    (lambda r: r.remove_ca("nope"), "unknown approved CA 'nope'", "federation.registry.unknown_ca"),
+    (lambda r: r.remove_tsa("nope"), "unknown approved TSA 'nope'", "federation.registry.unknown_tsa"),
+    (lambda r: r.remove_trusted_anchor("FI"), "no trusted anchor of instance 'FI'", "federation.registry.unknown_anchor"),
+    (lambda r: r.activate_signing_key("k1"), "unknown signing key 'k1'", "federation.registry.unknown_key"),
+    (lambda r: r.remove_signing_key("k1"), "unknown signing key 'k1'", "federation.registry.unknown_key"),
+    (lambda r: r.revoke_api_key("ops"), "unknown API key 'ops'", "federation.registry.unknown_api_key"),
+    (lambda r: r.remove_global_group("G1"), "unknown global group 'G1'", "federation.registry.unknown_group"),
+])
+def test_changing_what_is_not_there_is_not_found(registry: Registry, change: object, message: str, code: str) -> None:
+    from federation.central.registry._errors import RegistryNotFound
+
+    serial = registry.info().serial
+    with pytest.raises(RegistryNotFound) as info:
+        change(registry)  # type: ignore[operator]
+    assert (str(info.value), info.value.code) == (message, code)
+    assert registry.info().serial == serial
+
+
+@pytest.mark.parametrize(("add", "what"), [(Registry.add_member_class, "member class"),
+                                            (Registry.add_global_group, "global group")])
+def test_member_classes_and_global_groups_take_a_new_code_without_slash(registry: Registry, add: object,
+                                                                         what: str) -> None:
+    add(registry, "NEW", "described")  # type: ignore[operator]
+    for code, error, message in [("", RegistryInvalidInput, f"invalid {what} code ''"),
+                                 ("A/B", RegistryInvalidInput, f"invalid {what} code 'A/B'"),
+                                 ("NEW", DuplicateName, f"{what} 'NEW' exists")]:
+        with pytest.raises(error) as info:
+            add(registry, code)  # type: ignore[operator]
+        assert str(info.value) == message
