@@ -26,8 +26,8 @@ if TYPE_CHECKING:
         ApprovedCa, ApprovedTsa, CertificateError, OcspCache, OcspCertStatus, OcspClient, OcspError,
         OcspResponderInfo, Purpose, TrustPolicy, ValidationCache, VerifiedCertificate, VerifiedOcspStatus,
         auth_cert_hash, cert_der, cert_pem, client_context, fingerprint, load_certificate,
-        load_certificate_file, load_certificates, server_context, signer_matches, signer_member,
-        trust_anchors, validate_certificate, verify_ocsp_for_policy, verify_ocsp_response,
+        load_certificate_file, load_certificates, server_context, trust_anchors, validate_certificate,
+        verify_ocsp_for_policy, verify_ocsp_response,
     )
     from trust.protocol import (
         ClientId, GlobalGroupId, LocalGroupId, MemberId, ObjectType, RepresentedParty, SecurityServerId,
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     )
     from trust.xades import (
         BatchSignature, HashChainInput, SignatureError, SignedPart, VerifiedSignature, build_hash_chains,
-        check_cryptography, create_signature, sign_batch, trust_signature, verify_hash_chain,
-        verify_signature,
+        check_cryptography, create_signature, sign_batch, signer_matches, signer_member, trust_signature,
+        verify_hash_chain, verify_signature,
     )
 
 __all__ = [
@@ -228,8 +228,8 @@ __getattr__, __dir__ = attach(__name__, {
     "read_container": "trust.evidence",
     "server_context": "trust.pki",
     "sign_batch": "trust.xades",
-    "signer_matches": "trust.pki",
-    "signer_member": "trust.pki",
+    "signer_matches": "trust.xades",
+    "signer_member": "trust.xades",
     "timestamp_batch": "trust.evidence",
     "timestamp_single": "trust.evidence",
     "trust_anchors": "trust.pki",

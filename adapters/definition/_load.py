@@ -19,13 +19,13 @@ import yaml
 
 from trust.protocol import parse_client, parse_service
 
-from adapters.errors import AdapterError
 from ._model import (
-    BACKEND_KINDS, CONSUMER_PROTOCOLS, FIELD_TYPES, AdapterDefinition, Backend, Consumer, FieldSpec, Mapping,
+    BACKEND_KINDS, CONSUMER_PROTOCOLS, AdapterDefinition, Backend, Consumer, FieldSpec, Mapping,
     Operation, RestSettings, SignatureCheck, SigningKey, SignSettings, TlsSettings, UserIdSource,
 )
+from ._operations import mapping_field, read_operations, signature_check
 from ._fields import (
-    _NAME, Context, DefinitionError, LineLoader, YamlMap, bool_field, file_field, files_field, line_of,
+    _NAME, Context, DefinitionError, LineLoader, YamlMap, bool_field, file_field, line_of,
     name_field, number_field, only_fields, optional_map, required_map, text_field, url_field,
 )
 
@@ -34,9 +34,6 @@ __all__ = [
     "RestSettings", "SignSettings", "SignatureCheck", "SigningKey", "TlsSettings", "UserIdSource",
     "load_definition", "parse_definition",
 ]
-
-_HOOK = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
-
 
 def load_definition(path: Path | str, *, environ: TMapping[str, str] | None = None) -> AdapterDefinition:
     """Read and check an adapter definition; raise :class:`DefinitionError` naming line and field.
@@ -90,7 +87,7 @@ def parse_definition(text: str, *, source: Path, environ: TMapping[str, str] | N
     only_fields(ctx, adapter, "adapter", {"name", "namespace", "title", "public_url"})
     backends = _backends(ctx, data.get("backends") or YamlMap(), data)
     signing = _signing(ctx, data["signing"]) if data.get("signing") is not None else None
-    operations = _operations(ctx, data.get("operations") or [], backends, data)
+    operations = read_operations(ctx, data.get("operations") or [], backends, data)
     consumers = _consumers(ctx, data.get("consumers") or [], data)
     if not operations and not consumers:
         raise ctx.fail("operations", line_of(data), "the adapter defines neither operations nor consumers")
@@ -119,20 +116,6 @@ def _tls(ctx: Context, m: YamlMap, where: str) -> TlsSettings:
     if (settings.client_cert is None) != (settings.client_key is None):
         raise ctx.fail(where, line_of(m), "client_cert and client_key go together")
     return settings
-
-
-def _sigcheck(ctx: Context, m: Any, where: str, parent: YamlMap, key: str) -> SignatureCheck:
-    if not isinstance(m, YamlMap):
-        raise ctx.fail(where, line_of(parent, key), "must be a mapping")
-    only_fields(ctx, m, where, {"trusted_cas", "trusted_certs", "element"})
-    check = SignatureCheck(
-        trusted_cas=files_field(ctx, m, "trusted_cas", where),
-        trusted_certs=files_field(ctx, m, "trusted_certs", where),
-        element=text_field(ctx, m, "element", where),
-    )
-    if not check.trusted_cas and not check.trusted_certs:
-        raise ctx.fail(where, line_of(m), "name trusted_cas or trusted_certs")
-    return check
 
 
 def _backends(ctx: Context, raw: Any, root: YamlMap) -> dict[str, Backend]:
@@ -167,7 +150,7 @@ def _backends(ctx: Context, raw: Any, root: YamlMap) -> dict[str, Backend]:
             retries=retries,
             tls=tls,
             verify_signature=(
-                _sigcheck(ctx, spec["verify_signature"], f"{where}.verify_signature", spec, "verify_signature")
+                signature_check(ctx, spec["verify_signature"], f"{where}.verify_signature", spec, "verify_signature")
                 if spec.get("verify_signature") is not None
                 else None
             ),
@@ -175,164 +158,6 @@ def _backends(ctx: Context, raw: Any, root: YamlMap) -> dict[str, Backend]:
             max_response_bytes=int(number_field(ctx, spec, "max_response_bytes", where, 8 * 1024 * 1024, minimum=1024)),
         )
     return result
-
-
-def _fields(ctx: Context, raw: Any, where: str, parent: YamlMap, key: str) -> tuple[FieldSpec, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise ctx.fail(where, line_of(parent, key), "must be a list of fields")
-    result = []
-    seen = set()
-    for index, spec in enumerate(raw):
-        fwhere = f"{where}[{index}]"
-        if not isinstance(spec, YamlMap):
-            raise ctx.fail(fwhere, line_of(parent, key), "must be a mapping with at least a name")
-        only_fields(ctx, spec, fwhere, {"name", "type", "title", "min_occurs", "max_occurs", "fields"})
-        name = name_field(ctx, spec, "name", fwhere)
-        if name in seen:
-            raise ctx.fail(f"{fwhere}.name", line_of(spec, "name"), f"duplicate field {name!r}")
-        seen.add(name)
-        ftype = text_field(ctx, spec, "type", fwhere) or "string"
-        if ftype not in FIELD_TYPES:
-            raise ctx.fail(f"{fwhere}.type", line_of(spec, "type"), f"{ftype!r} is not one of {', '.join(FIELD_TYPES)}")
-        max_occurs: Any = spec.get("max_occurs", 1)
-        if max_occurs == "unbounded":
-            max_occurs = None
-        elif isinstance(max_occurs, bool) or not isinstance(max_occurs, int) or max_occurs < 1:
-            raise ctx.fail(f"{fwhere}.max_occurs", line_of(spec, "max_occurs"), "must be a positive integer or 'unbounded'")
-        min_occurs = spec.get("min_occurs", 1)
-        if isinstance(min_occurs, bool) or not isinstance(min_occurs, int) or min_occurs < 0:
-            raise ctx.fail(f"{fwhere}.min_occurs", line_of(spec, "min_occurs"), "must be an integer >= 0")
-        result.append(
-            FieldSpec(
-                name=name,
-                type=FIELD_TYPES[ftype],
-                title=text_field(ctx, spec, "title", fwhere),
-                min_occurs=min_occurs,
-                max_occurs=max_occurs,
-                fields=_fields(ctx, spec.get("fields"), f"{fwhere}.fields", spec, "fields"),
-            )
-        )
-    return tuple(result)
-
-
-def _mapping(ctx: Context, m: YamlMap, where: str) -> Mapping:
-    xslt = file_field(ctx, m, "xslt", where)
-    hook = text_field(ctx, m, "hook", where)
-    if xslt is not None:
-        from ._mapping import compile_xslt
-
-        try:
-            compile_xslt(xslt)
-        except AdapterError as exc:
-            raise ctx.fail(f"{where}.xslt", line_of(m, "xslt"), exc.message) from exc
-    if hook is not None:
-        if not _HOOK.match(hook):
-            raise ctx.fail(f"{where}.hook", line_of(m, "hook"), f"{hook!r} is not 'package.module:function'")
-        from ._mapping import load_hook
-
-        try:
-            load_hook(hook)
-        except AdapterError as exc:
-            raise ctx.fail(f"{where}.hook", line_of(m, "hook"), exc.message) from exc
-    return Mapping(xslt=xslt, hook=hook)
-
-
-def _operations(ctx: Context, raw: Any, backends: dict[str, Backend], root: YamlMap) -> tuple[Operation, ...]:
-    if not isinstance(raw, list):
-        raise ctx.fail("operations", line_of(root, "operations"), "must be a list")
-    result: list[Operation] = []
-    rest_routes: set[tuple[str, str]] = set()
-    for index, spec in enumerate(raw):
-        where = f"operations[{index}]"
-        if not isinstance(spec, YamlMap):
-            raise ctx.fail(where, line_of(root, "operations"), "must be a mapping")
-        only_fields(ctx, spec, where, {"name", "version", "title", "notes", "tech_notes", "backend", "backend_operation",
-                                 "backend_namespace", "soap_action", "idempotent", "request", "response", "sign",
-                                 "require_signature", "rest"})
-        name = name_field(ctx, spec, "name", where)
-        if any(op.name == name for op in result):
-            raise ctx.fail(f"{where}.name", line_of(spec, "name"), f"operation {name!r} is defined twice")
-        backend = text_field(ctx, spec, "backend", where, required=True)
-        if backend not in backends:
-            raise ctx.fail(f"{where}.backend", line_of(spec, "backend"), f"unknown backend {backend!r}")
-        parts: dict[str, Any] = {}
-        for part in ("request", "response"):
-            pspec = spec.get(part) or YamlMap()
-            if not isinstance(pspec, YamlMap):
-                raise ctx.fail(f"{where}.{part}", line_of(spec, part), "must be a mapping")
-            only_fields(ctx, pspec, f"{where}.{part}", {"fields", "xslt", "hook"})
-            parts[f"{part}_fields"] = _fields(ctx, pspec.get("fields"), f"{where}.{part}.fields", pspec, "fields")
-            parts[f"{part}_mapping"] = _mapping(ctx, pspec, f"{where}.{part}")
-        sign = None
-        s = optional_map(ctx, spec, "sign", where, {"element", "mode", "algorithm"})
-        if s is not None:
-            swhere = f"{where}.sign"
-            mode = text_field(ctx, s, "mode", swhere) or "enveloped"
-            if mode not in ("enveloped", "detached"):
-                raise ctx.fail(f"{swhere}.mode", line_of(s, "mode"), "must be 'enveloped' or 'detached'")
-            algorithm = text_field(ctx, s, "algorithm", swhere)
-            if algorithm is not None:
-                algorithm = algorithm.upper().replace("-", "_")
-            if algorithm is not None and algorithm not in ("RSA_SHA256", "RSA_SHA512", "ECDSA_SHA256", "ECDSA_SHA512"):
-                raise ctx.fail(f"{swhere}.algorithm", line_of(s, "algorithm"), f"{algorithm!r} is not supported")
-            element = name_field(ctx, s, "element", swhere)
-            if not any(f.name == element and f.is_complex for f in parts["response_fields"]):
-                raise ctx.fail(f"{swhere}.element", line_of(s, "element"),
-                               f"{element!r} must be a response field with sub-fields")
-            sign = SignSettings(element=element, mode=mode, algorithm=algorithm)
-        rest = None
-        r = optional_map(ctx, spec, "rest", where, {"path", "method", "not_found_when"})
-        if r is not None:
-            rwhere = f"{where}.rest"
-            rpath = text_field(ctx, r, "path", rwhere, required=True)
-            assert rpath is not None
-            rpath = "/" + rpath.strip("/")
-            method = (text_field(ctx, r, "method", rwhere) or "GET").upper()
-            if method not in ("GET", "POST"):
-                raise ctx.fail(f"{rwhere}.method", line_of(r, "method"), "must be GET or POST")
-            not_found_when = text_field(ctx, r, "not_found_when", rwhere)
-            if not_found_when is not None:
-                from lxml import etree
-
-                try:  # 'tns' is the adapter's namespace, known only after the whole file is read
-                    etree.XPath(not_found_when, namespaces={"tns": "urn:check"})
-                except etree.XPathSyntaxError as exc:
-                    raise ctx.fail(f"{rwhere}.not_found_when", line_of(r, "not_found_when"),
-                                   f"invalid XPath: {exc}") from exc
-            rest = RestSettings(path=rpath, method=method, not_found_when=not_found_when)
-            names = {f.name for f in parts["request_fields"]}
-            for param in rest.path_params:
-                if param not in names:
-                    raise ctx.fail(f"{rwhere}.path", line_of(r, "path"), f"path parameter {param!r} is not a request field")
-            if (method, rpath) in rest_routes:
-                raise ctx.fail(f"{rwhere}.path", line_of(r, "path"), f"{method} {rpath} is used twice")
-            rest_routes.add((method, rpath))
-        version = spec.get("version", "v1")
-        result.append(
-            Operation(
-                name=name,
-                backend=backend,
-                version=str(version) if version is not None else None,
-                title=text_field(ctx, spec, "title", where),
-                notes=text_field(ctx, spec, "notes", where),
-                tech_notes=text_field(ctx, spec, "tech_notes", where),
-                backend_operation=text_field(ctx, spec, "backend_operation", where),
-                backend_namespace=text_field(ctx, spec, "backend_namespace", where),
-                soap_action=text_field(ctx, spec, "soap_action", where),
-                idempotent=bool_field(ctx, spec, "idempotent", where, True),
-                sign=sign,
-                require_signature=(
-                    _sigcheck(ctx, spec["require_signature"], f"{where}.require_signature", spec, "require_signature")
-                    if spec.get("require_signature") is not None
-                    else None
-                ),
-                rest=rest,
-                **parts,
-            )
-        )
-    return tuple(result)
 
 
 def _signing(ctx: Context, m: Any) -> SigningKey:
@@ -432,8 +257,8 @@ def _consumers(ctx: Context, raw: Any, root: YamlMap) -> tuple[Consumer, ...]:
                 keep_headers=bool_field(ctx, spec, "keep_headers", where, False),
                 timeout=number_field(ctx, gw, "timeout", f"{where}.gateway", 30.0, minimum=0.01),
                 gateway_tls=_tls(ctx, gw["tls"], f"{where}.gateway.tls") if isinstance(gw.get("tls"), YamlMap) else None,
-                request_mapping=_mapping(ctx, request, f"{where}.request"),
-                response_mapping=_mapping(ctx, response, f"{where}.response"),
+                request_mapping=mapping_field(ctx, request, f"{where}.request"),
+                response_mapping=mapping_field(ctx, response, f"{where}.response"),
                 service_namespace=text_field(ctx, spec, "service_namespace", where),
             )
         )

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
         parse_next_update_parameters, parse_private_parameters,
     )
     from ._read_shared import parse_shared_parameters
-    from ._write import anchor_element, write_private_parameters, write_shared_parameters
+    from ._write import anchor_element, write_private_parameters
+    from ._write_shared import write_shared_parameters
 
 __all__ = [
     "AnchorInvalid",
@@ -138,5 +139,5 @@ __getattr__, __dir__ = attach(__name__, {
     "parse_private_parameters": "._read",
     "parse_shared_parameters": "._read_shared",
     "write_private_parameters": "._write",
-    "write_shared_parameters": "._write",
+    "write_shared_parameters": "._write_shared",
 })

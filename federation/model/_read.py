@@ -39,7 +39,6 @@ from ._private import (
     NextUpdateParameters, PrivateParameters,
 )
 from ._errors import ConfSchemaInvalid
-from ._read_shared import parse_shared_parameters
 from ._schema import _F, _bool, _cert, _check_version, _children, _client, _datetime, _int, _root, _str, _v
 
 
