@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.pgserver import start_postgres
+from tests.support.conformance import XROAD
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-XROAD = PROJECT_ROOT.parent / "shared" / "conformance" / "xroad"
 
 
 @pytest.fixture(scope="session")

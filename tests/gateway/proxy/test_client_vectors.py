@@ -16,8 +16,8 @@ import httpx
 import pytest
 from lxml import etree
 
-from tests.conftest import XROAD
-from tests.trust.protocol.test_soap_vectors import SCENARIOS, _case_key, default_type, fresh_ids
+from tests.support.conformance import XROAD
+from tests.support.soap_scenarios import SCENARIOS, case_key, default_type, fresh_ids
 
 from tests.gateway._world import TAX, build_world
 
@@ -30,9 +30,9 @@ def _client_cases() -> list:
     manifest = json.loads((XROAD / "soap" / "manifest.json").read_text())
     cases = []
     for case in manifest["cases"]:
-        scenario = SCENARIOS.get(_case_key(case))
+        scenario = SCENARIOS.get(case_key(case))
         if scenario is not None and scenario.kind == "client" and case["fault_code"]:
-            cases.append(pytest.param(case, scenario, id=_case_key(case)))
+            cases.append(pytest.param(case, scenario, id=case_key(case)))
     return cases
 
 
