@@ -17,17 +17,10 @@ from gateway.settings import SetupError
 from trust.protocol import build_request
 from trust.protocol import ServiceId
 
-from tests.gateway._world import TAX, build_world
+from tests.gateway._world import TAX
 from tests.support.pki import self_signed_tls_files
 
 NOW = dt.datetime.now(dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    w = build_world(tmp_path_factory.mktemp("world"), NOW)
-    yield w
-    w.close()
 
 
 def test_status_reports_configuration_ocsp_and_registration(world):
