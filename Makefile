@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # (tests/pgserver.py starts a throw-away cluster).
 DEBIAN_TOOLS := openssl xmlsec1 wrk
 
-.PHONY: test demo bench tools lint clean
+.PHONY: test test-fast demo bench tools lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: $(STAMP)
 
 test: $(STAMP) tools lint
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# the quick lane while working: the suite without the tests marked slow (they start several
+# processes: sandboxes, demos, authorities); `make test` stays the full run CI makes
+test-fast: $(STAMP) tools
+	$(BIN)/pytest -n 2 --dist loadfile -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/sild demo

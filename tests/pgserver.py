@@ -7,6 +7,15 @@ PostgreSQL as on SQLite, so the suite runs them on a real server: when
 started on a free loopback port with fsync off (it is thrown away), and stopped and
 removed at the end of the run. PostgreSQL refuses to run as root, so as root the
 cluster belongs to the ``postgres`` system user.
+
+``pg_ctl start`` daemonises the postmaster, so it does not die with the test run: a
+killed pytest (SIGKILL, a CI timeout, an OOM kill) would leave it running with its data
+directory. A small watchdog process therefore starts with the cluster, in its own
+session so that signals for pytest's process group do not reach it, and waits for the
+process that started the cluster to die (a pidfd on Linux, else polling its parent id).
+If that happens before :meth:`PostgresServer.stop` ends the watchdog, it stops the
+cluster (``pg_ctl -m immediate stop``) and removes its directory. The watchdog is this
+file run as a script, so it needs nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -14,9 +23,12 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import select
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +55,7 @@ class PostgresServer:
     datadir: Path
     port: int
     run_as: list[str]
+    watchdog: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -52,11 +65,55 @@ class PostgresServer:
         subprocess.run([*self.run_as, *args], check=True, capture_output=True, timeout=60)
 
     def stop(self) -> None:
+        _stop_cluster(self.bindir, self.datadir, self.run_as)
+        if self.watchdog is not None:
+            self.watchdog.terminate()
+            self.watchdog.wait(timeout=10)
+            self.watchdog = None
+
+
+def _stop_cluster(bindir: Path, datadir: Path, run_as: list[str]) -> None:
+    """Stop the cluster if it runs, then remove its directory (the data directory's parent)."""
+    if (datadir / "postmaster.pid").exists():
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
+            subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"],
+                           check=True, capture_output=True, timeout=60)
         except (subprocess.SubprocessError, OSError):
             pass
-        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+    shutil.rmtree(datadir.parent, ignore_errors=True)
+
+
+def _start_watchdog(server: PostgresServer) -> subprocess.Popen[bytes]:
+    """Run this file as the watchdog of ``server`` for the current process (see the module docstring)."""
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "watch", str(os.getpid()), str(server.bindir),
+         str(server.datadir), *server.run_as],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+
+
+def _wait_for_death(pid: int, poll_seconds: float = 0.5) -> None:
+    """Return once process ``pid``, this process's parent, has exited."""
+    try:
+        pidfd: int | None = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3, or already gone
+        pidfd = None
+    try:
+        while os.getppid() == pid:
+            if pidfd is None:
+                time.sleep(poll_seconds)
+            elif select.select([pidfd], [], [], poll_seconds)[0]:
+                return
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _watch(argv: list[str]) -> None:
+    """``watch PARENT_PID BINDIR DATADIR [RUN_AS...]``: stop and remove the cluster when PARENT_PID dies."""
+    parent, bindir, datadir, run_as = int(argv[0]), Path(argv[1]), Path(argv[2]), argv[3:]
+    _wait_for_death(parent)
+    _stop_cluster(bindir, datadir, run_as)
 
 
 def start_postgres() -> PostgresServer | None:
@@ -75,6 +132,7 @@ def start_postgres() -> PostgresServer | None:
         os.chown(base, user.pw_uid, user.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
     server = PostgresServer(bindir, datadir, _free_port(), run_as)
+    server.watchdog = _start_watchdog(server)  # before initdb: a kill from here on leaves nothing behind
     try:
         server._run(str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "sild", "--no-sync", "-E", "UTF8")
         options = f"-p {server.port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
@@ -102,3 +160,7 @@ def temporary_database(server_url: str, prefix: str) -> Iterator[str]:
                 conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
     finally:
         admin.dispose()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["watch"]:
+    _watch(sys.argv[2:])

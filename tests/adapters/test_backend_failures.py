@@ -22,7 +22,7 @@ from adapters.provider import SigningMaterial
 from adapters.serving import WsgiServer
 from adapters.xmldsig import PayloadSigner
 
-from tests.adapters.conftest import VERIFY_AT, Pki
+from tests.adapters.adapter_pki import VERIFY_AT, Pki
 from tests.adapters.legacy_backends import NS as LEGACY_NS
 from tests.adapters.legacy_backends import LegacyBackend
 from tests.adapters.xroad_messages import SOAP, body_payload, fault_code, xroad_request

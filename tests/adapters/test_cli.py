@@ -19,7 +19,7 @@ from lxml import etree
 
 from adapters.sandbox_backends import definition_text
 
-from tests.adapters.conftest import PIN, Pki
+from tests.adapters.adapter_pki import PIN, Pki
 from tests.adapters.tls_certs import make_ca, make_leaf
 from tests.adapters.xroad_messages import POPULATION_NS, POPULATION_SERVICE, body_payload, get_person, xroad_request
 

@@ -123,7 +123,7 @@ def _accepted_queries(xroad_root: Path) -> list[str]:
     return names
 
 
-from tests.conftest import XROAD  # noqa: E402  (the same path the xroad fixture returns)
+from tests.support.conformance import XROAD  # noqa: E402  (the same path the xroad fixture returns)
 
 ACCEPTED = _accepted_queries(XROAD) if XROAD.is_dir() else []
 

@@ -21,7 +21,7 @@ from adapters.xmldsig import (
 )
 from trust.keys import SignatureAlgorithm
 
-from tests.adapters.conftest import VERIFY_AT, Pki
+from tests.adapters.adapter_pki import VERIFY_AT, Pki
 from tests.adapters.xroad_messages import POPULATION_NS, POPULATION_SERVICE, body_payload, get_person, xroad_request
 
 RECORD = (

@@ -1,58 +1,41 @@
-"""TLS certificates for loopback servers in tests (CA, server certificate for 127.0.0.1, client certificate).
+"""TLS files for the adapter's loopback servers: a CA, a server certificate for 127.0.0.1, a client certificate.
 
-TLS stacks check the wall clock, so these are valid from 2026 for ten years.
+The layout the adapter tests expect (``<name>.pem``, ``<name>.key``, client keys encrypted
+with ``client-key-pass``) made with the tests' one certificate builder
+(:mod:`tests.support.pki`). TLS stacks check the wall clock, so these are valid from
+2026 for ten years.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from tests.support.pki import TestCa, name, new_key, pem, write_tls_files
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+CLIENT_KEY_PASSWORD = b"client-key-pass"
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+def make_ca(tmp: Path, ca_name: str) -> tuple[Any, x509.Certificate]:
+    """A CA (path length 0, subject key identifier) written as ``<ca_name>.pem``; returns its key and certificate."""
+    ca = TestCa.create(ca_name, START, not_before=START, path_length=0, subject_key_id=True)
+    (tmp / f"{ca_name}.pem").write_bytes(pem(ca.cert))
+    return ca.key, ca.cert
 
 
-def make_ca(tmp: Path, name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder().subject_name(_name(name)).issuer_name(_name(name)).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(START)
-        .not_valid_after(START + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    (tmp / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return key, cert
-
-
-def make_leaf(tmp: Path, name: str, ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate], server: bool) -> None:
+def make_leaf(tmp: Path, leaf_name: str, ca: tuple[Any, x509.Certificate], server: bool) -> None:
+    """A server (for 127.0.0.1, plain key) or client (encrypted key) certificate issued by ``ca``."""
     ca_key, ca_cert = ca
-    key = ec.generate_private_key(ec.SECP256R1())
-    builder = (
-        x509.CertificateBuilder().subject_name(_name(name)).issuer_name(ca_cert.subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(START)
-        .not_valid_after(START + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+    key = new_key()
+    cert = TestCa(ca_key, ca_cert).leaf(
+        name(CN=leaf_name), key.public_key(), not_before=START, not_after=START + dt.timedelta(days=3650),
+        ca=False, authority_key=ca_key.public_key(),
+        eku=[ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH],
+        san_ips=["127.0.0.1"] if server else [],
     )
-    if server:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())
-    (tmp / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / f"{name}.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(b"client-key-pass") if not server else serialization.NoEncryption()))
+    write_tls_files(tmp, leaf_name, cert, key, None if server else CLIENT_KEY_PASSWORD)

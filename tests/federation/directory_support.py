@@ -2,6 +2,7 @@
 
 * :func:`make_signing_identity`: a real key in a :class:`SoftToken` and a
   self-signed certificate for it, as an authority's configuration signing key;
+* :func:`make_tls_files`: a self-signed server certificate for 127.0.0.1;
 * :func:`xroad_schema`: X-Road's own XSDs from the conformance folder (tests only:
   sild never loads them at run time);
 * :class:`ConfServer`: a real HTTP(S) server on 127.0.0.1 in a thread, serving a
@@ -20,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from trust.keys import KeyType, SoftToken
 from trust.infra._safexml import load_schema
+
+from tests.support import pki
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -45,45 +47,16 @@ def make_signing_identity(directory: Path, key_type: KeyType = KeyType.RSA2048, 
     token = SoftToken(directory, "test-pin")
     key_id = name
     public = token.generate(key_id, key_type)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(EPOCH - dt.timedelta(days=1))
-        .not_valid_after(EPOCH + dt.timedelta(days=3650))
-        .sign(token._private_key(key_id), hashes.SHA256())  # test set-up only
-    )
+    subject = pki.name(CN=name)
+    cert = pki.issue(subject, public, subject, token._private_key(key_id),  # test set-up only
+                     not_before=EPOCH - dt.timedelta(days=1), not_after=EPOCH + dt.timedelta(days=3650))
     return SigningIdentity(token, key_id, cert)
 
 
 def make_tls_files(directory: Path) -> tuple[Path, Path, x509.Certificate]:
     """A self-signed server certificate for 127.0.0.1 (PEM files) for the HTTPS server."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-    import ipaddress
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(EPOCH - dt.timedelta(days=1))
-        .not_valid_after(EPOCH + dt.timedelta(days=3650))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = directory / "server.pem", directory / "server.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path, cert
+    return pki.self_signed_tls_files(directory, stem="server", common_name="127.0.0.1", ip="127.0.0.1",
+                                     not_before=EPOCH - dt.timedelta(days=1), not_after=EPOCH + dt.timedelta(days=3650))
 
 
 _SCHEMAS: dict[str, etree.XMLSchema] = {}

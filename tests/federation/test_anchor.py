@@ -23,8 +23,8 @@ from federation.model import AnchorInvalid
 from federation.model import parse_shared_parameters
 
 from tests.federation.directory_support import xroad_schema
+from tests.support.conformance import XROAD
 
-XROAD = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "xroad"
 GC = XROAD / "globalconf"
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 

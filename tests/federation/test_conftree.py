@@ -12,7 +12,8 @@ from federation.conftree import load_tree
 from federation.model import ConfOutdated, ConfTreeInvalid
 from trust.pki import TrustPolicy
 
-XROAD = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "xroad"
+from tests.support.conformance import XROAD
+
 PARSED = XROAD / "globalconf" / "parsed"
 
 # tree -> (own instance, own version, {federated instance: version}); instances are the

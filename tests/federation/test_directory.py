@@ -6,7 +6,6 @@ import base64
 import datetime as dt
 import hashlib
 import re
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -27,8 +26,8 @@ from federation.model import (
 from trust.keys import KeyType
 
 from tests.federation.directory_support import SigningIdentity, make_signing_identity, xroad_schema
+from tests.support.conformance import XROAD
 
-XROAD = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "xroad"
 GC = XROAD / "globalconf"
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 

@@ -15,7 +15,8 @@ from federation.discovery import Discovery, UnknownInstance
 from federation.model import parse_shared_parameters
 from trust.protocol import GlobalGroupId, MemberId, SubsystemId
 
-XROAD = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "xroad"
+from tests.support.conformance import XROAD
+
 GC = XROAD / "globalconf"
 AT = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
 

@@ -1,6 +1,12 @@
-"""Test helper: a TrustPolicy for X-Road's ``globalconf_good2_v3`` tree, read from the files.
+"""Test helpers of the evidence tests: X-Road's trust policies from files, and a small evidence PKI.
 
-Loading configuration into trust policies is federation's job (``federation.conftree``);
+:func:`make_pki` builds an :class:`EvidencePki` (root CA, delegated OCSP responder,
+in-process TSA, member sign keys in a SoftToken) with the tests' one certificate
+builder (:mod:`tests.support.pki`); the evidence profile always sets BasicConstraints
+and marks extended key usages critical.
+
+:func:`policies_for_tree` reads TrustPolicies of an X-Road configuration tree (such as
+``globalconf_good2_v3``) from the files. Loading configuration into trust policies is federation's job (``federation.conftree``);
 ``trust`` tests may not import federation, so this reads only what the ASiC vectors
 need: approved CAs (top CA, intermediates, OCSP responders, certificate profile),
 approved TSAs and ``ocspFreshnessSeconds`` of one instance's shared parameters.
@@ -69,12 +75,13 @@ def policies_for_tree(tree: Path) -> dict[str, TrustPolicy]:
 # -- a small test PKI made with ``cryptography`` -------------------------------------------------
 
 import datetime as dt  # noqa: E402
+from collections.abc import Collection, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
 from cryptography.x509 import ocsp as x509_ocsp  # noqa: E402
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
+from cryptography.x509.oid import ExtendedKeyUsageOID  # noqa: E402
 
 from trust.xades import EJBCA, FIVRK
 from trust.keys import SoftToken
@@ -82,14 +89,11 @@ from trust.evidence import VerifiedTimestamp, verify_timestamp_token
 from trust.evidence._timestamp import build_request, parse_reply
 from trust.services import TimestampAuthority
 from trust.services._tsa import PersistentSerials
+from tests.support.pki import issue, name
 
 UTC = dt.timezone.utc
 VALID_FROM = dt.datetime(2026, 1, 1, tzinfo=UTC)
 VALID_TO = dt.datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def _name(*pairs: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
-    return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs])
 
 
 def _issue(
@@ -99,31 +103,14 @@ def _issue(
     issuer_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
     *,
     ca: bool = False,
-    key_usage: dict[str, bool] | None = None,
-    eku: list[x509.ObjectIdentifier] | None = None,
+    key_usage: Collection[str] = (),
+    eku: Sequence[x509.ObjectIdentifier] = (),
     not_before: dt.datetime = VALID_FROM,
     not_after: dt.datetime = VALID_TO,
 ) -> x509.Certificate:
-    usage = {
-        "digital_signature": False, "content_commitment": False, "key_encipherment": False,
-        "data_encipherment": False, "key_agreement": False, "key_cert_sign": False, "crl_sign": False,
-        "encipher_only": False, "decipher_only": False,
-    }
-    usage.update(key_usage or {})
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)  # type: ignore[arg-type]
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(**usage), critical=True)
-    )
-    if eku:
-        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
-    return builder.sign(issuer_key, hashes.SHA256())
+    """The evidence profile of :func:`tests.support.pki.issue`: BasicConstraints always, EKU critical."""
+    return issue(subject, public_key, issuer, issuer_key, ca=ca, key_usage=key_usage, eku=eku, eku_critical=True,
+                 not_before=not_before, not_after=not_after)
 
 
 @dataclass
@@ -150,20 +137,22 @@ class EvidencePki:
             ocsp_freshness_seconds=freshness,
         )
 
+    def issue(self, subject: x509.Name, public_key: object, *, key_usage: Collection[str],
+              eku: Sequence[x509.ObjectIdentifier] = ()) -> x509.Certificate:
+        """A certificate issued by the root (valid 2026-2030)."""
+        return _issue(subject, public_key, self.root.subject, self.root_key, key_usage=key_usage, eku=eku)
+
     def issue_sign_cert(
         self, key_id: str, member_class: str, member_code: str, *, ecdsa: bool = False,
         not_before: dt.datetime = VALID_FROM, not_after: dt.datetime = VALID_TO, non_repudiation: bool = True,
     ) -> x509.Certificate:
         public = self.token.generate(key_id, KeyType.EC_P256 if ecdsa else KeyType.RSA2048)
         if self.profile == FIVRK:
-            subject = _name((NameOID.COUNTRY_NAME, "FI"), (NameOID.ORGANIZATION_NAME, "Test org"),
-                            (NameOID.COMMON_NAME, member_code),
-                            (NameOID.SERIAL_NUMBER, f"{self.instance}/ss1/{member_class}"))
+            subject = name(C="FI", O="Test org", CN=member_code, serialNumber=f"{self.instance}/ss1/{member_class}")
         else:
-            subject = _name((NameOID.COUNTRY_NAME, self.instance), (NameOID.ORGANIZATION_NAME, member_class),
-                            (NameOID.COMMON_NAME, member_code))
+            subject = name(C=self.instance, O=member_class, CN=member_code)
         cert = _issue(subject, public, self.root.subject, self.root_key,
-                      key_usage={"content_commitment": non_repudiation, "digital_signature": not non_repudiation},
+                      key_usage={"content_commitment" if non_repudiation else "digital_signature"},
                       not_before=not_before, not_after=not_after)
         self.sign_certs[key_id] = cert
         return cert
@@ -193,16 +182,16 @@ from trust.keys import KeyType
 
 def make_pki(directory: Path, *, instance: str = "DEV", profile: str = FIVRK) -> EvidencePki:
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    root_name = _name((NameOID.ORGANIZATION_NAME, "sild test"), (NameOID.COMMON_NAME, f"{instance} test CA"))
+    root_name = name(O="sild test", CN=f"{instance} test CA")
     root = _issue(root_name, root_key.public_key(), root_name, root_key, ca=True,
-                  key_usage={"key_cert_sign": True, "crl_sign": True})
+                  key_usage={"key_cert_sign", "crl_sign"})
     ocsp_key = ec.generate_private_key(ec.SECP256R1())
-    ocsp_cert = _issue(_name((NameOID.COMMON_NAME, f"{instance} test OCSP")), ocsp_key.public_key(), root_name, root_key,
-                       key_usage={"digital_signature": True}, eku=[ExtendedKeyUsageOID.OCSP_SIGNING])
+    ocsp_cert = _issue(name(CN=f"{instance} test OCSP"), ocsp_key.public_key(), root_name, root_key,
+                       key_usage={"digital_signature"}, eku=[ExtendedKeyUsageOID.OCSP_SIGNING])
     token = SoftToken(directory / "token", "1234")
     tsa_public = token.generate("tsa", KeyType.EC_P256)
-    tsa_cert = _issue(_name((NameOID.COMMON_NAME, f"{instance} test TSA")), tsa_public, root_name, root_key,
-                      key_usage={"digital_signature": True}, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
+    tsa_cert = _issue(name(CN=f"{instance} test TSA"), tsa_public, root_name, root_key,
+                      key_usage={"digital_signature"}, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
     tsa = TimestampAuthority(token, "tsa", tsa_cert, PersistentSerials(directory / "tsa-serial"))
     return EvidencePki(instance, root_key, root, ocsp_key, ocsp_cert, token, tsa_cert, tsa, profile)
 

@@ -16,8 +16,8 @@ from trust.keys import KeyType
 
 from tests.federation.client.client_support import Authority, sample_private, sample_shared
 from tests.federation.directory_support import ConfServer, SigningIdentity, make_signing_identity
+from tests.support.conformance import XROAD
 
-XROAD = Path(__file__).resolve().parents[4] / "shared" / "conformance" / "xroad"
 GC = XROAD / "globalconf"
 AT_TEXT = "2026-06-01T12:00:00Z"
 AT = dt.datetime(2026, 6, 1, 12, tzinfo=dt.timezone.utc)

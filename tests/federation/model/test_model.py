@@ -25,8 +25,8 @@ from federation.model._write import (
 from trust.protocol import MemberId, SubsystemId
 
 from tests.federation.directory_support import xroad_schema
+from tests.support.conformance import XROAD
 
-XROAD = Path(__file__).resolve().parents[4] / "shared" / "conformance" / "xroad"
 GC = XROAD / "globalconf"
 
 

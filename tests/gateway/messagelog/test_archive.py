@@ -22,7 +22,7 @@ from trust.pki import TrustPolicy
 from trust.evidence import read_container, verify_container
 from trust.protocol import MemberId, SubsystemId
 
-from tests.gateway.messagelog.test_log import T0, _Tsa
+from tests.gateway.messagelog.log_support import T0, Tsa
 
 CLIENT = SubsystemId("EE", "COM", "20000002", "app")
 SERVICE = SubsystemId("EE", "GOV", "70000001", "tax").service("getPerson", "v1")
@@ -51,7 +51,7 @@ class Pki:
         )
         self.cert = self.ca.issue_sign(MemberId("EE", "COM", "20000002"), now=T0 - dt.timedelta(days=1), csr=csr).cert
         self.ocsp = ocsp_responder(self.ca).respond(build_ocsp_request(self.cert, self.ca.issuing_cert), T0)
-        self.tsa = _Tsa(directory, self.ca)
+        self.tsa = Tsa(directory, self.ca)
         self.policy = TrustPolicy(
             instance="EE", cas=(self.ca.approved_ca(),), tsas=(self.ca.approved_tsa(self.tsa.url),),
             ocsp_freshness_seconds=3600,

@@ -12,7 +12,7 @@ from gateway.messagelog import MessageLog
 from gateway.messagelog import SAFETY_NET_PAGES, WalCheckpointer
 from gateway.serverconf import open_engine
 
-from tests.gateway.messagelog.test_log import T0, entry
+from tests.gateway.messagelog.log_support import T0, entry
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator, Sequence, cast
 
@@ -20,31 +19,17 @@ from sqlalchemy import Engine, Table, text
 
 from gateway.db import schema as m
 
-from gateway.messagelog import Attachment, LogEntry, MessageLog, MessageLogConfig, TimestampingOverdue
+from gateway.messagelog import Attachment, MessageLog, MessageLogConfig, TimestampingOverdue
 from gateway.messagelog._log import InvalidLogEntry
 from gateway.messagelog._writer import CompiledInsert, GroupCommitWriter, MessageLogWriteFailed
 from gateway.messagelog import Timestamper, evidence_stamper
 from gateway.messagelog._timestamper import BatchStamp, TimestampingFailed
 from gateway.serverconf import open_engine
-from trust.protocol import SubsystemId
 
+from tests.gateway.messagelog.log_support import T0, Tsa, entry
 from tests.pgserver import temporary_database
 
 PROJECT = Path(__file__).resolve().parents[3]
-CLIENT = SubsystemId("EE", "COM", "20000002", "app")
-SERVICE = SubsystemId("EE", "GOV", "70000001", "tax").service("getPerson", "v1")
-T0 = dt.datetime(2026, 6, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
-
-
-def entry(query_id: str = "q-1", direction: str = "request", *, size: int = 400, **kw: object) -> LogEntry:
-    message = (b"<env>" + query_id.encode() + b"x" * size + b"</env>")
-    signature = b"<sig>" + hashlib.sha256(message).hexdigest().encode() + b"</sig>"
-    values: dict[str, object] = dict(
-        query_id=query_id, client=CLIENT, service=SERVICE, side="client", direction=direction, kind="SOAP",
-        message=message, signature=signature, x_request_id="rid-" + query_id, logged_at=T0,
-    )
-    values.update(kw)
-    return LogEntry(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -52,62 +37,9 @@ def mlog(tmp_path: Path) -> MessageLog:
     return MessageLog(open_engine(tmp_path / "log.db"), clock=lambda: T0, config=MessageLogConfig(state_refresh_seconds=0))
 
 
-# -- a real RFC 3161 TSA over HTTP -------------------------------------------------------
-
-
-class _Tsa:
-    """An RFC 3161 TSA (trust's responder core) behind a tiny HTTP server on 127.0.0.1."""
-
-    def __init__(self, directory: Path, ca: object | None = None) -> None:
-        from trust.services import CertificateAuthority
-        from trust.services._bundle import timestamp_authority
-        from trust.keys import KeyType
-
-        self.ca = ca or CertificateAuthority.init(
-            directory / "ca", instance="EE", pin="1234", now=T0 - dt.timedelta(days=1), key_type=KeyType.EC_P256
-        )
-        self.authority = timestamp_authority(self.ca)  # type: ignore[arg-type]
-        self.fail = False
-        self.requests = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                outer.requests += 1
-                if outer.fail:
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                reply = outer.authority.respond(body, T0)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/timestamp-reply")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def client(self):  # type: ignore[no-untyped-def]
-        from trust.evidence import TimestampClient
-
-        return TimestampClient(self.url, [self.ca.tsa_cert], timeout=5.0)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture(scope="module")
-def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Tsa]:
-    server = _Tsa(tmp_path_factory.mktemp("tsa"))
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tsa]:
+    server = Tsa(tmp_path_factory.mktemp("tsa"))
     yield server
     server.close()
 
@@ -235,7 +167,7 @@ def test_killed_writer_leaves_no_half_record(tmp_path: Path) -> None:
 # -- timestamping ----------------------------------------------------------------------------------
 
 
-def test_batch_timestamping_with_a_real_tsa(mlog: MessageLog, tsa: _Tsa) -> None:
+def test_batch_timestamping_with_a_real_tsa(mlog: MessageLog, tsa: Tsa) -> None:
     from trust.evidence import verify_timestamp_token
 
     ids = [mlog.append(entry(f"q-{n}")) for n in range(5)]
@@ -257,7 +189,7 @@ def test_batch_timestamping_with_a_real_tsa(mlog: MessageLog, tsa: _Tsa) -> None
     assert status["last_timestamp_success"] == T0.isoformat() and status["timestamping_overdue"] is False
 
 
-def test_failing_tsa_makes_the_log_refuse_after_the_period(mlog: MessageLog, tsa: _Tsa) -> None:
+def test_failing_tsa_makes_the_log_refuse_after_the_period(mlog: MessageLog, tsa: Tsa) -> None:
     mlog.append(entry("q-1"))
     mlog.append(entry("q-2"))
     stamper = Timestamper(mlog, evidence_stamper(tsa.client()))
@@ -611,7 +543,7 @@ def test_append_all_commits_an_exchange_together_or_not_at_all(engine: Engine) -
     mlog.close()
 
 
-def test_the_floor_follows_the_stamped_records_without_skipping_any(mlog: MessageLog, tsa: _Tsa) -> None:
+def test_the_floor_follows_the_stamped_records_without_skipping_any(mlog: MessageLog, tsa: Tsa) -> None:
     """The floor (below which everything is stamped) is worked out from the run's own read: with
     a full batch it stops before the first record left out; records appended later are above it."""
     from gateway.messagelog._log import STATE_FLOOR
@@ -632,7 +564,7 @@ def test_the_floor_follows_the_stamped_records_without_skipping_any(mlog: Messag
 
 
 def test_a_batch_is_written_in_short_transactions_and_the_floor_moves_with_the_last(
-        mlog: MessageLog, tsa: _Tsa, monkeypatch: pytest.MonkeyPatch) -> None:
+        mlog: MessageLog, tsa: Tsa, monkeypatch: pytest.MonkeyPatch) -> None:
     """Links go in ``link_chunk`` at a time, each transaction under the commit lock; a run that
     stops between two of them leaves the rest unlinked and above the floor, and the next run
     stamps exactly those."""

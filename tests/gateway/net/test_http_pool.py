@@ -9,17 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import http.server
-import ipaddress
 import socketserver
 import ssl
 import threading
 import time
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from gateway.proxy import BackendClients
 from gateway.net import HttpError, HttpPool, HttpTimeout, ResponseTooLarge
@@ -30,7 +25,7 @@ from gateway.net import (
 )
 from trust.keys import SoftToken
 
-from tests.gateway._pki import PIN, TestCa, make_gateway_identity
+from tests.support.pki import PIN
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
@@ -161,15 +156,6 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.shutdown()
         self.server_close()
         self._thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    base = tmp_path_factory.mktemp("pool-pki")
-    ca = TestCa.create("Pool CA", NOW)
-    a = make_gateway_identity(ca, base / "a", "EE/GOV/70000001/gw1", NOW)
-    b = make_gateway_identity(ca, base / "b", "FI/GOV/0245437-2/gw1", NOW)
-    return ca, a, b, base
 
 
 def _ctx(ident, ca, server=False):
@@ -409,19 +395,9 @@ def test_unreachable_and_unexpected_tls_are_connect_errors(pki):
 def backend_tls(pki):
     """A server certificate for 127.0.0.1 issued by the test CA."""
     ca, _, _, base = pki
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "backend")]))
-            .issuer_name(ca.cert.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(ca.key, hashes.SHA256()))
-    cert_file, key_file, ca_file = base / "backend.pem", base / "backend.key", base / "ca.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    cert_file, key_file = ca.tls_server(base, "backend", "backend", not_before=NOW - dt.timedelta(days=1),
+                                        not_after=NOW + dt.timedelta(days=30))
+    ca_file = base / "ca.pem"
     ca_file.write_bytes(ca.pem)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(cert_file), str(key_file))

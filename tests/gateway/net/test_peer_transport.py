@@ -14,18 +14,9 @@ from gateway.net import (
 from gateway.net import WsgiServer
 from trust.keys import SoftToken
 
-from tests.gateway._pki import PIN, TestCa, make_gateway_identity
+from tests.support.pki import PIN, TestCa, make_gateway_identity
 
 NOW = dt.datetime.now(dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    base = tmp_path_factory.mktemp("pki")
-    ca = TestCa.create("Test CA", NOW)
-    a = make_gateway_identity(ca, base / "a", "EE/GOV/70000001/gw1", NOW)
-    b = make_gateway_identity(ca, base / "b", "FI/GOV/0245437-2/gw1", NOW)
-    return ca, a, b
 
 
 def _ctx(ident, ca, server=False):
@@ -41,7 +32,7 @@ def _der(path):
 
 @pytest.fixture(scope="module")
 def server(pki):
-    ca, a, b = pki
+    ca, a, b, _ = pki
     seen = []
 
     def app(environ, start_response):
@@ -56,7 +47,7 @@ def server(pki):
 
 
 def test_exchange_with_registered_peer_and_client_cert_reaches_app(pki, server):
-    ca, a, b = pki
+    ca, a, b, _ = pki
     srv, seen = server
     transport = PeerTransport(_ctx(a, ca))
     transport.allow(srv.host, srv.port, [hashlib.sha256(_der(b["auth_cert"])).digest()])
@@ -71,7 +62,7 @@ def test_exchange_with_registered_peer_and_client_cert_reaches_app(pki, server):
 
 
 def test_unregistered_peer_certificate_is_refused_before_sending(pki, server):
-    ca, a, b = pki
+    ca, a, b, _ = pki
     srv, seen = server
     before = len(seen)
     transport = PeerTransport(_ctx(a, ca))
@@ -85,7 +76,7 @@ def test_unregistered_peer_certificate_is_refused_before_sending(pki, server):
 
 
 def test_client_without_trusted_certificate_cannot_handshake(pki, server, tmp_path):
-    ca, a, b = pki
+    ca, a, b, _ = pki
     srv, _ = server
     other = TestCa.create("Other CA", NOW)
     c = make_gateway_identity(other, tmp_path, "EE/GOV/70000009/gw9", NOW)
@@ -99,7 +90,7 @@ def test_client_without_trusted_certificate_cannot_handshake(pki, server, tmp_pa
 
 
 def test_unreachable_peer_is_a_network_error(pki):
-    ca, a, b = pki
+    ca, a, b, _ = pki
     transport = PeerTransport(_ctx(a, ca), connect_timeout=1)
     try:
         with pytest.raises(PeerNetworkError):
@@ -114,7 +105,7 @@ def test_ocsp_responses_of_an_xroad_peer_over_plain_http_are_fetched_once_per_tt
 
     from gateway.net import PeerOcspCache
 
-    ca, a, b = pki
+    ca, a, b, _ = pki
     der = _der(b["auth_cert"])
     ocsp = b"\x30\x03\x0a\x01\x00"  # stands for a DER OCSP response; the cache does not parse it
     asked = []

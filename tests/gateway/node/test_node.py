@@ -17,16 +17,10 @@ from gateway.settings import SetupError
 from trust.protocol import build_request
 from trust.protocol import ServiceId
 
-from tests.gateway._world import TAX, build_world
+from tests.gateway._world import TAX
+from tests.support.pki import self_signed_tls_files
 
 NOW = dt.datetime.now(dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    w = build_world(tmp_path_factory.mktemp("world"), NOW)
-    yield w
-    w.close()
 
 
 def test_status_reports_configuration_ocsp_and_registration(world):
@@ -125,20 +119,9 @@ def test_operational_monitoring_and_metrics_record_exchanges(world):
 
 def _is_client_cert(tmp_path):
     """A self-signed IS certificate and key, as an information system would have."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tax-is")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(NOW - dt.timedelta(days=1))
-            .not_valid_after(NOW + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp_path / "is.pem", tmp_path / "is.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    cert_path, key_path, _ = self_signed_tls_files(tmp_path, stem="is", common_name="tax-is",
+                                                   not_before=NOW - dt.timedelta(days=1),
+                                                   not_after=NOW + dt.timedelta(days=30))
     return cert_path, key_path
 
 

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 import httpx
 import pytest
 from lxml import etree
 
-from tests.gateway._world import TAX, build_world
-
-NOW = dt.datetime.now(dt.timezone.utc)
-
+from tests.gateway._world import TAX
 
 @pytest.fixture(scope="module")
-def gw(tmp_path_factory):
-    w = build_world(tmp_path_factory.mktemp("world"), NOW)
-    yield w.gateway_of(TAX)
-    w.close()
+def gw(world):
+    return world.gateway_of(TAX)
 
 
 def _fault(resp):

@@ -8,7 +8,6 @@ internals, and the gateway keeps serving afterwards.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from pathlib import Path
 
@@ -16,10 +15,10 @@ import httpx
 import pytest
 from lxml import etree
 
-from tests.conftest import XROAD
-from tests.trust.protocol.test_soap_vectors import SCENARIOS, _case_key, default_type, fresh_ids
+from tests.support.conformance import XROAD
+from tests.support.soap_scenarios import SCENARIOS, case_key, default_type, fresh_ids
 
-from tests.gateway._world import TAX, build_world
+from tests.gateway._world import TAX
 
 QUERIES = sorted(p.name for p in (XROAD / "soap" / "queries").glob("*.query") if p.stat().st_size)
 
@@ -30,17 +29,10 @@ def _client_cases() -> list:
     manifest = json.loads((XROAD / "soap" / "manifest.json").read_text())
     cases = []
     for case in manifest["cases"]:
-        scenario = SCENARIOS.get(_case_key(case))
+        scenario = SCENARIOS.get(case_key(case))
         if scenario is not None and scenario.kind == "client" and case["fault_code"]:
-            cases.append(pytest.param(case, scenario, id=_case_key(case)))
+            cases.append(pytest.param(case, scenario, id=case_key(case)))
     return cases
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    w = build_world(tmp_path_factory.mktemp("world"), dt.datetime.now(dt.timezone.utc))
-    yield w
-    w.close()
 
 
 def _post(world, data: bytes, content_type: str) -> httpx.Response:

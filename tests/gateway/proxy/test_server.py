@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import ssl
 import uuid
@@ -16,17 +15,9 @@ from trust.protocol import build_request
 from trust.protocol import SoapContent, encode
 from trust.protocol import ServiceId, parse_server
 
-from tests.gateway._world import BANK, TAX, VERO, build_world
+from tests.gateway._world import BANK, TAX, VERO
 
-NOW = dt.datetime.now(dt.timezone.utc)
 VERO_SVC = ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1")
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    w = build_world(tmp_path_factory.mktemp("world"), NOW)
-    yield w
-    w.close()
 
 
 def _send(world, source, client, *, sign_as=None, tamper=False, drop_signature=False, security_server=None,

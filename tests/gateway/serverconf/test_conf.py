@@ -9,10 +9,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy import inspect, text
 
 from gateway.serverconf import Operation, ServerConf
@@ -24,6 +20,8 @@ from gateway.serverconf._errors import (
     ServerConfError, ServiceNotFound,
 )
 from trust.protocol import GlobalGroupId, LocalGroupId, MemberId, SecurityServerId, SubsystemId
+
+from tests.support import pki
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 PROVIDER = SubsystemId("EE", "GOV", "70000001", "tax")
@@ -68,11 +66,8 @@ def test_identity(conf: ServerConf) -> None:
 
 
 def _cert_pem() -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "is")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(T0).not_valid_after(T0 + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM)
+    cert = pki.self_signed(pki.new_key(), pki.name(CN="is"), serial=1, not_before=T0, not_after=T0 + dt.timedelta(days=1))
+    return pki.pem(cert)
 
 
 def test_clients_and_is_authentication(conf: ServerConf) -> None:

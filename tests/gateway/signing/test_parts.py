@@ -8,11 +8,12 @@ import datetime as dt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from trust.protocol import XRoadFault
 from gateway.signing import PolicyAuthCheck
-from tests.support.evidence_pki import EvidencePki, _issue, _name, make_pki
+from tests.support.evidence_pki import EvidencePki, make_pki
+from tests.support.pki import name
 
 T0 = dt.datetime(2027, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -25,8 +26,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> EvidencePki:
 @pytest.fixture(scope="module")
 def auth_der(pki: EvidencePki) -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _issue(_name((NameOID.COMMON_NAME, "peer gateway")), key.public_key(), pki.root.subject, pki.root_key,
-                  key_usage={"digital_signature": True}, eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    cert = pki.issue(name(CN="peer gateway"), key.public_key(), key_usage={"digital_signature"},
+                     eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
     return cert.public_bytes(serialization.Encoding.DER)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -26,23 +27,16 @@ from trust.services import TimestampAuthority
 from trust.services._tsa import DEFAULT_TSA_POLICY, PersistentSerials
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
-PIN = "test-pin"
 
 
 @pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    authority = CertificateAuthority.init(tmp_path_factory.mktemp("tsa") / "ca", instance="EE", pin=PIN,
-                                          now=NOW - dt.timedelta(days=1), intermediate=True)
-    yield authority
-    authority.close()
+def ca(new_ca: Callable[..., CertificateAuthority]) -> CertificateAuthority:
+    return new_ca(now=NOW - dt.timedelta(days=1), intermediate=True)
 
 
 @pytest.fixture(scope="module")
-def other_ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    authority = CertificateAuthority.init(tmp_path_factory.mktemp("tsa-other") / "ca", instance="FI", pin=PIN,
-                                          now=NOW - dt.timedelta(days=1), key_type=KeyType.EC_P256)
-    yield authority
-    authority.close()
+def other_ca(new_ca: Callable[..., CertificateAuthority]) -> CertificateAuthority:
+    return new_ca(instance="FI", now=NOW - dt.timedelta(days=1), key_type=KeyType.EC_P256)
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -28,25 +29,18 @@ from trust.services import OcspResponder
 from trust.services import TrustHttpApp, TrustServer
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
-PIN = "test-pin"
 MEMBER = MemberId("EE", "GOV", "70000001")
 SERVER = SecurityServerId("EE", "GOV", "70000001", "gw1")
 
 
 @pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    authority = CertificateAuthority.init(tmp_path_factory.mktemp("ocsp") / "ca", instance="EE", pin=PIN,
-                                          now=NOW - dt.timedelta(days=1), intermediate=True)
-    yield authority
-    authority.close()
+def ca(new_ca: Callable[..., CertificateAuthority]) -> CertificateAuthority:
+    return new_ca(now=NOW - dt.timedelta(days=1), intermediate=True)
 
 
 @pytest.fixture(scope="module")
-def other(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    authority = CertificateAuthority.init(tmp_path_factory.mktemp("ocsp-other") / "ca", instance="EE", pin=PIN,
-                                          now=NOW - dt.timedelta(days=1), key_type=KeyType.EC_P256)
-    yield authority
-    authority.close()
+def other(new_ca: Callable[..., CertificateAuthority]) -> CertificateAuthority:
+    return new_ca(now=NOW - dt.timedelta(days=1), key_type=KeyType.EC_P256)
 
 
 @pytest.fixture(scope="module")

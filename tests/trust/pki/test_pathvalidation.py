@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 
@@ -27,20 +28,13 @@ SERVER = SecurityServerId("EE", "GOV", "70000001", "gw1")
 
 
 @pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    authority = CertificateAuthority.init(tmp_path_factory.mktemp("pv") / "ca", instance="EE", pin=PIN,
-                                          now=NOW - dt.timedelta(days=30), intermediate=True,
-                                          key_type=KeyType.EC_P256)
-    yield authority
-    authority.close()
+def ca(new_ca: Callable[..., CertificateAuthority]) -> CertificateAuthority:
+    return new_ca(now=NOW - dt.timedelta(days=30), intermediate=True, key_type=KeyType.EC_P256)
 
 
 @pytest.fixture(scope="module")
-def stranger(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    authority = CertificateAuthority.init(tmp_path_factory.mktemp("pv-x") / "ca", instance="EE", pin=PIN,
-                                          now=NOW - dt.timedelta(days=30), key_type=KeyType.EC_P256)
-    yield authority
-    authority.close()
+def stranger(new_ca: Callable[..., CertificateAuthority]) -> CertificateAuthority:
+    return new_ca(now=NOW - dt.timedelta(days=30), key_type=KeyType.EC_P256)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -34,11 +34,8 @@ def now() -> dt.datetime:
 
 
 @pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory, now: dt.datetime) -> Iterator[CertificateAuthority]:
-    authority = CertificateAuthority.init(tmp_path_factory.mktemp("tls") / "ca", instance="EE", pin=PIN, now=now,
-                                          intermediate=True, key_type=KeyType.EC_P256)
-    yield authority
-    authority.close()
+def ca(new_ca: Callable[..., CertificateAuthority], now: dt.datetime) -> CertificateAuthority:
+    return new_ca(now=now, intermediate=True, key_type=KeyType.EC_P256)
 
 
 def _gateway(ca: CertificateAuthority, directory: Any, code: str, now: dt.datetime,

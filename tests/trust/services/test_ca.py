@@ -264,19 +264,17 @@ def test_der_certificates_ending_in_a_white_space_byte_load_whole():
     """DER is binary: a signature whose last byte is 0x0a or 0x20 must not be stripped (about 2% of certs)."""
     import datetime as _dt
 
-    from cryptography import x509 as _x509
     from cryptography.hazmat.primitives import hashes as _hashes
     from cryptography.hazmat.primitives import serialization as _ser
-    from cryptography.hazmat.primitives.asymmetric import ec as _ec
-    from cryptography.x509.oid import NameOID as _NameOID
 
     from trust.pki import load_certificate, load_certificates
+    from tests.support import pki as certs
 
-    key = _ec.generate_private_key(_ec.SECP256R1())
-    name = _x509.Name([_x509.NameAttribute(_NameOID.COMMON_NAME, "ws")])
+    key = certs.new_key()
+    name = certs.name(CN="ws")
     start = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
-    builder = (_x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-               .serial_number(1).not_valid_before(start).not_valid_after(start + _dt.timedelta(days=1)))
+    builder = certs.builder(name, key.public_key(), name, serial=1, not_before=start,
+                            not_after=start + _dt.timedelta(days=1))
     for _ in range(2000):  # ECDSA signatures are randomised: sign until the DER ends in white space
         der = builder.sign(key, _hashes.SHA256()).public_bytes(_ser.Encoding.DER)
         if der[-1:].isspace():

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
@@ -15,16 +14,14 @@ from trust.xades import BASIC, DEFAULT, EJBCA, FIVRK, SK_KLASS3
 from trust.protocol import MemberId
 from trust.xades import SignerMismatch, UnknownCertificateProfile
 
+from tests.support import pki
+
 _KEY = ec.generate_private_key(ec.SECP256R1())
 
 
 def _cert(*attrs: tuple[x509.ObjectIdentifier, str]) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(o, v) for o, v in attrs])
-    return (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(_KEY.public_key())
-        .serial_number(1).not_valid_before(dt.datetime(2026, 1, 1)).not_valid_after(dt.datetime(2027, 1, 1))
-        .sign(_KEY, hashes.SHA256())
-    )
+    return pki.self_signed(_KEY, pki.name(*attrs), serial=1, not_before=dt.datetime(2026, 1, 1),
+                           not_after=dt.datetime(2027, 1, 1))
 
 
 ORG_ID = x509.ObjectIdentifier("2.5.4.97")

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from lxml import etree
 
+from tests.support import pki as certs
 from tests.support.evidence_pki import EJBCA, EvidencePki, make_pki
 from trust.keys import KeyType
 from trust.pki import ApprovedCa, OcspResponderInfo, TrustPolicy
@@ -279,21 +280,14 @@ def test_second_signed_properties_is_refused(pki: EvidencePki, message: bytes) -
 def test_hand_c14n_equals_lxml_c14n(pki: EvidencePki, message: bytes, tmp_path: Path) -> None:
     """The writer canonicalises its own fragments without parsing; it must agree with lxml,
     also for issuer names that need escaping."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     from trust.xades._layout import c14n_by_parsing, canonical_fragment
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    issuer = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'A&B <x> "q"; +1'),
-                        x509.NameAttribute(NameOID.EMAIL_ADDRESS, "ca@example.org")])
+    issuer = certs.name((NameOID.ORGANIZATION_NAME, 'A&B <x> "q"; +1'), (NameOID.EMAIL_ADDRESS, "ca@example.org"))
     pki.token.generate("odd", KeyType.EC_P256)
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "4321")]))
-            .issuer_name(issuer).public_key(pki.token.public_key("odd")).serial_number(7)
-            .not_valid_before(AT - dt.timedelta(days=1)).not_valid_after(AT + dt.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
+    cert = certs.issue(certs.name(CN="4321"), pki.token.public_key("odd"), issuer, certs.new_key(), serial=7,
+                       not_before=AT - dt.timedelta(days=1), not_after=AT + dt.timedelta(days=1))
     for parts in ([SignedPart("/message.xml", data=message)],
                   [SignedPart("/message.xml", data=message), SignedPart("/attachment1", data=b"x", mime_type="a/b&c")]):
         document = create_signature(parts, signer=pki.token, key_id="odd", certificate=cert, signing_time=AT).decode()

@@ -11,10 +11,6 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from federation.model import SECURITY_SERVER_OWNERS_GROUP
 from federation.central.registry import Registry
@@ -26,19 +22,14 @@ from federation.central.registry._errors import (
 from federation.central.registry import Base
 from trust.protocol import MemberId, SubsystemId
 
+from tests.support import pki
+
 TAX = MemberId("EE", "GOV", "70000001")
 BANK = MemberId("EE", "COM", "10000001")
 
 
 def _cert(cn: str, now: dt.datetime) -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.DER)
+    return pki.der(pki.self_signed(pki.new_key(), pki.name(CN=cn), not_before=now, not_after=now + dt.timedelta(days=1)))
 
 
 @pytest.fixture
