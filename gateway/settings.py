@@ -15,13 +15,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from trust.errors import IdentifierError
-from trust.keys import KeyType, write_atomic
+from trust.keys import PIN_ENV, KeyType, write_atomic
 from trust.protocol import SecurityServerId, parse_server
 
 from gateway.errors import GatewayError
 
 SETTINGS_FILE = "gateway.json"
-PIN_ENV = "SILD_TOKEN_PIN"
 MAX_WORKERS = 64  # processes per gateway node; more would only multiply memory and connections
 
 

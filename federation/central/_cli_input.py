@@ -8,7 +8,6 @@ in one module keeps the messages and the PIN fallback identical across commands.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -17,7 +16,9 @@ from trust.errors import IdentifierError
 from trust.protocol import MemberId, SecurityServerId, SubsystemId, parse_client, parse_server
 
 from federation.errors import FederationError
-from federation.central.registry import DEV_PIN, PIN_ENV, CentralDir
+from trust.keys import pin_from_environment
+
+from federation.central.registry import CentralDir
 
 DIR_ARG = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
@@ -27,11 +28,7 @@ class CliInputError(FederationError):
 
 
 def _pin() -> str:
-    pin = os.environ.get(PIN_ENV)
-    if pin:
-        return pin
-    click.echo(f"warning: {PIN_ENV} is not set; using the development PIN (never in production)", err=True)
-    return DEV_PIN
+    return pin_from_environment(warn=lambda message: click.echo(f"sild: warning: {message}", err=True))
 
 
 def _home(directory: Path) -> CentralDir:

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from gateway.settings import PIN_ENV
+from trust.keys import PIN_ENV
 
 log = logging.getLogger("sild.gateway.workers")
 

@@ -14,14 +14,18 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._algorithms import DigestAlgorithm, SignatureAlgorithm
+    from ._pin import DEV_PIN, DEV_PIN_WARNING, PIN_ENV, pin_from_environment
     from ._token import (
         KeyType, PrivateKey, PublicKey, Signer, SoftToken, ecdsa_der_to_raw, ecdsa_raw_to_der, verify_digest,
         write_atomic,
     )
 
 __all__ = [
+    "DEV_PIN",
+    "DEV_PIN_WARNING",
     "DigestAlgorithm",
     "KeyType",
+    "PIN_ENV",
     "PrivateKey",
     "PublicKey",
     "SignatureAlgorithm",
@@ -29,13 +33,17 @@ __all__ = [
     "SoftToken",
     "ecdsa_der_to_raw",
     "ecdsa_raw_to_der",
+    "pin_from_environment",
     "verify_digest",
     "write_atomic",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "DEV_PIN": "._pin",
+    "DEV_PIN_WARNING": "._pin",
     "DigestAlgorithm": "._algorithms",
     "KeyType": "._token",
+    "PIN_ENV": "._pin",
     "PrivateKey": "._token",
     "PublicKey": "._token",
     "SignatureAlgorithm": "._algorithms",
@@ -43,6 +51,7 @@ __getattr__, __dir__ = attach(__name__, {
     "SoftToken": "._token",
     "ecdsa_der_to_raw": "._token",
     "ecdsa_raw_to_der": "._token",
+    "pin_from_environment": "._pin",
     "verify_digest": "._token",
     "write_atomic": "._token",
 })

@@ -42,7 +42,7 @@ from trust.pki import ApprovedCa, ApprovedTsa, OcspResponderInfo
 from ._ca_db import CaDatabase, CertificateRecord
 from trust.pki import cert_pem, fingerprint_hex, load_certificate, load_certificate_file, require_aware
 from trust.protocol import MemberId, SecurityServerId
-from trust.keys import KeyType, PrivateKey, PublicKey, SoftToken, write_atomic
+from trust.keys import DEV_PIN, KeyType, PrivateKey, PublicKey, SoftToken, write_atomic
 
 from ._ca_profile import (
     OCSP_RESPONDER_PROFILE, TSA_PROFILE, _ca_builder, _check_public_key, _csr_public_key, _leaf_builder,
@@ -53,7 +53,6 @@ from ._ca_types import (
     RevocationReason, UnknownCertificate,
 )
 
-DEV_PIN = "sild-dev-pin"  # development only: production passes its own PIN (SILD_TOKEN_PIN)
 
 ROOT, INTERMEDIATE, OCSP, TSA = "root", "intermediate", "ocsp", "tsa"
 

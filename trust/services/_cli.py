@@ -7,7 +7,6 @@ that PIN protects nothing and is for development and sandboxes only.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -16,24 +15,17 @@ from types import FrameType
 
 import click
 
-from ._ca import DEV_PIN, CertificateAuthority, RevocationReason
+from ._ca import CertificateAuthority, RevocationReason
 from ._bundle import ocsp_responder, timestamp_authority
 from trust.pki import cert_pem, fingerprint_hex, load_certificate_file, subject_summary
 from trust.errors import TrustError
 from trust.protocol import MemberId, SecurityServerId, parse_client
-from trust.keys import KeyType, write_atomic
+from trust.keys import KeyType, pin_from_environment, write_atomic
 from ._http import TrustHttpApp, TrustServer
 from trust.infra import utc_now
 
-PIN_ENV = "SILD_TOKEN_PIN"
-
-
 def _pin() -> str:
-    pin = os.environ.get(PIN_ENV)
-    if pin:
-        return pin
-    click.echo(f"sild: warning: {PIN_ENV} is not set, using the development PIN (never in production)", err=True)
-    return DEV_PIN
+    return pin_from_environment(warn=lambda message: click.echo(f"sild: warning: {message}", err=True))
 
 
 @click.group("trust")

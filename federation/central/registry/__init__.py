@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ._base import ROLES, load_der_certificate
     from ._db import VERSION_TABLE
     from ._errors import RegistryError
-    from ._home import CentralConfig, CentralDir, DEV_PIN, PIN_ENV
+    from ._home import CentralConfig, CentralDir
     from ._keys import create_signing_key
     from ._models import Base
     from ._provision import DEFAULT_MEMBER_CLASSES, add_trusted_anchor, build_anchor, init_central
@@ -29,8 +29,6 @@ __all__ = [
     "CentralConfig",
     "CentralDir",
     "DEFAULT_MEMBER_CLASSES",
-    "DEV_PIN",
-    "PIN_ENV",
     "ROLES",
     "Registry",
     "RegistryError",
@@ -51,8 +49,6 @@ __getattr__, __dir__ = attach(__name__, {
     "CentralConfig": "._home",
     "CentralDir": "._home",
     "DEFAULT_MEMBER_CLASSES": "._provision",
-    "DEV_PIN": "._home",
-    "PIN_ENV": "._home",
     "ROLES": "._base",
     "Registry": "._registry",
     "RegistryError": "._errors",

@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from trust.infra import utc_now
-from trust.keys import SoftToken, write_atomic
+from trust.keys import SoftToken, pin_from_environment, write_atomic
 
 from federation.errors import FederationError
 from ._registry import Registry
 
-PIN_ENV = "SILD_TOKEN_PIN"
-DEV_PIN = "sild-dev-pin"
 CONFIG_FILE = "central.json"
 
 
@@ -40,12 +37,7 @@ class CentralDirError(FederationError):
 
 
 def token_pin(environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    pin = env.get(PIN_ENV)
-    if pin:
-        return pin
-    warnings.warn(f"{PIN_ENV} is not set: using the development PIN (never in production)", stacklevel=2)
-    return DEV_PIN
+    return pin_from_environment(environ, warn=lambda message: warnings.warn(message, stacklevel=3))
 
 
 @dataclass(frozen=True)

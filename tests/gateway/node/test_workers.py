@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import PIN_ENV
+from trust.keys import PIN_ENV
 from gateway.node import parse_listen
 from gateway.node._workers import WorkerPool, worker_command
 

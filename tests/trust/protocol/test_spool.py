@@ -1,4 +1,4 @@
-"""Spooled part bodies (trust.protocol._spool): memory first, a file once large, hashed on the way."""
+"""Spooled part bodies (trust.protocol.mime): memory first, a file once large, hashed on the way."""
 
 from __future__ import annotations
 
