@@ -97,7 +97,7 @@ def register_lean(state: dict, url: str) -> None:
     """Register ``echo`` (REST) and ``echoSoap`` v1 (SOAP) at FI vero's gateway for EE tax,
     as an operator would (a sandbox reused from an earlier run is re-pointed at ``url``)."""
     from gateway.serverconf import ServerConf
-    from gateway.serverconf import open_engine
+    from gateway.db import open_engine
     from gateway.serverconf import Operation
     from trust.protocol import parse_client
 

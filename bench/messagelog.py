@@ -41,7 +41,7 @@ from gateway.messagelog import LogEntry, MessageLog
 from gateway.messagelog import Timestamper
 from gateway.messagelog._timestamper import BatchStamp
 from gateway.serverconf import Operation, ServerConf
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 from trust.protocol import SubsystemId
 
 from load_threads import start_and_join

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils  # noqa: E402
 
-from gateway.proxy import SignedParts
+from gateway.signing import SignedParts
 from gateway.signing import SignKey, XadesMessageSigning
 from tests.support.evidence_pki import make_pki  # noqa: E402  (the test PKI: CA, OCSP, TSA, SoftToken)
 from trust.protocol import MemberId

@@ -12,6 +12,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from gateway.conf import Router, SharedParamsView
+    from gateway.db import open_engine
     from gateway.errors import GatewayError
     from gateway.messagelog import (
         Archiver, Attachment, LogEntry, MessageLog, MessageLogConfig, Timestamper, TimestampingOverdue,
@@ -20,12 +21,11 @@ if TYPE_CHECKING:
     from gateway.monitoring import GatewayMetrics, OpMonitor, exchange_record
     from gateway.net import PeerTransport
     from gateway.node import GatewayNode
+    from gateway.provision import add_member, import_certificate, init_gateway, make_csr
     from gateway.proxy import ClientProxy, ServerProxy
     from gateway.serverconf import (
         AccessChecker, Decision, Operation, ServerConf, check_is_connection, groups_from_mapping,
-        open_engine,
     )
-    from gateway.provision import add_member, import_certificate, init_gateway, make_csr
     from gateway.settings import NodeSettings
     from trust.protocol import (
         OpenApiError, ProxyMessage, SoapFaultMessage, SoapMessage, WsdlError, XRoadFault, XRoadHeader,
@@ -121,7 +121,7 @@ __getattr__, __dir__ = attach(__name__, {
     "insert_request_hash": "trust.protocol",
     "make_csr": "gateway.provision",
     "normalize_code": "trust.protocol",
-    "open_engine": "gateway.serverconf",
+    "open_engine": "gateway.db",
     "parse_openapi": "trust.protocol",
     "parse_soap": "trust.protocol",
     "parse_wsdl": "trust.protocol",

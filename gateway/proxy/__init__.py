@@ -17,27 +17,19 @@ if TYPE_CHECKING:
     from ._gateway_parts import GatewayParts
     from ._server import ServerProxy
     from ._wsdl_service import provider_wsdl
-    from gateway.conf import ClientListing, ServerEntry
-    from gateway.signing import SignedParts
 
 __all__ = [
     "BackendClients",
-    "ClientListing",
     "ClientProxy",
     "GatewayParts",
-    "ServerEntry",
     "ServerProxy",
-    "SignedParts",
     "provider_wsdl",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
     "BackendClients": "._backends",
-    "ClientListing": "gateway.conf",
     "ClientProxy": "._client",
     "GatewayParts": "._gateway_parts",
-    "ServerEntry": "gateway.conf",
     "ServerProxy": "._server",
-    "SignedParts": "gateway.signing",
     "provider_wsdl": "._wsdl_service",
 })

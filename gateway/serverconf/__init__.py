@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from ._access import AccessChecker, Decision, check_is_connection, groups_from_mapping
     from ._apikeys import ApiKeyInfo, authenticate, create_api_key, list_api_keys, revoke_api_key
     from ._conf import ServerConf
-    from gateway.db import VERSION_TABLE, Base, open_engine
     from ._errors import AlreadyExists, InvalidInput, NotFound
     from ._parse import parse_client_text, parse_subject
     from ._services import Fetch, Operation, default_fetch
@@ -25,7 +24,6 @@ __all__ = [
     "AccessChecker",
     "AlreadyExists",
     "ApiKeyInfo",
-    "Base",
     "ClientInfo",
     "Decision",
     "Fetch",
@@ -34,14 +32,12 @@ __all__ = [
     "Operation",
     "ServerConf",
     "ServiceInfo",
-    "VERSION_TABLE",
     "authenticate",
     "check_is_connection",
     "create_api_key",
     "default_fetch",
     "groups_from_mapping",
     "list_api_keys",
-    "open_engine",
     "parse_client_text",
     "parse_subject",
     "revoke_api_key",
@@ -51,7 +47,6 @@ __getattr__, __dir__ = attach(__name__, {
     "AccessChecker": "._access",
     "AlreadyExists": "._errors",
     "ApiKeyInfo": "._apikeys",
-    "Base": "gateway.db",
     "ClientInfo": "._snapshot",
     "Decision": "._access",
     "Fetch": "._services",
@@ -60,14 +55,12 @@ __getattr__, __dir__ = attach(__name__, {
     "Operation": "._services",
     "ServerConf": "._conf",
     "ServiceInfo": "._snapshot",
-    "VERSION_TABLE": "gateway.db",
     "authenticate": "._apikeys",
     "check_is_connection": "._access",
     "create_api_key": "._apikeys",
     "default_fetch": "._services",
     "groups_from_mapping": "._access",
     "list_api_keys": "._apikeys",
-    "open_engine": "gateway.db",
     "parse_client_text": "._parse",
     "parse_subject": "._parse",
     "revoke_api_key": "._apikeys",

@@ -23,7 +23,7 @@ from gateway.monitoring import OpMonitor
 from gateway.monitoring._store import client_fields
 from gateway.serverconf import ServerConf
 from gateway.serverconf import create_api_key, list_api_keys, revoke_api_key
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 from trust.protocol import SecurityServerId, SubsystemId
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)

@@ -9,7 +9,8 @@ from flask import Flask, jsonify
 
 from gateway.admin._auth import Routes
 from gateway.admin._errors import install_error_handlers
-from gateway.serverconf import ServerConf, create_api_key, open_engine
+from gateway.db import open_engine
+from gateway.serverconf import ServerConf, create_api_key
 
 
 @pytest.fixture()

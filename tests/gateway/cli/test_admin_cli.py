@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from gateway.cli._main import _register, cli
 from gateway.messagelog import LogEntry, MessageLog
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 from trust.protocol import SubsystemId
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)

@@ -10,7 +10,7 @@ import pytest
 from federation.model import (
     GlobalGroup, MaintenanceMode, Member, MemberClass, SecurityServer, SharedParameters, Subsystem,
 )
-from gateway.proxy import ServerEntry
+from gateway.conf import ServerEntry
 from trust.protocol import XRoadFault
 from gateway.conf import InstanceConf, Router, SharedParamsView, split_address
 from trust.protocol import GlobalGroupId, MemberId, SubsystemId, parse_server

@@ -17,7 +17,7 @@ from gateway.messagelog import Archiver, NotTimestamped, export_exchange, verify
 from gateway.messagelog._archive import ArchiveChainBroken, read_linking_info
 from gateway.messagelog import Attachment, LogEntry, MessageLog, MessageLogConfig, RecordNotFound
 from gateway.messagelog import Timestamper, evidence_stamper
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 from trust.pki import TrustPolicy
 from trust.evidence import read_container, verify_container
 from trust.protocol import MemberId, SubsystemId

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine
 
 from gateway.messagelog import MessageLog
 from gateway.messagelog import SAFETY_NET_PAGES, WalCheckpointer
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 
 from tests.gateway.messagelog.log_support import T0, entry
 

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine
 
 from gateway.messagelog import MessageLog
 from gateway.messagelog import CommitLock
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 
 from tests.gateway.messagelog.log_support import T0, entry
 

@@ -24,7 +24,7 @@ from gateway.messagelog._log import InvalidLogEntry
 from gateway.messagelog._writer import CompiledInsert, GroupCommitWriter, MessageLogWriteFailed
 from gateway.messagelog import Timestamper, evidence_stamper
 from gateway.messagelog._timestamper import BatchStamp, TimestampingFailed
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 
 from tests.gateway.messagelog.log_support import T0, Tsa, entry
 from tests.pgserver import temporary_database

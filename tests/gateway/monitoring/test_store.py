@@ -12,7 +12,7 @@ import pytest
 
 from gateway.monitoring import OpMonitor, OpNote
 from gateway.monitoring._store import FIELDS, InvalidOpQuery, InvalidOpRecord, client_fields, ms
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 from trust.protocol import MemberId, SubsystemId
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)

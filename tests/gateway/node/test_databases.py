@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from gateway.cli import _main as sild_cli
 from gateway.serverconf import ServerConf
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 from gateway.provision import init_gateway
 from gateway.settings import NodeSettings, SetupError
 from trust.protocol import parse_client

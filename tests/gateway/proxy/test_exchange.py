@@ -214,7 +214,7 @@ def test_log_export_of_a_cross_border_exchange_verifies(sandbox):
     from federation.conftree import load_tree
     from gateway.messagelog import export_exchange
     from gateway.messagelog import MessageLog
-    from gateway.serverconf import open_engine
+    from gateway.db import open_engine
     from trust.evidence import verify_container
 
     msg, resp = _soap(sandbox, TAX, VERO_SVC, _tax_body())

@@ -17,7 +17,7 @@ import pytest
 from gateway.messagelog import LogEntry
 from gateway.monitoring import OpNote
 from gateway.net import MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, Received, encode_message
-from gateway.proxy import ServerEntry
+from gateway.conf import ServerEntry
 from gateway.proxy._entries import ExchangeIds
 from gateway.proxy._flow import ServedAnswer, client_exchange, server_exchange
 from gateway.signing import MessageSignature

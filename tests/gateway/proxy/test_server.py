@@ -9,7 +9,7 @@ import uuid
 import pytest
 from lxml import etree
 
-from gateway.proxy import SignedParts
+from gateway.signing import SignedParts
 from gateway.net._peer_transport import parse_ocsp_multipart
 from trust.protocol import build_request
 from trust.protocol import SoapContent, encode

@@ -11,7 +11,7 @@ from gateway.serverconf import AccessChecker, check_is_connection, groups_from_m
 from gateway.serverconf._access import path_matches
 from trust.protocol import XRoadFault
 from gateway.serverconf import Operation, ServerConf
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 from trust.protocol import GlobalGroupId, LocalGroupId, MemberId, SecurityServerId, SubsystemId
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)

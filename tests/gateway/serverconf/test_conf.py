@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from gateway.serverconf import Operation, ServerConf
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 from gateway.db import DatabaseError, database_url
 from gateway.serverconf import AlreadyExists, InvalidInput, NotFound
 from gateway.serverconf._errors import (

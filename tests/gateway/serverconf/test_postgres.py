@@ -18,7 +18,7 @@ from gateway.messagelog._timestamper import BatchStamp
 from gateway.monitoring import OpMonitor
 from gateway.monitoring._store import client_fields
 from gateway.serverconf import Operation, ServerConf
-from gateway.serverconf import open_engine
+from gateway.db import open_engine
 from gateway.serverconf import AlreadyExists
 from trust.protocol import LocalGroupId, SubsystemId
 
