@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -26,6 +25,8 @@ from trust.protocol import parse_soap
 from trust.protocol import build_request
 from trust.protocol._soap_build import request_hash
 from trust.protocol import ServiceId, parse_client
+
+from tests.support.zeep_headers import tax_asks_vero
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
@@ -97,13 +98,7 @@ def test_zeep_from_served_wsdl_calls_fi_through_two_gateways(sandbox):
     client = zeep.Client(_gw(sandbox, TAX) + svc["wsdl_query"] + "&client=EE/GOV/70000001/tax",
                          transport=Transport(timeout=30))
     query_id = str(uuid.uuid4())
-    headers = {
-        "client": {"xRoadInstance": "EE", "memberClass": "GOV", "memberCode": "70000001", "subsystemCode": "tax",
-                   "objectType": "SUBSYSTEM"},
-        "service": {"xRoadInstance": "FI", "memberClass": "GOV", "memberCode": "0245437-2", "subsystemCode": "vero",
-                    "serviceCode": "getTaxRecord", "serviceVersion": "v1", "objectType": "SERVICE"},
-        "id": query_id, "userId": "EE38001010000", "issue": "case-17", "protocolVersion": "4.0",
-    }
+    headers = tax_asks_vero(query_id, "EE38001010000", issue="case-17")
     with client.settings(raw_response=True):
         raw = client.service.getTaxRecord(personCode="010190-123M", _soapheaders=headers)
     assert raw.status_code == 200, raw.text

@@ -16,17 +16,10 @@ from trust.protocol import build_request
 from trust.protocol._soap_build import request_hash
 from trust.protocol import ServiceId
 
-from tests.gateway._world import BANK, POPULATION, TAX, VERO, build_world
+from tests.gateway._world import BANK, TAX, VERO
+from tests.support.zeep_headers import tax_asks_vero
 
-NOW = dt.datetime.now(dt.timezone.utc)
 VERO_NS = "http://vero.sandbox.sild.eu/producer"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    w = build_world(tmp_path_factory.mktemp("world"), NOW)
-    yield w
-    w.close()
 
 
 def _soap_call(world, client, service, body):
@@ -77,13 +70,7 @@ def test_zeep_client_from_served_wsdl(world):
            "&serviceCode=getTaxRecord&version=v1&client=EE/GOV/70000001/tax")
     client = zeep.Client(url, transport=Transport(timeout=30))
     query_id = str(uuid.uuid4())
-    headers = {
-        "client": {"xRoadInstance": "EE", "memberClass": "GOV", "memberCode": "70000001", "subsystemCode": "tax",
-                   "objectType": "SUBSYSTEM"},
-        "service": {"xRoadInstance": "FI", "memberClass": "GOV", "memberCode": "0245437-2", "subsystemCode": "vero",
-                    "serviceCode": "getTaxRecord", "serviceVersion": "v1", "objectType": "SERVICE"},
-        "id": query_id, "userId": "EE12345678901", "protocolVersion": "4.0",
-    }
+    headers = tax_asks_vero(query_id, "EE12345678901")
     with client.settings(raw_response=True):
         resp = client.service.getTaxRecord(personCode="010190-123M", _soapheaders=headers)
     assert resp.status_code == 200, resp.text
@@ -110,7 +97,7 @@ def _wait_snapshot(conf):
 def test_expired_own_configuration_refuses_traffic(world):
     service = ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1")
     saved = world.expires["EE"]
-    world.expires["EE"] = NOW - dt.timedelta(seconds=1)
+    world.expires["EE"] = world.now - dt.timedelta(seconds=1)
     try:
         _, resp = _soap_call(world, TAX, service, _tax_record_body("010190-123M"))
         assert etree.fromstring(resp.content).findtext(".//faultcode") == "server.clientproxy.global_conf_outdated"
@@ -129,7 +116,7 @@ def test_expired_own_configuration_refuses_traffic(world):
 
 def test_expired_partner_configuration_drops_the_partner(world):
     saved = world.expires["FI"]
-    world.expires["FI"] = NOW - dt.timedelta(seconds=1)
+    world.expires["FI"] = world.now - dt.timedelta(seconds=1)
     try:
         gw = world.gateway_of(TAX)
         assert httpx.get(gw.is_url + "/listClients?xRoadInstance=FI", timeout=10).status_code == 400

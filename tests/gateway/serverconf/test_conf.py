@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
@@ -21,6 +20,7 @@ from gateway.serverconf._errors import (
 )
 from trust.protocol import GlobalGroupId, LocalGroupId, MemberId, SecurityServerId, SubsystemId
 
+from tests.support.static_http import static_files
 from tests.support import pki
 
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -129,26 +129,9 @@ def test_invalid_wsdl_vectors_are_refused(conf: ServerConf, xroad: Path, name: s
 
 @pytest.fixture
 def wsdl_server(xroad: Path) -> Iterator[str]:
-    document = (xroad / "services" / "wsdl" / "valid.wsdl").read_bytes()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            ok = self.path == "/valid.wsdl"
-            self.send_response(200 if ok else 404)
-            body = document if ok else b""
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with static_files() as (base, files):
+        files["/valid.wsdl"] = (xroad / "services" / "wsdl" / "valid.wsdl").read_bytes()
+        yield base
 
 
 def test_wsdl_is_downloaded_from_its_url(conf: ServerConf, wsdl_server: str) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
@@ -14,6 +12,8 @@ from lxml import etree
 from trust.protocol import _wsdl as wsdl
 from trust.protocol import WsdlError, parse_wsdl
 from trust.protocol._wsdl import ENDPOINT_PLACEHOLDER
+
+from tests.support.static_http import static_files
 
 VALID = {
     "xroad6.wsdl": [("getRandom", "v1", "Random number generator")],
@@ -156,36 +156,11 @@ def no_internet(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
 @pytest.fixture
 def wsdl_server(xroad: Path) -> Iterator[str]:
-    files: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            body = files.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    files["/service.wsdl"] = wsdl.prepare_for_serving((xroad / "services" / "wsdl" / "xroad6.wsdl").read_bytes(), base)
-    for name in wsdl.SCHEMA_NAMES:
-        files[f"/schemas/{name}"] = wsdl.schema_file(name)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with static_files() as (base, files):
+        files["/service.wsdl"] = wsdl.prepare_for_serving((xroad / "services" / "wsdl" / "xroad6.wsdl").read_bytes(), base)
+        for name in wsdl.SCHEMA_NAMES:
+            files[f"/schemas/{name}"] = wsdl.schema_file(name)
         yield base
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_zeep_loads_rewritten_wsdl_offline(wsdl_server: str, no_internet: list[object]) -> None:

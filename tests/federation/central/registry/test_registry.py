@@ -20,7 +20,7 @@ from federation.central.registry._errors import (
     UnknownMemberClass, UnknownSubsystem, WrongInstance,
 )
 from federation.central.registry import Base
-from trust.protocol import MemberId, SubsystemId
+from trust.protocol import MemberId
 
 from tests.support import pki
 
@@ -139,26 +139,10 @@ def test_every_change_bumps_the_serial_once(registry: Registry) -> None:
 
 def test_concurrent_writers_queue_instead_of_failing(registry: Registry, tmp_path: Path, now: dt.datetime) -> None:
     """Two registry handles (as ``serve`` and a CLI command) writing at once: every change lands once."""
-    import threading
 
     other = Registry.open(tmp_path / "registry.db", clock=lambda: now)
     before = registry.info().serial
-    errors: list[BaseException] = []
-
-    def writer(reg: Registry, prefix: str) -> None:
-        try:
-            for i in range(15):
-                reg.add_member(MemberId("EE", "COM", f"{prefix}{i}"), f"Company {prefix}{i}")
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(reg, p)) for reg, p in ((registry, "a"), (other, "b"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    other.close()
-    assert errors == []
+    assert _add_members_at_once(registry, other, 15) == []
     assert registry.info().serial == before + 30
     assert len(registry.members()) == 31
 
@@ -236,7 +220,6 @@ def test_migrations_match_the_models_and_are_idempotent(tmp_path: Path) -> None:
 @pytest.mark.skipif(not os.environ.get("SILD_TEST_POSTGRES_URL"), reason="set SILD_TEST_POSTGRES_URL to run on PostgreSQL")
 def test_postgresql_same_operations(now: dt.datetime, tmp_path: Path) -> None:
     """Migrations, refusals, atomicity, concurrent writers and a whole authority on PostgreSQL."""
-    import threading
 
     from sqlalchemy import create_engine
 
@@ -266,22 +249,7 @@ def test_postgresql_same_operations(now: dt.datetime, tmp_path: Path) -> None:
         assert reg.gateways() == []
         before = reg.info().serial
         other = Registry.open(url, clock=lambda: now)
-        errors: list[BaseException] = []
-
-        def writer(r: Registry, prefix: str) -> None:
-            try:
-                for i in range(10):
-                    r.add_member(MemberId("EE", "COM", f"{prefix}{i}"), "x")
-            except BaseException as exc:  # noqa: BLE001
-                errors.append(exc)
-
-        threads = [threading.Thread(target=writer, args=(r, p)) for r, p in ((reg, "a"), (other, "b"))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        other.close()
-        assert errors == []
+        assert _add_members_at_once(reg, other, 10) == []
         assert reg.info().serial == before + 20  # no lost update of the change counter
         assert len(reg.snapshot().members) == 21
     finally:
@@ -321,3 +289,27 @@ def test_member_classes_and_global_groups_take_a_new_code_without_slash(registry
         with pytest.raises(error) as info:
             add(registry, code)  # type: ignore[operator]
         assert str(info.value) == message
+
+
+def _add_members_at_once(first: Registry, second: Registry, count: int) -> list[BaseException]:
+    """Two handles add ``count`` members each from two threads at once; ``second`` is closed after.
+
+    Returns what the writers raised (nothing, when every change lands)."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def writer(reg: Registry, prefix: str) -> None:
+        try:
+            for i in range(count):
+                reg.add_member(MemberId("EE", "COM", f"{prefix}{i}"), f"Company {prefix}{i}")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(reg, p)) for reg, p in ((first, "a"), (second, "b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    second.close()
+    return errors
