@@ -199,6 +199,7 @@ The tree::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar
 
 
@@ -216,6 +217,19 @@ class SildError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def codes(self) -> Iterator[str]:
+        """This error's code, then the codes its classes declare, most specific first.
+
+        Every table that turns an error into something an edge speaks (an X-Road fault
+        code, an HTTP status, another layer's error) looks codes up in this order, so an
+        entry for a branch's code covers the leaves under it, as ``except`` would.
+        """
+        yield self.code
+        for cls in type(self).__mro__:
+            declared = vars(cls).get("code")
+            if isinstance(declared, str) and declared != self.code:
+                yield declared
 
 
 class TrustError(SildError):

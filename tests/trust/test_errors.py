@@ -80,5 +80,13 @@ def test_every_error_has_a_code_and_every_code_one_class() -> None:
             seen[code] = cls
 
 
+def test_codes_run_from_the_instance_to_the_root() -> None:
+    from trust.errors import TrustError, XmlError, XmlTooDeep
+
+    assert list(XmlTooDeep("deep").codes()) == [XmlTooDeep.code, XmlError.code, TrustError.code, SildError.code]
+    assert list(XmlError("x", code="trust.xml.other").codes()) == [
+        "trust.xml.other", XmlError.code, TrustError.code, SildError.code]
+
+
 if __name__ == "__main__":
     print(render_tree())

@@ -31,8 +31,7 @@ def error_body(code: str, message: str, **legacy: object) -> dict[str, object]:
 def error_codes(error: SildError) -> Iterator[str]:
     """The codes that describe ``error``, most specific first, each followed by its families."""
     seen: set[str] = set()
-    chain = [error.code, *(k.__dict__["code"] for k in type(error).__mro__ if isinstance(k.__dict__.get("code"), str))]
-    for code in chain:
+    for code in error.codes():
         parts = code.split(".")
         for end in range(len(parts), 0, -1):
             candidate = ".".join(parts[:end])

@@ -126,8 +126,7 @@ ERROR_FAULTS: Mapping[str, str] = MappingProxyType({
 def fault_leaf(error: SildError, default: str) -> str:
     """The X-Road leaf code of ``error`` by :data:`ERROR_FAULTS`: its own code first, then
     the codes of its classes from the most to the least specific; ``default`` if none is there."""
-    codes = [error.code] + [vars(cls)["code"] for cls in type(error).__mro__ if "code" in vars(cls)]
-    return next((ERROR_FAULTS[code] for code in codes if code in ERROR_FAULTS), default)
+    return next((ERROR_FAULTS[code] for code in error.codes() if code in ERROR_FAULTS), default)
 
 
 def fault_for(error: SildError, prefix: str, *, default: str) -> "XRoadFault":

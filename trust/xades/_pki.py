@@ -74,13 +74,10 @@ _SIGNATURE_ERRORS: Mapping[str, type[SignatureError]] = MappingProxyType({
 
 
 def _translate(exc: CertificateValidationError) -> SignatureError:
-    """The signature error for ``exc``: by its class's code, then its bases', else an untrusted chain."""
+    """The signature error for ``exc``: by its codes (:meth:`~trust.errors.SildError.codes`), else an untrusted chain."""
     message = f"{exc} [{exc.code}]"
-    for cls in type(exc).__mro__:
-        target = _SIGNATURE_ERRORS.get(vars(cls).get("code", ""))
-        if target is not None:
-            return target(message)
-    return UntrustedChain(message)
+    target = next((_SIGNATURE_ERRORS[code] for code in exc.codes() if code in _SIGNATURE_ERRORS), UntrustedChain)
+    return target(message)
 
 
 def verify_tsa_token(
