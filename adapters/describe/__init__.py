@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ._openapi import build_openapi
     from ._schema import json_to_xml, validation_schema, xml_to_json
     from ._wsdl import (
-        IDENTIFIERS_XSD, SCHEMA_FILES, XML_XSD, XROAD_XSD, build_wsdl, schema_bytes, served_schema, served_xroad_xsd,
+        IDENTIFIERS_XSD, SCHEMA_FILES, XML_XSD, XROAD_XSD, build_wsdl, schema_bytes, served_schema,
     )
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "json_to_xml",
     "schema_bytes",
     "served_schema",
-    "served_xroad_xsd",
     "validation_schema",
     "xml_to_json",
 ]
@@ -42,7 +41,6 @@ __getattr__, __dir__ = attach(__name__, {
     "json_to_xml": "._schema",
     "schema_bytes": "._wsdl",
     "served_schema": "._wsdl",
-    "served_xroad_xsd": "._wsdl",
     "validation_schema": "._schema",
     "xml_to_json": "._schema",
 })

@@ -110,7 +110,3 @@ def served_schema(name: str, base_url: str) -> bytes:
         raise KeyError(name)
     return schema_for(name, base_url, folder="xsd")
 
-
-def served_xroad_xsd(base_url: str) -> bytes:
-    """``xroad.xsd`` with its imports pointed at this adapter's own copies."""
-    return served_schema(XROAD_XSD, base_url)
