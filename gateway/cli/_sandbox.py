@@ -1,8 +1,9 @@
-"""``sild sandbox up|down|restart DIR``: two federated instances on 127.0.0.1, to work in.
+"""``sild sandbox up|down|restart|federate DIR``: two federated instances on 127.0.0.1, to work in.
 
 ``up`` builds a sandbox in a new or empty DIR, or starts a sandbox built there earlier
 again over its data; ``restart DIR NODE`` restarts one node after its settings were
-edited; ``down`` stops every server of it, also those an operator started by hand.
+edited; ``federate DIR ANCHOR`` makes a third instance a partner; ``down`` stops
+every server of it, also those an operator started by hand.
 """
 
 from __future__ import annotations
@@ -84,6 +85,24 @@ def down_command(directory: Path) -> None:
 
     stopped = down(directory)
     click.echo(f"stopped {len(stopped)} processes" + (f": {', '.join(stopped)}" if stopped else ""))
+
+
+@sandbox_group.command("federate")
+@DIR_ARG
+@click.argument("anchor", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for health.")
+def federate_command(directory: Path, anchor: Path, timeout: float) -> None:
+    """Federate another instance with the sandbox, given its external ANCHOR.
+
+    Every authority of the sandbox trusts the anchor, every gateway is allowed the
+    instance's configuration and restarts; returns when all of them have it. The
+    instance's authority must be serving.
+    """
+    from gateway.sandbox import federate
+
+    state = federate(directory.resolve(), anchor, timeout=timeout)
+    click.echo(f"federated {', '.join(state['partners'])} with {', '.join(state['instances'])}: "
+               f"{len(state['gateways'])} gateways have its configuration")
 
 
 @sandbox_group.command("backends", hidden=True)

@@ -5,7 +5,8 @@ authority and two gateways (admin APIs on, keys in each gateway's directory), pl
 the sample legacy backends behind their adapters, waits until every part is healthy
 and writes ``DIR/sandbox.json``; on a DIR it built before it starts the same servers
 again over the same data (:mod:`._record`, :mod:`._restart`). ``sild sandbox restart
-DIR NODE`` restarts one node; ``sild sandbox down DIR`` stops all of it (process
+DIR NODE`` restarts one node; ``sild sandbox federate DIR ANCHOR`` makes a third
+country a partner of the sandbox (:mod:`._federate`); ``sild sandbox down DIR`` stops all of it (process
 groups, pid files, and servers restarted by hand: :mod:`._listeners`). See
 :mod:`gateway.sandbox._orchestrate`. Printed commands are spelled by
 :func:`sild_hint` so that they can be pasted.
@@ -19,6 +20,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._demo_run import run_demo
+    from ._federate import federate
     from ._hints import sild_hint, sild_program
     from ._orchestrate import down, up
     from ._processes import watch
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SandboxError",
     "down",
+    "federate",
     "restart_node",
     "run_demo",
     "sild_hint",
@@ -39,6 +42,7 @@ __all__ = [
 __getattr__, __dir__ = attach(__name__, {
     "SandboxError": "._record",
     "down": "._orchestrate",
+    "federate": "._federate",
     "restart_node": "._restart",
     "run_demo": "._demo_run",
     "sild_hint": "._hints",
