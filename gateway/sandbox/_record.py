@@ -44,8 +44,8 @@ def classify(root: Path) -> str:
     if not any(root.iterdir()):
         return "new"
     if (root / "EE" / "trust").is_dir() or (root / "pids").is_dir():
-        raise SandboxError(f"{root} holds a sandbox whose set-up never finished (no {SETUP_FILE}); "
-                           f"remove the directory and run `{sild_hint('sandbox', 'up', root)}` again")
+        raise SandboxError(f"{root} holds a sandbox without {SETUP_FILE} (its set-up did not finish, or an "
+                           f"older sild made it); remove the directory and run `{sild_hint('sandbox', 'up', root)}`")
     raise SandboxError(f"{root} is not empty and holds no sandbox (no {SETUP_FILE}); "
                        "give a new or empty directory")
 

@@ -128,3 +128,9 @@ def test_up_refuses_a_directory_that_holds_something_else(tmp_path):
     with pytest.raises(SandboxError, match=r"is not empty and holds no sandbox \(no sandbox-setup.json\)"):
         up(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]  # nothing was built over it
+
+
+def test_up_names_a_sandbox_it_cannot_start_again(tmp_path):
+    (tmp_path / "EE" / "trust").mkdir(parents=True)
+    with pytest.raises(SandboxError, match=r"holds a sandbox without sandbox-setup.json .* remove the directory"):
+        up(tmp_path)
