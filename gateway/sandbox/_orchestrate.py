@@ -6,12 +6,20 @@ set-up: fast, one process), then runs each server as its own process through the
 serve``, ``sild gateway serve``, and one process for the sample backends and
 adapters. It waits until every part answers: authorities publish configuration,
 federation anchors are exchanged, every gateway has downloaded its own and its
-partner's configuration and its OCSP responses. Then ``DIR/sandbox.json`` is
-written. Any failure stops what was started.
+partner's configuration and its OCSP responses. Then ``DIR/sandbox-setup.json``
+(what to start again, :mod:`._record`) and ``DIR/sandbox.json`` are written. Any
+failure stops what was started. ``up`` on a directory it built before starts the
+recorded servers again (:mod:`._restart`); ``workers`` then stays as recorded in each
+``gateway.json``.
+
+Every gateway's admin API is on, on loopback, with a key of role ``admin`` kept in
+its directory (``admin-api-key``): the sandbox is a place to work in. Every REST
+service is registered with its OpenAPI description, so ``getOpenAPI`` answers it.
 
 The layout under ``DIR``::
 
-    EE/trust EE/central EE/gw-<server>  FI/...  backends/  logs/  pids/  sandbox.json
+    EE/trust EE/central EE/gw-<server>  FI/...  backends/  logs/  pids/
+    sandbox-setup.json  sandbox.json
 """
 
 from __future__ import annotations
