@@ -16,10 +16,11 @@ process and returns their URLs; the caller stops them with ``close()``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -46,6 +47,32 @@ def load_sandbox_definition(name: str, backend_url: str, public_url: str | None 
         text = text.replace("adapter:\n", f"adapter:\n  public_url: {public_url}\n", 1)
     source = Path(str(resources.files(__name__).joinpath(f"{name}.yaml")))
     return parse_definition(text, source=source)
+
+
+def service_description(document: bytes, service_url: str) -> bytes:
+    """An OpenAPI description re-rooted at one service's URL, as a gateway registers it.
+
+    A gateway forwards ``/r1/{client}/{service}/rest/of/path`` to the service URL plus
+    ``/rest/of/path``, and an OpenAPI service's endpoints are those remaining paths. An
+    adapter describes all its REST operations under its ``/rest`` base (``/persons/{personCode}``);
+    the sandbox registers each as its own service (``persons`` at ``.../rest/persons``).
+    So the paths under the service URL are kept, cut to what follows it, and the server
+    URL becomes the service URL. A description whose server URL already is the service URL
+    (DVV's) passes through unchanged but for formatting.
+    """
+    data = json.loads(document)
+    servers = [s.get("url", "") for s in data.get("servers") or [] if isinstance(s, dict)]
+    base = servers[0].rstrip("/") if servers else ""
+    if not service_url.startswith(base):
+        raise ValueError(f"service URL {service_url} is not under the description's server {base!r}")
+    prefix = service_url[len(base):].rstrip("/")
+    paths: dict[str, Any] = {}
+    for path, item in (data.get("paths") or {}).items():
+        if path == prefix or path.startswith(prefix + "/"):
+            paths[path[len(prefix):] or "/"] = item
+    data["servers"] = [{"url": service_url}]
+    data["paths"] = paths
+    return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
 
 
 def backend_app(name: str) -> Any:
@@ -111,14 +138,18 @@ def start_all(
     cert_chain: Iterable[x509.Certificate],
     *,
     host: str = "127.0.0.1",
+    ports: Mapping[str, int] | None = None,
 ) -> SandboxServers:
     """Start the three backends and the two adapters on free ports; return their URLs.
 
     ``signer``/``key_id``/``cert_chain`` are the EE population register's signing key
     and certificate chain (leaf first): its ``getPerson`` answers are signed with them.
     ``workdir`` receives the filled-in definitions and the chain, so the same adapters
-    can be run later with ``sild adapter serve``.
+    can be run later with ``sild adapter serve``. ``ports[name]`` fixes the port of
+    ``urls[name]`` (what gateways register, so a restart must keep it); the raw
+    backends behind the adapters always take free ports.
     """
+    fixed = dict(ports or {})
     from adapters.http_app import create_app  # the Flask edge, imported only when serving
 
     workdir = Path(workdir)
@@ -127,7 +158,7 @@ def start_all(
     running = SandboxServers(workdir=workdir)
     try:
         for name in ("population", "vero", "dvv"):
-            server = WsgiServer(backend_app(name), host).start()
+            server = WsgiServer(backend_app(name), host, fixed.get(name, 0) if name == "dvv" else 0).start()
             running._servers.append(server)
             running.backend_urls[name] = server.url
         running.urls["dvv"] = running.backend_urls["dvv"]
@@ -139,7 +170,7 @@ def start_all(
             definition = load_sandbox_definition(name, running.backend_urls[name])
             app = create_app(definition, signing=signing if name == "population" else None)
             running._apps.append(app)
-            server = WsgiServer(app, host).start()
+            server = WsgiServer(app, host, fixed.get(name, 0)).start()
             running._servers.append(server)
             running.urls[name] = server.url
     except BaseException:

@@ -40,7 +40,9 @@ def _databases(directory: Path) -> tuple[str | Path, str | Path]:
 
 def open_conf(directory: Path) -> ServerConf:
     if not directory.is_dir():
-        raise InvalidInput(f"{directory} is not a gateway directory (run `sild gateway init` first)")
+        from gateway.sandbox import sild_hint
+
+        raise InvalidInput(f"{directory} is not a gateway directory (run `{sild_hint('gateway', 'init')}` first)")
     return ServerConf(open_engine(_databases(directory)[0]), refresh_interval=0)
 
 

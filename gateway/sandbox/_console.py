@@ -13,7 +13,7 @@ import textwrap
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, TextIO
+from typing import Callable, Iterator, TextIO
 
 WIDTH = 80
 
@@ -74,6 +74,33 @@ class Console:
     def progress(self, text: str) -> None:
         self.stream.write("    " + self.paint("... " + text, "dim") + "\n")
         self.stream.flush()
+
+    @contextmanager
+    def waiting(self, text: str) -> Iterator[Callable[[], None]]:
+        """A wait shown as one line with a counter; yields the function that counts one more try.
+
+        On a terminal the line is rewritten in place (carriage return) at every try; in
+        a log (not a terminal) only the final count is written, so a CI log gets one
+        line however long the wait.
+        """
+        tries = 0
+        live = bool(getattr(self.stream, "isatty", lambda: False)())
+        started = time.monotonic()
+
+        def tick() -> None:
+            nonlocal tries
+            tries += 1
+            if live:
+                self.stream.write("\r    " + self.paint(f"... {text} ({tries})", "dim"))
+                self.stream.flush()
+
+        try:
+            yield tick
+        finally:
+            if tries:
+                final = f"... {text}: {tries} {'try' if tries == 1 else 'tries'}, {time.monotonic() - started:.1f} s"
+                self.stream.write(("\r" if live else "") + "    " + self.paint(final, "dim") + "\n")
+                self.stream.flush()
 
     def title(self, text: str) -> None:
         self.line(self.paint(text, "bold"))

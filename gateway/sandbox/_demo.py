@@ -295,28 +295,30 @@ class Demo:
 
     def _wait_healthy(self, url: str) -> None:
         deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            try:
-                if self.http.get(url + "/listClients", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            self.console.progress("waiting for the gateway")
-            time.sleep(0.5)
+        with self.console.waiting("waiting for the gateway") as tick:
+            while time.monotonic() < deadline:
+                try:
+                    if self.http.get(url + "/listClients", timeout=2).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                tick()
+                time.sleep(0.5)
         raise DemoStepFailed(f"{url} did not come back")
 
     # -- step 7 -----------------------------------------------------------------------------
     def evidence(self) -> None:
         deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                container = self._export(self.soap_query_id, "request", require_timestamp=True)
-                break
-            except GatewayError as exc:
-                if "timestamp" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                self.console.progress("waiting for the next batch timestamp")
-                time.sleep(1.0)
+        with self.console.waiting("waiting for the next batch timestamp") as tick:
+            while True:
+                try:
+                    container = self._export(self.soap_query_id, "request", require_timestamp=True)
+                    break
+                except GatewayError as exc:
+                    if "timestamp" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    tick()
+                    time.sleep(1.0)
         out = self.root / f"{self.soap_query_id}-request.asice"
         self.console.detail("container", str(out))
         for line in container.describe():

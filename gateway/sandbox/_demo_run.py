@@ -3,11 +3,13 @@
 :mod:`._demo` tells the story (what each step calls and checks); this module is the
 harness around it, whose promise is that whatever happens (success, a failed step,
 Ctrl-C, SIGTERM) everything the demo started is stopped, unless ``keep`` asks to
-leave the network running, and the exit code says how it went (0, 1, or 130).
+leave the network running, and the exit code says how it went (0, 1, or 130). The
+temporary folder a demo makes for itself (no ``directory`` given) is removed with it.
 """
 
 from __future__ import annotations
 
+import shutil
 import signal
 import tempfile
 import threading
@@ -17,6 +19,7 @@ from typing import Any
 
 from ._console import Console
 from ._demo import MATTI_FI, TAX, Demo
+from ._hints import sild_hint
 
 
 STEPS = (
@@ -36,6 +39,7 @@ def run_demo(*, keep: bool = False, directory: Path | None = None, console: Cons
     from gateway.sandbox import down
 
     console = console or Console()
+    created = directory is None  # a folder of our own making is removed at the end (unless kept)
     root = directory or Path(tempfile.mkdtemp(prefix="sild-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     demo = Demo(root, console, timeout=timeout, keep=keep)
@@ -78,6 +82,8 @@ def run_demo(*, keep: bool = False, directory: Path | None = None, console: Cons
                     stopped = down(root)
                     try:
                         console.line(f"Stopped {len(stopped)} processes; nothing is left running.")
+                        if created:
+                            _remove_or_keep_for_logs(console, root, keep_logs=failed and not interrupted)
                     except OSError:
                         pass
             finally:
@@ -107,4 +113,14 @@ def _print_explore(console: Console, state: dict[str, Any], root: Path) -> None:
             console.raw("  " + text)
     console.line()
     console.line(f"Details: {root / 'sandbox.json'}")
-    console.raw(f"Stop it: sild sandbox down {root}")
+    console.raw(f"Stop it: {sild_hint('sandbox', 'down', root)}")
+
+
+def _remove_or_keep_for_logs(console: Console, root: Path, *, keep_logs: bool) -> None:
+    """The demo's temporary folder goes (a run leaves nothing behind), except after a
+    failed step: then its logs are what explains the failure, so the folder stays and
+    the last line says where it is."""
+    if keep_logs:
+        console.raw(f"The logs stay in {root / 'logs'}; remove {root} when done.")
+        return
+    shutil.rmtree(root, ignore_errors=True)

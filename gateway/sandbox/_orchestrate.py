@@ -6,12 +6,20 @@ set-up: fast, one process), then runs each server as its own process through the
 serve``, ``sild gateway serve``, and one process for the sample backends and
 adapters. It waits until every part answers: authorities publish configuration,
 federation anchors are exchanged, every gateway has downloaded its own and its
-partner's configuration and its OCSP responses. Then ``DIR/sandbox.json`` is
-written. Any failure stops what was started.
+partner's configuration and its OCSP responses. Then ``DIR/sandbox-setup.json``
+(what to start again, :mod:`._record`) and ``DIR/sandbox.json`` are written. Any
+failure stops what was started. ``up`` on a directory it built before starts the
+recorded servers again (:mod:`._restart`); ``workers`` then stays as recorded in each
+``gateway.json``.
+
+Every gateway's admin API is on, on loopback, with a key of role ``admin`` kept in
+its directory (``admin-api-key``): the sandbox is a place to work in. Every REST
+service is registered with its OpenAPI description, so ``getOpenAPI`` answers it.
 
 The layout under ``DIR``::
 
-    EE/trust EE/central EE/gw-<server>  FI/...  backends/  logs/  pids/  sandbox.json
+    EE/trust EE/central EE/gw-<server>  FI/...  backends/  logs/  pids/
+    sandbox-setup.json  sandbox.json
 """
 
 from __future__ import annotations
@@ -34,41 +42,22 @@ from trust.protocol import ClientId, MemberId, SubsystemId, parse_server
 from trust.infra import utc_now
 from trust.keys import KeyType, SoftToken, write_atomic
 
-from gateway.errors import GatewayError
 from gateway.provision import add_member, import_certificate, init_gateway, make_csr, sign_subject
 from gateway.sandbox import _ports as ports
 from gateway.sandbox import _processes as processes
+from ._hints import sild_hint
+from ._record import STATE_FILE, SandboxError, classify, record_setup
+from ._restart import http_ok as _http_ok, ocsp_ready as _ocsp_ready, reachable as _reachable, wait as _wait
+from ._restart import start_again
 from ._topology import GATEWAYS, INSTANCES, MEMBER_NAMES, RIGHTS, SERVICES, SUBSYSTEM_NAMES
 
 PIN = "sandbox-pin"  # the sandbox is for development machines only
-STATE_FILE = "sandbox.json"
-
-
-class SandboxError(GatewayError):
-    code = "gateway.sandbox.error"
+ADMIN_KEY_FILE = "admin-api-key"  # a gateway's admin API key, kept beside its token.pin
 
 
 def _free_port() -> int:
     """A port reserved for this sandbox's servers (:mod:`gateway.sandbox._ports`)."""
     return ports.reserve_port()
-
-
-def _wait(what: str, check: Callable[[], bool], timeout: float, root: Path) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception as exc:  # noqa: BLE001 - keep polling; report the last reason
-            last = exc
-        time.sleep(0.2)
-    raise SandboxError(f"sandbox: {what} did not become healthy in {timeout:.0f} s"
-                       f"{f' ({last})' if last else ''}; see {root / 'logs'}")
-
-
-def _http_ok(url: str, **kw: Any) -> bool:
-    return httpx.get(url, timeout=2, trust_env=False, **kw).status_code == 200
 
 
 def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None, workers: int = 1) -> dict[str, Any]:
@@ -81,14 +70,22 @@ def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None,
     (tests pass their own pid, so a killed test run leaves nothing behind).
     """
     root = Path(root).resolve()
-    if (root / STATE_FILE).exists() or (root / "pids").is_dir() and any((root / "pids").glob("*.pid")):
-        raise SandboxError(f"a sandbox seems to run in {root}; run `sild sandbox down {root}` first")
+    if root.is_dir() and processes.running(root):
+        raise SandboxError(f"a sandbox runs in {root}; stop it with `{sild_hint('sandbox', 'down', root)}` first, "
+                           "or restart one node with `sandbox restart`")
+    built = classify(root) == "built"
+    if built:  # records of a run that ended without `down` (a reboot, a kill) are stale
+        processes.stop_all(root)
+        (root / STATE_FILE).unlink(missing_ok=True)
     root.mkdir(parents=True, exist_ok=True)
     if owner_pid is not None:
         processes.spawn(root, processes.WATCHDOG, processes.sild_command(
             "sandbox", "watchdog", str(root), "--pid", str(owner_pid)))
     try:
+        if built:  # a sandbox stopped earlier: the same servers over the same data
+            return start_again(root, timeout)
         state = _up(root, timeout, workers)
+        record_setup(root, state)
     except BaseException:
         processes.stop_all(root)
         raise
@@ -148,10 +145,10 @@ def _make_gateways(root: Path, cas: dict[str, Any], now: dt.datetime, workers: i
     for text, clients in GATEWAYS.items():
         sid = parse_server(text)
         gdir = root / sid.instance / ("gw-" + sid.member_code + "-" + sid.server_code)
-        port, is_port = _free_port(), _free_port()
+        port, is_port, admin_port = _free_port(), _free_port(), _free_port()
         others = [i for i in INSTANCES if i != sid.instance]
         init_gateway(gdir, anchor=None, server=text, pin=PIN, key_type=KeyType.EC_P256, settings={
-            "is_port": is_port, "peer_port": port, "public_address": f"127.0.0.1:{port}",
+            "is_port": is_port, "peer_port": port, "public_address": f"127.0.0.1:{port}", "admin_port": admin_port,
             "allowed_federations": tuple(others), "conf_interval_seconds": 5, "timestamp_interval_seconds": 5,
             "workers": workers})
         (gdir / "token.pin").write_text(PIN)
@@ -163,7 +160,8 @@ def _make_gateways(root: Path, cas: dict[str, Any], now: dt.datetime, workers: i
                 issued.append(ca.issue_sign(c.member, now=now, csr=add_member(gdir, c.member, pin=PIN).read_bytes()))
         for cert in issued:
             import_certificate(gdir, cert.cert.public_bytes(serialization.Encoding.PEM) + ca.chain_pem, pin=PIN)
-        gws[text] = {"dir": gdir, "peer_port": port, "is_port": is_port, "auth": issued[0].cert, "clients": clients}
+        gws[text] = {"dir": gdir, "peer_port": port, "is_port": is_port, "admin_port": admin_port,
+                     "auth": issued[0].cert, "clients": clients}
     return gws
 
 
@@ -259,7 +257,9 @@ def _start_backends(root: Path, cas: dict[str, Any], now: dt.datetime, env: dict
     pop_member = next(c for c in GATEWAYS["EE/GOV/70000002/gw1"]).member
     cert = cas["EE"].issue_sign(pop_member, now=now, csr=make_csr(token, "population-sign", sign_subject(pop_member)))
     write_atomic(bdir / "population-sign.pem", cert.cert.public_bytes(serialization.Encoding.PEM) + cas["EE"].chain_pem)
-    processes.spawn(root, "backends", processes.sild_command("sandbox", "backends", str(bdir)), env=env)
+    # fixed ports: the gateways register these URLs, and a restarted sandbox must find them again
+    fixed = [arg for name in ("population", "vero", "dvv") for arg in ("--port", f"{name}={_free_port()}")]
+    processes.spawn(root, "backends", processes.sild_command("sandbox", "backends", str(bdir), *fixed), env=env)
     _wait("sample backends", lambda: (bdir / "backends.json").is_file(), timeout, root)
     urls: dict[str, str] = json.loads((bdir / "backends.json").read_text())
     return urls
@@ -282,21 +282,9 @@ def _start_gateways(root: Path, gws: dict[str, dict[str, Any]], env: dict[str, s
                   functools.partial(_http_ok, f"{base}/listClients?xRoadInstance={i}"), timeout, root)
 
 
-def _ocsp_ready(gdir: Path) -> bool:
-    """The node fetched fresh OCSP responses for its auth and sign certificates."""
-    status_file = gdir / "ocsp" / "status.json"
-    if not status_file.is_file():
-        return False
-    status = json.loads(status_file.read_text())
-    return status.get("last_refresh") is not None and not status.get("last_error")
-
-
-def _reachable(port: int) -> bool:
-    with socket.create_connection(("127.0.0.1", port), timeout=1):
-        return True
-
-
 def _configure_services(gws: dict[str, dict[str, Any]], urls: dict[str, str]) -> None:
+    """Every gateway's identity, clients and admin API key; the providers' services and rights."""
+    from adapters.sandbox_backends import service_description
     from gateway.serverconf import ServerConf
     from gateway.db import open_engine
     from gateway.serverconf import Operation
@@ -309,6 +297,7 @@ def _configure_services(gws: dict[str, dict[str, Any]], urls: dict[str, str]) ->
         engines.append(engine)
         conf = ServerConf(engine)
         conf.set_identity(parse_server(text))
+        _admin_key(conf, info["dir"])
         for client in info["clients"]:
             conf.add_client(client, state="REGISTERED")
             confs[client] = conf
@@ -321,12 +310,27 @@ def _configure_services(gws: dict[str, dict[str, Any]], urls: dict[str, str]) ->
             document = httpx.get(base + "/wsdl", timeout=10, trust_env=False).content
             ops = [Operation(op.name, op.version, base + path, op.title) for op in parse_wsdl(document).operations]
             conf.add_wsdl(provider, base + "/wsdl", document=document, operations=ops, enabled=True)
-        else:
-            conf.add_rest(provider, base + path, code, enabled=True)
+        else:  # each REST service with its OpenAPI description, so that getOpenAPI answers it
+            service_url = base + path
+            described = httpx.get(base + "/openapi.json", timeout=10, trust_env=False).content
+            conf.add_openapi(provider, base + "/openapi.json", code, backend_url=service_url, enabled=True,
+                             document=service_description(described, service_url))
     for client, provider, code in RIGHTS:
         confs[provider].grant(provider, code, client)
     for engine in engines:
         engine.dispose()
+
+
+def _admin_key(conf: Any, gdir: Path) -> None:
+    """An admin API key (role ``admin``) for the gateway, kept in ``DIR/admin-api-key``
+    (mode 0600): the sandbox is a place to work in, and its admin API is on loopback.
+    A real gateway never stores the secret (``sild gateway apikey create`` prints it once)."""
+    from gateway.serverconf import create_api_key
+
+    _key_id, secret = create_api_key(conf, ["admin"], "sandbox")
+    path = gdir / ADMIN_KEY_FILE
+    path.touch(mode=0o600)
+    path.write_text(secret + "\n")
 
 
 def _state(root: Path, inst: dict[str, dict[str, Any]], anchors: dict[str, dict[str, Any]],
@@ -337,6 +341,8 @@ def _state(root: Path, inst: dict[str, dict[str, Any]], anchors: dict[str, dict[
         is_url = f"http://127.0.0.1:{info['is_port']}"
         gateways.append({"id": text, "instance": parse_server(text).instance, "is_url": is_url,
                          "peer_address": f"127.0.0.1:{info['peer_port']}", "directory": str(info["dir"]),
+                         "admin_url": f"http://127.0.0.1:{info['admin_port']}",
+                         "admin_key_file": str(info["dir"] / ADMIN_KEY_FILE),
                          "clients": [c.to_text() for c in info["clients"]],
                          "process": "gw-" + text.replace("/", "_")})
         for c in info["clients"]:

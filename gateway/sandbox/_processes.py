@@ -3,7 +3,8 @@
 ``sild sandbox down`` may run in another process than ``up``, so every child is
 recorded as ``DIR/pids/<name>.pid`` (pid = process group id, plus the command line
 for a sanity check). Stopping sends SIGTERM to the group, waits, then SIGKILL; a pid
-whose command line no longer matches (reused pid) is left alone.
+whose command line no longer matches (reused pid) is left alone. Servers of the
+sandbox that no pid file names (restarted by hand) are found by :mod:`._listeners`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Sequence
 
 from gateway.node import sild_command as sild_command
 
+from ._listeners import sandbox_servers
 from ._pids import alive
 
 
@@ -65,10 +67,8 @@ def _cmdline(pid: int) -> str | None:
 def stop_all(root: Path, *, timeout: float = 10.0, exclude: frozenset[str] = frozenset()) -> list[str]:
     """Stop every recorded process group (but those in ``exclude``); returns the names stopped."""
     pids_dir = root / "pids"
-    if not pids_dir.is_dir():
-        return []
     entries = []
-    for path in sorted(pids_dir.glob("*.pid")):
+    for path in sorted(pids_dir.glob("*.pid")) if pids_dir.is_dir() else []:
         if path.stem in exclude:
             continue
         try:
@@ -81,7 +81,7 @@ def stop_all(root: Path, *, timeout: float = 10.0, exclude: frozenset[str] = fro
             path.unlink(missing_ok=True)  # gone, or the pid now belongs to someone else
             continue
         entries.append((path, pid))
-    for path in sorted(pids_dir.glob("*.stopped")):
+    for path in sorted(pids_dir.glob("*.stopped")) if pids_dir.is_dir() else []:
         path.unlink(missing_ok=True)
     for _path, pid in entries:
         try:
@@ -107,7 +107,45 @@ def stop_all(root: Path, *, timeout: float = 10.0, exclude: frozenset[str] = fro
         for pid in _unrecorded(root):
             _stop_group(pid, timeout)
             stopped.append(f"unrecorded-{pid}")
+        servers = sandbox_servers(root)
+        stop_pids(servers, timeout)
+        stopped += [f"server-{pid}" for pid in servers]
     return stopped
+
+
+def running(root: Path) -> list[str]:
+    """What of the sandbox in ``root`` runs: recorded processes that are still ours, and
+    servers started by hand (:mod:`._listeners`)."""
+    names = []
+    for path in sorted((root / "pids").glob("*.pid")) if (root / "pids").is_dir() else []:
+        try:
+            data = json.loads(path.read_text())
+            pid = int(data["pid"])
+        except (ValueError, KeyError, OSError):
+            continue
+        if alive(pid) and _ours(data, pid):
+            names.append(path.stem)
+    return names + [f"server-{pid}" for pid in sandbox_servers(root)]
+
+
+def stop_pids(pids: Sequence[int], timeout: float = 10.0) -> None:
+    """Stop single processes (not their groups: a server started by hand from a shell
+    script shares the script's group): SIGTERM, a wait, then SIGKILL."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    for pid in pids:
+        if alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _unrecorded(root: Path) -> list[int]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
+
 from adapters.sandbox_backends import population, vero
 
 
@@ -44,3 +46,36 @@ def test_a_document_goes_to_the_service() -> None:
     assert b"Year must be a number" in body
     status, _, body = _call(population.app, "POST", f'<a xmlns="{population.NS}"/>'.encode())
     assert status == "500 Internal Server Error" and b"unknown operation" in body
+
+
+def test_dvv_describes_itself_with_an_openapi_document() -> None:
+    import json
+
+    from trust.protocol import parse_openapi
+
+    from adapters.sandbox_backends import dvv
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/openapi.json", "HTTP_HOST": "127.0.0.1:4100"}
+    seen: dict[str, Any] = {}
+    body = b"".join(dvv.app(environ, lambda status, headers: seen.update(status=status)))
+    assert seen["status"] == "200 OK"
+    described = parse_openapi(body)
+    assert described.server_urls == ("http://127.0.0.1:4100/residents",)
+    assert {(e.method, e.path) for e in described.endpoints} == {("GET", "/"), ("GET", "/{personCode}")}
+    assert set(json.loads(body)["components"]["schemas"]["Resident"]["properties"]) >= {"personCode", "firstName"}
+
+
+def test_an_adapters_description_is_rerooted_at_one_services_url() -> None:
+    import json
+
+    from adapters.sandbox_backends import service_description
+
+    adapter = {"openapi": "3.0.3", "servers": [{"url": "http://h:1/rest"}],
+               "paths": {"/persons/{personCode}": {"get": {}}, "/persons": {"get": {}}, "/income/{x}": {"get": {}}}}
+    rerooted = json.loads(service_description(json.dumps(adapter).encode(), "http://h:1/rest/persons"))
+    assert rerooted["servers"] == [{"url": "http://h:1/rest/persons"}]
+    assert set(rerooted["paths"]) == {"/{personCode}", "/"}
+    same = json.loads(service_description(json.dumps(adapter).encode(), "http://h:1/rest"))
+    assert set(same["paths"]) == set(adapter["paths"])
+    with pytest.raises(ValueError, match="not under the description's server"):
+        service_description(json.dumps(adapter).encode(), "http://elsewhere/rest/persons")

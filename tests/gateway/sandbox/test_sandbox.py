@@ -89,3 +89,48 @@ def test_watchdog_takes_the_sandbox_down_when_its_owner_ends(tmp_path):
     assert _gone(member)  # the watchdog polls once a second; _gone waits up to 5 s
     assert _gone(watchdog)
     assert not list((tmp_path / "pids").glob("*.pid"))
+
+
+_LISTEN = ("import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen();"
+           "open('listening', 'w').write(str(s.getsockname()[1])); time.sleep(60)")
+
+
+def _hand_started(cwd: Path, *args: str) -> subprocess.Popen[bytes]:
+    """A server as an operator starts it from a shell: no pid file, a path relative to its directory."""
+    proc = subprocess.Popen([sys.executable, "-c", _LISTEN, *args], cwd=cwd, start_new_session=True)
+    for _ in range(100):
+        if (cwd / "listening").exists():
+            break
+        time.sleep(0.05)
+    return proc
+
+
+def test_down_stops_a_server_restarted_by_hand_and_nothing_else(tmp_path):
+    node = tmp_path / "sandbox" / "EE" / "gw-70000001-gw1"
+    node.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    by_hand = _hand_started(tmp_path / "sandbox", "sild", "gateway", "serve", "EE/gw-70000001-gw1")
+    foreign = _hand_started(elsewhere, "sild", "gateway", "serve", str(elsewhere))
+    try:
+        stopped = processes.stop_all(tmp_path / "sandbox")
+        assert stopped == [f"server-{by_hand.pid}"]
+        assert by_hand.wait(timeout=5) is not None
+        assert foreign.poll() is None
+    finally:
+        for proc in (by_hand, foreign):
+            proc.kill()
+            proc.wait()
+
+
+def test_up_refuses_a_directory_that_holds_something_else(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SandboxError, match=r"is not empty and holds no sandbox \(no sandbox-setup.json\)"):
+        up(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]  # nothing was built over it
+
+
+def test_up_names_a_sandbox_it_cannot_start_again(tmp_path):
+    (tmp_path / "EE" / "trust").mkdir(parents=True)
+    with pytest.raises(SandboxError, match=r"holds a sandbox without sandbox-setup.json .* remove the directory"):
+        up(tmp_path)

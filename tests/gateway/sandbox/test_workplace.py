@@ -1,0 +1,144 @@
+"""The sandbox is a place to work in: admin APIs with printed keys, REST services with
+OpenAPI descriptions, one node restarted after an edit, a gateway restarted by hand
+stopped by ``down``, and ``up`` starting the same sandbox again with its data.
+
+One sandbox for the module (the tests run in file order and build on each other).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from trust.protocol._openapi import cut_server_url
+
+from gateway.node import sild_command
+from gateway.sandbox import sild_program
+from gateway.sandbox._pids import alive
+from gateway.sandbox._ports import reserve_port
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
+
+TAX = "EE/GOV/70000001/tax"
+TAX_GW = "EE/GOV/70000001/gw1"
+
+
+def _sild(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(sild_command(*args), capture_output=True, text=True, timeout=240)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    root = tmp_path_factory.mktemp("workplace") / "sandbox"
+    up = _sild("sandbox", "up", str(root), "--owner-pid", str(os.getpid()))
+    try:
+        assert up.returncode == 0, up.stderr[-3000:]
+        yield root, up.stdout
+    finally:
+        down = _sild("sandbox", "down", str(root))
+        assert down.returncode == 0, down.stderr
+
+
+def _state(root: Path) -> dict:
+    return json.loads((root / "sandbox.json").read_text())
+
+
+def _gateway(root: Path, ident: str) -> dict:
+    return next(g for g in _state(root)["gateways"] if g["id"] == ident)
+
+
+def _get(url: str, **headers: str) -> httpx.Response:
+    return httpx.get(url, headers=headers, timeout=30, trust_env=False)
+
+
+def test_every_gateways_admin_api_answers_the_key_up_printed(sandbox):
+    root, printed = sandbox
+    for gateway in _state(root)["gateways"]:
+        key = Path(gateway["admin_key_file"]).read_text().strip()
+        assert f"admin API {gateway['admin_url']}  key {key}  (in {gateway['admin_key_file']})" in printed
+        assert gateway["admin_url"].startswith("http://127.0.0.1:")
+        status = _get(gateway["admin_url"] + "/api/status", Authorization=f"Bearer {key}")
+        assert status.status_code == 200 and status.json()["security_server"] == gateway["id"]
+        assert _get(gateway["admin_url"] + "/api/status").status_code == 401
+    assert oct(Path(gateway["admin_key_file"]).stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(("provider", "code", "path", "client"), [
+    ("FI/GOV/0245437-2/vero", "income", "/rest/income", TAX),
+    ("FI/GOV/0242431-1/dvv", "residents", "/residents", TAX),
+    ("EE/GOV/70000002/population", "persons", "/rest/persons", "FI/GOV/0245437-2/vero"),
+])
+def test_get_openapi_answers_each_rest_service_description(sandbox, provider, code, path, client):
+    root, _ = sandbox
+    gateway = next(g["is_url"] for g in _state(root)["gateways"] if client in g["clients"])
+    answer = _get(f"{gateway}/r1/{provider}/getOpenAPI?serviceCode={code}", **{"X-Road-Client": client})
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    assert document["openapi"].startswith("3.0")
+    assert "/{personCode}" in document["paths"]  # relative to the service: /r1/{provider}/{code}/{personCode}
+    assert [cut_server_url(s["url"]) for s in document["servers"]] == [path]
+    called = _get(f"{gateway}/r1/{provider}/{code}/{'39001011237' if code == 'persons' else '010190-123M'}",
+                  **{"X-Road-Client": client})
+    assert called.status_code == 200, called.text
+
+
+def test_one_node_restarts_after_its_settings_were_edited(sandbox):
+    root, _ = sandbox
+    directory = Path(_gateway(root, TAX_GW)["directory"])
+    settings = json.loads((directory / "gateway.json").read_text())
+    settings["is_port"] = port = reserve_port()
+    (directory / "gateway.json").write_text(json.dumps(settings))
+    restarted = _sild("sandbox", "restart", str(root), TAX_GW)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert f"IS http://127.0.0.1:{port}" in restarted.stdout
+    assert _gateway(root, TAX_GW)["is_url"] == f"http://127.0.0.1:{port}"
+    answer = _get(f"http://127.0.0.1:{port}/r1/FI/GOV/0245437-2/vero/income/010190-123M", **{"X-Road-Client": TAX})
+    assert answer.status_code == 200, answer.text
+
+
+def test_down_stops_a_gateway_restarted_by_hand_and_up_brings_the_sandbox_back(sandbox):
+    root, _ = sandbox
+    gateway = _gateway(root, TAX_GW)
+    key = Path(gateway["admin_key_file"]).read_text().strip()
+    recorded = json.loads((root / "pids" / f"{gateway['process']}.pid").read_text())["pid"]
+    os.killpg(recorded, signal.SIGTERM)
+    while alive(recorded):
+        time.sleep(0.1)
+    relative = Path(gateway["directory"]).relative_to(root)
+    # as an operator types it in the sandbox's directory: the printed spelling, a relative path
+    by_hand = subprocess.Popen(f"exec {sild_program()} gateway serve {relative}", shell=True, cwd=root,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if _get(gateway["is_url"] + "/listClients").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert by_hand.poll() is None, "the gateway started by hand did not come up"
+        down = _sild("sandbox", "down", str(root))
+        assert down.returncode == 0, down.stderr
+        assert f"server-{by_hand.pid}" in down.stdout
+        assert by_hand.wait(timeout=10) is not None
+    finally:
+        if by_hand.poll() is None:
+            by_hand.kill()
+    assert not (root / "sandbox.json").exists()
+    again = _sild("sandbox", "up", str(root), "--owner-pid", str(os.getpid()))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert re.search(r"sandbox up in .* \(4 gateways\)", again.stdout)
+    # the same data: the edited port, the admin key of the first start, the services
+    assert _gateway(root, TAX_GW)["is_url"] == gateway["is_url"]
+    status = _get(gateway["admin_url"] + "/api/status", Authorization=f"Bearer {key}")
+    assert status.status_code == 200
+    answer = _get(gateway["is_url"] + "/r1/FI/GOV/0245437-2/vero/income/010190-123M", **{"X-Road-Client": TAX})
+    assert answer.status_code == 200, answer.text
