@@ -174,12 +174,14 @@ def _check_sizes(found: dict[str, etree._Element]) -> None:
     for name in ("id", "userId", "issue"):
         if name in found and len(_text(found[name])) > MAX_FIELD_CHARS:
             message = f"header field {name!r} is longer than {MAX_FIELD_CHARS} characters"
-            raise HeaderFault(faults.INVALID_REQUEST, message, field=name, reason="too long")
+            raise HeaderFault(faults.INVALID_REQUEST, message, field=name,
+                              reason=f"longer than {MAX_FIELD_CHARS} characters")
     if not _text(found["id"]).strip():
         raise HeaderFault(faults.INVALID_REQUEST, "header field 'id' is empty", field="id", reason="empty")
     if "securityToken" in found and len(_text(found["securityToken"])) > MAX_TOKEN_CHARS:
         message = f"header field 'securityToken' is longer than {MAX_TOKEN_CHARS} characters"
-        raise HeaderFault(faults.INVALID_REQUEST, message, field="securityToken", reason="too long")
+        raise HeaderFault(faults.INVALID_REQUEST, message, field="securityToken",
+                          reason=f"longer than {MAX_TOKEN_CHARS} characters")
 
 
 def _identifier(found: dict[str, etree._Element], name: str, read: Callable[[etree._Element], _T]) -> _T:
