@@ -16,6 +16,7 @@ import uuid
 from trust.errors import IdentifierError
 from trust.protocol import (
     ClientId, H_CLIENT, H_ID, H_REQUEST_ID, H_SERVICE, ServiceId, SoapFaultMessage, SoapMessage, XRoadFault,
+    check_xroad_header_sizes,
     filter_headers, header_value, insert_request_hash, multipart_related, parse_client, parse_header_part,
     parse_path, parse_server, parse_soap, provider_response_headers, response_header_part,
     rest_request_hash,
@@ -125,6 +126,7 @@ class RestServed:
         # a rogue consumer gateway can sign anything: the path is checked here again, and
         # what passed is exactly what the access rights see and the backend gets
         rest = parse_path(path, query, identifier_fault="invalid_request")
+        check_xroad_header_sizes(head.headers)  # the message log keeps X-Road-Id in 255 characters
         service = rest.service
         try:
             client = parse_client(header_value(head.headers, H_CLIENT) or "")

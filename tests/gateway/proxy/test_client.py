@@ -263,3 +263,27 @@ def test_malformed_xml_is_one_sentence_with_line_and_column(gw):
     message = etree.fromstring(resp.content).findtext(".//faultstring")
     assert message == "the SOAP message is not well-formed XML at line 2, column 8: " \
                       "Opening and ending tag mismatch: b line 2 and c"
+
+
+@pytest.mark.parametrize("target,headers", [
+    ("/r1/FI/GOV/0245437-2/vero/income/x", [("X-Road-Client", "EE/GOV/70000001/tax"), ("X-Road-Id", "x" * 1000)]),
+    ("/r1/FI/GOV/0245437-2/vero/income/../secret", [("X-Road-Client", "EE/GOV/70000001/tax")]),
+])
+def test_provider_reads_a_rogue_header_part_as_invalid_request(target, headers):
+    """What a consumer gateway signed is checked again on the provider's side, before the
+    log or the access rights see it (the consumer's own log would refuse a 1,000-character id)."""
+    from gateway.net import MIME_REST_REQUEST, Part
+    from gateway.proxy._server_calls import RestServed
+    from trust.protocol import XRoadFault, request_header_part
+
+    head = request_header_part("GET", target, headers)
+    with pytest.raises(XRoadFault) as info:
+        RestServed(None, [Part(MIME_REST_REQUEST, head)], "request-id")  # type: ignore[arg-type]
+    assert info.value.fault_code == "invalid_request"
+
+
+def test_get_openapi_needs_a_service_code(gw):
+    resp = httpx.get(gw.is_url + "/r1/FI/GOV/0245437-2/vero/getOpenAPI", headers={"X-Road-Client": TAX.to_text()},
+                     timeout=30)
+    assert resp.headers["X-Road-Error"] == "server.serverproxy.invalid_request"
+    assert "serviceCode" in resp.json()["message"]
