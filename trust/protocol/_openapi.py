@@ -24,6 +24,8 @@ from typing import Any
 import yaml
 
 from trust.errors import ProtocolError
+from ._faults import XRoadFault
+from ._rest import check_service_path
 
 MAX_BYTES = 8 * 1024 * 1024
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -42,8 +44,13 @@ class Endpoint:
     path: str
 
     def matches(self, method: str, path: str) -> bool:
-        """Whether a request ``method path`` falls under this endpoint (``{param}`` matches one segment)."""
+        """Whether a request ``method path`` falls under this endpoint (``{param}`` matches one
+        segment); a path a backend could read as another one (:func:`check_service_path`) never does."""
         if self.method not in ("*", method.upper()):
+            return False
+        try:
+            check_service_path(path)
+        except XRoadFault:
             return False
         pattern = "^" + re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(self.path)) + "$"
         return re.match(pattern, path) is not None

@@ -106,3 +106,10 @@ def test_server_urls_of_paths_and_operations_are_cut_too() -> None:
     assert out["paths"]["/a"]["servers"][0]["url"] == "/a"
     assert out["paths"]["/a"]["get"]["servers"][0]["url"] == "/rest"
     assert b"127.0.0.1" not in data and b"10.0.0.5" not in data and b"internal.example" not in data
+
+
+def test_endpoint_matching_refuses_paths_a_backend_reads_otherwise() -> None:
+    endpoint = Endpoint("GET", "/pet/{petId}")
+    assert endpoint.matches("GET", "/pet/12")
+    assert not endpoint.matches("GET", "/pet/..%2fsecret")
+    assert not endpoint.matches("GET", "/pet/%2e%2e")
