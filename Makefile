@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # (tests/pgserver.py starts a throw-away cluster).
 DEBIAN_TOOLS := openssl xmlsec1 wrk
 
-.PHONY: test test-fast demo bench tools lint clean vectors
+.PHONY: test test-fast demo bench tools lint clean vectors docs
 
 # the first run takes a minute or two: each phase says what it does, and pip shows each package
 $(STAMP): setup.cfg pyproject.toml
@@ -54,6 +54,10 @@ bench: $(STAMP) tools
 # ../shared/conformance/xroad); VECTORS_ARGS e.g. --force, --out DIR
 vectors:
 	$(PYTHON) -m tools.vectors $(if $(XROAD),--xroad $(XROAD),--clone) $(VECTORS_ARGS)
+
+# the tables of docs/ generated from the code (tools/docs.py); a test fails while they differ
+docs: $(STAMP)
+	$(BIN)/python -m tools.docs
 
 clean:
 	rm -rf $(VENV) *.egg-info .mypy_cache .pytest_cache
