@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian tools the tests use as independent peers (openssl, xmlsec1), the bench's load
 # generator (wrk, tested in tests/bench) and the PostgreSQL server the storage tests run on
-# (tests/pgserver.py starts a throw-away cluster).
-DEBIAN_TOOLS := openssl xmlsec1 wrk
+# (tests/pgserver.py starts a throw-away cluster); curl and jq run docs/quickstart.md's
+# commands (tests/support/quickstart.py, from the demo test).
+DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq
 
 .PHONY: test test-fast demo bench tools lint clean vectors docs
 
