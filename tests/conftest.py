@@ -60,13 +60,16 @@ def _needs_vectors(item: pytest.Item) -> bool:
     return any(reads_vectors(f, vars(module)) for f in functions if f is not None)
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """One line at the end of a run that skipped tests for want of the vectors: how many, and how to get them."""
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Count the tests skipped for want of the vectors; :func:`pytest_unconfigure` says so last."""
     reason = missing_reason()
     skipped = sum(1 for report in terminalreporter.stats.get("skipped", [])
                   if isinstance(report.longrepr, tuple) and reason in str(report.longrepr[2]))
     if skipped:
-        terminalreporter.write_line(f"{skipped} tests skipped: {reason}; {HOW_TO_GET}", yellow=True)
+        config.stash[_VECTORS_LINE] = f"{skipped} tests skipped: {reason}; {HOW_TO_GET}"
+
+
+_VECTORS_LINE = pytest.StashKey[str]()
 
 
 @pytest.fixture
@@ -122,6 +125,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if server is not None:
         server.stop()
         os.environ.pop("SILD_TEST_POSTGRES_URL", None)
+    line = config.stash.get(_VECTORS_LINE, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter is not None:  # the run's very last line, after pytest's own summary
+        reporter.write_line(line, yellow=True)
 
 
 _PG_KEY = pytest.StashKey["object"]()

@@ -36,6 +36,7 @@ def test_missing_vectors_skip_and_end_with_one_line(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout[-3000:]
     lines = [line for line in run.stdout.splitlines() if line.endswith("see docs/conformance.md")]
     assert len(lines) == 1, run.stdout[-3000:]
+    assert run.stdout.rstrip().splitlines()[-1] == lines[0]  # the run ends with it
     assert re.match(rf"\d+ tests skipped: X-Road conformance vectors missing at {tmp_path}; ", lines[0])
     assert "make vectors XROAD=" in lines[0]
     assert " failed" not in run.stdout and " error" not in run.stdout
