@@ -29,7 +29,7 @@ from trust.protocol import parse_client
 from trust.keys import KeyType
 
 from gateway.provision import add_member, import_certificate, init_gateway, load_cert_chain, sign_keys
-from gateway.settings import MAX_WORKERS, NodeSettings, SetupError, token_pin
+from gateway.settings import MAX_WORKERS, NodeSettings, SetupError, federations_text, parse_federations, token_pin
 
 from ._signals import stop_on_signal
 
@@ -54,26 +54,57 @@ def gateway_group() -> None:
 @click.option("--peer-port", type=click.IntRange(0, 65535), default=5500, show_default=True)
 @click.option("--ocsp-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Plain-HTTP OCSP-responses port for X-Road peers (5577); 0 = off.")
-@click.option("--admin-port", type=click.IntRange(0, 65535), default=0, show_default=True)
+@click.option("--admin-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Admin API port (plain HTTP on 127.0.0.1 only); 0 = off.")
 @click.option("--address", default="", help="Address registered for this gateway (host or host:port).")
-@click.option("--allow-federation", "federations", multiple=True,
-              help="Federated instance whose configuration to use ('all' for every trusted one).")
+@click.option("--is-listen", "is_host", default="127.0.0.1", show_default=True,
+              help="Address the IS ports listen on (0.0.0.0: every interface, for ISs on other machines).")
+@click.option("--peer-listen", "peer_host", default=None,
+              help="Address the mutual-TLS port listens on [default: 0.0.0.0 when --address names a host "
+                   "other than loopback, else 127.0.0.1].")
+@click.option("--allowed-federations", "allowed", default="none", show_default=True,
+              help="Federated instances whose configuration to use: none, all, or codes such as EE,FI.")
+@click.option("--allow-federation", "old_allowed", multiple=True, hidden=True,
+              help="Deprecated spelling of --allowed-federations (repeatable).")
 def init_command(directory: Path, anchor: Path, server: str, key_type: str, is_port: int, is_tls_port: int,
-                 peer_port: int,
-                 ocsp_port: int, admin_port: int, address: str, federations: tuple[str, ...]) -> None:
+                 peer_port: int, ocsp_port: int, admin_port: int, address: str, is_host: str, peer_host: str | None,
+                 allowed: str, old_allowed: tuple[str, ...]) -> None:
     """Create the gateway directory, its keys and the CSRs of its certificates."""
     from federation.anchor import anchor_fingerprint
 
+    if old_allowed:
+        click.echo("sild: warning: --allow-federation is deprecated; use --allowed-federations "
+                   f"{','.join(old_allowed)}", err=True)
+        allowed = ",".join(old_allowed) if allowed == "none" else ",".join((allowed, *old_allowed))
     settings = init_gateway(directory, anchor=anchor, server=server, pin=token_pin(directory),
                             key_type=KeyType(key_type), settings={
-                                "is_port": is_port, "is_tls_port": is_tls_port, "peer_port": peer_port,
-                                "ocsp_port": ocsp_port,
-                                "admin_port": admin_port, "public_address": address,
-                                "allowed_federations": tuple(federations)})
+                                "is_host": is_host, "is_port": is_port, "is_tls_port": is_tls_port,
+                                "peer_host": peer_host or default_peer_host(address), "peer_port": peer_port,
+                                "ocsp_port": ocsp_port, "admin_port": admin_port, "public_address": address,
+                                "allowed_federations": parse_federations(allowed)})
     click.echo(f"gateway {settings.server} of instance {settings.instance} created in {directory}")
     click.echo(f"anchor SHA-224: {anchor_fingerprint(anchor.read_bytes())}")
     click.echo(f"auth CSR: {directory / 'csr' / 'auth.csr.pem'}")
     click.echo(f"sign CSR: {directory / 'csr' / 'sign.csr.pem'}")
+    click.echo(f"listening when served: IS {settings.is_host}:{settings.is_port}, "
+               f"mutual TLS {settings.peer_host}:{settings.peer_port}; "
+               f"allowed federations: {federations_text(settings.allowed_federations)}")
+
+
+def default_peer_host(address: str) -> str:
+    """Where the mutual-TLS port listens unless told: everywhere when other machines are to reach it.
+
+    A gateway registered as ``gw1.tax.ee:5500`` must accept connections from other
+    gateways, so its peer port listens on every interface; a gateway without an address,
+    or with a loopback one (a sandbox on one machine), stays on 127.0.0.1.
+    """
+    host = address.strip()
+    if host.startswith("["):
+        host = host[1:host.find("]")] if "]" in host else host[1:]
+    elif host.count(":") == 1:
+        host = host.split(":")[0]
+    loopback = not host or host == "localhost" or host == "::1" or host.startswith("127.")
+    return "127.0.0.1" if loopback else "0.0.0.0"
 
 
 @gateway_group.command("add-member")
