@@ -14,11 +14,12 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._client import ConfigurationClient, schedule_refresh
-    from ._config import AllowedFederations, ClientConfig, RefreshReport
+    from ._config import AllowedFederations, ClientConfig, ConfRolledBack, RefreshReport
 
 __all__ = [
     "AllowedFederations",
     "ClientConfig",
+    "ConfRolledBack",
     "ConfigurationClient",
     "RefreshReport",
     "schedule_refresh",
@@ -27,6 +28,7 @@ __all__ = [
 __getattr__, __dir__ = attach(__name__, {
     "AllowedFederations": "._config",
     "ClientConfig": "._config",
+    "ConfRolledBack": "._config",
     "ConfigurationClient": "._client",
     "RefreshReport": "._config",
     "schedule_refresh": "._client",
