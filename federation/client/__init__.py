@@ -15,6 +15,7 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._client import ConfigurationClient, schedule_refresh
     from ._config import AllowedFederations, ClientConfig, ConfRolledBack, RefreshReport
+    from ._store import read_status
 
 __all__ = [
     "AllowedFederations",
@@ -22,6 +23,7 @@ __all__ = [
     "ConfRolledBack",
     "ConfigurationClient",
     "RefreshReport",
+    "read_status",
     "schedule_refresh",
 ]
 
@@ -31,5 +33,6 @@ __getattr__, __dir__ = attach(__name__, {
     "ConfRolledBack": "._config",
     "ConfigurationClient": "._client",
     "RefreshReport": "._config",
+    "read_status": "._store",
     "schedule_refresh": "._client",
 })
