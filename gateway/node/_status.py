@@ -32,7 +32,7 @@ from cryptography.x509 import ocsp
 from federation.client import read_status
 from federation.model import SharedParameters
 from gateway.provision import sign_keys
-from gateway.settings import NodeSettings
+from gateway.settings import NodeSettings, SetupError
 from trust.pki import load_certificates
 
 OCSP_STATUS_FILE = "status.json"
@@ -66,9 +66,11 @@ def configuration_status(directory: Path, settings: NodeSettings, at: dt.datetim
     out: dict[str, Any] = {}
     if confs is None:
         try:
-            confs = load_tree(conf_dir).instances if conf_dir.is_dir() else {}
+            # the client writes instance-identifier with the first own configuration it stores
+            confs = load_tree(conf_dir).instances if (conf_dir / "instance-identifier").is_file() else {}
         except FederationError as exc:
-            out["stored copy"] = {"valid": False, "error": {"code": exc.code, "message": str(exc)}}
+            out["stored copy"] = {"valid": False, "expires_at": None,
+                                  "error": {"code": exc.code, "message": str(exc), "kept_previous": False}}
             confs = {}
     for inst, conf in confs.items():
         expires = conf.expires_at
@@ -254,6 +256,9 @@ def refresh_own_ocsp(directory: Path, at: dt.datetime) -> dict[str, Any]:
     directory = Path(directory)
     settings = NodeSettings.load(directory)
     store = ConfStore(directory, settings, clock=lambda: at)
+    if settings.instance not in store.current():
+        raise SetupError(f"no global configuration of {settings.instance} stored in {directory / 'conf'} yet: "
+                         f"it names the CAs and their OCSP responders; start the node first (.venv/bin/sild gateway serve {directory})")
     own = OwnOcspStore(directory / "ocsp", own_certificates(directory), PolicyCache(store.current), settings.instance)
     try:
         own.refresh(at)

@@ -111,3 +111,23 @@ def test_a_refused_rollback_shows_in_status(stored) -> None:  # type: ignore[no-
     data = json.loads(_run("gateway", "status", str(directory), "--json")[1])
     assert data["configuration"]["EE"]["error"]["code"] == "federation.conf.rolled_back"
     assert data["configuration"]["EE"]["valid"] is True
+
+
+def test_a_fresh_gateway_says_nothing_was_downloaded_and_ocsp_refresh_says_why_not(tmp_path: Path) -> None:
+    from federation.model import AnchorSource, ConfigurationAnchor
+    from gateway.provision import init_gateway
+
+    signer = make_signing_identity(tmp_path / "token", KeyType.EC_P256)
+    anchor = tmp_path / "anchor.xml"
+    anchor.write_bytes(write_anchor(ConfigurationAnchor("EE", (AnchorSource("http://127.0.0.1:9/internalconf", (signer.der,)),))))
+    gdir = tmp_path / "gw"
+    init_gateway(gdir, anchor=anchor, server="EE/GOV/70000001/gw9", pin="fresh-pin", key_type=KeyType.EC_P256)
+    code, out = _run("gateway", "status", str(gdir))
+    assert code == 0, out
+    assert out.splitlines()[2:4] == ["  configuration: none downloaded yet",
+                                     "  OCSP: last refresh never, every 600 s; peers accept a response for 3600 s after its thisUpdate"]
+    result = CliRunner().invoke(cli, ["gateway", "ocsp", "refresh", str(gdir)], env={"SILD_TOKEN_PIN": "fresh-pin"})
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"sild: error: no global configuration of EE stored in {gdir / 'conf'} yet: it names the CAs and their OCSP "
+        f"responders; start the node first (.venv/bin/sild gateway serve {gdir}) [gateway.setup.error]"]
