@@ -73,6 +73,24 @@ def test_admin_api_status_and_ocsp_refresh(world):
         server.stop()
 
 
+def test_responses_fetched_beside_the_node_are_served_at_its_next_ocsp_check(world):
+    """`sild gateway ocsp refresh` runs in another process: the node serves what it stored."""
+    from gateway.signing import OwnOcspStore
+
+    node = world.gateway_of(TAX)
+    served = node.own_ocsp.for_key("auth")
+    time.sleep(1.1)  # a new thisUpdate, so the new response differs from the served one
+    beside = OwnOcspStore(node.directory / "ocsp", {"auth": node.auth_chain[0]}, node.policy_for, "EE")
+    try:
+        beside.refresh(dt.datetime.now(dt.timezone.utc))
+    finally:
+        beside.close()
+    stored = (node.directory / "ocsp" / "auth.ocsp").read_bytes()
+    assert [stored] != served
+    node.refresh_ocsp(only_if_due=True)  # the job's check; not due, so nothing is fetched
+    assert node.own_ocsp.for_key("auth") == [stored]
+
+
 def test_timestamping_job_stamps_the_log(world):
     node = world.gateway_of(TAX)
     body = etree.Element("{http://vero.sandbox.sild.eu/producer}getTaxRecord")
