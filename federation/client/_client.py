@@ -41,8 +41,9 @@ all traffic. An expired partner configuration merely drops that partner from
 
 HTTP goes through httpx with an explicit ``ssl.SSLContext`` (never the
 environment's CA bundle variables). The directory's signature, not TLS, is what
-makes the content trustworthy; TLS only adds confidentiality and protects
-against a network attacker replaying *valid* but older directories.
+makes the content trustworthy; TLS only adds confidentiality. A network attacker
+replaying *valid* but older directories over plain HTTP is stopped by the
+high-water mark (step 2), not by TLS.
 """
 
 from __future__ import annotations
