@@ -13,6 +13,7 @@ import pytest
 from federation.anchor import write_anchor
 from gateway.conf import ConfStore
 from gateway.monitoring import GatewayMetrics
+from gateway.node._jobs import NodeJobs
 from gateway.settings import NodeSettings
 from trust.keys import KeyType
 
@@ -22,6 +23,16 @@ from tests.gateway.monitoring.test_metrics_workers import key, rendered
 
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 MINUTE = dt.timedelta(minutes=1)
+
+
+class _Jobs(NodeJobs):
+    """The jobs part of a node over a real configuration store, without ports or keys."""
+
+    def __init__(self, store: ConfStore, metrics: GatewayMetrics) -> None:
+        self.conf_store, self.metrics = store, metrics
+
+    def _reload_cas(self) -> None:
+        pass  # no mutual-TLS port here
 
 
 @pytest.fixture
@@ -44,14 +55,15 @@ def test_a_replayed_older_directory_is_refused_logged_and_counted(tmp_path: Path
     settings = NodeSettings(server="EE/GOV/70000001/ss1", instance="EE")
     store = ConfStore(gdir, settings, clock=lambda: now[0])
     metrics = GatewayMetrics()
-    metrics.observe_configuration(store.refresh().outcomes)
+    node = _Jobs(store, metrics)
+    node.refresh_conf()  # the node's job: download, then tell the metrics
     assert store.current()["EE"].expires_at == AT + 20 * MINUTE
 
     authority.server.files.update(older)
     now[0] = AT + MINUTE
     with caplog.at_level(logging.WARNING):
-        report = store.refresh()
-    metrics.observe_configuration(report.outcomes)
+        node.refresh_conf()
+    report = store.last_report
     assert [o.code for o in report.outcomes] == ["federation.conf.rolled_back"]
     assert store.current()["EE"].expires_at == AT + 20 * MINUTE  # the proxies keep the newer copy
     assert store.current()["EE"].shared.members[0].name == "New board"
