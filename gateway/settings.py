@@ -109,6 +109,10 @@ class NodeSettings:
                 raise SetupError(f"{name} must be empty (SQLite in the gateway directory) or a database URL, not {url!r}")
         if not isinstance(self.messagelog_cache_mib, int) or not 0 <= self.messagelog_cache_mib <= 65536:
             raise SetupError(f"messagelog_cache_mib must be a whole number from 0 to 65536, not {self.messagelog_cache_mib!r}")
+        if not isinstance(self.ocsp_interval_seconds, int) or not 60 <= self.ocsp_interval_seconds <= 86400:
+            # X-Road's ocspFetchInterval is at least 60 s; a day is far beyond any freshness window
+            raise SetupError(f"ocsp_interval_seconds must be a whole number from 60 to 86400, "
+                             f"not {self.ocsp_interval_seconds!r}")
         if not isinstance(self.workers, int) or not 1 <= self.workers <= MAX_WORKERS:
             raise SetupError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {self.workers!r}")
         if self.messagelog_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):

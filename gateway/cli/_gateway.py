@@ -6,6 +6,7 @@
     sild gateway register DIR --authority URL [--address HOST:PORT] [--client ID ...]
     sild gateway serve DIR [--workers N]                      (N processes serve the ports)
     sild gateway status DIR
+    sild gateway ocsp refresh DIR                             (fetch own OCSP responses now)
 
 The token PIN comes from ``$SILD_TOKEN_PIN`` (or ``DIR/token.pin``, written only by
 the sandbox). Administration commands of the server configuration (clients,
@@ -14,7 +15,6 @@ services, access rights) are added from :mod:`gateway.cli._admin` when present.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import json
 import os
@@ -235,64 +235,38 @@ def worker_command(directory: Path, index: int, listen: tuple[str, ...]) -> None
 @DIR_ARG
 @click.option("--json", "as_json", is_flag=True)
 def status_command(directory: Path, as_json: bool) -> None:
-    """Configuration age and expiry, OCSP and timestamping health, registration state."""
-    data = gateway_status(directory)
+    """Configuration age and expiry, OCSP of own certificates, timestamping, registration."""
+    from gateway.node import gateway_status, status_lines
+
+    data = gateway_status(directory, utc_now())
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
-    click.echo(f"gateway {data['server']} ({data['instance']})")
-    confs: dict[str, dict[str, object]] = data["configuration"]  # type: ignore[assignment]
-    for inst, conf in confs.items():
-        state = "valid" if conf["valid"] else "EXPIRED"
-        click.echo(f"  configuration {inst}: {state}, expires {conf['expires_at']}, downloaded {conf.get('downloaded')}")
-    ocsp: dict[str, object] = data["ocsp"]  # type: ignore[assignment]
-    click.echo(f"  OCSP: last refresh {ocsp.get('last_refresh')}, error {ocsp.get('last_error')}")
-    click.echo(f"  timestamping: {json.dumps(data.get('timestamping'), default=str)}")
-    click.echo(f"  registration: {data['registration']}")
+    click.echo("\n".join(status_lines(data)))
 
 
-def gateway_status(directory: Path) -> dict[str, object]:
-    """Status read from the directory (works while the node runs or not)."""
-    from federation.conftree import load_tree
+@gateway_group.group("ocsp")
+def ocsp_group() -> None:
+    """OCSP responses of the gateway's own certificates."""
+
+
+@ocsp_group.command("refresh")
+@DIR_ARG
+@click.option("--json", "as_json", is_flag=True)
+def ocsp_refresh_command(directory: Path, as_json: bool) -> None:
+    """Fetch fresh OCSP responses for the own certificates now (the node picks them up within 30 s)."""
+    from gateway.node import refresh_own_ocsp, status_lines
 
     settings = NodeSettings.load(directory)
-    at = utc_now()
-    out: dict[str, object] = {"server": settings.server, "instance": settings.instance}
-    confs: dict[str, object] = {}
-    registered = False
-    try:
-        tree = load_tree(directory / "conf")
-        for inst, conf in tree.instances.items():
-            meta_path = directory / "conf"
-            confs[inst] = {"expires_at": conf.expires_at.isoformat() if conf.expires_at else None,
-                           "valid": conf.expires_at is None or conf.expires_at > at,
-                           "downloaded": _mtime(meta_path / inst)}
-            if inst == settings.instance:
-                registered = any(s.server_id == settings.server_id for s in conf.shared.security_servers)
-    except Exception as exc:  # noqa: BLE001 - status must report, not fail
-        confs["error"] = {"expires_at": None, "valid": False, "downloaded": None, "message": str(exc)}
-    out["configuration"] = confs
-    status_file = directory / "ocsp" / "status.json"
-    out["ocsp"] = json.loads(status_file.read_text()) if status_file.is_file() else {}
-    try:
-        from gateway.messagelog import MessageLog
-        from gateway.db import open_engine
-
-        out["timestamping"] = MessageLog(open_engine(settings.messagelog_database(directory))).status(at)
-    except Exception as exc:  # noqa: BLE001
-        out["timestamping"] = {"error": str(exc)}
-    reg = settings.registration
-    out["registration"] = "registered" if registered else (
-        f"requested at {reg.get('submitted_at')}" if reg.get("submitted_at") else "not registered")
-    out["sign_keys"] = {k: v.to_text() for k, v in sign_keys(directory).items()}
-    return out
-
-
-def _mtime(path: Path) -> str | None:
-    try:
-        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat()
-    except OSError:
-        return None
+    ocsp = refresh_own_ocsp(directory, utc_now())
+    if as_json:
+        click.echo(json.dumps(ocsp, indent=2))
+    else:
+        lines = status_lines({"server": settings.server, "instance": settings.instance, "registration": "",
+                              "configuration": {}, "ocsp": ocsp, "timestamping": {}})
+        click.echo("\n".join(line for line in lines if line.startswith(("  OCSP", "    "))))
+    if ocsp.get("last_error"):
+        raise click.exceptions.Exit(1)
 
 
 def _add_admin_commands() -> None:
