@@ -179,6 +179,17 @@ class GatewayNode(NodeJobs):
             signing=self.signing, auth_check=self.auth_check, log=self.messagelog, own_ocsp=self.own_ocsp,
             clock=clock, monitoring=self.monitoring,
         )
+        self._attach_opmonitoring()
+
+    def _attach_opmonitoring(self) -> None:
+        """X-Road's op-monitoring metaservices: this node's records, its owner, and the central
+        monitoring client named by the downloaded configuration (``gateway.proxy._opmonitoring``)."""
+        from gateway.monitoring import MonitoringClientSource
+        from gateway.proxy import OpMonitoringService
+
+        self.parts.extra["opmonitoring"] = OpMonitoringService(
+            self.opmonitor, self.server_id.owner, MonitoringClientSource(self.directory / "conf", self.settings.instance),
+            started_ms=self.monitoring.started_ms)
 
     def _build_proxies(self) -> None:
         """The peer transport and the two proxies (and the OCSP-responses app the server proxy serves)."""
