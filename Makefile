@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian tools the tests use as independent peers (openssl, xmlsec1), the bench's load
 # generator (wrk, tested in tests/bench) and the PostgreSQL server the storage tests run on
-# (tests/pgserver.py starts a throw-away cluster).
-DEBIAN_TOOLS := openssl xmlsec1 wrk
+# (tests/pgserver.py starts a throw-away cluster), and SoftHSM2, the PKCS#11 token the HSM
+# tests use (its command is softhsm2-util, so it is checked by that name below).
+DEBIAN_TOOLS := openssl xmlsec1 wrk softhsm2
 
 .PHONY: test test-fast demo bench tools lint clean
 
@@ -18,7 +19,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 tools:
-	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || command -v $$t-util >/dev/null || missing="$$missing $$t"; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian tools:$$missing"; \

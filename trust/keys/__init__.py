@@ -2,7 +2,8 @@
 
 ``Signer.sign(key_id, algorithm, digest)`` is all the rest of sild sees of a private
 key (DESIGN.md section 6, rule 5); ``SoftToken`` keeps keys in PIN-protected PKCS#8
-files. The algorithm enums carry their W3C URIs as values and are allow-lists: SHA-1
+files; ``Pkcs11Token`` keeps them in a hardware token (or SoftHSM2) behind the same
+interface. The algorithm enums carry their W3C URIs as values and are allow-lists: SHA-1
 exists only where a format demands it.
 """
 
@@ -14,6 +15,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._algorithms import DigestAlgorithm, SignatureAlgorithm
+    from ._pkcs11 import PKCS11_MISSING, Pkcs11Token
     from ._pin import DEV_PIN, DEV_PIN_WARNING, PIN_ENV, pin_from_environment
     from ._token import (
         KeyType, PrivateKey, PublicKey, Signer, SoftToken, ecdsa_der_to_raw, ecdsa_raw_to_der, verify_digest,
@@ -26,6 +28,8 @@ __all__ = [
     "DigestAlgorithm",
     "KeyType",
     "PIN_ENV",
+    "PKCS11_MISSING",
+    "Pkcs11Token",
     "PrivateKey",
     "PublicKey",
     "SignatureAlgorithm",
@@ -44,6 +48,8 @@ __getattr__, __dir__ = attach(__name__, {
     "DigestAlgorithm": "._algorithms",
     "KeyType": "._token",
     "PIN_ENV": "._pin",
+    "PKCS11_MISSING": "._pkcs11",
+    "Pkcs11Token": "._pkcs11",
     "PrivateKey": "._token",
     "PublicKey": "._token",
     "SignatureAlgorithm": "._algorithms",

@@ -249,7 +249,7 @@ class CertificateAuthority:
             public_key = private.public_key()
             encrypted = private.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.BestAvailableEncryption(self.token._pin),
+                serialization.BestAvailableEncryption(self.token._need_pin()),
             )
         issuer = self.issuing_cert
         issuer_key = self.token._private_key(self.issuing_key_id)
