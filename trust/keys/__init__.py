@@ -15,7 +15,9 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._algorithms import DigestAlgorithm, SignatureAlgorithm
+    from ._csr import make_csr
     from ._pkcs11 import PKCS11_MISSING, Pkcs11Token
+    from ._registry import SOFT, CertInfo, KeyInfo, KeyRegistry, KeyState, KeyUsage, TokenInfo
     from ._pin import DEV_PIN, DEV_PIN_WARNING, PIN_ENV, pin_from_environment
     from ._token import (
         KeyType, PrivateKey, PublicKey, Signer, SoftToken, ecdsa_der_to_raw, ecdsa_raw_to_der, verify_digest,
@@ -23,40 +25,56 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "CertInfo",
     "DEV_PIN",
     "DEV_PIN_WARNING",
     "DigestAlgorithm",
+    "KeyInfo",
+    "KeyRegistry",
+    "KeyState",
     "KeyType",
+    "KeyUsage",
     "PIN_ENV",
     "PKCS11_MISSING",
     "Pkcs11Token",
     "PrivateKey",
     "PublicKey",
+    "SOFT",
     "SignatureAlgorithm",
     "Signer",
     "SoftToken",
+    "TokenInfo",
     "ecdsa_der_to_raw",
     "ecdsa_raw_to_der",
+    "make_csr",
     "pin_from_environment",
     "verify_digest",
     "write_atomic",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "CertInfo": "._registry",
     "DEV_PIN": "._pin",
     "DEV_PIN_WARNING": "._pin",
     "DigestAlgorithm": "._algorithms",
+    "KeyInfo": "._registry",
+    "KeyRegistry": "._registry",
+    "KeyState": "._registry",
     "KeyType": "._token",
+    "KeyUsage": "._registry",
     "PIN_ENV": "._pin",
     "PKCS11_MISSING": "._pkcs11",
     "Pkcs11Token": "._pkcs11",
     "PrivateKey": "._token",
     "PublicKey": "._token",
+    "SOFT": "._registry",
     "SignatureAlgorithm": "._algorithms",
     "Signer": "._token",
     "SoftToken": "._token",
+    "TokenInfo": "._registry",
     "ecdsa_der_to_raw": "._token",
     "ecdsa_raw_to_der": "._token",
+    "make_csr": "._csr",
     "pin_from_environment": "._pin",
     "verify_digest": "._token",
     "write_atomic": "._token",
