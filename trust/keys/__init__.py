@@ -3,7 +3,9 @@
 ``Signer.sign(key_id, algorithm, digest)`` is all the rest of sild sees of a private
 key (DESIGN.md section 6, rule 5); ``SoftToken`` keeps keys in PIN-protected PKCS#8
 files; ``Pkcs11Token`` keeps them in a hardware token (or SoftHSM2) behind the same
-interface. The algorithm enums carry their W3C URIs as values and are allow-lists: SHA-1
+interface. ``KeyRegistry`` is the operator's model over both: tokens with login and
+logout, keys with usage, label, state and certificates, CSRs made inside the token. The
+algorithm enums carry their W3C URIs as values and are allow-lists: SHA-1
 exists only where a format demands it.
 """
 
