@@ -240,11 +240,13 @@ class KeyRegistry:
         self._save(data)
         return self.key(key_id)
 
-    def renew(self, key_id: str, *, new_key: bool = True, key_type: KeyType | None = None) -> KeyInfo:
+    def renew(self, key_id: str, *, new_key: bool = True, key_type: KeyType | None = None,
+              member: str | None = None) -> KeyInfo:
         """The key to certify next: by default a new one in the same token, for the same usage and member.
 
         The old key stays active until the operator disables or deletes it, so the node
-        keeps signing while the new certificate is on its way.
+        keeps signing while the new certificate is on its way. ``member`` names the member
+        of a sign key whose own record does not (keys made before the registry).
         """
         old = self.key(key_id)
         if not new_key:
@@ -253,7 +255,7 @@ class KeyRegistry:
             raise KeyError_(f"key {key_id!r} has no recorded usage; generate a new key instead",
                             code="trust.key.no_usage")
         kind = key_type or (KeyType(old.algorithm) if old.algorithm != "?" else KeyType.RSA2048)
-        return self.generate(old.token, old.usage, kind, label=old.label, member=old.member)
+        return self.generate(old.token, old.usage, kind, label=old.label, member=member or old.member)
 
     def set_key_state(self, key_id: str, state: KeyState) -> KeyInfo:
         self.key(key_id)

@@ -1,0 +1,112 @@
+"""A gateway's keys as an operator manages them: the registry of its tokens, and CSRs in X-Road's profile.
+
+``trust.keys.KeyRegistry`` knows tokens, keys and certificates but not X-Road's
+identifiers; this module adds what a gateway knows: the registry lives in ``DIR/keys``
+over the soft token ``DIR/token``, an auth key's request names this security server
+and a sign key's request names its member (the one recorded with the key, else the
+owner), and requests are written to ``DIR/csr/<key id>.csr.pem`` where
+``sild gateway init`` writes its own. The CLI (``sild gateway token|key|cert``) and
+the admin API call these functions, so both make the same requests.
+
+The PIN of a PKCS#11 token is never stored: a command reads it from
+``SILD_TOKEN_PIN_<NAME>`` (the token name upper-cased, ``-`` as ``_``), as the soft
+token's comes from ``SILD_TOKEN_PIN``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography import x509
+
+from trust.keys import KeyInfo, KeyRegistry, KeyType, KeyUsage, SoftToken, write_atomic
+from trust.protocol import MemberId
+
+from gateway.settings import NodeSettings, SetupError
+
+from ._csr import auth_subject, sign_subject
+
+KEYS_DIR = "keys"
+
+
+def token_pin_variable(name: str) -> str:
+    return "SILD_TOKEN_PIN_" + name.upper().replace("-", "_").replace(".", "_")
+
+
+def open_registry(directory: Path, pin: str, *, environ: Mapping[str, str] | None = None) -> KeyRegistry:
+    """The gateway's registry; PKCS#11 tokens whose PIN variable is set are logged in."""
+    directory = Path(directory)
+    if not (directory / "gateway.json").is_file():
+        raise SetupError(f"{directory} is not a gateway directory (no gateway.json)")
+    registry = KeyRegistry(directory / KEYS_DIR, SoftToken(directory / "token", pin))
+    env = os.environ if environ is None else environ
+    for name in registry.token_names()[1:]:
+        token_pin = env.get(token_pin_variable(name))
+        if token_pin:
+            registry.login(name, token_pin)
+    return registry
+
+
+def key_subject(directory: Path, key: KeyInfo, member: MemberId | None = None) -> x509.Name:
+    """X-Road's subject for the key: the security server for auth, the member for sign."""
+    settings = NodeSettings.load(Path(directory))
+    if key.usage is KeyUsage.AUTH:
+        if member is not None:
+            raise SetupError("an auth key certifies the security server; --member is for sign keys")
+        return auth_subject(settings.server_id)
+    if key.usage is not KeyUsage.SIGN:
+        raise SetupError(f"key {key.key_id!r} has no auth or sign usage; it cannot be certified here")
+    if member is None:
+        member = member_of(directory, key)
+    if member.instance != settings.instance:
+        raise SetupError(f"{member.to_text()} is not a member of instance {settings.instance}")
+    return sign_subject(member)
+
+
+def member_of(directory: Path, key: KeyInfo) -> MemberId:
+    """The member a sign key signs for: recorded with it, else (keys made by ``init`` and
+    ``add-member``) from ``sign-keys.json``, else the owner."""
+    from trust.protocol import parse_client
+
+    from ._directory import sign_keys
+
+    if key.member:
+        client = parse_client(key.member)
+        return client if isinstance(client, MemberId) else client.member
+    known = sign_keys(Path(directory)).get(key.key_id)
+    return known if known is not None else NodeSettings.load(Path(directory)).server_id.owner
+
+
+def write_csr(directory: Path, registry: KeyRegistry, key_id: str, member: MemberId | None = None) -> Path:
+    """``DIR/csr/<key id>.csr.pem``: a request made inside the key's token, in X-Road's profile."""
+    key = registry.key(key_id)
+    pem = registry.csr(key_id, key_subject(directory, key, member))
+    path = Path(directory) / "csr" / f"{key_id}.csr.pem"
+    write_atomic(path, pem)
+    return path
+
+
+def generate_key(directory: Path, registry: KeyRegistry, *, token: str, usage: KeyUsage, key_type: KeyType,
+                 member: MemberId | None = None, label: str = "") -> tuple[KeyInfo, Path]:
+    """A new key in ``token`` and its certificate request."""
+    settings = NodeSettings.load(Path(directory))
+    if usage is KeyUsage.SIGN and member is None:
+        member = settings.server_id.owner
+    if usage is KeyUsage.AUTH and member is not None:
+        raise SetupError("an auth key certifies the security server; --member is for sign keys")
+    if member is not None and member.instance != settings.instance:
+        raise SetupError(f"{member.to_text()} is not a member of instance {settings.instance}")
+    key = registry.generate(token, usage, key_type, label=label,
+                            member=member.to_text() if member is not None else None)
+    return key, write_csr(directory, registry, key.key_id)
+
+
+def renew_key(directory: Path, registry: KeyRegistry, key_id: str, *, new_key: bool = True,
+              key_type: KeyType | None = None) -> tuple[KeyInfo, Path]:
+    """The renewal of ``key_id``: by default a new key (same token, usage, member) and its request."""
+    old = registry.key(key_id)
+    member = member_of(directory, old).to_text() if old.usage is KeyUsage.SIGN else None
+    key = registry.renew(key_id, new_key=new_key, key_type=key_type, member=member)
+    return key, write_csr(directory, registry, key.key_id)
