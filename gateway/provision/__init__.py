@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     )
     from ._internal_tls import INTERNAL_KEY, ensure_internal_tls, make_self_signed
     from ._keys import (
-        KEYS_DIR, generate_key, key_subject, member_of, open_registry, renew_key, token_pin_variable, write_csr,
+        KEYS_DIR, generate_key, key_subject, member_of, open_registry, renew_key, signing_keys, token_pin_variable,
+        write_csr,
     )
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "sign_key_id",
     "sign_keys",
     "sign_subject",
+    "signing_keys",
     "token_pin_variable",
     "write_csr",
 ]
@@ -66,6 +68,7 @@ __getattr__, __dir__ = attach(__name__, {
     "sign_key_id": "._directory",
     "sign_keys": "._directory",
     "sign_subject": "._csr",
+    "signing_keys": "._keys",
     "token_pin_variable": "._keys",
     "write_csr": "._keys",
 })

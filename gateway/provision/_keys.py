@@ -110,3 +110,43 @@ def renew_key(directory: Path, registry: KeyRegistry, key_id: str, *, new_key: b
     member = member_of(directory, old).to_text() if old.usage is KeyUsage.SIGN else None
     key = registry.renew(key_id, new_key=new_key, key_type=key_type, member=member)
     return key, write_csr(directory, registry, key.key_id)
+
+
+def signing_keys(directory: Path, registry: KeyRegistry) -> dict[MemberId, tuple[str, list[x509.Certificate]]]:
+    """member -> (key id, chain, leaf first): the key each member's messages are signed with.
+
+    A member's candidates are its active sign keys with an active certificate in the
+    registry, and the key ``init``/``add-member`` made for it with the certificate
+    ``import-cert`` stored in ``DIR/certs/``; the newest certificate (latest
+    ``notBefore``) wins, so importing the certificate of a renewed key switches the
+    node to the new key. A disabled key is never chosen; a chosen key in a logged-out
+    token (its PIN variable unset) stops the node at start rather than at its first message.
+    """
+    from trust.keys import KeyState
+
+    from ._directory import load_cert_chain, sign_keys
+
+    directory = Path(directory)
+    candidates: dict[MemberId, list[tuple[str, list[x509.Certificate]]]] = {}
+    disabled = set()
+    for key in registry.keys():
+        if key.state is KeyState.DISABLED:
+            disabled.add(key.key_id)
+        if key.usage is not KeyUsage.SIGN or key.state is not KeyState.ACTIVE:
+            continue
+        for cert in key.certificates:
+            if cert.state is KeyState.ACTIVE:
+                candidates.setdefault(member_of(directory, key), []).append(
+                    (key.key_id, registry.certificate_chain(cert.id)))
+    for key_id, member in sign_keys(directory).items():
+        if key_id not in disabled and (directory / "certs" / f"{key_id}.pem").is_file():
+            candidates.setdefault(member, []).append((key_id, load_cert_chain(directory, key_id)))
+    chosen = {member: max(options, key=lambda option: option[1][0].not_valid_before_utc)
+              for member, options in candidates.items()}
+    for member, (key_id, _chain) in chosen.items():
+        token = registry.key(key_id).token
+        if not registry.token(token).logged_in:
+            raise SetupError(f"the sign key {key_id} of {member.to_text()} is in token {token}, which is logged "
+                             f"out: set ${token_pin_variable(token)}")
+    return chosen
+

@@ -78,6 +78,7 @@ class Pkcs11Token:
         self._session: pkcs11.Session | None = None
         self._logged_in = False
         self._public: dict[str, PublicKey] = {}
+        self._private: dict[str, Any] = {}  # key id -> private key object of the current session
         lib = self._lib()
         try:
             self._token = lib.get_token(token_label=token_label)
@@ -132,6 +133,7 @@ class Pkcs11Token:
         self.logout()
 
     def _close(self) -> None:
+        self._private = {}
         if self._session is not None:
             session, self._session, self._logged_in = self._session, None, False
             session.close()
@@ -206,6 +208,7 @@ class Pkcs11Token:
             private.destroy()
             public.destroy()
             self._public.pop(key_id, None)
+            self._private.pop(key_id, None)
 
     # -- Signer -----------------------------------------------------------------
     def public_key(self, key_id: str) -> PublicKey:
@@ -234,7 +237,9 @@ class Pkcs11Token:
         pkcs11 = _pkcs11()
         _check_digest(algorithm, digest)
         with self._lock:
-            key = self._find(self._need_login(), pkcs11.ObjectClass.PRIVATE_KEY, key_id)
+            key = self._private.get(key_id)
+            if key is None:  # found once per session: the search costs more than an EC signature
+                key = self._private[key_id] = self._find(self._need_login(), pkcs11.ObjectClass.PRIVATE_KEY, key_id)
             is_ec = key.key_type == pkcs11.KeyType.EC
             if is_ec != algorithm.is_ecdsa:
                 needed, kind = ("an RSA", "EC") if is_ec else ("an EC", "RSA")

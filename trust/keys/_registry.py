@@ -25,6 +25,7 @@ change and read again on every call, so a CLI command and a running node see one
 
 from __future__ import annotations
 
+import copy
 import enum
 import hashlib
 import json
@@ -123,19 +124,30 @@ class KeyRegistry:
     def __init__(self, directory: Path | str, soft: SoftToken) -> None:
         self.directory = Path(directory)
         self._tokens: dict[str, Token] = {SOFT: soft}
+        self._cached: tuple[tuple[int, int, int], dict[str, Any]] | None = None
 
     # -- the file ---------------------------------------------------------------------
-    def _load(self) -> dict[str, Any]:
+    def _load(self, *, for_update: bool = False) -> dict[str, Any]:
+        """The file's content: parsed again only when it changed (``sign`` asks on every call).
+
+        Readers share the cached dictionary; a change works on a copy (``for_update``)
+        and writes the file, which the next call reads again.
+        """
         path = self.directory / REGISTRY_FILE
-        if not path.is_file():
-            return {"tokens": {}, "keys": {}, "certs": {}}
         try:
-            data: dict[str, Any] = json.loads(path.read_bytes())
-        except ValueError as exc:
-            raise KeyError_(f"{path} is damaged: {exc}", code="trust.key.registry_damaged") from exc
-        for part in ("tokens", "keys", "certs"):
-            data.setdefault(part, {})
-        return data
+            st = path.stat()
+        except FileNotFoundError:
+            return {"tokens": {}, "keys": {}, "certs": {}}
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if self._cached is None or self._cached[0] != stamp:
+            try:
+                data: dict[str, Any] = json.loads(path.read_bytes())
+            except ValueError as exc:
+                raise KeyError_(f"{path} is damaged: {exc}", code="trust.key.registry_damaged") from exc
+            for part in ("tokens", "keys", "certs"):
+                data.setdefault(part, {})
+            self._cached = (stamp, data)
+        return copy.deepcopy(self._cached[1]) if for_update else self._cached[1]
 
     def _save(self, data: dict[str, Any]) -> None:
         write_atomic(self.directory / REGISTRY_FILE, json.dumps(data, indent=2, sort_keys=True).encode(), mode=0o600)
@@ -145,7 +157,7 @@ class KeyRegistry:
         """Record a PKCS#11 token by library and token label (opened now to check both)."""
         if not _TOKEN_NAME.match(name) or name == SOFT:
             raise KeyError_(f"invalid token name {name!r}", code="trust.key.bad_token_name")
-        data = self._load()
+        data = self._load(for_update=True)
         if name in data["tokens"]:
             raise KeyError_(f"token {name!r} is already configured", code="trust.key.token_exists")
         self._tokens[name] = Pkcs11Token(library, label)
@@ -226,7 +238,7 @@ class KeyRegistry:
         if key_type not in (KeyType.RSA2048, KeyType.RSA3072, KeyType.EC_P256):
             raise KeyError_(f"keys are RSA-2048, RSA-3072 or EC P-256, not {key_type.value}",
                             code="trust.key.bad_key_type")
-        data = self._load()
+        data = self._load(for_update=True)
         key_id = key_id or f"{usage.value}-{secrets.token_hex(4)}"
         if key_id in data["keys"] or any(self.token(n).has_key(key_id) for n in self.token_names()):
             raise TrustError(f"key {key_id!r} already exists", code="trust.key.exists")
@@ -259,7 +271,7 @@ class KeyRegistry:
 
     def set_key_state(self, key_id: str, state: KeyState) -> KeyInfo:
         self.key(key_id)
-        data = self._load()
+        data = self._load(for_update=True)
         data["keys"].setdefault(key_id, {"token": self._where(key_id)[0]})["state"] = state.value
         self._save(data)
         return self.key(key_id)
@@ -269,7 +281,7 @@ class KeyRegistry:
         name, token = self._where(key_id)
         if token.has_key(key_id):
             token.delete(key_id)
-        data = self._load()
+        data = self._load(for_update=True)
         data["keys"].pop(key_id, None)
         for fp in [fp for fp, c in data["certs"].items() if c["key_id"] == key_id]:
             del data["certs"][fp]
@@ -315,7 +327,7 @@ class KeyRegistry:
                             f"{key.usage.value} key",
                             code="trust.key.certificate_usage")
         fp = hashlib.sha256(leaf.public_bytes(serialization.Encoding.DER)).hexdigest()
-        registry = self._load()
+        registry = self._load(for_update=True)
         if fp in registry["certs"]:
             raise KeyError_(f"certificate {fp} is already imported", code="trust.key.certificate_exists")
         pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
@@ -325,7 +337,7 @@ class KeyRegistry:
         return self._cert_info(fp, registry["certs"][fp])
 
     def set_certificate_state(self, cert_id: str, state: KeyState) -> CertInfo:
-        data = self._load()
+        data = self._load(for_update=True)
         rec = data["certs"].get(cert_id)
         if rec is None:
             raise KeyError_(f"no certificate {cert_id}", code="trust.key.no_such_certificate")
@@ -334,7 +346,7 @@ class KeyRegistry:
         return self._cert_info(cert_id, rec)
 
     def delete_certificate(self, cert_id: str) -> None:
-        data = self._load()
+        data = self._load(for_update=True)
         if data["certs"].pop(cert_id, None) is None:
             raise KeyError_(f"no certificate {cert_id}", code="trust.key.no_such_certificate")
         self._save(data)

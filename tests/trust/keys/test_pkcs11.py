@@ -145,11 +145,17 @@ def test_refusals_name_what_is_wrong(token: Pkcs11Token, hsm: SoftHsm, tmp_path:
 
 
 def test_a_deleted_key_is_gone_from_the_token(token: Pkcs11Token) -> None:
+    algorithm, digest = SignatureAlgorithm.ECDSA_SHA256, b"\x02" * 32
     token.generate("old", KeyType.EC_P256)
     token.generate("new", KeyType.EC_P256)
+    token.sign("old", algorithm, digest)  # the session now knows the key object
     token.delete("old")
     assert token.key_ids() == ["new"]
     with pytest.raises(KeyNotFound):
         token.public_key("old")
     with pytest.raises(KeyNotFound):
+        token.sign("old", algorithm, digest)
+    with pytest.raises(KeyNotFound):
         token.delete("old")
+    again = token.generate("old", KeyType.EC_P256)  # the same id, a new key: signs as the new key
+    assert verify_digest(again, algorithm, digest, token.sign("old", algorithm, digest))
