@@ -58,20 +58,28 @@ def _key_line(key: "KeyInfo") -> str:
     return line.rstrip() + (f"  \"{key.label}\"" if key.label else "")
 
 
-def _key_json(key: "KeyInfo") -> dict[str, Any]:
+def _key_json(directory: Path, key: "KeyInfo") -> dict[str, Any]:
+    from gateway.provision import ocsp_state
+
     return {"id": key.key_id, "token": key.token, "usage": key.usage.value if key.usage else None,
             "label": key.label, "algorithm": key.algorithm, "state": key.state.value, "member": key.member,
             "certificates": [{"id": c.id, "state": c.state.value, "subject": c.subject, "issuer": c.issuer,
-                              "serial": f"{c.serial:x}", "not_before": c.not_before, "not_after": c.not_after}
+                              "serial": f"{c.serial:x}", "not_before": c.not_before, "not_after": c.not_after,
+                              "ocsp": ocsp_state(directory, key.key_id, c.serial)}
                              for c in key.certificates]}
 
 
-def _print_keys(keys: list["KeyInfo"]) -> None:
+def _print_keys(directory: Path, keys: list["KeyInfo"]) -> None:
+    from gateway.provision import ocsp_state
+
     for key in keys:
         click.echo(_key_line(key))
         for cert in key.certificates:
+            ocsp = ocsp_state(directory, key.key_id, cert.serial)
+            said = (f"ocsp {ocsp['status']} at {ocsp['this_update']}" if ocsp and ocsp["this_update"]
+                    else f"ocsp {ocsp['status']}" if ocsp else "ocsp not fetched yet")
             click.echo(f"    cert {cert.id} {cert.state.value:9} serial {cert.serial:x}  until {cert.not_after}"
-                       f"  {cert.subject}")
+                       f"  {said}  {cert.subject}")
 
 
 # -- tokens --------------------------------------------------------------------------------
@@ -88,12 +96,12 @@ def token_list(directory: Path, as_json: bool) -> None:
     tokens = _registry(directory).tokens()
     if as_json:
         click.echo(json.dumps([{"name": t.name, "type": t.kind, "logged_in": t.logged_in,
-                                "keys": [_key_json(k) for k in t.keys]} for t in tokens], indent=2))
+                                "keys": [_key_json(directory, k) for k in t.keys]} for t in tokens], indent=2))
         return
     for token in tokens:
         click.echo(f"token {token.name} ({token.kind}): {'logged in' if token.logged_in else 'logged out'}, "
                    f"{len(token.keys)} key(s)")
-        _print_keys(list(token.keys))
+        _print_keys(directory, list(token.keys))
 
 
 @token_group.command("add-pkcs11")
@@ -142,12 +150,12 @@ def key_group() -> None:
 @DIRECTORY
 @JSON_OPTION
 def key_list(directory: Path, as_json: bool) -> None:
-    """Every key with its token, usage, algorithm, state, member and certificates."""
+    """Every key with its token, usage, algorithm, state, member and certificates (with OCSP status)."""
     keys = _registry(directory).keys()
     if as_json:
-        click.echo(json.dumps([_key_json(k) for k in keys], indent=2))
+        click.echo(json.dumps([_key_json(directory, k) for k in keys], indent=2))
     else:
-        _print_keys(keys)
+        _print_keys(directory, keys)
 
 
 @key_group.command("generate")

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     )
     from ._internal_tls import INTERNAL_KEY, ensure_internal_tls, make_self_signed
     from ._keys import (
-        KEYS_DIR, generate_key, key_subject, member_of, open_registry, renew_key, signing_keys, token_pin_variable,
-        write_csr,
+        KEYS_DIR, generate_key, key_subject, member_of, ocsp_state, open_registry, renew_key, signing_keys,
+        token_pin_variable, write_csr,
     )
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "make_csr",
     "make_self_signed",
     "member_of",
+    "ocsp_state",
     "open_registry",
     "renew_key",
     "sign_key_id",
@@ -63,6 +64,7 @@ __getattr__, __dir__ = attach(__name__, {
     "make_csr": "._csr",
     "make_self_signed": "._internal_tls",
     "member_of": "._keys",
+    "ocsp_state": "._keys",
     "open_registry": "._keys",
     "renew_key": "._keys",
     "sign_key_id": "._directory",

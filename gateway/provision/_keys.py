@@ -150,3 +150,28 @@ def signing_keys(directory: Path, registry: KeyRegistry) -> dict[MemberId, tuple
                              f"out: set ${token_pin_variable(token)}")
     return chosen
 
+
+def ocsp_state(directory: Path, key_id: str, serial: int) -> dict[str, str | None] | None:
+    """The OCSP status of a key's certificate as the node last fetched it (``DIR/ocsp/<key>.ocsp``).
+
+    The node verified the response when it fetched it; this only reads it back for the
+    operator. None: no response stored for that certificate (the node has not fetched
+    one yet, or holds one for an older certificate of the key).
+    """
+    from cryptography.x509 import ocsp
+
+    path = Path(directory) / "ocsp" / f"{key_id}.ocsp"
+    try:
+        response = ocsp.load_der_ocsp_response(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
+        return {"status": f"error ({response.response_status.name.lower()})", "this_update": None,
+                "next_update": None}
+    for single in response.responses:
+        if single.serial_number == serial:
+            return {"status": single.certificate_status.name.lower(),
+                    "this_update": single.this_update_utc.isoformat(),
+                    "next_update": single.next_update_utc.isoformat() if single.next_update_utc else None}
+    return None
+

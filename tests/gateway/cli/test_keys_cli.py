@@ -47,6 +47,16 @@ def ca(tmp_path: Path) -> CertificateAuthority:
     authority.close()
 
 
+def _ocsp_response(ca: CertificateAuthority, cert: x509.Certificate) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509 import ocsp
+
+    from trust.services._bundle import ocsp_responder
+
+    request = ocsp.OCSPRequestBuilder().add_certificate(cert, ca.issuing_cert, hashes.SHA1()).build()
+    return ocsp_responder(ca).respond(request.public_bytes(serialization.Encoding.DER), dt.datetime.now(dt.timezone.utc))
+
+
 def sild(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), env={"SILD_TOKEN_PIN": PIN, **(env or {})}, catch_exceptions=False)
 
@@ -77,7 +87,17 @@ def test_a_sign_key_in_the_hsm_from_generation_to_certificate_and_renewal(gatewa
     [key] = [k for k in json.loads(sild("gateway", "key", "list", d, "--json", env=env).output) if k["id"] == key_id]
     assert (key["token"], key["usage"], key["algorithm"], key["state"], key["member"], key["label"]) == (
         "hsm", "sign", "ec-p256", "active", "EE/COM/20000002", "hosted 2026")
-    assert [c["serial"] for c in key["certificates"]] == [f"{cert.serial_number:x}"]
+    assert [(c["serial"], c["ocsp"]) for c in key["certificates"]] == [(f"{cert.serial_number:x}", None)]
+    assert "ocsp not fetched yet" in sild("gateway", "key", "list", d, env=env).output
+
+    # the OCSP status is the one the node stored when it fetched the CA's response
+    (gateway_dir / "ocsp" / f"{key_id}.ocsp").write_bytes(_ocsp_response(ca, cert))
+    [key] = [k for k in json.loads(sild("gateway", "key", "list", d, "--json", env=env).output) if k["id"] == key_id]
+    assert key["certificates"][0]["ocsp"]["status"] == "good"
+    ca.revoke(cert, at=NOW)
+    (gateway_dir / "ocsp" / f"{key_id}.ocsp").write_bytes(_ocsp_response(ca, cert))
+    listed = sild("gateway", "token", "list", d, env=env).output
+    assert f"serial {cert.serial_number:x}" in listed and "ocsp revoked at" in listed, listed
 
     renewed = sild("gateway", "key", "renew", d, key_id, env=env)
     assert renewed.exit_code == 0 and "in token hsm" in renewed.output and f"{key_id} stays active" in renewed.output
