@@ -122,7 +122,7 @@ def signing_keys(directory: Path, registry: KeyRegistry) -> dict[MemberId, tuple
     node to the new key. A disabled key is never chosen; a chosen key in a logged-out
     token (its PIN variable unset) stops the node at start rather than at its first message.
     """
-    from trust.keys import KeyState
+    from trust.keys import SOFT, KeyState
 
     from ._directory import load_cert_chain, sign_keys
 
@@ -138,8 +138,10 @@ def signing_keys(directory: Path, registry: KeyRegistry) -> dict[MemberId, tuple
             if cert.state is KeyState.ACTIVE:
                 candidates.setdefault(member_of(directory, key), []).append(
                     (key.key_id, registry.certificate_chain(cert.id)))
+    soft = registry.token(SOFT)
     for key_id, member in sign_keys(directory).items():
-        if key_id not in disabled and (directory / "certs" / f"{key_id}.pem").is_file():
+        if (key_id not in disabled and (directory / "certs" / f"{key_id}.pem").is_file()
+                and soft.has_key(key_id)):  # a deleted key leaves its certificate file behind
             candidates.setdefault(member, []).append((key_id, load_cert_chain(directory, key_id)))
     chosen = {member: max(options, key=lambda option: option[1][0].not_valid_before_utc)
               for member, options in candidates.items()}

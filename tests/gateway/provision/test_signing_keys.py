@@ -54,6 +54,9 @@ def test_the_newest_certificate_wins_and_a_disabled_key_never_signs(gateway_dir:
     registry.set_key_state("sign", KeyState.DISABLED)
     registry.set_key_state(key.key_id, KeyState.DISABLED)
     assert OWNER not in signing_keys(gateway_dir, registry)
+    registry.set_key_state("sign", KeyState.ACTIVE)
+    registry.delete_key("sign")  # its certificate file stays in certs/, the key is gone
+    assert OWNER not in signing_keys(gateway_dir, registry)
 
 
 def test_a_key_in_a_logged_out_token_stops_the_node_at_start(gateway_dir: Path, ca: CertificateAuthority,
