@@ -92,6 +92,7 @@ _HEADER_FAULTS = {
     "missing_header_field": ("missing_header_field", "X-Road header {field} is missing"),
     "invalid_protocol_version": ("invalid_protocol_version", "unsupported protocolVersion {reason!r}"),
     "invalid_xml": ("invalid_header_field", "malformed X-Road identifier: {reason}"),
+    "invalid_request": ("invalid_header_field", "X-Road header {field} is {reason}"),
 }
 
 

@@ -146,8 +146,10 @@ class GatewayNode(NodeJobs):
         self.policy_for = PolicyCache(conf_source)
 
     def _open_stores(self) -> None:
-        """The server configuration and the message log databases."""
+        """The server configuration and the message log databases (the log counts its appends in the metrics)."""
         clock = self.clock
+        self.metrics = _metrics()
+        on_append = self.metrics.messagelog_appends.inc if self.metrics is not None else None
         self.serverconf = ServerConf(open_engine(self.settings.serverconf_database(self.directory)), clock=clock)
         try:
             self.serverconf.identity()
@@ -156,7 +158,8 @@ class GatewayNode(NodeJobs):
         self.messagelog = MessageLog(open_engine(self.settings.messagelog_database(self.directory),
                                                  synchronous=self.settings.messagelog_synchronous,
                                                  cache_kib=self.settings.messagelog_cache_mib * 1024,
-                                                 wal_autocheckpoint=SAFETY_NET_PAGES), clock=clock)
+                                                 wal_autocheckpoint=SAFETY_NET_PAGES), clock=clock,
+                                     on_append=on_append)
         self._checkpointer = WalCheckpointer(self.messagelog.engine)  # runs with the jobs
 
     def _build_parts(self) -> None:
@@ -172,9 +175,9 @@ class GatewayNode(NodeJobs):
         self.access = AccessChecker(self.serverconf.snapshot,
                                     lambda group, client: group in view.global_groups_of(client, clock()))
         self.opmonitor = OpMonitor(self.messagelog.engine, clock=clock)
-        self.metrics = _metrics()
         if self.metrics is not None:
             self.metrics.bind_overdue(self.messagelog.timestamping_overdue)
+            self.metrics.bind_last_success(self.messagelog.last_timestamp_success)
         self.monitoring = MonitoringFeed(self.opmonitor, self.metrics)
         self.parts = GatewayParts(
             server_id=self.server_id, conf=self.view, serverconf=self.serverconf, access=self.access,
@@ -229,7 +232,7 @@ class GatewayNode(NodeJobs):
                              "a node with an injected configuration source runs as one process")
         if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
             try:
-                self.conf_store.refresh()
+                self.observe_conf(self.conf_store.refresh())
             except Exception as exc:  # noqa: BLE001 - a stored configuration may still be valid
                 log.warning("configuration download failed at start: %s", exc)
         self._peer_tls_context("no global configuration available yet; cannot start the mutual-TLS port")
@@ -286,21 +289,8 @@ class GatewayNode(NodeJobs):
             self.metrics.dump(self._metrics_file)  # a worker's last figures, for the main process
 
     def status(self) -> dict[str, object]:
-        """Configuration age/expiry, OCSP and timestamping health, registration state."""
-        at = self.clock()
-        confs = self.conf_source()
-        out: dict[str, object] = {"server": self.server_id.to_text(), "instance": self.settings.instance}
-        out["configuration"] = {
-            inst: {"expires_at": c.expires_at.isoformat(), "valid": c.expires_at > at} for inst, c in confs.items()
-        }
-        out["ocsp"] = self.own_ocsp.health()
-        try:
-            out["timestamping"] = self.messagelog.status(at)
-        except Exception as exc:  # noqa: BLE001
-            out["timestamping"] = {"error": str(exc)}
-        own = confs.get(self.settings.instance)
-        registered = False
-        if own is not None:
-            registered = any(s.server_id == self.server_id for s in own.shared.security_servers)
-        out["registration"] = "registered" if registered else "not registered"
-        return out
+        """Configuration, OCSP of own certificates, timestamping, registration (:mod:`gateway.node._status`)."""
+        from ._status import gateway_status
+
+        return gateway_status(self.directory, self.clock(), confs=self.conf_source(),
+                              ocsp_health=self.own_ocsp.health(), messagelog=self.messagelog)

@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from typing import Any, Callable, Iterable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from lxml import etree
 
@@ -55,7 +55,8 @@ from ._client_calls import RestCall, RestTarget, SoapCall
 from gateway.conf import ServerEntry
 from ._flow import CLIENT_ORIGIN, PROXY_VERSION, Reply, check_accepting, client_exchange
 from ._gateway_parts import GatewayParts
-from ._wsgi import StartResponse, read_body, respond
+from ._answers import fault_reply, not_found, unsupported_path
+from ._wsgi import StartResponse, raw_path, read_body, respond
 
 log = logging.getLogger("sild.gateway.clientproxy")
 
@@ -103,17 +104,13 @@ class ClientProxy:
     def _dispatch(self, environ: dict[str, Any], start_response: StartResponse,
                   note: OpNote | None) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
-        path = environ.get("PATH_INFO", "") or "/"
-        uri = environ.get("REQUEST_URI", "")
-        if uri.lower().startswith(("http://", "https://")):  # HTTP-proxy style absolute target
-            path = urlsplit(uri).path or "/"
+        path = raw_path(environ)  # percent-encoding kept: REST forwards exactly what was checked
         accept = environ.get("HTTP_ACCEPT")
         try:
+            if unsupported_path(method, path):
+                return respond(start_response, *not_found(method, path))
             if path.startswith("/r1/"):
-                try:
-                    return respond(start_response, *self._rest(environ, method, path, note))
-                except XRoadFault as fault:
-                    raise _RestFault(fault) from None
+                return respond(start_response, *self._rest(environ, method, path, note))
             if method == "GET" and path == "/listClients":
                 return respond(start_response, *self._list_clients(environ))
             if method == "GET" and path.startswith("/schemas/"):
@@ -133,30 +130,16 @@ class ClientProxy:
             if method != "POST":
                 raise XRoadFault("client.invalid_http_method", f"{method} is not allowed here; use POST for SOAP")
             return respond(start_response, *self._soap(environ, note))
-        except _RestFault as wrapped:
-            outgoing = _outgoing(wrapped.fault)
-            _note_fault(note, outgoing)
-            log.info("fault to IS: %s %s (%s)", outgoing.fault_code, outgoing.message, outgoing.correlation_id)
-            err = outgoing.to_rest(accept)
-            return respond(start_response, f"{err.status} {'Internal Server Error' if err.status == 500 else 'Bad Request'}",
-                           list(err.headers), err.body)
         except XRoadFault as fault:
             fault = _outgoing(fault)
             _note_fault(note, fault)
             log.info("fault to IS: %s %s (%s)", fault.fault_code, fault.message, fault.correlation_id)
-            # SOAP 1.1 answers faults with 500; GET metaservices tell client errors (400) apart
-            status = "500 Internal Server Error" if method == "POST" or fault.http_status == 500 else "400 Bad Request"
-            return respond(start_response, status, [("Content-Type", "text/xml; charset=utf-8")],
-                           fault.to_soap())
+            return respond(start_response, *fault_reply(fault, method=method, path=path, accept=accept))
         except Exception:  # noqa: BLE001 - never crash, never leak
             internal = internal_fault(ORIGIN)
             _note_fault(note, internal)
             log.exception("client proxy failure %s", internal.correlation_id)
-            if path.startswith("/r1/"):
-                err = internal.to_rest(accept)
-                return respond(start_response, "500 Internal Server Error", list(err.headers), err.body)
-            return respond(start_response, "500 Internal Server Error",
-                           [("Content-Type", "text/xml; charset=utf-8")], internal.to_soap())
+            return respond(start_response, *fault_reply(internal, method=method, path=path, accept=accept))
 
     # -- common steps --------------------------------------------------------------------
     def _prepare(self, environ: dict[str, Any], client: ClientId, provider: ClientId,
@@ -273,7 +256,11 @@ class ClientProxy:
         if note is not None:
             note.identify(target.client, target.service, "REST", x_request_id=target.x_request_id, request_size=0,
                           rest_method=method, rest_path=target.rest_path)
-        candidates = self._prepare(environ, target.client, target.service.provider, at, target.security_server)
+        provider = target.service.provider
+        try:
+            candidates = self._prepare(environ, target.client, provider, at, target.security_server)
+        except XRoadFault as fault:
+            raise _subsystem_hint(fault, self.parts, provider, at) from None
         body = read_body(environ, MAX_MESSAGE)
         call = RestCall(target, body, environ.get("QUERY_STRING", ""), own_instance=self.parts.conf.own_instance)
         if note is not None:
@@ -327,10 +314,16 @@ class ClientProxy:
         return "200 OK", [("Content-Type", "text/xml; charset=utf-8")], data
 
 
-class _RestFault(Exception):
-    def __init__(self, fault: XRoadFault) -> None:
-        super().__init__(fault.message)
-        self.fault = fault
+def _subsystem_hint(fault: XRoadFault, parts: GatewayParts, provider: ClientId, at: dt.datetime) -> XRoadFault:
+    """An unknown REST provider whose member exists: the caller most likely left out the
+    subsystem (``/r1/FI/GOV/0245437-2/income`` reads ``income`` as the subsystem)."""
+    if fault.leaf != "unknown_member" or not isinstance(provider, SubsystemId):
+        return fault
+    if parts.conf.client_exists(provider, at) or not parts.conf.client_exists(provider.member, at):
+        return fault
+    return XRoadFault(fault.fault_code, f"{provider.member.to_text()} has no subsystem {provider.subsystem_code!r}: "
+                      f"a REST path needs /r1/{{instance}}/{{class}}/{{member}}/{{subsystem}}/{{service}}[/path]",
+                      correlation_id=fault.correlation_id)
 
 
 def _outgoing(fault: XRoadFault) -> XRoadFault:

@@ -18,10 +18,10 @@ from typing import Any, Callable
 
 from trust.errors import IdentifierError
 from trust.protocol import (
-    ClientId, H_ID, H_REQUEST_HASH, HeaderPart, SecurityServerId, ServiceId, SoapFaultMessage, SoapMessage,
-    XRoadFault, check_consistency, consumer_request_headers, filter_headers, header_value, multipart_related,
-    parse_client, parse_header_part, parse_server, parse_service, parse_soap, request_header_part,
-    rest_request_hash, verify_request_hash,
+    ClientId, H_ID, H_REQUEST_HASH, INVALID_REQUEST, HeaderPart, SecurityServerId, ServiceId, SoapFaultMessage,
+    SoapMessage, XRoadFault, check_consistency, check_xroad_header_sizes, consumer_request_headers, filter_headers,
+    header_value, multipart_related, parse_client, parse_header_part, parse_path, parse_server, parse_soap,
+    request_header_part, rest_request_hash, verify_request_hash,
 )
 
 from gateway.messagelog import LogEntry
@@ -103,11 +103,14 @@ class RestTarget:
 
     @classmethod
     def read(cls, environ: dict[str, Any], method: str, path: str) -> RestTarget:
-        segs = path.split("/")
-        if len(segs) < 7:
-            raise XRoadFault("client.invalid_request",
-                             "REST path must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE[/path]")
-        in_headers = wsgi_headers(environ)
+        """``path`` is the raw request path (percent-encoding kept, no query): the provider
+        forwards exactly what this gateway checked and signed (see :func:`trust.protocol.check_service_path`)."""
+        try:
+            service = parse_path(path, identifier_fault=INVALID_REQUEST).service
+            in_headers = wsgi_headers(environ)
+            check_xroad_header_sizes(in_headers)
+        except XRoadFault as fault:
+            raise fault.at("client") from None
         client_text = None
         for name, value in in_headers:
             if name.lower() == "x-road-client":
@@ -116,7 +119,6 @@ class RestTarget:
             raise XRoadFault("client.missing_header", "the X-Road-Client header is required")
         security_server: SecurityServerId | None = None
         try:
-            service = parse_service("/".join(segs[2:7]))
             client = parse_client(client_text)
             for name, value in in_headers:
                 if name.lower() == "x-road-security-server":

@@ -17,7 +17,7 @@ from lxml import etree
 
 from trust.protocol import IDENTIFIERS_NS, ClientId, ServiceId, id_to_xml
 
-from trust.protocol import XRoadFault
+from trust.protocol import XRoadFault, for_clients
 from trust.protocol import SOAP_ENV_NS, XROAD_NS, SoapMessage
 
 if TYPE_CHECKING:
@@ -81,10 +81,17 @@ def rest_metaservice(parts: "GatewayParts", client: ClientId, service: ServiceId
         from urllib.parse import parse_qs
 
         wanted = (parse_qs(query).get("serviceCode") or [""])[0]
+        if not wanted:
+            raise XRoadFault("invalid_request", "getOpenAPI needs the query parameter serviceCode")
         kind, doc = _description(parts, provider, wanted)
+        if kind is None:
+            raise XRoadFault("unknown_service", f"{provider.to_text()} has no service {wanted!r}")
         if doc is None or kind != "OPENAPI":
-            raise XRoadFault("unknown_service", f"no OpenAPI description for service {wanted!r}")
-        return 200, "OK", [("Content-Type", "application/json")], doc
+            # X-Road answers service_type here as well; the message says what is missing
+            raise XRoadFault("service_type", f"no OpenAPI description for this service: {wanted!r} is a "
+                             f"{'SOAP' if kind == 'WSDL' else 'REST'} service registered without one")
+        out, ctype = for_clients(doc)  # backend addresses (servers[].url) never reach a client
+        return 200, "OK", [("Content-Type", ctype)], out
     found = _services(parts, provider, client if code == "allowedMethods" else None, "REST", at)
     items = []
     for svc, kind in found:
@@ -117,7 +124,9 @@ def _get_wsdl(parts: "GatewayParts", soap: SoapMessage) -> tuple[bytes, str]:
 
     target = read_get_wsdl_request(soap)
     kind, doc = _description(parts, target.provider, target.service_code)
+    if kind is None:
+        raise XRoadFault("unknown_service", f"{target.provider.to_text()} has no service {target.service_code!r}")
     if doc is None or kind != "WSDL":
-        raise XRoadFault("unknown_service", f"no WSDL for service {target.service_code!r}")
+        raise XRoadFault("service_type", f"no WSDL for this service: {target.service_code!r} is a REST service")
     ctype, body = get_wsdl_response(soap, rewrite_endpoint(doc))
     return body, ctype

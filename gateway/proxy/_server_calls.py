@@ -16,8 +16,9 @@ import uuid
 from trust.errors import IdentifierError
 from trust.protocol import (
     ClientId, H_CLIENT, H_ID, H_REQUEST_ID, H_SERVICE, ServiceId, SoapFaultMessage, SoapMessage, XRoadFault,
+    check_xroad_header_sizes,
     filter_headers, header_value, insert_request_hash, multipart_related, parse_client, parse_header_part,
-    parse_server, parse_service, parse_soap, provider_response_headers, response_header_part,
+    parse_path, parse_server, parse_soap, provider_response_headers, response_header_part,
     rest_request_hash,
 )
 
@@ -122,11 +123,12 @@ class RestServed:
         head = parse_header_part(head_part.data, request=True)
         method, target = (head.method or "").upper(), head.path or ""
         path, _, query = target.partition("?")
-        segs = path.split("/")
-        if len(segs) < 7 or segs[1] != "r1":
-            raise XRoadFault("invalid_request", "REST target must be /r1/INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE")
+        # a rogue consumer gateway can sign anything: the path is checked here again, and
+        # what passed is exactly what the access rights see and the backend gets
+        rest = parse_path(path, query, identifier_fault="invalid_request")
+        check_xroad_header_sizes(head.headers)  # the message log keeps X-Road-Id in 255 characters
+        service = rest.service
         try:
-            service = parse_service("/".join(segs[2:7]))
             client = parse_client(header_value(head.headers, H_CLIENT) or "")
             server_text = header_value(head.headers, "X-Road-Security-Server")
             self.security_server = parse_server(server_text) if server_text else None
@@ -137,7 +139,7 @@ class RestServed:
                                x_request_id=x_request_id)
         self.msg = msg
         self._parts, self._head, self._method, self._query = parts, head, method, query
-        self._rest_path = "/" + "/".join(segs[7:]) if len(segs) > 7 else ""
+        self._rest_path = rest.path
         self._meta: tuple[int, str, list[tuple[str, str]], bytes] | None = None
         self._local: ServiceInfo | None = None
         self._request_hash = ""

@@ -8,6 +8,7 @@ once and the ``Content-Length`` of an answer is set once.
 from __future__ import annotations
 
 from typing import Any, Callable
+from urllib.parse import quote, urlsplit
 
 from trust.protocol import XRoadFault
 
@@ -23,6 +24,25 @@ def wsgi_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
     if environ.get("CONTENT_TYPE"):
         out.append(("Content-Type", environ["CONTENT_TYPE"]))
     return out
+
+
+def raw_path(environ: dict[str, Any]) -> str:
+    """The request path as the client sent it, percent-encoding kept, without the query.
+
+    WSGI's ``PATH_INFO`` is already decoded, and servers differ in what they decode
+    (cheroot keeps ``%2F``); a REST path must be checked, matched against access rights
+    and forwarded in one form, so the proxies read the raw target (``REQUEST_URI``,
+    also in its absolute-URI form when the IS uses the gateway as an HTTP proxy). A
+    server without ``REQUEST_URI`` gets ``PATH_INFO`` encoded again: a decoded ``..``
+    or backslash stays visible to the checks.
+    """
+    uri = environ.get("REQUEST_URI")
+    if uri:
+        if uri.lower().startswith(("http://", "https://")):
+            return urlsplit(uri).path or "/"
+        return uri.split("?", 1)[0] or "/"
+    path = environ.get("PATH_INFO", "") or "/"
+    return quote(path.encode("latin-1", "replace"), safe="/!$&'()*+,;=:@-._~\\")
 
 
 def read_body(environ: dict[str, Any], limit: int) -> bytes:

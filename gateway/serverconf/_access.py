@@ -34,8 +34,8 @@ from typing import Callable, Collection, Mapping
 from trust.protocol import AnyId, ClientId, GlobalGroupId, LocalGroupId, ServiceId
 
 from trust.protocol import (
-    ACCESS_DENIED, SERVICE_DISABLED, SERVICE_TYPE, SSL_AUTHENTICATION_FAILED, UNKNOWN_MEMBER,
-    UNKNOWN_SERVICE, XRoadFault,
+    ACCESS_DENIED, INVALID_REQUEST, SERVICE_DISABLED, SERVICE_TYPE, SSL_AUTHENTICATION_FAILED, UNKNOWN_MEMBER,
+    UNKNOWN_SERVICE, XRoadFault, check_service_path,
 )
 from ._snapshot import ANY_METHOD, ANY_PATH, ClientInfo, ConfSnapshot, EndpointInfo, ServiceInfo
 
@@ -118,9 +118,25 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out), re.DOTALL)
 
 
+def path_problem(path: str) -> str | None:
+    """Why a REST path must not be matched against rights at all (``None`` if it may): the
+    traps of :func:`trust.protocol.check_service_path` (dot segments, encoded dots and
+    slashes, backslashes, NUL), which a backend could read as another path."""
+    try:
+        check_service_path(path.split("?", 1)[0])
+    except XRoadFault as fault:
+        return fault.message
+    return None
+
+
 def path_matches(pattern: str, path: str) -> bool:
-    """X-Road's PathGlob plus OpenAPI ``{param}`` segments; the query string is not part of the path."""
+    """X-Road's PathGlob plus OpenAPI ``{param}`` segments; the query string is not part of the path.
+
+    A path with dot segments or encoded dots and slashes matches no pattern: ``/public/**``
+    must not cover ``/public/../secret``, which a backend serves as ``/secret``."""
     path = path.split("?", 1)[0]
+    if path_problem(path) is not None:
+        return False
     return _compile(pattern).fullmatch(path) is not None
 
 
@@ -187,6 +203,10 @@ class AccessChecker:
         if info is None or not info.registered:
             return Decision(False, UNKNOWN_MEMBER, f"{provider.typed_text()} is not a registered client of this gateway")
         code = service.service_code
+        if protocol == "REST" and path is not None:
+            refused = path_problem(path)
+            if refused is not None:
+                return Decision(False, INVALID_REQUEST, refused)
         metas = REST_METASERVICES if protocol == "REST" else SOAP_METASERVICES
         if code in metas:
             return Decision(True, metaservice=True)
@@ -195,13 +215,14 @@ class AccessChecker:
                 return Decision(True, metaservice=True)
             return Decision(False, ACCESS_DENIED, f"{code} is only answered to the owner of the security server")
         found = snap.service(service)
+        # a REST call names no version, so a SOAP service is found by its code alone: either
+        # way a service of the other protocol is service_type, not unknown_service
+        kind = found.kind if found is not None else snap.service_kind(provider, code)
+        if kind is not None and (kind in ("REST", "OPENAPI")) != (protocol == "REST"):
+            return Decision(False, SERVICE_TYPE, _other_type(service, kind, protocol))
         if found is None:
             return Decision(False, UNKNOWN_SERVICE, f"unknown service {service.typed_text()}")
         is_rest = found.kind in ("REST", "OPENAPI")
-        if is_rest != (protocol == "REST"):
-            return Decision(
-                False, SERVICE_TYPE, f"service {service.typed_text()} is a {found.kind} service, called over {protocol}"
-            )
         if not self.has_right(client, provider, code, method if is_rest else None, path if is_rest else None, snap=snap):
             target = f" {method} {path}" if is_rest and method else ""
             return Decision(
@@ -242,6 +263,15 @@ class AccessChecker:
         if any(e.is_base for e in granted):
             return list(snap.endpoints_of(provider, service_code))
         return sorted(set(granted), key=lambda e: (e.path, e.method))
+
+
+def _other_type(service: ServiceId, kind: str, protocol: str) -> str:
+    """The message of ``service_type``: the service exists, with the other protocol."""
+    if kind == "WSDL":
+        return (f"service {service.without_version().typed_text()} exists but is a SOAP service; "
+                f"call it with a SOAP 4.0 POST, not over REST")
+    return (f"service {service.without_version().typed_text()} exists but is a REST service; "
+            f"call it at /r1/{{instance}}/{{class}}/{{member}}/{{subsystem}}/{{service}}, not over SOAP")
 
 
 def check_is_connection(
@@ -293,4 +323,5 @@ __all__ = [
     "groups_from_mapping",
     "no_global_groups",
     "path_matches",
+    "path_problem",
 ]

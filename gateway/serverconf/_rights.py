@@ -26,6 +26,7 @@ from ._errors import (
 from ._snapshot import ANY_METHOD, ANY_PATH, AccessRightInfo, ConfSnapshot, LocalGroupInfo
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", ANY_METHOD)
+_PATH_TRAP = re.compile(r"%(2e|2f|5c|25|00)", re.IGNORECASE)
 _CODE = re.compile(r"^[A-Za-z0-9'()+,\-.=?_~!*$&@]{1,255}$")
 
 
@@ -64,6 +65,10 @@ def check_endpoint(method: str, path: str) -> tuple[str, str]:
         raise InvalidInput(f"endpoint path {path!r} must start with '/' (or be '**' for every path)")
     if any(ch.isspace() for ch in path) or len(path) > 2048:
         raise InvalidInput(f"endpoint path {path!r} must be at most 2048 characters without white space")
+    if _PATH_TRAP.search(path) or any(seg in (".", "..") for seg in path.split("/")):
+        # such a pattern could only match paths the gateways refuse (see trust.protocol.check_service_path)
+        raise InvalidInput(f"endpoint path {path!r} must not contain '.' or '..' segments or encoded "
+                           f"dots, slashes, backslashes, percent signs or NUL")
     return method, path
 
 

@@ -62,3 +62,15 @@ def test_bad_headers(mutate: Callable[[etree._Element], None], code: str, messag
         parse_request(_request(mutate))
     assert info.value.code == code
     assert info.value.message.startswith(message), info.value.message
+
+
+@pytest.mark.parametrize(("field", "text", "message"), [
+    ("id", "x" * 1000, "X-Road header id is longer than 255 characters"),
+    ("id", "  ", "X-Road header id is empty"),
+    ("userId", "u" * 256, "X-Road header userId is longer than 255 characters"),
+])
+def test_header_field_sizes(field: str, text: str, message: str) -> None:
+    """trust.protocol bounds the text fields while reading (issue 15); the adapter words it."""
+    with pytest.raises(AdapterFault) as info:
+        parse_request(_request(_set(field, text), user_id="EE1"))
+    assert (info.value.code, info.value.message) == ("client.adapter.invalid_header_field", message)

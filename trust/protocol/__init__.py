@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     )
     from ._identifiers import (
         AnyId, ClientId, GlobalGroupId, LocalGroupId, MemberId, ObjectType, RepresentedParty,
-        SecurityServerId, ServiceId, SubsystemId, parse_client, parse_server, parse_service, parse_typed,
+        SecurityServerId, ServiceId, SubsystemId,
     )
+    from ._identifiers_text import parse_client, parse_server, parse_service, parse_typed
     from ._identifiers_xml import client_from_xml, id_from_xml, id_to_xml, service_from_xml
     from .mime import WholeMultipart, raw_headers, split_multipart
     from ._namespaces import (
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         SOAP_ENCODING_NS, SOAP_ENV_NS, WSDL_NS, WSDL_SOAP12_NS, WSDL_SOAP_NS, XROAD_NS, XSD_NS, XSI_NS,
     )
     from ._openapi import OpenApiError, parse_openapi
+    from ._openapi import for_clients
     from ._proxy_decode import ProxyMessage, decode, inbound_fault
     from ._proxy_message import (
         OutgoingAttachment, REST_BODY_TYPE, REST_REQUEST_TYPE, REST_RESPONSE_TYPE, RestContent, SoapContent,
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
         filter_headers, header_value, parse_header_part, provider_response_headers, request_header_part,
         response_header_part, rest_request_hash,
     )
+    from ._rest import check_service_path, check_xroad_header_sizes, parse_path
+    from ._faults import wants_xml
     from ._soap import parse_soap
     from ._soap_build import (
         build_request, build_response, check_consistency, insert_request_hash, multipart_related,
@@ -109,12 +113,15 @@ __all__ = [
     "build_request",
     "build_response",
     "check_consistency",
+    "check_service_path",
+    "check_xroad_header_sizes",
     "client_from_xml",
     "consumer_request_headers",
     "decode",
     "encode",
     "fault_for",
     "filter_headers",
+    "for_clients",
     "header_fields",
     "header_value",
     "id_from_xml",
@@ -129,6 +136,7 @@ __all__ = [
     "parse_content_type",
     "parse_header_part",
     "parse_openapi",
+    "parse_path",
     "parse_server",
     "parse_service",
     "parse_soap",
@@ -146,6 +154,7 @@ __all__ = [
     "service_from_xml",
     "split_multipart",
     "verify_request_hash",
+    "wants_xml",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
@@ -205,12 +214,15 @@ __getattr__, __dir__ = attach(__name__, {
     "build_request": "._soap_build",
     "build_response": "._soap_build",
     "check_consistency": "._soap_build",
+    "check_service_path": "._rest",
+    "check_xroad_header_sizes": "._rest",
     "client_from_xml": "._identifiers_xml",
     "consumer_request_headers": "._rest",
     "decode": "._proxy_decode",
     "encode": "._proxy_message",
     "fault_for": "._faults",
     "filter_headers": "._rest",
+    "for_clients": "._openapi",
     "header_fields": "._soap_header",
     "header_value": "._rest",
     "id_from_xml": "._identifiers_xml",
@@ -221,14 +233,15 @@ __getattr__, __dir__ = attach(__name__, {
     "make_self_contained": "._wsdl",
     "multipart_related": "._soap_build",
     "normalize_code": "._faults",
-    "parse_client": "._identifiers",
+    "parse_client": "._identifiers_text",
     "parse_content_type": ".mime",
     "parse_header_part": "._rest",
     "parse_openapi": "._openapi",
-    "parse_server": "._identifiers",
-    "parse_service": "._identifiers",
+    "parse_path": "._rest",
+    "parse_server": "._identifiers_text",
+    "parse_service": "._identifiers_text",
     "parse_soap": "._soap",
-    "parse_typed": "._identifiers",
+    "parse_typed": "._identifiers_text",
     "parse_wsdl": "._wsdl",
     "provider_response_headers": "._rest",
     "raw_headers": ".mime",
@@ -242,4 +255,5 @@ __getattr__, __dir__ = attach(__name__, {
     "service_from_xml": "._identifiers_xml",
     "split_multipart": ".mime",
     "verify_request_hash": "._soap_build",
+    "wants_xml": "._faults",
 })

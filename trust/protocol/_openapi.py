@@ -9,7 +9,8 @@ YAML) and grants access rights per endpoint (method + path), so sild needs exact
   here refuses duplicate keys) with a clear message;
 * :func:`for_clients` for ``getOpenAPI``: ``servers[].url`` entries without variables
   are cut down to their path (the provider's host is none of the client's business),
-  in the input's own format.
+  in the input's own format; the ``servers`` of path items and operations too, which
+  OpenAPI allows beside the top-level list.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 import yaml
 
 from trust.errors import ProtocolError
+from ._faults import XRoadFault
+from ._rest import check_service_path
 
 MAX_BYTES = 8 * 1024 * 1024
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -41,8 +44,13 @@ class Endpoint:
     path: str
 
     def matches(self, method: str, path: str) -> bool:
-        """Whether a request ``method path`` falls under this endpoint (``{param}`` matches one segment)."""
+        """Whether a request ``method path`` falls under this endpoint (``{param}`` matches one
+        segment); a path a backend could read as another one (:func:`check_service_path`) never does."""
         if self.method not in ("*", method.upper()):
+            return False
+        try:
+            check_service_path(path)
+        except XRoadFault:
             return False
         pattern = "^" + re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(self.path)) + "$"
         return re.match(pattern, path) is not None
@@ -163,9 +171,17 @@ def cut_server_url(url: str) -> str:
 def for_clients(data: bytes) -> tuple[bytes, str]:
     """The description as ``getOpenAPI`` returns it; returns ``(bytes, content_type)``."""
     document, kind = load(data)
-    for server in document.get("servers") or []:
-        if isinstance(server, dict) and isinstance(server.get("url"), str):
-            server["url"] = cut_server_url(server["url"])
+    holders: list[Any] = [document]
+    paths = document.get("paths")
+    for item in (paths.values() if isinstance(paths, dict) else ()):
+        if isinstance(item, dict):
+            holders.append(item)
+            holders.extend(op for method, op in item.items() if method in METHODS and isinstance(op, dict))
+    for holder in holders:
+        servers = holder.get("servers")
+        for server in (servers if isinstance(servers, list) else ()):
+            if isinstance(server, dict) and isinstance(server.get("url"), str):
+                server["url"] = cut_server_url(server["url"])
     if kind == "json":
         return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8"), "application/json"
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode("utf-8"), "application/yaml"

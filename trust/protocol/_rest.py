@@ -2,7 +2,10 @@
 
 * :func:`parse_path` reads ``/r1/{INST}/{CLASS}/{MEMBER}/{SUB}/{SERVICE}[/path]``; each
   identifier part is percent-decoded on its own, the rest of the path is kept raw
-  (it is appended to the provider's service URL as the client wrote it).
+  (it is appended to the provider's service URL as the client wrote it) after
+  :func:`check_service_path` refused anything a backend could read as another path.
+* :func:`check_xroad_header_sizes` bounds ``X-Road-Id``, ``-UserId`` and ``-Issue`` as
+  the SOAP reader bounds their SOAP twins.
 * :func:`read_xroad_headers` reads ``X-Road-*`` request headers (the last
   ``X-Road-Client`` wins, as in X-Road).
 * :func:`filter_headers` drops ``Host``, ``User-Agent``, ``Server``, ``Content-Length``,
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
@@ -25,7 +29,8 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
 from trust.errors import IdentifierError
-from ._identifiers import ClientId, RepresentedParty, SecurityServerId, ServiceId, parse_client, parse_server
+from ._identifiers import ClientId, RepresentedParty, SecurityServerId, ServiceId
+from ._identifiers_text import parse_client, parse_server
 
 PROTOCOL_PREFIX = "r1"
 T = TypeVar("T")
@@ -50,6 +55,15 @@ HOP_BY_HOP = frozenset(
 GATEWAY_SET = frozenset({"x-road-request-id", "x-road-request-hash"})
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024 * 1024
+PATH_FORM = "/r1/{instance}/{class}/{member}/{subsystem}/{service}[/path]"
+MAX_HEADER_FIELD_CHARS = 255  # as the SOAP header's id, userId and issue (trust.protocol._soap_header)
+MAX_PATH_CHARS = 8192
+
+# What a backend (or a proxy in front of it) may read as another path than the one the
+# access rights were matched against: encoded dots, slashes, backslashes, percent signs
+# (double encoding) and NUL; raw backslashes and control characters.
+_ENCODED_TRAPS = re.compile(r"%(2e|2f|5c|25|00)", re.IGNORECASE)
+_RAW_TRAPS = re.compile(r"[\\\x00-\x1f\x7f]")
 
 
 Headers = Sequence[tuple[str, str]]
@@ -68,28 +82,62 @@ class RestTarget:
         return self.path + (f"?{self.query}" if self.query is not None else "")
 
 
-def parse_path(path: str, query: str | None = None) -> RestTarget:
+def parse_path(path: str, query: str | None = None, *,
+               identifier_fault: str = faults.INVALID_SERVICE_IDENTIFIER) -> RestTarget:
     """Read ``/r1/INST/CLASS/MEMBER/SUB/SERVICE[/rest]``; ``query`` may also be part of ``path``.
 
-    The subsystem is required in practice (X-Road's parser needs all seven segments).
+    ``path`` is the raw (still percent-encoded) target. The subsystem is required (X-Road's
+    parser needs all seven segments). The rest of the path passes :func:`check_service_path`.
+    A malformed identifier is ``identifier_fault``.
     """
     if query is None and "?" in path:
         path, query = path.split("?", 1)
+    if len(path) > MAX_PATH_CHARS:
+        raise XRoadFault(faults.INVALID_REQUEST, f"REST path is longer than {MAX_PATH_CHARS} characters")
     segments = path.split("/")
     if len(segments) < 7 or segments[0] != "" or segments[1] != PROTOCOL_PREFIX:
-        raise XRoadFault(
-            faults.INVALID_REQUEST,
-            "REST path must be /r1/{instance}/{class}/{member}/{subsystem}/{service}[/path]",
-        )
+        raise XRoadFault(faults.INVALID_REQUEST, f"REST path must be {PATH_FORM}; the subsystem is required")
     parts = [urllib.parse.unquote(p) for p in segments[2:7]]
     if any(not p for p in parts):
-        raise XRoadFault(faults.INVALID_REQUEST, "REST path has an empty identifier part")
+        raise XRoadFault(faults.INVALID_REQUEST, f"REST path has an empty identifier part; it must be {PATH_FORM}")
     try:
         service = ServiceId(parts[0], parts[1], parts[2], parts[3], parts[4])
     except IdentifierError as exc:
-        raise XRoadFault(faults.INVALID_SERVICE_IDENTIFIER, f"invalid service identifier in path: {exc}") from None
-    rest = "/".join(segments[7:])
-    return RestTarget(service, ("/" + rest) if len(segments) > 7 else "", query)
+        raise XRoadFault(identifier_fault, f"invalid service identifier in path: {exc}") from None
+    rest = ("/" + "/".join(segments[7:])) if len(segments) > 7 else ""
+    check_service_path(rest)
+    return RestTarget(service, rest, query)
+
+
+def check_service_path(path: str) -> None:
+    """Refuse a service path (what follows ``/r1/.../SERVICE``) that a backend could read
+    as another path than the one the access rights are matched against (issue 15).
+
+    sild refuses instead of normalising (RFC 3986, 5.2.4): a path with ``.`` or ``..``
+    segments (also ``..;x``, which Java servers read as ``..``), encoded dots, slashes,
+    backslashes or percent signs (``%2e``, ``%2f``, ``%5c``, ``%25``), an encoded or raw
+    NUL, a backslash or a control character is ``invalid_request``. Every backend and
+    proxy in front of it then reads the path the provider's gateway decided on, whatever
+    its own normalisation; a client has no reason to send such a path.
+    """
+    found = _ENCODED_TRAPS.search(path)
+    if found is not None:
+        raise XRoadFault(faults.INVALID_REQUEST,
+                         f"REST path must not contain the encoded character {found.group()!r}")
+    if _RAW_TRAPS.search(path):
+        raise XRoadFault(faults.INVALID_REQUEST, "REST path must not contain a backslash or a control character")
+    for segment in path.split("/"):
+        if segment.split(";", 1)[0] in (".", ".."):
+            raise XRoadFault(faults.INVALID_REQUEST, f"REST path must not contain the segment {segment[:20]!r}")
+
+
+def check_xroad_header_sizes(headers: Headers) -> None:
+    """``X-Road-Id``, ``X-Road-UserId`` and ``X-Road-Issue`` at most
+    :data:`MAX_HEADER_FIELD_CHARS` characters (``invalid_request``), checked before signing."""
+    for name in (H_ID, H_USER_ID, H_ISSUE):
+        value = _last(headers, name)
+        if value is not None and len(value) > MAX_HEADER_FIELD_CHARS:
+            raise XRoadFault(faults.INVALID_REQUEST, f"header {name} is longer than {MAX_HEADER_FIELD_CHARS} characters")
 
 
 def service_path(service: ServiceId) -> str:

@@ -19,6 +19,7 @@ and hashed while read. The values returned live in :mod:`._soap_message`.
 from __future__ import annotations
 
 import codecs
+import re
 from typing import Iterable
 
 from lxml import etree
@@ -216,7 +217,7 @@ def _parse_soap_part(
     try:
         envelope = parse_xml(_xml_bytes_for_parsing(data, codec), max_bytes=len(data) * 2 + 1024, what="SOAP message")
     except (XmlError, UnicodeDecodeError) as exc:
-        raise _fault(faults.INVALID_SOAP, f"the SOAP message is not well-formed XML: {exc}") from None
+        raise _fault(faults.INVALID_SOAP, xml_problem(exc)) from None
     if envelope.tag != f"{{{SOAP_ENV_NS}}}Envelope":
         raise _fault(faults.INVALID_SOAP, "the document is not a SOAP 1.1 Envelope")
     children = [c for c in envelope if isinstance(c.tag, str)]
@@ -283,6 +284,24 @@ def _fault_message(
         envelope=envelope,
         attachments=attachments,
     )
+
+
+_LXML_POSITION = re.compile(r",\s*line \d+, column \d+\s*$")
+
+
+def xml_problem(exc: Exception) -> str:
+    """One sentence for a SOAP message that does not parse: the parser's reason with line
+    and column, without lxml's repeated position and ``(<string>, line N)`` (issue 14)."""
+    cause = exc.__cause__
+    if isinstance(cause, etree.XMLSyntaxError):
+        line, column = cause.position
+        reason = _LXML_POSITION.sub("", (cause.msg or "").strip()) or "syntax error"
+        if "DOCTYPE" in reason or "ntity" in reason:
+            return f"the SOAP message uses a DTD or an entity, which is not allowed (line {line}, column {column}: {reason})"
+        return f"the SOAP message is not well-formed XML at line {line}, column {column}: {reason}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the SOAP message is not in its declared character set ({exc.encoding}: {exc.reason})"
+    return f"the {exc}" if str(exc).startswith("SOAP message") else f"the SOAP message cannot be read: {exc}"
 
 
 def parse_soap_part(

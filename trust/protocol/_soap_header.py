@@ -4,9 +4,14 @@ Header fields live in ``http://x-road.eu/xsd/xroad.xsd`` (any prefix, or a defau
 namespace), the represented party in the representation extension's namespace and the
 security token in its own. Other SOAP header elements pass end to end untouched.
 A duplicate X-Road field is ``duplicate_header_field``, a missing mandatory one
-``missing_header_field``, a ``protocolVersion`` not starting with ``4.`` is
-``invalid_protocol_version`` and a malformed identifier ``invalid_xml`` (X-Road
-validates the header against its schema there). Codes carry no origin; the proxy adds it.
+``missing_header_field``, a ``protocolVersion`` other than ``4.0`` is
+``invalid_protocol_version`` (X-Road checks only the prefix ``4.``, so ``4.0junk`` passed
+there; no other 4.x version exists) and a malformed identifier ``invalid_xml`` (X-Road
+validates the header against its schema there). A text field longer than
+:data:`MAX_FIELD_CHARS` (an ``id`` of 1,000 characters, say) or an empty ``id`` is
+``invalid_request``: refused while the header is read, before anything is signed or
+logged, because the message log and operational monitoring keep these fields in
+255-character columns as X-Road does. Codes carry no origin; the proxy adds it.
 
 This is the one reader of these fields in sild: the gateway's SOAP parser, the adapter
 that stands in for a provider IS and the evidence verifier that asks who signed a
@@ -31,6 +36,11 @@ from ._identifiers_xml import client_from_xml, server_from_xml, service_from_xml
 from ._namespaces import REPRESENTATION_NS as REPR_NS, SECURITY_TOKEN_NS as TOKEN_NS, XROAD_NS
 
 SHA512_URI = "http://www.w3.org/2001/04/xmlenc#sha512"
+PROTOCOL_VERSION = "4.0"
+# id, userId, issue and protocolVersion: X-Road's message log and op monitoring keep them
+# in varchar(255) columns; sild's do the same
+MAX_FIELD_CHARS = 255
+MAX_TOKEN_CHARS = 64 * 1024  # a security token (a JWT) passes through; bounded all the same
 
 Role = Literal["request", "response"]
 
@@ -122,9 +132,10 @@ def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHe
         message = f"required header field(s) missing: {', '.join(missing)}"
         raise HeaderFault(faults.MISSING_HEADER_FIELD, message, field=missing[0])
     version = _text(found["protocolVersion"]).strip()
-    if not version.startswith("4."):
-        message = f"unsupported protocol version {version!r}"
-        raise HeaderFault(faults.INVALID_PROTOCOL_VERSION, message, field="protocolVersion", reason=version)
+    if version != PROTOCOL_VERSION:
+        message = f"unsupported protocol version {version[:40]!r}; X-Road's message protocol is {PROTOCOL_VERSION}"
+        raise HeaderFault(faults.INVALID_PROTOCOL_VERSION, message, field="protocolVersion", reason=version[:40])
+    _check_sizes(found)
     client = _identifier(found, "client", client_from_xml)
     service = _identifier(found, "service", service_from_xml)
     server = _identifier(found, "securityServer", server_from_xml) if "securityServer" in found else None
@@ -156,6 +167,21 @@ def read_header(header_el: etree._Element, *, role: Role = "request") -> XRoadHe
 
 
 _T = TypeVar("_T")
+
+
+def _check_sizes(found: dict[str, etree._Element]) -> None:
+    """Text fields within their bounds and ``id`` not empty (``invalid_request`` otherwise)."""
+    for name in ("id", "userId", "issue"):
+        if name in found and len(_text(found[name])) > MAX_FIELD_CHARS:
+            message = f"header field {name!r} is longer than {MAX_FIELD_CHARS} characters"
+            raise HeaderFault(faults.INVALID_REQUEST, message, field=name,
+                              reason=f"longer than {MAX_FIELD_CHARS} characters")
+    if not _text(found["id"]).strip():
+        raise HeaderFault(faults.INVALID_REQUEST, "header field 'id' is empty", field="id", reason="empty")
+    if "securityToken" in found and len(_text(found["securityToken"])) > MAX_TOKEN_CHARS:
+        message = f"header field 'securityToken' is longer than {MAX_TOKEN_CHARS} characters"
+        raise HeaderFault(faults.INVALID_REQUEST, message, field="securityToken",
+                          reason=f"longer than {MAX_TOKEN_CHARS} characters")
 
 
 def _identifier(found: dict[str, etree._Element], name: str, read: Callable[[etree._Element], _T]) -> _T:

@@ -17,7 +17,7 @@ import click
 
 from ._ca import CertificateAuthority, RevocationReason, RevokedKeyPolicy
 from ._bundle import ocsp_responder, timestamp_authority
-from trust.pki import cert_pem, fingerprint_hex, load_certificate_file, subject_summary
+from trust.pki import cert_pem, fingerprint_hex, load_certificate_file, load_certificates, subject_summary
 from trust.errors import TrustError
 from trust.protocol import MemberId, SecurityServerId, parse_client
 from trust.keys import KeyType, pin_from_environment, write_atomic
@@ -113,9 +113,16 @@ def issue_command(directory: Path, kind: str, member: str, server_code: str | No
 @click.option("--reason", default="unspecified", show_default=True,
               help="RFC 5280 reason: " + ", ".join(r.value for r in RevocationReason))
 def revoke_command(directory: Path, cert_file: Path, reason: str) -> None:
-    """Revoke a certificate this CA issued; a running responder answers `revoked` at once."""
+    """Revoke a certificate this CA issued; a running responder answers `revoked` at once.
+
+    CERT may hold the leaf followed by its chain, as a gateway's ``certs/auth.pem`` does
+    (leaf first, the order ``gateway import-cert`` takes): the first certificate is revoked.
+    """
     why = RevocationReason.parse(reason)
-    cert = load_certificate_file(cert_file)
+    try:
+        cert = load_certificates(cert_file.read_bytes())[0]
+    except OSError as exc:
+        raise TrustError(f"cannot read certificate file {cert_file}: {exc.strerror}") from exc
     ca = CertificateAuthority.open(directory, pin=_pin())
     try:
         record = ca.revoke(cert, at=utc_now(), reason=why)

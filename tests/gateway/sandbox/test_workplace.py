@@ -85,6 +85,7 @@ def test_get_openapi_answers_each_rest_service_description(sandbox, provider, co
     assert document["openapi"].startswith("3.0")
     assert "/{personCode}" in document["paths"]  # relative to the service: /r1/{provider}/{code}/{personCode}
     assert [cut_server_url(s["url"]) for s in document["servers"]] == [path]
+    assert "127.0.0.1" not in answer.text  # no backend address reaches a client (issue 15)
     called = _get(f"{gateway}/r1/{provider}/{code}/{'39001011237' if code == 'persons' else '010190-123M'}",
                   **{"X-Road-Client": client})
     assert called.status_code == 200, called.text
@@ -114,7 +115,7 @@ def test_down_stops_a_gateway_restarted_by_hand_and_up_brings_the_sandbox_back(s
         time.sleep(0.1)
     relative = Path(gateway["directory"]).relative_to(root)
     # as an operator types it in the sandbox's directory: the printed spelling, a relative path
-    by_hand = subprocess.Popen(f"exec {sild_program()} gateway serve {relative}", shell=True, cwd=root,
+    by_hand = subprocess.Popen(f"exec {sild_program(cwd=root)} gateway serve {relative}", shell=True, cwd=root,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 60

@@ -10,7 +10,7 @@ import pytest
 from gateway.serverconf import AccessChecker, check_is_connection, groups_from_mapping
 from gateway.serverconf._access import path_matches
 from trust.protocol import XRoadFault
-from gateway.serverconf import Operation, ServerConf
+from gateway.serverconf import InvalidInput, Operation, ServerConf
 from gateway.db import open_engine
 from trust.protocol import GlobalGroupId, LocalGroupId, MemberId, SecurityServerId, SubsystemId
 
@@ -164,3 +164,44 @@ def test_is_connection_modes(conf: ServerConf) -> None:
     snap = conf.snapshot()
     assert check_is_connection(snap.client(OTHER), tls=True, cert_sha256=None).leaf == "ssl_authentication_failed"
     assert check_is_connection(snap.client(OTHER), tls=True, cert_sha256="ab" * 32).leaf == "ssl_authentication_failed"
+
+
+TRAVERSALS = ["/public/../secret", "/public/%2e%2e/secret", "/public/%2E%2e/secret", "/public/.%2e/secret",
+              "/public/..%2fsecret", "/public/..%2Fsecret", "/public/..%5csecret", "/public/..\\secret",
+              "/public/./x", "/public/..;x/secret", "/public/%252e%252e/secret", "/public/a%00b", "/public/a\x00b"]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_a_path_right_cannot_be_side_stepped(conf: ServerConf, path: str) -> None:
+    """A right for ``/public/**`` never covers a path a backend reads as ``/secret`` (issue 15):
+    such a path matches no pattern, and the decision refuses it before any right is looked at."""
+    assert not path_matches("/public/**", path)
+    assert not path_matches("**", path)
+    checker = AccessChecker(conf.snapshot)
+    conf.grant(PROVIDER, "persons", CONSUMER, method="*", path="/public/**")
+    conf.grant(PROVIDER, "persons", OTHER)  # the whole service: still no dot segments
+    service = PROVIDER.service("persons")
+    for client in (CONSUMER, OTHER):
+        decision = checker.decide(client, service, protocol="REST", method="GET", path=path)
+        assert (decision.allowed, decision.leaf) == (False, "invalid_request"), path
+    assert checker.decide(CONSUMER, service, protocol="REST", method="GET", path="/public/file.txt").allowed
+
+
+@pytest.mark.parametrize("path", ["/public/../secret", "/a/./b", "/public/%2e%2e/**", "/a%2Fb", "/x%00"])
+def test_endpoint_patterns_with_dot_segments_are_refused(conf: ServerConf, path: str) -> None:
+    with pytest.raises(InvalidInput, match="must not contain"):
+        conf.add_endpoint(PROVIDER, "persons", "GET", path)
+    with pytest.raises(InvalidInput, match="must not contain"):
+        conf.grant(PROVIDER, "persons", CONSUMER, method="GET", path=path)
+
+
+def test_the_other_protocol_is_service_type_both_ways(conf: ServerConf) -> None:
+    """A REST call names no version: a SOAP service registered with one is found by its code,
+    and the answer says it exists with the other type (issue 14), as the SOAP->REST direction did."""
+    checker = AccessChecker(conf.snapshot)
+    rest_to_soap = checker.decide(CONSUMER, PROVIDER.service("getPerson"), protocol="REST", method="GET", path="/")
+    assert rest_to_soap.leaf == "service_type" and "is a SOAP service" in rest_to_soap.message
+    soap_to_rest = checker.decide(CONSUMER, PROVIDER.service("persons", "v1"), protocol="SOAP")
+    assert soap_to_rest.leaf == "service_type" and "is a REST service" in soap_to_rest.message
+    assert checker.decide(CONSUMER, PROVIDER.service("nothing"), protocol="REST", method="GET",
+                          path="/").leaf == "unknown_service"

@@ -66,18 +66,46 @@ def test_text_forms_follow_rest_conventions():
 
 
 def test_each_part_is_percent_encoded_on_its_own():
-    odd = SubsystemId("EE", "GOV", "a/b c", "sub%1")
+    odd = SubsystemId("EE", "GOV", "a b", "sub\u00e4")
     text = odd.to_text()
-    assert text == "EE/GOV/a%2Fb%20c/sub%251"
+    assert text == "EE/GOV/a%20b/sub%C3%A4"
     assert parse_client(text) == odd
 
 
-def test_lenient_parsing_strict_generation():
-    lenient = parse_client("EE/GOV/00000001_1/with:colon")
-    assert lenient.member_code == "00000001_1"
-    with pytest.raises(IdentifierError):
-        lenient.check_strict()
-    SubsystemId("EE", "GOV", "00000001_1", "tax").check_strict()
+@pytest.mark.parametrize(
+    "text",
+    ["EE/GOV/00000001_1/with:colon", "EE/GOV/1/a%2Fb", "EE/GOV/1/a%252Fb", "EE/GOV/1/semi;colon",
+     "EE/GOV/1/back\\slash", "EE/GOV/1/%2e%2e", "EE/GOV/1/..", "EE/GOV/1/.", "EE/GOV/1/zero\u200bwidth",
+     "EE/GOV/1/bom\ufeff", "EE/GOV/1/tab%09x", "EE/GOV/1/nul%00"],
+)
+def test_codes_with_characters_xroad_refuses_are_refused(text):
+    """X-Road's identifier validators refuse : ; / \\ % and control characters inside codes (issue 15)."""
+    with pytest.raises(IdentifierError, match="must not contain|not allowed"):
+        parse_client(text)
+
+
+def test_constructors_and_xml_follow_the_same_rules():
+    with pytest.raises(IdentifierError, match="colon"):
+        SubsystemId("EE", "GOV", "1", "a:b")
+    data = (b'<c xmlns:id="http://x-road.eu/xsd/identifiers" id:objectType="MEMBER"><id:xRoadInstance>EE'
+            b"</id:xRoadInstance><id:memberClass>GOV</id:memberClass><id:memberCode>1%2</id:memberCode></c>")
+    with pytest.raises(IdentifierError, match="percent"):
+        id_from_xml(parse_xml(data))
+    real = SubsystemId("EE", "GOV", "00000001_1", "Test group")  # real codes outside the spec's set pass
+    real.check_strict()
+    assert parse_client(real.to_text()) == real
+
+
+def test_typed_text_goes_through_the_typed_parser():
+    """``SERVICE:EE/...`` is a typed service, never a service of instance ``SERVICE:EE`` (issue 15)."""
+    expected = ServiceId("EE", "GOV", "70000001", "tax", "getPerson", "v1")
+    assert parse_service("SERVICE:EE/GOV/70000001/tax/getPerson/v1") == expected
+    assert parse_client("SUBSYSTEM:EE/GOV/70000001/tax") == SubsystemId("EE", "GOV", "70000001", "tax")
+    assert parse_server("SERVER:EE/GOV/70000001/gw1") == SecurityServerId("EE", "GOV", "70000001", "gw1")
+    with pytest.raises(IdentifierError, match="is a SUBSYSTEM identifier"):
+        parse_service("SUBSYSTEM:EE/GOV/70000001/tax")
+    with pytest.raises(IdentifierError, match="colon"):
+        parse_service("PERSON:EE/GOV/70000001/tax/getPerson")
 
 
 @pytest.mark.parametrize(
@@ -140,7 +168,9 @@ def test_bad_identifier_xml_is_refused(data):
 def test_represented_party():
     assert RepresentedParty.parse("COM/12345").party_class == "COM"
     assert RepresentedParty.parse("12345") == RepresentedParty("12345")
-    assert RepresentedParty("1/2", "COM").to_text() == "COM/1%2F2"
+    assert RepresentedParty("1 2", "COM").to_text() == "COM/1%202"
+    with pytest.raises(IdentifierError, match="slash"):
+        RepresentedParty("1/2", "COM")
     with pytest.raises(IdentifierError):
         RepresentedParty.parse("a/b/c")
 

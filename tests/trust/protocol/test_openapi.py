@@ -90,3 +90,26 @@ def test_endpoint_matching() -> None:
     assert not endpoint.matches("GET", "/pet/12/x")
     assert not endpoint.matches("POST", "/pet/12")
     assert Endpoint("*", "/a").matches("DELETE", "/a")
+
+
+def test_server_urls_of_paths_and_operations_are_cut_too() -> None:
+    """OpenAPI allows ``servers`` on path items and operations: no backend address leaves there either."""
+    document = {
+        "openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+        "servers": [{"url": "http://10.0.0.5:8080/api"}],
+        "paths": {"/a": {"servers": [{"url": "https://internal.example/a"}],
+                         "get": {"servers": [{"url": "http://127.0.0.1:53673/rest"}], "responses": {}}}},
+    }
+    data, _ = for_clients(json.dumps(document).encode())
+    out = json.loads(data)
+    assert out["servers"][0]["url"] == "/api"
+    assert out["paths"]["/a"]["servers"][0]["url"] == "/a"
+    assert out["paths"]["/a"]["get"]["servers"][0]["url"] == "/rest"
+    assert b"127.0.0.1" not in data and b"10.0.0.5" not in data and b"internal.example" not in data
+
+
+def test_endpoint_matching_refuses_paths_a_backend_reads_otherwise() -> None:
+    endpoint = Endpoint("GET", "/pet/{petId}")
+    assert endpoint.matches("GET", "/pet/12")
+    assert not endpoint.matches("GET", "/pet/..%2fsecret")
+    assert not endpoint.matches("GET", "/pet/%2e%2e")

@@ -17,11 +17,11 @@ from trust.protocol import MemberId, RepresentedParty, SecurityServerId, Service
 
 
 def test_parse_path_percent_decodes_each_part() -> None:
-    target = parse_path("/r1/EE/GOV/700%2F01/sub%20a/getPerson/persons/1%2F2", "x=1&y=%20")
-    assert target.service == ServiceId("EE", "GOV", "700/01", "sub a", "getPerson")
-    assert target.path == "/persons/1%2F2"  # the rest stays raw
+    target = parse_path("/r1/EE/GOV/700-01/sub%20a/getPerson/persons/1%202", "x=1&y=%20")
+    assert target.service == ServiceId("EE", "GOV", "700-01", "sub a", "getPerson")
+    assert target.path == "/persons/1%202"  # the rest stays raw
     assert target.query == "x=1&y=%20"
-    assert target.path_and_query == "/persons/1%2F2?x=1&y=%20"
+    assert target.path_and_query == "/persons/1%202?x=1&y=%20"
     assert parse_path("/r1/EE/GOV/1/sub/svc?a=b").query == "a=b"
     assert parse_path("/r1/EE/GOV/1/sub/svc").path == ""
     assert parse_path("/r1/EE/GOV/1/sub/svc/").path == "/"
@@ -34,8 +34,8 @@ def test_parse_path_refuses(path: str) -> None:
 
 
 def test_service_path_round_trip() -> None:
-    service = ServiceId("EE", "GOV", "a/b", "s s", "get")
-    assert service_path(service) == "/r1/EE/GOV/a%2Fb/s%20s/get"
+    service = ServiceId("EE", "GOV", "a b", "s s", "get")
+    assert service_path(service) == "/r1/EE/GOV/a%20b/s%20s/get"
     assert parse_path(service_path(service)).service == service
 
 
@@ -155,3 +155,35 @@ def test_consumer_and_provider_headers() -> None:
         ("Content-Type", "application/json"), ("X-Road-Client", "EE/GOV/1/a"), ("X-Road-Service", "EE/COM/2/b/svc"),
         ("X-Road-Id", "q"), ("X-Road-Request-Id", "rid"), ("X-Road-Request-Hash", "h=="),
     ]
+
+
+@pytest.mark.parametrize("rest", [
+    "/public/../secret", "/public/./secret", "/..", "/public/%2e%2e/secret", "/public/%2E./secret",
+    "/public/..%2fsecret", "/a%2Fb", "/a%5cb", "/a\\b", "/a%00b", "/a%2500", "/public/..;jsessionid=1/secret",
+])
+def test_paths_a_backend_could_read_otherwise_are_refused(rest: str) -> None:
+    """The provider decides on exactly the path it forwards: sild refuses dot segments,
+    encoded dots, slashes, backslashes, percent signs and NUL instead of normalising (issue 15)."""
+    with pytest.raises(XRoadFault) as info:
+        parse_path("/r1/EE/GOV/1/sub/svc" + rest)
+    assert info.value.fault_code == "invalid_request" and "must not contain" in info.value.message
+
+
+@pytest.mark.parametrize("rest", ["/public/file.txt", "/a%20b/c", "/v1.0/x..y/.hidden/..z", "/a;b=c", "/", ""])
+def test_ordinary_paths_pass_unchanged(rest: str) -> None:
+    assert parse_path("/r1/EE/GOV/1/sub/svc" + rest + "?q=%2e%2e").path == rest
+
+
+def test_a_path_without_subsystem_names_the_form() -> None:
+    with pytest.raises(XRoadFault, match=r"/r1/\{instance\}/\{class\}/\{member\}/\{subsystem\}/\{service\}"):
+        parse_path("/r1/FI/GOV/0245437-2/income")
+
+
+def test_xroad_header_sizes_are_bounded() -> None:
+    from trust.protocol import check_xroad_header_sizes
+
+    check_xroad_header_sizes([("X-Road-Id", "x" * 255), ("X-Road-Client", "EE/GOV/1")])
+    for name in ("X-Road-Id", "X-Road-UserId", "x-road-issue"):
+        with pytest.raises(XRoadFault, match="longer than 255") as info:
+            check_xroad_header_sizes([(name, "x" * 1000)])
+        assert info.value.fault_code == "invalid_request"

@@ -198,11 +198,36 @@ def test_bad_documents(data: bytes, code: str) -> None:
 
 
 def test_member_client_and_version_text() -> None:
-    data = build_request(client=MemberId("EE", "GOV", "1"), service=SERVICE, query_id="q", body=etree.Element("{urn:x}getPerson"), protocol_version="4.1")
+    data = build_request(client=MemberId("EE", "GOV", "1"), service=SERVICE, query_id="q", body=etree.Element("{urn:x}getPerson"))
     message = _parse(data)
     assert message.header.client == MemberId("EE", "GOV", "1")
-    assert message.header.protocol_version == "4.1"
+    assert message.header.protocol_version == "4.0"
     assert message.envelope.find(f".//{{{XROAD_NS}}}protocolVersion") is not None
+
+
+@pytest.mark.parametrize("version", ["4.0junk", "4.1", "4.", "40", "4.0.0"])
+def test_only_protocol_version_4_0_is_accepted(version: str) -> None:
+    """X-Road checks the prefix ``4.`` only; sild accepts the one version there is (issue 15)."""
+    data = build_request(client=MemberId("EE", "GOV", "1"), service=SERVICE, query_id="q",
+                         body=etree.Element("{urn:x}getPerson"), protocol_version=version)
+    with pytest.raises(XRoadFault) as info:
+        parse_soap(data, "text/xml")
+    assert info.value.fault_code == "invalid_protocol_version"
+
+
+@pytest.mark.parametrize("field", ["query_id", "user_id", "issue"])
+def test_long_header_fields_are_refused_while_reading(field: str) -> None:
+    """A 1,000-character ``id`` (or ``userId``, ``issue``) is a client error found before
+    anything is signed, not an internal error of the message log (issue 15)."""
+    kwargs = {"query_id": "q", field: "x" * 1000}
+    data = build_request(client=MemberId("EE", "GOV", "1"), service=SERVICE, body=etree.Element("{urn:x}getPerson"),
+                         **kwargs)
+    with pytest.raises(XRoadFault) as info:
+        parse_soap(data, "text/xml")
+    assert info.value.fault_code == "invalid_request" and "longer than 255" in info.value.message
+    exact = dict(kwargs, **{field: "x" * 255})
+    _parse(build_request(client=MemberId("EE", "GOV", "1"), service=SERVICE, body=etree.Element("{urn:x}getPerson"),
+                         **exact))
 
 
 def test_vector_requests_survive_chunked_reading(xroad: Path) -> None:
@@ -249,3 +274,18 @@ def test_request_hash_insertion_ignores_lookalikes_in_comments_and_cdata() -> No
     assert b"<!-- <xroad:id>fake</xroad:id> --><xroad:id><![CDATA[q-1]]></xroad:id><xroad:requestHash " in hashed
     assert b">old<" not in hashed
     verify_request_hash(_parse(hashed, role="response"), request)
+
+
+@pytest.mark.parametrize("data,where", [
+    (b"<broken", "line 1, column 8"),
+    (b'<?xml version="1.0"?>\n<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">\n<s:Body></s:Bod>'
+     b"</s:Envelope>", "line 3, column"),
+])
+def test_malformed_xml_is_one_clean_sentence(data: bytes, where: str) -> None:
+    """No repeated prefix and no lxml internals such as ``(<string>, line 21)`` (issue 14)."""
+    with pytest.raises(XRoadFault) as info:
+        parse_soap(data, "text/xml")
+    message = info.value.message
+    assert message.startswith("the SOAP message is not well-formed XML at " + where)
+    assert message.count("well-formed") == 1 and "<string>" not in message
+    assert message.count("column") == 1
