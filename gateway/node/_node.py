@@ -43,7 +43,7 @@ from gateway.proxy import ServerProxy
 from gateway.serverconf import ServerConf
 from gateway.db import open_engine
 from gateway.net import WsgiServer
-from gateway.provision import load_cert_chain, sign_keys
+from gateway.provision import load_cert_chain, open_registry, signing_keys
 from gateway.settings import NodeSettings, SetupError, token_pin
 
 from ._jobs import NodeJobs
@@ -118,12 +118,17 @@ class GatewayNode(NodeJobs):
 
     # -- wiring (in this order: each step uses what the earlier ones built) -------------
     def _load_keys(self) -> None:
-        """The token, the auth certificate chain and the sign keys of the members served."""
+        """The tokens, the auth certificate chain and the sign keys of the members served.
+
+        The soft token holds the TLS keys (the TLS stack reads their files); messages are
+        signed through the key registry, which reaches PKCS#11 tokens too (their PINs
+        from ``SILD_TOKEN_PIN_<NAME>``) and refuses a disabled key.
+        """
         self.token = SoftToken(self.directory / "token", self.pin)
+        self.keys = open_registry(self.directory, self.pin)
         self.auth_chain = load_cert_chain(self.directory, "auth")
-        self.sign_keys = {member: SignKey(key_id, tuple(load_cert_chain(self.directory, key_id)))
-                          for key_id, member in sign_keys(self.directory).items()
-                          if (self.directory / "certs" / f"{key_id}.pem").is_file()}
+        self.sign_keys = {member: SignKey(key_id, tuple(chain))
+                          for member, (key_id, chain) in signing_keys(self.directory, self.keys).items()}
         if self.server_id.owner not in self.sign_keys:
             raise SetupError("no sign certificate of the owner imported yet; run `sild gateway import-cert`")
 
@@ -163,7 +168,7 @@ class GatewayNode(NodeJobs):
         own_certs = {"auth": self.auth_chain[0]}
         own_certs.update({k.key_id: k.chain[0] for k in self.sign_keys.values()})
         self.own_ocsp = OwnOcspStore(self.directory / "ocsp", own_certs, self.policy_for, self.settings.instance)
-        self.signing = XadesMessageSigning(self.token, self.sign_keys, ocsp=self.own_ocsp.for_key,
+        self.signing = XadesMessageSigning(self.keys, self.sign_keys, ocsp=self.own_ocsp.for_key,
                                            policy_for=self.policy_for, clock=clock)
         self.auth_check = PolicyAuthCheck(self.policy_for)
         view = self.view

@@ -15,7 +15,7 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._ca import (
         AlreadyRevoked, CaError, CertificateAuthority, CertificateKind, CsrInvalid, IssuedCertificate,
-        RevocationReason, UnknownCertificate,
+        RevocationReason, RevokedKeyPolicy, UnknownCertificate,
     )
     from ._ca_db import VERSION_TABLE, metadata
     from ._http import TrustHttpApp, TrustServer
@@ -31,6 +31,7 @@ __all__ = [
     "IssuedCertificate",
     "OcspResponder",
     "RevocationReason",
+    "RevokedKeyPolicy",
     "TimestampAuthority",
     "TrustHttpApp",
     "TrustServer",
@@ -48,6 +49,7 @@ __getattr__, __dir__ = attach(__name__, {
     "IssuedCertificate": "._ca",
     "OcspResponder": "._ocsp_responder",
     "RevocationReason": "._ca",
+    "RevokedKeyPolicy": "._ca",
     "TimestampAuthority": "._tsa",
     "TrustHttpApp": "._http",
     "TrustServer": "._http",
