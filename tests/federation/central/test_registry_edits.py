@@ -13,15 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from federation.anchor import parse_anchor
-from federation.central import generate
 from federation.central.api import CentralAppConfig, create_app
-from federation.central.registry import CentralDir, build_anchor, init_central
-from federation.directory import verify_directory
+from federation.central.registry import CentralDir, init_central
 from federation.model import SharedParameters
 from gateway.cli import _main as sild_cli
 from trust.protocol import MemberId
 
+from tests.federation.central.central_support import published_shared
 from tests.support import pki
 
 PIN = "test-pin"
@@ -38,15 +36,9 @@ def _cert_pem(now: dt.datetime) -> bytes:
 
 
 def _published(directory: Path, now: dt.datetime) -> SharedParameters:
-    """Generate now and read the shared parameters back from the published external directory."""
     home = CentralDir(directory)
     try:
-        generate(home, home.token(PIN), now=now)
-        data = (home.public_dir / "V6" / "externalconf").read_bytes()
-        verified = verify_directory(data, parse_anchor(build_anchor(home, internal=False, now=now)), at=now,
-                                    fetch_part=lambda loc: (home.public_dir / loc.lstrip("/")).read_bytes())
-        assert verified.shared_parameters is not None
-        return verified.shared_parameters
+        return published_shared(home, now)
     finally:
         home.close()
 
