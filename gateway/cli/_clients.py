@@ -11,6 +11,7 @@ registry when the authority's officer approves the request.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -111,7 +112,7 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
 
     from gateway.conf import ConfStore
     from gateway.node import PolicyCache
-    from gateway.provision import load_cert_chain, sign_keys
+    from gateway.provision import load_cert_chain, owner_sign_key, sign_keys
     from gateway.settings import NodeSettings, SetupError, token_pin
     from gateway.signing import OwnOcspStore
 
@@ -119,7 +120,7 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
     settings = NodeSettings.load(directory)
     owner = settings.server_id.owner
     concerned = client.member if client is not None and request_type in ("clientReg", "ownerChange") else owner
-    key_ids = {"auth": "auth", "sign": "sign"}
+    key_ids = {"auth": "auth", "sign": owner_sign_key(directory)}
     if concerned != owner:
         hosted = [k for k, member in sign_keys(directory).items() if member == concerned]
         if not hosted:
@@ -218,3 +219,66 @@ def address_command(directory: Path, address: str, authority: str | None) -> Non
         raise InvalidInput(f"{address!r} is not HOST or HOST:PORT")
     _submitted(f"address change ({address})",
                send_management_request(directory, "addressChange", authority=authority, address=address))
+
+
+# -- after the authority's decision: the gateway follows the configuration ----------------------------
+
+
+def _registered_here(directory: Path) -> tuple[Any, Any]:
+    """(this gateway's settings, its entry in the freshly downloaded configuration of its instance or None).
+
+    The gateway is found by its auth certificate, so it is found after an owner change too.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    from trust.infra import utc_now
+
+    from gateway.conf import ConfStore
+    from gateway.provision import load_cert_chain
+    from gateway.settings import NodeSettings, SetupError
+
+    settings = NodeSettings.load(directory)
+    store = ConfStore(directory, settings, clock=utc_now)
+    store.refresh()
+    own = store.current().get(settings.instance)
+    if own is None:
+        raise SetupError(f"no configuration of {settings.instance} could be downloaded yet")
+    auth = load_cert_chain(directory, "auth")[0].public_bytes(serialization.Encoding.DER)
+    return settings, own.shared.server_by_auth_cert(auth)
+
+
+@client_group.command("sync")
+@DIRECTORY
+def client_sync(directory: Path) -> None:
+    """Mark clients registered once the configuration lists them; report the ones it no longer lists."""
+    conf = open_conf(directory)
+    settings, server = _registered_here(directory)
+    listed = set(server.clients) if server is not None else set()
+    for info in conf.list_clients():
+        if info.id == settings.server_id.owner:
+            continue  # the owner is a client of its gateway without being listed
+        if info.state == "REGISTRATION_IN_PROGRESS" and info.id in listed:
+            conf.set_client_state(info.id, "REGISTERED")
+            click.echo(f"{info.id.to_text()}: registered")
+        elif info.state in ("REGISTERED", "DELETION_IN_PROGRESS") and info.id not in listed:
+            click.echo(f"{info.id.to_text()}: not in the configuration any more; remove it with "
+                       f"`.venv/bin/sild gateway client remove {directory} {info.id.to_text()}`")
+        elif info.state in ("REGISTRATION_IN_PROGRESS", "DELETION_IN_PROGRESS"):
+            click.echo(f"{info.id.to_text()}: {info.state}, waiting for the authority")
+
+
+@owner_group.command("apply")
+@DIRECTORY
+def owner_apply(directory: Path) -> None:
+    """Take on the owner the configuration names for this gateway, after an approved owner change."""
+    from gateway.provision import change_owner
+    from gateway.settings import SetupError
+
+    settings, server = _registered_here(directory)
+    if server is None:
+        raise SetupError(f"the configuration of {settings.instance} does not list this gateway's auth certificate")
+    if server.owner == settings.server_id.owner:
+        click.echo(f"the configuration names {server.owner.to_text()} as the owner already: nothing to change")
+        return
+    new = change_owner(directory, server.owner)
+    click.echo(f"this gateway is now {new.to_text()}; restart `.venv/bin/sild gateway serve {directory}` to serve as it")

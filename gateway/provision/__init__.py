@@ -17,18 +17,21 @@ if TYPE_CHECKING:
         SIGN_KEYS_FILE, add_member, import_certificate, init_gateway, load_cert_chain, sign_key_id, sign_keys,
     )
     from ._internal_tls import INTERNAL_KEY, ensure_internal_tls, make_self_signed
+    from ._owner import change_owner, owner_sign_key
 
 __all__ = [
     "INTERNAL_KEY",
     "SIGN_KEYS_FILE",
     "add_member",
     "auth_subject",
+    "change_owner",
     "ensure_internal_tls",
     "import_certificate",
     "init_gateway",
     "load_cert_chain",
     "make_csr",
     "make_self_signed",
+    "owner_sign_key",
     "sign_key_id",
     "sign_keys",
     "sign_subject",
@@ -39,12 +42,14 @@ __getattr__, __dir__ = attach(__name__, {
     "SIGN_KEYS_FILE": "._directory",
     "add_member": "._directory",
     "auth_subject": "._csr",
+    "change_owner": "._owner",
     "ensure_internal_tls": "._internal_tls",
     "import_certificate": "._directory",
     "init_gateway": "._directory",
     "load_cert_chain": "._directory",
     "make_csr": "._csr",
     "make_self_signed": "._internal_tls",
+    "owner_sign_key": "._owner",
     "sign_key_id": "._directory",
     "sign_keys": "._directory",
     "sign_subject": "._csr",

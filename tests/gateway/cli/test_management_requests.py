@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,10 @@ def test_client_lifecycle_requests_reach_the_officer_and_take_effect(sandbox: An
     approved = _sild("central", "registration", "approve", central, str(submitted("clientReg")))
     assert f"{stats} registered as a client of gateway {GATEWAY}" in approved.stdout
     assert stats in gateways()[GATEWAY]["clients"]
+    # once the authority has published the change, the gateway marks the client registered
+    assert "registered" in _until(lambda: _sild("gateway", "client", "sync", gdir).stdout, f"{stats}: registered")
+    local = json.loads(_sild("gateway", "client", "list", gdir, "--json").stdout)
+    assert {c["id"]: c["state"] for c in local}[stats] == "REGISTERED"
 
     # a subsystem of the hosted member: the gateway signs with that member's key too; approved over the API
     payments = BANK + "/payments"
@@ -93,3 +99,22 @@ def test_client_lifecycle_requests_reach_the_officer_and_take_effect(sandbox: An
     approved = _sild("central", "registration", "approve", central, str(submitted("ownerChange")))
     assert f"now owned by {BANK}" in approved.stdout
     assert GATEWAY not in gateways() and gateways()[BANK + "/gw1"]["address"] == "gw1.population.ee:5500"
+    # the gateway takes on its new identity from the published configuration; the former owner keeps its key
+    _until(lambda: _sild("gateway", "owner", "apply", gdir).stdout, f"this gateway is now {BANK}/gw1")
+    assert json.loads((Path(gdir) / "gateway.json").read_text())["server"] == BANK + "/gw1"
+    assert json.loads((Path(gdir) / "sign-keys.json").read_text())["sign"] == "EE/GOV/70000002"
+    assert "already" in _sild("gateway", "owner", "apply", gdir).stdout
+    # and signs its next request as the new owner
+    _sild("gateway", "address", gdir, "gw1.bank.ee:5500", "--authority", url)
+    assert submitted("addressChange")
+
+
+def _until(read: Callable[[], str], expected: str, timeout: float = 90.0) -> str:
+    """Call ``read`` until its text holds ``expected`` (the authority publishes within seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = read()
+        if expected in text:
+            return text
+        assert time.monotonic() < deadline, text
+        time.sleep(2)
