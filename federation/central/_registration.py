@@ -35,6 +35,11 @@ gateway sends the OCSP responses it already holds for its certificates.
 A gateway builds the document with :func:`build_registration_request` and sends it
 with :func:`submit_registration_request`; the authority's operator then approves or
 declines it (management API or ``sild central registration approve|decline``).
+
+The same document, with another payload ``type``, carries X-Road's management
+requests of a registered gateway (``clientReg``, ``clientDeletion``, ``ownerChange``,
+``addressChange``); :func:`verify_registration_request` checks them along the same
+path and leaves the rules of each type to :mod:`federation.central._management`.
 """
 
 from __future__ import annotations
