@@ -14,7 +14,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._generator import EXTERNAL, GenerationResult, INTERNAL, VERSION, generate, node_urls
-    from ._management import MANAGEMENT_TYPES, build_management_request
+    from ._management import MANAGEMENT_TYPES, build_management_request, concerned_member
     from ._publisher import read_state
     from ._registration import (
         MemberSigner, VerifiedRegistrationRequest, build_registration_request, submit_registration_request,
@@ -31,6 +31,7 @@ __all__ = [
     "VerifiedRegistrationRequest",
     "build_management_request",
     "build_registration_request",
+    "concerned_member",
     "generate",
     "node_urls",
     "read_state",
@@ -48,6 +49,7 @@ __getattr__, __dir__ = attach(__name__, {
     "VerifiedRegistrationRequest": "._registration",
     "build_management_request": "._management",
     "build_registration_request": "._registration",
+    "concerned_member": "._management",
     "generate": "._generator",
     "node_urls": "._generator",
     "read_state": "._publisher",

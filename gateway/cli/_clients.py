@@ -106,7 +106,9 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
     response fetched now; a client or new owner that is another member hosted here
     (``gateway add-member``) signs with its own sign key too, as X-Road requires.
     """
-    from federation.central import MemberSigner, build_management_request, submit_registration_request
+    from federation.central import (
+        MemberSigner, build_management_request, concerned_member, submit_registration_request,
+    )
     from trust.infra import utc_now
     from trust.keys import SoftToken
 
@@ -118,10 +120,9 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
 
     url = _authority(directory, authority)
     settings = NodeSettings.load(directory)
-    owner = settings.server_id.owner
-    concerned = client.member if client is not None and request_type in ("clientReg", "ownerChange") else owner
+    concerned = concerned_member(request_type, settings.server_id, () if client is None else (client,))
     key_ids = {"auth": "auth", "sign": owner_sign_key(directory)}
-    if concerned != owner:
+    if concerned is not None:
         hosted = [k for k, member in sign_keys(directory).items() if member == concerned]
         if not hosted:
             raise SetupError(f"{concerned.to_text()} signs this request too, but this gateway holds no sign key for it "
