@@ -14,9 +14,10 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._generator import EXTERNAL, GenerationResult, INTERNAL, VERSION, generate, node_urls
+    from ._management import MANAGEMENT_TYPES, build_management_request, concerned_member
     from ._publisher import read_state
     from ._registration import (
-        VerifiedRegistrationRequest, build_registration_request, submit_registration_request,
+        MemberSigner, VerifiedRegistrationRequest, build_registration_request, submit_registration_request,
         verify_registration_request,
     )
 
@@ -24,9 +25,13 @@ __all__ = [
     "EXTERNAL",
     "GenerationResult",
     "INTERNAL",
+    "MANAGEMENT_TYPES",
+    "MemberSigner",
     "VERSION",
     "VerifiedRegistrationRequest",
+    "build_management_request",
     "build_registration_request",
+    "concerned_member",
     "generate",
     "node_urls",
     "read_state",
@@ -38,9 +43,13 @@ __getattr__, __dir__ = attach(__name__, {
     "EXTERNAL": "._generator",
     "GenerationResult": "._generator",
     "INTERNAL": "._generator",
+    "MANAGEMENT_TYPES": "._management",
+    "MemberSigner": "._registration",
     "VERSION": "._generator",
     "VerifiedRegistrationRequest": "._registration",
+    "build_management_request": "._management",
     "build_registration_request": "._registration",
+    "concerned_member": "._management",
     "generate": "._generator",
     "node_urls": "._generator",
     "read_state": "._publisher",

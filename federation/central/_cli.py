@@ -27,6 +27,7 @@ from ._cli_input import DIR_ARG, CliInputError, _home, _pin, _read
 from ._cli_registry import (
     member_class_group, member_group, subsystem_group, gateway_group, group_group, ca_group, tsa_group, settings_group, registration_group, apikey_group,
 )
+from . import _cli_edits  # noqa: F401 - adds the removal and rename commands to those groups
 
 
 @click.group("central")

@@ -277,7 +277,7 @@ def settings_list(directory: Path) -> None:
 
 @click.group("registration")
 def registration_group() -> None:
-    """Gateway registration requests."""
+    """Gateway registration requests and the management requests of registered gateways."""
 
 
 @registration_group.command("list")
@@ -296,7 +296,7 @@ def registration_approve(directory: Path, request_id: int) -> None:
     from federation.central.registry import decide
 
     info = decide(_home(directory).registry(), request_id, approve=True, by=f"cli:{os.environ.get('USER', 'operator')}")
-    click.echo(f"request {request_id} approved: gateway {info.server} registered")
+    click.echo(f"request {request_id} approved: {info.outcome()}")
 
 
 @registration_group.command("decline")

@@ -35,6 +35,11 @@ gateway sends the OCSP responses it already holds for its certificates.
 A gateway builds the document with :func:`build_registration_request` and sends it
 with :func:`submit_registration_request`; the authority's operator then approves or
 declines it (management API or ``sild central registration approve|decline``).
+
+The same document, with another payload ``type``, carries X-Road's management
+requests of a registered gateway (``clientReg``, ``clientDeletion``, ``ownerChange``,
+``addressChange``); :func:`verify_registration_request` checks them along the same
+path and leaves the rules of each type to :mod:`federation.central._management`.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.pki import TrustPolicy
 from trust.xades import signer_matches
 from trust.errors import IdentifierError, SildError
-from trust.protocol import ClientId, SecurityServerId, parse_client, parse_server
+from trust.protocol import ClientId, MemberId, SecurityServerId, parse_client, parse_server
 from trust.keys import Signer, verify_digest
 from trust.pki import validate_certificate
 
@@ -106,6 +111,7 @@ class VerifiedRegistrationRequest:
     clients: tuple[ClientId, ...]
     created_at: dt.datetime
     document: bytes  # the exact bytes that were verified
+    request_type: str = REQUEST_TYPE  # or one of federation.central._management.MANAGEMENT_TYPES
 
 
 def _b64(data: bytes) -> str:
@@ -154,10 +160,42 @@ def build_registration_request(
     ``sign_ocsp``/``auth_ocsp`` are DER OCSP responses (fresh, ``good``) for the
     owner's sign certificate and the gateway's auth certificate.
     """
+    return signed_document(
+        REQUEST_TYPE, server=server, address=address, auth_cert=auth_cert, clients=clients,
+        owner=MemberSigner(owner_signer, sign_key_id, sign_cert, sign_ocsp), auth_signer=auth_signer,
+        auth_key_id=auth_key_id, auth_ocsp=auth_ocsp, created_at=created_at, nonce=nonce)
+
+
+@dataclass(frozen=True)
+class MemberSigner:
+    """A member's sign key (behind its ``Signer``), its certificate and a fresh OCSP response for it."""
+
+    signer: Signer
+    key_id: str
+    cert: bytes | x509.Certificate
+    ocsp: bytes
+
+    def signature(self, payload: bytes) -> dict[str, str]:
+        signed = _sign(self.signer, self.key_id, payload)
+        signed["certificate"] = _b64(_der(self.cert))
+        signed["ocspResponse"] = _b64(self.ocsp)
+        return signed
+
+
+def signed_document(
+    request_type: str, *, server: SecurityServerId, address: str | None, auth_cert: bytes | x509.Certificate,
+    clients: Sequence[ClientId], owner: MemberSigner, auth_signer: Signer, auth_key_id: str, auth_ocsp: bytes,
+    created_at: dt.datetime, nonce: str | None = None, member: MemberSigner | None = None,
+) -> bytes:
+    """The signed document of any request type: one payload, the owner's and the auth key's signatures.
+
+    ``member`` adds the signature of the member a management request concerns when it
+    is not the owner (a client of another member, a new owner), as X-Road requires.
+    """
     if created_at.tzinfo is None:
         raise RegistrationMalformed("naive datetime refused")
     payload_obj = {
-        "type": REQUEST_TYPE,
+        "type": request_type,
         "instance": server.instance,
         "server": server.to_text(),
         "address": address,
@@ -167,12 +205,12 @@ def build_registration_request(
         "nonce": nonce or secrets.token_hex(16),
     }
     payload = json.dumps(payload_obj, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    owner = _sign(owner_signer, sign_key_id, payload)
-    owner["certificate"] = _b64(_der(sign_cert))
-    owner["ocspResponse"] = _b64(sign_ocsp)
     auth = _sign(auth_signer, auth_key_id, payload)
     auth["ocspResponse"] = _b64(auth_ocsp)
-    document = {"payload": _b64(payload), "ownerSignature": owner, "authSignature": auth}
+    document: dict[str, object] = {"payload": _b64(payload), "ownerSignature": owner.signature(payload),
+                                   "authSignature": auth}
+    if member is not None:
+        document["memberSignature"] = member.signature(payload)
     return json.dumps(document, indent=2).encode("utf-8")
 
 
@@ -233,8 +271,11 @@ def verify_registration_request(document: bytes, policy: TrustPolicy, *, at: dt.
         body = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
         raise RegistrationMalformed("the payload is not JSON") from None
-    if not isinstance(body, dict) or body.get("type") != REQUEST_TYPE:
-        raise RegistrationMalformed(f"the payload must be an object of type {REQUEST_TYPE!r}")
+    from ._management import MANAGEMENT_TYPES, check_management
+
+    if not isinstance(body, dict) or body.get("type") not in (REQUEST_TYPE, *MANAGEMENT_TYPES):
+        raise RegistrationMalformed(f"the payload must be an object of type {REQUEST_TYPE!r} or one of "
+                                    f"{', '.join(MANAGEMENT_TYPES)}")
     try:
         server = parse_server(str(body.get("server", "")))
         clients = tuple(parse_client(str(c)) for c in body.get("clients") or [])
@@ -257,20 +298,7 @@ def verify_registration_request(document: bytes, policy: TrustPolicy, *, at: dt.
     auth_der = _unb64(body.get("authCertificate"), "authCertificate")
     auth_cert = _cert(auth_der, "authCertificate")
 
-    owner = outer.get("ownerSignature")
-    owner_alg, owner_value = _signature(owner, "ownerSignature")
-    assert isinstance(owner, dict)
-    sign_cert = _cert(_unb64(owner.get("certificate"), "ownerSignature.certificate"), "ownerSignature.certificate")
-    sign_ocsp = _unb64(owner.get("ocspResponse"), "ownerSignature.ocspResponse")
-    _check_signature(sign_cert, owner_alg, owner_value, payload, "owner")
-    try:
-        verified_sign = validate_certificate(sign_cert, policy, at=at, ocsp=sign_ocsp, purpose="sign")
-    except SildError as exc:
-        raise RegistrationUntrustedCert(f"owner sign certificate: {exc}") from exc
-    try:
-        signer_matches(sign_cert, verified_sign.ca.certificate_profile, server.owner)
-    except SildError as exc:
-        raise RegistrationWrongOwner(str(exc)) from exc
+    verify_member_signature(outer, "ownerSignature", payload, policy, at, server.owner)
 
     auth = outer.get("authSignature")
     auth_alg, auth_value = _signature(auth, "authSignature")
@@ -281,4 +309,28 @@ def verify_registration_request(document: bytes, policy: TrustPolicy, *, at: dt.
         validate_certificate(auth_cert, policy, at=at, ocsp=auth_ocsp, purpose="auth")
     except SildError as exc:
         raise RegistrationUntrustedCert(f"auth certificate: {exc}") from exc
-    return VerifiedRegistrationRequest(server, address, auth_der, clients, created, bytes(document))
+    if body["type"] != REQUEST_TYPE:
+        check_management(str(body["type"]), server, clients, address, outer, payload, policy, at)
+    return VerifiedRegistrationRequest(server, address, auth_der, clients, created, bytes(document), str(body["type"]))
+
+
+def verify_member_signature(outer: dict[str, object], name: str, payload: bytes, policy: TrustPolicy, at: dt.datetime,
+                            member: MemberId) -> None:
+    """Check the signature ``outer[name]`` over ``payload``: it verifies with its sign certificate,
+    which is valid now, chains to an approved CA, has a fresh ``good`` OCSP response and
+    belongs to ``member`` under that CA's certificate profile."""
+    signed = outer.get(name)
+    algorithm, value = _signature(signed, name)
+    assert isinstance(signed, dict)
+    sign_cert = _cert(_unb64(signed.get("certificate"), f"{name}.certificate"), f"{name}.certificate")
+    sign_ocsp = _unb64(signed.get("ocspResponse"), f"{name}.ocspResponse")
+    who = "owner" if name == "ownerSignature" else f"member {member.to_text()}"
+    _check_signature(sign_cert, algorithm, value, payload, who)
+    try:
+        verified_sign = validate_certificate(sign_cert, policy, at=at, ocsp=sign_ocsp, purpose="sign")
+    except SildError as exc:
+        raise RegistrationUntrustedCert(f"{who} sign certificate: {exc}") from exc
+    try:
+        signer_matches(sign_cert, verified_sign.ca.certificate_profile, member)
+    except SildError as exc:
+        raise RegistrationWrongOwner(str(exc)) from exc

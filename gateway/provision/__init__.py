@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         KEYS_DIR, generate_key, key_subject, member_of, ocsp_state, open_registry, renew_key, signing_keys,
         token_pin_variable, write_csr,
     )
+    from ._owner import change_owner, owner_sign_key
 
 __all__ = [
     "INTERNAL_KEY",
@@ -29,6 +30,7 @@ __all__ = [
     "SIGN_KEYS_FILE",
     "add_member",
     "auth_subject",
+    "change_owner",
     "ensure_internal_tls",
     "generate_key",
     "import_certificate",
@@ -41,6 +43,7 @@ __all__ = [
     "ocsp_state",
     "open_registry",
     "renew_key",
+    "owner_sign_key",
     "sign_key_id",
     "sign_keys",
     "sign_subject",
@@ -55,6 +58,7 @@ __getattr__, __dir__ = attach(__name__, {
     "SIGN_KEYS_FILE": "._directory",
     "add_member": "._directory",
     "auth_subject": "._csr",
+    "change_owner": "._owner",
     "ensure_internal_tls": "._internal_tls",
     "generate_key": "._keys",
     "import_certificate": "._directory",
@@ -67,6 +71,7 @@ __getattr__, __dir__ = attach(__name__, {
     "ocsp_state": "._keys",
     "open_registry": "._keys",
     "renew_key": "._keys",
+    "owner_sign_key": "._owner",
     "sign_key_id": "._directory",
     "sign_keys": "._directory",
     "sign_subject": "._csr",

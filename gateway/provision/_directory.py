@@ -112,11 +112,12 @@ def add_member(directory: Path, member: MemberId, *, pin: str) -> Path:
     settings = NodeSettings.load(directory)
     if member.instance != settings.instance:
         raise SetupError(f"{member.to_text()} is not a member of instance {settings.instance}")
-    key_id = sign_key_id(settings.server_id.owner, member)
+    # a member that already has a key keeps it (the former owner's is ``sign`` after an owner change)
+    key_id = next((k for k, m in sign_keys(directory).items() if m == member), sign_key_id(settings.server_id.owner, member))
     token = SoftToken(directory / "token", pin)
     if not token.has_key(key_id):
         token.generate(key_id, KeyType(settings.key_type))
-    keys = {k: v.to_text() for k, v in sign_keys(directory).items() if k != "sign"}
+    keys = {k: v.to_text() for k, v in sign_keys(directory).items() if k != "sign" or v != settings.server_id.owner}
     keys[key_id] = member.to_text()
     write_atomic(directory / SIGN_KEYS_FILE, json.dumps(keys, indent=2).encode())
     csr_path = directory / "csr" / f"{key_id}.csr.pem"

@@ -56,6 +56,13 @@ class DuplicateName(RegistryConflict):
     code = "federation.registry.duplicate_name"
 
 
+class UnregisteredAuthCert(RegistryError):
+    """A management request was signed with an auth certificate not registered to its gateway."""
+
+    code = "federation.registry.unregistered_auth_cert"
+    http_status = 403
+
+
 class UnknownMemberClass(RegistryNotFound):
     code = "federation.registry.unknown_member_class"
     http_status = 400

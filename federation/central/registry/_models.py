@@ -237,6 +237,8 @@ class RegistrationRequestRow(Base):
     __tablename__ = "registration_requests"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(16))  # submitted, approved, declined
+    # authCertReg, or a management request: clientReg, clientDeletion, ownerChange, addressChange
+    request_type: Mapped[str] = mapped_column(String(32), default="authCertReg", server_default="authCertReg")
     server_id: Mapped[str] = mapped_column(String(1024))  # INST/CLASS/CODE/SERVER
     address: Mapped[str | None] = mapped_column(String(255), nullable=True)
     auth_cert_der: Mapped[bytes] = mapped_column(LargeBinary)

@@ -113,9 +113,33 @@ class Registry(SecurityRecords):
                 raise DuplicateSubsystem(f"subsystem {subsystem.to_text()} exists")
             member.subsystems.append(SubsystemRow(code=subsystem.subsystem_code, name=name, created_at=self.now()))
 
-    def remove_subsystem(self, subsystem: SubsystemId) -> None:
+    def rename_member(self, member: MemberId, name: str) -> None:
+        """Change a member's name; its code, referred to by every identifier, never changes."""
+        if not name or not name.strip():
+            raise RegistryInvalidInput("a member needs a name")
         with self._change() as s:
-            s.delete(self._subsystem(s, subsystem))
+            self._member(s, member).name = name.strip()
+
+    def remove_subsystem(self, subsystem: SubsystemId, *, force: bool = False) -> None:
+        """Remove a subsystem; refused while a gateway serves it or a global group holds it.
+
+        A gateway that still serves a removed subsystem would lose it from the next
+        configuration without its operator having asked (X-Road's central server refuses
+        the same); ``force`` removes those client registrations and memberships with it.
+        """
+        with self._change() as s:
+            row = self._subsystem(s, subsystem)
+            served = list(s.scalars(select(GatewayClientRow).where(GatewayClientRow.subsystem_id == row.id)))
+            grouped = list(s.scalars(select(GlobalGroupMemberRow).where(GlobalGroupMemberRow.subsystem_id == row.id)))
+            if (served or grouped) and not force:
+                instance = self._state(s).instance
+                users = [f"gateway {self._server_text(instance, c.gateway)}" for c in served]
+                users += [f"global group {m.group.code}" for m in grouped]
+                raise InUse(f"subsystem {subsystem.to_text()} is still used by {', '.join(users)}; delete it there "
+                            "first (a client deletion request), or remove it with --force (API: ?force=true)")
+            for dependent in (*served, *grouped):
+                s.delete(dependent)
+            s.delete(row)
 
     # -- gateways ---------------------------------------------------------------
     def add_gateway(
@@ -212,6 +236,11 @@ class Registry(SecurityRecords):
             return out
 
     @staticmethod
+    def _server_text(instance: str, gateway: GatewayRow) -> str:
+        owner = gateway.owner
+        return MemberId(instance, owner.member_class.code, owner.member_code).server(gateway.server_code).to_text()
+
+    @staticmethod
     def _client_text(instance: str, member: MemberRow, sub: SubsystemRow | None) -> str:
         mid = MemberId(instance, member.member_class.code, member.member_code)
         return (mid.subsystem(sub.code) if sub is not None else mid).to_text()
@@ -248,7 +277,19 @@ class Registry(SecurityRecords):
                 raise RegistryError(f"{client.to_text()} is already in {code}", code="federation.registry.conflict")
             group.members.append(GlobalGroupMemberRow(member=member, subsystem=sub))
 
+    def remove_group_member(self, code: str, client: ClientId) -> None:
+        with self._change() as s:
+            group = self._group(s, code, editable=True)
+            member, sub = self._client_rows(s, client)
+            for row in group.members:
+                if row.member is member and row.subsystem is sub:
+                    group.members.remove(row)
+                    return
+            raise RegistryNotFound(f"{client.to_text()} is not in global group {code}",
+                                   code="federation.registry.not_in_group")
+
     def remove_global_group(self, code: str) -> None:
+        """Remove a global group with its memberships (the built-in owners' group is refused)."""
         with self._change() as s:
             s.delete(self._group(s, code, editable=True))
 

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from cryptography import x509
@@ -22,6 +23,10 @@ from trust.services._bundle import ocsp_responder
 from trust.protocol import ClientId, MemberId, SecurityServerId
 from trust.keys import SoftToken
 from trust.pki._ocsp import build_ocsp_request
+
+if TYPE_CHECKING:
+    from federation.central.registry import CentralDir
+    from federation.model import SharedParameters
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PIN = "test-pin"
@@ -166,3 +171,18 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):  # type
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def published_shared(home: "CentralDir", now: dt.datetime) -> "SharedParameters":
+    """Generate at ``now`` and read the shared parameters back from the published external directory."""
+    from federation.anchor import parse_anchor
+    from federation.central import generate
+    from federation.central.registry import build_anchor
+    from federation.directory import verify_directory
+
+    generate(home, home.token(PIN), now=now)
+    data = (home.public_dir / "V6" / "externalconf").read_bytes()
+    verified = verify_directory(data, parse_anchor(build_anchor(home, internal=False, now=now)), at=now,
+                                fetch_part=lambda loc: (home.public_dir / loc.lstrip("/")).read_bytes())
+    assert verified.shared_parameters is not None
+    return verified.shared_parameters

@@ -213,8 +213,29 @@ def test_migrations_match_the_models_and_are_idempotent(tmp_path: Path) -> None:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
     reg.close()
     assert diff == []
-    assert version == "0001_registry"
+    assert version == "0002_request_type"
     assert mode == "wal"
+
+
+def test_requests_stored_before_the_request_type_are_gateway_registrations(tmp_path: Path, now: dt.datetime) -> None:
+    from federation.central.registry import list_requests
+    from federation.central.registry._db import migrate_database, open_engine
+
+    engine = open_engine(tmp_path / "r.db", migrate=False)
+    migrate_database(engine, "0001_registry")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO registry_state (id, instance, serial, changed_at) VALUES (1, 'EE', 1, ?)",
+                             (now.isoformat(),))
+        conn.exec_driver_sql(
+            "INSERT INTO registration_requests (status, server_id, auth_cert_der, auth_cert_sha256_hex, clients, "
+            "document, received_at) VALUES ('submitted', 'EE/GOV/1/ss1', x'00', 'ab', '', x'7b7d', ?)",
+            (now.isoformat(),))
+    engine.dispose()
+    reg = Registry.open(tmp_path / "r.db")  # migrates to 0002
+    try:
+        assert [(r.type, r.server) for r in list_requests(reg)] == [("authCertReg", "EE/GOV/1/ss1")]
+    finally:
+        reg.close()
 
 
 @pytest.mark.skipif(not os.environ.get("SILD_TEST_POSTGRES_URL"), reason="set SILD_TEST_POSTGRES_URL to run on PostgreSQL")

@@ -1,0 +1,120 @@
+"""The client lifecycle of a registered gateway, end to end (issue 17).
+
+A real sandbox (running authority nodes, CA with OCSP, served gateways): the
+operator of gateway EE/GOV/70000002/gw1 sends X-Road's management requests with
+``sild gateway client register|delete``, ``owner change`` and ``address``; the
+authority's officer sees them in ``sild central registration list`` and decides
+with the existing commands or the API of the running node, which then shows the
+change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.node._workers import sild_command
+
+pytestmark = [pytest.mark.timeout(400), pytest.mark.slow]
+
+GATEWAY = "EE/GOV/70000002/gw1"
+BANK = "EE/COM/10000003"  # a member hosted on GATEWAY (its sign key is there)
+
+
+def _sild(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(sild_command(*args), capture_output=True, text=True, timeout=240,
+                            env={k: v for k, v in os.environ.items() if k != "SILD_TOKEN_PIN"})  # DIR/token.pin
+    assert (result.returncode == 0) == ok, (result.stdout + result.stderr)[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    root = tmp_path_factory.mktemp("sandbox")
+    _sild("sandbox", "up", str(root), "--owner-pid", str(os.getpid()))
+    try:
+        yield json.loads((root / "sandbox.json").read_text())
+    finally:
+        _sild("sandbox", "down", str(root))
+
+
+def test_client_lifecycle_requests_reach_the_officer_and_take_effect(sandbox: Any) -> None:
+    gdir = next(g["directory"] for g in sandbox["gateways"] if g["id"] == GATEWAY)
+    ee = sandbox["instances"]["EE"]
+    central, url = ee["central_dir"], ee["central_url"]
+    key = _sild("central", "apikey", "create", central, "--name", "officer", "--role", "registration-officer").stdout
+    api = httpx.Client(base_url=url, headers={"X-API-Key": key.strip()}, timeout=30, trust_env=False)
+
+    def gateways() -> dict[str, Any]:
+        return {g["id"]: g for g in api.get("/api/v1/gateways").json()}
+
+    def submitted(kind: str) -> int:
+        listed = json.loads(_sild("central", "registration", "list", central, "--status", "submitted").stdout)
+        return int(next(r["id"] for r in listed if r["type"] == kind and r["server"].endswith("/gw1")))
+
+    stats = "EE/GOV/70000002/stats"
+    unknown = _sild("gateway", "client", "register", gdir, stats, ok=False)
+    assert "no authority URL known" in unknown.stderr and "--authority" in unknown.stderr
+    _sild("gateway", "client", "register", gdir, stats, "--authority", url)
+    again = _sild("gateway", "client", "register", gdir, stats, "--authority", url, ok=False)
+    assert "HTTP 409" in again.stderr and "still waiting" in again.stderr
+    local = json.loads(_sild("gateway", "client", "list", gdir, "--json").stdout)
+    assert {c["id"]: c["state"] for c in local}[stats] == "REGISTRATION_IN_PROGRESS"
+    approved = _sild("central", "registration", "approve", central, str(submitted("clientReg")))
+    assert f"{stats} registered as a client of gateway {GATEWAY}" in approved.stdout
+    assert stats in gateways()[GATEWAY]["clients"]
+    # once the authority has published the change, the gateway marks the client registered
+    assert "registered" in _until(lambda: _sild("gateway", "client", "sync", gdir).stdout, f"{stats}: registered")
+    local = json.loads(_sild("gateway", "client", "list", gdir, "--json").stdout)
+    assert {c["id"]: c["state"] for c in local}[stats] == "REGISTERED"
+
+    # a subsystem of the hosted member: the gateway signs with that member's key too; approved over the API
+    payments = BANK + "/payments"
+    _sild("gateway", "client", "register", gdir, payments, "--authority", url)
+    decision = api.post(f"/api/v1/registration-requests/{submitted('clientReg')}/approve")
+    assert decision.status_code == 200 and decision.json()["status"] == "approved"
+    assert payments in gateways()[GATEWAY]["clients"]
+
+    _sild("gateway", "client", "delete", gdir, stats, "--authority", url)
+    local = json.loads(_sild("gateway", "client", "list", gdir, "--json").stdout)
+    assert {c["id"]: c["state"] for c in local}[stats] == "DELETION_IN_PROGRESS"
+    _sild("central", "registration", "decline", central, str(submitted("clientDeletion")), "--comment", "still used")
+    assert stats in gateways()[GATEWAY]["clients"]  # declined: nothing changed
+
+    bad = _sild("gateway", "address", gdir, "gw1 .example", "--authority", url, ok=False)
+    assert "is not HOST or HOST:PORT" in bad.stderr
+    _sild("gateway", "address", gdir, "gw1.population.ee:5500", "--authority", url)
+    _sild("central", "registration", "approve", central, str(submitted("addressChange")))
+    assert gateways()[GATEWAY]["address"] == "gw1.population.ee:5500"
+
+    _sild("gateway", "owner", "change", gdir, BANK, "--authority", url)
+    approved = _sild("central", "registration", "approve", central, str(submitted("ownerChange")))
+    assert f"now owned by {BANK}" in approved.stdout
+    assert GATEWAY not in gateways() and gateways()[BANK + "/gw1"]["address"] == "gw1.population.ee:5500"
+    # the gateway takes on its new identity from the published configuration; the former owner keeps its key
+    _until(lambda: _sild("gateway", "owner", "apply", gdir).stdout, f"this gateway is now {BANK}/gw1")
+    assert json.loads((Path(gdir) / "gateway.json").read_text())["server"] == BANK + "/gw1"
+    assert json.loads((Path(gdir) / "sign-keys.json").read_text())["sign"] == "EE/GOV/70000002"
+    assert "already" in _sild("gateway", "owner", "apply", gdir).stdout
+    # and signs its next request as the new owner
+    _sild("gateway", "address", gdir, "gw1.bank.ee:5500", "--authority", url)
+    assert submitted("addressChange")
+
+
+def _until(read: Callable[[], str], expected: str, timeout: float = 90.0) -> str:
+    """Call ``read`` until its text holds ``expected`` (the authority publishes within seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = read()
+        if expected in text:
+            return text
+        assert time.monotonic() < deadline, text
+        time.sleep(2)
