@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from ._access import access_group, localgroup_group
 from ._apikeys import apikey_group
+from ._backup import backup, restore
 from ._clients import client_group
 from ._log import log_group
 from ._services import service_group
 
-__all__ = ["access_group", "apikey_group", "client_group", "localgroup_group", "log_group", "service_group"]
+__all__ = ["access_group", "apikey_group", "client_group", "localgroup_group", "log_group", "service_group",
+           "backup", "restore"]

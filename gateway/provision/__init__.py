@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._backup import GATEWAY_BACKUP
     from ._csr import auth_subject, make_csr, sign_subject
     from ._directory import (
         SIGN_KEYS_FILE, add_member, import_certificate, init_gateway, load_cert_chain, sign_key_id, sign_keys,
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from ._internal_tls import INTERNAL_KEY, ensure_internal_tls, make_self_signed
 
 __all__ = [
+    "GATEWAY_BACKUP",
     "INTERNAL_KEY",
     "SIGN_KEYS_FILE",
     "add_member",
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "GATEWAY_BACKUP": "._backup",
     "INTERNAL_KEY": "._internal_tls",
     "SIGN_KEYS_FILE": "._directory",
     "add_member": "._directory",
