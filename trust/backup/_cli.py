@@ -42,7 +42,7 @@ def backup_command(kind: NodeKind) -> click.Command:
         manifest = write_backup(directory, out, kind, passphrase=passphrase)
         databases = sum(1 for f in manifest.files if f.kind == "sqlite") + len(manifest.databases)
         click.echo(f"wrote {out}: {kind.name} {manifest.identity}, {len(manifest.files)} files "
-                   f"({databases} databases), {'encrypted' if passphrase else 'not encrypted'}, "
+                   f"({databases} database{'' if databases == 1 else 's'}), {'encrypted' if passphrase else 'not encrypted'}, "
                    f"{out.stat().st_size} bytes")
 
     command.help = (f"Back up a running or stopped {kind.name} into one archive file: a consistent snapshot of "
