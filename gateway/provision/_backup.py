@@ -12,7 +12,9 @@ pair, ``serverconf.db``, ``messagelog.db``, message-log archives); the gateway a
 * its ports, so that a restore refuses while anything listens on them;
 * ``conf/``, the downloaded global configuration, is left out: the configuration
   client swaps it generation by generation (symlinks) while the node runs, and the
-  node downloads and verifies it again from the anchor when it starts.
+  node downloads and verifies it again from the anchor when it starts. Its
+  ``high-water.json`` (the newest expiry accepted per instance, which refuses a
+  replayed older configuration) is state, not cache, and is kept.
 """
 
 from __future__ import annotations
@@ -44,4 +46,4 @@ def _ports(directory: Path) -> list[tuple[str, int]]:
 
 
 GATEWAY_BACKUP = NodeKind(role="gateway", identity=_identity, server_databases=_server_databases, ports=_ports,
-                          rebuilt=frozenset({"conf"}))
+                          rebuilt=frozenset({"conf"}), keep=frozenset({"conf/high-water.json"}))

@@ -132,6 +132,16 @@ class _Writer:
         self.dumps.append(DumpEntry(name, f"{DUMPS}/{name}.dump", sha))
 
 
+def _kept(writer: _Writer, root: Path, rebuilt: str, keep: frozenset[str]) -> None:
+    """The files of a rebuilt directory that are state all the same (``NodeKind.keep``)."""
+    wanted = sorted(rel for rel in keep if rel.rpartition("/")[0] == rebuilt)
+    present = [rel for rel in wanted if (root / rel).is_file() and not (root / rel).is_symlink()]
+    if present:
+        writer.directory(f"{NODE}/{rebuilt}", (root / rebuilt).stat().st_mode)
+    for rel in present:
+        writer.regular(rel, root / rel)
+
+
 def _walk(writer: _Writer, root: Path, kind: NodeKind) -> None:
     writer.directory(NODE, root.stat().st_mode)
     pending = [root]
@@ -144,7 +154,10 @@ def _walk(writer: _Writer, root: Path, kind: NodeKind) -> None:
         for entry in entries:
             path = Path(entry.path)
             rel = path.relative_to(root).as_posix()
-            if _skipped(entry.name) or (current == root and entry.name in kind.rebuilt):
+            if _skipped(entry.name):
+                continue
+            if current == root and entry.name in kind.rebuilt:
+                _kept(writer, root, entry.name, kind.keep)
                 continue
             if entry.is_symlink():
                 writer.symlink(rel, path)

@@ -49,8 +49,10 @@ class NodeKind:
     a node; ``server_databases(directory)`` maps a name to each database URL that
     lives outside the directory (PostgreSQL); ``ports(directory)`` lists the
     ``(host, port)`` a running node listens on; ``rebuilt`` names top-level entries
-    that the node downloads or regenerates and that a backup therefore leaves out;
-    ``noun`` is what messages call such a node (the role's name by default).
+    that the node downloads or regenerates and that a backup therefore leaves out,
+    except the files ``keep`` names inside them (``conf/high-water.json``: state
+    kept beside a rebuilt cache); ``noun`` is what messages call such a node (the
+    role's name by default).
     """
 
     role: str
@@ -58,6 +60,7 @@ class NodeKind:
     server_databases: Callable[[Path], Mapping[str, str]] = lambda _d: {}
     ports: Callable[[Path], list[tuple[str, int]]] = lambda _d: []
     rebuilt: frozenset[str] = frozenset()
+    keep: frozenset[str] = frozenset()
     noun: str = ""
 
     @property

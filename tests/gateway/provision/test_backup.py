@@ -46,6 +46,7 @@ def test_a_gateway_backup_holds_its_state_and_not_its_downloaded_configuration(t
     assert _sild("gateway", "client", "add", str(gdir), TAX.to_text()).exit_code == 0
     (gdir / "conf" / "EE").mkdir()
     (gdir / "conf" / "EE" / "shared-params.xml").write_text("<downloaded/>")
+    (gdir / "conf" / "high-water.json").write_text('{"EE": "2026-12-07T00:00:00+00:00"}')
     result = _sild("gateway", "backup", str(gdir), "--out", str(tmp_path / "gw.tar.gz"))
     assert result.exit_code == 0, result.output
     assert "gateway EE/GOV/70000001/gw1" in result.output and "not encrypted" in result.output
@@ -53,7 +54,7 @@ def test_a_gateway_backup_holds_its_state_and_not_its_downloaded_configuration(t
         names = set(tar.getnames())
     assert {"node/gateway.json", "node/csr/auth.csr.pem", "node/serverconf.db", "manifest.json"} <= names
     assert any(n.startswith("node/token/") for n in names)
-    assert not any(n.startswith("node/conf/") for n in names)
+    assert [n for n in names if n.startswith("node/conf/")] == ["node/conf/high-water.json"]
 
     restored = tmp_path / "restored"
     result = _sild("gateway", "restore", str(restored), str(tmp_path / "gw.tar.gz"))

@@ -22,7 +22,8 @@ import pytest
 
 from trust.backup import BackupDamaged, BackupError, BackupRefused, NodeKind, restore_backup, write_backup
 
-KIND = NodeKind(role="test", identity=lambda d: (d / "identity").read_text(), rebuilt=frozenset({"cache"}))
+KIND = NodeKind(role="test", identity=lambda d: (d / "identity").read_text(), rebuilt=frozenset({"cache"}),
+                keep=frozenset({"cache/mark.json"}))
 
 
 def _node(path: Path, identity: str = "node-A") -> Path:
@@ -34,6 +35,7 @@ def _node(path: Path, identity: str = "node-A") -> Path:
     key.chmod(0o600)
     (path / "cache").mkdir()
     (path / "cache" / "downloaded.xml").write_text("<rebuilt/>")
+    (path / "cache" / "mark.json").write_text("{}")
     (path / "node.log").write_text("log line\n")
     (path / "node.pid").write_text("123\n")
     (path / ".generate.lock").write_text("")
@@ -115,7 +117,7 @@ def test_state_is_kept_and_what_is_not_state_is_left_out(tmp_path):
     os.symlink("token/auth.key", node / "current-key")
     manifest = write_backup(node, tmp_path / "b.tar.gz", KIND)
     paths = {f.path for f in manifest.files}
-    assert paths == {"identity", "token/auth.key", "current-key"}
+    assert paths == {"identity", "token/auth.key", "current-key", "cache/mark.json"}
     assert manifest.role == "test" and manifest.identity == "node-A" and manifest.created_at.tzinfo is not None
     assert (tmp_path / "b.tar.gz").stat().st_mode & 0o777 == 0o600  # it holds keys
     restore_backup(tmp_path / "b.tar.gz", tmp_path / "restored", KIND)
@@ -123,7 +125,7 @@ def test_state_is_kept_and_what_is_not_state_is_left_out(tmp_path):
     assert (restored / "token" / "auth.key").read_bytes() == b"secret key bytes"
     assert (restored / "token" / "auth.key").stat().st_mode & 0o777 == 0o600
     assert os.readlink(restored / "current-key") == "token/auth.key"
-    assert not (restored / "cache").exists() and not (restored / "node.log").exists()
+    assert [p.name for p in (restored / "cache").iterdir()] == ["mark.json"] and not (restored / "node.log").exists()
 
 
 def test_the_backup_must_not_be_written_into_the_node(tmp_path):
