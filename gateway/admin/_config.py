@@ -30,6 +30,7 @@ class AdminConfig:
     worker_metrics: Path | None = None  # where the node's worker processes leave their figures
     fetch: Fetch = default_fetch
     clock: Callable[[], dt.datetime] | None = None
+    directory: Path | None = None  # the gateway directory (what POST /api/v1/backup backs up)
 
     @classmethod
     def from_node(cls, node: Any) -> AdminConfig:
@@ -43,4 +44,5 @@ class AdminConfig:
             opmonitor=getattr(node, "opmonitor", None),
             metrics=getattr(node, "metrics", None),
             worker_metrics=getattr(node, "worker_metrics_dir", None),
+            directory=getattr(node, "directory", None),
         )
