@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
-    from ._backup import write_backup
+    from ._backup import Download, backup_download, write_backup
     from ._cli import backup_command, restore_command
     from ._crypto import DecryptingReader, EncryptingWriter, archive_is_encrypted, passphrase_from_env
     from ._errors import BackupDamaged, BackupError, BackupRefused
@@ -33,6 +33,7 @@ __all__ = [
     "BackupError",
     "BackupRefused",
     "DecryptingReader",
+    "Download",
     "DumpEntry",
     "EncryptingWriter",
     "FileEntry",
@@ -40,6 +41,7 @@ __all__ = [
     "NodeKind",
     "archive_is_encrypted",
     "backup_command",
+    "backup_download",
     "passphrase_from_env",
     "refuse_if_running",
     "restore_backup",
@@ -54,6 +56,7 @@ __getattr__, __dir__ = attach(__name__, {
     "BackupError": "._errors",
     "BackupRefused": "._errors",
     "DecryptingReader": "._crypto",
+    "Download": "._backup",
     "DumpEntry": "._manifest",
     "EncryptingWriter": "._crypto",
     "FileEntry": "._manifest",
@@ -61,6 +64,7 @@ __getattr__, __dir__ = attach(__name__, {
     "NodeKind": "._manifest",
     "archive_is_encrypted": "._crypto",
     "backup_command": "._cli",
+    "backup_download": "._backup",
     "passphrase_from_env": "._crypto",
     "refuse_if_running": "._restore",
     "restore_backup": "._restore",

@@ -37,7 +37,8 @@ import shutil
 import stat
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -218,3 +219,37 @@ def write_backup(directory: Path, out: Path, kind: NodeKind, *, passphrase: str 
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return manifest
+
+
+@dataclass(frozen=True)
+class Download:
+    """A backup ready to be sent: its bytes in chunks, its size, a file name and a media type."""
+
+    chunks: Iterator[bytes]
+    size: int
+    filename: str
+    content_type: str
+    manifest: Manifest
+
+
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while block := handle.read(_BLOCK):
+            yield block
+
+
+def backup_download(directory: Path, kind: NodeKind, *, passphrase: str | None = None) -> Download:
+    """A backup for an HTTP answer (both admin APIs): written to a temporary file first, since
+    its size is known only at the end and a tar cannot be pulled, then unlinked at once and
+    read from its open handle, so nothing is left behind however the download ends."""
+    scratch = Path(tempfile.mkdtemp(prefix="sild-backup-"))
+    try:
+        manifest = write_backup(directory, scratch / "backup", kind, passphrase=passphrase)
+        handle = (scratch / "backup").open("rb")
+        size = os.fstat(handle.fileno()).st_size
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # the open handle keeps the file readable
+    name = f"{manifest.identity.replace('/', '_')}-{manifest.created_at:%Y%m%dT%H%M%SZ}"
+    if passphrase is not None:
+        return Download(_chunks(handle), size, name + ".bak", "application/octet-stream", manifest)
+    return Download(_chunks(handle), size, name + ".tar.gz", "application/gzip", manifest)
