@@ -58,15 +58,6 @@ def _skipped(name: str) -> bool:
     return name in _SKIP_NAMES or name.endswith(_SKIP_SUFFIXES)
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        while block := handle.read(_BLOCK):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
-
-
 class _HashingReader:
     """What ``tarfile.addfile`` reads a member from: the file, digested on the way."""
 
@@ -87,9 +78,10 @@ class _Writer:
         self.files: list[FileEntry] = []
         self.dumps: list[DumpEntry] = []
 
-    def _add_file(self, arcname: str, handle: BinaryIO, size: int, mode: int) -> str:
+    def _add_file(self, arcname: str, handle: BinaryIO, size: int, mode: int, mtime: float | None = None) -> str:
         info = tarfile.TarInfo(arcname)
-        info.size, info.mode, info.mtime = size, stat.S_IMODE(mode), self.mtime
+        info.size, info.mode = size, stat.S_IMODE(mode)
+        info.mtime = int(mtime) if mtime is not None else self.mtime
         reader = _HashingReader(handle)
         self.tar.addfile(info, reader)
         return reader.digest.hexdigest()
@@ -105,7 +97,7 @@ class _Writer:
             snapshot_sqlite(path, copy)
             with copy.open("rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
-                sha = self._add_file(f"{NODE}/{rel}", handle, size, path.stat().st_mode)
+                sha = self._add_file(f"{NODE}/{rel}", handle, size, path.stat().st_mode)  # mtime: the snapshot's
             copy.unlink()
             self.files.append(FileEntry(rel, "sqlite", size, sha))
             return
@@ -115,7 +107,7 @@ class _Writer:
             return  # replaced or removed while we walked: not part of the node any more
         with handle:
             st = os.fstat(handle.fileno())
-            sha = self._add_file(f"{NODE}/{rel}", handle, st.st_size, st.st_mode)
+            sha = self._add_file(f"{NODE}/{rel}", handle, st.st_size, st.st_mode, st.st_mtime)
         self.files.append(FileEntry(rel, "file", st.st_size, sha))
 
     def symlink(self, rel: str, path: Path) -> None:
