@@ -33,6 +33,7 @@ cannot make them atomic with it: if the swap then fails, the restore must be run
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import secrets
@@ -67,26 +68,29 @@ def _open_archive(source: BinaryIO, passphrase: str | None) -> BinaryIO:
 
 
 def _extract(archive: Path, work: Path, passphrase: str | None) -> Manifest:
+    """Unpack ``archive`` into ``work``; its manifest. Damage is :class:`BackupDamaged`; a
+    failure to write (a full disk) stays an ``OSError`` for the caller to report."""
     manifest: Manifest | None = None
     try:
-        with archive.open("rb") as raw, tarfile.open(fileobj=_open_archive(raw, passphrase), mode="r|gz") as tar:
-            for member in tar:
-                name = member.name
-                if name == MANIFEST and member.isfile():
-                    if member.size > _MAX_MANIFEST:
-                        raise BackupDamaged("the backup's manifest is too large")
-                    handle = tar.extractfile(member)
-                    manifest = Manifest.from_json(handle.read() if handle is not None else b"")
-                elif name == NODE or name.startswith((f"{NODE}/", f"{DUMPS}/")):
-                    tar.extract(member, work, filter="data")
-                else:
-                    raise BackupDamaged(f"the backup holds an unexpected entry {name!r}")
+        raw = archive.open("rb")
     except OSError as exc:
-        if isinstance(exc, FileNotFoundError) and exc.filename == str(archive):
-            raise BackupError(f"no backup file {archive}") from exc
-        raise BackupDamaged(f"{archive} is not a readable sild backup: {exc}") from exc
-    except (tarfile.TarError, zlib.error, EOFError) as exc:
-        raise BackupDamaged(f"{archive} is not a readable sild backup: {exc}") from exc
+        raise BackupError(f"cannot read backup {archive}: {exc.strerror or exc}") from exc
+    with raw:
+        try:
+            with tarfile.open(fileobj=_open_archive(raw, passphrase), mode="r|gz") as tar:
+                for member in tar:
+                    name = member.name
+                    if name == MANIFEST and member.isfile():
+                        if member.size > _MAX_MANIFEST:
+                            raise BackupDamaged("the backup's manifest is too large")
+                        handle = tar.extractfile(member)
+                        manifest = Manifest.from_json(handle.read() if handle is not None else b"")
+                    elif name == NODE or name.startswith((f"{NODE}/", f"{DUMPS}/")):
+                        tar.extract(member, work, filter="data")
+                    else:
+                        raise BackupDamaged(f"the backup holds an unexpected entry {name!r}")
+        except (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile) as exc:
+            raise BackupDamaged(f"{archive} is not a readable sild backup: {exc}") from exc
     if manifest is None:
         raise BackupDamaged(f"{archive} has no manifest (cut short, or not a sild backup)")
     return manifest

@@ -237,3 +237,18 @@ def test_an_unknown_format_version_is_refused(tmp_path):
     _repack(tmp_path / "b.tar.gz", tmp_path / "v9.tar.gz", {"manifest.json": manifest.replace(b'"version": 1', b'"version": 9')})
     with pytest.raises(BackupRefused, match="version 9"):
         restore_backup(tmp_path / "v9.tar.gz", tmp_path / "r", KIND)
+
+
+@pytest.mark.parametrize("damage", ["random", "half", "tail cut", "empty"])
+def test_a_damaged_plain_archive_is_refused_in_one_line(tmp_path, damage):
+    node = _node(tmp_path / "node")
+    (node / "big").write_bytes(os.urandom(200_000))
+    write_backup(node, tmp_path / "b.tar.gz", KIND)
+    data = (tmp_path / "b.tar.gz").read_bytes()
+    bad = {"random": os.urandom(5000), "half": data[: len(data) // 2], "tail cut": data[:-30], "empty": b""}[damage]
+    (tmp_path / "bad.tar.gz").write_bytes(bad)
+    with pytest.raises(BackupDamaged, match="is not a readable sild backup") as caught:
+        restore_backup(tmp_path / "bad.tar.gz", tmp_path / "restored", KIND)
+    assert "\n" not in str(caught.value) and not (tmp_path / "restored").exists()
+    with pytest.raises(BackupError, match="cannot read backup"):
+        restore_backup(tmp_path / "missing.tar.gz", tmp_path / "restored", KIND)
