@@ -77,7 +77,9 @@ def _extract(archive: Path, work: Path, passphrase: str | None) -> Manifest:
         raise BackupError(f"cannot read backup {archive}: {exc.strerror or exc}") from exc
     with raw:
         try:
-            with tarfile.open(fileobj=_open_archive(raw, passphrase), mode="r|gz") as tar:
+            # gzip read by GzipFile, not tarfile: it checks the trailer (CRC-32, length) at the end
+            with gzip.GzipFile(fileobj=_open_archive(raw, passphrase), mode="rb") as gz, \
+                    tarfile.open(fileobj=gz, mode="r|") as tar:
                 for member in tar:
                     name = member.name
                     if name == MANIFEST and member.isfile():
@@ -89,6 +91,8 @@ def _extract(archive: Path, work: Path, passphrase: str | None) -> Manifest:
                         tar.extract(member, work, filter="data")
                     else:
                         raise BackupDamaged(f"the backup holds an unexpected entry {name!r}")
+                while gz.read(_BLOCK):  # the end of the archive: padding, then the gzip trailer
+                    pass
         except (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile) as exc:
             raise BackupDamaged(f"{archive} is not a readable sild backup: {exc}") from exc
     if manifest is None:
