@@ -123,3 +123,17 @@ def test_server_configuration_on_postgresql_is_dumped_and_restored(tmp_path, pg_
     result = _sild("gateway", "restore", str(gdir), str(tmp_path / "gw.tar.gz"))
     assert result.exit_code == 0, result.output
     assert _clients(pg_database) == {TAX}
+
+
+def test_the_passphrase_can_be_typed_at_a_hidden_prompt(tmp_path):
+    gdir = _gateway(tmp_path / "gw")
+    sild_cli._register()  # noqa: SLF001
+    result = CliRunner().invoke(sild_cli.cli, ["gateway", "backup", str(gdir), "--out", str(tmp_path / "gw.bak"),
+                                               "--encrypt"], input="typed phrase\ntyped phrase\n")
+    assert result.exit_code == 0, result.output
+    assert "typed phrase" not in result.output and ", encrypted," in result.output
+    restored = _sild("gateway", "restore", str(tmp_path / "r"), str(tmp_path / "gw.bak"), "--passphrase-env", "P",
+                     env={"P": "typed phrase"})
+    assert restored.exit_code == 0, restored.output
+    unprompted = _sild("gateway", "restore", str(tmp_path / "r2"), str(tmp_path / "gw.bak"))
+    assert unprompted.exit_code == 1 and "the backup is encrypted: give its passphrase" in unprompted.output
