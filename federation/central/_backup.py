@@ -28,7 +28,7 @@ def _identity(directory: Path) -> str:
 
 def _server_databases(directory: Path) -> dict[str, str]:
     url = CentralDir(directory).config.database_url
-    return {"registry": url} if url and "://" in url and not url.startswith("sqlite") else {}
+    return {"registry": url} if url else {}
 
 
 CENTRAL_BACKUP = NodeKind(role="central", identity=_identity, server_databases=_server_databases,

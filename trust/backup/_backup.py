@@ -45,7 +45,7 @@ from typing import BinaryIO
 from trust.infra import fsync_directory, utc_now
 
 from ._crypto import EncryptingWriter
-from ._databases import SIDECARS, dump_postgresql, is_sqlite, snapshot_sqlite
+from ._databases import SIDECARS, dump_postgresql, is_sqlite, snapshot_sqlite, sqlite_inside
 from ._errors import BackupError
 from ._manifest import DUMPS, MANIFEST, NODE, DumpEntry, FileEntry, Manifest, NodeKind
 
@@ -189,7 +189,8 @@ def write_backup(directory: Path, out: Path, kind: NodeKind, *, passphrase: str 
                 writer = _Writer(tar, scratch, int(created.timestamp()))
                 _walk(writer, directory, kind)
                 for name, url in sorted(kind.server_databases(directory).items()):
-                    writer.dump(name, url)
+                    if not sqlite_inside(url, directory):
+                        writer.dump(name, url)
                 manifest = Manifest(kind.role, identity, created, tuple(writer.files), tuple(writer.dumps))
                 data = manifest.to_json()
                 info = tarfile.TarInfo(MANIFEST)

@@ -76,11 +76,24 @@ def check_sqlite(path: Path) -> None:
         raise BackupError(f"restored database {path.name} fails SQLite's check: {result}")
 
 
+def sqlite_inside(url: str, directory: Path) -> bool:
+    """An SQLite URL whose file lies inside ``directory``: the walk of the directory already copies it."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database:
+        return False
+    return Path(parsed.database).resolve().is_relative_to(Path(directory).resolve())
+
+
 def _libpq(url: str) -> tuple[list[str], dict[str, str]]:
     """Command-line connection options and environment for the PostgreSQL tools."""
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        raise BackupError(f"the database {parsed.database} lies outside the node directory; sild backs up the "
+                          f"SQLite files inside it and PostgreSQL databases: move the file into the directory")
     if not parsed.drivername.startswith("postgresql"):
         raise BackupError(f"cannot back up a {parsed.drivername} database; sild backs up SQLite and PostgreSQL")
     env = dict(os.environ)

@@ -252,3 +252,13 @@ def test_a_damaged_plain_archive_is_refused_in_one_line(tmp_path, damage):
     assert "\n" not in str(caught.value) and not (tmp_path / "restored").exists()
     with pytest.raises(BackupError, match="cannot read backup"):
         restore_backup(tmp_path / "missing.tar.gz", tmp_path / "restored", KIND)
+
+
+def test_an_sqlite_database_outside_the_directory_is_refused_clearly(tmp_path):
+    node = _node(tmp_path / "node")
+    sqlite3.connect(node / "inside.db").close()
+    inside = NodeKind("test", KIND.identity, server_databases=lambda _d: {"log": f"sqlite:///{node}/inside.db"})
+    assert "inside.db" in {f.path for f in write_backup(node, tmp_path / "a.tar.gz", inside).files}
+    kind = NodeKind("test", KIND.identity, server_databases=lambda _d: {"log": f"sqlite:///{tmp_path}/elsewhere.db"})
+    with pytest.raises(BackupError, match="elsewhere.db lies outside the node directory"):
+        write_backup(node, tmp_path / "b.tar.gz", kind)
