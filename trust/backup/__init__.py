@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ._crypto import DecryptingReader, EncryptingWriter, archive_is_encrypted, passphrase_from_env
     from ._errors import BackupDamaged, BackupError, BackupRefused
     from ._manifest import FORMAT, VERSION, DumpEntry, FileEntry, Manifest, NodeKind
-    from ._restore import refuse_if_running, restore_backup
+    from ._restore import Restored, refuse_if_running, restore_backup
 
 __all__ = [
     "FORMAT",
@@ -39,6 +39,7 @@ __all__ = [
     "FileEntry",
     "Manifest",
     "NodeKind",
+    "Restored",
     "archive_is_encrypted",
     "backup_command",
     "backup_download",
@@ -62,6 +63,7 @@ __getattr__, __dir__ = attach(__name__, {
     "FileEntry": "._manifest",
     "Manifest": "._manifest",
     "NodeKind": "._manifest",
+    "Restored": "._restore",
     "archive_is_encrypted": "._crypto",
     "backup_command": "._cli",
     "backup_download": "._backup",

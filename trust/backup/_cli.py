@@ -64,10 +64,14 @@ def restore_command(kind: NodeKind) -> click.Command:
             passphrase = passphrase_from_env(passphrase_env)
         elif archive_is_encrypted(file) and sys.stdin.isatty():
             passphrase = click.prompt("Passphrase", hide_input=True)
-        manifest = restore_backup(file, directory, kind, passphrase=passphrase, force=force)
+        restored = restore_backup(file, directory, kind, passphrase=passphrase, force=force)
+        manifest = restored.manifest
         click.echo(f"restored {kind.name} {manifest.identity} into {directory} "
                    f"(backup of {manifest.created_at.isoformat(timespec='seconds')}); start it with "
                    f"`.venv/bin/sild {kind.role} serve {directory}`")
+        if restored.replaced is not None:
+            click.echo(f"the replaced directory is kept as {restored.replaced}: it holds what happened since the "
+                       f"backup (the message log, the registry); archive or remove it")
 
     command.help = (f"Restore a {kind.name} from a backup file; the {kind.name} must be stopped. Checked in full "
                     f"before the directory is replaced at once.")

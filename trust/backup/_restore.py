@@ -5,8 +5,12 @@ decrypted and authenticated (:mod:`._crypto`), every file has matched its digest
 the manifest, and every restored SQLite database has passed SQLite's own check. The
 archive is unpacked into a hidden directory beside the target (same file system),
 and the target is then replaced by two renames: the old directory is moved aside,
-the new one moved in, and the old one removed. A failure before the swap leaves the
-old directory as it was; a failure of the second rename moves the old one back.
+the new one moved in. A failure before the swap leaves the old directory as it was;
+a failure of the second rename moves the old one back. The replaced directory is
+kept beside the node as ``DIR.replaced-<UTC time>``, never deleted: a gateway's
+message log holds evidence of every exchange made since the backup, and an
+authority's registry every change since; the operator removes it once that is
+archived or known to be worthless.
 
 Databases come back without ``-wal`` and ``-shm`` files: the snapshot in the archive
 is a standalone database that already holds what the WAL held when it was taken, and
@@ -42,11 +46,12 @@ import socket
 import tarfile
 import tempfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from trust.errors import SildError
-from trust.infra import fsync_directory, servers_inside
+from trust.infra import fsync_directory, servers_inside, utc_now
 
 from ._crypto import DecryptingReader, is_encrypted
 from ._databases import check_sqlite, restore_postgresql
@@ -179,29 +184,40 @@ def _check_target(manifest: Manifest, directory: Path, kind: NodeKind, force: bo
                             f"{current}; --force replaces it") from None
 
 
-def _swap(staged: Path, directory: Path) -> None:
+def _swap(staged: Path, directory: Path) -> Path | None:
+    """Put ``staged`` in place of ``directory``; the replaced directory is kept beside it (its path)."""
     parent = directory.parent
-    aside = parent / f".{directory.name}.replaced-{secrets.token_hex(4)}"
-    moved = False
+    if directory.is_dir() and not directory.is_symlink() and not any(directory.iterdir()):
+        directory.rmdir()  # an empty directory holds nothing worth keeping
+    aside = None
     if directory.exists() or directory.is_symlink():
+        aside = parent / f"{directory.name}.replaced-{utc_now():%Y%m%dT%H%M%SZ}"
+        while aside.exists():
+            aside = aside.with_name(f"{aside.name}-{secrets.token_hex(2)}")
         os.rename(directory, aside)
-        moved = True
     try:
         os.rename(staged, directory)
     except BaseException:
-        if moved:
+        if aside is not None:
             os.rename(aside, directory)
         raise
     fsync_directory(parent, best_effort=True)
-    if moved:
-        shutil.rmtree(aside, ignore_errors=True)
+    return aside
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What a restore did: the backup's manifest, and where the replaced directory was kept (if any)."""
+
+    manifest: Manifest
+    replaced: Path | None
 
 
 def restore_backup(archive: Path, directory: Path, kind: NodeKind, *, passphrase: str | None = None,
-                   force: bool = False) -> Manifest:
+                   force: bool = False) -> Restored:
     """Replace the node in ``directory`` (which may be gone) with the one in ``archive``.
 
-    Returns the archive's manifest. Raises :class:`BackupRefused` (see the module
+    Returns the archive's manifest and where the replaced directory is kept. Raises :class:`BackupRefused` (see the module
     docstring), :class:`BackupDamaged` for an archive that fails a check, and
     :class:`BackupError` when a file cannot be read or written.
     """
@@ -225,9 +241,9 @@ def restore_backup(archive: Path, directory: Path, kind: NodeKind, *, passphrase
             if dump.name not in urls:
                 raise BackupRefused(f"the restored settings name no database {dump.name!r} for the dump in the backup")
             restore_postgresql(urls[dump.name], work / dump.file)
-        _swap(staged, directory)
+        replaced = _swap(staged, directory)
     except OSError as exc:
         raise BackupError(f"restore into {directory} failed, nothing was changed: {exc}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return manifest
+    return Restored(manifest, replaced)

@@ -123,6 +123,7 @@ def test_server_configuration_on_postgresql_is_dumped_and_restored(tmp_path, pg_
     result = _sild("gateway", "restore", str(gdir), str(tmp_path / "gw.tar.gz"))
     assert result.exit_code == 0, result.output
     assert _clients(pg_database) == {TAX}
+    assert "the replaced directory is kept as " + str(tmp_path / "gw.replaced-") in result.output
 
 
 def test_the_passphrase_can_be_typed_at_a_hidden_prompt(tmp_path):

@@ -188,8 +188,12 @@ def test_another_identity_is_refused_unless_forced_and_another_role_always(tmp_p
     (tmp_path / "stranger" / "notes.txt").write_text("not a node")
     with pytest.raises(BackupRefused, match="not a test"):
         restore_backup(tmp_path / "a.tar.gz", tmp_path / "stranger", KIND)
-    restore_backup(tmp_path / "a.tar.gz", other, KIND, force=True)
+    restored = restore_backup(tmp_path / "a.tar.gz", other, KIND, force=True)
     assert (other / "identity").read_text() == "node-A"
+    # what was replaced is kept, never deleted: it may hold evidence made since the backup
+    assert restored.replaced is not None and restored.replaced.parent == tmp_path
+    assert restored.replaced.name.startswith("b.replaced-") and (restored.replaced / "identity").read_text() == "node-B"
+    assert restore_backup(tmp_path / "a.tar.gz", tmp_path / "fresh", KIND).replaced is None
     with pytest.raises(BackupRefused, match="backup of a test, not of a gateway"):
         restore_backup(tmp_path / "a.tar.gz", tmp_path / "c", NodeKind("gateway", KIND.identity), force=True)
 
