@@ -6,19 +6,24 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian tools the tests use as independent peers (openssl, xmlsec1), the bench's load
 # generator (wrk, tested in tests/bench) and the PostgreSQL server the storage tests run on
-# (tests/pgserver.py starts a throw-away cluster).
-DEBIAN_TOOLS := openssl xmlsec1 wrk
+# (tests/pgserver.py starts a throw-away cluster); curl and jq run docs/quickstart.md's
+# commands (tests/support/quickstart.py, from the demo test); SoftHSM2 is the PKCS#11
+# token the HSM tests use (its command is softhsm2-util, so it is checked by that name below).
+DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2
 
-.PHONY: test test-fast demo bench tools lint clean
+.PHONY: test test-fast demo bench tools lint clean vectors docs
 
+# the first run takes a minute or two: each phase says what it does, and pip shows each package
 $(STAMP): setup.cfg pyproject.toml
+	@echo "== creating $(VENV) and installing sild with its test dependencies (first run only)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install --progress-bar off -e '.[test]'
 	touch $(STAMP)
+	@echo "== $(VENV) ready: commands are $(BIN)/sild, $(BIN)/pytest"
 
 tools:
-	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || command -v $$t-util >/dev/null || missing="$$missing $$t"; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian tools:$$missing"; \
@@ -44,6 +49,17 @@ demo: $(STAMP)
 # exchanges per second through a gateway pair (docs/performance.md); BENCH_ARGS e.g. --clients 1,8,16
 bench: $(STAMP) tools
 	$(BIN)/python bench/exchange.py $(BENCH_ARGS)
+
+# X-Road's conformance vectors (docs/conformance.md), checked file by file against
+# tools/xroad-sources.tsv: from a clone of X-Road's repository (make vectors XROAD=path/to/X-Road),
+# else cloned from GitHub; written where the tests look ($$SILD_XROAD_VECTORS, else
+# ../shared/conformance/xroad); VECTORS_ARGS e.g. --force, --out DIR
+vectors:
+	$(PYTHON) -m tools.vectors $(if $(XROAD),--xroad $(XROAD),--clone) $(VECTORS_ARGS)
+
+# the tables of docs/ generated from the code (tools/docs.py); a test fails while they differ
+docs: $(STAMP)
+	$(BIN)/python -m tools.docs
 
 clean:
 	rm -rf $(VENV) *.egg-info .mypy_cache .pytest_cache

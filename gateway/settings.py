@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Iterable
 
 from trust.errors import IdentifierError
 from trust.keys import PIN_ENV, KeyType, write_atomic
@@ -28,41 +29,70 @@ class SetupError(GatewayError):
     code = "gateway.setup.error"
 
 
+def setting(default: Any, doc: str) -> Any:
+    """A field of :class:`NodeSettings` with its documentation.
+
+    ``docs/configuration.md`` renders its table of ``gateway.json`` from these texts
+    (``python -m tools.docs``), and a test fails when the page and the class differ: the
+    one description of a setting is the one beside its default.
+    """
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
 @dataclass(frozen=True)
 class NodeSettings:
     """What ``gateway.json`` holds; validated when built."""
 
-    server: str
-    instance: str
-    is_host: str = "127.0.0.1"
-    is_port: int = 8080
-    is_tls_port: int = 0  # HTTPS for information systems (needed by https / https-cert clients); 0 = off
-    peer_host: str = "127.0.0.1"
-    peer_port: int = 5500
-    ocsp_port: int = 0  # X-Road's plain-HTTP OCSP-responses port (5577); 0 = only on the mTLS port
-    admin_port: int = 0
-    public_address: str = ""  # the address registered in the global configuration
-    allowed_federations: tuple[str, ...] = ()  # instance codes, or ("all",)
-    key_type: str = KeyType.RSA2048.value
-    conf_interval_seconds: int = 60
-    ocsp_interval_seconds: int = 600
-    timestamp_interval_seconds: int = 60
-    registration: dict[str, str] = field(default_factory=dict)
+    server: str = field(metadata={"doc": "This gateway's identifier INSTANCE/CLASS/MEMBER/SERVERCODE "
+                                         "(`gateway init --server`)."})
+    instance: str = field(metadata={"doc": "The instance of the configuration anchor; the server identifier's "
+                                           "instance must be the same."})
+    is_host: str = setting("127.0.0.1", "Address the IS port (and the IS TLS port) listens on: the information "
+                           "systems of the members served call it. Loopback by default; `0.0.0.0` or an internal "
+                           "address when they run on other machines (`gateway init --is-listen`).")
+    is_port: int = setting(8080, "Plain-HTTP port for information systems (SOAP `POST /`, REST `/r1/...`, "
+                           "metaservices).")
+    is_tls_port: int = setting(0, "HTTPS port for information systems (needed by `https` / `https-cert` "
+                               "clients); 0 = off.")
+    peer_host: str = setting("127.0.0.1", "Address the mutual-TLS port (and the OCSP-responses port) listens "
+                             "on: other gateways call it. `gateway init` makes it `0.0.0.0` when `--address` names "
+                             "a host other than loopback (`--peer-listen` to choose).")
+    peer_port: int = setting(5500, "Mutual-TLS port between gateways (X-Road's 5500).")
+    ocsp_port: int = setting(0, "X-Road's plain-HTTP OCSP-responses port (5577) on `peer_host`; 0 = OCSP "
+                             "responses only on the mutual-TLS port.")
+    admin_port: int = setting(0, "Admin API port: plain HTTP on 127.0.0.1 only, with API keys; 0 = off.")
+    public_address: str = setting("", "The address registered in the global configuration (host or "
+                                  "host:port, `--address`): where other gateways reach the mutual-TLS port.")
+    allowed_federations: tuple[str, ...] = setting((), "Federated instances whose configuration this gateway "
+                                                   "uses: `\"none\"`, `\"all\"` or instance codes such as "
+                                                   "`\"EE,FI\"` (`--allowed-federations`, same syntax).")
+    key_type: str = setting(KeyType.RSA2048.value, "Type of the keys `gateway init` made (`--key-type`).")
+    conf_interval_seconds: int = setting(60, "How often the global configuration is downloaded.")
+    ocsp_interval_seconds: int = setting(600, "How often fresh OCSP responses for the own certificates "
+                                         "are fetched.")
+    timestamp_interval_seconds: int = setting(60, "How often the message log's records that wait for a "
+                                              "timestamp get one (one batch per run).")
+    registration: dict[str, str] = setting({}, "State of the registration request (`gateway register` "
+                                           "writes it; do not edit).")
     # Databases: "" means SQLite files in the gateway directory. A cluster of gateway
     # nodes shares the server configuration through a postgresql:// URL; the message
     # log stays per node (its own SQLite file, or its own PostgreSQL database).
-    serverconf_url: str = ""
-    messagelog_url: str = ""
-    # FULL: a logged exchange survives a power loss, not only a crash of the process
-    messagelog_synchronous: str = "FULL"
-    # SQLite page cache of each message-log connection: the log's indexes must stay in memory
-    messagelog_cache_mib: int = 64
-    # Processes serving the IS and mutual-TLS ports. 1: the node's one process does everything;
-    # N > 1: N worker processes serve, the main process supervises them and runs the jobs
-    # (gateway.node._workers). One Python process runs Python on one core at a time.
-    workers: int = 1
+    serverconf_url: str = setting("", "Database of the server configuration: empty = `DIR/serverconf.db` "
+                                  "(SQLite); a `postgresql://` URL shared by the nodes of a cluster.")
+    messagelog_url: str = setting("", "Database of this node's message log: empty = `DIR/messagelog.db` "
+                                  "(SQLite), or a database URL of its own.")
+    messagelog_synchronous: str = setting("FULL", "SQLite `synchronous` of the message log (OFF, NORMAL, FULL, "
+                                          "EXTRA): FULL, a logged exchange survives a power loss, not only a crash.")
+    messagelog_cache_mib: int = setting(64, "SQLite page cache of each message-log connection, MiB (0-65536): "
+                                        "the log's indexes must stay in memory.")
+    workers: int = setting(1, f"Processes serving the IS and mutual-TLS ports (1-{MAX_WORKERS}): 1, the node's "
+                           "one process does everything; N > 1, N worker processes serve and the main process "
+                           "supervises them and runs the jobs. One Python process runs on one core at a time.")
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "allowed_federations", parse_federations(self.allowed_federations))
         try:
             sid = parse_server(self.server)
         except IdentifierError as exc:
@@ -79,6 +109,10 @@ class NodeSettings:
                 raise SetupError(f"{name} must be empty (SQLite in the gateway directory) or a database URL, not {url!r}")
         if not isinstance(self.messagelog_cache_mib, int) or not 0 <= self.messagelog_cache_mib <= 65536:
             raise SetupError(f"messagelog_cache_mib must be a whole number from 0 to 65536, not {self.messagelog_cache_mib!r}")
+        if not isinstance(self.ocsp_interval_seconds, int) or not 60 <= self.ocsp_interval_seconds <= 86400:
+            # X-Road's ocspFetchInterval is at least 60 s; a day is far beyond any freshness window
+            raise SetupError(f"ocsp_interval_seconds must be a whole number from 60 to 86400, "
+                             f"not {self.ocsp_interval_seconds!r}")
         if not isinstance(self.workers, int) or not 1 <= self.workers <= MAX_WORKERS:
             raise SetupError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {self.workers!r}")
         if self.messagelog_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
@@ -102,7 +136,7 @@ class NodeSettings:
 
     def to_json(self) -> bytes:
         data = asdict(self)
-        data["allowed_federations"] = list(self.allowed_federations)
+        data["allowed_federations"] = federations_text(self.allowed_federations)
         return json.dumps(data, indent=2).encode() + b"\n"
 
     @classmethod
@@ -114,7 +148,6 @@ class NodeSettings:
             raise SetupError(f"{directory} is not a gateway directory (no {SETTINGS_FILE}); run `sild gateway init`") from None
         except ValueError as exc:
             raise SetupError(f"{path} is not valid JSON: {exc}") from exc
-        data["allowed_federations"] = tuple(data.get("allowed_federations") or ())
         try:
             return cls(**data)
         except TypeError as exc:
@@ -122,6 +155,27 @@ class NodeSettings:
 
     def save(self, directory: Path) -> None:
         write_atomic(directory / SETTINGS_FILE, self.to_json(), mode=0o600)
+
+
+def parse_federations(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """``allowed_federations`` as kept: ``()`` for none, ``("all",)``, or upper-case instance codes.
+
+    One syntax for the CLI (``--allowed-federations``) and ``gateway.json``: ``"none"``,
+    ``"all"`` or ``"EE,FI"``, the syntax of X-Road's ``allowed-federations`` and of
+    ``sild conf fetch``. A JSON list (``["FI"]``, what older versions wrote) reads the same.
+    """
+    from federation.client import AllowedFederations
+
+    try:
+        allowed = AllowedFederations.parse(value)
+    except ValueError as exc:
+        raise SetupError(f"{exc} (use none, all, or instance codes such as EE,FI)") from None
+    return ("all",) if allowed.allow_all else tuple(sorted(code.upper() for code in allowed.instances))
+
+
+def federations_text(federations: tuple[str, ...]) -> str:
+    """The text form of :func:`parse_federations`'s result: ``none``, ``all`` or ``EE,FI``."""
+    return ",".join(federations) or "none"
 
 
 def token_pin(directory: Path, pin: str | None = None) -> str:

@@ -1,7 +1,9 @@
 """Shared fixtures: where the X-Road conformance vectors are, a fixed moment, sild's own CA.
 
-The vectors live in ``../shared/conformance/xroad`` beside the project root (CI lays
-the same copy there); they are data and are never copied into the project.
+The vectors are looked up in ``$SILD_XROAD_VECTORS``, else ``../shared/conformance/xroad``
+beside the project root (CI lays them there); they are data and are never copied into the
+project. Without them every test that reads them is skipped and the run ends with one line
+saying so (:mod:`tests.support.conformance` says why and how CI refuses that).
 """
 
 from __future__ import annotations
@@ -14,15 +16,60 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.pgserver import start_postgres
-from tests.support.conformance import XROAD
-
+from tests.support.conformance import HOW_TO_GET, REQUIRE_ENV, XROAD, missing_reason, present, reads_vectors, required
 
 
 @pytest.fixture(scope="session")
 def xroad() -> Path:
-    """Root of X-Road's conformance vectors."""
-    assert XROAD.is_dir(), f"conformance vectors missing at {XROAD}"
+    """Root of X-Road's conformance vectors; skips the test when they are missing."""
+    if not present():
+        pytest.skip(missing_reason())
     return XROAD
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A run that must have the vectors (CI: ``$SILD_REQUIRE_XROAD_VECTORS``) stops before any test without them."""
+    if required() and not present():
+        pytest.exit(f"{missing_reason()} and {REQUIRE_ENV} is set: {HOW_TO_GET}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without the vectors, mark skipped every test that reads them, before any of them runs.
+
+    A test reads them when it takes the ``xroad`` fixture, or when it or a fixture of its
+    module reaches a module-level path inside the vectors (:func:`reads_vectors`).
+    """
+    if present():
+        return
+    skip = pytest.mark.skip(reason=missing_reason())
+    for item in items:
+        if _needs_vectors(item):
+            item.add_marker(skip)
+
+
+def _needs_vectors(item: pytest.Item) -> bool:
+    if "xroad" in getattr(item, "fixturenames", ()):
+        return True
+    module = getattr(item, "module", None)
+    if module is None:
+        return False
+    functions = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        functions += [d.func for d in defs if getattr(d.func, "__module__", None) == module.__name__]
+    return any(reads_vectors(f, vars(module)) for f in functions if f is not None)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Count the tests skipped for want of the vectors; :func:`pytest_unconfigure` says so last."""
+    reason = missing_reason()
+    skipped = sum(1 for report in terminalreporter.stats.get("skipped", [])
+                  if isinstance(report.longrepr, tuple) and reason in str(report.longrepr[2]))
+    if skipped:
+        config.stash[_VECTORS_LINE] = f"{skipped} tests skipped: {reason}; {HOW_TO_GET}"
+
+
+_VECTORS_LINE = pytest.StashKey[str]()
 
 
 @pytest.fixture
@@ -78,6 +125,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if server is not None:
         server.stop()
         os.environ.pop("SILD_TEST_POSTGRES_URL", None)
+    line = config.stash.get(_VECTORS_LINE, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter is not None:  # the run's very last line, after pytest's own summary
+        reporter.write_line(line, yellow=True)
 
 
 _PG_KEY = pytest.StashKey["object"]()

@@ -43,6 +43,7 @@ The tree::
     │   │   │   └── ConfMissingSignature [federation.conf.missing_signature] (federation.model)
     │   │   ├── ConfMissingPart [federation.conf.missing_part] (federation.model)
     │   │   ├── ConfOutdated [federation.conf.outdated] (federation.model)
+    │   │   ├── ConfRolledBack [federation.conf.rolled_back] (federation.client)
     │   │   ├── ConfSchemaInvalid [federation.conf.schema_invalid] (federation.model)
     │   │   ├── ConfTreeInvalid [federation.conf.tree_invalid] (federation.model)
     │   │   ├── ConfUnknownVerificationCert [federation.conf.unknown_verification_cert] (federation.model)

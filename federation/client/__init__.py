@@ -14,20 +14,25 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._client import ConfigurationClient, schedule_refresh
-    from ._config import AllowedFederations, ClientConfig, RefreshReport
+    from ._config import AllowedFederations, ClientConfig, ConfRolledBack, RefreshReport
+    from ._store import read_status
 
 __all__ = [
     "AllowedFederations",
     "ClientConfig",
+    "ConfRolledBack",
     "ConfigurationClient",
     "RefreshReport",
+    "read_status",
     "schedule_refresh",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
     "AllowedFederations": "._config",
     "ClientConfig": "._config",
+    "ConfRolledBack": "._config",
     "ConfigurationClient": "._client",
     "RefreshReport": "._config",
+    "read_status": "._store",
     "schedule_refresh": "._client",
 })

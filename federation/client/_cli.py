@@ -143,7 +143,7 @@ def _verify_url(url: str, anchor: ConfigurationAnchor, at: dt.datetime, ca_file:
 @conf_group.command("fetch")
 @click.option("--anchor", "anchor_file", required=True, type=click.Path(exists=True, dir_okay=False), help="Own instance's anchor.")
 @click.option("--dir", "directory", required=True, type=click.Path(file_okay=False), help="Where configuration is stored.")
-@click.option("--allowed-federations", default="none", show_default=True, help="none, all, or instances such as ee,fi.")
+@click.option("--allowed-federations", default="none", show_default=True, help="none, all, or instance codes such as EE,FI (as gateway init and gateway.json).")
 @click.option("--at", "at_text", default=None, help="Moment of verification (ISO 8601 with zone); default now.")
 @click.option("--ca-file", default=None, type=click.Path(exists=True, dir_okay=False), help="Extra CA bundle for HTTPS.")
 def fetch_command(anchor_file: str, directory: str, allowed_federations: str, at_text: str | None, ca_file: str | None) -> None:

@@ -11,14 +11,24 @@ Every refresh (60 s by default, an APScheduler job from :func:`schedule_refresh`
    and only when their hash changed since the stored copy), every part's schema.
    The first source that yields a verified configuration wins; a source that
    serves tampered or expired data is skipped like an unreachable one.
-2. **Store atomically** (:mod:`federation.client._store`): a new generation folder,
+2. **No rollback.** A verified directory that expires before the newest one this
+   client ever accepted for the instance (the high-water mark in
+   ``high-water.json``, kept across restarts) is refused with
+   ``federation.conf.rolled_back`` like a tampered one: the next source is tried,
+   and when none serves a newer or equal one the stored copy stays in use.
+   Expiry is the one moment a directory signs (``Expire-date``); X-Road's
+   generator sets it to generation time plus a fixed validity, so an older
+   directory expires earlier. An authority that shortens its validity interval
+   is refused until its new directories expire after the mark (at most the old
+   interval); the stored copy serves meanwhile.
+3. **Store atomically** (:mod:`federation.client._store`): a new generation folder,
    then an atomic symlink swap. The raw directory is kept for re-verification.
-3. **Federation.** For each trusted anchor in the own private parameters whose
+4. **Federation.** For each trusted anchor in the own private parameters whose
    instance ``allowed-federations`` admits (``none`` by default, ``all``, or a
    case-insensitive list such as ``ee,fi``), download that partner's
    ``externalconf`` the same way, verified with the partner's anchor, keeping its
    shared parameters only. Partners no longer trusted or allowed are removed.
-4. **Failure keeps the last good copy.** When no source gives a valid
+5. **Failure keeps the last good copy.** When no source gives a valid
    configuration, nothing stored is touched; ``status.json`` records when and why
    (the error code, e.g. ``federation.conf.hash_mismatch``), and the refresh report
    says it too. The stored copy stays in use until it expires.
@@ -31,13 +41,15 @@ all traffic. An expired partner configuration merely drops that partner from
 
 HTTP goes through httpx with an explicit ``ssl.SSLContext`` (never the
 environment's CA bundle variables). The directory's signature, not TLS, is what
-makes the content trustworthy; TLS only adds confidentiality and protects
-against a network attacker replaying *valid* but older directories.
+makes the content trustworthy; TLS only adds confidentiality. A network attacker
+replaying *valid* but older directories over plain HTTP is stopped by the
+high-water mark (step 2), not by TLS.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import ssl
 import threading
@@ -47,11 +59,11 @@ from typing import Any, Callable
 import httpx
 
 from ._config import (
-    DEFAULT_INTERVAL_SECONDS, AllowedFederations, ClientConfig, InstanceOutcome, RefreshReport,
+    DEFAULT_INTERVAL_SECONDS, AllowedFederations, ClientConfig, ConfRolledBack, InstanceOutcome, RefreshReport,
 )
 from ._store import (
-    read_metadata, read_part, read_status, remove_instance, stored_instances, stored_parts_by_location,
-    store_configuration, write_status,
+    raise_high_water, read_high_water, read_metadata, read_part, read_status, remove_instance, stored_instances,
+    stored_parts_by_location, store_configuration, write_status,
 )
 from federation.conftree import CurrentConfiguration, load_tree
 from trust.infra import utc_now
@@ -59,6 +71,9 @@ from federation.directory import VerifiedConfiguration, parse_directory, verify_
 from federation.model import ConfigurationAnchor, PrivateParameters
 from federation.model import ConfDownloadFailed, ConfError, ConfMissingPart, ConfOutdated, ConfTreeInvalid
 from federation.model import parse_private_parameters
+
+log = logging.getLogger("sild.federation.client")
+
 
 def _aware(at: dt.datetime) -> None:
     if at.tzinfo is None or at.utcoffset() is None:
@@ -113,9 +128,11 @@ class ConfigurationClient:
         self._rng.shuffle(urls)
         return sorted(urls, key=lambda u: 0 if u.lower().startswith("https://") else 1)  # stable: HTTPS first
 
-    def download(self, anchor: ConfigurationAnchor, at: dt.datetime, *, stored_instance: str | None = None) -> tuple[VerifiedConfiguration, str]:
+    def download(self, anchor: ConfigurationAnchor, at: dt.datetime, *, stored_instance: str | None = None,
+                 not_before: dt.datetime | None = None) -> tuple[VerifiedConfiguration, str]:
         """Download and verify the configuration an anchor points at; return it and its URL.
 
+        ``not_before``: refuse a directory expiring earlier (the high-water mark).
         Raises the most specific :class:`ConfError` seen when no source succeeds.
         """
         _aware(at)
@@ -140,6 +157,7 @@ class ConfigurationClient:
                         break
                     try:
                         verified = self._verify(http, anchor, body, url, at, cached)
+                        _not_rolled_back(verified, not_before)
                     except ConfError as exc:
                         failures.append((url, exc))
                         break
@@ -211,13 +229,18 @@ class ConfigurationClient:
             previous = read_metadata(self.config.directory, anchor.instance)
         except ConfTreeInvalid:
             previous = None
+        mark = self._high_water(anchor.instance, previous.expires_at if previous else None)
         try:
-            verified, url = self.download(anchor, at, stored_instance=anchor.instance if previous else None)
+            verified, url = self.download(anchor, at, stored_instance=anchor.instance if previous else None,
+                                          not_before=mark)
             try:
                 store_configuration(self.config.directory, verified, kind=kind, source_url=url, downloaded_at=at)
+                raise_high_water(self.config.directory, anchor.instance, verified.expires_at)
             except OSError as exc:
                 raise ConfError(f"cannot store configuration of {anchor.instance}: {exc}", code="federation.conf.store_failed") from exc
         except ConfError as exc:
+            if isinstance(exc, ConfRolledBack):
+                log.warning("configuration of %s: older directory refused, the stored copy stays: %s", anchor.instance, exc)
             return InstanceOutcome(
                 anchor.instance,
                 ok=False,
@@ -228,6 +251,16 @@ class ConfigurationClient:
                 kept_previous=previous is not None,
             )
         return InstanceOutcome(anchor.instance, ok=True, kind=kind, source_url=url, expires_at=verified.expires_at)
+
+    def _high_water(self, instance: str, stored_expiry: dt.datetime | None) -> dt.datetime | None:
+        """The newest expiry accepted for ``instance``: the mark on disk or the stored copy's, the later."""
+        try:
+            mark = read_high_water(self.config.directory).get(instance)
+        except ConfTreeInvalid as exc:
+            log.warning("high-water mark unreadable, comparing with the stored copy only: %s", exc)
+            mark = None
+        candidates = [m for m in (mark, stored_expiry) if m is not None]
+        return max(candidates) if candidates else None
 
     def _own_private(self) -> PrivateParameters | None:
         try:
@@ -278,6 +311,13 @@ def _status_entry(outcome: InstanceOutcome, at: dt.datetime, previous: Any) -> d
     if outcome.expires_at is not None:
         entry["expiresAt"] = outcome.expires_at.astimezone(dt.timezone.utc).isoformat()
     return entry
+
+
+def _not_rolled_back(verified: VerifiedConfiguration, not_before: dt.datetime | None) -> None:
+    if not_before is not None and verified.expires_at < not_before:
+        raise ConfRolledBack(
+            f"directory of {verified.instance} expires at {verified.expires_at.isoformat()}, before the newest one "
+            f"accepted ({not_before.isoformat()}): older configuration is never taken back")
 
 
 def _with_version(url: str, version: int) -> str:

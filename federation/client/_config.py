@@ -16,11 +16,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from federation.model import ConfigurationAnchor
+from federation.model import ConfError, ConfigurationAnchor
 
 DEFAULT_VERSIONS = (6, 5, 4, 3, 2)
 DEFAULT_INTERVAL_SECONDS = 60
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+
+
+class ConfRolledBack(ConfError):
+    """A source served a valid directory that expires before the newest one this client accepted.
+
+    Either an attacker replays older configuration (a removed gateway, CA or member
+    would come back until it expires) or the authority shortened its validity
+    interval; the stored copy stays in use either way.
+    """
+
+    code = "federation.conf.rolled_back"
 
 
 @dataclass(frozen=True)

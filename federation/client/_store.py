@@ -6,6 +6,7 @@ both understand it)::
 
     ROOT/instance-identifier            own instance code (as X-Road writes it)
     ROOT/status.json                    last attempt per instance: ok or why not
+    ROOT/high-water.json                newest expiry accepted per instance (no rollback)
     ROOT/EE -> .EE.20260601T120000-1a2b (symlink to the current generation)
     ROOT/.EE.20260601T120000-1a2b/
         directory                       the raw signed directory, for re-verification
@@ -20,6 +21,13 @@ and then made current by atomically replacing the symlink, so a reader sees the 
 copy or the new one, never a mix; the previous generation is removed afterwards.
 Nothing here trusts what it reads back: :mod:`federation.conftree` can re-verify
 the stored ``directory`` against the anchor.
+
+``high-water.json`` remembers, per instance, the latest ``Expire-date`` of a
+directory this client ever accepted. An attacker on the plain-HTTP distribution
+path can replay an older directory that is still valid (its signature and expiry
+hold); the client refuses any directory that expires before the mark. The mark is
+a file of its own, not the current generation's metadata, so it survives a restart,
+a removed partner and a damaged or deleted generation folder alike.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ FILE_NAMES = {
 DIRECTORY_FILE = "directory"
 METADATA_FILE = "metadata.json"
 STATUS_FILE = "status.json"
+HIGH_WATER_FILE = "high-water.json"
 INSTANCE_FILE = "instance-identifier"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.()'+,=?-]{0,127}$")
 
@@ -262,3 +271,40 @@ def read_status(root: Path) -> dict[str, Any]:
 def write_status(root: Path, status: dict[str, Any]) -> None:
     root.mkdir(parents=True, exist_ok=True)
     write_atomic(root / STATUS_FILE, json.dumps(status, indent=2, sort_keys=True).encode())
+
+
+def read_high_water(root: Path) -> dict[str, dt.datetime]:
+    """The newest expiry accepted per instance; an unreadable file counts as no mark (logged by the caller)."""
+    try:
+        value = json.loads((root / HIGH_WATER_FILE).read_bytes())
+    except FileNotFoundError:
+        return {}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfTreeInvalid(f"{root / HIGH_WATER_FILE} is damaged: {exc}") from exc
+    marks: dict[str, dt.datetime] = {}
+    if isinstance(value, dict):
+        for instance, entry in value.items():
+            try:
+                marks[str(instance)] = _parse_iso(entry["expiresAt"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfTreeInvalid(f"{root / HIGH_WATER_FILE}: bad entry for {instance}: {exc}") from exc
+    return marks
+
+
+def raise_high_water(root: Path, instance: str, expires_at: dt.datetime) -> None:
+    """Move the mark of ``instance`` up to ``expires_at`` (never down); written atomically.
+
+    A damaged file is replaced by one holding this mark (the caller has already
+    compared with the stored generation's expiry instead, see the client).
+    """
+    try:
+        marks = read_high_water(root)
+    except ConfTreeInvalid:
+        marks = {}
+    current = marks.get(instance)
+    if current is not None and current >= expires_at:
+        return
+    marks[instance] = expires_at
+    data = {name: {"expiresAt": _iso(moment)} for name, moment in sorted(marks.items())}
+    root.mkdir(parents=True, exist_ok=True)
+    write_atomic(root / HIGH_WATER_FILE, json.dumps(data, indent=2).encode())

@@ -30,6 +30,10 @@ class AdminConfig:
     worker_metrics: Path | None = None  # where the node's worker processes leave their figures
     fetch: Fetch = default_fetch
     clock: Callable[[], dt.datetime] | None = None
+    # the node's own report (configuration, OCSP of own certificates, registration) and
+    # its "fetch OCSP responses now"; absent when the app runs without a node
+    node_status: Callable[[], dict[str, Any]] | None = None
+    refresh_ocsp: Callable[[], dict[str, Any]] | None = None
     directory: Path | None = None  # the gateway directory (what POST /api/v1/backup backs up)
 
     @classmethod
@@ -44,5 +48,7 @@ class AdminConfig:
             opmonitor=getattr(node, "opmonitor", None),
             metrics=getattr(node, "metrics", None),
             worker_metrics=getattr(node, "worker_metrics_dir", None),
+            node_status=getattr(node, "status", None),
+            refresh_ocsp=getattr(node, "refresh_ocsp_now", None),
             directory=getattr(node, "directory", None),
         )

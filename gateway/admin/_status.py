@@ -1,7 +1,9 @@
 """Open and read-only views of the gateway as a whole: health, description, status, metrics.
 
 ``/healthz`` (for load balancers) and ``/api/openapi.json`` need no key; ``/api/status``
-and ``/metrics`` (Prometheus text) need a reading role.
+and ``/metrics`` (Prometheus text) need a reading role. ``POST /api/ocsp/refresh``
+(``admin``) fetches the own certificates' OCSP responses now, as
+``sild gateway ocsp refresh`` does, and answers their state.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import yaml
 from flask import Blueprint, Response, jsonify
 
-from ._auth import READERS, Routes
+from ._auth import READERS, SUPERUSER, Routes
 from ._config import AdminConfig
 from ._http import ApiError
 
@@ -49,7 +51,17 @@ def status_blueprint(config: AdminConfig) -> Blueprint:
         }
         if config.messagelog is not None:
             out["message_log"] = config.messagelog.status()
+        if config.node_status is not None:
+            report = config.node_status()
+            for part in ("registration", "configuration", "ocsp"):
+                out[part] = report.get(part)
         return jsonify(out)
+
+    @api.route("POST", "/api/ocsp/refresh", SUPERUSER)
+    def ocsp_refresh() -> Any:
+        if config.refresh_ocsp is None:
+            raise ApiError(404, "gateway.admin.no_node", "this admin API runs without a gateway node")
+        return jsonify(config.refresh_ocsp())
 
     @api.route("GET", "/metrics", *READERS)
     def metrics() -> Any:

@@ -25,8 +25,9 @@ from ._access import access_group, localgroup_group
 from ._apikeys import apikey_group
 from ._backup import backup, restore
 from ._clients import client_group
+from ._keys import cert_group, key_group, token_group
 from ._log import log_group
 from ._services import service_group
 
 __all__ = ["access_group", "apikey_group", "client_group", "localgroup_group", "log_group", "service_group",
-           "backup", "restore"]
+           "token_group", "key_group", "cert_group", "backup", "restore"]

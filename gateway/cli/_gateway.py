@@ -6,6 +6,7 @@
     sild gateway register DIR --authority URL [--address HOST:PORT] [--client ID ...]
     sild gateway serve DIR [--workers N]                      (N processes serve the ports)
     sild gateway status DIR
+    sild gateway ocsp refresh DIR                             (fetch own OCSP responses now)
 
 The token PIN comes from ``$SILD_TOKEN_PIN`` (or ``DIR/token.pin``, written only by
 the sandbox). Administration commands of the server configuration (clients,
@@ -14,7 +15,6 @@ services, access rights) are added from :mod:`gateway.cli._admin` when present.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import json
 import os
@@ -29,7 +29,7 @@ from trust.protocol import parse_client
 from trust.keys import KeyType
 
 from gateway.provision import add_member, import_certificate, init_gateway, load_cert_chain, sign_keys
-from gateway.settings import MAX_WORKERS, NodeSettings, SetupError, token_pin
+from gateway.settings import MAX_WORKERS, NodeSettings, SetupError, federations_text, parse_federations, token_pin
 
 from ._signals import stop_on_signal
 
@@ -54,26 +54,57 @@ def gateway_group() -> None:
 @click.option("--peer-port", type=click.IntRange(0, 65535), default=5500, show_default=True)
 @click.option("--ocsp-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Plain-HTTP OCSP-responses port for X-Road peers (5577); 0 = off.")
-@click.option("--admin-port", type=click.IntRange(0, 65535), default=0, show_default=True)
+@click.option("--admin-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Admin API port (plain HTTP on 127.0.0.1 only); 0 = off.")
 @click.option("--address", default="", help="Address registered for this gateway (host or host:port).")
-@click.option("--allow-federation", "federations", multiple=True,
-              help="Federated instance whose configuration to use ('all' for every trusted one).")
+@click.option("--is-listen", "is_host", default="127.0.0.1", show_default=True,
+              help="Address the IS ports listen on (0.0.0.0: every interface, for ISs on other machines).")
+@click.option("--peer-listen", "peer_host", default=None,
+              help="Address the mutual-TLS port listens on [default: 0.0.0.0 when --address names a host "
+                   "other than loopback, else 127.0.0.1].")
+@click.option("--allowed-federations", "allowed", default="none", show_default=True,
+              help="Federated instances whose configuration to use: none, all, or codes such as EE,FI.")
+@click.option("--allow-federation", "old_allowed", multiple=True, hidden=True,
+              help="Deprecated spelling of --allowed-federations (repeatable).")
 def init_command(directory: Path, anchor: Path, server: str, key_type: str, is_port: int, is_tls_port: int,
-                 peer_port: int,
-                 ocsp_port: int, admin_port: int, address: str, federations: tuple[str, ...]) -> None:
+                 peer_port: int, ocsp_port: int, admin_port: int, address: str, is_host: str, peer_host: str | None,
+                 allowed: str, old_allowed: tuple[str, ...]) -> None:
     """Create the gateway directory, its keys and the CSRs of its certificates."""
     from federation.anchor import anchor_fingerprint
 
+    if old_allowed:
+        click.echo("sild: warning: --allow-federation is deprecated; use --allowed-federations "
+                   f"{','.join(old_allowed)}", err=True)
+        allowed = ",".join(old_allowed) if allowed == "none" else ",".join((allowed, *old_allowed))
     settings = init_gateway(directory, anchor=anchor, server=server, pin=token_pin(directory),
                             key_type=KeyType(key_type), settings={
-                                "is_port": is_port, "is_tls_port": is_tls_port, "peer_port": peer_port,
-                                "ocsp_port": ocsp_port,
-                                "admin_port": admin_port, "public_address": address,
-                                "allowed_federations": tuple(federations)})
+                                "is_host": is_host, "is_port": is_port, "is_tls_port": is_tls_port,
+                                "peer_host": peer_host or default_peer_host(address), "peer_port": peer_port,
+                                "ocsp_port": ocsp_port, "admin_port": admin_port, "public_address": address,
+                                "allowed_federations": parse_federations(allowed)})
     click.echo(f"gateway {settings.server} of instance {settings.instance} created in {directory}")
     click.echo(f"anchor SHA-224: {anchor_fingerprint(anchor.read_bytes())}")
     click.echo(f"auth CSR: {directory / 'csr' / 'auth.csr.pem'}")
     click.echo(f"sign CSR: {directory / 'csr' / 'sign.csr.pem'}")
+    click.echo(f"listening when served: IS {settings.is_host}:{settings.is_port}, "
+               f"mutual TLS {settings.peer_host}:{settings.peer_port}; "
+               f"allowed federations: {federations_text(settings.allowed_federations)}")
+
+
+def default_peer_host(address: str) -> str:
+    """Where the mutual-TLS port listens unless told: everywhere when other machines are to reach it.
+
+    A gateway registered as ``gw1.tax.ee:5500`` must accept connections from other
+    gateways, so its peer port listens on every interface; a gateway without an address,
+    or with a loopback one (a sandbox on one machine), stays on 127.0.0.1.
+    """
+    host = address.strip()
+    if host.startswith("["):
+        host = host[1:host.find("]")] if "]" in host else host[1:]
+    elif host.count(":") == 1:
+        host = host.split(":")[0]
+    loopback = not host or host == "localhost" or host == "::1" or host.startswith("127.")
+    return "127.0.0.1" if loopback else "0.0.0.0"
 
 
 @gateway_group.command("add-member")
@@ -204,64 +235,38 @@ def worker_command(directory: Path, index: int, listen: tuple[str, ...]) -> None
 @DIR_ARG
 @click.option("--json", "as_json", is_flag=True)
 def status_command(directory: Path, as_json: bool) -> None:
-    """Configuration age and expiry, OCSP and timestamping health, registration state."""
-    data = gateway_status(directory)
+    """Configuration age and expiry, OCSP of own certificates, timestamping, registration."""
+    from gateway.node import gateway_status, status_lines
+
+    data = gateway_status(directory, utc_now())
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
-    click.echo(f"gateway {data['server']} ({data['instance']})")
-    confs: dict[str, dict[str, object]] = data["configuration"]  # type: ignore[assignment]
-    for inst, conf in confs.items():
-        state = "valid" if conf["valid"] else "EXPIRED"
-        click.echo(f"  configuration {inst}: {state}, expires {conf['expires_at']}, downloaded {conf.get('downloaded')}")
-    ocsp: dict[str, object] = data["ocsp"]  # type: ignore[assignment]
-    click.echo(f"  OCSP: last refresh {ocsp.get('last_refresh')}, error {ocsp.get('last_error')}")
-    click.echo(f"  timestamping: {json.dumps(data.get('timestamping'), default=str)}")
-    click.echo(f"  registration: {data['registration']}")
+    click.echo("\n".join(status_lines(data)))
 
 
-def gateway_status(directory: Path) -> dict[str, object]:
-    """Status read from the directory (works while the node runs or not)."""
-    from federation.conftree import load_tree
+@gateway_group.group("ocsp")
+def ocsp_group() -> None:
+    """OCSP responses of the gateway's own certificates."""
+
+
+@ocsp_group.command("refresh")
+@DIR_ARG
+@click.option("--json", "as_json", is_flag=True)
+def ocsp_refresh_command(directory: Path, as_json: bool) -> None:
+    """Fetch fresh OCSP responses for the own certificates now (the node picks them up within 30 s)."""
+    from gateway.node import refresh_own_ocsp, status_lines
 
     settings = NodeSettings.load(directory)
-    at = utc_now()
-    out: dict[str, object] = {"server": settings.server, "instance": settings.instance}
-    confs: dict[str, object] = {}
-    registered = False
-    try:
-        tree = load_tree(directory / "conf")
-        for inst, conf in tree.instances.items():
-            meta_path = directory / "conf"
-            confs[inst] = {"expires_at": conf.expires_at.isoformat() if conf.expires_at else None,
-                           "valid": conf.expires_at is None or conf.expires_at > at,
-                           "downloaded": _mtime(meta_path / inst)}
-            if inst == settings.instance:
-                registered = any(s.server_id == settings.server_id for s in conf.shared.security_servers)
-    except Exception as exc:  # noqa: BLE001 - status must report, not fail
-        confs["error"] = {"expires_at": None, "valid": False, "downloaded": None, "message": str(exc)}
-    out["configuration"] = confs
-    status_file = directory / "ocsp" / "status.json"
-    out["ocsp"] = json.loads(status_file.read_text()) if status_file.is_file() else {}
-    try:
-        from gateway.messagelog import MessageLog
-        from gateway.db import open_engine
-
-        out["timestamping"] = MessageLog(open_engine(settings.messagelog_database(directory))).status(at)
-    except Exception as exc:  # noqa: BLE001
-        out["timestamping"] = {"error": str(exc)}
-    reg = settings.registration
-    out["registration"] = "registered" if registered else (
-        f"requested at {reg.get('submitted_at')}" if reg.get("submitted_at") else "not registered")
-    out["sign_keys"] = {k: v.to_text() for k, v in sign_keys(directory).items()}
-    return out
-
-
-def _mtime(path: Path) -> str | None:
-    try:
-        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat()
-    except OSError:
-        return None
+    ocsp = refresh_own_ocsp(directory, utc_now())
+    if as_json:
+        click.echo(json.dumps(ocsp, indent=2))
+    else:
+        lines = status_lines({"server": settings.server, "instance": settings.instance, "registration": "",
+                              "configuration": {}, "ocsp": ocsp, "timestamping": {}})
+        click.echo("\n".join(line for line in lines if line.startswith(("  OCSP", "    "))))
+    if ocsp.get("last_error"):
+        raise click.exceptions.Exit(1)
 
 
 def _add_admin_commands() -> None:

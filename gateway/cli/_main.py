@@ -55,7 +55,30 @@ def load_group(name: str) -> click.Command:
     """Import the command group ``name`` (a key of :data:`_GROUPS`)."""
     entry = _GROUPS[name]
     command: click.Command = getattr(importlib.import_module(entry.module), entry.attr)
+    _whole_summaries(command)
     return command
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a help text's first paragraph, whole (click's own summary stops at ~45 characters)."""
+    words = " ".join(text.split("\n\n")[0].split()).split(" ")
+    for number, word in enumerate(words):
+        if word.endswith("."):
+            return " ".join(words[:number + 1])
+    return " ".join(words)
+
+
+def _whole_summaries(command: click.Command) -> None:
+    """Give every subcommand its whole first sentence as ``short_help``.
+
+    Without it click cuts each summary in a group's help to the room left on an
+    80-column line and ends it with "...": a reader saw half a sentence. ``write_dl``
+    wraps a long summary onto the next lines instead.
+    """
+    for sub in getattr(command, "commands", {}).values():
+        if not sub.short_help and sub.help:
+            sub.short_help = first_sentence(sub.help)
+        _whole_summaries(sub)
 
 
 class _SildGroup(click.Group):
@@ -72,14 +95,11 @@ class _SildGroup(click.Group):
         names = self.list_commands(ctx)
         if not names:
             return
-        limit = formatter.width - 6 - max(len(name) for name in names)
         rows = []
         for name in names:
-            if name in self.commands:
-                rows.append((name, self.commands[name].get_short_help_str(limit)))
-            else:
-                # click shortens the summary exactly as it would the loaded group's help
-                rows.append((name, click.Command(name, help=_GROUPS[name].summary).get_short_help_str(limit)))
+            # the whole first sentence, as the loaded group's help would show it (wrapped, never cut)
+            rows.append((name, first_sentence(self.commands[name].help or "") if name in self.commands
+                         else first_sentence(_GROUPS[name].summary)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -56,8 +56,8 @@ class ConfStore:
 
     def _load(self) -> None:
         conf_dir = self.directory / "conf"
-        if not conf_dir.exists():
-            return
+        if not (conf_dir / "instance-identifier").is_file():
+            return  # nothing downloaded yet (the client writes it with the first own configuration)
         try:
             tree = load_tree(conf_dir)
         except FederationError as exc:

@@ -102,8 +102,11 @@ class Exchange:
 class MessageLog:
     """Appends and reads message-log records on one database."""
 
-    def __init__(self, engine: Engine, *, clock: Clock = utc_now, config: MessageLogConfig | None = None) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now, config: MessageLogConfig | None = None,
+                 on_append: Callable[[int], None] | None = None) -> None:
         self.engine = engine
+        # told how many records each append wrote (the node's metrics count them)
+        self._on_append = on_append
         self.clock = clock
         self.config = config or MessageLogConfig()
         self._state = _StateCache()
@@ -156,11 +159,14 @@ class MessageLog:
         the caller's transaction and is durable when the caller commits.
         """
         if connection is not None:
-            return self._insert(connection, entry)
-        if self._writer is not None:
-            return self._writer.submit((entry,))
-        with self.commit_lock.begin() as conn:
-            return self._insert(conn, entry)
+            record_id = self._insert(connection, entry)  # counted when inserted: the caller commits
+        elif self._writer is not None:
+            record_id = self._writer.submit((entry,))
+        else:
+            with self.commit_lock.begin() as conn:
+                record_id = self._insert(conn, entry)
+        self._appended(1)
+        return record_id
 
     def append_all(self, entries: Sequence[LogEntry]) -> int:
         """Store several messages in one transaction (all or none); returns the first record id.
@@ -171,9 +177,16 @@ class MessageLog:
         if not entries:
             raise InvalidLogEntry("nothing to append")
         if self._writer is not None:
-            return self._writer.submit(tuple(entries))
-        with self.commit_lock.begin() as conn:
-            return [self._insert(conn, e) for e in entries][0]
+            first = self._writer.submit(tuple(entries))
+        else:
+            with self.commit_lock.begin() as conn:
+                first = [self._insert(conn, e) for e in entries][0]
+        self._appended(len(entries))
+        return first
+
+    def _appended(self, count: int) -> None:
+        if self._on_append is not None:
+            self._on_append(count)
 
     def close(self) -> None:
         """Let the group-commit transaction in flight commit and close its connection."""
@@ -260,6 +273,10 @@ class MessageLog:
 
     def invalidate_state(self) -> None:
         self._state = _StateCache()
+
+    def last_timestamp_success(self) -> dt.datetime | None:
+        """When a timestamping run last succeeded (any process of this log), from the cached state."""
+        return self._refresh_state().last_success
 
     def timestamping_overdue(self, at: dt.datetime | None = None) -> bool:
         """True when timestamping has failed (or left records unstamped) longer than allowed."""

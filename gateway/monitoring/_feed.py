@@ -36,6 +36,8 @@ class MonitoringFeed:
                  max_queue: int = 100_000) -> None:
         self.opmonitor = opmonitor
         self.metrics = metrics
+        # getSecurityServerHealthData's monitoringStartupTimestamp (ms): when this feed began
+        self.started_ms = int(time.time() * 1000)
         self.dropped = 0
         self._max_queue = max_queue
         self._queue: collections.deque[OpNote] = collections.deque()
@@ -81,8 +83,13 @@ class MonitoringFeed:
             return 0
         from ._store import store_many
 
+        # monitoringDataTs is when the record reached the store, as X-Road's daemon sets it: a
+        # reader that asks up to a second already past (minus a margin) then misses nothing
+        # written later (gateway.monitoring._opdata.RECORDS_AVAILABLE_OFFSET_SECONDS)
+        stored_at = int(time.time())
         try:
-            return int(store_many(self.opmonitor, [note.fields() for note in batch]))
+            return int(store_many(self.opmonitor, [{**note.fields(), "monitoringDataTs": stored_at}
+                                                   for note in batch]))
         except Exception:  # noqa: BLE001 - a monitoring database problem must not stop traffic
             log.exception("could not store %d operational monitoring records", len(batch))
             return 0

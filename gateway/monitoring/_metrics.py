@@ -9,6 +9,13 @@ Labels are kept to bounded sets (side, service type, fault code); client and ser
 identifiers are *not* labels - they would make the number of series unbounded - and
 live in operational monitoring records instead.
 
+Every family here is updated by production code, never only by tests: the feed
+(:mod:`gateway.monitoring._feed`) observes each exchange, the message log counts the
+records it writes (``on_append``), the timestamping gauges read the log's state at
+scrape time, and the node reports each configuration refresh
+(:meth:`GatewayMetrics.observe_configuration`). ``tests/gateway/monitoring`` reads
+``/metrics`` after real exchanges to keep it so.
+
 With ``workers: N`` the figures of every process are merged into one ``/metrics``;
 how, and why a worker's figures are retired when it exits, is told in
 :mod:`gateway.monitoring._merge`.
@@ -16,15 +23,18 @@ how, and why a worker's figures are retired when it exits, is told in
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from trust.infra import write_atomic
+
+from federation.client import ConfRolledBack
 
 from ._merge import (
     MAX_INCLUDED_FILE_BYTES, METRICS_FILE_SUFFIX, RETIRED_FILE, _Merged, _parse, _read_bounded, _read_dumps,
@@ -33,6 +43,7 @@ from ._merge import (
 log = logging.getLogger(__name__)
 
 SIDES = ("client", "server")
+ROLLED_BACK = ConfRolledBack.code
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -65,6 +76,14 @@ class GatewayMetrics:
             "messagelog_timestamping_overdue", "1 while messages are refused because timestamping is overdue",
             namespace=namespace, registry=self.registry,
         )
+        self.configuration_expiry = Gauge(
+            "configuration_expiry_seconds", "Unix time at which the stored global configuration expires, by instance",
+            ["instance"], namespace=namespace, registry=self.registry,
+        )
+        self.configuration_rollbacks = Counter(
+            "configuration_rollbacks_refused", "Downloads refused because the directory was older than the one held",
+            ["instance"], namespace=namespace, registry=self.registry,
+        )
 
     def observe(self, side: str, service_type: str, duration_seconds: float, fault_code: str | None = None) -> None:
         """Record one exchange; ``fault_code`` (e.g. ``server.serverproxy.access_denied``) when it failed."""
@@ -87,6 +106,27 @@ class GatewayMetrics:
     def bind_overdue(self, check: Callable[[], bool]) -> None:
         """Let the overdue gauge ask the message log at scrape time."""
         self.timestamping_overdue.set_function(lambda: 1.0 if check() else 0.0)
+
+    def bind_last_success(self, last: Callable[[], dt.datetime | None]) -> None:
+        """Let the last-success gauge ask the message log at scrape time (0 before the first success).
+
+        The log keeps the moment in its database, so the gauge is right in any process
+        and after a restart, whichever process ran the timestamping.
+        """
+        def read() -> float:
+            moment = last()
+            return moment.timestamp() if moment is not None else 0.0
+
+        self.timestamping_last_success.set_function(read)
+
+    def observe_configuration(self, outcomes: Iterable[Any]) -> None:
+        """Record a configuration refresh: ``outcomes`` are the client's per-instance outcomes."""
+        for outcome in outcomes:
+            instance = _bounded_code(str(outcome.instance))
+            if outcome.code == ROLLED_BACK:
+                self.configuration_rollbacks.labels(instance).inc()
+            if outcome.expires_at is not None:
+                self.configuration_expiry.labels(instance).set(outcome.expires_at.timestamp())
 
     def dump(self, path: Path) -> None:
         """Write this registry's text exposition to ``path`` atomically (for a worker process).

@@ -48,6 +48,10 @@ class OpNote:
     rest_path: str | None = None
     service_server_address: str | None = None
     response_size: int | None = None
+    # ms since the epoch: the request left for the provider's gateway (client side) or the
+    # service (server side), and its answer came back; unknown when refused before that
+    request_out_ts: int | None = None
+    response_in_ts: int | None = None
     # the outcome, set by the proxy (faults) and the feed (MonitoringFeed.finish)
     response_out_ts: int | None = None
     status_code: int | None = None
@@ -83,6 +87,14 @@ class OpNote:
         """An exchange (not ``listClients`` or a WSDL download, not a request refused unread)."""
         return self.service is not None
 
+    def sending(self) -> None:
+        """The request leaves now (to the provider's gateway, or to the service)."""
+        self.request_out_ts = int(time.time() * 1000)
+
+    def answered(self) -> None:
+        """Its answer came back now."""
+        self.response_in_ts = int(time.time() * 1000)
+
     def fail(self, fault_code: str, fault_string: str) -> None:
         self.fault_code = fault_code
         self.fault_string = fault_string
@@ -115,7 +127,8 @@ class OpNote:
             ("messageProtocolVersion", self.protocol_version),
             ("requestAttachmentCount", self.request_attachment_count), ("restMethod", self.rest_method),
             ("restPath", self.rest_path), ("serviceSecurityServerAddress", self.service_server_address),
-            ("responseSize", self.response_size), ("responseOutTs", self.response_out_ts),
+            ("responseSize", self.response_size), ("requestOutTs", self.request_out_ts),
+            ("responseInTs", self.response_in_ts), ("responseOutTs", self.response_out_ts),
             ("statusCode", self.status_code),
         ):
             if value is not None:

@@ -14,18 +14,25 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._node import GatewayNode, PolicyCache
+    from ._status import gateway_status, refresh_own_ocsp, status_lines
     from ._workers import parse_listen, sild_command
 
 __all__ = [
     "GatewayNode",
     "PolicyCache",
+    "gateway_status",
     "parse_listen",
+    "refresh_own_ocsp",
     "sild_command",
+    "status_lines",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
     "GatewayNode": "._node",
     "PolicyCache": "._node",
+    "gateway_status": "._status",
     "parse_listen": "._workers",
+    "refresh_own_ocsp": "._status",
     "sild_command": "._workers",
+    "status_lines": "._status",
 })

@@ -46,17 +46,29 @@ class NodeJobs(NodePorts):
 
     def refresh_conf(self) -> None:
         if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
-            self.conf_store.refresh()
+            self.observe_conf(self.conf_store.refresh())
         self._reload_cas()
+
+    def observe_conf(self, report: Any) -> None:
+        """A configuration refresh in the metrics: expiry per instance, refused rollbacks."""
+        if self.metrics is not None and report is not None:
+            self.metrics.observe_configuration(report.outcomes)
 
     def refresh_ocsp(self, *, only_if_due: bool = False) -> None:
         at = self.clock()
-        if only_if_due and not self.own_ocsp.due(at, self.settings.ocsp_interval_seconds):
-            return
+        if only_if_due:
+            self.own_ocsp.reload()  # what `sild gateway ocsp refresh` fetched beside this process
+            if not self.own_ocsp.due(at, self.settings.ocsp_interval_seconds):
+                return
         try:
             self.own_ocsp.refresh(at)
         except Exception as exc:  # noqa: BLE001 - a job must keep running; the failure is reported
             log.warning("OCSP refresh failed: %s", exc)
+
+    def refresh_ocsp_now(self) -> dict[str, Any]:
+        """Fetch the own certificates' OCSP responses now (admin API); the OCSP part of the status."""
+        self.refresh_ocsp()
+        return self.status()["ocsp"]  # type: ignore[attr-defined,no-any-return]
 
     def _start_jobs(self) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler

@@ -43,7 +43,7 @@ from gateway.proxy import ServerProxy
 from gateway.serverconf import ServerConf
 from gateway.db import open_engine
 from gateway.net import WsgiServer
-from gateway.provision import load_cert_chain, sign_keys
+from gateway.provision import load_cert_chain, open_registry, signing_keys
 from gateway.settings import NodeSettings, SetupError, token_pin
 
 from ._jobs import NodeJobs
@@ -118,12 +118,17 @@ class GatewayNode(NodeJobs):
 
     # -- wiring (in this order: each step uses what the earlier ones built) -------------
     def _load_keys(self) -> None:
-        """The token, the auth certificate chain and the sign keys of the members served."""
+        """The tokens, the auth certificate chain and the sign keys of the members served.
+
+        The soft token holds the TLS keys (the TLS stack reads their files); messages are
+        signed through the key registry, which reaches PKCS#11 tokens too (their PINs
+        from ``SILD_TOKEN_PIN_<NAME>``) and refuses a disabled key.
+        """
         self.token = SoftToken(self.directory / "token", self.pin)
+        self.keys = open_registry(self.directory, self.pin)
         self.auth_chain = load_cert_chain(self.directory, "auth")
-        self.sign_keys = {member: SignKey(key_id, tuple(load_cert_chain(self.directory, key_id)))
-                          for key_id, member in sign_keys(self.directory).items()
-                          if (self.directory / "certs" / f"{key_id}.pem").is_file()}
+        self.sign_keys = {member: SignKey(key_id, tuple(chain))
+                          for member, (key_id, chain) in signing_keys(self.directory, self.keys).items()}
         if self.server_id.owner not in self.sign_keys:
             raise SetupError("no sign certificate of the owner imported yet; run `sild gateway import-cert`")
 
@@ -141,8 +146,10 @@ class GatewayNode(NodeJobs):
         self.policy_for = PolicyCache(conf_source)
 
     def _open_stores(self) -> None:
-        """The server configuration and the message log databases."""
+        """The server configuration and the message log databases (the log counts its appends in the metrics)."""
         clock = self.clock
+        self.metrics = _metrics()
+        on_append = self.metrics.messagelog_appends.inc if self.metrics is not None else None
         self.serverconf = ServerConf(open_engine(self.settings.serverconf_database(self.directory)), clock=clock)
         try:
             self.serverconf.identity()
@@ -151,7 +158,8 @@ class GatewayNode(NodeJobs):
         self.messagelog = MessageLog(open_engine(self.settings.messagelog_database(self.directory),
                                                  synchronous=self.settings.messagelog_synchronous,
                                                  cache_kib=self.settings.messagelog_cache_mib * 1024,
-                                                 wal_autocheckpoint=SAFETY_NET_PAGES), clock=clock)
+                                                 wal_autocheckpoint=SAFETY_NET_PAGES), clock=clock,
+                                     on_append=on_append)
         self._checkpointer = WalCheckpointer(self.messagelog.engine)  # runs with the jobs
 
     def _build_parts(self) -> None:
@@ -160,22 +168,33 @@ class GatewayNode(NodeJobs):
         own_certs = {"auth": self.auth_chain[0]}
         own_certs.update({k.key_id: k.chain[0] for k in self.sign_keys.values()})
         self.own_ocsp = OwnOcspStore(self.directory / "ocsp", own_certs, self.policy_for, self.settings.instance)
-        self.signing = XadesMessageSigning(self.token, self.sign_keys, ocsp=self.own_ocsp.for_key,
+        self.signing = XadesMessageSigning(self.keys, self.sign_keys, ocsp=self.own_ocsp.for_key,
                                            policy_for=self.policy_for, clock=clock)
         self.auth_check = PolicyAuthCheck(self.policy_for)
         view = self.view
         self.access = AccessChecker(self.serverconf.snapshot,
                                     lambda group, client: group in view.global_groups_of(client, clock()))
         self.opmonitor = OpMonitor(self.messagelog.engine, clock=clock)
-        self.metrics = _metrics()
         if self.metrics is not None:
             self.metrics.bind_overdue(self.messagelog.timestamping_overdue)
+            self.metrics.bind_last_success(self.messagelog.last_timestamp_success)
         self.monitoring = MonitoringFeed(self.opmonitor, self.metrics)
         self.parts = GatewayParts(
             server_id=self.server_id, conf=self.view, serverconf=self.serverconf, access=self.access,
             signing=self.signing, auth_check=self.auth_check, log=self.messagelog, own_ocsp=self.own_ocsp,
             clock=clock, monitoring=self.monitoring,
         )
+        self._attach_opmonitoring()
+
+    def _attach_opmonitoring(self) -> None:
+        """X-Road's op-monitoring metaservices: this node's records, its owner, and the central
+        monitoring client named by the downloaded configuration (``gateway.proxy._opmonitoring``)."""
+        from gateway.monitoring import MonitoringClientSource
+        from gateway.proxy import OpMonitoringService
+
+        self.parts.extra["opmonitoring"] = OpMonitoringService(
+            self.opmonitor, self.server_id.owner, MonitoringClientSource(self.directory / "conf", self.settings.instance),
+            started_ms=self.monitoring.started_ms)
 
     def _build_proxies(self) -> None:
         """The peer transport and the two proxies (and the OCSP-responses app the server proxy serves)."""
@@ -224,7 +243,7 @@ class GatewayNode(NodeJobs):
                              "a node with an injected configuration source runs as one process")
         if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
             try:
-                self.conf_store.refresh()
+                self.observe_conf(self.conf_store.refresh())
             except Exception as exc:  # noqa: BLE001 - a stored configuration may still be valid
                 log.warning("configuration download failed at start: %s", exc)
         self._peer_tls_context("no global configuration available yet; cannot start the mutual-TLS port")
@@ -281,21 +300,8 @@ class GatewayNode(NodeJobs):
             self.metrics.dump(self._metrics_file)  # a worker's last figures, for the main process
 
     def status(self) -> dict[str, object]:
-        """Configuration age/expiry, OCSP and timestamping health, registration state."""
-        at = self.clock()
-        confs = self.conf_source()
-        out: dict[str, object] = {"server": self.server_id.to_text(), "instance": self.settings.instance}
-        out["configuration"] = {
-            inst: {"expires_at": c.expires_at.isoformat(), "valid": c.expires_at > at} for inst, c in confs.items()
-        }
-        out["ocsp"] = self.own_ocsp.health()
-        try:
-            out["timestamping"] = self.messagelog.status(at)
-        except Exception as exc:  # noqa: BLE001
-            out["timestamping"] = {"error": str(exc)}
-        own = confs.get(self.settings.instance)
-        registered = False
-        if own is not None:
-            registered = any(s.server_id == self.server_id for s in own.shared.security_servers)
-        out["registration"] = "registered" if registered else "not registered"
-        return out
+        """Configuration, OCSP of own certificates, timestamping, registration (:mod:`gateway.node._status`)."""
+        from ._status import gateway_status
+
+        return gateway_status(self.directory, self.clock(), confs=self.conf_source(),
+                              ocsp_health=self.own_ocsp.health(), messagelog=self.messagelog)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._backends import BackendClients
     from ._client import ClientProxy
     from ._gateway_parts import GatewayParts
+    from ._opmonitoring import OpMonitoringService
     from ._server import ServerProxy
     from ._wsdl_service import provider_wsdl
 
@@ -22,6 +23,7 @@ __all__ = [
     "BackendClients",
     "ClientProxy",
     "GatewayParts",
+    "OpMonitoringService",
     "ServerProxy",
     "provider_wsdl",
 ]
@@ -30,6 +32,7 @@ __getattr__, __dir__ = attach(__name__, {
     "BackendClients": "._backends",
     "ClientProxy": "._client",
     "GatewayParts": "._gateway_parts",
+    "OpMonitoringService": "._opmonitoring",
     "ServerProxy": "._server",
     "provider_wsdl": "._wsdl_service",
 })

@@ -131,7 +131,7 @@ class RestTarget:
 class RestCall:
     """An X-Road REST request (its header part and body) on its way to the provider."""
 
-    records_peer = False  # REST records never carried the provider's gateway and the answer size
+    records_peer = True  # the provider's gateway and the answer size, as for SOAP (issue 17)
 
     def __init__(self, target: RestTarget, body: bytes, query: str, *, own_instance: str) -> None:
         uri = target.path + (("?" + query) if query else "")

@@ -107,7 +107,11 @@ def client_exchange(parts: GatewayParts, call: ClientCall[A], note: OpNote | Non
     sig = parts.signing.sign_message(SignedParts(call.signed), member=ids.client.member)
     request_entry = call.request_entry(sig)
     with request_logged_on_failure(parts.log, request_entry):
+        if note is not None:
+            note.sending()
         entry, resp = send(candidates, call.headers, call.parts, sig, at)
+        if note is not None:
+            note.answered()
         if note is not None and call.records_peer:
             note.service_server_address = entry.address
             note.response_size = len(resp.content)
@@ -209,7 +213,9 @@ def server_exchange(parts: GatewayParts, call: ServedCall, signature: MessageSig
                          hash_chain_result=signature.hash_chain_result, hash_chain=signature.hash_chain)
     request_entry = call.route(signature, at)
     with request_logged_on_failure(parts.log, request_entry):
+        note.sending()
         answer = call.answer()
+        note.answered()
         sig = parts.signing.sign_message(SignedParts(answer.signed), member=ids.service.provider.member)
         # request and answer on record together, before the answer leaves
         parts.log.append_all([request_entry, answer.entry(ids, sig, parts.clock())])
@@ -227,7 +233,9 @@ def check_peer(parts: GatewayParts, ids: ExchangeIds, security_server: SecurityS
                          f"security server {security_server.to_text()} is not this gateway")
     provider = ids.service.provider
     info = parts.serverconf.snapshot().client(provider)
-    if info is None or not info.registered:
+    # the owner member is always served (X-Road lists it as a client; its op-monitoring
+    # metaservices are answered here): its ordinary services are checked by the access rules
+    if provider != parts.server_id.owner and (info is None or not info.registered):
         raise XRoadFault("unknown_member", f"service provider {provider.to_text()} is not served here")
     entry = parts.conf.server_with_auth_cert(hashlib.sha256(cert_der).digest(), at)
     if entry is None or not parts.conf.is_client_of(entry.server_id, ids.client, at):

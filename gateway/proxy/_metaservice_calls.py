@@ -3,7 +3,9 @@
 ``listMethods`` and ``allowedMethods`` (SOAP and REST) list the provider's services;
 ``allowed...`` keeps those the caller may use; metaservices are never listed. They
 travel like any X-Road call (signed, logged) and are answered here instead of by a
-backend. ``getWsdl``/``getOpenAPI`` return the stored service description.
+backend. ``getWsdl``/``getOpenAPI`` return the stored service description. The
+operational-monitoring metaservices of the gateway's owner are
+:mod:`gateway.proxy._opmonitoring`'s.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def _provider_served(parts: "GatewayParts", provider: ClientId) -> None:
 
 
 def soap_metaservice(parts: "GatewayParts", soap: SoapMessage, at: dt.datetime) -> tuple[bytes, str] | None:
+    from ._opmonitoring import opmonitoring_metaservice
+
+    answered = opmonitoring_metaservice(parts, soap)  # the owner's operational monitoring (NOTES 8)
+    if answered is not None:
+        return answered
     service = soap.header.service
     if service is None or service.service_code not in SOAP_META:
         return None

@@ -20,8 +20,11 @@ Metaservices (NOTES 4) need no right: ``listMethods``, ``allowedMethods``,
 ``getWsdl`` (SOAP) and ``listMethods``, ``allowedMethods``, ``getOpenAPI`` (REST) are
 answered for any caller; ``allowedMethods`` filters by the caller's rights, and
 metaservices are never listed. Operational monitoring data
-(``getSecurityServerOperationalData``, ``getSecurityServerHealthData``) goes only to
-the gateway's owner member.
+(``getSecurityServerOperationalData``, ``getSecurityServerHealthData``) is answered
+by :mod:`gateway.proxy._opmonitoring` before any right is looked up, with X-Road's
+rules (the owner and the central monitoring client see everything, another client
+its own records); the owner-only rule here is the narrower fallback for a caller of
+this checker that has no such handler.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """X-Road's SOAP test messages: what the message layer must do with each manifest case.
 
-``soap/manifest.json`` (in the conformance vectors) names, per file, the X-Road test that
+``soap/manifest.json`` (the project's copy, :data:`tests.support.conformance.SOAP_MANIFEST`) names, per file, the X-Road test that
 used it and the outcome it asserts. :data:`SCENARIOS` maps every case, keyed by file and
 X-Road case name (:func:`case_key`), to a scenario kind; ``tests/trust/protocol/test_soap_vectors.py``
 runs each kind at message level and ``tests/gateway/proxy/test_client_vectors.py`` posts the
@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tests.support.conformance import XROAD
+from tests.support.conformance import SOAP_MANIFEST
 
-MANIFEST_PATH = XROAD / "soap" / "manifest.json"
+MANIFEST_PATH = SOAP_MANIFEST
 J = "jetty771207119h3h10dty"
 MTOM_REQ = f'multipart/related; type="application/xop+xml"; start-info="application/soap+xml"; boundary={J}'
 

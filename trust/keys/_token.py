@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from ._algorithms import DigestAlgorithm, SignatureAlgorithm
-from trust.errors import KeyNotFound, TrustError, UnsupportedAlgorithm, WrongPin
+from trust.errors import KeyError_, KeyNotFound, TrustError, UnsupportedAlgorithm, WrongPin
 from trust.infra import write_atomic as write_atomic
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -137,8 +137,43 @@ class SoftToken:
         if not pin:
             raise WrongPin("the token PIN must not be empty")
         self.directory = Path(directory)
-        self._pin = pin.encode("utf-8")
+        self._pin: bytes | None = pin.encode("utf-8")
         self._cache: dict[str, PrivateKey] = {}
+
+    # -- login, the same words as a PKCS#11 token -----------------------------
+    @property
+    def logged_in(self) -> bool:
+        return self._pin is not None
+
+    def login(self, pin: str) -> None:
+        """Take the PIN, checked on one key now (a wrong PIN raises :class:`WrongPin`)."""
+        if not pin:
+            raise WrongPin("the token PIN must not be empty")
+        self._pin, self._cache = pin.encode("utf-8"), {}
+        ids = self.key_ids()
+        if ids:
+            try:
+                self._private_key(ids[0])
+            except WrongPin:
+                self._pin = None
+                raise
+
+    def logout(self) -> None:
+        """Forget the PIN and every decrypted key; signing needs :meth:`login` again."""
+        self._pin, self._cache = None, {}
+
+    def _need_pin(self) -> bytes:
+        if self._pin is None:
+            raise KeyError_(f"token {self.directory} is logged out; log in with its PIN", code="trust.key.logged_out")
+        return self._pin
+
+    def delete(self, key_id: str) -> None:
+        """Remove the key file (irreversible: keep a backup of the token if it may be needed)."""
+        path = self._path(key_id)
+        if not path.is_file():
+            raise KeyNotFound(f"no key {key_id!r} in token {self.directory}")
+        path.unlink()
+        self._cache.pop(key_id, None)
 
     # -- management -------------------------------------------------------
     def _path(self, key_id: str) -> Path:
@@ -177,7 +212,7 @@ class SoftToken:
         pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(self._pin),
+            serialization.BestAvailableEncryption(self._need_pin()),
         )
         write_atomic(path, pem, mode=0o600)
 
@@ -191,7 +226,7 @@ class SoftToken:
         except FileNotFoundError:
             raise KeyNotFound(f"no key {key_id!r} in token {self.directory}") from None
         try:
-            loaded = serialization.load_pem_private_key(data, password=self._pin)
+            loaded = serialization.load_pem_private_key(data, password=self._need_pin())
         except (ValueError, TypeError) as exc:
             raise WrongPin(f"cannot open key {key_id!r}: wrong PIN or damaged key file") from exc
         if not isinstance(loaded, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
@@ -205,7 +240,7 @@ class SoftToken:
         if not path.is_file():
             raise KeyNotFound(f"no key {key_id!r} in token {self.directory}")
         self._private_key(key_id)  # checks the PIN now rather than inside the TLS stack
-        return path, self._pin.decode("utf-8")
+        return path, self._need_pin().decode("utf-8")
 
     # -- Signer -----------------------------------------------------------
     def public_key(self, key_id: str) -> PublicKey:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ._backup import TRUST_BACKUP
     from ._ca import (
         AlreadyRevoked, CaError, CertificateAuthority, CertificateKind, CsrInvalid, IssuedCertificate,
-        RevocationReason, UnknownCertificate,
+        RevocationReason, RevokedKeyPolicy, UnknownCertificate,
     )
     from ._ca_db import VERSION_TABLE, metadata
     from ._http import TrustHttpApp, TrustServer
@@ -33,6 +33,7 @@ __all__ = [
     "IssuedCertificate",
     "OcspResponder",
     "RevocationReason",
+    "RevokedKeyPolicy",
     "TimestampAuthority",
     "TrustHttpApp",
     "TrustServer",
@@ -51,6 +52,7 @@ __getattr__, __dir__ = attach(__name__, {
     "IssuedCertificate": "._ca",
     "OcspResponder": "._ocsp_responder",
     "RevocationReason": "._ca",
+    "RevokedKeyPolicy": "._ca",
     "TimestampAuthority": "._tsa",
     "TrustHttpApp": "._http",
     "TrustServer": "._http",

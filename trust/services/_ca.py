@@ -16,6 +16,8 @@ OCSP to a certificate with EKU OCSPSigning and id-pkix-ocsp-nocheck (RFC 6960
 sign certificates ``C=instance, O=member class, CN=member code`` with
 nonRepudiation; gateway auth certificates add ``serialNumber=INSTANCE/SERVER/CLASS``
 and carry digitalSignature + keyEncipherment with EKU serverAuth + clientAuth.
+A request for a key that this CA certified before in a since revoked certificate is
+answered with a warning, or refused when ``ca.json`` says ``"revoked_key": "refuse"``.
 
 The errors and enumerations are in :mod:`._ca_types`, the shapes of the
 certificates (names, extensions, serials) in :mod:`._ca_profile`; this module keeps
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,8 +53,10 @@ from ._ca_profile import (
 )
 from ._ca_types import (
     AlreadyRevoked, CaAlreadyExists, CaError, CaNotInitialised, CertificateKind, CsrInvalid, IssuedCertificate,
-    RevocationReason, UnknownCertificate,
+    RevocationReason, RevokedKeyPolicy, UnknownCertificate,
 )
+
+log = logging.getLogger("sild.trust.ca")
 
 
 ROOT, INTERMEDIATE, OCSP, TSA = "root", "intermediate", "ocsp", "tsa"
@@ -88,6 +93,7 @@ class CertificateAuthority:
         ocsp_url: str | None = None,
         tsa_url: str | None = None,
         organisation: str | None = None,
+        revoked_key: RevokedKeyPolicy = RevokedKeyPolicy.WARN,
     ) -> "CertificateAuthority":
         now = require_aware(now)
         directory = Path(directory)
@@ -148,6 +154,7 @@ class CertificateAuthority:
             "intermediate": intermediate,
             "ocsp_url": ocsp_url,
             "tsa_url": tsa_url,
+            "revoked_key": revoked_key.value,
             "created": now.isoformat(),
         }
         # ca.json is written last: its presence marks a complete CA directory
@@ -192,6 +199,38 @@ class CertificateAuthority:
     def ocsp_url(self) -> str | None:
         value = self.config.get("ocsp_url")
         return str(value) if value else None
+
+    @property
+    def revoked_key_policy(self) -> RevokedKeyPolicy:
+        """``warn`` (the default, also for CAs made before the setting) or ``refuse``."""
+        return RevokedKeyPolicy(str(self.config.get("revoked_key") or RevokedKeyPolicy.WARN.value))
+
+    def set_revoked_key_policy(self, policy: RevokedKeyPolicy) -> None:
+        self.config = {**self.config, "revoked_key": policy.value}
+        write_atomic(self.directory / "ca.json", json.dumps(self.config, indent=2).encode("utf-8") + b"\n")
+
+    def _revoked_key_warnings(self, public_key: PublicKey) -> tuple[str, ...]:
+        """Why certifying ``public_key`` again is suspect: each revoked certificate of this CA for it.
+
+        A key is revoked because it was compromised or retired; certifying it again (an
+        operator renewing with the old key's CSR) hands the attacker a fresh certificate.
+        Only revoked rows are read, so the check costs the size of the revocation list.
+        """
+        spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        found = []
+        for record in self.db.revoked():
+            cert = x509.load_der_x509_certificate(record.der)
+            if cert.public_key().public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo) == spki:
+                assert record.revoked_at is not None
+                found.append(f"this key was certified before in certificate {record.serial:x} ({record.subject}), "
+                             f"revoked {record.revoked_at.isoformat()} ({record.revocation_reason}); "
+                             "generate a new key for the renewal")
+        if found and self.revoked_key_policy is RevokedKeyPolicy.REFUSE:
+            raise CaError(found[0], code="trust.ca.revoked_key")
+        for message in found:
+            log.warning("%s", message)
+        return tuple(found)
 
     def approved_ca(self, name: str | None = None, ocsp_url: str | None = None) -> ApprovedCa:
         url = ocsp_url or self.ocsp_url or ""
@@ -238,18 +277,18 @@ class CertificateAuthority:
         if not 1 <= validity_days <= 3650:
             raise CaError("validity must be 1 to 3650 days", code="trust.ca.bad_validity")
         encrypted: bytes | None = None
+        warnings: tuple[str, ...] = ()
         if csr is not None and public_key is not None:
             raise CaError("give a CSR or a public key, not both", code="trust.ca.usage")
-        if csr is not None:
-            public_key = _csr_public_key(csr)
-        elif public_key is not None:
-            public_key = _check_public_key(public_key)
+        if csr is not None or public_key is not None:
+            public_key = _csr_public_key(csr) if csr is not None else _check_public_key(public_key)
+            warnings = self._revoked_key_warnings(public_key)
         else:
             private = (key_type or self.key_type).generate()
             public_key = private.public_key()
             encrypted = private.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.BestAvailableEncryption(self.token._pin),
+                serialization.BestAvailableEncryption(self.token._need_pin()),
             )
         issuer = self.issuing_cert
         issuer_key = self.token._private_key(self.issuing_key_id)
@@ -273,7 +312,7 @@ class CertificateAuthority:
                 if exc.code == "trust.ca.serial_collision":
                     continue
                 raise
-            return IssuedCertificate(cert, encrypted)
+            return IssuedCertificate(cert, encrypted, warnings)
         raise CaError("could not find a free serial number", code="trust.ca.serial_collision")
 
     # -- revocation and status ---------------------------------------------
@@ -310,6 +349,6 @@ def load_ca_certificates(directory: Path | str) -> Sequence[x509.Certificate]:
 
 __all__ = [
     "DEV_PIN", "AlreadyRevoked", "CaAlreadyExists", "CaError", "CaNotInitialised", "CertificateAuthority",
-    "CertificateKind", "CsrInvalid", "DigestAlgorithm", "IssuedCertificate", "RevocationReason",
+    "CertificateKind", "CsrInvalid", "DigestAlgorithm", "IssuedCertificate", "RevocationReason", "RevokedKeyPolicy",
     "UnknownCertificate",
 ]

@@ -182,6 +182,13 @@ class CaDatabase:
             )
             return bool(getattr(result, "rowcount", 0) == 1)
 
+    def revoked(self) -> list[CertificateRecord]:
+        """Every revoked certificate, oldest revocation first (the reused-key check reads them)."""
+        with self._session() as session:
+            rows = session.scalars(select(IssuedCertificate).where(IssuedCertificate.revoked_at.is_not(None))
+                                   .order_by(IssuedCertificate.revoked_at)).all()
+            return [_record(r) for r in rows]
+
     def all(self) -> list[CertificateRecord]:
         with self._session() as session:
             rows = session.scalars(select(IssuedCertificate).order_by(IssuedCertificate.issued_at)).all()

@@ -74,9 +74,17 @@ class RevocationReason(enum.Enum):
         }.get(self.value, "".join("_" + c.lower() if c.isupper() else c for c in self.value))
 
 
+class RevokedKeyPolicy(enum.Enum):
+    """What the CA does when asked to certify a key it certified before for a now revoked certificate."""
+
+    WARN = "warn"
+    REFUSE = "refuse"
+
+
 @dataclass(frozen=True)
 class IssuedCertificate:
     """A freshly issued certificate and, when the CA generated the key, the encrypted key."""
 
     cert: x509.Certificate
     encrypted_key_pem: bytes | None = None
+    warnings: tuple[str, ...] = ()  # said to the operator, e.g. a key certified before for a revoked certificate

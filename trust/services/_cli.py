@@ -15,9 +15,9 @@ from types import FrameType
 
 import click
 
-from ._ca import CertificateAuthority, RevocationReason
+from ._ca import CertificateAuthority, RevocationReason, RevokedKeyPolicy
 from ._bundle import ocsp_responder, timestamp_authority
-from trust.pki import cert_pem, fingerprint_hex, load_certificate_file, subject_summary
+from trust.pki import cert_pem, fingerprint_hex, load_certificate_file, load_certificates, subject_summary
 from trust.errors import TrustError
 from trust.protocol import MemberId, SecurityServerId, parse_client
 from trust.keys import KeyType, pin_from_environment, write_atomic
@@ -46,11 +46,14 @@ trust_group.add_command(restore_command(TRUST_BACKUP))
 @click.option("--intermediate", is_flag=True, help="Issue from an intermediate CA under the root.")
 @click.option("--ocsp-url", default=None, help="OCSP URL written into issued certificates (AIA).")
 @click.option("--tsa-url", default=None, help="TSA URL recorded in the CA configuration.")
+@click.option("--revoked-key", type=click.Choice([p.value for p in RevokedKeyPolicy]), default="warn",
+              show_default=True, help="A request for a key certified before in a revoked certificate: warn or refuse.")
 def init_command(directory: Path, instance: str, key_type: str, intermediate: bool, ocsp_url: str | None,
-                 tsa_url: str | None) -> None:
+                 tsa_url: str | None, revoked_key: str) -> None:
     """Create a CA in DIRECTORY: root, optional intermediate, OCSP and TSA certificates."""
     ca = CertificateAuthority.init(directory, instance=instance, pin=_pin(), now=utc_now(), key_type=KeyType(key_type),
-                                   intermediate=intermediate, ocsp_url=ocsp_url, tsa_url=tsa_url)
+                                   intermediate=intermediate, ocsp_url=ocsp_url, tsa_url=tsa_url,
+                                   revoked_key=RevokedKeyPolicy(revoked_key))
     try:
         click.echo(f"CA for instance {instance} created in {directory}")
         click.echo(f"  root CA      {directory / 'certs' / 'root.pem'}  sha256={fingerprint_hex(ca.root_cert)}")
@@ -98,6 +101,8 @@ def issue_command(directory: Path, kind: str, member: str, server_code: str | No
             issued = ca.issue_sign(member_id, now=utc_now(), csr=csr, key_type=kt, validity_days=days)
     finally:
         ca.close()
+    for warning in issued.warnings:
+        click.echo(f"sild: warning: {warning}", err=True)
     if issued.encrypted_key_pem is not None:
         write_atomic(key_path, issued.encrypted_key_pem, mode=0o600)
     write_atomic(cert_path, cert_pem(issued.cert))
@@ -114,9 +119,16 @@ def issue_command(directory: Path, kind: str, member: str, server_code: str | No
 @click.option("--reason", default="unspecified", show_default=True,
               help="RFC 5280 reason: " + ", ".join(r.value for r in RevocationReason))
 def revoke_command(directory: Path, cert_file: Path, reason: str) -> None:
-    """Revoke a certificate this CA issued; a running responder answers `revoked` at once."""
+    """Revoke a certificate this CA issued; a running responder answers `revoked` at once.
+
+    CERT may hold the leaf followed by its chain, as a gateway's ``certs/auth.pem`` does
+    (leaf first, the order ``gateway import-cert`` takes): the first certificate is revoked.
+    """
     why = RevocationReason.parse(reason)
-    cert = load_certificate_file(cert_file)
+    try:
+        cert = load_certificates(cert_file.read_bytes())[0]
+    except OSError as exc:
+        raise TrustError(f"cannot read certificate file {cert_file}: {exc.strerror}") from exc
     ca = CertificateAuthority.open(directory, pin=_pin())
     try:
         record = ca.revoke(cert, at=utc_now(), reason=why)
@@ -124,6 +136,20 @@ def revoke_command(directory: Path, cert_file: Path, reason: str) -> None:
         ca.close()
     assert record.revoked_at is not None
     click.echo(f"revoked certificate serial {record.serial:x} at {record.revoked_at.isoformat()} ({why.value})")
+
+
+@trust_group.command("revoked-key-policy")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("policy", type=click.Choice([p.value for p in RevokedKeyPolicy]), required=False)
+def revoked_key_policy_command(directory: Path, policy: str | None) -> None:
+    """Show or set what issuing does for a key certified before in a revoked certificate."""
+    ca = CertificateAuthority.open(directory, pin=_pin())
+    try:
+        if policy is not None:
+            ca.set_revoked_key_policy(RevokedKeyPolicy(policy))
+        click.echo(f"revoked-key policy: {ca.revoked_key_policy.value}")
+    finally:
+        ca.close()
 
 
 @trust_group.command("list")

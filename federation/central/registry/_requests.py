@@ -5,22 +5,33 @@ created (or, for a gateway already registered, the new auth certificate and any 
 clients are added). If any part fails (an unknown client subsystem, an auth
 certificate registered meanwhile to another gateway) nothing changes and the request
 stays ``submitted`` with the specific error returned to the operator.
+
+A request is stored once. A replay of a request the authority already holds (the
+same signed payload, whatever its status), or a second request for an auth
+certificate whose earlier request still waits for a decision, is refused with
+``federation.registry.duplicate_request`` (409): the signed payload stays valid for
+an hour (:data:`federation.central._registration.MAX_AGE`), and whoever saw it on
+the way could otherwise fill the officer's queue with copies of it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 from dataclasses import dataclass
 
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from trust.protocol import parse_client, parse_server
 
 from federation.central import VerifiedRegistrationRequest
 from ._registry import Registry
-from ._errors import RegistryInvalidInput, RegistryNotFound, UnknownMember
+from ._errors import RegistryConflict, RegistryInvalidInput, RegistryNotFound, UnknownMember
 from ._models import GatewayRow, RegistrationRequestRow
 
 STATUSES = ("submitted", "approved", "declined")
@@ -73,6 +84,7 @@ def store_request(registry: Registry, request: VerifiedRegistrationRequest) -> R
     """Record a verified request as ``submitted``; the owner must be a registered member."""
     with registry._change(bump=False) as s:  # noqa: SLF001 - the registry's own transaction helper
         registry._member(s, request.server.owner)  # noqa: SLF001 - raises UnknownMember
+        _refuse_duplicate(s, request)
         row = RegistrationRequestRow(
             status="submitted",
             server_id=request.server.to_text(),
@@ -86,6 +98,30 @@ def store_request(registry: Registry, request: VerifiedRegistrationRequest) -> R
         s.add(row)
         s.flush()
         return _info(row)
+
+
+def _signed_payload(document: bytes) -> bytes | None:
+    """The signed payload of a stored request (verified when it came in), or None if unreadable."""
+    try:
+        outer = json.loads(document)
+        return base64.b64decode("".join(str(outer["payload"]).split()), validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+
+
+def _refuse_duplicate(s: Session, request: VerifiedRegistrationRequest) -> None:
+    """Refuse a replayed request, or a second one while the first for this auth certificate waits."""
+    payload = _signed_payload(request.document)
+    same_cert = select(RegistrationRequestRow).where(
+        RegistrationRequestRow.auth_cert_sha256_hex == hashlib.sha256(request.auth_cert_der).hexdigest())
+    for row in s.scalars(same_cert):
+        if row.status == "submitted":
+            raise RegistryConflict(
+                f"registration request {row.id} for this auth certificate is still waiting for a decision",
+                code="federation.registry.duplicate_request")
+        if payload is not None and _signed_payload(row.document) == payload:
+            raise RegistryConflict(f"this request was received before (request {row.id}, {row.status})",
+                                   code="federation.registry.duplicate_request")
 
 
 def list_requests(registry: Registry, status: str | None = None) -> list[RegistrationInfo]:

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from federation.central.api import CentralAppConfig, create_app
 from federation.central import generate
-from federation.central import verify_registration_request
+from federation.central import build_registration_request, verify_registration_request
 from federation.central.registry import CentralDir
 from federation.central.registry import init_central
 from federation.model import SharedParameters
@@ -107,6 +107,39 @@ def test_approval_is_all_or_nothing(central: tuple[Flask, CentralDir, dict[str, 
     home.registry().add_subsystem(TAX.subsystem("later"))  # the operator fixes the registry, then approves
     assert client.post(f"/api/v1/registration-requests/{request_id}/approve", headers=officer).status_code == 200
     assert home.registry().gateways()[0]["clients"] == ["EE/GOV/70000001/tax", "EE/GOV/70000001/later"]
+
+
+def test_a_replayed_request_is_refused_while_pending_and_after_the_decision(
+        central: tuple[Flask, CentralDir, dict[str, str]], pki: GatewayPki) -> None:
+    app, home, officer = central
+    client = app.test_client()
+    server = TAX.server("ss5")
+    sign_id, sign = pki.sign_cert(TAX)
+    auth_id, auth = pki.auth_cert(server)
+
+    def document(nonce: str) -> bytes:
+        return build_registration_request(
+            server=server, address="ss5.tax.ee", auth_cert=auth, sign_cert=sign, sign_ocsp=pki.ocsp(sign),
+            auth_ocsp=pki.ocsp(auth), owner_signer=pki.token, sign_key_id=sign_id, auth_signer=pki.token,
+            auth_key_id=auth_id, created_at=NOW, nonce=nonce)
+
+    first = document("01" * 16)
+    request_id = _submit(client, first).json["id"]
+    reformatted = json.dumps(json.loads(first)).encode()  # same signed payload, other outer bytes
+    another = document("02" * 16)  # a fresh request for the same certificate while the first waits
+    for replay in (first, reformatted, another):
+        refused = _submit(client, replay)
+        assert (refused.status_code, refused.json["error"]) == (409, "federation.registry.duplicate_request")
+        assert f"request {request_id}" in refused.json["message"]
+    assert [r["id"] for r in client.get("/api/v1/registration-requests", headers=officer).json] == [request_id]
+
+    client.post(f"/api/v1/registration-requests/{request_id}/decline", headers=officer)
+    replayed = _submit(client, first)
+    assert (replayed.status_code, replayed.json["error"]) == (409, "federation.registry.duplicate_request")
+    assert "declined" in replayed.json["message"]
+    again = _submit(client, document("03" * 16))  # after a decision the owner may ask again
+    assert again.status_code == 202 and again.json["id"] != request_id
+    assert len(client.get("/api/v1/registration-requests", headers=officer).json) == 2
 
 
 def _tamper(document: bytes, change) -> bytes:  # type: ignore[no-untyped-def]

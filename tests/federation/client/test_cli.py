@@ -122,3 +122,17 @@ def test_fetch_refuses_contradictory_federations(tmp_path: Path) -> None:
         conf_group, ["fetch", "--anchor", str(DEV_ANCHOR), "--dir", str(tmp_path), "--allowed-federations", "all,ee"]
     )
     assert result.exit_code == 2
+
+
+def test_fetch_refuses_older_configuration_and_keeps_the_newer_copy(tmp_path: Path, authority: Authority) -> None:
+    older = authority.publish(sample_shared("EE"), sample_private("EE"), expire=AT + dt.timedelta(minutes=10))
+    newer = authority.publish(sample_shared("EE"), sample_private("EE"), expire=AT + dt.timedelta(minutes=20))
+    anchor_file = tmp_path / "anchor.xml"
+    anchor_file.write_bytes(write_anchor(authority.anchor()))
+    fetch = ("fetch", "--anchor", str(anchor_file), "--dir", str(tmp_path / "conf"), "--at", AT_TEXT)
+    assert run(*fetch)[0] == 0
+    authority.server.files.update(older)  # a replay of the older generation
+    code, out, _ = run(*fetch)
+    assert code == 1
+    assert "EE: FAILED [federation.conf.rolled_back]" in out and "(kept previous copy)" in out
+    assert (tmp_path / "conf" / "EE" / "directory").read_bytes() == newer["/V6/internalconf"]

@@ -211,6 +211,72 @@ def test_stopped_authority_does_not_break_the_client_until_expiry(tmp_path: Path
         server.stop()
 
 
+def test_an_older_still_valid_directory_is_never_taken_back(tmp_path: Path, ee: Authority, server: ConfServer) -> None:
+    """A replay of older signed configuration (issue 15.2): refused, logged in the status, across restarts."""
+    older = ee.publish(sample_shared("EE", name="Old board"), sample_private("EE"), expire=AT + 10 * MINUTE)
+    client = _client(tmp_path, ee.anchor())
+    assert client.refresh(AT).ok
+    newer = ee.publish(sample_shared("EE", name="New board"), sample_private("EE"), expire=AT + 20 * MINUTE)
+    assert client.refresh(AT + MINUTE).ok
+    stored = tmp_path / "conf" / "EE"
+
+    def replay_is_refused(c: ConfigurationClient, at: dt.datetime) -> None:
+        server.files.clear()
+        server.files.update(older)  # the attacker on the distribution path serves the older generation
+        outcome = c.refresh(at).outcome("EE")
+        assert outcome is not None and not outcome.ok
+        assert outcome.code == "federation.conf.rolled_back", outcome
+        assert "2026-06-01T12:10:00+00:00" in str(outcome.message) and "2026-06-01T12:20:00+00:00" in str(outcome.message)
+        assert c.status()["EE"]["error"]["code"] == "federation.conf.rolled_back"
+
+    replay_is_refused(client, AT + 2 * MINUTE)
+    assert outcome_kept(stored, newer)
+    assert load_tree(tmp_path / "conf").own.shared.members[0].name == "New board"
+    # a restart (a new client on the same directory) remembers the mark
+    replay_is_refused(_client(tmp_path, ee.anchor()), AT + 3 * MINUTE)
+    assert outcome_kept(stored, newer)
+    # even with the stored generation gone, the mark on disk refuses the older directory
+    (tmp_path / "conf" / "EE").unlink()
+    replay_is_refused(_client(tmp_path, ee.anchor()), AT + 4 * MINUTE)
+    assert not stored.exists()
+    assert json.loads((tmp_path / "conf" / "high-water.json").read_text()) == {"EE": {"expiresAt": "2026-06-01T12:20:00Z"}}
+    # the same generation again, and a newer one, are taken
+    server.files.update(newer)
+    assert client.refresh(AT + 5 * MINUTE).ok
+    ee.publish(sample_shared("EE", name="Newest board"), sample_private("EE"), expire=AT + 30 * MINUTE)
+    assert client.refresh(AT + 6 * MINUTE).ok
+    assert load_tree(tmp_path / "conf").own.shared.members[0].name == "Newest board"
+    assert "error" not in client.status()["EE"]
+
+
+def outcome_kept(stored: Path, published: dict[str, bytes]) -> bool:
+    """The stored copy is still the ``published`` generation."""
+    return (stored / "directory").read_bytes() == published["/V6/internalconf"]
+
+
+def test_a_source_serving_older_configuration_is_skipped_for_one_serving_the_newest(
+        tmp_path: Path, ee_signer: SigningIdentity) -> None:
+    stale, fresh = ConfServer().start(), ConfServer().start()
+    try:
+        old_authority, new_authority = Authority("EE", ee_signer, stale), Authority("EE", ee_signer, fresh)
+        old_authority.publish(sample_shared("EE", name="Old board"), sample_private("EE"), expire=AT + 10 * MINUTE)
+        new_authority.generation = 5
+        new_authority.publish(sample_shared("EE", name="New board"), sample_private("EE"), expire=AT + 20 * MINUTE)
+        sources = (AnchorSource(stale.url("/internalconf"), (ee_signer.der,)),
+                   AnchorSource(fresh.url("/internalconf"), (ee_signer.der,)))
+        anchor = ConfigurationAnchor("EE", sources)
+        only_new = ConfigurationAnchor("EE", sources[1:])
+        assert _client(tmp_path, only_new).refresh(AT).ok
+        for seed in range(4):  # whichever source comes first, the older one never wins
+            client = ConfigurationClient(ClientConfig(anchor=anchor, directory=tmp_path / "conf"), rng=random.Random(seed))
+            outcome = client.refresh(AT + MINUTE).outcome("EE")
+            assert outcome is not None and outcome.ok and outcome.source_url == fresh.url("/internalconf?version=6")
+        assert load_tree(tmp_path / "conf").own.shared.members[0].name == "New board"
+    finally:
+        stale.stop()
+        fresh.stop()
+
+
 def test_expired_directory_from_the_authority_is_refused(tmp_path: Path, ee: Authority) -> None:
     ee.publish(sample_shared("EE"), sample_private("EE"), expire=AT - MINUTE)
     report = _client(tmp_path, ee.anchor()).refresh(AT)

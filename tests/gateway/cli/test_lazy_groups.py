@@ -36,3 +36,23 @@ def test_a_group_is_loaded_when_named_and_unknown_names_fail() -> None:
     assert isinstance(cli.commands["trust"], click.Group)
     result = runner.invoke(cli, ["no-such-group"])
     assert result.exit_code == 2 and "No such command" in result.output
+
+
+@pytest.mark.parametrize("args", [[]] + [[name] for name in sorted(_GROUPS) if name != "demo"])
+def test_help_shows_each_summary_whole(args: list[str]) -> None:
+    """click cut summaries at ~45 characters with "..."; each is now its whole first sentence, wrapped."""
+    from gateway.cli._main import first_sentence
+
+    result = CliRunner().invoke(cli, [*args, "--help"], terminal_width=80)
+    assert result.exit_code == 0
+    listing_lines = result.output.split("Commands:")[1].splitlines()
+    assert [line for line in listing_lines if line.rstrip().endswith("...")] == []
+    listing = " ".join(result.output.split("Commands:")[1].split())
+    group = load_group(args[0]) if args else cli
+    assert isinstance(group, click.Group)
+    for name in group.list_commands(click.Context(group)):
+        command = group.get_command(click.Context(group), name)
+        assert command is not None
+        if command.hidden:
+            continue
+        assert f"{name} {first_sentence(command.help or '')}" in listing

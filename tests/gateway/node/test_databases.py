@@ -48,7 +48,8 @@ def test_the_message_log_cache_is_set_on_its_sqlite_connections(tmp_path):
 @pytest.mark.parametrize(
     ("field", "value"),
     [("serverconf_url", "serverconf.db"), ("messagelog_url", "/var/lib/x.db"), ("messagelog_synchronous", "SOMETIMES"),
-     ("messagelog_cache_mib", -1), ("messagelog_cache_mib", "lots")],
+     ("messagelog_cache_mib", -1), ("messagelog_cache_mib", "lots"),
+     ("ocsp_interval_seconds", 0), ("ocsp_interval_seconds", 59), ("ocsp_interval_seconds", "600")],
 )
 def test_bad_database_settings_are_refused(tmp_path, field, value):
     with pytest.raises(SetupError, match=field):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 import uuid
 
 import httpx
@@ -29,6 +30,65 @@ def test_status_reports_configuration_ocsp_and_registration(world):
     assert status["registration"] == "registered"
     assert status["configuration"]["EE"]["valid"] and status["configuration"]["FI"]["valid"]
     assert status["ocsp"]["last_error"] is None and "auth" in status["ocsp"]["have"]
+
+
+def test_status_tells_each_own_certificate_s_ocsp_window(world):
+    node = world.gateway_of(TAX)
+    ocsp = node.status()["ocsp"]
+    assert ocsp["refresh_interval_seconds"] == node.settings.ocsp_interval_seconds
+    assert ocsp["freshness_seconds"] == world.shared["EE"].ocsp_freshness_seconds  # from global configuration
+    auth = ocsp["certificates"]["auth"]
+    assert auth["status"] == "good" and auth["serial"] == format(node.auth_chain[0].serial_number, "x")
+    this_update = dt.datetime.fromisoformat(auth["this_update"].replace("Z", "+00:00"))
+    assert auth["accepted_until"] == (this_update + dt.timedelta(seconds=3600)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert set(ocsp["certificates"]) == {"auth", "sign"}
+
+
+def test_admin_api_status_and_ocsp_refresh(world):
+    from gateway.admin import create_app
+    from gateway.net import WsgiServer
+    from gateway.serverconf import create_api_key
+
+    node = world.gateway_of(TAX)
+    keys = {role: create_api_key(node.serverconf, [role], f"node test {role}")[1] for role in ("admin", "viewer")}
+    server = WsgiServer(create_app(node), "127.0.0.1", 0, name="admin-test").start()
+    try:
+        def call(method, path, role):
+            return httpx.request(method, server.url + path, headers={"Authorization": f"Bearer {keys[role]}"}, timeout=30)
+
+        status = call("GET", "/api/status", "viewer").json()
+        assert status["registration"] == "registered" and status["configuration"]["EE"]["valid"] is True
+        before = status["ocsp"]["last_refresh"]
+        assert status["ocsp"]["certificates"]["auth"]["status"] == "good"
+        forbidden = call("POST", "/api/ocsp/refresh", "viewer")
+        assert (forbidden.status_code, forbidden.json()["code"]) == (403, "gateway.admin.forbidden")
+        time.sleep(1.1)  # the report has whole seconds
+        refreshed = call("POST", "/api/ocsp/refresh", "admin")
+        assert refreshed.status_code == 200, refreshed.text
+        assert refreshed.json()["last_error"] is None and refreshed.json()["last_refresh"] > before
+        assert refreshed.json()["certificates"]["sign"]["status"] == "good"
+        spec = httpx.get(server.url + "/api/openapi.json", timeout=30).json()
+        assert "post" in spec["paths"]["/api/ocsp/refresh"]
+    finally:
+        server.stop()
+
+
+def test_responses_fetched_beside_the_node_are_served_at_its_next_ocsp_check(world):
+    """`sild gateway ocsp refresh` runs in another process: the node serves what it stored."""
+    from gateway.signing import OwnOcspStore
+
+    node = world.gateway_of(TAX)
+    served = node.own_ocsp.for_key("auth")
+    time.sleep(1.1)  # a new thisUpdate, so the new response differs from the served one
+    beside = OwnOcspStore(node.directory / "ocsp", {"auth": node.auth_chain[0]}, node.policy_for, "EE")
+    try:
+        beside.refresh(dt.datetime.now(dt.timezone.utc))
+    finally:
+        beside.close()
+    stored = (node.directory / "ocsp" / "auth.ocsp").read_bytes()
+    assert [stored] != served
+    node.refresh_ocsp(only_if_due=True)  # the job's check; not due, so nothing is fetched
+    assert node.own_ocsp.for_key("auth") == [stored]
 
 
 def test_timestamping_job_stamps_the_log(world):

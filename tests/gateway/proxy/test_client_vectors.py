@@ -15,7 +15,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from tests.support.conformance import XROAD
+from tests.support.conformance import SOAP_MANIFEST, XROAD
 from tests.support.soap_scenarios import SCENARIOS, case_key, default_type, fresh_ids
 
 from tests.gateway._world import TAX
@@ -26,7 +26,7 @@ QUERIES = sorted(p.name for p in (XROAD / "soap" / "queries").glob("*.query") if
 def _client_cases() -> list:
     import json
 
-    manifest = json.loads((XROAD / "soap" / "manifest.json").read_text())
+    manifest = json.loads(SOAP_MANIFEST.read_text())
     cases = []
     for case in manifest["cases"]:
         scenario = SCENARIOS.get(case_key(case))

@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import quickstart
+
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
 STEP_TITLES = (
@@ -93,6 +95,9 @@ def test_two_demos_at_once_pass_every_step_and_leave_nothing_behind(tmp_path):
             response = httpx.get(url, headers=headers, params=params, timeout=30, trust_env=False)
             assert response.status_code == 200, (command, response.text[:500])
         assert _children_alive(dirs[1]), "--keep must leave the network running"
+        # docs/quickstart.md section 3, pasted as the page shows it, against this kept network
+        problems = quickstart.explore(dirs[1], tmp_path / "paste")
+        assert problems == [], "\n\n".join(problems)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -126,6 +131,9 @@ def test_two_demos_at_once_pass_every_step_and_leave_nothing_behind(tmp_path):
             time.sleep(0.2)
         assert _children_alive(directory) == []
         assert not list((directory / "pids").glob("*.pid"))
+    # the sample output docs/quickstart.md shows for `make demo` and `--keep`
+    problems = quickstart.demo_problems(outputs[0], kept, dirs[1])
+    assert problems == [], "\n".join(problems)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])

@@ -115,7 +115,7 @@ def test_down_stops_a_gateway_restarted_by_hand_and_up_brings_the_sandbox_back(s
         time.sleep(0.1)
     relative = Path(gateway["directory"]).relative_to(root)
     # as an operator types it in the sandbox's directory: the printed spelling, a relative path
-    by_hand = subprocess.Popen(f"exec {sild_program()} gateway serve {relative}", shell=True, cwd=root,
+    by_hand = subprocess.Popen(f"exec {sild_program(cwd=root)} gateway serve {relative}", shell=True, cwd=root,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 60

@@ -86,3 +86,34 @@ def test_algorithm_uris_and_names():
         DigestAlgorithm.from_uri("http://example.org/md5")
     with pytest.raises(UnsupportedAlgorithm):
         SignatureAlgorithm.from_uri("http://www.w3.org/2000/09/xmldsig#rsa-sha1")
+
+
+def test_logout_forgets_the_pin_and_login_checks_it(tmp_path):
+    """The soft token speaks the PKCS#11 token's words: logged out, nothing signs."""
+    token = SoftToken(tmp_path, "1234")
+    public = token.generate("k", KeyType.EC_P256)
+    assert token.logged_in
+    token.logout()
+    assert not token.logged_in
+    with pytest.raises(TrustError) as info:
+        token.sign("k", SignatureAlgorithm.ECDSA_SHA256, b"\x00" * 32)
+    assert info.value.code == "trust.key.logged_out"
+    with pytest.raises(WrongPin):
+        token.login("4321")
+    assert not token.logged_in
+    token.login("1234")
+    digest = b"\x01" * 32
+    assert verify_digest(public, SignatureAlgorithm.ECDSA_SHA256, digest,
+                         token.sign("k", SignatureAlgorithm.ECDSA_SHA256, digest))
+
+
+def test_a_deleted_key_is_gone(tmp_path):
+    token = SoftToken(tmp_path, "1234")
+    token.generate("old", KeyType.EC_P256)
+    token.generate("new", KeyType.EC_P256)
+    token.delete("old")
+    assert token.key_ids() == ["new"]
+    with pytest.raises(KeyNotFound):
+        token.public_key("old")
+    with pytest.raises(KeyNotFound):
+        token.delete("old")

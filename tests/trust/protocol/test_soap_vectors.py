@@ -40,6 +40,7 @@ from trust.protocol._soap import check_http_method, check_soap_action
 from trust.protocol import check_consistency, insert_request_hash, verify_request_hash
 from trust.protocol._soap_build import multipart_for_is, request_hash, response_name
 
+from tests.support.conformance import XROAD
 from tests.support.soap_scenarios import MANIFEST_PATH, SCENARIOS, S, case_key, default_type, fresh_ids
 
 
@@ -315,7 +316,7 @@ def _run_decoder(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) 
 
 
 def _run_encoder(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
-    queries = MANIFEST_PATH.parent / "queries"
+    queries = XROAD / "soap" / "queries"
     signature = (queries / "signature.xml").read_bytes()
     ocsp = (queries / "test.ocsp").read_bytes()
     if s.note == "fault":

@@ -112,6 +112,19 @@ def test_revoke_and_list(ca_dir: Path, tmp_path: Path) -> None:
     assert "EE/GOV/70000002" in line and "revoked" in line and "keyCompromise" in line
 
 
+def test_revoke_takes_the_leaf_of_a_file_with_its_chain(ca_dir: Path, tmp_path: Path) -> None:
+    """A gateway's certs/auth.pem holds the leaf then the chain; revoking it revokes the leaf."""
+    _run(["trust", "issue", str(ca_dir), "--kind", "sign", "--member", "EE/GOV/70000003", "--out",
+          str(tmp_path / "s")])
+    chain = sorted(ca_dir.rglob("*.pem"))
+    assert chain, "the CA directory holds its certificates as PEM"
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes((tmp_path / "s.pem").read_bytes() + b"".join(p.read_bytes() for p in chain))
+    code, out = _run(["trust", "revoke", str(ca_dir), "--cert", str(bundle)])
+    serial = f"{load_certificate_file(tmp_path / 's.pem').serial_number:x}"
+    assert code == 0 and f"revoked certificate serial {serial} " in out, out
+
+
 def test_default_pin_is_announced(tmp_path: Path) -> None:
     code, out = _run(["trust", "init", str(tmp_path / "dev"), "--instance", "DEV", "--key-type", "ec-p256"], env={})
     assert code == 0
