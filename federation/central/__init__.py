@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._backup import CENTRAL_BACKUP
     from ._generator import EXTERNAL, GenerationResult, INTERNAL, VERSION, generate, node_urls
     from ._management import MANAGEMENT_TYPES, build_management_request, concerned_member
     from ._publisher import read_state
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "CENTRAL_BACKUP",
     "EXTERNAL",
     "GenerationResult",
     "INTERNAL",
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "CENTRAL_BACKUP": "._backup",
     "EXTERNAL": "._generator",
     "GenerationResult": "._generator",
     "INTERNAL": "._generator",

@@ -23,6 +23,9 @@ import click
 from federation.anchor import anchor_fingerprint
 from trust.infra import utc_now
 
+from trust.backup import backup_command, restore_command
+
+from ._backup import CENTRAL_BACKUP
 from ._cli_input import DIR_ARG, CliInputError, _home, _pin, _read
 from ._cli_registry import (
     member_class_group, member_group, subsystem_group, gateway_group, group_group, ca_group, tsa_group, settings_group, registration_group, apikey_group,
@@ -45,6 +48,8 @@ central_group.add_command(tsa_group)
 central_group.add_command(settings_group)
 central_group.add_command(registration_group)
 central_group.add_command(apikey_group)
+central_group.add_command(backup_command(CENTRAL_BACKUP))
+central_group.add_command(restore_command(CENTRAL_BACKUP))
 
 
 @central_group.command("init")

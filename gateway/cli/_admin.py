@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from ._access import access_group, localgroup_group
 from ._apikeys import apikey_group
+from ._backup import backup, restore
 from ._clients import address_command, client_group, owner_group
 from ._keys import cert_group, key_group, token_group
 from ._log import log_group
 from ._services import service_group
 
-__all__ = ["access_group", "address_command", "apikey_group", "cert_group", "client_group", "key_group",
-           "localgroup_group", "log_group", "owner_group", "service_group", "token_group"]
+__all__ = ["access_group", "address_command", "apikey_group", "backup", "cert_group", "client_group", "key_group",
+           "localgroup_group", "log_group", "owner_group", "restore", "service_group", "token_group"]

@@ -27,6 +27,7 @@ from trust.infra import utc_now
 from federation.central.registry import CentralDir
 
 from ._anchors import anchors_blueprint
+from ._backup import backup_blueprint
 from ._cas import cas_blueprint
 from ._edits import edits_blueprint
 from ._distribution import GENERATED_VERSIONS, OPENAPI_FILE, distribution_blueprint
@@ -41,7 +42,7 @@ from ._signing import signing_blueprint
 
 RESOURCES: tuple[Callable[[ApiContext], Blueprint], ...] = (
     settings_blueprint, members_blueprint, gateways_blueprint, cas_blueprint, anchors_blueprint, signing_blueprint,
-    requests_blueprint, keys_blueprint,
+    requests_blueprint, keys_blueprint, backup_blueprint,
     edits_blueprint,
 )
 
