@@ -45,7 +45,7 @@ def authenticate_request(conf: ServerConf) -> ApiKeyInfo:
 class Routes:
     """One resource's blueprint whose every route names the roles that may call it.
 
-    ``api = Routes("clients", __name__, conf)``; then ``@api.route("GET", "/api/clients", *READERS)``
+    ``api = Routes("clients", __name__, conf)``; then ``@api.route("GET", "/api/v1/clients", *READERS)``
     serves a view behind the API-key check (``admin`` always passes). The few open
     routes (``/healthz``) go on :attr:`blueprint` directly, so none is open by omission.
     """

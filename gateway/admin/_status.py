@@ -1,7 +1,7 @@
 """Open and read-only views of the gateway as a whole: health, description, status, metrics.
 
-``/healthz`` (for load balancers) and ``/api/openapi.json`` need no key; ``/api/status``
-and ``/metrics`` (Prometheus text) need a reading role. ``POST /api/ocsp/refresh``
+``/healthz`` (for load balancers) and ``/api/v1/openapi.json`` need no key; ``/api/v1/status``
+and ``/metrics`` (Prometheus text) need a reading role. ``POST /api/v1/ocsp/refresh``
 (``admin``) fetches the own certificates' OCSP responses now, as
 ``sild gateway ocsp refresh`` does, and answers their state.
 """
@@ -34,13 +34,13 @@ def status_blueprint(config: AdminConfig) -> Blueprint:
             return jsonify(status="unavailable", database=False), 503
         return jsonify(status="ok", database=True, configuration_version=counter)
 
-    @api.blueprint.get("/api/openapi.json")
+    @api.blueprint.get("/api/v1/openapi.json")
     def openapi_json() -> Any:
         if "spec" not in spec_cache:
             spec_cache["spec"] = yaml.safe_load(SPEC_FILE.read_text("utf-8"))
         return jsonify(spec_cache["spec"])
 
-    @api.route("GET", "/api/status", *READERS)
+    @api.route("GET", "/api/v1/status", *READERS)
     def status() -> Any:
         snap = conf.snapshot()
         out: dict[str, Any] = {
@@ -57,7 +57,7 @@ def status_blueprint(config: AdminConfig) -> Blueprint:
                 out[part] = report.get(part)
         return jsonify(out)
 
-    @api.route("POST", "/api/ocsp/refresh", SUPERUSER)
+    @api.route("POST", "/api/v1/ocsp/refresh", SUPERUSER)
     def ocsp_refresh() -> Any:
         if config.refresh_ocsp is None:
             raise ApiError(404, "gateway.admin.no_node", "this admin API runs without a gateway node")

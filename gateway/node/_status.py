@@ -1,4 +1,4 @@
-"""What a gateway says about itself: ``sild gateway status`` and the admin API's ``/api/status``.
+"""What a gateway says about itself: ``sild gateway status`` and the admin API's ``/api/v1/status``.
 
 Everything is read from what the node stores in its directory (the configuration
 client's tree and ``conf/status.json``, the own OCSP responses and

@@ -4,7 +4,7 @@
 
 * **Distribution** (no authentication, static signed files):
   :mod:`federation.central.api._distribution`.
-* **Management API** under ``/api/v1`` (JSON, described by ``/api/openapi.json``):
+* **Management API** under ``/api/v1`` (JSON, described by ``/api/v1/openapi.json``):
   API keys (``Authorization: Bearer <key>`` or ``X-API-Key: <key>``) with roles;
   registration requests are the exception: they are authenticated by their own
   signatures (:mod:`federation.central._registration`). One blueprint per resource
