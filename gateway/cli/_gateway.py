@@ -254,7 +254,7 @@ def worker_command(directory: Path, index: int, listen: tuple[str, ...]) -> None
 @DIR_ARG
 @click.option("--json", "as_json", is_flag=True)
 def status_command(directory: Path, as_json: bool) -> None:
-    """Configuration age and expiry, OCSP of own certificates, timestamping, registration."""
+    """Health (the X-Road error code traffic gets now), configuration, OCSP, TSAs, maintenance, message log."""
     from gateway.node import gateway_status, status_lines
 
     data = gateway_status(directory, utc_now())

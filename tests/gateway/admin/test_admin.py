@@ -158,6 +158,7 @@ def test_configuration_flow(admin: Admin) -> None:
         ("GET", "/api/v1/messagelog/export", None, 400, "gateway.admin.missing_field"),
         ("GET", "/api/v1/messagelog/export?query_id=none", None, 404, "gateway.messagelog.not_found"),
         ("GET", "/api/v1/nothing-here", None, 404, "gateway.admin.http_404"),
+        ("GET", "/api/v1/diagnostics", None, 404, "gateway.admin.no_node"),
         ("PUT", "/api/v1/clients", None, 405, "gateway.admin.http_405"),
     ],
     ids=lambda v: v if isinstance(v, str) and v.startswith("gateway") else None,
