@@ -15,6 +15,7 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._generator import EXTERNAL, GenerationResult, INTERNAL, VERSION, generate, node_urls
     from ._publisher import read_state
+    from ._status import central_status, central_status_lines
     from ._registration import (
         VerifiedRegistrationRequest, build_registration_request, submit_registration_request,
         verify_registration_request,
@@ -27,6 +28,8 @@ __all__ = [
     "VERSION",
     "VerifiedRegistrationRequest",
     "build_registration_request",
+    "central_status",
+    "central_status_lines",
     "generate",
     "node_urls",
     "read_state",
@@ -41,6 +44,8 @@ __getattr__, __dir__ = attach(__name__, {
     "VERSION": "._generator",
     "VerifiedRegistrationRequest": "._registration",
     "build_registration_request": "._registration",
+    "central_status": "._status",
+    "central_status_lines": "._status",
     "generate": "._generator",
     "node_urls": "._generator",
     "read_state": "._publisher",

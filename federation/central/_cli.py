@@ -101,13 +101,13 @@ def generate_cmd(directory: Path, force: bool) -> None:
 
 @central_group.command("status")
 @DIR_ARG
-def status_cmd(directory: Path) -> None:
-    """Instance, registry change counter and the published generation."""
-    from ._publisher import read_state
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON (what GET /api/v1/diagnostics answers).")
+def status_cmd(directory: Path, as_json: bool) -> None:
+    """Health, the published generation and its expiry, signing keys, waiting requests, trusted anchors."""
+    from ._status import central_status, central_status_lines
 
-    home = _home(directory)
-    info = home.registry().info()
-    click.echo(json.dumps({"instance": info.instance, "serial": info.serial, "published": read_state(home.public_dir)}, indent=2))
+    report = central_status(_home(directory), utc_now())
+    click.echo(json.dumps(report, indent=2) if as_json else "\n".join(central_status_lines(report)))
 
 
 # -- anchors, federation, signing keys ----------------------------------------------------
