@@ -70,7 +70,8 @@ class Routes:
             key = authenticate_request(self._conf)
             if not role_allows(key.roles, allowed, superuser=SUPERUSER):
                 raise ApiError(403, "gateway.admin.forbidden",
-                               f"this API key lacks a role for this call (needs one of: admin, {', '.join(allowed)})")
+                               "this API key lacks a role for this call (needs one of: "
+                               f"{', '.join(dict.fromkeys((SUPERUSER, *allowed)))})")
             g.api_key = key
             return view(*args, **kwargs)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import httpx
+import pytest
 
 from federation.model import MaintenanceMode
 from gateway.admin import admin_client_context, admin_url
@@ -113,3 +115,28 @@ def test_a_missing_own_ocsp_response_is_cert_validation(world: World) -> None:
     assert report["health"]["code"] == "cert_validation"
     assert "own certificate sign has no good OCSP response (none)" in report["health"]["problems"][0]["message"]
     assert _diagnostics(world)["health"]["code"] == "ok"
+
+
+def _sild(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    from gateway.cli._main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+def test_the_cli_calls_the_admin_api_trusting_the_nodes_own_certificate(world: World, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    node = world.gateways[GW1]
+    _kid, secret = create_api_key(node.serverconf, ["viewer"], "cli client")
+    monkeypatch.setenv("SILD_ADMIN_API_KEY", secret)
+    code, out, err = _sild(capsys, "gateway", "api", str(node.directory), "/api/v1/diagnostics")
+    assert code == 0, err
+    assert json.loads(out)["health"]["code"] == "ok"
+    code, out, err = _sild(capsys, "gateway", "api", str(node.directory), "/api/v1/ocsp/refresh", "-X", "POST")
+    assert code == 1 and err.strip().splitlines() == [
+        "sild: error: POST /api/v1/ocsp/refresh: HTTP 403: this API key lacks a role for this call "
+        "(needs one of: admin) [gateway.admin.forbidden]"]
+    monkeypatch.setenv("SILD_ADMIN_API_KEY", "sild_not-a-key")
+    code, _out, err = _sild(capsys, "gateway", "api", str(node.directory), "/api/v1/status")
+    assert code == 1 and err.strip().endswith("[gateway.admin.unauthenticated]")
