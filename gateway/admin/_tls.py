@@ -14,28 +14,24 @@ certificate from the organisation's CA names it in ``admin_tls_cert``/``admin_tl
 Clients pin what the node serves: :func:`admin_client_context` trusts exactly the
 certificate file of the gateway directory (its leaf is a trust anchor), which is what
 the CLI and the sandbox do; ``curl --cacert DIR/admin-tls/admin.crt`` does the same.
+Making, serving and pinning such a pair is :mod:`trust.pki`'s (the authority's
+management port does the same); this module knows where a gateway keeps it and which
+names it carries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import socket
 import ssl
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-from trust.infra import write_atomic
+from trust.pki import ensure_self_signed_tls, file_server_context, pinned_client_context
 
 from gateway.settings import NodeSettings, SetupError
 
 CERT_FILE = Path("admin-tls") / "admin.crt"
 KEY_FILE = Path("admin-tls") / "admin.key"
-VALID_DAYS = 3650  # pinned, not judged by a browser's 398-day rule; replaced by deleting it and restarting
 WILDCARDS = ("", "0.0.0.0", "::")
 
 
@@ -50,12 +46,10 @@ def admin_tls_files(directory: Path, settings: NodeSettings) -> tuple[Path, Path
 def ensure_admin_tls(directory: Path, settings: NodeSettings, *, now: dt.datetime) -> tuple[Path, bool]:
     """The admin certificate file, generated when the default pair is missing; ``(path, generated)``.
 
-A generated certificate is made again when it no longer names every address a client
-uses (``admin_listen`` changed, the directory moved to another host).
-
-    An operator's pair is never generated: missing files are a :class:`SetupError` that
-    names them, so a typo in ``gateway.json`` does not silently become a self-signed
-    certificate.
+    A generated certificate is made again when it no longer names every address a client
+    uses (``admin_listen`` changed, the directory moved to another host). An operator's
+    pair is never generated: missing files are a :class:`SetupError` that names them, so
+    a typo in ``gateway.json`` does not silently become a self-signed certificate.
     """
     cert, key = admin_tls_files(directory, settings)
     if settings.admin_tls_cert:
@@ -63,69 +57,30 @@ uses (``admin_listen`` changed, the directory moved to another host).
             if not path.is_file():
                 raise SetupError(f"admin TLS file {path} does not exist (admin_tls_cert / admin_tls_key in gateway.json)")
         return cert, False
-    if cert.is_file() and key.is_file() and _covers(cert, _names(settings)):
-        return cert, False
-    private = ec.generate_private_key(ec.SECP256R1())
-    write_atomic(key, private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()), mode=0o600)
-    write_atomic(cert, _self_signed(private, settings, now).public_bytes(serialization.Encoding.PEM))
-    return cert, True
+    made = ensure_self_signed_tls(cert, key, names=_names(settings), common_name=f"{settings.server} admin API",
+                                  organisation="sild gateway admin TLS", now=now)
+    return cert, made
 
 
-def _names(settings: NodeSettings) -> list[x509.GeneralName]:
-    """Every name a client may use for this admin port, as subjectAltName entries."""
-    texts = ["localhost", "127.0.0.1", "::1", settings.admin_listen, socket.gethostname()]
+def _names(settings: NodeSettings) -> list[str]:
+    """Every name a client may use for this admin port."""
+    names = ["localhost", "127.0.0.1", "::1", settings.admin_listen, socket.gethostname()]
     address = settings.public_address.strip()
-    if address:
-        texts.append(address[1:address.find("]")] if address.startswith("[") else address.rsplit(":", 1)[0]
-                     if address.count(":") == 1 else address)
-    names: list[x509.GeneralName] = []
-    for text in dict.fromkeys(t.strip() for t in texts):
-        if text in WILDCARDS:
-            continue
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(text)))
-        except ValueError:
-            names.append(x509.DNSName(text))
+    if address.startswith("["):
+        names.append(address[1:address.find("]")])
+    elif address:
+        names.append(address.rsplit(":", 1)[0] if address.count(":") == 1 else address)
     return names
-
-
-def _covers(cert: Path, names: list[x509.GeneralName]) -> bool:
-    """Whether a generated certificate still names every address clients use (``admin_listen`` may have changed)."""
-    try:
-        loaded = x509.load_pem_x509_certificate(cert.read_bytes())
-        have = set(loaded.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
-    except (ValueError, x509.ExtensionNotFound):
-        return False
-    return set(names) <= have
-
-
-def _self_signed(private: ec.EllipticCurvePrivateKey, settings: NodeSettings, now: dt.datetime) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{settings.server} admin API"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sild gateway admin TLS")])
-    return (x509.CertificateBuilder()
-            .subject_name(name).issuer_name(name)
-            .public_key(private.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=VALID_DAYS))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName(_names(settings)), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(private, hashes.SHA256()))
 
 
 def admin_ssl_context(directory: Path, settings: NodeSettings, *, now: dt.datetime) -> ssl.SSLContext:
     """The admin port's server context: TLS 1.2 or newer, the admin certificate (made when missing)."""
     ensure_admin_tls(directory, settings, now=now)
     cert, key = admin_tls_files(directory, settings)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
-        context.load_cert_chain(str(cert), str(key))
+        return file_server_context(cert, key)
     except (ssl.SSLError, OSError) as exc:
         raise SetupError(f"cannot use the admin TLS certificate {cert} with key {key}: {exc}") from exc
-    return context
 
 
 def admin_client_context(directory: Path) -> ssl.SSLContext:
@@ -140,9 +95,7 @@ def admin_client_context(directory: Path) -> ssl.SSLContext:
     if not cert.is_file():
         raise SetupError(f"{cert} does not exist: the admin API's certificate is made by `gateway init` "
                          "or at the gateway's first start with an admin port")
-    context = ssl.create_default_context(cafile=str(cert))
-    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-    return context
+    return pinned_client_context(cert)
 
 
 def admin_url(directory: Path) -> str:
