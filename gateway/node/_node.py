@@ -288,7 +288,7 @@ class GatewayNode(NodeJobs):
             self.metrics.dump(self._metrics_file)  # a worker's last figures, for the main process
 
     def status(self) -> dict[str, object]:
-        """Configuration, OCSP of own certificates, timestamping, registration (:mod:`gateway.node._status`)."""
+        """The report of `sild gateway status` and `/api/v1/diagnostics`, with what this node holds in memory."""
         from ._status import gateway_status
 
         return gateway_status(self.directory, self.clock(), confs=self.conf_source(),
