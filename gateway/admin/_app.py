@@ -2,7 +2,7 @@
 
 X-Road has no published protocol for administering a security server, so sild uses
 plain JSON (DESIGN 3) described by ``gateway/admin/admin_api.yaml`` (served at
-``/api/openapi.json``). Everything the ``sild gateway`` admin commands do is here:
+``/api/v1/openapi.json``). Everything the ``sild gateway`` admin commands do is here:
 clients, services, endpoints, access rights, local groups, message-log export,
 operational monitoring records, status; plus ``/healthz`` for load balancers and
 ``/metrics`` for Prometheus.
