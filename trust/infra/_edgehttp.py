@@ -197,6 +197,9 @@ class Connection(asyncio.Protocol):
         environ["wsgi.input"] = body
         req = _Request(environ, body, parser.should_keep_alive(), environ["REQUEST_METHOD"] == "HEAD")
         declared = environ.get("CONTENT_LENGTH", "")
+        if declared and not declared.isdigit():
+            self._refuse(400, "malformed Content-Length")
+            return
         if declared and int(declared) > self.limits.max_body:
             req.oversize = True
             body.finish(BodyTooLarge(f"request body over {self.limits.max_body} bytes"))
@@ -247,8 +250,15 @@ class Connection(asyncio.Protocol):
             self._reading = True
             self.transport.resume_reading()
 
+    def _on_loop(self, fn: Any, *args: Any) -> None:
+        """Run ``fn`` on the loop (from the app's thread); a stopped server has no loop to run it."""
+        try:
+            self.core.loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the loop closed after the shutdown timeout; the connection is gone
+            pass
+
     def resume_from_thread(self) -> None:
-        self.core.loop.call_soon_threadsafe(self._resume_body)
+        self._on_loop(self._resume_body)
 
     def _resume_body(self) -> None:
         if not self._discarding and len(self._pending) <= 1:
@@ -313,7 +323,7 @@ class Connection(asyncio.Protocol):
         if declared is not None and declared != len(body):
             keep = False
         self.head_sent = True
-        self.core.loop.call_soon_threadsafe(self._send, head, b"" if req.head else body, keep)
+        self._on_loop(self._send, head, b"" if req.head else body, keep)
 
     def _send(self, head: bytes, body: bytes, keep: bool) -> None:
         if self.closed:
@@ -351,7 +361,7 @@ class Connection(asyncio.Protocol):
             self._write_threadsafe(b"0\r\n\r\n")
         if declared is not None and sent != declared and not req.head:
             keep = False
-        self.core.loop.call_soon_threadsafe(self.finished, keep)
+        self._on_loop(self.finished, keep)
 
     def write_from_thread(self, data: bytes) -> None:
         """The legacy ``write`` callable of ``start_response``: not used by sild's apps."""
@@ -361,14 +371,14 @@ class Connection(asyncio.Protocol):
         if not self._writable.wait(self.limits.send_timeout):
             self.abort_from_thread()
             raise TimeoutError("the client did not read the answer in time")
-        self.core.loop.call_soon_threadsafe(self._write, data)
+        self._on_loop(self._write, data)
 
     def _write(self, data: bytes) -> None:
         if not self.closed:
             self.transport.write(data)
 
     def abort_from_thread(self) -> None:
-        self.core.loop.call_soon_threadsafe(self._abort)
+        self._on_loop(self._abort)
 
     def _abort(self) -> None:
         if not self.closed:
