@@ -351,3 +351,21 @@ def test_servers_sharing_a_listening_socket_both_answer(tmp_path: Path) -> None:
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_slow_app_slows_the_reading_so_the_buffer_stays_bounded(serve: Callable[..., EdgeServer]) -> None:
+    most: list[int] = []
+
+    def slow_reader(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        stream, total, peak = environ["wsgi.input"], 0, 0
+        while chunk := stream.read(64 * 1024):
+            total += len(chunk)
+            peak = max(peak, stream.buffered)
+            time.sleep(0.002)
+        most.append(peak)
+        start_response("200 OK", [])
+        return [str(total).encode()]
+    server = serve(slow_reader, limits=EdgeLimits(body_buffer=256 * 1024))
+    body = b"z" * (16 * 1024 * 1024)
+    assert request(server.port, "POST", "/", body=body, timeout=30) == (200, str(len(body)).encode())
+    assert most and most[0] < 1024 * 1024  # the high-water mark plus what one socket read brings
