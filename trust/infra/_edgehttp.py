@@ -70,7 +70,8 @@ class Connection(asyncio.Protocol):
         self._head_bytes = self._head_raw = 0
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0  # loop time at which ``phase`` expires; 0: none (checked by the server's sweep)
+        self._phase = ""
         self._discarding = False
         self._reading = True
         self.closed = False
@@ -119,16 +120,17 @@ class Connection(asyncio.Protocol):
 
     # -- timers -----------------------------------------------------------------------
     def _arm(self, seconds: float, phase: str) -> None:
-        self._cancel_timer()
-        self._timer = self.core.loop.call_later(seconds, self._expired, phase)
+        # a number, not a loop timer: the server sweeps its connections a few times a
+        # second (EdgeServer._sweep), so a request costs no timer creation and cancelling
+        self.deadline = self.core.loop.time() + seconds
+        self._phase = phase
 
     def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.deadline = 0.0
 
-    def _expired(self, phase: str) -> None:
-        self._timer = None
+    def expire(self) -> None:
+        """The deadline passed (called by the server's sweep)."""
+        phase, self.deadline = self._phase, 0.0
         if phase == "linger" or phase == "idle" or (phase == "head" and not self._in_head):
             self.close()
         else:  # a request head or a buffered body that did not arrive in time
@@ -147,7 +149,7 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._discarding:
             return
-        if not self._in_head and self._timer is not None and not self._pending:
+        if not self._in_head and self.deadline and not self._pending:
             self._cancel_timer()  # the first byte of a request ends the idle wait
         try:
             self._parser.feed_data(data)
