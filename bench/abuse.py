@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -88,29 +89,33 @@ class Abusers:
         self._ticks = 0
         self._hello = _client_hello()
         self._sel = selectors.DefaultSelector()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._keep, daemon=True)
 
     def _open(self, kind: str) -> None:
-        source = f"127.0.1.{1 + self._made // PER_ADDRESS}"
-        self._made += 1
+        with self._lock:
+            source = f"127.0.1.{1 + self._made // PER_ADDRESS}"
+            self._made += 1
         try:
-            sock = socket.create_connection(("127.0.0.1", self.port), timeout=5, source_address=(source, 0))
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=2, source_address=(source, 0))
             if kind == "half-open":
                 sock.sendall(self._hello[: len(self._hello) // 2])
             elif kind == "slowloris":
                 sock.sendall(self._hello[:1] if self.tls else b"POST / HTTP/1.1\r\nHost: x\r\n")
             sock.setblocking(False)
         except OSError:
-            self.failed += 1
+            with self._lock:
+                self.failed += 1
             return
-        self.kind[sock] = kind
-        self._sel.register(sock, selectors.EVENT_READ)
+        with self._lock:
+            self.kind[sock] = kind
+            self._sel.register(sock, selectors.EVENT_READ)
 
     def __enter__(self) -> "Abusers":
-        for kind, count in self.wanted.items():
-            for _ in range(count):
-                self._open(kind)
+        # in parallel: a server that stops accepting (a full backlog) must not stall the bench
+        with ThreadPoolExecutor(64) as pool:
+            list(pool.map(self._open, [kind for kind, count in self.wanted.items() for _ in range(count)]))
         self._thread.start()
         return self
 

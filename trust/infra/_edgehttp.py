@@ -75,6 +75,7 @@ class Connection(asyncio.Protocol):
         self._discarding = False
         self._reading = True
         self.closed = False
+        self._closing = False  # close() was called; connection_lost follows on a later turn
         self.head_sent = False
         self._writable = core.new_event()
 
@@ -115,6 +116,7 @@ class Connection(asyncio.Protocol):
         return not self._pending and not self._in_head
 
     def close(self) -> None:
+        self._closing = True
         if not self.closed and self.transport is not None:
             self.transport.close()
 
@@ -147,7 +149,7 @@ class Connection(asyncio.Protocol):
 
     # -- reading ----------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
-        if self._discarding:
+        if self._discarding or self._closing:
             return
         if not self._in_head and self.deadline and not self._pending:
             self._cancel_timer()  # the first byte of a request ends the idle wait
@@ -268,7 +270,7 @@ class Connection(asyncio.Protocol):
 
     # -- handing requests to the app ----------------------------------------------------
     def _maybe_dispatch(self) -> None:
-        if not self._pending or self.closed:
+        if not self._pending or self.closed or self._closing:
             return
         req = self._pending[0]
         if req.dispatched or not (req.body.done or req.body.buffered >= self.limits.body_buffer):
