@@ -316,7 +316,7 @@ class Connection(asyncio.Protocol):
         """The response head and whether the connection stays open after it."""
         keep = req.keep_alive and req.body.done and not req.oversize and not self.core.stopping
         return response_head(status, headers, keep, req.environ["SERVER_PROTOCOL"] == "HTTP/1.1", length,
-                             self.core.server_header)
+                             self.core.server_header, self.core.date())
 
     def respond_from_thread(self, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
         req = self._pending[0]

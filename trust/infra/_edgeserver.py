@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Self
 
 from ._edgehttp import Connection
-from ._edgewsgi import WsgiApp
+from ._edgewsgi import WsgiApp, date_line
 
 log = logging.getLogger("sild.edge")
 
@@ -91,11 +91,20 @@ class ServerCore:
         self.connections: set[Connection] = set()
         self.stopping = False
         self.server_header = f"Server: {name}\r\n".encode("latin-1")
+        self._date: tuple[int, bytes] = (0, b"")
         self.base_environ: dict[str, Any] = {
             "SCRIPT_NAME": "", "SERVER_SOFTWARE": name, "wsgi.version": (1, 0), "wsgi.url_scheme": scheme,
             "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True,
             "wsgi.run_once": False, "wsgi.input_terminated": True,
         }
+
+    def date(self) -> bytes:
+        """The ``Date`` header line, formatted once a second."""
+        now = int(time.time())
+        stamp = self._date
+        if stamp[0] != now:
+            stamp = self._date = (now, date_line(now))
+        return stamp[1]
 
     @staticmethod
     def new_event() -> threading.Event:

@@ -22,8 +22,8 @@ objects are the only places where the two meet:
 
 from __future__ import annotations
 
+import functools
 import threading
-import time
 from collections import deque
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
@@ -207,26 +207,26 @@ def environ_for(base: dict[str, Any], method: str, version: str, url: bytes,
     environ["PATH_INFO"] = unquote_to_bytes(parsed.path or b"/").decode("latin-1")
     environ["QUERY_STRING"] = (parsed.query or b"").decode("latin-1")
     for name, value in headers:
-        key = name.decode("latin-1").upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
+        key = _environ_key(name)
         text = value.decode("latin-1")
         environ[key] = f"{environ[key]}, {text}" if key in environ and key.startswith("HTTP_") else text
     return environ
 
 
-_date_cache: list[Any] = [0, b""]
+@functools.lru_cache(maxsize=512)
+def _environ_key(name: bytes) -> str:
+    """``X-Road-Client`` -> ``HTTP_X_ROAD_CLIENT`` (a few dozen names repeat on every request)."""
+    key = name.decode("latin-1").upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
 
 
-def _date_header() -> bytes:
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache[:] = [now, f"Date: {formatdate(now, usegmt=True)}\r\n".encode("latin-1")]
-    return _date_cache[1]  # type: ignore[no-any-return]
+def date_line(now: int) -> bytes:
+    """The ``Date`` header line of an answer at ``now`` (seconds since the epoch)."""
+    return f"Date: {formatdate(now, usegmt=True)}\r\n".encode("latin-1")
 
 
 def response_head(status: str, headers: list[tuple[str, str]], keep: bool, http11: bool, length: int | None,
-                  server_header: bytes) -> tuple[bytes, bool]:
+                  server_header: bytes, date: bytes) -> tuple[bytes, bool]:
     """The head of an answer (chunked when no length is known) and whether the connection stays open."""
     lines = [f"HTTP/1.1 {status}\r\n".encode("latin-1")]
     has_date = False
@@ -240,7 +240,7 @@ def response_head(status: str, headers: list[tuple[str, str]], keep: bool, http1
         has_date = has_date or low == "date"
         lines.append(f"{name}: {value}\r\n".encode("latin-1"))
     if not has_date:
-        lines.append(_date_header())
+        lines.append(date)
     lines.append(server_header)
     if length is None:
         if http11:
