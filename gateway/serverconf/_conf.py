@@ -43,6 +43,7 @@ from trust.protocol import ClientId, SecurityServerId, ServiceId
 from gateway.db import schema as m
 from ._errors import AlreadyExists, ClientNotFound, IdentityNotSet, InvalidInput, NotFound, ServerConfError
 from ._parse import cert_sha256, parse_client_text, parse_networks, parse_subject
+from ._descriptions import DescriptionsMixin
 from ._rights import RightsMixin
 from ._services import DescriptionInfo, Operation, ServicesMixin
 
@@ -55,7 +56,7 @@ from ._snapshot import (
 Clock = Callable[[], dt.datetime]
 
 
-class ServerConf(ServicesMixin, RightsMixin):
+class ServerConf(ServicesMixin, DescriptionsMixin, RightsMixin):
     """Transactional server configuration on one database, with a cached snapshot."""
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now, refresh_interval: float = 1.0) -> None:
