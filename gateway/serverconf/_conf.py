@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from trust.errors import IdentifierError
 from trust.infra import utc_now
-from trust.protocol import ClientId, SecurityServerId, ServiceId
+from trust.protocol import ClientId, SecurityServerId, ServiceId, SubsystemId
 
 from gateway.db import schema as m
 from ._errors import AlreadyExists, ClientNotFound, IdentityNotSet, InvalidInput, NotFound, ServerConfError
@@ -165,6 +165,18 @@ class ServerConf(ServicesMixin, DescriptionsMixin, RightsMixin):
         with self.write() as s:
             self._client_row(s, client).state = state
 
+    def set_body_logging(self, client: ClientId, logged: bool | None) -> None:
+        """Log message bodies to ``client``'s services (True), only their X-Road headers (False), or as set (None).
+
+        X-Road keeps such overrides per subsystem (``enabled-`` / ``disabled-body-logging-
+        local-producer-subsystems``); here they live beside the client, so every node of
+        a cluster reads the same and a change reaches the proxies with the snapshot.
+        """
+        if not isinstance(client, SubsystemId):
+            raise InvalidInput("message-body logging is set per subsystem (as in X-Road), not per member")
+        with self.write() as s:
+            self._client_row(s, client).body_logging = logged
+
     def set_client_auth(
         self, client: ClientId, is_auth: str, allowed_addresses: tuple[str, ...] | list[str] | None = None
     ) -> None:
@@ -272,6 +284,7 @@ def _read_clients(s: Session) -> tuple[dict[ClientId, ClientInfo], dict[int, Cli
             row.is_auth,
             parse_networks(json.loads(row.allowed_addresses)),
             frozenset(certs.get(row.id, ())),
+            row.body_logging,
         )
     return clients, by_row
 

@@ -7,6 +7,8 @@ from typing import Iterator
 
 import pytest
 
+from trust.protocol import MemberId
+
 from tests.gateway.admin.test_admin import CONSUMER, PROVIDER, Admin, error_code
 from tests.support.static_http import static_files
 
@@ -71,3 +73,18 @@ def test_openapi_description_refresh(admin: Admin, xroad: Path) -> None:
         assert r.status_code == 200 and r.json()["changed"] == ["testapi"]
     eps = admin.call("GET", f"/api/clients/{TAX}/services/testapi/endpoints").json()["endpoints"]
     assert {(e["method"], e["path"]) for e in eps} == {("*", "**"), ("GET", "/test"), ("PATCH", "/test"), ("GET", "/foo")}
+
+
+def test_a_subsystem_body_logging_override(admin: Admin) -> None:
+    client = admin.call("GET", f"/api/clients/{TAX}").json()
+    assert client["message_body_logging"] is None
+    r = admin.call("PATCH", f"/api/clients/{TAX}", role="service-admin", json={"message_body_logging": False})
+    assert r.status_code == 200 and r.json()["message_body_logging"] is False
+    assert admin.conf.snapshot().client(PROVIDER).body_logging is False  # type: ignore[union-attr]
+    r = admin.call("PATCH", f"/api/clients/{TAX}", json={"message_body_logging": None})
+    assert r.json()["message_body_logging"] is None
+    bad = admin.call("PATCH", f"/api/clients/{TAX}", json={"message_body_logging": "off"})
+    assert bad.status_code == 400
+    admin.conf.add_client(MemberId("EE", "COM", "20000002"))
+    member = admin.call("PATCH", "/api/clients/EE:COM:20000002", json={"message_body_logging": True})
+    assert member.status_code == 400 and "per subsystem" in member.json()["error"]["message"]
