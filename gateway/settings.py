@@ -62,7 +62,15 @@ class NodeSettings:
     peer_port: int = setting(5500, "Mutual-TLS port between gateways (X-Road's 5500).")
     ocsp_port: int = setting(0, "X-Road's plain-HTTP OCSP-responses port (5577) on `peer_host`; 0 = OCSP "
                              "responses only on the mutual-TLS port.")
-    admin_port: int = setting(0, "Admin API port: plain HTTP on 127.0.0.1 only, with API keys; 0 = off.")
+    admin_port: int = setting(0, "Admin API port: HTTPS with API keys (`gateway init --admin-port`); 0 = off.")
+    admin_listen: str = setting("127.0.0.1", "Address the admin API listens on: loopback by default; an internal "
+                                "address (or `0.0.0.0`) to administer the gateway from other machines "
+                                "(`gateway init --admin-listen`).")
+    admin_tls_cert: str = setting("", "The admin API's TLS certificate (PEM, chain may follow; a path, relative "
+                                  "to the gateway directory): empty = `admin-tls/admin.crt`, self-signed, made by "
+                                  "`gateway init` or at the first start.")
+    admin_tls_key: str = setting("", "The private key (PEM, unencrypted, mode 0600) of `admin_tls_cert`; given "
+                                 "together with it.")
     public_address: str = setting("", "The address registered in the global configuration (host or "
                                   "host:port, `--address`): where other gateways reach the mutual-TLS port.")
     allowed_federations: tuple[str, ...] = setting((), "Federated instances whose configuration this gateway "
@@ -114,6 +122,8 @@ class NodeSettings:
             if not 0 <= port <= 65535:
                 raise SetupError(f"invalid port {port}")
         KeyType(self.key_type)
+        if bool(self.admin_tls_cert) != bool(self.admin_tls_key):
+            raise SetupError("admin_tls_cert and admin_tls_key are given together (or neither: a generated certificate)")
         for name in ("serverconf_url", "messagelog_url"):
             url = getattr(self, name)
             if url and "://" not in url:

@@ -13,15 +13,18 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._backup import CENTRAL_BACKUP
     from ._generator import EXTERNAL, GenerationResult, INTERNAL, VERSION, generate, node_urls
     from ._management import MANAGEMENT_TYPES, build_management_request, concerned_member
     from ._publisher import read_state
+    from ._status import central_status, central_status_lines
     from ._registration import (
         MemberSigner, VerifiedRegistrationRequest, build_registration_request, submit_registration_request,
         verify_registration_request,
     )
 
 __all__ = [
+    "CENTRAL_BACKUP",
     "EXTERNAL",
     "GenerationResult",
     "INTERNAL",
@@ -32,6 +35,8 @@ __all__ = [
     "build_management_request",
     "build_registration_request",
     "concerned_member",
+    "central_status",
+    "central_status_lines",
     "generate",
     "node_urls",
     "read_state",
@@ -40,6 +45,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "CENTRAL_BACKUP": "._backup",
     "EXTERNAL": "._generator",
     "GenerationResult": "._generator",
     "INTERNAL": "._generator",
@@ -50,6 +56,8 @@ __getattr__, __dir__ = attach(__name__, {
     "build_management_request": "._management",
     "build_registration_request": "._registration",
     "concerned_member": "._management",
+    "central_status": "._status",
+    "central_status_lines": "._status",
     "generate": "._generator",
     "node_urls": "._generator",
     "read_state": "._publisher",

@@ -23,6 +23,9 @@ import click
 from federation.anchor import anchor_fingerprint
 from trust.infra import utc_now
 
+from trust.backup import backup_command, restore_command
+
+from ._backup import CENTRAL_BACKUP
 from ._cli_input import DIR_ARG, CliInputError, _home, _pin, _read
 from ._cli_registry import (
     member_class_group, member_group, subsystem_group, gateway_group, group_group, ca_group, tsa_group, settings_group, registration_group, apikey_group,
@@ -47,6 +50,8 @@ central_group.add_command(settings_group)
 central_group.add_command(registration_group)
 central_group.add_command(apikey_group)
 central_group.add_command(monitoring_client_group)
+central_group.add_command(backup_command(CENTRAL_BACKUP))
+central_group.add_command(restore_command(CENTRAL_BACKUP))
 
 
 @central_group.command("init")
@@ -74,7 +79,15 @@ def init_cmd(directory: Path, instance: str, url: str, member_classes: tuple[str
               help="Seconds between checks whether the configuration must be regenerated.")
 @click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def serve_cmd(directory: Path, host: str, port: int, check_interval: float, tls_cert: Path | None, tls_key: Path | None) -> None:
+@click.option("--api-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve the management API on this port of its own, over HTTPS (certificate made in DIR/api-tls/); "
+                   "the main port then serves only distribution and registration requests.")
+@click.option("--api-host", default="127.0.0.1", show_default=True, help="Address the management port listens on.")
+@click.option("--api-tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Your certificate for the management port (PEM) instead of the generated one.")
+@click.option("--api-tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
+def serve_cmd(directory: Path, host: str, port: int, check_interval: float, tls_cert: Path | None, tls_key: Path | None,
+              api_port: int | None, api_host: str, api_tls_cert: Path | None, api_tls_key: Path | None) -> None:
     """Serve distribution and the management API; regenerate on changes and before expiry."""
     import logging
 
@@ -84,8 +97,12 @@ def serve_cmd(directory: Path, host: str, port: int, check_interval: float, tls_
     for noisy in ("apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _home(directory).close()  # refuse a non-authority directory before binding
-    config = NodeConfig(directory=directory, host=host, port=port, pin=_pin(), check_interval=check_interval,
-                        tls_cert=tls_cert, tls_key=tls_key)
+    try:
+        config = NodeConfig(directory=directory, host=host, port=port, pin=_pin(), check_interval=check_interval,
+                            tls_cert=tls_cert, tls_key=tls_key, api_host=api_host, api_port=api_port,
+                            api_tls_cert=api_tls_cert, api_tls_key=api_tls_key)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     run(config, announce=click.echo)
 
 
@@ -104,13 +121,13 @@ def generate_cmd(directory: Path, force: bool) -> None:
 
 @central_group.command("status")
 @DIR_ARG
-def status_cmd(directory: Path) -> None:
-    """Instance, registry change counter and the published generation."""
-    from ._publisher import read_state
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON (what GET /api/v1/diagnostics answers).")
+def status_cmd(directory: Path, as_json: bool) -> None:
+    """Health, the published generation and its expiry, signing keys, waiting requests, trusted anchors."""
+    from ._status import central_status, central_status_lines
 
-    home = _home(directory)
-    info = home.registry().info()
-    click.echo(json.dumps({"instance": info.instance, "serial": info.serial, "published": read_state(home.public_dir)}, indent=2))
+    report = central_status(_home(directory), utc_now())
+    click.echo(json.dumps(report, indent=2) if as_json else "\n".join(central_status_lines(report)))
 
 
 # -- anchors, federation, signing keys ----------------------------------------------------

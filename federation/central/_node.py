@@ -10,7 +10,10 @@ management API additionally triggers an immediate run.
 
 TLS is optional (``tls_cert``/``tls_key``): distribution is signed static content
 and X-Road serves it over plain HTTP as well, but the management API should sit
-behind TLS (here or in a reverse proxy) in production.
+behind TLS (here or in a reverse proxy) in production. ``api_port`` gives the
+management API a port of its own, always HTTPS (a self-signed certificate made in
+``DIR/api-tls/`` on first use, as a gateway's admin port has, or ``api_tls_cert``/
+``api_tls_key``); the main port then answers only what gateways call without a key.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from types import FrameType
 
 from federation.central.api import CentralAppConfig, create_app
 from ._generator import generate
-from trust.infra import utc_now
+from trust.infra import WsgiServer, utc_now
+from trust.pki import ensure_self_signed_tls
 from federation.central.registry import CentralDir
 
 LOG = logging.getLogger("sild.central")
@@ -43,6 +47,10 @@ class NodeConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     threads: int = 10
+    api_host: str = "127.0.0.1"
+    api_port: int | None = None  # the management API on its own HTTPS port (None: on the main port)
+    api_tls_cert: Path | None = None
+    api_tls_key: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.pin:
@@ -51,6 +59,24 @@ class NodeConfig:
             raise ValueError("check_interval must be positive")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("give both tls_cert and tls_key, or neither")
+        if (self.api_tls_cert is None) != (self.api_tls_key is None):
+            raise ValueError("give both api_tls_cert and api_tls_key, or neither")
+        if self.api_tls_cert is not None and self.api_port is None:
+            raise ValueError("api_tls_cert needs api_port (the management API's own port)")
+
+
+def api_tls_files(directory: Path) -> tuple[Path, Path]:
+    """Where a generated management-port certificate and its key live (``DIR/api-tls/``)."""
+    return Path(directory) / "api-tls" / "api.crt", Path(directory) / "api-tls" / "api.key"
+
+
+def api_names(home: CentralDir, api_host: str) -> list[str]:
+    """The names clients use for the management port: loopback, the listen address, this machine, the URL's host."""
+    import socket
+    from urllib.parse import urlsplit
+
+    return ["localhost", "127.0.0.1", "::1", api_host, socket.gethostname(),
+            urlsplit(home.config.base_url).hostname or ""]
 
 
 class CentralNode:
@@ -70,7 +96,9 @@ class CentralNode:
             self.generate_now, "interval", seconds=config.check_interval, id="generate",
             max_instances=1, coalesce=True, next_run_time=clock(),
         )
-        app = create_app(CentralAppConfig(directory=config.directory, clock=clock, on_change=self.trigger))
+        app = create_app(CentralAppConfig(directory=config.directory, clock=clock, on_change=self.trigger,
+                                          management=config.api_port is None))
+        self._api = None if config.api_port is None else self._api_server(config, clock)
         self._server = wsgi.Server((config.host, config.port), app, numthreads=config.threads,
                                    server_name="sild-central", shutdown_timeout=2)
         if config.tls_cert is not None and config.tls_key is not None:
@@ -78,6 +106,29 @@ class CentralNode:
 
             self._server.ssl_adapter = BuiltinSSLAdapter(str(config.tls_cert), str(config.tls_key))
         self._stopped = threading.Event()
+
+    def _api_server(self, config: NodeConfig, clock: Callable[[], dt.datetime]) -> WsgiServer:
+        """The management API's own port: HTTPS with the operator's certificate or one made here."""
+        from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+        cert, key = config.api_tls_cert, config.api_tls_key
+        if cert is None or key is None:
+            cert, key = api_tls_files(config.directory)
+            ensure_self_signed_tls(cert, key, names=api_names(self._home, config.api_host),
+                                   common_name=f"{self._home.config.instance} authority management API",
+                                   organisation="sild authority management TLS", now=clock())
+        app = create_app(CentralAppConfig(directory=config.directory, clock=clock, on_change=self.trigger))
+        return WsgiServer(app, config.api_host, config.api_port or 0, threads=config.threads,
+                          ssl_adapter=BuiltinSSLAdapter(str(cert), str(key)), server_name="sild-central-api",
+                          thread_name="sild-central-api")
+
+    @property
+    def api_url(self) -> str | None:
+        """``https://HOST:PORT`` of the management API's own port (None when it shares the main port)."""
+        if self._api is None:
+            return None
+        host = "127.0.0.1" if self.config.api_host in ("", "0.0.0.0", "::") else self.config.api_host
+        return f"https://{f'[{host}]' if ':' in host else host}:{self._api.port}"
 
     @property
     def scheme(self) -> str:
@@ -112,6 +163,8 @@ class CentralNode:
                 self._token.public_key(key_id)
         self.generate_now()  # publish before answering the first request
         self._server.prepare()
+        if self._api is not None:
+            self._api.start()
         self._scheduler.start()
 
     def serve_forever(self) -> None:
@@ -125,6 +178,8 @@ class CentralNode:
             self._scheduler.shutdown(wait=False)
         except Exception:  # noqa: BLE001 - already stopped
             pass
+        if self._api is not None:
+            self._api.stop()
         self._server.stop()
         self._home.close()
 
@@ -140,6 +195,8 @@ def run(config: NodeConfig, *, announce: Callable[[str], None] = print) -> None:
     try:
         node.start()
         announce(f"listening on {node.scheme}://{config.host}:{node.port}")
+        if node.api_url is not None:
+            announce(f"management API on {node.api_url}")
         node.serve_forever()
     finally:
         node.stop()

@@ -13,13 +13,24 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._app import create_app
     from ._config import AdminConfig
+    from ._tls import admin_client_context, admin_ssl_context, admin_tls_files, admin_url, ensure_admin_tls
 
 __all__ = [
     "AdminConfig",
+    "admin_client_context",
+    "admin_ssl_context",
+    "admin_tls_files",
+    "admin_url",
     "create_app",
+    "ensure_admin_tls",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
     "AdminConfig": "._config",
+    "admin_client_context": "._tls",
+    "admin_ssl_context": "._tls",
+    "admin_tls_files": "._tls",
+    "admin_url": "._tls",
     "create_app": "._app",
+    "ensure_admin_tls": "._tls",
 })

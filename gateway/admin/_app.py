@@ -2,7 +2,7 @@
 
 X-Road has no published protocol for administering a security server, so sild uses
 plain JSON (DESIGN 3) described by ``gateway/admin/admin_api.yaml`` (served at
-``/api/openapi.json``). Everything the ``sild gateway`` admin commands do is here:
+``/api/v1/openapi.json``). Everything the ``sild gateway`` admin commands do is here:
 clients, services, endpoints, access rights, local groups, message-log export,
 operational monitoring records, status; plus ``/healthz`` for load balancers and
 ``/metrics`` for Prometheus.
@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from flask import Blueprint, Flask
 
+from ._backup import backup_blueprint
 from ._clients import clients_blueprint
 from ._config import AdminConfig
 from ._descriptions import descriptions_blueprint
@@ -44,6 +45,7 @@ from ._status import status_blueprint
 BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     status_blueprint, clients_blueprint, services_blueprint, rights_blueprint, groups_blueprint, records_blueprint,
     descriptions_blueprint,
+    backup_blueprint,
 )
 
 

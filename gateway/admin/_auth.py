@@ -45,7 +45,7 @@ def authenticate_request(conf: ServerConf) -> ApiKeyInfo:
 class Routes:
     """One resource's blueprint whose every route names the roles that may call it.
 
-    ``api = Routes("clients", __name__, conf)``; then ``@api.route("GET", "/api/clients", *READERS)``
+    ``api = Routes("clients", __name__, conf)``; then ``@api.route("GET", "/api/v1/clients", *READERS)``
     serves a view behind the API-key check (``admin`` always passes). The few open
     routes (``/healthz``) go on :attr:`blueprint` directly, so none is open by omission.
     """
@@ -70,7 +70,8 @@ class Routes:
             key = authenticate_request(self._conf)
             if not role_allows(key.roles, allowed, superuser=SUPERUSER):
                 raise ApiError(403, "gateway.admin.forbidden",
-                               f"this API key lacks a role for this call (needs one of: admin, {', '.join(allowed)})")
+                               "this API key lacks a role for this call (needs one of: "
+                               f"{', '.join(dict.fromkeys((SUPERUSER, *allowed)))})")
             g.api_key = key
             return view(*args, **kwargs)
 

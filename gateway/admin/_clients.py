@@ -27,11 +27,11 @@ def clients_blueprint(config: AdminConfig) -> Blueprint:
     conf = config.conf
     api = Routes("clients", __name__, conf)
 
-    @api.route("GET", "/api/clients", *READERS)
+    @api.route("GET", "/api/v1/clients", *READERS)
     def list_clients() -> Any:
         return jsonify(clients=[client_json(c) for c in conf.list_clients()])
 
-    @api.route("POST", "/api/clients", "service-admin")
+    @api.route("POST", "/api/v1/clients", "service-admin")
     def add_client() -> Any:
         data = body()
         client = parse_client_text(data.text("id"))
@@ -43,11 +43,11 @@ def clients_blueprint(config: AdminConfig) -> Blueprint:
         )
         return jsonify(client_json(info)), 201
 
-    @api.route("GET", "/api/clients/<client_id>", *READERS)
+    @api.route("GET", "/api/v1/clients/<client_id>", *READERS)
     def get_client(client_id: str) -> Any:
         return jsonify(client_json(client_info(conf, path_client(client_id))))
 
-    @api.route("PATCH", "/api/clients/<client_id>", "service-admin")
+    @api.route("PATCH", "/api/v1/clients/<client_id>", "service-admin")
     def patch_client(client_id: str) -> Any:
         client = path_client(client_id)
         data = body()
@@ -63,17 +63,17 @@ def clients_blueprint(config: AdminConfig) -> Blueprint:
             conf.set_body_logging(client, data.flag("message_body_logging"))
         return jsonify(client_json(client_info(conf, client)))
 
-    @api.route("DELETE", "/api/clients/<client_id>", "service-admin")
+    @api.route("DELETE", "/api/v1/clients/<client_id>", "service-admin")
     def delete_client(client_id: str) -> Any:
         conf.remove_client(path_client(client_id))
         return "", 204
 
-    @api.route("POST", "/api/clients/<client_id>/certificates", "service-admin")
+    @api.route("POST", "/api/v1/clients/<client_id>/certificates", "service-admin")
     def add_cert(client_id: str) -> Any:
         digest = conf.add_client_cert(path_client(client_id), body().text("pem").encode("utf-8"))
         return jsonify(sha256=digest), 201
 
-    @api.route("DELETE", "/api/clients/<client_id>/certificates/<sha256>", "service-admin")
+    @api.route("DELETE", "/api/v1/clients/<client_id>/certificates/<sha256>", "service-admin")
     def delete_cert(client_id: str, sha256: str) -> Any:
         conf.remove_client_cert(path_client(client_id), sha256)
         return "", 204

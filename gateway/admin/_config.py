@@ -34,6 +34,7 @@ class AdminConfig:
     # its "fetch OCSP responses now"; absent when the app runs without a node
     node_status: Callable[[], dict[str, Any]] | None = None
     refresh_ocsp: Callable[[], dict[str, Any]] | None = None
+    directory: Path | None = None  # the gateway directory (what POST /api/v1/backup backs up)
 
     @classmethod
     def from_node(cls, node: Any) -> AdminConfig:
@@ -49,4 +50,5 @@ class AdminConfig:
             worker_metrics=getattr(node, "worker_metrics_dir", None),
             node_status=getattr(node, "status", None),
             refresh_ocsp=getattr(node, "refresh_ocsp_now", None),
+            directory=getattr(node, "directory", None),
         )

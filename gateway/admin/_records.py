@@ -23,7 +23,7 @@ ASIC_MIME = "application/vnd.etsi.asic-e+zip"
 def records_blueprint(config: AdminConfig) -> Blueprint:
     api = Routes("records", __name__, config.conf)
 
-    @api.route("GET", "/api/messagelog/export", "auditor")
+    @api.route("GET", "/api/v1/messagelog/export", "auditor")
     def export() -> Any:
         if config.messagelog is None:
             raise ApiError(404, "gateway.admin.no_messagelog", "the message log is not enabled on this gateway")
@@ -37,7 +37,7 @@ def records_blueprint(config: AdminConfig) -> Blueprint:
         return Response(data, content_type=ASIC_MIME,
                         headers={"Content-Disposition": f'attachment; filename="{safe}-{direction}.asice"'})
 
-    @api.route("GET", "/api/opmonitoring/records", "auditor")
+    @api.route("GET", "/api/v1/opmonitoring/records", "auditor")
     def op_records() -> Any:
         if config.opmonitor is None:
             raise ApiError(404, "gateway.admin.no_opmonitoring", "operational monitoring is not enabled on this gateway")

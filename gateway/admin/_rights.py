@@ -30,26 +30,26 @@ def rights_blueprint(config: AdminConfig) -> Blueprint:
     conf = config.conf
     api = Routes("rights", __name__, conf)
 
-    @api.route("GET", "/api/access-rights", *READERS)
+    @api.route("GET", "/api/v1/access-rights", *READERS)
     def list_rights() -> Any:
         provider = parse_client_text(request.args["client"]) if request.args.get("client") else None
         rights = conf.list_rights(provider, request.args.get("service_code") or None)
         return jsonify(access_rights=[_right_json(r) for r in rights])
 
-    @api.route("POST", "/api/access-rights", "service-admin")
+    @api.route("POST", "/api/v1/access-rights", "service-admin")
     def grant() -> Any:
         provider, code, subject, method, path = _right_args()
         conf.grant(provider, code, subject, method=method, path=path)
         return jsonify(provider=provider.to_text(), service_code=code, subject=subject_text(subject),
                        method=method.upper(), path=path), 201
 
-    @api.route("POST", "/api/access-rights/revoke", "service-admin")
+    @api.route("POST", "/api/v1/access-rights/revoke", "service-admin")
     def revoke() -> Any:
         provider, code, subject, method, path = _right_args()
         conf.revoke(provider, code, subject, method=method, path=path)
         return "", 204
 
-    @api.route("GET", "/api/clients/<client_id>/allowed-services", *READERS)
+    @api.route("GET", "/api/v1/clients/<client_id>/allowed-services", *READERS)
     def allowed(client_id: str) -> Any:
         """Which services of ``provider`` the client may call (``allowedMethods`` as seen by the admin)."""
         caller = path_client(client_id)

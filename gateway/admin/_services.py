@@ -45,21 +45,21 @@ def services_blueprint(config: AdminConfig) -> Blueprint:
     conf = config.conf
     api = Routes("services", __name__, conf)
 
-    @api.route("GET", "/api/clients/<client_id>/services", *READERS)
+    @api.route("GET", "/api/v1/clients/<client_id>/services", *READERS)
     def list_services(client_id: str) -> Any:
         provider = path_client(client_id)
         client_info(conf, provider)
         services = sorted(conf.snapshot().services_of(provider), key=lambda s: (s.id.service_code, s.id.service_version or ""))
         return jsonify(services=[service_json(s) for s in services])
 
-    @api.route("POST", "/api/clients/<client_id>/services", "service-admin")
+    @api.route("POST", "/api/v1/clients/<client_id>/services", "service-admin")
     def add_service(client_id: str) -> Any:
         provider = path_client(client_id)
         desc = _add_description(config, provider, body())
         return jsonify(id=desc.id, type=desc.kind, url=desc.url, enabled=not desc.disabled,
                        service_codes=list(desc.service_codes)), 201
 
-    @api.route("PATCH", "/api/clients/<client_id>/services/<service_code>", "service-admin")
+    @api.route("PATCH", "/api/v1/clients/<client_id>/services/<service_code>", "service-admin")
     def patch_service(client_id: str, service_code: str) -> Any:
         provider = path_client(client_id)
         data = body()
@@ -81,17 +81,17 @@ def services_blueprint(config: AdminConfig) -> Blueprint:
             raise ApiError(404, "gateway.serverconf.service_not_found", f"{provider.to_text()} has no service {service_code}")
         return jsonify(services=[service_json(s) for s in found])
 
-    @api.route("DELETE", "/api/service-descriptions/<int:description_id>", "service-admin")
+    @api.route("DELETE", "/api/v1/service-descriptions/<int:description_id>", "service-admin")
     def delete_description(description_id: int) -> Any:
         conf.remove_description(description_id)
         return "", 204
 
-    @api.route("GET", "/api/clients/<client_id>/services/<service_code>/endpoints", *READERS)
+    @api.route("GET", "/api/v1/clients/<client_id>/services/<service_code>/endpoints", *READERS)
     def list_endpoints(client_id: str, service_code: str) -> Any:
         eps = conf.snapshot().endpoints_of(path_client(client_id), service_code)
         return jsonify(endpoints=[{"id": e.id, "method": e.method, "path": e.path, "generated": e.generated} for e in eps])
 
-    @api.route("POST", "/api/clients/<client_id>/services/<service_code>/endpoints", "service-admin")
+    @api.route("POST", "/api/v1/clients/<client_id>/services/<service_code>/endpoints", "service-admin")
     def add_endpoint(client_id: str, service_code: str) -> Any:
         data = body()
         conf.add_endpoint(path_client(client_id), service_code, data.text("method"), data.text("path"))

@@ -1,7 +1,11 @@
 """Open and read-only views of the gateway as a whole: health, description, status, metrics.
 
-``/healthz`` (for load balancers) and ``/api/openapi.json`` need no key; ``/api/status``
-and ``/metrics`` (Prometheus text) need a reading role. ``POST /api/ocsp/refresh``
+``/healthz`` (for load balancers) and ``/api/v1/openapi.json`` need no key; ``/api/v1/status``,
+``/api/v1/diagnostics`` and ``/metrics`` (Prometheus text) need a reading role.
+``/api/v1/diagnostics`` is the node's whole report, the one ``sild gateway status``
+prints (:mod:`gateway.node._status`): configuration per instance, OCSP per own
+certificate, timestamping per TSA, maintenance, message log, and the health verdict
+with the X-Road error code traffic gets now. ``POST /api/v1/ocsp/refresh``
 (``admin``) fetches the own certificates' OCSP responses now, as
 ``sild gateway ocsp refresh`` does, and answers their state.
 """
@@ -34,13 +38,13 @@ def status_blueprint(config: AdminConfig) -> Blueprint:
             return jsonify(status="unavailable", database=False), 503
         return jsonify(status="ok", database=True, configuration_version=counter)
 
-    @api.blueprint.get("/api/openapi.json")
+    @api.blueprint.get("/api/v1/openapi.json")
     def openapi_json() -> Any:
         if "spec" not in spec_cache:
             spec_cache["spec"] = yaml.safe_load(SPEC_FILE.read_text("utf-8"))
         return jsonify(spec_cache["spec"])
 
-    @api.route("GET", "/api/status", *READERS)
+    @api.route("GET", "/api/v1/status", *READERS)
     def status() -> Any:
         snap = conf.snapshot()
         out: dict[str, Any] = {
@@ -53,11 +57,17 @@ def status_blueprint(config: AdminConfig) -> Blueprint:
             out["message_log"] = config.messagelog.status()
         if config.node_status is not None:
             report = config.node_status()
-            for part in ("registration", "configuration", "ocsp"):
+            for part in ("health", "registration", "configuration", "ocsp"):
                 out[part] = report.get(part)
         return jsonify(out)
 
-    @api.route("POST", "/api/ocsp/refresh", SUPERUSER)
+    @api.route("GET", "/api/v1/diagnostics", *READERS)
+    def diagnostics() -> Any:
+        if config.node_status is None:
+            raise ApiError(404, "gateway.admin.no_node", "this admin API runs without a gateway node")
+        return jsonify(config.node_status())
+
+    @api.route("POST", "/api/v1/ocsp/refresh", SUPERUSER)
     def ocsp_refresh() -> Any:
         if config.refresh_ocsp is None:
             raise ApiError(404, "gateway.admin.no_node", "this admin API runs without a gateway node")

@@ -55,7 +55,9 @@ def gateway_group() -> None:
 @click.option("--ocsp-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Plain-HTTP OCSP-responses port for X-Road peers (5577); 0 = off.")
 @click.option("--admin-port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Admin API port (plain HTTP on 127.0.0.1 only); 0 = off.")
+              help="Admin API port (HTTPS, certificate in DIR/admin-tls/); 0 = off.")
+@click.option("--admin-listen", "admin_host", default="127.0.0.1", show_default=True,
+              help="Address the admin API listens on (an internal address or 0.0.0.0 to reach it from other machines).")
 @click.option("--address", default="", help="Address registered for this gateway (host or host:port).")
 @click.option("--is-listen", "is_host", default="127.0.0.1", show_default=True,
               help="Address the IS ports listen on (0.0.0.0: every interface, for ISs on other machines).")
@@ -67,8 +69,8 @@ def gateway_group() -> None:
 @click.option("--allow-federation", "old_allowed", multiple=True, hidden=True,
               help="Deprecated spelling of --allowed-federations (repeatable).")
 def init_command(directory: Path, anchor: Path, server: str, key_type: str, is_port: int, is_tls_port: int,
-                 peer_port: int, ocsp_port: int, admin_port: int, address: str, is_host: str, peer_host: str | None,
-                 allowed: str, old_allowed: tuple[str, ...]) -> None:
+                 peer_port: int, ocsp_port: int, admin_port: int, admin_host: str, address: str, is_host: str,
+                 peer_host: str | None, allowed: str, old_allowed: tuple[str, ...]) -> None:
     """Create the gateway directory, its keys and the CSRs of its certificates."""
     from federation.anchor import anchor_fingerprint
 
@@ -80,7 +82,8 @@ def init_command(directory: Path, anchor: Path, server: str, key_type: str, is_p
                             key_type=KeyType(key_type), settings={
                                 "is_host": is_host, "is_port": is_port, "is_tls_port": is_tls_port,
                                 "peer_host": peer_host or default_peer_host(address), "peer_port": peer_port,
-                                "ocsp_port": ocsp_port, "admin_port": admin_port, "public_address": address,
+                                "ocsp_port": ocsp_port, "admin_port": admin_port, "admin_listen": admin_host,
+                                "public_address": address,
                                 "allowed_federations": parse_federations(allowed)})
     click.echo(f"gateway {settings.server} of instance {settings.instance} created in {directory}")
     click.echo(f"anchor SHA-224: {anchor_fingerprint(anchor.read_bytes())}")
@@ -89,6 +92,22 @@ def init_command(directory: Path, anchor: Path, server: str, key_type: str, is_p
     click.echo(f"listening when served: IS {settings.is_host}:{settings.is_port}, "
                f"mutual TLS {settings.peer_host}:{settings.peer_port}; "
                f"allowed federations: {federations_text(settings.allowed_federations)}")
+    _admin_certificate(directory, settings)
+
+
+def _admin_certificate(directory: Path, settings: NodeSettings) -> None:
+    """Make the admin API's certificate now, so its fingerprint can be pinned before the first start."""
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from gateway.admin import ensure_admin_tls
+
+    path, _made = ensure_admin_tls(directory, settings, now=utc_now())
+    der = x509.load_pem_x509_certificate(path.read_bytes()).public_bytes(serialization.Encoding.DER)
+    where = f"{settings.admin_listen}:{settings.admin_port}" if settings.admin_port else "off (--admin-port)"
+    click.echo(f"admin API: {where}; certificate {path} SHA-256 {hashlib.sha256(der).hexdigest()}")
 
 
 def default_peer_host(address: str) -> str:
@@ -235,7 +254,7 @@ def worker_command(directory: Path, index: int, listen: tuple[str, ...]) -> None
 @DIR_ARG
 @click.option("--json", "as_json", is_flag=True)
 def status_command(directory: Path, as_json: bool) -> None:
-    """Configuration age and expiry, OCSP of own certificates, timestamping, registration."""
+    """Health (the X-Road error code traffic gets now), configuration, OCSP, TSAs, maintenance, message log."""
     from gateway.node import gateway_status, status_lines
 
     data = gateway_status(directory, utc_now())

@@ -53,6 +53,8 @@ def _describe(state: dict[str, Any]) -> None:
             key = Path(gw["admin_key_file"])
             secret = key.read_text().strip() if key.is_file() else "(missing)"
             click.echo(f"  {'':<24} admin API {gw['admin_url']}  key {secret}  (in {key})")
+            if gw.get("admin_cert_file"):
+                click.echo(f"  {'':<24} admin API certificate (curl --cacert) {gw['admin_cert_file']}")
     for inst, info in state["instances"].items():
         click.echo(f"  {inst}: authority {info['central_url']}, anchor SHA-224 {info['anchors']['internal_sha224']}")
     click.echo(f"details: {root / 'sandbox.json'}")

@@ -274,7 +274,11 @@ class GatewayNode(NodeJobs):
         if s.admin_port:
             admin = self._admin_app()
             if admin is not None:
-                self._servers.append(WsgiServer(admin, "127.0.0.1", s.admin_port, name="sild-admin").start())
+                from gateway.admin import admin_ssl_context  # HTTPS always: the port carries API keys
+
+                context = admin_ssl_context(self.directory, s, now=self.clock())
+                self._servers.append(WsgiServer(admin, s.admin_listen, s.admin_port, name="sild-admin",
+                                                ssl_context=context).start())
         if jobs:
             self._start_jobs()
         if self._worker_count > 1:
@@ -313,7 +317,7 @@ class GatewayNode(NodeJobs):
             self.metrics.dump(self._metrics_file)  # a worker's last figures, for the main process
 
     def status(self) -> dict[str, object]:
-        """Configuration, OCSP of own certificates, timestamping, registration (:mod:`gateway.node._status`)."""
+        """The report of `sild gateway status` and `/api/v1/diagnostics`, with what this node holds in memory."""
         from ._status import gateway_status
 
         return gateway_status(self.directory, self.clock(), confs=self.conf_source(),

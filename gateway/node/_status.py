@@ -1,4 +1,4 @@
-"""What a gateway says about itself: ``sild gateway status`` and the admin API's ``/api/status``.
+"""What a gateway says about itself: ``sild gateway status`` and the admin API's ``/api/v1/status``.
 
 Everything is read from what the node stores in its directory (the configuration
 client's tree and ``conf/status.json``, the own OCSP responses and
@@ -32,6 +32,7 @@ from cryptography.x509 import ocsp
 from federation.client import read_status
 from federation.model import SharedParameters
 from gateway.provision import sign_keys
+from ._health import health, health_lines, maintenance_status, messagelog_figures, tsa_status
 from gateway.settings import NodeSettings, SetupError
 from trust.pki import load_certificates
 
@@ -157,13 +158,15 @@ def gateway_status(directory: Path, at: dt.datetime, *, confs: Mapping[str, Any]
     # no own configuration yet: X-Road's default (the dataclass field's default value)
     freshness = own.ocsp_freshness_seconds if own is not None else SharedParameters.ocsp_freshness_seconds
     out["ocsp"] = own_ocsp_status(directory, settings, at, freshness, ocsp_health)
+    out["maintenance"] = maintenance_status(own, settings)
     try:
         if messagelog is None:
             from gateway.db import open_engine
             from gateway.messagelog import MessageLog
 
             messagelog = MessageLog(open_engine(settings.messagelog_database(directory)))
-        out["timestamping"] = messagelog.status(at)
+        out["timestamping"] = _timestamping(messagelog, own, at)
+        out["message_log"] = messagelog_figures(messagelog)
     except Exception as exc:  # noqa: BLE001 - status must report, not fail
         out["timestamping"] = {"error": str(exc)}
     registered = own is not None and any(s.server_id == settings.server_id for s in own.security_servers)
@@ -171,7 +174,17 @@ def gateway_status(directory: Path, at: dt.datetime, *, confs: Mapping[str, Any]
     out["registration"] = "registered" if registered else (
         f"requested at {reg.get('submitted_at')}" if reg.get("submitted_at") else "not registered")
     out["sign_keys"] = {k: v.to_text() for k, v in sign_keys(directory).items()}
+    out["health"] = health(out, at)
     return out
+
+
+def _timestamping(messagelog: Any, own: Any, at: dt.datetime) -> dict[str, Any]:
+    """The message log's timestamping state, the age of its oldest unstamped record and each TSA's last stamp."""
+    state = dict(messagelog.status(at))
+    oldest = _parse(state.get("oldest_unstamped_record"))
+    state["oldest_unstamped_age_seconds"] = max(0, int((at - oldest).total_seconds())) if oldest else None
+    state["tsas"] = tsa_status(messagelog, own)
+    return state
 
 
 def _when(text: object) -> str:
@@ -237,7 +250,7 @@ def status_lines(data: Mapping[str, Any]) -> list[str]:
     lines += _configuration_lines(data.get("configuration") or {})
     lines += _ocsp_lines(data.get("ocsp") or {})
     lines.append(_timestamping_line(data.get("timestamping") or {}))
-    return lines
+    return lines + health_lines(data)
 
 
 def refresh_own_ocsp(directory: Path, at: dt.datetime) -> dict[str, Any]:

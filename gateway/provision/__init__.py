@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._backup import GATEWAY_BACKUP
     from ._csr import auth_subject, make_csr, sign_subject
     from ._directory import (
         SIGN_KEYS_FILE, add_member, import_certificate, init_gateway, load_cert_chain, sign_key_id, sign_keys,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from ._owner import change_owner, owner_sign_key
 
 __all__ = [
+    "GATEWAY_BACKUP",
     "INTERNAL_KEY",
     "KEYS_DIR",
     "SIGN_KEYS_FILE",
@@ -53,6 +55,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "GATEWAY_BACKUP": "._backup",
     "INTERNAL_KEY": "._internal_tls",
     "KEYS_DIR": "._keys",
     "SIGN_KEYS_FILE": "._directory",

@@ -341,7 +341,8 @@ def _state(root: Path, inst: dict[str, dict[str, Any]], anchors: dict[str, dict[
         is_url = f"http://127.0.0.1:{info['is_port']}"
         gateways.append({"id": text, "instance": parse_server(text).instance, "is_url": is_url,
                          "peer_address": f"127.0.0.1:{info['peer_port']}", "directory": str(info["dir"]),
-                         "admin_url": f"http://127.0.0.1:{info['admin_port']}",
+                         "admin_url": f"https://127.0.0.1:{info['admin_port']}",
+                         "admin_cert_file": str(info["dir"] / "admin-tls" / "admin.crt"),  # the self-signed one
                          "admin_key_file": str(info["dir"] / ADMIN_KEY_FILE),
                          "clients": [c.to_text() for c in info["clients"]],
                          "process": "gw-" + text.replace("/", "_")})

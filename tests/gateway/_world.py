@@ -107,7 +107,8 @@ def _build(world: World, start: bool) -> None:
         world.ports[text] = port
         init_gateway(gdir, anchor=None, server=text, pin=PIN, key_type=KeyType.EC_P256,
                      settings={"is_port": 0, "peer_port": port,
-                               "is_tls_port": free_port() if text == "EE/GOV/70000001/gw1" else 0})
+                               "is_tls_port": free_port() if text == "EE/GOV/70000001/gw1" else 0,
+                               "admin_port": free_port() if text == "EE/GOV/70000001/gw1" else 0})
         (gdir / "token.pin").write_text(PIN)
         ca = world.cas[sid.instance]
         auth = ca.issue_auth(sid, now=now, csr=(gdir / "csr" / "auth.csr.pem").read_bytes())

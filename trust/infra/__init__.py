@@ -3,6 +3,7 @@
 The one clock (``utc_now``), atomic file writes, the one database opener (SQLite
 pragmas, pre-ping, retried alembic migrations), the safe XML parser (no DTDs, no
 entities, no network, bounded size and depth), the WSGI server for admin ports, the
+sild servers that serve a directory (``servers_inside``: the sandbox and a restore ask), the
 API-key core and JSON error shape of both admin APIs, and ``attach``, which gives
 every package its lazy public face.
 """
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         run_alembic_env, transaction,
     )
     from ._files import fsync_directory, write_atomic
+    from ._listeners import servers_inside
     from ._safexml import parse_xml
     from ._wsgiserver import WsgiApp, WsgiServer
 
@@ -50,6 +52,7 @@ __all__ = [
     "presented_api_key",
     "role_allows",
     "run_alembic_env",
+    "servers_inside",
     "status_for",
     "transaction",
     "unknown_roles",
@@ -78,6 +81,7 @@ __getattr__, __dir__ = attach(__name__, {
     "presented_api_key": "._apikeys",
     "role_allows": "._apikeys",
     "run_alembic_env": "._db",
+    "servers_inside": "._listeners",
     "status_for": "._apierrors",
     "transaction": "._db",
     "unknown_roles": "._apikeys",

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     )
     from ._selfsigned import asn1_time, self_signed_certificate
     from ._tls import client_context, server_context, trust_anchors
+    from ._tls_files import ensure_self_signed_tls, file_server_context, pinned_client_context
 
 __all__ = [
     "ApprovedCa",
@@ -65,6 +66,8 @@ __all__ = [
     "cert_id_hashes",
     "cert_pem",
     "client_context",
+    "ensure_self_signed_tls",
+    "file_server_context",
     "find_approved_issuer",
     "find_issuer",
     "fingerprint",
@@ -74,6 +77,7 @@ __all__ = [
     "load_certificate",
     "load_certificate_file",
     "load_certificates",
+    "pinned_client_context",
     "public_key_bits",
     "require_aware",
     "self_signed_certificate",
@@ -118,6 +122,8 @@ __getattr__, __dir__ = attach(__name__, {
     "cert_id_hashes": "._ocsp",
     "cert_pem": "._certs",
     "client_context": "._tls",
+    "ensure_self_signed_tls": "._tls_files",
+    "file_server_context": "._tls_files",
     "find_approved_issuer": "._ocsp",
     "find_issuer": "._certs",
     "fingerprint": "._certs",
@@ -127,6 +133,7 @@ __getattr__, __dir__ = attach(__name__, {
     "load_certificate": "._certs",
     "load_certificate_file": "._certs",
     "load_certificates": "._certs",
+    "pinned_client_context": "._tls_files",
     "public_key_bits": "._ocsp",
     "require_aware": "._certs",
     "self_signed_certificate": "._selfsigned",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._backup import TRUST_BACKUP
     from ._ca import (
         AlreadyRevoked, CaError, CertificateAuthority, CertificateKind, CsrInvalid, IssuedCertificate,
         RevocationReason, RevokedKeyPolicy, UnknownCertificate,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from ._tsa import TimestampAuthority
 
 __all__ = [
+    "TRUST_BACKUP",
     "AlreadyRevoked",
     "CaError",
     "CertificateAuthority",
@@ -41,6 +43,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "TRUST_BACKUP": "._backup",
     "AlreadyRevoked": "._ca",
     "CaError": "._ca",
     "CertificateAuthority": "._ca",

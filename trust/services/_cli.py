@@ -23,6 +23,8 @@ from trust.protocol import MemberId, SecurityServerId, parse_client
 from trust.keys import KeyType, pin_from_environment, write_atomic
 from ._http import TrustHttpApp, TrustServer
 from trust.infra import utc_now
+from trust.backup import backup_command, restore_command
+from ._backup import TRUST_BACKUP
 
 def _pin() -> str:
     return pin_from_environment(warn=lambda message: click.echo(f"sild: warning: {message}", err=True))
@@ -31,6 +33,10 @@ def _pin() -> str:
 @click.group("trust")
 def trust_group() -> None:
     """Certificate authority, OCSP responder and timestamping authority."""
+
+
+trust_group.add_command(backup_command(TRUST_BACKUP))
+trust_group.add_command(restore_command(TRUST_BACKUP))
 
 
 @trust_group.command("init")

@@ -4,7 +4,7 @@
 ``public/V<N>/...``; the parameter files are served at their ``Content-location``
 (``/V6/<generation>/<file>``). As in X-Road, a request without ``version`` means
 version 2; sild generates version 6 only, so every other version gets 404 with a
-body that says which versions exist. ``/api/openapi.json`` describes the management
+body that says which versions exist. ``/api/v1/openapi.json`` describes the management
 API.
 """
 
@@ -72,7 +72,7 @@ def distribution_blueprint(public: Path) -> Blueprint:
             return error_response(404, "not_found", "no such configuration file")
         return _serve_file(public / f"V{version}" / folder / filename, "text/xml; charset=UTF-8")
 
-    @bp.get("/api/openapi.json")
+    @bp.get("/api/v1/openapi.json")
     def openapi() -> Response:
         return Response(OPENAPI_FILE.read_bytes(), content_type="application/json")
 

@@ -1,4 +1,5 @@
-"""The instance as a whole: its status (registry serial, what is published) and global settings."""
+"""The instance as a whole: its status (registry serial, what is published), its diagnostics
+(:mod:`federation.central._status`, the report of ``sild central status``) and global settings."""
 
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ def settings_blueprint(ctx: ApiContext) -> Blueprint:
         info = registry.info()
         return done({"instance": info.instance, "serial": info.serial, "changedAt": info.changed_at.isoformat(),
                      "published": read_state(ctx.home.public_dir)})
+
+    @bp.get("/diagnostics")
+    @requires()
+    def diagnostics() -> Response:
+        from federation.central import central_status
+
+        return done(central_status(ctx.home, ctx.config.clock()))
 
     @bp.get("/settings")
     @requires()

@@ -139,7 +139,7 @@ def test_management_round_trip(app: Flask, client: FlaskClient) -> None:
 
 
 def test_openapi_describes_every_route(app: Flask, client: FlaskClient) -> None:
-    spec = client.get("/api/openapi.json").json
+    spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.")
     described = {(path, method) for path, ops in spec["paths"].items() for method in ops}
     for rule in app.url_map.iter_rules():
@@ -168,7 +168,7 @@ def test_errors_have_the_shape_both_admin_apis_share(app: Flask, client: FlaskCl
     body = refused.json
     assert refused.status_code == 400
     assert body["code"] == body["error"] == "api.missing_field" and body["message"]  # "error": the older form, kept
-    schema = client.get("/api/openapi.json").json["components"]["schemas"]["Error"]
+    schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Error"]
     assert set(schema["required"]) <= set(body) and schema["properties"]["error"]["deprecated"] is True
     missing = client.get("/internalconf").json
     assert missing["code"] == missing["error"] == "version_not_generated"

@@ -75,7 +75,7 @@ def error_code(response: httpx.Response) -> str:
 def test_health_and_description_are_open(admin: Admin) -> None:
     health = admin.call("GET", "/healthz", role=None)
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    spec = admin.call("GET", "/api/openapi.json", role=None).json()
+    spec = admin.call("GET", "/api/v1/openapi.json", role=None).json()
     assert spec["openapi"].startswith("3.0")
     # every route of the app is described, and every described path exists
     described = {p.replace("{", "<").replace("}", ">") for p in spec["paths"]}
@@ -84,78 +84,82 @@ def test_health_and_description_are_open(admin: Admin) -> None:
 
 
 def test_authentication_and_roles(admin: Admin) -> None:
-    assert admin.call("GET", "/api/clients", role=None).status_code == 401
-    bad = admin.call("GET", "/api/clients", role=None, headers={"Authorization": "Bearer sild_nope"})
+    assert admin.call("GET", "/api/v1/clients", role=None).status_code == 401
+    bad = admin.call("GET", "/api/v1/clients", role=None, headers={"Authorization": "Bearer sild_nope"})
     assert bad.status_code == 401 and "unknown or revoked" in bad.json()["error"]["message"]
-    assert admin.call("GET", "/api/clients", role="viewer").status_code == 200
-    forbidden = admin.call("POST", "/api/clients", role="viewer", json={"id": "EE/COM/1/x"})
+    assert admin.call("GET", "/api/v1/clients", role="viewer").status_code == 200
+    # the unversioned paths of before are gone (nothing calls them): no silent alias
+    gone = admin.call("GET", "/api/clients", role="viewer")
+    assert gone.status_code == 404 and error_code(gone) == "gateway.admin.http_404"
+    forbidden = admin.call("POST", "/api/v1/clients", role="viewer", json={"id": "EE/COM/1/x"})
     assert forbidden.status_code == 403 and error_code(forbidden) == "gateway.admin.forbidden"
-    assert admin.call("GET", "/api/messagelog/export?query_id=x", role="service-admin").status_code == 403
+    assert admin.call("GET", "/api/v1/messagelog/export?query_id=x", role="service-admin").status_code == 403
     key_id, secret = create_api_key(admin.conf, ["viewer"], "short-lived")
-    assert admin.call("GET", "/api/status", role=None, headers={"X-API-Key": secret}).status_code == 200
+    assert admin.call("GET", "/api/v1/status", role=None, headers={"X-API-Key": secret}).status_code == 200
     revoke_api_key(admin.conf, key_id)
-    assert admin.call("GET", "/api/status", role=None, headers={"X-API-Key": secret}).status_code == 401
+    assert admin.call("GET", "/api/v1/status", role=None, headers={"X-API-Key": secret}).status_code == 401
     assert any(k.revoked for k in list_api_keys(admin.conf))
 
 
 def test_configuration_flow(admin: Admin) -> None:
-    r = admin.call("POST", "/api/clients", json={"id": PROVIDER.to_text(), "state": "REGISTERED"})
+    r = admin.call("POST", "/api/v1/clients", json={"id": PROVIDER.to_text(), "state": "REGISTERED"})
     assert r.status_code == 201 and r.json()["path_id"] == "EE:GOV:70000001:tax"
-    assert admin.call("POST", "/api/clients", role="service-admin", json={"id": "SUBSYSTEM:EE/COM/20000002/app",
+    assert admin.call("POST", "/api/v1/clients", role="service-admin", json={"id": "SUBSYSTEM:EE/COM/20000002/app",
                                                                           "is_auth": "https"}).status_code == 201
-    r = admin.call("POST", "/api/clients/EE:GOV:70000001:tax/services",
+    r = admin.call("POST", "/api/v1/clients/EE:GOV:70000001:tax/services",
                    json={"type": "REST", "url": "http://127.0.0.1:9/api", "service_code": "persons"})
     assert r.status_code == 201 and r.json()["enabled"] is False and r.json()["service_codes"] == ["persons"]
-    r = admin.call("PATCH", "/api/clients/EE:GOV:70000001:tax/services/persons", json={"enabled": True, "timeout_seconds": 5})
+    r = admin.call("PATCH", "/api/v1/clients/EE:GOV:70000001:tax/services/persons", json={"enabled": True, "timeout_seconds": 5})
     assert r.status_code == 200 and r.json()["services"][0]["enabled"] and r.json()["services"][0]["timeout_seconds"] == 5
-    assert admin.call("POST", "/api/clients/EE:GOV:70000001:tax/services/persons/endpoints",
+    assert admin.call("POST", "/api/v1/clients/EE:GOV:70000001:tax/services/persons/endpoints",
                       json={"method": "GET", "path": "/persons/{id}"}).status_code == 201
     grant = {"provider": "EE/GOV/70000001/tax", "service_code": "persons", "subject": "EE/COM/20000002/app",
              "method": "GET", "path": "/persons/{id}"}
-    assert admin.call("POST", "/api/access-rights", json=grant).status_code == 201
-    again = admin.call("POST", "/api/access-rights", json=grant)
+    assert admin.call("POST", "/api/v1/access-rights", json=grant).status_code == 201
+    again = admin.call("POST", "/api/v1/access-rights", json=grant)
     assert again.status_code == 409 and error_code(again) == "gateway.serverconf.already_exists"
-    rights = admin.call("GET", "/api/access-rights?client=EE/GOV/70000001/tax", role="viewer").json()["access_rights"]
+    rights = admin.call("GET", "/api/v1/access-rights?client=EE/GOV/70000001/tax", role="viewer").json()["access_rights"]
     assert rights == [{"provider": "EE/GOV/70000001/tax", "service_code": "persons", "method": "GET",
                        "path": "/persons/{id}", "subject": "SUBSYSTEM:EE/COM/20000002/app"}]
-    allowed = admin.call("GET", "/api/clients/EE:COM:20000002:app/allowed-services?provider=EE/GOV/70000001/tax").json()
+    allowed = admin.call("GET", "/api/v1/clients/EE:COM:20000002:app/allowed-services?provider=EE/GOV/70000001/tax").json()
     assert [s["service_code"] for s in allowed["services"]] == ["persons"]
-    assert admin.call("POST", "/api/clients/EE:GOV:70000001:tax/local-groups", json={"code": "clerks"}).status_code == 201
-    assert admin.call("POST", "/api/clients/EE:GOV:70000001:tax/local-groups/clerks/members",
+    assert admin.call("POST", "/api/v1/clients/EE:GOV:70000001:tax/local-groups", json={"code": "clerks"}).status_code == 201
+    assert admin.call("POST", "/api/v1/clients/EE:GOV:70000001:tax/local-groups/clerks/members",
                       json={"members": ["EE/COM/20000002/app"]}).status_code == 204
-    groups = admin.call("GET", "/api/clients/EE:GOV:70000001:tax/local-groups").json()["local_groups"]
+    groups = admin.call("GET", "/api/v1/clients/EE:GOV:70000001:tax/local-groups").json()["local_groups"]
     assert groups == [{"code": "clerks", "description": "", "members": ["EE/COM/20000002/app"]}]
-    assert admin.call("POST", "/api/access-rights/revoke", json=grant).status_code == 204
-    assert admin.call("POST", "/api/access-rights/revoke", json=grant).status_code == 404
-    status = admin.call("GET", "/api/status", role="viewer").json()
+    assert admin.call("POST", "/api/v1/access-rights/revoke", json=grant).status_code == 204
+    assert admin.call("POST", "/api/v1/access-rights/revoke", json=grant).status_code == 404
+    status = admin.call("GET", "/api/v1/status", role="viewer").json()
     assert status["security_server"] == "EE/GOV/70000001/ss1" and status["clients"] == 2
 
 
 @pytest.mark.parametrize(
     "method, path, body, status, code",
     [
-        ("POST", "/api/clients", None, 400, "gateway.admin.bad_body"),
-        ("POST", "/api/clients", [1, 2], 400, "gateway.admin.bad_body"),
-        ("POST", "/api/clients", {}, 400, "gateway.admin.missing_field"),
-        ("POST", "/api/clients", {"id": 7}, 400, "gateway.admin.bad_field"),
-        ("POST", "/api/clients", {"id": "EE/GOV"}, 400, "gateway.serverconf.invalid_input"),
-        ("POST", "/api/clients", {"id": "EE/GOV/1/a", "is_auth": "telnet"}, 400, "gateway.serverconf.invalid_input"),
-        ("GET", "/api/clients/EE:GOV", None, 400, "gateway.admin.bad_identifier"),
-        ("GET", "/api/clients/EE:GOV:999:none", None, 404, "gateway.serverconf.client_not_found"),
-        ("DELETE", "/api/clients/EE:GOV:999:none", None, 404, "gateway.serverconf.client_not_found"),
-        ("POST", "/api/clients/EE:GOV:999:none/services", {"type": "REST", "url": "http://x", "service_code": "a"}, 404,
+        ("POST", "/api/v1/clients", None, 400, "gateway.admin.bad_body"),
+        ("POST", "/api/v1/clients", [1, 2], 400, "gateway.admin.bad_body"),
+        ("POST", "/api/v1/clients", {}, 400, "gateway.admin.missing_field"),
+        ("POST", "/api/v1/clients", {"id": 7}, 400, "gateway.admin.bad_field"),
+        ("POST", "/api/v1/clients", {"id": "EE/GOV"}, 400, "gateway.serverconf.invalid_input"),
+        ("POST", "/api/v1/clients", {"id": "EE/GOV/1/a", "is_auth": "telnet"}, 400, "gateway.serverconf.invalid_input"),
+        ("GET", "/api/v1/clients/EE:GOV", None, 400, "gateway.admin.bad_identifier"),
+        ("GET", "/api/v1/clients/EE:GOV:999:none", None, 404, "gateway.serverconf.client_not_found"),
+        ("DELETE", "/api/v1/clients/EE:GOV:999:none", None, 404, "gateway.serverconf.client_not_found"),
+        ("POST", "/api/v1/clients/EE:GOV:999:none/services", {"type": "REST", "url": "http://x", "service_code": "a"}, 404,
          "gateway.serverconf.client_not_found"),
-        ("POST", "/api/clients/EE:GOV:999:none/services", {"type": "SMTP", "url": "http://x"}, 400, "gateway.admin.bad_field"),
-        ("PATCH", "/api/clients/EE:GOV:999:none/services/x", {"enabled": "yes"}, 400, "gateway.admin.bad_field"),
-        ("POST", "/api/access-rights", {"provider": "EE/GOV/1/a", "service_code": "x", "subject": "SERVER:EE/GOV/1/ss"}, 400,
+        ("POST", "/api/v1/clients/EE:GOV:999:none/services", {"type": "SMTP", "url": "http://x"}, 400, "gateway.admin.bad_field"),
+        ("PATCH", "/api/v1/clients/EE:GOV:999:none/services/x", {"enabled": "yes"}, 400, "gateway.admin.bad_field"),
+        ("POST", "/api/v1/access-rights", {"provider": "EE/GOV/1/a", "service_code": "x", "subject": "SERVER:EE/GOV/1/ss"}, 400,
          "gateway.serverconf.invalid_input"),
-        ("DELETE", "/api/service-descriptions/999", None, 404, "gateway.serverconf.description_not_found"),
-        ("GET", "/api/opmonitoring/records?records_from=x", None, 400, "gateway.admin.bad_query"),
-        ("GET", "/api/opmonitoring/records?records_from=10&records_to=5", None, 400, "gateway.opmonitoring.invalid_query"),
-        ("GET", "/api/messagelog/export", None, 400, "gateway.admin.missing_field"),
-        ("GET", "/api/messagelog/export?query_id=none", None, 404, "gateway.messagelog.not_found"),
-        ("GET", "/api/nothing-here", None, 404, "gateway.admin.http_404"),
-        ("PUT", "/api/clients", None, 405, "gateway.admin.http_405"),
+        ("DELETE", "/api/v1/service-descriptions/999", None, 404, "gateway.serverconf.description_not_found"),
+        ("GET", "/api/v1/opmonitoring/records?records_from=x", None, 400, "gateway.admin.bad_query"),
+        ("GET", "/api/v1/opmonitoring/records?records_from=10&records_to=5", None, 400, "gateway.opmonitoring.invalid_query"),
+        ("GET", "/api/v1/messagelog/export", None, 400, "gateway.admin.missing_field"),
+        ("GET", "/api/v1/messagelog/export?query_id=none", None, 404, "gateway.messagelog.not_found"),
+        ("GET", "/api/v1/nothing-here", None, 404, "gateway.admin.http_404"),
+        ("GET", "/api/v1/diagnostics", None, 404, "gateway.admin.no_node"),
+        ("PUT", "/api/v1/clients", None, 405, "gateway.admin.http_405"),
     ],
     ids=lambda v: v if isinstance(v, str) and v.startswith("gateway") else None,
 )
@@ -172,17 +176,17 @@ def test_export_and_monitoring(admin: Admin) -> None:
     signature = b"<sig>" + hashlib.sha512(message).hexdigest().encode() + b"</sig>"
     admin.log.append(LogEntry(query_id="q-export", client=CONSUMER, service=PROVIDER.service("persons"), side="server",
                               direction="request", kind="SOAP", message=message, signature=signature, logged_at=T0))
-    r = admin.call("GET", "/api/messagelog/export?query_id=q-export", role="auditor")
+    r = admin.call("GET", "/api/v1/messagelog/export?query_id=q-export", role="auditor")
     assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.etsi.asic-e+zip"
     with zipfile.ZipFile(io.BytesIO(r.content)) as z:
         assert z.read("mimetype") == b"application/vnd.etsi.asic-e+zip"
         assert z.read("message.xml") == message and z.read("META-INF/signatures.xml") == signature
-    not_stamped = admin.call("GET", "/api/messagelog/export?query_id=q-export&require_timestamp=true", role="auditor")
+    not_stamped = admin.call("GET", "/api/v1/messagelog/export?query_id=q-export&require_timestamp=true", role="auditor")
     assert not_stamped.status_code == 409 and error_code(not_stamped) == "gateway.archive.not_timestamped"
     ts = int(T0.timestamp())
     admin.opmon.store({"monitoringDataTs": ts, "securityServerType": "Producer", "succeeded": True,
                        **client_fields(CONSUMER), "serviceCode": "persons"})
-    got = admin.call("GET", f"/api/opmonitoring/records?records_from={ts}&records_to={ts}&client=EE/COM/20000002/app",
+    got = admin.call("GET", f"/api/v1/opmonitoring/records?records_from={ts}&records_to={ts}&client=EE/COM/20000002/app",
                      role="auditor").json()
     assert got["recordsCount"] == 1 and got["records"][0]["clientSubsystemCode"] == "app"
     admin.metrics.observe("server", "REST", 0.01)
@@ -215,11 +219,11 @@ def test_metrics_of_a_node_with_workers_add_the_workers_figures(tmp_path: Path) 
 
 
 def test_errors_have_the_shape_both_admin_apis_share(admin: Admin) -> None:
-    refused = admin.call("GET", "/api/clients/EE:GOV:70000001:none")
+    refused = admin.call("GET", "/api/v1/clients/EE:GOV:70000001:none")
     body = refused.json()
     assert refused.status_code == 404 and body["code"] == "gateway.serverconf.client_not_found"
     assert body["error"] == {"code": body["code"], "message": body["message"]}  # the older form, still there
-    spec = admin.call("GET", "/api/openapi.json", role=None).json()
+    spec = admin.call("GET", "/api/v1/openapi.json", role=None).json()
     schema = spec["components"]["schemas"]["Error"]
     assert set(schema["required"]) <= set(body) and schema["properties"]["error"]["deprecated"] is True
     central = json.loads((Path(__file__).resolve().parents[3] / "federation" / "central" / "api" / "central_api.json").read_text())
@@ -227,7 +231,7 @@ def test_errors_have_the_shape_both_admin_apis_share(admin: Admin) -> None:
     assert {k: shared["properties"][k]["type"] for k in ("code", "message")} == {"code": "string", "message": "string"}
     assert {k: schema["properties"][k]["type"] for k in ("code", "message")} == {"code": "string", "message": "string"}
     assert set(shared["required"]) == set(schema["required"])
-    unauthenticated = admin.call("GET", "/api/clients", role=None).json()
+    unauthenticated = admin.call("GET", "/api/v1/clients", role=None).json()
     assert unauthenticated["code"] == unauthenticated["error"]["code"] == "gateway.admin.unauthenticated"
 
 

@@ -34,7 +34,7 @@ def test_wsdl_description_through_the_api(admin: Admin, xroad: Path) -> None:
         assert r.status_code == 201, r.text
         desc = r.json()
         assert desc["enabled"] is False and desc["disabled_notice"] == "Out of order" and len(desc["service_codes"]) == 3
-        assert admin.call("PATCH", f"/api/clients/{TAX}/services/xroadGetRandom", json={"enabled": True}).status_code == 200
+        assert admin.call("PATCH", f"/api/v1/clients/{TAX}/services/xroadGetRandom", json={"enabled": True}).status_code == 200
         admin.conf.grant(PROVIDER, "xroadGetRandom", CONSUMER)
         admin.conf.grant(PROVIDER, "xroadBigAttachment", CONSUMER)
 
@@ -47,7 +47,7 @@ def test_wsdl_description_through_the_api(admin: Admin, xroad: Path) -> None:
         assert r.status_code == 200, r.text
         assert r.json()["removed"] == ["xroadBigAttachment", "xroadSmallAttachment"] and r.json()["added"] == []
         assert r.json()["description"]["enabled"] is True
-        rights = admin.call("GET", "/api/access-rights").json()["access_rights"]
+        rights = admin.call("GET", "/api/v1/access-rights").json()["access_rights"]
         assert [x["service_code"] for x in rights] == ["xroadGetRandom"]
 
         r = admin.call("PUT", f"{BASE}/{desc['id']}/url", json={"url": f"{base}/other.wsdl"})
@@ -71,20 +71,20 @@ def test_openapi_description_refresh(admin: Admin, xroad: Path) -> None:
         files["/api.yaml"] = (openapi / "valid_modified.yaml").read_bytes()
         r = admin.call("POST", f"{BASE}/{r.json()['id']}/refresh")
         assert r.status_code == 200 and r.json()["changed"] == ["testapi"]
-    eps = admin.call("GET", f"/api/clients/{TAX}/services/testapi/endpoints").json()["endpoints"]
+    eps = admin.call("GET", f"/api/v1/clients/{TAX}/services/testapi/endpoints").json()["endpoints"]
     assert {(e["method"], e["path"]) for e in eps} == {("*", "**"), ("GET", "/test"), ("PATCH", "/test"), ("GET", "/foo")}
 
 
 def test_a_subsystem_body_logging_override(admin: Admin) -> None:
-    client = admin.call("GET", f"/api/clients/{TAX}").json()
+    client = admin.call("GET", f"/api/v1/clients/{TAX}").json()
     assert client["message_body_logging"] is None
-    r = admin.call("PATCH", f"/api/clients/{TAX}", role="service-admin", json={"message_body_logging": False})
+    r = admin.call("PATCH", f"/api/v1/clients/{TAX}", role="service-admin", json={"message_body_logging": False})
     assert r.status_code == 200 and r.json()["message_body_logging"] is False
     assert admin.conf.snapshot().client(PROVIDER).body_logging is False  # type: ignore[union-attr]
-    r = admin.call("PATCH", f"/api/clients/{TAX}", json={"message_body_logging": None})
+    r = admin.call("PATCH", f"/api/v1/clients/{TAX}", json={"message_body_logging": None})
     assert r.json()["message_body_logging"] is None
-    bad = admin.call("PATCH", f"/api/clients/{TAX}", json={"message_body_logging": "off"})
+    bad = admin.call("PATCH", f"/api/v1/clients/{TAX}", json={"message_body_logging": "off"})
     assert bad.status_code == 400
     admin.conf.add_client(MemberId("EE", "COM", "20000002"))
-    member = admin.call("PATCH", "/api/clients/EE:COM:20000002", json={"message_body_logging": True})
+    member = admin.call("PATCH", "/api/v1/clients/EE:COM:20000002", json={"message_body_logging": True})
     assert member.status_code == 400 and "per subsystem" in member.json()["error"]["message"]

@@ -131,3 +131,23 @@ def test_a_fresh_gateway_says_nothing_was_downloaded_and_ocsp_refresh_says_why_n
     assert result.output.strip().splitlines() == [
         f"sild: error: no global configuration of EE stored in {gdir / 'conf'} yet: it names the CAs and their OCSP "
         f"responders; start the node first (.venv/bin/sild gateway serve {gdir}) [gateway.setup.error]"]
+
+
+def test_status_ends_with_the_health_verdict_and_its_inputs(stored, world) -> None:  # type: ignore[no-untyped-def]
+    directory, _, _ = stored
+    code, out = _run("gateway", "status", str(directory))
+    assert code == 0, out
+    lines = out.splitlines()
+    assert "  maintenance mode: off" in lines, out
+    tsa = next(line for line in lines if line.startswith("  TSA EE TSA ("))
+    assert f"({world.trust_servers['EE'].url}/tsa, in use): last timestamp " in tsa
+    assert any(line.startswith("  message log: ") and " records, " in line for line in lines), out
+    code, raw = _run("gateway", "status", str(directory), "--json")
+    data = json.loads(raw)
+    # traffic passes; a failed download (the rollback test of this module) is only a warning while the copy is valid
+    assert data["health"]["code"] == "ok" and data["health"]["status"] in ("ok", "degraded")
+    error = data["configuration"]["EE"].get("error")
+    assert [(p["severity"], p["code"]) for p in data["health"]["problems"]] == \
+        ([("warning", error["code"])] if error else [])
+    assert f"  health: {data['health']['status'].upper()}" in lines
+    assert set(data["message_log"]) == {"records", "bytes", "unstamped", "archive_backlog", "last_archive"}

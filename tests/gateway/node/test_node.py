@@ -56,19 +56,19 @@ def test_admin_api_status_and_ocsp_refresh(world):
         def call(method, path, role):
             return httpx.request(method, server.url + path, headers={"Authorization": f"Bearer {keys[role]}"}, timeout=30)
 
-        status = call("GET", "/api/status", "viewer").json()
+        status = call("GET", "/api/v1/status", "viewer").json()
         assert status["registration"] == "registered" and status["configuration"]["EE"]["valid"] is True
         before = status["ocsp"]["last_refresh"]
         assert status["ocsp"]["certificates"]["auth"]["status"] == "good"
-        forbidden = call("POST", "/api/ocsp/refresh", "viewer")
+        forbidden = call("POST", "/api/v1/ocsp/refresh", "viewer")
         assert (forbidden.status_code, forbidden.json()["code"]) == (403, "gateway.admin.forbidden")
         time.sleep(1.1)  # the report has whole seconds
-        refreshed = call("POST", "/api/ocsp/refresh", "admin")
+        refreshed = call("POST", "/api/v1/ocsp/refresh", "admin")
         assert refreshed.status_code == 200, refreshed.text
         assert refreshed.json()["last_error"] is None and refreshed.json()["last_refresh"] > before
         assert refreshed.json()["certificates"]["sign"]["status"] == "good"
-        spec = httpx.get(server.url + "/api/openapi.json", timeout=30).json()
-        assert "post" in spec["paths"]["/api/ocsp/refresh"]
+        spec = httpx.get(server.url + "/api/v1/openapi.json", timeout=30).json()
+        assert "post" in spec["paths"]["/api/v1/ocsp/refresh"]
     finally:
         server.stop()
 

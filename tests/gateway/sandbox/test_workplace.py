@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import signal
 import subprocess
 import time
@@ -59,15 +60,22 @@ def _get(url: str, **headers: str) -> httpx.Response:
     return httpx.get(url, headers=headers, timeout=30, trust_env=False)
 
 
+def _admin_get(gateway: dict, path: str, **headers: str) -> httpx.Response:
+    """The admin API over HTTPS, trusting the gateway's own admin certificate (as the docs' curl does)."""
+    verify = ssl.create_default_context(cafile=gateway["admin_cert_file"])
+    return httpx.get(gateway["admin_url"] + path, headers=headers, timeout=30, trust_env=False, verify=verify)
+
+
 def test_every_gateways_admin_api_answers_the_key_up_printed(sandbox):
     root, printed = sandbox
     for gateway in _state(root)["gateways"]:
         key = Path(gateway["admin_key_file"]).read_text().strip()
         assert f"admin API {gateway['admin_url']}  key {key}  (in {gateway['admin_key_file']})" in printed
-        assert gateway["admin_url"].startswith("http://127.0.0.1:")
-        status = _get(gateway["admin_url"] + "/api/status", Authorization=f"Bearer {key}")
+        assert gateway["admin_url"].startswith("https://127.0.0.1:")
+        assert f"admin API certificate (curl --cacert) {gateway['admin_cert_file']}" in printed
+        status = _admin_get(gateway, "/api/v1/status", Authorization=f"Bearer {key}")
         assert status.status_code == 200 and status.json()["security_server"] == gateway["id"]
-        assert _get(gateway["admin_url"] + "/api/status").status_code == 401
+        assert _admin_get(gateway, "/api/v1/status").status_code == 401
     assert oct(Path(gateway["admin_key_file"]).stat().st_mode & 0o777) == "0o600"
 
 
@@ -139,7 +147,7 @@ def test_down_stops_a_gateway_restarted_by_hand_and_up_brings_the_sandbox_back(s
     assert re.search(r"sandbox up in .* \(4 gateways\)", again.stdout)
     # the same data: the edited port, the admin key of the first start, the services
     assert _gateway(root, TAX_GW)["is_url"] == gateway["is_url"]
-    status = _get(gateway["admin_url"] + "/api/status", Authorization=f"Bearer {key}")
+    status = _admin_get(gateway, "/api/v1/status", Authorization=f"Bearer {key}")
     assert status.status_code == 200
     answer = _get(gateway["is_url"] + "/r1/FI/GOV/0245437-2/vero/income/010190-123M", **{"X-Road-Client": TAX})
     assert answer.status_code == 200, answer.text
