@@ -136,9 +136,12 @@ class DescriptionsMixin:
             removed = sorted(set(old) - set(new))
             added = sorted(set(new) - set(old))
             changed = []
+            documented = _documented_backends(desc.kind, desc.document, desc.url, tuple(old))
             for code in sorted(set(old) & set(new)):
                 row, op = old[code], new[code]
                 backend = op.url or (row.url if desc.kind == "OPENAPI" else url)
+                if documented.get(code) != row.url:
+                    backend = row.url  # the operator chose this backend (--backend, service update): it stays
                 if (row.service_version or None, row.title, row.url) != (op.service_version, op.title, backend):
                     changed.append(code)
                 row.service_version, row.title, row.url = op.service_version or "", op.title, backend
@@ -166,6 +169,18 @@ class DescriptionsMixin:
             s.flush()
             s.refresh(desc)
             return RefreshResult(description_info(desc), tuple(added), tuple(removed), tuple(changed))
+
+
+def _documented_backends(kind: str, document: bytes | None, url: str, codes: Sequence[str]) -> dict[str, str | None]:
+    """The backend URL the stored (previous) document gave each code; empty when none is stored or it fails."""
+    if document is None or not codes:
+        return {}
+    try:
+        if kind == "WSDL":
+            return {op.service_code: op.url or url for op in wsdl_operations(document, url)}
+        return {codes[0]: openapi_description(document, url)[1] or url}
+    except InvalidInput:
+        return {}
 
 
 def _sync_endpoints(s: Session, client_id: int, code: str, endpoints: Sequence[tuple[str, str]]) -> bool:

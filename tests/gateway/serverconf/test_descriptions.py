@@ -143,3 +143,23 @@ def test_rest_has_no_refresh_but_moves_with_its_url(conf: ServerConf) -> None:
         conf.set_description_url(desc.id, "")
     conf.remove_description(desc.id)
     assert _codes(conf) == set() and _granted(conf) == set()
+
+
+def test_a_backend_the_operator_chose_survives_a_refresh(
+    conf: ServerConf, served: tuple[str, dict[str, bytes]], xroad: Path
+) -> None:
+    base, files = served
+    files["/api.yaml"] = (xroad / "services" / "openapi" / "valid.yaml").read_bytes()
+    api = conf.add_openapi(PROVIDER, f"{base}/api.yaml", "testapi", backend_url="http://10.0.0.5:8080/api")
+    files["/svc.wsdl"] = _wsdl(xroad, "valid.wsdl")
+    wsdl = conf.add_wsdl(PROVIDER, f"{base}/svc.wsdl")
+    documented = conf.snapshot().service(PROVIDER.service("xroadSmallAttachment", "v1"))
+    conf.update_service(PROVIDER.service("xroadGetRandom", "v1"), url="http://10.0.0.6/soap")
+    files["/api.yaml"] = (xroad / "services" / "openapi" / "valid_modified.yaml").read_bytes()
+    conf.refresh_description(api.id)
+    conf.refresh_description(wsdl.id)
+    snap = conf.snapshot()
+    assert snap.service(PROVIDER.service("testapi")).url == "http://10.0.0.5:8080/api"  # type: ignore[union-attr]
+    assert snap.service(PROVIDER.service("xroadGetRandom", "v1")).url == "http://10.0.0.6/soap"  # type: ignore[union-attr]
+    assert documented is not None
+    assert snap.service(PROVIDER.service("xroadSmallAttachment", "v1")).url == documented.url  # type: ignore[union-attr]
