@@ -1,7 +1,13 @@
 """Exchanges through a gateway pair versus the backend called directly.
 
     .venv/bin/python bench/exchange.py [--sandbox DIR] [--seconds 8] [--clients 1,8,16] [--cases soap,rest] [--warmup 2]
-                                       [--workers 2]
+                                       [--workers 2] [--baseline REV] [--cpu]
+
+``--baseline REV`` also starts a sandbox of the build ``REV`` (a git worktree in a
+temporary directory, :mod:`builds`) and measures it beside this one, row by row, so
+both see the same host in the same minutes. ``--cpu`` prints, per row with several
+clients, the CPU milliseconds per exchange of each sandbox process (gateways, their
+workers, authorities, trust services, backends) as read from ``/proc``.
 
 Without ``--sandbox`` a sandbox is started in a temporary directory (``sild sandbox
 up --workers 2``: two worker processes serve each gateway, :mod:`gateway.node._workers`)
@@ -34,6 +40,7 @@ higher p99, since it re-sends the moment an answer arrives.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -52,8 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from gateway.sandbox import _processes as processes
-
+import builds  # noqa: E402
 import wrk_load  # noqa: E402
 from load_threads import start_and_join  # noqa: E402
 from wrk_load import ID_PLACEHOLDER, Request  # noqa: E402
@@ -260,7 +266,7 @@ def machine_speed(seconds: float = 1.0) -> str:
     return f"machine: RSA-2048 sign {best:,}/s on one core (idle reference host: ~4,000/s)"
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sandbox", type=Path, default=None, help="a running sandbox directory")
     parser.add_argument("--seconds", type=float, default=8.0)
@@ -271,40 +277,73 @@ def main() -> None:
                         help="worker processes per gateway of the sandbox this script starts (gateway.json `workers`)")
     parser.add_argument("--load-generator", choices=("wrk", "python"), default=None,
                         help="wrk (Debian package; the default when installed) or the Python threads")
+    parser.add_argument("--baseline", default=None, metavar="REV",
+                        help="also measure the build REV (git revision), side by side in this run")
+    parser.add_argument("--cpu", action="store_true", help="CPU ms per exchange of each sandbox process")
     args = parser.parse_args()
-    generator = args.load_generator or ("wrk" if wrk_load.available() else "python")
-    if generator == "wrk" and not wrk_load.available():
+    args.generator = args.load_generator or ("wrk" if wrk_load.available() else "python")
+    if args.generator == "wrk" and not wrk_load.available():
         parser.error("wrk is not installed (Debian package wrk; `make bench` installs it)")
+    return args
+
+
+def _row(args: argparse.Namespace, build: str, root: Path, name: str, label: str, base: str, request: Request,
+         clients: int) -> None:
+    cpu = args.cpu and clients > 1 and label == "gateways"
+    if cpu:
+        measure(args.generator, base, request, clients, args.warmup, 0)  # the warm-up, outside the CPU reading
+        before = builds.process_cpu(root)
+    rate, p50, p99, errs = measure(args.generator, base, request, clients, args.seconds, 0 if cpu else args.warmup)
+    print(f"{build:<10}{name:<20}{label:<10}{clients:>8}{rate:>10.0f}{p50:>9.2f}{p99:>9.2f}{errs:>8}", flush=True)
+    if cpu and rate > 0:
+        spent = builds.cpu_delta(before, builds.process_cpu(root))
+        exchanges = rate * args.seconds
+        parts = sorted(spent.items(), key=lambda kv: -kv[1])
+        print(f"{'':<10}  CPU ms/exchange: total {sum(spent.values()) * 1000 / exchanges:.2f}; "
+              + ", ".join(f"{k} {v * 1000 / exchanges:.2f}" for k, v in parts if v * 1000 / exchanges >= 0.05),
+              flush=True)
+
+
+def main() -> None:
+    args = _arguments()
     own = args.sandbox is None
-    root = args.sandbox or Path(tempfile.mkdtemp(prefix="sild-bench-"))
+    sandboxes: list[tuple[str, Path, Path]] = []  # (build, sandbox directory, source tree)
     lean_proc = None
-    if own:
-        print(f"starting a sandbox in {root} ({args.workers} worker processes per gateway) ...", flush=True)
-        subprocess.run(processes.sild_command("sandbox", "up", str(root), "--workers", str(args.workers)),
-                       check=True, stdout=subprocess.DEVNULL)
-        time.sleep(10)  # let the start-up jobs finish (configuration downloads, OCSP, first timestamping)
-    try:
-        state = json.loads((root / "sandbox.json").read_text())
+    with contextlib.ExitStack() as stack:
+        root = args.sandbox or Path(tempfile.mkdtemp(prefix="sild-bench-"))
+        if own:
+            print(f"starting a sandbox in {root} ({args.workers} worker processes per gateway) ...", flush=True)
+            builds.sandbox_up(ROOT, root, args.workers)
+            stack.callback(builds.sandbox_down, ROOT, root)
+        sandboxes.append(("current", root, ROOT))
+        if args.baseline:
+            tree = stack.enter_context(builds.checkout(args.baseline))
+            broot = Path(tempfile.mkdtemp(prefix="sild-bench-baseline-"))
+            print(f"starting a sandbox of {args.baseline} in {broot} ...", flush=True)
+            builds.sandbox_up(tree, broot, args.workers)
+            stack.callback(builds.sandbox_down, tree, broot)
+            sandboxes.append((args.baseline[:9], broot, tree))
+        if own or args.baseline:
+            builds.settle()
         lean, lean_proc = start_lean_backend()
-        register_lean(state, lean)
+        stack.callback(lambda: (lean_proc.terminate(), lean_proc.wait()))
+        states = {build: json.loads((root / "sandbox.json").read_text()) for build, root, _tree in sandboxes}
+        for state in states.values():
+            register_lean(state, lean)
         print(machine_speed(), flush=True)
-        print(f"load generator: {generator}" + ("" if generator == "wrk" else
+        print(f"load generator: {args.generator}" + ("" if args.generator == "wrk" else
               " (threads of http.client: ~0.3 ms of CPU per call, taken from the gateways)"), flush=True)
         wanted = [w.strip().lower() for w in args.cases.split(",") if w.strip()]
-        print(f"{'case':<20}{'path':<10}{'clients':>8}{'exch/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-        for name, via, direct in cases(state, lean):
+        print(f"{'build':<10}{'case':<20}{'path':<10}{'clients':>8}{'exch/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        table = {build: cases(state, lean) for build, state in states.items()}
+        for index, (name, _via, direct) in enumerate(table["current"]):
             if wanted and not any(name.lower().startswith(w) for w in wanted):
                 continue
             for clients in [int(c) for c in args.clients.split(",")]:
-                for label, (base, request) in (("gateways", via), ("direct", direct)):
-                    rate, p50, p99, errs = measure(generator, base, request, clients, args.seconds, args.warmup)
-                    print(f"{name:<20}{label:<10}{clients:>8}{rate:>10.0f}{p50:>9.2f}{p99:>9.2f}{errs:>8}", flush=True)
-    finally:
-        if lean_proc is not None:
-            lean_proc.terminate()
-            lean_proc.wait()
-        if own:
-            subprocess.run(processes.sild_command("sandbox", "down", str(root)), check=False, stdout=subprocess.DEVNULL)
+                for build, broot, _tree in sandboxes:
+                    base, request = table[build][index][1]
+                    _row(args, build, broot, name, "gateways", base, request, clients)
+                _row(args, "", root, name, "direct", *direct, clients)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """One governing authority node: HTTP server + generator schedule in one process.
 
-``sild central serve DIR`` runs this. The threaded cheroot WSGI server answers
+``sild central serve DIR`` runs this. The event-driven edge server
+(:class:`trust.infra.EdgeServer`: every gateway of the instance downloads from this
+port, so a silent or slow client must cost a socket, not a thread) answers
 distribution and management requests; an APScheduler background job checks every
 ``check_interval`` seconds whether the configuration must be regenerated (registry
 change counter moved, or half the validity used up; see :mod:`federation.central._generator`),
@@ -29,7 +31,7 @@ from types import FrameType
 
 from federation.central.api import CentralAppConfig, create_app
 from ._generator import generate
-from trust.infra import WsgiServer, utc_now
+from trust.infra import EdgeServer, WsgiServer, utc_now
 from trust.pki import ensure_self_signed_tls
 from federation.central.registry import CentralDir
 
@@ -84,7 +86,6 @@ class CentralNode:
 
     def __init__(self, config: NodeConfig, *, clock: Callable[[], dt.datetime] = utc_now) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
-        from cheroot import wsgi
 
         self.config = config
         self._clock = clock
@@ -99,12 +100,15 @@ class CentralNode:
         app = create_app(CentralAppConfig(directory=config.directory, clock=clock, on_change=self.trigger,
                                           management=config.api_port is None))
         self._api = None if config.api_port is None else self._api_server(config, clock)
-        self._server = wsgi.Server((config.host, config.port), app, numthreads=config.threads,
-                                   server_name="sild-central", shutdown_timeout=2)
+        tls = None
         if config.tls_cert is not None and config.tls_key is not None:
-            from cheroot.ssl.builtin import BuiltinSSLAdapter
+            import ssl
 
-            self._server.ssl_adapter = BuiltinSSLAdapter(str(config.tls_cert), str(config.tls_key))
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.minimum_version = ssl.TLSVersion.TLSv1_2
+            tls.load_cert_chain(str(config.tls_cert), str(config.tls_key))
+        self._server = EdgeServer(app, config.host, config.port, ssl_context=tls, threads=config.threads,
+                                  name="sild-central")
         self._stopped = threading.Event()
 
     def _api_server(self, config: NodeConfig, clock: Callable[[], dt.datetime]) -> WsgiServer:
@@ -136,7 +140,7 @@ class CentralNode:
 
     @property
     def port(self) -> int:
-        return int(self._server.bind_addr[1])
+        return self._server.port
 
     def generate_now(self) -> None:
         """One generator run; failures are logged and retried on the next tick."""
@@ -162,13 +166,13 @@ class CentralNode:
             if status == "active":
                 self._token.public_key(key_id)
         self.generate_now()  # publish before answering the first request
-        self._server.prepare()
+        self._server.bind()  # the port is known (and taken) from here on
         if self._api is not None:
             self._api.start()
         self._scheduler.start()
 
     def serve_forever(self) -> None:
-        self._server.serve()
+        self._server.serve_forever()
 
     def stop(self) -> None:
         if self._stopped.is_set():

@@ -1,7 +1,7 @@
 """The gateway's network edges: servers, outgoing connections, the peer transport.
 
-The WSGI servers of the IS and mutual-TLS ports, the pooled and kept-alive HTTP
-connections to backends and peers, the transport between gateways (with its
+The event-driven servers of the IS and mutual-TLS ports (cheroot for the admin
+port), the pooled and kept-alive HTTP connections to backends and peers, the transport between gateways (with its
 multipart wire format) and the endpoint that serves a gateway's OCSP responses.
 """
 
@@ -20,13 +20,14 @@ if TYPE_CHECKING:
         PeerCertificateRejected, PeerError, PeerNetworkError, PeerOcspCache, PeerResponse,
         PeerResponseTooLarge, PeerTransport, client_ssl_context, server_ssl_context,
     )
-    from ._servers import WsgiServer, bind_listening
+    from ._servers import EdgeServer, WsgiServer, bind_listening
     from ._wire import (
         MIME_REST_BODY, MIME_REST_REQUEST, MIME_REST_RESPONSE, Part, Received, decode_message,
         encode_message,
     )
 
 __all__ = [
+    "EdgeServer",
     "HttpError",
     "HttpPool",
     "HttpResponse",
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "EdgeServer": "._servers",
     "HttpError": "._http_pool",
     "HttpPool": "._http_pool",
     "HttpResponse": "._http_pool",

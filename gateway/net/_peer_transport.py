@@ -1,6 +1,6 @@
 """Gateway-to-gateway transport: pooled, kept-alive mutual TLS, peers checked before use.
 
-X-Road opens HTTPS (TLS 1.2, mutual authentication with *auth* certificates) to the
+X-Road opens HTTPS (TLS 1.2 or 1.3, mutual authentication with *auth* certificates) to the
 provider's gateway and decides trust in the application, not in the TLS stack: the
 peer's certificate must be the one registered for the chosen gateway in the verified
 global configuration. DESIGN.md section 5 measured that a full handshake costs ~1.5 ms
@@ -36,8 +36,9 @@ from trust.protocol import MimeError, parse_content_type, split_multipart
 from gateway.errors import GatewayError
 from ._http_pool import MAX_RESPONSE, HttpError, HttpPool, HttpResponse, ResponseTooLarge
 
-# X-Road's default suites (TLS 1.2, CBC-SHA384) after the AEAD ones sild prefers with sild
-# peers; an X-Road peer offers only the CBC ones and still finds a match.
+# TLS 1.2: X-Road's default suites (CBC-SHA384) after the AEAD ones sild prefers with sild
+# peers; an X-Road peer offers only the CBC ones and still finds a match. TLS 1.3 (offered
+# first by both sides, X-Road 7 speaks it too) has its own suites, all AEAD: OpenSSL's defaults.
 _CIPHERS = (
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-SHA384:DHE-RSA-AES256-SHA256:ECDHE-ECDSA-AES256-SHA384"
@@ -72,7 +73,7 @@ def cert_sha256(der: bytes) -> bytes:
 
 def client_ssl_context(cert_chain_file: str, key_file: str, password: str | None,
                        ca_certs_pem: bytes | None = None) -> ssl.SSLContext:
-    """Client side of the mutual TLS: TLS 1.2, our auth cert, no hostname check.
+    """Client side of the mutual TLS: TLS 1.3 or 1.2, our auth cert, no hostname check.
 
     ``ca_certs_pem`` (approved CAs of every trusted instance) makes OpenSSL pre-filter
     the server's chain; the authoritative check is the registered-hash check in
@@ -80,7 +81,6 @@ def client_ssl_context(cert_chain_file: str, key_file: str, password: str | None
     """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     ctx.check_hostname = False
     ctx.set_ciphers(_CIPHERS)
     if ca_certs_pem:
@@ -94,7 +94,7 @@ def client_ssl_context(cert_chain_file: str, key_file: str, password: str | None
 
 def server_ssl_context(cert_chain_file: str, key_file: str, password: str | None,
                        ca_certs_pem: bytes) -> ssl.SSLContext:
-    """Server side of the mutual TLS: a client certificate is required.
+    """Server side of the mutual TLS (1.3 or 1.2): a client certificate is required.
 
     Python's ``ssl`` has no verify callback, so the handshake accepts certificates that
     chain to one of the approved CAs (``ca_certs_pem``, all trusted instances); the
@@ -102,7 +102,6 @@ def server_ssl_context(cert_chain_file: str, key_file: str, password: str | None
     """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_ciphers(_CIPHERS)
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.load_verify_locations(cadata=ca_certs_pem.decode("ascii"))

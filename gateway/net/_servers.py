@@ -1,13 +1,15 @@
-"""WSGI servers of a gateway node: plain HTTP and mutual TLS, both on cheroot.
+"""Servers of a gateway node: the edges on the event-driven server, the admin port on cheroot.
 
-The mutual-TLS port must hand the peer's certificate to the application (DESIGN.md
-section 4): cheroot's builtin adapter puts it in ``environ["SSL_CLIENT_CERT"]`` (PEM)
-when the context requests a client certificate. We give the adapter a ready
-:class:`ssl.SSLContext` (built from the soft token's encrypted key), because the
-adapter's own constructor can only read plain files.
+The IS ports and the mutual-TLS port face other organisations, so they run on
+:class:`trust.infra.EdgeServer` (:class:`EdgeServer` here, with the gateway's body
+limit): one slow or silent client costs a socket, not a thread, and the TLS
+handshakes run concurrently under a deadline. It puts the peer's certificate in
+``environ["SSL_CLIENT_CERT"]`` (PEM), as the server proxy expects, and accepts the
+absolute request targets of an IS that uses the gateway as its HTTP proxy.
 
-Keep-alive matters more than threads here: gateway-to-gateway connections are long
-lived and pooled, so the thread pool is sized to the number of peer connections.
+:class:`WsgiServer` (cheroot) stays for the admin API, which listens on loopback. It
+takes a ready :class:`ssl.SSLContext` (built from the soft token's encrypted key),
+because cheroot's adapter can only read plain files.
 """
 
 from __future__ import annotations
@@ -21,9 +23,14 @@ from typing import Any
 from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-from trust.infra import WsgiApp
+from trust.infra import EdgeLimits, WsgiApp
+from trust.infra import EdgeServer as BaseEdgeServer
 from trust.infra import WsgiServer as BaseWsgiServer
 
+#: The proxies refuse a message over 64 MiB themselves, with X-Road's fault; the
+#: server's own limit lies above theirs so that their answer is the one a client sees,
+#: and a body beyond it is never read.
+GATEWAY_MAX_BODY = 65 * 1024 * 1024
 
 
 class _ContextAdapter(BuiltinSSLAdapter):
@@ -47,9 +54,9 @@ def _error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False
     _log.log(level if level < logging.ERROR else logging.WARNING, "%s", msg, exc_info=traceback)
 
 
-#: Connections the kernel queues before the gateway accepts them. cheroot's default is 5:
-#: a burst of new IS or peer connections beyond it would wait for a SYN retry (1 s).
-LISTEN_BACKLOG = 128
+#: Connections the kernel queues before the gateway accepts them (capped by the kernel's
+#: somaxconn): a burst of new IS or peer connections beyond it waits for a SYN retry (1 s).
+LISTEN_BACKLOG = 1024
 
 
 def bind_listening(host: str, port: int) -> socket.socket:
@@ -100,3 +107,13 @@ class WsgiServer(BaseWsgiServer):
         """Block until the server thread ends (``serve`` runs the node in the foreground)."""
         while self._thread is not None and self._thread.is_alive():
             time.sleep(poll)
+
+
+class EdgeServer(BaseEdgeServer):
+    """trust's edge server with the gateway's body limit (the proxies' own limit speaks first)."""
+
+    def __init__(self, app: WsgiApp, host: str = "127.0.0.1", port: int = 0, *,
+                 ssl_context: ssl.SSLContext | None = None, threads: int = 16, name: str = "sild",
+                 limits: EdgeLimits | None = None, listen_socket: socket.socket | None = None) -> None:
+        super().__init__(app, host, port, ssl_context=ssl_context, threads=threads, name=name,
+                         limits=limits or EdgeLimits(max_body=GATEWAY_MAX_BODY), listen_socket=listen_socket)

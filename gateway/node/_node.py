@@ -42,7 +42,7 @@ from gateway.conf import InstanceConf, Router, SharedParamsView, split_address
 from gateway.proxy import ServerProxy
 from gateway.serverconf import ServerConf
 from gateway.db import open_engine
-from gateway.net import WsgiServer
+from gateway.net import EdgeServer, WsgiServer
 from gateway.provision import load_cert_chain, open_registry, signing_keys
 from gateway.settings import NodeSettings, SetupError, token_pin
 
@@ -270,7 +270,7 @@ class GatewayNode(NodeJobs):
         else:
             self._open_ports()
         if s.ocsp_port:
-            self._servers.append(WsgiServer(self.ocsp_app, s.peer_host, s.ocsp_port, name="sild-ocsp").start())
+            self._servers.append(EdgeServer(self.ocsp_app, s.peer_host, s.ocsp_port, name="sild-ocsp").start())
         if s.admin_port:
             admin = self._admin_app()
             if admin is not None:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 from trust.keys import SoftToken
 
 from gateway.conf import SharedParamsView
-from gateway.net import WsgiServer, server_ssl_context
+from gateway.net import EdgeServer, WsgiServer, server_ssl_context
 from gateway.proxy import ClientProxy, ServerProxy
 from gateway.serverconf import ServerConf
 from gateway.settings import NodeSettings, SetupError
@@ -40,7 +40,7 @@ class NodePorts:
     client_proxy: ClientProxy
     server_proxy: ServerProxy
     _key: tuple[str, str, str]
-    _servers: list[WsgiServer]
+    _servers: list[EdgeServer | WsgiServer]
     _sockets: dict[str, socket.socket]
     _addresses: dict[str, tuple[str, int]]
     _server_ctx: Any
@@ -127,14 +127,14 @@ class NodePorts:
         given = sockets or {}
 
         def serve(name: str, app: Any, host: str, port: int, **kw: Any) -> None:
-            server = WsgiServer(app, host, port, name=f"sild-{name}", listen_socket=given.get(name), **kw).start()
+            server = EdgeServer(app, host, port, name=f"sild-{name}", listen_socket=given.get(name), **kw).start()
             self._listening(name, server.listening_socket)
             self._servers.append(server)
 
-        serve("is", self.client_proxy, s.is_host, s.is_port, proxy_mode=True)
+        serve("is", self.client_proxy, s.is_host, s.is_port)
         if s.is_tls_port:
             self._is_ctx = self._is_tls_context()
-            serve("is-tls", self.client_proxy, s.is_host, s.is_tls_port, ssl_context=self._is_ctx, proxy_mode=True)
+            serve("is-tls", self.client_proxy, s.is_host, s.is_tls_port, ssl_context=self._is_ctx)
         serve("peer", self.server_proxy, s.peer_host, s.peer_port, ssl_context=self._server_ctx, threads=32)
 
     @property

@@ -4,6 +4,7 @@ The one clock (``utc_now``), atomic file writes, the one database opener (SQLite
 pragmas, pre-ping, retried alembic migrations), the safe XML parser (no DTDs, no
 entities, no network, bounded size and depth), the WSGI server for admin ports, the
 sild servers that serve a directory (``servers_inside``: the sandbox and a restore ask), the
+event-driven edge server for the ports that face other organisations, the
 API-key core and JSON error shape of both admin APIs, and ``attach``, which gives
 every package its lazy public face.
 """
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
         role_allows, unknown_roles,
     )
     from ._clock import utc_now
+    from ._edgeserver import EdgeLimits, EdgeServer
     from ._db import (
         MIGRATION_ATTEMPTS, SYNC_MODES, UtcDateTime, database_url, migrate_schema, open_engine,
         run_alembic_env, transaction,
@@ -35,6 +37,8 @@ __all__ = [
     "MIGRATION_ATTEMPTS",
     "SYNC_MODES",
     "UtcDateTime",
+    "EdgeLimits",
+    "EdgeServer",
     "WsgiApp",
     "WsgiServer",
     "api_key_digest",
@@ -65,6 +69,8 @@ __getattr__, __dir__ = attach(__name__, {
     "MIGRATION_ATTEMPTS": "._db",
     "SYNC_MODES": "._db",
     "UtcDateTime": "._db",
+    "EdgeLimits": "._edgeserver",
+    "EdgeServer": "._edgeserver",
     "WsgiApp": "._wsgiserver",
     "WsgiServer": "._wsgiserver",
     "api_key_digest": "._apikeys",

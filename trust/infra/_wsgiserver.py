@@ -1,7 +1,9 @@
-"""Run a plain WSGI app with cheroot on a background thread (trust services, adapters, tests).
+"""Run a plain WSGI app with cheroot on a background thread (admin APIs, adapters, tests).
 
-cheroot is sild's WSGI server: it is pure Python, threads, and hands client
-certificates to the app on mutual-TLS ports. Binding happens in :meth:`WsgiServer.start`
+cheroot is pure Python with a thread per connection: fine on loopback and operator
+networks, not on a port that strangers reach (one silent client holds a thread, and
+its TLS handshakes run in the accept loop). Ports facing other organisations run on
+:class:`trust.infra.EdgeServer` instead. Binding happens in :meth:`WsgiServer.start`
 (``prepare``), so port 0 gives a free port and the real one is known before the first
 request. Every server started is stopped by whoever started it: :meth:`stop`, or use
 it as a context manager. ``trust`` imports no web framework, so this takes any WSGI

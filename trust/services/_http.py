@@ -13,7 +13,9 @@ with a one-line ``text/plain`` reason (wrong method 405, wrong content type 415,
 too large 413, garbage / unknown hash algorithm 400); a request about a CA this
 responder does not serve gets the protocol's own ``unauthorized`` answer. An
 unexpected failure is logged and becomes a 500 without details, and the server
-keeps serving. :class:`TrustServer` runs the app on cheroot in a thread.
+keeps serving. :class:`TrustServer` runs the app on the event-driven edge server
+(:class:`trust.infra.EdgeServer`): gateways all over a federation reach these ports,
+so a silent or slow client costs a socket, not one of the few threads.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from trust.pki import OCSP_REQUEST, OCSP_RESPONSE
 from ._ocsp_responder import OcspResponder
 from trust.evidence import TIMESTAMP_QUERY, TIMESTAMP_REPLY
 from ._tsa import TimestampAuthority
-from trust.infra import WsgiServer, utc_now
+from trust.infra import EdgeLimits, EdgeServer, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +166,14 @@ class TrustHttpApp:
         return "200 OK", TIMESTAMP_REPLY, result.reply
 
 
-class TrustServer(WsgiServer):
-    """Runs a WSGI app on cheroot in a background thread; ``port`` 0 picks a free one."""
+class TrustServer(EdgeServer):
+    """Runs a WSGI app on the edge server in a background thread; ``port`` 0 picks a free one.
+
+    The server's body limit lies above the app's (``MAX_BODY_BYTES``), so that the app's
+    own 413 answers; a body beyond the server's is never read.
+    """
 
     def __init__(self, app: Callable[..., Iterable[bytes]], host: str = "127.0.0.1", port: int = 0,
-                 *, threads: int = 4) -> None:
-        super().__init__(app, host, port, threads=threads, server_name="sild-trust", shutdown_timeout=None,
-                         thread_name="sild-trust-http", join_timeout=10)
+                 *, threads: int = 4, limits: EdgeLimits | None = None) -> None:
+        super().__init__(app, host, port, threads=threads, name="sild-trust", thread_name="sild-trust-http",
+                         limits=limits or EdgeLimits(max_body=16 * MAX_BODY_BYTES))
