@@ -95,6 +95,17 @@ class NodeSettings:
                                           "EXTRA): FULL, a logged exchange survives a power loss, not only a crash.")
     messagelog_cache_mib: int = setting(64, "SQLite page cache of each message-log connection, MiB (0-65536): "
                                         "the log's indexes must stay in memory.")
+    message_body_logging: bool = setting(True, "Keep whole messages in the message log (X-Road's "
+                                         "`message-body-logging`); false keeps only their X-Road headers (no SOAP "
+                                         "body, REST body or attachments; such records are no evidence: their "
+                                         "containers do not verify). A subsystem's own setting overrides it "
+                                         "(`gateway client set DIR CLIENT --log-body`: `on`, `off` or `default`).")
+    message_body_logging_remote_overrides: tuple[str, ...] = setting((), "Remote provider subsystems "
+                                                                     "(`INSTANCE/CLASS/MEMBER/SUBSYSTEM`) whose "
+                                                                     "messages are logged the other way round from "
+                                                                     "`message_body_logging` (X-Road's `enabled-` / "
+                                                                     "`disabled-body-logging-remote-producer-"
+                                                                     "subsystems`).")
     workers: int = setting(1, f"Processes serving the IS and mutual-TLS ports (1-{MAX_WORKERS}): 1, the node's "
                            "one process does everything; N > 1, N worker processes serve and the main process "
                            "supervises them and runs the jobs. One Python process runs on one core at a time.")
@@ -125,6 +136,10 @@ class NodeSettings:
                              f"not {self.ocsp_interval_seconds!r}")
         if not isinstance(self.workers, int) or not 1 <= self.workers <= MAX_WORKERS:
             raise SetupError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {self.workers!r}")
+        object.__setattr__(self, "message_body_logging_remote_overrides",
+                           remote_overrides(self.message_body_logging_remote_overrides))
+        if not isinstance(self.message_body_logging, bool):
+            raise SetupError(f"message_body_logging must be true or false, not {self.message_body_logging!r}")
         if self.messagelog_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise SetupError(f"messagelog_synchronous must be OFF, NORMAL, FULL or EXTRA, not {self.messagelog_synchronous!r}")
 
@@ -165,6 +180,24 @@ class NodeSettings:
 
     def save(self, directory: Path) -> None:
         write_atomic(directory / SETTINGS_FILE, self.to_json(), mode=0o600)
+
+
+def remote_overrides(value: Iterable[str] | str) -> tuple[str, ...]:
+    """The remote providers of ``message_body_logging_remote_overrides``: subsystems, as X-Road allows."""
+    from trust.protocol import SubsystemId, parse_client
+
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v.strip()]
+    out = []
+    for text in value:
+        try:
+            client = parse_client(str(text).strip())
+        except IdentifierError as exc:
+            raise SetupError(f"message_body_logging_remote_overrides: {exc}") from exc
+        if not isinstance(client, SubsystemId):
+            raise SetupError(f"message_body_logging_remote_overrides names subsystems, not the member {text!r}")
+        out.append(client.to_text())
+    return tuple(sorted(set(out)))
 
 
 def parse_federations(value: str | Iterable[str] | None) -> tuple[str, ...]:

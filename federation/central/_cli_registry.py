@@ -21,7 +21,7 @@ from trust.pki import fingerprint_hex
 
 from federation.central.registry import ROLES, Registry, load_der_certificate
 
-from ._cli_input import DIR_ARG, CliInputError, _clients, _home, _member, _read, _server, _subsystem
+from ._cli_input import DIR_ARG, CliInputError, _client, _clients, _home, _member, _read, _server, _subsystem
 
 
 # -- registry ---------------------------------------------------------------------------
@@ -270,6 +270,35 @@ def settings_set(directory: Path, name: str, value: str) -> None:
 def settings_list(directory: Path) -> None:
     for name, value in sorted(_home(directory).registry().settings().items()):
         click.echo(f"{name}\t{value}")
+
+
+@click.group("monitoring-client")
+def monitoring_client_group() -> None:
+    """The central monitoring client (X-Road's MONITORING part): it may read every gateway's operational data."""
+
+
+@monitoring_client_group.command("set")
+@DIR_ARG
+@click.argument("client")
+def monitoring_client_set(directory: Path, client: str) -> None:
+    """Name CLIENT (INSTANCE/CLASS/CODE[/SUBSYSTEM]); the next generation publishes it to the gateways."""
+    _home(directory).registry().set_monitoring_client(_client(client))
+    click.echo(f"central monitoring client: {client} (published with the next generation)")
+
+
+@monitoring_client_group.command("clear")
+@DIR_ARG
+def monitoring_client_clear(directory: Path) -> None:
+    """Name none: gateways then answer only their owners with all operational data."""
+    _home(directory).registry().set_monitoring_client(None)
+    click.echo("no central monitoring client (the MONITORING part is no longer published)")
+
+
+@monitoring_client_group.command("show")
+@DIR_ARG
+def monitoring_client_show(directory: Path) -> None:
+    client = _home(directory).registry().monitoring_client()
+    click.echo(client.to_text() if client is not None else "none")
 
 
 # -- registration requests and API keys ---------------------------------------------------

@@ -44,10 +44,10 @@ from federation.anchor import parse_anchor
 from federation.directory import DirectoryEntry, build_directory
 from federation.errors import FederationError
 from federation.model import (
-    CURRENT_VERSION, PRIVATE_PARAMETERS, SHARED_PARAMETERS, ConfigurationAnchor, ConfigurationSource,
-    ManagementService, PrivateParameters, SharedParameters,
+    CURRENT_VERSION, MONITORING, PRIVATE_PARAMETERS, SHARED_PARAMETERS, ConfigurationAnchor, ConfigurationSource,
+    ManagementService, MonitoringParameters, PrivateParameters, SharedParameters,
 )
-from federation.model import write_private_parameters, write_shared_parameters
+from federation.model import write_monitoring_parameters, write_private_parameters, write_shared_parameters
 from ._publisher import publish, read_state
 from federation.central.registry import CentralConfig, CentralDir
 from federation.central.registry import RegistrySnapshot
@@ -55,6 +55,7 @@ from federation.central.registry import RegistrySnapshot
 VERSION = CURRENT_VERSION
 SHARED_FILE = "shared-params.xml"
 PRIVATE_FILE = "private-params.xml"
+MONITORING_FILE = "monitoring-params.xml"
 INTERNAL = "internalconf"
 EXTERNAL = "externalconf"
 
@@ -127,6 +128,18 @@ def build_private(snapshot: RegistrySnapshot, config: CentralConfig) -> PrivateP
     )
 
 
+def build_monitoring(snapshot: RegistrySnapshot) -> bytes | None:
+    """The MONITORING part (X-Road's ``monitoring-params.xml``) when a central monitoring client is set.
+
+    It names the client that may read the operational data of every gateway of the
+    instance; it goes to the instance's own gateways only (internal configuration).
+    """
+    text = snapshot.settings.get("monitoringClientId", "")
+    if not text:
+        return None
+    return write_monitoring_parameters(MonitoringParameters(parse_client(text)))
+
+
 def needs_generation(state: dict[str, object] | None, snapshot: RegistrySnapshot, now: dt.datetime) -> bool:
     if state is None:
         return True
@@ -194,10 +207,15 @@ def _generate(home: CentralDir, signer: Signer, snapshot: RegistrySnapshot, now:
     inst = snapshot.instance
     shared_entry = DirectoryEntry(SHARED_PARAMETERS, inst, f"{prefix}/{SHARED_FILE}", shared_xml)
     private_entry = DirectoryEntry(PRIVATE_PARAMETERS, inst, f"{prefix}/{PRIVATE_FILE}", private_xml)
+    internal_entries, files = [private_entry, shared_entry], {SHARED_FILE: shared_xml, PRIVATE_FILE: private_xml}
+    monitoring_xml = build_monitoring(snapshot)
+    if monitoring_xml is not None:
+        internal_entries.append(DirectoryEntry(MONITORING, inst, f"{prefix}/{MONITORING_FILE}", monitoring_xml))
+        files[MONITORING_FILE] = monitoring_xml
     internal_id, internal_cert = _key(snapshot, "internal")
     external_id, external_cert = _key(snapshot, "external")
     internal = build_directory(
-        [private_entry, shared_entry], expire_date=expires, version=VERSION, signer=signer, key_id=internal_id, cert=internal_cert
+        internal_entries, expire_date=expires, version=VERSION, signer=signer, key_id=internal_id, cert=internal_cert
     )
     external = build_directory(
         [shared_entry], expire_date=expires, version=VERSION, signer=signer, key_id=external_id, cert=external_cert
@@ -215,7 +233,7 @@ def _generate(home: CentralDir, signer: Signer, snapshot: RegistrySnapshot, now:
         home.public_dir,
         VERSION,
         folder,
-        {SHARED_FILE: shared_xml, PRIVATE_FILE: private_xml},
+        files,
         {INTERNAL: internal, EXTERNAL: external},
         state,
     )

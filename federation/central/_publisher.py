@@ -6,6 +6,7 @@ Layout under the distribution root (``DIR/public``)::
     V6/externalconf
     V6/<timestamp>/private-params.xml    files the directories point at
     V6/<timestamp>/shared-params.xml     (Content-location: /V6/<timestamp>/...)
+    V6/<timestamp>/monitoring-params.xml while a central monitoring client is set (internal only)
     generation.json                      what was published last (serial, times, keys)
 
 A reader (the HTTP app, nginx, a CDN pulling the folder) must never see a directory

@@ -24,12 +24,14 @@ if TYPE_CHECKING:
         SecurityServer, SharedParameters, Subsystem, XROAD_NS, auth_cert_hash, load_certificate,
     )
     from ._private import AnchorSource, ConfigurationAnchor, ManagementService, ParametersModel, PrivateParameters
+    from ._private import MonitoringParameters
     from ._read import (
         parse_anchor_element, parse_fetch_interval_parameters, parse_monitoring_parameters,
         parse_next_update_parameters, parse_private_parameters,
     )
     from ._read_shared import parse_shared_parameters
     from ._write import anchor_element, write_private_parameters
+    from ._write import write_monitoring_parameters
     from ._write_shared import write_shared_parameters
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "GlobalGroup",
     "MONITORING",
     "MaintenanceMode",
+    "MonitoringParameters",
     "ManagementService",
     "Member",
     "MemberClass",
@@ -83,6 +86,7 @@ __all__ = [
     "parse_next_update_parameters",
     "parse_private_parameters",
     "parse_shared_parameters",
+    "write_monitoring_parameters",
     "write_private_parameters",
     "write_shared_parameters",
 ]
@@ -114,6 +118,7 @@ __getattr__, __dir__ = attach(__name__, {
     "GlobalGroup": "._model",
     "MONITORING": "._model",
     "MaintenanceMode": "._model",
+    "MonitoringParameters": "._private",
     "ManagementService": "._private",
     "Member": "._model",
     "MemberClass": "._model",
@@ -138,6 +143,7 @@ __getattr__, __dir__ = attach(__name__, {
     "parse_next_update_parameters": "._read",
     "parse_private_parameters": "._read",
     "parse_shared_parameters": "._read_shared",
+    "write_monitoring_parameters": "._write",
     "write_private_parameters": "._write",
     "write_shared_parameters": "._write_shared",
 })

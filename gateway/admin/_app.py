@@ -33,6 +33,7 @@ from flask import Blueprint, Flask
 from ._backup import backup_blueprint
 from ._clients import clients_blueprint
 from ._config import AdminConfig
+from ._descriptions import descriptions_blueprint
 from ._errors import install_error_handlers
 from ._groups import groups_blueprint
 from ._http import MAX_BODY, path_client, path_form
@@ -43,6 +44,7 @@ from ._status import status_blueprint
 
 BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     status_blueprint, clients_blueprint, services_blueprint, rights_blueprint, groups_blueprint, records_blueprint,
+    descriptions_blueprint,
     backup_blueprint,
 )
 

@@ -59,6 +59,8 @@ def clients_blueprint(config: AdminConfig) -> Blueprint:
             conf.set_client_auth(client, is_auth or client_info(conf, client).is_auth, addresses)
         if state is not None:
             conf.set_client_state(client, state)
+        if "message_body_logging" in data.data:  # true, false, or null for the gateway's setting
+            conf.set_body_logging(client, data.flag("message_body_logging"))
         return jsonify(client_json(client_info(conf, client)))
 
     @api.route("DELETE", "/api/v1/clients/<client_id>", "service-admin")

@@ -34,6 +34,7 @@ STATUS = {
     "gateway.messagelog.not_found": 404,       # RecordNotFound
     "gateway.serverconf.already_exists": 409,  # AlreadyExists
     "gateway.serverconf.invalid_input": 400,   # InvalidInput
+    "gateway.serverconf.fetch_failed": 502,    # a description URL did not answer with the document
     "trust.identifier.invalid": 400,           # IdentifierError
     "gateway.archive.not_timestamped": 409,    # NotTimestamped: the record is not evidence yet
     "gateway.opmonitoring.error": 400,         # OpMonitoringError and its kinds

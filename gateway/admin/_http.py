@@ -56,6 +56,7 @@ def client_json(info: ClientInfo) -> dict[str, Any]:
         "is_auth": info.is_auth,
         "allowed_addresses": [str(n) for n in info.allowed_networks],
         "certificates": sorted(info.cert_hashes),
+        "message_body_logging": info.body_logging,  # null: the gateway's message_body_logging setting
     }
 
 

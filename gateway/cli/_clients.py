@@ -55,7 +55,8 @@ def client_list(directory: Path, as_json: bool) -> None:
     """List clients."""
     clients = open_conf(directory).list_clients()
     data = [{"id": c.id.to_text(), "state": c.state, "is_auth": c.is_auth,
-             "allowed_addresses": [str(n) for n in c.allowed_networks], "certificates": sorted(c.cert_hashes)}
+             "allowed_addresses": [str(n) for n in c.allowed_networks], "certificates": sorted(c.cert_hashes),
+             "log_body": "default" if c.body_logging is None else ("on" if c.body_logging else "off")}
             for c in clients]
     echo_out(data, as_json, [f"{c.id.typed_text():50} {c.state:12} {c.is_auth}" for c in clients] or ["no clients"])
 
@@ -65,14 +66,18 @@ def client_list(directory: Path, as_json: bool) -> None:
 @click.argument("client_id")
 @click.option("--state", type=click.Choice(["SAVED", "REGISTRATION_IN_PROGRESS", "REGISTERED", "DELETION_IN_PROGRESS", "DISABLED"]))
 @click.option("--is-auth", type=click.Choice(["http", "https", "https-cert"]))
-def client_set(directory: Path, client_id: str, state: str | None, is_auth: str | None) -> None:
-    """Change a client's state or IS authentication."""
+@click.option("--log-body", type=click.Choice(["on", "off", "default"]),
+              help="Message bodies of this subsystem's services in the message log (default: message_body_logging).")
+def client_set(directory: Path, client_id: str, state: str | None, is_auth: str | None, log_body: str | None) -> None:
+    """Change a client's state, IS authentication or message-body logging."""
     conf = open_conf(directory)
     client = client_arg(client_id)
     if is_auth:
         conf.set_client_auth(client, is_auth)
     if state:
         conf.set_client_state(client, state)
+    if log_body:
+        conf.set_body_logging(client, {"on": True, "off": False}.get(log_body))
     click.echo(f"updated {client.typed_text()}")
 
 

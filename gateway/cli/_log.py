@@ -29,11 +29,13 @@ def log_export(directory: Path, query_id: str, out: Path, direction: str, requir
 
     from gateway.messagelog import export_exchange
 
-    data = export_exchange(open_message_log(directory), query_id,
-                           direction=direction,
-                           require_timestamp=require_timestamp)
+    mlog = open_message_log(directory)
+    data = export_exchange(mlog, query_id, direction=direction, require_timestamp=require_timestamp)
     write_atomic(out, data)
     click.echo(f"wrote {out} ({len(data)} bytes)")
+    if not all(r.body_logged for r in mlog.find(query_id, direction=direction)[:1]):
+        click.echo("warning: the body of this message was not logged (message-body logging off): the container "
+                   "holds only its X-Road headers and will not verify", err=True)
 
 
 def _archive_dir(directory: Path, archive_dir: Path | None) -> Path:

@@ -101,3 +101,75 @@ def service_endpoint(directory: Path, service_id: str, method: str, path: str) -
     service = service_arg(service_id)
     open_conf(directory).add_endpoint(service.provider, service.service_code, method, path)
     click.echo(f"added endpoint {method.upper()} {path}")
+
+
+@service_group.group("description")
+def description_group() -> None:
+    """Service descriptions (WSDL, OpenAPI, REST): add, list, refresh from the URL, change the URL, delete."""
+
+
+description_group.add_command(service_add, "add")
+
+
+def _description_line(d: Any) -> str:
+    state = "disabled" if d.disabled else "enabled "
+    return f"{d.id:>4} {d.provider.typed_text():45} {d.kind:7} {state} {d.url}  [{', '.join(d.service_codes)}]"
+
+
+def _description_json(d: Any) -> dict[str, Any]:
+    return {"id": d.id, "provider": d.provider.typed_text(), "type": d.kind, "url": d.url, "enabled": not d.disabled,
+            "disabled_notice": d.disabled_notice, "service_codes": list(d.service_codes),
+            "refreshed_at": d.refreshed_at.isoformat() if d.refreshed_at else None}
+
+
+@description_group.command("list")
+@DIRECTORY
+@click.argument("provider", required=False)
+@JSON_OPTION
+def description_list(directory: Path, provider: str | None, as_json: bool) -> None:
+    """List service descriptions (of one provider) with their services."""
+    found = open_conf(directory).list_descriptions(client_arg(provider) if provider else None)
+    echo_out([_description_json(d) for d in found], as_json, [_description_line(d) for d in found] or ["no descriptions"])
+
+
+def _report_refresh(result: Any, as_json: bool) -> None:
+    data = {"description": _description_json(result.description), "added": list(result.added),
+            "removed": list(result.removed), "changed": list(result.changed)}
+    lines = [_description_line(result.description)]
+    for label, codes in (("added", result.added), ("removed (with their rights)", result.removed),
+                         ("changed", result.changed)):
+        if codes:
+            lines.append(f"  {label}: {', '.join(codes)}")
+    if result.unchanged:
+        lines.append("  no service changed")
+    echo_out(data, as_json, lines)
+
+
+@description_group.command("refresh")
+@DIRECTORY
+@click.argument("description_id", type=int)
+@JSON_OPTION
+def description_refresh(directory: Path, description_id: int, as_json: bool) -> None:
+    """Read DESCRIPTION_ID's URL again: services that remain keep rights and state; new ones join, gone ones go."""
+    _report_refresh(open_conf(directory).refresh_description(description_id), as_json)
+
+
+@description_group.command("set-url")
+@DIRECTORY
+@click.argument("description_id", type=int)
+@click.argument("url")
+@JSON_OPTION
+def description_set_url(directory: Path, description_id: int, url: str, as_json: bool) -> None:
+    """Point DESCRIPTION_ID at URL (WSDL/OpenAPI: read from it, as a refresh; REST: the services move there)."""
+    _report_refresh(open_conf(directory).set_description_url(description_id, url), as_json)
+
+
+@description_group.command("delete")
+@DIRECTORY
+@click.argument("description_id", type=int)
+def description_delete(directory: Path, description_id: int) -> None:
+    """Delete DESCRIPTION_ID with its services and their access rights."""
+    conf = open_conf(directory)
+    codes = next((d.service_codes for d in conf.list_descriptions() if d.id == description_id), ())
+    conf.remove_description(description_id)
+    click.echo(f"deleted description {description_id}" + (f" and its services {', '.join(codes)}" if codes else ""))

@@ -72,6 +72,8 @@ class Client(Base):
     is_auth: Mapped[str] = mapped_column(String(20), nullable=False)
     # JSON list of IP networks an ``http`` IS may connect from (empty = any)
     allowed_addresses: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
+    # message-body logging for messages to this client's services: None = the gateway's setting
+    body_logging: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
 
     certs: Mapped[list[IsCert]] = relationship(back_populates="client", cascade="all, delete-orphan")

@@ -13,6 +13,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._archive import Archiver, NotTimestamped, export_exchange, verify_archive_chain
+    from ._bodies import BodyLogging
     from ._checkpoint import SAFETY_NET_PAGES, WalCheckpointer
     from ._lock import CommitLock
     from ._log import MessageLog
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Archiver",
     "Attachment",
+    "BodyLogging",
     "CommitLock",
     "LogEntry",
     "MessageLog",
@@ -40,6 +42,7 @@ __all__ = [
 __getattr__, __dir__ = attach(__name__, {
     "Archiver": "._archive",
     "Attachment": "._records",
+    "BodyLogging": "._bodies",
     "CommitLock": "._lock",
     "LogEntry": "._records",
     "MessageLog": "._log",

@@ -51,6 +51,7 @@ from trust.infra import utc_now
 from trust.protocol import ClientId, ServiceId
 
 from gateway.db import schema as m
+from ._bodies import headers_only
 from ._lock import CommitLock
 from ._records import (
     STATE_FIRST_FAILURE, STATE_FLOOR, STATE_LAST_ERROR, STATE_LAST_SUCCESS, Attachment, InvalidLogEntry, LogEntry,
@@ -69,8 +70,9 @@ ATTACHMENT_COLUMNS = ("record_id", "position", "data")
 # StoredRecord fields read back as they are from the ml_record column of the same name
 _STORED_AS_IS = (
     "id", "query_id", "x_request_id", "side", "direction", "kind", "message", "body", "signature",
-    "signature_hash", "hash_chain_result", "hash_chain",
+    "signature_hash", "hash_chain_result", "hash_chain", "body_logged",
 )
+_BODY_LOGGED = RECORD_COLUMNS.index("body_logged")
 # built once: statements are immutable, and SQLAlchemy caches their compiled form
 _RECORD_TABLE = cast(Table, m.LogRecord.__table__)
 _ATTACHMENT_TABLE = cast(Table, m.LogAttachment.__table__)
@@ -131,7 +133,8 @@ class MessageLog:
 
     def _values(self, entry: LogEntry) -> tuple[object, ...]:
         """The ``ml_record`` row of an entry, in :data:`RECORD_COLUMNS` order."""
-        body_logged = self.config.body_logging
+        policy = self.config.body_policy
+        body_logged = self.config.body_logging if policy is None else policy(entry)
         return (
             entry.logged_at or self._now(),
             entry.query_id,
@@ -141,7 +144,7 @@ class MessageLog:
             entry.side,
             entry.direction,
             entry.kind,
-            entry.message,
+            entry.message if body_logged else headers_only(entry),
             entry.body if body_logged else None,
             body_logged,
             entry.signature,
@@ -196,9 +199,10 @@ class MessageLog:
 
     def _insert(self, conn: Connection, entry: LogEntry) -> int:
         """Insert through SQLAlchemy on the caller's connection (its transaction)."""
-        result = conn.execute(_RECORD_INSERT, dict(zip(RECORD_COLUMNS, self._values(entry))))
+        values = self._values(entry)
+        result = conn.execute(_RECORD_INSERT, dict(zip(RECORD_COLUMNS, values)))
         record_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        if entry.attachments and self.config.body_logging:
+        if entry.attachments and values[_BODY_LOGGED]:
             conn.execute(
                 _ATTACHMENT_INSERT,
                 [{"record_id": record_id, "position": n, "data": a.data} for n, a in enumerate(entry.attachments)],
@@ -209,9 +213,10 @@ class MessageLog:
         """The group-commit writer's insert: the statements compiled once, on its cursor."""
         first: int | None = None
         for entry in entries:
-            record_id = self._record_stmt.execute(cursor, self._values(entry))
+            values = self._values(entry)
+            record_id = self._record_stmt.execute(cursor, values)
             assert record_id is not None
-            if entry.attachments and self.config.body_logging:
+            if entry.attachments and values[_BODY_LOGGED]:
                 self._attachment_stmt.execute_many(
                     cursor, [(record_id, n, a.data) for n, a in enumerate(entry.attachments)]
                 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from trust.protocol import ClientId, ServiceId
 
@@ -113,6 +113,7 @@ class StoredRecord:
     ts_hash_chain: bytes | None = None
     stamped_signature: bytes | None = None  # single stamps: the signature with its SignatureTimeStamp
     archived: bool = False
+    body_logged: bool = True  # False: only the X-Road headers were kept; the container will not verify
 
     @property
     def evidence_signature(self) -> bytes:
@@ -133,13 +134,16 @@ class MessageLogConfig:
     PostgreSQL only, other databases append one transaction each through SQLAlchemy.
     ``max_batch`` caps the records of one shared transaction.
 
-    ``body_logging=False`` keeps only the X-Road headers of REST bodies and SOAP
-    attachments (as X-Road's ``message-body-logging=false``; the resulting ASiC
-    container then does not verify).
+    ``body_logging=False`` keeps only the X-Road headers of a message: no REST body,
+    no attachments, a SOAP body emptied (as X-Road's ``message-body-logging=false``;
+    the resulting ASiC container then does not verify). ``body_policy``, when given,
+    decides per message instead (:class:`gateway.messagelog._bodies.BodyLogging`: the
+    per-subsystem overrides).
     """
 
     acceptable_failure: dt.timedelta = DEFAULT_ACCEPTABLE_FAILURE
     body_logging: bool = True
+    body_policy: Callable[[LogEntry], bool] | None = None
     state_refresh_seconds: float = 5.0
     # concurrent appends share one transaction (one fsync); see gateway.messagelog._writer
     group_commit: bool = True

@@ -31,7 +31,7 @@ from gateway.serverconf import AccessChecker
 from gateway.proxy import ClientProxy
 from trust.infra import utc_now
 from gateway.proxy import GatewayParts
-from gateway.messagelog import MessageLog
+from gateway.messagelog import BodyLogging, MessageLog, MessageLogConfig
 from gateway.messagelog import SAFETY_NET_PAGES, WalCheckpointer
 from gateway.monitoring import MonitoringFeed
 from gateway.monitoring import OpMonitor
@@ -76,6 +76,19 @@ class PolicyCache:
         with self._lock:
             self._cache[instance] = (id(conf.shared), policy)
         return policy
+
+
+def _messagelog_config(settings: NodeSettings, serverconf: ServerConf) -> MessageLogConfig:
+    """Body logging as set: the gateway's switch, each own subsystem's override (read live), the remote list."""
+    from trust.protocol import parse_client
+
+    def own(client: Any) -> bool | None:
+        info = serverconf.snapshot().client(client)
+        return None if info is None else info.body_logging
+
+    policy = BodyLogging(settings.message_body_logging, own,
+                         frozenset(parse_client(c) for c in settings.message_body_logging_remote_overrides))
+    return MessageLogConfig(body_logging=settings.message_body_logging, body_policy=policy)
 
 
 def _metrics() -> Any:
@@ -159,7 +172,7 @@ class GatewayNode(NodeJobs):
                                                  synchronous=self.settings.messagelog_synchronous,
                                                  cache_kib=self.settings.messagelog_cache_mib * 1024,
                                                  wal_autocheckpoint=SAFETY_NET_PAGES), clock=clock,
-                                     on_append=on_append)
+                                     on_append=on_append, config=_messagelog_config(self.settings, self.serverconf))
         self._checkpointer = WalCheckpointer(self.messagelog.engine)  # runs with the jobs
 
     def _build_parts(self) -> None:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from ._conf import ServerConf
     from ._errors import AlreadyExists, InvalidInput, NotFound
     from ._parse import parse_client_text, parse_subject
-    from ._services import Fetch, Operation, default_fetch
+    from ._descriptions import RefreshResult
+    from ._services import DescriptionInfo, Fetch, Operation, default_fetch
     from ._snapshot import ClientInfo, ServiceInfo
 
 __all__ = [
@@ -26,10 +27,12 @@ __all__ = [
     "ApiKeyInfo",
     "ClientInfo",
     "Decision",
+    "DescriptionInfo",
     "Fetch",
     "InvalidInput",
     "NotFound",
     "Operation",
+    "RefreshResult",
     "ServerConf",
     "ServiceInfo",
     "authenticate",
@@ -49,10 +52,12 @@ __getattr__, __dir__ = attach(__name__, {
     "ApiKeyInfo": "._apikeys",
     "ClientInfo": "._snapshot",
     "Decision": "._access",
+    "DescriptionInfo": "._services",
     "Fetch": "._services",
     "InvalidInput": "._errors",
     "NotFound": "._errors",
     "Operation": "._services",
+    "RefreshResult": "._descriptions",
     "ServerConf": "._conf",
     "ServiceInfo": "._snapshot",
     "authenticate": "._apikeys",

@@ -38,11 +38,12 @@ from sqlalchemy.orm import Session
 
 from trust.errors import IdentifierError
 from trust.infra import utc_now
-from trust.protocol import ClientId, SecurityServerId, ServiceId
+from trust.protocol import ClientId, SecurityServerId, ServiceId, SubsystemId
 
 from gateway.db import schema as m
 from ._errors import AlreadyExists, ClientNotFound, IdentityNotSet, InvalidInput, NotFound, ServerConfError
 from ._parse import cert_sha256, parse_client_text, parse_networks, parse_subject
+from ._descriptions import DescriptionsMixin
 from ._rights import RightsMixin
 from ._services import DescriptionInfo, Operation, ServicesMixin
 
@@ -55,7 +56,7 @@ from ._snapshot import (
 Clock = Callable[[], dt.datetime]
 
 
-class ServerConf(ServicesMixin, RightsMixin):
+class ServerConf(ServicesMixin, DescriptionsMixin, RightsMixin):
     """Transactional server configuration on one database, with a cached snapshot."""
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now, refresh_interval: float = 1.0) -> None:
@@ -164,6 +165,18 @@ class ServerConf(ServicesMixin, RightsMixin):
         with self.write() as s:
             self._client_row(s, client).state = state
 
+    def set_body_logging(self, client: ClientId, logged: bool | None) -> None:
+        """Log message bodies to ``client``'s services (True), only their X-Road headers (False), or as set (None).
+
+        X-Road keeps such overrides per subsystem (``enabled-`` / ``disabled-body-logging-
+        local-producer-subsystems``); here they live beside the client, so every node of
+        a cluster reads the same and a change reaches the proxies with the snapshot.
+        """
+        if not isinstance(client, SubsystemId):
+            raise InvalidInput("message-body logging is set per subsystem (as in X-Road), not per member")
+        with self.write() as s:
+            self._client_row(s, client).body_logging = logged
+
     def set_client_auth(
         self, client: ClientId, is_auth: str, allowed_addresses: tuple[str, ...] | list[str] | None = None
     ) -> None:
@@ -271,6 +284,7 @@ def _read_clients(s: Session) -> tuple[dict[ClientId, ClientInfo], dict[int, Cli
             row.is_auth,
             parse_networks(json.loads(row.allowed_addresses)),
             frozenset(certs.get(row.id, ())),
+            row.body_logging,
         )
     return clients, by_row
 

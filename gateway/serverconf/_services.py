@@ -46,6 +46,20 @@ class DescriptionInfo:
     disabled: bool
     disabled_notice: str | None
     service_codes: tuple[str, ...]
+    refreshed_at: dt.datetime | None = None
+
+
+def description_info(desc: m.ServiceDescription) -> DescriptionInfo:
+    """The public view of a stored description (its client row loaded)."""
+    return DescriptionInfo(
+        desc.id, parse_client_text(desc.client.typed_id), desc.kind, desc.url, desc.disabled, desc.disabled_notice,
+        tuple(sv.service_code for sv in desc.services), desc.refreshed_at,
+    )
+
+
+def check_description_url(url: str) -> None:
+    if not url or len(url) > 2048:
+        raise InvalidInput("a service description needs a URL of at most 2048 characters")
 
 
 MAX_DESCRIPTION_BYTES = 10 * 1024 * 1024
@@ -197,8 +211,7 @@ class ServicesMixin:
         generated: bool = False,
     ) -> DescriptionInfo:
         assert kind in SERVICE_KINDS
-        if not url or len(url) > 2048:
-            raise InvalidInput("a service description needs a URL of at most 2048 characters")
+        check_description_url(url)
         if not isinstance(timeout_seconds, int) or not 1 <= timeout_seconds <= 3600:
             raise InvalidInput("timeout must be a whole number of seconds from 1 to 3600")
         checked_eps = [check_endpoint(meth, path) for meth, path in endpoints]
@@ -240,7 +253,8 @@ class ServicesMixin:
                 desc_id = desc.id
         except AlreadyExists:
             raise
-        return DescriptionInfo(desc_id, provider, kind, url, not enabled, notice, tuple(o.service_code for o in operations))
+        return DescriptionInfo(desc_id, provider, kind, url, not enabled, notice, tuple(o.service_code for o in operations),
+                               self.now())
 
     def list_descriptions(self, provider: ClientId | None = None) -> list[DescriptionInfo]:
         out = []
@@ -248,14 +262,8 @@ class ServicesMixin:
             query = select(m.ServiceDescription, m.Client).join(m.Client)
             if provider is not None:
                 query = query.where(m.Client.typed_id == provider.typed_text())
-            for desc, client in s.execute(query.order_by(m.ServiceDescription.id)).all():
-                codes = tuple(sv.service_code for sv in desc.services)
-                out.append(
-                    DescriptionInfo(
-                        desc.id, parse_client_text(client.typed_id), desc.kind, desc.url, desc.disabled,
-                        desc.disabled_notice, codes,
-                    )
-                )
+            for desc, _client in s.execute(query.order_by(m.ServiceDescription.id)).all():
+                out.append(description_info(desc))
         return out
 
     def _description_of(self, s: Session, service: ServiceId) -> m.ServiceDescription:

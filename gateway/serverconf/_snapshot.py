@@ -33,6 +33,7 @@ class ClientInfo:
     is_auth: str
     allowed_networks: tuple[Network, ...] = ()
     cert_hashes: frozenset[str] = frozenset()  # SHA-256 hex of registered IS certificates
+    body_logging: bool | None = None  # message-body logging override; None = the gateway's setting
 
     @property
     def registered(self) -> bool:

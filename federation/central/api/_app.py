@@ -41,6 +41,7 @@ from ._gateways import gateways_blueprint
 from ._http import ApiContext
 from ._keys import keys_blueprint
 from ._members import members_blueprint
+from ._monitoring import monitoring_blueprint
 from ._requests import requests_blueprint
 from ._settings import settings_blueprint
 from ._signing import signing_blueprint
@@ -49,6 +50,7 @@ RESOURCES: tuple[Callable[[ApiContext], Blueprint], ...] = (
     settings_blueprint, members_blueprint, gateways_blueprint, cas_blueprint, anchors_blueprint, signing_blueprint,
     requests_blueprint, keys_blueprint, backup_blueprint,
     edits_blueprint,
+    monitoring_blueprint,
 )
 
 

@@ -21,7 +21,7 @@ from ._errors import error_response
 
 OPENAPI_FILE = Path(__file__).resolve().parent / "central_api.json"
 _FOLDER = re.compile(r"^[0-9]{14,32}$")
-_FILES = frozenset({"shared-params.xml", "private-params.xml"})
+_FILES = frozenset({"shared-params.xml", "private-params.xml", "monitoring-params.xml"})  # the last: optional
 GENERATED_VERSIONS = (VERSION,)
 
 

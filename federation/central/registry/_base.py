@@ -52,7 +52,7 @@ SETTINGS: dict[str, tuple[int, int]] = {
     "timeStampingIntervalSeconds": (60, 1),
 }
 # Free-text settings kept with the integers (validated by their own rule).
-TEXT_SETTINGS = ("centralUrl", "additionalNodeUrls", "managementServiceProviderId")
+TEXT_SETTINGS = ("centralUrl", "additionalNodeUrls", "managementServiceProviderId", "monitoringClientId")
 
 
 def load_der_certificate(data: bytes, what: str) -> bytes:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from trust.errors import IdentifierError
 from trust.infra import api_key_digest, digest_matches, new_api_key, unknown_roles
-from trust.protocol import parse_client
+from trust.protocol import ClientId, parse_client
 
 from ._base import KEY_KINDS, ROLES, SETTINGS, TEXT_SETTINGS, RegistryBase, load_der_certificate
 from ._errors import (
@@ -167,10 +167,32 @@ class SecurityRecords(RegistryBase):
                 parse_client(text)
             except IdentifierError as exc:
                 raise InvalidSetting(f"managementServiceProviderId: {exc}") from exc
+        elif name == "monitoringClientId":
+            # the central monitoring client (the MONITORING part); empty: none, only owners read their gateways
+            try:
+                text = parse_client(text).to_text() if text else ""
+            except IdentifierError as exc:
+                raise InvalidSetting(f"monitoringClientId: {exc}") from exc
         else:
             known = ", ".join([*SETTINGS, *TEXT_SETTINGS])
             raise InvalidSetting(f"unknown setting {name!r}; known: {known}")
         return text
+
+    def monitoring_client(self) -> ClientId | None:
+        """The central monitoring client the MONITORING part names, or None (no part published)."""
+        text = self.settings().get("monitoringClientId")
+        return parse_client(text) if text else None
+
+    def set_monitoring_client(self, client: ClientId | None) -> None:
+        """Name (or, with None, clear) the client that may read every gateway's operational data.
+
+        It must be of this instance: X-Road's gateways compare it with the caller exactly,
+        and a client of another instance is a typo more often than an intent.
+        """
+        if client is not None and client.instance != self.info().instance:
+            raise InvalidSetting(f"the monitoring client must be of this instance {self.info().instance}, "
+                                 f"not {client.instance}")
+        self.set_setting("monitoringClientId", client.to_text() if client is not None else "")
 
     def settings(self) -> dict[str, str]:
         """Every setting with its value or default (integers as text)."""
