@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         run_alembic_env, transaction,
     )
     from ._files import fsync_directory, write_atomic
-    from ._safexml import parse_xml
+    from ._safexml import parse_xml, schema_problems
     from ._wsgiserver import WsgiApp, WsgiServer
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "presented_api_key",
     "role_allows",
     "run_alembic_env",
+    "schema_problems",
     "status_for",
     "transaction",
     "unknown_roles",
@@ -78,6 +79,7 @@ __getattr__, __dir__ = attach(__name__, {
     "presented_api_key": "._apikeys",
     "role_allows": "._apikeys",
     "run_alembic_env": "._db",
+    "schema_problems": "._safexml",
     "status_for": "._apierrors",
     "transaction": "._db",
     "unknown_roles": "._apikeys",
