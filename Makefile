@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # (tests/pgserver.py starts a throw-away cluster).
 DEBIAN_TOOLS := openssl xmlsec1 wrk
 
-.PHONY: test test-fast demo bench tools lint clean
+.PHONY: test test-fast demo bench tools lint clean fuzz
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: $(STAMP) tools lint
 # processes: sandboxes, demos, authorities); `make test` stays the full run CI makes
 test-fast: $(STAMP) tools
 	$(BIN)/pytest -n 2 --dist loadfile -m "not slow"
+
+# the property-based tests of tests/fuzz with the long budget (thousands of cases per parser,
+# minutes); every test run already runs them with a short one
+fuzz: $(STAMP)
+	SILD_FUZZ=long $(BIN)/pytest -p no:cacheprovider tests/fuzz
 
 demo: $(STAMP)
 	$(BIN)/sild demo
