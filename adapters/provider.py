@@ -37,7 +37,7 @@ from adapters.backends import BackendClient
 from adapters.definition import AdapterDefinition, Operation, SignatureCheck
 from adapters.errors import AdapterError
 from adapters.definition import MappingError, apply_mapping
-from adapters.describe import json_to_xml, undeclared_attribute, validation_schema, xml_to_json
+from adapters.describe import json_to_xml, undeclared_attribute, validation_schema, xml_safe, xml_to_json
 from adapters.soap import (
     AdapterFault,
     XRoadRequest,
@@ -95,7 +95,7 @@ def _xml_error(body: dict[str, Any]) -> bytes:
     """X-Road's XML form of a REST error (``<error><type/><message/><detail/></error>``)."""
     error = etree.Element("error")
     for key in ("type", "message", "detail"):
-        etree.SubElement(error, key).text = str(body.get(key, ""))
+        etree.SubElement(error, key).text = xml_safe(str(body.get(key, "")))  # messages echo input
     return etree.tostring(error, xml_declaration=True, encoding="UTF-8")
 
 
@@ -235,6 +235,9 @@ class ProviderAdapter:
                 "serviceCode": op.name,
                 "serviceVersion": op.version or "",
             }
+            unfit = next((key for key, value in context.items() if xml_safe(value) != value), None)
+            if unfit is not None:  # the mapping gets them as XSLT parameters (found by tests/fuzz)
+                raise client_fault("invalid_request", f"the X-Road header of {unfit} holds characters XML cannot carry")
             response = self.invoke(op, wrapper, context, correlation)
             if op.rest is not None and op.rest.not_found_when:
                 found = response.xpath(op.rest.not_found_when, namespaces={"tns": self.definition.namespace})

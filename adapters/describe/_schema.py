@@ -10,6 +10,7 @@ source means the SOAP and REST faces cannot drift apart.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -156,6 +157,15 @@ def _to_text(spec: FieldSpec, value: Any, where: str) -> str:
     return str(value)
 
 
+# characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with what XML cannot carry replaced by U+FFFD: for messages that echo input."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def json_to_xml(namespace: str, tag: str, fields: tuple[FieldSpec, ...], data: dict[str, Any], where: str = "") -> etree._Element:
     """Build ``<tag>`` (in ``namespace``) with children in declared order from a JSON object."""
     element = etree.Element(f"{{{namespace}}}{tag}", nsmap={None: namespace})  # type: ignore[dict-item]
@@ -183,7 +193,10 @@ def _fill(element: etree._Element, namespace: str, fields: tuple[FieldSpec, ...]
                     raise client_fault("invalid_request", f"field {name} must be an object")
                 _fill(child, namespace, spec.fields, item, f"{name}.")
             else:
-                child.text = _to_text(spec, item, f"field {name}")
+                text = _to_text(spec, item, f"field {name}")
+                if _NOT_XML.search(text):  # lxml would refuse it (found by tests/fuzz)
+                    raise client_fault("invalid_request", f"field {name} holds characters XML cannot carry")
+                child.text = text
 
 
 def _from_text(spec: FieldSpec, text: str | None) -> Any:
