@@ -14,7 +14,7 @@ import zipfile
 from hypothesis import given, strategies as st
 from lxml import etree
 
-from trust.xades import AsicError
+from trust.xades import AsicError, parse_signature
 from trust.evidence import read_container, verify_container
 
 from tests.fuzz.support import Seeds, answers, mutated, mutated_xml
@@ -94,3 +94,11 @@ def test_an_encrypted_entry_is_an_asic_error() -> None:
         assert "message.xml" in str(error)
     else:
         raise AssertionError("an encrypted entry was read")
+
+
+SIGNATURES = Seeds("XAdES signatures", [p.read_bytes() for p in sorted((XROAD / "signatures").glob("sign-*.xml"))])
+
+
+@given(mutated_xml(SIGNATURES) | mutated(SIGNATURES))
+def test_signature_documents_parse_or_answer_a_signature_error(data: bytes) -> None:
+    answers(parse_signature, data)
