@@ -109,3 +109,24 @@ def test_an_ocsp_response_with_an_unknown_algorithm_is_malformed(answers_of: Ans
         with pytest.raises(OcspMalformed):
             verify_ocsp_response(_damaged(response, at + 2), answers_of.cert, answers_of.issuer, at=NOW,
                                  freshness_seconds=600)
+
+
+def test_a_certificate_of_another_x509_version_is_refused_as_a_sild_error(answers_of: Answers) -> None:
+    """cryptography's InvalidVersion is not a ValueError: it escaped every reader that caught only that."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from federation.model import load_certificate
+    from trust.errors import SildError
+    from trust.pki import load_certificates
+
+    der = answers_of.tsa_cert.public_bytes(Encoding.DER)
+    version = bytes.fromhex("a003020102")  # [0] EXPLICIT INTEGER 2: X.509 v3
+    assert der.count(version) == 1
+    v2 = der.replace(version, bytes.fromhex("a003020101"))
+    for read in (load_certificates, load_certificate):
+        with pytest.raises(SildError):
+            read(v2)
+    token = answers_of.tokens[1]
+    assert token.count(der) == 1  # the token embeds the TSA certificate
+    result = answers(verify_timestamp_token, token.replace(der, v2), data=DATA, tsa_certs=[answers_of.tsa_cert], at=NOW)
+    assert not isinstance(result, Exception)  # a damaged embedded copy is skipped; the trusted one is used

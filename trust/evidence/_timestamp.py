@@ -183,7 +183,7 @@ def _signer_cert(
         if choice.name == "certificate":
             try:
                 embedded.append(x509.load_der_x509_certificate(choice.chosen.dump()))
-            except ValueError:
+            except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError (found by tests/fuzz)
                 continue
     sid = signer_info["sid"]
 
