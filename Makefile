@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 # token the HSM tests use (its command is softhsm2-util, so it is checked by that name below).
 DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2
 
-.PHONY: test test-fast demo bench tools lint clean vectors docs
+.PHONY: test test-fast demo bench tools lint clean vectors docs fuzz
 
 # the first run takes a minute or two: each phase says what it does, and pip shows each package
 $(STAMP): setup.cfg pyproject.toml
@@ -42,6 +42,11 @@ test: $(STAMP) tools lint
 # processes: sandboxes, demos, authorities); `make test` stays the full run CI makes
 test-fast: $(STAMP) tools
 	$(BIN)/pytest -n 2 --dist loadfile -m "not slow"
+
+# the property-based tests of tests/fuzz with the long budget (thousands of cases per parser,
+# minutes); every test run already runs them with a short one
+fuzz: $(STAMP)
+	SILD_FUZZ=long $(BIN)/pytest -p no:cacheprovider tests/fuzz
 
 demo: $(STAMP)
 	$(BIN)/sild demo

@@ -31,13 +31,13 @@ from lxml import etree
 
 from trust.keys import DigestAlgorithm, SignatureAlgorithm
 from trust.keys import Signer
-from trust.infra import parse_xml, utc_now
+from trust.infra import parse_xml, schema_problems, utc_now
 
 from adapters.backends import BackendClient
 from adapters.definition import AdapterDefinition, Operation, SignatureCheck
 from adapters.errors import AdapterError
 from adapters.definition import MappingError, apply_mapping
-from adapters.describe import json_to_xml, validation_schema, xml_to_json
+from adapters.describe import json_to_xml, undeclared_attribute, validation_schema, xml_safe, xml_to_json
 from adapters.soap import (
     AdapterFault,
     XRoadRequest,
@@ -95,7 +95,7 @@ def _xml_error(body: dict[str, Any]) -> bytes:
     """X-Road's XML form of a REST error (``<error><type/><message/><detail/></error>``)."""
     error = etree.Element("error")
     for key in ("type", "message", "detail"):
-        etree.SubElement(error, key).text = str(body.get(key, ""))
+        etree.SubElement(error, key).text = xml_safe(str(body.get(key, "")))  # messages echo input
     return etree.tostring(error, xml_declaration=True, encoding="UTF-8")
 
 
@@ -150,6 +150,19 @@ class ProviderAdapter:
         if schema is None:
             schema = schemas[op.name] = validation_schema(self.definition.namespace, op)
         return schema
+
+    def _schema_problem(self, op: Operation, element: etree._Element) -> str | None:
+        """The first reason ``element`` does not match the operation's schema, or ``None``.
+
+        Bounded whatever the message: undeclared attributes are refused before libxml2
+        makes one error of each, and the validator's log is emptied after every run, so
+        no worker thread keeps the errors of the worst message it has seen (issue 15.3).
+        """
+        problem = undeclared_attribute(element)
+        if problem is not None:
+            return problem
+        problems = schema_problems(self._schema(op), element, limit=1)
+        return problems[0] if problems else None
 
     def close(self) -> None:
         for client in self._backends.values():
@@ -222,6 +235,9 @@ class ProviderAdapter:
                 "serviceCode": op.name,
                 "serviceVersion": op.version or "",
             }
+            unfit = next((key for key, value in context.items() if xml_safe(value) != value), None)
+            if unfit is not None:  # the mapping gets them as XSLT parameters (found by tests/fuzz)
+                raise client_fault("invalid_request", f"the X-Road header of {unfit} holds characters XML cannot carry")
             response = self.invoke(op, wrapper, context, correlation)
             if op.rest is not None and op.rest.not_found_when:
                 found = response.xpath(op.rest.not_found_when, namespaces={"tns": self.definition.namespace})
@@ -246,10 +262,9 @@ class ProviderAdapter:
     # -- the pipeline ---------------------------------------------------------------
     def invoke(self, op: Operation, wrapper: etree._Element, context: dict[str, str], correlation: str) -> etree._Element:
         """Request wrapper element in, signed response wrapper element out."""
-        schema = self._schema(op)
-        if not schema.validate(wrapper):
-            raise client_fault("invalid_request", f"the {op.name} request does not match its schema: "
-                                                 f"{_first_error(schema)}")
+        problem = self._schema_problem(op, wrapper)
+        if problem is not None:
+            raise client_fault("invalid_request", f"the {op.name} request does not match its schema: {problem}")
         if op.name in self._request_trust:
             wrapper = self._check_request_signature(op, wrapper)
         try:
@@ -281,8 +296,9 @@ class ProviderAdapter:
         if response.tag != expected:
             log.warning("response mapping of %s produced %s [%s]", op.name, response.tag, correlation)
             raise server_fault("backend_malformed_response", "the backend answer does not have the expected structure")
-        if not schema.validate(response):
-            log.warning("answer of %s invalid [%s]: %s", op.name, correlation, _first_error(schema))
+        problem = self._schema_problem(op, response)
+        if problem is not None:
+            log.warning("answer of %s invalid [%s]: %s", op.name, correlation, problem)
             raise server_fault("backend_malformed_response", "the backend answer does not have the expected structure")
         signer = self._signers.get(op.name)
         if signer is not None and op.sign is not None:
@@ -364,8 +380,3 @@ def _renamed(element: etree._Element, old_ns: str | None, new_ns: str | None, ro
     if root_name:
         copy.tag = f"{{{etree.QName(copy).namespace}}}{root_name}" if etree.QName(copy).namespace else root_name
     return copy
-
-
-def _first_error(schema: etree.XMLSchema) -> str:
-    errors = list(schema.error_log)  # type: ignore[call-overload]
-    return errors[0].message if errors else "unknown problem"

@@ -12,7 +12,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._openapi import build_openapi
-    from ._schema import json_to_xml, validation_schema, xml_to_json
+    from ._schema import json_to_xml, undeclared_attribute, validation_schema, xml_safe, xml_to_json
     from ._wsdl import (
         IDENTIFIERS_XSD, SCHEMA_FILES, XML_XSD, XROAD_XSD, build_wsdl, schema_bytes, served_schema,
     )
@@ -27,7 +27,9 @@ __all__ = [
     "json_to_xml",
     "schema_bytes",
     "served_schema",
+    "undeclared_attribute",
     "validation_schema",
+    "xml_safe",
     "xml_to_json",
 ]
 
@@ -41,6 +43,8 @@ __getattr__, __dir__ = attach(__name__, {
     "json_to_xml": "._schema",
     "schema_bytes": "._wsdl",
     "served_schema": "._wsdl",
+    "undeclared_attribute": "._schema",
     "validation_schema": "._schema",
+    "xml_safe": "._schema",
     "xml_to_json": "._schema",
 })

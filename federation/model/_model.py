@@ -78,7 +78,7 @@ def load_certificate(der: bytes, *, what: str = "certificate") -> x509.Certifica
         if der.lstrip().startswith(b"-----BEGIN"):
             return x509.load_pem_x509_certificate(der)
         return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError (found by tests/fuzz)
         raise ConfSchemaInvalid(f"{what} is not an X.509 certificate: {exc}") from exc
 
 

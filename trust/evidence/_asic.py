@@ -24,6 +24,7 @@ import base64
 import datetime as dt
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -148,6 +149,12 @@ def write_container(
     return buffer.getvalue()
 
 
+# what zipfile raises on a damaged archive besides BadZipFile (found by tests/fuzz): a negative
+# seek or an undecodable name (ValueError), a cut deflate stream (EOFError, zlib.error), an
+# unsupported version (NotImplementedError), an encrypted entry (RuntimeError)
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError, RuntimeError)
+
+
 def read_container(data: bytes, *, max_bytes: int = MAX_CONTAINER_BYTES) -> AsicContainer:
     """Read a container defensively: size and entry limits, no duplicate or unsafe names."""
     if len(data) > max_bytes:
@@ -155,7 +162,7 @@ def read_container(data: bytes, *, max_bytes: int = MAX_CONTAINER_BYTES) -> Asic
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError) as exc:
+    except _ZIP_ERRORS as exc:
         raise AsicError(f"container is not a ZIP archive: {exc}") from exc
     if len(infos) > MAX_ENTRIES:
         raise AsicError(f"container has more than {MAX_ENTRIES} entries")
@@ -175,7 +182,7 @@ def read_container(data: bytes, *, max_bytes: int = MAX_CONTAINER_BYTES) -> Asic
         try:
             with archive.open(info) as handle:
                 content = handle.read(max_bytes + 1)
-        except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
+        except _ZIP_ERRORS as exc:
             raise AsicError(f"cannot read entry {name}: {exc}") from exc
         if len(content) > info.file_size or len(content) > max_bytes:
             raise AsicError(f"entry {name} is larger than its header says")

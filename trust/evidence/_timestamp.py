@@ -144,6 +144,11 @@ def _attr(signer_info: cms.SignerInfo, name: str) -> list[object]:
     return values
 
 
+# what asn1crypto raises on damaged DER (IndexError: a length or tag past the end, found by
+# tests/fuzz/test_pki_responses.py)
+_DER_ERRORS = (ValueError, TypeError, KeyError, IndexError)
+
+
 def parse_token(token_der: bytes) -> tuple[cms.SignedData, tsp.TSTInfo, bytes]:
     """SignedData, parsed TSTInfo and the exact TSTInfo bytes of a token."""
     try:
@@ -164,7 +169,7 @@ def parse_token(token_der: bytes) -> tuple[cms.SignedData, tsp.TSTInfo, bytes]:
         signed.native
     except TimestampError:
         raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except _DER_ERRORS as exc:
         raise TimestampMalformed(f"timestamp token is not valid DER: {exc}") from exc
     return signed, tst_info, tst_bytes
 
@@ -178,7 +183,7 @@ def _signer_cert(
         if choice.name == "certificate":
             try:
                 embedded.append(x509.load_der_x509_certificate(choice.chosen.dump()))
-            except ValueError:
+            except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError (found by tests/fuzz)
                 continue
     sid = signer_info["sid"]
 
@@ -351,18 +356,19 @@ class TimeStampResp(core.Sequence):  # type: ignore[misc]
 
 def parse_reply(reply_der: bytes) -> bytes:
     """The token of a granted ``TimeStampResp``; raises :class:`TimestampRejected` otherwise."""
-    try:
+    try:  # asn1crypto parses lazily: every field read may meet the damage, so all are read here
         resp = TimeStampResp.load(reply_der, strict=True)
         status = resp["status"]
         code = status["status"].native
         text = status["status_string"].native
-    except (ValueError, TypeError, KeyError) as exc:
+        fail = status["fail_info"].native
+        token = resp["time_stamp_token"]
+        empty = token.native is None
+    except _DER_ERRORS as exc:
         raise TimestampMalformed(f"timestamp reply is not valid DER: {exc}") from exc
     if code not in ("granted", "granted_with_mods"):
         reason = "; ".join(text) if text else ""
-        fail = status["fail_info"].native
         raise TimestampRejected(f"TSA refused: {code} {sorted(fail) if fail else ''} {reason}".strip())
-    token = resp["time_stamp_token"]
-    if token.native is None:
+    if empty:
         raise TimestampMalformed("granted reply carries no token")
     return bytes(token.dump())

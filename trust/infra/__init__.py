@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     )
     from ._files import fsync_directory, write_atomic
     from ._listeners import servers_inside
-    from ._safexml import parse_xml
+    from ._safexml import parse_xml, schema_problems
     from ._wsgiserver import WsgiApp, WsgiServer
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "presented_api_key",
     "role_allows",
     "run_alembic_env",
+    "schema_problems",
     "servers_inside",
     "status_for",
     "transaction",
@@ -87,6 +88,7 @@ __getattr__, __dir__ = attach(__name__, {
     "presented_api_key": "._apikeys",
     "role_allows": "._apikeys",
     "run_alembic_env": "._db",
+    "schema_problems": "._safexml",
     "servers_inside": "._listeners",
     "status_for": "._apierrors",
     "transaction": "._db",

@@ -72,7 +72,7 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
             certs = x509.load_pem_x509_certificates(candidate)
         else:
             certs = [x509.load_der_x509_certificate(candidate)]
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError (found by tests/fuzz)
         raise CertificateError(f"cannot parse certificate: {exc}") from exc
     if not certs:
         raise CertificateError("no certificate found")

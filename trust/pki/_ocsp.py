@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
@@ -263,7 +264,8 @@ def verify_ocsp_response(
         )
     except OcspError:
         raise
-    except (ValueError, TypeError) as exc:  # cryptography parses lazily
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # cryptography parses lazily
+        # UnsupportedAlgorithm: a signature or key OID it does not know (found by tests/fuzz)
         raise OcspMalformed(f"OCSP response cannot be read: {exc}") from exc
 
 

@@ -80,7 +80,7 @@ def _parse_time(text: str | None) -> dt.datetime:
 def _load_cert(der: bytes, what: str) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError (found by tests/fuzz)
         raise SignatureMalformed(f"{what} is not a DER certificate") from exc
 
 

@@ -137,7 +137,10 @@ class MultipartReader:
     def __post_init__(self) -> None:
         if not self.boundary or len(self.boundary) > 200:
             raise MimeError("multipart boundary is missing or too long", "content_type")
-        self._delimiter = b"\n--" + self.boundary.encode("latin-1")
+        try:
+            self._delimiter = b"\n--" + self.boundary.encode("latin-1")
+        except UnicodeEncodeError:  # found by tests/fuzz: a boundary read from UTF-8 text
+            raise MimeError("multipart boundary has a character outside Latin-1", "content_type") from None
 
     def events(self, chunks: Iterable[bytes]) -> Iterator[tuple[str, object]]:
         """The stream as events: up to a delimiter, its line, the part's headers, its body..."""
