@@ -245,7 +245,7 @@ def _signature(obj: object, what: str) -> tuple[SignatureAlgorithm, bytes]:
 def _cert(data: bytes, what: str) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
         raise RegistrationMalformed(f"{what} is not a DER X.509 certificate") from None
 
 

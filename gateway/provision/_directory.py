@@ -135,7 +135,7 @@ def import_certificate(directory: Path, data: bytes, *, pin: str) -> str:
     try:
         # PEM (leaf first, chain may follow) or one DER certificate, parsed as exactly that
         certs = load_certificates(data) if b"-----BEGIN" in data else [x509.load_der_x509_certificate(data)]
-    except (ValueError, TrustError) as exc:
+    except (ValueError, x509.InvalidVersion, TrustError) as exc:  # InvalidVersion is no ValueError
         raise SetupError(f"not a certificate: {exc}") from exc
     if not certs:
         raise SetupError("no certificate in the input")

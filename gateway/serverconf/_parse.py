@@ -62,7 +62,7 @@ def cert_sha256(cert: bytes) -> tuple[str, bytes]:
     """(SHA-256 hex of the DER, DER) for a PEM or DER certificate; refuses anything else."""
     try:
         parsed = x509.load_pem_x509_certificate(cert) if b"-----BEGIN" in cert else x509.load_der_x509_certificate(cert)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         raise InvalidInput("not a PEM or DER X.509 certificate") from exc
     der = parsed.public_bytes(Encoding.DER)
     return hashlib.sha256(der).hexdigest(), der

@@ -185,7 +185,7 @@ class PolicyAuthCheck:
             # (a DER certificate may end in a byte that looks like white space)
             cert = x509.load_der_x509_certificate(cert_der_bytes)
             _ca, _issuer = find_approved_issuer(cert, policy)
-        except (TrustError, ValueError) as exc:
+        except (TrustError, ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
             raise XRoadFault(fail, f"the peer's auth certificate is not from an approved CA of {instance}") from exc
         if not is_valid_at(cert, at):
             raise XRoadFault(fail, "the peer's auth certificate is not valid now")

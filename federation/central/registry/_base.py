@@ -65,7 +65,7 @@ def load_der_certificate(data: bytes, what: str) -> bytes:
             return cert.public_bytes(Encoding.DER)
         x509.load_der_x509_certificate(data)
         return bytes(data)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         raise InvalidCertificate(f"{what} is not an X.509 certificate (PEM or DER)") from exc
 
 
