@@ -26,10 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, g, request
 
-from trust.infra import utc_now
-from federation.central.registry import CentralDir
+from trust.infra import READ_METHODS, AuditLog, api_call_entry, entry_json, parse_since, utc_now
+from federation.central.registry import AuditRow, CentralDir
 
 from ._anchors import anchors_blueprint
 from ._backup import backup_blueprint
@@ -38,7 +38,7 @@ from ._edits import edits_blueprint
 from ._distribution import GENERATED_VERSIONS, OPENAPI_FILE, distribution_blueprint
 from ._errors import LOG, error_response, install_error_handlers
 from ._gateways import gateways_blueprint
-from ._http import ApiContext
+from ._http import ApiContext, ApiError, SEC, done
 from ._keys import keys_blueprint
 from ._members import members_blueprint
 from ._requests import requests_blueprint
@@ -79,7 +79,53 @@ def create_app(config: CentralAppConfig) -> Flask:
     install_error_handlers(app)
     if not config.management:
         app.before_request(_keyless_only)
+    else:  # the audit log records the management API's calls (the keyless port is open to every gateway)
+        app.register_blueprint(_audit_blueprint(context))
     return app
+
+
+def _audit_blueprint(ctx: ApiContext) -> Blueprint:
+    """``GET /api/v1/audit`` (security officers) and the hook that records every state-changing call.
+
+    One ``after_request`` hook, not a line per view: once a call whose method changes
+    state is answered, refusals included, it is appended to the registry's
+    ``audit_entries`` (:class:`trust.infra.AuditLog`): the API key's name (``-``
+    without a valid one), the client's address, method and path, the JSON body's
+    fields through :func:`trust.infra.redact`, the HTTP status, and ``ok`` or the
+    answer's error code. A log that cannot be written is logged, and the call keeps
+    its answer (its change has committed).
+    """
+    bp = Blueprint("audit", __name__, url_prefix="/api/v1")
+    store = AuditLog(ctx.registry.engine, AuditRow.__table__)
+
+    @bp.after_app_request
+    def _record(response: Response) -> Response:
+        if request.method not in READ_METHODS:
+            try:
+                store.append(api_call_entry(
+                    ctx.config.clock(), actor=g.get("api_key_name"), address=request.remote_addr,
+                    method=request.method, path=request.path, query=request.args.to_dict(),
+                    body=request.get_json(silent=True) if request.is_json else None, status=response.status_code,
+                    answer=response.get_json(silent=True) if response.status_code >= 400 and response.is_json else None))
+            except Exception:  # noqa: BLE001 - the call is answered; a lost entry is logged loudly
+                LOG.exception("audit log not written for %s %s", request.method, request.path)
+        return response
+
+    @bp.get("/audit")
+    @ctx.requires(SEC)
+    def audit() -> Response:
+        try:
+            since = parse_since(request.args.get("since"))
+            limit = int(request.args.get("limit", "100"))
+            before = int(request.args["before"]) if request.args.get("before") else None
+        except ValueError as exc:
+            raise ApiError(f"bad query: {exc}", code="api.invalid_query") from None
+        if not 1 <= limit <= 1000 or (before is not None and before < 1):
+            raise ApiError("limit must be 1 to 1000 and before a positive entry id", code="api.invalid_query")
+        rows = store.entries(since=since, before=before, limit=limit)
+        return done({"entries": [entry_json(r) for r in rows], "next_before": rows[-1].id if len(rows) == limit else None})
+
+    return bp
 
 
 KEYLESS_API = frozenset({("POST", "/api/v1/registration-requests"), ("GET", "/api/v1/openapi.json")})
