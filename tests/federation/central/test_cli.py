@@ -153,7 +153,7 @@ def test_every_command_is_reachable_under_sild_central() -> None:
         "apikey": {"create": None, "list": None, "revoke": None},
         "trust-anchor": {"add": None, "list": None, "remove": None},
         "key": {"create": None, "activate": None, "remove": None, "list": None},
-        "backup": None, "restore": None,
+        "backup": None, "restore": None, "audit": None,
     }
 
 
