@@ -17,8 +17,9 @@ from ._lazy import attach
 if TYPE_CHECKING:
     from ._apierrors import error_body, error_codes, status_for
     from ._audit import (
-        READ_METHODS, REDACTED, AuditColumns, AuditEntry, AuditLog, ChainCheck, api_call_entry, create_audit_table,
-        drop_audit_table, entry_json, parse_since, redact,
+        READ_METHODS, REDACTED, AuditColumns, AuditEntry, AuditLog, ChainCheck, PendingAudit, api_call_entry,
+        begin_action, create_audit_table, current_action, drop_audit_table, end_action, entry_json, parse_since,
+        record_in_transaction, redact,
     )
     from ._auditcli import audit_command, audit_commands, cli_actor
     from ._apikeys import (
@@ -42,6 +43,7 @@ __all__ = [
     "ChainCheck",
     "KEY_PREFIX",
     "MIGRATION_ATTEMPTS",
+    "PendingAudit",
     "READ_METHODS",
     "REDACTED",
     "SYNC_MODES",
@@ -53,11 +55,14 @@ __all__ = [
     "attach",
     "audit_command",
     "audit_commands",
+    "begin_action",
     "cli_actor",
     "create_audit_table",
+    "current_action",
     "database_url",
     "digest_matches",
     "drop_audit_table",
+    "end_action",
     "entry_json",
     "error_body",
     "error_codes",
@@ -69,6 +74,7 @@ __all__ = [
     "parse_since",
     "parse_xml",
     "presented_api_key",
+    "record_in_transaction",
     "redact",
     "role_allows",
     "run_alembic_env",
@@ -85,6 +91,11 @@ __getattr__, __dir__ = attach(__name__, {
     "AuditEntry": "._audit",
     "AuditLog": "._audit",
     "ChainCheck": "._audit",
+    "PendingAudit": "._audit",
+    "begin_action": "._audit",
+    "current_action": "._audit",
+    "end_action": "._audit",
+    "record_in_transaction": "._audit",
     "READ_METHODS": "._audit",
     "REDACTED": "._audit",
     "api_call_entry": "._audit",

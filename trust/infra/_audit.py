@@ -32,8 +32,9 @@ import datetime as dt
 import hashlib
 import json
 import re
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any, Iterator, cast
+from typing import Any, Callable, Iterator, cast
 
 from sqlalchemy import Connection, Engine, FromClause, Integer, String, Table, Text, insert, select, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -125,7 +126,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # API calls with any other
 
 
 def api_call_entry(now: dt.datetime, *, actor: str | None, address: str | None, method: str, path: str, body: Any,
-                   query: dict[str, Any], status: int, answer: Any) -> AuditEntry:
+                   query: dict[str, Any], status: int | None, answer: Any) -> AuditEntry:
     """The entry of one answered API call: its JSON body's fields (redacted), and ``ok`` or the answer's error code.
 
     Framework-neutral so that both roles' hooks (Flask, kept out of ``trust``) build it alike.
@@ -134,7 +135,8 @@ def api_call_entry(now: dt.datetime, *, actor: str | None, address: str | None, 
     if query:
         params["query"] = dict(query)
     code = answer.get("code") if isinstance(answer, dict) else None
-    outcome = "ok" if status < 400 else code if isinstance(code, str) else f"http {status}"
+    # no status yet: the entry is written in the transaction of the call's change, which succeeded
+    outcome = "ok" if status is None or status < 400 else code if isinstance(code, str) else f"http {status}"
     return AuditEntry(now, "api", actor or "-", address or "-", f"{method} {path}", params, outcome, status)
 
 
@@ -244,6 +246,50 @@ class AuditLog:
                 return ChainCheck(count, row.id, "its content does not match its hash (the row was changed)")
             prev, count = row.hash, count + 1
         return ChainCheck(count)
+
+
+@dataclass
+class PendingAudit:
+    """The administrative action under way in this context (an API request, a CLI command).
+
+    ``make`` builds its ``ok`` entry when a write transaction of the role is about to
+    commit (:func:`record_in_transaction`), so the change and its record commit
+    together; ``written`` tells the API hook or the CLI wrapper afterwards that only a
+    failure, or an action that wrote no row (a file, a backup), is still to record.
+    """
+
+    make: Callable[[], AuditEntry]
+    written: bool = False
+
+
+# context-local, like Flask's request context: each request thread and each CLI run sees only its own action
+_PENDING: ContextVar[PendingAudit | None] = ContextVar("sild_audit_pending", default=None)
+
+
+def begin_action(make: Callable[[], AuditEntry]) -> tuple[PendingAudit, Token[PendingAudit | None]]:
+    """Mark an action as under way in this context; end it with :func:`end_action`."""
+    pending = PendingAudit(make)
+    return pending, _PENDING.set(pending)
+
+
+def end_action(token: Token[PendingAudit | None]) -> None:
+    _PENDING.reset(token)
+
+
+def current_action() -> PendingAudit | None:
+    return _PENDING.get()
+
+
+def record_in_transaction(conn: Connection, table: FromClause) -> PendingAudit | None:
+    """Called by a role's write transaction just before it commits: record the action under way in it, once.
+
+    Returns the action; the caller sets ``written`` once its transaction has committed.
+    """
+    pending = _PENDING.get()
+    if pending is None or pending.written:
+        return None
+    AuditLog(conn.engine, table).append_in(conn, pending.make())
+    return pending
 
 
 def append_only_ddl(table: str, dialect: str) -> tuple[list[str], list[str]]:

@@ -3,9 +3,10 @@
 A role's command group is handed once to :func:`audit_commands`, which wraps each
 command that changes state (every command but those named in :data:`READ_ONLY`), so
 no command records itself and a new command is recorded without anyone remembering
-to. The wrapper runs the command, then appends one entry to the audit log of the
-directory the command worked on: the OS user, ``cli HOST TTY``, the command path,
-its parameters (redacted), and ``ok`` or the error's code. A command that fails
+to. While the command runs it is the action under way: a write of the role's
+database records it in the same transaction (OS user, ``cli HOST TTY``, command
+path, parameters redacted, ``ok``). A command that wrote no row there (files, a
+backup) or that failed is appended once it ends, with ``ok`` or the error's code. A command that fails
 before the directory exists (``init`` of a bad path) leaves nothing to write into,
 and the wrapper creates no database for it.
 
@@ -26,7 +27,7 @@ from typing import Any, Callable
 
 import click
 
-from ._audit import AuditEntry, AuditLog, entry_json, entry_line, parse_since
+from ._audit import AuditEntry, AuditLog, begin_action, end_action, entry_json, entry_line, parse_since
 from ._clock import utc_now
 
 # leaf command names that only read (or serve, or call the API, which records its own calls)
@@ -88,6 +89,15 @@ def _recorded(callback: Callable[..., Any], open_log: OpenLog) -> Callable[..., 
     @functools.wraps(callback)
     def inner(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
+        directory = kwargs.get("directory")
+        actor, source = cli_actor()
+        params = {k: v for k, v in kwargs.items() if k != "directory"}
+
+        def entry(outcome: str) -> AuditEntry:
+            return AuditEntry(utc_now(), "cli", actor, source, _operation(ctx), params, outcome)
+
+        # a database write of the command records it in its own transaction (the role's write path)
+        action, token = begin_action(lambda: entry("ok"))
         failure: BaseException | None = None
         try:
             return callback(*args, **kwargs)
@@ -95,12 +105,10 @@ def _recorded(callback: Callable[..., Any], open_log: OpenLog) -> Callable[..., 
             failure = exc
             raise
         finally:
-            directory = kwargs.get("directory")
-            if isinstance(directory, (str, Path)):
-                actor, source = cli_actor()
-                params = {k: v for k, v in kwargs.items() if k != "directory"}
-                record(open_log, Path(directory), AuditEntry(utc_now(), "cli", actor, source, _operation(ctx),
-                                                             params, _outcome(failure)))
+            end_action(token)
+            outcome = _outcome(failure)
+            if isinstance(directory, (str, Path)) and not (action.written and outcome == "ok"):
+                record(open_log, Path(directory), entry(outcome))
 
     return inner
 

@@ -28,7 +28,9 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, g, request
 
-from trust.infra import READ_METHODS, AuditLog, api_call_entry, entry_json, parse_since, utc_now
+from trust.infra import (
+    READ_METHODS, AuditEntry, AuditLog, api_call_entry, begin_action, end_action, entry_json, parse_since, utc_now,
+)
 from federation.central.registry import AuditRow, CentralDir
 
 from ._anchors import anchors_blueprint
@@ -87,29 +89,47 @@ def create_app(config: CentralAppConfig) -> Flask:
 def _audit_blueprint(ctx: ApiContext) -> Blueprint:
     """``GET /api/v1/audit`` (security officers) and the hook that records every state-changing call.
 
-    One ``after_request`` hook, not a line per view: once a call whose method changes
-    state is answered, refusals included, it is appended to the registry's
-    ``audit_entries`` (:class:`trust.infra.AuditLog`): the API key's name (``-``
-    without a valid one), the client's address, method and path, the JSON body's
-    fields through :func:`trust.infra.redact`, the HTTP status, and ``ok`` or the
-    answer's error code. A log that cannot be written is logged, and the call keeps
-    its answer (its change has committed).
+    Hooks around every request, not a line per view: a call whose method changes
+    state is the action under way while it runs, and a registry change records it
+    in the change's own transaction; a call that changed nothing there, or failed,
+    is appended once answered. An entry holds the API key's name (``-`` without a
+    valid one), the client's address, method and path, the JSON body's fields
+    through :func:`trust.infra.redact`, the HTTP status (of an answered call), and
+    ``ok`` or the answer's error code. A log that cannot be written after the answer
+    is logged, and the call keeps its answer.
     """
     bp = Blueprint("audit", __name__, url_prefix="/api/v1")
     store = AuditLog(ctx.registry.engine, AuditRow.__table__)
 
+    def entry(response: Response | None) -> AuditEntry:
+        failed = response is not None and response.status_code >= 400 and response.is_json
+        return api_call_entry(
+            ctx.config.clock(), actor=g.get("api_key_name"), address=request.remote_addr, method=request.method,
+            path=request.path, query=request.args.to_dict(), body=request.get_json(silent=True) if request.is_json else None,
+            status=None if response is None else response.status_code,
+            answer=response.get_json(silent=True) if failed and response is not None else None)
+
+    @bp.before_app_request
+    def _begin() -> None:  # a registry change records the call in its own transaction (Registry._change)
+        if request.method not in READ_METHODS:
+            g.audit_action, g.audit_token = begin_action(lambda: entry(None))
+
     @bp.after_app_request
     def _record(response: Response) -> Response:
-        if request.method not in READ_METHODS:
-            try:
-                store.append(api_call_entry(
-                    ctx.config.clock(), actor=g.get("api_key_name"), address=request.remote_addr,
-                    method=request.method, path=request.path, query=request.args.to_dict(),
-                    body=request.get_json(silent=True) if request.is_json else None, status=response.status_code,
-                    answer=response.get_json(silent=True) if response.status_code >= 400 and response.is_json else None))
-            except Exception:  # noqa: BLE001 - the call is answered; a lost entry is logged loudly
-                LOG.exception("audit log not written for %s %s", request.method, request.path)
+        action = g.get("audit_action")
+        if request.method in READ_METHODS or (action is not None and action.written and response.status_code < 400):
+            return response
+        try:
+            store.append(entry(response))
+        except Exception:  # noqa: BLE001 - the call is answered; a lost entry is logged loudly
+            LOG.exception("audit log not written for %s %s", request.method, request.path)
         return response
+
+    @bp.teardown_app_request
+    def _end(_exc: BaseException | None) -> None:
+        token = g.pop("audit_token", None)
+        if token is not None:
+            end_action(token)
 
     @bp.get("/audit")
     @ctx.requires(SEC)

@@ -23,8 +23,11 @@ from gateway.admin import AdminConfig, create_app
 from gateway.cli import _main as sild_cli
 from gateway.db import open_engine
 from gateway.provision import init_gateway
-from gateway.serverconf import ServerConf, create_api_key
+from gateway.db import AuditRecord
+from gateway.serverconf import AlreadyExists, ServerConf, create_api_key
+from trust.infra import AuditEntry, AuditLog, begin_action, end_action, utc_now
 from trust.keys import KeyType
+from trust.protocol import parse_client
 
 PIN = "audit-pin-4711"
 PASSPHRASE = "audit passphrase never stored"
@@ -85,7 +88,9 @@ def test_a_state_changing_call_is_recorded_with_key_address_and_outcome(served) 
     newest = s.audit(limit=1)[0]
     assert {k: newest[k] for k in ("channel", "actor", "source", "operation", "params", "outcome", "status")} == {
         "channel": "api", "actor": f"service-admin-bot (key {2})", "source": "127.0.0.1",
-        "operation": "POST /api/v1/clients", "params": {"id": "EE/GOV/70000001/tax"}, "outcome": "ok", "status": 201}
+        "operation": "POST /api/v1/clients", "params": {"id": "EE/GOV/70000001/tax"}, "outcome": "ok", "status": None}
+    # recorded once, in the transaction of the change (hence no HTTP status yet), not again after the answer
+    assert [e["operation"] for e in s.audit()] == ["POST /api/v1/clients"]
 
 
 def test_refusals_are_recorded_with_their_error_code(served) -> None:  # type: ignore[no-untyped-def]
@@ -164,3 +169,35 @@ def test_the_audit_command_lists_and_verifies(served) -> None:  # type: ignore[n
     broken = _sild("gateway", "audit", str(gdir), "--verify")
     assert broken.exit_code == 1 and "entry 2" in broken.output and "changed" in broken.output
     assert _sild("gateway", "audit", str(gdir.parent / "nothing")).exit_code == 1
+
+
+def test_a_change_and_its_entry_commit_together_or_not_at_all(tmp_path: Path) -> None:
+    conf = ServerConf(open_engine(tmp_path / "serverconf.db"), refresh_interval=0)
+    log = AuditLog(conf.engine, AuditRecord.__table__)
+    tax, other = parse_client("EE/GOV/70000001/tax"), parse_client("EE/GOV/70000001/other")
+
+    def entry() -> AuditEntry:
+        return AuditEntry(utc_now(), "cli", "operator", "cli host -", "gateway client add", {"client_id": str(tax)})
+
+    action, token = begin_action(entry)
+    try:
+        conf.add_client(tax)
+        with pytest.raises(AlreadyExists):
+            conf.add_client(tax)  # a second write of the same action: recorded once, by the first
+    finally:
+        end_action(token)
+    assert action.written and [r.operation for r in log.entries()] == ["gateway client add"]
+
+    def broken() -> AuditEntry:
+        raise RuntimeError("the audit entry cannot be made")
+
+    action, token = begin_action(broken)
+    try:
+        with pytest.raises(RuntimeError):
+            conf.add_client(other)
+    finally:
+        end_action(token)
+    assert not action.written and other not in {c.id for c in conf.list_clients()}  # no entry, no change
+    conf.add_client(other)  # without an action under way nothing is recorded
+    assert len(log.entries()) == 1
+    conf.engine.dispose()
