@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 
 from federation.anchor import anchor_fingerprint
-from trust.infra import utc_now
+from trust.infra import AuditLog, audit_command, audit_commands, utc_now
 
 from trust.backup import backup_command, restore_command
 
@@ -223,3 +223,15 @@ def key_list(directory: Path) -> None:
     for key_id, kind, status, _ in _home(directory).registry().signing_keys():
         click.echo(f"{key_id}\t{kind}\t{status}")
 
+
+def _open_audit(directory: Path) -> "AuditLog | None":
+    """The audit log in an authority directory's registry; None if ``directory`` is not one."""
+    from federation.central.registry import AuditRow
+
+    if not (directory / "central.json").is_file():
+        return None
+    return AuditLog(_home(directory).registry().engine, AuditRow.__table__)
+
+
+central_group.add_command(audit_command(_open_audit, "an authority directory"))
+audit_commands(central_group, _open_audit)  # every state-changing command is recorded in the registry's audit log

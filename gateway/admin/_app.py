@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from flask import Blueprint, Flask
 
+from ._audit import audit_blueprint, install_audit
 from ._backup import backup_blueprint
 from ._clients import clients_blueprint
 from ._config import AdminConfig
@@ -46,6 +47,7 @@ BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     status_blueprint, clients_blueprint, services_blueprint, rights_blueprint, groups_blueprint, records_blueprint,
     descriptions_blueprint,
     backup_blueprint,
+    audit_blueprint,
 )
 
 
@@ -57,6 +59,7 @@ def create_app(config: AdminConfig | Any) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install_error_handlers(app)
+    install_audit(app, config)  # every state-changing call, one hook (gateway.admin._audit)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint(config))
     return app

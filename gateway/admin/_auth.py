@@ -68,11 +68,11 @@ class Routes:
         @functools.wraps(view)
         def inner(*args: Any, **kwargs: Any) -> Any:
             key = authenticate_request(self._conf)
+            g.api_key = key  # known before the role check: the audit log names who was refused
             if not role_allows(key.roles, allowed, superuser=SUPERUSER):
                 raise ApiError(403, "gateway.admin.forbidden",
                                "this API key lacks a role for this call (needs one of: "
                                f"{', '.join(dict.fromkeys((SUPERUSER, *allowed)))})")
-            g.api_key = key
             return view(*args, **kwargs)
 
         return inner

@@ -22,6 +22,8 @@ from gateway.db import open_engine
 from gateway.serverconf import InvalidInput, ServerConf, parse_client_text
 
 if TYPE_CHECKING:
+    from trust.infra import AuditLog
+
     from gateway.messagelog import MessageLog
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
@@ -44,6 +46,18 @@ def open_conf(directory: Path) -> ServerConf:
 
         raise InvalidInput(f"{directory} is not a gateway directory (run `{sild_hint('gateway', 'init')}` first)")
     return ServerConf(open_engine(_databases(directory)[0]), refresh_interval=0)
+
+
+def open_audit(directory: Path) -> "AuditLog | None":
+    """The audit log of a gateway directory (in its server-configuration database); None if it is not one."""
+    from trust.infra import AuditLog
+
+    from gateway.db import AuditRecord
+    from gateway.settings import SETTINGS_FILE
+
+    if not (directory / SETTINGS_FILE).is_file():
+        return None
+    return AuditLog(open_engine(_databases(directory)[0]), AuditRecord.__table__)
 
 
 def open_message_log(directory: Path) -> "MessageLog":

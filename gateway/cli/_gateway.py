@@ -301,3 +301,16 @@ def _add_admin_commands() -> None:
 
 
 _add_admin_commands()
+
+
+def _add_audit() -> None:
+    """``gateway audit DIR``, and every state-changing command recorded in the gateway's audit log."""
+    from trust.infra import audit_command, audit_commands
+
+    from ._directory import open_audit
+
+    gateway_group.add_command(audit_command(open_audit, "a gateway directory"))
+    audit_commands(gateway_group, open_audit)
+
+
+_add_audit()

@@ -17,9 +17,10 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._engine import MIGRATIONS, VERSION_TABLE, DatabaseError, database_url, migrate_database, open_engine
-    from .schema import Base
+    from .schema import AuditRecord, Base
 
 __all__ = [
+    "AuditRecord",
     "Base",
     "DatabaseError",
     "MIGRATIONS",
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "AuditRecord": ".schema",
     "Base": ".schema",
     "DatabaseError": "._engine",
     "MIGRATIONS": "._engine",

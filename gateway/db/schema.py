@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from trust.infra import UtcDateTime
+from trust.infra import AuditColumns, UtcDateTime
 
 # BIGINT autoincrement works as INTEGER PRIMARY KEY (rowid) on SQLite only as INTEGER.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -186,6 +186,12 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class AuditRecord(AuditColumns, Base):
+    """One administrative action (API call or CLI command): append-only, hash-chained (:mod:`trust.infra`)."""
+
+    __tablename__ = "audit_log"
 
 
 # -- message log --------------------------------------------------------------------

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from trust.errors import IdentifierError
-from trust.infra import utc_now
+from trust.infra import record_in_transaction, utc_now
 from trust.protocol import ClientId, SecurityServerId, ServiceId, SubsystemId
 
 from gateway.db import schema as m
@@ -71,12 +71,16 @@ class ServerConf(ServicesMixin, DescriptionsMixin, RightsMixin):
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction that bumps the change counter; integrity errors become specific."""
+        """One write transaction that bumps the change counter (and records the action under way in the audit log)."""
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 yield session
                 session.flush()
                 session.execute(update(m.ConfState).where(m.ConfState.id == 1).values(counter=m.ConfState.counter + 1))
+                # the administrative action under way (API call, CLI command) commits with its change
+                action = record_in_transaction(session.connection(), m.AuditRecord.__table__)
+            if action is not None:
+                action.written = True
         except IntegrityError as exc:
             raise AlreadyExists(f"conflicts with existing configuration: {_constraint(exc)}") from exc
         except OperationalError as exc:

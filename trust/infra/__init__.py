@@ -17,6 +17,12 @@ from ._lazy import attach
 
 if TYPE_CHECKING:
     from ._apierrors import error_body, error_codes, status_for
+    from ._audit import (
+        READ_METHODS, REDACTED, AuditColumns, AuditEntry, AuditLog, ChainCheck, PendingAudit, api_call_entry,
+        begin_action, create_audit_table, current_action, drop_audit_table, end_action, entry_json, parse_since,
+        record_in_transaction, redact,
+    )
+    from ._auditcli import audit_command, audit_commands, cli_actor
     from ._apikeys import (
         KEY_PREFIX, api_key_digest, digest_matches, looks_like_api_key, new_api_key, presented_api_key,
         role_allows, unknown_roles,
@@ -33,18 +39,35 @@ if TYPE_CHECKING:
     from ._wsgiserver import WsgiApp, WsgiServer
 
 __all__ = [
+    "AuditColumns",
+    "AuditEntry",
+    "AuditLog",
+    "ChainCheck",
     "KEY_PREFIX",
     "MIGRATION_ATTEMPTS",
+    "PendingAudit",
+    "READ_METHODS",
+    "REDACTED",
     "SYNC_MODES",
     "UtcDateTime",
     "EdgeLimits",
     "EdgeServer",
     "WsgiApp",
     "WsgiServer",
+    "api_call_entry",
     "api_key_digest",
     "attach",
+    "audit_command",
+    "audit_commands",
+    "begin_action",
+    "cli_actor",
+    "create_audit_table",
+    "current_action",
     "database_url",
     "digest_matches",
+    "drop_audit_table",
+    "end_action",
+    "entry_json",
     "error_body",
     "error_codes",
     "fsync_directory",
@@ -52,8 +75,11 @@ __all__ = [
     "migrate_schema",
     "new_api_key",
     "open_engine",
+    "parse_since",
     "parse_xml",
     "presented_api_key",
+    "record_in_transaction",
+    "redact",
     "role_allows",
     "run_alembic_env",
     "schema_problems",
@@ -66,6 +92,26 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "AuditColumns": "._audit",
+    "AuditEntry": "._audit",
+    "AuditLog": "._audit",
+    "ChainCheck": "._audit",
+    "PendingAudit": "._audit",
+    "begin_action": "._audit",
+    "current_action": "._audit",
+    "end_action": "._audit",
+    "record_in_transaction": "._audit",
+    "READ_METHODS": "._audit",
+    "REDACTED": "._audit",
+    "api_call_entry": "._audit",
+    "audit_command": "._auditcli",
+    "audit_commands": "._auditcli",
+    "cli_actor": "._auditcli",
+    "create_audit_table": "._audit",
+    "drop_audit_table": "._audit",
+    "entry_json": "._audit",
+    "parse_since": "._audit",
+    "redact": "._audit",
     "KEY_PREFIX": "._apikeys",
     "MIGRATION_ATTEMPTS": "._db",
     "SYNC_MODES": "._db",

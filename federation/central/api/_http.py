@@ -89,9 +89,9 @@ class ApiContext:
                 if found is None:
                     raise ApiUnauthorised("the API key is not valid")
                 name, granted = found
+                g.api_key_name = name  # known before the role check: the audit log names who was refused
                 if not role_allows(granted, roles, superuser=ADMIN):
                     raise ApiForbidden(f"this operation needs the role {' or '.join(roles)}")
-                g.api_key_name = name
                 return fn(*args, **kwargs)
 
             return inner  # type: ignore[return-value]

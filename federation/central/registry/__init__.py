@@ -18,13 +18,14 @@ if TYPE_CHECKING:
     from ._errors import RegistryError
     from ._home import CentralConfig, CentralDir
     from ._keys import create_signing_key
-    from ._models import Base
+    from ._models import AuditRow, Base
     from ._provision import DEFAULT_MEMBER_CLASSES, add_trusted_anchor, build_anchor, init_central
     from ._registry import Registry
     from ._requests import decide, list_requests, store_request
     from ._snapshot import RegistrySnapshot
 
 __all__ = [
+    "AuditRow",
     "Base",
     "CentralConfig",
     "CentralDir",
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "AuditRow": "._models",
     "Base": "._models",
     "CentralConfig": "._home",
     "CentralDir": "._home",

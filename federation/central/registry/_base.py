@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trust.protocol import ClientId, MemberId, SecurityServerId, SubsystemId
-from trust.infra import transaction, utc_now
+from trust.infra import record_in_transaction, transaction, utc_now
 
 from federation.model import SECURITY_SERVER_OWNERS_GROUP
 from ._db import open_engine
@@ -36,7 +36,7 @@ from ._errors import (
     DatabaseFailure, InvalidCertificate, NotInitialised, RegistryError, RegistryInvalidInput, RegistryNotFound,
     UnknownGateway, UnknownMember, UnknownMemberClass, UnknownSubsystem, WrongInstance,
 )
-from ._models import GatewayRow, GlobalGroupRow, MemberClassRow, MemberRow, RegistryState, SubsystemRow
+from ._models import AuditRow, GatewayRow, GlobalGroupRow, MemberClassRow, MemberRow, RegistryState, SubsystemRow
 
 R = TypeVar("R")
 
@@ -127,6 +127,10 @@ class RegistryBase:
                 if bump:
                     state.serial += 1
                     state.changed_at = self.now()
+                # the administrative action under way (API call, CLI command) commits with its change
+                action = record_in_transaction(session.connection(), AuditRow.__table__)
+            if action is not None:
+                action.written = True
         except IntegrityError as exc:
             raise RegistryError(f"the change conflicts with the registry: {exc.orig}", code="federation.registry.conflict") from exc
         except SQLAlchemyError as exc:

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from trust.infra import UtcDateTime
+from trust.infra import AuditColumns, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -261,3 +261,9 @@ class ApiKeyRow(Base):
     roles: Mapped[str] = mapped_column(Text)  # comma-separated
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditRow(AuditColumns, Base):
+    """One administrative action (API call or CLI command): append-only, hash-chained (:mod:`trust.infra`)."""
+
+    __tablename__ = "audit_entries"

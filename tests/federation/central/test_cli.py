@@ -154,7 +154,7 @@ def test_every_command_is_reachable_under_sild_central() -> None:
         "trust-anchor": {"add": None, "list": None, "remove": None},
         "key": {"create": None, "activate": None, "remove": None, "list": None},
         "monitoring-client": {"set": None, "clear": None, "show": None},
-        "backup": None, "restore": None,
+        "backup": None, "restore": None, "audit": None,
     }
 
 

@@ -54,6 +54,10 @@ def test_the_management_port_speaks_https_and_the_main_port_keeps_no_keys(tmp_pa
         request = httpx.post(plain + "/api/v1/registration-requests", content=b"{}", trust_env=False, timeout=10,
                              headers={"Content-Type": "application/json"})
         assert request.status_code == 400 and request.json()["code"] != "api.management_elsewhere"  # gateways' door
+        audit = httpx.get(node.api_url + "/api/v1/audit", headers={"X-API-Key": key}, verify=pinned, trust_env=False,
+                          timeout=10).json()["entries"]  # the HTTPS call is on record, the keyless door's is not
+        assert [(e["operation"], e["actor"], e["source"], e["outcome"]) for e in audit] == [
+            ("POST /api/v1/members", "admin", "127.0.0.1", "ok")]
     finally:
         node.stop()
         thread.join(timeout=10)

@@ -140,3 +140,14 @@ def test_the_cli_calls_the_admin_api_trusting_the_nodes_own_certificate(world: W
     monkeypatch.setenv("SILD_ADMIN_API_KEY", "sild_not-a-key")
     code, _out, err = _sild(capsys, "gateway", "api", str(node.directory), "/api/v1/status")
     assert code == 1 and err.strip().endswith("[gateway.admin.unauthenticated]")
+
+
+def test_the_nodes_https_admin_api_records_changes_in_the_audit_log(world: World) -> None:
+    refreshed = _call(world, "POST", "/api/v1/ocsp/refresh", role="admin")
+    assert refreshed.status_code == 200, refreshed.text
+    answer = _call(world, "GET", "/api/v1/audit?limit=1", role="auditor")
+    assert answer.status_code == 200, answer.text
+    (newest,) = answer.json()["entries"]
+    assert (newest["operation"], newest["source"], newest["outcome"], newest["status"]) == (
+        "POST /api/v1/ocsp/refresh", "127.0.0.1", "ok", 200)
+    assert newest["actor"].startswith("node admin test admin (key ")
