@@ -56,7 +56,7 @@ from gateway.conf import ServerEntry
 from ._flow import CLIENT_ORIGIN, PROXY_VERSION, Reply, check_accepting, client_exchange
 from ._gateway_parts import GatewayParts
 from ._answers import fault_reply, not_found, unsupported_path
-from ._wsgi import StartResponse, raw_path, read_body, respond
+from ._wsgi import MessageBudget, StartResponse, held_body, raw_path, respond
 
 log = logging.getLogger("sild.gateway.clientproxy")
 
@@ -72,8 +72,9 @@ class ClientProxy:
                  peer_ocsp: Callable[[ServerEntry, bytes], list[bytes]] | None = None,
                  wsdl_provider: Callable[..., bytes] | None = None,
                  verificationconf: Callable[[], bytes] | None = None,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, budget: MessageBudget | None = None) -> None:
         self.parts = parts
+        self.budget = budget or MessageBudget()  # large IS messages held in memory at once
         self.transport = transport
         self.router = router
         self._peer_ocsp = peer_ocsp
@@ -225,8 +226,8 @@ class ClientProxy:
 
     # -- the exchanges --------------------------------------------------------------------
     def _soap(self, environ: dict[str, Any], note: OpNote | None) -> Reply:
-        body = read_body(environ, MAX_MESSAGE)
-        return self.soap_exchange(body, environ.get("CONTENT_TYPE"), environ, note)
+        with held_body(environ, MAX_MESSAGE, self.budget) as body:
+            return self.soap_exchange(body, environ.get("CONTENT_TYPE"), environ, note)
 
     def soap_exchange(self, body: bytes, content_type: str | None, environ: dict[str, Any],
                       note: OpNote | None = None) -> Reply:
@@ -261,11 +262,11 @@ class ClientProxy:
             candidates = self._prepare(environ, target.client, provider, at, target.security_server)
         except XRoadFault as fault:
             raise _subsystem_hint(fault, self.parts, provider, at) from None
-        body = read_body(environ, MAX_MESSAGE)
-        call = RestCall(target, body, environ.get("QUERY_STRING", ""), own_instance=self.parts.conf.own_instance)
-        if note is not None:
-            note.message_id, note.request_size = call.ids.query_id, len(body)
-        return client_exchange(self.parts, call, note, send=self._send, candidates=candidates, at=at)
+        with held_body(environ, MAX_MESSAGE, self.budget) as body:
+            call = RestCall(target, body, environ.get("QUERY_STRING", ""), own_instance=self.parts.conf.own_instance)
+            if note is not None:
+                note.message_id, note.request_size = call.ids.query_id, len(body)
+            return client_exchange(self.parts, call, note, send=self._send, candidates=candidates, at=at)
 
     # -- metaservices of the client proxy ------------------------------------------------
     def _list_clients(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
