@@ -227,23 +227,25 @@ class ClientProxy:
     # -- the exchanges --------------------------------------------------------------------
     def _soap(self, environ: dict[str, Any], note: OpNote | None) -> Reply:
         with held_body(environ, MAX_MESSAGE, self.budget) as body:
-            return self.soap_exchange(body, environ.get("CONTENT_TYPE"), environ, note)
+            return self.soap_exchange(body.read(), environ.get("CONTENT_TYPE"), environ, note)
 
     def soap_exchange(self, body: bytes, content_type: str | None, environ: dict[str, Any],
                       note: OpNote | None = None) -> Reply:
         """One SOAP exchange for an IS request (plain or with SwA/MTOM attachments)."""
         at = self.parts.clock()
+        size = len(body)
         try:
             soap = parse_soap(body, content_type, role="request")
         except XRoadFault as fault:
             raise fault.at("client") from None
+        del body  # the parsed parts are what goes on: the raw message is freed (held_body)
         if isinstance(soap, SoapFaultMessage):
             raise XRoadFault("client.invalid_message", "a request must not be a SOAP fault")
         h = soap.header
         assert h.service is not None
         x_request_id = str(uuid.uuid4())
         if note is not None:
-            note.identify(h.client, h.service, "WSDL", x_request_id=x_request_id, request_size=len(body),
+            note.identify(h.client, h.service, "WSDL", x_request_id=x_request_id, request_size=size,
                           message_id=h.query_id or None, user_id=h.user_id, issue=h.issue,
                           protocol_version=h.protocol_version, attachment_count=len(soap.attachments))
         candidates = self._prepare(environ, h.client, h.service.provider, at, h.security_server)
@@ -263,9 +265,10 @@ class ClientProxy:
         except XRoadFault as fault:
             raise _subsystem_hint(fault, self.parts, provider, at) from None
         with held_body(environ, MAX_MESSAGE, self.budget) as body:
-            call = RestCall(target, body, environ.get("QUERY_STRING", ""), own_instance=self.parts.conf.own_instance)
+            call = RestCall(target, body.read(), environ.get("QUERY_STRING", ""),
+                            own_instance=self.parts.conf.own_instance)
             if note is not None:
-                note.message_id, note.request_size = call.ids.query_id, len(body)
+                note.message_id, note.request_size = call.ids.query_id, body.size
             return client_exchange(self.parts, call, note, send=self._send, candidates=candidates, at=at)
 
     # -- metaservices of the client proxy ------------------------------------------------

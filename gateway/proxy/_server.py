@@ -98,7 +98,7 @@ class ServerProxy:
             raise XRoadFault("ssl_authentication_failed", "the peer presented no TLS certificate")
         cert_der = ssl.PEM_cert_to_DER_cert(cert_pem)
         with held_body(environ, MAX_MESSAGE, self.budget) as body:
-            got = decode_message(environ.get("CONTENT_TYPE", ""), body, role="request", origin=ORIGIN,
+            got = decode_message(environ.get("CONTENT_TYPE", ""), body.read(), role="request", origin=ORIGIN,
                                  original_content_type=environ.get("HTTP_X_ORIGINAL_CONTENT_TYPE"))
             if got.signature is None or not got.message:
                 raise XRoadFault("missing_signature", "the request carries no signature")

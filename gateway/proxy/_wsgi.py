@@ -85,8 +85,10 @@ def read_body(environ: dict[str, Any], limit: int) -> PartBody:
 class MessageBudget:
     """How many bytes of large messages one proxy holds in memory at once.
 
-    A spooled body costs nothing until it is processed, but parsing, signing and logging
-    work on the whole message in memory (a few times its size). Messages up to
+    A spooled body costs nothing until it is processed, but parsing, signing, logging and
+    sending work on the whole message in memory: about five times its size per gateway
+    (measured in docs/performance.md), so the default 32 MiB of messages is some 160 MiB
+    of memory per proxy and process. Messages up to
     ``SPOOL_THRESHOLD`` never count and never wait: they are what almost all traffic is.
     A larger one takes its size from the budget for as long as it is processed, waits up
     to ``wait`` seconds for others to give theirs back, and is otherwise refused with
@@ -95,7 +97,7 @@ class MessageBudget:
     any), so the message limit, not the budget, decides what is too large.
     """
 
-    def __init__(self, limit: int = 64 * MiB, *, wait: float = 10.0) -> None:
+    def __init__(self, limit: int = 32 * MiB, *, wait: float = 15.0) -> None:
         self.limit = limit
         self.wait = wait
         self.held = 0
@@ -122,17 +124,16 @@ class MessageBudget:
 
 
 @contextmanager
-def held_body(environ: dict[str, Any], limit: int, budget: MessageBudget) -> Iterator[bytes]:
-    """The request body as bytes, its size held in ``budget`` while the caller processes it.
+def held_body(environ: dict[str, Any], limit: int, budget: MessageBudget) -> Iterator[PartBody]:
+    """The spooled request body, its size held in ``budget`` while the caller processes it.
 
-    The spooled copy is dropped as soon as the bytes are read, so a message is in memory
-    once, not twice."""
+    The caller reads it (``body.read()``) straight into what parses it and keeps no other
+    reference, so that the raw message can be freed once parsed: a message is then in
+    memory as its parts, not also as the bytes they were cut from."""
     body = read_body(environ, limit)
     try:
         with budget.hold(body.size):
-            data = body.read()
-            body.close()
-            yield data
+            yield body
     finally:
         body.close()
 

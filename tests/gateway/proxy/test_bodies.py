@@ -145,8 +145,8 @@ def test_a_message_larger_than_the_whole_budget_goes_alone() -> None:
 def test_the_held_body_is_released_when_processing_fails() -> None:
     budget = MessageBudget(64 * MiB)
     with pytest.raises(RuntimeError):
-        with held_body(_environ(CountingInput(3 * MiB)), 64 * MiB, budget) as data:
-            assert len(data) == 3 * MiB and budget.held == 3 * MiB
+        with held_body(_environ(CountingInput(3 * MiB)), 64 * MiB, budget) as body:
+            assert len(body.read()) == 3 * MiB and budget.held == 3 * MiB
             raise RuntimeError("processing failed")
     assert budget.held == 0
 
