@@ -170,3 +170,26 @@ def test_an_exchange_with_a_3_mib_message_sent_chunked_is_answered(world: Any) -
     answer = parse_soap(resp.content, resp.headers["content-type"], role="response")
     assert answer.header.service == service and b"010190-123M" in resp.content
     assert gw.client_proxy.budget.held == 0
+
+
+def test_a_large_message_beyond_a_full_budget_gets_out_of_memory_and_a_small_one_is_answered(world: Any) -> None:
+    """The IS sees the refusal as an X-Road fault of its own gateway, and nothing was sent
+    on; a small exchange meanwhile does not wait for the budget."""
+    gw = world.gateway_of(TAX)
+    kept = gw.client_proxy.budget
+    gw.client_proxy.budget = MessageBudget(4 * MiB, wait=0.2)
+    release, entered = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_holding, args=(gw.client_proxy.budget, 4 * MiB, release, entered))
+    holder.start()
+    try:
+        assert entered.wait(5)
+        resp = httpx.post(gw.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M", content=b"{}" * MiB,
+                          headers={"X-Road-Client": TAX.to_text(), "Content-Type": "application/json"}, timeout=30)
+        assert resp.status_code == 500 and resp.headers["x-road-error"] == "server.clientproxy.out_of_memory"
+        small = httpx.get(gw.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M",
+                          headers={"X-Road-Client": TAX.to_text()}, timeout=30)
+        assert small.status_code == 200, small.text
+    finally:
+        release.set()
+        holder.join()
+        gw.client_proxy.budget = kept
