@@ -93,14 +93,18 @@ class MessageBudget:
     A larger one takes its size from the budget for as long as it is processed, waits up
     to ``wait`` seconds for others to give theirs back, and is otherwise refused with
     ``out_of_memory`` (nothing was done with it yet, so the client can simply retry). A
-    message larger than the whole budget is let through alone (when nothing else holds
-    any), so the message limit, not the budget, decides what is too large.
+    waiting message holds one of the port's threads, so at most ``waiting`` wait; one
+    more is refused at once, leaving the threads to the small messages. A message larger
+    than the whole budget is let through alone (when nothing else holds any), so the
+    message limit, not the budget, decides what is too large.
     """
 
-    def __init__(self, limit: int = 32 * MiB, *, wait: float = 15.0) -> None:
+    def __init__(self, limit: int = 32 * MiB, *, wait: float = 15.0, waiting: int = 4) -> None:
         self.limit = limit
         self.wait = wait
+        self.max_waiting = waiting
         self.held = 0
+        self.waiting = 0
         self._cond = threading.Condition()
 
     @contextmanager
@@ -109,7 +113,13 @@ class MessageBudget:
             yield
             return
         with self._cond:
-            fits = self._cond.wait_for(lambda: self.held == 0 or self.held + size <= self.limit, self.wait)
+            fits = self.held == 0 or self.held + size <= self.limit
+            if not fits and self.waiting < self.max_waiting:
+                self.waiting += 1
+                try:
+                    fits = self._cond.wait_for(lambda: self.held == 0 or self.held + size <= self.limit, self.wait)
+                finally:
+                    self.waiting -= 1
             if not fits:
                 raise XRoadFault("out_of_memory", f"the gateway holds {self.held / MiB:.1f} MiB of large messages, "
                                  f"its budget of {self.limit / MiB:.1f} MiB; retry this {size / MiB:.1f} MiB "

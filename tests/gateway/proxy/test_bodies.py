@@ -135,6 +135,30 @@ def test_a_waiting_large_message_goes_once_the_budget_is_given_back() -> None:
     holder.join()
 
 
+def test_beyond_the_waiting_places_a_large_message_is_refused_at_once() -> None:
+    budget = MessageBudget(4 * MiB, wait=10.0, waiting=1)
+    release, entered = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_holding, args=(budget, 4 * MiB, release, entered))
+    holder.start()
+    assert entered.wait(5)
+    waiter = threading.Thread(target=_holding, args=(budget, 2 * MiB, release, threading.Event()))
+    try:
+        waiter.start()
+        deadline = time.monotonic() + 5
+        while budget.waiting == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started = time.monotonic()
+        with pytest.raises(XRoadFault, match="retry"):
+            with budget.hold(2 * MiB):
+                pass
+        assert time.monotonic() - started < 1.0
+    finally:
+        release.set()
+        holder.join()
+        waiter.join()
+    assert budget.held == 0 and budget.waiting == 0
+
+
 def test_a_message_larger_than_the_whole_budget_goes_alone() -> None:
     budget = MessageBudget(2 * MiB, wait=0.1)
     with budget.hold(8 * MiB):
