@@ -1,7 +1,8 @@
 """Resilience of the ports that face other organisations, under abuse that costs the abuser nothing.
 
     .venv/bin/python bench/abuse.py [--sandbox DIR] [--idle 1000] [--half-open 200] [--slowloris 50]
-                                    [--declared-mib 1024] [--chunked 8x200] [--probes 20]
+                                    [--declared-mib 1024] [--chunked 8x200] [--large 8x12]
+                                    [--probes 20]
 
 Without ``--sandbox`` a sandbox is started in a temporary directory (two worker
 processes per gateway) and stopped at the end; ``--sandbox`` points at a running one
@@ -24,7 +25,12 @@ time, since without a registered certificate no request head gets through.
 Then memory: a request declaring a 1 GiB body and ``--chunked`` parallel chunked
 bodies (``COUNTxMIB``) are sent to the IS port, and the growth of the gateway's
 resident memory (main process plus workers, peak against before) is printed; the
-same declared body to each authority and trust-services port.
+same declared body to each authority and trust-services port. Last, ``--large``
+parallel SOAP requests within the limits (``COUNTxMIB``, the body padded with 1 MiB
+comments, which the SOAP part's 16 MiB limit bounds) from EE tax to FI vero: what
+processing legitimately large messages costs both gateways (the sandbox's backend
+refuses bodies over 8 MiB, so the answers are relayed faults after both gateways did
+all their work).
 
 The abusers spread over source addresses 127.0.1.x (at most 200 connections each), as
 several hosts would, so the per-address cap does not simply turn them away. The
@@ -314,6 +320,51 @@ def memory(state: dict, root: Path, args: argparse.Namespace) -> None:
                   f"RSS {rss[0] // mib} MiB -> peak {rss[1] // mib} MiB (+{(rss[1] - rss[0]) // mib})", flush=True)
 
 
+def large_messages(state: dict, root: Path, args: argparse.Namespace) -> None:
+    """``--large`` parallel SOAP requests within the limits; peak memory of both gateways."""
+    sys.path.insert(0, str(ROOT))
+    from lxml import etree
+
+    from trust.protocol import ServiceId, SubsystemId, build_request
+
+    mib = 1 << 20
+    count, size = (int(x) for x in args.large.split("x"))
+    tax = next(g for g in state["gateways"] if g["id"] == "EE/GOV/70000001/gw1")
+    vero = next(g for g in state["gateways"] if g["id"] == "FI/GOV/0245437-2/gw1")
+    producer = "{http://vero.sandbox.sild.eu/producer}"
+    body = etree.Element(producer + "getTaxRecord")
+    etree.SubElement(body, producer + "personCode").text = "010190-123M"
+    for _ in range(size):
+        body.append(etree.Comment("x" * mib))
+    message = build_request(client=SubsystemId("EE", "GOV", "70000001", "tax"),
+                            service=ServiceId("FI", "GOV", "0245437-2", "vero", "getTaxRecord", "v1"),
+                            query_id="bench-large", body=body, user_id="EE1")
+    answers: list[str] = []
+
+    def post() -> None:
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", _port(tax["is_url"]), timeout=120)
+        try:
+            conn.request("POST", "/", body=message, headers={"Content-Type": "text/xml"})
+            got = conn.getresponse().read()
+            code = got.split(b"<faultcode>", 1)[1].split(b"<", 1)[0].decode() if b"<faultcode>" in got else "ok"
+            answers.append(code)
+        except OSError as exc:
+            answers.append(type(exc).__name__)
+        finally:
+            conn.close()
+    pids = pids_of(root, tax["process"]) + pids_of(root, vero["process"])
+    with peak_rss(pids) as rss:
+        threads = [threading.Thread(target=post) for _ in range(count)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    print(f"IS port, {count} x {size} MiB SOAP in parallel: both gateways' RSS {rss[0] // mib} MiB -> peak "
+          f"{rss[1] // mib} MiB (+{(rss[1] - rss[0]) // mib}); answers: "
+          + ", ".join(f"{answers.count(a)} {a}" for a in sorted(set(answers))), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sandbox", type=Path, default=None, help="a running sandbox directory")
@@ -322,6 +373,7 @@ def main() -> None:
     parser.add_argument("--slowloris", type=int, default=50)
     parser.add_argument("--declared-mib", type=int, default=1024)
     parser.add_argument("--chunked", default="8x200", help="COUNTxMIB parallel chunked bodies")
+    parser.add_argument("--large", default="8x12", help="COUNTxMIB parallel SOAP requests within the limits")
     parser.add_argument("--probes", type=int, default=20, help="normal requests timed per phase")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
@@ -337,6 +389,7 @@ def main() -> None:
         state = json.loads((root / "sandbox.json").read_text())
         resilience(state, args)
         memory(state, root, args)
+        large_messages(state, root, args)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,9 @@ MEANINGS: dict[str, tuple[tuple[str, ...], str]] = {
                                 "long; it refuses messages"),
     "network_error": ((OWN, PROVIDER), "no gateway of the provider could be reached (under "
                       "`service_failed`: the provider's backend did not answer)"),
+    "out_of_memory": ((OWN, PROVIDER), "the gateway already holds as many large messages (over 1 MiB) in memory "
+                      "as its budget allows and none gave theirs back within 15 s; nothing was done with yours: "
+                      "retry it (a sild code; X-Road caches large messages on disk instead)"),
     "service_disabled": ((PROVIDER,), "the provider disabled the service (the message says why)"),
     "service_type": ((PROVIDER,), "the service exists but is of the other type: a SOAP call to a REST "
                      "service or the reverse (the message says which); `getOpenAPI` of a service without an "

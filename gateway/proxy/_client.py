@@ -56,7 +56,7 @@ from gateway.conf import ServerEntry
 from ._flow import CLIENT_ORIGIN, PROXY_VERSION, Reply, check_accepting, client_exchange
 from ._gateway_parts import GatewayParts
 from ._answers import fault_reply, not_found, unsupported_path
-from ._wsgi import StartResponse, raw_path, read_body, respond
+from ._wsgi import MessageBudget, StartResponse, held_body, raw_path, respond
 
 log = logging.getLogger("sild.gateway.clientproxy")
 
@@ -72,8 +72,9 @@ class ClientProxy:
                  peer_ocsp: Callable[[ServerEntry, bytes], list[bytes]] | None = None,
                  wsdl_provider: Callable[..., bytes] | None = None,
                  verificationconf: Callable[[], bytes] | None = None,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, budget: MessageBudget | None = None) -> None:
         self.parts = parts
+        self.budget = budget or MessageBudget()  # large IS messages held in memory at once
         self.transport = transport
         self.router = router
         self._peer_ocsp = peer_ocsp
@@ -225,24 +226,26 @@ class ClientProxy:
 
     # -- the exchanges --------------------------------------------------------------------
     def _soap(self, environ: dict[str, Any], note: OpNote | None) -> Reply:
-        body = read_body(environ, MAX_MESSAGE)
-        return self.soap_exchange(body, environ.get("CONTENT_TYPE"), environ, note)
+        with held_body(environ, MAX_MESSAGE, self.budget) as body:
+            return self.soap_exchange(body.read(), environ.get("CONTENT_TYPE"), environ, note)
 
     def soap_exchange(self, body: bytes, content_type: str | None, environ: dict[str, Any],
                       note: OpNote | None = None) -> Reply:
         """One SOAP exchange for an IS request (plain or with SwA/MTOM attachments)."""
         at = self.parts.clock()
+        size = len(body)
         try:
             soap = parse_soap(body, content_type, role="request")
         except XRoadFault as fault:
             raise fault.at("client") from None
+        del body  # the parsed parts are what goes on: the raw message is freed (held_body)
         if isinstance(soap, SoapFaultMessage):
             raise XRoadFault("client.invalid_message", "a request must not be a SOAP fault")
         h = soap.header
         assert h.service is not None
         x_request_id = str(uuid.uuid4())
         if note is not None:
-            note.identify(h.client, h.service, "WSDL", x_request_id=x_request_id, request_size=len(body),
+            note.identify(h.client, h.service, "WSDL", x_request_id=x_request_id, request_size=size,
                           message_id=h.query_id or None, user_id=h.user_id, issue=h.issue,
                           protocol_version=h.protocol_version, attachment_count=len(soap.attachments))
         candidates = self._prepare(environ, h.client, h.service.provider, at, h.security_server)
@@ -261,11 +264,12 @@ class ClientProxy:
             candidates = self._prepare(environ, target.client, provider, at, target.security_server)
         except XRoadFault as fault:
             raise _subsystem_hint(fault, self.parts, provider, at) from None
-        body = read_body(environ, MAX_MESSAGE)
-        call = RestCall(target, body, environ.get("QUERY_STRING", ""), own_instance=self.parts.conf.own_instance)
-        if note is not None:
-            note.message_id, note.request_size = call.ids.query_id, len(body)
-        return client_exchange(self.parts, call, note, send=self._send, candidates=candidates, at=at)
+        with held_body(environ, MAX_MESSAGE, self.budget) as body:
+            call = RestCall(target, body.read(), environ.get("QUERY_STRING", ""),
+                            own_instance=self.parts.conf.own_instance)
+            if note is not None:
+                note.message_id, note.request_size = call.ids.query_id, body.size
+            return client_exchange(self.parts, call, note, send=self._send, candidates=candidates, at=at)
 
     # -- metaservices of the client proxy ------------------------------------------------
     def _list_clients(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

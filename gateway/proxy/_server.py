@@ -42,7 +42,7 @@ from gateway.signing import MessageSignature
 from ._flow import SERVER_ORIGIN, Reply, ServedCall, server_exchange
 from ._gateway_parts import GatewayParts
 from ._server_calls import RestServed, SoapServed, call_backend
-from ._wsgi import StartResponse, read_body
+from ._wsgi import MessageBudget, StartResponse, held_body
 
 log = logging.getLogger("sild.gateway.serverproxy")
 
@@ -53,8 +53,9 @@ MAX_MESSAGE = 64 * 1024 * 1024
 class ServerProxy:
     """WSGI app; the cheroot mutual-TLS server puts the peer certificate in the environ."""
 
-    def __init__(self, parts: GatewayParts, *, ocsp_app: Any = None) -> None:
+    def __init__(self, parts: GatewayParts, *, ocsp_app: Any = None, budget: MessageBudget | None = None) -> None:
         self.parts = parts
+        self.budget = budget or MessageBudget()  # large peer messages held in memory at once
         self._ocsp_app = ocsp_app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -96,20 +97,20 @@ class ServerProxy:
         if not cert_pem:
             raise XRoadFault("ssl_authentication_failed", "the peer presented no TLS certificate")
         cert_der = ssl.PEM_cert_to_DER_cert(cert_pem)
-        body = read_body(environ, MAX_MESSAGE)
-        got = decode_message(environ.get("CONTENT_TYPE", ""), body, role="request", origin=ORIGIN,
-                             original_content_type=environ.get("HTTP_X_ORIGINAL_CONTENT_TYPE"))
-        if got.signature is None or not got.message:
-            raise XRoadFault("missing_signature", "the request carries no signature")
-        msg_parts, ocsp = list(got.message), list(got.ocsp)
-        signature = MessageSignature(got.signature, got.hash_chain_result, got.hash_chain)
-        x_request_id = environ.get("HTTP_X_ROAD_REQUEST_ID") or str(uuid.uuid4())
-        call: ServedCall
-        if msg_parts[0].mime == MIME_REST_REQUEST:
-            call = RestServed(p, msg_parts, x_request_id)
-        else:
-            call = SoapServed(p, msg_parts, x_request_id, environ.get("HTTP_X_ORIGINAL_SOAPACTION"), got.soap)
-        return server_exchange(p, call, signature, cert_der, ocsp, at, note)
+        with held_body(environ, MAX_MESSAGE, self.budget) as body:
+            got = decode_message(environ.get("CONTENT_TYPE", ""), body.read(), role="request", origin=ORIGIN,
+                                 original_content_type=environ.get("HTTP_X_ORIGINAL_CONTENT_TYPE"))
+            if got.signature is None or not got.message:
+                raise XRoadFault("missing_signature", "the request carries no signature")
+            msg_parts, ocsp = list(got.message), list(got.ocsp)
+            signature = MessageSignature(got.signature, got.hash_chain_result, got.hash_chain)
+            x_request_id = environ.get("HTTP_X_ROAD_REQUEST_ID") or str(uuid.uuid4())
+            call: ServedCall
+            if msg_parts[0].mime == MIME_REST_REQUEST:
+                call = RestServed(p, msg_parts, x_request_id)
+            else:
+                call = SoapServed(p, msg_parts, x_request_id, environ.get("HTTP_X_ORIGINAL_SOAPACTION"), got.soap)
+            return server_exchange(p, call, signature, cert_der, ocsp, at, note)
 
     def _backend(self, local: ServiceInfo, method: str, url: str, headers: dict[str, str] | list[tuple[str, str]],
                  content: bytes | None) -> HttpResponse:

@@ -2,7 +2,8 @@
 
 Clients that cost nothing to run must not stop a port facing other organisations: idle
 TCP connections, TLS handshakes begun and never finished, request heads dribbled a
-line at a time (slowloris), a body declared far beyond any limit. Each check holds such
+line at a time (slowloris), a body declared far beyond any limit, bodies streamed
+without a length beyond it. Each check holds such
 clients on a port and asks whether a normal client is still answered; none times
 anything but "answered at all" (a client timeout far above a normal answer).
 On the thread-per-connection server these ports had before, every check here failed:
@@ -144,6 +145,54 @@ def test_a_1_gib_declared_body_is_not_read_into_memory(world: World) -> None:
         sampler.join()
     grown = peak[0] - before
     assert grown < 64 * (1 << 20), f"RSS grew by {grown / (1 << 20):.0f} MB while {sent >> 20} MB were sent"
+
+
+def _chunked_body(port: int, size: int, sent: list[int]) -> None:
+    """POST a chunked body of ``size`` bytes to the IS port as fast as it is taken."""
+    block = b"%x\r\n%s\r\n" % (1 << 20, b"<" * (1 << 20))
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=ANSWERED) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(size >> 20):
+            sock.sendall(block)
+            sent.append(1 << 20)
+        sock.sendall(b"0\r\n\r\n")
+        sock.recv(4096)
+
+
+def test_parallel_chunked_bodies_over_the_limit_are_not_held_in_memory(world: World) -> None:
+    """Four clients each stream 100 MiB, chunked (no length to refuse at once), to the IS
+    port: each is read up to the proxy's 64 MiB limit, spooled to disk past 1 MiB, and
+    refused; the process grows by far less than the 256 MiB a body in memory would cost,
+    and a normal exchange is answered meanwhile."""
+    tax = world.gateways[TAX_GW]
+    assert _exchange(world).status_code == 200
+    before = _rss()
+    peak = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], _rss())
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    sent: list[int] = []
+    senders = [threading.Thread(target=_chunked_body, args=(_port(tax.is_url), 100 << 20, sent), daemon=True)
+               for _ in range(4)]
+    try:
+        for sender in senders:
+            sender.start()
+        while sum(sent) < 64 << 20 and any(s.is_alive() for s in senders):
+            time.sleep(0.05)
+        resp = _exchange(world)
+        assert resp.status_code == 200, resp.text[:300]
+        for sender in senders:
+            sender.join(60)
+    finally:
+        done.set()
+        sampler.join()
+    grown = peak[0] - before
+    assert sum(sent) > 4 * (64 << 20), f"only {sum(sent) >> 20} MiB were taken"
+    assert grown < 64 * (1 << 20), f"RSS grew by {grown / (1 << 20):.0f} MB while {sum(sent) >> 20} MB were sent"
 
 
 def _answers(url: str, **kw: Any) -> int:
