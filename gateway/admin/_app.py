@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from flask import Blueprint, Flask
 
+from ._anchor import anchor_blueprint
 from ._backup import backup_blueprint
 from ._clients import clients_blueprint
 from ._config import AdminConfig
@@ -44,6 +45,7 @@ from ._status import status_blueprint
 BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     status_blueprint, clients_blueprint, services_blueprint, rights_blueprint, groups_blueprint, records_blueprint,
     backup_blueprint,
+    anchor_blueprint,
 )
 
 

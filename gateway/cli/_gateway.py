@@ -7,6 +7,7 @@
     sild gateway serve DIR [--workers N]                      (N processes serve the ports)
     sild gateway status DIR
     sild gateway ocsp refresh DIR                             (fetch own OCSP responses now)
+    sild gateway anchor install DIR FILE                      (a new anchor, verified; no restart)
 
 The token PIN comes from ``$SILD_TOKEN_PIN`` (or ``DIR/token.pin``, written only by
 the sandbox). Administration commands of the server configuration (clients,
@@ -286,6 +287,36 @@ def ocsp_refresh_command(directory: Path, as_json: bool) -> None:
         click.echo("\n".join(line for line in lines if line.startswith(("  OCSP", "    "))))
     if ocsp.get("last_error"):
         raise click.exceptions.Exit(1)
+
+
+@gateway_group.group("anchor")
+def anchor_group() -> None:
+    """The configuration anchor: install a new one (the authority rotated its signing key)."""
+
+
+@anchor_group.command("install")
+@DIR_ARG
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the check as JSON.")
+def anchor_install_command(directory: Path, file: Path, as_json: bool) -> None:
+    """Verify FILE against a download from its sources, then make it the gateway's anchor.
+
+    A running node downloads with the new anchor within seconds; no restart.
+    """
+    from gateway.conf import install_anchor
+
+    NodeSettings.load(directory)  # a clear error for a directory that is no gateway's
+    check = install_anchor(directory, file.read_bytes(), at=utc_now())
+    if as_json:
+        click.echo(json.dumps(check.to_json(), indent=2))
+        return
+    click.echo(f"anchor of instance {check.instance} verified: {check.source_url} answered with a configuration "
+               f"it signs (expires {check.expires_at.isoformat() if check.expires_at else 'never'})")
+    click.echo(f"anchor SHA-224: {check.fingerprint}")
+    if check.unchanged:
+        click.echo("this anchor is already installed; nothing changed")
+    else:
+        click.echo(f"installed in {directory / 'anchor.xml'}; a running node downloads with it within seconds")
 
 
 def _add_admin_commands() -> None:

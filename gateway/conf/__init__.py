@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._anchor import AnchorCheck, AnchorRefused, check_anchor, install_anchor
     from ._entries import ClientListing, ServerEntry
     from ._store import ConfStore
     from ._view import InstanceConf, Router, SharedParamsView, split_address
 
 __all__ = [
+    "AnchorCheck",
+    "AnchorRefused",
     "ClientListing",
     "ConfStore",
     "InstanceConf",
@@ -24,9 +27,15 @@ __all__ = [
     "ServerEntry",
     "SharedParamsView",
     "split_address",
+    "check_anchor",
+    "install_anchor",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "AnchorCheck": "._anchor",
+    "AnchorRefused": "._anchor",
+    "check_anchor": "._anchor",
+    "install_anchor": "._anchor",
     "ClientListing": "._entries",
     "ConfStore": "._store",
     "InstanceConf": "._view",
