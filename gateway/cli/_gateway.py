@@ -8,6 +8,7 @@
     sild gateway status DIR
     sild gateway ocsp refresh DIR                             (fetch own OCSP responses now)
     sild gateway anchor install DIR FILE                      (a new anchor, verified; no restart)
+    sild gateway set DIR NAME=VALUE ...                       (change gateway.json; live where it can be)
 
 The token PIN comes from ``$SILD_TOKEN_PIN`` (or ``DIR/token.pin``, written only by
 the sandbox). Administration commands of the server configuration (clients,
@@ -287,6 +288,44 @@ def ocsp_refresh_command(directory: Path, as_json: bool) -> None:
         click.echo("\n".join(line for line in lines if line.startswith(("  OCSP", "    "))))
     if ocsp.get("last_error"):
         raise click.exceptions.Exit(1)
+
+
+@gateway_group.command("set")
+@DIR_ARG
+@click.argument("assignments", nargs=-1, required=True, metavar="NAME=VALUE...")
+def set_command(directory: Path, assignments: tuple[str, ...]) -> None:
+    """Change settings of gateway.json (validated, written atomically).
+
+    A running node takes the live ones within seconds; those fixed at start (ports,
+    listen addresses, workers, databases) take effect at the next restart, and this
+    command says so.
+    """
+    from gateway.node import restart_only
+
+    before = NodeSettings.load(directory)
+    current = before.__dict__
+    changes: dict[str, Any] = {}
+    for text in assignments:
+        name, sep, value = text.partition("=")
+        if not sep or name not in current or name == "registration":
+            editable = ", ".join(n for n in current if n != "registration")
+            raise SetupError(f"{text!r} is not NAME=VALUE with one of the settings {editable}")
+        if isinstance(current[name], int):
+            try:
+                changes[name] = int(value)
+            except ValueError:
+                raise SetupError(f"{name} wants a whole number, not {value!r}") from None
+        else:
+            changes[name] = value
+    after = NodeSettings(**{**current, **changes})
+    after.save(directory)
+    for name in changes:
+        old, new = getattr(before, name), getattr(after, name)
+        if name == "allowed_federations":
+            old, new = federations_text(old), federations_text(new)
+        click.echo(f"{name}: {old} -> {new}")
+    for name in restart_only(before, after):
+        click.echo(f"sild: warning: {name} takes effect at the next restart of the node", err=True)
 
 
 @gateway_group.group("anchor")

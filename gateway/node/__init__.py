@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._live import RESTART_SETTINGS, restart_only
     from ._node import GatewayNode, PolicyCache
     from ._status import gateway_status, refresh_own_ocsp, status_lines
     from ._workers import parse_listen, sild_command
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
 __all__ = [
     "GatewayNode",
     "PolicyCache",
+    "RESTART_SETTINGS",
     "gateway_status",
     "parse_listen",
     "refresh_own_ocsp",
+    "restart_only",
     "sild_command",
     "status_lines",
 ]
@@ -30,9 +33,11 @@ __all__ = [
 __getattr__, __dir__ = attach(__name__, {
     "GatewayNode": "._node",
     "PolicyCache": "._node",
+    "RESTART_SETTINGS": "._live",
     "gateway_status": "._status",
     "parse_listen": "._workers",
     "refresh_own_ocsp": "._status",
+    "restart_only": "._live",
     "sild_command": "._workers",
     "status_lines": "._status",
 })

@@ -43,6 +43,7 @@ class NodeJobs(NodePorts):
     _metrics_file: Path | None
     _worker_count: int
     _scheduler: Any
+    _is_worker: bool
 
     def refresh_conf(self) -> None:
         if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
@@ -86,9 +87,19 @@ class NodeJobs(NodePorts):
         if stamper is not None:
             stamper.schedule(sched, interval_seconds=self.settings.timestamp_interval_seconds)
         self._schedule_housekeeping(sched)
+        self._schedule_following(sched)
         sched.start()
         self._scheduler = sched
         self._checkpointer.start()
+
+    def _schedule_following(self, sched: Any) -> None:
+        """Changes made beside the running process (:mod:`gateway.node._live`), checked every few seconds."""
+        from ._live import LIVE_CHECK_SECONDS
+
+        follow = getattr(self, "follow_changes", None)
+        if follow is not None:
+            sched.add_job(follow, "interval", seconds=LIVE_CHECK_SECONDS, id="follow-changes", max_instances=1,
+                          coalesce=True)
 
     def _schedule_housekeeping(self, sched: Any) -> None:
         """Archiving of timestamped log records (chained ASiC-E archives) and monitoring retention."""
@@ -157,12 +168,14 @@ class NodeJobs(NodePorts):
         missing = {"is", "peer"} - set(sockets)
         if missing:
             raise SetupError(f"a worker needs the listening sockets {sorted(missing)} of its main process")
+        self._is_worker = True
         self._peer_tls_context("no global configuration stored yet; a worker cannot serve the mutual-TLS port")
         self._metrics_file = self.metrics_dir / f"worker-{index}.prom" if self.metrics is not None else None
         self._open_ports(sockets)
         sched = BackgroundScheduler(timezone=dt.timezone.utc)
         sched.add_job(self.sync_from_main, "interval", seconds=min(WORKER_SYNC_SECONDS, self.settings.conf_interval_seconds),
                       id="sync-from-main", max_instances=1, coalesce=True)
+        self._schedule_following(sched)
         sched.start()
         self._scheduler = sched
         return self

@@ -1,0 +1,180 @@
+"""Live changes: a running node follows its settings, anchor, keys and certificates without a restart.
+
+Why: an operator changes a gateway while it serves (a partner instance allowed, the
+authority's new anchor installed, a renewed sign key's certificate imported, a CA
+withdrawn from the configuration). A node that read these once at start ignored
+them silently until someone restarted it (issue 17: ``allowed_federations`` edits
+did nothing), and a restart drops the connections in flight.
+
+How: every :data:`LIVE_CHECK_SECONDS` the main process and each worker process look
+at cheap fingerprints of what they read at start (one ``stat`` each: ``gateway.json``,
+``anchor.xml``, the key registry ``keys/``, ``certs/``, the soft token) and rebuild
+only what changed:
+
+* settings: the live ones (``allowed_federations``, the job intervals,
+  ``public_address``, ``registration``) are taken over; one that fixes what the
+  process bound or opened at start (ports, listen addresses, worker count,
+  databases) is logged as taking effect at the next restart (:func:`restart_only`,
+  which the CLI uses to warn too);
+* anchor and allowed federations: :meth:`gateway.conf.ConfStore.follow` swaps the
+  configuration client's parameters; the main process downloads at once;
+* keys and certificates: the sign key of each member is chosen again
+  (:func:`gateway.provision.signing_keys`: a renewed key whose certificate was
+  imported signs the next message), and a new auth certificate goes into both TLS
+  contexts;
+* approved CAs: :meth:`~gateway.node._ports.NodePorts._reload_cas` builds a new
+  mutual-TLS context when the set changed, removals included.
+
+Server-configuration rows (clients, services, rights) need nothing here: every
+process's :meth:`gateway.serverconf.ServerConf.snapshot` checks the database's change
+counter at most once a second. No state outside the node: the fingerprints live on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from gateway.settings import SETTINGS_FILE, NodeSettings
+
+from ._jobs import NodeJobs
+
+log = logging.getLogger("sild.gateway.node")
+
+LIVE_CHECK_SECONDS = 2  # how soon a change made beside the running node takes effect
+
+#: Settings fixed by what a process bound or opened at start: changed in ``gateway.json``
+#: they take effect at the next restart (the node logs it; the CLI warns).
+RESTART_SETTINGS = ("server", "instance", "is_host", "is_port", "is_tls_port", "peer_host", "peer_port", "ocsp_port",
+                    "admin_port", "admin_listen", "admin_tls_cert", "admin_tls_key", "key_type", "serverconf_url",
+                    "messagelog_url", "messagelog_synchronous", "messagelog_cache_mib", "workers")
+
+
+def restart_only(before: NodeSettings, after: NodeSettings) -> list[str]:
+    """The settings that differ between ``before`` and ``after`` and cannot change in a running node."""
+    return [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(after, name)]
+
+
+def _stamp(path: Path) -> tuple[Any, ...]:
+    """A file's or a folder's fingerprint: its own and its entries' (inode, mtime, size); empty when absent."""
+    found: list[tuple[Any, ...]] = []
+    paths = [path]
+    if path.is_dir():
+        paths += sorted(path.iterdir())
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            continue
+        found.append((p.name, st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(found)
+
+
+class NodeLive(NodeJobs):
+    """The part of :class:`~gateway.node.GatewayNode` that follows changes made beside it."""
+
+    keys: Any
+    sign_keys: dict[Any, Any]
+    auth_chain: list[Any]
+    _own_certs: dict[str, Any]
+    _live_stamps: dict[str, tuple[Any, ...]]
+
+    def _watched(self) -> dict[str, Path]:
+        d = self.directory
+        return {"settings": d / SETTINGS_FILE, "keys": d / "keys", "certs": d / "certs", "token": d / "token"}
+
+    def _start_following(self) -> None:
+        """Take the fingerprints of what the node read at start (called once it is built)."""
+        self._live_stamps = {name: _stamp(path) for name, path in self._watched().items()}
+
+    def follow_changes(self) -> list[str]:
+        """One check (a job every :data:`LIVE_CHECK_SECONDS`): apply what changed; the names of what did."""
+        if not hasattr(self, "_live_stamps"):
+            self._start_following()
+        changed = []
+        for name, path in self._watched().items():
+            stamp = _stamp(path)
+            if stamp != self._live_stamps.get(name):
+                self._live_stamps[name] = stamp
+                changed.append(name)
+        if "settings" in changed:
+            self._follow_settings()
+        if self._follow_conf():
+            changed.append("configuration")
+        if {"keys", "certs", "token"} & set(changed):
+            self._follow_keys()
+        return changed
+
+    def _follow_settings(self) -> None:
+        before = self.settings
+        try:
+            after = NodeSettings.load(self.directory)
+        except Exception as exc:  # noqa: BLE001 - a half-edited file: keep serving with what is in use
+            log.warning("%s not taken into use: %s", SETTINGS_FILE, exc)
+            return
+        for name in restart_only(before, after):
+            log.warning("setting %s changed (%r -> %r): takes effect at the next restart", name,
+                        getattr(before, name), getattr(after, name))
+        live = dataclasses.replace(after, **{name: getattr(before, name) for name in RESTART_SETTINGS})
+        self.settings = live
+        self._reschedule(before, live)
+
+    def _reschedule(self, before: NodeSettings, after: NodeSettings) -> None:
+        sched = self._scheduler
+        if sched is None:
+            return
+        for job, name in (("conf-download", "conf_interval_seconds"), ("ocsp-refresh", "ocsp_interval_seconds")):
+            if getattr(before, name) != getattr(after, name) and sched.get_job(job) is not None:
+                seconds = getattr(after, name) if job == "conf-download" else min(30, after.ocsp_interval_seconds)
+                sched.reschedule_job(job, trigger="interval", seconds=seconds)
+                log.info("%s now every %d s", job, seconds)
+
+    def _follow_conf(self) -> bool:
+        """A new anchor or allowed federations: the main process downloads at once; a worker filters again."""
+        store = self.conf_store
+        if store is None or not hasattr(store, "follow") or not store.follow(self.settings):
+            return False
+        if self._is_main_process():
+            try:
+                self.refresh_conf()
+            except Exception as exc:  # noqa: BLE001 - the scheduled download tries again
+                log.warning("configuration download after a change failed: %s", exc)
+        else:
+            self._reload_cas()
+        return True
+
+    def _is_main_process(self) -> bool:
+        return not getattr(self, "_is_worker", False)
+
+    def _follow_keys(self) -> None:
+        """Choose each member's sign key again; a new auth certificate goes into the TLS contexts."""
+        from gateway.provision import load_cert_chain, signing_keys
+        from gateway.signing import SignKey
+
+        try:
+            chosen = {member: SignKey(key_id, tuple(chain))
+                      for member, (key_id, chain) in signing_keys(self.directory, self.keys).items()}
+            auth_chain = load_cert_chain(self.directory, "auth")
+        except Exception as exc:  # noqa: BLE001 - e.g. a certificate half-imported: keep the keys in use
+            log.warning("keys or certificates not taken into use: %s", exc)
+            return
+        if chosen != self.sign_keys:
+            # the signing part and the OCSP store hold these very dicts: changed in place
+            self.sign_keys.clear()
+            self.sign_keys.update(chosen)
+            log.info("sign keys now %s", ", ".join(f"{m.to_text()}: {k.key_id}" for m, k in chosen.items()))
+        certs = {"auth": auth_chain[0], **{k.key_id: k.chain[0] for k in chosen.values()}}
+        auth_changed = auth_chain[0] != self.auth_chain[0]
+        self.auth_chain = auth_chain
+        if certs != self._own_certs:
+            self._own_certs.clear()
+            self._own_certs.update(certs)
+            if self._is_main_process():
+                self.refresh_ocsp()  # a new certificate needs its OCSP response before peers accept it
+            else:
+                self.own_ocsp.reload()
+        if auth_changed:
+            self._reload_own_tls()
