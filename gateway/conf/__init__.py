@@ -26,9 +26,9 @@ __all__ = [
     "Router",
     "ServerEntry",
     "SharedParamsView",
-    "split_address",
     "check_anchor",
     "install_anchor",
+    "split_address",
 ]
 
 __getattr__, __dir__ = attach(__name__, {

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from ._workers import parse_listen, sild_command
 
 __all__ = [
+    "RESTART_SETTINGS",
     "GatewayNode",
     "PolicyCache",
-    "RESTART_SETTINGS",
     "gateway_status",
     "parse_listen",
     "refresh_own_ocsp",

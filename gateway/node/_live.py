@@ -104,7 +104,7 @@ class NodeLive(NodeJobs):
             self._follow_settings()
         if self._follow_conf():
             changed.append("configuration")
-        if {"keys", "certs", "token"} & set(changed):
+        if {"keys", "certs", "token"} & set(changed) or getattr(self, "_keys_pending", False):
             self._follow_keys()
         return changed
 
@@ -126,9 +126,11 @@ class NodeLive(NodeJobs):
         sched = self._scheduler
         if sched is None:
             return
-        for job, name in (("conf-download", "conf_interval_seconds"), ("ocsp-refresh", "ocsp_interval_seconds")):
+        jobs = (("conf-download", "conf_interval_seconds", after.conf_interval_seconds),
+                ("ocsp-refresh", "ocsp_interval_seconds", min(30, after.ocsp_interval_seconds)),  # as _start_jobs
+                ("messagelog-timestamping", "timestamp_interval_seconds", after.timestamp_interval_seconds))
+        for job, name, seconds in jobs:
             if getattr(before, name) != getattr(after, name) and sched.get_job(job) is not None:
-                seconds = getattr(after, name) if job == "conf-download" else min(30, after.ocsp_interval_seconds)
                 sched.reschedule_job(job, trigger="interval", seconds=seconds)
                 log.info("%s now every %d s", job, seconds)
 
@@ -150,7 +152,13 @@ class NodeLive(NodeJobs):
         return not getattr(self, "_is_worker", False)
 
     def _follow_keys(self) -> None:
-        """Choose each member's sign key again; a new auth certificate goes into the TLS contexts."""
+        """Choose each member's sign key again; a new auth certificate goes into the TLS contexts.
+
+        A member switches to a new sign key only once this process holds an OCSP
+        response for its certificate: peers refuse a signature without one. The main
+        process fetches it at once; a worker reads what the main process stored and,
+        until it is there, keeps signing with the key in use (checked again every round).
+        """
         from gateway.provision import load_cert_chain, signing_keys
         from gateway.signing import SignKey
 
@@ -161,20 +169,31 @@ class NodeLive(NodeJobs):
         except Exception as exc:  # noqa: BLE001 - e.g. a certificate half-imported: keep the keys in use
             log.warning("keys or certificates not taken into use: %s", exc)
             return
-        if chosen != self.sign_keys:
-            # the signing part and the OCSP store hold these very dicts: changed in place
+        in_use = {k.key_id: k.chain[0] for k in self.sign_keys.values()}
+        self._own_certs_are({"auth": auth_chain[0], **in_use, **{k.key_id: k.chain[0] for k in chosen.values()}})
+        if not self._is_main_process() and getattr(self, "_keys_pending", False):
+            self.own_ocsp.reload()  # the main process may have stored the response since the last round
+        ready = {member: key if key == self.sign_keys.get(member) or self.own_ocsp.for_key(key.key_id)
+                 or member not in self.sign_keys else self.sign_keys[member] for member, key in chosen.items()}
+        self._keys_pending = ready != chosen
+        if ready != self.sign_keys:
+            # the signing part holds this very dict: changed in place
             self.sign_keys.clear()
-            self.sign_keys.update(chosen)
-            log.info("sign keys now %s", ", ".join(f"{m.to_text()}: {k.key_id}" for m, k in chosen.items()))
-        certs = {"auth": auth_chain[0], **{k.key_id: k.chain[0] for k in chosen.values()}}
-        auth_changed = auth_chain[0] != self.auth_chain[0]
-        self.auth_chain = auth_chain
-        if certs != self._own_certs:
-            self._own_certs.clear()
-            self._own_certs.update(certs)
-            if self._is_main_process():
-                self.refresh_ocsp()  # a new certificate needs its OCSP response before peers accept it
-            else:
-                self.own_ocsp.reload()
-        if auth_changed:
+            self.sign_keys.update(ready)
+            log.info("sign keys now %s", ", ".join(f"{m.to_text()}: {k.key_id}" for m, k in ready.items()))
+        if not self._keys_pending:  # the replaced keys' certificates need no more OCSP responses
+            self._own_certs_are({"auth": auth_chain[0], **{k.key_id: k.chain[0] for k in ready.values()}})
+        if auth_chain[0] != self.auth_chain[0]:
+            self.auth_chain = auth_chain
             self._reload_own_tls()
+
+    def _own_certs_are(self, certs: dict[str, Any]) -> None:
+        """The certificates whose OCSP responses this node keeps (the OCSP store holds this very dict)."""
+        if certs == self._own_certs:
+            return
+        self._own_certs.clear()
+        self._own_certs.update(certs)
+        if self._is_main_process():
+            self.refresh_ocsp()  # a new certificate needs its OCSP response before peers accept it
+        else:
+            self.own_ocsp.reload()

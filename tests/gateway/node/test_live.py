@@ -181,3 +181,24 @@ def test_a_running_node_takes_live_settings_and_logs_the_others(tmp_path: Path, 
         node.follow_changes()
     assert node.settings.allowed_federations == ("FI",)  # a broken file leaves the node as it was
     assert any("not taken into use" in r.getMessage() for r in caplog.records)
+
+
+def test_changed_intervals_reschedule_the_running_jobs(tmp_path: Path) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    gdir = _gateway_dir(tmp_path)
+    node = _Live(gdir)
+    sched = BackgroundScheduler()
+    sched.add_job(print, "interval", seconds=60, id="conf-download")
+    sched.add_job(print, "interval", seconds=60, id="messagelog-timestamping")
+    sched.start(paused=True)
+    node._scheduler = sched
+    try:
+        data = json.loads((gdir / "gateway.json").read_text())
+        data.update(conf_interval_seconds=7, timestamp_interval_seconds=9)
+        (gdir / "gateway.json").write_text(json.dumps(data))
+        node.follow_changes()
+        assert sched.get_job("conf-download").trigger.interval.total_seconds() == 7
+        assert sched.get_job("messagelog-timestamping").trigger.interval.total_seconds() == 9
+    finally:
+        sched.shutdown(wait=False)
