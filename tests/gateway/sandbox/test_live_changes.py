@@ -13,12 +13,16 @@ the running processes with the CLI or the admin API:
 * the member's sign key renewed, its certificate issued and imported: the next
   exchange's request is signed with the new certificate;
 * an anchor posted to the admin API is verified against its sources; one of another
-  instance is refused with a one-line reason.
+  instance is refused with a one-line reason;
+* the authority rotates its internal signing key (operator guide section 4): the
+  gateway whose operator ran ``sild gateway anchor install`` keeps verifying the
+  configuration, the one whose operator did not fails with ``unknown_verification_cert``.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -173,3 +177,34 @@ def test_an_anchor_posted_to_the_admin_api_is_verified_and_one_of_another_instan
     assert other.status_code == 422
     assert other.json()["code"] == "gateway.anchor.refused" and "instance FI" in other.json()["message"]
     assert (Path(gw["directory"]) / "anchor.xml").read_bytes() == current
+
+
+def _conf_status(gdir: str) -> dict[str, Any]:
+    return json.loads((Path(gdir) / "conf" / "status.json").read_text())["EE"]  # type: ignore[no-any-return]
+
+
+def test_an_authority_key_rotation_needs_only_an_anchor_install_on_the_running_gateway(sandbox, tmp_path):
+    """Operator guide section 4: new key (pending), new anchor installed on the gateway, key activated."""
+    central = str(sandbox / "EE" / "central")
+    gdir = _gateway(sandbox, TAX_GW)["directory"]
+    other = _gateway(sandbox, "EE/GOV/70000002/gw1")["directory"]  # its operator installs nothing
+    created = _sild("central", "key", "create", central, "--kind", "internal")
+    assert created.returncode == 0, created.stderr
+    key_id = created.stdout.split()[0]
+    assert _sild("central", "anchor", central, "--internal", "--out", str(tmp_path / "new.xml")).returncode == 0
+    installed = _sild("gateway", "anchor", "install", gdir, str(tmp_path / "new.xml"))
+    assert installed.returncode == 0, installed.stderr
+    assert f"anchor SHA-224: {anchor_fingerprint((tmp_path / 'new.xml').read_bytes())}" in installed.stdout
+
+    assert _sild("central", "key", "activate", central, key_id).returncode == 0
+    # the authority now signs with the new key: a gateway without the new anchor cannot verify it ...
+    _within(40, lambda: _conf_status(other).get("error", {}).get("code") == "federation.conf.unknown_verification_cert")
+    refused_at = dt.datetime.fromisoformat(_conf_status(other)["lastAttempt"])
+
+    # ... the one that installed it, running all along, downloads and verifies it
+    def verified_since_then() -> bool:
+        status = _conf_status(gdir)
+        return status["ok"] is True and dt.datetime.fromisoformat(status["lastSuccess"]) > refused_at
+
+    _within(20, verified_since_then)
+    assert _passes(sandbox)
