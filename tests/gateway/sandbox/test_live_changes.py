@@ -14,6 +14,8 @@ the running processes with the CLI or the admin API:
   exchange's request is signed with the new certificate;
 * an anchor posted to the admin API is verified against its sources; one of another
   instance is refused with a one-line reason;
+* a CA the authority approves and then removes: a peer certified by it gets through the
+  mutual-TLS handshake of both workers, then fails it;
 * the authority rotates its internal signing key (operator guide section 4): the
   gateway whose operator ran ``sild gateway anchor install`` keeps verifying the
   configuration, the one whose operator did not fails with ``unknown_verification_cert``.
@@ -25,6 +27,7 @@ import base64
 import datetime as dt
 import json
 import os
+import socket
 import sqlite3
 import ssl
 import subprocess
@@ -207,4 +210,43 @@ def test_an_authority_key_rotation_needs_only_an_anchor_install_on_the_running_g
         return status["ok"] is True and dt.datetime.fromisoformat(status["lastSuccess"]) > refused_at
 
     _within(20, verified_since_then)
+    assert _passes(sandbox)
+
+
+def _handshakes(address: str, cert: Path, key: Path) -> bool:
+    """Whether the running gateway's mutual-TLS port completes a request with this client certificate
+    (the server proxy then refuses an unregistered peer in HTTP: what matters is that TLS let it through)."""
+    host, _, port = address.rpartition(":")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(str(cert), str(key), password="sandbox-pin")
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as raw, ctx.wrap_socket(raw) as tls:
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: peer\r\nConnection: close\r\n\r\n")
+            return tls.recv(64).startswith(b"HTTP/1.1 ")
+    except (ssl.SSLError, ConnectionError):
+        return False
+
+
+def test_a_ca_removed_from_the_configuration_fails_the_next_handshake_on_every_worker(sandbox, tmp_path):
+    from trust.pki import EJBCA_PROFILE
+
+    central = str(sandbox / "EE" / "central")
+    address = _gateway(sandbox, TAX_GW)["peer_address"]
+    ca = tmp_path / "extra-ca"
+    assert _sild("trust", "init", str(ca), "--instance", "EE", "--key-type", "ec-p256").returncode == 0
+    issued = _sild("trust", "issue", str(ca), "--kind", "auth", "--member", "EE/GOV/70000001", "--server", "other",
+                   "--out", str(tmp_path / "peer"))
+    assert issued.returncode == 0, issued.stderr
+    cert, key = tmp_path / "peer.pem", tmp_path / "peer.key"
+    assert not _handshakes(address, cert, key)  # a CA the configuration does not approve
+
+    added = _sild("central", "ca", "add", central, "--name", "extra", "--cert", str(ca / "certs" / "root.pem"),
+                  "--profile", EJBCA_PROFILE)
+    assert added.returncode == 0, added.stderr
+    _within(40, lambda: all(_handshakes(address, cert, key) for _ in range(6)))  # both workers trust it
+
+    assert _sild("central", "ca", "remove", central, "--name", "extra").returncode == 0
+    _within(40, lambda: not any(_handshakes(address, cert, key) for _ in range(6)))  # no restart
     assert _passes(sandbox)
