@@ -44,11 +44,40 @@ class NodeJobs(NodePorts):
     _worker_count: int
     _scheduler: Any
     _is_worker: bool
+    _tsa_in_use: tuple[str, bytes] | None = None  # the TSA the timestamping job stamps with
 
     def refresh_conf(self) -> None:
         if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
             self.observe_conf(self.conf_store.refresh())
         self._reload_cas()
+        self._follow_tsa()
+
+    def _follow_tsa(self) -> None:
+        """The configuration approves another TSA than the one in use: the timestamping job moves to it.
+
+        Why: the job is made at start with the first approved TSA; an authority that
+        replaces its TSA would otherwise leave the node stamping (and failing) against
+        the old one until a restart.
+        """
+        sched = getattr(self, "_scheduler", None)
+        if sched is None or getattr(self, "_is_worker", False) or self._approved_tsa() == self._tsa_in_use:
+            return
+        stamper = self._timestamper()
+        if stamper is not None:
+            stamper.schedule(sched, interval_seconds=self.settings.timestamp_interval_seconds)  # replaces the job
+            log.info("timestamping now with %s", self._tsa_in_use[0] if self._tsa_in_use else None)
+        elif sched.get_job("messagelog-timestamping") is not None:
+            sched.remove_job("messagelog-timestamping")
+
+    def _approved_tsa(self) -> tuple[str, bytes] | None:
+        """(URL, certificate) of the TSA the node stamps with: the first one its instance approves."""
+        from trust.pki import cert_der
+
+        try:
+            tsas = self.policy_for(self.settings.instance, self.clock()).tsas
+        except Exception:  # noqa: BLE001 - no valid configuration: nothing to stamp with
+            return None
+        return (tsas[0].url, cert_der(tsas[0].cert)) if tsas else None
 
     def observe_conf(self, report: Any) -> None:
         """A configuration refresh in the metrics: expiry per instance, refused rollbacks."""
@@ -117,6 +146,7 @@ class NodeJobs(NodePorts):
             policy = self.policy_for(self.settings.instance, self.clock())
         except Exception:  # noqa: BLE001
             return None
+        self._tsa_in_use = self._approved_tsa()
         if not policy.tsas:
             log.warning("no approved TSA in the configuration: messages will not be timestamped")
             return None

@@ -202,3 +202,45 @@ def test_changed_intervals_reschedule_the_running_jobs(tmp_path: Path) -> None:
         assert sched.get_job("messagelog-timestamping").trigger.interval.total_seconds() == 9
     finally:
         sched.shutdown(wait=False)
+
+
+class _Stamping(NodeLive):
+    """The jobs part of a node whose configuration approves the TSAs of ``tsas``."""
+
+    def __init__(self, directory: Path, tsas: list[Any], sched: Any) -> None:
+        from types import SimpleNamespace
+
+        self.directory, self.settings = directory, NodeSettings.load(directory)
+        self.clock = lambda: NOW  # type: ignore[assignment]
+        self.policy_for = lambda instance, at: SimpleNamespace(tsas=tuple(tsas))
+        self.messagelog = SimpleNamespace(clock=self.clock)  # type: ignore[assignment]
+        self.conf_store, self.metrics, self._is_worker, self._scheduler = None, None, False, sched
+        self._server_ctx = None
+
+
+def test_a_tsa_replaced_in_the_configuration_moves_the_timestamping_job(tmp_path: Path) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from trust.pki import ApprovedTsa
+
+    def tsa(name: str) -> Any:
+        return ApprovedTsa(name, f"http://127.0.0.1:9/{name}", pki.self_signed(pki.new_key(), pki.name(CN=name), **VALID))
+
+    tsas = [tsa("old")]
+    sched = BackgroundScheduler()
+    sched.start(paused=True)
+    try:
+        node = _Stamping(_gateway_dir(tmp_path), tsas, sched)
+        node._timestamper().schedule(sched, interval_seconds=60)  # as at start
+        first = sched.get_job("messagelog-timestamping")
+        node.refresh_conf()
+        assert sched.get_job("messagelog-timestamping") is first  # the same TSA: the job stays
+        tsas[0] = tsa("new")
+        node.refresh_conf()
+        assert node._tsa_in_use[0] == "http://127.0.0.1:9/new"
+        assert sched.get_job("messagelog-timestamping") is not first
+        tsas.clear()
+        node.refresh_conf()
+        assert sched.get_job("messagelog-timestamping") is None  # no approved TSA: nothing to stamp with
+    finally:
+        sched.shutdown(wait=False)
