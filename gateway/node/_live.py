@@ -23,7 +23,9 @@ only what changed:
   imported signs the next message), and a new auth certificate goes into both TLS
   contexts;
 * approved CAs: :meth:`~gateway.node._ports.NodePorts._reload_cas` builds a new
-  mutual-TLS context when the set changed, removals included.
+  mutual-TLS context when the set changed, removals included; the approved TSA:
+  the timestamping job moves to a new one (``NodeJobs._follow_tsa``), both after
+  each download.
 
 Server-configuration rows (clients, services, rights) need nothing here: every
 process's :meth:`gateway.serverconf.ServerConf.snapshot` checks the database's change

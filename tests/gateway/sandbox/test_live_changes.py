@@ -9,7 +9,8 @@ the running processes with the CLI or the admin API:
 * ``allowed_federations`` edited to none: the partner's configuration leaves the
   workers and an exchange to FI fails; edited back to FI: it is downloaded again and
   the exchange passes;
-* an access right revoked on the provider: the running provider refuses within seconds;
+* an access right revoked, a service disabled on the provider: the running provider
+  refuses within seconds;
 * the member's sign key renewed, its certificate issued and imported: the next
   exchange's request is signed with the new certificate;
 * an anchor posted to the admin API is verified against its sources; one of another
@@ -133,6 +134,17 @@ def test_a_revoked_right_is_refused_by_the_running_provider(sandbox):
         _within(10, _refused(sandbox, "access_denied"))
     finally:
         assert _sild("gateway", "access", "grant", vero, service, TAX.to_text()).returncode == 0
+    _within(10, lambda: _passes(sandbox))
+
+
+def test_a_disabled_service_is_refused_by_the_running_provider(sandbox):
+    vero = _gateway(sandbox, VERO_GW)["directory"]
+    service = VERO_SVC.to_text()
+    assert _sild("gateway", "service", "disable", vero, service, "--notice", "Closed for the test").returncode == 0
+    try:
+        _within(10, _refused(sandbox, "Closed for the test"))
+    finally:
+        assert _sild("gateway", "service", "enable", vero, service).returncode == 0
     _within(10, lambda: _passes(sandbox))
 
 
