@@ -300,24 +300,16 @@ def set_command(directory: Path, assignments: tuple[str, ...]) -> None:
     listen addresses, workers, databases) take effect at the next restart, and this
     command says so.
     """
-    from gateway.node import restart_only
+    from gateway.settings import restart_only, with_changes
 
     before = NodeSettings.load(directory)
-    current = before.__dict__
     changes: dict[str, Any] = {}
     for text in assignments:
         name, sep, value = text.partition("=")
-        if not sep or name not in current or name == "registration":
-            editable = ", ".join(n for n in current if n != "registration")
-            raise SetupError(f"{text!r} is not NAME=VALUE with one of the settings {editable}")
-        if isinstance(current[name], int):
-            try:
-                changes[name] = int(value)
-            except ValueError:
-                raise SetupError(f"{name} wants a whole number, not {value!r}") from None
-        else:
-            changes[name] = value
-    after = NodeSettings(**{**current, **changes})
+        if not sep:
+            raise SetupError(f"{text!r} is not NAME=VALUE")
+        changes[name] = value
+    after = with_changes(before, changes)
     after.save(directory)
     for name in changes:
         old, new = getattr(before, name), getattr(after, name)

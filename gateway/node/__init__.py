@@ -13,19 +13,16 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
-    from ._live import RESTART_SETTINGS, restart_only
     from ._node import GatewayNode, PolicyCache
     from ._status import gateway_status, refresh_own_ocsp, status_lines
     from ._workers import parse_listen, sild_command
 
 __all__ = [
-    "RESTART_SETTINGS",
     "GatewayNode",
     "PolicyCache",
     "gateway_status",
     "parse_listen",
     "refresh_own_ocsp",
-    "restart_only",
     "sild_command",
     "status_lines",
 ]
@@ -33,11 +30,9 @@ __all__ = [
 __getattr__, __dir__ = attach(__name__, {
     "GatewayNode": "._node",
     "PolicyCache": "._node",
-    "RESTART_SETTINGS": "._live",
     "gateway_status": "._status",
     "parse_listen": "._workers",
     "refresh_own_ocsp": "._status",
-    "restart_only": "._live",
     "sild_command": "._workers",
     "status_lines": "._status",
 })

@@ -14,8 +14,8 @@ only what changed:
 * settings: the live ones (``allowed_federations``, the job intervals,
   ``public_address``, ``registration``) are taken over; one that fixes what the
   process bound or opened at start (ports, listen addresses, worker count,
-  databases) is logged as taking effect at the next restart (:func:`restart_only`,
-  which the CLI uses to warn too);
+  databases) is logged as taking effect at the next restart
+  (:func:`gateway.settings.restart_only`, which the CLI and the admin API use to warn too);
 * anchor and allowed federations: :meth:`gateway.conf.ConfStore.follow` swaps the
   configuration client's parameters; the main process downloads at once;
 * keys and certificates: the sign key of each member is chosen again
@@ -40,25 +40,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gateway.settings import SETTINGS_FILE, NodeSettings
+from gateway.settings import RESTART_SETTINGS, SETTINGS_FILE, NodeSettings, restart_only
 
 from ._jobs import NodeJobs
 
 log = logging.getLogger("sild.gateway.node")
 
 LIVE_CHECK_SECONDS = 2  # how soon a change made beside the running node takes effect
-
-#: Settings fixed by what a process bound or opened at start: changed in ``gateway.json``
-#: they take effect at the next restart (the node logs it; the CLI warns).
-RESTART_SETTINGS = ("server", "instance", "is_host", "is_port", "is_tls_port", "peer_host", "peer_port", "ocsp_port",
-                    "admin_port", "admin_listen", "admin_tls_cert", "admin_tls_key", "key_type", "serverconf_url",
-                    "messagelog_url", "messagelog_synchronous", "messagelog_cache_mib", "workers")
-
-
-def restart_only(before: NodeSettings, after: NodeSettings) -> list[str]:
-    """The settings that differ between ``before`` and ``after`` and cannot change in a running node."""
-    return [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(after, name)]
-
 
 def _stamp(path: Path) -> tuple[Any, ...]:
     """A file's or a folder's fingerprint: its own and its entries' (inode, mtime, size); empty when absent."""

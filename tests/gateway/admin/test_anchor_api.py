@@ -1,6 +1,7 @@
 """``GET/POST /api/v1/anchor`` over real HTTP against a real authority's configuration server:
 the rotated anchor is installed by the admin role only, another instance's is refused with 422
-and a one-line reason, and the anchor in use stays untouched by refusals (issue 17)."""
+and a one-line reason, and the anchor in use stays untouched by refusals; ``GET/PATCH
+/api/v1/settings`` change gateway.json and name what needs a restart (issue 17)."""
 
 from __future__ import annotations
 
@@ -43,9 +44,10 @@ def test_anchor_endpoints_install_a_verified_anchor_and_refuse_others(tmp_path: 
     thread.start()
     http = httpx.Client(base_url=f"http://127.0.0.1:{server.bind_addr[1]}", timeout=30, trust_env=False)
 
-    def call(method: str, role: str, data: bytes | None = None) -> httpx.Response:
-        return http.request(method, "/api/v1/anchor", content=data,
-                            headers={"Authorization": f"Bearer {keys[role]}", "Content-Type": "application/xml"})
+    def call(method: str, role: str, data: bytes | None = None, path: str = "/api/v1/anchor",
+             content_type: str = "application/xml") -> httpx.Response:
+        return http.request(method, path, content=data,
+                            headers={"Authorization": f"Bearer {keys[role]}", "Content-Type": content_type})
 
     try:
         shown = call("GET", "viewer").json()
@@ -70,6 +72,22 @@ def test_anchor_endpoints_install_a_verified_anchor_and_refuse_others(tmp_path: 
         assert installed.json()["fingerprint"] == anchor_fingerprint(data) and installed.json()["unchanged"] is False
         assert (gdir / "anchor.xml").read_bytes() == data
         assert call("GET", "viewer").json()["fingerprint"] == anchor_fingerprint(data)
+
+        def patch(role: str, body: str) -> httpx.Response:
+            return call("PATCH", role, body.encode(), "/api/v1/settings", "application/json")
+
+        assert call("GET", "viewer", path="/api/v1/settings").json()["allowed_federations"] == "none"
+        assert patch("viewer", '{"allowed_federations": "FI"}').status_code == 403
+        changed = patch("admin", '{"allowed_federations": "FI", "peer_port": 5600}')
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["restart_required"] == ["peer_port"] and changed.json()["changed"] == [
+            "allowed_federations", "peer_port"]
+        assert NodeSettings.load(gdir).allowed_federations == ("FI",)
+        for bad, code in (('{"workers": 0}', "gateway.setup.error"), ('{"colour": "red"}', "gateway.setup.error"),
+                          ('{"peer_port": "x"}', "gateway.setup.error"), ("[]", "gateway.admin.bad_body")):
+            refused = patch("admin", bad)
+            assert refused.status_code == 400 and refused.json()["code"] == code, refused.text
+        assert NodeSettings.load(gdir).peer_port == 5600
     finally:
         http.close()
         server.stop()

@@ -19,10 +19,9 @@ from click.testing import CliRunner
 
 from gateway.cli import cli
 from gateway.net import EdgeServer, client_ssl_context
-from gateway.node import restart_only
 from gateway.node._live import NodeLive
 from gateway.node._ports import NodePorts
-from gateway.settings import NodeSettings
+from gateway.settings import NodeSettings, restart_only
 
 from tests.support import pki
 
@@ -126,8 +125,9 @@ def test_set_changes_settings_and_warns_about_those_needing_a_restart(tmp_path: 
     assert "sild: warning: peer_port takes effect at the next restart of the node" in fixed.output
     assert "sild: warning: workers takes effect at the next restart of the node" in fixed.output
 
-    for bad, reason in (("workers=lots", "whole number"), ("colour=red", "not NAME=VALUE"),
-                        ("workers=0", "workers must be"), ("registration={}", "not NAME=VALUE")):
+    for bad, reason in (("workers=lots", "whole number"), ("colour=red", "not one of the settings"),
+                        ("workers=0", "workers must be"), ("registration={}", "not one of the settings"),
+                        ("workers", "not NAME=VALUE")):
         refused = runner.invoke(cli, ["gateway", "set", str(gdir), bad])
         assert refused.exit_code == 1 and reason in refused.output, refused.output
         assert refused.output.strip().count("\n") == 0
