@@ -198,6 +198,41 @@ def remote_overrides(value: Iterable[str] | str) -> tuple[str, ...]:
             raise SetupError(f"message_body_logging_remote_overrides names subsystems, not the member {text!r}")
         out.append(client.to_text())
     return tuple(sorted(set(out)))
+#: Settings fixed by what a node's processes bound or opened at start: changed, they take
+#: effect at the next restart (a running node follows the others, ``gateway.node._live``).
+RESTART_SETTINGS = ("server", "instance", "is_host", "is_port", "is_tls_port", "peer_host", "peer_port", "ocsp_port",
+                    "admin_port", "admin_listen", "admin_tls_cert", "admin_tls_key", "key_type", "serverconf_url",
+                    "messagelog_url", "messagelog_synchronous", "messagelog_cache_mib", "workers")
+
+
+def restart_only(before: NodeSettings, after: NodeSettings) -> list[str]:
+    """The settings that differ between ``before`` and ``after`` and cannot change in a running node."""
+    return [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(after, name)]
+
+
+def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSettings:
+    """``settings`` with ``changes`` (name -> value, numbers also as text), validated.
+
+    One way for ``sild gateway set`` and ``PATCH /api/v1/settings`` to change
+    ``gateway.json``: an unknown name, ``registration`` (written by ``gateway
+    register``), a word where a number belongs or an invalid value is a
+    :class:`SetupError` with a one-line reason.
+    """
+    current = settings.__dict__
+    typed: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in current or name == "registration":
+            editable = ", ".join(n for n in current if n != "registration")
+            raise SetupError(f"{name!r} is not one of the settings {editable}")
+        if isinstance(current[name], int) and not isinstance(value, int):
+            try:
+                value = int(str(value))
+            except ValueError:
+                raise SetupError(f"{name} wants a whole number, not {value!r}") from None
+        elif not isinstance(current[name], int) and not isinstance(value, str):
+            raise SetupError(f"{name} wants text, not {value!r}")
+        typed[name] = value
+    return NodeSettings(**{**current, **typed})
 
 
 def parse_federations(value: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._app import create_app
     from ._config import AdminConfig
-    from ._tls import admin_client_context, admin_ssl_context, admin_tls_files, admin_url, ensure_admin_tls
+    from .upkeep import admin_client_context, admin_ssl_context, admin_tls_files, admin_url, ensure_admin_tls
 
 __all__ = [
     "AdminConfig",
@@ -27,10 +27,10 @@ __all__ = [
 
 __getattr__, __dir__ = attach(__name__, {
     "AdminConfig": "._config",
-    "admin_client_context": "._tls",
-    "admin_ssl_context": "._tls",
-    "admin_tls_files": "._tls",
-    "admin_url": "._tls",
+    "admin_client_context": ".upkeep",
+    "admin_ssl_context": ".upkeep",
+    "admin_tls_files": ".upkeep",
+    "admin_url": ".upkeep",
     "create_app": "._app",
-    "ensure_admin_tls": "._tls",
+    "ensure_admin_tls": ".upkeep",
 })

@@ -31,7 +31,6 @@ from typing import Any, Callable
 from flask import Blueprint, Flask
 
 from ._audit import audit_blueprint, install_audit
-from ._backup import backup_blueprint
 from ._clients import clients_blueprint
 from ._config import AdminConfig
 from ._descriptions import descriptions_blueprint
@@ -41,13 +40,14 @@ from ._http import MAX_BODY, path_client, path_form
 from ._records import records_blueprint
 from ._rights import rights_blueprint
 from ._services import services_blueprint
-from ._status import status_blueprint
+from .upkeep import anchor_blueprint, backup_blueprint, status_blueprint
 
 BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     status_blueprint, clients_blueprint, services_blueprint, rights_blueprint, groups_blueprint, records_blueprint,
     descriptions_blueprint,
     backup_blueprint,
     audit_blueprint,
+    anchor_blueprint,
 )
 
 

@@ -7,6 +7,8 @@
     sild gateway serve DIR [--workers N]                      (N processes serve the ports)
     sild gateway status DIR
     sild gateway ocsp refresh DIR                             (fetch own OCSP responses now)
+    sild gateway anchor install DIR FILE                      (a new anchor, verified; no restart)
+    sild gateway set DIR NAME=VALUE ...                       (change gateway.json; live where it can be)
 
 The token PIN comes from ``$SILD_TOKEN_PIN`` (or ``DIR/token.pin``, written only by
 the sandbox). Administration commands of the server configuration (clients,
@@ -286,6 +288,66 @@ def ocsp_refresh_command(directory: Path, as_json: bool) -> None:
         click.echo("\n".join(line for line in lines if line.startswith(("  OCSP", "    "))))
     if ocsp.get("last_error"):
         raise click.exceptions.Exit(1)
+
+
+@gateway_group.command("set")
+@DIR_ARG
+@click.argument("assignments", nargs=-1, required=True, metavar="NAME=VALUE...")
+def set_command(directory: Path, assignments: tuple[str, ...]) -> None:
+    """Change settings of gateway.json (validated, written atomically).
+
+    A running node takes the live ones within seconds; those fixed at start (ports,
+    listen addresses, workers, databases) take effect at the next restart, and this
+    command says so.
+    """
+    from gateway.settings import restart_only, with_changes
+
+    before = NodeSettings.load(directory)
+    changes: dict[str, Any] = {}
+    for text in assignments:
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise SetupError(f"{text!r} is not NAME=VALUE")
+        changes[name] = value
+    after = with_changes(before, changes)
+    after.save(directory)
+    for name in changes:
+        old, new = getattr(before, name), getattr(after, name)
+        if name == "allowed_federations":
+            old, new = federations_text(old), federations_text(new)
+        click.echo(f"{name}: {old} -> {new}")
+    for name in restart_only(before, after):
+        click.echo(f"sild: warning: {name} takes effect at the next restart of the node", err=True)
+
+
+@gateway_group.group("anchor")
+def anchor_group() -> None:
+    """The configuration anchor: install a new one (the authority rotated its signing key)."""
+
+
+@anchor_group.command("install")
+@DIR_ARG
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the check as JSON.")
+def anchor_install_command(directory: Path, file: Path, as_json: bool) -> None:
+    """Verify FILE against a download from its sources, then make it the gateway's anchor.
+
+    A running node downloads with the new anchor within seconds; no restart.
+    """
+    from gateway.conf import install_anchor
+
+    NodeSettings.load(directory)  # a clear error for a directory that is no gateway's
+    check = install_anchor(directory, file.read_bytes(), at=utc_now())
+    if as_json:
+        click.echo(json.dumps(check.to_json(), indent=2))
+        return
+    click.echo(f"anchor of instance {check.instance} verified: {check.source_url} answered with a configuration "
+               f"it signs (expires {check.expires_at.isoformat() if check.expires_at else 'never'})")
+    click.echo(f"anchor SHA-224: {check.fingerprint}")
+    if check.unchanged:
+        click.echo("this anchor is already installed; nothing changed")
+    else:
+        click.echo(f"installed in {directory / 'anchor.xml'}; a running node downloads with it within seconds")
 
 
 def _add_admin_commands() -> None:

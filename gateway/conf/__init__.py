@@ -12,21 +12,30 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._anchor import AnchorCheck, AnchorRefused, check_anchor, install_anchor
     from ._entries import ClientListing, ServerEntry
     from ._store import ConfStore
     from ._view import InstanceConf, Router, SharedParamsView, split_address
 
 __all__ = [
+    "AnchorCheck",
+    "AnchorRefused",
     "ClientListing",
     "ConfStore",
     "InstanceConf",
     "Router",
     "ServerEntry",
     "SharedParamsView",
+    "check_anchor",
+    "install_anchor",
     "split_address",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "AnchorCheck": "._anchor",
+    "AnchorRefused": "._anchor",
+    "check_anchor": "._anchor",
+    "install_anchor": "._anchor",
     "ClientListing": "._entries",
     "ConfStore": "._store",
     "InstanceConf": "._view",

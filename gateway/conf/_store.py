@@ -12,10 +12,12 @@ expired partner disappears from routing by its own expiry.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import logging
 import os
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -48,6 +50,8 @@ class ConfStore:
             allowed_federations=AllowedFederations.parse(list(settings.allowed_federations) or None)))
         self._current: dict[str, InstanceConf] = {}
         self.last_report: Any = None
+        self._anchor_stamp = _file_stamp(self.directory / "anchor.xml")
+        self._lock = threading.Lock()  # a download and a swap of anchor or federations never interleave
         self._loaded_stamp = self._stamp()
         self._load()
 
@@ -104,9 +108,50 @@ class ConfStore:
                 found.append((os.path.relpath(path, conf_dir), st.st_mtime_ns, st.st_size))
         return tuple(sorted(found))
 
+    def follow(self, settings: NodeSettings) -> bool:
+        """Take a new ``anchor.xml`` or changed ``allowed_federations`` into use, without a restart.
+
+        Why: the anchor and the allowed federations decide what the configuration client
+        downloads and which instances the proxies see; an operator changes them with
+        ``sild gateway anchor install`` or by editing ``gateway.json``, and a gateway that
+        ignored the change until a restart kept routing by the old set (issue 17). The
+        check is one ``stat``; the client's parameters are swapped between downloads and
+        the stored configuration is filtered again. True when something changed: the
+        main process then downloads at once. An unreadable new anchor is logged and the
+        one in use stays (``anchor install`` verifies before it writes).
+        """
+        stamp = _file_stamp(self.directory / "anchor.xml")
+        anchor_changed = stamp != self._anchor_stamp
+        federations_changed = settings.allowed_federations != self.settings.allowed_federations
+        if not anchor_changed and not federations_changed:
+            self.settings = settings
+            return False
+        with self._lock:
+            config = self.client.config
+            if anchor_changed:
+                self._anchor_stamp = stamp
+                try:
+                    anchor = load_anchor(self.directory / "anchor.xml")
+                except FederationError as exc:
+                    log.warning("new anchor.xml not taken into use: %s", exc)
+                    anchor = self.anchor
+                if anchor.raw != self.anchor.raw:
+                    log.info("configuration anchor changed (SHA-224 %s); downloading with it", anchor.fingerprint)
+                self.anchor = anchor
+                config = dataclasses.replace(config, anchor=anchor.anchor)
+            if federations_changed:
+                log.info("allowed federations changed to %s", ",".join(settings.allowed_federations) or "none")
+                config = dataclasses.replace(config, allowed_federations=AllowedFederations.parse(
+                    list(settings.allowed_federations) or None))
+            self.client.config = config
+            self.settings = settings
+            self._load()
+        return True
+
     def refresh(self) -> Any:
         """One download round; the stored copy stays in use when it fails."""
-        report = self.client.refresh(self.clock())
+        with self._lock:
+            report = self.client.refresh(self.clock())
         self.last_report = report
         if not report.ok:
             for outcome in report.outcomes:
@@ -139,3 +184,12 @@ class ConfStore:
                         if path.is_file() and "private" not in path.name.lower():
                             zf.write(path, f"verificationconf/{entry.name}/{path.name}")
         return buf.getvalue()
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells a replaced file from the one read: inode, modification time, size (None: absent)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)

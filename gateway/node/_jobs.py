@@ -43,11 +43,41 @@ class NodeJobs(NodePorts):
     _metrics_file: Path | None
     _worker_count: int
     _scheduler: Any
+    _is_worker: bool
+    _tsa_in_use: tuple[str, bytes] | None = None  # the TSA the timestamping job stamps with
 
     def refresh_conf(self) -> None:
         if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
             self.observe_conf(self.conf_store.refresh())
         self._reload_cas()
+        self._follow_tsa()
+
+    def _follow_tsa(self) -> None:
+        """The configuration approves another TSA than the one in use: the timestamping job moves to it.
+
+        Why: the job is made at start with the first approved TSA; an authority that
+        replaces its TSA would otherwise leave the node stamping (and failing) against
+        the old one until a restart.
+        """
+        sched = getattr(self, "_scheduler", None)
+        if sched is None or getattr(self, "_is_worker", False) or self._approved_tsa() == self._tsa_in_use:
+            return
+        stamper = self._timestamper()
+        if stamper is not None:
+            stamper.schedule(sched, interval_seconds=self.settings.timestamp_interval_seconds)  # replaces the job
+            log.info("timestamping now with %s", self._tsa_in_use[0] if self._tsa_in_use else None)
+        elif sched.get_job("messagelog-timestamping") is not None:
+            sched.remove_job("messagelog-timestamping")
+
+    def _approved_tsa(self) -> tuple[str, bytes] | None:
+        """(URL, certificate) of the TSA the node stamps with: the first one its instance approves."""
+        from trust.pki import cert_der
+
+        try:
+            tsas = self.policy_for(self.settings.instance, self.clock()).tsas
+        except Exception:  # noqa: BLE001 - no valid configuration: nothing to stamp with
+            return None
+        return (tsas[0].url, cert_der(tsas[0].cert)) if tsas else None
 
     def observe_conf(self, report: Any) -> None:
         """A configuration refresh in the metrics: expiry per instance, refused rollbacks."""
@@ -86,9 +116,19 @@ class NodeJobs(NodePorts):
         if stamper is not None:
             stamper.schedule(sched, interval_seconds=self.settings.timestamp_interval_seconds)
         self._schedule_housekeeping(sched)
+        self._schedule_following(sched)
         sched.start()
         self._scheduler = sched
         self._checkpointer.start()
+
+    def _schedule_following(self, sched: Any) -> None:
+        """Changes made beside the running process (:mod:`gateway.node._live`), checked every few seconds."""
+        from ._live import LIVE_CHECK_SECONDS
+
+        follow = getattr(self, "follow_changes", None)
+        if follow is not None:
+            sched.add_job(follow, "interval", seconds=LIVE_CHECK_SECONDS, id="follow-changes", max_instances=1,
+                          coalesce=True)
 
     def _schedule_housekeeping(self, sched: Any) -> None:
         """Archiving of timestamped log records (chained ASiC-E archives) and monitoring retention."""
@@ -106,6 +146,7 @@ class NodeJobs(NodePorts):
             policy = self.policy_for(self.settings.instance, self.clock())
         except Exception:  # noqa: BLE001
             return None
+        self._tsa_in_use = self._approved_tsa()
         if not policy.tsas:
             log.warning("no approved TSA in the configuration: messages will not be timestamped")
             return None
@@ -157,12 +198,14 @@ class NodeJobs(NodePorts):
         missing = {"is", "peer"} - set(sockets)
         if missing:
             raise SetupError(f"a worker needs the listening sockets {sorted(missing)} of its main process")
+        self._is_worker = True
         self._peer_tls_context("no global configuration stored yet; a worker cannot serve the mutual-TLS port")
         self._metrics_file = self.metrics_dir / f"worker-{index}.prom" if self.metrics is not None else None
         self._open_ports(sockets)
         sched = BackgroundScheduler(timezone=dt.timezone.utc)
         sched.add_job(self.sync_from_main, "interval", seconds=min(WORKER_SYNC_SECONDS, self.settings.conf_interval_seconds),
                       id="sync-from-main", max_instances=1, coalesce=True)
+        self._schedule_following(sched)
         sched.start()
         self._scheduler = sched
         return self

@@ -46,7 +46,7 @@ from gateway.net import EdgeServer, WsgiServer
 from gateway.provision import load_cert_chain, open_registry, signing_keys
 from gateway.settings import NodeSettings, SetupError, token_pin
 
-from ._jobs import NodeJobs
+from ._live import NodeLive
 
 log = logging.getLogger("sild.gateway.node")
 
@@ -100,11 +100,12 @@ def _metrics() -> Any:
     return GatewayMetrics()
 
 
-class GatewayNode(NodeJobs):
+class GatewayNode(NodeLive):
     """All parts of one gateway, started and stopped together.
 
     The ports and TLS contexts come from :class:`~gateway.node._ports.NodePorts`, the
-    jobs and the worker roles from :class:`~gateway.node._jobs.NodeJobs`.
+    jobs and the worker roles from :class:`~gateway.node._jobs.NodeJobs`, following
+    changes made beside the running node from :class:`~gateway.node._live.NodeLive`.
     """
 
     def __init__(self, directory: Path | str, *, pin: str | None = None, conf_source: ConfSource | None = None,
@@ -127,7 +128,10 @@ class GatewayNode(NodeJobs):
         self._worker_count = 1
         self._scheduler = None
         self._server_ctx = None
+        self._peer_ctx = None  # the newest mutual-TLS server context (see NodePorts._pick_peer_context)
         self._ca_loaded = b""
+        self._is_worker = False
+        self._start_following()
 
     # -- wiring (in this order: each step uses what the earlier ones built) -------------
     def _load_keys(self) -> None:
@@ -180,6 +184,7 @@ class GatewayNode(NodeJobs):
         clock = self.clock
         own_certs = {"auth": self.auth_chain[0]}
         own_certs.update({k.key_id: k.chain[0] for k in self.sign_keys.values()})
+        self._own_certs = own_certs  # the OCSP store holds this dict: live key changes update it in place
         self.own_ocsp = OwnOcspStore(self.directory / "ocsp", own_certs, self.policy_for, self.settings.instance)
         self.signing = XadesMessageSigning(self.keys, self.sign_keys, ocsp=self.own_ocsp.for_key,
                                            policy_for=self.policy_for, clock=clock)
@@ -213,7 +218,8 @@ class GatewayNode(NodeJobs):
         """The peer transport and the two proxies (and the OCSP-responses app the server proxy serves)."""
         key_path, password = self.token.key_file("auth")
         self._key = (str(self.directory / "certs" / "auth.pem"), str(key_path), password)
-        self.transport = PeerTransport(client_ssl_context(*self._key))
+        self._client_ctx = client_ssl_context(*self._key)  # a new auth certificate is loaded into it live
+        self.transport = PeerTransport(self._client_ctx)
         self.router = Router()
         self.peer_ocsp = PeerOcspCache(transport=self.transport)
         self.client_proxy = ClientProxy(self.parts, self.transport, self.router, peer_ocsp=self._fetch_peer_ocsp,

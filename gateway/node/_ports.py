@@ -3,7 +3,7 @@
 A node serves the IS port(s) and the mutual-TLS port either itself or, with worker
 processes, binds them for the workers to serve (:mod:`gateway.node._workers`). The
 TLS contexts follow the configuration: the mutual-TLS context trusts the CAs the
-global configuration approves (added as they are approved) and the HTTPS IS context
+global configuration approves (a new context when they change, removals included) and the HTTPS IS context
 the information-system certificates registered in the server configuration. These
 pieces change for other reasons than the wiring in :mod:`gateway.node._node`, so they
 live here, as the part of :class:`~gateway.node.GatewayNode` that
@@ -44,16 +44,36 @@ class NodePorts:
     _sockets: dict[str, socket.socket]
     _addresses: dict[str, tuple[str, int]]
     _server_ctx: Any
+    _peer_ctx: Any
+    _client_ctx: Any
     _ca_loaded: bytes
 
-    def _reload_cas(self) -> None:
-        """Add newly approved CAs to the TLS server context (the app-level check decides)."""
+    def _reload_cas(self, *, force: bool = False) -> None:
+        """Follow the CAs approved in the configuration, removals included (and, ``force``, a new auth certificate).
+
+        An :class:`ssl.SSLContext` can add trust anchors but never drop one, so a changed
+        set gets a new context. The listening server keeps the context it was started
+        with; its SNI callback (:meth:`_pick_peer_context`, called in every handshake,
+        with or without a server name) moves each new connection to the newest one, so
+        a CA withdrawn from the configuration fails the next handshake, without a restart.
+        """
         if self._server_ctx is None:
             return
         pem = self.view.ca_certs_pem(self.clock())
-        if pem and pem != self._ca_loaded:
-            self._server_ctx.load_verify_locations(cadata=pem.decode("ascii"))
+        if pem and (pem != self._ca_loaded or force):
+            self._peer_ctx = server_ssl_context(*self._key, pem)
             self._ca_loaded = pem
+
+    def _pick_peer_context(self, conn: Any, server_name: str | None, served: Any) -> None:
+        """SNI callback of the served mutual-TLS context: handshake with the newest context instead."""
+        newest = self._peer_ctx
+        if newest is not None and newest is not served:
+            conn.context = newest
+
+    def _reload_own_tls(self) -> None:
+        """A new auth certificate (a renewed auth key): in the client context and a new server context."""
+        self._client_ctx.load_cert_chain(self._key[0], self._key[1], password=self._key[2])
+        self._reload_cas(force=True)
 
     def _peer_tls_context(self, unavailable: str) -> None:
         """The mutual-TLS server context, trusting the CAs approved in the configuration in use."""
@@ -61,6 +81,8 @@ class NodePorts:
         if not ca_pem:
             raise SetupError(unavailable)
         self._server_ctx = server_ssl_context(*self._key, ca_pem)
+        self._server_ctx.sni_callback = self._pick_peer_context
+        self._peer_ctx = self._server_ctx
         self._ca_loaded = ca_pem
 
     def _is_tls_context(self) -> Any:

@@ -18,11 +18,11 @@ from typing import Any
 import yaml
 from flask import Blueprint, Response, jsonify
 
-from ._auth import READERS, SUPERUSER, Routes
-from ._config import AdminConfig
-from ._http import ApiError
+from .._auth import READERS, SUPERUSER, Routes
+from .._config import AdminConfig
+from .._http import ApiError
 
-SPEC_FILE = Path(__file__).resolve().parent / "admin_api.yaml"
+SPEC_FILE = Path(__file__).resolve().parents[1] / "admin_api.yaml"  # gateway/admin/admin_api.yaml
 
 
 def status_blueprint(config: AdminConfig) -> Blueprint:

@@ -23,9 +23,9 @@ from trust.backup import BackupError, BackupRefused, backup_download
 
 from gateway.provision import GATEWAY_BACKUP
 
-from ._auth import Routes
-from ._config import AdminConfig
-from ._http import ApiError, body
+from .._auth import Routes
+from .._config import AdminConfig
+from .._http import ApiError, body
 
 
 def backup_blueprint(config: AdminConfig) -> Blueprint:
