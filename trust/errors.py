@@ -33,6 +33,7 @@ The tree::
     │   ├── CliInputError [federation.cli.invalid_input] (federation.central)
     │   ├── ConfError [federation.conf.error] (federation.model)
     │   │   ├── AnchorInvalid [federation.conf.anchor_invalid] (federation.model)
+    │   │   │   └── AnchorRefused [gateway.anchor.refused] (gateway.conf)
     │   │   ├── ConfBadSignature [federation.conf.bad_signature] (federation.model)
     │   │   ├── ConfDownloadFailed [federation.conf.download_failed] (federation.model)
     │   │   ├── ConfExpired [federation.conf.expired] (federation.model)
