@@ -16,6 +16,7 @@ Also the error leaves and the response types callers see.
 from __future__ import annotations
 
 import http.client
+import re
 import select
 import ssl
 import typing
@@ -201,6 +202,29 @@ def read_fields(fp: typing.BinaryIO) -> list[tuple[str, str]]:
         fields.append((name, value.strip()))
 
 
+_LEGAL_NAME = re.compile(r"[^:\s][^:\r\n]*", re.ASCII)  # \s as in the bytes pattern of http.client
+_ILLEGAL_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")
+
+
+def header_block(fields: typing.Iterable[tuple[str, str]]) -> bytes:
+    """The request's header lines as one piece, checked as ``http.client``'s ``putheader`` checks them.
+
+    ``putheader`` per field cost ~3 us (two encodings, two regular expressions, an
+    output call); a transport request has six or so. Names must be ASCII and
+    ``field-name``-like, values Latin-1 without a bare CR or LF (no header injection);
+    the same ``ValueError`` otherwise, before anything is sent.
+    """
+    lines = []
+    for name, value in fields:
+        name.encode("ascii")  # UnicodeEncodeError, as putheader
+        if not _LEGAL_NAME.fullmatch(name):
+            raise ValueError(f"Invalid header name {name.encode('ascii')!r}")
+        if _ILLEGAL_VALUE.search(value):
+            raise ValueError(f"Invalid header value {value.encode('latin-1')!r}")
+        lines.append(f"{name}: {value}")
+    return "\r\n".join(lines).encode("latin-1")
+
+
 class Connection(http.client.HTTPConnection):
     """``http.client`` framing over our socket; TLS wrapped in :meth:`connect`.
 
@@ -240,10 +264,10 @@ class Connection(http.client.HTTPConnection):
             names = {n.lower() for n, _ in fields}
             self.putrequest(method, target, skip_host="host" in names,
                             skip_accept_encoding="accept-encoding" in names)
-            for name, value in fields:
-                self.putheader(name, value)
             if body is not None or method in ("POST", "PUT", "PATCH"):
-                self.putheader("Content-Length", str(len(body or b"")))
+                fields.append(("Content-Length", str(len(body or b""))))
+            if fields:
+                self._output(header_block(fields))  # type: ignore[attr-defined]  # putheader's own line buffer
             self.endheaders()
             head = b"".join(self._cork)
         finally:

@@ -25,6 +25,7 @@ by ``trust`` (XAdES); this codec only carries them.
 
 from __future__ import annotations
 
+import collections.abc
 import uuid
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -84,7 +85,8 @@ class TransportHeaders:
 
     @classmethod
     def read(cls, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> "TransportHeaders":
-        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        # the ABC: an isinstance through typing's alias costs ~3x more
+        pairs = headers.items() if isinstance(headers, collections.abc.Mapping) else headers
         values = {k.lower(): v for k, v in pairs}
         name = values.get(HEADER_HASH_ALGORITHM, "SHA-512")
         try:

@@ -37,9 +37,35 @@ def _qualified(element: etree._Element) -> str:
     return (f"{element.prefix}:" if element.prefix else "") + etree.QName(element).localname
 
 
-# Markup that may contain text looking like tags: skipped while scanning.
-_SKIP = rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
-_TAG_REST = rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
+# Markup that may contain text looking like tags: skipped while scanning. Each opener
+# with the terminator it is skipped to (the first one after the opener, as a lazy match).
+_SKIP_ENDS = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
+_TAG_REST = re.compile(rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.DOTALL)
+
+
+def _outside_markup(data: bytes, target: bytes, start: int) -> Iterator[re.Match[bytes]]:
+    """Matches of ``target`` (a pattern after ``<``) from ``start``, outside comments, CDATA and PIs.
+
+    What ``re.finditer(SKIP | (<target>))`` found, scanning with one pattern that begins
+    with the literal ``<`` (so the regex engine jumps from ``<`` to ``<``) and skipping an
+    opened comment, CDATA section or processing instruction with ``bytes.find``: an
+    opener without its terminator skips nothing, as the lazy pattern did not match there.
+    The same, only ~10 times faster: the alternation tried at every byte cost ~60 us per
+    answer on the provider's hot path.
+    """
+    scan = re.compile(rb"<(?:!--|!\[CDATA\[|\?|(" + target + rb"))", re.DOTALL)
+    pos = start
+    while True:
+        found = scan.search(data, pos)
+        if found is None:
+            return
+        if found.group(1) is not None:
+            yield found
+            pos = found.end()
+            continue
+        opener = found.group()
+        close = data.find(_SKIP_ENDS[opener], found.end())
+        pos = close + len(_SKIP_ENDS[opener]) if close >= 0 else found.start() + 1
 
 
 def _element_span(data: bytes, element: etree._Element) -> tuple[int, int]:
@@ -50,29 +76,34 @@ def _element_span(data: bytes, element: etree._Element) -> tuple[int, int]:
     its start; its end tag is the next matching end tag outside CDATA.
     """
     name = _qualified(element)
+    local = element.tag.rpartition("}")[2] if isinstance(element.tag, str) else ""
     ordinal = 0
     for other in element.getroottree().iter():
         if other is element:
             break
-        if isinstance(other.tag, str) and _qualified(other) == name:
+        tag = other.tag
+        if isinstance(tag, str) and tag.endswith(local) and _qualified(other) == name:
             ordinal += 1
-    tag = re.escape(name.encode("utf-8"))
-    start_re = re.compile(_SKIP + rb"|(<" + tag + rb"(?=[\s/>])" + _TAG_REST + rb")", re.DOTALL)
+    tag_bytes = re.escape(name.encode("utf-8"))
     seen = 0
-    for match in start_re.finditer(data):
-        if match.group(1) is None:
-            continue
+    for match in _outside_markup(data, tag_bytes + rb"(?=[\s/>])", 0):
+        rest = _TAG_REST.match(data, match.end())
+        if rest is None:
+            continue  # no end of the start tag: not a start tag (the pattern needed one)
         if seen < ordinal:
             seen += 1
             continue
-        if match.group(1).endswith(b"/>"):
-            return match.start(), match.end()
-        end_re = re.compile(_SKIP + rb"|(</" + tag + rb"\s*>)", re.DOTALL)
-        for end in end_re.finditer(data, match.end()):
-            if end.group(1) is not None:
-                return match.start(), end.end()
+        if rest.group().endswith(b"/>"):
+            return match.start(), rest.end()
+        for end in _outside_markup(data, rb"/" + tag_bytes + rb"\s*>", rest.end()):
+            return match.start(), end.end()
         break
     raise XRoadFault(faults.INVALID_SOAP, f"cannot locate <{name}> in the SOAP bytes")
+
+
+_HEADER_TAG = f"{{{SOAP_ENV_NS}}}Header"
+_ID_TAG = f"{{{XROAD_NS}}}id"
+_REQUEST_HASH_TAG = f"{{{XROAD_NS}}}requestHash"
 
 
 def insert_request_hash(response: SoapMessage, request_soap_bytes: bytes) -> bytes:
@@ -84,12 +115,13 @@ def insert_request_hash(response: SoapMessage, request_soap_bytes: bytes) -> byt
     """
     data = response.soap_bytes
     envelope = response.envelope
-    header = envelope.find(f"{{{SOAP_ENV_NS}}}Header")
+    # the first child of each name, as ``find`` gives, without ``find``'s path machinery
+    header = next(envelope.iterchildren(_HEADER_TAG), None)
     assert header is not None
-    id_el = header.find(f"{{{XROAD_NS}}}id")
+    id_el = next(header.iterchildren(_ID_TAG), None)
     if id_el is None:
         raise XRoadFault(faults.MISSING_HEADER_FIELD, "the response has no id header field")
-    old = header.find(f"{{{XROAD_NS}}}requestHash")
+    old = next(header.iterchildren(_REQUEST_HASH_TAG), None)
     if old is not None:
         start, end = _element_span(data, old)
         # drop the element and the white space that preceded it on its line

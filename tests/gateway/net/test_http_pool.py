@@ -524,3 +524,33 @@ def test_threads_share_a_bounded_pool(pki, mtls):
         pool.close()
     assert not wrong and len(mtls.requests) == 200
     assert 1 <= mtls.connections <= 4
+
+
+def test_request_head_is_written_whole_and_refuses_injected_fields():
+    """The head leaves as ``http.client`` would write it; a CR/LF in a value or a bad name sends nothing."""
+    import socket
+
+    from gateway.net._http_conn import Connection
+
+    ours, theirs = socket.socketpair()
+    try:
+        conn = Connection("backend.example", 8080, 5, None)
+        conn.sock = ours
+        conn.send_request("POST", "/x?y=1", [("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", '""'),
+                                             ("Content-Length", "999"), ("X-Folded", "a\r\n b")], b"<a/>")
+        theirs.settimeout(5)
+        assert theirs.recv(65536) == (b"POST /x?y=1 HTTP/1.1\r\nHost: backend.example:8080\r\n"
+                                      b"Accept-Encoding: identity\r\nContent-Type: text/xml; charset=utf-8\r\n"
+                                      b'SOAPAction: ""\r\nX-Folded: a\r\n b\r\nContent-Length: 4\r\n\r\n<a/>')
+        for bad in ([("X-A", "1\r\nX-Injected: 2")], [("X-A", "1\nX")], [(":x", "1")], [("", "1")],
+                    [("X-\u00e4", "1")], [("X-A", "\u20ac")]):
+            fresh = Connection("backend.example", 8080, 5, None)
+            fresh.sock = ours
+            with pytest.raises((ValueError, UnicodeEncodeError)):
+                fresh.send_request("GET", "/", bad, None)
+        theirs.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            theirs.recv(1)  # nothing of the refused requests was sent
+    finally:
+        ours.close()
+        theirs.close()

@@ -276,6 +276,22 @@ def test_request_hash_insertion_ignores_lookalikes_in_comments_and_cdata() -> No
     verify_request_hash(_parse(hashed, role="response"), request)
 
 
+def test_request_hash_insertion_skips_processing_instructions_and_end_tags_in_cdata() -> None:
+    request = _request()
+    answer = request.replace(
+        b"<xroad:id>q-1</xroad:id>",
+        b"<?note <xroad:id>pi</xroad:id> ?><!----><xroad:id>q-<![CDATA[</xroad:id>]]>1</xroad:id >"
+        b"<!-- <xroad:requestHash>x</xroad:requestHash> --><xroad:requestHash>old</xroad:requestHash>",
+    )
+    provided = _parse(answer, role="response")
+    assert provided.header.query_id == "q-</xroad:id>1"
+    hashed = insert_request_hash(provided, request)
+    assert b"<xroad:id>q-<![CDATA[</xroad:id>]]>1</xroad:id ><xroad:requestHash algorithmId=" in hashed
+    assert b"<!-- <xroad:requestHash>x</xroad:requestHash> -->" in hashed and b">old<" not in hashed
+    assert b"<?note <xroad:id>pi</xroad:id> ?>" in hashed
+    verify_request_hash(_parse(hashed, role="response"), request)
+
+
 @pytest.mark.parametrize("data,where", [
     (b"<broken", "line 1, column 8"),
     (b'<?xml version="1.0"?>\n<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">\n<s:Body></s:Bod>'
