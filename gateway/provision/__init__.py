@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     )
     from ._internal_tls import INTERNAL_KEY, ensure_internal_tls, make_self_signed
     from ._keys import (
-        KEYS_DIR, generate_key, key_subject, member_of, ocsp_state, open_registry, renew_key, signing_keys,
-        token_pin_variable, write_csr,
+        KEYS_DIR, generate_key, key_json, key_subject, member_of, ocsp_state, open_registry, renew_key, signing_keys,
+        token_json, token_pin_variable, write_csr,
     )
     from ._owner import change_owner, owner_sign_key
 
@@ -37,6 +37,7 @@ __all__ = [
     "generate_key",
     "import_certificate",
     "init_gateway",
+    "key_json",
     "key_subject",
     "load_cert_chain",
     "make_csr",
@@ -50,6 +51,7 @@ __all__ = [
     "sign_keys",
     "sign_subject",
     "signing_keys",
+    "token_json",
     "token_pin_variable",
     "write_csr",
 ]
@@ -66,6 +68,7 @@ __getattr__, __dir__ = attach(__name__, {
     "generate_key": "._keys",
     "import_certificate": "._directory",
     "init_gateway": "._directory",
+    "key_json": "._keys",
     "key_subject": "._keys",
     "load_cert_chain": "._directory",
     "make_csr": "._csr",
@@ -79,6 +82,7 @@ __getattr__, __dir__ = attach(__name__, {
     "sign_keys": "._directory",
     "sign_subject": "._csr",
     "signing_keys": "._keys",
+    "token_json": "._keys",
     "token_pin_variable": "._keys",
     "write_csr": "._keys",
 })

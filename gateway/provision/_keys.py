@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
-from trust.keys import KeyInfo, KeyRegistry, KeyType, KeyUsage, SoftToken, write_atomic
+from trust.keys import KeyInfo, KeyRegistry, KeyType, KeyUsage, SoftToken, TokenInfo, write_atomic
 from trust.protocol import MemberId
 
 from gateway.settings import NodeSettings, SetupError
@@ -151,6 +152,22 @@ def signing_keys(directory: Path, registry: KeyRegistry) -> dict[MemberId, tuple
             raise SetupError(f"the sign key {key_id} of {member.to_text()} is in token {token}, which is logged "
                              f"out: set ${token_pin_variable(token)}")
     return chosen
+
+
+def key_json(directory: Path, key: KeyInfo) -> dict[str, Any]:
+    """A key as ``key list --json`` and ``GET /api/v1/keys`` show it: certificates with their OCSP status."""
+    return {"id": key.key_id, "token": key.token, "usage": key.usage.value if key.usage else None,
+            "label": key.label, "algorithm": key.algorithm, "state": key.state.value, "member": key.member,
+            "certificates": [{"id": c.id, "state": c.state.value, "subject": c.subject, "issuer": c.issuer,
+                              "serial": f"{c.serial:x}", "not_before": c.not_before, "not_after": c.not_after,
+                              "ocsp": ocsp_state(directory, key.key_id, c.serial)}
+                             for c in key.certificates]}
+
+
+def token_json(directory: Path, token: TokenInfo) -> dict[str, Any]:
+    """A token as ``token list --json`` and ``GET /api/v1/tokens`` show it."""
+    return {"name": token.name, "type": token.kind, "logged_in": token.logged_in,
+            "keys": [key_json(directory, k) for k in token.keys]}
 
 
 def ocsp_state(directory: Path, key_id: str, serial: int) -> dict[str, str | None] | None:
