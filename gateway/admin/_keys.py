@@ -100,7 +100,8 @@ def keys_blueprint(config: AdminConfig) -> Blueprint:
     def logout(name: str) -> Any:
         if name == SOFT:
             raise ApiError(409, "gateway.admin.soft_token_logout",
-                           "the soft token holds the gateway's TLS and auth keys; it stays logged in while the node runs")
+                           "the soft token holds the gateway's TLS and auth keys; it stays logged in while the node "
+                           "runs")
         registry = held.get()
         registry.logout(name)
         return jsonify(token_json(held.directory, registry.token_info(name)))

@@ -197,4 +197,5 @@ def _ocsp_response(ca: CertificateAuthority, cert: x509.Certificate) -> bytes:
     from trust.services._bundle import ocsp_responder
 
     request = ocsp.OCSPRequestBuilder().add_certificate(cert, ca.issuing_cert, hashes.SHA1()).build()
-    return ocsp_responder(ca).respond(request.public_bytes(serialization.Encoding.DER), dt.datetime.now(dt.timezone.utc))
+    return ocsp_responder(ca).respond(request.public_bytes(serialization.Encoding.DER),
+                                      dt.datetime.now(dt.timezone.utc))
