@@ -9,8 +9,9 @@ operational monitoring records, status; plus ``/healthz`` for load balancers and
 
 :func:`create_app` only wires the pieces; each resource is one blueprint in its own
 module (``_status``, ``_clients``, ``_services``, ``_rights``, ``_groups``,
-``_records``), request parsing and JSON shapes are in ``_http``, the API-key check in
-``_auth`` and the error answers in ``_errors``.
+``_records``, ``_keys`` for tokens, keys and certificates), request parsing and JSON
+shapes are in ``_http``, the API-key check in ``_auth`` and the error answers in
+``_errors``.
 
 Identifiers in paths use X-Road's admin-API form with ``:`` separators
 (``EE:GOV:70000001:tax``), so a ``/`` in the URL always separates resources; in JSON
@@ -37,6 +38,7 @@ from ._descriptions import descriptions_blueprint
 from ._errors import install_error_handlers
 from ._groups import groups_blueprint
 from ._http import MAX_BODY, path_client, path_form
+from ._keys import keys_blueprint
 from ._records import records_blueprint
 from ._rights import rights_blueprint
 from ._services import services_blueprint
@@ -48,6 +50,7 @@ BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     backup_blueprint,
     audit_blueprint,
     anchor_blueprint,
+    keys_blueprint,
 )
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from trust.keys import KeyRegistry
+
 from gateway.messagelog import MessageLog
 from gateway.monitoring import GatewayMetrics, OpMonitor
 from gateway.serverconf import Fetch, ServerConf, default_fetch
@@ -35,6 +37,7 @@ class AdminConfig:
     node_status: Callable[[], dict[str, Any]] | None = None
     refresh_ocsp: Callable[[], dict[str, Any]] | None = None
     directory: Path | None = None  # the gateway directory (what POST /api/v1/backup backs up)
+    keys: KeyRegistry | None = None  # the node's key registry (/api/v1/keys works on it; else the directory's)
 
     @classmethod
     def from_node(cls, node: Any) -> AdminConfig:
@@ -51,4 +54,5 @@ class AdminConfig:
             node_status=getattr(node, "status", None),
             refresh_ocsp=getattr(node, "refresh_ocsp_now", None),
             directory=getattr(node, "directory", None),
+            keys=keys if isinstance(keys := getattr(node, "keys", None), KeyRegistry) else None,
         )

@@ -38,6 +38,12 @@ STATUS = {
     "trust.identifier.invalid": 400,           # IdentifierError
     "gateway.archive.not_timestamped": 409,    # NotTimestamped: the record is not evidence yet
     "gateway.opmonitoring.error": 400,         # OpMonitoringError and its kinds
+    "trust.key.not_found": 404,                # KeyNotFound: no such key in any token
+    "trust.key.no_such_token": 404,
+    "trust.key.no_such_certificate": 404,
+    "trust.key.exists": 409,
+    "trust.key.certificate_exists": 409,
+    "trust.key.wrong_pin": 422,                # the token refused the PIN (not the API key's fault: no 401/403)
 }
 DEFAULT_STATUS = 400
 

@@ -107,7 +107,8 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
                             client: ClientId | None = None, address: str | None = None) -> dict[str, object]:
     """Build, sign and submit one management request as ``gateway register`` does its request.
 
-    The owner's sign key and the auth key sign it, each certificate with a fresh OCSP
+    The owner's sign key and the auth key in use (the newest active ones,
+    :func:`gateway.provision.owner_keys`) sign it, each certificate with a fresh OCSP
     response fetched now; a client or new owner that is another member hosted here
     (``gateway add-member``) signs with its own sign key too, as X-Road requires.
     """
@@ -115,25 +116,27 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
         MemberSigner, build_management_request, concerned_member, submit_registration_request,
     )
     from trust.infra import utc_now
-    from trust.keys import SoftToken
 
     from gateway.conf import ConfStore
     from gateway.node import PolicyCache
-    from gateway.provision import load_cert_chain, owner_sign_key, sign_keys
+    from gateway.provision import load_cert_chain, open_registry, owner_keys, sign_keys, signing_keys
     from gateway.settings import NodeSettings, SetupError, token_pin
     from gateway.signing import OwnOcspStore
 
     url = _authority(directory, authority)
     settings = NodeSettings.load(directory)
     concerned = concerned_member(request_type, settings.server_id, () if client is None else (client,))
-    key_ids = {"auth": "auth", "sign": owner_sign_key(directory)}
+    token = open_registry(directory, token_pin(directory))  # the newest active keys sign, in whichever token
+    chosen = dict(owner_keys(directory, token))
     if concerned is not None:
         hosted = [k for k, member in sign_keys(directory).items() if member == concerned]
-        if not hosted:
+        member_key = signing_keys(directory, token).get(concerned)
+        if member_key is None and not hosted:
             raise SetupError(f"{concerned.to_text()} signs this request too, but this gateway holds no sign key for it "
                              f"(run `.venv/bin/sild gateway add-member {directory} --member {concerned.to_text()}`)")
-        key_ids["member"] = hosted[0]
-    chains = {name: load_cert_chain(directory, key_id) for name, key_id in key_ids.items()}
+        chosen["member"] = member_key or (hosted[0], load_cert_chain(directory, hosted[0]))
+    key_ids = {name: key_id for name, (key_id, _chain) in chosen.items()}
+    chains = {name: chain for name, (_key_id, chain) in chosen.items()}
     store = ConfStore(directory, settings, clock=utc_now)
     store.refresh()
     ocsp = OwnOcspStore(directory / "ocsp", {key_ids[n]: chain[0] for n, chain in chains.items()},
@@ -141,7 +144,6 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
     ocsp.refresh(utc_now())
     if not all(ocsp.for_key(key_id) for key_id in key_ids.values()):
         raise SetupError(f"cannot get OCSP responses for the certificates: {ocsp.health().get('last_error')}")
-    token = SoftToken(directory / "token", token_pin(directory))
 
     def signer(name: str) -> MemberSigner:
         return MemberSigner(token, key_ids[name], chains[name][0], ocsp.for_key(key_ids[name])[0])
@@ -150,9 +152,9 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
 
     document = build_management_request(
         request_type, server=settings.server_id, auth_cert=chains["auth"][0].public_bytes(serialization.Encoding.DER),
-        auth_signer=token, auth_key_id="auth", auth_ocsp=ocsp.for_key("auth")[0], owner=signer("sign"),
-        client=client, address=address, member=signer("member") if "member" in key_ids else None,
-        created_at=utc_now())
+        auth_signer=token, auth_key_id=key_ids["auth"], auth_ocsp=ocsp.for_key(key_ids["auth"])[0],
+        owner=signer("sign"), client=client, address=address,
+        member=signer("member") if "member" in key_ids else None, created_at=utc_now())
     return submit_registration_request(url, document)
 
 

@@ -30,7 +30,7 @@ from trust.infra import utc_now
 from trust.protocol import parse_client
 from trust.keys import KeyType
 
-from gateway.provision import add_member, import_certificate, init_gateway, load_cert_chain, sign_keys
+from gateway.provision import add_member, import_certificate, init_gateway, sign_keys
 from gateway.settings import MAX_WORKERS, NodeSettings, SetupError, federations_text, parse_federations, token_pin
 
 from ._signals import stop_on_signal
@@ -158,16 +158,16 @@ def import_cert_command(directory: Path, file: Path) -> None:
 def register_command(directory: Path, authority_url: str, address: str | None, clients: tuple[str, ...]) -> None:
     """Send a registration request (signed by the owner's sign key and the auth key)."""
     from federation.central import build_registration_request, submit_registration_request
-    from trust.keys import SoftToken
 
     from gateway.conf import ConfStore
     from gateway.node import PolicyCache
+    from gateway.provision import open_registry, owner_keys
     from gateway.signing import OwnOcspStore
 
     settings = NodeSettings.load(directory)
-    token = SoftToken(directory / "token", token_pin(directory))
-    auth = load_cert_chain(directory, "auth")
-    sign = load_cert_chain(directory, "sign")
+    registry = open_registry(directory, token_pin(directory))  # signs in whichever token holds the key
+    keys = owner_keys(directory, registry)  # the newest auth and sign keys: after a renewal the new ones sign
+    (auth_id, auth), (sign_id, sign) = keys["auth"], keys["sign"]
     try:
         client_ids = [parse_client(c) for c in clients]
     except IdentifierError as exc:
@@ -175,15 +175,15 @@ def register_command(directory: Path, authority_url: str, address: str | None, c
     # the authority checks both certificates' OCSP status: fetch fresh responses first
     store = ConfStore(directory, settings, clock=utc_now)
     store.refresh()
-    ocsp = OwnOcspStore(directory / "ocsp", {"auth": auth[0], "sign": sign[0]}, PolicyCache(store.current),
+    ocsp = OwnOcspStore(directory / "ocsp", {auth_id: auth[0], sign_id: sign[0]}, PolicyCache(store.current),
                         settings.instance)
     ocsp.refresh(utc_now())
-    if not ocsp.for_key("auth") or not ocsp.for_key("sign"):
+    if not ocsp.for_key(auth_id) or not ocsp.for_key(sign_id):
         raise SetupError(f"cannot get OCSP responses for the certificates: {ocsp.health().get('last_error')}")
     document = build_registration_request(
         server=settings.server_id, address=address or settings.public_address or None, auth_cert=auth[0],
-        clients=client_ids, sign_cert=sign[0], sign_ocsp=ocsp.for_key("sign")[0], auth_ocsp=ocsp.for_key("auth")[0],
-        owner_signer=token, sign_key_id="sign", auth_signer=token, auth_key_id="auth", created_at=utc_now())
+        clients=client_ids, sign_cert=sign[0], sign_ocsp=ocsp.for_key(sign_id)[0], auth_ocsp=ocsp.for_key(auth_id)[0],
+        owner_signer=registry, sign_key_id=sign_id, auth_signer=registry, auth_key_id=auth_id, created_at=utc_now())
     answer = submit_registration_request(authority_url, document)
     reg = dict(settings.registration)
     reg.update({"authority": authority_url, "submitted_at": utc_now().isoformat(),

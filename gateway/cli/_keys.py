@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -58,17 +58,6 @@ def _key_line(key: "KeyInfo") -> str:
     return line.rstrip() + (f"  \"{key.label}\"" if key.label else "")
 
 
-def _key_json(directory: Path, key: "KeyInfo") -> dict[str, Any]:
-    from gateway.provision import ocsp_state
-
-    return {"id": key.key_id, "token": key.token, "usage": key.usage.value if key.usage else None,
-            "label": key.label, "algorithm": key.algorithm, "state": key.state.value, "member": key.member,
-            "certificates": [{"id": c.id, "state": c.state.value, "subject": c.subject, "issuer": c.issuer,
-                              "serial": f"{c.serial:x}", "not_before": c.not_before, "not_after": c.not_after,
-                              "ocsp": ocsp_state(directory, key.key_id, c.serial)}
-                             for c in key.certificates]}
-
-
 def _print_keys(directory: Path, keys: list["KeyInfo"]) -> None:
     from gateway.provision import ocsp_state
 
@@ -93,10 +82,11 @@ def token_group() -> None:
 @JSON_OPTION
 def token_list(directory: Path, as_json: bool) -> None:
     """Tokens with their login state and keys."""
+    from gateway.provision import token_json
+
     tokens = _registry(directory).tokens()
     if as_json:
-        click.echo(json.dumps([{"name": t.name, "type": t.kind, "logged_in": t.logged_in,
-                                "keys": [_key_json(directory, k) for k in t.keys]} for t in tokens], indent=2))
+        click.echo(json.dumps([token_json(directory, t) for t in tokens], indent=2))
         return
     for token in tokens:
         click.echo(f"token {token.name} ({token.kind}): {'logged in' if token.logged_in else 'logged out'}, "
@@ -151,9 +141,11 @@ def key_group() -> None:
 @JSON_OPTION
 def key_list(directory: Path, as_json: bool) -> None:
     """Every key with its token, usage, algorithm, state, member and certificates (with OCSP status)."""
+    from gateway.provision import key_json
+
     keys = _registry(directory).keys()
     if as_json:
-        click.echo(json.dumps([_key_json(directory, k) for k in keys], indent=2))
+        click.echo(json.dumps([key_json(directory, k) for k in keys], indent=2))
     else:
         _print_keys(directory, keys)
 

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     )
     from ._internal_tls import INTERNAL_KEY, ensure_internal_tls, make_self_signed
     from ._keys import (
-        KEYS_DIR, generate_key, key_subject, member_of, ocsp_state, open_registry, renew_key, signing_keys,
-        token_pin_variable, write_csr,
+        KEYS_DIR, auth_key, generate_key, key_json, key_subject, member_of, ocsp_state, open_registry, owner_keys,
+        renew_key, signing_keys, token_json, token_pin_variable, write_csr,
     )
     from ._owner import change_owner, owner_sign_key
 
@@ -31,12 +31,14 @@ __all__ = [
     "KEYS_DIR",
     "SIGN_KEYS_FILE",
     "add_member",
+    "auth_key",
     "auth_subject",
     "change_owner",
     "ensure_internal_tls",
     "generate_key",
     "import_certificate",
     "init_gateway",
+    "key_json",
     "key_subject",
     "load_cert_chain",
     "make_csr",
@@ -45,11 +47,13 @@ __all__ = [
     "ocsp_state",
     "open_registry",
     "renew_key",
+    "owner_keys",
     "owner_sign_key",
     "sign_key_id",
     "sign_keys",
     "sign_subject",
     "signing_keys",
+    "token_json",
     "token_pin_variable",
     "write_csr",
 ]
@@ -60,12 +64,14 @@ __getattr__, __dir__ = attach(__name__, {
     "KEYS_DIR": "._keys",
     "SIGN_KEYS_FILE": "._directory",
     "add_member": "._directory",
+    "auth_key": "._keys",
     "auth_subject": "._csr",
     "change_owner": "._owner",
     "ensure_internal_tls": "._internal_tls",
     "generate_key": "._keys",
     "import_certificate": "._directory",
     "init_gateway": "._directory",
+    "key_json": "._keys",
     "key_subject": "._keys",
     "load_cert_chain": "._directory",
     "make_csr": "._csr",
@@ -74,11 +80,13 @@ __getattr__, __dir__ = attach(__name__, {
     "ocsp_state": "._keys",
     "open_registry": "._keys",
     "renew_key": "._keys",
+    "owner_keys": "._keys",
     "owner_sign_key": "._owner",
     "sign_key_id": "._directory",
     "sign_keys": "._directory",
     "sign_subject": "._csr",
     "signing_keys": "._keys",
+    "token_json": "._keys",
     "token_pin_variable": "._keys",
     "write_csr": "._keys",
 })

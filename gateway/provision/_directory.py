@@ -112,6 +112,9 @@ def add_member(directory: Path, member: MemberId, *, pin: str) -> Path:
     settings = NodeSettings.load(directory)
     if member.instance != settings.instance:
         raise SetupError(f"{member.to_text()} is not a member of instance {settings.instance}")
+    renewed = _renewed_sign_key(directory, member, pin)
+    if renewed is not None:
+        return renewed
     # a member that already has a key keeps it (the former owner's is ``sign`` after an owner change)
     key_id = next((k for k, m in sign_keys(directory).items() if m == member), sign_key_id(settings.server_id.owner, member))
     token = SoftToken(directory / "token", pin)
@@ -123,6 +126,22 @@ def add_member(directory: Path, member: MemberId, *, pin: str) -> Path:
     csr_path = directory / "csr" / f"{key_id}.csr.pem"
     write_atomic(csr_path, make_csr(token, key_id, sign_subject(member)))
     return csr_path
+
+
+def _renewed_sign_key(directory: Path, member: MemberId, pin: str) -> Path | None:
+    """The request for the member's key in use when that key came from the key registry (a renewal).
+
+    Why: after ``key renew`` and ``cert import`` the member signs with the new key, so a
+    new request is for that key, made in its token; a member that never renewed keeps
+    its ``add-member`` key and this returns None.
+    """
+    from ._keys import open_registry, signing_keys, write_csr
+
+    registry = open_registry(directory, pin)
+    chosen = signing_keys(directory, registry).get(member)
+    if chosen is None or chosen[0] in sign_keys(directory):
+        return None
+    return write_csr(directory, registry, chosen[0], member)
 
 
 def import_certificate(directory: Path, data: bytes, *, pin: str) -> str:

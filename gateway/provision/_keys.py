@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
-from trust.keys import KeyInfo, KeyRegistry, KeyType, KeyUsage, SoftToken, write_atomic
+from trust.keys import KeyInfo, KeyRegistry, KeyType, KeyUsage, SoftToken, TokenInfo, write_atomic
 from trust.protocol import MemberId
 
 from gateway.settings import NodeSettings, SetupError
@@ -151,6 +152,64 @@ def signing_keys(directory: Path, registry: KeyRegistry) -> dict[MemberId, tuple
             raise SetupError(f"the sign key {key_id} of {member.to_text()} is in token {token}, which is logged "
                              f"out: set ${token_pin_variable(token)}")
     return chosen
+
+
+def auth_key(directory: Path, registry: KeyRegistry) -> tuple[str, list[x509.Certificate]]:
+    """(key id, chain, leaf first): the auth key a registration or management request is signed with.
+
+    The candidates are the active auth keys with an active certificate in the registry
+    and the key ``init`` made (``auth``) with the certificate ``import-cert`` stored in
+    ``DIR/certs/auth.pem``; the newest certificate wins, as for sign keys
+    (:func:`signing_keys`), so after a renewal the new key signs. A gateway that never
+    renewed signs with ``auth`` as before.
+    """
+    from trust.keys import KeyState
+
+    from ._directory import load_cert_chain
+
+    directory = Path(directory)
+    options: list[tuple[str, list[x509.Certificate]]] = []
+    legacy_disabled = False
+    for key in registry.keys():
+        if key.key_id == "auth" and key.state is KeyState.DISABLED:
+            legacy_disabled = True
+        if key.usage is not KeyUsage.AUTH or key.state is not KeyState.ACTIVE:
+            continue
+        options += [(key.key_id, registry.certificate_chain(c.id)) for c in key.certificates
+                    if c.state is KeyState.ACTIVE]
+    if not legacy_disabled and (directory / "certs" / "auth.pem").is_file():
+        options.append(("auth", load_cert_chain(directory, "auth")))
+    if not options:
+        load_cert_chain(directory, "auth")  # none imported at all: the one-line hint to import one
+        raise SetupError(f"every auth key of {directory} with a certificate is disabled; activate one "
+                         f"(`.venv/bin/sild gateway key activate {directory} KEY`)")
+    return max(options, key=lambda option: option[1][0].not_valid_before_utc)
+
+
+def owner_keys(directory: Path, registry: KeyRegistry) -> dict[str, tuple[str, list[x509.Certificate]]]:
+    """``{"auth": (key id, chain), "sign": (key id, chain)}``: the newest keys of this server and its owner."""
+    owner = NodeSettings.load(Path(directory)).server_id.owner
+    sign = signing_keys(directory, registry).get(owner)
+    if sign is None:
+        raise SetupError(f"no sign certificate of the owner {owner.to_text()} imported yet; run "
+                         "`.venv/bin/sild gateway import-cert` or `.venv/bin/sild gateway cert import`")
+    return {"auth": auth_key(directory, registry), "sign": sign}
+
+
+def key_json(directory: Path, key: KeyInfo) -> dict[str, Any]:
+    """A key as ``key list --json`` and ``GET /api/v1/keys`` show it: certificates with their OCSP status."""
+    return {"id": key.key_id, "token": key.token, "usage": key.usage.value if key.usage else None,
+            "label": key.label, "algorithm": key.algorithm, "state": key.state.value, "member": key.member,
+            "certificates": [{"id": c.id, "state": c.state.value, "subject": c.subject, "issuer": c.issuer,
+                              "serial": f"{c.serial:x}", "not_before": c.not_before, "not_after": c.not_after,
+                              "ocsp": ocsp_state(directory, key.key_id, c.serial)}
+                             for c in key.certificates]}
+
+
+def token_json(directory: Path, token: TokenInfo) -> dict[str, Any]:
+    """A token as ``token list --json`` and ``GET /api/v1/tokens`` show it."""
+    return {"name": token.name, "type": token.kind, "logged_in": token.logged_in,
+            "keys": [key_json(directory, k) for k in token.keys]}
 
 
 def ocsp_state(directory: Path, key_id: str, serial: int) -> dict[str, str | None] | None:
