@@ -118,3 +118,22 @@ def test_add_member_requests_a_certificate_for_the_members_newest_key(gdir: Path
     assert again.name == f"{renewed.key_id}.csr.pem"
     public = x509.load_pem_x509_csr(again.read_bytes()).public_key()
     assert public == registry.public_key(renewed.key_id) and public != first_key
+
+
+def test_status_shows_the_sign_certificate_the_node_signs_with_after_a_renewal(
+        gdir: Path, ca: CertificateAuthority, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sild gateway status` listed the init-time `sign` certificate after a rotation (issue 17: status that lies)."""
+    from gateway.node._status import own_certificates
+
+    monkeypatch.setenv("SILD_TOKEN_PIN", PIN)
+    before = own_certificates(gdir)
+    assert set(before) == {"auth", "sign"}
+    registry = open_registry(gdir, PIN)
+    sign_key, sign_csr = renew_key(gdir, registry, "sign")
+    new_sign = ca.issue_sign(OWNER, now=NOW, csr=sign_csr.read_bytes()).cert
+    registry.import_certificate(new_sign.public_bytes(serialization.Encoding.PEM) + ca.chain_pem)
+    after = own_certificates(gdir)
+    assert set(after) == {"auth", sign_key.key_id}
+    assert after[sign_key.key_id].serial_number == new_sign.serial_number
+    monkeypatch.delenv("SILD_TOKEN_PIN")  # without the PIN the registry cannot be opened: the files are shown
+    assert set(own_certificates(gdir)) == {"auth", "sign"}
