@@ -24,9 +24,10 @@ if TYPE_CHECKING:
     from ._crypto import DecryptingReader, EncryptingWriter, archive_is_encrypted, passphrase_from_env
     from ._errors import BackupDamaged, BackupError, BackupRefused
     from ._manifest import FORMAT, VERSION, DumpEntry, FileEntry, Manifest, NodeKind
-    from ._restore import Restored, refuse_if_running, restore_backup
+    from ._restore import DRILL_MARKER, Restored, refuse_drill_copy, refuse_if_running, restore_backup
 
 __all__ = [
+    "DRILL_MARKER",
     "FORMAT",
     "VERSION",
     "BackupDamaged",
@@ -44,6 +45,7 @@ __all__ = [
     "backup_command",
     "backup_download",
     "passphrase_from_env",
+    "refuse_drill_copy",
     "refuse_if_running",
     "restore_backup",
     "restore_command",
@@ -51,6 +53,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "DRILL_MARKER": "._restore",
     "FORMAT": "._manifest",
     "VERSION": "._manifest",
     "BackupDamaged": "._errors",
@@ -68,6 +71,7 @@ __getattr__, __dir__ = attach(__name__, {
     "backup_command": "._cli",
     "backup_download": "._backup",
     "passphrase_from_env": "._crypto",
+    "refuse_drill_copy": "._restore",
     "refuse_if_running": "._restore",
     "restore_backup": "._restore",
     "restore_command": "._cli",
