@@ -156,7 +156,7 @@ def test_a_restore_drill_runs_beside_the_listening_gateway_and_its_copy_is_not_s
         drill = _sild("gateway", "restore", str(copy), str(tmp_path / "gw.tar.gz"), "--drill")
         assert drill.exit_code == 0, drill.output
         lines = drill.output.splitlines()
-        assert lines[0].startswith(f"restore drill: gateway EE/GOV/70000001/gw1 (backup of ")
+        assert lines[0].startswith("restore drill: gateway EE/GOV/70000001/gw1 (backup of ")
         assert lines[0].endswith(f"restored into {copy}: 6 files, 1 SQLite database checked"), lines[0]
         assert "  instance EE, gateway EE/GOV/70000001/gw1" in lines
         assert "  keys in the soft token: auth, sign" in lines and "  certificates: none" in lines
