@@ -8,7 +8,8 @@ through :class:`NodeKind` (``gateway.provision``, ``federation.central``) and th
 and admin API call :func:`write_backup` and :func:`restore_backup`. Its pieces: the
 manifest and the role seam (``_manifest``), consistent copies of live databases
 (``_databases``), the archive writer (``_backup``), passphrase encryption
-(``_crypto``), the checked, atomic restore (``_restore``), and the two CLI commands
+(``_crypto``), the checked, atomic restore and its drill (a marked copy restored
+beside a running node, ``_restore``), and the two CLI commands
 both roles add to their group (``_cli``).
 """
 

@@ -279,12 +279,13 @@ def restore_backup(archive: Path, directory: Path, kind: NodeKind, *, passphrase
         staged = work / NODE
         if not staged.is_dir():
             raise BackupDamaged(f"{archive} holds no node directory")
+        holds: tuple[str, ...] = ()
         if drill:
+            holds = tuple(kind.describe(staged))
             (staged / DRILL_MARKER).write_text(f"A restore drill's copy of {archive.name} "
                                                f"({manifest.identity}); `serve` refuses it.\n")
         else:
             _load_into_place(manifest, work, kind)
-        holds = tuple(kind.describe(staged))
         replaced = _swap(staged, directory)
     except OSError as exc:
         raise BackupError(f"restore into {directory} failed, nothing was changed: {exc}") from exc
