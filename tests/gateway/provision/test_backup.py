@@ -190,3 +190,13 @@ def _repack_gateway(source, target) -> None:
                 member.size = len(data)
             new.addfile(member, io.BytesIO(data) if data is not None else None)
     target.write_bytes(gzip.compress(out.getvalue()))
+
+
+@pytest.mark.parametrize("role", ["central", "trust"])
+def test_the_authority_and_the_trust_services_refuse_to_serve_a_drill_copy(tmp_path, role):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "RESTORE-DRILL").write_text("a drill's copy\n")
+    served = _sild(role, "serve", str(copy), "--port", "0")
+    assert served.exit_code == 1
+    assert f"{copy} is a restore drill's copy, not a node to serve" in served.output, served.output
