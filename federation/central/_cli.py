@@ -23,7 +23,7 @@ import click
 from federation.anchor import anchor_fingerprint
 from trust.infra import AuditLog, audit_command, audit_commands, utc_now
 
-from trust.backup import backup_command, restore_command
+from trust.backup import backup_command, refuse_drill_copy, restore_command
 
 from ._backup import CENTRAL_BACKUP
 from ._cli_input import DIR_ARG, CliInputError, _home, _pin, _read
@@ -96,6 +96,7 @@ def serve_cmd(directory: Path, host: str, port: int, check_interval: float, tls_
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    refuse_drill_copy(directory, CENTRAL_BACKUP)  # a drill's copy has the live authority's identity and keys
     _home(directory).close()  # refuse a non-authority directory before binding
     try:
         config = NodeConfig(directory=directory, host=host, port=port, pin=_pin(), check_interval=check_interval,

@@ -224,7 +224,10 @@ def _run_until_signal(node: Any, *, parent: int | None = None) -> None:
 def serve_command(directory: Path, workers: int | None) -> None:
     """Serve the IS port, the mutual-TLS port and the jobs until SIGTERM/SIGINT."""
     from gateway.node import GatewayNode
+    from gateway.provision import GATEWAY_BACKUP
+    from trust.backup import refuse_drill_copy
 
+    refuse_drill_copy(directory, GATEWAY_BACKUP)  # a drill's copy has the live node's identity and ports
     _serving_logs("")
     node = GatewayNode(directory)
     node.start(workers=workers)

@@ -10,6 +10,8 @@ pair, ``serverconf.db``, ``messagelog.db``, message-log archives); the gateway a
 * the databases it keeps on a PostgreSQL server (``serverconf_url``,
   ``messagelog_url``), dumped with ``pg_dump``; one URL named twice is dumped once;
 * its ports, so that a restore refuses while anything listens on them;
+* what a restore drill reports the copy holds: the message log's records (when it
+  is the directory's SQLite file), keys in the soft token, certificates, instance;
 * ``conf/``, the downloaded global configuration, is left out: the configuration
   client swaps it generation by generation (symlinks) while the node runs, and the
   node downloads and verifies it again from the anchor when it starts. Its
@@ -19,6 +21,7 @@ pair, ``serverconf.db``, ``messagelog.db``, message-log archives); the gateway a
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from trust.backup import NodeKind
@@ -45,5 +48,28 @@ def _ports(directory: Path) -> list[tuple[str, int]]:
             (s.peer_host, s.ocsp_port), ("127.0.0.1", s.admin_port)]
 
 
+def _describe(directory: Path) -> list[str]:
+    """What a restore drill's copy holds, read from the files (the copy is never started)."""
+    settings = NodeSettings.load(directory)
+    lines = [f"instance {settings.instance}, gateway {settings.server}"]
+    log = directory / "messagelog.db"
+    if settings.messagelog_url:
+        lines.append("message log: on PostgreSQL (its dump is checked, not loaded)")
+    elif log.is_file():
+        conn = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
+        try:
+            lines.append(f"message log: {conn.execute('SELECT count(*) FROM ml_record').fetchone()[0]} records")
+        except sqlite3.Error as exc:  # a log not migrated yet: the node migrates it when it starts
+            lines.append(f"message log: not counted ({exc})")
+        finally:
+            conn.close()
+    keys = sorted(p.name.removesuffix(".key.pem") for p in (directory / "token").glob("*.key.pem"))
+    certs = sorted(p.name for p in (directory / "certs").glob("*.pem"))
+    lines.append(f"keys in the soft token: {', '.join(keys) or 'none'}")
+    lines.append(f"certificates: {', '.join(certs) or 'none'}")
+    return lines
+
+
 GATEWAY_BACKUP = NodeKind(role="gateway", identity=_identity, server_databases=_server_databases, ports=_ports,
-                          rebuilt=frozenset({"conf"}), keep=frozenset({"conf/high-water.json"}))
+                          rebuilt=frozenset({"conf"}), keep=frozenset({"conf/high-water.json"}),
+                          describe=_describe)

@@ -8,7 +8,8 @@ through :class:`NodeKind` (``gateway.provision``, ``federation.central``) and th
 and admin API call :func:`write_backup` and :func:`restore_backup`. Its pieces: the
 manifest and the role seam (``_manifest``), consistent copies of live databases
 (``_databases``), the archive writer (``_backup``), passphrase encryption
-(``_crypto``), the checked, atomic restore (``_restore``), and the two CLI commands
+(``_crypto``), the checked, atomic restore and its drill (a marked copy restored
+beside a running node, ``_restore``), and the two CLI commands
 both roles add to their group (``_cli``).
 """
 
@@ -24,9 +25,10 @@ if TYPE_CHECKING:
     from ._crypto import DecryptingReader, EncryptingWriter, archive_is_encrypted, passphrase_from_env
     from ._errors import BackupDamaged, BackupError, BackupRefused
     from ._manifest import FORMAT, VERSION, DumpEntry, FileEntry, Manifest, NodeKind
-    from ._restore import Restored, refuse_if_running, restore_backup
+    from ._restore import DRILL_MARKER, Restored, refuse_drill_copy, refuse_if_running, restore_backup
 
 __all__ = [
+    "DRILL_MARKER",
     "FORMAT",
     "VERSION",
     "BackupDamaged",
@@ -44,6 +46,7 @@ __all__ = [
     "backup_command",
     "backup_download",
     "passphrase_from_env",
+    "refuse_drill_copy",
     "refuse_if_running",
     "restore_backup",
     "restore_command",
@@ -51,6 +54,7 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "DRILL_MARKER": "._restore",
     "FORMAT": "._manifest",
     "VERSION": "._manifest",
     "BackupDamaged": "._errors",
@@ -68,6 +72,7 @@ __getattr__, __dir__ = attach(__name__, {
     "backup_command": "._cli",
     "backup_download": "._backup",
     "passphrase_from_env": "._crypto",
+    "refuse_drill_copy": "._restore",
     "refuse_if_running": "._restore",
     "restore_backup": "._restore",
     "restore_command": "._cli",

@@ -18,7 +18,7 @@ import click
 from ._backup import write_backup
 from ._crypto import archive_is_encrypted, passphrase_from_env
 from ._manifest import NodeKind
-from ._restore import restore_backup
+from ._restore import DRILL_MARKER, Restored, restore_backup
 
 _PASSPHRASE_ENV = click.option("--passphrase-env", "passphrase_env", metavar="VAR", default=None,
                                help="Environment variable that holds the passphrase (never the passphrase itself).")
@@ -50,22 +50,43 @@ def backup_command(kind: NodeKind) -> click.Command:
     return command
 
 
+def _report_drill(kind: NodeKind, directory: Path, restored: Restored) -> None:
+    manifest = restored.manifest
+    databases = sum(1 for f in manifest.files if f.kind == "sqlite")
+    click.echo(f"restore drill: {kind.name} {manifest.identity} (backup of "
+               f"{manifest.created_at.isoformat(timespec='seconds')}) restored into {directory}: "
+               f"{len(manifest.files)} files, {databases} SQLite database{'' if databases == 1 else 's'} checked")
+    for line in restored.holds:
+        click.echo(f"  {line}")
+    if manifest.databases:
+        click.echo(f"  {len(manifest.databases)} PostgreSQL dump(s) checked, not loaded (the settings name the "
+                   f"live node's databases)")
+    click.echo(f"`serve` refuses this copy; to make it a real {kind.name}, stop the original and remove "
+               f"{directory / DRILL_MARKER}")
+
+
 def restore_command(kind: NodeKind) -> click.Command:
-    """``restore DIR FILE [--force] [--passphrase-env VAR]`` for ``kind``'s nodes."""
+    """``restore DIR FILE [--force | --drill] [--passphrase-env VAR]`` for ``kind``'s nodes."""
 
     @click.command("restore")
     @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
     @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
     @_PASSPHRASE_ENV
     @click.option("--force", is_flag=True, help=f"Restore over another {kind.name} (another identity).")
-    def command(directory: Path, file: Path, passphrase_env: str | None, force: bool) -> None:
+    @click.option("--drill", is_flag=True,
+                  help=f"Restore a checked copy into a new or empty DIR while the {kind.name} keeps running; "
+                       f"`serve` refuses the copy.")
+    def command(directory: Path, file: Path, passphrase_env: str | None, force: bool, drill: bool) -> None:
         passphrase = None
         if passphrase_env:
             passphrase = passphrase_from_env(passphrase_env)
         elif archive_is_encrypted(file) and sys.stdin.isatty():
             passphrase = click.prompt("Passphrase", hide_input=True)
-        restored = restore_backup(file, directory, kind, passphrase=passphrase, force=force)
+        restored = restore_backup(file, directory, kind, passphrase=passphrase, force=force, drill=drill)
         manifest = restored.manifest
+        if drill:
+            _report_drill(kind, directory, restored)
+            return
         click.echo(f"restored {kind.name} {manifest.identity} into {directory} "
                    f"(backup of {manifest.created_at.isoformat(timespec='seconds')}); start it with "
                    f"`.venv/bin/sild {kind.role} serve {directory}`")

@@ -52,7 +52,9 @@ class NodeKind:
     that the node downloads or regenerates and that a backup therefore leaves out,
     except the files ``keep`` names inside them (``conf/high-water.json``: state
     kept beside a rebuilt cache); ``noun`` is what messages call such a node (the
-    role's name by default).
+    role's name by default); ``describe(directory)`` says in a few lines what a
+    restored directory holds (a gateway: its message log's records, keys,
+    certificates, instance), so that a restore drill shows what came back.
     """
 
     role: str
@@ -62,6 +64,7 @@ class NodeKind:
     rebuilt: frozenset[str] = frozenset()
     keep: frozenset[str] = frozenset()
     noun: str = ""
+    describe: Callable[[Path], list[str]] = lambda _d: []
 
     @property
     def name(self) -> str:

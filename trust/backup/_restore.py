@@ -30,6 +30,15 @@ Refusals, each before anything changes:
   gives B's operator A's keys and identity;
 * a directory that holds something that is not a node of this role, unless ``force``.
 
+A restore drill (``drill=True``, ``restore DIR FILE --drill``) proves a backup can
+be restored while the node keeps serving on the same host: it runs every check
+above into a directory that must be new or empty, but does not refuse because the
+node's ports are busy (they are the live node's), loads no PostgreSQL dump (the
+URLs are the live node's databases; the dumps' digests are checked), and writes
+:data:`DRILL_MARKER` into the copy, which ``serve`` refuses
+(:func:`refuse_drill_copy`): two nodes with one identity and one set of ports
+must not both run by accident. Removing the marker makes the copy a real node.
+
 PostgreSQL databases of the node are loaded with ``pg_restore`` in one transaction,
 after every check and before the swap; they are outside the directory, so the swap
 cannot make them atomic with it: if the swap then fails, the restore must be run again.
@@ -58,6 +67,8 @@ from ._databases import check_sqlite, restore_postgresql
 from ._errors import BackupDamaged, BackupError, BackupRefused
 from ._manifest import DUMPS, MANIFEST, NODE, Manifest, NodeKind
 
+DRILL_MARKER = "RESTORE-DRILL"
+"""The file a restore drill writes into its copy; ``serve`` refuses a directory that holds it."""
 _MAX_MANIFEST = 64 << 20
 _BLOCK = 1 << 20
 
@@ -205,24 +216,60 @@ def _swap(staged: Path, directory: Path) -> Path | None:
     return aside
 
 
+def refuse_drill_copy(directory: Path, kind: NodeKind) -> None:
+    """:class:`BackupRefused` when ``directory`` is a restore drill's copy: serving it would run a second
+    node with the live one's identity (and, on the same host, ports)."""
+    marker = Path(directory) / DRILL_MARKER
+    if marker.exists():
+        raise BackupRefused(f"{directory} is a restore drill's copy, not a node to serve; to make it a real "
+                            f"{kind.name}, stop the original and remove {marker}")
+
+
+def _refuse_drill_target(directory: Path) -> None:
+    if directory.is_symlink() or (directory.exists() and (not directory.is_dir() or any(directory.iterdir()))):
+        raise BackupRefused(f"a restore drill restores into a new or empty directory; {directory} is not empty")
+
+
 @dataclass(frozen=True)
 class Restored:
-    """What a restore did: the backup's manifest, and where the replaced directory was kept (if any)."""
+    """What a restore did: the backup's manifest, where the replaced directory was kept (if any), whether it
+    was a drill, and what the restored directory holds (:attr:`NodeKind.describe`)."""
 
     manifest: Manifest
     replaced: Path | None
+    drill: bool = False
+    holds: tuple[str, ...] = ()
+
+
+def _load_into_place(manifest: Manifest, work: Path, kind: NodeKind) -> None:
+    """A real restore's last checks and its PostgreSQL databases: refused while the restored node's ports are
+    taken, each dump loaded into the database the restored settings name."""
+    staged = work / NODE
+    busy = _listening(kind.ports(staged))
+    if busy:
+        raise BackupRefused(f"something listens on {busy}, a port of the restored {kind.name}; "
+                            f"stop the node that uses it before restoring, or restore a copy with --drill")
+    urls = kind.server_databases(staged)
+    for dump in manifest.databases:
+        if dump.name not in urls:
+            raise BackupRefused(f"the restored settings name no database {dump.name!r} for the dump in the backup")
+        restore_postgresql(urls[dump.name], work / dump.file)
 
 
 def restore_backup(archive: Path, directory: Path, kind: NodeKind, *, passphrase: str | None = None,
-                   force: bool = False) -> Restored:
-    """Replace the node in ``directory`` (which may be gone) with the one in ``archive``.
+                   force: bool = False, drill: bool = False) -> Restored:
+    """Replace the node in ``directory`` (which may be gone) with the one in ``archive``; with ``drill``,
+    restore a copy that cannot be served into a new or empty ``directory`` (see the module docstring).
 
     Returns the archive's manifest and where the replaced directory is kept. Raises :class:`BackupRefused` (see the module
     docstring), :class:`BackupDamaged` for an archive that fails a check, and
     :class:`BackupError` when a file cannot be read or written.
     """
     archive, directory = Path(archive), Path(os.path.abspath(directory))
-    refuse_if_running(directory, kind)
+    if drill:
+        _refuse_drill_target(directory)
+    else:
+        refuse_if_running(directory, kind)
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{directory.name}.restore-", dir=str(directory.parent)))
     try:
@@ -232,18 +279,16 @@ def restore_backup(archive: Path, directory: Path, kind: NodeKind, *, passphrase
         staged = work / NODE
         if not staged.is_dir():
             raise BackupDamaged(f"{archive} holds no node directory")
-        busy = _listening(kind.ports(staged))
-        if busy:
-            raise BackupRefused(f"something listens on {busy}, a port of the restored {kind.name}; "
-                                f"stop the node that uses it before restoring")
-        urls = kind.server_databases(staged)
-        for dump in manifest.databases:
-            if dump.name not in urls:
-                raise BackupRefused(f"the restored settings name no database {dump.name!r} for the dump in the backup")
-            restore_postgresql(urls[dump.name], work / dump.file)
+        holds: tuple[str, ...] = ()
+        if drill:
+            holds = tuple(kind.describe(staged))
+            (staged / DRILL_MARKER).write_text(f"A restore drill's copy of {archive.name} "
+                                               f"({manifest.identity}); `serve` refuses it.\n")
+        else:
+            _load_into_place(manifest, work, kind)
         replaced = _swap(staged, directory)
     except OSError as exc:
         raise BackupError(f"restore into {directory} failed, nothing was changed: {exc}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return Restored(manifest, replaced)
+    return Restored(manifest, replaced, drill, holds)

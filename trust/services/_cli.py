@@ -23,7 +23,7 @@ from trust.protocol import MemberId, SecurityServerId, parse_client
 from trust.keys import KeyType, pin_from_environment, write_atomic
 from ._http import TrustHttpApp, TrustServer
 from trust.infra import utc_now
-from trust.backup import backup_command, restore_command
+from trust.backup import backup_command, refuse_drill_copy, restore_command
 from ._backup import TRUST_BACKUP
 
 def _pin() -> str:
@@ -171,6 +171,7 @@ def list_command(directory: Path) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8899, show_default=True, help="0 picks a free port.")
 def serve_command(directory: Path, host: str, port: int) -> None:
     """Serve the OCSP responder (/ocsp) and TSA (/tsa) until SIGTERM or SIGINT."""
+    refuse_drill_copy(directory, TRUST_BACKUP)  # a drill's copy holds the live CA's keys and serials
     ca = CertificateAuthority.open(directory, pin=_pin())
     stop = threading.Event()
 

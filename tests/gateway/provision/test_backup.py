@@ -138,3 +138,65 @@ def test_the_passphrase_can_be_typed_at_a_hidden_prompt(tmp_path):
     assert restored.exit_code == 0, restored.output
     unprompted = _sild("gateway", "restore", str(tmp_path / "r2"), str(tmp_path / "gw.bak"))
     assert unprompted.exit_code == 1 and "the backup is encrypted: give its passphrase" in unprompted.output
+
+
+def test_a_restore_drill_runs_beside_the_listening_gateway_and_its_copy_is_not_served(tmp_path):
+    import socket
+
+    with socket.socket() as live:
+        live.bind(("127.0.0.1", 0))
+        live.listen()
+        port = live.getsockname()[1]
+        gdir = _gateway(tmp_path / "gw", peer_port=port)
+        assert _sild("gateway", "client", "add", str(gdir), TAX.to_text()).exit_code == 0
+        assert _sild("gateway", "backup", str(gdir), "--out", str(tmp_path / "gw.tar.gz")).exit_code == 0
+        copy = tmp_path / "drill"
+        plain = _sild("gateway", "restore", str(copy), str(tmp_path / "gw.tar.gz"))
+        assert plain.exit_code == 1 and f"listens on 127.0.0.1:{port}" in plain.output and not copy.exists()
+        drill = _sild("gateway", "restore", str(copy), str(tmp_path / "gw.tar.gz"), "--drill")
+        assert drill.exit_code == 0, drill.output
+        lines = drill.output.splitlines()
+        assert lines[0].startswith("restore drill: gateway EE/GOV/70000001/gw1 (backup of ")
+        assert lines[0].endswith(f"restored into {copy}: 6 files, 1 SQLite database checked"), lines[0]
+        assert "  instance EE, gateway EE/GOV/70000001/gw1" in lines
+        assert "  keys in the soft token: auth, sign" in lines and "  certificates: none" in lines
+        assert lines[-1] == (f"`serve` refuses this copy; to make it a real gateway, stop the original and "
+                             f"remove {copy / 'RESTORE-DRILL'}")
+        assert _clients(copy / "serverconf.db") == {TAX}
+        status = _sild("gateway", "status", str(copy))
+        assert "EE/GOV/70000001/gw1" in status.output, status.output
+        served = _sild("gateway", "serve", str(copy))
+        assert served.exit_code == 1
+        assert served.output.strip().splitlines() == [
+            f"sild: error: {copy} is a restore drill's copy, not a node to serve; to make it a real gateway, "
+            f"stop the original and remove {copy / 'RESTORE-DRILL'} [trust.backup.refused]"]
+        _repack_gateway(tmp_path / "gw.tar.gz", tmp_path / "bad.tar.gz")
+        tampered = _sild("gateway", "restore", str(tmp_path / "drill2"), str(tmp_path / "bad.tar.gz"), "--drill")
+        assert tampered.exit_code == 1 and "differs from its manifest" in tampered.output, tampered.output
+        assert not (tmp_path / "drill2").exists()
+
+
+def _repack_gateway(source, target) -> None:
+    """``source`` with its ``gateway.json`` changed after the manifest was written (a tampered archive)."""
+    import gzip
+    import io
+
+    out = io.BytesIO()
+    with tarfile.open(source) as tar, tarfile.open(fileobj=out, mode="w") as new:
+        for member in tar:
+            data = tar.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if member.name == "node/gateway.json" and data is not None:
+                data = data.replace(b"gw1", b"gw9")
+                member.size = len(data)
+            new.addfile(member, io.BytesIO(data) if data is not None else None)
+    target.write_bytes(gzip.compress(out.getvalue()))
+
+
+@pytest.mark.parametrize("role", ["central", "trust"])
+def test_the_authority_and_the_trust_services_refuse_to_serve_a_drill_copy(tmp_path, role):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "RESTORE-DRILL").write_text("a drill's copy\n")
+    served = _sild(role, "serve", str(copy), "--port", "0")
+    assert served.exit_code == 1
+    assert f"{copy} is a restore drill's copy, not a node to serve" in served.output, served.output

@@ -139,6 +139,11 @@ def _check_the_year(out: str, err: str, sbx: Path, tmp_path: Path) -> None:
     assert "a port of the restored gateway" in err
     assert not (sbx / "LV" / "gw-copy").exists()
     assert re.search(rf"(?m)^{new_key} .*active", out.split("gw.bak")[-1])
+    # ... and a restore drill beside the running node: checked, reported, its copy refused by serve
+    assert "restore drill: gateway LV/GOV/90000001/gw1 (backup of " in out
+    assert re.search(rf"(?m)^  keys in the soft token: .*{new_key}", out), out[-3000:]
+    assert re.search(r"(?m)^  message log: \d+ records$", out), out[-3000:]
+    assert f"{sbx}/LV/gw-drill is a restore drill's copy, not a node to serve" in err
 
 
 def test_the_lv_walkthrough_runs_as_written(tmp_path):

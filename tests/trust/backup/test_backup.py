@@ -266,3 +266,43 @@ def test_an_sqlite_database_outside_the_directory_is_refused_clearly(tmp_path):
     kind = NodeKind("test", KIND.identity, server_databases=lambda _d: {"log": f"sqlite:///{tmp_path}/elsewhere.db"})
     with pytest.raises(BackupError, match="elsewhere.db lies outside the node directory"):
         write_backup(node, tmp_path / "b.tar.gz", kind)
+
+
+def test_a_drill_restores_a_marked_copy_while_the_node_listens_and_keeps_every_check(tmp_path):
+    import socket
+
+    from trust.backup import DRILL_MARKER, refuse_drill_copy
+
+    node = _node(tmp_path / "node")
+    conn = _wal_database(node / "state.db")
+    conn.execute("INSERT INTO record (body) VALUES ('kept')")
+    conn.commit()
+    with socket.socket() as live:
+        live.bind(("127.0.0.1", 0))
+        live.listen()
+        port = live.getsockname()[1]
+        kind = NodeKind("test", KIND.identity, ports=lambda _d: [("127.0.0.1", port)],
+                        describe=lambda d: [f"identity {(d / 'identity').read_text()}"])
+        write_backup(node, tmp_path / "b.tar.gz", kind)
+        with pytest.raises(BackupRefused, match=f"listens on 127.0.0.1:{port}.*--drill"):
+            restore_backup(tmp_path / "b.tar.gz", tmp_path / "plain", kind)
+        assert not (tmp_path / "plain").exists()
+        drilled = restore_backup(tmp_path / "b.tar.gz", tmp_path / "copy", kind, drill=True)
+        # the copy's files are the backup's, checked; only the marker is added
+        assert drilled.drill and drilled.replaced is None and drilled.holds == ("identity node-A",)
+        assert _rows(tmp_path / "copy" / "state.db") == [(1, "kept")]
+        assert (tmp_path / "copy" / "token" / "auth.key").read_bytes() == b"secret key bytes"
+        with pytest.raises(BackupRefused, match="restore drill's copy.*stop the original and remove"):
+            refuse_drill_copy(tmp_path / "copy", kind)
+        refuse_drill_copy(node, kind)  # the live node is not a copy
+        # a drill goes only into a new or empty directory: never over the live node or an earlier drill
+        for occupied in (node, tmp_path / "copy"):
+            with pytest.raises(BackupRefused, match="new or empty directory"):
+                restore_backup(tmp_path / "b.tar.gz", occupied, kind, drill=True)
+        _repack(tmp_path / "b.tar.gz", tmp_path / "bad.tar.gz", {"node/token/auth.key": b"another key"})
+        with pytest.raises(BackupDamaged, match="token/auth.key"):
+            restore_backup(tmp_path / "bad.tar.gz", tmp_path / "copy2", kind, drill=True)
+        assert not (tmp_path / "copy2").exists()
+    conn.close()
+    (tmp_path / "copy" / DRILL_MARKER).unlink()  # what the refusal tells the operator to do
+    refuse_drill_copy(tmp_path / "copy", kind)
