@@ -158,10 +158,14 @@ class NodeLive(NodeJobs):
         try:
             chosen = {member: SignKey(key_id, tuple(chain))
                       for member, (key_id, chain) in signing_keys(self.directory, self.keys).items()}
-            auth_id, auth_chain, auth_files = auth_tls_key(self.directory, self.keys)
         except Exception as exc:  # noqa: BLE001 - e.g. a certificate half-imported: keep the keys in use
             log.warning("keys or certificates not taken into use: %s", exc)
             return
+        try:
+            auth_id, auth_chain, auth_files = auth_tls_key(self.directory, self.keys)
+        except Exception as exc:  # noqa: BLE001 - e.g. an auth key in a PKCS#11 token: TLS keeps the one in use
+            log.warning("auth key not taken into use for TLS: %s", exc)
+            auth_id, auth_chain, auth_files = self.auth_key_id, self.auth_chain, self._key
         in_use = {k.key_id: k.chain[0] for k in self.sign_keys.values()}
         self._own_certs_are({auth_id: auth_chain[0], **in_use, **{k.key_id: k.chain[0] for k in chosen.values()}})
         if not self._is_main_process() and getattr(self, "_keys_pending", False):
