@@ -84,7 +84,12 @@ def test_a_renewed_auth_key_is_served_in_tls_without_a_restart(own_world: World,
     new = cert_der(issued.cert)
     assert new != old
 
-    assert "keys" in node.follow_changes()  # the running node's live check, no restart
+    node._is_worker = True  # a worker process: it waits for the response the main process fetches
+    assert "keys" in node.follow_changes()
+    assert node.auth_key_id == "auth" and _served(port, peer._key) == old, "no OCSP response yet: the old key stays"
+    node._is_worker = False
+    node.refresh_ocsp()  # the main process's OCSP job: a certificate without a response is due
+    node.follow_changes()  # the running node's next live check, no restart
     assert node.auth_key_id == renewed.key_id
     assert _served(port, peer._key) == new
     assert node.own_ocsp.for_key(renewed.key_id), "the new auth certificate's OCSP response is fetched at once"
