@@ -144,6 +144,18 @@ class PeerTransport:
         if old is not None:
             self._pool.drop("https", host, port)
 
+    def drop_connections(self) -> None:
+        """Drop every pooled connection: this side's auth certificate changed (a renewed auth key).
+
+        The TLS context already holds the new key, but a kept-alive connection was
+        handshaken with the old one; a peer that registered only the new certificate
+        would refuse the next message sent on it. Connections in use close when they return.
+        """
+        with self._lock:
+            addresses = list(self._allowed)
+        for host, port in addresses:
+            self._pool.drop("https", host, port)
+
     def _check_peer(self, host: str, port: int, der: bytes) -> None:
         if not der:
             raise PeerCertificateRejected(f"peer {host}:{port} presented no certificate")

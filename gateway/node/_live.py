@@ -20,8 +20,9 @@ only what changed:
   configuration client's parameters; the main process downloads at once;
 * keys and certificates: the sign key of each member is chosen again
   (:func:`gateway.provision.signing_keys`: a renewed key whose certificate was
-  imported signs the next message), and a new auth certificate goes into both TLS
-  contexts;
+  imported signs the next message), and the auth key the registry picks
+  (:func:`gateway.provision.auth_tls_key`: a renewed one once its certificate is
+  imported and active, or a new ``certs/auth.pem``) goes into both TLS contexts;
 * approved CAs: :meth:`~gateway.node._ports.NodePorts._reload_cas` builds a new
   mutual-TLS context when the set changed, removals included; the approved TSA:
   the timestamping job moves to a new one (``NodeJobs._follow_tsa``), both after
@@ -69,6 +70,8 @@ class NodeLive(NodeJobs):
     keys: Any
     sign_keys: dict[Any, Any]
     auth_chain: list[Any]
+    auth_key_id: str
+    _key: tuple[str, str, str]
     _own_certs: dict[str, Any]
     _live_stamps: dict[str, tuple[Any, ...]]
 
@@ -142,40 +145,49 @@ class NodeLive(NodeJobs):
         return not getattr(self, "_is_worker", False)
 
     def _follow_keys(self) -> None:
-        """Choose each member's sign key again; a new auth certificate goes into the TLS contexts.
+        """Choose each member's sign key and the auth key again; a new auth key or certificate goes into TLS.
 
-        A member switches to a new sign key only once this process holds an OCSP
-        response for its certificate: peers refuse a signature without one. The main
-        process fetches it at once; a worker reads what the main process stored and,
-        until it is there, keeps signing with the key in use (checked again every round).
+        A member switches to a new sign key, and TLS to a new auth key, only once this
+        process holds an OCSP response for its certificate: peers refuse a signature or
+        a TLS client without one. The main process fetches it at once; a worker reads what
+        the main process stored and, until it is there, keeps the key in use (checked
+        again every round).
         """
-        from gateway.provision import load_cert_chain, signing_keys
+        from gateway.provision import auth_tls_key, signing_keys
         from gateway.signing import SignKey
 
         try:
             chosen = {member: SignKey(key_id, tuple(chain))
                       for member, (key_id, chain) in signing_keys(self.directory, self.keys).items()}
-            auth_chain = load_cert_chain(self.directory, "auth")
         except Exception as exc:  # noqa: BLE001 - e.g. a certificate half-imported: keep the keys in use
             log.warning("keys or certificates not taken into use: %s", exc)
             return
-        in_use = {k.key_id: k.chain[0] for k in self.sign_keys.values()}
-        self._own_certs_are({"auth": auth_chain[0], **in_use, **{k.key_id: k.chain[0] for k in chosen.values()}})
+        try:
+            auth_id, auth_chain, auth_files = auth_tls_key(self.directory, self.keys)
+        except Exception as exc:  # noqa: BLE001 - e.g. an auth key in a PKCS#11 token: TLS keeps the one in use
+            log.warning("auth key not taken into use for TLS: %s", exc)
+            auth_id, auth_chain, auth_files = self.auth_key_id, self.auth_chain, self._key
+        in_use = {self.auth_key_id: self.auth_chain[0], **{k.key_id: k.chain[0] for k in self.sign_keys.values()}}
+        self._own_certs_are({**in_use, auth_id: auth_chain[0], **{k.key_id: k.chain[0] for k in chosen.values()}})
         if not self._is_main_process() and getattr(self, "_keys_pending", False):
             self.own_ocsp.reload()  # the main process may have stored the response since the last round
         ready = {member: key if key == self.sign_keys.get(member) or self.own_ocsp.for_key(key.key_id)
                  or member not in self.sign_keys else self.sign_keys[member] for member, key in chosen.items()}
-        self._keys_pending = ready != chosen
+        # a new auth key likewise: peers check the OCSP response of the certificate it presents
+        auth_ready = auth_id == self.auth_key_id or bool(self.own_ocsp.for_key(auth_id))
+        self._keys_pending = ready != chosen or not auth_ready
         if ready != self.sign_keys:
             # the signing part holds this very dict: changed in place
             self.sign_keys.clear()
             self.sign_keys.update(ready)
             log.info("sign keys now %s", ", ".join(f"{m.to_text()}: {k.key_id}" for m, k in ready.items()))
         if not self._keys_pending:  # the replaced keys' certificates need no more OCSP responses
-            self._own_certs_are({"auth": auth_chain[0], **{k.key_id: k.chain[0] for k in ready.values()}})
-        if auth_chain[0] != self.auth_chain[0]:
-            self.auth_chain = auth_chain
+            self._own_certs_are({auth_id: auth_chain[0], **{k.key_id: k.chain[0] for k in ready.values()}})
+        if auth_ready and (auth_chain[0] != self.auth_chain[0] or auth_files != self._key):
+            self.auth_key_id, self.auth_chain, self._key = auth_id, auth_chain, auth_files
+            self.own_ocsp.auth_key = auth_id  # the responses sent with every request to a peer
             self._reload_own_tls()
+            log.info("mutual TLS now served with auth key %s", auth_id)
 
     def _own_certs_are(self, certs: dict[str, Any]) -> None:
         """The certificates whose OCSP responses this node keeps (the OCSP store holds this very dict)."""

@@ -43,7 +43,7 @@ from gateway.proxy import ServerProxy
 from gateway.serverconf import ServerConf
 from gateway.db import open_engine
 from gateway.net import EdgeServer, WsgiServer
-from gateway.provision import load_cert_chain, open_registry, signing_keys
+from gateway.provision import auth_tls_key, open_registry, signing_keys
 from gateway.settings import NodeSettings, SetupError, token_pin
 
 from ._live import NodeLive
@@ -143,7 +143,8 @@ class GatewayNode(NodeLive):
         """
         self.token = SoftToken(self.directory / "token", self.pin)
         self.keys = open_registry(self.directory, self.pin)
-        self.auth_chain = load_cert_chain(self.directory, "auth")
+        # the TLS key: the auth key the registry picks (a renewed one once its certificate is active)
+        self.auth_key_id, self.auth_chain, self._key = auth_tls_key(self.directory, self.keys)
         self.sign_keys = {member: SignKey(key_id, tuple(chain))
                           for member, (key_id, chain) in signing_keys(self.directory, self.keys).items()}
         if self.server_id.owner not in self.sign_keys:
@@ -182,10 +183,11 @@ class GatewayNode(NodeLive):
     def _build_parts(self) -> None:
         """OCSP of own certificates, signing, access, monitoring: the parts both proxies share."""
         clock = self.clock
-        own_certs = {"auth": self.auth_chain[0]}
+        own_certs = {self.auth_key_id: self.auth_chain[0]}
         own_certs.update({k.key_id: k.chain[0] for k in self.sign_keys.values()})
         self._own_certs = own_certs  # the OCSP store holds this dict: live key changes update it in place
-        self.own_ocsp = OwnOcspStore(self.directory / "ocsp", own_certs, self.policy_for, self.settings.instance)
+        self.own_ocsp = OwnOcspStore(self.directory / "ocsp", own_certs, self.policy_for, self.settings.instance,
+                                      auth_key=self.auth_key_id)
         self.signing = XadesMessageSigning(self.keys, self.sign_keys, ocsp=self.own_ocsp.for_key,
                                            policy_for=self.policy_for, clock=clock)
         self.auth_check = PolicyAuthCheck(self.policy_for)
@@ -216,9 +218,7 @@ class GatewayNode(NodeLive):
 
     def _build_proxies(self) -> None:
         """The peer transport and the two proxies (and the OCSP-responses app the server proxy serves)."""
-        key_path, password = self.token.key_file("auth")
-        self._key = (str(self.directory / "certs" / "auth.pem"), str(key_path), password)
-        self._client_ctx = client_ssl_context(*self._key)  # a new auth certificate is loaded into it live
+        self._client_ctx = client_ssl_context(*self._key)  # a new auth key and certificate are loaded into it live
         self.transport = PeerTransport(self._client_ctx)
         self.router = Router()
         self.peer_ocsp = PeerOcspCache(transport=self.transport)

@@ -71,8 +71,11 @@ class NodePorts:
             conn.context = newest
 
     def _reload_own_tls(self) -> None:
-        """A new auth certificate (a renewed auth key): in the client context and a new server context."""
+        """A new auth key or certificate (``self._key``): in the client context, a new server context, new connections."""
         self._client_ctx.load_cert_chain(self._key[0], self._key[1], password=self._key[2])
+        transport = getattr(self, "transport", None)
+        if transport is not None:  # kept-alive connections still present the old certificate
+            transport.drop_connections()
         self._reload_cas(force=True)
 
     def _peer_tls_context(self, unavailable: str) -> None:

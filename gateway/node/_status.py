@@ -31,7 +31,7 @@ from cryptography.x509 import ocsp
 
 from federation.client import read_status
 from federation.model import SharedParameters
-from gateway.provision import open_registry, sign_keys, signing_keys
+from gateway.provision import auth_key, open_registry, sign_keys, signing_keys
 from ._health import health, health_lines, maintenance_status, messagelog_figures, tsa_status
 from gateway.settings import NodeSettings, SetupError, token_pin
 from trust.pki import load_certificates
@@ -91,11 +91,12 @@ def configuration_status(directory: Path, settings: NodeSettings, at: dt.datetim
 
 
 def own_certificates(directory: Path) -> dict[str, x509.Certificate]:
-    """The gateway's own certificates by key id, as the node uses them: ``auth`` and each member's sign certificate.
+    """The gateway's own certificates by key id, as the node uses them: its auth and each member's sign certificate.
 
     A member's sign certificate is the one the node signs with: the newest active one of
     the key registry after a renewal (:func:`gateway.provision.signing_keys`), else the
-    one ``import-cert`` stored in ``DIR/certs/``. Reading the registry needs no key, only
+    one ``import-cert`` stored in ``DIR/certs/``; the auth certificate likewise is the one
+    the node serves in TLS (:func:`gateway.provision.auth_key`). Reading the registry needs no key, only
     the token's PIN to open it; where the PIN or a PKCS#11 token's PIN is not at hand,
     the files of ``DIR/certs/`` are what this process can see, and they are shown.
     """
@@ -106,9 +107,16 @@ def own_certificates(directory: Path) -> dict[str, x509.Certificate]:
         if path.is_file():
             out[name] = load_certificates(path.read_bytes())[0]
     try:
-        chosen = signing_keys(directory, open_registry(directory, token_pin(directory)))
+        registry = open_registry(directory, token_pin(directory))
+        chosen = signing_keys(directory, registry)
     except SetupError:
         return out
+    try:
+        auth_id, auth_chain = auth_key(directory, registry)
+        out.pop("auth", None)  # the auth certificate is the one the node serves in TLS, as for sign keys
+        out[auth_id] = auth_chain[0]
+    except SetupError:
+        pass  # every auth key disabled: the node would not start; the file is what there is to show
     for member_key in sign_keys(directory):  # the files stand in only for members the registry has no key of
         if member_key not in {key_id for key_id, _chain in chosen.values()}:
             out.pop(member_key, None)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     )
     from ._internal_tls import INTERNAL_KEY, ensure_internal_tls, make_self_signed
     from ._keys import (
-        KEYS_DIR, auth_key, generate_key, key_json, key_subject, member_of, ocsp_state, open_registry, owner_keys,
+        KEYS_DIR, auth_key, auth_tls_key, generate_key, key_json, key_subject, member_of, ocsp_state, open_registry, owner_keys,
         renew_key, signing_keys, token_json, token_pin_variable, write_csr,
     )
     from ._owner import change_owner, owner_sign_key
@@ -32,6 +32,7 @@ __all__ = [
     "SIGN_KEYS_FILE",
     "add_member",
     "auth_key",
+    "auth_tls_key",
     "auth_subject",
     "change_owner",
     "ensure_internal_tls",
@@ -65,6 +66,7 @@ __getattr__, __dir__ = attach(__name__, {
     "SIGN_KEYS_FILE": "._directory",
     "add_member": "._directory",
     "auth_key": "._keys",
+    "auth_tls_key": "._keys",
     "auth_subject": "._csr",
     "change_owner": "._owner",
     "ensure_internal_tls": "._internal_tls",

@@ -186,6 +186,36 @@ def auth_key(directory: Path, registry: KeyRegistry) -> tuple[str, list[x509.Cer
     return max(options, key=lambda option: option[1][0].not_valid_before_utc)
 
 
+def auth_tls_key(directory: Path, registry: KeyRegistry) -> tuple[str, list[x509.Certificate], tuple[str, str, str]]:
+    """(key id, chain, (certificate file, key file, passphrase)): what the node's mutual TLS serves.
+
+    The auth key :func:`auth_key` picks, so a renewed auth key whose certificate was
+    imported and activated is the one peers see in the handshake, as it is the one the
+    authority registered. Python's ``ssl`` loads the key and the chain from files: the
+    chain is the registry's stored certificate file (``keys/certs/<id>.pem``) or, for the
+    key ``init`` made, ``DIR/certs/auth.pem``; the key must be in the soft token (a
+    PKCS#11 token never gives its key material out), so such a key is refused.
+    """
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    from trust.keys import SOFT
+
+    key_id, chain = auth_key(directory, registry)
+    token = registry.key(key_id).token
+    soft = registry.token(SOFT)
+    if token != SOFT or not isinstance(soft, SoftToken):
+        raise SetupError(f"the auth key {key_id} is in token {token}: TLS needs the auth key in the soft token "
+                         f"(Python's ssl reads the key from a file)")
+    cert_id = hashlib.sha256(chain[0].public_bytes(serialization.Encoding.DER)).hexdigest()
+    cert_file = registry.directory / "certs" / f"{cert_id}.pem"
+    if not cert_file.is_file():
+        cert_file = Path(directory) / "certs" / "auth.pem"
+    key_file, password = soft.key_file(key_id)
+    return key_id, chain, (str(cert_file), str(key_file), password)
+
+
 def owner_keys(directory: Path, registry: KeyRegistry) -> dict[str, tuple[str, list[x509.Certificate]]]:
     """``{"auth": (key id, chain), "sign": (key id, chain)}``: the newest keys of this server and its owner."""
     owner = NodeSettings.load(Path(directory)).server_id.owner

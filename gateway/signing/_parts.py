@@ -218,9 +218,10 @@ class OwnOcspStore:
     """OCSP responses for this gateway's auth and sign certificates, kept fresh by a job."""
 
     def __init__(self, directory: Path, certs: dict[str, x509.Certificate], policy_for: PolicyFor,
-                 instance: str, *, client: OcspClient | None = None) -> None:
+                 instance: str, *, client: OcspClient | None = None, auth_key: str = "auth") -> None:
         self.directory = directory
-        self._certs = certs  # "auth" / "sign" -> certificate
+        self._certs = certs  # key id -> certificate
+        self.auth_key = auth_key  # the key whose certificate the TLS serves (a renewed auth key's, once active)
         self._policy_for = policy_for
         self._instance = instance
         self._client = client or OcspClient()
@@ -244,7 +245,7 @@ class OwnOcspStore:
 
     def responses(self) -> list[bytes]:
         """Responses for the auth certificate (sent with every request to a peer)."""
-        return list(self._responses.get("auth", []))
+        return list(self._responses.get(self.auth_key, []))
 
     def for_key(self, key_id: str) -> list[bytes]:
         return list(self._responses.get(key_id, []))

@@ -137,3 +137,20 @@ def test_status_shows_the_sign_certificate_the_node_signs_with_after_a_renewal(
     assert after[sign_key.key_id].serial_number == new_sign.serial_number
     monkeypatch.delenv("SILD_TOKEN_PIN")  # without the PIN the registry cannot be opened: the files are shown
     assert set(own_certificates(gdir)) == {"auth", "sign"}
+
+
+def test_the_tls_files_are_those_of_the_auth_key_picked(gdir: Path, ca: CertificateAuthority) -> None:
+    """The node's mutual TLS loads the auth key ``auth_key`` picks, from files (Python's ssl needs them; issue 17)."""
+    from gateway.provision import auth_tls_key
+
+    registry = open_registry(gdir, PIN)
+    key_id, _chain, (cert_file, key_file, password) = auth_tls_key(gdir, registry)
+    assert (key_id, cert_file, password) == ("auth", str(gdir / "certs" / "auth.pem"), PIN)
+    renewed, csr = renew_key(gdir, registry, "auth")
+    new_auth = ca.issue_auth(SERVER, now=NOW, csr=csr.read_bytes()).cert
+    registry.import_certificate(new_auth.public_bytes(serialization.Encoding.PEM) + ca.chain_pem)
+    key_id, chain, (cert_file, key_file, _) = auth_tls_key(gdir, registry)
+    assert key_id == renewed.key_id and chain[0] == new_auth
+    assert x509.load_pem_x509_certificates(Path(cert_file).read_bytes())[0] == new_auth  # leaf first, then the CA
+    assert Path(key_file) == gdir / "token" / f"{renewed.key_id}.key.pem"
+
