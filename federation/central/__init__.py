@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ._publisher import read_state
     from ._status import central_status, central_status_lines
     from ._registration import (
-        MemberSigner, VerifiedRegistrationRequest, build_registration_request, submit_registration_request,
+        MemberSigner, RegistrationError, VerifiedRegistrationRequest, build_registration_request, submit_registration_request,
         verify_registration_request,
     )
 
@@ -30,6 +30,7 @@ __all__ = [
     "INTERNAL",
     "MANAGEMENT_TYPES",
     "MemberSigner",
+    "RegistrationError",
     "VERSION",
     "VerifiedRegistrationRequest",
     "build_management_request",
@@ -51,6 +52,7 @@ __getattr__, __dir__ = attach(__name__, {
     "INTERNAL": "._generator",
     "MANAGEMENT_TYPES": "._management",
     "MemberSigner": "._registration",
+    "RegistrationError": "._registration",
     "VERSION": "._generator",
     "VerifiedRegistrationRequest": "._registration",
     "build_management_request": "._management",

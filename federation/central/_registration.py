@@ -75,6 +75,7 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 class RegistrationError(FederationError):
     code = "federation.registration.error"
     http_status = 400
+    relayed_status: int | None = None  # the authority's own HTTP status when it refused: a relay passes it on
 
 
 class RegistrationMalformed(RegistrationError):
@@ -228,7 +229,11 @@ def submit_registration_request(base_url: str, document: bytes, *, timeout: floa
         answer = {}
     if response.status_code >= 400:
         message = answer.get("message") if isinstance(answer, dict) else None
-        raise RegistrationError(f"the authority refused the request (HTTP {response.status_code}): {message or response.text[:200]}")
+        code = answer.get("code") if isinstance(answer, dict) else None
+        error = RegistrationError(f"the authority refused the request (HTTP {response.status_code}): "
+                                  f"{message or response.text[:200]}", code=code if isinstance(code, str) else None)
+        error.relayed_status = response.status_code
+        raise error
     return answer if isinstance(answer, dict) else {}
 
 

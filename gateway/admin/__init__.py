@@ -13,6 +13,7 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._app import create_app
     from ._config import AdminConfig
+    from ._requests import check_address, mark_requested, registered_here, send_management_request, sync_clients
     from .upkeep import admin_client_context, admin_ssl_context, admin_tls_files, admin_url, ensure_admin_tls
 
 __all__ = [
@@ -21,8 +22,13 @@ __all__ = [
     "admin_ssl_context",
     "admin_tls_files",
     "admin_url",
+    "check_address",
     "create_app",
     "ensure_admin_tls",
+    "mark_requested",
+    "registered_here",
+    "send_management_request",
+    "sync_clients",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
@@ -33,4 +39,9 @@ __getattr__, __dir__ = attach(__name__, {
     "admin_url": ".upkeep",
     "create_app": "._app",
     "ensure_admin_tls": ".upkeep",
+    "check_address": "._requests",
+    "mark_requested": "._requests",
+    "registered_here": "._requests",
+    "send_management_request": "._requests",
+    "sync_clients": "._requests",
 })

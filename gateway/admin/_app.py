@@ -40,6 +40,7 @@ from ._groups import groups_blueprint
 from ._http import MAX_BODY, path_client, path_form
 from ._keys import keys_blueprint
 from ._records import records_blueprint
+from ._requests import requests_blueprint
 from ._rights import rights_blueprint
 from ._services import services_blueprint
 from .upkeep import anchor_blueprint, backup_blueprint, status_blueprint
@@ -51,6 +52,7 @@ BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     audit_blueprint,
     anchor_blueprint,
     keys_blueprint,
+    requests_blueprint,
 )
 
 

@@ -43,6 +43,7 @@ STATUS = {
     "trust.key.no_such_certificate": 404,
     "trust.key.exists": 409,
     "trust.key.certificate_exists": 409,
+    "trust.key.token_exists": 409,            # a PKCS#11 token of that name is configured already
     "trust.key.wrong_pin": 422,                # the token refused the PIN (not the API key's fault: no 401/403)
 }
 DEFAULT_STATUS = 400

@@ -1,6 +1,6 @@
 """The gateway's tokens, keys and certificates over the admin API (what ``sild gateway token|key|cert`` does).
 
-``/api/v1/tokens`` (list; ``login``/``logout``), ``/api/v1/keys`` (list, generate,
+``/api/v1/tokens`` (list, add a PKCS#11 token; ``login``/``logout``), ``/api/v1/keys`` (list, generate,
 certificate request, renew, activate/disable/delete) and ``/api/v1/certificates``
 (import, activate/disable/delete). Every change goes through the functions the CLI
 calls (:mod:`gateway.provision`: :func:`~gateway.provision.generate_key`,
@@ -89,6 +89,15 @@ def keys_blueprint(config: AdminConfig) -> Blueprint:
     @api.route("GET", "/api/v1/tokens", *READERS)
     def list_tokens() -> Any:
         return jsonify(tokens=[token_json(held.directory, t) for t in held.get().tokens()])
+
+    @api.route("POST", "/api/v1/tokens", SUPERUSER)
+    def add_token() -> Any:
+        data = body()
+        library = Path(str(data.text("library")))
+        if not library.is_file():  # the module is a file on the gateway's host, opened now as the CLI does
+            raise ApiError(400, "gateway.admin.bad_field", f"field 'library': no file {library} on the gateway's host")
+        info = held.get().add_pkcs11_token(data.text("name"), library, data.text("label"))
+        return jsonify(token_json(held.directory, info)), 201
 
     @api.route("POST", "/api/v1/tokens/<name>/login", SUPERUSER)
     def login(name: str) -> Any:

@@ -11,12 +11,10 @@ registry when the authority's officer approves the request.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from trust.protocol import ClientId
-
+from gateway.admin import check_address, mark_requested, registered_here, send_management_request, sync_clients
 from gateway.serverconf import InvalidInput
 
 from ._directory import DIRECTORY, JSON_OPTION, client_arg, echo_out, open_conf
@@ -91,71 +89,7 @@ def client_remove(directory: Path, client_id: str) -> None:
 
 
 # -- X-Road's management requests: the authority learns of a client's lifecycle -------------------
-
-
-def _authority(directory: Path, given: str | None) -> str:
-    """The authority's URL: as given, else the one the gateway registered with (``gateway register``)."""
-    from gateway.settings import NodeSettings, SetupError
-
-    url = given or str(NodeSettings.load(directory).registration.get("authority") or "")
-    if not url:
-        raise SetupError("no authority URL known for this gateway: give --authority URL")
-    return url
-
-
-def send_management_request(directory: Path, request_type: str, *, authority: str | None,
-                            client: ClientId | None = None, address: str | None = None) -> dict[str, object]:
-    """Build, sign and submit one management request as ``gateway register`` does its request.
-
-    The owner's sign key and the auth key in use (the newest active ones,
-    :func:`gateway.provision.owner_keys`) sign it, each certificate with a fresh OCSP
-    response fetched now; a client or new owner that is another member hosted here
-    (``gateway add-member``) signs with its own sign key too, as X-Road requires.
-    """
-    from federation.central import (
-        MemberSigner, build_management_request, concerned_member, submit_registration_request,
-    )
-    from trust.infra import utc_now
-
-    from gateway.conf import ConfStore
-    from gateway.node import PolicyCache
-    from gateway.provision import load_cert_chain, open_registry, owner_keys, sign_keys, signing_keys
-    from gateway.settings import NodeSettings, SetupError, token_pin
-    from gateway.signing import OwnOcspStore
-
-    url = _authority(directory, authority)
-    settings = NodeSettings.load(directory)
-    concerned = concerned_member(request_type, settings.server_id, () if client is None else (client,))
-    token = open_registry(directory, token_pin(directory))  # the newest active keys sign, in whichever token
-    chosen = dict(owner_keys(directory, token))
-    if concerned is not None:
-        hosted = [k for k, member in sign_keys(directory).items() if member == concerned]
-        member_key = signing_keys(directory, token).get(concerned)
-        if member_key is None and not hosted:
-            raise SetupError(f"{concerned.to_text()} signs this request too, but this gateway holds no sign key for it "
-                             f"(run `.venv/bin/sild gateway add-member {directory} --member {concerned.to_text()}`)")
-        chosen["member"] = member_key or (hosted[0], load_cert_chain(directory, hosted[0]))
-    key_ids = {name: key_id for name, (key_id, _chain) in chosen.items()}
-    chains = {name: chain for name, (_key_id, chain) in chosen.items()}
-    store = ConfStore(directory, settings, clock=utc_now)
-    store.refresh()
-    ocsp = OwnOcspStore(directory / "ocsp", {key_ids[n]: chain[0] for n, chain in chains.items()},
-                        PolicyCache(store.current), settings.instance)
-    ocsp.refresh(utc_now())
-    if not all(ocsp.for_key(key_id) for key_id in key_ids.values()):
-        raise SetupError(f"cannot get OCSP responses for the certificates: {ocsp.health().get('last_error')}")
-
-    def signer(name: str) -> MemberSigner:
-        return MemberSigner(token, key_ids[name], chains[name][0], ocsp.for_key(key_ids[name])[0])
-
-    from cryptography.hazmat.primitives import serialization
-
-    document = build_management_request(
-        request_type, server=settings.server_id, auth_cert=chains["auth"][0].public_bytes(serialization.Encoding.DER),
-        auth_signer=token, auth_key_id=key_ids["auth"], auth_ocsp=ocsp.for_key(key_ids["auth"])[0],
-        owner=signer("sign"), client=client, address=address,
-        member=signer("member") if "member" in key_ids else None, created_at=utc_now())
-    return submit_registration_request(url, document)
+# (built, signed and sent by gateway.admin's send_management_request, which the admin API calls too)
 
 
 def _submitted(what: str, answer: dict[str, object]) -> None:
@@ -176,10 +110,7 @@ def client_register(directory: Path, client_id: str, authority: str | None) -> N
     client = client_arg(client_id)
     conf = open_conf(directory)  # a wrong directory is refused before anything is sent
     answer = send_management_request(directory, "clientReg", authority=authority, client=client)
-    if conf.snapshot().client(client) is None:
-        conf.add_client(client, state="REGISTRATION_IN_PROGRESS")
-    else:
-        conf.set_client_state(client, "REGISTRATION_IN_PROGRESS")
+    mark_requested(conf, client, "clientReg")
     _submitted(f"client registration ({client.to_text()})", answer)
 
 
@@ -192,8 +123,7 @@ def client_delete(directory: Path, client_id: str, authority: str | None) -> Non
     client = client_arg(client_id)
     conf = open_conf(directory)
     answer = send_management_request(directory, "clientDeletion", authority=authority, client=client)
-    if conf.snapshot().client(client) is not None:
-        conf.set_client_state(client, "DELETION_IN_PROGRESS")
+    mark_requested(conf, client, "clientDeletion")
     _submitted(f"client deletion ({client.to_text()})", answer)
 
 
@@ -223,8 +153,7 @@ def owner_change(directory: Path, member: str, authority: str | None) -> None:
 @AUTHORITY_OPTION
 def address_command(directory: Path, address: str, authority: str | None) -> None:
     """Ask the authority to register a new address (HOST or HOST:PORT) for this gateway (X-Road's addressChange)."""
-    if not address.strip() or any(ch.isspace() or ch in "/?#@" for ch in address) or len(address) > 255:
-        raise InvalidInput(f"{address!r} is not HOST or HOST:PORT")
+    check_address(address)
     _submitted(f"address change ({address})",
                send_management_request(directory, "addressChange", authority=authority, address=address))
 
@@ -232,47 +161,18 @@ def address_command(directory: Path, address: str, authority: str | None) -> Non
 # -- after the authority's decision: the gateway follows the configuration ----------------------------
 
 
-def _registered_here(directory: Path) -> tuple[Any, Any]:
-    """(this gateway's settings, its entry in the freshly downloaded configuration of its instance or None).
-
-    The gateway is found by its auth certificate, so it is found after an owner change too.
-    """
-    from cryptography.hazmat.primitives import serialization
-
-    from trust.infra import utc_now
-
-    from gateway.conf import ConfStore
-    from gateway.provision import load_cert_chain
-    from gateway.settings import NodeSettings, SetupError
-
-    settings = NodeSettings.load(directory)
-    store = ConfStore(directory, settings, clock=utc_now)
-    store.refresh()
-    own = store.current().get(settings.instance)
-    if own is None:
-        raise SetupError(f"no configuration of {settings.instance} could be downloaded yet")
-    auth = load_cert_chain(directory, "auth")[0].public_bytes(serialization.Encoding.DER)
-    return settings, own.shared.server_by_auth_cert(auth)
-
-
 @client_group.command("sync")
 @DIRECTORY
 def client_sync(directory: Path) -> None:
     """Mark clients registered once the configuration lists them; report the ones it no longer lists."""
-    conf = open_conf(directory)
-    settings, server = _registered_here(directory)
-    listed = set(server.clients) if server is not None else set()
-    for info in conf.list_clients():
-        if info.id == settings.server_id.owner:
-            continue  # the owner is a client of its gateway without being listed
-        if info.state == "REGISTRATION_IN_PROGRESS" and info.id in listed:
-            conf.set_client_state(info.id, "REGISTERED")
-            click.echo(f"{info.id.to_text()}: registered")
-        elif info.state in ("REGISTERED", "DELETION_IN_PROGRESS") and info.id not in listed:
-            click.echo(f"{info.id.to_text()}: not in the configuration any more; remove it with "
-                       f"`.venv/bin/sild gateway client remove {directory} {info.id.to_text()}`")
-        elif info.state in ("REGISTRATION_IN_PROGRESS", "DELETION_IN_PROGRESS"):
-            click.echo(f"{info.id.to_text()}: {info.state}, waiting for the authority")
+    for entry in sync_clients(directory, open_conf(directory)):
+        if entry["outcome"] == "registered":
+            click.echo(f"{entry['client']}: registered")
+        elif entry["outcome"] == "not_listed":
+            click.echo(f"{entry['client']}: not in the configuration any more; remove it with "
+                       f"`.venv/bin/sild gateway client remove {directory} {entry['client']}`")
+        else:
+            click.echo(f"{entry['client']}: {entry['state']}, waiting for the authority")
 
 
 @owner_group.command("apply")
@@ -282,7 +182,7 @@ def owner_apply(directory: Path) -> None:
     from gateway.provision import change_owner
     from gateway.settings import SetupError
 
-    settings, server = _registered_here(directory)
+    settings, server = registered_here(directory)
     if server is None:
         raise SetupError(f"the configuration of {settings.instance} does not list this gateway's auth certificate")
     if server.owner == settings.server_id.owner:

@@ -199,3 +199,24 @@ def _ocsp_response(ca: CertificateAuthority, cert: x509.Certificate) -> bytes:
     request = ocsp.OCSPRequestBuilder().add_certificate(cert, ca.issuing_cert, hashes.SHA1()).build()
     return ocsp_responder(ca).respond(request.public_bytes(serialization.Encoding.DER),
                                       dt.datetime.now(dt.timezone.utc))
+
+
+def test_a_pkcs11_token_is_added_over_the_api_as_the_cli_adds_it(tmp_path: Path, gdir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    hsm: SoftHsm = make_token(tmp_path / "hsm", monkeypatch, label="gw1", pin="hsm-pin")
+    s = _serve(tmp_path, gdir, node_registry=True)
+    try:
+        token = {"name": "hsm", "library": str(hsm.library), "label": hsm.label}
+        assert s.call("POST", "/api/v1/tokens", "viewer", json=token).status_code == 403
+        missing = s.call("POST", "/api/v1/tokens", json={**token, "library": str(tmp_path / "no.so")})
+        assert missing.status_code == 400 and "no file" in missing.json()["message"]
+        assert s.call("POST", "/api/v1/tokens", json={**token, "name": "soft"}).json()["code"] == "trust.key.bad_token_name"
+        added = s.call("POST", "/api/v1/tokens", json=token)
+        assert added.status_code == 201, added.text
+        assert (added.json()["name"], added.json()["type"], added.json()["logged_in"]) == ("hsm", "pkcs11", False)
+        again = s.call("POST", "/api/v1/tokens", json=token)
+        assert again.status_code == 409 and again.json()["code"] == "trust.key.token_exists"
+        assert "hsm" in open_registry(gdir, PIN).token_names()  # recorded in the directory, as the CLI records it
+        assert s.call("POST", "/api/v1/tokens/hsm/login", json={"pin": hsm.pin}).json()["logged_in"] is True
+    finally:
+        s.stop()

@@ -118,3 +118,45 @@ def _until(read: Callable[[], str], expected: str, timeout: float = 90.0) -> str
             return text
         assert time.monotonic() < deadline, text
         time.sleep(2)
+
+
+def test_the_running_gateways_admin_api_sends_the_same_requests(sandbox: Any) -> None:
+    """The other EE gateway's HTTPS admin API (its running node, its key registry) sends clientReg and
+    addressChange; the officer sees and approves them; a duplicate is refused with the authority's 409."""
+    import ssl
+
+    server = "EE/GOV/70000001/gw1"
+    gw = next(g for g in sandbox["gateways"] if g["id"] == server)
+    ee = sandbox["instances"]["EE"]
+    central, url = ee["central_dir"], ee["central_url"]
+    admin = httpx.Client(base_url=gw["admin_url"], verify=ssl.create_default_context(cafile=gw["admin_cert_file"]),
+                         headers={"X-API-Key": Path(gw["admin_key_file"]).read_text().strip()}, timeout=120,
+                         trust_env=False)
+
+    def submitted(kind: str) -> int:
+        listed = json.loads(_sild("central", "registration", "list", central, "--status", "submitted").stdout)
+        return int(next(r["id"] for r in listed if r["type"] == kind and r["server"].endswith(server)))
+
+    client = "EE/GOV/70000001/archive"
+    sent = admin.post("/api/v1/clients/EE:GOV:70000001:archive/registration", json={"authority": url})
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["state"] == "REGISTRATION_IN_PROGRESS" and sent.json()["request"]["id"]
+    again = admin.post("/api/v1/clients/EE:GOV:70000001:archive/registration", json={"authority": url})
+    assert again.status_code == 409 and "still waiting" in again.json()["message"], again.text
+    _sild("central", "registration", "approve", central, str(submitted("clientReg")))
+
+    moved = admin.post("/api/v1/address-change", json={"address": "gw1.tax.ee:5500", "authority": url})
+    assert moved.status_code == 202, moved.text
+    approved = _sild("central", "registration", "approve", central, str(submitted("addressChange")))
+    assert approved.returncode == 0
+    officer = json.loads(_sild("central", "registration", "list", central, "--status", "approved").stdout)
+    assert {r["type"] for r in officer if r["server"].endswith(server)} >= {"clientReg", "addressChange"}
+
+    def synced() -> str:
+        answer = admin.post("/api/v1/clients/sync")
+        assert answer.status_code == 200, answer.text
+        return json.dumps(answer.json()["clients"])
+
+    assert '"registered"' in _until(synced, f'"client": "{client}", "outcome": "registered"')
+    states = {c["id"]: c["state"] for c in admin.get("/api/v1/clients").json()["clients"]}
+    assert states.get(client) == "REGISTERED", states
