@@ -135,7 +135,6 @@ def registered_here(directory: Path) -> tuple[Any, Any]:
     from trust.infra import utc_now
 
     from gateway.conf import ConfStore
-    from gateway.provision import load_cert_chain
     from gateway.settings import NodeSettings, SetupError
 
     settings = NodeSettings.load(directory)
@@ -144,8 +143,35 @@ def registered_here(directory: Path) -> tuple[Any, Any]:
     own = store.current().get(settings.instance)
     if own is None:
         raise SetupError(f"no configuration of {settings.instance} could be downloaded yet")
-    auth = load_cert_chain(directory, "auth")[0].public_bytes(serialization.Encoding.DER)
-    return settings, own.shared.server_by_auth_cert(auth)
+    for auth in _auth_certificates(directory):
+        server = own.shared.server_by_auth_cert(auth.public_bytes(serialization.Encoding.DER))
+        if server is not None:
+            return settings, server
+    return settings, None
+
+
+def _auth_certificates(directory: Path) -> list[Any]:
+    """Every auth certificate of this gateway: the key registry's (a renewed auth key), then ``certs/auth.pem``.
+
+    After an auth key renewal the authority may list only the new certificate; the
+    registry needs the token's PIN to open, so without it only the file is looked at.
+    """
+    from trust.keys import KeyUsage
+
+    from gateway.provision import load_cert_chain, open_registry
+    from gateway.settings import SetupError, token_pin
+
+    found: list[Any] = []
+    try:
+        registry = open_registry(directory, token_pin(directory))
+        for key in registry.keys():
+            if key.usage is KeyUsage.AUTH:
+                found.extend(registry.certificate_chain(cert.id)[0] for cert in key.certificates)
+    except SetupError:
+        pass
+    if (directory / "certs" / "auth.pem").is_file():
+        found.append(load_cert_chain(directory, "auth")[0])
+    return found
 
 
 def sync_clients(directory: Path, conf: ServerConf) -> list[dict[str, str]]:

@@ -154,3 +154,20 @@ def test_the_tls_files_are_those_of_the_auth_key_picked(gdir: Path, ca: Certific
     assert x509.load_pem_x509_certificates(Path(cert_file).read_bytes())[0] == new_auth  # leaf first, then the CA
     assert Path(key_file) == gdir / "token" / f"{renewed.key_id}.key.pem"
 
+
+
+def test_client_sync_looks_for_the_gateway_by_a_renewed_auth_certificate_too(
+        gdir: Path, ca: CertificateAuthority, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an auth key renewal the authority may list only the new certificate: sync must still find the gateway."""
+    from gateway.admin._requests import _auth_certificates
+
+    registry = open_registry(gdir, PIN)
+    renewed, csr = renew_key(gdir, registry, "auth")
+    issued = ca.issue_auth(SERVER, now=NOW, csr=csr.read_bytes()).cert
+    registry.import_certificate(issued.public_bytes(serialization.Encoding.DER))
+    old = x509.load_pem_x509_certificate((gdir / "certs" / "auth.pem").read_bytes())
+    monkeypatch.setenv("SILD_TOKEN_PIN", PIN)
+    serials = [c.serial_number for c in _auth_certificates(gdir)]
+    assert issued.serial_number in serials and old.serial_number in serials
+    monkeypatch.delenv("SILD_TOKEN_PIN")  # the registry needs the PIN: only the file is looked at then
+    assert [c.serial_number for c in _auth_certificates(gdir)] == [old.serial_number]
