@@ -218,6 +218,7 @@ def key_disable(directory: Path, key_id: str) -> None:
 @DIRECTORY
 @click.argument("key_id")
 def key_activate(directory: Path, key_id: str) -> None:
+    """Activate a key again: the running node may sign with it (once it has an active certificate)."""
     _set_key_state(directory, key_id, "active")
 
 
@@ -262,6 +263,7 @@ def _set_cert_state(directory: Path, cert_id: str, state: str) -> None:
 @DIRECTORY
 @click.argument("cert_id")
 def cert_disable(directory: Path, cert_id: str) -> None:
+    """Disable a certificate: its key is not chosen for it until it is activated again."""
     _set_cert_state(directory, cert_id, "disabled")
 
 
@@ -269,6 +271,7 @@ def cert_disable(directory: Path, cert_id: str) -> None:
 @DIRECTORY
 @click.argument("cert_id")
 def cert_activate(directory: Path, cert_id: str) -> None:
+    """Activate a certificate again."""
     _set_cert_state(directory, cert_id, "active")
 
 
@@ -276,5 +279,6 @@ def cert_activate(directory: Path, cert_id: str) -> None:
 @DIRECTORY
 @click.argument("cert_id")
 def cert_delete(directory: Path, cert_id: str) -> None:
+    """Delete a certificate from the registry (its key stays)."""
     _registry(directory).delete_certificate(cert_id)
     click.echo(f"certificate {cert_id} deleted")
