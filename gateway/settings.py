@@ -206,8 +206,22 @@ RESTART_SETTINGS = ("server", "instance", "is_host", "is_port", "is_tls_port", "
 
 
 def restart_only(before: NodeSettings, after: NodeSettings) -> list[str]:
-    """The settings that differ between ``before`` and ``after`` and cannot change in a running node."""
-    return [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(after, name)]
+    """The settings that differ between ``before`` and ``after`` and cannot change in a running node.
+
+    ``server`` is one of them unless only its owner changed (an approved owner change,
+    ``sild gateway owner apply``): the same instance and server code keep the same auth
+    certificate, ports and databases, so the node serves as the new owner at once
+    (:meth:`gateway.node._live.NodeLive._follow_owner`).
+    """
+    return [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(after, name)
+            and not (name == "server" and owner_change_only(before, after))]
+
+
+def owner_change_only(before: NodeSettings, after: NodeSettings) -> bool:
+    """``after`` names the same gateway (instance, server code) as ``before`` under another owner."""
+    old, new = before.server_id, after.server_id
+    return old != new and (old.instance, old.server_code) == (new.instance, new.server_code) \
+        and before.instance == after.instance
 
 
 def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSettings:

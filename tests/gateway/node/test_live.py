@@ -140,6 +140,12 @@ def test_restart_only_names_the_settings_fixed_at_start() -> None:
     assert restart_only(base, changed) == ["is_port", "workers"]
 
 
+def test_an_owner_change_is_live_and_another_server_is_not() -> None:
+    base = NodeSettings(server="EE/GOV/70000002/gw1", instance="EE")
+    assert restart_only(base, dataclasses.replace(base, server="EE/COM/10000003/gw1")) == []  # owner apply
+    assert restart_only(base, dataclasses.replace(base, server="EE/GOV/70000002/gw2")) == ["server"]
+
+
 class _Store:
     def __init__(self) -> None:
         self.followed: list[NodeSettings] = []
