@@ -238,7 +238,9 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
         if name not in current or name == "registration":
             editable = ", ".join(n for n in current if n != "registration")
             raise SetupError(f"{name!r} is not one of the settings {editable}")
-        if isinstance(current[name], int) and not isinstance(value, int):
+        if isinstance(current[name], bool):  # before int: a bool is an int to Python
+            value = _flag(name, value)
+        elif isinstance(current[name], int) and not isinstance(value, int):
             try:
                 value = int(str(value))
             except ValueError:
@@ -247,6 +249,16 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
             raise SetupError(f"{name} wants text, not {value!r}")
         typed[name] = value
     return NodeSettings(**{**current, **typed})
+
+
+def _flag(name: str, value: Any) -> bool:
+    """A switch as ``sild gateway set NAME=...`` or a JSON body gives it: true/false, on/off, yes/no, 1/0."""
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "on": True, "yes": True, "1": True, "false": False, "off": False, "no": False, "0": False}
+    if str(value).strip().lower() not in words:
+        raise SetupError(f"{name} wants true or false, not {value!r}")
+    return words[str(value).strip().lower()]
 
 
 def parse_federations(value: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ at cheap fingerprints of what they read at start (one ``stat`` each: ``gateway.j
 only what changed:
 
 * settings: the live ones (``allowed_federations``, the job intervals,
-  ``public_address``, ``registration``, and ``server`` when only its owner changed:
+  ``public_address``, ``registration``, the body-logging switches, and ``server`` when only its owner changed:
   ``sild gateway owner apply``) are taken over; one that fixes what the
   process bound or opened at start (ports, listen addresses, worker count,
   databases) is logged as taking effect at the next restart
@@ -118,6 +118,24 @@ class NodeLive(NodeJobs):
         self._reschedule(before, live)
         if live.server != before.server:
             self._follow_owner(live)
+        body = ("message_body_logging", "message_body_logging_remote_overrides")
+        if any(getattr(before, name) != getattr(live, name) for name in body):
+            self._follow_body_logging(live)
+
+    def _follow_body_logging(self, settings: NodeSettings) -> None:
+        """The global body-logging switch and the remote list: the message log's next record follows them.
+
+        The message log reads its configuration at every append; the per-subsystem
+        overrides were live already (read from the server configuration's snapshot).
+        """
+        from ._node import _messagelog_config
+
+        log_ = getattr(self, "messagelog", None)
+        if log_ is None:
+            return
+        fresh = _messagelog_config(settings, self.serverconf)
+        log_.config = dataclasses.replace(log_.config, body_logging=fresh.body_logging, body_policy=fresh.body_policy)
+        log.info("message body logging now %s", "on" if settings.message_body_logging else "off")
 
     def _follow_owner(self, settings: NodeSettings) -> None:
         """Serve as the new owner that ``sild gateway owner apply`` wrote (an approved owner change).

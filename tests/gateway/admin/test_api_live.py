@@ -269,6 +269,18 @@ def test_body_logging_and_op_monitoring(tax: Gateway, vero: Gateway) -> None:
     kept = _message_in_export(vero, headers_only, "request")
     assert PERSON.encode() not in kept and headers_only.encode() in kept  # the X-Road headers stay
     assert vero.call("PATCH", f"/api/v1/clients/{provider}", json={"message_body_logging": None}).status_code == 200
+    # the gateway-wide switch: a live setting, followed by the running node at its next check
+    switched = vero.call("PATCH", "/api/v1/settings", json={"message_body_logging": False})
+    assert switched.status_code == 200 and switched.json()["restart_required"] == [], switched.text
+
+    def without_body() -> bool:
+        status, text, query_id = _ask_vero(tax)
+        assert status == 200, text
+        return PERSON.encode() not in _message_in_export(vero, query_id, "request")
+
+    _within(20, without_body, "the global switch in the running node")
+    assert vero.call("PATCH", "/api/v1/settings", json={"message_body_logging": True}).status_code == 200
+    _within(20, lambda: not without_body(), "whole messages again")
 
     now = int(time.time())
     records = tax.call("GET", "/api/v1/opmonitoring/records",
