@@ -288,6 +288,10 @@ def test_body_logging_and_op_monitoring(tax: Gateway, vero: Gateway) -> None:
     ours = [r for r in records["records"] if r.get("messageId") == logged]
     assert ours and ours[0]["serviceCode"] == "getTaxRecord" and ours[0]["succeeded"] is True
     assert all(ours[0].get(f) for f in ("responseSize", "requestOutTs", "responseInTs"))
+    # the same records from the shell, read beside the running node
+    shell = json.loads(_sild("gateway", "log", "opmonitoring", str(tax.directory), "--since", "600",
+                             "--client", "EE/GOV/70000001/tax").stdout)
+    assert logged in {r["messageId"] for r in shell["records"]}
 
 
 def test_client_lifecycle_through_the_api(sandbox: dict[str, Any], tax: Gateway) -> None:
