@@ -173,6 +173,13 @@ def test_signing_key_rotation(authority: Authority) -> None:
     assert {k["id"]: k["status"] for k in api.get("/api/v1/signing-keys").json()}[key_id] == "pending"
     assert api.post(f"/api/v1/signing-keys/{key_id}/activate").status_code == 200
     wait_for(lambda: _verifies(authority, new), timeout=60, what="configuration signed with the new key")
+    refused = api.delete(f"/api/v1/signing-keys/{key_id}")
+    assert refused.status_code == 409 and refused.json()["code"] == "federation.registry.in_use"
+    retired = [k["id"] for k in api.get("/api/v1/signing-keys").json() if k["status"] == "retired"]
+    assert len(retired) == 1
+    authority.changed(api.delete(f"/api/v1/signing-keys/{retired[0]}"))
+    assert anchor_certs() == new  # the former key left the anchor and the published sources
+    assert retired[0] not in json.dumps(api.get("/api/v1/signing-keys").json())
 
 
 def _verifies(authority: Authority, certs: set[bytes]) -> bool:
