@@ -166,6 +166,10 @@ def test_tokens_keys_and_certificates(sandbox: dict[str, Any], tax: Gateway, tmp
     assert tax.call("DELETE", f"/api/v1/keys/{key}").status_code == 204
     assert key not in [k["id"] for k in tax.call("GET", "/api/v1/keys").json()["keys"]]
     assert tax.call("POST", "/api/v1/ocsp/refresh").status_code == 200
+    renewed = tax.call("POST", "/api/v1/keys/sign/renew")  # a renewal makes a new key by default
+    assert renewed.status_code == 201 and renewed.json()["key"]["id"] != "sign", renewed.text
+    assert renewed.json()["csr"].startswith("-----BEGIN CERTIFICATE REQUEST-----")
+    assert tax.call("DELETE", f"/api/v1/keys/{renewed.json()['key']['id']}").status_code == 204
 
 
 def test_settings_are_followed_by_the_running_node(tax: Gateway) -> None:
@@ -329,12 +333,30 @@ def test_client_lifecycle_through_the_api(sandbox: dict[str, Any], tax: Gateway)
     _sild("central", "registration", "decline", central, submitted("addressChange"), "--comment", "test")
 
 
+def test_an_owner_change_through_the_api_is_served_without_a_restart(sandbox: dict[str, Any]) -> None:
+    """ownerChange sent by the running gateway, approved by the officer, applied over the API: the running
+    node then serves as the new owner (its identity in the status the admin API reports)."""
+    population = _operator(next(g for g in sandbox["gateways"] if g["id"] == "EE/GOV/70000002/gw1"), "pop-ops")
+    central = sandbox["instances"]["EE"]["central_dir"]
+    sent = population.call("POST", "/api/v1/owner-change",
+                           json={"member": "EE:COM:10000003", "authority": sandbox["instances"]["EE"]["central_url"]})
+    assert sent.status_code == 202, sent.text
+    listed = json.loads(_sild("central", "registration", "list", central, "--status", "submitted").stdout)
+    request = next(r["id"] for r in listed if r["type"] == "ownerChange")
+    _sild("central", "registration", "approve", central, str(request))
+    applied = _within(90, lambda: population.call("POST", "/api/v1/owner-change/apply").json().get("changed"),
+                      "the owner change in the published configuration")
+    assert applied is True
+    _within(30, lambda: population.call("GET", "/api/v1/status").json()["security_server"] == "EE/COM/10000003/gw1",
+            "the running node serving as the new owner")
+
+
 def test_the_audit_log_names_the_key_and_keeps_no_pin(tax: Gateway) -> None:
     """Last in this module: the calls of the tests above are on record under the CLI-made key's label."""
     entries = tax.call("GET", "/api/v1/audit", params={"limit": 500}).json()["entries"]
     ours = [e for e in entries if e["actor"].startswith(f"{tax.key_label} (key ")]
     operations = {e["operation"] for e in ours}
-    assert {"POST /api/v1/keys", "POST /api/v1/certificates", "PATCH /api/v1/settings", "POST /api/v1/backup",
+    assert {"POST /api/v1/keys", "POST /api/v1/certificates", "POST /api/v1/keys/sign/renew", "PATCH /api/v1/settings", "POST /api/v1/backup",
             "POST /api/v1/tokens/soft/login", "POST /api/v1/service-descriptions"} <= operations
     assert all(e["source"] == "127.0.0.1" for e in ours)
     logins = [e for e in ours if e["operation"] == "POST /api/v1/tokens/soft/login"]
