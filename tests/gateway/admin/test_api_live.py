@@ -298,6 +298,46 @@ def test_body_logging_and_op_monitoring(tax: Gateway, vero: Gateway) -> None:
     assert logged in {r["messageId"] for r in shell["records"]}
 
 
+def test_x_roads_op_monitoring_services_answer_the_owner(tax: Gateway) -> None:
+    """getSecurityServerOperationalData and getSecurityServerHealthData of the running gateway, called by its
+    owner as X-Road's monitoring client calls them (signed SOAP through the IS port); the schema checks of the
+    answers are in tests/gateway/monitoring/test_opmonitoring.py."""
+    import gzip
+
+    from trust.protocol import MemberId, SecurityServerId, SoapMessage, parse_soap
+
+    owner, server = MemberId("EE", "GOV", "70000001"), SecurityServerId("EE", "GOV", "70000001", "gw1")
+    added = tax.call("POST", "/api/v1/clients", json={"id": owner.to_text(), "state": "REGISTERED"})
+    assert added.status_code in (201, 409), added.text  # the owner calls from its own gateway
+    om = "http://x-road.eu/xsd/op-monitoring.xsd"
+    status, text, query_id = _ask_vero(tax)
+    assert status == 200, text
+    time.sleep(4)  # records are served a few seconds after they were stored (X-Road's offset)
+
+    def call(code: str, body: etree._Element) -> SoapMessage:
+        message = build_request(client=owner, service=ServiceId("EE", "GOV", "70000001", None, code),
+                                query_id=str(uuid.uuid4()), body=body, security_server=server)
+        answer = httpx.post(tax.is_url + "/", content=message, headers={"Content-Type": "text/xml"}, timeout=60,
+                            trust_env=False)
+        parsed = parse_soap(answer.content, answer.headers["content-type"], role="response")
+        assert isinstance(parsed, SoapMessage), answer.text[:500]
+        return parsed
+
+    now = int(time.time())
+    body = etree.Element(f"{{{om}}}getSecurityServerOperationalData", nsmap={"om": om})
+    criteria = etree.SubElement(body, f"{{{om}}}searchCriteria")
+    etree.SubElement(criteria, f"{{{om}}}recordsFrom").text = str(now - 600)
+    etree.SubElement(criteria, f"{{{om}}}recordsTo").text = str(now)
+    (attachment,) = call("getSecurityServerOperationalData", body).attachments
+    records = json.loads(gzip.decompress(attachment.read()))["records"]
+    assert query_id in {r.get("messageId") for r in records}
+    health = call("getSecurityServerHealthData", etree.Element(f"{{{om}}}getSecurityServerHealthData", nsmap={"om": om}))
+    answer = health.envelope.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]  # type: ignore[index]
+    assert answer.tag == f"{{{om}}}getSecurityServerHealthDataResponse"
+    assert int(answer.findtext(f"{{{om}}}monitoringStartupTimestamp") or 0) > 0  # this running node's start
+    assert answer.find(f"{{{om}}}servicesEvents") is not None  # this gateway provides no service (a consumer)
+
+
 def test_client_lifecycle_through_the_api(sandbox: dict[str, Any], tax: Gateway) -> None:
     """clientReg, sync, clientDeletion, sync over the running gateway's API; the officer decides with the CLI."""
     central = sandbox["instances"]["EE"]["central_dir"]
