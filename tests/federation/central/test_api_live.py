@@ -212,3 +212,19 @@ def test_backup_restores_as_a_drill_and_the_audit_names_the_key(authority: Autho
     text = json.dumps(ours)
     assert "live-central-passphrase" not in text and "[redacted]" in text
     assert any(e["operation"].startswith("central apikey create") for e in entries)  # the CLI's own entry
+
+
+def test_a_gateway_in_maintenance_is_published_so(authority: Authority) -> None:
+    """X-Road's maintenance mode: set on the authority, carried by the configuration every gateway downloads."""
+    api = authority.api
+    member = api.post("/api/v1/members", json={"id": "EE/COM/10000003", "name": "Bank"})
+    assert member.status_code in (201, 409), member.text
+    authority.changed(api.post("/api/v1/gateways", json={"id": "EE/COM/10000003/gw1", "address": "127.0.0.1:5500"}),
+                      201)
+    authority.changed(api.put("/api/v1/gateways/EE/COM/10000003/gw1/maintenance",
+                              json={"enabled": True, "message": "disk swap"}))
+    (gw,) = [s for s in authority.published().security_servers if s.server_code == "gw1"]
+    assert gw.in_maintenance is True
+    authority.changed(api.put("/api/v1/gateways/EE/COM/10000003/gw1/maintenance", json={"enabled": False}))
+    assert [s.in_maintenance for s in authority.published().security_servers] == [False]
+    authority.changed(api.delete("/api/v1/gateways/EE/COM/10000003/gw1"))
