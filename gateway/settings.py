@@ -230,7 +230,10 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
     One way for ``sild gateway set`` and ``PATCH /api/v1/settings`` to change
     ``gateway.json``: an unknown name, ``registration`` (written by ``gateway
     register``), a word where a number belongs or an invalid value is a
-    :class:`SetupError` with a one-line reason.
+    :class:`SetupError` with a one-line reason. The identity (``server``,
+    ``instance``) is refused when it would change: a new owner comes with the
+    approved owner change (``gateway owner apply``, which also keeps the former
+    owner's sign key apart), another server or instance is another registration.
     """
     current = settings.__dict__
     typed: dict[str, Any] = {}
@@ -238,6 +241,9 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
         if name not in current or name == "registration":
             editable = ", ".join(n for n in current if n != "registration")
             raise SetupError(f"{name!r} is not one of the settings {editable}")
+        if name in ("server", "instance") and value != current[name]:
+            raise SetupError(f"{name} is this gateway's identity and is not changed with set; a new owner: "
+                             "`.venv/bin/sild gateway owner apply DIR` after the authority approved the owner change")
         if isinstance(current[name], bool):  # before int: a bool is an int to Python
             value = _flag(name, value)
         elif isinstance(current[name], int) and not isinstance(value, int):

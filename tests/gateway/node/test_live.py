@@ -279,3 +279,14 @@ def test_the_global_body_logging_switch_is_set_by_the_cli_and_followed_live(tmp_
     assert logged(tax, "server") is False and logged(vero, "client") is True
     refused = CliRunner().invoke(cli, ["gateway", "set", str(gdir), "message_body_logging=maybe"])
     assert refused.exit_code == 1 and "wants true or false" in refused.output
+
+
+def test_the_identity_is_not_changed_with_set(tmp_path: Path) -> None:
+    """A new owner comes with `owner apply` (which keeps the former owner's sign key apart), not with `set`."""
+    gdir = _gateway_dir(tmp_path)
+    for change in ("server=EE/COM/10000003/ss1", "instance=FI"):
+        refused = CliRunner().invoke(cli, ["gateway", "set", str(gdir), change])
+        assert refused.exit_code == 1 and "owner apply" in refused.output, refused.output
+    same = CliRunner().invoke(cli, ["gateway", "set", str(gdir), "server=EE/GOV/70000001/ss1"])
+    assert same.exit_code == 0, same.output
+    assert NodeSettings.load(gdir).server == "EE/GOV/70000001/ss1"
