@@ -206,8 +206,22 @@ RESTART_SETTINGS = ("server", "instance", "is_host", "is_port", "is_tls_port", "
 
 
 def restart_only(before: NodeSettings, after: NodeSettings) -> list[str]:
-    """The settings that differ between ``before`` and ``after`` and cannot change in a running node."""
-    return [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(after, name)]
+    """The settings that differ between ``before`` and ``after`` and cannot change in a running node.
+
+    ``server`` is one of them unless only its owner changed (an approved owner change,
+    ``sild gateway owner apply``): the same instance and server code keep the same auth
+    certificate, ports and databases, so the node serves as the new owner at once
+    (:meth:`gateway.node._live.NodeLive._follow_owner`).
+    """
+    return [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(after, name)
+            and not (name == "server" and owner_change_only(before, after))]
+
+
+def owner_change_only(before: NodeSettings, after: NodeSettings) -> bool:
+    """``after`` names the same gateway (instance, server code) as ``before`` under another owner."""
+    old, new = before.server_id, after.server_id
+    return old != new and (old.instance, old.server_code) == (new.instance, new.server_code) \
+        and before.instance == after.instance
 
 
 def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSettings:
@@ -216,7 +230,10 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
     One way for ``sild gateway set`` and ``PATCH /api/v1/settings`` to change
     ``gateway.json``: an unknown name, ``registration`` (written by ``gateway
     register``), a word where a number belongs or an invalid value is a
-    :class:`SetupError` with a one-line reason.
+    :class:`SetupError` with a one-line reason. The identity (``server``,
+    ``instance``) is refused when it would change: a new owner comes with the
+    approved owner change (``gateway owner apply``, which also keeps the former
+    owner's sign key apart), another server or instance is another registration.
     """
     current = settings.__dict__
     typed: dict[str, Any] = {}
@@ -224,7 +241,12 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
         if name not in current or name == "registration":
             editable = ", ".join(n for n in current if n != "registration")
             raise SetupError(f"{name!r} is not one of the settings {editable}")
-        if isinstance(current[name], int) and not isinstance(value, int):
+        if name in ("server", "instance") and value != current[name]:
+            raise SetupError(f"{name} is this gateway's identity and is not changed with set; a new owner: "
+                             "`.venv/bin/sild gateway owner apply DIR` after the authority approved the owner change")
+        if isinstance(current[name], bool):  # before int: a bool is an int to Python
+            value = _flag(name, value)
+        elif isinstance(current[name], int) and not isinstance(value, int):
             try:
                 value = int(str(value))
             except ValueError:
@@ -233,6 +255,16 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
             raise SetupError(f"{name} wants text, not {value!r}")
         typed[name] = value
     return NodeSettings(**{**current, **typed})
+
+
+def _flag(name: str, value: Any) -> bool:
+    """A switch as ``sild gateway set NAME=...`` or a JSON body gives it: true/false, on/off, yes/no, 1/0."""
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "on": True, "yes": True, "1": True, "false": False, "off": False, "no": False, "0": False}
+    if str(value).strip().lower() not in words:
+        raise SetupError(f"{name} wants true or false, not {value!r}")
+    return words[str(value).strip().lower()]
 
 
 def parse_federations(value: str | Iterable[str] | None) -> tuple[str, ...]:

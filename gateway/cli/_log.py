@@ -1,4 +1,4 @@
-"""Command group ``sild gateway log``: export evidence, archive and verify the message log.
+"""Command group ``sild gateway log``: export evidence, archive and verify the message log, read op-monitoring records.
 """
 
 from __future__ import annotations
@@ -74,3 +74,26 @@ def log_verify_archives(directory: Path, archive_dir: Path | None) -> None:
         raise InvalidInput("no archive files found")
     checked = verify_archive_chain(paths)
     click.echo(f"{len(paths)} archive(s), {checked} container(s): chain intact")
+
+
+@log_group.command("opmonitoring")
+@DIRECTORY
+@click.option("--since", "since", type=click.IntRange(1, 366 * 86400), default=3600, show_default=True,
+              help="Seconds back from now (records_from); records_to is now.")
+@click.option("--client", default=None, help="Only the records of this client (INSTANCE/CLASS/CODE[/SUBSYSTEM]).")
+@click.option("--fields", default="", help="Comma-separated record fields (default: all).")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=10_000, show_default=True)
+def log_opmonitoring(directory: Path, since: int, client: str | None, fields: str, limit: int) -> None:
+    """Operational monitoring records as JSON: what `GET /api/v1/opmonitoring/records` and X-Road's
+    getSecurityServerOperationalData answer (one record per exchange, REST and SOAP, both sides)."""
+    import json
+    import time
+
+    from gateway.monitoring import OpMonitor
+    from gateway.serverconf import parse_client_text
+
+    now = int(time.time())
+    wanted = [f for f in fields.split(",") if f] or None
+    result = OpMonitor(open_message_log(directory).engine).query(
+        now - since, now, client=parse_client_text(client) if client else None, fields=wanted, limit=limit)
+    click.echo(json.dumps(result.to_json(), indent=2))

@@ -170,8 +170,10 @@ class GatewayNode(NodeLive):
         on_append = self.metrics.messagelog_appends.inc if self.metrics is not None else None
         self.serverconf = ServerConf(open_engine(self.settings.serverconf_database(self.directory)), clock=clock)
         try:
-            self.serverconf.identity()
+            stored = self.serverconf.identity()
         except Exception:  # noqa: BLE001 - first start: no identity stored yet
+            stored = None
+        if stored != self.server_id:  # first start, or an owner change applied while the node was stopped
             self.serverconf.set_identity(self.server_id)
         self.messagelog = MessageLog(open_engine(self.settings.messagelog_database(self.directory),
                                                  synchronous=self.settings.messagelog_synchronous,
