@@ -33,7 +33,7 @@ from gateway.settings import SetupError
 from trust.infra import servers_inside, utc_now, write_atomic
 
 DRAIN_FILE = "drain.json"
-DEFAULT_GRACE_SECONDS = 6.0  # the generated HAProxy configuration checks every 2 s and takes a node out after 2 failures
+DEFAULT_GRACE_SECONDS = 8.0  # the generated HAProxy configuration checks every 2 s and takes a node out after 2 failures (<= ~6 s)
 DEFAULT_TIMEOUT_SECONDS = 30.0  # an exchange waits at most this long for its backend (docs/scaling.md)
 
 

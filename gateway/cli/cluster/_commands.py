@@ -36,7 +36,7 @@ def _passphrase(confirm: bool) -> str:
 @DIR_ARG
 @click.option("--grace", type=click.FloatRange(0, 3600), default=None,
               help="Seconds the health port says 503 before the ports close: the balancer's checks "
-                   "take the node out meanwhile (default 6).")
+                   "take the node out meanwhile (default 8).")
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=None,
               help="Seconds the exchanges in flight get to finish once the ports close (default 30).")
 def drain_command(directory: Path, grace: float | None, timeout: float | None) -> None:
