@@ -207,3 +207,30 @@ def test_a_primary_on_sqlite_or_a_bundle_with_foreign_files_is_refused(tmp_path)
     with pytest.raises(SetupError, match="'../evil'"):
         join_cluster(tmp_path / "j", sealed.getvalue(), "p", is_port=1, peer_port=2, health_port=3)
     assert not (tmp_path / "evil").exists() and not (tmp_path / "j").exists()
+
+
+def test_a_joined_node_signs_with_the_primary_s_key_in_a_shared_pkcs11_token(tmp_path, monkeypatch):
+    """The HSM way: the key stays in the token; the bundle carries only the registry's reference to it."""
+    import hashlib
+
+    from gateway.provision import generate_key, open_registry
+    from trust.keys import KeyUsage, SignatureAlgorithm, verify_digest
+
+    from tests.support.softhsm import make_token
+
+    hsm = make_token(tmp_path / "hsm", monkeypatch, label="cluster")
+    primary = _node_dir(tmp_path, "primary", serverconf_url="postgresql+psycopg://sild@db.example/serverconf",
+                        health_port=5588)
+    registry = open_registry(primary, PIN)
+    registry.add_pkcs11_token("hsm", hsm.library, hsm.label)
+    registry.login("hsm", hsm.pin)
+    key, _csr = generate_key(primary, registry, token="hsm", usage=KeyUsage.SIGN, key_type=KeyType.EC_P256)
+    registry.logout("hsm")
+    join_cluster(tmp_path / "second", export_cluster_bundle(primary, "passphrase"), "passphrase", is_port=18081,
+                 peer_port=15501, health_port=15589)
+    assert not any(key.key_id in p.name for p in (tmp_path / "second" / "token").iterdir())  # not in the bundle
+    monkeypatch.setenv("SILD_TOKEN_PIN_HSM", hsm.pin)  # the second node's operator logs in to the same token
+    joined = open_registry(tmp_path / "second", PIN)
+    digest = hashlib.sha256(b"one exchange").digest()
+    signature = joined.sign(key.key_id, SignatureAlgorithm.ECDSA_SHA256, digest)
+    assert verify_digest(registry.public_key(key.key_id), SignatureAlgorithm.ECDSA_SHA256, digest, signature)
