@@ -165,9 +165,10 @@ def _ended(pid: int) -> bool:
 
 
 def _restart(root: Path, node: dict[str, Any]) -> None:
-    record = json.loads((root / "pids" / f"{node['process']}.pid").read_text())
-    processes.spawn(root, node["process"], record["argv"], env=record.get("env") or {})
-    _until(240, lambda: _health(node)[0] == 200, f"{node['name']} did not become healthy again")
+    """As an operator restarts a sandbox's node: ``sild sandbox restart DIR NODE`` (waits until it is healthy)."""
+    restarted = _sild("sandbox", "restart", str(root), node["process"], "--timeout", "240")
+    assert restarted.returncode == 0, restarted.stderr[-2000:]
+    assert _health(node)[0] == 200
 
 
 def test_a_node_killed_under_load_loses_only_its_exchanges_in_flight(cluster):
