@@ -13,7 +13,8 @@ its exchange is). Then:
   again, gets traffic again;
 * **drain** a node (``sild gateway drain``, a real process): its health port says 503
   ``draining``, the exchanges in flight on it finish, it stops, and no client sees a
-  failure.
+  failure;
+* **stop PostgreSQL**: the nodes' health ports say 503 ``database_unreachable``.
 """
 
 from __future__ import annotations
@@ -229,3 +230,18 @@ def test_a_drained_node_finishes_its_exchanges_and_stops_without_a_failed_exchan
     failed = [e.error for e in load.done if e.error is not None]
     print(f"\ndrain: {len(load.done) - len(failed)} exchanges answered, {len(failed)} failed")
     assert not failed, failed[:5]
+
+
+def test_nodes_whose_database_is_gone_tell_the_balancer(cluster):
+    """Last (it stops the cluster's PostgreSQL): every node's health port says 503 ``database_unreachable``."""
+    root, state = cluster
+    pid = processes.recorded_pid(root, "postgres")
+    assert pid is not None
+    os.killpg(pid, signal.SIGINT)  # PostgreSQL's fast shutdown: its clients are cut off
+    running = [node for node in state["cluster"]["nodes"] if _health(node)[0] != 0]  # not the drained one
+    assert running
+    for node in running:
+        _until(60, lambda node=node: _health(node)[0] == 503, f"{node['name']} still says it is healthy")
+        status, reason = _health(node)
+        assert reason.startswith("database_unreachable: the "), reason
+        assert reason.count("\n") == 1
