@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # (tests/pgserver.py starts a throw-away cluster); curl and jq run docs/quickstart.md's
 # commands (tests/support/quickstart.py, from the demo test); SoftHSM2 is the PKCS#11
 # token the HSM tests use (its command is softhsm2-util, so it is checked by that name below).
-DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2
+DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2 haproxy
 
 .PHONY: test test-fast demo bench tools lint clean vectors docs fuzz
 

@@ -63,6 +63,9 @@ class NodeSettings:
     ocsp_port: int = setting(0, "X-Road's plain-HTTP OCSP-responses port (5577) on `peer_host`; 0 = OCSP "
                              "responses only on the mutual-TLS port.")
     admin_port: int = setting(0, "Admin API port: HTTPS with API keys (`gateway init --admin-port`); 0 = off.")
+    health_port: int = setting(0, "Plain-HTTP health-check port a load balancer polls (X-Road's 5588), on "
+                               "`peer_host`: `GET /health` answers 200 `ok`, or 503 with the reason when the node "
+                               "would refuse traffic or drains (docs/scaling.md); 0 = off.")
     admin_listen: str = setting("127.0.0.1", "Address the admin API listens on: loopback by default; an internal "
                                 "address (or `0.0.0.0`) to administer the gateway from other machines "
                                 "(`gateway init --admin-listen`).")
@@ -118,7 +121,7 @@ class NodeSettings:
             raise SetupError(f"invalid server identifier {self.server!r}: {exc}") from exc
         if sid.instance != self.instance:
             raise SetupError("the server identifier's instance differs from the anchor's instance")
-        for port in (self.is_port, self.is_tls_port, self.peer_port, self.ocsp_port, self.admin_port):
+        for port in (self.is_port, self.is_tls_port, self.peer_port, self.ocsp_port, self.admin_port, self.health_port):
             if not 0 <= port <= 65535:
                 raise SetupError(f"invalid port {port}")
         KeyType(self.key_type)
@@ -202,7 +205,8 @@ def remote_overrides(value: Iterable[str] | str) -> tuple[str, ...]:
 #: effect at the next restart (a running node follows the others, ``gateway.node._live``).
 RESTART_SETTINGS = ("server", "instance", "is_host", "is_port", "is_tls_port", "peer_host", "peer_port", "ocsp_port",
                     "admin_port", "admin_listen", "admin_tls_cert", "admin_tls_key", "key_type", "serverconf_url",
-                    "messagelog_url", "messagelog_synchronous", "messagelog_cache_mib", "workers")
+                    "messagelog_url", "messagelog_synchronous", "messagelog_cache_mib", "workers",
+                    "health_port")
 
 
 def restart_only(before: NodeSettings, after: NodeSettings) -> list[str]:
