@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-stamp
 # generator (wrk, tested in tests/bench) and the PostgreSQL server the storage tests run on
 # (tests/pgserver.py starts a throw-away cluster); curl and jq run docs/quickstart.md's
 # commands (tests/support/quickstart.py, from the demo test); SoftHSM2 is the PKCS#11
-# token the HSM tests use (its command is softhsm2-util, so it is checked by that name below).
+# token the HSM tests use (its command is softhsm2-util, so it is checked by that name below);
+# HAProxy is the cluster tests' balancer (in /usr/sbin, which a user's PATH may lack).
 DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2 haproxy
 
 .PHONY: test test-fast demo bench tools lint clean vectors docs fuzz
@@ -23,7 +24,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@echo "== $(VENV) ready: commands are $(BIN)/sild, $(BIN)/pytest"
 
 tools:
-	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || command -v $$t-util >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || command -v $$t-util >/dev/null || test -x /usr/sbin/$$t || missing="$$missing $$t"; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian tools:$$missing"; \
