@@ -49,6 +49,8 @@ def good2_v3(xroad: Path) -> dict[str, TrustPolicy]:
 
 
 @pytest.mark.parametrize(("name", "error", "signer", "timestamp"), VECTORS, ids=[v[0] for v in VECTORS])
+@pytest.mark.conformance(area="asic", vector="asic/{name}.asice",
+                         expected=lambda p: f"verifies, signed by {p['signer']}" if p["error"] is None else f"refused: {p['error']}")
 def test_x_road_containers(
     xroad: Path, good2_v3: dict[str, TrustPolicy], name: str, error: str | None, signer: str | None, timestamp: str | None
 ) -> None:
@@ -258,6 +260,8 @@ UNPACKED["valid-batch-ts"] = "trust.signature.digest_mismatch"
 
 
 @pytest.mark.parametrize(("name", "error"), sorted(UNPACKED.items()), ids=sorted(UNPACKED))
+@pytest.mark.conformance(area="asic", vector="asic/asic-containers/{name}",
+                         expected=lambda p: "verifies" if p["error"] is None else f"refused: {p['error']}")
 def test_unpacked_x_road_containers(xroad: Path, good2_v3: dict[str, TrustPolicy], name: str, error: str | None) -> None:
     from trust.evidence import AsicContainer
 

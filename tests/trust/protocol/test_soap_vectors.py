@@ -77,6 +77,8 @@ def expect_code(exc: XRoadFault, case: dict) -> None:
 
 
 @pytest.mark.parametrize("case,key", _cases())
+@pytest.mark.conformance(area="soap", vector="soap/queries/{case[file]}",
+                         expected=lambda p: p["case"]["fault_code"] or p["case"]["expect"])
 def test_manifest_case(case: dict, key: str, xroad: Path) -> None:
     scenario = SCENARIOS[key]
     queries = xroad / "soap" / "queries"

@@ -161,6 +161,7 @@ def _openssl_ocsp(ca_dir: Path, cert: Path, base: str) -> str:
     return result.stdout + result.stderr
 
 
+@pytest.mark.conformance(area="ocsp", peer="openssl")
 def test_serve_ocsp_good_then_revoked_by_cli(served: tuple[subprocess.Popen[str], str], ca_dir: Path,
                                              tmp_path: Path) -> None:
     _, base = served
@@ -176,6 +177,7 @@ def test_serve_ocsp_good_then_revoked_by_cli(served: tuple[subprocess.Popen[str]
     assert "Response verify OK" in out and f"{cert}: revoked" in out and "Reason: keyCompromise" in out, out
 
 
+@pytest.mark.conformance(area="timestamps", peer="openssl")
 def test_serve_tsa_with_openssl(served: tuple[subprocess.Popen[str], str], ca_dir: Path, tmp_path: Path) -> None:
     _, base = served
     (tmp_path / "f").write_bytes(os.urandom(4096))
