@@ -68,7 +68,7 @@ def vectors_root(env: dict[str, str] | None = None) -> Path:
     return Path(found.get("SILD_XROAD_VECTORS") or PROJECT_ROOT.parent / "shared" / "conformance" / "xroad")
 
 
-def test_files(root: Path = PROJECT_ROOT) -> list[Path]:
+def marked_files(root: Path = PROJECT_ROOT) -> list[Path]:
     """The test modules that hold at least one conformance check (found by their marker)."""
     return [path for path in sorted((root / "tests").rglob("test_*.py"))
             if MARKED.search(path.read_text("utf-8"))]
@@ -110,7 +110,7 @@ def run_checks(log: Path, areas: list[str] | None = None, env: dict[str, str] | 
     """Run every conformance check (or those of ``areas``) and return one record per check."""
     with tempfile.TemporaryDirectory(prefix="sild-conformance-") as tmp:
         out = Path(tmp) / "records.json"
-        files = [str(p) for p in test_files()]
+        files = [str(p) for p in marked_files()]
         _pytest(["--conformance-json", str(out), *_area_args(areas or []), *files], child_env(env), log, timeout)
         if not out.exists():
             raise ReportError(f"the checks wrote no records (log: {log})")
@@ -122,7 +122,7 @@ def catalogue(areas: list[str] | None = None, timeout: float = 600.0) -> list[di
     """Every marked test function (none is run): area, function, the vectors it reads, its peer."""
     with tempfile.TemporaryDirectory(prefix="sild-conformance-") as tmp:
         out, log = Path(tmp) / "catalogue.json", Path(tmp) / "pytest.log"
-        files = [str(p) for p in test_files()]
+        files = [str(p) for p in marked_files()]
         _pytest(["--collect-only", "--conformance-catalogue", str(out), *_area_args(areas or []), *files],
                 child_env(), log, timeout)
         if not out.exists():
