@@ -99,11 +99,16 @@ _STYLE = ("body{font-family:sans-serif;margin:2em;max-width:90em}table{border-co
           "code{word-break:break-all}")
 
 
-def _html_table(head: list[str], rows: list[list[str]], outcome_column: int | None) -> str:
+def _html_table(head: list[str], rows: list[list[str]], outcome_column: int | None,
+                links: list[str] | None = None) -> str:
+    """A table of escaped cells; ``links`` make each row's first cell a link to that anchor."""
     out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
-    for row in rows:
+    for number, row in enumerate(rows):
         css = f' class="{html.escape(row[outcome_column])}"' if outcome_column is not None else ""
-        out.append(f"<tr{css}>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>")
+        cells = [html.escape(str(cell)) for cell in row]
+        if links is not None:
+            cells[0] = f'<a href="#{html.escape(links[number])}">{cells[0]}</a>'
+        out.append(f"<tr{css}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     return "\n".join(out + ["</table>"])
 
 
@@ -113,7 +118,8 @@ def html_page(meta: Meta, records: list[dict[str, Any]]) -> str:
              "<title>sild conformance report</title>", f"<style>{_STYLE}</style></head><body>",
              "<h1>sild conformance report</h1>", "<dl>"]
     parts += [f"<dt>{html.escape(name)}</dt><dd>{html.escape(value)}</dd>" for name, value in _header(meta)]
-    parts += ["</dl>", "<h2>Summary</h2>", _html_table(SUMMARY_HEAD, summary_rows(records, meta.areas), None)]
+    parts += ["</dl>", "<h2>Summary</h2>", _html_table(SUMMARY_HEAD, summary_rows(records, meta.areas), None,
+                                                             list(_by_area(records)))]
     for key, found in _by_area(records).items():
         title = AREAS[key].title if key in AREAS else key
         parts.append(f'<h2 id="{html.escape(key)}">{html.escape(title)}</h2>')
