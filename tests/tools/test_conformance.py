@@ -58,15 +58,20 @@ def test_the_report_of_the_real_vectors_covers_every_area(xroad: Path, tmp_path:
     assert [c for c in report["checks"] if c["outcome"] == "failed"] == []
     checks = _by_test(report)
     wrong = checks["tests/trust/evidence/test_asic.py::test_x_road_containers[wrong-message]"]
-    assert (wrong["vector"], wrong["expected"], wrong["outcome"]) == (
-        "asic/wrong-message.asice", "refused: trust.signature.digest_mismatch", "passed")
+    assert (wrong["vector"], wrong["expected"], wrong["observed"], wrong["outcome"]) == (
+        "asic/wrong-message.asice", "refused: trust.signature.digest_mismatch",
+        "refused: trust.signature.digest_mismatch", "passed")  # observed: recorded by the test itself
+    valid = checks["tests/trust/evidence/test_asic.py::test_x_road_containers[valid-signed-message]"]
+    assert valid["observed"] == "verifies, signed by DEV/COM/4321/TestClient"
     soap = [c for c in report["checks"] if c["area"] == "soap"]
     assert sum(c["outcome"] == "passed" for c in soap) > 100
     assert {c["observed"] for c in soap if c["outcome"] == "skipped"} == {
         "manifest: attachment-small-mantis.query is missing from the vector snapshot (0 bytes)"}
     markdown = (tmp_path / "report" / "report.md").read_text("utf-8")
     assert f"**X-Road commit of the vectors**: {commit}" in markdown
-    assert "| asic/wrong-message.asice | refused: trust.signature.digest_mismatch | as expected | passed |" in markdown
+    assert ("| asic/wrong-message.asice | refused: trust.signature.digest_mismatch | "
+            "refused: trust.signature.digest_mismatch | passed |") in markdown
+    assert "| as expected | passed |" in markdown  # checks that record no observation of their own
     page = (tmp_path / "report" / "report.html").read_text("utf-8")
     assert page.count('<tr class="passed">') == sum(c["outcome"] == "passed" for c in report["checks"])
 

@@ -15,7 +15,9 @@ In the report's run it
   (``"asic/{name}.asice"``), or callables given the parameters; a path inside the vectors is
   written relative to them. A check without ``expected`` expects what its name says.
   ``vectors`` (a glob) tells the catalogue which vectors a check reads when ``vector`` is a
-  bare parameter (``vector="{path}"``).
+  bare parameter (``vector="{path}"``). A test may record what it observed with
+  ``record_property("observed", ...)``; otherwise a passed check observed "as expected" and
+  a failed one its failure message.
 
 ``--conformance-catalogue`` writes, instead of outcomes, one record per marked test function
 (no test runs): the catalogue ``docs/conformance.md``'s summary table is built from.
