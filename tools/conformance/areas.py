@@ -29,6 +29,7 @@ AREAS: dict[str, Area] = {area.key: area for area in (
     Area("directory", "Signed configuration directory", "multipart directory, per-part hashes, signature, trees"),
     Area("anchors", "Anchors", "X-Road's anchor XML, SHA-224 fingerprint over the file bytes"),
     Area("transport", "Transport between gateways", "the proxy message format, mutual TLS on auth certificates"),
+    Area("certificates", "Certificates", "the CA issues X-Road's certificate profiles; openssl reads and verifies them"),
     Area("ocsp", "OCSP", "RFC 6960 responder and client; X-Road's OCSP responses"),
     Area("timestamps", "Timestamps", "RFC 3161 TSA and verification, X-Road's batch timestamps"),
     Area("xades", "XAdES signatures and hash chains", "X-Road's XAdES layout, batch signatures over hash chains"),

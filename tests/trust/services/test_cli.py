@@ -60,6 +60,8 @@ def test_issue_auth_with_generated_key(ca_dir: Path, tmp_path: Path) -> None:
     assert code == 1 and "sild: error:" in out and "refusing to overwrite" in out
 
 
+@pytest.mark.conformance(area="certificates", peer="openssl",
+                         expected="a sign certificate issued from an openssl CSR, for that key")
 def test_issue_sign_from_openssl_csr(ca_dir: Path, tmp_path: Path) -> None:
     subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", str(tmp_path / "k.pem"), "-out", str(tmp_path / "r.csr"), "-subj", "/CN=anything"],
