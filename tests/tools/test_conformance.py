@@ -45,6 +45,7 @@ def _by_test(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {check["test"]: check for check in report["checks"]}
 
 
+@pytest.mark.timeout(900)  # the whole report: every marked test of the project, in one subprocess
 def test_the_report_of_the_real_vectors_covers_every_area(xroad: Path, tmp_path: Path) -> None:
     run = _sild("conformance", "report", "--out", str(tmp_path / "report"))
     assert run.returncode == 0, run.stdout + run.stderr
