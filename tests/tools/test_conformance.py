@@ -66,6 +66,10 @@ def test_the_report_of_the_real_vectors_covers_every_area(xroad: Path, tmp_path:
     assert valid["observed"] == "verifies, signed by DEV/COM/4321/TestClient"
     soap = [c for c in report["checks"] if c["area"] == "soap"]
     assert sum(c["outcome"] == "passed" for c in soap) > 100
+    # a refused query shows the fault code sild gave (recorded by the test) beside the one X-Road expects
+    missing_body = [c for c in soap if c["vector"] == "soap/queries/missing-body.query"]
+    assert {(c["expected"], c["observed"]) for c in missing_body} == {
+        ("client.missing_body", "client.missing_body"), ("missing_body", "missing_body")}
     assert {c["observed"] for c in soap if c["outcome"] == "skipped"} == {
         "manifest: attachment-small-mantis.query is missing from the vector snapshot (0 bytes)"}
     markdown = (tmp_path / "report" / "report.md").read_text("utf-8")
