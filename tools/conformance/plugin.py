@@ -214,6 +214,8 @@ def _failure(report: pytest.TestReport) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # setup.cfg registers the marker for ordinary runs; the plugin does too, for a run elsewhere
+    config.addinivalue_line("markers", "conformance(area, vector, vectors, expected, peer): a conformance check")
     path = config.getoption("conformance_json")
     if path:
         config.pluginmanager.register(_Recorder(Path(path)), "conformance-recorder")

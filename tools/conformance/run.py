@@ -88,7 +88,7 @@ def child_env(env: dict[str, str] | None = None) -> dict[str, str]:
 
 def _pytest(args: list[str], env: dict[str, str], log: Path, timeout: float) -> int:
     command = [sys.executable, "-m", "pytest", "-p", "tools.conformance.plugin", "-p", "no:cacheprovider",
-               "-q", "-o", "addopts=", *args]
+               "-q", *args]
     with log.open("w", encoding="utf-8") as sink:
         try:
             done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
