@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+from tools.vectors import default_out
+
 from .areas import AREAS
 
 MARKER = "conformance"
-VECTORS_ENV = "SILD_XROAD_VECTORS"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,7 +76,7 @@ def _plain(value: object, root: Path) -> object:
 
 def _params(item: pytest.Item) -> dict[str, Any]:
     callspec = getattr(item, "callspec", None)
-    root = Path(os.environ.get(VECTORS_ENV) or Path(__file__).resolve().parents[2].parent / "shared/conformance/xroad")
+    root = default_out()  # where the tests read the vectors
     return {k: _plain(v, root) for k, v in (callspec.params.items() if callspec is not None else ())}
 
 
