@@ -63,6 +63,13 @@ bench: $(STAMP) tools
 vectors:
 	$(PYTHON) -m tools.vectors $(if $(XROAD),--xroad $(XROAD),--clone) $(VECTORS_ARGS)
 
+# the conformance report (docs/conformance.md): the X-Road vectors and the independent peers
+# (installed by `tools`) checked per protocol area, into build/conformance/report.{html,md};
+# CONFORMANCE_ARGS e.g. --area soap --area anchors
+.PHONY: conformance
+conformance: $(STAMP) tools
+	$(BIN)/sild conformance report --out build/conformance $(CONFORMANCE_ARGS)
+
 # the tables of docs/ generated from the code (tools/docs.py); a test fails while they differ
 docs: $(STAMP)
 	$(BIN)/python -m tools.docs

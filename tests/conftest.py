@@ -118,9 +118,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Start a throw-away PostgreSQL for the run (see :mod:`tests.pgserver`).
 
     Only the controlling process starts it; xdist workers inherit the URL through
-    the environment.
+    the environment. A ``--collect-only`` run (``python -m tools.docs`` collects the
+    conformance checks) runs no test, so it starts none.
     """
-    if os.environ.get("SILD_TEST_POSTGRES_URL") or hasattr(config, "workerinput"):
+    if os.environ.get("SILD_TEST_POSTGRES_URL") or hasattr(config, "workerinput") or config.option.collectonly:
         return
     server = start_postgres()
     if server is not None:
