@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed-stamp
 # (tests/pgserver.py starts a throw-away cluster); curl and jq run docs/quickstart.md's
 # commands (tests/support/quickstart.py, from the demo test); SoftHSM2 is the PKCS#11
 # token the HSM tests use (its command is softhsm2-util, so it is checked by that name below);
-# HAProxy is the cluster tests' balancer (in /usr/sbin, which a user's PATH may lack).
-DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2 haproxy
+# HAProxy is the cluster tests' balancer (in /usr/sbin, which a user's PATH may lack);
+# Chromium is the browser the admin UIs' tests drive (Playwright, executable_path).
+DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2 haproxy chromium
 
 .PHONY: test test-fast demo bench tools lint clean vectors docs fuzz
 

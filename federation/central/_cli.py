@@ -31,6 +31,7 @@ from ._cli_registry import (
     member_class_group, member_group, subsystem_group, gateway_group, group_group, ca_group, tsa_group, settings_group, registration_group, apikey_group,
 )
 from ._cli_registry import monitoring_client_group
+from ._cli_users import user_group
 from . import _cli_edits  # noqa: F401 - adds the removal and rename commands to those groups
 
 
@@ -50,6 +51,7 @@ central_group.add_command(settings_group)
 central_group.add_command(registration_group)
 central_group.add_command(apikey_group)
 central_group.add_command(monitoring_client_group)
+central_group.add_command(user_group)
 central_group.add_command(backup_command(CENTRAL_BACKUP))
 central_group.add_command(restore_command(CENTRAL_BACKUP))
 

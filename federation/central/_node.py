@@ -16,6 +16,9 @@ behind TLS (here or in a reverse proxy) in production. ``api_port`` gives the
 management API a port of its own, always HTTPS (a self-signed certificate made in
 ``DIR/api-tls/`` on first use, as a gateway's admin port has, or ``api_tls_cert``/
 ``api_tls_key``); the main port then answers only what gateways call without a key.
+The admin web UI (:mod:`federation.central.ui`, ``/ui/``) is served with the
+management API: on the HTTPS port of its own when there is one (its session cookie
+is ``Secure``: use ``--api-port`` or ``--tls-cert``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 
 from federation.central.api import CentralAppConfig, create_app
+from federation.central.ui import install_ui
 from ._generator import generate
 from trust.infra import EdgeServer, WsgiServer, utc_now
 from trust.pki import ensure_self_signed_tls
@@ -99,6 +103,8 @@ class CentralNode:
         )
         app = create_app(CentralAppConfig(directory=config.directory, clock=clock, on_change=self.trigger,
                                           management=config.api_port is None))
+        if config.api_port is None:
+            install_ui(app)  # the admin UI goes where the management API is
         self._api = None if config.api_port is None else self._api_server(config, clock)
         tls = None
         if config.tls_cert is not None and config.tls_key is not None:
@@ -122,6 +128,7 @@ class CentralNode:
                                    common_name=f"{self._home.config.instance} authority management API",
                                    organisation="sild authority management TLS", now=clock())
         app = create_app(CentralAppConfig(directory=config.directory, clock=clock, on_change=self.trigger))
+        install_ui(app)
         return WsgiServer(app, config.api_host, config.api_port or 0, threads=config.threads,
                           ssl_adapter=BuiltinSSLAdapter(str(cert), str(key)), server_name="sild-central-api",
                           thread_name="sild-central-api")

@@ -18,13 +18,14 @@ if TYPE_CHECKING:
     from ._errors import RegistryError
     from ._home import CentralConfig, CentralDir
     from ._keys import create_signing_key
-    from ._models import AuditRow, Base
+    from ._models import ACCOUNT_TABLES, AuditRow, Base
     from ._provision import DEFAULT_MEMBER_CLASSES, add_trusted_anchor, build_anchor, init_central
     from ._registry import Registry
-    from ._requests import decide, list_requests, store_request
+    from ._requests import decide, list_requests, request_document, store_request
     from ._snapshot import RegistrySnapshot
 
 __all__ = [
+    "ACCOUNT_TABLES",
     "AuditRow",
     "Base",
     "CentralConfig",
@@ -41,11 +42,13 @@ __all__ = [
     "decide",
     "init_central",
     "list_requests",
+    "request_document",
     "load_der_certificate",
     "store_request",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "ACCOUNT_TABLES": "._models",
     "AuditRow": "._models",
     "Base": "._models",
     "CentralConfig": "._home",
@@ -62,6 +65,7 @@ __getattr__, __dir__ = attach(__name__, {
     "decide": "._requests",
     "init_central": "._provision",
     "list_requests": "._requests",
+    "request_document": "._requests",
     "load_der_certificate": "._base",
     "store_request": "._requests",
 })

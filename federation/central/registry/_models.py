@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from trust.accounts import account_tables
 from trust.infra import AuditColumns, UtcDateTime
 
 
@@ -267,3 +268,8 @@ class AuditRow(AuditColumns, Base):
     """One administrative action (API call or CLI command): append-only, hash-chained (:mod:`trust.infra`)."""
 
     __tablename__ = "audit_entries"
+
+
+# the admin UI's users, sessions and failed logins (issue 18): declared by trust.accounts on these models'
+# metadata so that the migration (0004) and alembic's comparison see the same tables as the gateway's
+ACCOUNT_TABLES = account_tables(Base.metadata)

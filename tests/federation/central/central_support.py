@@ -128,7 +128,8 @@ def sild(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 class CentralProcess:
     """``sild central serve DIR`` as a subprocess; :meth:`stop` ends it (and only it)."""
 
-    def __init__(self, directory: Path, port: int, *, check_interval: float = 0.5, api_port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int, *, check_interval: float = 0.5, api_port: int | None = None,
+                 extra: Sequence[str] = ()) -> None:
         self.url = f"http://127.0.0.1:{port}"
         # the management API on a port of its own, over HTTPS (certificate in DIR/api-tls/)
         self.api_url = f"https://127.0.0.1:{api_port}" if api_port else None
@@ -137,7 +138,7 @@ class CentralProcess:
         self._log_handle = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from gateway.cli import main; main()", "central", "serve", str(directory),
-             "--host", "127.0.0.1", "--port", str(port), "--check-interval", str(check_interval), *api],
+             "--host", "127.0.0.1", "--port", str(port), "--check-interval", str(check_interval), *api, *extra],
             cwd=PROJECT_ROOT, env=sild_env(), stdout=self._log_handle, stderr=subprocess.STDOUT,
         )
 

@@ -155,6 +155,7 @@ def test_every_command_is_reachable_under_sild_central() -> None:
         "key": {"create": None, "activate": None, "remove": None, "list": None},
         "monitoring-client": {"set": None, "clear": None, "show": None},
         "backup": None, "restore": None, "audit": None,
+        "user": {"add": None, "list": None, "remove": None, "passwd": None},
     }
 
 
