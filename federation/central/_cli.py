@@ -73,6 +73,21 @@ def init_cmd(directory: Path, instance: str, url: str, member_classes: tuple[str
     click.echo(f"authority {instance} created in {directory}; configuration published (expires {result.expires_at.isoformat()})")
 
 
+@central_group.command("node-init")
+@DIR_ARG
+@click.option("--url", required=True, help="Public base URL of this node, e.g. https://cs2.example.ee")
+@click.option("--database-url", required=True, help="The PostgreSQL URL of the registry the first node uses.")
+@click.option("--token-dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="The token directory the first node signs with, reachable from this node (shared storage).")
+def node_init_cmd(directory: Path, url: str, database_url: str, token_dir: Path) -> None:
+    """Make DIR one more node of an authority on PostgreSQL: same registry and signing keys, a URL of its own."""
+    from federation.central.registry import init_node
+
+    instance = init_node(str(directory), url=url, database_url=database_url, token_dir=token_dir)
+    click.echo(f"node of authority {instance} created in {directory}; {url} is now listed as a configuration source")
+    click.echo(f"start it with: .venv/bin/sild central serve {directory}")
+
+
 @central_group.command("serve")
 @DIR_ARG
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -114,10 +129,19 @@ def serve_cmd(directory: Path, host: str, port: int, check_interval: float, tls_
 @click.option("--force", is_flag=True, help="Regenerate even if nothing changed.")
 def generate_cmd(directory: Path, force: bool) -> None:
     """Regenerate and publish the configuration now (if needed, or with --force)."""
-    from ._generator import generate
+    from trust.infra import Lease
+
+    from ._generator import GENERATION_LEASE, generate
 
     home = _home(directory)
-    result = generate(home, home.token(_pin()), now=utc_now(), force=force)
+    lease = Lease(home.registry().engine, GENERATION_LEASE)
+    try:
+        if not lease.acquire():
+            raise CliInputError(f"another authority node ({lease.holder() or 'unknown'}) generates the configuration; "
+                                "it publishes registry changes within its check interval")
+        result = generate(home, home.token(_pin()), now=utc_now(), force=force)
+    finally:
+        lease.close()
     state = "published" if result.regenerated else "up to date"
     click.echo(f"{state}: serial {result.serial}, generation {result.folder}, expires {result.expires_at.isoformat()}")
 

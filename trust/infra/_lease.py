@@ -23,9 +23,9 @@ generator's ``flock``), so the lease is always held there.
 
 The lock's key is a 64-bit number derived from the lease's name (SHA-256), so every
 process that names the same lease contends for the same lock. The holding session
-carries the lease's name and the holder (host and process id) as its
-``application_name``, so :meth:`Lease.holder` (and an operator's
-``pg_stat_activity``) says who holds it.
+carries the holder (host and process id unless named) in its ``application_name``
+(``sild lease HOLDER``, cut at PostgreSQL's 63 bytes), so :meth:`Lease.holder` (and an
+operator's ``pg_stat_activity``) says who holds it.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger("sild.lease")
+_APP_PREFIX = "sild lease "  # application_name of a holding session: this, then the holder (63 bytes at most)
 
 _HOLDER_QUERY = text(
     "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
@@ -106,7 +107,7 @@ class Lease:
                 return False
             try:
                 conn.execute(text("SELECT set_config('application_name', :name, false)"),
-                             {"name": f"sild lease {self.name} {self.holder_name}"[:63]})
+                             {"name": f"{_APP_PREFIX}{self.holder_name}"[:63]})
                 got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar())
                 conn.commit()
             except SQLAlchemyError as exc:
@@ -160,7 +161,7 @@ class Lease:
         """
         if not self._shared:
             return self.holder_name
-        prefix = f"sild lease {self.name} "
+        prefix = _APP_PREFIX
         try:
             with self.engine.connect() as conn:
                 names = list(conn.execute(_HOLDER_QUERY, _key_parts(self.key)).scalars())

@@ -2,9 +2,11 @@
 
 Layout::
 
-    DIR/central.json   instance, public URL, database URL (no secrets)
+    DIR/central.json   instance, public URL, database URL, token directory if shared (no secrets)
     DIR/registry.db    the registry (SQLite, WAL) unless central.json names a database URL
     DIR/token/         SoftToken with the internal and external configuration signing keys
+                       (or the ``tokenDir`` that central.json names: a directory the nodes of
+                       one authority share, see ``sild central node-init``)
     DIR/public/        the published configuration (see federation.central._publisher)
     DIR/.generate.lock serialises generators of several processes on this directory
 
@@ -47,8 +49,11 @@ class CentralConfig:
     instance: str
     url: str  # public base URL of this authority, e.g. https://cs.example.ee
     database_url: str | None = None
+    token_dir: str | None = None  # a token directory shared by the authority's nodes (absolute path)
 
     def __post_init__(self) -> None:
+        if self.token_dir is not None and not Path(self.token_dir).is_absolute():
+            raise CentralDirError(f"tokenDir must be an absolute path, not {self.token_dir!r}")
         if not self.instance or "/" in self.instance:
             raise CentralDirError(f"invalid instance identifier {self.instance!r}")
         if not self.url.startswith(("http://", "https://")):
@@ -81,7 +86,7 @@ class CentralDir:
         except (OSError, ValueError) as exc:
             raise CentralDirError(f"cannot read {cfg_path}: {exc}") from exc
         try:
-            self.config = CentralConfig(raw["instance"], raw["url"], raw.get("databaseUrl"))
+            self.config = CentralConfig(raw["instance"], raw["url"], raw.get("databaseUrl"), raw.get("tokenDir"))
         except (KeyError, TypeError) as exc:
             raise CentralDirError(f"{cfg_path} lacks {exc}") from exc
         self._registry: Registry | None = None
@@ -95,6 +100,8 @@ class CentralDir:
         data = {"instance": config.instance, "url": config.base_url}
         if config.database_url:
             data["databaseUrl"] = config.database_url
+        if config.token_dir:
+            data["tokenDir"] = config.token_dir
         write_atomic(target / CONFIG_FILE, json.dumps(data, indent=2).encode("utf-8"))
 
     @property
@@ -103,7 +110,7 @@ class CentralDir:
 
     @property
     def token_dir(self) -> Path:
-        return self.path / "token"
+        return Path(self.config.token_dir) if self.config.token_dir else self.path / "token"
 
     @property
     def public_dir(self) -> Path:

@@ -80,6 +80,41 @@ def init_central(
         raise
 
 
+def init_node(path: str, *, url: str, database_url: str, token_dir: Path) -> str:
+    """Make ``path`` one more node of the authority whose registry is at ``database_url``; its instance.
+
+    The node shares the registry (a PostgreSQL URL) and the configuration signing
+    token (``token_dir``: a directory both nodes reach, or the PKCS#11 token's soft
+    half) and has a URL of its own, which is added to ``additionalNodeUrls`` so that
+    the configuration and the anchors list it as a source. Its ``public/`` folder is
+    filled from the registry's published generation when it starts
+    (:func:`federation.central.sync_published`).
+    """
+    from ._registry import Registry
+
+    if "://" not in database_url or database_url.startswith("sqlite"):
+        raise CentralDirError("a further node shares the registry over the network: give a PostgreSQL URL")
+    target = Path(path)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise CentralDirError(f"{target} exists and is not an empty directory")
+    tokens = Path(token_dir).resolve()
+    if not tokens.is_dir() or not any(tokens.iterdir()):
+        raise CentralDirError(f"{tokens} holds no token (give the token directory the first node signs with)")
+    registry = Registry.open(database_url)
+    try:
+        instance = registry.instance
+        config = CentralConfig(instance, url, database_url, str(tokens))
+        settings = dict(registry.settings())
+        own = {settings.get("centralUrl", "")}
+        others = [u for u in settings.get("additionalNodeUrls", "").split(",") if u]
+        if config.base_url not in own | set(others):
+            registry.set_setting("additionalNodeUrls", ",".join([*others, config.base_url]))
+    finally:
+        registry.close()
+    CentralDir.create(target, config)
+    return instance
+
+
 def build_anchor(home: CentralDir, *, internal: bool, now: dt.datetime) -> bytes:
     """This authority's anchor: internal (own gateways) or external (partners), with every
     published key and one source per authority node (this one first)."""

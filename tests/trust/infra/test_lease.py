@@ -80,7 +80,7 @@ def test_a_holder_that_loses_its_session_knows_it(pg_url: str) -> None:
         assert lease.acquire()
         with admin.connect() as conn:
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE application_name LIKE 'sild lease generate%'"))
+                              "WHERE application_name = 'sild lease node-a'"))
             conn.commit()
         # the session is gone: the next tick notices, and (the lock being free) takes it anew
         assert lease.acquire() and lease.holder() == "node-a"
