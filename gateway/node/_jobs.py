@@ -7,6 +7,15 @@ the ports its main process bound and catches up with what the main process store
 (:meth:`NodeJobs.sync_from_main`). Why the two roles exist is told in
 :mod:`gateway.node._workers`; this module is the node's side of them, the part of
 :class:`~gateway.node.GatewayNode` that :class:`NodeJobs` gives it.
+
+In a cluster (several nodes of one gateway identity on one shared server
+configuration) every node runs all of these jobs, and none needs the cluster-wide
+lease (:class:`trust.infra.Lease`, which the authority's generator holds): each job
+writes only what belongs to its node. Configuration download writes the node's
+``conf/``, the OCSP refresh its ``ocsp/``, timestamping, archiving and monitoring
+retention its own message log (a database per node, never shared), and following
+changes only reads. A job that came to write the shared server configuration (a
+scheduled refresh of service descriptions, say) would have to run under such a lease.
 """
 
 from __future__ import annotations
