@@ -84,8 +84,8 @@ def init_node(path: str, *, url: str, database_url: str, token_dir: Path) -> str
     """Make ``path`` one more node of the authority whose registry is at ``database_url``; its instance.
 
     The node shares the registry (a PostgreSQL URL) and the configuration signing
-    token (``token_dir``: a directory both nodes reach, or the PKCS#11 token's soft
-    half) and has a URL of its own, which is added to ``additionalNodeUrls`` so that
+    token (``token_dir``: the first node's token directory, on storage both nodes
+    reach; its key files are encrypted with the PIN) and has a URL of its own, which is added to ``additionalNodeUrls`` so that
     the configuration and the anchors list it as a source. Its ``public/`` folder is
     filled from the registry's published generation when it starts
     (:func:`federation.central.sync_published`).

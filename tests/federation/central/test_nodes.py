@@ -113,6 +113,31 @@ def test_status_names_the_generating_node_and_a_node_left_behind(tmp_path: Path,
         b.close()
 
 
+def test_generate_on_the_command_line_leaves_generation_to_the_node_that_holds_the_lease(
+        tmp_path: Path, pg_url: str) -> None:
+    from click.testing import CliRunner
+    from sqlalchemy import create_engine
+
+    from federation.central import GENERATION_LEASE
+    from gateway.cli import cli
+    from trust.infra import Lease
+
+    a_dir, b_dir = _two_nodes(tmp_path, pg_url)
+    engine = create_engine(pg_url)
+    serving = Lease(engine, GENERATION_LEASE, holder="cs1.example.ee pid 42")
+    try:
+        assert serving.acquire()
+        refused = CliRunner().invoke(cli, ["central", "generate", str(b_dir), "--force"], env={"SILD_TOKEN_PIN": PIN})
+        assert refused.exit_code == 1
+        assert "another authority node (cs1.example.ee pid 42) generates the configuration" in refused.output
+        serving.release()
+        done = CliRunner().invoke(cli, ["central", "generate", str(b_dir), "--force"], env={"SILD_TOKEN_PIN": PIN})
+        assert done.exit_code == 0 and done.output.startswith("published: serial")
+    finally:
+        serving.close()
+        engine.dispose()
+
+
 def test_a_further_node_needs_a_shared_registry_and_the_token(tmp_path: Path, pg_url: str) -> None:
     from federation.central.registry import init_node
     from federation.errors import FederationError
