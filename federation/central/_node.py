@@ -217,6 +217,9 @@ class CentralNode:
             self._api.stop()
         self._server.stop()
         self._lease.close()
+        closing = getattr(self._token, "close", None)  # a PKCS#11 token's session
+        if closing is not None:
+            closing()
         self._home.close()
 
 

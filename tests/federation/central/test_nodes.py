@@ -231,3 +231,41 @@ def test_two_serving_nodes_and_the_generating_one_killed(tmp_path: Path, pg_url:
     finally:
         for node in nodes.values():
             node.stop()
+
+
+def test_two_nodes_sign_through_one_pkcs11_token(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared token as an HSM (SoftHSM2 here): both nodes sign with keys that never leave it."""
+    from federation.anchor import parse_anchor
+    from federation.central import generate, sync_published
+    from federation.central.registry import CentralDir, build_anchor, init_central, init_node
+    from federation.directory import verify_directory
+    from tests.support.softhsm import make_token
+    from trust.keys import Pkcs11Token
+
+    hsm = make_token(tmp_path / "hsm", monkeypatch)
+    token = (str(hsm.library), hsm.label)
+    a_dir, b_dir = tmp_path / "cs1", tmp_path / "cs2"
+    init_central(str(a_dir), instance="EE", url="http://127.0.0.1:4000", pin=hsm.pin, now=NOW, database_url=pg_url,
+                 pkcs11=token)
+    init_node(str(b_dir), url="http://127.0.0.1:4001", database_url=pg_url, pkcs11=token)
+    assert not (a_dir / "token").exists() and json.loads((b_dir / "central.json").read_bytes())["pkcs11"] == {
+        "library": str(hsm.library), "label": hsm.label}
+    a, b = CentralDir(a_dir, clock=lambda: NOW), CentralDir(b_dir, clock=lambda: NOW)
+    a_token, b_token = a.token(hsm.pin), b.token(hsm.pin)
+    try:
+        assert isinstance(b_token, Pkcs11Token) and len(b_token.key_ids()) == 2, "the keys are in the token"
+        assert generate(a, a_token, now=NOW).regenerated
+        b.registry().add_member(MemberId("EE", "GOV", "70000001"), "Tax Board")
+        later = NOW + dt.timedelta(seconds=5)
+        assert generate(b, b_token, now=later).regenerated  # B took over: it signs with the same keys
+        assert sync_published(a) and _published(a_dir) == _published(b_dir)
+        anchor = parse_anchor(build_anchor(a, internal=True, now=later))
+        verified = verify_directory((b_dir / "public" / "V6" / "internalconf").read_bytes(), anchor, at=later,
+                                    fetch_part=lambda loc: (a_dir / "public" / loc.lstrip("/")).read_bytes())
+        assert verified.shared_parameters is not None
+        assert any(m.member_code == "70000001" for m in verified.shared_parameters.members)
+    finally:
+        a_token.close()
+        b_token.close()
+        a.close()
+        b.close()
