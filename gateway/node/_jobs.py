@@ -13,8 +13,8 @@ configuration) every node runs all of these jobs, and none needs the cluster-wid
 lease (:class:`trust.infra.Lease`, which the authority's generator holds): each job
 writes only what belongs to its node. Configuration download writes the node's
 ``conf/``, the OCSP refresh its ``ocsp/``, timestamping, archiving and monitoring
-retention its own message log (a database per node, never shared), and following
-changes only reads. A job that came to write the shared server configuration (a
+retention its own message log (a database per node: nodes must not share one, or
+two nodes would stamp and archive the same records), and following changes only reads. A job that came to write the shared server configuration (a
 scheduled refresh of service descriptions, say) would have to run under such a lease.
 """
 
