@@ -136,7 +136,7 @@ def log_verify_archives(places: tuple[Path, ...], archive_dir: tuple[Path, ...],
                        "archiving run removes or finishes it)", err=True)
     if report.error is not None:
         raise ArchiveChainBroken(report.error)
-    checks = "chain only" if chain_only else "trusted (--conf)" if report.trusted else "integrity, no --conf"
+    checks = "chain only" if chain_only else "trust checked with --conf" if report.trusted else "integrity only, no --conf"
     if report.failed:
         raise ArchiveError(f"{len(report.failed)} of {report.checked} container(s) failed ({checks})",
                            code="gateway.archive.container_invalid")
