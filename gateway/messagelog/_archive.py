@@ -63,8 +63,8 @@ class NotTimestamped(ArchiveError):
 # -- export ------------------------------------------------------------------------------
 
 
-def record_container(record: StoredRecord) -> bytes:
-    """The ASiC-E container of one stored record."""
+def record_container(record: StoredRecord, *, deflate: bool = True) -> bytes:
+    """The ASiC-E container of one stored record (``deflate=False``: entries stored, for a deflated archive)."""
     attachments: list[bytes] = []
     if record.kind == "REST" and record.body is not None:
         attachments.append(record.body)
@@ -80,6 +80,7 @@ def record_container(record: StoredRecord) -> bytes:
         timestamp_token=record.timestamp_token if batch else None,
         ts_hash_chain_result=record.ts_hash_chain_result if batch else None,
         ts_hash_chain=record.ts_hash_chain if batch else None,
+        deflate=deflate,
     )
 
 
@@ -280,7 +281,8 @@ class Archiver:
             with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 for record_id in ids:
                     record = self.log.get(record_id)
-                    name, data = entry_name(record), record_container(record)
+                    # stored entries, deflated as one stream by the archive: ~10 % smaller
+                    name, data = entry_name(record), record_container(record, deflate=False)
                     info = zipfile.ZipInfo(name, date_time=stamp)
                     info.compress_type = zipfile.ZIP_DEFLATED
                     archive.writestr(info, data)

@@ -112,8 +112,14 @@ def write_container(
     timestamp_token: bytes | None = None,
     ts_hash_chain_result: bytes | None = None,
     ts_hash_chain: bytes | None = None,
+    deflate: bool = True,
 ) -> bytes:
     """Write one message-log record as an ASiC-E container (bytes of the ZIP).
+
+    ``deflate=False`` stores the entries uncompressed: for containers that go into a
+    deflated archive, where the whole container is compressed as one stream (the
+    signature, certificates and message share much text) -- smaller than deflating
+    each entry and then the deflated container again.
 
     ``created`` (aware) is written as every entry's ZIP time, so the same record always
     gives the same bytes. A single timestamp lives inside ``signature_xml``; a batch
@@ -144,7 +150,7 @@ def write_container(
         archive.writestr(info, MIMETYPE)
         for name, data, _ in entries:
             info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
             archive.writestr(info, data)
     return buffer.getvalue()
 
