@@ -29,7 +29,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import delete, func, insert, select
 
@@ -44,6 +44,7 @@ from ._archive_check import (
     file_digest, read_linking_info, verify_archive_chain,
 )
 from ._log import MessageLog, RecordNotFound, StoredRecord
+from ._reading import read_records
 from ._timestamper import Timestamper
 
 __all__ = ["ArchiveChainBroken", "ArchiveError", "Archiver", "ArchiveInfo", "ArchivePolicy", "NotTimestamped",
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 STATE_LAST_RUN = "archive_last_run"  # ml_state: when archiving last ran (the schedule counts from it)
 CHECK_SECONDS = 60  # how often the scheduled job asks whether archiving is due
+READ_BATCH = 50  # records read per round trip while archiving
 
 
 class NotTimestamped(ArchiveError):
@@ -271,6 +273,13 @@ class Archiver:
                 log.warning("message log archiving: removed %s, left by an interrupted run", part.name)
         return [p.name for p in parts]
 
+    def _records(self, ids: Sequence[int]) -> Iterator[StoredRecord]:
+        """The records of ``ids``, read :data:`READ_BATCH` at a time (memory: one batch, not the archive)."""
+        for start in range(0, len(ids), READ_BATCH):
+            with self.log.engine.connect() as conn:
+                batch = read_records(conn, ids[start:start + READ_BATCH])
+            yield from batch
+
     def _write(self, part: Path, ids: Sequence[int], prev: tuple[str, str], at: dt.datetime) -> tuple[list[tuple[int, dt.datetime]], int]:
         """Stream the records into ``part`` (linkinginfo last); the records written and the bytes before deflate."""
         lines = [f"{prev[0]} {prev[1]} {DIGEST_NAME}"]
@@ -279,8 +288,7 @@ class Archiver:
         raw = 0
         with part.open("wb") as handle:
             with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                for record_id in ids:
-                    record = self.log.get(record_id)
+                for record in self._records(ids):
                     # stored entries, deflated as one stream by the archive: ~10 % smaller
                     name, data = entry_name(record), record_container(record, deflate=False)
                     info = zipfile.ZipInfo(name, date_time=stamp)
