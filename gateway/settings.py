@@ -118,7 +118,8 @@ class NodeSettings:
                                "running node writes its next archive there; the chain continues from the last "
                                "archive, so keep the old files with the new ones.")
     messagelog_keep_days: int = setting(30, "Archived records stay this many days in the database, then are "
-                                        "deleted (X-Road's `keep-records-for`); 1-3650. Records not archived "
+                                        "deleted (X-Road's `keep-records-for`); 0-3650, 0 = deleted once "
+                                        "archived. Records not archived "
                                         "(or not timestamped) are never deleted. Changes take effect in a "
                                         "running node.")
     workers: int = setting(1, f"Processes serving the IS and mutual-TLS ports (1-{MAX_WORKERS}): 1, the node's "
@@ -150,7 +151,7 @@ class NodeSettings:
             raise SetupError(f"ocsp_interval_seconds must be a whole number from 60 to 86400, "
                              f"not {self.ocsp_interval_seconds!r}")
         for name, low, high in (("archive_interval_seconds", 60, 604800), ("archive_threshold_mib", 0, 1048576),
-                                ("messagelog_keep_days", 1, 3650)):
+                                ("messagelog_keep_days", 0, 3650)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 raise SetupError(f"{name} must be a whole number from {low} to {high}, not {value!r}")

@@ -56,7 +56,7 @@ def _archive_dir(directory: Path, archive_dir: Path | None) -> Path:
 @log_group.command("archive")
 @DIRECTORY
 @click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path), help="Default: DIR/archive.")
-@click.option("--keep-days", type=click.IntRange(1, 3650),
+@click.option("--keep-days", type=click.IntRange(0, 3650),
               help="Delete archived records older than this from the database (default: messagelog_keep_days, 30).")
 def log_archive(directory: Path, archive_dir: Path | None, keep_days: int | None) -> None:
     """Archive timestamped records now (the node does this every archive_interval_seconds, and early by size)."""

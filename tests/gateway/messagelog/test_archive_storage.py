@@ -314,3 +314,22 @@ def test_a_large_backlog_is_archived_in_bounded_memory(tmp_path: Path) -> None:
     with mlog.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(m.LogRecordArchive)).scalar() == 1500
     assert verify_archive_chain(archive_files(tmp_path / "a")) == 1500
+
+
+def test_archive_settings_are_validated_and_keep_zero_deletes_once_archived(mlog: MessageLog, tmp_path: Path) -> None:
+    from gateway.settings import NodeSettings, SetupError
+
+    base = {"server": "EE/GOV/1/gw", "instance": "EE"}
+    for name, value in (("archive_interval_seconds", 59), ("archive_threshold_mib", -1),
+                        ("messagelog_keep_days", 3651), ("archive_interval_seconds", "6h")):
+        with pytest.raises(SetupError, match=name):
+            NodeSettings(**base, **{name: value})  # type: ignore[arg-type]
+    settings = NodeSettings(**base, messagelog_keep_days=0, archive_dir="/srv/archive", archive_threshold_mib=1)
+    policy = ArchivePolicy.of(settings, tmp_path)
+    assert policy.directory == Path("/srv/archive") and policy.threshold_bytes == 1 << 20
+    assert policy.keep == dt.timedelta(0)
+    fill(mlog, 3)
+    fill(mlog, 2, stamp=False, prefix="unstamped")
+    archiver = Archiver(mlog, tmp_path / "a", keep=policy.keep)
+    assert archiver.run(T0 + dt.timedelta(seconds=1)) == 3
+    assert mlog.count() == 2  # the archived ones went at once; the unstamped stay
