@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
-    from ._archive import Archiver, ArchivePolicy, NotTimestamped, export_exchange, verify_archive_chain
+    from ._archive import Archiver, ArchivePolicy, verify_archive_chain
+    from ._export import NotTimestamped, export_exchange
     from ._archive_check import ArchiveChainBroken, ArchiveError, ArchiveReport, archive_files, archive_sequence
     from ._archive_check import check_archives
     from ._bodies import BodyLogging
@@ -60,7 +61,7 @@ __getattr__, __dir__ = attach(__name__, {
     "LogEntry": "._records",
     "MessageLog": "._log",
     "MessageLogConfig": "._records",
-    "NotTimestamped": "._archive",
+    "NotTimestamped": "._export",
     "RecordNotFound": "._records",
     "SAFETY_NET_PAGES": "._checkpoint",
     "Timestamper": "._timestamper",
@@ -70,6 +71,6 @@ __getattr__, __dir__ = attach(__name__, {
     "archive_sequence": "._archive_check",
     "check_archives": "._archive_check",
     "evidence_stamper": "._timestamper",
-    "export_exchange": "._archive",
+    "export_exchange": "._export",
     "verify_archive_chain": "._archive",
 })

@@ -1,9 +1,4 @@
-"""Evidence out of the message log: ASiC-E export of one exchange, and chained archives.
-
-**Export.** One record becomes one ASiC-E container through :func:`trust.evidence._asic.write_container`
-(``message.xml`` = the exact signed bytes, REST bodies and SOAP attachments as
-``attachmentN``, ``META-INF/signatures.xml``, hash chains, the timestamp), which is
-what ``sild asic verify`` and X-Road's verifier check.
+"""Evidence out of the message log into chained archives (one exchange's export: :mod:`._export`).
 
 **Archives.** On a schedule (X-Road: every 6 hours) and early when the timestamped
 records not archived yet exceed a size (``archive_threshold_mib``: at full load a log
@@ -25,7 +20,6 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +27,6 @@ from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import delete, func, insert, select
 
-from trust.evidence import write_container
 from trust.infra import fsync_directory
 
 from gateway.db import schema as m
@@ -43,8 +36,10 @@ from ._archive_check import (
     DIGEST_NAME, GENESIS_DIGEST, GENESIS_NAME, LINKING_INFO, PARTIAL_GLOB, ArchiveChainBroken, ArchiveError,
     file_digest, read_linking_info, verify_archive_chain,
 )
-from ._log import MessageLog, RecordNotFound, StoredRecord
+from ._export import NotTimestamped, entry_name, export_exchange, record_container
+from ._log import MessageLog, StoredRecord
 from ._reading import read_records
+from ._records import STATE_FLOOR
 from ._timestamper import Timestamper
 
 __all__ = ["ArchiveChainBroken", "ArchiveError", "Archiver", "ArchiveInfo", "ArchivePolicy", "NotTimestamped",
@@ -52,62 +47,9 @@ __all__ = ["ArchiveChainBroken", "ArchiveError", "Archiver", "ArchiveInfo", "Arc
 
 log = logging.getLogger(__name__)
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 STATE_LAST_RUN = "archive_last_run"  # ml_state: when archiving last ran (the schedule counts from it)
 CHECK_SECONDS = 60  # how often the scheduled job asks whether archiving is due
 READ_BATCH = 50  # records read per round trip while archiving
-
-
-class NotTimestamped(ArchiveError):
-    code = "gateway.archive.not_timestamped"
-
-
-# -- export ------------------------------------------------------------------------------
-
-
-def record_container(record: StoredRecord, *, deflate: bool = True) -> bytes:
-    """The ASiC-E container of one stored record (``deflate=False``: entries stored, for a deflated archive)."""
-    attachments: list[bytes] = []
-    if record.kind == "REST" and record.body is not None:
-        attachments.append(record.body)
-    attachments.extend(a.data for a in record.attachments)
-    batch = record.batch_timestamp
-    return write_container(
-        message=record.message,
-        signature_xml=record.evidence_signature,
-        created=record.logged_at,
-        attachments=attachments,
-        sig_hash_chain_result=record.hash_chain_result,
-        sig_hash_chain=record.hash_chain,
-        timestamp_token=record.timestamp_token if batch else None,
-        ts_hash_chain_result=record.ts_hash_chain_result if batch else None,
-        ts_hash_chain=record.ts_hash_chain if batch else None,
-        deflate=deflate,
-    )
-
-
-def export_exchange(
-    mlog: MessageLog,
-    query_id: str,
-    *,
-    direction: str = "request",
-    side: str | None = None,
-    require_timestamp: bool = False,
-) -> bytes:
-    """The container of one exchange's request or response (the first such record when both sides are local)."""
-    if direction not in ("request", "response"):
-        raise ArchiveError(f"direction must be request or response, not {direction!r}", code="gateway.archive.bad_direction")
-    records = mlog.find(query_id, direction=direction, side=side)
-    if not records:
-        raise RecordNotFound(f"no {direction} with query id {query_id!r} in the message log")
-    record = records[0]
-    if require_timestamp and record.timestamp_token is None and record.stamped_signature is None:
-        raise NotTimestamped(f"the {direction} of {query_id!r} has no timestamp yet")
-    return record_container(record)
-
-
-def entry_name(record: StoredRecord) -> str:
-    return f"{_SAFE.sub('_', record.query_id)[:100]}-{record.direction}-{record.side}-{record.id}.asice"
 
 
 # -- archives -------------------------------------------------------------------------------
@@ -169,6 +111,7 @@ class Archiver:
         self.max_bytes = max_bytes  # X-Road's archive-max-filesize
         self.clock = clock or mlog.clock
         self._policy: Callable[[], ArchivePolicy] | None = None
+        self._floor = 0  # below it everything is archived (_candidates); found again after a restart
         self.apply(ArchivePolicy(Path(directory), interval, threshold_bytes, keep))
 
     def apply(self, policy: ArchivePolicy) -> None:
@@ -181,16 +124,26 @@ class Archiver:
         return self
 
     def _candidates(self) -> list[int]:
+        """Timestamped records not archived yet, oldest first, from :attr:`_floor` on.
+
+        Why the floor: without it every call walked the archived rows kept for
+        ``keep`` days (millions at a high rate) to find the first one that is not. Below
+        it every record is stamped and archived: records up to the timestamper's floor
+        are all stamped (read first, so before the candidates), and a stamped record below
+        the first candidate is archived.
+        """
         with self.log.engine.connect() as conn:
-            ids = conn.execute(
+            stamped = int(conn.execute(select(m.LogState.value).where(m.LogState.key == STATE_FLOOR)).scalar() or 0)
+            ids = [int(i) for i in conn.execute(
                 select(m.LogRecord.id)
                 .join(m.LogRecordTimestamp, m.LogRecordTimestamp.record_id == m.LogRecord.id)
                 .outerjoin(m.LogRecordArchive, m.LogRecordArchive.record_id == m.LogRecord.id)
-                .where(m.LogRecordArchive.record_id.is_(None))
+                .where(m.LogRecordArchive.record_id.is_(None), m.LogRecord.id >= self._floor)
                 .order_by(m.LogRecord.id)
                 .limit(self.max_records)
-            ).scalars().all()
-        return [int(i) for i in ids]
+            ).scalars()]
+        self._floor = max(self._floor, min(ids[0] if ids else stamped + 1, stamped + 1))
+        return ids
 
     def _head(self) -> tuple[str, str, int]:
         with self.log.engine.connect() as conn:

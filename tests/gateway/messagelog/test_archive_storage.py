@@ -333,3 +333,33 @@ def test_archive_settings_are_validated_and_keep_zero_deletes_once_archived(mlog
     archiver = Archiver(mlog, tmp_path / "a", keep=policy.keep)
     assert archiver.run(T0 + dt.timedelta(seconds=1)) == 3
     assert mlog.count() == 2  # the archived ones went at once; the unstamped stay
+
+
+def test_a_record_stamped_late_below_archived_ones_is_still_archived(mlog: MessageLog, tmp_path: Path) -> None:
+    """The archiver starts its search above what is all archived, never above a record stamped later.
+
+    On PostgreSQL a record can commit (and be stamped) after records with higher ids: here
+    record 3 of 4 gets its timestamp only after 1, 2 and 4 were archived.
+    """
+    from gateway.messagelog._records import STATE_FLOOR
+
+    for n in range(4):
+        mlog.append(entry(f"s-{n}"))
+
+    def stamp(ids: list[int], floor: int) -> None:
+        with mlog.commit_lock.begin() as conn:
+            ts = conn.execute(m.LogTimestamp.__table__.insert(), {
+                "stamped_at": T0, "token": b"t", "hash_chain_result": b"<r/>", "record_count": len(ids)}
+            ).inserted_primary_key[0]
+            conn.execute(m.LogRecordTimestamp.__table__.insert(),
+                         [{"record_id": i, "timestamp_id": ts, "hash_chain": b"<c/>"} for i in ids])
+            Timestamper._put_state(conn, {STATE_FLOOR: str(floor)})
+
+    stamp([1, 2, 4], floor=2)
+    archiver = Archiver(mlog, tmp_path / "a")
+    assert [i.record_count for i in archiver.archive_all(T0)] == [3]
+    assert archiver.archive_all(T0) == []
+    stamp([3], floor=4)
+    assert [i.record_count for i in archiver.archive_all(T0)] == [1]
+    assert archived_ids(mlog) == [1, 2, 3, 4]
+    assert verify_archive_chain(archive_files(tmp_path / "a")) == 4
