@@ -181,6 +181,15 @@ class ArchiveReport:
     def ok(self) -> bool:
         return self.error is None and not self.failed
 
+    def to_json(self) -> dict[str, Any]:
+        """The report as the admin API answers it: per archive, the containers checked and those that failed."""
+        return {
+            "ok": self.ok, "error": self.error, "trusted": self.trusted, "checked": self.checked,
+            "archives": [{"name": a.name, "sha512": a.digest, "records": len(a.records),
+                          "failed": [{"entry": r.name, "error": r.error} for r in a.records if not r.ok]}
+                         for a in self.archives],
+        }
+
 
 def check_container(data: bytes, policies: Mapping[str, Any] | None, *, require_timestamp: bool = False) -> str:
     """The signer of one container once it passes; a :class:`TrustError` says why it does not.
