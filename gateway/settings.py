@@ -116,7 +116,8 @@ class NodeSettings:
                                "to the gateway directory; may be a network mount (files are written under a "
                                "temporary name, fsynced, and renamed only once the database records them). A "
                                "running node writes its next archive there; the chain continues from the last "
-                               "archive, so keep the old files with the new ones.")
+                               "archive, so keep the old files with the new ones. Each node of a cluster needs a "
+                               "directory of its own.")
     messagelog_keep_days: int = setting(30, "Archived records stay this many days in the database, then are "
                                         "deleted (X-Road's `keep-records-for`); 0-3650, 0 = deleted once "
                                         "archived. Records not archived "

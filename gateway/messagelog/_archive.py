@@ -34,7 +34,7 @@ from gateway.errors import GatewayError
 from gateway.settings import NodeSettings
 from ._archive_check import (
     DIGEST_NAME, GENESIS_DIGEST, GENESIS_NAME, LINKING_INFO, PARTIAL_GLOB, ArchiveChainBroken, ArchiveError,
-    file_digest, read_linking_info, verify_archive_chain,
+    archive_sequence, file_digest, read_linking_info, verify_archive_chain,
 )
 from ._export import NotTimestamped, entry_name, export_exchange, record_container
 from ._log import MessageLog, StoredRecord
@@ -78,6 +78,27 @@ class ArchivePolicy:
     def of(cls, settings: NodeSettings, gateway_dir: Path) -> "ArchivePolicy":
         return cls(settings.archive_directory(gateway_dir), dt.timedelta(seconds=settings.archive_interval_seconds),
                    settings.archive_threshold_mib * 1024 * 1024, dt.timedelta(days=settings.messagelog_keep_days))
+
+
+def publish(part: Path, final: Path) -> None:
+    """Give a complete ``.part`` file its archive name, durably, never over another file of that name.
+
+    Why not a plain rename: a rename replaces what it finds, and an archive directory
+    shared by two nodes (each with its own chain) would lose one node's archive to the
+    other's. A hard link fails instead; file systems without hard links get a check.
+    """
+    try:
+        os.link(part, final)
+    except FileExistsError:
+        raise ArchiveError(f"{final} exists already: is archive_dir shared with another node? Each node's chain "
+                           "needs a directory of its own", code="gateway.archive.name_taken") from None
+    except OSError:  # no hard links here (some network or FAT file systems)
+        if final.exists():
+            raise ArchiveError(f"{final} exists already", code="gateway.archive.name_taken") from None
+        os.replace(part, final)
+    else:
+        part.unlink()
+    fsync_directory(final.parent)
 
 
 class Archiver:
@@ -211,15 +232,17 @@ class Archiver:
         parts = sorted(self.directory.glob(PARTIAL_GLOB))
         if not parts:
             return []
-        _, head_name, next_seq = self._head()
-        head_part = self.directory / f".mlog-{next_seq - 1:06d}.part"
+        _, head_name, _ = self._head()
+        head_part = self.directory / f".mlog-{archive_sequence(Path(head_name)):06d}.part"  # its name: the seq it got
         with self.log.engine.connect() as conn:
             head_digest = conn.execute(select(m.LogArchive.digest).where(m.LogArchive.file_name == head_name)).scalar()
+        final = self.directory / head_name
         for part in parts:
-            if part == head_part and head_digest is not None and not (self.directory / head_name).exists() \
-                    and file_digest(part) == head_digest:
-                os.replace(part, self.directory / head_name)
-                fsync_directory(self.directory)
+            if part == head_part and head_digest is not None and file_digest(part) == head_digest:
+                if final.exists() and file_digest(final) == head_digest:
+                    part.unlink()  # named already (the crash came between the link and the unlink)
+                    continue
+                publish(part, final)  # recorded as archived: kept until it has its name, whatever is in the way
                 log.warning("message log archiving: finished %s, interrupted after its database record", head_name)
             else:
                 part.unlink()
@@ -279,9 +302,8 @@ class Archiver:
         name = f"mlog-{records[0][1]:%Y%m%d%H%M%S}-{records[-1][1]:%Y%m%d%H%M%S}-{seq:06d}.zip"
         written = [record_id for record_id, _ in records]
         self._record(at, name, digest, prev_digest, written)
-        os.replace(part, self.directory / name)
-        fsync_directory(self.directory)
         path = self.directory / name
+        publish(part, path)
         log.info("message log: archived %d record(s) into %s", len(written), name)
         return ArchiveInfo(path, digest, prev_digest, len(written), path.stat().st_size, raw)
 

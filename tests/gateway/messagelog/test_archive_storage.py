@@ -27,6 +27,7 @@ from gateway.db import schema as m
 from gateway.messagelog import (
     Archiver, ArchivePolicy, MessageLog, MessageLogConfig, Timestamper, archive_files, verify_archive_chain,
 )
+from gateway.messagelog import _archive as archive_module
 from gateway.messagelog._timestamper import BatchStamp
 
 from tests.gateway.messagelog.log_support import T0, entry
@@ -171,15 +172,11 @@ def test_crash_after_the_database_record_is_finished_by_the_next_run(mlog: Messa
     fill(mlog, 3)
     Archiver(mlog, directory).archive_all(T0)
     fill(mlog, 2)
-    real_replace = os.replace
-
-    def crash(src: object, dst: object) -> None:
-        if str(src).endswith(".part"):
-            raise OSError("power lost")
-        real_replace(src, dst)  # type: ignore[arg-type]
+    def crash(part: Path, final: Path) -> None:
+        raise OSError("power lost")
 
     with monkeypatch.context() as patch:
-        patch.setattr(os, "replace", crash)
+        patch.setattr(archive_module, "publish", crash)
         with pytest.raises(OSError):
             Archiver(mlog, directory).archive_once(T0)
     assert len(archived_ids(mlog)) == 5 and len(archive_files(directory)) == 1
@@ -363,3 +360,22 @@ def test_a_record_stamped_late_below_archived_ones_is_still_archived(mlog: Messa
     assert [i.record_count for i in archiver.archive_all(T0)] == [1]
     assert archived_ids(mlog) == [1, 2, 3, 4]
     assert verify_archive_chain(archive_files(tmp_path / "a")) == 4
+
+
+def test_an_archive_never_replaces_a_file_of_the_same_name(mlog: MessageLog, tmp_path: Path) -> None:
+    """Two nodes' chains in one directory would collide by name: the second archive is refused, not written over."""
+    directory = tmp_path / "shared"
+    fill(mlog, 2)
+    (info,) = Archiver(mlog, directory).archive_all(T0)
+    other = open_log(tmp_path / "other.db")  # another node: its own log, the same records' times and sequence
+    fill(other, 2, prefix="other")  # other records, the same times and sequence number
+    before = info.file.read_bytes()
+    for _ in range(2):  # and again at the next run: the other node's archive is kept until its name is free
+        with pytest.raises(Exception, match="exists already"):
+            Archiver(other, directory).archive_once(T0)
+        assert info.file.read_bytes() == before and len(list(directory.glob(".mlog-*.part"))) == 1
+    moved = tmp_path / "other-archive"
+    moved.mkdir()
+    info.file.rename(moved / info.file.name)  # the operator moves the first node's chain away
+    assert Archiver(other, directory).archive_all(T0) == []  # the recorded archive gets its name
+    assert verify_archive_chain(archive_files(directory)) == 2 and not list(directory.glob(".mlog-*.part"))
