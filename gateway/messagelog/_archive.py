@@ -37,6 +37,7 @@ from ._archive_check import (
     archive_sequence, file_digest, read_linking_info, verify_archive_chain,
 )
 from ._export import NotTimestamped, entry_name, export_exchange, record_container
+from ._lock import exclusive_run
 from ._log import MessageLog, StoredRecord
 from ._reading import read_records
 from ._records import STATE_FLOOR
@@ -285,7 +286,10 @@ class Archiver:
 
     def archive_once(self, at: dt.datetime | None = None) -> ArchiveInfo | None:
         """Write one archive of up to ``max_records`` records; ``None`` when there is nothing to archive."""
-        at = at or self.clock()
+        with exclusive_run(self.log.engine, "archiver"):  # the node's job and the CLI may meet
+            return self._archive_once(at or self.clock())
+
+    def _archive_once(self, at: dt.datetime) -> ArchiveInfo | None:
         self.recover()
         ids = self._candidates()
         if not ids:

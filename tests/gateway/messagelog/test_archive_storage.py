@@ -379,3 +379,29 @@ def test_an_archive_never_replaces_a_file_of_the_same_name(mlog: MessageLog, tmp
     info.file.rename(moved / info.file.name)  # the operator moves the first node's chain away
     assert Archiver(other, directory).archive_all(T0) == []  # the recorded archive gets its name
     assert verify_archive_chain(archive_files(directory)) == 2 and not list(directory.glob(".mlog-*.part"))
+
+
+def test_two_archiving_runs_at_once_take_turns(tmp_path: Path) -> None:
+    """The node's job and `sild gateway log archive` on one log (two opens of the file, as two processes)."""
+    import threading
+
+    mlog = open_log(tmp_path / "log.db")
+    fill(mlog, 400)
+    start, errors = threading.Barrier(2), []
+
+    def run() -> None:
+        archiver = Archiver(open_log(tmp_path / "log.db"), tmp_path / "a", max_records=50)
+        start.wait()
+        try:
+            archiver.archive_all(T0)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert archived_ids(mlog) == list(range(1, 401))
+    assert verify_archive_chain(archive_files(tmp_path / "a")) == 400
