@@ -141,9 +141,11 @@ class NodeJobs(NodePorts):
 
     def _schedule_housekeeping(self, sched: Any) -> None:
         """Archiving of timestamped log records (chained ASiC-E archives) and monitoring retention."""
-        from gateway.messagelog import Archiver
+        from gateway.messagelog import Archiver, ArchivePolicy
 
-        Archiver(self.messagelog, self.directory / "archive").schedule(sched)
+        # the settings are read at every check: interval, threshold, directory and keep-days change live
+        Archiver(self.messagelog, self.settings.archive_directory(self.directory)).follow(
+            lambda: ArchivePolicy.of(self.settings, self.directory)).schedule(sched)
         self.opmonitor.schedule(sched)
 
     def _timestamper(self) -> Any:
