@@ -47,6 +47,7 @@ from gateway.provision import auth_tls_key, open_registry, signing_keys
 from gateway.settings import NodeSettings, SetupError, token_pin
 
 from ._live import NodeLive
+from ._shared import SharedFiles
 
 log = logging.getLogger("sild.gateway.node")
 
@@ -176,6 +177,8 @@ class GatewayNode(NodeLive):
             stored = None
         if stored != self.server_id:  # first start, or an owner change applied while the node was stopped
             self.serverconf.set_identity(self.server_id)
+        engine = self.serverconf.engine  # a shared database: this node is one of a cluster (gateway.node._shared)
+        self.shared = None if engine.dialect.name == "sqlite" else SharedFiles(engine, self.directory)
         self.messagelog = MessageLog(open_engine(self.settings.messagelog_database(self.directory),
                                                  synchronous=self.settings.messagelog_synchronous,
                                                  cache_kib=self.settings.messagelog_cache_mib * 1024,
