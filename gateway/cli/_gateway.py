@@ -389,10 +389,13 @@ _add_audit()
 
 def _add_cluster() -> None:
     """``gateway drain DIR`` and ``gateway cluster ...`` live in the subroom ``gateway.cli.cluster``."""
-    from gateway.cli.cluster import cluster_group, drain_command
+    from gateway.cli.cluster import audit_cluster, cluster_group, drain_command
+
+    from ._directory import open_audit
 
     gateway_group.add_command(drain_command)
     gateway_group.add_command(cluster_group)
+    audit_cluster(open_audit)  # recorded in the audit log like the commands above
 
 
 _add_cluster()
