@@ -313,6 +313,15 @@ class GatewayNode(NodeLive):
             if server is not self._health_server and isinstance(server, EdgeServer):
                 server.close_after_answers()
 
+    def drain_now(self, grace_seconds: float | None = None, timeout_seconds: float | None = None) -> dict[str, Any]:
+        """A drain asked through this node's admin API: the marker ``sild gateway drain`` writes; the drain's state."""
+        from ._drain import DEFAULT_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, drain_status, request_drain
+
+        pids = request_drain(self.directory, from_node=True,
+                             grace_seconds=DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds,
+                             timeout_seconds=DEFAULT_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds)
+        return {**drain_status(self.directory), "pids": pids}
+
     def _admin_app(self) -> Any:
         try:
             from gateway.admin import create_app
