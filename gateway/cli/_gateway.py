@@ -139,6 +139,10 @@ def add_member_command(directory: Path, member: str) -> None:
         raise SetupError(f"invalid member {member!r}: {exc}") from exc
     path = add_member(directory, client.member, pin=token_pin(directory))
     click.echo(f"sign CSR for {client.member.to_text()}: {path}")
+    from gateway.node import soft_key_notice
+
+    if notice := soft_key_notice(directory):
+        click.echo(notice, err=True)
 
 
 @gateway_group.command("import-cert")

@@ -128,6 +128,19 @@ def missing_soft_keys(directory: Path, items: dict[str, bytes]) -> list[str]:
     return sorted(k for k in named if not (directory / "token" / f"{k}.key.pem").exists())
 
 
+def soft_key_notice(directory: Path) -> str | None:
+    """The warning a command that makes a soft-token key prints on a node of a cluster (None elsewhere)."""
+    try:
+        shared = NodeSettings.load(Path(directory)).serverconf_url.startswith("postgresql")
+    except Exception:  # noqa: BLE001 - the command itself reports a directory that is not a gateway
+        return None
+    if not shared:
+        return None
+    return ("warning: this key is in this node's soft token only; the other nodes of its cluster cannot sign with "
+            "it and keep their keys until they hold it: export a new bundle here (`.venv/bin/sild gateway cluster "
+            "export`) and join them again, or make the key on a shared PKCS#11 token (--token)")
+
+
 class SharedFiles:
     """One node's side of the cluster's shared files (see the module doc); no state outside this object."""
 

@@ -85,3 +85,15 @@ def test_the_cluster_commands_are_in_the_cluster_s_audit_log(tmp_path):
         assert done["gateway cluster haproxy-config"]["params"]["is_listen"] == "127.0.0.1:8080"
         assert done["gateway drain"]["outcome"] == "gateway.setup.error"
         assert "long enough" not in audit.output  # the passphrase is never a parameter
+
+
+def test_a_soft_key_made_on_a_cluster_node_is_said_to_stay_on_that_node(tmp_path):
+    shared, alone = tmp_path / "node", tmp_path / "alone"
+    for directory, url in ((shared, SHARED), (alone, "")):
+        init_gateway(directory, anchor=None, server="EE/GOV/70000001/gw1", pin=PIN, key_type=KeyType.EC_P256,
+                     settings={"serverconf_url": url})
+    made = _run("gateway", "add-member", str(shared), "--member", "EE/COM/12345678")
+    assert made.exit_code == 0, made.output
+    assert "this key is in this node's soft token only" in made.output and "cluster export" in made.output
+    single = _run("gateway", "add-member", str(alone), "--member", "EE/COM/12345678")
+    assert single.exit_code == 0 and "soft token only" not in single.output
