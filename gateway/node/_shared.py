@@ -197,10 +197,11 @@ class SharedFiles:
             incoming = {n: row for n, row in incoming.items() if not _is_key_item(n)}
             gone = [n for n in gone if not _is_key_item(n)]
         written = [n for n in sorted(incoming) if self._write(n, incoming[n][1])]
+        refused = {n for n in incoming if n not in written}  # kept as they are here, and not published back
         for name in gone:
             (self.directory / name).unlink(missing_ok=True)
             written.append(name)
-        held_back = {n for n in rows if _is_key_item(n)} if self.held else set()
+        held_back = ({n for n in rows if _is_key_item(n)} if self.held else set()) | refused
         self.agreed = {n: d for n, (d, _data) in rows.items() if n not in held_back}
         self.agreed.update({n: local[n] for n in held_back if n in local})
         self.version = version

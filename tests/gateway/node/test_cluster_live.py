@@ -13,6 +13,7 @@ in use while B's ports stay its own; a key made in A's soft token is not taken b
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -148,3 +149,48 @@ def test_a_key_made_in_one_node_s_soft_token_is_not_taken_by_the_others(world, t
             sched.shutdown(wait=True)
         for node in (a, b):
             node.stop()
+
+
+def test_a_removed_certificate_goes_everywhere_and_a_setting_a_node_cannot_read_is_not_published_back(
+        tmp_path, pg_database, caplog):
+    """Two nodes' sides of the sharing on one real database, round by round (what each live check runs)."""
+    from sqlalchemy import select, update
+
+    from gateway.db import open_engine, schema
+    from gateway.node import SharedFiles
+    from gateway.provision import init_gateway
+    from trust.keys import KeyType
+
+    a_dir = tmp_path / "a"
+    init_gateway(a_dir, anchor=None, server="EE/GOV/70000001/gw1", pin=PIN, key_type=KeyType.EC_P256,
+                 settings={"serverconf_url": pg_database, "health_port": free_port()})
+    b_dir = tmp_path / "b"
+    join_cluster(b_dir, export_cluster_bundle(a_dir, "p"), "p", is_port=free_port(), peer_port=free_port(),
+                 health_port=free_port())
+    engine = open_engine(pg_database)
+    try:
+        a, b = SharedFiles(engine, a_dir), SharedFiles(engine, b_dir)
+        a.sync(), b.sync()
+        (a_dir / "certs" / "extra.pem").write_bytes(b"an imported chain")
+        a.sync()
+        assert "certs/extra.pem" in b.sync() and (b_dir / "certs" / "extra.pem").read_bytes() == b"an imported chain"
+        (a_dir / "certs" / "extra.pem").unlink()  # deleted on A
+        a.sync()
+        assert "certs/extra.pem" in b.sync() and not (b_dir / "certs" / "extra.pem").exists()
+
+        # a node of another version publishes a setting this one does not know: B keeps its own, publishes nothing
+        with engine.begin() as conn:
+            row = conn.execute(select(schema.ClusterFile.data).where(schema.ClusterFile.name == "settings.json")).scalar_one()
+            odd = json.dumps({**json.loads(row), "a_future_setting": 1}, sort_keys=True).encode()
+            conn.execute(update(schema.ClusterFile).where(schema.ClusterFile.name == "settings.json")
+                         .values(data=odd, sha256=hashlib.sha256(odd).hexdigest()))
+            conn.execute(update(schema.ClusterState).values(version=schema.ClusterState.version + 1))
+        before = (b_dir / "gateway.json").read_bytes()
+        assert b.sync() == [] and (b_dir / "gateway.json").read_bytes() == before
+        assert "the cluster's settings not taken" in caplog.text
+        with engine.connect() as conn:
+            kept = conn.execute(select(schema.ClusterFile.data).where(schema.ClusterFile.name == "settings.json")).scalar_one()
+        assert kept == odd  # not overwritten by B's older idea of the settings
+        assert NodeSettings.load(b_dir).peer_port != NodeSettings.load(a_dir).peer_port
+    finally:
+        engine.dispose()
