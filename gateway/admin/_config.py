@@ -38,6 +38,7 @@ class AdminConfig:
     refresh_ocsp: Callable[[], dict[str, Any]] | None = None
     directory: Path | None = None  # the gateway directory (what POST /api/v1/backup backs up)
     keys: KeyRegistry | None = None  # the node's key registry (/api/v1/keys works on it; else the directory's)
+    drain: Callable[[float | None, float | None], dict[str, Any]] | None = None  # the node's drain (POST /api/v1/drain)
 
     @classmethod
     def from_node(cls, node: Any) -> AdminConfig:
@@ -55,4 +56,5 @@ class AdminConfig:
             refresh_ocsp=getattr(node, "refresh_ocsp_now", None),
             directory=getattr(node, "directory", None),
             keys=keys if isinstance(keys := getattr(node, "keys", None), KeyRegistry) else None,
+            drain=getattr(node, "drain_now", None),
         )

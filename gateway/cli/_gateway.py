@@ -139,6 +139,10 @@ def add_member_command(directory: Path, member: str) -> None:
         raise SetupError(f"invalid member {member!r}: {exc}") from exc
     path = add_member(directory, client.member, pin=token_pin(directory))
     click.echo(f"sign CSR for {client.member.to_text()}: {path}")
+    from gateway.node import soft_key_notice
+
+    if notice := soft_key_notice(directory):
+        click.echo(notice, err=True)
 
 
 @gateway_group.command("import-cert")
@@ -389,10 +393,13 @@ _add_audit()
 
 def _add_cluster() -> None:
     """``gateway drain DIR`` and ``gateway cluster ...`` live in the subroom ``gateway.cli.cluster``."""
-    from gateway.cli.cluster import cluster_group, drain_command
+    from gateway.cli.cluster import audit_cluster, cluster_group, drain_command
+
+    from ._directory import open_audit
 
     gateway_group.add_command(drain_command)
     gateway_group.add_command(cluster_group)
+    audit_cluster(open_audit)  # recorded in the audit log like the commands above
 
 
 _add_cluster()

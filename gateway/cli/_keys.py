@@ -186,6 +186,16 @@ def key_generate(directory: Path, usage: str, token_name: str, key_type: str, me
                             key_type=KeyType(key_type), member=_member(member), label=label)
     click.echo(f"generated {usage} key {key.key_id} ({key.algorithm}) in token {key.token}")
     click.echo(f"  certificate request {csr}")
+    _soft_key_notice(directory, key.token)
+
+
+def _soft_key_notice(directory: Path, token: str) -> None:
+    """A soft key made on a node of a cluster stays on that node (gateway.node._shared): say so."""
+    from gateway.node import soft_key_notice
+
+    notice = soft_key_notice(directory) if token == "soft" else None
+    if notice:
+        click.echo(notice, err=True)
 
 
 @key_group.command("csr")

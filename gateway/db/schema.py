@@ -302,3 +302,24 @@ class OpRecord(Base):
     client_id: Mapped[str | None] = mapped_column(String(1100), nullable=True, index=True)
     service_provider_id: Mapped[str | None] = mapped_column(String(1100), nullable=True)
     data: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# -- a cluster's shared files (gateway.node._shared) ---------------------------------
+
+
+class ClusterState(Base):
+    """One row: the version of the cluster's shared files, moved by every change a node publishes."""
+
+    __tablename__ = "cluster_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class ClusterFile(Base):
+    """A file every node of a cluster holds the same (anchor, certificates, key registry, shared settings)."""
+
+    __tablename__ = "cluster_file"
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)

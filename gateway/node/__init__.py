@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ._haproxy import ClusterNode, cluster_config, haproxy_config, node_from_directory
     from ._healthport import HealthApp
     from ._node import GatewayNode, PolicyCache
+    from ._shared import SharedFiles, soft_key_notice
     from ._status import gateway_status, refresh_own_ocsp, status_lines
     from ._workers import parse_listen, sild_command
 
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_GRACE_SECONDS",
     "DEFAULT_TIMEOUT_SECONDS",
     "ClusterNode",
+    "SharedFiles",
     "DrainRequest",
     "DrainWatch",
     "GatewayNode",
@@ -43,6 +45,7 @@ __all__ = [
     "refresh_own_ocsp",
     "request_drain",
     "sild_command",
+    "soft_key_notice",
     "status_lines",
 ]
 
@@ -50,6 +53,7 @@ __getattr__, __dir__ = attach(__name__, {
     "DEFAULT_GRACE_SECONDS": "._drain",
     "DEFAULT_TIMEOUT_SECONDS": "._drain",
     "ClusterNode": "._haproxy",
+    "SharedFiles": "._shared",
     "DrainRequest": "._drain",
     "DrainWatch": "._drain",
     "GatewayNode": "._node",
@@ -66,5 +70,6 @@ __getattr__, __dir__ = attach(__name__, {
     "refresh_own_ocsp": "._status",
     "request_drain": "._drain",
     "sild_command": "._workers",
+    "soft_key_notice": "._shared",
     "status_lines": "._status",
 })

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,14 +130,19 @@ def _alive(pid: int) -> bool:
 
 
 def request_drain(directory: Path, *, grace_seconds: float = DEFAULT_GRACE_SECONDS,
-                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, wait: bool = True) -> list[int]:
+                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, wait: bool = True,
+                  from_node: bool = False) -> list[int]:
     """Drain the node serving ``directory`` (see the module docstring); the pids of its processes.
 
     With ``wait`` returns once they have all ended (and removes the marker); raises
     :class:`SetupError` when no node serves the directory or it outlives its deadline.
+    ``from_node``: the node's own admin API asks, so this process is one of the node's
+    (never waits: it is about to stop).
     """
     directory = Path(directory)
     pids = servers_inside(directory)
+    if from_node:
+        pids, wait = [os.getpid(), *pids], False
     if not pids:
         raise SetupError(f"no node serves {directory}: nothing to drain")
     request = DrainRequest(utc_now(), grace_seconds, timeout_seconds)

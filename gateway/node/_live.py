@@ -29,6 +29,12 @@ only what changed:
   the timestamping job moves to a new one (``NodeJobs._follow_tsa``), both after
   each download.
 
+In a cluster (the server configuration on PostgreSQL) the main process first
+synchronises the cluster-wide files with the other nodes through that database
+(:mod:`gateway.node._shared`): a certificate, an anchor or a setting changed on one
+node is written into every node's directory and then taken into use by the checks
+above.
+
 Server-configuration rows (clients, services, rights) need nothing here: every
 process's :meth:`gateway.serverconf.ServerConf.snapshot` checks the database's change
 counter at most once a second. No state outside the node: the fingerprints live on it.
@@ -78,7 +84,8 @@ class NodeLive(NodeJobs):
 
     def _watched(self) -> dict[str, Path]:
         d = self.directory
-        return {"settings": d / SETTINGS_FILE, "keys": d / "keys", "certs": d / "certs", "token": d / "token"}
+        return {"settings": d / SETTINGS_FILE, "keys": d / "keys", "certs": d / "certs", "token": d / "token",
+                "sign-keys": d / "sign-keys.json"}
 
     def _start_following(self) -> None:
         """Take the fingerprints of what the node read at start (called once it is built)."""
@@ -88,6 +95,7 @@ class NodeLive(NodeJobs):
         """One check (a job every :data:`LIVE_CHECK_SECONDS`): apply what changed; the names of what did."""
         if not hasattr(self, "_live_stamps"):
             self._start_following()
+        self._follow_cluster()
         changed = []
         for name, path in self._watched().items():
             stamp = _stamp(path)
@@ -98,9 +106,19 @@ class NodeLive(NodeJobs):
             self._follow_settings()
         if self._follow_conf():
             changed.append("configuration")
-        if {"keys", "certs", "token"} & set(changed) or getattr(self, "_keys_pending", False):
+        if {"keys", "certs", "token", "sign-keys"} & set(changed) or getattr(self, "_keys_pending", False):
             self._follow_keys()
         return changed
+
+    def _follow_cluster(self) -> None:
+        """The main process of a cluster's node: take the other nodes' changes, publish its own (``._shared``)."""
+        shared = getattr(self, "shared", None)
+        if shared is None or not self._is_main_process():
+            return
+        try:
+            shared.sync()  # what it writes is taken into use below, as any change made beside the node
+        except Exception as exc:  # noqa: BLE001 - the database may be away for a moment: the next round tries again
+            log.warning("the cluster's shared files were not synchronised: %s", exc)
 
     def _follow_settings(self) -> None:
         before = self.settings

@@ -47,6 +47,7 @@ from gateway.provision import auth_tls_key, open_registry, signing_keys
 from gateway.settings import NodeSettings, SetupError, token_pin
 
 from ._live import NodeLive
+from ._shared import SharedFiles
 
 log = logging.getLogger("sild.gateway.node")
 
@@ -176,6 +177,8 @@ class GatewayNode(NodeLive):
             stored = None
         if stored != self.server_id:  # first start, or an owner change applied while the node was stopped
             self.serverconf.set_identity(self.server_id)
+        engine = self.serverconf.engine  # a shared database: this node is one of a cluster (gateway.node._shared)
+        self.shared = None if engine.dialect.name == "sqlite" else SharedFiles(engine, self.directory)
         self.messagelog = MessageLog(open_engine(self.settings.messagelog_database(self.directory),
                                                  synchronous=self.settings.messagelog_synchronous,
                                                  cache_kib=self.settings.messagelog_cache_mib * 1024,
@@ -309,6 +312,15 @@ class GatewayNode(NodeLive):
         for server in self._servers:
             if server is not self._health_server and isinstance(server, EdgeServer):
                 server.close_after_answers()
+
+    def drain_now(self, grace_seconds: float | None = None, timeout_seconds: float | None = None) -> dict[str, Any]:
+        """A drain asked through this node's admin API: the marker ``sild gateway drain`` writes; the drain's state."""
+        from ._drain import DEFAULT_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, drain_status, request_drain
+
+        pids = request_drain(self.directory, from_node=True,
+                             grace_seconds=DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds,
+                             timeout_seconds=DEFAULT_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds)
+        return {**drain_status(self.directory), "pids": pids}
 
     def _admin_app(self) -> Any:
         try:

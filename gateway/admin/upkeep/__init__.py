@@ -1,4 +1,5 @@
-"""The gateway's upkeep over the admin API: diagnostics, the anchor, backups, the admin port's TLS.
+"""The gateway's upkeep over the admin API: diagnostics, the anchor, backups, the admin port's TLS,
+draining the node and the bundle a new node of its cluster joins with.
 
 These operations concern the node as a whole (its files, its certificates, its health)
 rather than one resource of the server configuration, so they sit in their own room
@@ -15,6 +16,7 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._anchor import anchor_blueprint
     from ._backup import backup_blueprint
+    from ._cluster import cluster_blueprint
     from ._status import status_blueprint
     from ._tls import admin_client_context, admin_ssl_context, admin_tls_files, admin_url, ensure_admin_tls
 
@@ -25,6 +27,7 @@ __all__ = [
     "admin_url",
     "anchor_blueprint",
     "backup_blueprint",
+    "cluster_blueprint",
     "ensure_admin_tls",
     "status_blueprint",
 ]
@@ -36,6 +39,7 @@ __getattr__, __dir__ = attach(__name__, {
     "admin_url": "._tls",
     "anchor_blueprint": "._anchor",
     "backup_blueprint": "._backup",
+    "cluster_blueprint": "._cluster",
     "ensure_admin_tls": "._tls",
     "status_blueprint": "._status",
 })

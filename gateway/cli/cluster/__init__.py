@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
-    from ._commands import cluster_group, drain_command
+    from ._commands import audit_cluster, cluster_group, drain_command
 
 __all__ = [
+    "audit_cluster",
     "cluster_group",
     "drain_command",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "audit_cluster": "._commands",
     "cluster_group": "._commands",
     "drain_command": "._commands",
 })

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 
@@ -113,3 +114,36 @@ def join_command(directory: Path, bundle: Path, is_port: int, peer_port: int, he
     click.echo(f"{directory} is a node of gateway {settings.server}: IS port {is_port}, peers port {peer_port}, "
                f"health port {health_port}; start it with `.venv/bin/sild gateway serve {directory}` "
                f"and add it to the balancer (`.venv/bin/sild gateway cluster haproxy-config`)")
+
+
+def audit_cluster(open_audit: Callable[[Path], Any]) -> None:
+    """Record the cluster commands in the gateway's audit log, as every state-changing command is.
+
+    Why here: these commands join ``sild gateway`` after its commands were wrapped
+    (``trust.infra.audit_commands``), and ``export`` is a read to that wrapper's
+    list of names, while a bundle of the keys leaving the node is exactly what an
+    auditor looks for. ``haproxy-config`` names nodes, not one directory: it is recorded
+    in the first node's log, which is the cluster's (the nodes share one database).
+    """
+    from trust.infra import audit_commands
+
+    if getattr(haproxy_config_command, "_sild_audited", False):
+        return
+    audit_commands(click.Group(commands=[drain_command]), open_audit)
+    audit_commands(cluster_group, open_audit, read_only=frozenset({"haproxy-config"}))
+    original = haproxy_config_command.callback
+    assert original is not None
+
+    def as_directory(directory: Path, **kwargs: Any) -> Any:
+        return original(**kwargs)
+
+    shim = click.Command("haproxy-config", callback=as_directory)
+    audit_commands(click.Group(commands=[shim]), open_audit)
+    recorded = shim.callback
+    assert recorded is not None
+
+    def first_node(**kwargs: Any) -> Any:
+        return recorded(directory=Path(kwargs["nodes"][0].partition("@")[0]), **kwargs)
+
+    haproxy_config_command.callback = first_node
+    haproxy_config_command._sild_audited = True  # type: ignore[attr-defined]

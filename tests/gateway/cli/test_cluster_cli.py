@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 
 from gateway.cli import _main as sild_cli
@@ -47,3 +49,51 @@ def test_draining_a_node_that_does_not_run_is_one_line(tmp_path):
     result = _run("gateway", "drain", str(tmp_path))
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == f"sild: error: no node serves {tmp_path}: nothing to drain [gateway.setup.error]"
+
+
+def test_the_cluster_commands_are_in_the_cluster_s_audit_log(tmp_path):
+    """export, join, haproxy-config and drain change what a cluster is: each is recorded (issue 19)."""
+    import os
+
+    import pytest
+
+    from tests.pgserver import temporary_database
+
+    if not os.environ.get("SILD_TEST_POSTGRES_URL"):
+        pytest.skip("no PostgreSQL server for this run")
+    with temporary_database(os.environ["SILD_TEST_POSTGRES_URL"], "audit") as url:
+        primary = tmp_path / "gw1"
+        init_gateway(primary, anchor=None, server="EE/GOV/70000001/gw1", pin=PIN, key_type=KeyType.EC_P256,
+                     settings={"serverconf_url": url, "health_port": 15588, "is_port": 18080, "peer_port": 15500})
+        bundle = str(tmp_path / "b.bundle")
+        assert _run("gateway", "cluster", "export", str(primary), "--out", bundle,
+                    SILD_CLUSTER_PASSPHRASE="long enough").exit_code == 0
+        node2 = tmp_path / "gw1-node2"
+        assert _run("gateway", "cluster", "join", str(node2), "--bundle", bundle, "--is-port", "28080",
+                    "--peer-port", "25500", "--health-port", "25588", SILD_CLUSTER_PASSPHRASE="long enough").exit_code == 0
+        assert _run("gateway", "cluster", "haproxy-config", str(primary), str(node2), "--is-listen", "127.0.0.1:8080",
+                    "--peer-listen", "0.0.0.0:5500", "--out", str(tmp_path / "haproxy.cfg")).exit_code == 0
+        assert _run("gateway", "drain", str(node2)).exit_code == 1  # no node serves it: refused, and recorded so
+        audit = _run("gateway", "audit", str(node2), "--json")
+        assert audit.exit_code == 0, audit.output
+        entries = json.loads(audit.output[audit.output.index("["):])
+        done = {e["operation"]: e for e in entries}
+        assert {"gateway cluster export", "gateway cluster join", "gateway cluster haproxy-config",
+                "gateway drain"} <= set(done), sorted(done)
+        assert done["gateway cluster export"]["outcome"] == "ok"
+        assert done["gateway cluster join"]["params"]["health_port"] == 25588
+        assert done["gateway cluster haproxy-config"]["params"]["is_listen"] == "127.0.0.1:8080"
+        assert done["gateway drain"]["outcome"] == "gateway.setup.error"
+        assert "long enough" not in audit.output  # the passphrase is never a parameter
+
+
+def test_a_soft_key_made_on_a_cluster_node_is_said_to_stay_on_that_node(tmp_path):
+    shared, alone = tmp_path / "node", tmp_path / "alone"
+    for directory, url in ((shared, SHARED), (alone, "")):
+        init_gateway(directory, anchor=None, server="EE/GOV/70000001/gw1", pin=PIN, key_type=KeyType.EC_P256,
+                     settings={"serverconf_url": url})
+    made = _run("gateway", "add-member", str(shared), "--member", "EE/COM/12345678")
+    assert made.exit_code == 0, made.output
+    assert "this key is in this node's soft token only" in made.output and "cluster export" in made.output
+    single = _run("gateway", "add-member", str(alone), "--member", "EE/COM/12345678")
+    assert single.exit_code == 0 and "soft token only" not in single.output
