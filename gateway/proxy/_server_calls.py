@@ -19,7 +19,7 @@ from trust.protocol import (
     check_xroad_header_sizes,
     filter_headers, header_value, insert_request_hash, multipart_related, parse_client, parse_header_part,
     parse_path, parse_server, parse_soap, provider_response_headers, response_header_part,
-    rest_request_hash,
+    rest_purpose, rest_request_hash, soap_purpose,
 )
 
 from gateway.messagelog import LogEntry
@@ -51,7 +51,8 @@ class SoapServed:
         h = soap.header
         assert h.service is not None
         self.ids = ExchangeIds(side="server", kind="SOAP", client=h.client, service=h.service,
-                               query_id=h.query_id, x_request_id=x_request_id)
+                               query_id=h.query_id, x_request_id=x_request_id,
+                               purpose=soap_purpose(soap.envelope))
         self.security_server = h.security_server
         self.msg = msg
         self._parts, self._soap, self._soap_action = parts, soap, soap_action
@@ -136,7 +137,7 @@ class RestServed:
             raise XRoadFault("invalid_request", f"malformed identifier: {exc}") from None
         query_id = header_value(head.headers, H_ID) or x_request_id
         self.ids = ExchangeIds(side="server", kind="REST", client=client, service=service, query_id=query_id,
-                               x_request_id=x_request_id)
+                               x_request_id=x_request_id, purpose=rest_purpose(head.headers))
         self.msg = msg
         self._parts, self._head, self._method, self._query = parts, head, method, query
         self._rest_path = rest.path

@@ -1,0 +1,85 @@
+"""The declared purpose on the wire (issue 20): read from a SOAP header element or a REST
+header, refused when malformed or doubled, absent when an X-Road peer sends none."""
+
+from __future__ import annotations
+
+import pytest
+
+from trust.protocol import (
+    H_PURPOSE, SILD_NS, ServiceId, XRoadFault, check_purpose, parse_soap, read_header, rest_purpose,
+    soap_purpose,
+)
+
+
+def _soap(extra_header: str = "") -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"
+    xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers">
+ <SOAP-ENV:Header>
+  <xrd:client id:objectType="SUBSYSTEM"><id:xRoadInstance>EE</id:xRoadInstance>
+   <id:memberClass>GOV</id:memberClass><id:memberCode>1</id:memberCode>
+   <id:subsystemCode>c</id:subsystemCode></xrd:client>
+  <xrd:service id:objectType="SERVICE"><id:xRoadInstance>EE</id:xRoadInstance>
+   <id:memberClass>GOV</id:memberClass><id:memberCode>2</id:memberCode>
+   <id:subsystemCode>p</id:subsystemCode><id:serviceCode>s</id:serviceCode></xrd:service>
+  <xrd:id>q1</xrd:id><xrd:protocolVersion>4.0</xrd:protocolVersion>{extra_header}
+ </SOAP-ENV:Header>
+ <SOAP-ENV:Body><s xmlns="urn:t"/></SOAP-ENV:Body>
+</SOAP-ENV:Envelope>""".encode()
+
+
+def _purpose_el(code: str) -> str:
+    return f'<sild:purpose xmlns:sild="{SILD_NS}">{code}</sild:purpose>'
+
+
+def test_soap_purpose_is_read_from_sild_namespace_and_the_xroad_header_still_reads() -> None:
+    msg = parse_soap(_soap(_purpose_el(" tax-assessment ")), "text/xml; charset=utf-8", role="request")
+    assert soap_purpose(msg.envelope) == "tax-assessment"
+    assert msg.header.query_id == "q1"  # the X-Road reader skips the foreign element
+
+
+def test_soap_without_purpose_declares_none() -> None:
+    msg = parse_soap(_soap(), "text/xml; charset=utf-8", role="request")
+    assert soap_purpose(msg.envelope) is None
+
+
+def test_purpose_in_another_namespace_is_not_a_declaration() -> None:
+    msg = parse_soap(_soap('<o:purpose xmlns:o="urn:other">x</o:purpose>'), "text/xml", role="request")
+    assert soap_purpose(msg.envelope) is None
+
+
+def test_two_soap_purposes_are_invalid_request() -> None:
+    msg = parse_soap(_soap(_purpose_el("a") + _purpose_el("b")), "text/xml", role="request")
+    with pytest.raises(XRoadFault) as got:
+        soap_purpose(msg.envelope)
+    assert got.value.code == "invalid_request"
+    assert "more than one" in str(got.value)
+
+
+@pytest.mark.parametrize("bad", ["", "-x", "has space", "x" * 65, "é", "a/b"])
+def test_malformed_purpose_is_invalid_request(bad: str) -> None:
+    with pytest.raises(XRoadFault) as got:
+        rest_purpose([(H_PURPOSE, bad)])
+    assert got.value.code == "invalid_request"
+    assert "declared purpose" in str(got.value)
+    with pytest.raises(ValueError):
+        check_purpose(bad)
+
+
+def test_rest_purpose_header_any_case() -> None:
+    assert rest_purpose([("x-sild-purpose", "tax:2026")]) == "tax:2026"
+    assert rest_purpose([("X-Road-Client", "EE/GOV/1/c")]) is None
+    with pytest.raises(XRoadFault):
+        rest_purpose([(H_PURPOSE, "a"), ("x-sild-purpose", "b")])
+
+
+def test_longest_code_passes() -> None:
+    assert check_purpose("a" * 64) == "a" * 64
+
+
+def test_read_header_ignores_purpose_element() -> None:
+    from lxml import etree
+    env = etree.fromstring(_soap(_purpose_el("tax")))
+    header = read_header(env[0])
+    assert header.service == ServiceId("EE", "GOV", "2", "p", "s")
+    assert header.client.to_text() == "EE/GOV/1/c"
