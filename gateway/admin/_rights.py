@@ -54,7 +54,7 @@ def rights_blueprint(config: AdminConfig) -> Blueprint:
         """Which services of ``provider`` the client may call (``allowedMethods`` as seen by the admin)."""
         caller = path_client(client_id)
         provider = parse_client_text(request.args.get("provider") or "")
-        checker = AccessChecker(conf.snapshot)
+        checker = AccessChecker(conf.snapshot, clock=conf.now)
         return jsonify(services=[service_json(s) for s in checker.allowed_services(provider, caller)])
 
     return api.blueprint
