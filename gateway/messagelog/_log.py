@@ -64,13 +64,13 @@ Clock = Callable[[], dt.datetime]
 RECORD_COLUMNS = (
     "logged_at", "query_id", "x_request_id", "client_id", "service_id", "side", "direction", "kind",
     "message", "body", "body_logged", "signature", "signature_hash", "hash_chain_result", "hash_chain",
-    "attachments",
+    "attachments", "purpose",
 )
 ATTACHMENT_COLUMNS = ("record_id", "position", "data")
 # StoredRecord fields read back as they are from the ml_record column of the same name
 _STORED_AS_IS = (
     "id", "query_id", "x_request_id", "side", "direction", "kind", "message", "body", "signature",
-    "signature_hash", "hash_chain_result", "hash_chain", "body_logged",
+    "signature_hash", "hash_chain_result", "hash_chain", "body_logged", "purpose",
 )
 _BODY_LOGGED = RECORD_COLUMNS.index("body_logged")
 # built once: statements are immutable, and SQLAlchemy caches their compiled form
@@ -152,6 +152,7 @@ class MessageLog:
             entry.hash_chain_result,
             entry.hash_chain,
             _attachments_json(entry.attachments) if entry.attachments else "[]",
+            entry.purpose,
         )
 
     def append(self, entry: LogEntry, *, connection: Connection | None = None) -> int:

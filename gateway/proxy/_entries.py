@@ -51,7 +51,8 @@ class ExchangeIds:
         return LogEntry(query_id=self.query_id, client=self.client, service=self.service, side=self.side,
                         direction="request", kind=self.kind, message=message, signature=sig.signature, body=body,
                         x_request_id=self.x_request_id, hash_chain_result=sig.hash_chain_result,
-                        hash_chain=sig.hash_chain, attachments=[LogAttachment(c, d) for c, d in attachments])
+                        hash_chain=sig.hash_chain, attachments=[LogAttachment(c, d) for c, d in attachments],
+                        purpose=self.purpose)
 
     def response(self, message: bytes, sig: MessageSignature, *, at: dt.datetime, body: bytes | None = None,
                  attachments: Sequence[tuple[str, bytes]] = ()) -> LogEntry:
@@ -60,7 +61,7 @@ class ExchangeIds:
                         direction="response", kind=self.kind, message=message, signature=sig.signature, body=body,
                         x_request_id=self.x_request_id, hash_chain_result=sig.hash_chain_result,
                         hash_chain=sig.hash_chain, attachments=[LogAttachment(c, d) for c, d in attachments],
-                        logged_at=at)
+                        logged_at=at, purpose=self.purpose)
 
 
 def declared_purpose(ids: ExchangeIds) -> str | None:
