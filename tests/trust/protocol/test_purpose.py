@@ -83,3 +83,15 @@ def test_read_header_ignores_purpose_element() -> None:
     header = read_header(env[0])
     assert header.service == ServiceId("EE", "GOV", "2", "p", "s")
     assert header.client.to_text() == "EE/GOV/1/c"
+
+
+def test_build_request_writes_the_purpose_element_the_reader_finds() -> None:
+    from lxml import etree
+
+    from trust.protocol import SubsystemId, build_request
+
+    raw = build_request(client=SubsystemId("EE", "GOV", "1", "c"), service=ServiceId("EE", "GOV", "2", "p", "s"), query_id="q",
+                        body=etree.Element("{urn:t}s"), purpose="tax-assessment")
+    assert f'<sild:purpose xmlns:sild="{SILD_NS}">tax-assessment</sild:purpose>'.encode() in raw
+    msg = parse_soap(raw, "text/xml; charset=utf-8", role="request")
+    assert soap_purpose(msg.envelope) == "tax-assessment"
