@@ -260,8 +260,8 @@ class AccessChecker:
             )
         problem = refusal([r.terms for r in rights], purpose, at or self._clock())
         if problem is not None:
-            return Decision(False, ACCESS_DENIED, f"{problem} ({client.typed_text()} calling "
-                                                  f"{service.without_version().typed_text()}{target})")
+            return Decision(False, ACCESS_DENIED, f"{problem}; {client.typed_text()} calling "
+                                                  f"{service.without_version().typed_text()}{target}")
         if found.disabled:
             return Decision(False, SERVICE_DISABLED, found.disabled_notice or "Out of order", found)
         return Decision(True, service=found)
