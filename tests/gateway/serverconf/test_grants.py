@@ -138,3 +138,35 @@ def test_plain_grant_behaves_as_x_road(conf: ServerConf) -> None:
     conf.grant(PROVIDER, "getTax", CONSUMER)
     assert checker.decide(CONSUMER, PROVIDER.service("getTax")).allowed
     assert checker.decide(CONSUMER, PROVIDER.service("getTax"), purpose="whatever").allowed
+
+
+def test_rights_made_before_the_migration_keep_x_roads_meaning(tmp_path: Path) -> None:
+    """0004 adds the terms' columns to a database at 0003; a right written without them
+    (as before the migration) has no terms and admits any request at any time."""
+    from sqlalchemy import text
+
+    from gateway.db import migrate_database
+
+    engine = open_engine(tmp_path / "old.db", migrate=False)
+    migrate_database(engine, "0003_audit_log")
+    with engine.begin() as conn:
+        columns = {row[1] for row in conn.execute(text("PRAGMA table_info(access_right)"))}
+        assert "purposes" not in columns
+    migrate_database(engine, "head")
+    with engine.begin() as conn:
+        columns = {row[1] for row in conn.execute(text("PRAGMA table_info(access_right)"))}
+        assert {"purposes", "valid_from", "valid_until"} <= columns
+        assert "purpose" in {row[1] for row in conn.execute(text("PRAGMA table_info(ml_record)"))}
+    conf = ServerConf(engine, clock=lambda: T0, refresh_interval=0)
+    conf.set_identity(SecurityServerId("EE", "GOV", "70000001", "ss1"))
+    conf.add_client(PROVIDER, state="REGISTERED")
+    conf.add_wsdl(PROVIDER, "http://b/s.wsdl", operations=[Operation("getTax", None, "http://b/")], enabled=True)
+    with engine.begin() as conn:  # a right as 0003 wrote it: no terms columns given
+        conn.execute(text("INSERT INTO access_right (client_id, endpoint_id, subject, granted_at) "
+                          "SELECT e.client_id, e.id, 'SUBSYSTEM:EE/COM/20000002/app', '2026-01-01 00:00:00.000000' "
+                          "FROM endpoint e"))
+        conn.execute(text("UPDATE conf_state SET counter = counter + 1"))
+    [right] = conf.list_rights(PROVIDER)
+    assert right.terms == NO_TERMS
+    checker = AccessChecker(conf.snapshot, clock=lambda: T0 + 10_000 * HOUR)
+    assert checker.decide(CONSUMER, PROVIDER.service("getTax")).allowed
