@@ -109,6 +109,23 @@ class NodeSettings:
                                                                      "`message_body_logging` (X-Road's `enabled-` / "
                                                                      "`disabled-body-logging-remote-producer-"
                                                                      "subsystems`).")
+    archive_interval_seconds: int = setting(21600, "How often the message log's timestamped records are "
+                                            "archived into chained ZIP files (X-Road: every 6 hours); 60-604800. "
+                                            "Changes take effect in a running node.")
+    archive_threshold_mib: int = setting(256, "Archive early when the timestamped records not archived yet hold "
+                                         "more than this many MiB in the database (checked every minute); 0 = "
+                                         "by schedule only. Changes take effect in a running node.")
+    archive_dir: str = setting("", "Directory of the archive files: empty = `DIR/archive`; absolute, or relative "
+                               "to the gateway directory; may be a network mount (files are written under a "
+                               "temporary name, fsynced, and renamed only once the database records them). A "
+                               "running node writes its next archive there; the chain continues from the last "
+                               "archive, so keep the old files with the new ones. Each node of a cluster needs a "
+                               "directory of its own.")
+    messagelog_keep_days: int = setting(30, "Archived records stay this many days in the database, then are "
+                                        "deleted (X-Road's `keep-records-for`); 0-3650, 0 = deleted once "
+                                        "archived. Records not archived "
+                                        "(or not timestamped) are never deleted. Changes take effect in a "
+                                        "running node.")
     workers: int = setting(1, f"Processes serving the IS and mutual-TLS ports (1-{MAX_WORKERS}): 1, the node's "
                            "one process does everything; N > 1, N worker processes serve and the main process "
                            "supervises them and runs the jobs. One Python process runs on one core at a time.")
@@ -137,6 +154,11 @@ class NodeSettings:
             # X-Road's ocspFetchInterval is at least 60 s; a day is far beyond any freshness window
             raise SetupError(f"ocsp_interval_seconds must be a whole number from 60 to 86400, "
                              f"not {self.ocsp_interval_seconds!r}")
+        for name, low, high in (("archive_interval_seconds", 60, 604800), ("archive_threshold_mib", 0, 1048576),
+                                ("messagelog_keep_days", 0, 3650)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise SetupError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
         if not isinstance(self.workers, int) or not 1 <= self.workers <= MAX_WORKERS:
             raise SetupError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {self.workers!r}")
         object.__setattr__(self, "message_body_logging_remote_overrides",
@@ -157,6 +179,10 @@ class NodeSettings:
     def messagelog_database(self, directory: Path) -> str | Path:
         """Where this node's message log lives: the configured URL or ``DIR/messagelog.db``."""
         return self.messagelog_url or directory / "messagelog.db"
+
+    def archive_directory(self, directory: Path) -> Path:
+        """Where the message log's archive files go: ``archive_dir`` (relative to ``directory``) or ``DIR/archive``."""
+        return directory / (self.archive_dir or "archive")
 
     def federation_allowed(self, instance: str) -> bool:
         return instance == self.instance or "all" in self.allowed_federations or \

@@ -1,7 +1,7 @@
-"""Evidence for auditors: one exchange from the message log as ASiC-E, and op-monitoring records.
+"""Evidence for auditors: one exchange from the message log as ASiC-E, the archives, and op-monitoring records.
 
-Both need the ``auditor`` role (or ``admin``) and answer 404 when the gateway runs
-without the store they read.
+Reading needs the ``auditor`` role (or ``admin``), archiving now ``admin``; each
+answers 404 when the gateway runs without the store it reads.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from gateway.messagelog import export_exchange
+from gateway.messagelog import Archiver, ArchivePolicy, MessageLog, archive_files, check_archives, export_exchange
 from gateway.serverconf import parse_client_text
 
 from ._auth import Routes
@@ -36,6 +36,34 @@ def records_blueprint(config: AdminConfig) -> Blueprint:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in query_id)[:100]
         return Response(data, content_type=ASIC_MIME,
                         headers={"Content-Disposition": f'attachment; filename="{safe}-{direction}.asice"'})
+
+    def archive_target() -> tuple[MessageLog, ArchivePolicy]:
+        """The message log and its archive settings (``gateway.json``), as the node's scheduled job reads them."""
+        from gateway.settings import SETTINGS_FILE, NodeSettings
+
+        if config.messagelog is None or config.directory is None:
+            raise ApiError(404, "gateway.admin.no_messagelog", "the message log is not enabled on this gateway")
+        if not (config.directory / SETTINGS_FILE).is_file():
+            return config.messagelog, ArchivePolicy(config.directory / "archive")
+        return config.messagelog, ArchivePolicy.of(NodeSettings.load(config.directory), config.directory)
+
+    @api.route("POST", "/api/v1/messagelog/archive", "admin")
+    def archive_now() -> Any:
+        """What `sild gateway log archive DIR` does: archive the timestamped records now, then retention."""
+        mlog, policy = archive_target()
+        archiver = Archiver(mlog, policy.directory, keep=policy.keep)
+        infos = archiver.archive_all()
+        return jsonify({"archives": [{"file": i.file.name, "records": i.record_count, "bytes": i.size,
+                                      "bytes_before_deflate": i.raw_size, "sha512": i.digest} for i in infos],
+                        "deleted": archiver.cleanup()})
+
+    @api.route("GET", "/api/v1/messagelog/archives/verify", "auditor")
+    def verify_archives() -> Any:
+        """What `sild gateway log verify-archives DIR` checks (without --conf), as JSON."""
+        paths = archive_files(archive_target()[1].directory)
+        report = check_archives(paths, None, containers=request.args.get("chain_only") != "true",
+                                require_timestamp=request.args.get("require_timestamp") == "true")
+        return jsonify(report.to_json())
 
     @api.route("GET", "/api/v1/opmonitoring/records", "auditor")
     def op_records() -> Any:
