@@ -42,7 +42,9 @@ MARK = re.compile(r"(<!-- generated: (?P<name>[\w-]+) \(python -m tools\.docs\) 
 CLIENT, OWN, PROVIDER, SIGNER = "client", "server.clientproxy", "server.serverproxy", "signer"
 MEANINGS: dict[str, tuple[tuple[str, ...], str]] = {
     # leaf: (the origins a gateway sends it under, what it means to the caller)
-    "access_denied": ((PROVIDER,), "the provider has not granted your client this service"),
+    "access_denied": ((PROVIDER,), "the provider has not granted your client this service; for a sild grant "
+                      "with terms (docs/access-rights.md) the message starts with `purpose required`, `purpose not "
+                      "granted`, `grant not yet valid` or `grant expired`"),
     "cannot_create_signature": ((SIGNER,), "the gateway could not sign the message"),
     "cert_validation": ((OWN, PROVIDER), "a certificate in the exchange is not trusted, revoked, or its OCSP "
                         "status is missing or stale"),
@@ -66,7 +68,8 @@ MEANINGS: dict[str, tuple[tuple[str, ...], str]] = {
     "invalid_request": ((CLIENT, PROVIDER), "a malformed request or parameter (metaservices, unknown instance); a "
                         "REST path with `.`/`..` segments, encoded dots, slashes, backslashes, percent signs or "
                         "NUL, or without its subsystem; an `id`, `userId` or `issue` over 255 characters (the "
-                        "provider's gateway checks the path and header fields again)"),
+                        "provider's gateway checks the path and header fields again); a malformed or repeated "
+                        "declared purpose (`sild:purpose`, `X-Sild-Purpose`)"),
     "invalid_security_server": ((CLIENT, PROVIDER), "the `securityServer` header is malformed or names "
                                 "another gateway"),
     "invalid_service_identifier": ((CLIENT,), "the service identifier is malformed"),

@@ -155,6 +155,10 @@ class AccessRight(Base):
     endpoint_id: Mapped[int] = mapped_column(ForeignKey("endpoint.id", ondelete="CASCADE"), nullable=False)
     subject: Mapped[str] = mapped_column(String(1100), nullable=False)  # typed text
     granted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    # issue 20: optional terms (gateway.serverconf._grants): JSON list of purpose codes, window
+    purposes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    valid_from: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class LocalGroup(Base):
@@ -229,6 +233,8 @@ class LogRecord(Base):
     hash_chain: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # JSON: [{"name": .., "content_type": .., "sha512": ..}] of attachments; data in ml_attachment
     attachments: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
+    # issue 20: the purpose the client declared (also inside the signed message itself)
+    purpose: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class LogAttachment(Base):

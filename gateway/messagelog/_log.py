@@ -65,7 +65,7 @@ Clock = Callable[[], dt.datetime]
 RECORD_COLUMNS = (
     "logged_at", "query_id", "x_request_id", "client_id", "service_id", "side", "direction", "kind",
     "message", "body", "body_logged", "signature", "signature_hash", "hash_chain_result", "hash_chain",
-    "attachments",
+    "attachments", "purpose",
 )
 ATTACHMENT_COLUMNS = ("record_id", "position", "data")
 _BODY_LOGGED = RECORD_COLUMNS.index("body_logged")
@@ -148,6 +148,7 @@ class MessageLog:
             entry.hash_chain_result,
             entry.hash_chain,
             _attachments_json(entry.attachments) if entry.attachments else "[]",
+            entry.purpose,
         )
 
     def append(self, entry: LogEntry, *, connection: Connection | None = None) -> int:

@@ -23,7 +23,7 @@ from ._records import Attachment, StoredRecord
 # StoredRecord fields read back as they are from the ml_record column of the same name
 STORED_AS_IS = (
     "id", "query_id", "x_request_id", "side", "direction", "kind", "message", "body", "signature",
-    "signature_hash", "hash_chain_result", "hash_chain", "body_logged",
+    "signature_hash", "hash_chain_result", "hash_chain", "body_logged", "purpose",
 )
 
 

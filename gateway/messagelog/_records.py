@@ -70,6 +70,7 @@ class LogEntry:
     hash_chain: bytes | None = None
     attachments: Sequence[Attachment] = ()
     logged_at: dt.datetime | None = None
+    purpose: str | None = None  # what the client declared (issue 20); also inside ``message``
 
     def __post_init__(self) -> None:
         if not isinstance(self.query_id, str) or not self.query_id or len(self.query_id) > 255:
@@ -86,6 +87,8 @@ class LogEntry:
             raise InvalidLogEntry("hash chain and hash chain result come together")
         if self.logged_at is not None and self.logged_at.tzinfo is None:
             raise InvalidLogEntry("naive datetime refused for logged_at")
+        if self.purpose is not None and not 0 < len(self.purpose) <= 64:
+            raise InvalidLogEntry("a declared purpose is 1-64 characters")
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class StoredRecord:
     stamped_signature: bytes | None = None  # single stamps: the signature with its SignatureTimeStamp
     archived: bool = False
     body_logged: bool = True  # False: only the X-Road headers were kept; the container will not verify
+    purpose: str | None = None  # the purpose the client declared, if any (issue 20)
 
     @property
     def evidence_signature(self) -> bytes:

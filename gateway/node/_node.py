@@ -199,7 +199,8 @@ class GatewayNode(NodeLive):
         self.auth_check = PolicyAuthCheck(self.policy_for)
         view = self.view
         self.access = AccessChecker(self.serverconf.snapshot,
-                                    lambda group, client: group in view.global_groups_of(client, clock()))
+                                    lambda group, client: group in view.global_groups_of(client, clock()),
+                                    clock=clock)
         self.opmonitor = OpMonitor(self.messagelog.engine, clock=clock)
         if self.metrics is not None:
             self.metrics.bind_overdue(self.messagelog.timestamping_overdue)

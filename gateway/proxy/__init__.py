@@ -18,19 +18,24 @@ if TYPE_CHECKING:
     from ._opmonitoring import OpMonitoringService
     from ._server import ServerProxy
     from ._wsdl_service import provider_wsdl
+    from ._entries import ExchangeIds, declared_purpose
 
 __all__ = [
     "BackendClients",
     "ClientProxy",
+    "ExchangeIds",
     "GatewayParts",
     "OpMonitoringService",
     "ServerProxy",
+    "declared_purpose",
     "provider_wsdl",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
     "BackendClients": "._backends",
     "ClientProxy": "._client",
+    "ExchangeIds": "._entries",
+    "declared_purpose": "._entries",
     "GatewayParts": "._gateway_parts",
     "OpMonitoringService": "._opmonitoring",
     "ServerProxy": "._server",

@@ -21,7 +21,7 @@ from trust.protocol import (
     ClientId, H_ID, H_REQUEST_HASH, INVALID_REQUEST, HeaderPart, SecurityServerId, ServiceId, SoapFaultMessage,
     SoapMessage, XRoadFault, check_consistency, check_xroad_header_sizes, consumer_request_headers, filter_headers,
     header_value, multipart_related, parse_client, parse_header_part, parse_path, parse_server, parse_soap,
-    request_header_part, rest_request_hash, verify_request_hash,
+    request_header_part, rest_purpose, rest_request_hash, soap_purpose, verify_request_hash,
 )
 
 from gateway.messagelog import LogEntry
@@ -42,8 +42,12 @@ class SoapCall:
         h = soap.header
         assert h.service is not None
         self.soap = soap
+        try:  # a malformed purpose is refused before anything is signed (issue 20)
+            purpose = soap_purpose(soap.envelope)
+        except XRoadFault as fault:
+            raise fault.at("client") from None
         self.ids = ExchangeIds(side="client", kind="SOAP", client=h.client, service=h.service,
-                               query_id=h.query_id, x_request_id=x_request_id)
+                               query_id=h.query_id, x_request_id=x_request_id, purpose=purpose)
         mime = soap.soap_content_type.split(";")[0].strip()
         self._attachments = [attachment_part(a) for a in soap.attachments]
         self.signed = ((mime, soap.soap_bytes), *((a.mime, a.data) for a in self._attachments))
@@ -140,11 +144,12 @@ class RestCall:
         query_id = header_value(out_headers, H_ID) or target.x_request_id
         try:
             head = request_header_part(target.method, uri, out_headers)
+            purpose = rest_purpose(out_headers)  # passed on unchanged in the signed header part
         except XRoadFault as fault:
             raise fault.at("client") from None
         self.head, self.body = head, body
         self.ids = ExchangeIds(side="client", kind="REST", client=target.client, service=target.service,
-                               query_id=query_id, x_request_id=target.x_request_id)
+                               query_id=query_id, x_request_id=target.x_request_id, purpose=purpose)
         self.signed = ((MIME_REST_REQUEST, head), *(((MIME_REST_BODY, body),) if body else ()))
         self.parts = [Part(MIME_REST_REQUEST, head)] + ([Part(MIME_REST_BODY, body)] if body else [])
         self.headers = {"X-Road-Request-Id": target.x_request_id, "X-Road-Message-Type": "REST"}

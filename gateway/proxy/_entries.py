@@ -43,6 +43,7 @@ class ExchangeIds:
     service: ServiceId
     query_id: str
     x_request_id: str
+    purpose: str | None = None  # declared by the client, signed with the request (issue 20)
 
     def request(self, message: bytes, sig: MessageSignature, *, body: bytes | None = None,
                 attachments: Sequence[tuple[str, bytes]] = ()) -> LogEntry:
@@ -50,7 +51,8 @@ class ExchangeIds:
         return LogEntry(query_id=self.query_id, client=self.client, service=self.service, side=self.side,
                         direction="request", kind=self.kind, message=message, signature=sig.signature, body=body,
                         x_request_id=self.x_request_id, hash_chain_result=sig.hash_chain_result,
-                        hash_chain=sig.hash_chain, attachments=[LogAttachment(c, d) for c, d in attachments])
+                        hash_chain=sig.hash_chain, attachments=[LogAttachment(c, d) for c, d in attachments],
+                        purpose=self.purpose)
 
     def response(self, message: bytes, sig: MessageSignature, *, at: dt.datetime, body: bytes | None = None,
                  attachments: Sequence[tuple[str, bytes]] = ()) -> LogEntry:
@@ -59,7 +61,19 @@ class ExchangeIds:
                         direction="response", kind=self.kind, message=message, signature=sig.signature, body=body,
                         x_request_id=self.x_request_id, hash_chain_result=sig.hash_chain_result,
                         hash_chain=sig.hash_chain, attachments=[LogAttachment(c, d) for c, d in attachments],
-                        logged_at=at)
+                        logged_at=at, purpose=self.purpose)
+
+
+def declared_purpose(ids: ExchangeIds) -> str | None:
+    """The declared purpose of this request, or ``None`` when the client declared none.
+
+    The purpose is what the client wrote in the request its gateway signed (SOAP: the
+    ``sild:purpose`` header element; REST: the ``X-Sild-Purpose`` header; see
+    :mod:`trust.protocol._purpose`), read once when the request is read and checked to be
+    a well-formed code. The access rules, the message log and the data tracker all take
+    it from here, so they cannot disagree about why a request was made.
+    """
+    return ids.purpose
 
 
 @contextmanager

@@ -15,11 +15,11 @@ import uuid
 
 from trust.errors import IdentifierError
 from trust.protocol import (
-    ClientId, H_CLIENT, H_ID, H_REQUEST_ID, H_SERVICE, ServiceId, SoapFaultMessage, SoapMessage, XRoadFault,
+    H_CLIENT, H_ID, H_REQUEST_ID, H_SERVICE, SoapFaultMessage, SoapMessage, XRoadFault,
     check_xroad_header_sizes,
     filter_headers, header_value, insert_request_hash, multipart_related, parse_client, parse_header_part,
     parse_path, parse_server, parse_soap, provider_response_headers, response_header_part,
-    rest_request_hash,
+    rest_purpose, rest_request_hash, soap_purpose,
 )
 
 from gateway.messagelog import LogEntry
@@ -33,7 +33,7 @@ from gateway.signing import MessageSignature
 
 from . import _metaservice_calls as metaservice_calls
 from ._backends import BackendClients
-from ._entries import ExchangeIds
+from ._entries import ExchangeIds, declared_purpose
 from ._flow import SERVER_ORIGIN, ServedAnswer, attachment_part
 from ._gateway_parts import GatewayParts
 
@@ -51,7 +51,8 @@ class SoapServed:
         h = soap.header
         assert h.service is not None
         self.ids = ExchangeIds(side="server", kind="SOAP", client=h.client, service=h.service,
-                               query_id=h.query_id, x_request_id=x_request_id)
+                               query_id=h.query_id, x_request_id=x_request_id,
+                               purpose=soap_purpose(soap.envelope))
         self.security_server = h.security_server
         self.msg = msg
         self._parts, self._soap, self._soap_action = parts, soap, soap_action
@@ -67,7 +68,7 @@ class SoapServed:
     def route(self, signature: MessageSignature, at: dt.datetime) -> LogEntry:
         self._meta = metaservice_calls.soap_metaservice(self._parts, self._soap, at)
         if self._meta is None:
-            self._local = allowed_service(self._parts, self.ids.service, self.ids.client, "SOAP")
+            self._local = allowed_service(self._parts, self.ids, "SOAP", at=at)
         return self.ids.request(self.msg[0].data, signature,
                                 attachments=[(x.content_type, x.data) for x in self.msg[1:]])
 
@@ -136,7 +137,7 @@ class RestServed:
             raise XRoadFault("invalid_request", f"malformed identifier: {exc}") from None
         query_id = header_value(head.headers, H_ID) or x_request_id
         self.ids = ExchangeIds(side="server", kind="REST", client=client, service=service, query_id=query_id,
-                               x_request_id=x_request_id)
+                               x_request_id=x_request_id, purpose=rest_purpose(head.headers))
         self.msg = msg
         self._parts, self._head, self._method, self._query = parts, head, method, query
         self._rest_path = rest.path
@@ -157,8 +158,7 @@ class RestServed:
         self._meta = metaservice_calls.rest_metaservice(self._parts, ids.client, ids.service, self._method,
                                                         self._rest_path, self._query, self._head, at)
         if self._meta is None:
-            self._local = allowed_service(self._parts, ids.service, ids.client, "REST", self._method,
-                                          self._rest_path or "/")
+            self._local = allowed_service(self._parts, ids, "REST", self._method, self._rest_path or "/", at=at)
         return entry
 
     def answer(self) -> ServedAnswer:
@@ -188,10 +188,12 @@ class RestServed:
         return resp.status, resp.reason or "", out_headers, resp.content
 
 
-def allowed_service(parts: GatewayParts, service: ServiceId, client: ClientId, protocol: str,
-                    method: str | None = None, path: str | None = None) -> ServiceInfo:
-    """Steps 5 to 8: exists, type, access right, enabled (``gateway.serverconf._access`` decides)."""
-    decision = parts.access.decide(client, service, protocol=protocol, method=method, path=path)
+def allowed_service(parts: GatewayParts, ids: ExchangeIds, protocol: str, method: str | None = None,
+                    path: str | None = None, *, at: dt.datetime) -> ServiceInfo:
+    """Steps 5 to 8: exists, type, access right (with its purposes and window, weighed at
+    ``at``), enabled (``gateway.serverconf._access`` decides)."""
+    decision = parts.access.decide(ids.client, ids.service, protocol=protocol, method=method, path=path,
+                                   purpose=declared_purpose(ids), at=at)
     if not decision.allowed:
         raise decision.fault(SERVER_ORIGIN)
     assert decision.service is not None

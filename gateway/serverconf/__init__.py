@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ._apikeys import ApiKeyInfo, authenticate, create_api_key, list_api_keys, revoke_api_key
     from ._conf import ServerConf
     from ._errors import AlreadyExists, InvalidInput, NotFound
+    from ._grants import GrantTerms, make_terms, parse_instant
     from ._parse import parse_client_text, parse_subject
     from ._descriptions import RefreshResult
     from ._services import DescriptionInfo, Fetch, Operation, default_fetch
@@ -29,6 +30,7 @@ __all__ = [
     "Decision",
     "DescriptionInfo",
     "Fetch",
+    "GrantTerms",
     "InvalidInput",
     "NotFound",
     "Operation",
@@ -41,7 +43,9 @@ __all__ = [
     "default_fetch",
     "groups_from_mapping",
     "list_api_keys",
+    "make_terms",
     "parse_client_text",
+    "parse_instant",
     "parse_subject",
     "revoke_api_key",
 ]
@@ -54,6 +58,9 @@ __getattr__, __dir__ = attach(__name__, {
     "Decision": "._access",
     "DescriptionInfo": "._services",
     "Fetch": "._services",
+    "GrantTerms": "._grants",
+    "make_terms": "._grants",
+    "parse_instant": "._grants",
     "InvalidInput": "._errors",
     "NotFound": "._errors",
     "Operation": "._services",

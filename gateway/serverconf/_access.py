@@ -15,6 +15,11 @@ service. The subject of a right is a member, a subsystem (matched exactly, as X-
 does: a right for a member does not cover its subsystems), a global group (members
 come from the *verified* global configuration, handed in as a callable so this module
 never reaches into federation's internals) or a local group of the provider.
+A right may also carry purposes and a validity window (issue 20, :mod:`._grants`): the
+request must then declare one of the purposes and come within the window, checked
+against the request's time, or it is ``access_denied`` with the reason first in the
+message (``purpose required``, ``purpose not granted``, ``grant not yet valid``,
+``grant expired``). ``allowedMethods`` leaves out rights outside their window.
 
 Metaservices (NOTES 4) need no right: ``listMethods``, ``allowedMethods``,
 ``getWsdl`` (SOAP) and ``listMethods``, ``allowedMethods``, ``getOpenAPI`` (REST) are
@@ -29,6 +34,7 @@ this checker that has no such handler.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
@@ -40,7 +46,10 @@ from trust.protocol import (
     ACCESS_DENIED, INVALID_REQUEST, SERVICE_DISABLED, SERVICE_TYPE, SSL_AUTHENTICATION_FAILED, UNKNOWN_MEMBER,
     UNKNOWN_SERVICE, XRoadFault, check_service_path,
 )
-from ._snapshot import ANY_METHOD, ANY_PATH, ClientInfo, ConfSnapshot, EndpointInfo, ServiceInfo
+from trust.infra import utc_now
+
+from ._grants import refusal
+from ._snapshot import ANY_METHOD, ANY_PATH, AccessRightInfo, ClientInfo, ConfSnapshot, EndpointInfo, ServiceInfo
 
 SOAP_METASERVICES = frozenset({"listMethods", "allowedMethods", "getWsdl"})
 REST_METASERVICES = frozenset({"listMethods", "allowedMethods", "getOpenAPI"})
@@ -162,9 +171,11 @@ class AccessChecker:
         self,
         snapshot: Callable[[], ConfSnapshot],
         global_groups: GlobalGroupMembership = no_global_groups,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self._snapshot = snapshot
         self._global_groups = global_groups
+        self._clock = clock  # grants' validity windows are checked against it (issue 20)
 
     def subject_matches(self, snap: ConfSnapshot, provider: ClientId, subject: AnyId, client: ClientId) -> bool:
         if isinstance(subject, GlobalGroupId):
@@ -184,11 +195,18 @@ class AccessChecker:
         *,
         snap: ConfSnapshot | None = None,
     ) -> bool:
+        """Whether ``client`` holds any right matching the call, its terms (issue 20) aside."""
+        return bool(self.matching_rights(client, provider, service_code, method, path, snap=snap))
+
+    def matching_rights(
+        self, client: ClientId, provider: ClientId, service_code: str, method: str | None = None,
+        path: str | None = None, *, snap: ConfSnapshot | None = None,
+    ) -> list[AccessRightInfo]:
+        """The rights whose endpoint and subject match the call (their terms not yet weighed)."""
         snap = snap or self._snapshot()
-        for right in snap.rights_on(provider, service_code):
-            if endpoint_matches(right.endpoint, method, path) and self.subject_matches(snap, provider, right.subject, client):
-                return True
-        return False
+        return [right for right in snap.rights_on(provider, service_code)
+                if endpoint_matches(right.endpoint, method, path)
+                and self.subject_matches(snap, provider, right.subject, client)]
 
     def decide(
         self,
@@ -198,8 +216,14 @@ class AccessChecker:
         protocol: str = "SOAP",
         method: str | None = None,
         path: str | None = None,
+        purpose: str | None = None,
+        at: dt.datetime | None = None,
     ) -> Decision:
-        """The provider-side decision for one request (``protocol`` is ``SOAP`` or ``REST``)."""
+        """The provider-side decision for one request (``protocol`` is ``SOAP`` or ``REST``).
+
+        ``purpose`` is what the request declares (``None``: nothing, as from any X-Road
+        peer); ``at`` the request's time (the checker's clock when not given): a right with
+        purposes or a validity window admits it only within them (:mod:`._grants`)."""
         snap = self._snapshot()
         provider = service.provider
         info = snap.client(provider)
@@ -226,12 +250,18 @@ class AccessChecker:
         if found is None:
             return Decision(False, UNKNOWN_SERVICE, f"unknown service {service.typed_text()}")
         is_rest = found.kind in ("REST", "OPENAPI")
-        if not self.has_right(client, provider, code, method if is_rest else None, path if is_rest else None, snap=snap):
-            target = f" {method} {path}" if is_rest and method else ""
+        rights = self.matching_rights(client, provider, code, method if is_rest else None, path if is_rest else None,
+                                      snap=snap)
+        target = f" {method} {path}" if is_rest and method else ""
+        if not rights:
             return Decision(
                 False, ACCESS_DENIED,
                 f"request is not allowed: {client.typed_text()} may not call {service.without_version().typed_text()}{target}",
             )
+        problem = refusal([r.terms for r in rights], purpose, at or self._clock())
+        if problem is not None:
+            return Decision(False, ACCESS_DENIED, f"{problem}; {client.typed_text()} calling "
+                                                  f"{service.without_version().typed_text()}{target}")
         if found.disabled:
             return Decision(False, SERVICE_DISABLED, found.disabled_notice or "Out of order", found)
         return Decision(True, service=found)
@@ -247,21 +277,21 @@ class AccessChecker:
 
     def allowed_services(self, provider: ClientId, client: ClientId, *, protocol: str | None = None) -> list[ServiceInfo]:
         """``allowedMethods``: the services ``client`` holds any right on."""
-        snap = self._snapshot()
+        snap, now = self._snapshot(), self._clock()
         out = []
         for s in self.list_services(provider, protocol=protocol):
             for right in snap.rights_on(provider, s.id.service_code):
-                if self.subject_matches(snap, provider, right.subject, client):
+                if right.terms.holds_at(now) and self.subject_matches(snap, provider, right.subject, client):
                     out.append(s)
                     break
         return out
 
     def allowed_endpoints(self, provider: ClientId, client: ClientId, service_code: str) -> list[EndpointInfo]:
         """Endpoints of a REST service ``client`` may call (for REST ``allowedMethods``)."""
-        snap = self._snapshot()
+        snap, now = self._snapshot(), self._clock()
         granted = [
             r.endpoint for r in snap.rights_on(provider, service_code)
-            if self.subject_matches(snap, provider, r.subject, client)
+            if r.terms.holds_at(now) and self.subject_matches(snap, provider, r.subject, client)
         ]
         if any(e.is_base for e in granted):
             return list(snap.endpoints_of(provider, service_code))

@@ -43,6 +43,7 @@ from trust.protocol import ClientId, SecurityServerId, ServiceId, SubsystemId
 from gateway.db import schema as m
 from ._errors import AlreadyExists, ClientNotFound, IdentityNotSet, InvalidInput, NotFound, ServerConfError
 from ._parse import cert_sha256, parse_client_text, parse_networks, parse_subject
+from ._grants import stored_terms
 from ._descriptions import DescriptionsMixin
 from ._rights import RightsMixin
 from ._services import DescriptionInfo, Operation, ServicesMixin
@@ -339,7 +340,8 @@ def _read_endpoints_and_rights(
     for r in s.scalars(select(m.AccessRight)):
         provider, ep = ep_by_id[r.endpoint_id]
         rights[(provider, ep.service_code)].append(
-            AccessRightInfo(provider, ep.service_code, ep, parse_subject(r.subject))
+            AccessRightInfo(provider, ep.service_code, ep, parse_subject(r.subject),
+                            stored_terms(r.purposes, r.valid_from, r.valid_until))
         )
     return endpoints, rights
 

@@ -23,6 +23,7 @@ from gateway.db import schema as m
 from ._errors import (
     AccessRightNotFound, AlreadyExists, InvalidInput, LocalGroupNotFound, NotFound, ServiceNotFound,
 )
+from ._grants import NO_TERMS, GrantTerms, make_terms
 from ._snapshot import ANY_METHOD, ANY_PATH, AccessRightInfo, ConfSnapshot, LocalGroupInfo
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", ANY_METHOD)
@@ -99,10 +100,14 @@ class RightsMixin:
             ensure_endpoint(s, client.id, service_code, method, path, generated=False)
 
     def grant(
-        self, provider: ClientId, service_code: str, subject: AnyId, *, method: str = ANY_METHOD, path: str = ANY_PATH
+        self, provider: ClientId, service_code: str, subject: AnyId, *, method: str = ANY_METHOD, path: str = ANY_PATH,
+        terms: GrantTerms = NO_TERMS,
     ) -> None:
-        """Allow ``subject`` to call ``service_code`` of ``provider`` (REST: one endpoint of it)."""
+        """Allow ``subject`` to call ``service_code`` of ``provider`` (REST: one endpoint of it),
+        for ``terms.purposes`` only and within ``terms``' window when given (issue 20; build
+        them with :func:`gateway.serverconf._grants.make_terms`)."""
         method, path = check_endpoint(method, path)
+        terms = make_terms(terms.purposes, terms.valid_from, terms.valid_until)
         try:
             with self.write() as s:
                 client = self._client_row(s, provider)
@@ -113,7 +118,9 @@ class RightsMixin:
                     raise NotFound(
                         f"{service_code} has no endpoint {method} {path}; add it first", code="gateway.serverconf.endpoint_not_found"
                     )
-                s.add(m.AccessRight(client_id=client.id, endpoint_id=ep.id, subject=subject.typed_text(), granted_at=self.now()))
+                s.add(m.AccessRight(client_id=client.id, endpoint_id=ep.id, subject=subject.typed_text(),
+                                    granted_at=self.now(), purposes=terms.purposes_json(),
+                                    valid_from=terms.valid_from, valid_until=terms.valid_until))
         except AlreadyExists as exc:
             raise AlreadyExists(
                 f"{subject.typed_text()} already has access to {service_code} {method} {path}"

@@ -17,6 +17,8 @@ from typing import Mapping
 
 from trust.protocol import AnyId, ClientId, SecurityServerId, ServiceId
 
+from ._grants import NO_TERMS, GrantTerms
+
 IS_AUTH_MODES = ("http", "https", "https-cert")
 CLIENT_STATES = ("SAVED", "REGISTRATION_IN_PROGRESS", "REGISTERED", "DELETION_IN_PROGRESS", "DISABLED")
 SERVICE_KINDS = ("WSDL", "REST", "OPENAPI")
@@ -76,6 +78,7 @@ class AccessRightInfo:
     service_code: str
     endpoint: EndpointInfo
     subject: AnyId
+    terms: GrantTerms = NO_TERMS  # purposes and validity window (issue 20); none: X-Road's right
 
 
 @dataclass(frozen=True)

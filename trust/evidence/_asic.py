@@ -225,6 +225,8 @@ class VerifiedContainer:
         ]
         if self.identity.query_id:
             lines.append(f"message id: {self.identity.query_id}")
+        if self.identity.purpose:
+            lines.append(f"declared purpose: {self.identity.purpose} (signed, in the message)")
         lines.append(f"message: {len(self.message)} bytes, sha512 {DigestAlgorithm.SHA512.digest(self.message).hex()[:32]}...")
         for uri, data in sorted(self.attachments.items()):
             lines.append(f"attachment {uri}: {len(data)} bytes")

@@ -11,12 +11,14 @@ the bytes themselves are verified by the signature.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from lxml import etree
 
 from trust.errors import IdentifierError, TrustError
 from trust.protocol import ClientId, ServiceId, client_from_xml, parse_client, parse_service, service_from_xml
 from trust.protocol import SOAP12_ENV_NS, SOAP_ENV_NS, XRoadFault, header_fields, parse_header_part
+from trust.protocol import rest_purpose, soap_purpose
 from trust.infra import parse_xml
 from trust.xades import AsicError
 
@@ -36,6 +38,7 @@ class MessageIdentity:
     client: ClientId
     service: ServiceId | None
     query_id: str | None
+    purpose: str | None = None  # the purpose the client declared (issue 20), part of the signed bytes
 
     @property
     def signer(self) -> ClientId:
@@ -82,7 +85,7 @@ def _soap(message: bytes) -> MessageIdentity:
     first = next((el for el in (body if body is not None else []) if isinstance(el.tag, str)), None)
     is_response = "requestHash" in fields or (first is not None and etree.QName(first).localname.endswith("Response"))
     query_id = (fields["id"].text or "") if "id" in fields else None
-    return MessageIdentity("soap", is_response, client, service, query_id)
+    return MessageIdentity("soap", is_response, client, service, query_id, _purpose(soap_purpose, root))
 
 
 def _rest(message: bytes) -> MessageIdentity:
@@ -107,7 +110,16 @@ def _rest(message: bytes) -> MessageIdentity:
         raise MessageUnreadable(f"REST header part lacks {exc.args[0]}") from exc
     except IdentifierError as exc:
         raise MessageUnreadable(f"REST identifiers are malformed: {exc}") from exc
-    return MessageIdentity("rest", is_response, client, service, headers.get("x-road-id"))
+    return MessageIdentity("rest", is_response, client, service, headers.get("x-road-id"),
+                           _purpose(rest_purpose, part.headers))
+
+
+def _purpose(read: Callable[[Any], str | None], source: object) -> str | None:
+    """The declared purpose (``sild:purpose`` or ``X-Sild-Purpose``); a malformed one is unreadable."""
+    try:
+        return read(source)
+    except XRoadFault as exc:
+        raise MessageUnreadable(f"declared purpose is not readable: {exc.message}") from exc
 
 
 def _service_from_path(path: str) -> ServiceId:

@@ -20,6 +20,11 @@ SECURITY_TOKEN_NS = "http://x-road.eu/xsd/security-token.xsd"
 LEGACY_XROAD_NS = "http://x-road.ee/xsd/x-road.xsd"
 """The namespace of X-Road's pre-4.0 message protocol, still met in old WSDLs."""
 
+# -- sild's own (never required of an X-Road peer) ------------------------------------------
+
+SILD_NS = "http://sild.eu/xsd/sild.xsd"
+"""sild's additions to a SOAP header (the declared purpose, :mod:`._purpose`)."""
+
 # -- SOAP and WSDL ---------------------------------------------------------------------
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -38,6 +43,7 @@ __all__ = [
     "LEGACY_XROAD_NS",
     "REPRESENTATION_NS",
     "SECURITY_TOKEN_NS",
+    "SILD_NS",
     "SOAP12_ENV_NS",
     "SOAP_ENCODING_NS",
     "SOAP_ENV_NS",

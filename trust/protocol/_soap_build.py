@@ -21,7 +21,7 @@ from lxml import etree
 
 from trust.protocol import _faults as faults
 from ._faults import XRoadFault
-from ._namespaces import IDENTIFIERS_NS, REPRESENTATION_NS as REPR_NS, SOAP_ENV_NS, XROAD_NS
+from ._namespaces import IDENTIFIERS_NS, REPRESENTATION_NS as REPR_NS, SILD_NS, SOAP_ENV_NS, XROAD_NS
 from ._soap import SHA512_URI, SoapMessage
 from .mime import parse_content_type
 from ._identifiers import ClientId, RepresentedParty, SecurityServerId, ServiceId
@@ -231,8 +231,10 @@ def build_request(
     protocol_version: str = "4.0",
     security_server: SecurityServerId | None = None,
     represented_party: RepresentedParty | None = None,
+    purpose: str | None = None,
 ) -> bytes:
-    """A SOAP 4.0 request (UTF-8) with the X-Road header and ``body`` as the Body's child."""
+    """A SOAP 4.0 request (UTF-8) with the X-Road header and ``body`` as the Body's child;
+    ``purpose`` adds sild's ``sild:purpose`` header element (issue 20, :mod:`._purpose`)."""
     envelope = _envelope()
     _header_element(
         envelope,
@@ -245,6 +247,10 @@ def build_request(
         security_server=security_server,
         represented_party=represented_party,
     )
+    if purpose is not None:
+        header = envelope.find(f"{{{SOAP_ENV_NS}}}Header")
+        assert header is not None  # _header_element made it
+        etree.SubElement(header, f"{{{SILD_NS}}}purpose", nsmap={"sild": SILD_NS}).text = purpose
     etree.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Body").append(body)
     return _serialise(envelope)
 

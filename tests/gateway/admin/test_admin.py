@@ -121,7 +121,8 @@ def test_configuration_flow(admin: Admin) -> None:
     assert again.status_code == 409 and error_code(again) == "gateway.serverconf.already_exists"
     rights = admin.call("GET", "/api/v1/access-rights?client=EE/GOV/70000001/tax", role="viewer").json()["access_rights"]
     assert rights == [{"provider": "EE/GOV/70000001/tax", "service_code": "persons", "method": "GET",
-                       "path": "/persons/{id}", "subject": "SUBSYSTEM:EE/COM/20000002/app"}]
+                       "path": "/persons/{id}", "subject": "SUBSYSTEM:EE/COM/20000002/app",
+                       "purposes": [], "valid_from": None, "valid_until": None}]  # no terms (issue 20)
     allowed = admin.call("GET", "/api/v1/clients/EE:COM:20000002:app/allowed-services?provider=EE/GOV/70000001/tax").json()
     assert [s["service_code"] for s in allowed["services"]] == ["persons"]
     assert admin.call("POST", "/api/v1/clients/EE:GOV:70000001:tax/local-groups", json={"code": "clerks"}).status_code == 201

@@ -86,12 +86,13 @@ def sandbox(tmp_path_factory):
         assert down.returncode == 0, down.stderr
 
 
-def _ask_vero(root: Path) -> tuple[int, str, str]:
-    """One SOAP exchange EE tax -> FI vero; (HTTP status, body, query id)."""
+def _ask_vero(root: Path, purpose: str | None = None) -> tuple[int, str, str]:
+    """One SOAP exchange EE tax -> FI vero (declaring ``purpose``, issue 20); (HTTP status, body, query id)."""
     query_id = str(uuid.uuid4())
     body = etree.Element(f"{{{VERO_NS}}}getTaxRecord")
     etree.SubElement(body, f"{{{VERO_NS}}}personCode").text = "010190-123M"
-    message = build_request(client=TAX, service=VERO_SVC, query_id=query_id, body=body, user_id="EE38001010000")
+    message = build_request(client=TAX, service=VERO_SVC, query_id=query_id, body=body, user_id="EE38001010000",
+                            purpose=purpose)
     resp = httpx.post(_gateway(root, TAX_GW)["is_url"] + "/", content=message,
                       headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=60, trust_env=False)
     return resp.status_code, resp.text, query_id
@@ -262,3 +263,27 @@ def test_a_ca_removed_from_the_configuration_fails_the_next_handshake_on_every_w
     assert _sild("central", "ca", "remove", central, "--name", "extra").returncode == 0
     _within(40, lambda: not any(_handshakes(address, cert, key) for _ in range(6)))  # no restart
     assert _passes(sandbox)
+
+
+def test_a_purpose_bound_grant_made_beside_the_running_provider_expires_by_itself(sandbox):
+    """Issue 20 on running processes: the CLI grants with a purpose and a window of seconds;
+    the running provider admits the declared purpose, refuses a missing one, and refuses
+    the same request once the window has passed, with nothing run in between."""
+    vero = _gateway(sandbox, VERO_GW)["directory"]
+    service = VERO_SVC.to_text()
+    until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=25)).isoformat()
+    assert _sild("gateway", "access", "revoke", vero, service, TAX.to_text()).returncode == 0
+    try:
+        granted = _sild("gateway", "access", "grant", vero, service, TAX.to_text(), "--purpose", "tax-assessment",
+                        "--valid-until", until)
+        assert granted.returncode == 0 and "for tax-assessment until" in granted.stdout, granted.stderr
+        _within(10, lambda: _ask_vero(sandbox, "tax-assessment")[0] == 200)
+        status, text, query_id = _ask_vero(sandbox)
+        assert status != 200 and "server.serverproxy.access_denied" in text and "purpose required" in text
+        _, other, _ = _ask_vero(sandbox, "marketing")
+        assert "purpose not granted: 'marketing'" in other
+        _within(60, lambda: "grant expired" in _ask_vero(sandbox, "tax-assessment")[1])
+    finally:
+        assert _sild("gateway", "access", "revoke", vero, service, TAX.to_text()).returncode == 0
+        assert _sild("gateway", "access", "grant", vero, service, TAX.to_text()).returncode == 0
+    _within(10, lambda: _passes(sandbox))  # X-Road's plain right again: no purpose needed
