@@ -44,6 +44,7 @@ from ._requests import requests_blueprint
 from ._rights import rights_blueprint
 from ._services import services_blueprint
 from .upkeep import anchor_blueprint, backup_blueprint, status_blueprint
+from .tracker import tracker_blueprint
 
 BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     status_blueprint, clients_blueprint, services_blueprint, rights_blueprint, groups_blueprint, records_blueprint,
@@ -53,6 +54,7 @@ BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     anchor_blueprint,
     keys_blueprint,
     requests_blueprint,
+    tracker_blueprint,
 )
 
 

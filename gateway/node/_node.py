@@ -45,6 +45,7 @@ from gateway.db import open_engine
 from gateway.net import EdgeServer, WsgiServer
 from gateway.provision import auth_tls_key, open_registry, signing_keys
 from gateway.settings import NodeSettings, SetupError, token_pin
+from gateway.tracker import Tracker
 
 from ._live import NodeLive
 
@@ -206,6 +207,7 @@ class GatewayNode(NodeLive):
             server_id=self.server_id, conf=self.view, serverconf=self.serverconf, access=self.access,
             signing=self.signing, auth_check=self.auth_check, log=self.messagelog, own_ocsp=self.own_ocsp,
             clock=clock, monitoring=self.monitoring,
+            tracker=Tracker(self.serverconf, self.directory, clock=clock),  # "who looked at my data" (issue 20)
         )
         self._attach_opmonitoring()
 

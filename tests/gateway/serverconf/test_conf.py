@@ -44,7 +44,7 @@ def test_migration_creates_every_table_and_is_idempotent(tmp_path: Path) -> None
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
-        assert conn.execute(text("SELECT version_num FROM gateway_alembic_version")).scalar() == "0003_audit_log"
+        assert conn.execute(text("SELECT version_num FROM gateway_alembic_version")).scalar() == "0004_tracker"
     normal = open_engine(tmp_path / "m.db", synchronous="NORMAL")
     with normal.connect() as conn:
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 1
