@@ -1,0 +1,40 @@
+"""The tracker's key: made once, shared by a cluster's nodes, never plain hashing.
+
+Entries hold a subject as HMAC-SHA-256 under ``DIR/tracker.key``; a node that made a
+key of its own would record entries the others can never find again, so the key
+travels in the cluster bundle (sealed like the token) and is written 0600.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+from gateway.db import open_engine
+from gateway.provision import export_cluster_bundle, init_gateway, join_cluster
+from gateway.serverconf import ServerConf
+from gateway.tracker import KEY_FILE, Tracker
+from trust.keys import KeyType
+
+from tests.gateway._world import free_port
+
+
+def test_the_key_is_made_once_and_a_joining_node_gets_the_primary_s(tmp_path: Path) -> None:
+    primary = tmp_path / "primary"
+    init_gateway(primary, anchor=None, server="EE/GOV/70000001/gw1", pin="tracker-pin", key_type=KeyType.EC_P256,
+                 settings={"is_port": free_port(), "peer_port": free_port(),
+                           "serverconf_url": "postgresql+psycopg://sild@db.example:5432/serverconf"})
+    conf = ServerConf(open_engine(tmp_path / "sc.db"))
+    tracker = Tracker(conf, primary)
+    digest = tracker.hashed("010190-123M")
+    key = (primary / KEY_FILE).read_bytes()
+    assert digest == hmac.new(key, b"010190-123M", hashlib.sha256).hexdigest() != hashlib.sha256(b"010190-123M").hexdigest()
+    assert Tracker(conf, primary).hashed("010190-123M") == digest  # read again, not made again
+    assert (primary / KEY_FILE).stat().st_mode & 0o077 == 0
+    join_cluster(tmp_path / "second", export_cluster_bundle(primary, "pass"), "pass", is_port=free_port(),
+                 peer_port=free_port(), health_port=free_port(),
+                 messagelog_url="postgresql+psycopg://sild@db.example:5432/log2")
+    assert (tmp_path / "second" / KEY_FILE).read_bytes() == key
+    assert (tmp_path / "second" / KEY_FILE).stat().st_mode & 0o077 == 0
+    assert Tracker(conf, tmp_path / "second").hashed("010190-123M") == digest
