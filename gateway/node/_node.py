@@ -341,6 +341,8 @@ class GatewayNode(NodeLive):
         self.own_ocsp.close()
         self.parts.backends.close()
         self.monitoring.close()
+        if self.parts.tracker is not None:  # the data tracker's queued entries go to the database
+            self.parts.tracker.close()
         if self._metrics_file is not None and self.metrics is not None:
             self.metrics.dump(self._metrics_file)  # a worker's last figures, for the main process
 

@@ -11,6 +11,7 @@ option, so that ``make demo``'s seven steps and their output stay as they are.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,11 +32,16 @@ def show_tracker(demo: "Demo") -> None:
     directory = Path(gateway["directory"])
     key = _portal_key(directory)
     demo.console.detail("citizen portal", "asks FI vero's gateway (API key role tracker)")
-    entries = _entries(gateway, directory, key, MATTI_FI)
+    deadline = time.monotonic() + 10  # the gateway writes its tracker entries every half second
+    while True:
+        entries = _entries(gateway, directory, key, MATTI_FI)
+        ours = [e for e in entries if e["query_id"] == exchange.query_id]
+        if ours:
+            break
+        if time.monotonic() > deadline:
+            raise DemoStepFailed(f"the tracker has no entry for exchange {exchange.query_id}")
+        time.sleep(0.2)
     demo.console.detail("data subject", f"{MATTI_FI}: {len(entries)} read(s) recorded")
-    ours = [e for e in entries if e["query_id"] == exchange.query_id]
-    if not ours:
-        raise DemoStepFailed(f"the tracker has no entry for exchange {exchange.query_id}")
     for entry in entries[-2:]:  # the newest two: this step's and the one before
         demo.console.detail("  when", entry["time"][:19] + "Z")
         demo.console.detail("  who", entry["client"] + (f" (user {entry['user_id']})" if entry["user_id"] else ""))

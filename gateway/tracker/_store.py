@@ -4,10 +4,12 @@
 (:meth:`Tracker.observe`) and what the admin API and CLI read (:meth:`Tracker.entries`).
 Two promises shape it:
 
-* recording never slows or breaks the exchange beyond one short insert on declared
-  services: undeclared services cost a dictionary lookup; a request whose subject
-  cannot be found, or a failing insert, is logged and counted (:attr:`Tracker.failures`)
-  and the client gets its answer all the same;
+* recording never slows or breaks the exchange: the proxy's share is a dictionary
+  lookup and, on a declared service, an append to a queue (as operational monitoring
+  does, :mod:`gateway.monitoring._feed`); a writer thread extracts the subject, hashes
+  it and inserts the batch every ``flush_seconds``. A request whose subject cannot be
+  found, a failing insert or a full queue is logged and counted
+  (:attr:`Tracker.failures`), and the client has its answer all the same;
 * the subject identifier is kept as HMAC-SHA-256 under a key of this gateway
   (``DIR/tracker.key``, 32 random bytes made at first use, mode 0600). A plain hash of
   a personal code is reversible by trying every code; a keyed one is not without the
@@ -22,6 +24,7 @@ admin API reaches running proxies within the snapshot's refresh interval.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import hashlib
 import hmac
@@ -72,7 +75,8 @@ class TrackedEntry:
 class Tracker:
     """Records and reads the tracker's entries of one gateway (its server configuration, its key)."""
 
-    def __init__(self, conf: ServerConf, directory: Path, *, clock: Callable[[], dt.datetime] = utc_now) -> None:
+    def __init__(self, conf: ServerConf, directory: Path, *, clock: Callable[[], dt.datetime] = utc_now,
+                 flush_seconds: float = 0.5, max_queue: int = 100_000) -> None:
         self.conf = conf
         self.directory = directory
         self.clock = clock
@@ -82,6 +86,13 @@ class Tracker:
         self._rules: dict[tuple[ClientId, str], SubjectRule] = {}
         self._rules_counter: int | None = None
         self._key: bytes | None = None
+        self.flush_seconds = flush_seconds
+        self.max_queue = max_queue
+        self._queue: collections.deque[tuple[SubjectRule, SeenRequest, int | None, dt.datetime]] = \
+            collections.deque()
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     # -- the subject's key ---------------------------------------------------------------
     def key(self) -> bytes:
@@ -120,10 +131,11 @@ class Tracker:
         return self._rules
 
     def observe(self, seen: Callable[[], SeenRequest | None], log_record_id: int | None) -> None:
-        """Record one served exchange if its service is declared; never raises.
+        """Queue one served exchange if its service is declared; never raises, never waits.
 
         ``seen`` is called only here, inside the guard, so that even reading the request
         for the tracker cannot fail an exchange that has already been answered and logged.
+        Extraction, hashing and the insert happen in the writer thread (:meth:`flush`).
         """
         try:
             request = seen()
@@ -132,24 +144,71 @@ class Tracker:
             rule = self.rules().get((request.service.provider, request.service.service_code))
             if rule is None:
                 return
-            self.record(rule, request, log_record_id)
-        except ExtractionFailed as exc:
-            self.failures += 1
-            _log.warning("tracker: no subject recorded for exchange: %s", exc)
+            if len(self._queue) >= self.max_queue:
+                self.failures += 1  # the writer cannot keep up: drop rather than slow traffic
+                return
+            self._queue.append((rule, request, log_record_id, self.clock()))
+            self._start_writer()
         except Exception:  # noqa: BLE001 - the exchange is answered and logged already; it must stay so
             self.failures += 1
             _log.exception("tracker: could not record an exchange")
 
-    def record(self, rule: SubjectRule, request: SeenRequest, log_record_id: int | None) -> None:
+    def _start_writer(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None and not self._stop.is_set():
+                    self._thread = threading.Thread(target=self._run, name="tracker-writer", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_seconds):
+            self.flush()
+
+    def flush(self) -> int:
+        """Write what is queued, in one transaction; returns the entries written.
+
+        One flush at a time: a caller that flushes (a test, :meth:`close`) returns only
+        once what was queued before it is in the database.
+        """
+        with self._flush_lock:
+            rows = []
+            while self._queue:
+                rule, request, log_record_id, at = self._queue.popleft()
+                try:
+                    rows.append(self._row(rule, request, log_record_id, at))
+                except ExtractionFailed as exc:
+                    self.failures += 1
+                    _log.warning("tracker: no subject recorded for exchange %s: %s", request.query_id, exc)
+                except Exception:  # noqa: BLE001 - one bad request must not lose the others
+                    self.failures += 1
+                    _log.exception("tracker: could not read exchange %s", request.query_id)
+            if not rows:
+                return 0
+            try:
+                with self.conf.engine.begin() as conn:
+                    conn.execute(insert(m.TrackerEntry), rows)
+            except Exception:  # noqa: BLE001 - a database problem must not stop traffic
+                self.failures += len(rows)
+                _log.exception("tracker: could not store %d entries", len(rows))
+                return 0
+            self.recorded += len(rows)
+            return len(rows)
+
+    def _row(self, rule: SubjectRule, request: SeenRequest, log_record_id: int | None,
+             at: dt.datetime) -> dict[str, Any]:
         subject = extract_subject(rule, request)
-        with self.conf.engine.begin() as conn:
-            conn.execute(insert(m.TrackerEntry).values(
-                seen_at=self.clock(), subject=subject if rule.store_plain else self.hashed(subject),
-                hashed=not rule.store_plain, client_id=request.client.to_text(),
-                service_id=request.service.to_text(), user_id=(request.user_id or None),
-                issue=request.issue, purpose=declared_purpose(request), query_id=request.query_id,
-                log_record_id=log_record_id))
-        self.recorded += 1
+        return {"seen_at": at, "subject": subject if rule.store_plain else self.hashed(subject),
+                "hashed": not rule.store_plain, "client_id": request.client.to_text(),
+                "service_id": request.service.to_text(), "user_id": request.user_id or None,
+                "issue": request.issue, "purpose": declared_purpose(request), "query_id": request.query_id,
+                "log_record_id": log_record_id}
+
+    def close(self) -> None:
+        """Stop the writer and write what is still queued (the node calls this when it stops)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()
 
     # -- reading -------------------------------------------------------------------------
     def entries(self, subject: str, *, limit: int = MAX_ENTRIES) -> list[TrackedEntry]:

@@ -48,6 +48,8 @@ def tracker_blueprint(config: AdminConfig) -> Blueprint:
         rule = make_rule(parse_client_text(data.text("provider")), data.text("service_code"), data.text("source"),
                          data.text("expression"), namespaces, bool(data.flag("store_plain", False)))
         save_rule(conf, rule)
+        if tracker is not None:
+            tracker.key()  # made now: a cluster bundle exported next carries it
         return jsonify(rule.to_json())
 
     @api.route("DELETE", "/api/v1/tracker/rules/<provider>/<service_code>", "service-admin")

@@ -71,14 +71,16 @@ def tracker_declare(directory: Path, provider: str, service_code: str, path_temp
                     query: str | None, header: str | None, xpath: str | None, namespaces: tuple[str, ...],
                     plain: bool) -> None:
     """Declare where requests to PROVIDER's service SERVICE_CODE name their data subject."""
-    from gateway.tracker import make_rule, parse_namespaces, save_rule
+    from gateway.tracker import Tracker, make_rule, parse_namespaces, save_rule
 
     given = {k: v for k, v in (("path", path_template), ("query", query), ("header", header), ("xpath", xpath)) if v}
     if len(given) != 1:
         raise InvalidInput("name exactly one of --path, --query, --header, --xpath")
     (source, expression), = given.items()
     rule = make_rule(client_arg(provider), service_code, source, expression, parse_namespaces(namespaces), plain)
-    save_rule(open_conf(directory), rule)
+    conf = open_conf(directory)
+    save_rule(conf, rule)
+    Tracker(conf, directory).key()  # made now: a cluster bundle exported next carries it (docs/tracker.md)
     click.echo(f"tracking {rule.provider.to_text()} {service_code}: subject from {source} {expression}"
                + (" (stored plain)" if plain else " (stored as a keyed hash)"))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 import uuid
 
 import httpx
@@ -73,7 +74,13 @@ def _rest(world, path: str, query_id: str) -> httpx.Response:
                               "X-Road-UserId": "EE38001010000"}, timeout=60)
 
 
+def _flushed(node) -> None:
+    """The node's tracker writes in the background (every half second): write now."""
+    node.parts.tracker.flush()
+
+
 def _rows(node, subject_column: str):
+    _flushed(node)
     with node.serverconf.read() as s:
         return [r for r in s.execute(select(m.TrackerEntry)).scalars() if r.subject == subject_column]
 
@@ -82,6 +89,7 @@ def test_soap_exchange_is_tracked_by_xpath_with_the_subject_hashed(world, vero, 
     person = f"010190-{uuid.uuid4().hex[:6]}"
     resp = _soap(world, person)
     assert resp.status_code == 200, resp.text
+    _flushed(vero)
     key = (vero.directory / KEY_FILE).read_bytes()
     assert len(key) == 32 and (vero.directory / KEY_FILE).stat().st_mode & 0o077 == 0
     digest = hmac.new(key, person.encode(), hashlib.sha256).hexdigest()
@@ -101,6 +109,7 @@ def test_soap_exchange_is_tracked_by_xpath_with_the_subject_hashed(world, vero, 
 def test_only_the_tracker_role_and_admin_read_a_subject(world, vero, admin):
     person = f"020290-{uuid.uuid4().hex[:6]}"
     assert _soap(world, person).status_code == 200
+    _flushed(vero)
     for role in ("viewer", "auditor", "service-admin"):
         refused = admin("GET", f"/api/v1/tracker/subjects/{person}", role)
         assert (refused.status_code, refused.json()["code"]) == (403, "gateway.admin.forbidden"), role
@@ -117,7 +126,11 @@ def test_rest_exchange_is_tracked_by_path_parameter(world, vero, admin):
     resp = _rest(world, f"/{person}", query_id)
     assert resp.status_code in (200, 404), resp.text  # the backend may not know the person: still read
     assert "X-Road-Error" not in resp.headers, resp.text
-    [entry] = admin("GET", f"/api/v1/tracker/subjects/{person}", "tracker").json()["entries"]
+    deadline = time.monotonic() + 30  # no flush here: the node's writer thread writes by itself
+    while not (entries := admin("GET", f"/api/v1/tracker/subjects/{person}", "tracker").json()["entries"]):
+        assert time.monotonic() < deadline, "the tracker's writer never wrote the entry"
+        time.sleep(0.2)
+    [entry] = entries
     assert entry["query_id"] == query_id and entry["service"] == "FI/GOV/0245437-2/vero/income"
 
 
@@ -128,12 +141,14 @@ def test_a_request_without_a_findable_subject_is_answered_and_counted(world, ver
         query_id = f"t-{uuid.uuid4()}"
         resp = _rest(world, "/010190-123M", query_id)  # no ?person=
         assert resp.status_code == 200 and resp.json(), resp.text
+        _flushed(vero)
         assert vero.parts.tracker.failures == before + 1
         with vero.serverconf.read() as s:
             assert s.execute(select(m.TrackerEntry).where(m.TrackerEntry.query_id == query_id)).first() is None
         # and the query parameter works when present
         resp = _rest(world, "/010190-123M?person=040490-Q", f"t-{uuid.uuid4()}")
         assert "X-Road-Error" not in resp.headers, resp.text  # the backend's own 400 (unknown field): served
+        _flushed(vero)
         assert len(admin("GET", "/api/v1/tracker/subjects/040490-Q", "tracker").json()["entries"]) == 1
     finally:
         save_rule(vero.serverconf, make_rule(VERO, "income", "path", "/{person}"))
@@ -142,6 +157,7 @@ def test_a_request_without_a_findable_subject_is_answered_and_counted(world, ver
 def test_html_report_shows_markup_in_a_subject_or_issue_as_text(world, vero, admin):
     person = f"<img src=x onerror=alert({uuid.uuid4().hex[:4]})>"
     assert _soap(world, person, issue="<b>audit</b> & more").status_code == 200
+    _flushed(vero)
     page = admin("GET", f"/api/v1/tracker/subjects/{person}", "tracker",
                  params={"format": "html", "owner": "Finnish Tax Administration"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -161,11 +177,13 @@ def test_cli_declares_and_prints_a_subject(world, vero):
     done = run(cli, ["gateway", "tracker", "declare", directory, VERO.to_text(), "income", "--path", "/{code}"],
                catch_exceptions=False)
     assert done.exit_code == 0 and "subject from path /{code}" in done.output
+    assert len((vero.directory / KEY_FILE).read_bytes()) == 32  # declaring makes the key (a cluster bundle carries it)
     assert any(r.expression == "/{code}" for r in load_rules(vero.serverconf))
     person = f"050590-{uuid.uuid4().hex[:6]}"
     query_id = f"t-{uuid.uuid4()}"
     vero.serverconf._checked_at = 0.0  # the CLI wrote through its own connection: see it now, not in a second
     assert _rest(world, f"/{person}", query_id).status_code in (200, 404)
+    _flushed(vero)
     shown = run(cli, ["gateway", "tracker", person, directory], catch_exceptions=False)
     assert shown.exit_code == 0, shown.output
     assert f"1 exchange(s) on the data of {person}" in shown.output and query_id in shown.output
