@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
-    from ._extract import ExtractionFailed, SeenRequest, declared_purpose, extract_subject
+    from ._extract import ExtractionFailed, SeenRequest, extract_subject
     from ._report import evidence_hint, html_report, text_lines
     from ._rules import SOURCES, SubjectRule, load_rules, make_rule, parse_namespaces, remove_rule, save_rule
     from ._store import KEY_FILE, TrackedEntry, Tracker
@@ -27,7 +27,6 @@ __all__ = [
     "SubjectRule",
     "TrackedEntry",
     "Tracker",
-    "declared_purpose",
     "evidence_hint",
     "extract_subject",
     "html_report",
@@ -47,7 +46,6 @@ __getattr__, __dir__ = attach(__name__, {
     "SubjectRule": "._rules",
     "TrackedEntry": "._store",
     "Tracker": "._store",
-    "declared_purpose": "._extract",
     "evidence_hint": "._report",
     "extract_subject": "._extract",
     "html_report": "._report",

@@ -53,15 +53,6 @@ class SeenRequest:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def declared_purpose(seen: SeenRequest) -> str | None:
-    """The purpose the client declared for this request.
-
-    Issue 20 part 2 (purpose-bound access) defines how a client declares it; until that
-    lands the tracker records no purpose. This is the one seam to connect it.
-    """
-    return None
-
-
 def extract_subject(rule: SubjectRule, seen: SeenRequest) -> str:
     """The subject identifier the rule finds in the request, or :class:`ExtractionFailed`."""
     if rule.source == "xpath":

@@ -44,7 +44,7 @@ from trust.protocol import ClientId
 from gateway.db import schema as m
 from gateway.serverconf import ServerConf
 
-from ._extract import ExtractionFailed, SeenRequest, declared_purpose, extract_subject
+from ._extract import ExtractionFailed, SeenRequest, extract_subject
 from ._rules import SubjectRule, load_rules
 
 KEY_FILE = "tracker.key"
@@ -88,7 +88,7 @@ class Tracker:
         self._key: bytes | None = None
         self.flush_seconds = flush_seconds
         self.max_queue = max_queue
-        self._queue: collections.deque[tuple[SubjectRule, SeenRequest, int | None, dt.datetime]] = \
+        self._queue: collections.deque[tuple[SubjectRule, SeenRequest, int | None, dt.datetime, str | None]] = \
             collections.deque()
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
@@ -130,8 +130,12 @@ class Tracker:
                 self._rules_counter = counter
         return self._rules
 
-    def observe(self, seen: Callable[[], SeenRequest | None], log_record_id: int | None) -> None:
+    def observe(self, seen: Callable[[], SeenRequest | None], log_record_id: int | None, *,
+                purpose: str | None = None) -> None:
         """Queue one served exchange if its service is declared; never raises, never waits.
+
+        ``purpose`` is what the client declared for the request (issue 20, part 2: the
+        proxy reads it once, for the access decision and the message log alike).
 
         ``seen`` is called only here, inside the guard, so that even reading the request
         for the tracker cannot fail an exchange that has already been answered and logged.
@@ -147,7 +151,7 @@ class Tracker:
             if len(self._queue) >= self.max_queue:
                 self.failures += 1  # the writer cannot keep up: drop rather than slow traffic
                 return
-            self._queue.append((rule, request, log_record_id, self.clock()))
+            self._queue.append((rule, request, log_record_id, self.clock(), purpose))
             self._start_writer()
         except Exception:  # noqa: BLE001 - the exchange is answered and logged already; it must stay so
             self.failures += 1
@@ -173,9 +177,9 @@ class Tracker:
         with self._flush_lock:
             rows = []
             while self._queue:
-                rule, request, log_record_id, at = self._queue.popleft()
+                rule, request, log_record_id, at, purpose = self._queue.popleft()
                 try:
-                    rows.append(self._row(rule, request, log_record_id, at))
+                    rows.append(self._row(rule, request, log_record_id, at, purpose))
                 except ExtractionFailed as exc:
                     self.failures += 1
                     _log.warning("tracker: no subject recorded for exchange %s: %s", request.query_id, exc)
@@ -194,13 +198,13 @@ class Tracker:
             self.recorded += len(rows)
             return len(rows)
 
-    def _row(self, rule: SubjectRule, request: SeenRequest, log_record_id: int | None,
-             at: dt.datetime) -> dict[str, Any]:
+    def _row(self, rule: SubjectRule, request: SeenRequest, log_record_id: int | None, at: dt.datetime,
+             purpose: str | None) -> dict[str, Any]:
         subject = extract_subject(rule, request)
         return {"seen_at": at, "subject": subject if rule.store_plain else self.hashed(subject),
                 "hashed": not rule.store_plain, "client_id": request.client.to_text(),
                 "service_id": request.service.to_text(), "user_id": request.user_id or None,
-                "issue": request.issue, "purpose": declared_purpose(request), "query_id": request.query_id,
+                "issue": request.issue, "purpose": purpose, "query_id": request.query_id,
                 "log_record_id": log_record_id}
 
     def close(self) -> None:

@@ -38,3 +38,28 @@ def test_the_key_is_made_once_and_a_joining_node_gets_the_primary_s(tmp_path: Pa
     assert (tmp_path / "second" / KEY_FILE).read_bytes() == key
     assert (tmp_path / "second" / KEY_FILE).stat().st_mode & 0o077 == 0
     assert Tracker(conf, tmp_path / "second").hashed("010190-123M") == digest
+
+
+def test_the_declared_purpose_and_a_plain_subject_are_recorded_as_given(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from gateway.db import schema as m
+    from gateway.tracker import SeenRequest, html_report, make_rule, save_rule, text_lines
+    from trust.protocol import ServiceId, parse_client
+
+    vero = parse_client("FI/GOV/0245437-2/vero")
+    conf = ServerConf(open_engine(tmp_path / "sc.db"))
+    save_rule(conf, make_rule(vero, "income", "path", "/{person}", store_plain=True))
+    tracker = Tracker(conf, tmp_path, flush_seconds=3600)
+    seen = SeenRequest("REST", parse_client("EE/GOV/70000001/tax"), ServiceId("FI", "GOV", "0245437-2", "vero", "income"),
+                       "q-1", user_id="EE1", rest_path="/010190-123M/2025")
+    tracker.observe(lambda: seen, 7, purpose="tax-assessment")
+    tracker.observe(lambda: None, 8)  # a metaservice answered: nothing to record
+    assert tracker.flush() == 1
+    with conf.read() as s:
+        [row] = s.execute(select(m.TrackerEntry)).scalars()
+    assert (row.subject, row.hashed, row.purpose, row.log_record_id) == ("010190-123M", False, "tax-assessment", 7)
+    [entry] = tracker.entries("010190-123M")
+    assert "purpose tax-assessment" in text_lines("010190-123M", [entry])[1]
+    assert "<td>tax-assessment</td>" in html_report("010190-123M", "Verohallinto", [entry])
+    tracker.close()
