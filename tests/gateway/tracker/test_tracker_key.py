@@ -63,3 +63,30 @@ def test_the_declared_purpose_and_a_plain_subject_are_recorded_as_given(tmp_path
     assert "purpose tax-assessment" in text_lines("010190-123M", [entry])[1]
     assert "<td>tax-assessment</td>" in html_report("010190-123M", "Verohallinto", [entry])
     tracker.close()
+
+
+def test_a_backup_carries_the_key_so_a_restored_gateway_finds_old_entries(tmp_path: Path) -> None:
+    from trust.backup import restore_backup, write_backup
+
+    from gateway.provision import GATEWAY_BACKUP
+    from gateway.tracker import SeenRequest, make_rule, save_rule
+    from trust.protocol import ServiceId, parse_client
+
+    gw = tmp_path / "gw"
+    init_gateway(gw, anchor=None, server="FI/GOV/0245437-2/gw1", pin="tracker-pin", key_type=KeyType.EC_P256,
+                 settings={"is_port": free_port(), "peer_port": free_port()})
+    vero = parse_client("FI/GOV/0245437-2/vero")
+    engine = open_engine(gw / "serverconf.db")
+    conf = ServerConf(engine)
+    save_rule(conf, make_rule(vero, "income", "path", "/{person}"))
+    tracker = Tracker(conf, gw)
+    tracker.observe(lambda: SeenRequest("REST", parse_client("EE/GOV/70000001/tax"),
+                                        ServiceId("FI", "GOV", "0245437-2", "vero", "income"), "q-9",
+                                        rest_path="/010190-123M"), 3)
+    tracker.close()
+    engine.dispose()
+    write_backup(gw, tmp_path / "gw.tar.gz", GATEWAY_BACKUP)
+    restore_backup(tmp_path / "gw.tar.gz", tmp_path / "restored", GATEWAY_BACKUP)
+    assert (tmp_path / "restored" / KEY_FILE).read_bytes() == (gw / KEY_FILE).read_bytes()
+    restored = ServerConf(open_engine(tmp_path / "restored" / "serverconf.db"))
+    assert [e.query_id for e in Tracker(restored, tmp_path / "restored").entries("010190-123M")] == ["q-9"]
