@@ -76,7 +76,7 @@ class Tracker:
     """Records and reads the tracker's entries of one gateway (its server configuration, its key)."""
 
     def __init__(self, conf: ServerConf, directory: Path, *, clock: Callable[[], dt.datetime] = utc_now,
-                 flush_seconds: float = 0.5, max_queue: int = 100_000) -> None:
+                 flush_seconds: float = 0.5, max_queue: int = 10_000) -> None:
         self.conf = conf
         self.directory = directory
         self.clock = clock
@@ -203,8 +203,8 @@ class Tracker:
         subject = extract_subject(rule, request)
         return {"seen_at": at, "subject": subject if rule.store_plain else self.hashed(subject),
                 "hashed": not rule.store_plain, "client_id": request.client.to_text(),
-                "service_id": request.service.to_text(), "user_id": request.user_id or None,
-                "issue": request.issue, "purpose": purpose, "query_id": request.query_id,
+                "service_id": request.service.to_text(), "user_id": _short(request.user_id),
+                "issue": request.issue, "purpose": _short(purpose), "query_id": request.query_id[:255],
                 "log_record_id": log_record_id}
 
     def close(self) -> None:
@@ -224,3 +224,8 @@ class Tracker:
         with self.conf.read() as s:
             return [TrackedEntry(r.seen_at, r.client_id, r.service_id, r.user_id, r.issue, r.purpose, r.query_id,
                                  r.log_record_id) for r in s.execute(query).scalars()]
+
+
+def _short(text: str | None) -> str | None:
+    """A column of 255 characters (PostgreSQL refuses longer; one long value must not lose a batch)."""
+    return text[:255] if text else None
