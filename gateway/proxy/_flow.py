@@ -223,7 +223,7 @@ def server_exchange(parts: GatewayParts, call: ServedCall, signature: MessageSig
         sig = parts.signing.sign_message(SignedParts(answer.signed), member=ids.service.provider.member)
         # request and answer on record together, before the answer leaves
         record_id = parts.log.append_all([request_entry, answer.entry(ids, sig, parts.clock())])
-    if parts.tracker is not None:  # "who looked at my data": never fails nor delays the answer beyond an insert
+    if parts.tracker is not None:  # "who looked at my data": a queue append, never a failure
         parts.tracker.observe(call.seen, record_id, purpose=None)  # issue 20 part 2 gives the declared purpose
     ctype, body = encode_message(answer.parts, signature=sig.signature, hash_chain_result=sig.hash_chain_result,
                                  hash_chain=sig.hash_chain)
