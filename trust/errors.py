@@ -84,6 +84,7 @@ The tree::
     │   ├── BatchSigningError [gateway.signing.batch_failed] (gateway.signing)
     │   ├── DatabaseError [gateway.database.error] (gateway.db)
     │   ├── DemoStepFailed [gateway.demo.step_failed] (gateway.sandbox)
+    │   ├── ExtractionFailed [gateway.tracker.no_subject] (gateway.tracker)
     │   ├── HttpError [gateway.http.error] (gateway.net)
     │   │   ├── HttpConnectError [gateway.http.connect_failed] (gateway.net)
     │   │   ├── HttpProtocolError [gateway.http.protocol_error] (gateway.net)

@@ -43,6 +43,7 @@ from ._records import records_blueprint
 from ._requests import requests_blueprint
 from ._rights import rights_blueprint
 from ._services import services_blueprint
+from .tracker import tracker_blueprint
 from .upkeep import anchor_blueprint, backup_blueprint, cluster_blueprint, status_blueprint
 
 BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
@@ -54,6 +55,7 @@ BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     keys_blueprint,
     requests_blueprint,
     cluster_blueprint,
+    tracker_blueprint,
 )
 
 

@@ -8,7 +8,8 @@ Flask request and turns a refusal into an :class:`~gateway.admin._http.ApiError`
 registers, each naming its roles on the line that names its method and path.
 
 Roles: ``admin`` may do everything; ``service-admin`` changes the configuration;
-``auditor`` reads evidence; ``viewer`` (and the two above) read configuration.
+``auditor`` reads evidence; ``viewer`` (and the two above) read configuration;
+``tracker`` reads only the data tracker's list of one data subject (a citizen portal's key).
 """
 
 from __future__ import annotations

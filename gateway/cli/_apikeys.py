@@ -18,7 +18,7 @@ def apikey_group() -> None:
 @apikey_group.command("create")
 @DIRECTORY
 @click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["admin", "service-admin", "auditor", "viewer"]))
+              type=click.Choice(["admin", "service-admin", "auditor", "viewer", "tracker"]))
 @click.option("--label", default="")
 def apikey_create(directory: Path, roles: tuple[str, ...], label: str) -> None:
     """Create a key; the secret is printed once and never stored."""

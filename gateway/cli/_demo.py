@@ -13,8 +13,9 @@ import click
               help="Where the sandbox lives (default: a new temporary directory).")
 @click.option("--timeout", type=float, default=120.0, show_default=True,
               help="Seconds any one part may take to become healthy.")
-def demo_command(keep: bool, directory: Path | None, timeout: float) -> None:
+@click.option("--tracker", is_flag=True, help="One more step: a FI person sees who read their data (the data tracker).")
+def demo_command(keep: bool, directory: Path | None, timeout: float, tracker: bool) -> None:
     """Two federated countries (EE, FI) exchanging data on this machine, step by step."""
     from gateway.sandbox import run_demo
 
-    raise SystemExit(run_demo(keep=keep, directory=directory, timeout=timeout))
+    raise SystemExit(run_demo(keep=keep, directory=directory, timeout=timeout, tracker=tracker))

@@ -388,6 +388,14 @@ def _add_audit() -> None:
     audit_commands(gateway_group, open_audit)
 
 
+def _add_tracker() -> None:
+    """``gateway tracker ...`` (the data tracker, issue 20) lives in the subroom ``gateway.cli.tracker``."""
+    from gateway.cli.tracker import tracker_group
+
+    gateway_group.add_command(tracker_group)
+
+
+_add_tracker()
 _add_audit()
 
 

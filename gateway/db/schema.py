@@ -329,3 +329,38 @@ class ClusterFile(Base):
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+# -- data tracker (issue 20) -------------------------------------------------------------
+
+
+class TrackerRule(Base):
+    """The data owner's declaration of where a service's requests name their data subject."""
+
+    __tablename__ = "tracker_rule"
+    __table_args__ = (UniqueConstraint("provider_id", "service_code", name="uq_tracker_rule"),)
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    provider_id: Mapped[str] = mapped_column(String(1100), nullable=False)
+    service_code: Mapped[str] = mapped_column(String(255), nullable=False)
+    source: Mapped[str] = mapped_column(String(10), nullable=False)  # path | query | header | xpath
+    expression: Mapped[str] = mapped_column(Text, nullable=False)
+    namespaces: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON {prefix: uri}
+    store_plain: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class TrackerEntry(Base):
+    """One served exchange on a declared service: whose data, who asked, why, and its evidence."""
+
+    __tablename__ = "tracker_entry"
+    __table_args__ = (Index("ix_tracker_entry_subject", "subject"),)
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
+    subject: Mapped[str] = mapped_column(String(255), nullable=False)  # HMAC-SHA-256 hex, or the plain identifier
+    hashed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    client_id: Mapped[str] = mapped_column(String(1100), nullable=False)
+    service_id: Mapped[str] = mapped_column(String(1100), nullable=False)
+    user_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    issue: Mapped[str | None] = mapped_column(Text, nullable=True)
+    purpose: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    query_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    log_record_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -45,6 +45,7 @@ from gateway.db import open_engine
 from gateway.net import EdgeServer, WsgiServer
 from gateway.provision import auth_tls_key, open_registry, signing_keys
 from gateway.settings import NodeSettings, SetupError, token_pin
+from gateway.tracker import Tracker
 
 from ._live import NodeLive
 from ._shared import SharedFiles
@@ -210,6 +211,7 @@ class GatewayNode(NodeLive):
             server_id=self.server_id, conf=self.view, serverconf=self.serverconf, access=self.access,
             signing=self.signing, auth_check=self.auth_check, log=self.messagelog, own_ocsp=self.own_ocsp,
             clock=clock, monitoring=self.monitoring,
+            tracker=Tracker(self.serverconf, self.directory, clock=clock),  # "who looked at my data" (issue 20)
         )
         self._attach_opmonitoring()
 
@@ -352,6 +354,8 @@ class GatewayNode(NodeLive):
         self.own_ocsp.close()
         self.parts.backends.close()
         self.monitoring.close()
+        if self.parts.tracker is not None:  # the data tracker's queued entries go to the database
+            self.parts.tracker.close()
         if self._metrics_file is not None and self.metrics is not None:
             self.metrics.dump(self._metrics_file)  # a worker's last figures, for the main process
 

@@ -40,7 +40,7 @@ from trust.keys import write_atomic
 
 from gateway.settings import SETTINGS_FILE, NodeSettings, SetupError, with_changes
 
-BUNDLE_FILES = (SETTINGS_FILE, "anchor.xml", "sign-keys.json")
+BUNDLE_FILES = (SETTINGS_FILE, "anchor.xml", "sign-keys.json", "tracker.key")  # tracker.key: docs/tracker.md
 BUNDLE_DIRS = ("token", "keys", "certs", "csr")
 MAX_BUNDLE_BYTES = 16 << 20  # keys and certificates: kilobytes; a bigger "bundle" is not one
 
@@ -125,6 +125,6 @@ def join_cluster(directory: Path, bundle: bytes, passphrase: str, *, is_port: in
             continue
         target = directory / name
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(target, data, mode=0o600 if name.startswith(("token/", "keys/")) else 0o644)
+        write_atomic(target, data, mode=0o600 if name.startswith(("token/", "keys/", "tracker.key")) else 0o644)
     mine.save(directory)
     return mine

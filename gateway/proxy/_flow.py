@@ -37,7 +37,8 @@ from gateway.signing import MessageSignature
 
 from gateway.conf import ServerEntry
 from gateway.signing import SignedParts
-from ._entries import ExchangeIds, request_logged_on_failure
+from gateway.tracker import SeenRequest
+from ._entries import ExchangeIds, declared_purpose, request_logged_on_failure
 from ._gateway_parts import GatewayParts
 
 PROXY_VERSION = "sild/1"
@@ -200,6 +201,9 @@ class ServedCall(Protocol):
     def answer(self) -> ServedAnswer:
         """Call who answers; the answer made ready to sign."""
 
+    def seen(self) -> SeenRequest | None:
+        """The request as the data tracker reads it (None: a metaservice answered)."""
+
 
 def server_exchange(parts: GatewayParts, call: ServedCall, signature: MessageSignature, cert_der: bytes,
                     ocsp: list[bytes], at: dt.datetime, note: OpNote) -> Reply:
@@ -218,7 +222,9 @@ def server_exchange(parts: GatewayParts, call: ServedCall, signature: MessageSig
         note.answered()
         sig = parts.signing.sign_message(SignedParts(answer.signed), member=ids.service.provider.member)
         # request and answer on record together, before the answer leaves
-        parts.log.append_all([request_entry, answer.entry(ids, sig, parts.clock())])
+        record_id = parts.log.append_all([request_entry, answer.entry(ids, sig, parts.clock())])
+    if parts.tracker is not None:  # "who looked at my data": a queue append, never a failure
+        parts.tracker.observe(call.seen, record_id, purpose=declared_purpose(ids))
     ctype, body = encode_message(answer.parts, signature=sig.signature, hash_chain_result=sig.hash_chain_result,
                                  hash_chain=sig.hash_chain)
     return "200 OK", [("Content-Type", ctype), ("X-Road-Request-Id", ids.x_request_id), *answer.headers,

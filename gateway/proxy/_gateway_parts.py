@@ -16,6 +16,7 @@ from trust.protocol import SecurityServerId
 
 from gateway.monitoring import MonitoringFeed
 from gateway.serverconf import AccessChecker, ServerConf
+from gateway.tracker import Tracker
 
 from ._backends import BackendClients
 from ._context import AuthCertCheck, Clock, GlobalConfView, MessageLogSink, MessageSigning, OwnOcsp
@@ -37,3 +38,4 @@ class GatewayParts:
     monitoring: "MonitoringFeed | None" = None
     backends: "BackendClients" = field(default_factory=lambda: BackendClients())
     extra: dict[str, Any] = field(default_factory=dict)
+    tracker: "Tracker | None" = None  # the data tracker, on a provider's gateway (gateway.tracker)

@@ -30,6 +30,7 @@ from gateway.net import (
 )
 from gateway.serverconf import ServiceInfo
 from gateway.signing import MessageSignature
+from gateway.tracker import SeenRequest
 
 from . import _metaservice_calls as metaservice_calls
 from ._backends import BackendClients
@@ -93,6 +94,11 @@ class SoapServed:
         signed = ((out_type.split(";")[0].strip(), out), *((a.mime, a.data) for a in atts))
         return ServedAnswer(signed, [Part(out_type, out), *atts],
                             (("X-Hash-Algorithm", "SHA-512"), ("X-Original-Content-Type", answer_type)))
+
+    def seen(self) -> SeenRequest | None:
+        h, ids = self._soap.header, self.ids
+        return None if self._meta is not None else SeenRequest(
+            "SOAP", ids.client, ids.service, ids.query_id, h.user_id, h.issue, soap=self._soap)
 
     def _call_backend(self, local: ServiceInfo) -> tuple[bytes, str]:
         part = self.msg[0]
@@ -175,6 +181,13 @@ class RestServed:
         signed = ((MIME_REST_RESPONSE, out_head), *(((MIME_REST_BODY, out_body),) if out_body else ()))
         parts = [Part(MIME_REST_RESPONSE, out_head)] + ([Part(MIME_REST_BODY, out_body)] if out_body else [])
         return ServedAnswer(signed, parts, (("X-Road-Message-Type", "REST"),))
+
+    def seen(self) -> SeenRequest | None:
+        ids, headers = self.ids, self._head.headers
+        return None if self._meta is not None else SeenRequest(
+            "REST", ids.client, ids.service, ids.query_id, header_value(headers, "X-Road-UserId"),
+            header_value(headers, "X-Road-Issue"), rest_path=self._rest_path or "/", rest_query=self._query,
+            headers=tuple(headers))
 
     def _call_backend(self, local: ServiceInfo) -> tuple[int, str, list[tuple[str, str]], bytes]:
         head, ids, query = self._head, self.ids, self._query

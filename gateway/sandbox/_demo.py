@@ -350,6 +350,12 @@ class Demo:
         policies = load_tree(directory / "conf").to_trust_policies()
         return verify_container(data, policies, require_timestamp=require_timestamp)
 
+    # -- with --tracker ----------------------------------------------------------------------
+    def tracker(self) -> None:
+        from ._demo_tracker import show_tracker
+
+        show_tracker(self)
+
     def close(self) -> None:
         self.http.close()
 

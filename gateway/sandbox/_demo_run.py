@@ -31,10 +31,11 @@ STEPS = (
     ("No single point of failure", "no_single_point_of_failure"),
     ("Evidence: the exchange of step 3 as ASiC-E", "evidence"),
 )
+TRACKER_STEP = ("Data tracker: who read a FI person's tax record", "tracker")  # sild demo --tracker
 
 
 def run_demo(*, keep: bool = False, directory: Path | None = None, console: Console | None = None,
-             timeout: float = 120.0) -> int:
+             timeout: float = 120.0, tracker: bool = False) -> int:
     """Run every step; returns the exit code (0 when every step held)."""
     from gateway.sandbox import down
 
@@ -55,7 +56,7 @@ def run_demo(*, keep: bool = False, directory: Path | None = None, console: Cons
     console.line(f"Everything runs on 127.0.0.1 in {root}.")
     failed = interrupted = False
     try:
-        for title, method in STEPS:
+        for title, method in STEPS + ((TRACKER_STEP,) if tracker else ()):
             with console.step(title):
                 getattr(demo, method)()
     except KeyboardInterrupt:

@@ -51,7 +51,7 @@ from ._hints import sild_hint
 from ._record import STATE_FILE, SandboxError, classify, record_setup
 from ._restart import http_ok as _http_ok, ocsp_ready as _ocsp_ready, reachable as _reachable, wait as _wait
 from ._restart import start_again
-from ._topology import GATEWAYS, INSTANCES, MEMBER_NAMES, RIGHTS, SERVICES, SUBSYSTEM_NAMES
+from ._topology import GATEWAYS, INSTANCES, MEMBER_NAMES, RIGHTS, SERVICES, SUBSYSTEM_NAMES, TRACKED
 
 PIN = "sandbox-pin"  # the sandbox is for development machines only
 ADMIN_KEY_FILE = "admin-api-key"  # a gateway's admin API key, kept beside its token.pin
@@ -334,6 +334,10 @@ def _configure_services(gws: dict[str, dict[str, Any]], urls: dict[str, str]) ->
                              document=service_description(described, service_url))
     for client, provider, code in RIGHTS:
         confs[provider].grant(provider, code, client)
+    from gateway.tracker import make_rule, save_rule  # the data owner declares its services' subjects
+
+    for provider, code, source, expression, namespaces in TRACKED:
+        save_rule(confs[provider], make_rule(provider, code, source, expression, namespaces))
     for engine in engines:
         engine.dispose()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trust.protocol import parse_client
+from trust.protocol import ClientId, parse_client
 
 INSTANCES = ("EE", "FI")
 
@@ -46,4 +46,11 @@ RIGHTS = (
     (TAX, VERO, "getTaxRecord"), (TAX, VERO, "income"), (TAX, DVV, "residents"),
     (VERO, POPULATION, "getPerson"), (VERO, POPULATION, "persons"),
     (BANK, POPULATION, "getPerson"), (BANK, POPULATION, "persons"),
+)
+
+# (provider, service code, source, expression, XPath namespaces): where the data tracker of the
+# provider's gateway finds the data subject of a request (issue 20; docs/tracker.md)
+TRACKED: tuple[tuple[ClientId, str, str, str, dict[str, str]], ...] = (
+    (VERO, "getTaxRecord", "xpath", "vero:getTaxRecord/vero:personCode", {"vero": "http://vero.sandbox.sild.eu/producer"}),
+    (VERO, "income", "path", "/{personCode}", {}),
 )

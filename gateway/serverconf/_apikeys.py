@@ -8,7 +8,9 @@ Roles (checked by :mod:`gateway.admin._auth`):
 * ``admin`` - everything;
 * ``service-admin`` - clients, services, endpoints, access rights, local groups;
 * ``auditor`` - message log export and operational monitoring data;
-* ``viewer`` - read-only views of configuration, status and metrics.
+* ``viewer`` - read-only views of configuration, status and metrics;
+* ``tracker`` - only the data tracker's list of one data subject (the data owner's
+  citizen portal: it sees who read a person's data, nothing of the configuration).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from gateway.db import schema as m
 from ._conf import ServerConf
 from ._errors import InvalidInput, NotFound
 
-ROLES = ("admin", "service-admin", "auditor", "viewer")
+ROLES = ("admin", "service-admin", "auditor", "viewer", "tracker")
 PREFIX = KEY_PREFIX
 
 

@@ -34,7 +34,7 @@ class _Parts(SimpleNamespace):
 
     def __init__(self, *, verify_fails: bool = False) -> None:
         steps: list[Any] = []
-        super().__init__(steps=steps, clock=lambda: AT)
+        super().__init__(steps=steps, clock=lambda: AT, tracker=None)
         self.signing = SimpleNamespace(
             sign_message=lambda data, member: steps.append(("sign", data.parts, member)) or MessageSignature(b"<s/>"),
             verify=self._verify if not verify_fails else self._refuse)
