@@ -43,6 +43,7 @@ from ._records import records_blueprint
 from ._requests import requests_blueprint
 from ._rights import rights_blueprint
 from ._services import services_blueprint
+from .ui import ui_blueprints
 from .upkeep import anchor_blueprint, backup_blueprint, status_blueprint
 
 BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
@@ -67,6 +68,8 @@ def create_app(config: AdminConfig | Any) -> Flask:
     install_audit(app, config)  # every state-changing call, one hook (gateway.admin._audit)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint(config))
+    for page_group in ui_blueprints(config):  # the admin web UI at /ui, on the same API (gateway.admin.ui)
+        app.register_blueprint(page_group)
     return app
 
 

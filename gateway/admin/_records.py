@@ -1,7 +1,8 @@
 """Evidence for auditors: one exchange from the message log as ASiC-E, and op-monitoring records.
 
 Both need the ``auditor`` role (or ``admin``) and answer 404 when the gateway runs
-without the store they read.
+without the store they read. ``GET /api/v1/messagelog/records`` finds the exchanges
+to export by query id, client, service or time (the admin UI's search).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from gateway.messagelog import export_exchange
+from trust.infra import parse_since
+
+from gateway.messagelog import export_exchange, search_records
 from gateway.serverconf import parse_client_text
 
 from ._auth import Routes
@@ -36,6 +39,28 @@ def records_blueprint(config: AdminConfig) -> Blueprint:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in query_id)[:100]
         return Response(data, content_type=ASIC_MIME,
                         headers={"Content-Disposition": f'attachment; filename="{safe}-{direction}.asice"'})
+
+    @api.route("GET", "/api/v1/messagelog/records", "auditor")
+    def find_records() -> Any:
+        if config.messagelog is None:
+            raise ApiError(404, "gateway.admin.no_messagelog", "the message log is not enabled on this gateway")
+        args = request.args
+        try:
+            since, until = parse_since(args.get("since")), parse_since(args.get("until"))
+        except ValueError as exc:
+            raise ApiError(400, "gateway.admin.bad_query", str(exc).replace("since", "since/until", 1)) from None
+        numbers = {}
+        for name, default in (("limit", 50), ("before", None)):
+            raw = args.get(name)
+            if raw and not raw.isdigit():
+                raise ApiError(400, "gateway.admin.bad_query", f"{name} must be a positive integer")
+            numbers[name] = int(raw) if raw else default
+        found = search_records(config.messagelog, query_id=args.get("query_id") or None,
+                               client=args.get("client") or None, service=args.get("service") or None,
+                               since=since, until=until, before=numbers["before"], limit=numbers["limit"] or 50)
+        limit = min(numbers["limit"] or 50, 500)
+        return jsonify(records=[r.to_json() for r in found],
+                       next_before=found[-1].id if len(found) == limit else None)
 
     @api.route("GET", "/api/v1/opmonitoring/records", "auditor")
     def op_records() -> Any:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._lock import CommitLock
     from ._log import MessageLog
     from ._records import Attachment, LogEntry, MessageLogConfig, RecordNotFound, TimestampingOverdue
+    from ._search import RecordSummary, search_records
     from ._timestamper import Timestamper, evidence_stamper
 
 __all__ = [
@@ -30,12 +31,14 @@ __all__ = [
     "MessageLogConfig",
     "NotTimestamped",
     "RecordNotFound",
+    "RecordSummary",
     "SAFETY_NET_PAGES",
     "Timestamper",
     "TimestampingOverdue",
     "WalCheckpointer",
     "evidence_stamper",
     "export_exchange",
+    "search_records",
     "verify_archive_chain",
 ]
 
@@ -49,11 +52,13 @@ __getattr__, __dir__ = attach(__name__, {
     "MessageLogConfig": "._records",
     "NotTimestamped": "._archive",
     "RecordNotFound": "._records",
+    "RecordSummary": "._search",
     "SAFETY_NET_PAGES": "._checkpoint",
     "Timestamper": "._timestamper",
     "TimestampingOverdue": "._records",
     "WalCheckpointer": "._checkpoint",
     "evidence_stamper": "._timestamper",
     "export_exchange": "._archive",
+    "search_records": "._search",
     "verify_archive_chain": "._archive",
 })

@@ -79,7 +79,8 @@ def test_health_and_description_are_open(admin: Admin) -> None:
     assert spec["openapi"].startswith("3.0")
     # every route of the app is described, and every described path exists
     described = {p.replace("{", "<").replace("}", ">") for p in spec["paths"]}
-    routes = {r.rule.replace("<int:", "<") for r in admin.app.url_map.iter_rules() if r.endpoint != "static"}
+    routes = {r.rule.replace("<int:", "<") for r in admin.app.url_map.iter_rules()
+              if r.endpoint != "static" and not r.endpoint.startswith(("ui.", "ui_assets."))}  # the web UI is no API
     assert described == routes
 
 
@@ -255,3 +256,32 @@ def test_openapi_is_a_valid_openapi_3_document() -> None:
     validator = pytest.importorskip("openapi_spec_validator", reason="openapi-spec-validator is an optional test tool")
     spec = yaml.safe_load((Path(__file__).resolve().parents[3] / "gateway" / "admin" / "admin_api.yaml").read_text())
     validator.validate(spec)
+
+
+def test_message_log_search_by_exchange_client_service_and_time(admin: Admin) -> None:
+    later = T0 + dt.timedelta(hours=2)
+    other = SubsystemId("EE", "COM", "20000009", "shop")
+    for query_id, client, at in (("q-find-1", CONSUMER, T0), ("q-find-2", other, later), ("q-find-3", CONSUMER, later)):
+        message = f"<env>{query_id}</env>".encode()
+        admin.log.append(LogEntry(query_id=query_id, client=client, service=PROVIDER.service("find"), side="server",
+                                  direction="request", kind="SOAP", message=message, signature=b"<sig/>",
+                                  logged_at=at))
+
+    def found(**query: str) -> list[str]:
+        answer = admin.call("GET", "/api/v1/messagelog/records", role="auditor", params={"service": "find", **query})
+        assert answer.status_code == 200, answer.text
+        return [r["query_id"] for r in answer.json()["records"]]
+
+    assert found() == ["q-find-3", "q-find-2", "q-find-1"]  # newest first
+    assert found(query_id="q-find-2") == ["q-find-2"]
+    assert found(client="20000002/app") == ["q-find-3", "q-find-1"]
+    assert found(since=(T0 + dt.timedelta(hours=1)).isoformat()) == ["q-find-3", "q-find-2"]
+    assert found(until=T0.isoformat()) == ["q-find-1"]
+    first = admin.call("GET", "/api/v1/messagelog/records", role="auditor", params={"service": "find", "limit": "2"})
+    assert first.json()["next_before"] is not None
+    assert found(before=str(first.json()["next_before"])) == ["q-find-1"]
+    record = first.json()["records"][0]
+    assert record["client"] == CONSUMER.typed_text() and record["timestamped"] is False
+    assert admin.call("GET", "/api/v1/messagelog/records", role="service-admin").status_code == 403
+    bad = admin.call("GET", "/api/v1/messagelog/records?since=yesterday", role="auditor")
+    assert bad.status_code == 400 and error_code(bad) == "gateway.admin.bad_query"

@@ -40,11 +40,11 @@ def test_migration_creates_every_table_and_is_idempotent(tmp_path: Path) -> None
     open_engine(tmp_path / "m.db")  # second start: nothing to do, no error
     tables = set(inspect(engine).get_table_names())
     assert {"client", "service", "access_right", "local_group", "ml_record", "ml_timestamp", "op_record",
-            "gateway_alembic_version", "audit_log"} <= tables
+            "gateway_alembic_version", "audit_log", "ui_users", "ui_sessions", "ui_login_failures"} <= tables
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
-        assert conn.execute(text("SELECT version_num FROM gateway_alembic_version")).scalar() == "0003_audit_log"
+        assert conn.execute(text("SELECT version_num FROM gateway_alembic_version")).scalar() == "0004_ui_accounts"
     normal = open_engine(tmp_path / "m.db", synchronous="NORMAL")
     with normal.connect() as conn:
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 1

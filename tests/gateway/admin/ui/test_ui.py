@@ -1,0 +1,249 @@
+"""The gateway's admin UI in Chromium: sign-in per role, refusals, CSRF, logout, and the main flows end to end.
+
+Each test opens its own browser context (its own cookies) on gw1's admin port
+(HTTPS) and acts as an operator would: through labels, buttons and links.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from lxml import etree
+
+from gateway.admin import admin_client_context, admin_url
+from gateway.serverconf import create_api_key
+from trust.protocol import ServiceId, build_request
+
+from tests.gateway._world import World
+from tests.gateway.admin.ui.conftest import GW1, Ui, sild
+
+pytestmark = pytest.mark.browser
+
+POP_GW = "EE/GOV/70000002/gw1"
+VERO_NS = "http://vero.sandbox.sild.eu/producer"
+
+
+def nav(page: Any) -> list[str]:
+    return [t.strip() for t in page.locator("nav.side a").all_inner_texts()]
+
+
+def error_box(page: Any) -> str:
+    return " ".join(page.locator(".error").all_inner_texts())
+
+
+def test_each_role_signs_in_and_is_offered_only_its_pages(ui: Ui) -> None:
+    olga = ui.login("olga")
+    assert "Healthy: traffic flows." in olga.inner_text("main")
+    assert "Signed in as olga" in olga.inner_text("header")
+    assert nav(olga) == ["Dashboard", "Clients", "Services", "Keys and certificates", "Message log", "Audit log"]
+    ui.shot(olga, "dashboard")
+    sven = ui.login("sven")
+    assert nav(sven) == ["Dashboard", "Clients", "Services", "Keys and certificates"]
+    sven.goto(ui.url + "/keys")  # a page everyone may read, but without the security officer's forms
+    assert sven.get_by_role("button", name="Generate key").count() == 0
+    assert ui.login("sofia").get_by_role("link", name="Message log").count() == 1
+
+
+def test_a_role_without_the_right_is_refused_with_the_code(ui: Ui) -> None:
+    sven = ui.login("sven")
+    answer = sven.goto(ui.url + "/messagelog")
+    assert answer.status == 403
+    assert "gateway.admin.ui.forbidden" in error_box(sven) and "security officer" in error_box(sven)
+    sven.goto(ui.url + "/clients")
+    assert sven.get_by_role("button", name="Add client").count() == 0
+    # a POST made by hand is refused just the same
+    refused = sven.evaluate("""async () => {
+        const token = document.querySelector('meta[name="csrf-token"]').content;
+        const form = new URLSearchParams({csrf_token: token, id: "EE/GOV/70000001/sneaky", is_auth: "http"});
+        const r = await fetch("/ui/clients/add", {method: "POST", body: form});
+        return r.status; }""")
+    assert refused == 403
+    sven.goto(ui.url + "/clients")
+    assert "sneaky" not in sven.inner_text("main")
+
+
+def test_a_post_without_or_with_a_wrong_csrf_token_is_refused_and_recorded(ui: Ui) -> None:
+    reino = ui.login("reino")
+    reino.goto(ui.url + "/clients")
+    statuses = reino.evaluate("""async () => {
+        const out = [];
+        for (const token of [null, "0".repeat(64)]) {
+            const form = new URLSearchParams({id: "EE/GOV/70000001/forged", is_auth: "http"});
+            if (token) form.set("csrf_token", token);
+            const r = await fetch("/ui/clients/add", {method: "POST", body: form});
+            out.push([r.status, (await r.text()).includes("gateway.admin.ui.csrf")]);
+        }
+        return out; }""")
+    assert statuses == [[403, True], [403, True]]
+    reino.goto(ui.url + "/clients")
+    assert "forged" not in reino.inner_text("main")
+    olga = ui.login("olga")
+    olga.goto(ui.url + "/audit?q=reino+csrf")
+    assert olga.locator("table.data tbody tr").count() >= 2
+    assert "gateway.admin.ui.csrf" in olga.inner_text("table.data")
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(ui: Ui) -> None:
+    page = ui.login("olga")
+    copied = page.context.cookies()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r".*/ui/login$"))
+    page.goto(ui.url + "/")
+    assert page.url.startswith(ui.url + "/login")
+    thief = ui.browser.new_context(ignore_https_errors=True)
+    thief.add_cookies(copied)
+    stolen = thief.new_page()
+    stolen.goto(ui.url + "/clients")
+    assert stolen.url.startswith(ui.url + "/login?next=")
+
+
+def test_a_wrong_password_is_refused_in_plain_words(ui: Ui) -> None:
+    context = ui.browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    page.goto(ui.url + "/login")
+    page.get_by_label("User name").fill("olga")
+    page.get_by_label("Password").fill("not the password at all")
+    page.get_by_role("button", name="Log in").click()
+    assert "wrong user name or password" in error_box(page) and "trust.accounts.login_refused" in error_box(page)
+    ui.shot(page, "login-refused")
+
+
+def test_the_registration_officer_adds_a_client_and_deletes_it_after_confirming(ui: Ui) -> None:
+    page = ui.login("reino")
+    page.goto(ui.url + "/clients")
+    page.get_by_label("Client identifier").fill("EE/GOV/70000001/archive")
+    page.get_by_role("button", name="Add client").click()
+    assert "Client EE/GOV/70000001/archive added" in page.inner_text(".notice")
+    row = page.locator("tr", has_text="EE/GOV/70000001/archive")
+    assert "SAVED" in row.inner_text()
+    page.get_by_label("Client identifier").fill("EE/GOV/70000001/archive")
+    page.get_by_role("button", name="Add client").click()
+    assert "gateway.serverconf.already_exists" in error_box(page)
+    ui.shot(page, "clients")
+    page.goto(ui.url + "/clients?q=archive")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("tr", has_text="EE/GOV/70000001/archive").get_by_role("link", name="Delete").click()
+    page.wait_for_load_state()
+    assert "deleted" in page.inner_text(".notice")
+    assert "EE/GOV/70000001/archive" not in page.inner_text("table.data")
+
+
+def _bank_calls_tax(world: World) -> httpx.Response:
+    body = etree.Element(f"{{{VERO_NS}}}getTaxRecord")
+    etree.SubElement(body, f"{{{VERO_NS}}}personCode").text = "010190-123M"
+    message = build_request(client=_bank(), service=ServiceId("EE", "GOV", "70000001", "tax", "getTaxRecord", "v1"),
+                            query_id=f"ui-{time.time_ns()}", body=body, user_id="EE38001010000")
+    return httpx.post(world.gateways[POP_GW].is_url + "/", content=message, timeout=30, trust_env=False,
+                      headers={"Content-Type": "text/xml; charset=utf-8"})
+
+
+def _bank() -> Any:
+    from trust.protocol import parse_client
+
+    return parse_client("EE/COM/10000003/bank")
+
+
+def test_the_service_administrator_adds_a_wsdl_and_grants_a_right_and_the_exchange_then_succeeds(
+        ui: Ui, world: World) -> None:
+    before = _bank_calls_tax(world)
+    assert before.status_code != 200  # TAX publishes no such service yet
+    page = ui.login("sven")
+    page.goto(ui.url + "/services?client=EE/GOV/70000001/tax")
+    page.get_by_label("URL").fill(world.backends.urls["vero"] + "/wsdl")  # type: ignore[attr-defined]
+    page.get_by_label("Enable its services at once").check()
+    page.get_by_role("button", name="Add description").click()
+    assert "added" in page.inner_text(".notice")
+    assert "getTaxRecord" in page.locator("table.data").nth(1).inner_text()
+    page.get_by_label("Service", exact=True).select_option("getTaxRecord")
+    page.get_by_label("Subject").fill("EE/COM/10000003/bank")
+    page.get_by_role("button", name="Grant").click()
+    assert "may now call getTaxRecord" in page.inner_text(".notice")
+    assert "SUBSYSTEM:EE/COM/10000003/bank" in page.locator("table.data").nth(2).inner_text()
+    ui.shot(page, "services")
+    deadline = time.monotonic() + 60
+    while (answer := _bank_calls_tax(world)).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(1)  # the running gateways take the change without a restart, within seconds
+    assert answer.status_code == 200, answer.text
+    assert b"getTaxRecordResponse" in answer.content
+
+
+def test_the_security_officer_generates_a_sign_key_downloads_its_csr_and_deletes_it(ui: Ui) -> None:
+    page = ui.login("sofia")
+    page.goto(ui.url + "/keys")
+    page.get_by_label("Usage").select_option("sign")
+    page.get_by_label("Algorithm").select_option("ec-p256")
+    page.get_by_label("Label").fill("ui rotation")
+    page.get_by_role("button", name="Generate key").click()
+    notice = page.inner_text(".notice")
+    key_id = re.search(r"Key (\S+) generated", notice).group(1)  # type: ignore[union-attr]
+    row = page.locator("tr", has_text="ui rotation")
+    ui.shot(page, "keys")
+    with page.expect_download() as download:
+        row.get_by_role("button", name="Download CSR").click()
+    csr = Path(download.value.path()).read_text()
+    assert csr.startswith("-----BEGIN CERTIFICATE REQUEST-----")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    page.wait_for_load_state()
+    assert f"The key {key_id} was deleted." in page.inner_text(".notice")
+    assert "ui rotation" not in page.inner_text("main")
+
+
+def test_the_observer_finds_an_exchange_and_downloads_evidence_that_sild_asic_verify_accepts(
+        ui: Ui, world: World, tmp_path: Path) -> None:
+    node = world.gateways[GW1]
+    query_id = f"ui-evidence-{time.time_ns()}"
+    answer = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M", trust_env=False, timeout=30,
+                       headers={"X-Road-Client": "EE/GOV/70000001/tax", "X-Road-Id": query_id})
+    assert answer.status_code == 200, answer.text
+    assert node.timestamp_now() >= 2
+    page = ui.login("olga")
+    page.goto(ui.url + "/messagelog")
+    page.get_by_label("Client").fill("GOV/70000001/tax")
+    page.get_by_label("Service").fill("vero")
+    page.get_by_role("button", name="Search").click()
+    row = page.locator("tr", has_text=query_id).filter(has_text="request").first
+    assert "yes" in row.inner_text()  # timestamped
+    ui.shot(page, "messagelog")
+    with page.expect_download() as download:
+        row.get_by_role("link", name="Download ASiC-E").click()
+    container = tmp_path / "exchange.asice"
+    download.value.save_as(container)
+    verified = sild("asic", "verify", str(container), "--conf", str(_verification_conf(world, tmp_path)))
+    assert verified.exit_code == 0, verified.output
+    assert "valid" in verified.output
+
+
+def _verification_conf(world: World, base: Path) -> Path:
+    """A verification configuration tree of the world's instances (what `sild asic verify --conf` reads)."""
+    import dataclasses
+
+    from federation.model import ConfigurationSource, write_shared_parameters
+    from trust.pki import cert_der
+
+    conf = base / "conf"
+    for instance, shared in world.shared.items():
+        (conf / instance).mkdir(parents=True)
+        source = ConfigurationSource("127.0.0.1:1", (cert_der(world.cas[instance].root_cert),))  # never fetched
+        document = write_shared_parameters(dataclasses.replace(shared, sources=(source,)))
+        (conf / instance / "shared-params.xml").write_bytes(document)
+        (conf / instance / "shared-params.xml.metadata").write_text('{"configurationVersion": "6"}')
+    (conf / "instance-identifier").write_text("EE")
+    return conf
+
+
+def test_the_audit_log_shows_ui_actions_as_the_ui_users(ui: Ui, world: World) -> None:
+    page = ui.login("sysa")
+    page.goto(ui.url + "/audit?q=ui+login+sysa")
+    assert "sysa" in page.locator("table.data tbody tr").first.inner_text()
+    # the API's own view of the same log names the UI user on the ui channel
+    _kid, secret = create_api_key(world.gateways[GW1].serverconf, ["auditor"], "ui test reader")
+    entries = httpx.get(admin_url(ui.directory) + "/api/v1/audit", headers={"Authorization": f"Bearer {secret}"},
+                        verify=admin_client_context(ui.directory), trust_env=False, timeout=30).json()["entries"]
+    assert any(e["channel"] == "ui" and e["actor"] == "sysa" and e["operation"] == "ui login" for e in entries)
+    ui.shot(page, "audit")
