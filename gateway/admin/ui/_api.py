@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,17 +56,25 @@ class ApiFailure(GatewayError):
 
 @dataclass(frozen=True)
 class Answer:
-    """What the API answered: status, headers and body (JSON decoded when it is JSON)."""
+    """What the API answered: status, headers and body (JSON decoded when it is JSON).
+
+    A streamed answer (``call(..., stream=True)``, a backup) has ``chunks`` instead of
+    ``data``: the body is passed on as it is read, never held whole in memory.
+    """
 
     status: int
     headers: dict[str, str]
     data: bytes
     json: Any = field(default=None)
+    chunks: Iterable[bytes] | None = None
 
 
 def call(user: str, roles: Collection[str], method: str, path: str, *, body: Any = None, raw: bytes | None = None,
-         content_type: str | None = None, query: dict[str, str] | None = None) -> Answer:
-    """Call ``method path`` of this app's API as ``user``; :class:`ApiFailure` for a 4xx or 5xx answer."""
+         content_type: str | None = None, query: dict[str, str] | None = None, stream: bool = False) -> Answer:
+    """Call ``method path`` of this app's API as ``user``; :class:`ApiFailure` for a 4xx or 5xx answer.
+
+    With ``stream`` a successful answer's body is left unread in :attr:`Answer.chunks`.
+    """
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     identity = ApiKeyInfo(0, api_roles(roles), user, dt.datetime.now(dt.timezone.utc), False)
     builder = EnvironBuilder(
@@ -77,13 +85,15 @@ def call(user: str, roles: Collection[str], method: str, path: str, *, body: Any
     )
     with app.app_context():  # a fresh ``g`` for the inner call, as for any request
         chunks, status, headers = run_wsgi_app(app.wsgi_app, builder.get_environ())
-        try:
-            data = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
     code = int(status.split()[0])
+    if stream and code < 400:
+        return Answer(code, dict(headers), b"", None, chunks)
+    try:
+        data = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
     decoded = json.loads(data) if data and headers.get("Content-Type", "").startswith("application/json") else None
     if code >= 400:
         shape = decoded if isinstance(decoded, dict) else {}

@@ -26,7 +26,7 @@ def traffic_last_hour(now: float) -> dict[str, Any] | None:
     try:
         answer = api("GET", "/api/v1/opmonitoring/records",
                      query={"records_from": str(int(now) - 3600), "records_to": str(int(now)),
-                            "fields": "succeeded", "limit": "100000"})
+                            "fields": "succeeded", "limit": "10000"})
     except ApiFailure:
         return None
     records = answer.json.get("records", []) if isinstance(answer.json, dict) else []

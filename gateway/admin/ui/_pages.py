@@ -28,6 +28,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Clients", f"{PREFIX}/clients"),
     NavItem("Services", f"{PREFIX}/services"),
     NavItem("Keys and certificates", f"{PREFIX}/keys"),
+    NavItem("Anchor", f"{PREFIX}/anchor"),
     NavItem("Message log", f"{PREFIX}/messagelog", EVIDENCE),
+    NavItem("Traffic", f"{PREFIX}/traffic", EVIDENCE),
     NavItem("Audit log", f"{PREFIX}/audit", EVIDENCE),
+    NavItem("Settings", f"{PREFIX}/settings"),
+    NavItem("Backup", f"{PREFIX}/backup", SYSTEM),
 )

@@ -40,10 +40,13 @@ def test_each_role_signs_in_and_is_offered_only_its_pages(ui: Ui) -> None:
     olga = ui.login("olga")
     assert "Healthy: traffic flows." in olga.inner_text("main")
     assert "Signed in as olga" in olga.inner_text("header")
-    assert nav(olga) == ["Dashboard", "Clients", "Services", "Keys and certificates", "Message log", "Audit log"]
+    assert "Traffic, last hour" in olga.inner_text("main")  # the observer reads operational monitoring
+    assert nav(olga) == ["Dashboard", "Clients", "Services", "Keys and certificates", "Anchor", "Message log",
+                         "Traffic", "Audit log", "Settings"]
     ui.shot(olga, "dashboard")
     sven = ui.login("sven")
-    assert nav(sven) == ["Dashboard", "Clients", "Services", "Keys and certificates"]
+    assert nav(sven) == ["Dashboard", "Clients", "Services", "Keys and certificates", "Anchor", "Settings"]
+    assert "Backup" in nav(ui.login("sysa")) and "Backup" not in nav(olga)
     sven.goto(ui.url + "/keys")  # a page everyone may read, but without the security officer's forms
     assert sven.get_by_role("button", name="Generate key").count() == 0
     assert ui.login("sofia").get_by_role("link", name="Message log").count() == 1
@@ -247,3 +250,89 @@ def test_the_audit_log_shows_ui_actions_as_the_ui_users(ui: Ui, world: World) ->
                         verify=admin_client_context(ui.directory), trust_env=False, timeout=30).json()["entries"]
     assert any(e["channel"] == "ui" and e["actor"] == "sysa" and e["operation"] == "ui login" for e in entries)
     ui.shot(page, "audit")
+
+
+def test_an_anchor_is_shown_by_its_fingerprint_first_and_a_refusal_is_explained(ui: Ui, world: World,
+                                                                               tmp_path: Path) -> None:
+    from federation.anchor import anchor_fingerprint, write_anchor
+    from federation.model import AnchorSource, ConfigurationAnchor
+    from trust.pki import cert_der
+
+    data = write_anchor(ConfigurationAnchor("EE", (AnchorSource(
+        "http://127.0.0.1:9/internalconf", (cert_der(world.cas["EE"].root_cert),)),)))
+    path = tmp_path / "anchor.xml"
+    path.write_bytes(data)
+    page = ui.login("sofia")
+    page.goto(ui.url + "/anchor")
+    assert "No anchor is installed yet." in page.inner_text("main")
+    page.get_by_label("Anchor file (XML)").set_input_files(str(path))
+    page.get_by_role("button", name="Show its fingerprint").click()
+    assert page.inner_text("#new-fingerprint") == anchor_fingerprint(data)
+    ui.shot(page, "anchor")
+    page.get_by_role("button", name="The fingerprints match: install").click()
+    # nothing answers at the anchor's source: the API refuses, in plain words, and nothing changes
+    assert "gateway.anchor.refused" in error_box(page) and "127.0.0.1:9" in error_box(page)
+    assert "No anchor is installed yet." in page.inner_text("main")
+    assert not (world.gateways[GW1].directory / "anchor.xml").exists()
+
+
+def test_the_system_administrator_changes_a_setting_live(ui: Ui, world: World) -> None:
+    from gateway.settings import NodeSettings, federations_text
+
+    directory = world.gateways[GW1].directory
+    before = federations_text(NodeSettings.load(directory).allowed_federations)
+    page = ui.login("sysa")
+    page.goto(ui.url + "/settings")
+    try:
+        page.get_by_label("Setting").select_option("allowed_federations")
+        page.get_by_label("New value").fill("FI")
+        page.get_by_role("button", name="Change").click()
+        assert "Setting allowed_federations changed to 'FI'; it is in effect now." in page.inner_text(".notice")
+        assert NodeSettings.load(directory).allowed_federations == ("FI",)
+        page.get_by_label("Setting").select_option("ocsp_interval_seconds")
+        page.get_by_label("New value").fill("soon")
+        page.get_by_role("button", name="Change").click()
+        assert "gateway.setup.error" in error_box(page) and "wants a whole number" in error_box(page)
+    finally:
+        page.get_by_label("Setting").select_option("allowed_federations")
+        page.get_by_label("New value").fill(before)
+        page.get_by_role("button", name="Change").click()
+    assert federations_text(NodeSettings.load(directory).allowed_federations) == before
+    observer = ui.login("olga")
+    observer.goto(ui.url + "/settings")
+    assert observer.get_by_role("button", name="Change").count() == 0
+
+
+def test_the_system_administrator_downloads_an_encrypted_backup(ui: Ui) -> None:
+    page = ui.login("sysa")
+    page.get_by_role("link", name="Backup").click()
+    page.get_by_label("Passphrase (optional)").fill("a backup passphrase")
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Download a backup").click()
+    data = Path(download.value.path()).read_bytes()
+    assert data.startswith(b"SILDBAK\x01") and len(data) > 10_000  # sealed with the passphrase
+    ui.shot(page, "backup")
+
+
+def test_the_traffic_page_draws_requests_per_interval_and_latency_per_service(ui: Ui, world: World) -> None:
+    node = world.gateways[GW1]
+    for _ in range(3):
+        answer = httpx.get(node.is_url + "/r1/FI/GOV/0245437-2/vero/income/010190-123M", trust_env=False, timeout=30,
+                           headers={"X-Road-Client": "EE/GOV/70000001/tax"})
+        assert answer.status_code == 200, answer.text
+    page = ui.login("olga")
+    page.get_by_role("link", name="Traffic").click()
+    deadline = time.monotonic() + 30
+    while page.locator("tr", has_text="vero/income").count() == 0 and time.monotonic() < deadline:
+        time.sleep(1)  # the gateway writes its monitoring records a second or so after the exchange
+        page.reload()
+    chart = page.locator("svg.chart")
+    assert "Requests and failures per interval, last 24 hours" in chart.locator("title").first.text_content()
+    row = page.locator("tr", has_text="vero/income")
+    cells = row.locator("td").all_inner_texts()
+    assert int(cells[1]) >= 3 and cells[3] != ""  # requests, and a median latency
+    ui.shot(page, "traffic")
+    page.get_by_label("Period").select_option("1")
+    page.get_by_label("Service").select_option(cells[0])
+    page.get_by_role("button", name="Show").click()
+    assert f"last 1 hours, {cells[0]}" in page.locator("svg.chart title").first.text_content()
