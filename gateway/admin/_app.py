@@ -44,7 +44,7 @@ from ._requests import requests_blueprint
 from ._rights import rights_blueprint
 from ._services import services_blueprint
 from .ui import ui_blueprints
-from .upkeep import anchor_blueprint, backup_blueprint, status_blueprint
+from .upkeep import anchor_blueprint, apikeys_blueprint, backup_blueprint, status_blueprint
 
 BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     status_blueprint, clients_blueprint, services_blueprint, rights_blueprint, groups_blueprint, records_blueprint,
@@ -54,6 +54,7 @@ BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     anchor_blueprint,
     keys_blueprint,
     requests_blueprint,
+    apikeys_blueprint,
 )
 
 

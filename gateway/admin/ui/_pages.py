@@ -33,5 +33,6 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Traffic", f"{PREFIX}/traffic", EVIDENCE),
     NavItem("Audit log", f"{PREFIX}/audit", EVIDENCE),
     NavItem("Settings", f"{PREFIX}/settings"),
+    NavItem("API keys", f"{PREFIX}/apikeys", SYSTEM),
     NavItem("Backup", f"{PREFIX}/backup", SYSTEM),
 )

@@ -21,14 +21,14 @@ from trust.infra import AuditLog, utc_now
 from gateway.db import UI_ACCOUNTS, AuditRecord
 
 from .._config import AdminConfig
-from . import _clients, _dashboard, _evidence, _keys, _services, _system, _traffic
+from . import _apikeys, _clients, _dashboard, _evidence, _keys, _services, _system, _traffic
 from ._pages import PREFIX
 from ._web import (
     COOKIE, LOGIN_COOKIE, STATIC_URL, UiState, Refusal, csrf_refusal, install_guard, record, render, safe_next,
     set_cookie,
 )
 
-PAGES = (_dashboard, _clients, _services, _keys, _evidence, _system, _traffic)
+PAGES = (_dashboard, _clients, _services, _keys, _evidence, _system, _traffic, _apikeys)
 
 
 def ui_state(config: AdminConfig) -> UiState:

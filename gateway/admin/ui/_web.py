@@ -137,7 +137,8 @@ def page(bp: Blueprint, state: UiState, rule: str, roles: tuple[str, ...], metho
         def guarded(**kwargs: Any) -> Any:
             return _role_refusal(state, roles) or view(**kwargs)
 
-        bp.add_url_rule(rule, view_func=guarded, methods=list(methods))
+        group = view.__module__.rsplit(".", 1)[-1].lstrip("_")  # endpoints unique across the page modules
+        bp.add_url_rule(rule, endpoint=f"{group}_{view.__name__}", view_func=guarded, methods=list(methods))
         return view
 
     return register

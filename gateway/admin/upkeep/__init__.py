@@ -1,4 +1,4 @@
-"""The gateway's upkeep over the admin API: diagnostics, the anchor, backups, the admin port's TLS.
+"""The gateway's upkeep over the admin API: diagnostics, the anchor, backups, API keys, the admin port's TLS.
 
 These operations concern the node as a whole (its files, its certificates, its health)
 rather than one resource of the server configuration, so they sit in their own room
@@ -14,6 +14,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._anchor import anchor_blueprint
+    from ._apikeys import apikeys_blueprint
     from ._backup import backup_blueprint
     from ._status import status_blueprint
     from ._tls import admin_client_context, admin_ssl_context, admin_tls_files, admin_url, ensure_admin_tls
@@ -24,6 +25,7 @@ __all__ = [
     "admin_tls_files",
     "admin_url",
     "anchor_blueprint",
+    "apikeys_blueprint",
     "backup_blueprint",
     "ensure_admin_tls",
     "status_blueprint",
@@ -35,6 +37,7 @@ __getattr__, __dir__ = attach(__name__, {
     "admin_tls_files": "._tls",
     "admin_url": "._tls",
     "anchor_blueprint": "._anchor",
+    "apikeys_blueprint": "._apikeys",
     "backup_blueprint": "._backup",
     "ensure_admin_tls": "._tls",
     "status_blueprint": "._status",

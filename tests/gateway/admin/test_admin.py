@@ -285,3 +285,25 @@ def test_message_log_search_by_exchange_client_service_and_time(admin: Admin) ->
     assert admin.call("GET", "/api/v1/messagelog/records", role="service-admin").status_code == 403
     bad = admin.call("GET", "/api/v1/messagelog/records?since=yesterday", role="auditor")
     assert bad.status_code == 400 and error_code(bad) == "gateway.admin.bad_query"
+
+
+def test_api_keys_are_listed_created_and_revoked_by_an_admin_only(admin: Admin) -> None:
+    assert admin.call("GET", "/api/v1/api-keys", role="viewer").status_code == 403
+    made = admin.call("POST", "/api/v1/api-keys", json={"roles": ["viewer"], "label": "rotated monitoring"})
+    assert made.status_code == 201, made.text
+    created = made.json()
+    assert created["roles"] == ["viewer"] and created["key"].startswith("sild_") and not created["revoked"]
+    fresh = {"Authorization": f"Bearer {created['key']}"}
+    assert admin.call("GET", "/api/v1/status", role=None, headers=fresh).status_code == 200
+    listed = admin.call("GET", "/api/v1/api-keys").json()["api_keys"]
+    assert {"id": created["id"], "roles": ["viewer"], "label": "rotated monitoring", "revoked": False}.items() <= \
+        next(k for k in listed if k["id"] == created["id"]).items()
+    assert all("key" not in k for k in listed)
+    bad = admin.call("POST", "/api/v1/api-keys", json={"roles": ["root"]})
+    assert bad.status_code == 400 and "unknown role(s) root" in bad.json()["message"]
+    assert admin.call("DELETE", f"/api/v1/api-keys/{created['id']}").status_code == 204
+    assert admin.call("GET", "/api/v1/status", role=None, headers=fresh).status_code == 401
+    missing = admin.call("DELETE", "/api/v1/api-keys/999999")
+    assert missing.status_code == 404 and error_code(missing) == "gateway.serverconf.api_key_not_found"
+    audit = admin.call("GET", "/api/v1/audit", role="auditor").json()["entries"]
+    assert not any(created["key"] in json.dumps(e) for e in audit)

@@ -46,7 +46,7 @@ def test_each_role_signs_in_and_is_offered_only_its_pages(ui: Ui) -> None:
     ui.shot(olga, "dashboard")
     sven = ui.login("sven")
     assert nav(sven) == ["Dashboard", "Clients", "Services", "Keys and certificates", "Anchor", "Settings"]
-    assert "Backup" in nav(ui.login("sysa")) and "Backup" not in nav(olga)
+    assert {"Backup", "API keys"} <= set(nav(ui.login("sysa"))) and "Backup" not in nav(olga)
     sven.goto(ui.url + "/keys")  # a page everyone may read, but without the security officer's forms
     assert sven.get_by_role("button", name="Generate key").count() == 0
     assert ui.login("sofia").get_by_role("link", name="Message log").count() == 1
@@ -336,3 +336,28 @@ def test_the_traffic_page_draws_requests_per_interval_and_latency_per_service(ui
     page.get_by_label("Service").select_option(cells[0])
     page.get_by_role("button", name="Show").click()
     assert f"last 1 hours, {cells[0]}" in page.locator("svg.chart title").first.text_content()
+
+
+def test_the_system_administrator_creates_an_api_key_shown_once_and_revokes_it(ui: Ui) -> None:
+    page = ui.login("sysa")
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("viewer: read only").check()
+    page.get_by_label("Label").fill("ui-made monitoring key")
+    page.get_by_role("button", name="Create key").click()
+    secret = page.get_by_label("Secret").input_value()
+    assert secret.startswith("sild_") and "cannot be shown again" in page.inner_text(".notice")
+    ui.shot(page, "apikeys")
+
+    def status() -> int:
+        return httpx.get(admin_url(ui.directory) + "/api/v1/status", headers={"Authorization": f"Bearer {secret}"},
+                         verify=admin_client_context(ui.directory), trust_env=False, timeout=30).status_code
+
+    assert status() == 200
+    page.goto(ui.url + "/apikeys")
+    assert secret not in page.content()  # never shown again
+    row = page.locator("tr", has_text="ui-made monitoring key")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Revoke").click()
+    page.wait_for_load_state()
+    assert "revoked" in page.inner_text(".notice") and "revoked" in row.inner_text()
+    assert status() == 401
