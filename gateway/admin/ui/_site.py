@@ -90,6 +90,7 @@ def _sign_in(bp: Blueprint, state: UiState) -> None:
                 response.headers["Retry-After"] = str(exc.retry_after)
             return response
         record(state, "ui login", actor=name)
+        state.accounts.prune()  # sessions and failures past their time go now and then, here
         onward = redirect(safe_next(request.form.get("next")), 303)
         set_cookie(onward, COOKIE, signed_in.session_id)
         onward.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite="Strict")

@@ -52,6 +52,30 @@ def test_each_role_signs_in_and_is_offered_only_its_pages(ui: Ui) -> None:
     assert ui.login("sofia").get_by_role("link", name="Message log").count() == 1
 
 
+def test_the_keyboard_reaches_the_content_and_every_input_has_a_label(ui: Ui) -> None:
+    page = ui.login("sven")
+    page.goto(ui.url + "/services")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#content"
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)""")
+    assert unlabelled == []
+    for name in ("sofia", "sysa", "reino"):  # every page each role opens
+        other = ui.login(name)
+        for link in nav(other):
+            other.get_by_role("link", name=link, exact=True).click()
+            missing = other.evaluate("""() => [...document.querySelectorAll(
+                'input:not([type=hidden]), select, textarea')].filter(e => !(e.labels && e.labels.length))
+                .map(e => e.name)""")
+            assert missing == [], f"{link}: inputs without a label: {missing}"
+    page.keyboard.press("Tab")  # the first control of the content, then the next by Tab alone
+    first = page.evaluate("document.activeElement.id")
+    page.keyboard.press("Tab")
+    assert first == "f-client" and page.evaluate("document.activeElement.textContent") == "Show"
+
+
 def test_a_role_without_the_right_is_refused_with_the_code(ui: Ui) -> None:
     sven = ui.login("sven")
     answer = sven.goto(ui.url + "/messagelog")

@@ -111,6 +111,24 @@ def test_csrf_roles_and_api_errors_on_a_form(app: Any) -> None:
     assert ("ui", "olga", "POST /ui/clients/EE:GOV:1:a/delete", "gateway.admin.ui.forbidden") in seen
 
 
+def test_an_idle_session_times_out_and_the_user_logs_in_again(tmp_path: Path) -> None:
+    import datetime as dt
+
+    now = [dt.datetime(2026, 12, 6, 8, 0, tzinfo=dt.timezone.utc)]
+    conf = ServerConf(open_engine(tmp_path / "serverconf.db"), refresh_interval=0)
+    config = AdminConfig(conf, clock=lambda: now[0])
+    ui_state(config).accounts.add_user("olga", PASSWORD, ["observer"])
+    client = create_app(config).test_client()
+    login(client, "olga")
+    now[0] += dt.timedelta(minutes=29)
+    assert client.get(f"{BASE}/ui/clients").status_code == 200
+    now[0] += dt.timedelta(minutes=31)
+    expired = client.get(f"{BASE}/ui/clients")
+    assert expired.status_code == 303 and expired.headers["Location"].startswith("/ui/login?next=")
+    assert login(client, "olga").status_code == 303
+    assert client.get(f"{BASE}/ui/clients").status_code == 200
+
+
 def test_logout_needs_the_token_and_ends_the_session(app: Any) -> None:
     client = app.test_client()
     login(client, "olga")
