@@ -4,7 +4,10 @@ Each action is the API's: ``POST /api/v1/clients`` (saved locally, as X-Road's "
 client"), ``POST /api/v1/clients/{id}/registration`` (the signed management request
 to the authority), ``POST /api/v1/clients/{id}/deletion`` and
 ``DELETE /api/v1/clients/{id}``. Adding and registering are the registration
-officer's; deleting too (after a confirmation).
+officer's; deleting too (after a confirmation). A client's own page sets how its
+information systems connect (IS authentication, their TLS certificates) and whether
+message bodies are logged, through ``PATCH /api/v1/clients/{id}`` and
+``/api/v1/clients/{id}/certificates``: the service administrator's.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from trust.accounts import matching, page_number, paginate
 
 from .._config import AdminConfig
 from ._api import ApiFailure
-from ._pages import ANYONE, PREFIX, REGISTRATION
-from ._web import UiState, action, api, confirmed, done, page, render
+from ._pages import ANYONE, PREFIX, REGISTRATION, SERVICES
+from ._web import UiState, action, api, confirm_first, confirmed, done, page, render
 
 IS_AUTH = (("http", "HTTP or HTTPS, no client certificate needed"), ("https", "HTTPS, no client certificate needed"),
            ("https-cert", "HTTPS with one of the client's registered IS certificates"))
@@ -78,8 +81,79 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
             return listing(exc, exc.status)
         return done(f"{PREFIX}/clients", f"Client {client_id.replace(':', '/')} deleted.")
 
+    register_detail(bp, state)
+
 
 def _roles() -> tuple[str, ...]:
     from ._web import current
 
     return current().user.roles
+
+
+BODY_LOGGING = (("default", "as the gateway's setting (message_body_logging)"), ("on", "log message bodies"),
+                ("off", "log only the X-Road headers"))
+
+
+def _detail(state: UiState, client_id: str, error: Any = None, status: int = 200) -> Any:
+    client = None
+    try:
+        client = api("GET", f"/api/v1/clients/{_quote(client_id)}").json
+    except ApiFailure as exc:
+        error = error or exc
+        status = status if status != 200 else exc.status
+    logging = {None: "default", True: "on", False: "off"}.get(client.get("message_body_logging") if client else None)
+    return render(state, "gwui/client.html", f"Client {client_id.replace(':', '/')}", status=status, error=error,
+                  client=client, path_id=client_id, is_auth=IS_AUTH, body_logging=BODY_LOGGING, logging=logging,
+                  may_change="service-administrator" in _roles())
+
+
+def register_detail(bp: Blueprint, state: UiState) -> None:
+    """The page of one client: its IS authentication, IS certificates and message-body logging."""
+
+    def back(client_id: str) -> str:
+        return f"{PREFIX}/clients/{_quote(client_id)}"
+
+    def patch(client_id: str, body: dict[str, Any], notice: str) -> Any:
+        try:
+            api("PATCH", f"/api/v1/clients/{_quote(client_id)}", body=body)
+        except ApiFailure as exc:
+            return _detail(state, client_id, exc, exc.status)
+        return done(back(client_id), notice)
+
+    @page(bp, state, "/clients/<client_id>", ANYONE)
+    def client(client_id: str) -> Any:
+        return _detail(state, client_id)
+
+    @action(bp, state, "/clients/<client_id>/is-auth", SERVICES)
+    def is_auth(client_id: str) -> Any:
+        mode = request.form.get("is_auth", "")
+        return patch(client_id, {"is_auth": mode}, f"Information systems now connect by {mode}.")
+
+    @action(bp, state, "/clients/<client_id>/body-logging", SERVICES)
+    def body_logging(client_id: str) -> Any:
+        choice = request.form.get("logging", "default")
+        value = {"on": True, "off": False}.get(choice)
+        return patch(client_id, {"message_body_logging": value}, f"Message-body logging: {choice}.")
+
+    @action(bp, state, "/clients/<client_id>/certificates", SERVICES)
+    def add_certificate(client_id: str) -> Any:
+        upload = request.files.get("certificate")
+        pem = upload.read(64 * 1024).decode("utf-8", "replace") if upload is not None else ""
+        try:
+            api("POST", f"/api/v1/clients/{_quote(client_id)}/certificates",
+                body={"pem": pem or request.form.get("pem", "")})
+        except ApiFailure as exc:
+            return _detail(state, client_id, exc, exc.status)
+        return done(back(client_id), "IS certificate added.")
+
+    @action(bp, state, "/clients/<client_id>/certificates/<sha256>/delete", SERVICES)
+    def delete_certificate(client_id: str, sha256: str) -> Any:
+        asked = confirm_first(state, f"Remove IS certificate {sha256[:16]}...?", "Remove certificate",
+                              back(client_id), "The information system using it can no longer connect with it.")
+        if asked:
+            return asked
+        try:
+            api("DELETE", f"/api/v1/clients/{_quote(client_id)}/certificates/{sha256}")
+        except ApiFailure as exc:
+            return _detail(state, client_id, exc, exc.status)
+        return done(back(client_id), "IS certificate removed.")

@@ -385,3 +385,55 @@ def test_the_system_administrator_creates_an_api_key_shown_once_and_revokes_it(u
     page.wait_for_load_state()
     assert "revoked" in page.inner_text(".notice") and "revoked" in row.inner_text()
     assert status() == 401
+
+
+def _is_certificate(path: Path) -> str:
+    """A self-signed TLS certificate of an information system (PEM), written to ``path``."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portal.example")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def test_the_service_administrator_sets_how_a_clients_systems_connect(ui: Ui, world: World, tmp_path: Path) -> None:
+    from trust.protocol import parse_client
+
+    conf = world.gateways[GW1].serverconf
+    portal = parse_client("EE/GOV/70000001/portal")
+    conf.add_client(portal)
+    try:
+        page = ui.login("sven")
+        page.goto(ui.url + "/clients")
+        page.get_by_role("link", name="EE/GOV/70000001/portal").click()
+        page.get_by_label("IS authentication").select_option("https-cert")
+        page.locator("form", has_text="IS authentication").get_by_role("button", name="Change").click()
+        assert "now connect by https-cert" in page.inner_text(".notice")
+        digest = _is_certificate(tmp_path / "portal.pem")
+        page.get_by_label("Add an IS certificate (PEM)").set_input_files(str(tmp_path / "portal.pem"))
+        page.get_by_role("button", name="Add certificate").click()
+        assert digest in page.inner_text("table.data")
+        page.get_by_label("Message bodies of this client").select_option("off")
+        page.locator("form", has_text="Message bodies").get_by_role("button", name="Change").click()
+        info = conf.snapshot().client(portal)
+        assert info is not None and info.is_auth == "https-cert" and info.body_logging is False
+        assert digest in info.cert_hashes
+        ui.shot(page, "client")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Remove").click()
+        page.wait_for_load_state()
+        assert "None registered." in page.inner_text("table.data")
+        page.goto(ui.url + "/clients/EE:GOV:70000001:nothing")
+        assert "gateway.serverconf.client_not_found" in error_box(page)
+    finally:
+        conf.remove_client(portal)
