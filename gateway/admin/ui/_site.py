@@ -24,7 +24,7 @@ from .._config import AdminConfig
 from . import _apikeys, _clients, _dashboard, _evidence, _keys, _services, _system, _traffic
 from ._pages import PREFIX
 from ._web import (
-    COOKIE, LOGIN_COOKIE, STATIC_URL, UiState, Refusal, csrf_refusal, install_guard, record, render, safe_next,
+    COOKIE, LOGIN_COOKIE, STATIC_URL, UiState, Refusal, install_guard, record, render, safe_next,
     set_cookie,
 )
 
@@ -58,7 +58,8 @@ def ui_blueprints(config: AdminConfig) -> list[Blueprint]:
 
 
 def _login_page(state: UiState, *, status: int = 200, error: Any = None, name: str = "") -> Response:
-    fresh = request.cookies.get(LOGIN_COOKIE) or new_session_id()
+    kept = request.cookies.get(LOGIN_COOKIE)
+    fresh = kept if kept and status != 403 else new_session_id()
     g.login_csrf = csrf_token(fresh)
     response = render(state, "accounts/login.html", "Log in", status=status, error=error, name=name,
                       action=f"{PREFIX}/login", cli_role="gateway", next=request.values.get("next", ""))
@@ -77,7 +78,9 @@ def _sign_in(bp: Blueprint, state: UiState) -> None:
     @bp.post("/login", endpoint="login")
     def login() -> Any:
         if not csrf_matches(request.cookies.get(LOGIN_COOKIE, ""), request.form.get("csrf_token")):
-            return csrf_refusal(state)
+            record(state, "POST /ui/login", "gateway.admin.ui.csrf")  # answered with the form and a fresh token
+            return _login_page(state, status=403, error=Refusal(
+                "gateway.admin.ui.csrf", "this login form was not this gateway's or has expired; log in again"))
         name = request.form.get("username", "").strip()
         try:
             signed_in = state.accounts.login(name, request.form.get("password", ""), request.remote_addr or "-")

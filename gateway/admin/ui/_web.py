@@ -25,18 +25,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import urllib.parse
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, g, make_response, redirect, render_template, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as AnyResponse
 
 from trust.accounts import Accounts, Session, csrf_matches, may, navigation, role
+from trust.errors import SildError
 from trust.infra import AuditEntry, AuditLog
 
 from ._pages import NAV, PREFIX
+
+log = logging.getLogger("gateway.admin.ui")
 
 COOKIE = "__Host-sild-ui"
 LOGIN_COOKIE = "__Host-sild-login"
@@ -183,6 +189,19 @@ def install_guard(bp: Blueprint, state: UiState) -> None:
     def _headers(response: Response) -> Response:
         response.headers.update(HEADERS)
         return response
+
+    @bp.errorhandler(SildError)
+    def _refused(exc: SildError) -> Response:
+        """An error a page did not expect from sild itself: its code and message, as the API would say."""
+        return refuse(state, 400, exc.code, exc.message)
+
+    @bp.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            return refuse(state, exc.code or 500, f"gateway.admin.http_{exc.code}", exc.description or exc.name)
+        correlation = str(uuid.uuid4())
+        log.exception("admin UI internal error %s", correlation)
+        return refuse(state, 500, "gateway.admin.internal_error", f"internal error; logged under {correlation}")
 
 
 def csrf_refusal(state: UiState) -> Response:

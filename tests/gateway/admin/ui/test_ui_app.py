@@ -75,6 +75,9 @@ def test_login_without_its_csrf_token_is_refused(app: Any) -> None:
     client = app.test_client()
     answer = client.post(f"{BASE}/ui/login", data={"username": "olga", "password": PASSWORD})
     assert answer.status_code == 403 and "gateway.admin.ui.csrf" in answer.text
+    assert not any(c.startswith("__Host-sild-ui=") for c in answer.headers.getlist("Set-Cookie"))
+    assert 'name="csrf_token" value="' in answer.text  # the form again, with a fresh token that works
+    assert login(client, "olga").status_code == 303
 
 
 def test_repeated_wrong_passwords_are_throttled_with_retry_after(app: Any) -> None:
@@ -183,3 +186,18 @@ def test_sild_gateway_user_commands(tmp_path: Path) -> None:
     assert PASSWORD not in audit.output
     outside = _sild("gateway", "user", "list", str(tmp_path / "nowhere"))
     assert outside.exit_code == 1 and "is not a gateway directory" in outside.output
+
+
+def test_an_unexpected_failure_is_a_page_naming_only_a_correlation_id(app: Any, monkeypatch: Any) -> None:
+    from gateway.admin.ui import _dashboard
+
+    def broken(now: float) -> None:
+        raise RuntimeError("secret detail /etc/shadow")
+
+    monkeypatch.setattr(_dashboard, "traffic_last_hour", broken)
+    client = app.test_client()
+    login(client, "olga")
+    answer = client.get(f"{BASE}/ui/")
+    assert answer.status_code == 500 and answer.content_type.startswith("text/html")
+    assert "gateway.admin.internal_error" in answer.text and "logged under" in answer.text
+    assert "secret detail" not in answer.text
