@@ -2,12 +2,13 @@
 
 Each action is the API's: ``POST /api/v1/clients`` (saved locally, as X-Road's "add
 client"), ``POST /api/v1/clients/{id}/registration`` (the signed management request
-to the authority), ``POST /api/v1/clients/{id}/deletion`` and
-``DELETE /api/v1/clients/{id}``. Adding and registering are the registration
-officer's; deleting too (after a confirmation). A client's own page sets how its
-information systems connect (IS authentication, their TLS certificates) and whether
-message bodies are logged, through ``PATCH /api/v1/clients/{id}`` and
-``/api/v1/clients/{id}/certificates``: the service administrator's.
+to the authority), ``POST /api/v1/clients/{id}/deletion`` (the request to the
+authority to remove a registered client) and ``DELETE /api/v1/clients/{id}`` (the
+local configuration). Adding, registering and deleting (after a confirmation) are the
+registration officer's. A client's own page sets how its information systems connect
+(IS authentication, their TLS certificates) and whether message bodies are logged,
+through ``PATCH /api/v1/clients/{id}`` and ``/api/v1/clients/{id}/certificates``: the
+service administrator's.
 """
 
 from __future__ import annotations
@@ -65,6 +66,19 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
         except ApiFailure as exc:
             return listing(exc, exc.status)
         return done(f"{PREFIX}/clients", f"Registration request for {client_id} sent to the authority.")
+
+    @action(bp, state, "/clients/<client_id>/deletion", REGISTRATION)
+    def request_deletion(client_id: str) -> Any:
+        asked = confirm_first(state, f"Ask the authority to remove {client_id.replace(':', '/')} from this gateway?",
+                              "Send deletion request", f"{PREFIX}/clients",
+                              "Once approved, the client's services are no longer reachable through this gateway.")
+        if asked:
+            return asked
+        try:
+            api("POST", f"/api/v1/clients/{_quote(client_id)}/deletion")
+        except ApiFailure as exc:
+            return listing(exc, exc.status)
+        return done(f"{PREFIX}/clients", f"Deletion request for {client_id.replace(':', '/')} sent to the authority.")
 
     @page(bp, state, "/clients/<client_id>/delete", REGISTRATION, methods=("GET", "POST"))
     def delete_client(client_id: str) -> Any:

@@ -437,3 +437,19 @@ def test_the_service_administrator_sets_how_a_clients_systems_connect(ui: Ui, wo
         assert "gateway.serverconf.client_not_found" in error_box(page)
     finally:
         conf.remove_client(portal)
+
+
+def test_management_requests_the_authority_cannot_take_are_explained_and_change_nothing(ui: Ui, world: World) -> None:
+    from trust.protocol import parse_client
+
+    page = ui.login("reino")
+    page.goto(ui.url + "/clients?q=tax")
+    row = page.locator("tr", has_text="EE/GOV/70000001/tax")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Request deletion").click()
+    page.wait_for_load_state()
+    refusal = error_box(page)  # the world has no authority to send it to: the API's own refusal, in the page
+    assert "no authority URL known for this gateway" in refusal and "gateway.setup.error" in refusal
+    assert "Traceback" not in page.content()
+    info = world.gateways[GW1].serverconf.snapshot().client(parse_client("EE/GOV/70000001/tax"))
+    assert info is not None and info.state == "REGISTERED"  # nothing was sent, nothing changed
