@@ -109,15 +109,16 @@ BODY_LOGGING = (("default", "as the gateway's setting (message_body_logging)"), 
 
 
 def _detail(state: UiState, client_id: str, error: Any = None, status: int = 200) -> Any:
-    client = None
+    client, groups = None, []
     try:
         client = api("GET", f"/api/v1/clients/{_quote(client_id)}").json
+        groups = api("GET", f"/api/v1/clients/{_quote(client_id)}/local-groups").json["local_groups"]
     except ApiFailure as exc:
         error = error or exc
         status = status if status != 200 else exc.status
     logging = {None: "default", True: "on", False: "off"}.get(client.get("message_body_logging") if client else None)
     return render(state, "gwui/client.html", f"Client {client_id.replace(':', '/')}", status=status, error=error,
-                  client=client, path_id=client_id, is_auth=IS_AUTH, body_logging=BODY_LOGGING, logging=logging,
+                  client=client, groups=groups, path_id=client_id, is_auth=IS_AUTH, body_logging=BODY_LOGGING, logging=logging,
                   may_change="service-administrator" in _roles())
 
 
@@ -160,6 +161,8 @@ def register_detail(bp: Blueprint, state: UiState) -> None:
             return _detail(state, client_id, exc, exc.status)
         return done(back(client_id), "IS certificate added.")
 
+    register_groups(bp, state)
+
     @action(bp, state, "/clients/<client_id>/certificates/<sha256>/delete", SERVICES)
     def delete_certificate(client_id: str, sha256: str) -> Any:
         asked = confirm_first(state, f"Remove IS certificate {sha256[:16]}...?", "Remove certificate",
@@ -171,3 +174,41 @@ def register_detail(bp: Blueprint, state: UiState) -> None:
         except ApiFailure as exc:
             return _detail(state, client_id, exc, exc.status)
         return done(back(client_id), "IS certificate removed.")
+
+
+def register_groups(bp: Blueprint, state: UiState) -> None:
+    """A client's local groups (subjects of its access rights): add, delete, members in and out."""
+
+    def attempt(client_id: str, method: str, path: str, notice: str, **kwargs: Any) -> Any:
+        try:
+            api(method, f"/api/v1/clients/{_quote(client_id)}/local-groups{path}", **kwargs)
+        except ApiFailure as exc:
+            return _detail(state, client_id, exc, exc.status)
+        return done(f"{PREFIX}/clients/{_quote(client_id)}", notice)
+
+    @action(bp, state, "/clients/<client_id>/groups/add", SERVICES)
+    def add_group(client_id: str) -> Any:
+        code = request.form.get("code", "").strip()
+        return attempt(client_id, "POST", "", f"Local group {code} added.",
+                       body={"code": code, "description": request.form.get("description", "").strip()})
+
+    @action(bp, state, "/clients/<client_id>/groups/<code>/delete", SERVICES)
+    def delete_group(client_id: str, code: str) -> Any:
+        asked = confirm_first(state, f"Delete local group {code}?", "Delete group",
+                              f"{PREFIX}/clients/{_quote(client_id)}", "Access rights given to the group go with it.")
+        return asked or attempt(client_id, "DELETE", f"/{urllib.parse.quote(code, safe='')}",
+                                f"Local group {code} deleted.")
+
+    @action(bp, state, "/clients/<client_id>/groups/<code>/members", SERVICES)
+    def add_member(client_id: str, code: str) -> Any:
+        member = request.form.get("member", "").strip()
+        return attempt(client_id, "POST", f"/{urllib.parse.quote(code, safe='')}/members",
+                       f"{member} added to {code}.", body={"members": [member]})
+
+    @action(bp, state, "/clients/<client_id>/groups/<code>/members/remove", SERVICES)
+    def remove_member(client_id: str, code: str) -> Any:
+        member = request.form.get("member", "")
+        asked = confirm_first(state, f"Remove {member} from {code}?", "Remove member",
+                              f"{PREFIX}/clients/{_quote(client_id)}")
+        return asked or attempt(client_id, "POST", f"/{urllib.parse.quote(code, safe='')}/members/remove",
+                                f"{member} removed from {code}.", body={"members": [member]})

@@ -433,6 +433,19 @@ def test_the_service_administrator_sets_how_a_clients_systems_connect(ui: Ui, wo
         page.get_by_role("button", name="Remove").click()
         page.wait_for_load_state()
         assert "None registered." in page.inner_text("table.data")
+        page.get_by_label("New group code").fill("auditors")
+        page.get_by_label("Description").fill("Tax auditors")
+        page.get_by_role("button", name="Add group").click()
+        page.get_by_label("Add a member to auditors").fill("EE/COM/10000003/bank")
+        page.get_by_role("button", name="Add member").click()
+        assert "EE/COM/10000003/bank added to auditors." in page.inner_text(".notice")
+        groups = conf.list_local_groups(portal)
+        assert [(g.code, sorted(m.to_text() for m in g.members)) for g in groups] == [
+            ("auditors", ["EE/COM/10000003/bank"])]
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Delete group auditors").click()
+        page.wait_for_load_state()
+        assert "No local groups." in page.inner_text("main") and conf.list_local_groups(portal) == []
         page.goto(ui.url + "/clients/EE:GOV:70000001:nothing")
         assert "gateway.serverconf.client_not_found" in error_box(page)
     finally:
