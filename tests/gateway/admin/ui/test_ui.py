@@ -466,3 +466,44 @@ def test_management_requests_the_authority_cannot_take_are_explained_and_change_
     assert "Traceback" not in page.content()
     info = world.gateways[GW1].serverconf.snapshot().client(parse_client("EE/GOV/70000001/tax"))
     assert info is not None and info.state == "REGISTERED"  # nothing was sent, nothing changed
+
+
+def test_the_security_officer_rotates_a_sign_key_from_csr_to_imported_certificate(ui: Ui, world: World,
+                                                                                   tmp_path: Path) -> None:
+    """Generate, download the CSR, have the CA certify it, import the certificate, disable, delete."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import serialization
+
+    from trust.protocol import MemberId
+
+    page = ui.login("sofia")
+    page.goto(ui.url + "/keys")
+    page.get_by_label("Usage").select_option("sign")
+    page.get_by_label("Algorithm").select_option("ec-p256")
+    page.get_by_label("Member (signing keys)").fill("EE/GOV/70000001")
+    page.get_by_label("Label").fill("ui rotated sign key")
+    page.get_by_role("button", name="Generate key").click()
+    key_id = re.search(r"Key (\S+) generated", page.inner_text(".notice")).group(1)  # type: ignore[union-attr]
+    row = page.locator("tr", has_text="ui rotated sign key")
+    try:
+        with page.expect_download() as download:
+            row.get_by_role("button", name="Download CSR").click()
+        csr = Path(download.value.path()).read_bytes()
+        issued = world.cas["EE"].issue_sign(MemberId("EE", "GOV", "70000001"), now=dt.datetime.now(dt.timezone.utc),
+                                            csr=csr)
+        cert = tmp_path / "sign.pem"
+        cert.write_bytes(issued.cert.public_bytes(serialization.Encoding.PEM))
+        page.get_by_label("Certificate file (PEM or DER)").set_input_files(str(cert))
+        page.get_by_role("button", name="Import certificate").click()
+        assert "Certificate imported." in page.inner_text(".notice")
+        serial = format(issued.cert.serial_number, "x")
+        assert serial in row.inner_text() and "active" in row.inner_text()
+        row.get_by_role("button", name="Disable").first.click()  # the certificate's (the key's own comes after)
+        assert re.search(r"The certificate \S+ is now disabled\.", page.inner_text(".notice"))
+    finally:
+        page.goto(ui.url + "/keys")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("tr", has_text="ui rotated sign key").get_by_role("button", name="Delete").last.click()
+        page.wait_for_load_state()
+    assert f"The key {key_id} was deleted." in page.inner_text(".notice")
