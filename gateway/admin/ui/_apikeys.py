@@ -27,7 +27,8 @@ def _keys_page(state: UiState, error: Any = None, status: int = 200, created: di
     except ApiFailure as exc:
         error = error or exc
     return render(state, "gwui/apikeys.html", "API keys", status=status, error=error, keys=keys, created=created,
-                  roles=API_ROLES, form={"roles": request.form.getlist("roles"), "label": request.form.get("label", "")})
+                  roles=API_ROLES,
+                  form={"roles": request.form.getlist("roles"), "label": request.form.get("label", "")})
 
 
 def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:

@@ -95,7 +95,8 @@ def bar_chart(data: Sequence[Bucket], title: str) -> str:
              f'width="100%" xmlns="http://www.w3.org/2000/svg">',
              f'<title id="chart-t">{html.escape(title)}</title>',
              f'<desc id="chart-d">{html.escape(_describe(data))}</desc>',
-             f'<line x1="{MARGIN}" y1="{HEIGHT - MARGIN}" x2="{WIDTH - MARGIN}" y2="{HEIGHT - MARGIN}" stroke="#4a5360"/>',
+             f'<line x1="{MARGIN}" y1="{HEIGHT - MARGIN}" x2="{WIDTH - MARGIN}" y2="{HEIGHT - MARGIN}" '
+             f'stroke="#4a5360"/>',
              f'<text x="{MARGIN - 6}" y="{MARGIN + 4}" text-anchor="end">{top}</text>',
              f'<text x="{MARGIN - 6}" y="{HEIGHT - MARGIN}" text-anchor="end">0</text>']
     every = max(1, len(data) // 8)

@@ -41,7 +41,8 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
         except ApiFailure as exc:
             error = error or exc
         query = request.args.get("q", "")
-        shown = paginate(matching(clients, query, lambda c: f"{c['id']} {c['state']}"), page_number(request.args.get("page")))
+        found = matching(clients, query, lambda c: f"{c['id']} {c['state']}")
+        shown = paginate(found, page_number(request.args.get("page")))
         return render(state, "gwui/clients.html", "Clients", status=status, error=error, page=shown, query=query,
                       form=form or {}, is_auth=IS_AUTH, pager_base=f"?q={urllib.parse.quote(query)}&page=",
                       may_register="registration-officer" in _roles())
@@ -118,7 +119,8 @@ def _detail(state: UiState, client_id: str, error: Any = None, status: int = 200
         status = status if status != 200 else exc.status
     logging = {None: "default", True: "on", False: "off"}.get(client.get("message_body_logging") if client else None)
     return render(state, "gwui/client.html", f"Client {client_id.replace(':', '/')}", status=status, error=error,
-                  client=client, groups=groups, path_id=client_id, is_auth=IS_AUTH, body_logging=BODY_LOGGING, logging=logging,
+                  client=client, groups=groups, path_id=client_id, is_auth=IS_AUTH, body_logging=BODY_LOGGING,
+                  logging=logging,
                   may_change="service-administrator" in _roles())
 
 

@@ -5,7 +5,8 @@ The service administrator's page. Every change is the API's: descriptions throug
 a service switched with ``PATCH /api/v1/clients/{id}/services/{code}`` (a disabled
 service answers callers with its notice), rights through ``/api/v1/access-rights``
 (per service, or per REST endpoint with method and path; subjects are members,
-subsystems, global groups or local groups).
+subsystems, global groups or local groups); REST endpoints are listed and added with
+``/api/v1/clients/{id}/services/{code}/endpoints``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def _show(state: UiState, client: str, error: Any = None, status: int = 200,
             data["descriptions"] = api("GET", "/api/v1/service-descriptions",
                                        query={"client": pid}).json["service_descriptions"]
             data["services"] = api("GET", f"/api/v1/clients/{pid}/services").json["services"]
+            for service in data["services"]:  # REST endpoints: the finer subjects of access rights
+                if service["type"] != "WSDL":
+                    service["endpoints"] = api("GET", f"/api/v1/clients/{pid}/services/"
+                                                      f"{urllib.parse.quote(service['service_code'])}/endpoints"
+                                               ).json["endpoints"]
             data["rights"] = api("GET", "/api/v1/access-rights", query={"client": client}).json["access_rights"]
     except ApiFailure as exc:
         error = error or exc
@@ -66,8 +72,8 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
     @action(bp, state, "/services/descriptions/add", SERVICES)
     def add_description() -> Any:
         form, client = request.form, request.form.get("client", "")
-        body: dict[str, Any] = {"client_id": client, "type": form.get("type", "WSDL"), "url": form.get("url", "").strip(),
-                                "enabled": form.get("enabled") == "yes"}
+        body: dict[str, Any] = {"client_id": client, "type": form.get("type", "WSDL"),
+                                "url": form.get("url", "").strip(), "enabled": form.get("enabled") == "yes"}
         if form.get("service_code", "").strip():
             body["service_code"] = form["service_code"].strip()
         return _attempt(state, client, "POST", "/api/v1/service-descriptions",
@@ -98,6 +104,14 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
         return _attempt(state, client, "PATCH",
                         f"/api/v1/clients/{_path_id(client)}/services/{urllib.parse.quote(code)}",
                         f"Service {code} {'enabled' if enable else 'disabled'}.", body=body)
+
+    @action(bp, state, "/services/endpoints/add", SERVICES)
+    def add_endpoint() -> Any:
+        client, code = request.form.get("client", ""), request.form.get("service_code", "")
+        method, path = request.form.get("ep_method", "").strip(), request.form.get("ep_path", "").strip()
+        return _attempt(state, client, "POST",
+                        f"/api/v1/clients/{_path_id(client)}/services/{urllib.parse.quote(code)}/endpoints",
+                        f"Endpoint {method} {path} added to {code}.", body={"method": method, "path": path})
 
     _register_rights(bp, state)
 

@@ -507,3 +507,34 @@ def test_the_security_officer_rotates_a_sign_key_from_csr_to_imported_certificat
         page.locator("tr", has_text="ui rotated sign key").get_by_role("button", name="Delete").last.click()
         page.wait_for_load_state()
     assert f"The key {key_id} was deleted." in page.inner_text(".notice")
+
+
+def test_a_rest_endpoint_is_added_and_a_right_granted_on_it_alone(ui: Ui, world: World) -> None:
+    from trust.protocol import parse_client
+
+    tax = parse_client("EE/GOV/70000001/tax")
+    conf = world.gateways[GW1].serverconf
+    page = ui.login("sven")
+    page.goto(ui.url + "/services?client=EE/GOV/70000001/tax")
+    page.get_by_label("Type").select_option("REST")
+    page.get_by_label("URL").fill(world.backends.urls["vero"] + "/rest/income")  # type: ignore[attr-defined]
+    page.get_by_label("Service code").fill("ui-income")
+    page.get_by_role("button", name="Add description").click()
+    try:
+        page.get_by_label("REST service").select_option("ui-income")
+        page.get_by_label("Method (required)", exact=True).fill("GET")
+        page.get_by_label("Path (required)", exact=True).fill("/income/{id}")
+        page.get_by_role("button", name="Add endpoint").click()
+        assert "Endpoint GET /income/{id} added to ui-income." in page.inner_text(".notice")
+        assert "GET /income/{id}" in page.locator("table.data").nth(1).locator("tr", has_text="ui-income").inner_text()
+        page.get_by_label("Service", exact=True).select_option("ui-income")
+        page.get_by_label("Subject").fill("EE/COM/10000003/bank")
+        page.get_by_label("HTTP method (REST endpoint)").fill("GET")
+        page.get_by_label("Path (REST endpoint)").fill("/income/{id}")
+        page.get_by_role("button", name="Grant").click()
+        rights = [(r.service_code, r.endpoint.method, r.endpoint.path) for r in conf.list_rights(tax, "ui-income")]
+        assert rights == [("ui-income", "GET", "/income/{id}")]
+    finally:
+        for description in conf.list_descriptions(tax):
+            if description.url.endswith("/rest/income"):
+                conf.remove_description(description.id)
