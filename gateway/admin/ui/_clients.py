@@ -5,10 +5,12 @@ client"), ``POST /api/v1/clients/{id}/registration`` (the signed management requ
 to the authority), ``POST /api/v1/clients/{id}/deletion`` (the request to the
 authority to remove a registered client) and ``DELETE /api/v1/clients/{id}`` (the
 local configuration). Adding, registering and deleting (after a confirmation) are the
-registration officer's. A client's own page sets how its information systems connect
-(IS authentication, their TLS certificates) and whether message bodies are logged,
-through ``PATCH /api/v1/clients/{id}`` and ``/api/v1/clients/{id}/certificates``: the
-service administrator's.
+registration officer's, as are the gateway's owner change and address change
+(``POST /api/v1/owner-change``, ``/api/v1/address-change``). A client's own page sets
+how its information systems connect (IS authentication, their TLS certificates),
+its local groups and whether message bodies are logged, through
+``PATCH /api/v1/clients/{id}``, ``/api/v1/clients/{id}/certificates`` and
+``/api/v1/clients/{id}/local-groups``: the service administrator's.
 """
 
 from __future__ import annotations
@@ -95,6 +97,20 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
         except ApiFailure as exc:
             return listing(exc, exc.status)
         return done(f"{PREFIX}/clients", f"Client {client_id.replace(':', '/')} deleted.")
+
+    @action(bp, state, "/gateway/<change>", REGISTRATION)
+    def gateway_change(change: str) -> Any:
+        """X-Road's owner change and address change: requests the authority approves."""
+        fields = {"owner-change": "member", "address-change": "address"}
+        if change not in fields:
+            return listing(ApiFailure(404, "gateway.admin.ui.no_such_action", f"no request {change}"), 404)
+        value = request.form.get(fields[change], "").strip()
+        try:
+            api("POST", f"/api/v1/{change}", body={fields[change]: value})
+        except ApiFailure as exc:
+            return listing(exc, exc.status)
+        what = "owner change" if change == "owner-change" else "address change"
+        return done(f"{PREFIX}/clients", f"The {what} request ({value}) was sent to the authority.")
 
     register_detail(bp, state)
 

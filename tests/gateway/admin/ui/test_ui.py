@@ -466,6 +466,16 @@ def test_management_requests_the_authority_cannot_take_are_explained_and_change_
     assert "Traceback" not in page.content()
     info = world.gateways[GW1].serverconf.snapshot().client(parse_client("EE/GOV/70000001/tax"))
     assert info is not None and info.state == "REGISTERED"  # nothing was sent, nothing changed
+    page.get_by_label("New address").fill("gw1.tax.example")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Request address change").click()
+    page.wait_for_load_state()
+    assert "gateway.setup.error" in error_box(page)
+    page.get_by_label("New owner").fill("EE/GOV/70000001/tax")  # a subsystem is no owner: refused before sending
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Request owner change").click()
+    page.wait_for_load_state()
+    assert "gateway.admin.bad_field" in error_box(page) and "member id" in error_box(page)
 
 
 def test_the_security_officer_rotates_a_sign_key_from_csr_to_imported_certificate(ui: Ui, world: World,
