@@ -1,7 +1,8 @@
-"""Tokens, keys and certificates: log in, generate a key, download its CSR, import, activate, disable, delete.
+"""Tokens, keys and certificates: the security officer's page.
 
-The security officer's page, on ``/api/v1/tokens``, ``/api/v1/keys`` and
-``/api/v1/certificates`` (the functions ``sild gateway token|key|cert`` call). Each
+Add a PKCS#11 token, log in to a token with its PIN, generate a key, download its
+certificate request, import the certificate, activate, disable, delete; on
+``/api/v1/tokens``, ``/api/v1/keys`` and ``/api/v1/certificates`` (the functions ``sild gateway token|key|cert`` call). Each
 certificate shows its OCSP status as the node last fetched it. A PIN travels only in
 the login form's POST and into the API call's body, where the audit log redacts it.
 """
@@ -51,6 +52,14 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
     @page(bp, state, "/keys", ANYONE)
     def keys() -> Any:
         return _show(state)
+
+    @action(bp, state, "/tokens/add", SECURITY)
+    def add_token() -> Any:
+        form = request.form
+        body = {"name": form.get("token_name", "").strip(), "library": form.get("token_library", "").strip(),
+                "label": form.get("token_label", "").strip()}
+        return _attempt(state, "POST", "/api/v1/tokens", f"Token {body['name']} added; log in to it with its PIN.",
+                        body=body)
 
     @action(bp, state, "/tokens/<name>/login", SECURITY)
     def token_login(name: str) -> Any:

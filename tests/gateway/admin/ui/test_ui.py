@@ -62,7 +62,7 @@ def test_the_keyboard_reaches_the_content_and_every_input_has_a_label(ui: Ui) ->
     unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
         .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)""")
     assert unlabelled == []
-    for name in ("sofia", "sysa", "reino"):  # every page each role opens
+    for name in ("sofia", "sysa", "reino", "sven"):  # every page each role opens
         other = ui.login(name)
         for link in nav(other):
             other.get_by_role("link", name=link, exact=True).click()
@@ -70,6 +70,9 @@ def test_the_keyboard_reaches_the_content_and_every_input_has_a_label(ui: Ui) ->
                 'input:not([type=hidden]), select, textarea')].filter(e => !(e.labels && e.labels.length))
                 .map(e => e.name)""")
             assert missing == [], f"{link}: inputs without a label: {missing}"
+            twice = other.evaluate("""() => { const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
+                return ids.filter((id, i) => ids.indexOf(id) !== i); }""")
+            assert twice == [], f"{link}: ids used twice (a label would name the wrong input): {twice}"
     page.keyboard.press("Tab")  # the first control of the content, then the next by Tab alone
     first = page.evaluate("document.activeElement.id")
     page.keyboard.press("Tab")
@@ -548,3 +551,28 @@ def test_a_rest_endpoint_is_added_and_a_right_granted_on_it_alone(ui: Ui, world:
         for description in conf.list_descriptions(tax):
             if description.url.endswith("/rest/income"):
                 conf.remove_description(description.id)
+
+
+def test_the_security_officer_adds_an_hsm_token_and_logs_in_with_its_pin(ui: Ui, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.softhsm import make_token
+
+    hsm = make_token(tmp_path / "hsm", monkeypatch, label="ui-hsm", pin="246810", so_pin="135790")
+    page = ui.login("sofia")
+    page.goto(ui.url + "/keys")
+    page.get_by_label("Token name").fill("hsm-ui")
+    page.get_by_label("PKCS#11 module").fill(str(hsm.library))
+    page.get_by_label("Token label").fill("ui-hsm")
+    page.get_by_role("button", name="Add token").click()
+    assert "Token hsm-ui added" in page.inner_text(".notice")
+    assert "Token hsm-ui (pkcs11, logged out)" in page.inner_text("main")
+    page.get_by_label("PIN of token hsm-ui").fill("000000")
+    page.get_by_role("button", name="Log in to token").click()
+    assert "trust.key.wrong_pin" in error_box(page)
+    assert page.get_by_label("PIN of token hsm-ui").input_value() == ""  # a PIN is never sent back
+    page.get_by_label("PIN of token hsm-ui").fill("246810")
+    page.get_by_role("button", name="Log in to token").click()
+    assert "Logged in to token hsm-ui." in page.inner_text(".notice")
+    page.get_by_role("button", name="Log out of token").click()
+    assert "Logged out of token hsm-ui." in page.inner_text(".notice")
+    assert "246810" not in ui.login("olga").goto(ui.url + "/audit").text()
