@@ -2,9 +2,10 @@
 
 Add a PKCS#11 token, log in to a token with its PIN, generate a key, download its
 certificate request, import the certificate, activate, disable, delete; on
-``/api/v1/tokens``, ``/api/v1/keys`` and ``/api/v1/certificates`` (the functions ``sild gateway token|key|cert`` call). Each
-certificate shows its OCSP status as the node last fetched it. A PIN travels only in
-the login form's POST and into the API call's body, where the audit log redacts it.
+``/api/v1/tokens``, ``/api/v1/keys`` and ``/api/v1/certificates`` (the functions
+``sild gateway token|key|cert`` call). Each certificate shows its OCSP status as the
+node last fetched it. A PIN travels only in the login form's POST and into the API
+call's body, where the audit log redacts it; a refused PIN is never sent back.
 """
 
 from __future__ import annotations
