@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed-stamp
 # generator (wrk, tested in tests/bench) and the PostgreSQL server the storage tests run on
 # (tests/pgserver.py starts a throw-away cluster); curl and jq run docs/quickstart.md's
 # commands (tests/support/quickstart.py, from the demo test); SoftHSM2 is the PKCS#11
-# token the HSM tests use (its command is softhsm2-util, so it is checked by that name below).
-# Chromium drives the admin UIs' browser tests (Playwright over Debian's /usr/bin/chromium);
+# token the HSM tests use (its command is softhsm2-util, so it is checked by that name below);
+# HAProxy is the cluster tests' balancer (in /usr/sbin, which a user's PATH may lack);
+# Chromium is the browser the admin UIs' tests drive (Playwright, executable_path);
 # chromium-driver has no command of its name (it is chromedriver), so packages are also checked by dpkg.
-DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2 chromium chromium-driver
+DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2 haproxy chromium chromium-driver
 
 .PHONY: test test-fast demo bench tools lint clean vectors docs fuzz
 
@@ -25,7 +26,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@echo "== $(VENV) ready: commands are $(BIN)/sild, $(BIN)/pytest"
 
 tools:
-	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || command -v $$t-util >/dev/null || dpkg -s $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || command -v $$t-util >/dev/null || test -x /usr/sbin/$$t || dpkg -s $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian tools:$$missing"; \
@@ -63,6 +64,13 @@ bench: $(STAMP) tools
 # ../shared/conformance/xroad); VECTORS_ARGS e.g. --force, --out DIR
 vectors:
 	$(PYTHON) -m tools.vectors $(if $(XROAD),--xroad $(XROAD),--clone) $(VECTORS_ARGS)
+
+# the conformance report (docs/conformance.md): the X-Road vectors and the independent peers
+# (installed by `tools`) checked per protocol area, into build/conformance/report.{html,md};
+# CONFORMANCE_ARGS e.g. --area soap --area anchors
+.PHONY: conformance
+conformance: $(STAMP) tools
+	$(BIN)/sild conformance report --out build/conformance $(CONFORMANCE_ARGS)
 
 # the tables of docs/ generated from the code (tools/docs.py); a test fails while they differ
 docs: $(STAMP)

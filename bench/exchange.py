@@ -109,7 +109,9 @@ def register_lean(state: dict, url: str) -> None:
 
     vero, tax = parse_client("FI/GOV/0245437-2/vero"), parse_client("EE/GOV/70000001/tax")
     gdir = next(g["directory"] for g in state["gateways"] if g["id"] == "FI/GOV/0245437-2/gw1")
-    engine = open_engine(Path(gdir) / "serverconf.db")
+    from gateway.settings import NodeSettings
+
+    engine = open_engine(NodeSettings.load(Path(gdir)).serverconf_database(Path(gdir)))  # a cluster's: PostgreSQL
     conf = ServerConf(engine)
     codes = {s.id.service_code for s in conf.snapshot().services_of(vero)}
     if "echo" not in codes:

@@ -63,6 +63,9 @@ class NodeSettings:
     ocsp_port: int = setting(0, "X-Road's plain-HTTP OCSP-responses port (5577) on `peer_host`; 0 = OCSP "
                              "responses only on the mutual-TLS port.")
     admin_port: int = setting(0, "Admin API port: HTTPS with API keys (`gateway init --admin-port`); 0 = off.")
+    health_port: int = setting(0, "Plain-HTTP health-check port a load balancer polls (X-Road's 5588), on "
+                               "`peer_host`: `GET /health` answers 200 `ok`, or 503 with the reason when the node "
+                               "would refuse traffic or drains (docs/scaling.md); 0 = off.")
     admin_listen: str = setting("127.0.0.1", "Address the admin API listens on: loopback by default; an internal "
                                 "address (or `0.0.0.0`) to administer the gateway from other machines "
                                 "(`gateway init --admin-listen`).")
@@ -106,6 +109,23 @@ class NodeSettings:
                                                                      "`message_body_logging` (X-Road's `enabled-` / "
                                                                      "`disabled-body-logging-remote-producer-"
                                                                      "subsystems`).")
+    archive_interval_seconds: int = setting(21600, "How often the message log's timestamped records are "
+                                            "archived into chained ZIP files (X-Road: every 6 hours); 60-604800. "
+                                            "Changes take effect in a running node.")
+    archive_threshold_mib: int = setting(256, "Archive early when the timestamped records not archived yet hold "
+                                         "more than this many MiB in the database (checked every minute); 0 = "
+                                         "by schedule only. Changes take effect in a running node.")
+    archive_dir: str = setting("", "Directory of the archive files: empty = `DIR/archive`; absolute, or relative "
+                               "to the gateway directory; may be a network mount (files are written under a "
+                               "temporary name, fsynced, and renamed only once the database records them). A "
+                               "running node writes its next archive there; the chain continues from the last "
+                               "archive, so keep the old files with the new ones. Each node of a cluster needs a "
+                               "directory of its own.")
+    messagelog_keep_days: int = setting(30, "Archived records stay this many days in the database, then are "
+                                        "deleted (X-Road's `keep-records-for`); 0-3650, 0 = deleted once "
+                                        "archived. Records not archived "
+                                        "(or not timestamped) are never deleted. Changes take effect in a "
+                                        "running node.")
     workers: int = setting(1, f"Processes serving the IS and mutual-TLS ports (1-{MAX_WORKERS}): 1, the node's "
                            "one process does everything; N > 1, N worker processes serve and the main process "
                            "supervises them and runs the jobs. One Python process runs on one core at a time.")
@@ -118,7 +138,7 @@ class NodeSettings:
             raise SetupError(f"invalid server identifier {self.server!r}: {exc}") from exc
         if sid.instance != self.instance:
             raise SetupError("the server identifier's instance differs from the anchor's instance")
-        for port in (self.is_port, self.is_tls_port, self.peer_port, self.ocsp_port, self.admin_port):
+        for port in (self.is_port, self.is_tls_port, self.peer_port, self.ocsp_port, self.admin_port, self.health_port):
             if not 0 <= port <= 65535:
                 raise SetupError(f"invalid port {port}")
         KeyType(self.key_type)
@@ -134,6 +154,11 @@ class NodeSettings:
             # X-Road's ocspFetchInterval is at least 60 s; a day is far beyond any freshness window
             raise SetupError(f"ocsp_interval_seconds must be a whole number from 60 to 86400, "
                              f"not {self.ocsp_interval_seconds!r}")
+        for name, low, high in (("archive_interval_seconds", 60, 604800), ("archive_threshold_mib", 0, 1048576),
+                                ("messagelog_keep_days", 0, 3650)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise SetupError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
         if not isinstance(self.workers, int) or not 1 <= self.workers <= MAX_WORKERS:
             raise SetupError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {self.workers!r}")
         object.__setattr__(self, "message_body_logging_remote_overrides",
@@ -154,6 +179,10 @@ class NodeSettings:
     def messagelog_database(self, directory: Path) -> str | Path:
         """Where this node's message log lives: the configured URL or ``DIR/messagelog.db``."""
         return self.messagelog_url or directory / "messagelog.db"
+
+    def archive_directory(self, directory: Path) -> Path:
+        """Where the message log's archive files go: ``archive_dir`` (relative to ``directory``) or ``DIR/archive``."""
+        return directory / (self.archive_dir or "archive")
 
     def federation_allowed(self, instance: str) -> bool:
         return instance == self.instance or "all" in self.allowed_federations or \
@@ -202,12 +231,27 @@ def remote_overrides(value: Iterable[str] | str) -> tuple[str, ...]:
 #: effect at the next restart (a running node follows the others, ``gateway.node._live``).
 RESTART_SETTINGS = ("server", "instance", "is_host", "is_port", "is_tls_port", "peer_host", "peer_port", "ocsp_port",
                     "admin_port", "admin_listen", "admin_tls_cert", "admin_tls_key", "key_type", "serverconf_url",
-                    "messagelog_url", "messagelog_synchronous", "messagelog_cache_mib", "workers")
+                    "messagelog_url", "messagelog_synchronous", "messagelog_cache_mib", "workers",
+                    "health_port")
 
 
 def restart_only(before: NodeSettings, after: NodeSettings) -> list[str]:
-    """The settings that differ between ``before`` and ``after`` and cannot change in a running node."""
-    return [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(after, name)]
+    """The settings that differ between ``before`` and ``after`` and cannot change in a running node.
+
+    ``server`` is one of them unless only its owner changed (an approved owner change,
+    ``sild gateway owner apply``): the same instance and server code keep the same auth
+    certificate, ports and databases, so the node serves as the new owner at once
+    (:meth:`gateway.node._live.NodeLive._follow_owner`).
+    """
+    return [name for name in RESTART_SETTINGS if getattr(before, name) != getattr(after, name)
+            and not (name == "server" and owner_change_only(before, after))]
+
+
+def owner_change_only(before: NodeSettings, after: NodeSettings) -> bool:
+    """``after`` names the same gateway (instance, server code) as ``before`` under another owner."""
+    old, new = before.server_id, after.server_id
+    return old != new and (old.instance, old.server_code) == (new.instance, new.server_code) \
+        and before.instance == after.instance
 
 
 def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSettings:
@@ -216,7 +260,10 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
     One way for ``sild gateway set`` and ``PATCH /api/v1/settings`` to change
     ``gateway.json``: an unknown name, ``registration`` (written by ``gateway
     register``), a word where a number belongs or an invalid value is a
-    :class:`SetupError` with a one-line reason.
+    :class:`SetupError` with a one-line reason. The identity (``server``,
+    ``instance``) is refused when it would change: a new owner comes with the
+    approved owner change (``gateway owner apply``, which also keeps the former
+    owner's sign key apart), another server or instance is another registration.
     """
     current = settings.__dict__
     typed: dict[str, Any] = {}
@@ -224,7 +271,12 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
         if name not in current or name == "registration":
             editable = ", ".join(n for n in current if n != "registration")
             raise SetupError(f"{name!r} is not one of the settings {editable}")
-        if isinstance(current[name], int) and not isinstance(value, int):
+        if name in ("server", "instance") and value != current[name]:
+            raise SetupError(f"{name} is this gateway's identity and is not changed with set; a new owner: "
+                             "`.venv/bin/sild gateway owner apply DIR` after the authority approved the owner change")
+        if isinstance(current[name], bool):  # before int: a bool is an int to Python
+            value = _flag(name, value)
+        elif isinstance(current[name], int) and not isinstance(value, int):
             try:
                 value = int(str(value))
             except ValueError:
@@ -233,6 +285,16 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
             raise SetupError(f"{name} wants text, not {value!r}")
         typed[name] = value
     return NodeSettings(**{**current, **typed})
+
+
+def _flag(name: str, value: Any) -> bool:
+    """A switch as ``sild gateway set NAME=...`` or a JSON body gives it: true/false, on/off, yes/no, 1/0."""
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "on": True, "yes": True, "1": True, "false": False, "off": False, "no": False, "0": False}
+    if str(value).strip().lower() not in words:
+        raise SetupError(f"{name} wants true or false, not {value!r}")
+    return words[str(value).strip().lower()]
 
 
 def parse_federations(value: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -64,6 +64,10 @@ class PostgresServer:
     def _run(self, *args: str) -> None:
         subprocess.run([*self.run_as, *args], check=True, capture_output=True, timeout=60)
 
+    def promote(self) -> None:
+        """Make this standby (:func:`start_standby`) a primary that accepts writes (``pg_ctl promote``)."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-w", "promote")
+
     def stop(self) -> None:
         _stop_cluster(self.bindir, self.datadir, self.run_as)
         if self.watchdog is not None:
@@ -121,26 +125,60 @@ def start_postgres() -> PostgresServer | None:
     bindir = _bindir()
     if bindir is None:
         return None
-    base = Path(tempfile.mkdtemp(prefix="sild-pg-"))
-    datadir = base / "data"
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            return None
-        os.chown(base, user.pw_uid, user.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    server = PostgresServer(bindir, datadir, _free_port(), run_as)
+    made = _new_base()
+    if made is None:
+        return None
+    base, run_as = made
+    server = PostgresServer(bindir, base / "data", _free_port(), run_as)
     server.watchdog = _start_watchdog(server)  # before initdb: a kill from here on leaves nothing behind
     try:
-        server._run(str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "sild", "--no-sync", "-E", "UTF8")
+        server._run(str(bindir / "initdb"), "-D", str(server.datadir), "-A", "trust", "-U", "sild", "--no-sync", "-E", "UTF8")
         options = f"-p {server.port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        server._run(str(bindir / "pg_ctl"), "-D", str(datadir), "-o", options, "-l", str(base / "log"), "-w", "start")
+        server._run(str(bindir / "pg_ctl"), "-D", str(server.datadir), "-o", options, "-l", str(base / "log"), "-w", "start")
     except (subprocess.SubprocessError, OSError):
         server.stop()
         return None
     return server
+
+
+def _new_base() -> tuple[Path, list[str]] | None:
+    """A temporary directory for a cluster, owned by the user who runs PostgreSQL; and how to run as that user."""
+    base = Path(tempfile.mkdtemp(prefix="sild-pg-"))
+    if os.geteuid() != 0:
+        return base, []
+    try:
+        user = pwd.getpwnam("postgres")
+    except KeyError:
+        shutil.rmtree(base, ignore_errors=True)
+        return None
+    os.chown(base, user.pw_uid, user.pw_gid)
+    return base, ["runuser", "-u", "postgres", "--"]
+
+
+def start_standby(primary: PostgresServer) -> PostgresServer:
+    """A streaming-replication standby of ``primary`` on a port of its own (issue 19).
+
+    ``pg_basebackup -R`` copies the primary's data directory over the replication
+    protocol and writes the standby's ``primary_conninfo`` (``initdb -A trust`` lets a
+    loopback replication connection in); the standby then follows the primary's WAL
+    until :meth:`PostgresServer.promote`. It has its own watchdog, like the primary.
+    """
+    made = _new_base()
+    if made is None:
+        raise RuntimeError("no postgres system user to run the standby as")
+    base, run_as = made
+    standby = PostgresServer(primary.bindir, base / "data", _free_port(), run_as)
+    standby.watchdog = _start_watchdog(standby)
+    try:
+        standby._run(str(primary.bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "sild",
+                     "-D", str(standby.datadir), "-R", "-X", "stream", "--no-sync")
+        options = f"-p {standby.port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        standby._run(str(primary.bindir / "pg_ctl"), "-D", str(standby.datadir), "-o", options, "-l", str(base / "log"),
+                     "-w", "start")
+    except BaseException:
+        standby.stop()
+        raise
+    return standby
 
 
 @contextmanager

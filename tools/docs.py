@@ -18,7 +18,10 @@ the pages that differ, and ``tests/tools/test_docs.py`` fails while one does. Ta
   (:func:`sent_leaves`), with the sild errors that map to them (``ERROR_FAULTS``, named
   by the class the error tree of ``trust/errors.py`` draws). What a code means to a
   caller is :data:`MEANINGS`; a code without a meaning fails the test, so a new code
-  reaches the docs with its first use.
+  reaches the docs with its first use;
+* ``conformance-summary`` (docs/conformance.md): per protocol area, the conformance checks
+  (the tests marked ``@pytest.mark.conformance``), the X-Road vectors they read and the
+  independent peers they use (:mod:`tools.conformance`).
 """
 
 from __future__ import annotations
@@ -209,12 +212,28 @@ def settings_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+# -- conformance ----------------------------------------------------------------------------
+
+
+def conformance_table() -> str:
+    """docs/conformance.md's summary: per protocol area, the checks the conformance report runs.
+
+    Read from the tests marked ``@pytest.mark.conformance`` (collected, not run: see
+    :mod:`tools.conformance`), so a check added, moved or removed changes the page.
+    """
+    from tools.conformance.render import docs_table
+    from tools.conformance.run import catalogue
+
+    return docs_table(catalogue())
+
+
 # -- the pages ------------------------------------------------------------------------------
 
 TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "gateway-settings": ("docs/configuration.md", settings_table),
     "fault-codes": ("docs/integrator-guide.md", fault_table),
     "fault-codes-full": ("docs/protocols.md", fault_table_full),
+    "conformance-summary": ("docs/conformance.md", conformance_table),
 }
 
 

@@ -14,7 +14,9 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._backup import CENTRAL_BACKUP
-    from ._generator import EXTERNAL, GenerationResult, INTERNAL, VERSION, generate, node_urls
+    from ._generator import (
+        EXTERNAL, GENERATION_LEASE, GenerationResult, INTERNAL, VERSION, generate, node_urls, sync_published,
+    )
     from ._management import MANAGEMENT_TYPES, build_management_request, concerned_member
     from ._publisher import read_state
     from ._status import central_status, central_status_lines
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CENTRAL_BACKUP",
     "EXTERNAL",
+    "GENERATION_LEASE",
     "GenerationResult",
     "INTERNAL",
     "MANAGEMENT_TYPES",
@@ -42,12 +45,14 @@ __all__ = [
     "node_urls",
     "read_state",
     "submit_registration_request",
+    "sync_published",
     "verify_registration_request",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
     "CENTRAL_BACKUP": "._backup",
     "EXTERNAL": "._generator",
+    "GENERATION_LEASE": "._generator",
     "GenerationResult": "._generator",
     "INTERNAL": "._generator",
     "MANAGEMENT_TYPES": "._management",
@@ -64,5 +69,6 @@ __getattr__, __dir__ = attach(__name__, {
     "node_urls": "._generator",
     "read_state": "._publisher",
     "submit_registration_request": "._registration",
+    "sync_published": "._generator",
     "verify_registration_request": "._registration",
 })

@@ -31,6 +31,7 @@ from ._cli_registry import (
     member_class_group, member_group, subsystem_group, gateway_group, group_group, ca_group, tsa_group, settings_group, registration_group, apikey_group,
 )
 from ._cli_registry import monitoring_client_group
+from ._cli_users import user_group
 from . import _cli_edits  # noqa: F401 - adds the removal and rename commands to those groups
 
 
@@ -50,6 +51,7 @@ central_group.add_command(settings_group)
 central_group.add_command(registration_group)
 central_group.add_command(apikey_group)
 central_group.add_command(monitoring_client_group)
+central_group.add_command(user_group)
 central_group.add_command(backup_command(CENTRAL_BACKUP))
 central_group.add_command(restore_command(CENTRAL_BACKUP))
 
@@ -61,14 +63,43 @@ central_group.add_command(restore_command(CENTRAL_BACKUP))
 @click.option("--member-class", "member_classes", multiple=True, metavar="CODE[=DESCRIPTION]",
               help="Member classes to create (default GOV and COM).")
 @click.option("--database-url", default=None, help="PostgreSQL URL instead of DIR/registry.db.")
-def init_cmd(directory: Path, instance: str, url: str, member_classes: tuple[str, ...], database_url: str | None) -> None:
+@click.option("--pkcs11-library", default=None, help="PKCS#11 module holding the signing keys instead of DIR/token.")
+@click.option("--pkcs11-label", default=None, help="Label of the token in --pkcs11-library.")
+def init_cmd(directory: Path, instance: str, url: str, member_classes: tuple[str, ...], database_url: str | None,
+             pkcs11_library: str | None, pkcs11_label: str | None) -> None:
     """Create an authority: registry, internal and external signing keys, first configuration."""
     from federation.central.registry import DEFAULT_MEMBER_CLASSES, init_central
 
     classes = [tuple(c.split("=", 1)) if "=" in c else (c, c) for c in member_classes] or list(DEFAULT_MEMBER_CLASSES)
     result = init_central(str(directory), instance=instance, url=url, pin=_pin(), now=utc_now(),
-                          member_classes=classes, database_url=database_url)  # type: ignore[arg-type]
+                          member_classes=classes, database_url=database_url,  # type: ignore[arg-type]
+                          pkcs11=_pkcs11(pkcs11_library, pkcs11_label))
     click.echo(f"authority {instance} created in {directory}; configuration published (expires {result.expires_at.isoformat()})")
+
+
+def _pkcs11(library: str | None, label: str | None) -> tuple[str, str] | None:
+    if (library is None) != (label is None):
+        raise CliInputError("give --pkcs11-library and --pkcs11-label together")
+    return None if library is None or label is None else (library, label)
+
+
+@central_group.command("node-init")
+@DIR_ARG
+@click.option("--url", required=True, help="Public base URL of this node, e.g. https://cs2.example.ee")
+@click.option("--database-url", required=True, help="The PostgreSQL URL of the registry the first node uses.")
+@click.option("--token-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="The token directory the first node signs with, reachable from this node (shared storage).")
+@click.option("--pkcs11-library", default=None, help="Or: the PKCS#11 module of the token the first node signs with.")
+@click.option("--pkcs11-label", default=None, help="Label of that token.")
+def node_init_cmd(directory: Path, url: str, database_url: str, token_dir: Path | None, pkcs11_library: str | None,
+                  pkcs11_label: str | None) -> None:
+    """Make DIR one more node of an authority on PostgreSQL: same registry and signing keys, a URL of its own."""
+    from federation.central.registry import init_node
+
+    instance = init_node(str(directory), url=url, database_url=database_url, token_dir=token_dir,
+                         pkcs11=_pkcs11(pkcs11_library, pkcs11_label))
+    click.echo(f"node of authority {instance} created in {directory}; {url} is now listed as a configuration source")
+    click.echo(f"start it with: .venv/bin/sild central serve {directory}")
 
 
 @central_group.command("serve")
@@ -112,10 +143,19 @@ def serve_cmd(directory: Path, host: str, port: int, check_interval: float, tls_
 @click.option("--force", is_flag=True, help="Regenerate even if nothing changed.")
 def generate_cmd(directory: Path, force: bool) -> None:
     """Regenerate and publish the configuration now (if needed, or with --force)."""
-    from ._generator import generate
+    from trust.infra import Lease
+
+    from ._generator import GENERATION_LEASE, generate
 
     home = _home(directory)
-    result = generate(home, home.token(_pin()), now=utc_now(), force=force)
+    lease = Lease(home.registry().engine, GENERATION_LEASE)
+    try:
+        if not lease.acquire():
+            raise CliInputError(f"another authority node ({lease.holder() or 'unknown'}) generates the configuration; "
+                                "it publishes registry changes within its check interval")
+        result = generate(home, home.token(_pin()), now=utc_now(), force=force)
+    finally:
+        lease.close()
     state = "published" if result.regenerated else "up to date"
     click.echo(f"{state}: serial {result.serial}, generation {result.folder}, expires {result.expires_at.isoformat()}")
 

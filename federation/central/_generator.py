@@ -17,9 +17,16 @@ or if less than half of the expiry interval (``confExpireIntervalSeconds``) is l
 ``sild central serve`` asks every few seconds; X-Road regenerates every 60 s with a
 600 s expiry, sild does the same by default.
 
-Several processes may share one authority directory (``serve`` plus a CLI command,
-or two nodes on a shared disk): generation takes an exclusive ``flock`` on
-``DIR/.generate.lock``, re-reads the state under it and then decides.
+Several processes may share one authority directory (``serve`` plus a CLI command):
+generation takes an exclusive ``flock`` on ``DIR/.generate.lock``, re-reads the state
+under it and then decides. Several *nodes* (directories of their own on one
+PostgreSQL registry, ``sild central node-init``) generate one at a time: the one that
+holds the lease :data:`GENERATION_LEASE` (:class:`trust.infra.Lease`). Each generation
+is stored in the registry before its files are written
+(:mod:`federation.central.registry._published`), the decision to regenerate reads the
+stored state (so a node that takes over continues where the last one stopped), and
+:func:`sync_published` copies the newest stored generation into a node's ``public/``
+folder: every node serves the same bytes.
 
 The ``source`` element of the shared parameters lists the certificates of every
 *published* key (active and pending) of each kind; that is what makes key rotation
@@ -48,9 +55,9 @@ from federation.model import (
     ManagementService, MonitoringParameters, PrivateParameters, SharedParameters,
 )
 from federation.model import write_monitoring_parameters, write_private_parameters, write_shared_parameters
-from ._publisher import publish, read_state
+from ._publisher import KEEP_GENERATIONS, publish, read_state
 from federation.central.registry import CentralConfig, CentralDir
-from federation.central.registry import RegistrySnapshot
+from federation.central.registry import RegistrySnapshot, StoredGeneration, latest_state, load_generation, store_generation
 
 VERSION = CURRENT_VERSION
 SHARED_FILE = "shared-params.xml"
@@ -58,6 +65,7 @@ PRIVATE_FILE = "private-params.xml"
 MONITORING_FILE = "monitoring-params.xml"
 INTERNAL = "internalconf"
 EXTERNAL = "externalconf"
+GENERATION_LEASE = "federation.central.generate"  # the lease of the node that generates (trust.infra.Lease)
 
 
 class GenerationError(FederationError):
@@ -79,6 +87,12 @@ def folder_name(moment: dt.datetime) -> str:
     return f"{utc:%Y%m%d%H%M%S}{utc.microsecond * 1000:09d}"
 
 
+def _folder_moment(folder: str) -> dt.datetime:
+    """The moment a generation folder's name stands for (:func:`folder_name` read back, to the microsecond)."""
+    moment = dt.datetime.strptime(folder[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.timezone.utc)
+    return moment + dt.timedelta(microseconds=int(folder[14:23] or 0) // 1000)
+
+
 def management_provider(snapshot: RegistrySnapshot) -> SubsystemId:
     """``managementRequestServiceProviderId``: the setting, else ``INST/GOV/00000000/management``."""
     text = snapshot.settings.get("managementServiceProviderId")
@@ -90,9 +104,11 @@ def management_provider(snapshot: RegistrySnapshot) -> SubsystemId:
 
 
 def node_urls(snapshot: RegistrySnapshot, config: CentralConfig) -> tuple[str, ...]:
-    """This node's base URL, then those of the other nodes (setting ``additionalNodeUrls``)."""
+    """This node's base URL, then those of the other nodes (setting ``centralUrl``, the first node's, and
+    ``additionalNodeUrls``): whichever node generates, every node is a source."""
     others = [u for u in snapshot.settings.get("additionalNodeUrls", "").split(",") if u]
-    return tuple(dict.fromkeys([config.base_url, *others]))
+    first = [u for u in [snapshot.settings.get("centralUrl", "")] if u]
+    return tuple(dict.fromkeys([config.base_url, *first, *others]))
 
 
 def build_shared(snapshot: RegistrySnapshot, config: CentralConfig) -> SharedParameters:
@@ -165,22 +181,60 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def generate(home: CentralDir, signer: Signer, *, now: dt.datetime, force: bool = False) -> GenerationResult:
-    """Regenerate and publish if needed (or if ``force``); return what is published now."""
+    """Regenerate and publish if needed (or if ``force``); return what is published now.
+
+    The caller holds the generation lease when other nodes share the registry (the
+    node's schedule, ``sild central generate``). What was published last is read from
+    the registry (an authority made before it stored generations: from ``public/``).
+    """
     if now.tzinfo is None:
         raise GenerationError("naive datetime refused")
     with _locked(home.lock_file):
-        snapshot = home.registry().snapshot()
-        state = read_state(home.public_dir)
+        registry = home.registry()
+        snapshot = registry.snapshot()
+        stored = latest_state(registry)
+        state = stored if stored is not None else read_state(home.public_dir)
         if not force and not needs_generation(state, snapshot, now):
             assert state is not None
-            return GenerationResult(
-                int(str(state["serial"])),
-                dt.datetime.fromisoformat(str(state["generatedAt"])),
-                dt.datetime.fromisoformat(str(state["expiresAt"])),
-                str(state["folder"]),
-                regenerated=False,
-            )
-        return _generate(home, signer, snapshot, now)
+            if stored is not None:
+                _sync(home)  # a node that just took over may lack the last node's generation
+            return _result(state, regenerated=False)
+        return _generate(home, signer, snapshot, now, after=str(stored["folder"]) if stored else "")
+
+
+def _result(state: dict[str, object], *, regenerated: bool) -> GenerationResult:
+    return GenerationResult(
+        int(str(state["serial"])),
+        dt.datetime.fromisoformat(str(state["generatedAt"])),
+        dt.datetime.fromisoformat(str(state["expiresAt"])),
+        str(state["folder"]),
+        regenerated=regenerated,
+    )
+
+
+def sync_published(home: CentralDir) -> bool:
+    """Write the registry's newest generation into this node's ``public/`` unless it is there; True if written.
+
+    The bytes are the stored ones (signed by the node that generated them), so every
+    node serves exactly the same configuration.
+    """
+    with _locked(home.lock_file):
+        return _sync(home)
+
+
+def _sync(home: CentralDir) -> bool:
+    """:func:`sync_published` under the directory's lock."""
+    registry = home.registry()
+    stored = latest_state(registry)
+    local = read_state(home.public_dir)
+    if stored is None or (local is not None and local.get("folder") == stored.get("folder")):
+        return False
+    generation = load_generation(registry, str(stored["folder"]))
+    if generation is None:  # pruned a moment ago by a newer generation: the next call takes that one
+        return False
+    publish(home.public_dir, generation.version, generation.folder, generation.files, generation.directories,
+            generation.state, existing_ok=True)
+    return True
 
 
 def _key(snapshot: RegistrySnapshot, kind: str) -> tuple[str, x509.Certificate]:
@@ -190,18 +244,22 @@ def _key(snapshot: RegistrySnapshot, kind: str) -> tuple[str, x509.Certificate]:
     return key.key_id, x509.load_der_x509_certificate(key.cert_der)
 
 
-def _generate(home: CentralDir, signer: Signer, snapshot: RegistrySnapshot, now: dt.datetime) -> GenerationResult:
+def _generate(home: CentralDir, signer: Signer, snapshot: RegistrySnapshot, now: dt.datetime, *,
+              after: str = "") -> GenerationResult:
     config = home.config
     if snapshot.instance != config.instance:
         raise GenerationError(f"registry instance {snapshot.instance!r} differs from central.json {config.instance!r}")
     shared_xml = write_shared_parameters(build_shared(snapshot, config), version=VERSION)
     private_xml = write_private_parameters(build_private(snapshot, config), version=VERSION)
-    folder = folder_name(now)
+    # folder names sort by time, and the newest name is the one kept and served: a node whose clock is
+    # behind the last generator's names its generation just after the last one
+    named = now if folder_name(now) > after else _folder_moment(after) + dt.timedelta(microseconds=1)
+    folder = folder_name(named)
     base = home.public_dir / f"V{VERSION}"
     bump = 0
     while (base / folder).exists():  # two generations at one moment (a fixed test clock, a fast retry)
         bump += 1
-        folder = folder_name(now + dt.timedelta(microseconds=bump))
+        folder = folder_name(named + dt.timedelta(microseconds=bump))
     prefix = f"/V{VERSION}/{folder}"
     expires = now + dt.timedelta(seconds=snapshot.setting_int("confExpireIntervalSeconds"))
     inst = snapshot.instance
@@ -229,12 +287,7 @@ def _generate(home: CentralDir, signer: Signer, snapshot: RegistrySnapshot, now:
         "internalKey": internal_id,
         "externalKey": external_id,
     }
-    publish(
-        home.public_dir,
-        VERSION,
-        folder,
-        files,
-        {INTERNAL: internal, EXTERNAL: external},
-        state,
-    )
+    directories = {INTERNAL: internal, EXTERNAL: external}
+    store_generation(home.registry(), StoredGeneration(folder, VERSION, state, files, directories), keep=KEEP_GENERATIONS)
+    publish(home.public_dir, VERSION, folder, files, directories, state)
     return GenerationResult(snapshot.serial, now, expires, folder, regenerated=True)

@@ -10,18 +10,30 @@ so changes made by CLI commands in other processes, or by another node sharing t
 database, are published without any signal. A change made through this node's own
 management API additionally triggers an immediate run.
 
+Several nodes on one PostgreSQL registry (``sild central node-init``): on each tick a
+node tries to hold the generation lease (:class:`trust.infra.Lease`, a session-level
+advisory lock: the holder keeps it while it lives, and its death frees it); the holder
+generates and signs, and every node copies the newest generation stored in the
+registry into its own ``public/`` (:func:`federation.central.sync_published`), so all
+of them serve the same bytes. When the holder dies another node takes the lease at its
+next tick and continues from the stored state.
+
 TLS is optional (``tls_cert``/``tls_key``): distribution is signed static content
 and X-Road serves it over plain HTTP as well, but the management API should sit
 behind TLS (here or in a reverse proxy) in production. ``api_port`` gives the
 management API a port of its own, always HTTPS (a self-signed certificate made in
 ``DIR/api-tls/`` on first use, as a gateway's admin port has, or ``api_tls_cert``/
 ``api_tls_key``); the main port then answers only what gateways call without a key.
+The admin web UI (:mod:`federation.central.ui`, ``/ui/``) is served with the
+management API: on the HTTPS port of its own when there is one (its session cookie
+is ``Secure``: use ``--api-port`` or ``--tls-cert``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -30,10 +42,12 @@ from pathlib import Path
 from types import FrameType
 
 from federation.central.api import CentralAppConfig, create_app
-from ._generator import generate
-from trust.infra import EdgeServer, WsgiServer, utc_now
+from federation.central.ui import install_ui
+from ._generator import GENERATION_LEASE, generate, sync_published
+from trust.infra import EdgeServer, Lease, WsgiServer, utc_now
 from trust.pki import ensure_self_signed_tls
 from federation.central.registry import CentralDir
+from federation.errors import FederationError
 
 LOG = logging.getLogger("sild.central")
 DEFAULT_CHECK_INTERVAL = 5.0
@@ -92,6 +106,8 @@ class CentralNode:
         self._home = CentralDir(config.directory, clock=clock)
         self._token = self._home.token(config.pin)
         self._lock = threading.Lock()
+        self._lease = Lease(self._home.registry().engine, GENERATION_LEASE,
+                            holder=f"{self._home.config.address} pid {os.getpid()}")
         self._scheduler = BackgroundScheduler(timezone=dt.timezone.utc)
         self._scheduler.add_job(
             self.generate_now, "interval", seconds=config.check_interval, id="generate",
@@ -99,6 +115,8 @@ class CentralNode:
         )
         app = create_app(CentralAppConfig(directory=config.directory, clock=clock, on_change=self.trigger,
                                           management=config.api_port is None))
+        if config.api_port is None:
+            install_ui(app)  # the admin UI goes where the management API is
         self._api = None if config.api_port is None else self._api_server(config, clock)
         tls = None
         if config.tls_cert is not None and config.tls_key is not None:
@@ -122,6 +140,7 @@ class CentralNode:
                                    common_name=f"{self._home.config.instance} authority management API",
                                    organisation="sild authority management TLS", now=clock())
         app = create_app(CentralAppConfig(directory=config.directory, clock=clock, on_change=self.trigger))
+        install_ui(app)
         return WsgiServer(app, config.api_host, config.api_port or 0, threads=config.threads,
                           ssl_adapter=BuiltinSSLAdapter(str(cert), str(key)), server_name="sild-central-api",
                           thread_name="sild-central-api")
@@ -142,14 +161,26 @@ class CentralNode:
     def port(self) -> int:
         return self._server.port
 
+    @property
+    def generating(self) -> bool:
+        """Whether this node held the generation lease at its last tick (always, on SQLite)."""
+        return self._lease.held
+
     def generate_now(self) -> None:
-        """One generator run; failures are logged and retried on the next tick."""
+        """One generator run (by the lease holder) and the copy of the newest generation; failures are logged
+        and retried on the next tick."""
         if not self._lock.acquire(blocking=False):
             return
         try:
-            result = generate(self._home, self._token, now=self._clock())
-            if result.regenerated:
-                LOG.info("published configuration serial %s, expires %s", result.serial, result.expires_at.isoformat())
+            if self._lease.acquire():
+                result = generate(self._home, self._token, now=self._clock())
+                if result.regenerated:
+                    LOG.info("published configuration serial %s, expires %s", result.serial,
+                             result.expires_at.isoformat())
+            elif sync_published(self._home):
+                LOG.info("serving the configuration generated by %s", self._lease.holder() or "another node")
+        except FederationError as exc:  # the registry unreachable (a fail-over under way), no active key: one line
+            LOG.warning("configuration not generated (%s); the previous configuration stays published", exc)
         except Exception:  # noqa: BLE001 - the schedule must survive a bad run; the old configuration stays published
             LOG.exception("configuration generation failed; the previous configuration stays published")
         finally:
@@ -185,6 +216,10 @@ class CentralNode:
         if self._api is not None:
             self._api.stop()
         self._server.stop()
+        self._lease.close()
+        closing = getattr(self._token, "close", None)  # a PKCS#11 token's session
+        if closing is not None:
+            closing()
         self._home.close()
 
 

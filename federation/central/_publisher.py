@@ -18,7 +18,9 @@ that downloaded the previous directory a moment earlier still finds the previous
 folder: the last :data:`KEEP_GENERATIONS` folders are kept.
 
 Because everything is static files, the same folder can be served by any web server;
-``federation.central.api._app`` serves it itself for the single-node case.
+``federation.central.api._app`` serves it itself. Several authority nodes each
+publish into their own folder the same bytes, stored in the registry by the node
+that generated them (:func:`federation.central.sync_published`).
 """
 
 from __future__ import annotations
@@ -55,22 +57,29 @@ def publish(
     files: Mapping[str, bytes],
     directories: Mapping[str, bytes],
     state: Mapping[str, object],
+    *,
+    existing_ok: bool = False,
 ) -> None:
-    """Write ``files`` into ``V<version>/<folder>/``, then switch ``directories`` and the state file."""
+    """Write ``files`` into ``V<version>/<folder>/``, then switch ``directories`` and the state file.
+
+    ``existing_ok``: a folder that exists already with exactly these files is taken as
+    written (a node copying a stored generation that an interrupted copy left there).
+    """
     base = root / f"V{version}"
     target = base / _safe_name(folder)
-    if target.exists():
+    if target.exists() and not (existing_ok and _holds(target, files)):
         raise PublishError(f"generation folder {target} exists already")
     staging = base / f".{folder}.tmp"
     try:
         if staging.exists():
             shutil.rmtree(staging)
-        staging.mkdir(parents=True)
-        for name, data in files.items():
-            write_atomic(staging / _safe_name(name), data)
-        fsync_directory(staging, best_effort=True)
-        os.replace(staging, target)
-        fsync_directory(base, best_effort=True)
+        if not target.exists():
+            staging.mkdir(parents=True)
+            for name, data in files.items():
+                write_atomic(staging / _safe_name(name), data)
+            fsync_directory(staging, best_effort=True)
+            os.replace(staging, target)
+            fsync_directory(base, best_effort=True)
         for name, data in directories.items():
             write_atomic(base / _safe_name(name), data)
         fsync_directory(base, best_effort=True)
@@ -81,6 +90,15 @@ def publish(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     prune(base, keep=KEEP_GENERATIONS)
+
+
+def _holds(folder: Path, files: Mapping[str, bytes]) -> bool:
+    """Does ``folder`` hold exactly ``files``?"""
+    try:
+        names = {p.name for p in folder.iterdir()}
+        return names == set(files) and all((folder / name).read_bytes() == data for name, data in files.items())
+    except OSError:
+        return False
 
 
 def prune(base: Path, *, keep: int) -> None:

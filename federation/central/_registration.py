@@ -63,6 +63,7 @@ from trust.errors import IdentifierError, SildError
 from trust.protocol import ClientId, MemberId, SecurityServerId, parse_client, parse_server
 from trust.keys import Signer, verify_digest
 from trust.pki import validate_certificate
+from trust.pki import CertificateError, read_certificate
 
 from federation.errors import FederationError
 
@@ -249,8 +250,8 @@ def _signature(obj: object, what: str) -> tuple[SignatureAlgorithm, bytes]:
 
 def _cert(data: bytes, what: str) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(data)
-    except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
+        return read_certificate(data, der_only=True)
+    except CertificateError:
         raise RegistrationMalformed(f"{what} is not a DER X.509 certificate") from None
 
 

@@ -50,6 +50,7 @@ from typing import Iterator
 from cryptography import x509
 
 from trust.pki import ApprovedCa, ApprovedTsa, OcspResponderInfo, TrustPolicy
+from trust.pki import CertificateError, read_certificate
 from trust.protocol import ClientId, GlobalGroupId, MemberId, SecurityServerId, ServiceId, SubsystemId
 from trust.protocol import XROAD_NS as XROAD_NS  # namespace of every parameter file and anchor (re-exported)
 
@@ -75,10 +76,8 @@ SECURITY_SERVER_OWNERS_GROUP = "security-server-owners"
 def load_certificate(der: bytes, *, what: str = "certificate") -> x509.Certificate:
     """Parse DER (or PEM) certificate bytes, translating failures to :class:`ConfSchemaInvalid`."""
     try:
-        if der.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_certificate(der)
-        return x509.load_der_x509_certificate(der)
-    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError (found by tests/fuzz)
+        return read_certificate(der)
+    except CertificateError as exc:
         raise ConfSchemaInvalid(f"{what} is not an X.509 certificate: {exc}") from exc
 
 

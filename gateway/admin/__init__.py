@@ -13,7 +13,7 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._app import create_app
     from ._config import AdminConfig
-    from ._requests import check_address, mark_requested, registered_here, send_management_request, sync_clients
+    from ._requests import apply_owner, check_address, mark_requested, registered_here, send_management_request, sync_clients
     from .upkeep import admin_client_context, admin_ssl_context, admin_tls_files, admin_url, ensure_admin_tls
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "admin_ssl_context",
     "admin_tls_files",
     "admin_url",
+    "apply_owner",
     "check_address",
     "create_app",
     "ensure_admin_tls",
@@ -39,6 +40,7 @@ __getattr__, __dir__ = attach(__name__, {
     "admin_url": ".upkeep",
     "create_app": "._app",
     "ensure_admin_tls": ".upkeep",
+    "apply_owner": "._requests",
     "check_address": "._requests",
     "mark_requested": "._requests",
     "registered_here": "._requests",

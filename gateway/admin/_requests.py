@@ -196,6 +196,24 @@ def sync_clients(directory: Path, conf: ServerConf) -> list[dict[str, str]]:
     return outcomes
 
 
+def apply_owner(directory: Path) -> tuple[Any, bool]:
+    """Take on the owner the configuration names for this gateway (after an approved owner change).
+
+    ``(the gateway's identifier now, whether it changed)``. A running node serves as
+    the new owner within seconds (``gateway.node._live``: only the owner changed, so
+    no restart); the former owner keeps its sign key (:func:`gateway.provision.change_owner`).
+    """
+    from gateway.provision import change_owner
+    from gateway.settings import SetupError
+
+    settings, server = registered_here(directory)
+    if server is None:
+        raise SetupError(f"the configuration of {settings.instance} does not list this gateway's auth certificate")
+    if server.owner == settings.server_id.owner:
+        return settings.server_id, False
+    return change_owner(directory, server.owner), True
+
+
 def requests_blueprint(config: AdminConfig) -> Blueprint:
     api = Routes("management_requests", __name__, config.conf)
 
@@ -228,6 +246,11 @@ def requests_blueprint(config: AdminConfig) -> Blueprint:
         if not isinstance(member, MemberId):
             raise ApiError(400, "gateway.admin.bad_field", "field 'member' must be a member id (INSTANCE:CLASS:CODE)")
         return jsonify(request=send("ownerChange", client=member), member=member.to_text()), 202
+
+    @api.route("POST", "/api/v1/owner-change/apply", SUPERUSER)
+    def owner_apply() -> Any:
+        server, changed = apply_owner(directory())
+        return jsonify(server=server.to_text(), changed=changed)
 
     @api.route("POST", "/api/v1/address-change", SUPERUSER)
     def address_change() -> Any:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -60,6 +61,28 @@ def api_command(directory: Path, path: str, method: str, data: str | None, key_f
     ``DIR/admin-tls/admin.crt``): the connection is verified against the gateway's own
     certificate, never against the system's CAs, and the key never crosses in clear text.
     """
+    try:
+        body = json.loads(data) if data is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from None
+    answer = call_admin_api(directory, method, path, body, key_file)
+    if out is not None:
+        out.write_bytes(answer.content)
+        click.echo(f"wrote {len(answer.content)} bytes to {out}")
+    elif answer.headers.get("content-type", "").startswith("application/json") and answer.content:
+        click.echo(json.dumps(answer.json(), indent=2))
+    else:
+        click.echo(answer.text, nl=False)
+
+
+def call_admin_api(directory: Path, method: str, path: str, body: object = None,
+                   key_file: Path | None = None) -> Any:
+    """One call to the running node's admin API of DIR; an error answer is a one-line :class:`SetupError`.
+
+    The URL and the certificate to trust come from DIR (``admin_port``, ``admin_listen``,
+    ``DIR/admin-tls/admin.crt``); commands that act on the running node (``token
+    logout``) call it too.
+    """
     import httpx
 
     from gateway.admin import admin_client_context, admin_url
@@ -67,10 +90,6 @@ def api_command(directory: Path, path: str, method: str, data: str | None, key_f
 
     secret = _api_key(directory, key_file)
     url = admin_url(directory) + (path if path.startswith("/") else "/" + path)
-    try:
-        body = json.loads(data) if data is not None else None
-    except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from None
     try:
         answer = httpx.request(method.upper(), url, json=body, headers={"Authorization": f"Bearer {secret}"},
                                verify=admin_client_context(directory), timeout=60, trust_env=False)
@@ -84,13 +103,7 @@ def api_command(directory: Path, path: str, method: str, data: str | None, key_f
         except ValueError:
             code, message = f"gateway.admin.http_{answer.status_code}", answer.text[:200]
         raise SetupError(f"{method.upper()} {path}: HTTP {answer.status_code}: {message}", code=code)
-    if out is not None:
-        out.write_bytes(answer.content)
-        click.echo(f"wrote {len(answer.content)} bytes to {out}")
-    elif answer.headers.get("content-type", "").startswith("application/json") and answer.content:
-        click.echo(json.dumps(answer.json(), indent=2))
-    else:
-        click.echo(answer.text, nl=False)
+    return answer
 
 
 def _api_key(directory: Path, key_file: Path | None) -> str:

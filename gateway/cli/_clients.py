@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from gateway.admin import check_address, mark_requested, registered_here, send_management_request, sync_clients
+from gateway.admin import apply_owner, check_address, mark_requested, registered_here, send_management_request, sync_clients
 from gateway.serverconf import InvalidInput
 
 from ._directory import DIRECTORY, JSON_OPTION, client_arg, echo_out, open_conf
@@ -179,14 +179,8 @@ def client_sync(directory: Path) -> None:
 @DIRECTORY
 def owner_apply(directory: Path) -> None:
     """Take on the owner the configuration names for this gateway, after an approved owner change."""
-    from gateway.provision import change_owner
-    from gateway.settings import SetupError
-
-    settings, server = registered_here(directory)
-    if server is None:
-        raise SetupError(f"the configuration of {settings.instance} does not list this gateway's auth certificate")
-    if server.owner == settings.server_id.owner:
+    server, changed = apply_owner(directory)
+    if not changed:
         click.echo(f"the configuration names {server.owner.to_text()} as the owner already: nothing to change")
         return
-    new = change_owner(directory, server.owner)
-    click.echo(f"this gateway is now {new.to_text()}; restart `.venv/bin/sild gateway serve {directory}` to serve as it")
+    click.echo(f"this gateway is now {server.to_text()}; a running node serves as it within seconds (no restart)")

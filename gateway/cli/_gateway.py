@@ -207,13 +207,18 @@ def _run_until_signal(node: Any, *, parent: int | None = None) -> None:
     # collection that the per-message allocations trigger.
     gc.collect()
     gc.freeze()
+    from gateway.node import DrainWatch
+
     stop = stop_on_signal()
+    drain = DrainWatch(node.directory, node, main=parent is None)  # `sild gateway drain` (gateway.node._drain)
     try:
         while not stop.wait(1.0):
             if parent is not None and os.getppid() != parent:
                 break  # the main process is gone (killed): a worker must not serve on alone
+            if drain.poll():
+                break
     finally:
-        node.stop()
+        node.stop(drain_seconds=drain.timeout)
 
 
 @gateway_group.command("serve")
@@ -223,11 +228,12 @@ def _run_until_signal(node: Any, *, parent: int | None = None) -> None:
                    "and runs the jobs (default: `workers` of gateway.json, 1 = this process serves).")
 def serve_command(directory: Path, workers: int | None) -> None:
     """Serve the IS port, the mutual-TLS port and the jobs until SIGTERM/SIGINT."""
-    from gateway.node import GatewayNode
+    from gateway.node import GatewayNode, clear_drain
     from gateway.provision import GATEWAY_BACKUP
     from trust.backup import refuse_drill_copy
 
     refuse_drill_copy(directory, GATEWAY_BACKUP)  # a drill's copy has the live node's identity and ports
+    clear_drain(directory)  # left by a drain whose command was killed: this node is to serve
     _serving_logs("")
     node = GatewayNode(directory)
     node.start(workers=workers)
@@ -379,3 +385,14 @@ def _add_audit() -> None:
 
 
 _add_audit()
+
+
+def _add_cluster() -> None:
+    """``gateway drain DIR`` and ``gateway cluster ...`` live in the subroom ``gateway.cli.cluster``."""
+    from gateway.cli.cluster import cluster_group, drain_command
+
+    gateway_group.add_command(drain_command)
+    gateway_group.add_command(cluster_group)
+
+
+_add_cluster()

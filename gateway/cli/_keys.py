@@ -3,6 +3,7 @@
     sild gateway token list DIR
     sild gateway token add-pkcs11 DIR hsm --library /usr/lib/softhsm/libsofthsm2.so --label gw1
     sild gateway token login DIR hsm                 (checks the PIN of $SILD_TOKEN_PIN_HSM)
+    sild gateway token logout DIR hsm                (the running node, over its admin API)
     sild gateway key generate DIR --usage sign --token hsm --type ec-p256 [--member EE/GOV/70000001]
     sild gateway key csr DIR KEY [--member M]; key renew DIR KEY [--same-key]
     sild gateway key disable|activate|delete DIR KEY
@@ -128,6 +129,24 @@ def token_login(directory: Path, name: str) -> None:
     registry.login(name, pin)
     click.echo(f"token {name}: PIN accepted")
     registry.logout(name)
+
+
+@token_group.command("logout")
+@DIRECTORY
+@click.argument("name")
+@click.option("--key-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="File holding an admin API key [default: $SILD_ADMIN_API_KEY].")
+def token_logout(directory: Path, name: str, key_file: Path | None) -> None:
+    """Log the running node out of a PKCS#11 token: it signs with that token's keys no more until a login.
+
+    Only the running node holds a login (each command logs in anew and out again), so
+    this asks it over its admin API (``POST /api/v1/tokens/NAME/logout``, role admin).
+    """
+    from ._admin import call_admin_api
+
+    info = call_admin_api(directory, "POST", f"/api/v1/tokens/{name}/logout", key_file=key_file).json()
+    click.echo(f"token {name}: logged out of the running node" if not info.get("logged_in")
+               else f"token {name}: still logged in")
 
 
 # -- keys ------------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ _GROUPS = {
                       "Governing authority: registry, configuration generation and distribution, federation."),
     "conf": _Group("federation.client._cli", "conf_group",
                    "Global configuration: verify a signed directory, fetch as a gateway does."),
+    "conformance": _Group("gateway.cli.conformance", "conformance_group",
+                          "X-Road conformance: a report of what sild does with X-Road's vectors and independent peers."),
     "demo": _Group("gateway.cli._demo", "demo_command",
                    "Two federated countries (EE, FI) exchanging data on this machine, step by step."),
     "gateway": _Group("gateway.cli._gateway", "gateway_group",

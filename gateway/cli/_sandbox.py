@@ -33,13 +33,21 @@ def sandbox_group() -> None:
               help="Take the sandbox down when this process ends (for test runs).")
 @click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=1, show_default=True,
               help="Worker processes serving each gateway's ports (`workers` of gateway.json; benchmarks: 2 on 2 cores).")
-def up_command(directory: Path, timeout: float, owner_pid: int | None, workers: int) -> None:
+@click.option("--cluster", type=click.IntRange(1, 8), default=1, show_default=True,
+              help="Nodes of FI vero's gateway, behind HAProxy on a PostgreSQL server the sandbox starts "
+                   "(docs/scaling.md); 1: one node, SQLite.")
+def up_command(directory: Path, timeout: float, owner_pid: int | None, workers: int, cluster: int) -> None:
     """Start trust services, authorities, gateways and sample backends; write DIR/sandbox.json."""
     from gateway.sandbox import up
 
-    state = up(directory, timeout=timeout, owner_pid=owner_pid, workers=workers)
+    state = up(directory, timeout=timeout, owner_pid=owner_pid, workers=workers, cluster=cluster)
     click.echo(f"sandbox up in {state['directory']} ({len(state['gateways'])} gateways)")
     _describe(state)
+    if "cluster" in state:
+        balancer = state["cluster"]["balancer"]
+        click.echo(f"  {state['cluster']['gateway']}: HAProxy IS {balancer['is_url']}, peers "
+                   f"{balancer['peer_address']} ({balancer['config']}); nodes "
+                   + ", ".join(f"{n['name']} {n['is_url']} (health {n['health_url']})" for n in state["cluster"]["nodes"]))
 
 
 def _describe(state: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 Group-committed writes (a commit lock shared by a node's processes), batched RFC 3161
 timestamping over hash trees that never holds the lock the hot path writes under,
-background WAL checkpoints, and archiving into chained ASiC-E archives.
+background WAL checkpoints, archiving into chained ASiC-E archives (on a schedule and by size), and their offline check.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
-    from ._archive import Archiver, NotTimestamped, export_exchange, verify_archive_chain
+    from ._archive import Archiver, ArchivePolicy, verify_archive_chain
+    from ._export import NotTimestamped, export_exchange
+    from ._archive_check import ArchiveChainBroken, ArchiveError, ArchiveReport, archive_files, archive_sequence
+    from ._archive_check import check_archives
     from ._bodies import BodyLogging
     from ._checkpoint import SAFETY_NET_PAGES, WalCheckpointer
     from ._lock import CommitLock
@@ -22,6 +25,10 @@ if TYPE_CHECKING:
     from ._timestamper import Timestamper, evidence_stamper
 
 __all__ = [
+    "ArchiveChainBroken",
+    "ArchiveError",
+    "ArchivePolicy",
+    "ArchiveReport",
     "Archiver",
     "Attachment",
     "BodyLogging",
@@ -36,6 +43,9 @@ __all__ = [
     "Timestamper",
     "TimestampingOverdue",
     "WalCheckpointer",
+    "archive_files",
+    "archive_sequence",
+    "check_archives",
     "evidence_stamper",
     "export_exchange",
     "search_records",
@@ -43,6 +53,10 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "ArchiveChainBroken": "._archive_check",
+    "ArchiveError": "._archive_check",
+    "ArchivePolicy": "._archive",
+    "ArchiveReport": "._archive_check",
     "Archiver": "._archive",
     "Attachment": "._records",
     "BodyLogging": "._bodies",
@@ -50,15 +64,18 @@ __getattr__, __dir__ = attach(__name__, {
     "LogEntry": "._records",
     "MessageLog": "._log",
     "MessageLogConfig": "._records",
-    "NotTimestamped": "._archive",
+    "NotTimestamped": "._export",
     "RecordNotFound": "._records",
     "RecordSummary": "._search",
     "SAFETY_NET_PAGES": "._checkpoint",
     "Timestamper": "._timestamper",
     "TimestampingOverdue": "._records",
     "WalCheckpointer": "._checkpoint",
+    "archive_files": "._archive_check",
+    "archive_sequence": "._archive_check",
+    "check_archives": "._archive_check",
     "evidence_stamper": "._timestamper",
-    "export_exchange": "._archive",
+    "export_exchange": "._export",
     "search_records": "._search",
     "verify_archive_chain": "._archive",
 })

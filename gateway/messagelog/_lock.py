@@ -94,3 +94,36 @@ class CommitLock:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+@contextmanager
+def exclusive_run(engine: Engine, name: str) -> Iterator[None]:
+    """One run of ``name`` at a time over one message log, across processes (waits for the other).
+
+    Why: the node's archiving job and ``sild gateway log archive`` (or the admin API) may
+    archive the same log at the same moment; both would take the same records and the
+    same sequence number, and write the same ``.part`` file. SQLite: an ``flock`` on
+    ``<database>-<name>.lock``; PostgreSQL: a session advisory lock keyed by ``name``.
+    """
+    database = sqlite_file(engine)
+    if database is not None:
+        fd = os.open(database + f"-{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+    elif engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        key = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big") & 0x7FFFFFFFFFFFFFFF
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
+    else:
+        yield

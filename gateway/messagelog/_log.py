@@ -53,6 +53,7 @@ from trust.protocol import ClientId, ServiceId
 from gateway.db import schema as m
 from ._bodies import headers_only
 from ._lock import CommitLock
+from ._reading import aware, read_records
 from ._records import (
     STATE_FIRST_FAILURE, STATE_FLOOR, STATE_LAST_ERROR, STATE_LAST_SUCCESS, Attachment, InvalidLogEntry, LogEntry,
     MessageLogConfig, MessageLogError, RecordNotFound, StoredRecord, TimestampingOverdue,
@@ -67,11 +68,6 @@ RECORD_COLUMNS = (
     "attachments",
 )
 ATTACHMENT_COLUMNS = ("record_id", "position", "data")
-# StoredRecord fields read back as they are from the ml_record column of the same name
-_STORED_AS_IS = (
-    "id", "query_id", "x_request_id", "side", "direction", "kind", "message", "body", "signature",
-    "signature_hash", "hash_chain_result", "hash_chain", "body_logged",
-)
 _BODY_LOGGED = RECORD_COLUMNS.index("body_logged")
 # built once: statements are immutable, and SQLAlchemy caches their compiled form
 _RECORD_TABLE = cast(Table, m.LogRecord.__table__)
@@ -268,7 +264,7 @@ class MessageLog:
             new = _StateCache(
                 checked=time.monotonic(),
                 first_failure=_parse_time(values.get(STATE_FIRST_FAILURE)),
-                oldest_unstamped=_aware(oldest),
+                oldest_unstamped=aware(oldest),
                 last_success=_parse_time(values.get(STATE_LAST_SUCCESS)),
             )
             self._state = new
@@ -324,41 +320,14 @@ class MessageLog:
             query = query.where(m.LogRecord.side == side)
         with self.engine.connect() as conn:
             ids = list(conn.execute(query.order_by(m.LogRecord.id)).scalars())
-        return [self.get(i) for i in ids]
+            return read_records(conn, ids)
 
     def get(self, record_id: int) -> StoredRecord:
         with self.engine.connect() as conn:
-            row = conn.execute(select(m.LogRecord).where(m.LogRecord.id == record_id)).mappings().first()
-            if row is None:
-                raise RecordNotFound(f"no message log record {record_id}")
-            atts = conn.execute(
-                select(m.LogAttachment.data).where(m.LogAttachment.record_id == record_id).order_by(m.LogAttachment.position)
-            ).scalars().all()
-            ts = conn.execute(
-                select(
-                    m.LogTimestamp.token, m.LogTimestamp.hash_chain_result, m.LogRecordTimestamp.hash_chain,
-                    m.LogRecordTimestamp.signature,
-                )
-                .join(m.LogRecordTimestamp, m.LogRecordTimestamp.timestamp_id == m.LogTimestamp.id)
-                .where(m.LogRecordTimestamp.record_id == record_id)
-            ).first()
-            archived = conn.execute(
-                select(m.LogRecordArchive.archive_id).where(m.LogRecordArchive.record_id == record_id)
-            ).first()
-        meta = json.loads(row["attachments"])
-        attachments = tuple(Attachment(a["content_type"], d) for a, d in zip(meta, atts))
-        return StoredRecord(
-            **{name: row[name] for name in _STORED_AS_IS},
-            logged_at=_aware(row["logged_at"]),  # type: ignore[arg-type]
-            client=row["client_id"],
-            service=row["service_id"],
-            attachments=attachments,
-            timestamp_token=ts[0] if ts else None,
-            ts_hash_chain_result=ts[1] if ts else None,
-            ts_hash_chain=ts[2] if ts else None,
-            stamped_signature=ts[3] if ts else None,
-            archived=archived is not None,
-        )
+            found = read_records(conn, [record_id])
+        if not found:
+            raise RecordNotFound(f"no message log record {record_id}")
+        return found[0]
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -377,14 +346,6 @@ def _attachments_json(attachments: Sequence[Attachment]) -> str:
         [{"content_type": a.content_type, "sha512": hashlib.sha512(a.data).hexdigest(), "size": len(a.data)}
          for a in attachments]
     )
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # raw SQLite text from an aggregate
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def _parse_time(text: str | None) -> dt.datetime | None:

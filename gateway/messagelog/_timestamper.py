@@ -131,6 +131,13 @@ class Timestamper:
         with engine.connect() as conn:
             floor_text = conn.execute(select(m.LogState.value).where(m.LogState.key == STATE_FLOOR)).scalar()
             floor = int(floor_text or 0)
+            # the newest id before the unstamped rows: SQLite reads each statement in its own
+            # snapshot, and records committed between the two (other processes append all the
+            # time) would otherwise lie under the floor without being among the candidates
+            newest = int(conn.execute(select(func.max(m.LogRecord.id))).scalar() or 0)
+            grace = FLOOR_GRACE if engine.dialect.name != "sqlite" else dt.timedelta(0)
+            settled = newest if not grace else int(conn.execute(
+                select(func.max(m.LogRecord.id)).where(m.LogRecord.logged_at < at - grace)).scalar() or 0)
             rows = conn.execute(
                 select(m.LogRecord.id, m.LogRecord.signature)
                 .outerjoin(m.LogRecordTimestamp, m.LogRecordTimestamp.record_id == m.LogRecord.id)
@@ -138,10 +145,6 @@ class Timestamper:
                 .order_by(m.LogRecord.id)
                 .limit(self.batch_size + 1)
             ).all()
-            newest = int(conn.execute(select(func.max(m.LogRecord.id))).scalar() or 0)
-            grace = FLOOR_GRACE if engine.dialect.name != "sqlite" else dt.timedelta(0)
-            settled = newest if not grace else int(conn.execute(
-                select(func.max(m.LogRecord.id)).where(m.LogRecord.logged_at < at - grace)).scalar() or 0)
             conn.rollback()  # end the read snapshot at once
         candidates = [(int(i), bytes(h)) for i, h in rows[: self.batch_size]]
         # stamped up to the first record left out of this batch, else up to the newest one seen

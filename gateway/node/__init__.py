@@ -13,26 +13,58 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._drain import (
+        DEFAULT_GRACE_SECONDS, DEFAULT_TIMEOUT_SECONDS, DrainRequest, DrainWatch, clear_drain, drain_status, read_drain,
+        request_drain,
+    )
+    from ._haproxy import ClusterNode, cluster_config, haproxy_config, node_from_directory
+    from ._healthport import HealthApp
     from ._node import GatewayNode, PolicyCache
     from ._status import gateway_status, refresh_own_ocsp, status_lines
     from ._workers import parse_listen, sild_command
 
 __all__ = [
+    "DEFAULT_GRACE_SECONDS",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "ClusterNode",
+    "DrainRequest",
+    "DrainWatch",
     "GatewayNode",
+    "HealthApp",
     "PolicyCache",
+    "clear_drain",
+    "cluster_config",
+    "drain_status",
     "gateway_status",
+    "haproxy_config",
+    "node_from_directory",
     "parse_listen",
+    "read_drain",
     "refresh_own_ocsp",
+    "request_drain",
     "sild_command",
     "status_lines",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "DEFAULT_GRACE_SECONDS": "._drain",
+    "DEFAULT_TIMEOUT_SECONDS": "._drain",
+    "ClusterNode": "._haproxy",
+    "DrainRequest": "._drain",
+    "DrainWatch": "._drain",
     "GatewayNode": "._node",
+    "HealthApp": "._healthport",
     "PolicyCache": "._node",
+    "clear_drain": "._drain",
+    "cluster_config": "._haproxy",
+    "drain_status": "._drain",
     "gateway_status": "._status",
+    "haproxy_config": "._haproxy",
+    "node_from_directory": "._haproxy",
     "parse_listen": "._workers",
+    "read_drain": "._drain",
     "refresh_own_ocsp": "._status",
+    "request_drain": "._drain",
     "sild_command": "._workers",
     "status_lines": "._status",
 })

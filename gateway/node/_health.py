@@ -15,7 +15,8 @@ So the report (:mod:`gateway.node._status`) gains what this module reads:
   apply: an expired own configuration (``global_conf_outdated``), maintenance
   (``maintenance_mode``), overdue timestamping (``mlog_timestamper_failed``), an own
   certificate without a good OCSP response peers still accept (``cert_validation``);
-  else ``ok``. Failures that do not stop traffic yet (a download or an OCSP fetch
+  and, for a balancer in front of a cluster (the health port), a database the node
+  cannot reach (``database_unreachable``) or a drain (``draining``); else ``ok``. Failures that do not stop traffic yet (a download or an OCSP fetch
   failing while the held copy is still good, timestamping failing within its grace)
   are warnings with the underlying error's code.
 """
@@ -193,9 +194,35 @@ def _timestamping_problems(ts: Mapping[str, Any]) -> list[dict[str, str]]:
     return []
 
 
+def database_status(engines: Mapping[str, Any]) -> dict[str, str | None]:
+    """Per database the node uses: ``None`` when a trivial query answers, else why not (the health port asks)."""
+    from sqlalchemy import text
+
+    out: dict[str, str | None] = {}
+    for name, engine in engines.items():
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            out[name] = None
+        except Exception as exc:  # noqa: BLE001 - any failure is the answer; the driver's own words
+            out[name] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return out
+
+
+def _cluster_problems(report: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A database the node cannot reach, and a drain: a balancer then sends the traffic elsewhere."""
+    out = [_problem("database_unreachable", f"the {name} database cannot be reached: {error}")
+           for name, error in (report.get("databases") or {}).items() if error]
+    drain = report.get("drain") or {}
+    if drain.get("draining"):
+        out.append(_problem("draining", f"draining since {drain.get('since')}: the ports close at "
+                                        f"{drain.get('stops_at')}, the exchanges in flight finish, the node stops"))
+    return out
+
+
 def health(report: Mapping[str, Any], at: dt.datetime) -> dict[str, Any]:
     """``status`` ok / degraded / failing, ``code`` traffic gets now (``ok``), and every problem, worst first."""
-    problems = _configuration_problems(report)
+    problems = _cluster_problems(report) + _configuration_problems(report)
     if (report.get("maintenance") or {}).get("enabled"):
         message = report["maintenance"].get("message")
         problems.append(_problem("maintenance_mode", "the authority put this gateway in maintenance mode"

@@ -7,6 +7,15 @@ the ports its main process bound and catches up with what the main process store
 (:meth:`NodeJobs.sync_from_main`). Why the two roles exist is told in
 :mod:`gateway.node._workers`; this module is the node's side of them, the part of
 :class:`~gateway.node.GatewayNode` that :class:`NodeJobs` gives it.
+
+In a cluster (several nodes of one gateway identity on one shared server
+configuration) every node runs all of these jobs, and none needs the cluster-wide
+lease (:class:`trust.infra.Lease`, which the authority's generator holds): each job
+writes only what belongs to its node. Configuration download writes the node's
+``conf/``, the OCSP refresh its ``ocsp/``, timestamping, archiving and monitoring
+retention its own message log (a database per node: nodes must not share one, or
+two nodes would stamp and archive the same records), and following changes only reads. A job that came to write the shared server configuration (a
+scheduled refresh of service descriptions, say) would have to run under such a lease.
 """
 
 from __future__ import annotations
@@ -132,9 +141,11 @@ class NodeJobs(NodePorts):
 
     def _schedule_housekeeping(self, sched: Any) -> None:
         """Archiving of timestamped log records (chained ASiC-E archives) and monitoring retention."""
-        from gateway.messagelog import Archiver
+        from gateway.messagelog import Archiver, ArchivePolicy
 
-        Archiver(self.messagelog, self.directory / "archive").schedule(sched)
+        # the settings are read at every check: interval, threshold, directory and keep-days change live
+        Archiver(self.messagelog, self.settings.archive_directory(self.directory)).follow(
+            lambda: ArchivePolicy.of(self.settings, self.directory)).schedule(sched)
         self.opmonitor.schedule(sched)
 
     def _timestamper(self) -> Any:

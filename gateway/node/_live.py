@@ -12,7 +12,8 @@ at cheap fingerprints of what they read at start (one ``stat`` each: ``gateway.j
 only what changed:
 
 * settings: the live ones (``allowed_federations``, the job intervals,
-  ``public_address``, ``registration``) are taken over; one that fixes what the
+  ``public_address``, ``registration``, the body-logging switches, and ``server`` when only its owner changed:
+  ``sild gateway owner apply``) are taken over; one that fixes what the
   process bound or opened at start (ports, listen addresses, worker count,
   databases) is logged as taking effect at the next restart
   (:func:`gateway.settings.restart_only`, which the CLI and the admin API use to warn too);
@@ -41,7 +42,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gateway.settings import RESTART_SETTINGS, SETTINGS_FILE, NodeSettings, restart_only
+from gateway.settings import SETTINGS_FILE, NodeSettings, restart_only
 
 from ._jobs import NodeJobs
 
@@ -111,9 +112,52 @@ class NodeLive(NodeJobs):
         for name in restart_only(before, after):
             log.warning("setting %s changed (%r -> %r): takes effect at the next restart", name,
                         getattr(before, name), getattr(after, name))
-        live = dataclasses.replace(after, **{name: getattr(before, name) for name in RESTART_SETTINGS})
+        kept = restart_only(before, after)
+        live = dataclasses.replace(after, **{name: getattr(before, name) for name in kept})
         self.settings = live
         self._reschedule(before, live)
+        if live.server != before.server:
+            self._follow_owner(live)
+        body = ("message_body_logging", "message_body_logging_remote_overrides")
+        if any(getattr(before, name) != getattr(live, name) for name in body):
+            self._follow_body_logging(live)
+
+    def _follow_body_logging(self, settings: NodeSettings) -> None:
+        """The global body-logging switch and the remote list: the message log's next record follows them.
+
+        The message log reads its configuration at every append; the per-subsystem
+        overrides were live already (read from the server configuration's snapshot).
+        """
+        from ._node import _messagelog_config
+
+        log_ = getattr(self, "messagelog", None)
+        if log_ is None:
+            return
+        fresh = _messagelog_config(settings, self.serverconf)
+        log_.config = dataclasses.replace(log_.config, body_logging=fresh.body_logging, body_policy=fresh.body_policy)
+        log.info("message body logging now %s", "on" if settings.message_body_logging else "off")
+
+    def _follow_owner(self, settings: NodeSettings) -> None:
+        """Serve as the new owner that ``sild gateway owner apply`` wrote (an approved owner change).
+
+        The same gateway (instance, server code, auth certificate, ports) under another
+        owner: the proxies' identity, the op-monitoring services' owner and the server
+        configuration's identity (owner-only services) follow; the sign keys are chosen
+        again from ``sign-keys.json``, which the command rewrote, so the new owner signs
+        with the key ``add-member`` made for it.
+        """
+        server = settings.server_id
+        self.server_id = server
+        parts = getattr(self, "parts", None)
+        if parts is not None:
+            parts.server_id = server  # the proxies hold this very object
+            service = parts.extra.get("opmonitoring")
+            if service is not None:
+                service.owner = server.owner
+        if self._is_main_process():
+            self.serverconf.set_identity(server)  # the workers see it through the change counter
+        self._keys_pending = True  # the sign keys are chosen again in this same check
+        log.info("this gateway now serves as %s (owner change)", server.to_text())
 
     def _reschedule(self, before: NodeSettings, after: NodeSettings) -> None:
         sched = self._scheduler

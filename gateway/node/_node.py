@@ -121,6 +121,7 @@ class GatewayNode(NodeLive):
         self._build_parts()
         self._build_proxies()
         self._servers = []
+        self._health_server: EdgeServer | None = None  # the health port (gateway.node._healthport), main process only
         self._sockets = {}  # "is", "is-tls", "peer": listening, shared with workers
         self._addresses = {}  # their (host, port), known after they close
         self.workers = None  # gateway.node._workers.WorkerPool while worker processes run
@@ -170,8 +171,10 @@ class GatewayNode(NodeLive):
         on_append = self.metrics.messagelog_appends.inc if self.metrics is not None else None
         self.serverconf = ServerConf(open_engine(self.settings.serverconf_database(self.directory)), clock=clock)
         try:
-            self.serverconf.identity()
+            stored = self.serverconf.identity()
         except Exception:  # noqa: BLE001 - first start: no identity stored yet
+            stored = None
+        if stored != self.server_id:  # first start, or an owner change applied while the node was stopped
             self.serverconf.set_identity(self.server_id)
         self.messagelog = MessageLog(open_engine(self.settings.messagelog_database(self.directory),
                                                  synchronous=self.settings.messagelog_synchronous,
@@ -285,11 +288,27 @@ class GatewayNode(NodeLive):
                 context = admin_ssl_context(self.directory, s, now=self.clock())
                 self._servers.append(WsgiServer(admin, s.admin_listen, s.admin_port, name="sild-admin",
                                                 ssl_context=context).start())
+        if s.health_port:  # the main process: it runs the jobs and knows the node's state (gateway.node._healthport)
+            from ._healthport import HealthApp
+
+            self._health_server = EdgeServer(HealthApp(self.traffic_health), s.peer_host, s.health_port,
+                                             name="sild-health", threads=2).start()
+            self._servers.append(self._health_server)
         if jobs:
             self._start_jobs()
         if self._worker_count > 1:
             self._start_workers(self._worker_count)
         return self
+
+    def traffic_health(self) -> dict[str, Any]:
+        """The verdict the health port gives a load balancer: the diagnostics' one, databases and drain included."""
+        return self.status(for_traffic=True)["health"]  # type: ignore[return-value]
+
+    def begin_drain(self) -> None:
+        """A drain started (``gateway.node._drain``): every answer on the traffic ports closes its connection."""
+        for server in self._servers:
+            if server is not self._health_server and isinstance(server, EdgeServer):
+                server.close_after_answers()
 
     def _admin_app(self) -> Any:
         try:
@@ -299,16 +318,17 @@ class GatewayNode(NodeLive):
             return None
         return create_app(self)
 
-    def stop(self) -> None:
+    def stop(self, *, drain_seconds: float | None = None) -> None:
+        """Stop everything; ``drain_seconds``: how long answers in progress may take (a drain's timeout)."""
         if self.workers is not None:
-            self.workers.stop()
+            self.workers.stop() if drain_seconds is None else self.workers.stop(timeout=drain_seconds + 10)
             self.workers = None
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         self._checkpointer.stop()
         for server in reversed(self._servers):
-            server.stop()
+            server.stop(timeout=drain_seconds) if isinstance(server, EdgeServer) else server.stop()
         self._servers.clear()
         for sock in self._sockets.values():  # the ports bound for workers (a served one is closed already)
             sock.close()
@@ -322,9 +342,11 @@ class GatewayNode(NodeLive):
         if self._metrics_file is not None and self.metrics is not None:
             self.metrics.dump(self._metrics_file)  # a worker's last figures, for the main process
 
-    def status(self) -> dict[str, object]:
+    def status(self, *, for_traffic: bool = False) -> dict[str, object]:
         """The report of `sild gateway status` and `/api/v1/diagnostics`, with what this node holds in memory."""
         from ._status import gateway_status
 
         return gateway_status(self.directory, self.clock(), confs=self.conf_source(),
-                              ocsp_health=self.own_ocsp.health(), messagelog=self.messagelog)
+                              ocsp_health=self.own_ocsp.health(), messagelog=self.messagelog,
+                              engines={"server configuration": self.serverconf.engine,
+                                       "message log": self.messagelog.engine}, for_traffic=for_traffic)

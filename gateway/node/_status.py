@@ -32,7 +32,9 @@ from cryptography.x509 import ocsp
 from federation.client import read_status
 from federation.model import SharedParameters
 from gateway.provision import auth_key, open_registry, sign_keys, signing_keys
-from ._health import health, health_lines, maintenance_status, messagelog_figures, tsa_status
+from ._drain import drain_status
+from ._health import (database_status, health, health_lines, maintenance_status, messagelog_figures,
+                      tsa_status)
 from gateway.settings import NodeSettings, SetupError, token_pin
 from trust.pki import load_certificates
 
@@ -172,11 +174,21 @@ def own_ocsp_status(directory: Path, settings: NodeSettings, at: dt.datetime, fr
 
 
 def gateway_status(directory: Path, at: dt.datetime, *, confs: Mapping[str, Any] | None = None,
-                   ocsp_health: Mapping[str, Any] | None = None, messagelog: Any = None) -> dict[str, Any]:
-    """The whole report (configuration, OCSP, timestamping, registration, sign keys)."""
+                   ocsp_health: Mapping[str, Any] | None = None, messagelog: Any = None,
+                   engines: Mapping[str, Any] | None = None, for_traffic: bool = False) -> dict[str, Any]:
+    """The whole report (configuration, OCSP, timestamping, registration, sign keys).
+
+    ``engines`` (name -> database) are queried, and one that does not answer fails the
+    verdict. ``for_traffic`` leaves out what the verdict does not read and a large log
+    makes slow (its figures, each TSA's last timestamp): the health port asks every
+    few seconds.
+    """
     directory = Path(directory)
     settings = NodeSettings.load(directory)
     out: dict[str, Any] = {"server": settings.server, "instance": settings.instance}
+    out["drain"] = drain_status(directory)
+    if engines is not None:
+        out["databases"] = database_status(engines)
     out["configuration"], own = configuration_status(directory, settings, at, confs)
     # no own configuration yet: X-Road's default (the dataclass field's default value)
     freshness = own.ocsp_freshness_seconds if own is not None else SharedParameters.ocsp_freshness_seconds
@@ -188,8 +200,9 @@ def gateway_status(directory: Path, at: dt.datetime, *, confs: Mapping[str, Any]
             from gateway.messagelog import MessageLog
 
             messagelog = MessageLog(open_engine(settings.messagelog_database(directory)))
-        out["timestamping"] = _timestamping(messagelog, own, at)
-        out["message_log"] = messagelog_figures(messagelog)
+        out["timestamping"] = _timestamping(messagelog, own, at, tsas=not for_traffic)
+        if not for_traffic:
+            out["message_log"] = messagelog_figures(messagelog)
     except Exception as exc:  # noqa: BLE001 - status must report, not fail
         out["timestamping"] = {"error": str(exc)}
     registered = own is not None and any(s.server_id == settings.server_id for s in own.security_servers)
@@ -201,12 +214,12 @@ def gateway_status(directory: Path, at: dt.datetime, *, confs: Mapping[str, Any]
     return out
 
 
-def _timestamping(messagelog: Any, own: Any, at: dt.datetime) -> dict[str, Any]:
+def _timestamping(messagelog: Any, own: Any, at: dt.datetime, *, tsas: bool = True) -> dict[str, Any]:
     """The message log's timestamping state, the age of its oldest unstamped record and each TSA's last stamp."""
     state = dict(messagelog.status(at))
     oldest = _parse(state.get("oldest_unstamped_record"))
     state["oldest_unstamped_age_seconds"] = max(0, int((at - oldest).total_seconds())) if oldest else None
-    state["tsas"] = tsa_status(messagelog, own)
+    state["tsas"] = tsa_status(messagelog, own) if tsas else []
     return state
 
 

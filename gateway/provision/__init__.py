@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._directory import (
         SIGN_KEYS_FILE, add_member, import_certificate, init_gateway, load_cert_chain, sign_key_id, sign_keys,
     )
+    from ._join import export_cluster_bundle, join_cluster
     from ._internal_tls import INTERNAL_KEY, ensure_internal_tls, make_self_signed
     from ._keys import (
         KEYS_DIR, auth_key, auth_tls_key, generate_key, key_json, key_subject, member_of, ocsp_state, open_registry, owner_keys,
@@ -36,8 +37,10 @@ __all__ = [
     "auth_subject",
     "change_owner",
     "ensure_internal_tls",
+    "export_cluster_bundle",
     "generate_key",
     "import_certificate",
+    "join_cluster",
     "init_gateway",
     "key_json",
     "key_subject",
@@ -60,6 +63,8 @@ __all__ = [
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "export_cluster_bundle": "._join",
+    "join_cluster": "._join",
     "GATEWAY_BACKUP": "._backup",
     "INTERNAL_KEY": "._internal_tls",
     "KEYS_DIR": "._keys",

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 
 from trust.errors import TrustError
 from trust.keys import KeyType, SoftToken, write_atomic
-from trust.pki import load_certificates
+from trust.pki import load_certificates, read_certificates
 from trust.protocol import MemberId
 
 from gateway.settings import SETTINGS_FILE, NodeSettings, SetupError
@@ -153,8 +153,8 @@ def import_certificate(directory: Path, data: bytes, *, pin: str) -> str:
     """
     try:
         # PEM (leaf first, chain may follow) or one DER certificate, parsed as exactly that
-        certs = load_certificates(data) if b"-----BEGIN" in data else [x509.load_der_x509_certificate(data)]
-    except (ValueError, x509.InvalidVersion, TrustError) as exc:  # InvalidVersion is no ValueError
+        certs = read_certificates(data)
+    except TrustError as exc:  # CertificateError is one
         raise SetupError(f"not a certificate: {exc}") from exc
     if not certs:
         raise SetupError("no certificate in the input")

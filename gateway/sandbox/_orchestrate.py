@@ -44,7 +44,9 @@ from trust.keys import KeyType, SoftToken, write_atomic
 
 from gateway.provision import add_member, import_certificate, init_gateway, make_csr, sign_subject
 from gateway.sandbox import _ports as ports
+from gateway.sandbox import _cluster as clustered
 from gateway.sandbox import _processes as processes
+from gateway.settings import NodeSettings
 from ._hints import sild_hint
 from ._record import STATE_FILE, SandboxError, classify, record_setup
 from ._restart import http_ok as _http_ok, ocsp_ready as _ocsp_ready, reachable as _reachable, wait as _wait
@@ -60,11 +62,13 @@ def _free_port() -> int:
     return ports.reserve_port()
 
 
-def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None, workers: int = 1) -> dict[str, Any]:
+def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None, workers: int = 1,
+       cluster: int = 1) -> dict[str, Any]:
     """Start everything (see the module docstring); returns what ``sandbox.json`` holds.
 
     ``workers``: processes per gateway (``workers`` of ``gateway.json``); benchmarks use
-    more than one so that a gateway is not bound to one core.
+    more than one so that a gateway is not bound to one core. ``cluster`` > 1: FI vero's
+    gateway runs as that many nodes behind HAProxy on PostgreSQL (:mod:`._cluster`).
 
     With ``owner_pid`` a watchdog process takes the sandbox down when that process ends
     (tests pass their own pid, so a killed test run leaves nothing behind).
@@ -74,6 +78,9 @@ def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None,
         raise SandboxError(f"a sandbox runs in {root}; stop it with `{sild_hint('sandbox', 'down', root)}` first, "
                            "or restart one node with `sandbox restart`")
     built = classify(root) == "built"
+    if built and (root / "haproxy.cfg").is_file():
+        raise SandboxError(f"a cluster sandbox is not started again; `{sild_hint('sandbox', 'down', root)}`, "
+                           "remove the directory and run `up --cluster N` anew")
     if built:  # records of a run that ended without `down` (a reboot, a kill) are stale
         processes.stop_all(root)
         (root / STATE_FILE).unlink(missing_ok=True)
@@ -84,10 +91,11 @@ def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None,
     try:
         if built:  # a sandbox stopped earlier: the same servers over the same data
             return start_again(root, timeout)
-        state = _up(root, timeout, workers)
+        state = _up(root, timeout, workers, cluster)
         record_setup(root, state)
     except BaseException:
         processes.stop_all(root)
+        clustered.remove_data(root)
         raise
     write_atomic(root / STATE_FILE, json.dumps(state, indent=2).encode() + b"\n")
     return state
@@ -97,17 +105,21 @@ def down(root: Path | str) -> list[str]:
     """Stop every process of the sandbox in ``root``; the directories stay for inspection."""
     root = Path(root).resolve()
     stopped = processes.stop_all(root)
+    clustered.remove_data(root)  # a cluster's PostgreSQL data in a temporary directory
     (root / STATE_FILE).unlink(missing_ok=True)
     return stopped
 
 
-def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
+def _up(root: Path, timeout: float, workers: int = 1, nodes: int = 1) -> dict[str, Any]:
     """The steps of :func:`up`, in order; each waits for what the next one needs."""
     now = utc_now()
     env = {"SILD_TOKEN_PIN": PIN}
     inst: dict[str, dict[str, Any]] = {i: {"trust_port": _free_port(), "central_port": _free_port()} for i in INSTANCES}
+    db = clustered.start_database(root, _free_port, _wait, timeout, ["serverconf"] + [
+        f"messagelog_node{i}" for i in range(1, nodes + 1)]) if nodes > 1 else None
     cas = _start_trust_services(root, inst, now, env)
     gws = _make_gateways(root, cas, now, workers)
+    cluster = clustered.make_nodes(root, gws[clustered.CLUSTER_GATEWAY], nodes, db, _free_port, PIN) if db else None
     _start_authorities(root, inst, cas, gws, now, env)
     for i in INSTANCES:
         port, conf_url = int(inst[i]["trust_port"]), str(inst[i]["central_url"]) + "/externalconf?version=6"
@@ -118,8 +130,13 @@ def _up(root: Path, timeout: float, workers: int = 1) -> dict[str, Any]:
     for ca in cas.values():
         ca.close()
     _configure_services(gws, urls)
+    if cluster is not None:
+        clustered.start_others(root, cluster, env)
     _start_gateways(root, gws, env, timeout)
-    return _state(root, inst, anchors, gws, urls)
+    if cluster is None:
+        return _state(root, inst, anchors, gws, urls)
+    clustered.wait_nodes(root, cluster, _wait, _http_ok, timeout)
+    return dict(_state(root, inst, anchors, gws, urls), cluster=clustered.describe(root, cluster))
 
 
 def _start_trust_services(
@@ -293,7 +310,7 @@ def _configure_services(gws: dict[str, dict[str, Any]], urls: dict[str, str]) ->
     confs: dict[ClientId, Any] = {}
     engines = []
     for text, info in gws.items():
-        engine = open_engine(info["dir"] / "serverconf.db")
+        engine = open_engine(NodeSettings.load(info["dir"]).serverconf_database(info["dir"]))
         engines.append(engine)
         conf = ServerConf(engine)
         conf.set_identity(parse_server(text))

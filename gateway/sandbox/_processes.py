@@ -41,6 +41,14 @@ def spawn(root: Path, name: str, argv: Sequence[str], *, env: dict[str, str] | N
     return proc.pid
 
 
+def recorded_pid(root: Path, name: str) -> int | None:
+    """The pid of the process recorded as ``name`` (``None`` when none is)."""
+    try:
+        return int(json.loads((root / "pids" / f"{name}.pid").read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def _start_time(pid: int) -> str | None:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]

@@ -58,6 +58,8 @@ def record_setup(root: Path, state: dict[str, Any]) -> None:
         if path.stem == WATCHDOG:
             continue
         data = json.loads(path.read_text())
+        if data["argv"][:prefix_len] != _sild_prefix():
+            continue  # a cluster's HAProxy and PostgreSQL: not sild commands, not started again
         processes.append({"name": path.stem, "args": data["argv"][prefix_len:], "env": data.get("env") or {},
                           "directory": _directory_of(path.stem, state)})
     write_atomic(root / SETUP_FILE, json.dumps({"processes": processes, "state": state}, indent=2).encode() + b"\n")

@@ -120,6 +120,10 @@ def _wait_healthy(root: Path, proc: dict[str, Any], state: dict[str, Any], timeo
     elif name == "backends":
         for url in state["backends"].values():
             wait(f"sample backend {url}", functools.partial(reachable, int(urlsplit(url).port or 0)), timeout, root)
+    elif any(n["process"] == name for n in state.get("cluster", {}).get("nodes", ())):  # its health says it all
+        node = next(n for n in state["cluster"]["nodes"] if n["process"] == name)
+        wait(f"cluster node {node['name']}", functools.partial(http_ok, node["health_url"]), timeout, root)
+        node["pid"] = processes.recorded_pid(root, name)
     else:
         gateway = next(g for g in state["gateways"] if g["process"] == name)
         old = gateway["is_url"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 
-from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from trust.errors import IdentifierError
+from trust.pki import CertificateError, read_certificate
 from trust.protocol import (
     AnyId, ClientId, GlobalGroupId, LocalGroupId, MemberId, SubsystemId, parse_client, parse_typed,
 )
@@ -61,8 +61,8 @@ def parse_networks(addresses: tuple[str, ...] | list[str]) -> tuple[ipaddress.IP
 def cert_sha256(cert: bytes) -> tuple[str, bytes]:
     """(SHA-256 hex of the DER, DER) for a PEM or DER certificate; refuses anything else."""
     try:
-        parsed = x509.load_pem_x509_certificate(cert) if b"-----BEGIN" in cert else x509.load_der_x509_certificate(cert)
-    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
+        parsed = read_certificate(cert)
+    except CertificateError as exc:
         raise InvalidInput("not a PEM or DER X.509 certificate") from exc
     der = parsed.public_bytes(Encoding.DER)
     return hashlib.sha256(der).hexdigest(), der

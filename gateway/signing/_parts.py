@@ -31,6 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from trust.pki import TrustPolicy
 from trust.pki import cert_der, find_issuer, is_valid_at
+from trust.pki import read_certificate
 from trust.errors import TrustError
 from trust.protocol import MemberId
 from trust.keys import Signer, write_atomic
@@ -183,9 +184,9 @@ class PolicyAuthCheck:
         try:
             # DER straight from the TLS stack: parsed as DER, never stripped or re-guessed
             # (a DER certificate may end in a byte that looks like white space)
-            cert = x509.load_der_x509_certificate(cert_der_bytes)
+            cert = read_certificate(cert_der_bytes, der_only=True)
             _ca, _issuer = find_approved_issuer(cert, policy)
-        except (TrustError, ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
+        except TrustError as exc:  # CertificateError is one
             raise XRoadFault(fail, f"the peer's auth certificate is not from an approved CA of {instance}") from exc
         if not is_valid_at(cert, at):
             raise XRoadFault(fail, "the peer's auth certificate is not valid now")

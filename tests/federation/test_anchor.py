@@ -39,6 +39,8 @@ ANCHORS = {
 
 
 @pytest.mark.parametrize("name", sorted(ANCHORS), ids=sorted(ANCHORS))
+@pytest.mark.conformance(area="anchors", vector="globalconf/{name}",
+                         expected=lambda p: f"instance {ANCHORS[p['name']][0]}, {len(ANCHORS[p['name']][1])} sources, SHA-224 fingerprint")
 def test_xroad_anchors_are_read(name: str) -> None:
     instance, urls = ANCHORS[name]
     loaded = load_anchor(GC / name)
@@ -83,6 +85,7 @@ def test_written_anchor_validates_and_round_trips() -> None:
     assert parse_anchor(data) == anchor
 
 
+@pytest.mark.conformance(area="anchors", vector="globalconf/served/V5")
 def test_anchor_from_shared_parameters_verifies_the_instances_directory() -> None:
     shared = parse_shared_parameters(next((GC / "served/V5").glob("*/shared-params.xml")).read_bytes())
     for internal in (True, False):
@@ -111,6 +114,7 @@ BAD = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD), ids=sorted(BAD))
+@pytest.mark.conformance(area="anchors", expected="{name} refused")
 def test_bad_anchors_are_refused(name: str) -> None:
     with pytest.raises(AnchorInvalid):
         parse_anchor(BAD[name])

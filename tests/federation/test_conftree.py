@@ -29,6 +29,8 @@ GOOD = {
 
 
 @pytest.mark.parametrize("name", sorted(GOOD), ids=sorted(GOOD))
+@pytest.mark.conformance(area="directory", vector="globalconf/parsed/{name}",
+                         expected=lambda p: "loads: instances " + ", ".join([GOOD[p["name"]][0], *GOOD[p["name"]][2]]))
 def test_good_trees_load_with_their_federated_instances(name: str) -> None:
     own, version, federated = GOOD[name]
     tree = load_tree(PARSED / name)
@@ -61,6 +63,8 @@ BAD = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD), ids=sorted(BAD))
+@pytest.mark.conformance(area="directory", vector="globalconf/parsed/{name}",
+                         expected=lambda p: f"refused: {BAD[p['name']]}")
 def test_bad_trees_are_refused(name: str) -> None:
     with pytest.raises(ConfTreeInvalid, match=BAD[name]):
         load_tree(PARSED / name)

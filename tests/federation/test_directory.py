@@ -55,6 +55,9 @@ SERVED = [
 
 
 @pytest.mark.parametrize("version,kind,trust,outcome", SERVED, ids=[f"V{v}-{k}conf" for v, k, _, _ in SERVED])
+@pytest.mark.conformance(area="directory", vector="globalconf/served/V{version}/{kind}conf",
+                         expected=lambda p: f"verifies against the {p['trust']} certificates" if p["outcome"] is None
+                         else f"refused: {p['outcome'].__name__}")
 def test_served_directories(version: int, kind: str, trust: str, outcome: type[Exception] | None) -> None:
     data = (GC / f"served/V{version}/{kind}conf").read_bytes()
     certs: ConfigurationAnchor | tuple[bytes, ...]
@@ -98,6 +101,8 @@ BROKEN_DIRECTORIES = {
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN_DIRECTORIES), ids=sorted(BROKEN_DIRECTORIES))
+@pytest.mark.conformance(area="directory", vector="globalconf/directories/{name}",
+                         expected=lambda p: f"refused: {BROKEN_DIRECTORIES[p['name']].__name__}")
 def test_broken_directories_are_refused_with_their_own_error(name: str) -> None:
     error = BROKEN_DIRECTORIES[name]
     with pytest.raises(error) as info:
@@ -116,6 +121,8 @@ GOOD_DIRECTORIES = {
 
 
 @pytest.mark.parametrize("name", sorted(GOOD_DIRECTORIES), ids=sorted(GOOD_DIRECTORIES))
+@pytest.mark.conformance(area="directory", vector="globalconf/directories/{name}",
+                         expected="parses; part hashes match the files beside it")
 def test_good_directories_parse_and_hashes_match_the_files_beside_them(name: str) -> None:
     directory = parse_directory((GC / "directories" / name).read_bytes())
     assert [p.content_identifier for p in directory.parts] == GOOD_DIRECTORIES[name]
@@ -196,6 +203,7 @@ def _independent_verify(data: bytes, cert: x509.Certificate, files: dict[str, by
     return found
 
 
+@pytest.mark.conformance(area="directory", vector="schemas/globalconf/v6/shared-parameters.xsd")
 def test_sild_directory_verifies_with_an_independent_verifier(signer: SigningIdentity, shared: SharedParameters) -> None:
     shared_xml = write_shared_parameters(shared)
     files = {"/V6/20260601/shared-params.xml": ("SHARED-PARAMETERS", shared_xml)}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.conformance import DEFAULT, PROJECT_ROOT, XROAD, present
+from tests.support.conformance import DEFAULT, PROJECT_ROOT, XROAD, missing_reason, present
 
 FILES = {
     "src/common/src/test/resources/identifiers.xsd": b"<xs:schema/>\n",
@@ -119,7 +119,7 @@ def test_a_checkout_without_the_pinned_commit_is_refused(tmp_path, xroad_repo):
     assert run.returncode == 1 and f"has no commit ffffffff" in run.stderr
 
 
-@pytest.mark.skipif(not present(), reason="needs the vectors")
+@pytest.mark.skipif(not present(), reason=missing_reason())
 def test_the_projects_manifest_is_the_one_beside_the_vectors() -> None:
     """``tools/xroad-sources.tsv`` lists the files the tests read (so a built folder serves them)."""
     beside = XROAD / "SOURCES.tsv"

@@ -13,6 +13,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._asic import AsicContainer, VerifiedContainer, read_container, verify_container, write_container
+    from ._asic import MAX_CONTAINER_BYTES, check_integrity
     from ._signature_timestamp import (
         TimestampedRecord, add_signature_timestamp, signature_value, timestamp_batch, timestamp_single,
         verify_signature_timestamp,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AsicContainer",
     "IMPRINT_ALGORITHMS",
+    "MAX_CONTAINER_BYTES",
     "TIMESTAMP_QUERY",
     "TIMESTAMP_REPLY",
     "TimeStampResp",
@@ -35,6 +37,7 @@ __all__ = [
     "VerifiedContainer",
     "VerifiedTimestamp",
     "add_signature_timestamp",
+    "check_integrity",
     "read_container",
     "signature_value",
     "timestamp_batch",
@@ -48,6 +51,7 @@ __all__ = [
 __getattr__, __dir__ = attach(__name__, {
     "AsicContainer": "._asic",
     "IMPRINT_ALGORITHMS": "._timestamp",
+    "MAX_CONTAINER_BYTES": "._asic",
     "TIMESTAMP_QUERY": "._timestamp",
     "TIMESTAMP_REPLY": "._timestamp",
     "TimeStampResp": "._timestamp",
@@ -57,6 +61,7 @@ __getattr__, __dir__ = attach(__name__, {
     "VerifiedContainer": "._asic",
     "VerifiedTimestamp": "._timestamp",
     "add_signature_timestamp": "._signature_timestamp",
+    "check_integrity": "._asic",
     "read_container": "._asic",
     "signature_value": "._signature_timestamp",
     "timestamp_batch": "._signature_timestamp",

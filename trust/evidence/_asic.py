@@ -26,7 +26,7 @@ import io
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from trust.keys import DigestAlgorithm
 from trust.pki import TrustPolicy
@@ -112,8 +112,14 @@ def write_container(
     timestamp_token: bytes | None = None,
     ts_hash_chain_result: bytes | None = None,
     ts_hash_chain: bytes | None = None,
+    deflate: bool = True,
 ) -> bytes:
     """Write one message-log record as an ASiC-E container (bytes of the ZIP).
+
+    ``deflate=False`` stores the entries uncompressed: for containers that go into a
+    deflated archive, where the whole container is compressed as one stream (the
+    signature, certificates and message share much text) -- smaller than deflating
+    each entry and then the deflated container again.
 
     ``created`` (aware) is written as every entry's ZIP time, so the same record always
     gives the same bytes. A single timestamp lives inside ``signature_xml``; a batch
@@ -144,7 +150,7 @@ def write_container(
         archive.writestr(info, MIMETYPE)
         for name, data, _ in entries:
             info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
             archive.writestr(info, data)
     return buffer.getvalue()
 
@@ -249,15 +255,8 @@ def verify_container(
     ts_result = container.get("ts-hashchainresult.xml")
     ts_chain = container.get("ts-hashchain.xml")
     token = container.get(TIMESTAMP)
-    if ts_result is not None:
-        check_timestamp_chain(signature_xml, ts_result, ts_chain)
     # integrity first: nothing about trust is decided before the bytes are known to be intact
-    parsed, chain = check_cryptography(
-        signature_xml,
-        parts,
-        hash_chain_result=container.get("sig-hashchainresult.xml"),
-        hash_chain=container.get("sig-hashchain.xml"),
-    )
+    parsed, chain = _intact(container)
     identity = read_identity(message)
     policy = policies.get(identity.signer.instance)
     if policy is None:
@@ -277,6 +276,33 @@ def verify_container(
     moment = timestamp.gen_time if timestamp is not None else parsed.signing_time
     verified = trust_signature(parsed, chain, parts, policy=policy, signer=identity.signer, at=moment)
     return VerifiedContainer(message, attachments, identity, verified, timestamp, moment)
+
+
+def _intact(container: AsicContainer) -> tuple[Any, Any]:
+    """The checks that need no trust: timestamp hash chain, signature references and value, signature hash chain."""
+    signature_xml = container.require(SIGNATURE)
+    ts_result = container.get("ts-hashchainresult.xml")
+    if ts_result is not None:
+        check_timestamp_chain(signature_xml, ts_result, container.get("ts-hashchain.xml"))
+    return check_cryptography(
+        signature_xml,
+        {"/message.xml": container.require(MESSAGE), **container.attachments()},
+        hash_chain_result=container.get("sig-hashchainresult.xml"),
+        hash_chain=container.get("sig-hashchain.xml"),
+    )
+
+
+def check_integrity(data: bytes | AsicContainer) -> MessageIdentity:
+    """Whether a container is intact, without deciding trust; the identity of its message.
+
+    Why: an archive checked without the configuration tree of its time (``sild gateway
+    log verify-archives`` without ``--conf``) can still show that no container was
+    altered -- the signature covers the message and attachments and its value verifies
+    with the certificate inside -- though not that the certificate was trusted then.
+    """
+    container = data if isinstance(data, AsicContainer) else read_container(data)
+    _intact(container)
+    return read_identity(container.require(MESSAGE))
 
 
 def _timestamp_policy(signer_policy: TrustPolicy, policies: Mapping[str, TrustPolicy]) -> TrustPolicy:

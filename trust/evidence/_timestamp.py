@@ -27,6 +27,7 @@ from cryptography import x509
 
 from trust.keys import DigestAlgorithm
 from trust.pki import cert_der, find_issuer, is_tsa_cert, require_aware, verify_asn1_signature
+from trust.pki import CertificateError, read_certificate
 from trust.errors import TrustError
 
 TIMESTAMP_QUERY = "application/timestamp-query"
@@ -182,8 +183,8 @@ def _signer_cert(
     for choice in signed["certificates"] or []:
         if choice.name == "certificate":
             try:
-                embedded.append(x509.load_der_x509_certificate(choice.chosen.dump()))
-            except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError (found by tests/fuzz)
+                embedded.append(read_certificate(choice.chosen.dump(), der_only=True))
+            except CertificateError:
                 continue
     sid = signer_info["sid"]
 

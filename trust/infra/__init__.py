@@ -5,7 +5,8 @@ pragmas, pre-ping, retried alembic migrations), the safe XML parser (no DTDs, no
 entities, no network, bounded size and depth), the WSGI server for admin ports, the
 sild servers that serve a directory (``servers_inside``: the sandbox and a restore ask), the
 event-driven edge server for the ports that face other organisations, the
-API-key core and JSON error shape of both admin APIs, and ``attach``, which gives
+API-key core and JSON error shape of both admin APIs, the lease that lets one node
+of several on one database act alone (``Lease``), and ``attach``, which gives
 every package its lazy public face.
 """
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         run_alembic_env, transaction,
     )
     from ._files import fsync_directory, write_atomic
+    from ._lease import Lease, lease_key
     from ._listeners import servers_inside
     from ._safexml import parse_xml, schema_problems
     from ._wsgiserver import WsgiApp, WsgiServer
@@ -44,6 +46,7 @@ __all__ = [
     "AuditLog",
     "ChainCheck",
     "KEY_PREFIX",
+    "Lease",
     "MIGRATION_ATTEMPTS",
     "PendingAudit",
     "READ_METHODS",
@@ -71,6 +74,7 @@ __all__ = [
     "error_body",
     "error_codes",
     "fsync_directory",
+    "lease_key",
     "looks_like_api_key",
     "migrate_schema",
     "new_api_key",
@@ -113,6 +117,8 @@ __getattr__, __dir__ = attach(__name__, {
     "parse_since": "._audit",
     "redact": "._audit",
     "KEY_PREFIX": "._apikeys",
+    "Lease": "._lease",
+    "lease_key": "._lease",
     "MIGRATION_ATTEMPTS": "._db",
     "SYNC_MODES": "._db",
     "UtcDateTime": "._db",

@@ -30,9 +30,9 @@ import click
 from ._audit import AuditEntry, AuditLog, begin_action, end_action, entry_json, entry_line, parse_since
 from ._clock import utc_now
 
-# leaf command names that only read (or serve, or call the API, which records its own calls)
+# leaf command names that only read (or serve, or call the API, which records its own calls: api, logout)
 READ_ONLY = frozenset({"list", "show", "status", "audit", "serve", "worker", "api", "export", "verify-archives",
-                       "anchor"})
+                       "anchor", "opmonitoring", "logout"})
 
 OpenLog = Callable[[Path], "AuditLog | None"]
 

@@ -228,8 +228,15 @@ class EdgeServer:
         self.bind()
         self._run()
 
-    def stop(self) -> None:
-        """Stop accepting, let answers in progress finish (``shutdown_timeout``), close the rest."""
+    def close_after_answers(self) -> None:
+        """Keep serving, but close each connection after its next answer (a draining node's
+        clients reconnect, through their balancer, to another node)."""
+        self._core.stopping = True
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop accepting, let answers in progress finish (``timeout``, else ``shutdown_timeout``), close the rest."""
+        if timeout is not None:
+            self._shutdown_timeout = timeout
         self._stop_requested = True
         loop = self._core.loop
         if loop is not None and self._stop_event is not None and not loop.is_closed():

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from ._certs import (
         CertificateError, asn1_signature_algorithm_name, auth_cert_hash, cert_der, cert_pem, find_issuer,
         fingerprint, fingerprint_hex, is_tsa_cert, is_valid_at, load_certificate, load_certificate_file,
-        load_certificates, require_aware, subject_summary, verify_asn1_signature,
+        load_certificates, read_certificate, read_certificates, require_aware, subject_summary,
+        verify_asn1_signature,
     )
     from ._ocsp import (
         DEFAULT_CLOCK_SKEW, OCSP_REQUEST, OCSP_RESPONSE, OcspCertStatus, OcspError, VerifiedOcspStatus,
@@ -77,6 +78,8 @@ __all__ = [
     "load_certificate",
     "load_certificate_file",
     "load_certificates",
+    "read_certificate",
+    "read_certificates",
     "pinned_client_context",
     "public_key_bits",
     "require_aware",
@@ -133,6 +136,8 @@ __getattr__, __dir__ = attach(__name__, {
     "load_certificate": "._certs",
     "load_certificate_file": "._certs",
     "load_certificates": "._certs",
+    "read_certificate": "._certs",
+    "read_certificates": "._certs",
     "pinned_client_context": "._tls_files",
     "public_key_bits": "._ocsp",
     "require_aware": "._certs",

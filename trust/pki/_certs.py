@@ -67,16 +67,38 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
             raise CertificateError("no certificate data")
         if _PEM_BEGIN not in candidate:
             candidate = _maybe_base64(candidate)
+    return read_certificates(candidate)
+
+
+def read_certificates(data: bytes, *, der_only: bool = False) -> list[x509.Certificate]:
+    """The strict reader: PEM (one or more, leaf first) or exactly one DER certificate, as given.
+
+    No stripping, no base64 guessing: what a peer, a TLS stack or an operator's file
+    hands over is read as exactly that, so a DER certificate whose last byte looks like
+    white space survives. ``der_only`` refuses PEM (wire formats that carry DER).
+    Every parse failure answers :class:`CertificateError`, including cryptography's
+    ``InvalidVersion``, which is no ``ValueError`` (found by tests/fuzz): callers catch
+    one error and translate it into their own.
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise CertificateError("certificate data must be bytes")
+    data = bytes(data)
+    pem = _PEM_BEGIN in data and not der_only
     try:
-        if _PEM_BEGIN in candidate:
-            certs = x509.load_pem_x509_certificates(candidate)
-        else:
-            certs = [x509.load_der_x509_certificate(candidate)]
-    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError (found by tests/fuzz)
+        certs = list(x509.load_pem_x509_certificates(data)) if pem else [x509.load_der_x509_certificate(data)]
+    except (ValueError, x509.InvalidVersion) as exc:
         raise CertificateError(f"cannot parse certificate: {exc}") from exc
     if not certs:
         raise CertificateError("no certificate found")
-    return list(certs)
+    return certs
+
+
+def read_certificate(data: bytes, *, der_only: bool = False) -> x509.Certificate:
+    """Exactly one certificate through :func:`read_certificates`."""
+    certs = read_certificates(data, der_only=der_only)
+    if len(certs) != 1:
+        raise CertificateError(f"expected one certificate, found {len(certs)}")
+    return certs[0]
 
 
 def _maybe_base64(data: bytes) -> bytes:

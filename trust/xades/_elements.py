@@ -20,6 +20,7 @@ from lxml import etree
 
 from trust.errors import TrustError
 from trust.keys import DigestAlgorithm, SignatureAlgorithm
+from trust.pki import CertificateError, read_certificate
 
 from ._errors import SignatureMalformed
 from ._layout import DS_NS, XADES_NS
@@ -79,8 +80,8 @@ def _parse_time(text: str | None) -> dt.datetime:
 
 def _load_cert(der: bytes, what: str) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(der)
-    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError (found by tests/fuzz)
+        return read_certificate(der, der_only=True)
+    except CertificateError as exc:
         raise SignatureMalformed(f"{what} is not a DER certificate") from exc
 
 

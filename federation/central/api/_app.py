@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 
 from trust.infra import (
     READ_METHODS, AuditEntry, AuditLog, api_call_entry, begin_action, end_action, entry_json, parse_since, utc_now,
@@ -56,6 +56,9 @@ RESOURCES: tuple[Callable[[ApiContext], Blueprint], ...] = (
 )
 
 
+SELF_AUDITED = "sild.self_audited"  # app.extensions key: names of blueprints that record their own requests
+
+
 @dataclass(frozen=True)
 class CentralAppConfig:
     """What the app needs: the authority directory, a clock, and a hook called after each change."""
@@ -78,6 +81,7 @@ def create_app(config: CentralAppConfig) -> Flask:
     app.extensions["sild.central"] = {"home": home, "config": config}
     app.register_blueprint(distribution_blueprint(home.public_dir))
     context = ApiContext(home, home.registry(), config)
+    app.extensions["sild.central"]["context"] = context  # the admin UI acts through the same context
     for resource in RESOURCES:
         app.register_blueprint(resource(context))
     install_error_handlers(app)
@@ -111,15 +115,18 @@ def _audit_blueprint(ctx: ApiContext) -> Blueprint:
             status=None if response is None else response.status_code,
             answer=response.get_json(silent=True) if failed and response is not None else None)
 
+    def self_audited() -> bool:  # the admin UI's requests are recorded by the UI, as its user (channel ui)
+        return request.blueprint in current_app.extensions.get(SELF_AUDITED, ())
+
     @bp.before_app_request
     def _begin() -> None:  # a registry change records the call in its own transaction (Registry._change)
-        if request.method not in READ_METHODS:
+        if request.method not in READ_METHODS and not self_audited():
             g.audit_action, g.audit_token = begin_action(lambda: entry(None))
 
     @bp.after_app_request
     def _record(response: Response) -> Response:
         action = g.get("audit_action")
-        if request.method in READ_METHODS or (action is not None and action.written and response.status_code < 400):
+        if request.method in READ_METHODS or self_audited() or (action is not None and action.written and response.status_code < 400):
             return response
         try:
             store.append(entry(response))
@@ -161,4 +168,5 @@ def _keyless_only() -> Response | None:
     return None
 
 
-__all__ = ["GENERATED_VERSIONS", "LOG", "OPENAPI_FILE", "CentralAppConfig", "create_app", "error_response"]
+__all__ = ["GENERATED_VERSIONS", "LOG", "OPENAPI_FILE", "SELF_AUDITED", "CentralAppConfig", "create_app",
+           "error_response"]

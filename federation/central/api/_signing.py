@@ -1,4 +1,4 @@
-"""Configuration signing keys: list, create on the authority's token, activate (``security-officer``)."""
+"""Configuration signing keys: list, create on the authority's token, activate, remove (``security-officer``)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ def signing_blueprint(ctx: ApiContext) -> Blueprint:
     @requires(SEC)
     def activate_key(key_id: str) -> Response:
         registry.activate_signing_key(key_id)
+        return ctx.committed()
+
+    @bp.delete("/signing-keys/<key_id>")
+    @requires(SEC)
+    def remove_key(key_id: str) -> Response:
+        registry.remove_signing_key(key_id)  # the active key: federation.registry.in_use (409)
         return ctx.committed()
 
     return bp

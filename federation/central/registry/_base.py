@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self, TypeVar
 
-from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Engine, Select, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trust.protocol import ClientId, MemberId, SecurityServerId, SubsystemId
 from trust.infra import record_in_transaction, transaction, utc_now
+from trust.pki import CertificateError, read_certificate
 
 from federation.model import SECURITY_SERVER_OWNERS_GROUP
 from ._db import open_engine
@@ -58,15 +59,10 @@ TEXT_SETTINGS = ("centralUrl", "additionalNodeUrls", "managementServiceProviderI
 def load_der_certificate(data: bytes, what: str) -> bytes:
     """PEM or DER in, the DER bytes out; anything else is :class:`InvalidCertificate`."""
     try:
-        if data.lstrip().startswith(b"-----BEGIN"):
-            cert = x509.load_pem_x509_certificate(data)
-            from cryptography.hazmat.primitives.serialization import Encoding
-
-            return cert.public_bytes(Encoding.DER)
-        x509.load_der_x509_certificate(data)
-        return bytes(data)
-    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
+        cert = read_certificate(data)
+    except CertificateError as exc:
         raise InvalidCertificate(f"{what} is not an X.509 certificate (PEM or DER)") from exc
+    return bytes(data) if b"-----BEGIN" not in data else cert.public_bytes(serialization.Encoding.DER)
 
 
 @dataclass(frozen=True)

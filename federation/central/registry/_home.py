@@ -2,9 +2,12 @@
 
 Layout::
 
-    DIR/central.json   instance, public URL, database URL (no secrets)
+    DIR/central.json   instance, public URL, database URL, token directory if shared (no secrets)
     DIR/registry.db    the registry (SQLite, WAL) unless central.json names a database URL
     DIR/token/         SoftToken with the internal and external configuration signing keys
+                       (or the ``tokenDir`` that central.json names: a directory the nodes of
+                       one authority share, see ``sild central node-init``; or none, when
+                       central.json names a PKCS#11 token: ``pkcs11`` library and label)
     DIR/public/        the published configuration (see federation.central._publisher)
     DIR/.generate.lock serialises generators of several processes on this directory
 
@@ -22,9 +25,13 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trust.infra import utc_now
 from trust.keys import SoftToken, pin_from_environment, write_atomic
+
+if TYPE_CHECKING:
+    from trust.keys import Pkcs11Token
 
 from federation.errors import FederationError
 from ._registry import Registry
@@ -47,8 +54,14 @@ class CentralConfig:
     instance: str
     url: str  # public base URL of this authority, e.g. https://cs.example.ee
     database_url: str | None = None
+    token_dir: str | None = None  # a token directory shared by the authority's nodes (absolute path)
+    pkcs11: tuple[str, str] | None = None  # (library, token label): the signing keys in a PKCS#11 token
 
     def __post_init__(self) -> None:
+        if self.token_dir is not None and not Path(self.token_dir).is_absolute():
+            raise CentralDirError(f"tokenDir must be an absolute path, not {self.token_dir!r}")
+        if self.pkcs11 is not None and (self.token_dir is not None or not all(self.pkcs11)):
+            raise CentralDirError("a PKCS#11 token needs its library and its label, and no tokenDir beside it")
         if not self.instance or "/" in self.instance:
             raise CentralDirError(f"invalid instance identifier {self.instance!r}")
         if not self.url.startswith(("http://", "https://")):
@@ -81,7 +94,9 @@ class CentralDir:
         except (OSError, ValueError) as exc:
             raise CentralDirError(f"cannot read {cfg_path}: {exc}") from exc
         try:
-            self.config = CentralConfig(raw["instance"], raw["url"], raw.get("databaseUrl"))
+            hsm = raw.get("pkcs11")
+            self.config = CentralConfig(raw["instance"], raw["url"], raw.get("databaseUrl"), raw.get("tokenDir"),
+                                        (str(hsm["library"]), str(hsm["label"])) if hsm is not None else None)
         except (KeyError, TypeError) as exc:
             raise CentralDirError(f"{cfg_path} lacks {exc}") from exc
         self._registry: Registry | None = None
@@ -92,9 +107,13 @@ class CentralDir:
         if (target / CONFIG_FILE).exists():
             raise CentralDirError(f"{target} is already an authority directory")
         target.mkdir(parents=True, exist_ok=True)
-        data = {"instance": config.instance, "url": config.base_url}
+        data: dict[str, object] = {"instance": config.instance, "url": config.base_url}
         if config.database_url:
             data["databaseUrl"] = config.database_url
+        if config.token_dir:
+            data["tokenDir"] = config.token_dir
+        if config.pkcs11:
+            data["pkcs11"] = {"library": config.pkcs11[0], "label": config.pkcs11[1]}
         write_atomic(target / CONFIG_FILE, json.dumps(data, indent=2).encode("utf-8"))
 
     @property
@@ -103,7 +122,7 @@ class CentralDir:
 
     @property
     def token_dir(self) -> Path:
-        return self.path / "token"
+        return Path(self.config.token_dir) if self.config.token_dir else self.path / "token"
 
     @property
     def public_dir(self) -> Path:
@@ -118,7 +137,12 @@ class CentralDir:
             self._registry = Registry.open(self.database, clock=self._clock)
         return self._registry
 
-    def token(self, pin: str | None = None) -> SoftToken:
+    def token(self, pin: str | None = None) -> SoftToken | Pkcs11Token:
+        """The token that holds the configuration signing keys: the soft token, or the PKCS#11 token named."""
+        if self.config.pkcs11 is not None:
+            from trust.keys import Pkcs11Token
+
+            return Pkcs11Token(self.config.pkcs11[0], self.config.pkcs11[1], pin or token_pin())
         return SoftToken(self.token_dir, pin or token_pin())
 
     def now(self) -> dt.datetime:

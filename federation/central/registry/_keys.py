@@ -1,7 +1,8 @@
 """Configuration signing keys of the governing authority, and their rotation.
 
 The internal and the external configuration are each signed with their own key, held
-in a :class:`trust.keys._token.SoftToken` (``DIR/token``). A gateway finds the verification
+in a :class:`trust.keys.SoftToken` (``DIR/token``) or a PKCS#11 token (``pkcs11`` in
+``central.json``). A gateway finds the verification
 key through the certificate listed in its anchor and in the shared parameters'
 ``source`` elements; X-Road uses these certificates only as public-key holders, so a
 self-signed certificate is enough. It is built by :func:`trust.pki.self_signed_certificate`
@@ -30,7 +31,7 @@ import secrets
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from trust.keys import DigestAlgorithm, KeyType, SoftToken
+from trust.keys import DigestAlgorithm, KeyType, Pkcs11Token, SoftToken
 from trust.pki import self_signed_certificate
 
 from ._registry import Registry
@@ -38,7 +39,7 @@ from ._registry import Registry
 CERT_VALIDITY = dt.timedelta(days=365 * 20)
 
 
-def signing_key_certificate(token: SoftToken, key_id: str, common_name: str, *, now: dt.datetime) -> bytes:
+def signing_key_certificate(token: SoftToken | Pkcs11Token, key_id: str, common_name: str, *, now: dt.datetime) -> bytes:
     """DER of the self-signed certificate of a configuration signing key (a public-key holder)."""
     if now.tzinfo is None:
         raise ValueError("naive datetime refused")
@@ -55,7 +56,7 @@ def new_key_id(kind: str, now: dt.datetime) -> str:
 
 def create_signing_key(
     registry: Registry,
-    token: SoftToken,
+    token: SoftToken | Pkcs11Token,
     kind: str,
     *,
     now: dt.datetime,

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from trust.accounts import account_tables
 from trust.infra import AuditColumns, UtcDateTime
 
 
@@ -267,3 +268,29 @@ class AuditRow(AuditColumns, Base):
     """One administrative action (API call or CLI command): append-only, hash-chained (:mod:`trust.infra`)."""
 
     __tablename__ = "audit_entries"
+
+
+# the admin UI's users, sessions and failed logins (issue 18): declared by trust.accounts on these models'
+# metadata so that the migration (0004) and alembic's comparison see the same tables as the gateway's
+ACCOUNT_TABLES = account_tables(Base.metadata)
+
+
+class PublishedGenerationRow(Base):
+    """A published configuration generation, every byte of it (issue 19).
+
+    Why in the database: the nodes of an authority that share one registry must serve
+    the same generation, byte for byte. A gateway downloads the signed directory from
+    one node and may fetch the parts it names from another (the anchor lists every
+    node); signatures are not reproducible (ECDSA, a PKCS#11 token, the generation
+    time in the folder name), so the other nodes cannot make the same bytes
+    themselves. The node that holds the generation lease stores each generation here
+    and every node writes the newest one into its own ``public/`` folder.
+    """
+
+    __tablename__ = "published_generations"
+    folder: Mapped[str] = mapped_column(String(32), primary_key=True)  # yyyyMMddHHmmss + 9 digits: sorts by time
+    version: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)  # the registry change counter it was made from
+    generated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(Text)  # generation.json (JSON)
+    parts: Mapped[bytes] = mapped_column(LargeBinary)  # JSON: {"files": {name: base64}, "directories": {...}}

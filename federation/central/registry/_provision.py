@@ -44,13 +44,16 @@ def init_central(
     now: dt.datetime,
     member_classes: Sequence[tuple[str, str]] = DEFAULT_MEMBER_CLASSES,
     database_url: str | None = None,
+    pkcs11: tuple[str, str] | None = None,
 ) -> GenerationResult:
     """Create the directory, the registry, both signing keys, and publish a first configuration.
+
+    ``pkcs11`` (library, token label) makes the signing keys in that token instead of ``DIR/token``.
 
     Everything is built in a temporary sibling directory that is renamed into place at
     the end, so a failure (wrong input, full disk) leaves no half-made authority behind.
     """
-    config = CentralConfig(instance, url, database_url)
+    config = CentralConfig(instance, url, database_url, pkcs11=pkcs11)
     target = Path(path)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise CentralDirError(f"{target} exists and is not an empty directory")
@@ -78,6 +81,45 @@ def init_central(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def init_node(path: str, *, url: str, database_url: str, token_dir: Path | None = None,
+              pkcs11: tuple[str, str] | None = None) -> str:
+    """Make ``path`` one more node of the authority whose registry is at ``database_url``; its instance.
+
+    The node shares the registry (a PostgreSQL URL) and the configuration signing
+    token (``token_dir``: the first node's token directory, on storage both nodes
+    reach, its key files encrypted with the PIN; or ``pkcs11``: library and label of
+    the PKCS#11 token the first node signs with) and has a URL of its own, which is added to ``additionalNodeUrls`` so that
+    the configuration and the anchors list it as a source. Its ``public/`` folder is
+    filled from the registry's published generation when it starts
+    (:func:`federation.central.sync_published`).
+    """
+    from ._registry import Registry
+
+    if "://" not in database_url or database_url.startswith("sqlite"):
+        raise CentralDirError("a further node shares the registry over the network: give a PostgreSQL URL")
+    target = Path(path)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise CentralDirError(f"{target} exists and is not an empty directory")
+    if (token_dir is None) == (pkcs11 is None):
+        raise CentralDirError("name the token the first node signs with: its token directory or its PKCS#11 token")
+    tokens = None if token_dir is None else Path(token_dir).resolve()
+    if tokens is not None and (not tokens.is_dir() or not any(tokens.iterdir())):
+        raise CentralDirError(f"{tokens} holds no token (give the token directory the first node signs with)")
+    registry = Registry.open(database_url)
+    try:
+        instance = registry.instance
+        config = CentralConfig(instance, url, database_url, None if tokens is None else str(tokens), pkcs11)
+        settings = dict(registry.settings())
+        own = {settings.get("centralUrl", "")}
+        others = [u for u in settings.get("additionalNodeUrls", "").split(",") if u]
+        if config.base_url not in own | set(others):
+            registry.set_setting("additionalNodeUrls", ",".join([*others, config.base_url]))
+    finally:
+        registry.close()
+    CentralDir.create(target, config)
+    return instance
 
 
 def build_anchor(home: CentralDir, *, internal: bool, now: dt.datetime) -> bytes:

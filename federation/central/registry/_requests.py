@@ -280,3 +280,12 @@ def apply_management(registry: Registry, s: Session, row: RegistrationRequestRow
 
 
 __all__ = ["RegistrationInfo", "decide", "list_requests", "store_request", "UnknownMember"]
+
+
+def request_document(registry: Registry, request_id: int) -> tuple[RegistrationInfo, bytes]:
+    """A stored request and the signed document exactly as it was received (to show and verify it again)."""
+    with registry._session() as s:  # noqa: SLF001
+        row = s.get(RegistrationRequestRow, request_id)
+        if row is None:
+            raise RegistryNotFound(f"no registration request {request_id}", code="federation.registry.unknown_request")
+        return _info(row), bytes(row.document)

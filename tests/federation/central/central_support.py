@@ -128,13 +128,17 @@ def sild(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 class CentralProcess:
     """``sild central serve DIR`` as a subprocess; :meth:`stop` ends it (and only it)."""
 
-    def __init__(self, directory: Path, port: int, *, check_interval: float = 0.5) -> None:
+    def __init__(self, directory: Path, port: int, *, check_interval: float = 0.5, api_port: int | None = None,
+                 extra: Sequence[str] = ()) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        # the management API on a port of its own, over HTTPS (certificate in DIR/api-tls/)
+        self.api_url = f"https://127.0.0.1:{api_port}" if api_port else None
+        api = ["--api-port", str(api_port)] if api_port else []
         self.log = directory.parent / f"{directory.name}-serve.log"
         self._log_handle = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from gateway.cli import main; main()", "central", "serve", str(directory),
-             "--host", "127.0.0.1", "--port", str(port), "--check-interval", str(check_interval)],
+             "--host", "127.0.0.1", "--port", str(port), "--check-interval", str(check_interval), *api, *extra],
             cwd=PROJECT_ROOT, env=sild_env(), stdout=self._log_handle, stderr=subprocess.STDOUT,
         )
 

@@ -139,7 +139,7 @@ def test_every_command_is_reachable_under_sild_central() -> None:
         return {name: tree(cmd) if isinstance(cmd, click.Group) else None for name, cmd in group.commands.items()}
 
     assert tree(central_group) == {
-        "init": None, "serve": None, "generate": None, "status": None, "anchor": None,
+        "init": None, "node-init": None, "serve": None, "generate": None, "status": None, "anchor": None,
         "member-class": {"add": None, "list": None},
         "member": {"add": None, "remove": None, "list": None, "rename": None},
         "subsystem": {"add": None, "remove": None},
@@ -155,6 +155,7 @@ def test_every_command_is_reachable_under_sild_central() -> None:
         "key": {"create": None, "activate": None, "remove": None, "list": None},
         "monitoring-client": {"set": None, "clear": None, "show": None},
         "backup": None, "restore": None, "audit": None,
+        "user": {"add": None, "list": None, "remove": None, "passwd": None},
     }
 
 

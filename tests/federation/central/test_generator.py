@@ -194,3 +194,36 @@ def test_several_nodes_are_listed_as_sources(authority: tuple[CentralDir, Clock]
     shared = _verify(home, "internalconf", anchor, clock.moment).shared_parameters
     assert shared is not None
     assert [s.address for s in shared.sources] == ["127.0.0.1:4000", "cs2.example.ee:8080", "cs3.example.ee"]
+
+
+def test_each_generation_is_stored_in_the_registry_and_the_newest_five_are_kept(
+        authority: tuple[CentralDir, Clock], now: dt.datetime) -> None:
+    """What another node would serve (issue 19): the registry holds the very bytes published, newest five."""
+    from federation.central.registry import latest_state, load_generation
+
+    home, _ = authority
+    folders = [generate(home, home.token(PIN), now=now + dt.timedelta(seconds=i), force=True).folder for i in range(7)]
+    state = latest_state(home.registry())
+    assert state == read_state(home.public_dir) and state is not None and state["folder"] == folders[-1]
+    newest = load_generation(home.registry(), folders[-1])
+    assert newest is not None
+    assert newest.directories["internalconf"] == (home.public_dir / "V6" / "internalconf").read_bytes()
+    assert dict(newest.files) == {p.name: p.read_bytes() for p in (home.public_dir / "V6" / folders[-1]).iterdir()}
+    assert [f for f in folders if load_generation(home.registry(), f) is not None] == folders[-5:]
+
+
+def test_a_generation_is_decided_from_the_registry_not_from_this_directory(
+        authority: tuple[CentralDir, Clock], now: dt.datetime) -> None:
+    """A node that lost its public/ (or never had it) copies the stored generation instead of making another."""
+    import shutil
+
+    from federation.central import sync_published
+
+    home, _ = authority
+    before = read_state(home.public_dir)
+    assert before is not None
+    shutil.rmtree(home.public_dir)
+    result = generate(home, home.token(PIN), now=now + dt.timedelta(seconds=1))
+    assert not result.regenerated and result.folder == before["folder"]
+    assert read_state(home.public_dir) == before, "the stored generation was written back"
+    assert not sync_published(home)

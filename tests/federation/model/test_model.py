@@ -45,6 +45,7 @@ PARAMETER_FILES = sorted(
 
 
 @pytest.mark.parametrize("path", PARAMETER_FILES, ids=[str(p.relative_to(GC)) for p in PARAMETER_FILES])
+@pytest.mark.conformance(area="globalconf", vector="{path}", vectors="globalconf/**/*-params.xml", expected="parses")
 def test_every_vector_parameter_file_parses(path: Path) -> None:
     data = path.read_bytes()
     version = _version_of(path)
@@ -106,6 +107,7 @@ def test_base64_of_pem_certificates_are_normalised_to_der() -> None:
     assert not shared.approved_cas[0].top_ca.cert.startswith(b"-----")
 
 
+@pytest.mark.conformance(area="globalconf", vector="globalconf/parsed/globalconf_good*")
 def test_auth_cert_hash_is_sha1_in_v2_and_sha256_later() -> None:
     der = b"\x30\x03\x02\x01\x01"
     assert auth_cert_hash(der, 2) == hashlib.sha1(der).digest()
@@ -128,6 +130,8 @@ OPTIONAL = {
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONAL), ids=sorted(OPTIONAL))
+@pytest.mark.conformance(area="globalconf", vector="globalconf/parsed/{name}",
+                         expected=lambda p: "read and written back" if OPTIONAL[p["name"]][1] else "refused, as X-Road's schema does")
 def test_optional_parts(name: str) -> None:
     parse, valid = OPTIONAL[name]
     data = (GC / "parsed" / name).read_bytes()
@@ -154,6 +158,8 @@ def test_optional_parts(name: str) -> None:
 @pytest.mark.parametrize(
     "source", ["parsed/globalconf_good_v6/EE/shared-params.xml", "served/V6/20251110170000548026000/shared-params.xml"]
 )
+@pytest.mark.conformance(area="globalconf", vector="globalconf/{source}",
+                         expected="written as version {version}, valid for X-Road's v{version} schema")
 def test_written_shared_parameters_validate_against_xroad_schema(version: int, source: str) -> None:
     original = parse_shared_parameters((GC / source).read_bytes())
     if version == 2:
@@ -170,6 +176,8 @@ def test_written_shared_parameters_validate_against_xroad_schema(version: int, s
 
 
 @pytest.mark.parametrize("version", [2, 3, 6])
+@pytest.mark.conformance(area="globalconf",
+                         expected="written as version {version}, valid for X-Road's schema")
 def test_written_private_parameters_validate_against_xroad_schema(version: int) -> None:
     original = parse_private_parameters((GC / "parsed/globalconf_good_v6/EE/private-params.xml").read_bytes())
     data = write_private_parameters(original, version=version)
@@ -252,6 +260,7 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN), ids=sorted(BROKEN))
+@pytest.mark.conformance(area="globalconf", expected="{name} refused")
 def test_strict_parser_refuses(name: str) -> None:
     data, message = BROKEN[name]
     with pytest.raises(ConfSchemaInvalid, match=message):
@@ -270,6 +279,9 @@ def _schema_version(path: Path) -> int:
 
 
 @pytest.mark.parametrize("path", PARAMETER_FILES, ids=[str(p.relative_to(GC)) for p in PARAMETER_FILES])
+@pytest.mark.conformance(area="globalconf", vector="{path}", vectors="globalconf/**/*-params.xml",
+                         expected=lambda p: "valid for X-Road's schema" if p["path"].removeprefix("globalconf/") not in XSD_QUIRKS
+                         else "invalid for X-Road's schema: " + XSD_QUIRKS[p["path"].removeprefix("globalconf/")])
 def test_vectors_sild_accepts_are_valid_for_xroad_schema(path: Path) -> None:
     version = _schema_version(path)
     kind = "shared" if path.name.startswith("shared") else "private"
@@ -284,6 +296,8 @@ _COMPARABLE = sorted(set(BROKEN) - {"doctype", "bad-base64", "dangling-idref"})
 
 
 @pytest.mark.parametrize("name", _COMPARABLE, ids=_COMPARABLE)
+@pytest.mark.conformance(area="globalconf", vector="schemas/globalconf/v2/shared-parameters.xsd",
+                         expected="the {name} document sild refuses is invalid for X-Road's schema")
 def test_documents_sild_refuses_are_invalid_for_xroad_schema(name: str) -> None:
     data, _ = BROKEN[name]
     schema = xroad_schema(XROAD, "v2/shared-parameters.xsd")  # v2: no source needed, so each flaw is the reason

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import threading
 import zipfile
 from pathlib import Path
@@ -307,3 +308,32 @@ def test_api_keys_are_listed_created_and_revoked_by_an_admin_only(admin: Admin) 
     assert missing.status_code == 404 and error_code(missing) == "gateway.serverconf.api_key_not_found"
     audit = admin.call("GET", "/api/v1/audit", role="auditor").json()["entries"]
     assert not any(created["key"] in json.dumps(e) for e in audit)
+
+
+METHODS = {"get", "put", "post", "patch", "delete"}
+
+
+def test_every_described_operation_is_served_and_every_served_one_described(admin: Admin) -> None:
+    """Method by method, both ways: the description (admin_api.yaml as served) and the app's routes.
+
+    A described operation is routed with sample values for its parameters (an ``int``
+    converter takes ``1``), so a typo in either the description or a route fails here.
+    """
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+    spec = admin.call("GET", "/api/v1/openapi.json", role=None).json()
+    described = {(path, method) for path, ops in spec["paths"].items() for method in ops if method in METHODS}
+    served = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
+              for rule in admin.app.url_map.iter_rules()
+              if rule.endpoint != "static" and not rule.endpoint.startswith(("ui.", "ui_assets."))  # the web UI
+              for method in rule.methods - {"HEAD", "OPTIONS"}}  # type: ignore[operator]
+    assert served - described == set(), "served but not described"
+    assert described - served == set(), "described but not served"
+    urls = admin.app.url_map.bind("127.0.0.1")
+    for path, method in described:
+        concrete = re.sub(r"\{\w+\}", "1", path)
+        try:
+            urls.match(concrete, method=method.upper())
+        except (NotFound, MethodNotAllowed) as exc:  # pragma: no cover - the failure message
+            pytest.fail(f"{method.upper()} {path} is described but {concrete} is not routed: {exc}")
+    assert {("/api/v1/owner-change/apply", "post"), ("/api/v1/tokens/{name}/logout", "post")} <= described

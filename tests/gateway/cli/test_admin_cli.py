@@ -108,8 +108,12 @@ def test_log_archive_and_verify(tmp_path: Path) -> None:
     result = sild("gateway", "log", "archive", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert "archived 3 record(s) in 1 file(s)" in result.output
-    ok = sild("gateway", "log", "verify-archives", str(tmp_path))
+    ok = sild("gateway", "log", "verify-archives", str(tmp_path), "--chain-only")
     assert ok.exit_code == 0 and "chain intact" in ok.output
+    # the records here are no real evidence (fake signatures): each container is named as failing
+    containers = sild("gateway", "log", "verify-archives", str(tmp_path))
+    assert containers.exit_code == 1 and "gateway.archive.container_invalid" in containers.output
+    assert containers.output.count("-request-client-") == 3
     (archive,) = (tmp_path / "archive").glob("mlog-*.zip")
     data = bytearray(archive.read_bytes())
     data[200] ^= 0xFF

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import time
 from collections.abc import Callable
@@ -104,6 +105,14 @@ def test_client_lifecycle_requests_reach_the_officer_and_take_effect(sandbox: An
     assert json.loads((Path(gdir) / "gateway.json").read_text())["server"] == BANK + "/gw1"
     assert json.loads((Path(gdir) / "sign-keys.json").read_text())["sign"] == "EE/GOV/70000002"
     assert "already" in _sild("gateway", "owner", "apply", gdir).stdout
+    # the running node serves as the new owner without a restart (its identity, as its admin API reports it)
+    gw = next(g for g in sandbox["gateways"] if g["id"] == GATEWAY)
+    admin = httpx.Client(base_url=gw["admin_url"], verify=ssl.create_default_context(cafile=gw["admin_cert_file"]),
+                         timeout=60, trust_env=False,
+                         headers={"X-API-Key": Path(gw["admin_key_file"]).read_text().strip()})
+    _until(lambda: str(admin.get("/api/v1/status").json()["security_server"]), f"{BANK}/gw1", timeout=30)
+    again = admin.post("/api/v1/owner-change/apply")
+    assert again.status_code == 200 and again.json() == {"server": f"{BANK}/gw1", "changed": False}
     # and signs its next request as the new owner
     _sild("gateway", "address", gdir, "gw1.bank.ee:5500", "--authority", url)
     assert submitted("addressChange")

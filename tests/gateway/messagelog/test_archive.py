@@ -6,7 +6,7 @@ import datetime as dt
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 from cryptography import x509
@@ -193,23 +193,15 @@ def test_archive_chain_detects_tampering(pki: Pki, mlog: MessageLog, tmp_path: P
     shutil.rmtree(tampered.parent)
 
 
-def test_sild_asic_verify_accepts_the_export(pki: Pki, mlog: MessageLog, tmp_path: Path) -> None:
-    """The exported file passes ``sild asic verify`` with a configuration tree naming the CA and TSA."""
-    from click.testing import CliRunner
-
+def conf_tree(pki: Pki, tmp_path: Path) -> Path:
+    """A configuration tree naming the test CA and TSA (what ``--conf`` reads)."""
     from federation.model import (
         ApprovedCaInfo, ApprovedTsaInfo, CaInfo, ConfigurationSource, OcspInfo, SharedParameters,
     )
     from federation.model import write_shared_parameters
-    from gateway.cli._main import _register, cli
     from trust.pki import EJBCA_PROFILE
     from trust.pki import cert_der
 
-    logged(pki, mlog, "q-cli-verify")
-    logged(pki, mlog, "q-cli-other")
-    Timestamper(mlog, evidence_stamper(pki.tsa.client())).run_all(T0)
-    out = tmp_path / "evidence.asice"
-    out.write_bytes(export_exchange(mlog, "q-cli-verify", require_timestamp=True))
     shared = SharedParameters(
         instance="EE",
         sources=(ConfigurationSource("127.0.0.1:1", (cert_der(pki.ca.root_cert),)),),
@@ -223,7 +215,79 @@ def test_sild_asic_verify_accepts_the_export(pki: Pki, mlog: MessageLog, tmp_pat
     (conf / "EE" / "shared-params.xml").write_bytes(write_shared_parameters(shared))
     (conf / "EE" / "shared-params.xml.metadata").write_text('{"configurationVersion": "6"}')
     (conf / "instance-identifier").write_text("EE")
+    return conf
+
+
+def test_sild_asic_verify_accepts_the_export(pki: Pki, mlog: MessageLog, tmp_path: Path) -> None:
+    """The exported file passes ``sild asic verify`` with a configuration tree naming the CA and TSA."""
+    from click.testing import CliRunner
+
+    from gateway.cli._main import _register, cli
+
+    logged(pki, mlog, "q-cli-verify")
+    logged(pki, mlog, "q-cli-other")
+    Timestamper(mlog, evidence_stamper(pki.tsa.client())).run_all(T0)
+    out = tmp_path / "evidence.asice"
+    out.write_bytes(export_exchange(mlog, "q-cli-verify", require_timestamp=True))
+    conf = conf_tree(pki, tmp_path)
     _register()
     result = CliRunner().invoke(cli, ["asic", "verify", str(out), "--conf", str(conf), "--require-timestamp"])
     assert result.exit_code == 0, result.output
     assert "valid" in result.output and "timestamp:" in result.output and "batch" in result.output
+
+
+def test_verify_archives_checks_every_container(pki: Pki, mlog: MessageLog, tmp_path: Path) -> None:
+    """verify-archives checks each container (integrity; with --conf, trust too), naming the one that fails.
+
+    The last archive is rebuilt around a container whose message was changed, with its
+    linkinginfo recomputed: the chain alone cannot tell (nothing links to the last
+    archive), the container's signature does.
+    """
+    import hashlib
+
+    from click.testing import CliRunner
+
+    from gateway.cli._main import _register, cli
+
+    for n in range(3):
+        logged(pki, mlog, f"q-v{n}", attachment=b"%PDF attachment" if n == 1 else None)
+    Timestamper(mlog, evidence_stamper(pki.tsa.client())).run_all(T0)
+    directory = tmp_path / "archives"
+    Archiver(mlog, directory, max_records=2).archive_all(T0)
+    conf = conf_tree(pki, tmp_path)
+    _register()
+
+    def verify(*args: str) -> Any:
+        return CliRunner().invoke(cli, ["gateway", "log", "verify-archives", str(directory), *args])
+
+    plain, trusted = verify("--each"), verify("--conf", str(conf), "--require-timestamp", "--each")
+    assert plain.exit_code == 0 and "3 container(s) (integrity only, no --conf)" in plain.output, plain.output
+    assert trusted.exit_code == 0 and "3 container(s) (trust checked with --conf)" in trusted.output, trusted.output
+    assert trusted.output.count("ok (EE/COM/20000002/app)") == 3
+    other = conf_tree(Pki(tmp_path / "other-pki"), tmp_path / "other")  # a CA and TSA nobody used here
+    untrusted = verify("--conf", str(other))
+    assert untrusted.exit_code == 1 and untrusted.output.count("-request-client-") == 3
+
+    last = sorted(directory.glob("mlog-*.zip"))[-1]
+    with zipfile.ZipFile(last) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    name = next(n for n in entries if n.endswith(".asice"))
+    container = dict(read_container(entries[name]).entries)
+    container["message.xml"] = container["message.xml"].replace(b"<code>1</code>", b"<code>2</code>")
+    with zipfile.ZipFile(tmp_path / "c.asice", "w") as out:
+        for entry_name, data in container.items():
+            out.writestr(entry_name, data)
+    entries[name] = (tmp_path / "c.asice").read_bytes()
+    lines = entries["linkinginfo"].decode().splitlines()
+    entries["linkinginfo"] = "\n".join(
+        f"{hashlib.sha512(entries[name]).hexdigest()} {name}" if line.endswith(" " + name) else line for line in lines
+    ).encode() + b"\n"
+    with zipfile.ZipFile(last, "w", zipfile.ZIP_DEFLATED) as out:
+        for entry_name, data in entries.items():
+            out.writestr(entry_name, data)
+    chain_only = verify("--chain-only")
+    assert chain_only.exit_code == 0, chain_only.output
+    broken = verify()
+    assert broken.exit_code == 1
+    assert f"{last.name}: {name}: " in broken.output and "1 of 3 container(s) failed" in broken.output
+    assert "gateway.archive.container_invalid" in broken.output

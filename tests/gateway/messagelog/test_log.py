@@ -563,6 +563,32 @@ def test_the_floor_follows_the_stamped_records_without_skipping_any(mlog: Messag
     assert stamper.run_once(T0) == 0 and floor() == late
 
 
+def test_a_record_committed_during_the_candidates_read_is_not_skipped(mlog: MessageLog, tmp_path: Path) -> None:
+    """Another process commits a record between the timestamper's statements (SQLite reads each in
+    its own snapshot): the floor must not pass it, or it is never stamped (nor archived). Seen in a
+    sandbox whose gateway ran two workers: six records left unstamped below the floor."""
+    from sqlalchemy import event
+
+    other = MessageLog(open_engine(tmp_path / "log.db"), clock=lambda: T0)
+    ids = [mlog.append(entry(f"r-{n}")) for n in range(3)]
+    late: list[int] = []
+
+    def commit_beside(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not late and "ml_record_ts" in statement and "LIMIT" in statement.upper():
+            late.append(other.append(entry("r-late")))  # right after the unstamped rows were read
+
+    def stamper_of(signatures: Sequence[bytes], *, at: dt.datetime) -> BatchStamp:
+        return BatchStamp(b"token", b"<result/>", [b"<chain/>"] * len(signatures))
+
+    event.listen(mlog.engine, "after_cursor_execute", commit_beside)
+    stamper = Timestamper(mlog, stamper_of)
+    assert stamper.run_once(T0) == 3 and late
+    event.remove(mlog.engine, "after_cursor_execute", commit_beside)
+    assert stamper.run_all(T0) == 1  # the late one, in the next run
+    assert all(mlog.get(i).timestamp_token for i in [*ids, *late])
+    other.close()
+
+
 def test_a_batch_is_written_in_short_transactions_and_the_floor_moves_with_the_last(
         mlog: MessageLog, tsa: Tsa, monkeypatch: pytest.MonkeyPatch) -> None:
     """Links go in ``link_chunk`` at a time, each transaction under the commit lock; a run that

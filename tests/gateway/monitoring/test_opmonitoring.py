@@ -131,6 +131,7 @@ def _tax_records(records: list[dict]) -> list[dict]:
     return [r for r in records if r.get("serviceCode") in ("getTaxRecord", "income")]
 
 
+@pytest.mark.conformance(area="opmonitoring", vector="schemas/op-monitoring.xsd")
 def test_the_owner_reads_every_record_schema_valid(world, exchanged, schema) -> None:  # type: ignore[no-untyped-def]
     now = int(time.time())
     answer, records = _records(_call(exchanged["provider"], OWNER, "getSecurityServerOperationalData",
@@ -142,6 +143,7 @@ def test_the_owner_reads_every_record_schema_valid(world, exchanged, schema) -> 
     assert now - 4 <= int(answer.findtext(_om("nextRecordsFrom")) or 0) <= now + 1
 
 
+@pytest.mark.conformance(area="opmonitoring", vector="schemas/op-monitoring.xsd")
 def test_rest_records_are_complete_on_both_sides(world, exchanged, schema) -> None:  # type: ignore[no-untyped-def]
     _, records = _records(_call(exchanged["provider"], OWNER, "getSecurityServerOperationalData",
                                 _op_request(exchanged["from"], int(time.time()))), schema)
@@ -195,6 +197,7 @@ def test_the_central_monitoring_client_of_the_configuration_reads_everything(wor
         part.unlink()
 
 
+@pytest.mark.conformance(area="opmonitoring", vector="schemas/op-monitoring.xsd")
 def test_health_data_per_service(world, exchanged, schema) -> None:  # type: ignore[no-untyped-def]
     answer = _answer(_call(exchanged["provider"], OWNER, "getSecurityServerHealthData",
                            etree.Element(_om("getSecurityServerHealthData"))), schema)

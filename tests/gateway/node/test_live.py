@@ -140,6 +140,12 @@ def test_restart_only_names_the_settings_fixed_at_start() -> None:
     assert restart_only(base, changed) == ["is_port", "workers"]
 
 
+def test_an_owner_change_is_live_and_another_server_is_not() -> None:
+    base = NodeSettings(server="EE/GOV/70000002/gw1", instance="EE")
+    assert restart_only(base, dataclasses.replace(base, server="EE/COM/10000003/gw1")) == []  # owner apply
+    assert restart_only(base, dataclasses.replace(base, server="EE/GOV/70000002/gw2")) == ["server"]
+
+
 class _Store:
     def __init__(self) -> None:
         self.followed: list[NodeSettings] = []
@@ -244,3 +250,43 @@ def test_a_tsa_replaced_in_the_configuration_moves_the_timestamping_job(tmp_path
         assert sched.get_job("messagelog-timestamping") is None  # no approved TSA: nothing to stamp with
     finally:
         sched.shutdown(wait=False)
+
+
+def test_the_global_body_logging_switch_is_set_by_the_cli_and_followed_live(tmp_path: Path) -> None:
+    """``sild gateway set DIR message_body_logging=off`` (refused as "wants a whole number" before) reaches the
+    running node's message log at its next check, the remote list too; no restart."""
+    from gateway.db import open_engine
+    from gateway.messagelog import LogEntry, MessageLog
+    from gateway.serverconf import ServerConf
+    from trust.protocol import SubsystemId
+
+    gdir = _gateway_dir(tmp_path)
+    node = _Live(gdir)
+    node.serverconf = ServerConf(open_engine(tmp_path / "serverconf.db"), refresh_interval=0)  # type: ignore[attr-defined]
+    node.messagelog = MessageLog(open_engine(tmp_path / "messagelog.db"))  # type: ignore[attr-defined]
+    tax, vero = SubsystemId("EE", "GOV", "70000001", "tax"), SubsystemId("FI", "GOV", "0245437-2", "vero")
+
+    def logged(provider: SubsystemId, side: str) -> bool:
+        policy = node.messagelog.config.body_policy  # type: ignore[attr-defined]
+        entry = LogEntry("q", tax, provider.service("s"), side, "request", "SOAP", b"<x/>", b"<sig/>")
+        return bool(node.messagelog.config.body_logging if policy is None else policy(entry))  # type: ignore[attr-defined]
+
+    assert logged(tax, "server") is True
+    changed = CliRunner().invoke(cli, ["gateway", "set", str(gdir), "message_body_logging=off",
+                                       f"message_body_logging_remote_overrides={vero.to_text()}"])
+    assert changed.exit_code == 0 and "warning" not in changed.output, changed.output
+    assert node.follow_changes() == ["settings"]
+    assert logged(tax, "server") is False and logged(vero, "client") is True
+    refused = CliRunner().invoke(cli, ["gateway", "set", str(gdir), "message_body_logging=maybe"])
+    assert refused.exit_code == 1 and "wants true or false" in refused.output
+
+
+def test_the_identity_is_not_changed_with_set(tmp_path: Path) -> None:
+    """A new owner comes with `owner apply` (which keeps the former owner's sign key apart), not with `set`."""
+    gdir = _gateway_dir(tmp_path)
+    for change in ("server=EE/COM/10000003/ss1", "instance=FI"):
+        refused = CliRunner().invoke(cli, ["gateway", "set", str(gdir), change])
+        assert refused.exit_code == 1 and "owner apply" in refused.output, refused.output
+    same = CliRunner().invoke(cli, ["gateway", "set", str(gdir), "server=EE/GOV/70000001/ss1"])
+    assert same.exit_code == 0, same.output
+    assert NodeSettings.load(gdir).server == "EE/GOV/70000001/ss1"

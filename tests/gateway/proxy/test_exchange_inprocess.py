@@ -60,6 +60,8 @@ def test_bank_denied(world):
     assert b"server.serverproxy.access_denied" in resp.content, resp.text
 
 
+@pytest.mark.conformance(area="wsdl", peer="zeep",
+                         expected="zeep builds a client from the WSDL a gateway serves and calls FI through two gateways")
 def test_zeep_client_from_served_wsdl(world):
     """zeep builds its client from the WSDL the EE gateway serves and calls FI through two gateways."""
     import zeep

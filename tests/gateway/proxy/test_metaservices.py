@@ -41,6 +41,7 @@ def test_list_clients_xml() -> None:
     assert ms.parse_list_clients_xml(data) == ENTRIES
 
 
+@pytest.mark.conformance(area="metaservices")
 def test_list_clients_xml_validates_against_own_schema() -> None:
     schema = etree.XMLSchema(etree.parse(str(Path(wsdl.__file__).parent / "schemas" / "xroad.xsd")))
     assert schema.validate(etree.fromstring(ms.list_clients_xml(ENTRIES))), schema.error_log
@@ -62,6 +63,7 @@ def test_list_clients_json_snake_case() -> None:
 
 
 @pytest.mark.parametrize("allowed", [False, True])
+@pytest.mark.conformance(area="metaservices")
 def test_soap_list_methods(allowed: bool) -> None:
     request = _soap(ms.list_methods_request(CLIENT, PROVIDER, query_id="q1", allowed=allowed))
     name = "allowedMethods" if allowed else "listMethods"
@@ -75,12 +77,14 @@ def test_soap_list_methods(allowed: bool) -> None:
     assert ms.parse_list_methods_response(response) == services
 
 
+@pytest.mark.conformance(area="metaservices", vector="soap/queries/getstate.query")
 def test_list_methods_response_refuses_other_bodies(xroad: Path) -> None:
     other = _soap((xroad / "soap" / "queries" / "getstate.query").read_bytes())
     with pytest.raises(XRoadFault):
         ms.list_methods_response(other, [])
 
 
+@pytest.mark.conformance(area="metaservices", vector="services/wsdl/xroad6.wsdl")
 def test_get_wsdl_request_and_multipart_response(xroad: Path) -> None:
     request = _soap(ms.get_wsdl_request(CLIENT, PROVIDER, query_id="q2", service_code="getRandom", service_version="v1"))
     assert ms.read_get_wsdl_request(request) == PROVIDER.service("getRandom", "v1")
@@ -107,6 +111,7 @@ def test_get_wsdl_without_service_code_refused() -> None:
     assert info.value.fault_code == "invalid_request"
 
 
+@pytest.mark.conformance(area="metaservices")
 def test_rest_methods_json_snake_case_nulls_omitted() -> None:
     entries = [
         ms.RestServiceEntry(PROVIDER.service("pets"), "OPENAPI", (("GET", "/pets"), ("POST", "/pets/{id}"))),

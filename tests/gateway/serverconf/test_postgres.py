@@ -92,8 +92,15 @@ def test_group_commit_archive_and_retention_on_postgresql(engine: Engine, tmp_pa
         return BatchStamp(b"token", b"<result/>", [b"<chain/>"] * len(signatures))
 
     Timestamper(log, stamper).run_all(T0)
-    archiver = Archiver(log, tmp_path / "archive", max_records=20)
+    archiver = Archiver(log, tmp_path / "archive", max_records=20, threshold_bytes=500)
+    assert archiver.backlog_bytes() == 50 * 18 - 10  # the size trigger's query on PostgreSQL
     assert [a.record_count for a in archiver.archive_all(T0)] == [20, 20, 10]
-    assert verify_archive_chain(sorted((tmp_path / "archive").glob("*.zip"))) == 50
-    assert archiver.cleanup(T0 + dt.timedelta(days=31)) == 50 and log.count() == 0
+    assert archiver.backlog_bytes() == 0 and archiver.run_if_due(T0) == 0  # schedule: never ran, so due; nothing left
+    assert archiver.due(T0) is None  # the run was recorded (ml_state on PostgreSQL)
+    for n in range(50, 90):
+        append(n)
+    Timestamper(log, stamper).run_all(T0)
+    assert archiver.due(T0) == "size" and archiver.run_if_due(T0) == 40
+    assert verify_archive_chain(sorted((tmp_path / "archive").glob("*.zip"))) == 90
+    assert archiver.cleanup(T0 + dt.timedelta(days=31)) == 90 and log.count() == 0
     log.close()

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -49,16 +50,21 @@ def good2_v3(xroad: Path) -> dict[str, TrustPolicy]:
 
 
 @pytest.mark.parametrize(("name", "error", "signer", "timestamp"), VECTORS, ids=[v[0] for v in VECTORS])
+@pytest.mark.conformance(area="asic", vector="asic/{name}.asice",
+                         expected=lambda p: f"verifies, signed by {p['signer']}" if p["error"] is None else f"refused: {p['error']}")
 def test_x_road_containers(
-    xroad: Path, good2_v3: dict[str, TrustPolicy], name: str, error: str | None, signer: str | None, timestamp: str | None
+    xroad: Path, good2_v3: dict[str, TrustPolicy], name: str, error: str | None, signer: str | None, timestamp: str | None,
+    record_property: Callable[[str, object], None],
 ) -> None:
     data = (xroad / "asic" / f"{name}.asice").read_bytes()
     if error is not None:
         with pytest.raises(SildError) as info:
             verify_container(data, good2_v3)
+        record_property("observed", f"refused: {info.value.code}")  # what the conformance report shows
         assert info.value.code == error, str(info.value)
         return
     verified = verify_container(data, good2_v3)
+    record_property("observed", f"verifies, signed by {verified.signer.to_text()}")
     assert verified.signer.to_text() == signer
     assert verified.signature.ocsp_status == "good"
     assert verified.timestamp is not None
@@ -258,6 +264,8 @@ UNPACKED["valid-batch-ts"] = "trust.signature.digest_mismatch"
 
 
 @pytest.mark.parametrize(("name", "error"), sorted(UNPACKED.items()), ids=sorted(UNPACKED))
+@pytest.mark.conformance(area="asic", vector="asic/asic-containers/{name}",
+                         expected=lambda p: "verifies" if p["error"] is None else f"refused: {p['error']}")
 def test_unpacked_x_road_containers(xroad: Path, good2_v3: dict[str, TrustPolicy], name: str, error: str | None) -> None:
     from trust.evidence import AsicContainer
 

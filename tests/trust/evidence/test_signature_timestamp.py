@@ -34,6 +34,7 @@ def _sig(pki: EvidencePki, n: int = 0) -> bytes:
                             certificate=cert, signing_time=AT, ocsp_responses=[pki.ocsp(cert, AT)])
 
 
+@pytest.mark.conformance(area="timestamps", vector="asic/valid-signed-message.asice")
 def test_x_road_single_timestamp_stamps_the_signature_value(xroad: Path) -> None:
     policy = policies_for_tree(xroad / "globalconf" / "parsed" / "globalconf_good2_v3")["DEV"]
     with zipfile.ZipFile(xroad / "asic" / "valid-signed-message.asice") as z:

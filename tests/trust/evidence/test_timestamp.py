@@ -169,6 +169,7 @@ def _openssl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
 
 
+@pytest.mark.conformance(area="timestamps", peer="openssl", expected="openssl ts verifies sild's reply")
 def test_openssl_query_reply_verify(server: TrustServer, ca: CertificateAuthority, tmp_path: Path) -> None:
     data = tmp_path / "data.bin"
     data.write_bytes(b"message log record\n" * 100)
@@ -194,6 +195,7 @@ def test_openssl_query_reply_verify(server: TrustServer, ca: CertificateAuthorit
     verify_timestamp_token(token, data=b"message log record\n" * 100, tsa_certs=[ca.tsa_cert])
 
 
+@pytest.mark.conformance(area="timestamps", peer="openssl")
 def test_openssl_sha256_without_nonce(server: TrustServer, ca: CertificateAuthority, tmp_path: Path) -> None:
     (tmp_path / "d").write_bytes(b"abc")
     (tmp_path / "chain.pem").write_bytes(ca.chain_pem)
@@ -239,6 +241,7 @@ def test_bad_http_input(server: TrustServer, ca: CertificateAuthority, method: s
 # -- X-Road conformance: the batch timestamp of one of X-Road's own ASiC containers ----------
 
 
+@pytest.mark.conformance(area="timestamps", vector="asic/asic-containers/valid-batch-ts")
 def test_xroad_batch_timestamp_verifies(xroad: Path) -> None:
     from trust.pki import load_certificate_file
 

@@ -204,6 +204,7 @@ def _openssl_ocsp(ca: CertificateAuthority, cert_path: Path, url: str, tmp_path:
     return result.stdout + result.stderr
 
 
+@pytest.mark.conformance(area="ocsp", peer="openssl", expected="openssl ocsp reads good, then revoked")
 def test_openssl_good_then_revoked(server: TrustServer, ca: CertificateAuthority, tmp_path: Path) -> None:
     cert = ca.issue_auth(SERVER, now=NOW, key_type=KeyType.EC_P256).cert
     path = tmp_path / "gw.pem"
@@ -291,6 +292,8 @@ def _xroad_container(xroad: Path) -> tuple[bytes, bytes]:
     return first("EncapsulatedOCSPValue"), first("X509Certificate")
 
 
+@pytest.mark.conformance(area="ocsp", vector="asic/asic-containers/valid-signed-message",
+                         expected="X-Road's OCSP response verifies against globalconf_good2_v3")
 def test_xroad_container_ocsp_verifies(xroad: Path) -> None:
     from cryptography import x509
     from cryptography.x509 import ocsp as crypto_ocsp

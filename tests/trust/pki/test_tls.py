@@ -78,6 +78,7 @@ def server(ca: CertificateAuthority, gateways: dict[str, Any]) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("tls13", [True, False], ids=["tls1.3", "tls1.2"])
+@pytest.mark.conformance(area="transport", expected="mutual TLS handshake on auth certificates")
 def test_mutual_handshake(server: str, gateways: dict[str, Any], ca: CertificateAuthority, tls13: bool,
                           now: dt.datetime) -> None:
     token, chain = gateways["client"]
@@ -102,6 +103,7 @@ def test_client_without_certificate_is_refused(server: str) -> None:
             client.get(server)
 
 
+@pytest.mark.conformance(area="transport")
 def test_client_from_unapproved_ca_is_refused(server: str, tmp_path: Any, now: dt.datetime) -> None:
     stranger = CertificateAuthority.init(tmp_path / "x", instance="EE", pin=PIN, now=now, key_type=KeyType.EC_P256)
     try:

@@ -26,6 +26,7 @@ from trust.protocol import SoapFaultMessage, parse_soap
         ("server.clientproxy.access_denied", "server.clientproxy.access_denied"),
     ],
 )
+@pytest.mark.conformance(area="faults", expected="X-Road 7.7's {old} reads as {new}")
 def test_normalize(old: str, new: str) -> None:
     assert normalize_code(old) == new
     assert faults.codes_equal(old, new)
@@ -58,6 +59,7 @@ def test_fault_is_protocol_error_with_code() -> None:
         XRoadFault("client..x", "bad")
 
 
+@pytest.mark.conformance(area="faults")
 def test_soap_rendering_round_trip() -> None:
     fault = XRoadFault("server.clientproxy.access_denied", "Request <x> & 'y' denied", correlation_id="cid-1", actor="me")
     data = fault.to_soap()
@@ -76,6 +78,7 @@ def test_soap_rendering_round_trip() -> None:
     )
 
 
+@pytest.mark.conformance(area="faults")
 def test_internal_fault_leaks_nothing() -> None:
     try:
         open("/etc/sild/does/not/exist/backend.internal:8443")
@@ -90,6 +93,7 @@ def test_internal_fault_leaks_nothing() -> None:
 @pytest.mark.parametrize(
     "code,status", [("server.clientproxy.access_denied", 500), ("client.invalid_soap", 400), ("server.serverproxy.unknown_service", 500)]
 )
+@pytest.mark.conformance(area="faults", expected="X-Road-Error {code} with HTTP {status} and a JSON body")
 def test_rest_rendering_json(code: str, status: int) -> None:
     fault = XRoadFault(code, "msg", correlation_id="u-1")
     rendered = fault.to_rest("application/json")
@@ -141,6 +145,7 @@ from trust.protocol import fault_for  # noqa: E402
         (TrustError, "invalid_signature_value"),
     ],
 )
+@pytest.mark.conformance(area="faults", expected="{error.__name__} maps to {leaf}")
 def test_signature_errors_map_to_xroad_codes(error: type[SildError], leaf: str) -> None:
     fault = fault_for(error("the digest of /message.xml differs"), "signature check failed",
                       default="invalid_signature_value")

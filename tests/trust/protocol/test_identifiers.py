@@ -31,6 +31,8 @@ def test_typed_text_round_trip(identifier):
 
 
 @pytest.mark.parametrize("identifier", SAMPLES, ids=lambda i: i.typed_text())
+@pytest.mark.conformance(area="identifiers", vector="schemas/identifiers.xsd",
+                         expected="the XML of {identifier} validates against X-Road's schema")
 def test_xml_round_trip_validates_against_xroad_schema(identifier, xroad):
     schema = load_schema(xroad / "schemas" / "identifiers.xsd")
     # wrap in an element of the generic identifier type so the schema can check it
@@ -160,6 +162,7 @@ def test_xml_reading_is_lenient_but_checks_types():
     ],
     ids=["no-type", "unknown-type", "missing-parts", "duplicate", "foreign-field"],
 )
+@pytest.mark.conformance(area="identifiers")
 def test_bad_identifier_xml_is_refused(data):
     with pytest.raises(IdentifierError):
         id_from_xml(parse_xml(data))

@@ -37,6 +37,8 @@ def test_every_vector_is_classified(xroad: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(VALID), ids=sorted(VALID))
+@pytest.mark.conformance(area="wsdl", vector="services/openapi/{name}",
+                         expected=lambda p: f"OpenAPI {VALID[p['name']][0]} with its endpoints")
 def test_valid(name: str, xroad: Path) -> None:
     description = parse_openapi((xroad / "services" / "openapi" / name).read_bytes())
     version, endpoints = VALID[name]
@@ -47,6 +49,8 @@ def test_valid(name: str, xroad: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(INVALID), ids=sorted(INVALID))
+@pytest.mark.conformance(area="wsdl", vector="services/openapi/{name}",
+                         expected=lambda p: f"refused: {INVALID[p['name']]}")
 def test_invalid(name: str, xroad: Path) -> None:
     with pytest.raises(OpenApiError) as info:
         parse_openapi((xroad / "services" / "openapi" / name).read_bytes())

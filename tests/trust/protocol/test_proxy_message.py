@@ -40,6 +40,7 @@ def test_transport_headers_round_trip() -> None:
         TransportHeaders.read({"x-hash-algorithm": "MD5"})
 
 
+@pytest.mark.conformance(area="transport", vector="soap/queries/getstate.query")
 def test_soap_with_ocsp_attachments_and_signature(getstate: bytes) -> None:
     attachments = [
         OutgoingAttachment((("Content-Type", "text/plain"), ("Content-ID", "<a@x>"), ("Client-Header", "FooBar")), [b"one", b"\r\n--x"]),
@@ -60,6 +61,7 @@ def test_soap_with_ocsp_attachments_and_signature(getstate: bytes) -> None:
         assert message.signature == SIGNATURE
 
 
+@pytest.mark.conformance(area="transport", vector="soap/queries/getstate.query")
 def test_rest_request_and_response(getstate: bytes) -> None:
     part = request_header_part("POST", "/r1/EE/GOV/1/sub/svc", [("X-Road-Client", "EE/GOV/2/a")])
     body = b"z" * 200_000
@@ -115,6 +117,7 @@ def _mixed(*parts: tuple[str, bytes]) -> tuple[str, bytes]:
     ],
     ids=["unknown-part", "no-message", "part-after-signature", "chain-result-alone", "no-signature", "body-without-header"],
 )
+@pytest.mark.conformance(area="transport", vector="soap/queries/getstate.query", expected="refused: {code}")
 def test_malformed_proxy_messages(parts: tuple[tuple[str, bytes], ...], code: str, getstate: bytes) -> None:
     ctype, body = _mixed(*((t, getstate if b == b"GETSTATE" else b) for t, b in parts))
     with pytest.raises(XRoadFault) as info:
@@ -144,6 +147,7 @@ def test_fault_instead_of_signature(getstate: bytes) -> None:
     assert message.fault.faultcode == "server.serverproxy.cannot_create_signature"
 
 
+@pytest.mark.conformance(area="transport", vector="soap/queries/attachm-mtom.query")
 def test_original_content_type_kept(xroad: Path) -> None:
     raw = (xroad / "soap" / "queries" / "attachm-mtom.query").read_bytes()
     original = 'multipart/related; type="application/xop+xml"; boundary=jetty771207119h3h10dty'
@@ -167,6 +171,7 @@ def test_inbound_fault_translation() -> None:
     )
 
 
+@pytest.mark.conformance(area="transport", vector="soap/queries/getstate.query")
 def test_wire_messages_carry_batch_hash_chains_and_the_parsed_soap(getstate: bytes) -> None:
     from gateway.net import Part, decode_message, encode_message
 

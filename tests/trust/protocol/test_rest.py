@@ -58,6 +58,7 @@ def test_xroad_headers_last_client_wins() -> None:
 
 
 @pytest.mark.parametrize("headers,code", [([], "missing_header_field"), ([("X-Road-Client", "EE/GOV")], "invalid_client_identifier")])
+@pytest.mark.conformance(area="rest", expected="refused with {code}")
 def test_xroad_client_refused(headers: list[tuple[str, str]], code: str) -> None:
     with pytest.raises(XRoadFault) as info:
         read_xroad_headers(headers)
@@ -70,6 +71,7 @@ def test_xroad_client_refused(headers: list[tuple[str, str]], code: str) -> None
     ("X-Road-Security-Server", "EE/COM/3", "invalid_security_server"),
     ("X-Road-Represented-Party", "a/b/c", "invalid_request"),
 ])
+@pytest.mark.conformance(area="rest", expected="{name}: {value!r} refused with {code}")
 def test_a_malformed_identifier_header_is_refused_by_name(name: str, value: str, code: str) -> None:
     headers = [("X-Road-Client", "EE/GOV/1"), (name, value)]
     with pytest.raises(XRoadFault) as info:
@@ -84,6 +86,7 @@ def test_empty_optional_identifier_headers_are_absent() -> None:
     assert (read.security_server, read.represented_party) == (None, None)
 
 
+@pytest.mark.conformance(area="rest")
 def test_filter_headers() -> None:
     headers = [
         ("Host", "ss"), ("User-Agent", "curl"), ("Content-Length", "3"), ("Expect", "100-continue"),
@@ -97,6 +100,7 @@ def test_filter_headers() -> None:
     ]
 
 
+@pytest.mark.conformance(area="rest")
 def test_header_parts_exact_format() -> None:
     part = request_header_part("get", "/r1/EE/GOV/1/sub/svc/x?y=1", [("X-Road-Client", "EE/GOV/2/a"), ("Accept", "*/*")])
     assert part == b"GET\r\n/r1/EE/GOV/1/sub/svc/x?y=1\r\nX-Road-Client:EE/GOV/2/a\r\nAccept:*/*"
@@ -115,6 +119,7 @@ def test_header_parts_exact_format() -> None:
         parse_header_part(b"abc\r\nOK", request=False)
 
 
+@pytest.mark.conformance(area="rest")
 def test_request_hash_definition() -> None:
     part = request_header_part("POST", "/r1/EE/GOV/1/sub/svc", [("Content-Type", "text/plain")])
     body = b"hello body" * 1000
@@ -138,6 +143,7 @@ def test_hashing_body_bounded_and_must_finish() -> None:
         _ = unfinished.digest
 
 
+@pytest.mark.conformance(area="rest")
 def test_consumer_and_provider_headers() -> None:
     from trust.protocol._rest import consumer_request_headers, provider_response_headers
 
@@ -161,6 +167,7 @@ def test_consumer_and_provider_headers() -> None:
     "/public/../secret", "/public/./secret", "/..", "/public/%2e%2e/secret", "/public/%2E./secret",
     "/public/..%2fsecret", "/a%2Fb", "/a%5cb", "/a\\b", "/a%00b", "/a%2500", "/public/..;jsessionid=1/secret",
 ])
+@pytest.mark.conformance(area="rest", expected="{rest} refused")
 def test_paths_a_backend_could_read_otherwise_are_refused(rest: str) -> None:
     """The provider decides on exactly the path it forwards: sild refuses dot segments,
     encoded dots, slashes, backslashes, percent signs and NUL instead of normalising (issue 15)."""

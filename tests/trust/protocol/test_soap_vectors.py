@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -42,6 +43,10 @@ from trust.protocol._soap_build import multipart_for_is, request_hash, response_
 
 from tests.support.conformance import XROAD
 from tests.support.soap_scenarios import MANIFEST_PATH, SCENARIOS, S, case_key, default_type, fresh_ids
+
+
+EXPECTED = {"accept": "accepted", "unknown": "read by no X-Road test: parses, or refused with a known fault code"}
+"""What the conformance report says a case without a fault code expects (the manifest's ``expect``)."""
 
 
 def _cases() -> list:
@@ -66,18 +71,22 @@ def test_every_case_has_a_scenario() -> None:
 # -- helpers ----------------------------------------------------------------------------
 
 
-def expect_code(exc: XRoadFault, case: dict) -> None:
+def expect_code(exc: XRoadFault, case: dict) -> str:
+    """Check the fault sild gave against the case; return its code (what the conformance report shows)."""
     assert exc.fault_code == case["fault_code"], exc.message
     # the 7.7 spelling reads as the same code, except where 7.8 changed the leaf itself
     if "NetworkError" not in case["fault_code_old"] or "network_error" in case["fault_code"]:
         assert faults.codes_equal(case["fault_code_old"], exc.fault_code)
+    return exc.fault_code
 
 
 # -- the test -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("case,key", _cases())
-def test_manifest_case(case: dict, key: str, xroad: Path) -> None:
+@pytest.mark.conformance(area="soap", vector="soap/queries/{case[file]}",
+                         expected=lambda p: p["case"]["fault_code"] or EXPECTED.get(p["case"]["expect"], p["case"]["expect"]))
+def test_manifest_case(case: dict, key: str, xroad: Path, record_property: Callable[[str, object], None]) -> None:
     scenario = SCENARIOS[key]
     queries = xroad / "soap" / "queries"
     qid = f"sild-{uuid.uuid4()}"
@@ -85,7 +94,9 @@ def test_manifest_case(case: dict, key: str, xroad: Path) -> None:
     data = fresh_ids(raw, qid)
     answer = fresh_ids((queries / case["answer"]).read_bytes(), qid) if case["answer"] else None
     runner = globals()[f"_run_{scenario.kind}"]
-    runner(case, scenario, data, answer, qid)
+    observed = runner(case, scenario, data, answer, qid)
+    if observed is not None:  # the fault code sild gave, for the conformance report
+        record_property("observed", observed)
 
 
 def _run_unused(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
@@ -98,43 +109,42 @@ def _run_unused(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -
         assert isinstance(result, (SoapMessage, SoapFaultMessage))
 
 
-def _run_client(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_client(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     with pytest.raises(XRoadFault) as info:
         parse_soap(data, s.request_type or default_type(data), role="request")
-    expect_code(info.value.at(faults.CLIENT), case)
+    return expect_code(info.value.at(faults.CLIENT), case)
 
 
-def _run_client_fault(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_client_fault(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     message = parse_soap(data, default_type(data))
     assert isinstance(message, SoapFaultMessage)
-    expect_code(message.as_client_fault(), case)
+    return expect_code(message.as_client_fault(), case)
 
 
-def _run_soap_action(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_soap_action(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     if case["expect"] == "fault":
         with pytest.raises(XRoadFault) as info:
             check_soap_action(s.note)
-        expect_code(info.value.at(faults.CLIENT), case)
+        return expect_code(info.value.at(faults.CLIENT), case)
     else:
         assert check_soap_action(s.note) == s.note  # forwarded unchanged
         _run_exchange(case, S("exchange"), data, answer, qid)
 
 
-def _run_http_method(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_http_method(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     check_http_method("POST")
     with pytest.raises(XRoadFault) as info:
         check_http_method("GET")
-    expect_code(info.value.at(s.note), case)
+    return expect_code(info.value.at(s.note), case)
 
 
-def _run_parse(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_parse(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     role = "response" if case["file"].endswith(".answer") else "request"
     ctype = s.request_type or default_type(data)
     if case["expect"] == "fault":
         with pytest.raises(XRoadFault) as info:
             parse_soap(data, ctype, role=role)
-        expect_code(info.value, case)
-        return
+        return expect_code(info.value, case)
     message = parse_soap(data, ctype, role=role)
     assert isinstance(message, SoapMessage)
     assert message.soap_bytes == data  # never re-encoded
@@ -157,7 +167,7 @@ def _run_parse(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) ->
         assert found == "413"
 
 
-def _run_consistency(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_consistency(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     request = parse_soap(data, default_type(data))
     assert isinstance(request, SoapMessage)
     check_consistency(request, request, code=faults.INCONSISTENT_HEADERS)
@@ -167,7 +177,7 @@ def _run_consistency(case: dict, s: S, data: bytes, answer: bytes | None, qid: s
     if case["expect"] == "fault":
         with pytest.raises(XRoadFault) as info:
             check_consistency(request, response, code=faults.INCONSISTENT_HEADERS)
-        expect_code(info.value, case)
+        return expect_code(info.value, case)
     else:
         check_consistency(request, response, code=faults.INCONSISTENT_HEADERS)
 
@@ -267,17 +277,17 @@ def _run_exchange(case: dict, s: S, data: bytes, answer: bytes | None, qid: str)
         assert final.content_type == provided.content_type  # and the provider's back to the client
 
 
-def _run_inconsistent(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_inconsistent(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     assert answer is not None
     request = parse_soap(data, default_type(data))
     provided = parse_soap(answer, default_type(answer), role="response")
     assert isinstance(request, SoapMessage) and isinstance(provided, SoapMessage)
     with pytest.raises(XRoadFault) as info:
         check_consistency(request, provided)
-    expect_code(info.value.service_failed(faults.SERVER_CLIENTPROXY), case)
+    return expect_code(info.value.service_failed(faults.SERVER_CLIENTPROXY), case)
 
 
-def _run_answer(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_answer(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     request = parse_soap(data, default_type(data))
     assert isinstance(request, SoapMessage)
     body = answer if answer is not None else b""
@@ -285,31 +295,30 @@ def _run_answer(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -
     try:
         provided = parse_soap(body, ctype, role="response")
     except XRoadFault as exc:
-        expect_code(exc.service_failed(faults.SERVER_SERVERPROXY), case)
-        return
+        return expect_code(exc.service_failed(faults.SERVER_SERVERPROXY), case)
     # the provider's own fault passes to the client unchanged
     assert isinstance(provided, SoapFaultMessage)
     assert provided.faultcode == case["fault_code"]
 
 
-def _run_to_sp(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_to_sp(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     with pytest.raises(XRoadFault) as info:
         transport.decode(data, s.request_type, role="request")
-    expect_code(transport.inbound_fault(info.value, faults.SERVER_SERVERPROXY), case)
+    return expect_code(transport.inbound_fault(info.value, faults.SERVER_SERVERPROXY), case)
 
 
-def _run_from_sp(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_from_sp(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     body = b"" if s.note == "empty" else (answer or b"")
     with pytest.raises(XRoadFault) as info:
         transport.decode(body, s.answer_type, role="response")
-    expect_code(transport.inbound_fault(info.value, faults.SERVER_CLIENTPROXY), case)
+    return expect_code(transport.inbound_fault(info.value, faults.SERVER_CLIENTPROXY), case)
 
 
-def _run_decoder(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> None:
+def _run_decoder(case: dict, s: S, data: bytes, answer: bytes | None, qid: str) -> str | None:
     if case["expect"] == "fault":
         with pytest.raises(XRoadFault) as info:
             transport.decode(data, s.request_type, role="response")
-        expect_code(info.value, case)
+        return expect_code(info.value, case)
     else:
         message = transport.decode(data, s.request_type, role="response")
         assert message.fault is not None and message.fault.faultcode == "CODE"

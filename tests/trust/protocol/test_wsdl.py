@@ -41,12 +41,14 @@ INVALID = {
 }
 
 
+@pytest.mark.conformance(area="wsdl", vector="services/wsdl/*.wsdl")
 def test_every_vector_is_classified(xroad: Path) -> None:
     names = {p.name for p in (xroad / "services" / "wsdl").glob("*.wsdl")}
     assert names == set(VALID) | set(INVALID)
 
 
 @pytest.mark.parametrize("name", sorted(VALID), ids=sorted(VALID))
+@pytest.mark.conformance(area="wsdl", vector="services/wsdl/{name}", expected="parsed, with its operations")
 def test_valid_wsdl(name: str, xroad: Path) -> None:
     description = parse_wsdl((xroad / "services" / "wsdl" / name).read_bytes())
     expected = VALID[name]
@@ -58,6 +60,8 @@ def test_valid_wsdl(name: str, xroad: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(INVALID), ids=sorted(INVALID))
+@pytest.mark.conformance(area="wsdl", vector="services/wsdl/{name}",
+                         expected=lambda p: f"refused: {INVALID[p['name']]}")
 def test_invalid_wsdl_refused(name: str, xroad: Path) -> None:
     with pytest.raises(WsdlError) as info:
         parse_wsdl((xroad / "services" / "wsdl" / name).read_bytes())
@@ -65,6 +69,7 @@ def test_invalid_wsdl_refused(name: str, xroad: Path) -> None:
     assert str(info.value).startswith("invalid WSDL")
 
 
+@pytest.mark.conformance(area="wsdl", vector="services/wsdl/xxe.wsdl")
 def test_xxe_is_never_resolved(xroad: Path, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
@@ -163,6 +168,7 @@ def wsdl_server(xroad: Path) -> Iterator[str]:
         yield base
 
 
+@pytest.mark.conformance(area="wsdl", peer="zeep")
 def test_zeep_loads_rewritten_wsdl_offline(wsdl_server: str, no_internet: list[object]) -> None:
     zeep = pytest.importorskip("zeep")
     client = zeep.Client(f"{wsdl_server}/service.wsdl")
@@ -192,6 +198,7 @@ def test_zeep_fails_on_the_original_offline(xroad: Path, tmp_path: Path, no_inte
     assert no_internet  # it tried to reach x-road.eu
 
 
+@pytest.mark.conformance(area="wsdl", peer="zeep")
 def test_zeep_request_from_served_wsdl_is_a_valid_xroad_message(wsdl_server: str, no_internet: list[object]) -> None:
     """An independent SOAP stack, given only what sild serves, writes a message sild reads."""
     zeep = pytest.importorskip("zeep")

@@ -88,6 +88,8 @@ def test_open_missing_directory(tmp_path: Path) -> None:
         CertificateAuthority.open(tmp_path / "nothing", pin=PIN)
 
 
+@pytest.mark.conformance(area="certificates", peer="openssl",
+                         expected="openssl reads the root, OCSP and TSA certificates with X-Road's extensions")
 def test_ca_certificates_profiles(ca: CertificateAuthority, tmp_path: Path) -> None:
     assert is_issued_by(ca.intermediate_cert, ca.root_cert)  # type: ignore[arg-type]
     assert is_issued_by(ca.ocsp_cert, ca.issuing_cert) and is_ocsp_signer(ca.ocsp_cert)
@@ -100,6 +102,8 @@ def test_ca_certificates_profiles(ca: CertificateAuthority, tmp_path: Path) -> N
     assert "CA:TRUE" in root_text and "Certificate Sign, CRL Sign" in root_text
 
 
+@pytest.mark.conformance(area="certificates", peer="openssl",
+                         expected="X-Road's auth profile; openssl verifies it for TLS clients")
 def test_auth_certificate_profile(ca: CertificateAuthority, tmp_path: Path) -> None:
     issued = ca.issue_auth(SERVER, now=NOW, key_type=KeyType.EC_P256)
     cert = issued.cert
@@ -120,6 +124,8 @@ def test_auth_certificate_profile(ca: CertificateAuthority, tmp_path: Path) -> N
     assert key.public_key() == cert.public_key()
 
 
+@pytest.mark.conformance(area="certificates", peer="openssl",
+                         expected="X-Road's sign profile (non-repudiation); openssl verifies its chain")
 def test_sign_certificate_profile(ca: CertificateAuthority, tmp_path: Path) -> None:
     cert = ca.issue_sign(MEMBER, now=NOW).cert
     assert subject_summary(cert) == {"C": "EE", "O": "GOV", "CN": "70000001"}

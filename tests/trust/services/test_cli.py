@@ -60,6 +60,8 @@ def test_issue_auth_with_generated_key(ca_dir: Path, tmp_path: Path) -> None:
     assert code == 1 and "sild: error:" in out and "refusing to overwrite" in out
 
 
+@pytest.mark.conformance(area="certificates", peer="openssl",
+                         expected="a sign certificate issued from an openssl CSR, for that key")
 def test_issue_sign_from_openssl_csr(ca_dir: Path, tmp_path: Path) -> None:
     subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", str(tmp_path / "k.pem"), "-out", str(tmp_path / "r.csr"), "-subj", "/CN=anything"],
@@ -161,6 +163,7 @@ def _openssl_ocsp(ca_dir: Path, cert: Path, base: str) -> str:
     return result.stdout + result.stderr
 
 
+@pytest.mark.conformance(area="ocsp", peer="openssl")
 def test_serve_ocsp_good_then_revoked_by_cli(served: tuple[subprocess.Popen[str], str], ca_dir: Path,
                                              tmp_path: Path) -> None:
     _, base = served
@@ -176,6 +179,7 @@ def test_serve_ocsp_good_then_revoked_by_cli(served: tuple[subprocess.Popen[str]
     assert "Response verify OK" in out and f"{cert}: revoked" in out and "Reason: keyCompromise" in out, out
 
 
+@pytest.mark.conformance(area="timestamps", peer="openssl")
 def test_serve_tsa_with_openssl(served: tuple[subprocess.Popen[str], str], ca_dir: Path, tmp_path: Path) -> None:
     _, base = served
     (tmp_path / "f").write_bytes(os.urandom(4096))

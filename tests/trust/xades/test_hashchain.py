@@ -32,6 +32,8 @@ def _entries(xroad: Path, name: str) -> dict[str, bytes]:
     ],
     ids=["signed-hashchain", "batch-ts", "rest-ts-3-steps", "soap-ts-2-steps"],
 )
+@pytest.mark.conformance(area="xades", vector="asic/{container}.asice",
+                         expected="the chain {result} verifies and covers {required}")
 def test_x_road_chains_verify(xroad: Path, container: str, result: str, required: str) -> None:
     entries = _entries(xroad, container)
     verified = verify_hash_chain(entries[result], entries.get, required=[required])
@@ -39,12 +41,14 @@ def test_x_road_chains_verify(xroad: Path, container: str, result: str, required
     assert verified.root == parse_result(entries[result])[2]
 
 
+@pytest.mark.conformance(area="xades", vector="asic/invalid-signed-hashchain.asice")
 def test_x_road_chain_with_changed_message(xroad: Path) -> None:
     entries = _entries(xroad, "invalid-signed-hashchain")
     with pytest.raises(HashChainBroken):
         verify_hash_chain(entries["/sig-hashchainresult.xml"], entries.get, required=["/message.xml"])
 
 
+@pytest.mark.conformance(area="xades")
 def test_x_road_chain_that_skips_the_message(xroad: Path) -> None:
     entries = _entries(xroad, "invalid-hashchain-modified-message")
     with pytest.raises(HashChainUnusedInput):

@@ -62,6 +62,7 @@ def _sign(pki: EvidencePki, parts: list[SignedPart], key: str = "rsa", at: dt.da
 
 # -- X-Road's own signature ----------------------------------------------------------------------
 
+@pytest.mark.conformance(area="xades", vector="signatures/sign-0.xml")
 def test_sign0_verifies_over_message0(xroad: Path) -> None:
     signature = (xroad / "signatures" / "sign-0.xml").read_bytes()
     message = (xroad / "signatures" / "message-0.xml").read_bytes()
@@ -73,6 +74,7 @@ def test_sign0_verifies_over_message0(xroad: Path) -> None:
     assert rfc2253_name(parsed.certificate) in signature.decode()
 
 
+@pytest.mark.conformance(area="xades", vector="signatures/sign-0.xml")
 def test_sign0_one_changed_byte_is_a_digest_error(xroad: Path) -> None:
     signature = (xroad / "signatures" / "sign-0.xml").read_bytes()
     message = bytearray((xroad / "signatures" / "message-0.xml").read_bytes())
@@ -82,6 +84,7 @@ def test_sign0_one_changed_byte_is_a_digest_error(xroad: Path) -> None:
     assert info.value.code == "trust.signature.digest_mismatch"
 
 
+@pytest.mark.conformance(area="xades", vector="signatures/sign-0.xml")
 def test_sign0_old_format_verifies(xroad: Path) -> None:
     signature = (xroad / "signatures" / "sign-0-old-format.xml").read_bytes()
     message = (xroad / "signatures" / "message-0.xml").read_bytes()
@@ -129,22 +132,26 @@ def assert_same_structure(ours: bytes, theirs: bytes) -> None:
     assert skeleton(ours) == skeleton(theirs)
 
 
+@pytest.mark.conformance(area="xades", vector="signatures/sign-0.xml")
 def test_single_signature_has_sign0_structure(pki: EvidencePki, message: bytes, xroad: Path) -> None:
     ours = _sign(pki, [SignedPart("/message.xml", data=message)])
     assert_same_structure(ours, (xroad / "signatures" / "sign-0.xml").read_bytes())
 
 
+@pytest.mark.conformance(area="xades", vector="asic/valid-signed-message.asice")
 def test_timestamped_signature_has_container_structure(pki: EvidencePki, message: bytes, xroad: Path) -> None:
     ours = timestamp_single(_sign(pki, [SignedPart("/message.xml", data=message)]), pki, at=AT).signature_xml
     assert_same_structure(ours, _vector_signature(xroad, "valid-signed-message.asice"))
 
 
+@pytest.mark.conformance(area="xades", vector="asic/valid-non-batch-soap-attachments.asice")
 def test_multi_part_signature_has_attachment_container_structure(pki: EvidencePki, message: bytes, xroad: Path) -> None:
     ours = _sign(pki, [SignedPart("/message.xml", data=message), SignedPart("/attachment1", data=b"a" * 100),
                        SignedPart("/attachment2", data=b"b" * 50)])
     assert_same_structure(ours, _vector_signature(xroad, "valid-non-batch-soap-attachments.asice"))
 
 
+@pytest.mark.conformance(area="xades", vector="asic/valid-signed-hashchain.asice")
 def test_hash_chain_signature_has_signed_hashchain_structure(pki: EvidencePki, message: bytes, xroad: Path) -> None:
     [record] = sign_batch([[SignedPart("/message.xml", data=message), SignedPart("/attachment1", data=b"x")]],
                           signer=pki.token, key_id="rsa", certificate=pki.sign_certs["rsa"], signing_time=AT,

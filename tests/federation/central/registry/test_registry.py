@@ -213,7 +213,7 @@ def test_migrations_match_the_models_and_are_idempotent(tmp_path: Path) -> None:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
     reg.close()
     assert diff == []
-    assert version == "0003_audit_entries"
+    assert version == "0005_published_generations"
     assert mode == "wal"
 
 
