@@ -207,7 +207,7 @@ def test_the_security_officer_generates_a_sign_key_downloads_its_csr_and_deletes
     page.goto(ui.url + "/keys")
     page.get_by_label("Usage").select_option("sign")
     page.get_by_label("Algorithm").select_option("ec-p256")
-    page.get_by_label("Label").fill("ui rotation")
+    page.get_by_label("Label", exact=True).fill("ui rotation")
     page.get_by_role("button", name="Generate key").click()
     notice = page.inner_text(".notice")
     key_id = re.search(r"Key (\S+) generated", notice).group(1)  # type: ignore[union-attr]
@@ -369,7 +369,7 @@ def test_the_system_administrator_creates_an_api_key_shown_once_and_revokes_it(u
     page = ui.login("sysa")
     page.get_by_role("link", name="API keys").click()
     page.get_by_label("viewer: read only").check()
-    page.get_by_label("Label").fill("ui-made monitoring key")
+    page.get_by_label("Label", exact=True).fill("ui-made monitoring key")
     page.get_by_role("button", name="Create key").click()
     secret = page.get_by_label("Secret").input_value()
     assert secret.startswith("sild_") and "cannot be shown again" in page.inner_text(".notice")
@@ -495,7 +495,7 @@ def test_the_security_officer_rotates_a_sign_key_from_csr_to_imported_certificat
     page.get_by_label("Usage").select_option("sign")
     page.get_by_label("Algorithm").select_option("ec-p256")
     page.get_by_label("Member (signing keys)").fill("EE/GOV/70000001")
-    page.get_by_label("Label").fill("ui rotated sign key")
+    page.get_by_label("Label", exact=True).fill("ui rotated sign key")
     page.get_by_role("button", name="Generate key").click()
     key_id = re.search(r"Key (\S+) generated", page.inner_text(".notice")).group(1)  # type: ignore[union-attr]
     row = page.locator("tr", has_text="ui rotated sign key")
