@@ -4,7 +4,8 @@ The first user can only be made here (the UI has no account yet to make it with)
 the commands work on the gateway directory's server-configuration database, where
 the UI keeps its accounts (:mod:`trust.accounts`), running or not. Passwords are
 asked twice on the terminal, never taken as an argument (an argument is seen by
-every process listing); ``--password-file`` serves automation (the sandbox). The
+every process listing); ``--password-stdin`` (one line of standard input, as
+``sild central user`` reads it) and ``--password-file`` serve automation. The
 ``sild gateway`` group records each command that changes state in the audit log,
 the password redacted.
 """
@@ -12,6 +13,8 @@ the password redacted.
 from __future__ import annotations
 
 from pathlib import Path
+
+import sys
 
 import click
 
@@ -31,9 +34,11 @@ def open_accounts(directory: Path) -> Accounts:
     return Accounts(open_engine(settings.serverconf_database(directory)), UI_ACCOUNTS)
 
 
-def _password(password_file: Path | None) -> str:
+def _password(password_file: Path | None, from_stdin: bool = False) -> str:
     if password_file is not None:
-        return password_file.read_text("utf-8").rstrip("\r\n")
+        return password_file.read_text("utf-8").splitlines()[0] if password_file.stat().st_size else ""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
@@ -44,6 +49,8 @@ def user_group() -> None:
 
 PASSWORD_FILE = click.option("--password-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
                              help="Read the password from this file (its first line) instead of asking.")
+PASSWORD_STDIN = click.option("--password-stdin", is_flag=True,
+                              help="Read the password as one line from standard input instead of asking.")
 
 
 @user_group.command("add")
@@ -52,10 +59,12 @@ PASSWORD_FILE = click.option("--password-file", type=click.Path(dir_okay=False, 
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLE_NAMES),
               help="X-Road's roles; repeat for several.")
 @PASSWORD_FILE
-def user_add(directory: Path, name: str, roles: tuple[str, ...], password_file: Path | None) -> None:
+@PASSWORD_STDIN
+def user_add(directory: Path, name: str, roles: tuple[str, ...], password_file: Path | None,
+             password_stdin: bool) -> None:
     """Add a user who may sign in to the admin UI with the given roles."""
     accounts = open_accounts(directory)
-    user = accounts.add_user(name, _password(password_file), roles)
+    user = accounts.add_user(name, _password(password_file, password_stdin), roles)
     click.echo(f"user {user.name} added ({', '.join(user.roles)})")
 
 
@@ -82,9 +91,10 @@ def user_remove(directory: Path, name: str) -> None:
 @DIRECTORY
 @click.argument("name")
 @PASSWORD_FILE
-def user_passwd(directory: Path, name: str, password_file: Path | None) -> None:
+@PASSWORD_STDIN
+def user_passwd(directory: Path, name: str, password_file: Path | None, password_stdin: bool) -> None:
     """Set a user's password; their open sessions end."""
     accounts = open_accounts(directory)
     accounts.user(name)  # an unknown user is refused before the password is asked
-    accounts.set_password(name, _password(password_file))
+    accounts.set_password(name, _password(password_file, password_stdin))
     click.echo(f"password of {name} changed; their sessions have ended")

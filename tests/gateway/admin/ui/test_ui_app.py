@@ -177,10 +177,13 @@ def test_sild_gateway_user_commands(tmp_path: Path) -> None:
     assert re.search(r"^ana\s+security-officer,observer\s+last login never$", listed.output, re.M)
     changed = _sild("gateway", "user", "passwd", str(directory), "ana", input="another password 1\n" * 2)
     assert changed.exit_code == 0 and "sessions have ended" in changed.output
+    piped = _sild("gateway", "user", "add", str(directory), "cy", "--role", "observer", "--password-stdin",
+                  input=f"{PASSWORD}\n")
+    assert piped.exit_code == 0 and "Password" not in piped.output
     unknown = _sild("gateway", "user", "passwd", str(directory), "nobody")
     assert unknown.exit_code == 1 and "[trust.accounts.unknown]" in unknown.output
     assert _sild("gateway", "user", "remove", str(directory), "ana").exit_code == 0
-    assert _sild("gateway", "user", "list", str(directory)).output == ""
+    assert _sild("gateway", "user", "list", str(directory)).output.startswith("cy ")
     audit = _sild("gateway", "audit", str(directory))
     assert "gateway user add" in audit.output and "gateway user remove" in audit.output
     assert PASSWORD not in audit.output
