@@ -10,8 +10,9 @@ STAMP := $(VENV)/.installed-stamp
 # commands (tests/support/quickstart.py, from the demo test); SoftHSM2 is the PKCS#11
 # token the HSM tests use (its command is softhsm2-util, so it is checked by that name below);
 # HAProxy is the cluster tests' balancer (in /usr/sbin, which a user's PATH may lack);
-# Chromium is the browser the admin UIs' tests drive (Playwright, executable_path).
-DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2 haproxy chromium
+# Chromium is the browser the admin UIs' tests drive (Playwright, executable_path);
+# chromium-driver has no command of its name (it is chromedriver), so packages are also checked by dpkg.
+DEBIAN_TOOLS := openssl xmlsec1 wrk curl jq softhsm2 haproxy chromium chromium-driver
 
 .PHONY: test test-fast demo bench tools lint clean vectors docs fuzz
 
@@ -25,7 +26,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@echo "== $(VENV) ready: commands are $(BIN)/sild, $(BIN)/pytest"
 
 tools:
-	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || command -v $$t-util >/dev/null || test -x /usr/sbin/$$t || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || command -v $$t-util >/dev/null || test -x /usr/sbin/$$t || dpkg -s $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian tools:$$missing"; \

@@ -78,6 +78,7 @@ The tree::
     │       │   └── UnknownSubsystem [federation.registry.unknown_subsystem] (federation.central.registry)
     │       └── UnregisteredAuthCert [federation.registry.unregistered_auth_cert] (federation.central.registry)
     ├── GatewayError [gateway.error] (gateway.errors)
+    │   ├── ApiFailure [gateway.admin.ui.api_failure] (gateway.admin.ui)
     │   ├── ArchiveError [gateway.archive.error] (gateway.messagelog)
     │   │   ├── ArchiveChainBroken [gateway.archive.chain_broken] (gateway.messagelog)
     │   │   └── NotTimestamped [gateway.archive.not_timestamped] (gateway.messagelog)

@@ -44,7 +44,8 @@ from ._requests import requests_blueprint
 from ._rights import rights_blueprint
 from ._services import services_blueprint
 from .tracker import tracker_blueprint
-from .upkeep import anchor_blueprint, backup_blueprint, cluster_blueprint, status_blueprint
+from .ui import ui_blueprints
+from .upkeep import anchor_blueprint, apikeys_blueprint, backup_blueprint, cluster_blueprint, status_blueprint
 
 BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     status_blueprint, clients_blueprint, services_blueprint, rights_blueprint, groups_blueprint, records_blueprint,
@@ -56,6 +57,7 @@ BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     requests_blueprint,
     cluster_blueprint,
     tracker_blueprint,
+    apikeys_blueprint,
 )
 
 
@@ -70,6 +72,8 @@ def create_app(config: AdminConfig | Any) -> Flask:
     install_audit(app, config)  # every state-changing call, one hook (gateway.admin._audit)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint(config))
+    for page_group in ui_blueprints(config):  # the admin web UI at /ui, on the same API (gateway.admin.ui)
+        app.register_blueprint(page_group)
     return app
 
 

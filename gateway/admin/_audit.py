@@ -19,6 +19,7 @@ is evidence, not configuration.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from typing import Any
@@ -31,7 +32,7 @@ from trust.infra import (
 
 from gateway.db import AuditRecord
 
-from ._auth import Routes
+from ._auth import UI_IDENTITY, Routes
 from ._config import AdminConfig
 from ._http import ApiError
 
@@ -50,12 +51,17 @@ def _actor() -> str | None:
 
 
 def call_entry(response: Response | None, now: dt.datetime) -> AuditEntry:
-    """The audit entry of the current request, answered with ``response`` (None: its change is committing)."""
+    """The audit entry of the current request, answered with ``response`` (None: its change is committing).
+
+    A call the admin UI made for its user is recorded as that user's, on the ``ui`` channel.
+    """
     failed = response is not None and response.status_code >= 400 and response.is_json
-    return api_call_entry(now, actor=_actor(), address=request.remote_addr, method=request.method, path=request.path,
+    entry = api_call_entry(now, actor=_actor(), address=request.remote_addr, method=request.method, path=request.path,
                           body=request.get_json(silent=True) if request.is_json else None, query=request.args.to_dict(),
                           status=None if response is None else response.status_code,
                           answer=response.get_json(silent=True) if failed and response is not None else None)
+    identity = request.environ.get(UI_IDENTITY)
+    return dataclasses.replace(entry, channel="ui", actor=identity.label) if identity is not None else entry
 
 
 def install_audit(app: Flask, config: AdminConfig) -> None:
@@ -68,14 +74,18 @@ def install_audit(app: Flask, config: AdminConfig) -> None:
     store = audit_log(config)
     clock = config.clock or utc_now
 
+    def _recorded() -> bool:
+        """A state-changing API call; the UI's own pages record what they do through the API calls they make."""
+        return request.method not in READ_METHODS and not (request.blueprint or "").startswith("ui")
+
     @app.before_request
     def _begin() -> None:
-        if request.method not in READ_METHODS:
+        if _recorded():
             g.audit_action, g.audit_token = begin_action(lambda: call_entry(None, clock()))
 
     @app.after_request
     def _record(response: Response) -> Response:
-        if request.method in READ_METHODS:
+        if not _recorded():
             return response
         action = g.get("audit_action")
         if action is not None and action.written and response.status_code < 400:

@@ -27,12 +27,22 @@ from ._http import ApiError
 
 READERS = ("service-admin", "auditor", "viewer")
 SUPERUSER = "admin"
+# the admin web UI (gateway.admin.ui) calls this API in-process as its signed-in user: the
+# identity rides in the WSGI environ under this key, which no HTTP client can set (headers
+# arrive as HTTP_*), so the role check and the errors are the API's own
+UI_IDENTITY = "sild.admin.ui_identity"
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def authenticate_request(conf: ServerConf) -> ApiKeyInfo:
-    """The caller's key (``Authorization: Bearer <key>`` or ``X-API-Key``), or a 401."""
+    """The caller's key (``Authorization: Bearer <key>`` or ``X-API-Key``), or a 401.
+
+    A call the admin UI makes for its user carries that user's identity instead.
+    """
+    identity = request.environ.get(UI_IDENTITY)
+    if isinstance(identity, ApiKeyInfo):
+        return identity
     secret = presented_api_key(request.headers.get("Authorization", ""), request.headers.get("X-API-Key"),
                                bearer_first=True)
     if not secret:

@@ -1,7 +1,9 @@
 """Evidence for auditors: one exchange from the message log as ASiC-E, the archives, and op-monitoring records.
 
 Reading needs the ``auditor`` role (or ``admin``), archiving now ``admin``; each
-answers 404 when the gateway runs without the store it reads.
+answers 404 when the gateway runs without the store it reads. ``GET
+/api/v1/messagelog/records`` finds the exchanges to export by query id, client,
+service or time (the admin UI's search).
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from gateway.messagelog import Archiver, ArchivePolicy, MessageLog, archive_files, check_archives, export_exchange
+from trust.infra import parse_since
+
+from gateway.messagelog import (
+    Archiver, ArchivePolicy, MessageLog, archive_files, check_archives, export_exchange, search_records,
+)
 from gateway.serverconf import parse_client_text
 
 from ._auth import Routes
@@ -65,6 +71,8 @@ def records_blueprint(config: AdminConfig) -> Blueprint:
                                 require_timestamp=request.args.get("require_timestamp") == "true")
         return jsonify(report.to_json())
 
+    _search_route(api, config)
+
     @api.route("GET", "/api/v1/opmonitoring/records", "auditor")
     def op_records() -> Any:
         if config.opmonitor is None:
@@ -84,3 +92,27 @@ def records_blueprint(config: AdminConfig) -> Blueprint:
         return jsonify(result.to_json())
 
     return api.blueprint
+
+
+def _search_route(api: Routes, config: AdminConfig) -> None:
+    @api.route("GET", "/api/v1/messagelog/records", "auditor")
+    def find_records() -> Any:
+        if config.messagelog is None:
+            raise ApiError(404, "gateway.admin.no_messagelog", "the message log is not enabled on this gateway")
+        args = request.args
+        try:
+            since, until = parse_since(args.get("since")), parse_since(args.get("until"))
+        except ValueError as exc:
+            raise ApiError(400, "gateway.admin.bad_query", str(exc).replace("since", "since/until", 1)) from None
+        numbers = {}
+        for name, default in (("limit", 50), ("before", None)):
+            raw = args.get(name)
+            if raw and not raw.isdigit():
+                raise ApiError(400, "gateway.admin.bad_query", f"{name} must be a positive integer")
+            numbers[name] = int(raw) if raw else default
+        found = search_records(config.messagelog, query_id=args.get("query_id") or None,
+                               client=args.get("client") or None, service=args.get("service") or None,
+                               since=since, until=until, before=numbers["before"], limit=numbers["limit"] or 50)
+        limit = min(numbers["limit"] or 50, 500)
+        return jsonify(records=[r.to_json() for r in found],
+                       next_before=found[-1].id if len(found) == limit else None)

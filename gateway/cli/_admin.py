@@ -29,6 +29,8 @@ from typing import Any
 
 import click
 
+from gateway.admin.ui import user_group  # the admin UI's accounts (sild gateway user ...)
+
 from ._access import access_group, localgroup_group
 from ._apikeys import apikey_group
 from ._backup import backup, restore
@@ -119,4 +121,5 @@ def _api_key(directory: Path, key_file: Path | None) -> str:
 
 
 __all__ = ["access_group", "address_command", "api_command", "apikey_group", "backup", "cert_group", "client_group",
-           "key_group", "localgroup_group", "log_group", "owner_group", "restore", "service_group", "token_group"]
+           "key_group", "localgroup_group", "log_group", "owner_group", "restore", "service_group", "token_group",
+           "user_group"]

@@ -365,10 +365,7 @@ def anchor_install_command(directory: Path, file: Path, as_json: bool) -> None:
 
 def _add_admin_commands() -> None:
     """Server-configuration commands (clients, services, rights, keys, log) live in ``cli_admin``."""
-    try:
-        from gateway.cli import _admin as cli_admin
-    except ImportError:
-        return
+    from gateway.cli import _admin as cli_admin
     for name in getattr(cli_admin, "__all__", ()):
         command = getattr(cli_admin, name, None)
         if isinstance(command, click.Command) and command.name not in gateway_group.commands:
@@ -391,7 +388,6 @@ def _add_audit() -> None:
 def _add_tracker() -> None:
     """``gateway tracker ...`` (the data tracker, issue 20) lives in the subroom ``gateway.cli.tracker``."""
     from gateway.cli.tracker import tracker_group
-
     gateway_group.add_command(tracker_group)
 
 

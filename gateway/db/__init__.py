@@ -17,7 +17,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._engine import MIGRATIONS, VERSION_TABLE, DatabaseError, database_url, migrate_database, open_engine
-    from .schema import AuditRecord, Base
+    from .schema import UI_ACCOUNTS, AuditRecord, Base
 
 __all__ = [
     "AuditRecord",
@@ -28,6 +28,7 @@ __all__ = [
     "database_url",
     "migrate_database",
     "open_engine",
+    "UI_ACCOUNTS",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
@@ -39,4 +40,5 @@ __getattr__, __dir__ = attach(__name__, {
     "database_url": "._engine",
     "migrate_database": "._engine",
     "open_engine": "._engine",
+    "UI_ACCOUNTS": ".schema",
 })

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from trust.accounts import AccountTables, account_tables
 from trust.infra import AuditColumns, UtcDateTime
 
 # BIGINT autoincrement works as INTEGER PRIMARY KEY (rowid) on SQLite only as INTEGER.
@@ -196,6 +197,10 @@ class AuditRecord(AuditColumns, Base):
     """One administrative action (API call or CLI command): append-only, hash-chained (:mod:`trust.infra`)."""
 
     __tablename__ = "audit_log"
+
+
+# the admin web UI's users, sessions and failed logins (trust.accounts; migration 0004)
+UI_ACCOUNTS: AccountTables = account_tables(Base.metadata)
 
 
 # -- message log --------------------------------------------------------------------

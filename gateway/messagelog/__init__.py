@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ._lock import CommitLock
     from ._log import MessageLog
     from ._records import Attachment, LogEntry, MessageLogConfig, RecordNotFound, TimestampingOverdue
+    from ._search import RecordSummary, search_records
     from ._timestamper import Timestamper, evidence_stamper
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "MessageLogConfig",
     "NotTimestamped",
     "RecordNotFound",
+    "RecordSummary",
     "SAFETY_NET_PAGES",
     "Timestamper",
     "TimestampingOverdue",
@@ -46,6 +48,7 @@ __all__ = [
     "check_archives",
     "evidence_stamper",
     "export_exchange",
+    "search_records",
     "verify_archive_chain",
 ]
 
@@ -63,6 +66,7 @@ __getattr__, __dir__ = attach(__name__, {
     "MessageLogConfig": "._records",
     "NotTimestamped": "._export",
     "RecordNotFound": "._records",
+    "RecordSummary": "._search",
     "SAFETY_NET_PAGES": "._checkpoint",
     "Timestamper": "._timestamper",
     "TimestampingOverdue": "._records",
@@ -72,5 +76,6 @@ __getattr__, __dir__ = attach(__name__, {
     "check_archives": "._archive_check",
     "evidence_stamper": "._timestamper",
     "export_exchange": "._export",
+    "search_records": "._search",
     "verify_archive_chain": "._archive",
 })

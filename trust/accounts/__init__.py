@@ -61,7 +61,7 @@ The shared look (package data, no CDN, no build step)
     ``accounts/base.html`` (variables: ``title``, ``product``, ``nav``, ``session``,
     ``csrf``, ``logout_url``, ``static_url``, ``notices``, ``error`` with ``code`` and
     ``message``; block ``content``), ``accounts/login.html`` (+ ``action``, ``name``,
-    ``cli_role``), ``accounts/confirm.html`` (``question``, ``detail``, ``action``,
+    ``cli_role``, ``next``), ``accounts/confirm.html`` (``question``, ``detail``, ``action``,
     ``fields``, ``button``, ``cancel_url``; posts ``confirmed=yes``),
     ``accounts/message.html`` (``lines``, ``back_url``) and the macros of
     ``accounts/macros.html`` (imported as ``ui`` in base.html): ``csrf_field``,

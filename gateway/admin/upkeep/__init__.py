@@ -1,4 +1,4 @@
-"""The gateway's upkeep over the admin API: diagnostics, the anchor, backups, the admin port's TLS,
+"""The gateway's upkeep over the admin API: diagnostics, the anchor, backups, API keys, the admin port's TLS,
 draining the node and the bundle a new node of its cluster joins with.
 
 These operations concern the node as a whole (its files, its certificates, its health)
@@ -15,6 +15,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._anchor import anchor_blueprint
+    from ._apikeys import apikeys_blueprint
     from ._backup import backup_blueprint
     from ._cluster import cluster_blueprint
     from ._status import status_blueprint
@@ -26,6 +27,7 @@ __all__ = [
     "admin_tls_files",
     "admin_url",
     "anchor_blueprint",
+    "apikeys_blueprint",
     "backup_blueprint",
     "cluster_blueprint",
     "ensure_admin_tls",
@@ -38,6 +40,7 @@ __getattr__, __dir__ = attach(__name__, {
     "admin_tls_files": "._tls",
     "admin_url": "._tls",
     "anchor_blueprint": "._anchor",
+    "apikeys_blueprint": "._apikeys",
     "backup_blueprint": "._backup",
     "cluster_blueprint": "._cluster",
     "ensure_admin_tls": "._tls",

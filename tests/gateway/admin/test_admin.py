@@ -80,7 +80,8 @@ def test_health_and_description_are_open(admin: Admin) -> None:
     assert spec["openapi"].startswith("3.0")
     # every route of the app is described, and every described path exists
     described = {p.replace("{", "<").replace("}", ">") for p in spec["paths"]}
-    routes = {r.rule.replace("<int:", "<") for r in admin.app.url_map.iter_rules() if r.endpoint != "static"}
+    routes = {r.rule.replace("<int:", "<") for r in admin.app.url_map.iter_rules()
+              if r.endpoint != "static" and not r.endpoint.startswith(("ui.", "ui_assets."))}  # the web UI is no API
     assert described == routes
 
 
@@ -259,6 +260,57 @@ def test_openapi_is_a_valid_openapi_3_document() -> None:
     validator.validate(spec)
 
 
+def test_message_log_search_by_exchange_client_service_and_time(admin: Admin) -> None:
+    later = T0 + dt.timedelta(hours=2)
+    other = SubsystemId("EE", "COM", "20000009", "shop")
+    for query_id, client, at in (("q-find-1", CONSUMER, T0), ("q-find-2", other, later), ("q-find-3", CONSUMER, later)):
+        message = f"<env>{query_id}</env>".encode()
+        admin.log.append(LogEntry(query_id=query_id, client=client, service=PROVIDER.service("find"), side="server",
+                                  direction="request", kind="SOAP", message=message, signature=b"<sig/>",
+                                  logged_at=at))
+
+    def found(**query: str) -> list[str]:
+        answer = admin.call("GET", "/api/v1/messagelog/records", role="auditor", params={"service": "find", **query})
+        assert answer.status_code == 200, answer.text
+        return [r["query_id"] for r in answer.json()["records"]]
+
+    assert found() == ["q-find-3", "q-find-2", "q-find-1"]  # newest first
+    assert found(query_id="q-find-2") == ["q-find-2"]
+    assert found(client="20000002/app") == ["q-find-3", "q-find-1"]
+    assert found(since=(T0 + dt.timedelta(hours=1)).isoformat()) == ["q-find-3", "q-find-2"]
+    assert found(until=T0.isoformat()) == ["q-find-1"]
+    first = admin.call("GET", "/api/v1/messagelog/records", role="auditor", params={"service": "find", "limit": "2"})
+    assert first.json()["next_before"] is not None
+    assert found(before=str(first.json()["next_before"])) == ["q-find-1"]
+    record = first.json()["records"][0]
+    assert record["client"] == CONSUMER.typed_text() and record["timestamped"] is False
+    assert admin.call("GET", "/api/v1/messagelog/records", role="service-admin").status_code == 403
+    bad = admin.call("GET", "/api/v1/messagelog/records?since=yesterday", role="auditor")
+    assert bad.status_code == 400 and error_code(bad) == "gateway.admin.bad_query"
+
+
+def test_api_keys_are_listed_created_and_revoked_by_an_admin_only(admin: Admin) -> None:
+    assert admin.call("GET", "/api/v1/api-keys", role="viewer").status_code == 403
+    made = admin.call("POST", "/api/v1/api-keys", json={"roles": ["viewer"], "label": "rotated monitoring"})
+    assert made.status_code == 201, made.text
+    created = made.json()
+    assert created["roles"] == ["viewer"] and created["key"].startswith("sild_") and not created["revoked"]
+    fresh = {"Authorization": f"Bearer {created['key']}"}
+    assert admin.call("GET", "/api/v1/status", role=None, headers=fresh).status_code == 200
+    listed = admin.call("GET", "/api/v1/api-keys").json()["api_keys"]
+    assert {"id": created["id"], "roles": ["viewer"], "label": "rotated monitoring", "revoked": False}.items() <= \
+        next(k for k in listed if k["id"] == created["id"]).items()
+    assert all("key" not in k for k in listed)
+    bad = admin.call("POST", "/api/v1/api-keys", json={"roles": ["root"]})
+    assert bad.status_code == 400 and "unknown role(s) root" in bad.json()["message"]
+    assert admin.call("DELETE", f"/api/v1/api-keys/{created['id']}").status_code == 204
+    assert admin.call("GET", "/api/v1/status", role=None, headers=fresh).status_code == 401
+    missing = admin.call("DELETE", "/api/v1/api-keys/999999")
+    assert missing.status_code == 404 and error_code(missing) == "gateway.serverconf.api_key_not_found"
+    audit = admin.call("GET", "/api/v1/audit", role="auditor").json()["entries"]
+    assert not any(created["key"] in json.dumps(e) for e in audit)
+
+
 METHODS = {"get", "put", "post", "patch", "delete"}
 
 
@@ -273,7 +325,8 @@ def test_every_described_operation_is_served_and_every_served_one_described(admi
     spec = admin.call("GET", "/api/v1/openapi.json", role=None).json()
     described = {(path, method) for path, ops in spec["paths"].items() for method in ops if method in METHODS}
     served = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
-              for rule in admin.app.url_map.iter_rules() if rule.endpoint != "static"
+              for rule in admin.app.url_map.iter_rules()
+              if rule.endpoint != "static" and not rule.endpoint.startswith(("ui.", "ui_assets."))  # the web UI
               for method in rule.methods - {"HEAD", "OPTIONS"}}  # type: ignore[operator]
     assert served - described == set(), "served but not described"
     assert described - served == set(), "described but not served"

@@ -40,7 +40,8 @@ def test_migration_creates_every_table_and_is_idempotent(tmp_path: Path) -> None
     open_engine(tmp_path / "m.db")  # second start: nothing to do, no error
     tables = set(inspect(engine).get_table_names())
     assert {"client", "service", "access_right", "local_group", "ml_record", "ml_timestamp", "op_record",
-            "gateway_alembic_version", "audit_log", "cluster_state", "cluster_file", "tracker_rule", "tracker_entry"} <= tables
+            "gateway_alembic_version", "audit_log", "cluster_state", "cluster_file", "tracker_rule", "tracker_entry",
+            "ui_users", "ui_sessions", "ui_login_failures"} <= tables
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL

@@ -228,3 +228,33 @@ def test_a_hash_made_with_older_parameters_is_remade_at_login(db: Path, clock: C
     stored = sqlite3.connect(db).execute("SELECT password_hash FROM ui_users").fetchone()[0]
     assert "m=128,t=2" in stored
     assert new.login("ana", GOOD, "a").session.user.name == "ana"
+
+
+def test_the_store_works_on_postgresql(clock: Clock) -> None:
+    import os
+
+    from tests.pgserver import temporary_database
+
+    server = os.environ.get("SILD_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("no PostgreSQL server for this run")
+    with temporary_database(server, "accounts") as url:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:
+                create_account_tables(Operations(MigrationContext.configure(conn)))
+            accounts = Accounts(engine, account_tables(MetaData()), passwords=cheap(), clock=clock)
+            accounts.add_user("ana", GOOD, ["observer"])
+            sid = accounts.login("ana", GOOD, "192.0.2.1").session_id
+            session = accounts.session(sid)
+            assert session is not None and session.user.roles == ("observer",)
+            assert session.started_at == T0  # time zones survive the round trip
+            for _ in range(5):
+                with pytest.raises(LoginRefused):
+                    accounts.login("ana", "wrong password!", "192.0.2.1")
+            with pytest.raises(LoginThrottled):
+                accounts.login("ana", GOOD, "192.0.2.1")
+            accounts.remove_user("ana")
+            assert accounts.session(sid) is None
+        finally:
+            engine.dispose()

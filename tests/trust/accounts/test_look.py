@@ -56,11 +56,12 @@ BASE = {"title": "Clients", "product": "sild gateway", "nav": [], "session": Non
 def test_the_login_page_labels_its_inputs_and_carries_the_csrf_token(env: jinja2.Environment) -> None:
     values = dict(BASE, error={"code": "trust.accounts.login_refused", "message": "wrong user name or password"})
     html = env.get_template("accounts/login.html").render(**values, action="/ui/login", name="<ana>",
-                                                          cli_role="gateway")
+                                                          cli_role="gateway", next="/ui/clients")
     assert '<label for="f-username">' in html and 'id="f-username"' in html
     assert '<label for="f-password">' in html and 'type="password"' in html
     assert 'name="csrf_token" value="tok"' in html
     assert 'value="&lt;ana&gt;"' in html  # escaped
+    assert 'name="next" value="/ui/clients"' in html
     assert 'role="alert"' in html and "trust.accounts.login_refused" in html and "wrong user name" in html
     assert "/ui/static/sild.css" in html and "http" not in html.split("<body>")[0].replace("http-equiv", "")
 
@@ -97,3 +98,13 @@ def test_templates_and_assets_ship_as_package_data() -> None:
     assert {"static/sild.css", "static/sild.js", "templates/accounts/base.html"} <= set(files)
     assert [f for f in files if not any(fnmatch.fnmatch(f, p) for p in patterns)] == []
     assert "http" not in (STATIC_FOLDER / "sild.css").read_text()  # no CDN, no web fonts
+
+
+def test_a_destructive_button_asks_first_and_a_plain_one_does_not(env: jinja2.Environment) -> None:
+    template = env.from_string('{% import "accounts/macros.html" as ui %}'
+                               '{{ ui.action_button("/k/1/delete", "Delete", "tok", {"id": "1"}, "Delete key 1?") }}'
+                               '{{ ui.action_button("/k/1/disable", "Disable", "tok") }}')
+    destroy, plain = template.render().split("</form>")[:2]
+    assert 'data-confirm="Delete key 1?"' in destroy and 'class="danger"' in destroy
+    assert 'name="id" value="1"' in destroy and 'name="csrf_token" value="tok"' in destroy
+    assert "data-confirm" not in plain and 'action="/k/1/disable"' in plain

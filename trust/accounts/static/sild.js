@@ -1,7 +1,8 @@
 // sild admin UIs: progressive enhancement only; every page works without this file.
 // 1. A destructive link (a.danger with data-action) asks in a dialog and posts at once,
 //    instead of opening its confirmation page.
-// 2. A form with data-confirm asks before it is sent.
+// 2. A form with data-confirm asks before it is sent (and then posts confirmed=yes; without this
+//    file the server shows its confirmation page instead).
 // 3. When the session's idle time is over (meta session-expires), the page reloads to the login page.
 (function () {
   "use strict";
@@ -26,8 +27,13 @@
     form.submit();
   });
   document.addEventListener("submit", function (event) {
-    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) { event.preventDefault(); }
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (!question) { return; }
+    if (!window.confirm(question)) { event.preventDefault(); return; }
+    var input = document.createElement("input");  // asked here: the server need not ask again
+    input.type = "hidden"; input.name = "confirmed"; input.value = "yes";
+    form.appendChild(input);
   });
   var expires = document.querySelector('meta[name="session-expires"]');
   if (expires) {

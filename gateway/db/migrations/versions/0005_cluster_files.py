@@ -5,7 +5,7 @@ changed into its directory (:mod:`gateway.node._shared`). On a single node (SQLi
 the tables stay empty.
 
 Revision ID: 0005_cluster_files
-Revises: 0003_audit_log
+Revises: 0004_ui_accounts
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = '0005_cluster_files'
-down_revision = '0003_audit_log'
+down_revision = '0004_ui_accounts'
 branch_labels = None
 depends_on = None
 
