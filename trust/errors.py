@@ -80,6 +80,7 @@ The tree::
     ├── GatewayError [gateway.error] (gateway.errors)
     │   ├── ArchiveError [gateway.archive.error] (gateway.messagelog)
     │   │   ├── ArchiveChainBroken [gateway.archive.chain_broken] (gateway.messagelog)
+    │   │   ├── EvidenceChainBroken [gateway.evidence.chain_broken] (gateway.messagelog)
     │   │   └── NotTimestamped [gateway.archive.not_timestamped] (gateway.messagelog)
     │   ├── BatchSigningError [gateway.signing.batch_failed] (gateway.signing)
     │   ├── DatabaseError [gateway.database.error] (gateway.db)

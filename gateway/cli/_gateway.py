@@ -356,7 +356,8 @@ def anchor_install_command(directory: Path, file: Path, as_json: bool) -> None:
     if check.unchanged:
         click.echo("this anchor is already installed; nothing changed")
     else:
-        click.echo(f"installed in {directory / 'anchor.xml'}; a running node downloads with it within seconds")
+        click.echo(f"installed in {directory / 'anchor.xml'}; a running node downloads with it within seconds; "
+                   f"the replaced anchor is kept in {directory / 'anchor-history'} (it verifies older evidence)")
 
 
 def _add_admin_commands() -> None:

@@ -14,6 +14,7 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._anchor import AnchorCheck, AnchorRefused, check_anchor, install_anchor
     from ._entries import ClientListing, ServerEntry
+    from ._history import ConfHistory, ConfRun
     from ._store import ConfStore
     from ._view import InstanceConf, Router, SharedParamsView, split_address
 
@@ -21,6 +22,8 @@ __all__ = [
     "AnchorCheck",
     "AnchorRefused",
     "ClientListing",
+    "ConfHistory",
+    "ConfRun",
     "ConfStore",
     "InstanceConf",
     "Router",
@@ -37,6 +40,8 @@ __getattr__, __dir__ = attach(__name__, {
     "check_anchor": "._anchor",
     "install_anchor": "._anchor",
     "ClientListing": "._entries",
+    "ConfHistory": "._history",
+    "ConfRun": "._history",
     "ConfStore": "._store",
     "InstanceConf": "._view",
     "Router": "._view",

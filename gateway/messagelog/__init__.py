@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._anchored import AnchoredEvidence, EvidenceChainBroken, anchored_check, verify_with_anchors
     from ._archive import Archiver, ArchivePolicy, verify_archive_chain
     from ._export import NotTimestamped, export_exchange
     from ._archive_check import ArchiveChainBroken, ArchiveError, ArchiveReport, archive_files, archive_sequence
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from ._timestamper import Timestamper, evidence_stamper
 
 __all__ = [
+    "AnchoredEvidence",
     "ArchiveChainBroken",
     "ArchiveError",
     "ArchivePolicy",
@@ -32,6 +34,7 @@ __all__ = [
     "Attachment",
     "BodyLogging",
     "CommitLock",
+    "EvidenceChainBroken",
     "LogEntry",
     "MessageLog",
     "MessageLogConfig",
@@ -41,15 +44,21 @@ __all__ = [
     "Timestamper",
     "TimestampingOverdue",
     "WalCheckpointer",
+    "anchored_check",
     "archive_files",
     "archive_sequence",
     "check_archives",
     "evidence_stamper",
     "export_exchange",
     "verify_archive_chain",
+    "verify_with_anchors",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "AnchoredEvidence": "._anchored",
+    "EvidenceChainBroken": "._anchored",
+    "anchored_check": "._anchored",
+    "verify_with_anchors": "._anchored",
     "ArchiveChainBroken": "._archive_check",
     "ArchiveError": "._archive_check",
     "ArchivePolicy": "._archive",
