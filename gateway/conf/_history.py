@@ -31,7 +31,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from federation.directory import parse_directory
 from federation.errors import FederationError
@@ -146,19 +146,24 @@ class ConfHistory:
                 chosen = run
         return chosen
 
-    def carried(self, at: dt.datetime) -> list[tuple[str, bytes]]:
+    def carried(self, at: dt.datetime, signers: Sequence[str] | None = None) -> list[tuple[str, bytes]]:
         """Entries for ``META-INF/verificationconf/`` of a container logged at ``at``.
 
         X-Road's verification configuration layout (``instance-identifier``, one folder
         per instance with ``shared-params.xml``) plus each instance's signed
-        ``directory``: every instance the gateway relied on then (its own and its
-        federated partners), since the signer of a logged message may be either.
+        ``directory``: the gateway's own instance (its TSA stamped the record) and the
+        signer's (``signers``; None: every instance the gateway relied on then). Only
+        what the record needs, since an archive repeats it in every container.
         """
         out: list[tuple[str, bytes]] = []
-        own = self.gateway_dir / "conf" / "instance-identifier"
-        if own.is_file():
-            out.append(("instance-identifier", own.read_bytes().strip()))
+        own_file = self.gateway_dir / "conf" / "instance-identifier"
+        own = own_file.read_bytes().strip() if own_file.is_file() else b""
+        if own:
+            out.append(("instance-identifier", own))
+        wanted = None if signers is None else {own.decode("ascii", "replace"), *signers}
         for instance in self.instances():
+            if wanted is not None and instance not in wanted:
+                continue
             run = self.run_at(instance, at)
             if run is None:
                 continue

@@ -24,7 +24,14 @@ from ._log import MessageLog, RecordNotFound, StoredRecord
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
-Carry = Callable[[dt.datetime], Sequence[tuple[str, bytes]]]
+# (the record's time, the signer's instance) -> entries under META-INF/verificationconf/
+Carry = Callable[[dt.datetime, Sequence[str]], Sequence[tuple[str, bytes]]]
+
+
+def signer_instance(record: StoredRecord) -> str:
+    """The instance whose member signed the record: the client's for a request, the provider's for a response."""
+    typed = record.client if record.direction == "request" else record.service
+    return typed.split(":", 1)[-1].split("/", 1)[0]
 
 
 class NotTimestamped(ArchiveError):
@@ -49,7 +56,7 @@ def record_container(record: StoredRecord, *, deflate: bool = True, carry: Carry
         ts_hash_chain_result=record.ts_hash_chain_result if batch else None,
         ts_hash_chain=record.ts_hash_chain if batch else None,
         deflate=deflate,
-        configuration=carry(record.logged_at) if carry is not None else (),
+        configuration=carry(record.logged_at, [signer_instance(record)]) if carry is not None else (),
     )
 
 
