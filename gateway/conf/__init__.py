@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
-    from ._anchor import AnchorCheck, AnchorRefused, check_anchor, install_anchor
+    from ._anchor import AnchorCheck, AnchorRefused, anchor_history, check_anchor, install_anchor
     from ._entries import ClientListing, ServerEntry
     from ._history import ConfHistory, ConfRun
     from ._store import ConfStore
@@ -29,6 +29,7 @@ __all__ = [
     "Router",
     "ServerEntry",
     "SharedParamsView",
+    "anchor_history",
     "check_anchor",
     "install_anchor",
     "split_address",
@@ -37,6 +38,7 @@ __all__ = [
 __getattr__, __dir__ = attach(__name__, {
     "AnchorCheck": "._anchor",
     "AnchorRefused": "._anchor",
+    "anchor_history": "._anchor",
     "check_anchor": "._anchor",
     "install_anchor": "._anchor",
     "ClientListing": "._entries",

@@ -125,6 +125,17 @@ def keep_replaced_anchor(directory: Path, *, at: dt.datetime) -> Path | None:
     return kept
 
 
+def anchor_history(directory: Path) -> list[str]:
+    """One line per anchor this gateway replaced (in force from .. to, fingerprint, file), then the current one."""
+    index = directory / ANCHOR_HISTORY / "anchors.json"
+    entries = json.loads(index.read_bytes()) if index.is_file() else []
+    lines = [f"{e['installed']} .. {e['replaced']}  {e['fingerprint']}  {directory / ANCHOR_HISTORY / e['file']}"
+             for e in entries]
+    since = entries[-1]["replaced"] if entries else "installation"
+    return lines + [f"{since} .. now  {anchor_fingerprint((directory / ANCHOR_FILE).read_bytes())}  "
+                    f"{directory / ANCHOR_FILE}"]
+
+
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else "no reason given"
     return line if len(line) <= 400 else line[:397] + "..."

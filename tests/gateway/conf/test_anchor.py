@@ -174,3 +174,8 @@ def test_each_configuration_and_replaced_anchor_is_kept_for_evidence(tmp_path: P
     assert len(kept) == 1 and kept[0]["fingerprint"] == anchor_fingerprint(write_anchor(old.anchor()))
     assert kept[0]["replaced"] == now[0].isoformat()
     assert (gdir / "anchor-history" / kept[0]["file"]).read_bytes() == write_anchor(old.anchor())
+    listed = CliRunner().invoke(cli, ["gateway", "anchor", "history", str(gdir)])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert len(lines) == 2 and f".. {now[0].isoformat()}  {kept[0]['fingerprint']}" in lines[0]
+    assert lines[1].startswith(f"{now[0].isoformat()} .. now  {anchor_fingerprint(write_anchor(new.anchor()))}")
