@@ -13,7 +13,9 @@ after its certificates expire. The verifier is given one :class:`TrustPolicy` pe
 instance -- it does not read global configuration itself -- and picks the policy of
 the member that must have signed (client for requests, provider for responses).
 Anything in the container that neither the signature nor the timestamp covers is
-refused, so nothing unsigned can pass as evidence.
+refused, so nothing unsigned can pass as evidence -- except the signed configuration
+carried under ``META-INF/verificationconf/``, which the authority's signature covers
+and which only a verifier given the authority's anchor trusts.
 """
 
 from __future__ import annotations
