@@ -81,6 +81,7 @@ The tree::
     │   ├── ApiFailure [gateway.admin.ui.api_failure] (gateway.admin.ui)
     │   ├── ArchiveError [gateway.archive.error] (gateway.messagelog)
     │   │   ├── ArchiveChainBroken [gateway.archive.chain_broken] (gateway.messagelog)
+    │   │   ├── EvidenceChainBroken [gateway.evidence.chain_broken] (gateway.messagelog)
     │   │   └── NotTimestamped [gateway.archive.not_timestamped] (gateway.messagelog)
     │   ├── BatchSigningError [gateway.signing.batch_failed] (gateway.signing)
     │   ├── DatabaseError [gateway.database.error] (gateway.db)

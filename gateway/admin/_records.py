@@ -38,10 +38,16 @@ def records_blueprint(config: AdminConfig) -> Blueprint:
             raise ApiError(400, "gateway.admin.missing_field", "query parameter 'query_id' is required")
         direction = request.args.get("direction", "request")
         data = export_exchange(config.messagelog, query_id, direction=direction,
-                               require_timestamp=request.args.get("require_timestamp") == "true")
+                               require_timestamp=request.args.get("require_timestamp") == "true", carry=carried())
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in query_id)[:100]
         return Response(data, content_type=ASIC_MIME,
                         headers={"Content-Disposition": f'attachment; filename="{safe}-{direction}.asice"'})
+
+    def carried() -> Any:
+        """The signed configuration of a record's time, for its container (None: no gateway directory)."""
+        from gateway.conf import ConfHistory
+
+        return ConfHistory(config.directory).carried if config.directory is not None else None
 
     def archive_target() -> tuple[MessageLog, ArchivePolicy]:
         """The message log and its archive settings (``gateway.json``), as the node's scheduled job reads them."""
@@ -57,7 +63,7 @@ def records_blueprint(config: AdminConfig) -> Blueprint:
     def archive_now() -> Any:
         """What `sild gateway log archive DIR` does: archive the timestamped records now, then retention."""
         mlog, policy = archive_target()
-        archiver = Archiver(mlog, policy.directory, keep=policy.keep)
+        archiver = Archiver(mlog, policy.directory, keep=policy.keep, carry=carried())
         infos = archiver.archive_all()
         return jsonify({"archives": [{"file": i.file.name, "records": i.record_count, "bytes": i.size,
                                       "bytes_before_deflate": i.raw_size, "sha512": i.digest} for i in infos],

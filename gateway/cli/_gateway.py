@@ -8,6 +8,7 @@
     sild gateway status DIR
     sild gateway ocsp refresh DIR                             (fetch own OCSP responses now)
     sild gateway anchor install DIR FILE                      (a new anchor, verified; no restart)
+    sild gateway anchor history DIR                           (each anchor used, and when: for old evidence)
     sild gateway set DIR NAME=VALUE ...                       (change gateway.json; live where it can be)
 
 The token PIN comes from ``$SILD_TOKEN_PIN`` (or ``DIR/token.pin``, written only by
@@ -360,7 +361,17 @@ def anchor_install_command(directory: Path, file: Path, as_json: bool) -> None:
     if check.unchanged:
         click.echo("this anchor is already installed; nothing changed")
     else:
-        click.echo(f"installed in {directory / 'anchor.xml'}; a running node downloads with it within seconds")
+        click.echo(f"installed in {directory / 'anchor.xml'}; a running node downloads with it within seconds; "
+                   f"the replaced anchor is kept in {directory / 'anchor-history'} (it verifies older evidence)")
+
+
+@anchor_group.command("history")
+@DIR_ARG
+def anchor_history_command(directory: Path) -> None:
+    """Each anchor this gateway used, and when: evidence of a period verifies with that period's anchor."""
+    from gateway.conf import anchor_history
+
+    click.echo("\n".join(anchor_history(directory)))
 
 
 def _add_admin_commands() -> None:

@@ -31,7 +31,11 @@ def log_export(directory: Path, query_id: str, out: Path, direction: str, requir
     from gateway.messagelog import export_exchange
 
     mlog = open_message_log(directory)
-    data = export_exchange(mlog, query_id, direction=direction, require_timestamp=require_timestamp)
+    from gateway.conf import ConfHistory
+
+    # the signed configuration of the record's time goes along: `sild asic verify --anchor` needs nothing else
+    data = export_exchange(mlog, query_id, direction=direction, require_timestamp=require_timestamp,
+                           carry=ConfHistory(directory).carried)
     write_atomic(out, data)
     click.echo(f"wrote {out} ({len(data)} bytes)")
     if not all(r.body_logged for r in mlog.find(query_id, direction=direction)[:1]):
@@ -66,7 +70,10 @@ def log_archive(directory: Path, archive_dir: Path | None, keep_days: int | None
 
     settings = _settings(directory)
     keep = keep_days if keep_days is not None else settings.messagelog_keep_days if settings else 30
-    archiver = Archiver(open_message_log(directory), _archive_dir(directory, archive_dir), keep=dt.timedelta(days=keep))
+    from gateway.conf import ConfHistory
+
+    archiver = Archiver(open_message_log(directory), _archive_dir(directory, archive_dir), keep=dt.timedelta(days=keep),
+                        carry=ConfHistory(directory).carried)
     infos = archiver.archive_all()
     deleted = archiver.cleanup()
     for info in infos:
@@ -102,11 +109,14 @@ def _archive_paths(places: tuple[Path, ...]) -> list[Path]:
               help="Configuration tree of the time (as for `sild asic verify`): each container's certificate, "
                    "OCSP response and timestamp are checked too. Without it: the chain and each container's "
                    "integrity (signature value and hash chains).")
+@click.option("--anchor", "anchors", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Configuration anchor (repeatable): each container is checked from it with the signed "
+                   "configuration it carries (as `sild asic verify --anchor`).")
 @click.option("--chain-only", is_flag=True, help="Check the archive chain and entry digests only.")
 @click.option("--require-timestamp", is_flag=True, help="Refuse containers without a timestamp.")
 @click.option("--each", is_flag=True, help="Print a line for every container, not only for those that fail.")
-def log_verify_archives(places: tuple[Path, ...], archive_dir: tuple[Path, ...], conf: Path | None, chain_only: bool,
-                        require_timestamp: bool, each: bool) -> None:
+def log_verify_archives(places: tuple[Path, ...], archive_dir: tuple[Path, ...], conf: Path | None,
+                        anchors: tuple[Path, ...], chain_only: bool, require_timestamp: bool, each: bool) -> None:
     """Check archives offline: their chain, and every container inside.
 
     PLACES are gateway directories (their archive directory), directories of archives or
@@ -123,8 +133,16 @@ def log_verify_archives(places: tuple[Path, ...], archive_dir: tuple[Path, ...],
         from federation.conftree import load_tree
 
         policies = load_tree(conf).to_trust_policies()
+    if conf is not None and anchors:
+        raise InvalidInput("give --conf or --anchor, not both")
+    verify = None
+    if anchors and not chain_only:
+        from federation.anchor import load_anchor
+        from gateway.messagelog import anchored_check
+
+        verify = anchored_check([load_anchor(a) for a in anchors])
     report: ArchiveReport = check_archives(paths, policies, containers=not chain_only,
-                                           require_timestamp=require_timestamp)
+                                           require_timestamp=require_timestamp, verify=verify)
     for archive in report.archives:
         for record in archive.records:
             if each or not record.ok:
@@ -136,7 +154,8 @@ def log_verify_archives(places: tuple[Path, ...], archive_dir: tuple[Path, ...],
                        "archiving run removes or finishes it)", err=True)
     if report.error is not None:
         raise ArchiveChainBroken(report.error)
-    checks = "chain only" if chain_only else "trust checked with --conf" if report.trusted else "integrity only, no --conf"
+    checks = ("chain only" if chain_only else "whole chain checked from --anchor" if verify is not None
+              else "trust checked with --conf" if report.trusted else "integrity only, no --conf")
     if report.failed:
         raise ArchiveError(f"{len(report.failed)} of {report.checked} container(s) failed ({checks})",
                            code="gateway.archive.container_invalid")

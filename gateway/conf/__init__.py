@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
-    from ._anchor import AnchorCheck, AnchorRefused, check_anchor, install_anchor
+    from ._anchor import AnchorCheck, AnchorRefused, anchor_history, check_anchor, install_anchor
     from ._entries import ClientListing, ServerEntry
+    from ._history import ConfHistory, ConfRun
     from ._store import ConfStore
     from ._view import InstanceConf, Router, SharedParamsView, split_address
 
@@ -21,11 +22,14 @@ __all__ = [
     "AnchorCheck",
     "AnchorRefused",
     "ClientListing",
+    "ConfHistory",
+    "ConfRun",
     "ConfStore",
     "InstanceConf",
     "Router",
     "ServerEntry",
     "SharedParamsView",
+    "anchor_history",
     "check_anchor",
     "install_anchor",
     "split_address",
@@ -34,9 +38,12 @@ __all__ = [
 __getattr__, __dir__ = attach(__name__, {
     "AnchorCheck": "._anchor",
     "AnchorRefused": "._anchor",
+    "anchor_history": "._anchor",
     "check_anchor": "._anchor",
     "install_anchor": "._anchor",
     "ClientListing": "._entries",
+    "ConfHistory": "._history",
+    "ConfRun": "._history",
     "ConfStore": "._store",
     "InstanceConf": "._view",
     "Router": "._view",

@@ -15,11 +15,16 @@ anchor that
 and only then replaces ``DIR/anchor.xml`` atomically. The running node notices the
 new file (:class:`gateway.conf.ConfStore` watches it) and downloads with it at once,
 so no restart is needed.
+
+The anchor it replaces is kept in ``DIR/anchor-history/`` with when it was installed
+and replaced (``anchors.json``): evidence logged while it was in force verifies with it
+and no later one (docs/evidence.md, "Verifying with the anchor alone").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,7 @@ from trust.infra import write_atomic
 from gateway.settings import NodeSettings
 
 ANCHOR_FILE = "anchor.xml"
+ANCHOR_HISTORY = "anchor-history"
 
 
 class AnchorRefused(AnchorInvalid):
@@ -89,8 +95,45 @@ def install_anchor(directory: Path, data: bytes, *, at: dt.datetime,
     """:func:`check_anchor`, then replace ``DIR/anchor.xml`` atomically (a running node follows it)."""
     check = check_anchor(directory, data, at=at, client=client)
     if not check.unchanged:
+        keep_replaced_anchor(directory, at=at)
         write_atomic(directory / ANCHOR_FILE, bytes(data), mode=0o644, sync_directory=True)
     return check
+
+
+def keep_replaced_anchor(directory: Path, *, at: dt.datetime) -> Path | None:
+    """Copy the installed ``anchor.xml`` into ``DIR/anchor-history/`` before it is replaced.
+
+    ``anchors.json`` lists each kept anchor: file, SHA-224 fingerprint, installed (the
+    previous replacement, else the file's modification time) and replaced (``at``).
+    """
+    current = directory / ANCHOR_FILE
+    if not current.is_file():
+        return None
+    raw = current.read_bytes()
+    history = directory / ANCHOR_HISTORY
+    history.mkdir(exist_ok=True)
+    index = history / "anchors.json"
+    entries = json.loads(index.read_bytes()) if index.is_file() else []
+    installed = entries[-1]["replaced"] if entries else dt.datetime.fromtimestamp(
+        current.stat().st_mtime, dt.timezone.utc).isoformat()
+    fingerprint = anchor_fingerprint(raw)
+    kept = history / f"{at.astimezone(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{fingerprint.replace(':', '')[:16]}.xml"
+    write_atomic(kept, raw, mode=0o644)
+    entries.append({"file": kept.name, "fingerprint": fingerprint, "installed": installed,
+                    "replaced": at.astimezone(dt.timezone.utc).isoformat()})
+    write_atomic(index, json.dumps(entries, indent=2).encode(), mode=0o644, sync_directory=True)
+    return kept
+
+
+def anchor_history(directory: Path) -> list[str]:
+    """One line per anchor this gateway replaced (in force from .. to, fingerprint, file), then the current one."""
+    index = directory / ANCHOR_HISTORY / "anchors.json"
+    entries = json.loads(index.read_bytes()) if index.is_file() else []
+    lines = [f"{e['installed']} .. {e['replaced']}  {e['fingerprint']}  {directory / ANCHOR_HISTORY / e['file']}"
+             for e in entries]
+    since = entries[-1]["replaced"] if entries else "installation"
+    return lines + [f"{since} .. now  {anchor_fingerprint((directory / ANCHOR_FILE).read_bytes())}  "
+                    f"{directory / ANCHOR_FILE}"]
 
 
 def _first_line(text: str) -> str:

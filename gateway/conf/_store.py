@@ -27,6 +27,7 @@ from federation.client import AllowedFederations, ClientConfig, ConfigurationCli
 from federation.conftree import load_tree
 from federation.errors import FederationError
 
+from ._history import ConfHistory
 from ._view import InstanceConf
 from gateway.settings import NodeSettings
 
@@ -158,6 +159,10 @@ class ConfStore:
                 if not outcome.ok:
                     log.warning("configuration of %s: %s %s", outcome.instance, outcome.code, outcome.message)
         self._load()
+        if any(outcome.ok for outcome in report.outcomes):
+            # what was verified and used is kept for evidence (gateway.conf._history): one
+            # stat-and-compare per instance unless the configuration changed
+            ConfHistory(self.directory).record(self.clock())
         return report
 
     def status(self) -> dict[str, Any]:

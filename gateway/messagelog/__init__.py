@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from trust.infra import attach
 
 if TYPE_CHECKING:
+    from ._anchored import AnchoredEvidence, EvidenceChainBroken, anchored_check, verify_with_anchors
     from ._archive import Archiver, ArchivePolicy, verify_archive_chain
     from ._export import NotTimestamped, export_exchange
     from ._archive_check import ArchiveChainBroken, ArchiveError, ArchiveReport, archive_files, archive_sequence
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from ._timestamper import Timestamper, evidence_stamper
 
 __all__ = [
+    "AnchoredEvidence",
     "ArchiveChainBroken",
     "ArchiveError",
     "ArchivePolicy",
@@ -33,6 +35,7 @@ __all__ = [
     "Attachment",
     "BodyLogging",
     "CommitLock",
+    "EvidenceChainBroken",
     "LogEntry",
     "MessageLog",
     "MessageLogConfig",
@@ -43,6 +46,7 @@ __all__ = [
     "Timestamper",
     "TimestampingOverdue",
     "WalCheckpointer",
+    "anchored_check",
     "archive_files",
     "archive_sequence",
     "check_archives",
@@ -50,9 +54,14 @@ __all__ = [
     "export_exchange",
     "search_records",
     "verify_archive_chain",
+    "verify_with_anchors",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
+    "AnchoredEvidence": "._anchored",
+    "EvidenceChainBroken": "._anchored",
+    "anchored_check": "._anchored",
+    "verify_with_anchors": "._anchored",
     "ArchiveChainBroken": "._archive_check",
     "ArchiveError": "._archive_check",
     "ArchivePolicy": "._archive",

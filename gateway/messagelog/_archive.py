@@ -36,7 +36,7 @@ from ._archive_check import (
     DIGEST_NAME, GENESIS_DIGEST, GENESIS_NAME, LINKING_INFO, PARTIAL_GLOB, ArchiveChainBroken, ArchiveError,
     archive_sequence, file_digest, read_linking_info, verify_archive_chain,
 )
-from ._export import NotTimestamped, entry_name, export_exchange, record_container
+from ._export import Carry, NotTimestamped, entry_name, export_exchange, record_container
 from ._lock import exclusive_run
 from ._log import MessageLog, StoredRecord
 from ._reading import read_records
@@ -125,6 +125,7 @@ class Archiver:
         interval: dt.timedelta = dt.timedelta(hours=6),
         threshold_bytes: int = 0,
         clock: Callable[[], dt.datetime] | None = None,
+        carry: Carry | None = None,
     ) -> None:
         if max_records < 1 or max_bytes < 1:
             raise ValueError("max_records and max_bytes must be positive")
@@ -132,6 +133,7 @@ class Archiver:
         self.max_records = max_records
         self.max_bytes = max_bytes  # X-Road's archive-max-filesize
         self.clock = clock or mlog.clock
+        self.carry = carry  # the signed configuration of a record's time, into its container
         self._policy: Callable[[], ArchivePolicy] | None = None
         self._floor = 0  # below it everything is archived (_candidates); found again after a restart
         self.apply(ArchivePolicy(Path(directory), interval, threshold_bytes, keep))
@@ -267,7 +269,7 @@ class Archiver:
             with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 for record in self._records(ids):
                     # stored entries, deflated as one stream by the archive: ~10 % smaller
-                    name, data = entry_name(record), record_container(record, deflate=False)
+                    name, data = entry_name(record), record_container(record, deflate=False, carry=self.carry)
                     info = zipfile.ZipInfo(name, date_time=stamp)
                     info.compress_type = zipfile.ZIP_DEFLATED
                     archive.writestr(info, data)

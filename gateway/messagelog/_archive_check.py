@@ -31,7 +31,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from trust.errors import SildError
 
@@ -44,6 +44,7 @@ GENESIS_NAME = "-"
 ARCHIVE_GLOB = "mlog-*.zip"
 PARTIAL_GLOB = ".mlog-*.part"
 MAX_LINKING_INFO = 16 * 1024 * 1024  # ~100,000 entries; a bigger one is not an archive sild wrote
+Verify = Callable[[bytes, bool], str]  # (container, require_timestamp) -> signer; raises SildError
 _SEQ = re.compile(r"-(\d+)\.zip$")
 _ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError, zlib.error)
 
@@ -191,13 +192,16 @@ class ArchiveReport:
         }
 
 
-def check_container(data: bytes, policies: Mapping[str, Any] | None, *, require_timestamp: bool = False) -> str:
+def check_container(data: bytes, policies: Mapping[str, Any] | None, *, require_timestamp: bool = False,
+                    verify: Verify | None = None) -> str:
     """The signer of one container once it passes; a :class:`TrustError` says why it does not.
 
     Without ``policies``: integrity only (no certificate, OCSP or timestamp trust).
     """
     from trust.evidence import check_integrity, read_container, verify_container
 
+    if verify is not None:  # e.g. the whole chain from the anchors (gateway.messagelog.anchored_check)
+        return verify(data, require_timestamp)
     if policies is not None:
         return verify_container(data, policies, require_timestamp=require_timestamp).signer.to_text()
     container = read_container(data)
@@ -213,13 +217,14 @@ def check_archives(
     *,
     containers: bool = False,
     require_timestamp: bool = False,
+    verify: Verify | None = None,
 ) -> ArchiveReport:
     """Check the chain of ``paths`` (oldest first) and, with ``containers``, every container inside.
 
     A chain break stops the check (what follows cannot be placed); a container that fails
     is reported and the check goes on with the next one.
     """
-    report = ArchiveReport(trusted=policies is not None)
+    report = ArchiveReport(trusted=policies is not None or verify is not None)
     prev_digest, prev_name = GENESIS_DIGEST, GENESIS_NAME
     for path in paths:
         result = ArchiveResult(path.name)
@@ -232,7 +237,7 @@ def check_archives(
                                                  "(archive missing, reordered or altered)")
                     continue
                 result.records.append(_check_entry(path.name, name, digest, data, policies if containers else None,
-                                                   containers, require_timestamp))
+                                                   containers, require_timestamp, verify))
         except ArchiveError as exc:
             report.error = str(exc)
             return report
@@ -242,7 +247,7 @@ def check_archives(
 
 
 def _check_entry(archive: str, name: str, digest: str, data: bytes | Exception, policies: Mapping[str, Any] | None,
-                 containers: bool, require_timestamp: bool) -> RecordResult:
+                 containers: bool, require_timestamp: bool, verify: Verify | None = None) -> RecordResult:
     if isinstance(data, Exception):
         return RecordResult(archive, name, str(data))
     if hashlib.sha512(data).hexdigest() != digest:
@@ -250,7 +255,7 @@ def _check_entry(archive: str, name: str, digest: str, data: bytes | Exception, 
     if not containers:
         return RecordResult(archive, name)
     try:
-        signer = check_container(data, policies, require_timestamp=require_timestamp)
+        signer = check_container(data, policies, require_timestamp=require_timestamp, verify=verify)
     except SildError as exc:
         return RecordResult(archive, name, f"{getattr(exc, 'code', type(exc).__name__)}: {exc}")
     return RecordResult(archive, name, signer=signer)

@@ -5,11 +5,17 @@ One record becomes one ASiC-E container through :func:`trust.evidence.write_cont
 ``attachmentN``, ``META-INF/signatures.xml``, hash chains, the timestamp), which is
 what ``sild asic verify`` and X-Road's verifier check. ``sild gateway log export``
 writes one; the archiver (:mod:`._archive`) writes one per record into its archives.
+
+``carry`` (``gateway.conf.ConfHistory.carried``) gives the signed configuration
+directories in force at the record's time; they go under ``META-INF/verificationconf/``
+so the container verifies with the authority's anchor alone (:mod:`._anchored`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from typing import Callable, Sequence
 
 from trust.evidence import write_container
 
@@ -18,12 +24,21 @@ from ._log import MessageLog, RecordNotFound, StoredRecord
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
+# (the record's time, the signer's instance) -> entries under META-INF/verificationconf/
+Carry = Callable[[dt.datetime, Sequence[str]], Sequence[tuple[str, bytes]]]
+
+
+def signer_instance(record: StoredRecord) -> str:
+    """The instance whose member signed the record: the client's for a request, the provider's for a response."""
+    typed = record.client if record.direction == "request" else record.service
+    return typed.split(":", 1)[-1].split("/", 1)[0]
+
 
 class NotTimestamped(ArchiveError):
     code = "gateway.archive.not_timestamped"
 
 
-def record_container(record: StoredRecord, *, deflate: bool = True) -> bytes:
+def record_container(record: StoredRecord, *, deflate: bool = True, carry: Carry | None = None) -> bytes:
     """The ASiC-E container of one stored record (``deflate=False``: entries stored, for a deflated archive)."""
     attachments: list[bytes] = []
     if record.kind == "REST" and record.body is not None:
@@ -41,6 +56,7 @@ def record_container(record: StoredRecord, *, deflate: bool = True) -> bytes:
         ts_hash_chain_result=record.ts_hash_chain_result if batch else None,
         ts_hash_chain=record.ts_hash_chain if batch else None,
         deflate=deflate,
+        configuration=carry(record.logged_at, [signer_instance(record)]) if carry is not None else (),
     )
 
 
@@ -51,6 +67,7 @@ def export_exchange(
     direction: str = "request",
     side: str | None = None,
     require_timestamp: bool = False,
+    carry: Carry | None = None,
 ) -> bytes:
     """The container of one exchange's request or response (the first such record when both sides are local)."""
     if direction not in ("request", "response"):
@@ -61,7 +78,7 @@ def export_exchange(
     record = records[0]
     if require_timestamp and record.timestamp_token is None and record.stamped_signature is None:
         raise NotTimestamped(f"the {direction} of {query_id!r} has no timestamp yet")
-    return record_container(record)
+    return record_container(record, carry=carry)
 
 
 def entry_name(record: StoredRecord) -> str:

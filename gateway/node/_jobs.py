@@ -141,10 +141,13 @@ class NodeJobs(NodePorts):
 
     def _schedule_housekeeping(self, sched: Any) -> None:
         """Archiving of timestamped log records (chained ASiC-E archives) and monitoring retention."""
+        from gateway.conf import ConfHistory
         from gateway.messagelog import Archiver, ArchivePolicy
 
-        # the settings are read at every check: interval, threshold, directory and keep-days change live
-        Archiver(self.messagelog, self.settings.archive_directory(self.directory)).follow(
+        # the settings are read at every check: interval, threshold, directory and keep-days change live;
+        # each container carries the signed configuration of its record's time (verifiable from the anchor)
+        Archiver(self.messagelog, self.settings.archive_directory(self.directory),
+                 carry=ConfHistory(self.directory).carried).follow(
             lambda: ArchivePolicy.of(self.settings, self.directory)).schedule(sched)
         self.opmonitor.schedule(sched)
 

@@ -13,7 +13,7 @@ from trust.infra import attach
 
 if TYPE_CHECKING:
     from ._asic import AsicContainer, VerifiedContainer, read_container, verify_container, write_container
-    from ._asic import MAX_CONTAINER_BYTES, check_integrity
+    from ._asic import CARRIED_CONF, MAX_CONTAINER_BYTES, check_integrity
     from ._signature_timestamp import (
         TimestampedRecord, add_signature_timestamp, signature_value, timestamp_batch, timestamp_single,
         verify_signature_timestamp,
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AsicContainer",
+    "CARRIED_CONF",
     "IMPRINT_ALGORITHMS",
     "MAX_CONTAINER_BYTES",
     "TIMESTAMP_QUERY",
@@ -50,6 +51,7 @@ __all__ = [
 
 __getattr__, __dir__ = attach(__name__, {
     "AsicContainer": "._asic",
+    "CARRIED_CONF": "._asic",
     "IMPRINT_ALGORITHMS": "._timestamp",
     "MAX_CONTAINER_BYTES": "._asic",
     "TIMESTAMP_QUERY": "._timestamp",

@@ -13,7 +13,9 @@ after its certificates expire. The verifier is given one :class:`TrustPolicy` pe
 instance -- it does not read global configuration itself -- and picks the policy of
 the member that must have signed (client for requests, provider for responses).
 Anything in the container that neither the signature nor the timestamp covers is
-refused, so nothing unsigned can pass as evidence.
+refused, so nothing unsigned can pass as evidence -- except the signed configuration
+carried under ``META-INF/verificationconf/``, which the authority's signature covers
+and which only a verifier given the authority's anchor trusts.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ SIGNATURE = "META-INF/signatures.xml"
 TIMESTAMP = "META-INF/timestamp.tst"
 MANIFEST = "META-INF/manifest.xml"
 ASIC_MANIFEST = "META-INF/ASiCManifest.xml"
+# configuration carried for verification with the anchor alone: no signature of the container covers
+# it, the authority's signature on the directory does (checked by whoever verifies against an anchor)
+CARRIED_CONF = "META-INF/verificationconf/"
 _CONTROL = {"mimetype", MANIFEST, ASIC_MANIFEST, SIGNATURE, TIMESTAMP}
 
 MAX_CONTAINER_BYTES = 64 * 1024 * 1024
@@ -66,6 +71,10 @@ class AsicContainer:
         if data is None:
             raise AsicMissingEntry(f"container has no {name}")
         return data
+
+    def carried_configuration(self) -> dict[str, bytes]:
+        """Entries under ``META-INF/verificationconf/`` by their name below it (``EE/directory``)."""
+        return {name[len(CARRIED_CONF):]: data for name, data in self.entries.items() if name.startswith(CARRIED_CONF)}
 
     def attachments(self) -> dict[str, bytes]:
         """``attachmentN`` entries by container URI (``/attachment1``)."""
@@ -113,6 +122,7 @@ def write_container(
     ts_hash_chain_result: bytes | None = None,
     ts_hash_chain: bytes | None = None,
     deflate: bool = True,
+    configuration: Sequence[tuple[str, bytes]] = (),
 ) -> bytes:
     """Write one message-log record as an ASiC-E container (bytes of the ZIP).
 
@@ -124,6 +134,12 @@ def write_container(
     ``created`` (aware) is written as every entry's ZIP time, so the same record always
     gives the same bytes. A single timestamp lives inside ``signature_xml``; a batch
     timestamp needs ``timestamp_token`` with ``ts_hash_chain_result`` and ``ts_hash_chain``.
+
+    ``configuration`` are (name, bytes) written under ``META-INF/verificationconf/``: the
+    signed configuration directories of the time, so that the container verifies with an
+    anchor alone (``gateway.messagelog.verify_with_anchors``). They are not data of the
+    message: neither the manifest nor the signature lists them; the authority's
+    signature on each directory is what vouches for them.
     """
     if created.tzinfo is None:
         raise ValueError("created must be timezone-aware")
@@ -142,6 +158,10 @@ def write_container(
     if ts_hash_chain_result is not None and timestamp_token is not None:
         entries += [(ASIC_MANIFEST, _asic_manifest(ts_hash_chain_result), None), (TIMESTAMP, timestamp_token, None)]
     entries += [(f"attachment{i}", data, None) for i, data in enumerate(attachments, 1)]
+    for name, data in configuration:
+        if name.startswith("/") or any(part in ("", "..") for part in name.split("/")):
+            raise AsicError(f"configuration entry name {name!r} is not allowed")
+        entries.append((CARRIED_CONF + name, data, None))
     stamp = created.astimezone(dt.timezone.utc).timetuple()[:6]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -342,6 +362,7 @@ def _check_all_covered(
         allowed |= {SIG_HASH_CHAIN_RESULT.lstrip("/"), SIG_HASH_CHAIN.lstrip("/")}
     if timestamp is not None and timestamp.batch:
         allowed |= {TS_HASH_CHAIN_RESULT.lstrip("/"), TS_HASH_CHAIN.lstrip("/")}
-    extra = sorted(name for name in container.entries if name not in allowed)
+    # carried configuration is vouched for by the authority's signature, checked against an anchor
+    extra = sorted(name for name in container.entries if name not in allowed and not name.startswith(CARRIED_CONF))
     if extra:
         raise AsicUnsignedEntry(f"container holds entries that nothing signs: {', '.join(extra)}")

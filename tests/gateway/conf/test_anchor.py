@@ -138,3 +138,44 @@ def test_an_edit_of_allowed_federations_downloads_the_partner_without_a_new_stor
     none = NodeSettings(**{**none.__dict__, "allowed_federations": ()})
     assert store.follow(none)
     assert set(store.current()) == {"EE"}  # withdrawn at once, before the next download
+
+
+def test_each_configuration_and_replaced_anchor_is_kept_for_evidence(tmp_path: Path, servers) -> None:
+    """After a rotation the history holds a run signed with each key, and the replaced anchor is kept:
+    a record of either period gets the directory its own period's anchor verifies."""
+    import json
+
+    from federation.directory import parse_directory, verify_signature
+    from gateway.conf import ConfHistory
+
+    now = [AT]
+    old = Authority("EE", make_signing_identity(tmp_path / "signer", KeyType.EC_P256), servers[0])
+    old.publish(sample_shared("EE"), sample_private("EE"), expire=AT + HOUR)
+    gdir = _gateway(tmp_path, old)
+    settings = NodeSettings.load(gdir)
+    store = ConfStore(gdir, settings, clock=lambda: now[0])
+    assert store.refresh().ok
+    now[0] = AT + dt.timedelta(minutes=10)
+    new = _rotated(tmp_path, old)
+    install_anchor(gdir, write_anchor(new.anchor()), at=now[0])
+    assert store.follow(settings) and store.refresh().ok
+
+    history = ConfHistory(gdir)
+    runs = history.runs("EE")
+    assert [r.first_seen for r in runs] == [AT, AT + dt.timedelta(minutes=10)]
+    before = dict(history.carried(AT + dt.timedelta(minutes=5), ["EE"]))["EE/directory"]
+    after = dict(history.carried(AT + dt.timedelta(minutes=11), ["EE"]))["EE/directory"]
+    verify_signature(parse_directory(before), old.anchor())
+    verify_signature(parse_directory(after), new.anchor())
+    with pytest.raises(Exception, match="does not list"):
+        verify_signature(parse_directory(before), new.anchor())
+
+    kept = json.loads((gdir / "anchor-history" / "anchors.json").read_text())
+    assert len(kept) == 1 and kept[0]["fingerprint"] == anchor_fingerprint(write_anchor(old.anchor()))
+    assert kept[0]["replaced"] == now[0].isoformat()
+    assert (gdir / "anchor-history" / kept[0]["file"]).read_bytes() == write_anchor(old.anchor())
+    listed = CliRunner().invoke(cli, ["gateway", "anchor", "history", str(gdir)])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert len(lines) == 2 and f".. {now[0].isoformat()}  {kept[0]['fingerprint']}" in lines[0]
+    assert lines[1].startswith(f"{now[0].isoformat()} .. now  {anchor_fingerprint(write_anchor(new.anchor()))}")

@@ -277,3 +277,23 @@ def test_unpacked_x_road_containers(xroad: Path, good2_v3: dict[str, TrustPolicy
         with pytest.raises(SildError) as info:
             verify_container(AsicContainer(entries), good2_v3)
         assert info.value.code == error
+
+
+def test_carried_configuration_is_kept_apart_from_the_signed_data(pki: EvidencePki, soap: bytes) -> None:
+    """Configuration under META-INF/verificationconf/ is allowed (the authority's signature vouches for it,
+    checked against an anchor by gateway.messagelog.verify_with_anchors); anything else unsigned is not."""
+    signature = _signed(pki, "client", [SignedPart("/message.xml", data=soap)])
+    carried = [("instance-identifier", b"DEV"), ("DEV/directory", b"signed bytes"), ("DEV/shared-params.xml", b"<x/>")]
+    data = write_container(message=soap, signature_xml=signature, created=AT, configuration=carried)
+    container = read_container(data)
+    assert container.carried_configuration() == dict(carried)
+    assert b"verificationconf" not in container.require("META-INF/manifest.xml")
+    assert verify_container(data, _policies(pki)).signer == CLIENT
+    with pytest.raises(SildError, match="not allowed"):
+        write_container(message=soap, signature_xml=signature, created=AT, configuration=[("../x", b"")])
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a") as z:
+        z.writestr("META-INF/verificationconfx", b"not signed")
+    with pytest.raises(SildError) as info:
+        verify_container(buffer.getvalue(), _policies(pki))
+    assert info.value.code == "trust.asic.unsigned_entry"
