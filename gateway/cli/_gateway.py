@@ -31,7 +31,7 @@ from trust.infra import utc_now
 from trust.protocol import parse_client
 from trust.keys import KeyType
 
-from gateway.provision import add_member, import_certificate, init_gateway, sign_keys
+from gateway.provision import add_member, import_certificate, init_gateway
 from gateway.settings import MAX_WORKERS, NodeSettings, SetupError, federations_text, parse_federations, token_pin
 
 from ._signals import stop_on_signal
@@ -334,46 +334,6 @@ def set_command(directory: Path, assignments: tuple[str, ...]) -> None:
         click.echo(f"sild: warning: {name} takes effect at the next restart of the node", err=True)
 
 
-@gateway_group.group("anchor")
-def anchor_group() -> None:
-    """The configuration anchor: install a new one (the authority rotated its signing key)."""
-
-
-@anchor_group.command("install")
-@DIR_ARG
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the check as JSON.")
-def anchor_install_command(directory: Path, file: Path, as_json: bool) -> None:
-    """Verify FILE against a download from its sources, then make it the gateway's anchor.
-
-    A running node downloads with the new anchor within seconds; no restart.
-    """
-    from gateway.conf import install_anchor
-
-    NodeSettings.load(directory)  # a clear error for a directory that is no gateway's
-    check = install_anchor(directory, file.read_bytes(), at=utc_now())
-    if as_json:
-        click.echo(json.dumps(check.to_json(), indent=2))
-        return
-    click.echo(f"anchor of instance {check.instance} verified: {check.source_url} answered with a configuration "
-               f"it signs (expires {check.expires_at.isoformat() if check.expires_at else 'never'})")
-    click.echo(f"anchor SHA-224: {check.fingerprint}")
-    if check.unchanged:
-        click.echo("this anchor is already installed; nothing changed")
-    else:
-        click.echo(f"installed in {directory / 'anchor.xml'}; a running node downloads with it within seconds; "
-                   f"the replaced anchor is kept in {directory / 'anchor-history'} (it verifies older evidence)")
-
-
-@anchor_group.command("history")
-@DIR_ARG
-def anchor_history_command(directory: Path) -> None:
-    """Each anchor this gateway used, and when: evidence of a period verifies with that period's anchor."""
-    from gateway.conf import anchor_history
-
-    click.echo("\n".join(anchor_history(directory)))
-
-
 def _add_admin_commands() -> None:
     """Server-configuration commands (clients, services, rights, keys, log) live in ``cli_admin``."""
     from gateway.cli import _admin as cli_admin
@@ -397,8 +357,10 @@ def _add_audit() -> None:
 
 
 def _add_tracker() -> None:
-    """``gateway tracker ...`` (the data tracker, issue 20) lives in the subroom ``gateway.cli.tracker``."""
+    """``gateway tracker ...`` (the data tracker, issue 20) and ``gateway anchor ...`` live in subrooms."""
+    from gateway.cli.anchor import anchor_group
     from gateway.cli.tracker import tracker_group
+    gateway_group.add_command(anchor_group)
     gateway_group.add_command(tracker_group)
 
 
