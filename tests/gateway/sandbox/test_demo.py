@@ -42,6 +42,9 @@ def _sild_demo(directory: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*SILD, "demo", "--dir", str(directory), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        # as from a terminal: a suite started in the background (``nohup make test &``)
+        # hands its children an ignored SIGINT, which Python then keeps ignoring
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
