@@ -200,7 +200,7 @@ class AuditRecord(AuditColumns, Base):
 
 
 # the admin web UI's users, sessions and failed logins (trust.accounts; migration 0004)
-UI_ACCOUNTS: AccountTables = account_tables(Base.metadata)
+UI_ACCOUNTS: AccountTables = account_tables(Base.metadata, "gateway_ui")
 
 
 # -- message log --------------------------------------------------------------------

@@ -13,11 +13,13 @@ Roles (X-Road's five, as data)
     separates duties). Which roles a page or action needs is the role's UI's table.
 
 Tables (in the role's own database, created by the role's own migration)
-    ``account_tables(metadata) -> AccountTables(users, sessions, failures)`` declares
-    ``ui_users``, ``ui_sessions``, ``ui_login_failures`` on ``metadata`` (pass the
-    role's models' ``Base.metadata`` so alembic's comparison sees them; calling it
-    twice returns the same tables). In the migration: ``create_account_tables(op)`` in
-    ``upgrade``, ``drop_account_tables(op)`` in ``downgrade``.
+    ``account_tables(metadata, prefix) -> AccountTables(users, sessions, failures)``
+    declares ``<prefix>_users``, ``<prefix>_sessions``, ``<prefix>_login_failures`` on
+    ``metadata`` (pass the role's models' ``Base.metadata`` so alembic's comparison sees
+    them; calling it twice returns the same tables). Each role has its own prefix
+    (``gateway_ui``, ``central_ui``) so both can share one PostgreSQL database. In the
+    migration: ``create_account_tables(op, prefix)`` in ``upgrade``,
+    ``drop_account_tables(op, prefix)`` in ``downgrade``.
 
 The store: ``Accounts(engine, tables, *, policy=Policy(), passwords=None, clock=utc_now, token=...)``
     Users: ``add_user(name, password, roles) -> User``, ``users()``, ``user(name)``,

@@ -9,12 +9,17 @@ with :func:`create_account_tables`, so the two cannot drift.
 
 What is stored, and why:
 
-* ``ui_users``: the name, the argon2id hash (never the password), the roles as a
+Each role names its tables with its own prefix (``gateway_ui``, ``central_ui``; ``ui``
+when none is given), as its audit and alembic tables are named apart: a gateway and
+an authority may share one PostgreSQL database, and their operators are not the same
+people.
+
+* ``<prefix>_users``: the name, the argon2id hash (never the password), the roles as a
   space-separated list of role names, whether the account is enabled;
-* ``ui_sessions``: the SHA-256 of the session id, never the id itself (a copy of the
+* ``<prefix>_sessions``: the SHA-256 of the session id, never the id itself (a copy of the
   database lets no one take over a session), the user, when it began and when it
   was last used (idle and absolute timeouts), and the address it began from;
-* ``ui_login_failures``: one row per failed login with the user name and the
+* ``<prefix>_login_failures``: one row per failed login with the user name and the
   address, read back to throttle guessing (and pruned as they age).
 """
 
@@ -27,7 +32,11 @@ from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, St
 
 from trust.infra import UtcDateTime
 
-USERS, SESSIONS, FAILURES = "ui_users", "ui_sessions", "ui_login_failures"
+DEFAULT_PREFIX = "ui"
+
+
+def _names(prefix: str) -> tuple[str, str, str]:
+    return f"{prefix}_users", f"{prefix}_sessions", f"{prefix}_login_failures"
 
 
 @dataclass(frozen=True)
@@ -39,8 +48,9 @@ class AccountTables:
     failures: Table
 
 
-def account_tables(metadata: MetaData) -> AccountTables:
-    """The account tables on ``metadata``, declared there the first time (``metadata`` of a role's models)."""
+def account_tables(metadata: MetaData, prefix: str = DEFAULT_PREFIX) -> AccountTables:
+    """The account tables named ``<prefix>_...`` on ``metadata``, declared there the first time (a role's models)."""
+    USERS, SESSIONS, FAILURES = _names(prefix)
     if USERS in metadata.tables:
         return AccountTables(metadata.tables[USERS], metadata.tables[SESSIONS], metadata.tables[FAILURES])
     users = Table(
@@ -74,15 +84,15 @@ def account_tables(metadata: MetaData) -> AccountTables:
     return AccountTables(users, sessions, failures)
 
 
-def create_account_tables(op: Any) -> None:
+def create_account_tables(op: Any, prefix: str = DEFAULT_PREFIX) -> None:
     """In an alembic migration's ``upgrade``: create the account tables on the migration's connection."""
     metadata = MetaData()
-    account_tables(metadata)
+    account_tables(metadata, prefix)
     metadata.create_all(op.get_bind())
 
 
-def drop_account_tables(op: Any) -> None:
+def drop_account_tables(op: Any, prefix: str = DEFAULT_PREFIX) -> None:
     """In an alembic migration's ``downgrade``: drop them again."""
     metadata = MetaData()
-    account_tables(metadata)
+    account_tables(metadata, prefix)
     metadata.drop_all(op.get_bind())

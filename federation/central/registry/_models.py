@@ -272,7 +272,7 @@ class AuditRow(AuditColumns, Base):
 
 # the admin UI's users, sessions and failed logins (issue 18): declared by trust.accounts on these models'
 # metadata so that the migration (0004) and alembic's comparison see the same tables as the gateway's
-ACCOUNT_TABLES = account_tables(Base.metadata)
+ACCOUNT_TABLES = account_tables(Base.metadata, "central_ui")
 
 
 class PublishedGenerationRow(Base):

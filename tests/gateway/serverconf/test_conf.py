@@ -41,7 +41,7 @@ def test_migration_creates_every_table_and_is_idempotent(tmp_path: Path) -> None
     tables = set(inspect(engine).get_table_names())
     assert {"client", "service", "access_right", "local_group", "ml_record", "ml_timestamp", "op_record",
             "gateway_alembic_version", "audit_log", "cluster_state", "cluster_file", "tracker_rule", "tracker_entry",
-            "ui_users", "ui_sessions", "ui_login_failures"} <= tables
+            "gateway_ui_users", "gateway_ui_sessions", "gateway_ui_login_failures"} <= tables
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
@@ -315,3 +315,16 @@ def test_simultaneous_first_starts_in_separate_processes(tmp_path: Path) -> None
                 p.wait()
     assert [p.returncode for p in procs] == [0, 0, 0], [err.decode()[-500:] for _, err in outputs]
     assert [out.strip() for out, _ in outputs] == [b"0", b"0", b"0"]
+
+
+def test_a_gateway_and_an_authority_share_one_database_without_colliding(tmp_path: Path) -> None:
+    """Their alembic chains, audit tables and UI account tables are named apart, so one database holds both."""
+    from federation.central.registry import Registry
+
+    db = tmp_path / "shared.db"
+    open_engine(db).dispose()
+    registry = Registry.open(db)
+    tables = set(inspect(registry.engine).get_table_names())
+    registry.engine.dispose()
+    assert {"gateway_ui_users", "central_ui_users", "gateway_alembic_version", "alembic_version_registry"} <= tables
+    open_engine(db).dispose()  # and the gateway opens it again: nothing to do, no error

@@ -1,7 +1,8 @@
 """Registry: the accounts of the authority's admin web UI (issue 18).
 
-``ui_users`` (argon2id hashes, roles), ``ui_sessions`` (only the SHA-256 of each
-session id) and ``ui_login_failures`` (throttling), declared once in
+``central_ui_users`` (argon2id hashes, roles), ``central_ui_sessions`` (only the
+SHA-256 of each session id) and ``central_ui_login_failures`` (throttling), named
+apart from a gateway's ``gateway_ui_*`` (the two may share one PostgreSQL database), declared once in
 :mod:`trust.accounts` so that the authority's and the gateway's tables cannot drift.
 
 Revision ID: 0004_ui_accounts
@@ -22,8 +23,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_account_tables(op)
+    create_account_tables(op, "central_ui")
 
 
 def downgrade() -> None:
-    drop_account_tables(op)
+    drop_account_tables(op, "central_ui")
