@@ -84,10 +84,10 @@ class Demo:
                 return dict(gateway)
         raise DemoStepFailed(f"no gateway serves {text}")
 
-    def _soap(self, client: ClientId, service: ServiceId, body: etree._Element) -> Exchange:
+    def _soap(self, client: ClientId, service: ServiceId, body: etree._Element, purpose: str | None = None) -> Exchange:
         query_id = str(uuid.uuid4())
         message = build_request(client=client, service=service, query_id=query_id, body=body,
-                                user_id="EE38001010000", issue="demo")
+                                user_id="EE38001010000", issue="demo", purpose=purpose)
         started = time.monotonic()
         response = self.http.post(self._gateway_of(client)["is_url"] + "/", content=message,
                                   headers={"Content-Type": "text/xml; charset=utf-8"})

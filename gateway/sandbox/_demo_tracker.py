@@ -25,24 +25,25 @@ def show_tracker(demo: "Demo") -> None:
     """Call, then read the tracker's answer for the person as the portal would."""
     from ._demo import GET_TAX_RECORD, MATTI_FI, TAX, VERO, DemoStepFailed
 
-    exchange = demo._soap(TAX, GET_TAX_RECORD, demo._tax_body(MATTI_FI))
+    exchange = demo._soap(TAX, GET_TAX_RECORD, demo._tax_body(MATTI_FI), purpose="tax-assessment")
     demo._show_call("EE tax -> FI vero", exchange)
     demo._expect(exchange.status == 200, f"getTaxRecord failed: {demo._fault(exchange) or exchange.status}")
     gateway = demo._gateway_of(VERO)
     directory = Path(gateway["directory"])
+    bank_read = _purpose_bound(demo, directory)
     key = _portal_key(directory)
     demo.console.detail("citizen portal", "asks FI vero's gateway (API key role tracker)")
     deadline = time.monotonic() + 10  # the gateway writes its tracker entries every half second
     while True:
         entries = _entries(gateway, directory, key, MATTI_FI)
         ours = [e for e in entries if e["query_id"] == exchange.query_id]
-        if ours:
+        if ours and any(e["query_id"] == bank_read for e in entries):
             break
         if time.monotonic() > deadline:
-            raise DemoStepFailed(f"the tracker has no entry for exchange {exchange.query_id}")
+            raise DemoStepFailed(f"the tracker has no entry for exchange {exchange.query_id} or {bank_read}")
         time.sleep(0.2)
     demo.console.detail("data subject", f"{MATTI_FI}: {len(entries)} read(s) recorded")
-    for entry in entries[-2:]:  # the newest two: this step's and the one before
+    for entry in entries[-3:]:  # the newest three: EE tax's and the bank's of this step, and one before
         demo.console.detail("  when", entry["time"][:19] + "Z")
         demo.console.detail("  who", entry["client"] + (f" (user {entry['user_id']})" if entry["user_id"] else ""))
         demo.console.detail("  what", entry["service"])
@@ -53,6 +54,58 @@ def show_tracker(demo: "Demo") -> None:
     out.write_text(page, encoding="utf-8")
     demo.console.detail("report", str(out))
     demo._expect(ours[0]["client"] == TAX.to_text(), f"the tracker names {ours[0]['client']}, not EE tax")
+
+
+LOAN = "loan-assessment"
+
+
+def _purpose_bound(demo: "Demo", directory: Path) -> str:
+    """vero grants EE bank its tax records for one purpose and one day; the bank asks without it, then with it."""
+    import datetime as dt
+
+    from trust.infra import utc_now
+
+    from gateway.db import open_engine
+    from gateway.serverconf import ServerConf, make_terms
+    from gateway.settings import NodeSettings
+
+    from ._demo import BANK, GET_TAX_RECORD, MATTI_FI, VERO
+
+    engine = open_engine(NodeSettings.load(directory).serverconf_database(directory), migrate=False)
+    try:
+        ServerConf(engine).grant(VERO, GET_TAX_RECORD.service_code, BANK,
+                                 terms=make_terms([LOAN], valid_until=utc_now() + dt.timedelta(days=1)))
+    finally:
+        engine.dispose()
+    demo.console.detail("FI vero grants", f"EE bank getTaxRecord for {LOAN}, 1 day")
+    deadline = time.monotonic() + 10  # the running node follows its server configuration within a second
+    while True:
+        refused = demo._soap(BANK, GET_TAX_RECORD, demo._tax_body(MATTI_FI))
+        reason = _fault_reason(refused)
+        if "purpose required" in reason or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    demo._show_call("EE bank -> FI vero", refused)
+    demo.console.detail("fault", demo._fault(refused))
+    demo.console.detail("reason", reason.split(";", 1)[0])
+    demo._expect(refused.status != 200 and "purpose required" in reason,
+                 f"the bank's call without a purpose was not refused for it: HTTP {refused.status} {reason!r}")
+    answered = demo._soap(BANK, GET_TAX_RECORD, demo._tax_body(MATTI_FI), purpose=LOAN)
+    demo._show_call(f"  with {LOAN}", answered)
+    demo._expect(answered.status == 200, f"the bank's call with its purpose failed: {demo._fault(answered)}")
+    return answered.query_id
+
+
+def _fault_reason(exchange: Any) -> str:
+    """The SOAP fault's ``faultstring`` (why the provider refused), or ''."""
+    from trust.errors import XmlError
+    from trust.infra import parse_xml
+
+    try:
+        root = parse_xml(exchange.body, what="fault")
+    except XmlError:
+        return ""
+    return (root.findtext(".//faultstring") or "").strip()
 
 
 def _portal_key(directory: Path) -> str:

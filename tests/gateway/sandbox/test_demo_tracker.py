@@ -32,6 +32,12 @@ def test_demo_tracker_step_shows_who_read_a_finnish_tax_record(tmp_path: Path) -
     assert "asks FI vero's gateway (API key role tracker)" in step
     assert f"{MATTI_FI}: " in step and "who              EE/GOV/70000001/tax (user EE38001010000)" in step
     assert "what             FI/GOV/0245437-2/vero/getTaxRecord" in step
+    # purpose-bound access: the bank's grant names a purpose; without it the call is refused for that reason
+    flat = " ".join(step.split())  # the console wraps long values
+    assert "FI vero grants EE bank getTaxRecord for loan-assessment, 1 day" in flat
+    assert "fault server.serverproxy.access_denied reason purpose required:" in flat
+    assert "with loan-assessment HTTP 200" in flat
+    assert "purpose tax-assessment" in flat and "purpose loan-assessment" in flat  # the tracker says why
     assert out.count("    ok (") == 8 and "nothing is left running" in out
     report = (tmp_path / "tracker-report.html").read_text()
     assert "Your data in the Finnish Tax Administration: who looked, when, why" in report
@@ -42,7 +48,8 @@ def test_demo_tracker_step_shows_who_read_a_finnish_tax_record(tmp_path: Path) -
                            text=True, env=env, timeout=120)
     assert shown.returncode == 0, shown.stderr
     entries = json.loads(shown.stdout)["entries"]
-    assert entries and all(e["client"] == "EE/GOV/70000001/tax" for e in entries)
+    assert {e["client"] for e in entries} == {"EE/GOV/70000001/tax", "EE/COM/10000003/bank"}
+    assert [e["purpose"] for e in entries if e["client"].endswith("bank")] == ["loan-assessment"]
     assert all(e["log_record_id"] is not None for e in entries)
     rules = subprocess.run([*SILD, "gateway", "tracker", "list", vero_dir], capture_output=True, text=True,
                            env=env, timeout=120)
