@@ -117,6 +117,10 @@ def test_the_running_timestamper_follows_a_new_choice_and_falls_over(running: Wo
     assert run.json()["attempts"][down] != "ok" and run.json()["attempts"][real] == "ok"
     back = _call(running, "PUT", "/api/v1/timestamping-services", json=[])
     assert back.status_code == 200 and back.json()["all_approved"] is True
+    audit = _call(running, "GET", "/api/v1/audit", role="auditor").json()["entries"]
+    operations = [(e["operation"], e["outcome"]) for e in audit]
+    assert ("PUT /api/v1/timestamping-services", "ok") in operations
+    assert ("POST /api/v1/timestamping/run", "ok") in operations
 
 
 def test_the_cli_refuses_an_unapproved_tsa_and_runs_through_the_api(running: World, tmp_path: Path) -> None:
@@ -134,3 +138,13 @@ def test_the_cli_refuses_an_unapproved_tsa_and_runs_through_the_api(running: Wor
     ran = CliRunner().invoke(cli, ["gateway", "tsa", "run", str(gdir), "--key-file", str(key)])
     assert ran.exit_code == 0, ran.output
     assert "record(s) timestamped by " + _urls(running)[0] in ran.output
+    # this node's configuration is given in memory, none is held in its directory: the CLI sees none approved
+    assert "approved: none" in refused.output
+    from gateway.cli._directory import open_audit
+
+    log = open_audit(gdir)
+    assert log is not None
+    entries = [(e.channel, e.operation, e.outcome) for e in log.entries()]
+    assert ("cli", "gateway tsa use", "gateway.messagelog.tsa_not_approved") in entries, entries
+    assert sum(1 for e in entries if e[1] in ("gateway tsa run", "POST /api/v1/timestamping/run")) == \
+        sum(1 for e in entries if e[1] == "POST /api/v1/timestamping/run")  # the run recorded once, by the API
