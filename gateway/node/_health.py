@@ -106,7 +106,8 @@ def tsa_status(messagelog: Any, own: Any, chosen: tuple[str, ...] = ()) -> list[
     order = [t.url for t in choose_tsas(tsas, chosen, strict=False)]
     out = []
     for index, tsa in enumerate(tsas):
-        ok, failure = state.get(STATE_TSA_SUCCESS + tsa.url), state.get(STATE_TSA_FAILURE + tsa.url)
+        # keys as the timestamper writes them: at most the column's 100 characters
+        ok, failure = state.get((STATE_TSA_SUCCESS + tsa.url)[:100]), state.get((STATE_TSA_FAILURE + tsa.url)[:100])
         out.append({"name": tsa.name, "url": tsa.url, "in_use": tsa.url in order,
                     "order": order.index(tsa.url) + 1 if tsa.url in order else None,
                     "last_timestamp": _iso(_aware(last.get(index))),
