@@ -264,8 +264,10 @@ def health_lines(report: Mapping[str, Any]) -> list[str]:
     else:
         lines.append("  maintenance mode: off")
     for tsa in (report.get("timestamping") or {}).get("tsas", ()):
-        used = f"in use, {_ordinal(tsa['order'])}" if tsa.get("order") else "in use" if tsa.get("in_use") \
-            else "not chosen"
+        # the first asked is in use; the others chosen are asked in turn when it fails
+        order = tsa.get("order")
+        used = "in use" if order == 1 or (order is None and tsa.get("in_use")) else \
+            f"fallover #{order - 1}" if order else "not chosen"
         last = str(tsa["last_timestamp"]).replace("T", " ") if tsa.get("last_timestamp") else "none recently"
         lines.append(f"  TSA {tsa['name']} ({tsa['url']}, {used}): last timestamp {last}")
     mlog = report.get("message_log")
@@ -276,7 +278,3 @@ def health_lines(report: Mapping[str, Any]) -> list[str]:
         lines.append(f"  message log: {mlog['records']} records{size}, {mlog['unstamped']} unstamped, "
                      f"{mlog['archive_backlog']} waiting for the archive{last}")
     return lines
-
-
-def _ordinal(n: int) -> str:
-    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")

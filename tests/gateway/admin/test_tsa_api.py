@@ -108,6 +108,10 @@ def test_the_running_timestamper_follows_a_new_choice_and_falls_over(running: Wo
         return services if services[down]["last_failure"] and services[real]["last_success"] else None
 
     services = _within(60, stamped_by_the_job, "the job asking the unreachable TSA first, then the next")
+    from gateway.node import status_lines
+
+    lines = "\n".join(status_lines(node.status()))  # `sild gateway status` of the running node
+    assert f"TSA EE DOWN ({down}, in use)" in lines and f"TSA EE TSA ({real}, fallover #1)" in lines, lines
     assert "ConnectError" in services[down]["last_error"] or "Unavailable" in services[down]["last_error"]
     assert node.messagelog.status(node.clock())["oldest_unstamped_record"] is None
     _traffic(running)
