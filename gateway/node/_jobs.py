@@ -189,7 +189,10 @@ class NodeJobs(NodePorts):
 
         A failure of every chosen TSA raises :class:`gateway.messagelog.TimestampingFailed` (recorded in the log).
         """
+        kept = self._tsa_in_use
         stamper = self._timestamper()
+        # what the scheduled job stamps with: a run now must not hide a change from _follow_tsa
+        self._tsa_in_use = kept
         if stamper is None:
             return {"stamped": 0, "tsa": None, "attempts": {}}
         stamped = int(stamper.run_all())

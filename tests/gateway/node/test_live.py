@@ -279,6 +279,13 @@ def test_a_changed_choice_of_tsas_moves_the_timestamping_job_live(tmp_path: Path
         assert [url for url, _ in node._tsa_in_use] == [tsas[1].url, tsas[0].url]
         assert sched.get_job("messagelog-timestamping") is not first
         assert node._timestamper().stamper.urls == [tsas[1].url, tsas[0].url]  # asked in this order
+        moved = sched.get_job("messagelog-timestamping")
+        tsas[1] = tsa("three")  # the authority replaced one; an operator's run now comes before the next download
+        with pytest.raises(AttributeError):
+            node.timestamp_run()  # this stand-in's log cannot be read: the run stops after choosing its TSAs
+        node.refresh_conf()
+        assert sched.get_job("messagelog-timestamping") is not moved  # the job still moved to the new TSA
+        assert [url for url, _ in node._tsa_in_use] == [tsas[0].url]  # "two" withdrawn: skipped
     finally:
         sched.shutdown(wait=False)
 
