@@ -126,6 +126,12 @@ class NodeSettings:
                                         "archived. Records not archived "
                                         "(or not timestamped) are never deleted. Changes take effect in a "
                                         "running node.")
+    timestamping_services: tuple[str, ...] = setting((), "The approved TSAs this gateway stamps with, in order "
+                                                     "of use (URLs or names, comma-separated); the next one is asked "
+                                                     "when one fails. Empty = every TSA the global configuration "
+                                                     "approves, in its order. Each must be approved "
+                                                     "(`sild gateway tsa list DIR`). Changes take effect in a "
+                                                     "running node.")
     workers: int = setting(1, f"Processes serving the IS and mutual-TLS ports (1-{MAX_WORKERS}): 1, the node's "
                            "one process does everything; N > 1, N worker processes serve and the main process "
                            "supervises them and runs the jobs. One Python process runs on one core at a time.")
@@ -161,6 +167,7 @@ class NodeSettings:
                 raise SetupError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
         if not isinstance(self.workers, int) or not 1 <= self.workers <= MAX_WORKERS:
             raise SetupError(f"workers must be a whole number from 1 to {MAX_WORKERS}, not {self.workers!r}")
+        object.__setattr__(self, "timestamping_services", tsa_choice(self.timestamping_services))
         object.__setattr__(self, "message_body_logging_remote_overrides",
                            remote_overrides(self.message_body_logging_remote_overrides))
         if not isinstance(self.message_body_logging, bool):
@@ -281,10 +288,26 @@ def with_changes(settings: NodeSettings, changes: dict[str, Any]) -> NodeSetting
                 value = int(str(value))
             except ValueError:
                 raise SetupError(f"{name} wants a whole number, not {value!r}") from None
+        elif isinstance(current[name], tuple) and isinstance(value, (list, tuple)):
+            value = tuple(str(v) for v in value)  # a JSON list (PATCH) for a list setting
         elif not isinstance(current[name], int) and not isinstance(value, str):
             raise SetupError(f"{name} wants text, not {value!r}")
         typed[name] = value
     return NodeSettings(**{**current, **typed})
+
+
+def tsa_choice(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    """``timestamping_services`` as kept: URLs or names in the given order, once each (text: comma-separated)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.replace("\n", ",").split(",")
+    out: list[str] = []
+    for item in value:
+        text = str(item).strip()
+        if text and text not in out:
+            out.append(text)
+    return tuple(out)
 
 
 def _flag(name: str, value: Any) -> bool:

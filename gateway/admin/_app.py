@@ -46,6 +46,7 @@ from ._services import services_blueprint
 from .tracker import tracker_blueprint
 from .ui import ui_blueprints
 from .upkeep import anchor_blueprint, apikeys_blueprint, backup_blueprint, cluster_blueprint, status_blueprint
+from .upkeep import tsa_blueprint
 
 BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     status_blueprint, clients_blueprint, services_blueprint, rights_blueprint, groups_blueprint, records_blueprint,
@@ -58,6 +59,7 @@ BLUEPRINTS: tuple[Callable[[AdminConfig], Blueprint], ...] = (
     cluster_blueprint,
     tracker_blueprint,
     apikeys_blueprint,
+    tsa_blueprint,
 )
 
 

@@ -39,6 +39,7 @@ class AdminConfig:
     directory: Path | None = None  # the gateway directory (what POST /api/v1/backup backs up)
     keys: KeyRegistry | None = None  # the node's key registry (/api/v1/keys works on it; else the directory's)
     drain: Callable[[float | None, float | None], dict[str, Any]] | None = None  # the node's drain (POST /api/v1/drain)
+    timestamping: Any = None  # the node's TSAs: tsa_services(), choose_tsas(), check_settings(), timestamp_run()
 
     @classmethod
     def from_node(cls, node: Any) -> AdminConfig:
@@ -57,4 +58,5 @@ class AdminConfig:
             directory=getattr(node, "directory", None),
             keys=keys if isinstance(keys := getattr(node, "keys", None), KeyRegistry) else None,
             drain=getattr(node, "drain_now", None),
+            timestamping=node if hasattr(node, "timestamp_run") else None,
         )

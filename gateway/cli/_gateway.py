@@ -314,6 +314,7 @@ def set_command(directory: Path, assignments: tuple[str, ...]) -> None:
     listen addresses, workers, databases) take effect at the next restart, and this
     command says so.
     """
+    from gateway.node import check_timestamping_change
     from gateway.settings import restart_only, with_changes
 
     before = NodeSettings.load(directory)
@@ -324,6 +325,7 @@ def set_command(directory: Path, assignments: tuple[str, ...]) -> None:
             raise SetupError(f"{text!r} is not NAME=VALUE")
         changes[name] = value
     after = with_changes(before, changes)
+    check_timestamping_change(directory, changes, utc_now())  # an unapproved TSA refused as `tsa use` does
     after.save(directory)
     for name in changes:
         old, new = getattr(before, name), getattr(after, name)
@@ -360,6 +362,8 @@ def _add_tracker() -> None:
     """``gateway tracker ...`` (the data tracker, issue 20) and ``gateway anchor ...`` live in subrooms."""
     from gateway.cli.anchor import anchor_group
     from gateway.cli.tracker import tracker_group
+    from gateway.cli.tsa import tsa_group
+    gateway_group.add_command(tsa_group)  # sild gateway tsa ... (recorded in the audit log below)
     gateway_group.add_command(anchor_group)
     gateway_group.add_command(tracker_group)
 

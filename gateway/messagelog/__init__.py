@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from ._log import MessageLog
     from ._records import Attachment, LogEntry, MessageLogConfig, RecordNotFound, TimestampingOverdue
     from ._search import RecordSummary, search_records
-    from ._timestamper import Timestamper, evidence_stamper
+    from ._timestamper import STATE_TSA_FAILURE, STATE_TSA_SUCCESS, Timestamper, evidence_stamper
+    from ._tsachoice import FailoverStamper, TsaNotApproved, choose_tsas, failover_stamper
 
 __all__ = [
     "AnchoredEvidence",
@@ -36,6 +37,7 @@ __all__ = [
     "BodyLogging",
     "CommitLock",
     "EvidenceChainBroken",
+    "FailoverStamper",
     "LogEntry",
     "MessageLog",
     "MessageLogConfig",
@@ -43,15 +45,20 @@ __all__ = [
     "RecordNotFound",
     "RecordSummary",
     "SAFETY_NET_PAGES",
+    "STATE_TSA_FAILURE",
+    "STATE_TSA_SUCCESS",
     "Timestamper",
     "TimestampingOverdue",
+    "TsaNotApproved",
     "WalCheckpointer",
     "anchored_check",
     "archive_files",
     "archive_sequence",
     "check_archives",
+    "choose_tsas",
     "evidence_stamper",
     "export_exchange",
+    "failover_stamper",
     "search_records",
     "verify_archive_chain",
     "verify_with_anchors",
@@ -60,6 +67,7 @@ __all__ = [
 __getattr__, __dir__ = attach(__name__, {
     "AnchoredEvidence": "._anchored",
     "EvidenceChainBroken": "._anchored",
+    "FailoverStamper": "._tsachoice",
     "anchored_check": "._anchored",
     "verify_with_anchors": "._anchored",
     "ArchiveChainBroken": "._archive_check",
@@ -77,14 +85,19 @@ __getattr__, __dir__ = attach(__name__, {
     "RecordNotFound": "._records",
     "RecordSummary": "._search",
     "SAFETY_NET_PAGES": "._checkpoint",
+    "STATE_TSA_FAILURE": "._timestamper",
+    "STATE_TSA_SUCCESS": "._timestamper",
     "Timestamper": "._timestamper",
     "TimestampingOverdue": "._records",
+    "TsaNotApproved": "._tsachoice",
     "WalCheckpointer": "._checkpoint",
     "archive_files": "._archive_check",
     "archive_sequence": "._archive_check",
     "check_archives": "._archive_check",
+    "choose_tsas": "._tsachoice",
     "evidence_stamper": "._timestamper",
     "export_exchange": "._export",
+    "failover_stamper": "._tsachoice",
     "search_records": "._search",
     "verify_archive_chain": "._archive",
 })

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
@@ -50,6 +51,10 @@ log = logging.getLogger(__name__)
 # ids may be committed out of order on PostgreSQL for a moment; there the floor trails by
 # this much (SQLite has one writer at a time, so its ids become visible in order)
 FLOOR_GRACE = dt.timedelta(minutes=2)
+#: ``ml_state`` key prefixes of each TSA's last success and last failure, the TSA's URL following
+#: (written from a failover stamper's outcomes, :mod:`gateway.messagelog._tsachoice`)
+STATE_TSA_SUCCESS = "ts_tsa_ok:"
+STATE_TSA_FAILURE = "ts_tsa_error:"
 
 
 class TimestampingFailed(MessageLogError):
@@ -109,6 +114,7 @@ class Timestamper:
         batch_size: int = 5000,
         link_chunk: int = 64,
         clock: Callable[[], dt.datetime] | None = None,
+        lock: Any = None,
     ) -> None:
         if batch_size < 1 or link_chunk < 1:
             raise ValueError("batch size and link chunk must be positive")
@@ -117,6 +123,9 @@ class Timestamper:
         self.batch_size = batch_size
         self.link_chunk = link_chunk
         self.clock = clock or log_.clock
+        # shared by the node's timestampers (the job's and an operator's "run now"): two runs at
+        # once would read the same unstamped records and link them twice
+        self.lock = lock if lock is not None else threading.Lock()
 
     def _candidates(self, at: dt.datetime) -> tuple[list[tuple[int, bytes]], int]:
         """(record id, signature XML) of unstamped records, oldest first, and the floor that
@@ -164,10 +173,12 @@ class Timestamper:
                 raise TimestampingFailed("the stamper returned a different number of hash chains than records")
             signatures = list(stamp.signatures) or [None] * len(candidates)
         except Exception as exc:
+            self._record_tsas()
             self._record_failure(at, exc)
             if isinstance(exc, SildError):
                 raise
             raise TimestampingFailed(f"timestamping failed: {exc.__class__.__name__}: {exc}") from exc
+        self._record_tsas()
         links = [(rid, chain, sig) for (rid, _), chain, sig in zip(candidates, stamp.hash_chains, signatures)]
         chunks = [links[i:i + self.link_chunk] for i in range(0, len(links), self.link_chunk)]
         ts_id: int | None = None
@@ -194,18 +205,34 @@ class Timestamper:
         return len(candidates)
 
     def run_all(self, at: dt.datetime | None = None) -> int:
-        """Stamp until nothing is left (used at start-up and by tests)."""
+        """Stamp until nothing is left (the scheduled job, an operator's run now, tests)."""
         total = 0
-        while True:
-            n = self.run_once(at)
-            total += n
-            if n < self.batch_size:
-                return total
+        with self.lock:
+            while True:
+                n = self.run_once(at)
+                total += n
+                if n < self.batch_size:
+                    return total
 
     def _record_success(self, at: dt.datetime, _unused: object) -> None:
         with self.log.commit_lock.begin() as conn:
             self._put_state(conn, {STATE_LAST_SUCCESS: at.isoformat()}, delete=[STATE_FIRST_FAILURE, STATE_LAST_ERROR])
         self.log.invalidate_state()
+
+    def _record_tsas(self) -> None:
+        """Each TSA's outcome in the last attempt (a failover stamper keeps them) into ``ml_state``.
+
+        Why in the log: the diagnostics and ``GET /api/v1/timestamping-services`` read
+        it from there in any process, as they read the last success and error.
+        """
+        outcomes = getattr(self.stamper, "outcomes", None)
+        if not outcomes:
+            return
+        with self.log.commit_lock.begin() as conn:
+            for url, (when, error) in outcomes.items():
+                key = (STATE_TSA_FAILURE if error else STATE_TSA_SUCCESS) + url
+                value = when.isoformat() + (f" {error}" if error else "")
+                self._put_state(conn, {key[:100]: value[:1000]})
 
     def _record_failure(self, at: dt.datetime, exc: BaseException) -> None:
         log.warning("message log: timestamping failed: %s", exc)

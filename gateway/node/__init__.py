@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ._node import GatewayNode, PolicyCache
     from ._shared import SharedFiles, soft_key_notice
     from ._status import gateway_status, refresh_own_ocsp, status_lines
+    from ._tsas import check_timestamping_change, choose_timestamping_services, timestamping_services
     from ._workers import parse_listen, sild_command
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "GatewayNode",
     "HealthApp",
     "PolicyCache",
+    "check_timestamping_change",
+    "choose_timestamping_services",
     "clear_drain",
     "cluster_config",
     "drain_status",
@@ -47,6 +50,7 @@ __all__ = [
     "sild_command",
     "soft_key_notice",
     "status_lines",
+    "timestamping_services",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
@@ -59,6 +63,8 @@ __getattr__, __dir__ = attach(__name__, {
     "GatewayNode": "._node",
     "HealthApp": "._healthport",
     "PolicyCache": "._node",
+    "check_timestamping_change": "._tsas",
+    "choose_timestamping_services": "._tsas",
     "clear_drain": "._drain",
     "cluster_config": "._haproxy",
     "drain_status": "._drain",
@@ -72,4 +78,5 @@ __getattr__, __dir__ = attach(__name__, {
     "sild_command": "._workers",
     "soft_key_notice": "._shared",
     "status_lines": "._status",
+    "timestamping_services": "._tsas",
 })

@@ -76,11 +76,14 @@ def _signed_by(sid: Any, cert_der: bytes) -> bool:
         return False
 
 
-def tsa_status(messagelog: Any, own: Any) -> list[dict[str, Any]]:
-    """Per approved TSA of the own instance: its URL, whether it is in use, its last timestamp."""
+def tsa_status(messagelog: Any, own: Any, chosen: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Per approved TSA of the own instance: its URL, whether it is in use and in which place
+    (``chosen``: the setting ``timestamping_services``), its last timestamp, and the last
+    success and failure of the timestamper's attempts with it."""
     from sqlalchemy import select
 
     from gateway.db import schema as m
+    from gateway.messagelog import STATE_TSA_FAILURE, STATE_TSA_SUCCESS, choose_tsas
 
     tsas = list(getattr(own, "approved_tsas", ()) if own is not None else ())
     if not tsas:
@@ -96,9 +99,22 @@ def tsa_status(messagelog: Any, own: Any) -> list[dict[str, Any]]:
                 last[index] = stamped_at
         if len(last) == len(tsas):
             break
-    # the timestamping job asks the first approved TSA (gateway.node._jobs)
-    return [{"name": tsa.name, "url": tsa.url, "in_use": index == 0,
-             "last_timestamp": _iso(_aware(last.get(index)))} for index, tsa in enumerate(tsas)]
+    with messagelog.engine.connect() as conn:
+        state = dict(conn.execute(select(m.LogState.key, m.LogState.value)
+                                  .where(m.LogState.key.like("ts_tsa_%"))).all())
+    # the timestamping job asks the chosen ones in this order (gateway.node._jobs)
+    order = [t.url for t in choose_tsas(tsas, chosen, strict=False)]
+    out = []
+    for index, tsa in enumerate(tsas):
+        # keys as the timestamper writes them: at most the column's 100 characters
+        ok, failure = state.get((STATE_TSA_SUCCESS + tsa.url)[:100]), state.get((STATE_TSA_FAILURE + tsa.url)[:100])
+        out.append({"name": tsa.name, "url": tsa.url, "in_use": tsa.url in order,
+                    "order": order.index(tsa.url) + 1 if tsa.url in order else None,
+                    "last_timestamp": _iso(_aware(last.get(index))),
+                    "last_success": ok.split(" ", 1)[0] if ok else None,
+                    "last_failure": failure.split(" ", 1)[0] if failure else None,
+                    "last_error": failure.split(" ", 1)[1] if failure and " " in failure else None})
+    return out
 
 
 def _database_bytes(engine: Any) -> int | None:
@@ -248,7 +264,10 @@ def health_lines(report: Mapping[str, Any]) -> list[str]:
     else:
         lines.append("  maintenance mode: off")
     for tsa in (report.get("timestamping") or {}).get("tsas", ()):
-        used = "in use" if tsa.get("in_use") else "standby"
+        # the first asked is in use; the others chosen are asked in turn when it fails
+        order = tsa.get("order")
+        used = "in use" if order == 1 or (order is None and tsa.get("in_use")) else \
+            f"fallover #{order - 1}" if order else "not chosen"
         last = str(tsa["last_timestamp"]).replace("T", " ") if tsa.get("last_timestamp") else "none recently"
         lines.append(f"  TSA {tsa['name']} ({tsa['url']}, {used}): last timestamp {last}")
     mlog = report.get("message_log")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
+import threading
 from pathlib import Path
 from typing import Any, Mapping, Self
 
@@ -53,7 +54,8 @@ class NodeJobs(NodePorts):
     _worker_count: int
     _scheduler: Any
     _is_worker: bool
-    _tsa_in_use: tuple[str, bytes] | None = None  # the TSA the timestamping job stamps with
+    _stamp_lock: threading.Lock | None = None  # one timestamping run at a time (job or run now)
+    _tsa_in_use: tuple[tuple[str, bytes], ...] | None = None  # the TSAs the timestamping job stamps with, in order
 
     def refresh_conf(self) -> None:
         if self.conf_store is not None and hasattr(self.conf_store, "refresh"):
@@ -62,31 +64,39 @@ class NodeJobs(NodePorts):
         self._follow_tsa()
 
     def _follow_tsa(self) -> None:
-        """The configuration approves another TSA than the one in use: the timestamping job moves to it.
+        """The TSAs to stamp with changed (configuration or ``timestamping_services``): the job moves to them.
 
-        Why: the job is made at start with the first approved TSA; an authority that
-        replaces its TSA would otherwise leave the node stamping (and failing) against
-        the old one until a restart.
+        Why: the job is made at start with the chosen approved TSAs; an authority that
+        replaces its TSA, or an operator who chooses others (``sild gateway tsa use``),
+        would otherwise leave the node stamping with the old ones until a restart.
         """
         sched = getattr(self, "_scheduler", None)
-        if sched is None or getattr(self, "_is_worker", False) or self._approved_tsa() == self._tsa_in_use:
+        if sched is None or getattr(self, "_is_worker", False) or self._chosen_tsas() == self._tsa_in_use:
             return
         stamper = self._timestamper()
         if stamper is not None:
             stamper.schedule(sched, interval_seconds=self.settings.timestamp_interval_seconds)  # replaces the job
-            log.info("timestamping now with %s", self._tsa_in_use[0] if self._tsa_in_use else None)
+            log.info("timestamping now with %s", ", ".join(url for url, _ in self._tsa_in_use or ()))
         elif sched.get_job("messagelog-timestamping") is not None:
             sched.remove_job("messagelog-timestamping")
 
-    def _approved_tsa(self) -> tuple[str, bytes] | None:
-        """(URL, certificate) of the TSA the node stamps with: the first one its instance approves."""
-        from trust.pki import cert_der
+    def _approved_tsas(self) -> list[Any] | None:
+        """The TSAs to stamp with, in order of use (``timestamping_services`` among the approved); None: no configuration."""
+        from gateway.messagelog import choose_tsas
 
         try:
             tsas = self.policy_for(self.settings.instance, self.clock()).tsas
         except Exception:  # noqa: BLE001 - no valid configuration: nothing to stamp with
             return None
-        return (tsas[0].url, cert_der(tsas[0].cert)) if tsas else None
+        # lenient: a TSA the configuration withdrew since it was chosen is skipped, not fatal
+        return choose_tsas(tsas, self.settings.timestamping_services, strict=False)
+
+    def _chosen_tsas(self) -> tuple[tuple[str, bytes], ...] | None:
+        """(URL, certificate) of each TSA the node stamps with, in order: what the job was built with."""
+        from trust.pki import cert_der
+
+        tsas = self._approved_tsas()
+        return None if tsas is None else tuple((t.url, cert_der(t.cert)) for t in tsas)
 
     def observe_conf(self, report: Any) -> None:
         """A configuration refresh in the metrics: expiry per instance, refused rollbacks."""
@@ -152,25 +162,67 @@ class NodeJobs(NodePorts):
         self.opmonitor.schedule(sched)
 
     def _timestamper(self) -> Any:
+        """A timestamper over the chosen TSAs, asked in order (:class:`gateway.messagelog.FailoverStamper`)."""
         from trust.evidence import TimestampClient
 
-        from gateway.messagelog import Timestamper, evidence_stamper
+        from gateway.messagelog import Timestamper, evidence_stamper, failover_stamper
 
-        try:
-            policy = self.policy_for(self.settings.instance, self.clock())
-        except Exception:  # noqa: BLE001
+        tsas = self._approved_tsas()
+        self._tsa_in_use = self._chosen_tsas()
+        if tsas is None:
             return None
-        self._tsa_in_use = self._approved_tsa()
-        if not policy.tsas:
+        if not tsas and not self.settings.timestamping_services:
             log.warning("no approved TSA in the configuration: messages will not be timestamped")
             return None
-        tsa = policy.tsas[0]
-        self._tsa_client = TimestampClient(tsa.url, [tsa.cert])
-        return Timestamper(self.messagelog, evidence_stamper(self._tsa_client), clock=self.clock)
+        # none of the chosen ones approved: a stamper that fails each run, so the diagnostics show it
+        if getattr(self, "_stamp_lock", None) is None:
+            self._stamp_lock = threading.Lock()
+        return Timestamper(self.messagelog, failover_stamper(
+            tsas, lambda tsa: evidence_stamper(TimestampClient(tsa.url, [tsa.cert]))), clock=self.clock,
+            lock=self._stamp_lock)
 
     def timestamp_now(self) -> int:
+        return int(self.timestamp_run()["stamped"])
+
+    def timestamp_run(self) -> dict[str, Any]:
+        """Stamp the waiting records now (``POST /api/v1/timestamping/run``): how many, and by which TSA.
+
+        A failure of every chosen TSA raises :class:`gateway.messagelog.TimestampingFailed` (recorded in the log).
+        """
+        kept = self._tsa_in_use
         stamper = self._timestamper()
-        return int(stamper.run_all()) if stamper is not None else 0
+        # what the scheduled job stamps with: a run now must not hide a change from _follow_tsa
+        self._tsa_in_use = kept
+        if stamper is None:
+            return {"stamped": 0, "tsa": None, "attempts": {}}
+        stamped = int(stamper.run_all())
+        outcomes = stamper.stamper.outcomes
+        return {"stamped": stamped, "tsa": stamper.stamper.last_used if stamped else None,
+                "attempts": {url: error or "ok" for url, (_, error) in outcomes.items()}}
+
+    def _held_confs(self) -> Any:
+        """The configurations this node holds in memory (given from elsewhere), as its status reads them."""
+        source = getattr(self, "conf_source", None)
+        return source() if source is not None else None
+
+    def tsa_services(self) -> dict[str, Any]:
+        """The approved TSAs, the chosen ones and each one's state (``GET /api/v1/timestamping-services``)."""
+        from ._tsas import timestamping_services
+
+        return timestamping_services(self.directory, self.clock(), self.messagelog, self._held_confs())
+
+    def choose_tsas(self, chosen: list[str]) -> dict[str, Any]:
+        """Choose the TSAs to stamp with, in order (``PUT``): checked, written, followed at the next live check."""
+        from ._tsas import choose_timestamping_services
+
+        choose_timestamping_services(self.directory, chosen, self.clock(), self._held_confs())
+        return self.tsa_services()
+
+    def check_settings(self, changes: dict[str, Any]) -> None:
+        """``PATCH /api/v1/settings`` refuses a TSA the held configuration does not approve."""
+        from ._tsas import check_timestamping_change
+
+        check_timestamping_change(self.directory, changes, self.clock(), self._held_confs())
 
     def _start_workers(self, count: int) -> None:
         from ._workers import WorkerPool

@@ -12,7 +12,8 @@ at cheap fingerprints of what they read at start (one ``stat`` each: ``gateway.j
 only what changed:
 
 * settings: the live ones (``allowed_federations``, the job intervals,
-  ``public_address``, ``registration``, the body-logging switches, and ``server`` when only its owner changed:
+  ``public_address``, ``registration``, the body-logging switches, ``timestamping_services``, and ``server``
+  when only its owner changed:
   ``sild gateway owner apply``) are taken over; one that fixes what the
   process bound or opened at start (ports, listen addresses, worker count,
   databases) is logged as taking effect at the next restart
@@ -139,6 +140,8 @@ class NodeLive(NodeJobs):
         body = ("message_body_logging", "message_body_logging_remote_overrides")
         if any(getattr(before, name) != getattr(live, name) for name in body):
             self._follow_body_logging(live)
+        if before.timestamping_services != live.timestamping_services:
+            self._follow_tsa()  # the timestamping job asks the newly chosen TSAs from its next run
 
     def _follow_body_logging(self, settings: NodeSettings) -> None:
         """The global body-logging switch and the remote list: the message log's next record follows them.

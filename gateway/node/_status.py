@@ -200,7 +200,8 @@ def gateway_status(directory: Path, at: dt.datetime, *, confs: Mapping[str, Any]
             from gateway.messagelog import MessageLog
 
             messagelog = MessageLog(open_engine(settings.messagelog_database(directory)))
-        out["timestamping"] = _timestamping(messagelog, own, at, tsas=not for_traffic)
+        out["timestamping"] = _timestamping(messagelog, own, at, tsas=not for_traffic,
+                                            chosen=settings.timestamping_services)
         if not for_traffic:
             out["message_log"] = messagelog_figures(messagelog)
     except Exception as exc:  # noqa: BLE001 - status must report, not fail
@@ -214,12 +215,13 @@ def gateway_status(directory: Path, at: dt.datetime, *, confs: Mapping[str, Any]
     return out
 
 
-def _timestamping(messagelog: Any, own: Any, at: dt.datetime, *, tsas: bool = True) -> dict[str, Any]:
+def _timestamping(messagelog: Any, own: Any, at: dt.datetime, *, tsas: bool = True,
+                  chosen: tuple[str, ...] = ()) -> dict[str, Any]:
     """The message log's timestamping state, the age of its oldest unstamped record and each TSA's last stamp."""
     state = dict(messagelog.status(at))
     oldest = _parse(state.get("oldest_unstamped_record"))
     state["oldest_unstamped_age_seconds"] = max(0, int((at - oldest).total_seconds())) if oldest else None
-    state["tsas"] = tsa_status(messagelog, own) if tsas else []
+    state["tsas"] = tsa_status(messagelog, own, chosen) if tsas else []
     return state
 
 

@@ -1,5 +1,5 @@
 """The gateway's upkeep over the admin API: diagnostics, the anchor, backups, API keys, the admin port's TLS,
-draining the node and the bundle a new node of its cluster joins with.
+draining the node, the bundle a new node of its cluster joins with, and the timestamping services.
 
 These operations concern the node as a whole (its files, its certificates, its health)
 rather than one resource of the server configuration, so they sit in their own room
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._backup import backup_blueprint
     from ._cluster import cluster_blueprint
     from ._status import status_blueprint
+    from ._tsa import tsa_blueprint
     from ._tls import admin_client_context, admin_ssl_context, admin_tls_files, admin_url, ensure_admin_tls
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "cluster_blueprint",
     "ensure_admin_tls",
     "status_blueprint",
+    "tsa_blueprint",
 ]
 
 __getattr__, __dir__ = attach(__name__, {
@@ -45,4 +47,5 @@ __getattr__, __dir__ = attach(__name__, {
     "cluster_blueprint": "._cluster",
     "ensure_admin_tls": "._tls",
     "status_blueprint": "._status",
+    "tsa_blueprint": "._tsa",
 })

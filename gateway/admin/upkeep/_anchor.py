@@ -25,6 +25,7 @@ from flask import Blueprint, jsonify, request
 
 from federation.anchor import load_anchor
 from federation.model import AnchorInvalid
+from trust.errors import SildError
 from trust.infra import utc_now
 
 from gateway.conf import install_anchor
@@ -81,6 +82,11 @@ def anchor_blueprint(config: AdminConfig) -> Blueprint:
             after = with_changes(before, changes)
         except SetupError as exc:
             raise ApiError(400, exc.code, exc.message) from exc
+        if config.timestamping is not None:  # a TSA the configuration does not approve, as PUT refuses it
+            try:
+                config.timestamping.check_settings(changes)
+            except SildError as exc:
+                raise ApiError(422, exc.code, exc.message) from exc
         after.save(directory())
         return jsonify(settings=settings_json(after), changed=sorted(changes),
                        restart_required=restart_only(before, after))

@@ -391,6 +391,31 @@ def test_an_owner_change_through_the_api_is_served_without_a_restart(sandbox: di
             "the running node serving as the new owner")
 
 
+def test_timestamping_services_are_chosen_on_the_running_gateway(tax: Gateway, tmp_path: Path) -> None:
+    """The sandbox's approved TSA listed by the CLI and the API, chosen by URL (an unapproved one refused), the
+    waiting records stamped now by it through the running node; back to every approved TSA."""
+    d = str(tax.directory)
+    listed = tax.call("GET", "/api/v1/timestamping-services").json()
+    assert listed["all_approved"] is True and len(listed["services"]) >= 1, listed
+    url = listed["services"][0]["url"]
+    assert f"{url}  (in use, #1)" in _sild("gateway", "tsa", "list", d).stdout
+    refused = _sild("gateway", "tsa", "use", d, "http://127.0.0.1:1/not-approved", ok=False)
+    assert "is not a TSA approved in the global configuration" in refused.stderr
+    assert "timestamping with " + url in _sild("gateway", "tsa", "use", d, listed["services"][0]["name"]).stdout
+    assert tax.call("GET", "/api/v1/settings").json()["timestamping_services"] == [url]
+    assert _ask_vero(tax)[0] == 200
+    key = tmp_path / "key"
+    key.write_text(tax.api.headers["Authorization"].removeprefix("Bearer "))  # the operator's admin key
+    ran = _sild("gateway", "tsa", "run", d, "--key-file", str(key), "--json")
+    outcome = json.loads(ran.stdout)
+    assert outcome["tsa"] in (url, None) and (outcome["stamped"] == 0 or outcome["attempts"] == {url: "ok"}), outcome
+    assert tax.call("GET", "/api/v1/diagnostics").json()["message_log"]["unstamped"] == 0  # nothing left waiting
+    back = tax.call("PUT", "/api/v1/timestamping-services", json=[])
+    assert back.status_code == 200 and back.json()["chosen"] == [], back.text
+    operations = [e["operation"] for e in tax.call("GET", "/api/v1/audit", params={"limit": 50}).json()["entries"]]
+    assert {"gateway tsa use", "POST /api/v1/timestamping/run", "PUT /api/v1/timestamping-services"} <= set(operations)
+
+
 def test_the_audit_log_names_the_key_and_keeps_no_pin(tax: Gateway) -> None:
     """Last in this module: the calls of the tests above are on record under the CLI-made key's label."""
     entries = tax.call("GET", "/api/v1/audit", params={"limit": 500}).json()["entries"]

@@ -243,11 +243,49 @@ def test_a_tsa_replaced_in_the_configuration_moves_the_timestamping_job(tmp_path
         assert sched.get_job("messagelog-timestamping") is first  # the same TSA: the job stays
         tsas[0] = tsa("new")
         node.refresh_conf()
-        assert node._tsa_in_use[0] == "http://127.0.0.1:9/new"
+        assert node._tsa_in_use[0][0] == "http://127.0.0.1:9/new"
         assert sched.get_job("messagelog-timestamping") is not first
         tsas.clear()
         node.refresh_conf()
         assert sched.get_job("messagelog-timestamping") is None  # no approved TSA: nothing to stamp with
+    finally:
+        sched.shutdown(wait=False)
+
+
+def test_a_changed_choice_of_tsas_moves_the_timestamping_job_live(tmp_path: Path) -> None:
+    """``timestamping_services`` changed beside the running node (``sild gateway tsa use``, the API): at its
+    next check the job stamps with the chosen TSAs in the chosen order; no restart."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from trust.pki import ApprovedTsa
+
+    def tsa(name: str) -> Any:
+        return ApprovedTsa(name, f"http://127.0.0.1:9/{name}", pki.self_signed(pki.new_key(), pki.name(CN=name), **VALID))
+
+    tsas = [tsa("one"), tsa("two")]
+    sched = BackgroundScheduler()
+    sched.start(paused=True)
+    try:
+        gdir = _gateway_dir(tmp_path)
+        node = _Stamping(gdir, tsas, sched)
+        node._start_following()
+        node._timestamper().schedule(sched, interval_seconds=60)  # as at start: every approved TSA, in order
+        assert [url for url, _ in node._tsa_in_use] == [tsas[0].url, tsas[1].url]
+        first = sched.get_job("messagelog-timestamping")
+        data = json.loads((gdir / "gateway.json").read_text())
+        data["timestamping_services"] = ["two", tsas[0].url]
+        (gdir / "gateway.json").write_text(json.dumps(data))
+        assert "settings" in node.follow_changes()
+        assert [url for url, _ in node._tsa_in_use] == [tsas[1].url, tsas[0].url]
+        assert sched.get_job("messagelog-timestamping") is not first
+        assert node._timestamper().stamper.urls == [tsas[1].url, tsas[0].url]  # asked in this order
+        moved = sched.get_job("messagelog-timestamping")
+        tsas[1] = tsa("three")  # the authority replaced one; an operator's run now comes before the next download
+        with pytest.raises(AttributeError):
+            node.timestamp_run()  # this stand-in's log cannot be read: the run stops after choosing its TSAs
+        node.refresh_conf()
+        assert sched.get_job("messagelog-timestamping") is not moved  # the job still moved to the new TSA
+        assert [url for url, _ in node._tsa_in_use] == [tsas[0].url]  # "two" withdrawn: skipped
     finally:
         sched.shutdown(wait=False)
 
