@@ -52,7 +52,9 @@ def test_client_lifecycle_requests_reach_the_officer_and_take_effect(sandbox: An
     ee = sandbox["instances"]["EE"]
     central, url = ee["central_dir"], ee["central_url"]
     key = _sild("central", "apikey", "create", central, "--name", "officer", "--role", "registration-officer").stdout
-    api = httpx.Client(base_url=url, headers={"X-API-Key": key.strip()}, timeout=30, trust_env=False)
+    # the management API on its own HTTPS port (the sandbox serves the authority's UI there)
+    api = httpx.Client(base_url=ee["api_url"], headers={"X-API-Key": key.strip()}, timeout=30, trust_env=False,
+                       verify=ssl.create_default_context(cafile=ee["api_cert_file"]))
 
     def gateways() -> dict[str, Any]:
         return {g["id"]: g for g in api.get("/api/v1/gateways").json()}

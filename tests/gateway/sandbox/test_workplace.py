@@ -79,6 +79,40 @@ def test_every_gateways_admin_api_answers_the_key_up_printed(sandbox):
     assert oct(Path(gateway["admin_key_file"]).stat().st_mode & 0o777) == "0o600"
 
 
+def _ui_login(ui_url: str, cert_file: str, user: str, password: str) -> tuple[httpx.Response, httpx.Response]:
+    """Sign in as a browser would (the login form's CSRF token, its cookie kept over HTTPS);
+    returns the login's answer and the UI's front page read in the same session."""
+    verify = ssl.create_default_context(cafile=cert_file)
+    with httpx.Client(verify=verify, timeout=60, trust_env=False) as client:
+        form = client.get(ui_url + "login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert form.status_code == 200 and token, form.text[:500]
+        answer = client.post(ui_url + "login", data={"username": user, "password": password,
+                                                     "csrf_token": token.group(1)})
+        return answer, client.get(ui_url, follow_redirects=True)
+
+
+def test_up_prints_each_ui_with_a_sandbox_user_whose_password_signs_in(sandbox):
+    root, printed = sandbox
+    state = _state(root)
+    login = re.search(r"UI login \(every UI above; self-signed certificates\): user (\S+)  password (\S+)", printed)
+    assert login, printed
+    user, password = login.groups()
+    assert (user, password) == (state["ui"]["user"], state["ui"]["password"]) and user == "sandbox-admin"
+    assert len(password) >= 12
+    gateway = _gateway(root, TAX_GW)
+    authority = state["instances"]["EE"]
+    assert f"admin UI {gateway['ui_url']}" in printed and gateway["ui_url"] == gateway["admin_url"] + "/ui/"
+    assert f"EE: authority UI {authority['ui_url']}  (management API {authority['api_url']})" in printed
+    assert authority["ui_url"].startswith("https://127.0.0.1:")
+    for url, cert in ((gateway["ui_url"], gateway["admin_cert_file"]), (authority["ui_url"], authority["api_cert_file"])):
+        answer, front = _ui_login(url, cert, user, password)
+        assert answer.status_code in (302, 303), (url, answer.status_code, answer.text[:500])
+        assert front.status_code == 200 and "Signed in as <strong>sandbox-admin</strong>" in front.text, url
+        refused, front = _ui_login(url, cert, user, "not-the-" + password)  # the password is what signs in
+        assert refused.status_code != 303 and "Signed in as" not in front.text, url
+
+
 @pytest.mark.parametrize(("provider", "code", "path", "client"), [
     ("FI/GOV/0245437-2/vero", "income", "/rest/income", TAX),
     ("FI/GOV/0242431-1/dvv", "residents", "/residents", TAX),
