@@ -122,7 +122,7 @@ def _up(root: Path, timeout: float, workers: int = 1, nodes: int = 1) -> dict[st
     db = clustered.start_database(root, _free_port, _wait, timeout, ["serverconf"] + [
         f"messagelog_node{i}" for i in range(1, nodes + 1)]) if nodes > 1 else None
     cas = _start_trust_services(root, inst, now, env)
-    gws = _make_gateways(root, cas, now, workers)
+    gws = _make_gateways(root, cas, now, workers, inst)
     cluster = clustered.make_nodes(root, gws[clustered.CLUSTER_GATEWAY], nodes, db, _free_port, PIN) if db else None
     _start_authorities(root, inst, cas, gws, now, env)
     for i in INSTANCES:
@@ -160,8 +160,10 @@ def _start_trust_services(
     return cas
 
 
-def _make_gateways(root: Path, cas: dict[str, Any], now: dt.datetime, workers: int) -> dict[str, dict[str, Any]]:
-    """Every gateway's directory: keys, CSRs, and the certificates its instance's CA issues."""
+def _make_gateways(root: Path, cas: dict[str, Any], now: dt.datetime, workers: int,
+                   inst: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every gateway's directory: keys, CSRs, the certificates its instance's CA issues, and
+    its authority's URL (where a client registered from the admin API or UI is sent)."""
     gws: dict[str, dict[str, Any]] = {}
     for text, clients in GATEWAYS.items():
         sid = parse_server(text)
@@ -171,7 +173,7 @@ def _make_gateways(root: Path, cas: dict[str, Any], now: dt.datetime, workers: i
         init_gateway(gdir, anchor=None, server=text, pin=PIN, key_type=KeyType.EC_P256, settings={
             "is_port": is_port, "peer_port": port, "public_address": f"127.0.0.1:{port}", "admin_port": admin_port,
             "allowed_federations": tuple(others), "conf_interval_seconds": 5, "timestamp_interval_seconds": 5,
-            "workers": workers})
+            "workers": workers, "registration": {"authority": f"http://127.0.0.1:{inst[sid.instance]['central_port']}"}})
         (gdir / "token.pin").write_text(PIN)
         ca = cas[sid.instance]
         issued = [ca.issue_auth(sid, now=now, csr=(gdir / "csr" / "auth.csr.pem").read_bytes()),

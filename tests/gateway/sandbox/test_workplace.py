@@ -113,6 +113,66 @@ def test_up_prints_each_ui_with_a_sandbox_user_whose_password_signs_in(sandbox):
         assert refused.status_code != 303 and "Signed in as" not in front.text, url
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _signed_in(browser, ui_url: str, login: dict) -> object:
+    """A fresh browser context signed in to the UI at ``ui_url`` with the sandbox's login."""
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the UIs' script asks before some actions
+    page.goto(ui_url)
+    page.get_by_label("User name").fill(login["user"])
+    page.get_by_label("Password").fill(login["password"])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(ui_url)
+    return page
+
+
+def test_a_client_registered_in_the_gateway_ui_is_approved_in_the_authority_ui_and_shown_registered(sandbox):
+    """The cross-role flow of the two UIs in a real browser: the gateway's registration officer
+    adds and registers a client, the authority's approves the signed request, and the gateway's
+    UI shows the client registered once its configuration lists it."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"the UIs' browser tests need Chromium ({CHROMIUM}; `make tools` installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the UIs' browser tests need playwright")
+    root, _ = sandbox
+    state = _state(root)
+    gateway, authority, client = _gateway(root, TAX_GW), state["instances"]["EE"], "EE/GOV/70000001/uiclient"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            gw = _signed_in(browser, gateway["ui_url"], state["ui"])
+            gw.goto(gateway["ui_url"] + "clients")
+            gw.get_by_label("Client identifier").fill(client)
+            gw.get_by_role("button", name="Add client").click()
+            assert f"Client {client} added" in gw.inner_text(".notice")
+            gw.locator("tr", has_text=client).get_by_role("button", name="Register").click()
+            assert "sent to the authority" in gw.inner_text(".notice")
+            assert "REGISTRATION_IN_PROGRESS" in gw.locator("tr", has_text=client).inner_text()
+
+            central = _signed_in(browser, authority["ui_url"], state["ui"])
+            central.goto(authority["ui_url"] + "requests")
+            central.locator("tr", has_text=client).get_by_role("link", name=re.compile("^Request ")).click()
+            assert "Verified" in central.inner_text("#signatures-verified")
+            central.fill("#f-comment", "approved in the authority's UI")
+            central.click("button:has-text('Approve')")
+            assert f"approved by {state['ui']['user']}" in central.inner_text("#request-status")
+
+            deadline = time.monotonic() + 180  # the authority publishes, then the gateway downloads
+            while True:
+                gw.goto(gateway["ui_url"] + "clients")
+                gw.get_by_role("button", name="Check the authority's decisions").click()
+                row = gw.locator("tr", has_text=client).inner_text()
+                if "REGISTRATION_IN_PROGRESS" not in row:
+                    break
+                assert time.monotonic() < deadline, gw.inner_text(".notice")
+                time.sleep(2)
+            assert "REGISTERED" in row and f"{client}: registered" in gw.inner_text(".notice")
+        finally:
+            browser.close()
+
+
 @pytest.mark.parametrize(("provider", "code", "path", "client"), [
     ("FI/GOV/0245437-2/vero", "income", "/rest/income", TAX),
     ("FI/GOV/0242431-1/dvv", "residents", "/residents", TAX),
