@@ -63,8 +63,15 @@ def _describe(state: dict[str, Any]) -> None:
             click.echo(f"  {'':<24} admin API {gw['admin_url']}  key {secret}  (in {key})")
             if gw.get("admin_cert_file"):
                 click.echo(f"  {'':<24} admin API certificate (curl --cacert) {gw['admin_cert_file']}")
+        if gw.get("ui_url"):
+            click.echo(f"  {'':<24} admin UI {gw['ui_url']}")
     for inst, info in state["instances"].items():
         click.echo(f"  {inst}: authority {info['central_url']}, anchor SHA-224 {info['anchors']['internal_sha224']}")
+        if info.get("ui_url"):
+            click.echo(f"  {inst}: authority UI {info['ui_url']}  (management API {info['api_url']})")
+    if state.get("ui"):  # a sandbox built by an older sild has none
+        click.echo(f"UI login (every UI above; self-signed certificates): user {state['ui']['user']}  "
+                   f"password {state['ui']['password']}")
     click.echo(f"details: {root / 'sandbox.json'}")
     click.echo(f"restart a node after editing it: {sild_hint('sandbox', 'restart', root, 'NODE')}")
     click.echo(f"stop it: {sild_hint('sandbox', 'down', root)}")

@@ -83,6 +83,9 @@ def run_demo(*, keep: bool = False, directory: Path | None = None, console: Cons
                     stopped = down(root)
                     try:
                         console.line(f"Stopped {len(stopped)} processes; nothing is left running.")
+                        if not failed:  # the web UIs went with them; say how to keep them
+                            console.line("The web UIs stopped with them; this command leaves them running:")
+                            console.raw("  " + sild_hint("demo", "--keep"))
                         if created:
                             _remove_or_keep_for_logs(console, root, keep_logs=failed and not interrupted)
                     except OSError:
@@ -112,9 +115,24 @@ def _print_explore(console: Console, state: dict[str, Any], root: Path) -> None:
         console.line()
         for text in command:
             console.raw("  " + text)
+    _print_uis(console, state)
     console.line()
     console.line(f"Details: {root / 'sandbox.json'}")
     console.raw(f"Stop it: {sild_hint('sandbox', 'down', root)}")
+
+
+def _print_uis(console: Console, state: dict[str, Any]) -> None:
+    """Where to look in a browser: every gateway's and authority's admin web UI, and the
+    sandbox's login to them (its password made for this sandbox, in ``sandbox.json``)."""
+    if not state.get("ui"):
+        return
+    console.line()
+    console.line("Or look in a browser (self-signed certificates: accept them once). The admin web UIs:")
+    for gateway in state["gateways"]:
+        console.raw(f"  gateway {gateway['id']:<22} {gateway['ui_url']}")
+    for name, instance in state["instances"].items():
+        console.raw(f"  authority {name:<20} {instance['ui_url']}")
+    console.raw(f"Sign in as {state['ui']['user']}, password {state['ui']['password']}")
 
 
 def _remove_or_keep_for_logs(console: Console, root: Path, *, keep_logs: bool) -> None:

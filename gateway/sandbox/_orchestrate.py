@@ -15,6 +15,9 @@ recorded servers again (:mod:`._restart`); ``workers`` then stays as recorded in
 Every gateway's admin API is on, on loopback, with a key of role ``admin`` kept in
 its directory (``admin-api-key``): the sandbox is a place to work in. Every REST
 service is registered with its OpenAPI description, so ``getOpenAPI`` answers it.
+Each gateway's admin UI and each authority's UI (its management API on an HTTPS port
+of its own) has the user ``sandbox-admin`` with a password made per sandbox
+(:func:`._record.add_ui_users`).
 
 The layout under ``DIR``::
 
@@ -48,7 +51,7 @@ from gateway.sandbox import _cluster as clustered
 from gateway.sandbox import _processes as processes
 from gateway.settings import NodeSettings
 from ._hints import sild_hint
-from ._record import STATE_FILE, SandboxError, classify, record_setup
+from ._record import STATE_FILE, SandboxError, add_ui_users, classify, record_setup
 from ._restart import http_ok as _http_ok, ocsp_ready as _ocsp_ready, reachable as _reachable, wait as _wait
 from ._restart import start_again
 from ._topology import GATEWAYS, INSTANCES, MEMBER_NAMES, RIGHTS, SERVICES, SUBSYSTEM_NAMES, TRACKED
@@ -91,7 +94,7 @@ def up(root: Path | str, *, timeout: float = 90.0, owner_pid: int | None = None,
     try:
         if built:  # a sandbox stopped earlier: the same servers over the same data
             return start_again(root, timeout)
-        state = _up(root, timeout, workers, cluster)
+        state = add_ui_users(_up(root, timeout, workers, cluster))
         record_setup(root, state)
     except BaseException:
         processes.stop_all(root)
@@ -114,11 +117,12 @@ def _up(root: Path, timeout: float, workers: int = 1, nodes: int = 1) -> dict[st
     """The steps of :func:`up`, in order; each waits for what the next one needs."""
     now = utc_now()
     env = {"SILD_TOKEN_PIN": PIN}
-    inst: dict[str, dict[str, Any]] = {i: {"trust_port": _free_port(), "central_port": _free_port()} for i in INSTANCES}
+    inst: dict[str, dict[str, Any]] = {i: {"trust_port": _free_port(), "central_port": _free_port(),
+                                         "api_port": _free_port()} for i in INSTANCES}
     db = clustered.start_database(root, _free_port, _wait, timeout, ["serverconf"] + [
         f"messagelog_node{i}" for i in range(1, nodes + 1)]) if nodes > 1 else None
     cas = _start_trust_services(root, inst, now, env)
-    gws = _make_gateways(root, cas, now, workers)
+    gws = _make_gateways(root, cas, now, workers, inst)
     cluster = clustered.make_nodes(root, gws[clustered.CLUSTER_GATEWAY], nodes, db, _free_port, PIN) if db else None
     _start_authorities(root, inst, cas, gws, now, env)
     for i in INSTANCES:
@@ -156,8 +160,10 @@ def _start_trust_services(
     return cas
 
 
-def _make_gateways(root: Path, cas: dict[str, Any], now: dt.datetime, workers: int) -> dict[str, dict[str, Any]]:
-    """Every gateway's directory: keys, CSRs, and the certificates its instance's CA issues."""
+def _make_gateways(root: Path, cas: dict[str, Any], now: dt.datetime, workers: int,
+                   inst: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every gateway's directory: keys, CSRs, the certificates its instance's CA issues, and
+    its authority's URL (where a client registered from the admin API or UI is sent)."""
     gws: dict[str, dict[str, Any]] = {}
     for text, clients in GATEWAYS.items():
         sid = parse_server(text)
@@ -167,7 +173,7 @@ def _make_gateways(root: Path, cas: dict[str, Any], now: dt.datetime, workers: i
         init_gateway(gdir, anchor=None, server=text, pin=PIN, key_type=KeyType.EC_P256, settings={
             "is_port": is_port, "peer_port": port, "public_address": f"127.0.0.1:{port}", "admin_port": admin_port,
             "allowed_federations": tuple(others), "conf_interval_seconds": 5, "timestamp_interval_seconds": 5,
-            "workers": workers})
+            "workers": workers, "registration": {"authority": f"http://127.0.0.1:{inst[sid.instance]['central_port']}"}})
         (gdir / "token.pin").write_text(PIN)
         ca = cas[sid.instance]
         issued = [ca.issue_auth(sid, now=now, csr=(gdir / "csr" / "auth.csr.pem").read_bytes()),
@@ -206,7 +212,8 @@ def _start_authorities(
         finally:
             home.close()
         processes.spawn(root, f"central-{i}", processes.sild_command(
-            "central", "serve", str(cdir), "--port", str(inst[i]["central_port"]), "--check-interval", "1.0"), env=env)
+            "central", "serve", str(cdir), "--port", str(inst[i]["central_port"]), "--check-interval", "1.0",
+            "--api-port", str(inst[i]["api_port"])), env=env)  # HTTPS: the UI's session cookie is Secure
 
 
 def _fill_registry(reg: Any, instance: str, trust_url: str, ca: Any, gws: dict[str, dict[str, Any]]) -> None:
@@ -389,7 +396,8 @@ def _state(root: Path, inst: dict[str, dict[str, Any]], anchors: dict[str, dict[
         "directory": str(root),
         "created_at": utc_now().isoformat(),
         "instances": {i: {"trust_url": inst[i]["trust_url"], "central_url": inst[i]["central_url"],
-                          "central_dir": str(root / i / "central"), "anchors": anchors[i],
+                          "central_dir": str(root / i / "central"),
+                          "api_url": f"https://127.0.0.1:{inst[i]['api_port']}", "anchors": anchors[i],
                           "process": {"trust": f"trust-{i}", "central": f"central-{i}"}} for i in INSTANCES},
         "gateways": gateways,
         "services": services,

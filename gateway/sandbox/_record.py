@@ -7,11 +7,16 @@ serves it (arguments, added environment, its directory) plus the description tha
 ``sandbox.json`` repeats at every start. ``up`` on a directory with that record starts
 the same commands again over the same data; a directory without it that is not empty
 is not a sandbox, and ``up`` says so rather than build over someone's files.
+
+The record also holds the sandbox's login to the admin web UIs (:func:`add_ui_users`):
+one fixed, documented user name and a password drawn at random for each sandbox, so
+that nobody can sign in to a sandbox with a password read in the docs.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,7 @@ STATE_FILE = "sandbox.json"
 SETUP_FILE = "sandbox-setup.json"
 # the order in which a sandbox's servers start: each needs the ones before it
 START_ORDER = ("trust-", "central-", "backends", "gw-")
+UI_USER = "sandbox-admin"  # the sandbox's user of every admin web UI, with all five roles
 
 
 class SandboxError(GatewayError):
@@ -108,3 +114,36 @@ def _directory_of(name: str, state: dict[str, Any]) -> str:
         return str(root / "backends")
     kind, _, instance = name.partition("-")
     return str(root / instance / kind)
+
+
+def add_ui_users(state: dict[str, Any]) -> dict[str, Any]:
+    """Give every gateway's and every authority's web UI the user :data:`UI_USER` with every
+    role and one new random password; returns ``state`` with the login and each UI's URL.
+
+    The accounts are made in the stores the UIs read (the gateway's server configuration,
+    the authority's registry) as ``sild gateway user add`` and ``sild central user add``
+    make them; the servers already run, and a login reads the store afresh.
+    """
+    from trust.accounts import ROLE_NAMES, Accounts
+    from federation.central.registry import ACCOUNT_TABLES, CentralDir
+    from gateway.db import UI_ACCOUNTS, open_engine
+    from gateway.settings import NodeSettings
+
+    password = secrets.token_urlsafe(18)  # 24 characters; the UIs ask for at least 12
+    for gateway in state["gateways"]:
+        directory = Path(gateway["directory"])
+        engine = open_engine(NodeSettings.load(directory).serverconf_database(directory))
+        try:
+            Accounts(engine, UI_ACCOUNTS).add_user(UI_USER, password, ROLE_NAMES)
+        finally:
+            engine.dispose()
+        gateway["ui_url"] = gateway["admin_url"] + "/ui/"
+    for instance in state["instances"].values():
+        home = CentralDir(Path(instance["central_dir"]))
+        try:
+            Accounts(home.registry().engine, ACCOUNT_TABLES).add_user(UI_USER, password, ROLE_NAMES)
+        finally:
+            home.close()
+        instance["ui_url"] = instance["api_url"] + "/ui/"
+        instance["api_cert_file"] = str(Path(instance["central_dir"]) / "api-tls" / "api.crt")
+    return dict(state, ui={"user": UI_USER, "password": password})

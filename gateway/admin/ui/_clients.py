@@ -6,7 +6,9 @@ to the authority), ``POST /api/v1/clients/{id}/deletion`` (the request to the
 authority to remove a registered client) and ``DELETE /api/v1/clients/{id}`` (the
 local configuration). Adding, registering and deleting (after a confirmation) are the
 registration officer's, as are the gateway's owner change and address change
-(``POST /api/v1/owner-change``, ``/api/v1/address-change``). A client's own page sets
+(``POST /api/v1/owner-change``, ``/api/v1/address-change``), and so is checking the
+authority's decisions (``POST /api/v1/clients/sync``: nothing marks a client registered
+on its own). A client's own page sets
 how its information systems connect (IS authentication, their TLS certificates),
 its local groups and whether message bodies are logged, through
 ``PATCH /api/v1/clients/{id}``, ``/api/v1/clients/{id}/certificates`` and
@@ -69,6 +71,8 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
         except ApiFailure as exc:
             return listing(exc, exc.status)
         return done(f"{PREFIX}/clients", f"Registration request for {client_id} sent to the authority.")
+
+    _register_sync(bp, state, listing)
 
     @action(bp, state, "/clients/<client_id>/deletion", REGISTRATION)
     def request_deletion(client_id: str) -> Any:
@@ -230,3 +234,18 @@ def register_groups(bp: Blueprint, state: UiState) -> None:
                               f"{PREFIX}/clients/{_quote(client_id)}")
         return asked or attempt(client_id, "POST", f"/{urllib.parse.quote(code, safe='')}/members/remove",
                                 f"{member} removed from {code}.", body={"members": [member]})
+
+
+def _register_sync(bp: Blueprint, state: UiState, listing: Any) -> None:
+    """The clients page's "Check the authority's decisions" (``listing`` shows an error on the page)."""
+
+    @action(bp, state, "/clients/sync", REGISTRATION)
+    def sync_clients() -> Any:
+        """``sild gateway client sync``: the authority's decisions, as the downloaded configuration
+        shows them (a client it lists is marked registered; one it lists no more is named)."""
+        try:
+            outcomes = api("POST", "/api/v1/clients/sync").json["clients"]
+        except ApiFailure as exc:
+            return listing(exc, exc.status)
+        said = "; ".join(f"{o['client']}: {o['outcome'].replace('_', ' ')}" for o in outcomes)
+        return done(f"{PREFIX}/clients", "The authority's decisions: " + (said or "no client is waiting") + ".")

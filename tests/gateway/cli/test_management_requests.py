@@ -52,7 +52,9 @@ def test_client_lifecycle_requests_reach_the_officer_and_take_effect(sandbox: An
     ee = sandbox["instances"]["EE"]
     central, url = ee["central_dir"], ee["central_url"]
     key = _sild("central", "apikey", "create", central, "--name", "officer", "--role", "registration-officer").stdout
-    api = httpx.Client(base_url=url, headers={"X-API-Key": key.strip()}, timeout=30, trust_env=False)
+    # the management API on its own HTTPS port (the sandbox serves the authority's UI there)
+    api = httpx.Client(base_url=ee["api_url"], headers={"X-API-Key": key.strip()}, timeout=30, trust_env=False,
+                       verify=ssl.create_default_context(cafile=ee["api_cert_file"]))
 
     def gateways() -> dict[str, Any]:
         return {g["id"]: g for g in api.get("/api/v1/gateways").json()}
@@ -62,7 +64,14 @@ def test_client_lifecycle_requests_reach_the_officer_and_take_effect(sandbox: An
         return int(next(r["id"] for r in listed if r["type"] == kind and r["server"].endswith("/gw1")))
 
     stats = "EE/GOV/70000002/stats"
-    unknown = _sild("gateway", "client", "register", gdir, stats, ok=False)
+    settings_file = Path(gdir) / "gateway.json"
+    recorded = settings_file.read_text()  # the sandbox records each gateway's authority (the UI sends there)
+    assert json.loads(recorded)["registration"] == {"authority": url}
+    settings_file.write_text(json.dumps(dict(json.loads(recorded), registration={})))
+    try:  # a gateway that knows no authority says how to name one
+        unknown = _sild("gateway", "client", "register", gdir, stats, ok=False)
+    finally:
+        settings_file.write_text(recorded)
     assert "no authority URL known" in unknown.stderr and "--authority" in unknown.stderr
     _sild("gateway", "client", "register", gdir, stats, "--authority", url)
     again = _sild("gateway", "client", "register", gdir, stats, "--authority", url, ok=False)

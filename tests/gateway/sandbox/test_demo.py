@@ -7,6 +7,7 @@ the step outcomes the README promises, and leave no process behind.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -98,6 +99,13 @@ def test_two_demos_at_once_pass_every_step_and_leave_nothing_behind(tmp_path):
             response = httpx.get(url, headers=headers, params=params, timeout=30, trust_env=False)
             assert response.status_code == 200, (command, response.text[:500])
         assert _children_alive(dirs[1]), "--keep must leave the network running"
+        # where to look in a browser: each UI printed with the sandbox's own login, which signs in
+        state = json.loads((dirs[1] / "sandbox.json").read_text())
+        assert f"Sign in as sandbox-admin, password {state['ui']['password']}" in kept, kept[-2000:]
+        for gateway in state["gateways"]:
+            assert re.search(rf"gateway {re.escape(gateway['id'])} +{re.escape(gateway['ui_url'])}\n", kept)
+        for name, instance in state["instances"].items():
+            assert re.search(rf"authority {name} +{re.escape(instance['ui_url'])}\n", kept)
         # docs/quickstart.md section 3, pasted as the page shows it, against this kept network
         problems = quickstart.explore(dirs[1], tmp_path / "paste")
         assert problems == [], "\n\n".join(problems)
@@ -129,6 +137,7 @@ def test_two_demos_at_once_pass_every_step_and_leave_nothing_behind(tmp_path):
         assert out.count("waiting for the gateway") <= 1  # one line with a counter, however long the wait
         if directory == dirs[0]:
             assert "Stopped" in out and "nothing is left running" in out
+            assert "web UIs stopped with them" in out and re.search(r"\n  \S*sild demo --keep\n", out)
         deadline = time.monotonic() + 10
         while _children_alive(directory) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -79,6 +79,100 @@ def test_every_gateways_admin_api_answers_the_key_up_printed(sandbox):
     assert oct(Path(gateway["admin_key_file"]).stat().st_mode & 0o777) == "0o600"
 
 
+def _ui_login(ui_url: str, cert_file: str, user: str, password: str) -> tuple[httpx.Response, httpx.Response]:
+    """Sign in as a browser would (the login form's CSRF token, its cookie kept over HTTPS);
+    returns the login's answer and the UI's front page read in the same session."""
+    verify = ssl.create_default_context(cafile=cert_file)
+    with httpx.Client(verify=verify, timeout=60, trust_env=False) as client:
+        form = client.get(ui_url + "login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert form.status_code == 200 and token, form.text[:500]
+        answer = client.post(ui_url + "login", data={"username": user, "password": password,
+                                                     "csrf_token": token.group(1)})
+        return answer, client.get(ui_url, follow_redirects=True)
+
+
+def test_up_prints_each_ui_with_a_sandbox_user_whose_password_signs_in(sandbox):
+    root, printed = sandbox
+    state = _state(root)
+    login = re.search(r"UI login \(every UI above; self-signed certificates\): user (\S+)  password (\S+)", printed)
+    assert login, printed
+    user, password = login.groups()
+    assert (user, password) == (state["ui"]["user"], state["ui"]["password"]) and user == "sandbox-admin"
+    assert len(password) >= 12
+    gateway = _gateway(root, TAX_GW)
+    authority = state["instances"]["EE"]
+    assert f"admin UI {gateway['ui_url']}" in printed and gateway["ui_url"] == gateway["admin_url"] + "/ui/"
+    assert f"EE: authority UI {authority['ui_url']}  (management API {authority['api_url']})" in printed
+    assert authority["ui_url"].startswith("https://127.0.0.1:")
+    for url, cert in ((gateway["ui_url"], gateway["admin_cert_file"]), (authority["ui_url"], authority["api_cert_file"])):
+        answer, front = _ui_login(url, cert, user, password)
+        assert answer.status_code in (302, 303), (url, answer.status_code, answer.text[:500])
+        assert front.status_code == 200 and "Signed in as <strong>sandbox-admin</strong>" in front.text, url
+        refused, front = _ui_login(url, cert, user, "not-the-" + password)  # the password is what signs in
+        assert refused.status_code != 303 and "Signed in as" not in front.text, url
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _signed_in(browser, ui_url: str, login: dict) -> object:
+    """A fresh browser context signed in to the UI at ``ui_url`` with the sandbox's login."""
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the UIs' script asks before some actions
+    page.goto(ui_url)
+    page.get_by_label("User name").fill(login["user"])
+    page.get_by_label("Password").fill(login["password"])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(ui_url)
+    return page
+
+
+def test_a_client_registered_in_the_gateway_ui_is_approved_in_the_authority_ui_and_shown_registered(sandbox):
+    """The cross-role flow of the two UIs in a real browser: the gateway's registration officer
+    adds and registers a client, the authority's approves the signed request, and the gateway's
+    UI shows the client registered once its configuration lists it."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"the UIs' browser tests need Chromium ({CHROMIUM}; `make tools` installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the UIs' browser tests need playwright")
+    root, _ = sandbox
+    state = _state(root)
+    gateway, authority, client = _gateway(root, TAX_GW), state["instances"]["EE"], "EE/GOV/70000001/uiclient"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            gw = _signed_in(browser, gateway["ui_url"], state["ui"])
+            gw.goto(gateway["ui_url"] + "clients")
+            gw.get_by_label("Client identifier").fill(client)
+            gw.get_by_role("button", name="Add client").click()
+            assert f"Client {client} added" in gw.inner_text(".notice")
+            gw.locator("tr", has_text=client).get_by_role("button", name="Register").click()
+            assert "sent to the authority" in gw.inner_text(".notice")
+            assert "REGISTRATION_IN_PROGRESS" in gw.locator("tr", has_text=client).inner_text()
+
+            central = _signed_in(browser, authority["ui_url"], state["ui"])
+            central.goto(authority["ui_url"] + "requests")
+            central.locator("tr", has_text=client).get_by_role("link", name=re.compile("^Request ")).click()
+            assert "Verified" in central.inner_text("#signatures-verified")
+            central.fill("#f-comment", "approved in the authority's UI")
+            central.click("button:has-text('Approve')")
+            assert f"approved by {state['ui']['user']}" in central.inner_text("#request-status")
+
+            deadline = time.monotonic() + 180  # the authority publishes, then the gateway downloads
+            while True:
+                gw.goto(gateway["ui_url"] + "clients")
+                gw.get_by_role("button", name="Check the authority's decisions").click()
+                row = gw.locator("tr", has_text=client).inner_text()
+                if "REGISTRATION_IN_PROGRESS" not in row:
+                    break
+                assert time.monotonic() < deadline, gw.inner_text(".notice")
+                time.sleep(2)
+            assert "REGISTERED" in row and f"{client}: registered" in gw.inner_text(".notice")
+        finally:
+            browser.close()
+
+
 @pytest.mark.parametrize(("provider", "code", "path", "client"), [
     ("FI/GOV/0245437-2/vero", "income", "/rest/income", TAX),
     ("FI/GOV/0242431-1/dvv", "residents", "/residents", TAX),
