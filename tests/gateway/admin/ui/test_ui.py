@@ -349,14 +349,18 @@ def test_the_traffic_page_draws_requests_per_interval_and_latency_per_service(ui
         assert answer.status_code == 200, answer.text
     page = ui.login("olga")
     page.get_by_role("link", name="Traffic").click()
+    def income_cells() -> list[str]:
+        row = page.locator("tr", has_text="vero/income")
+        return row.locator("td").all_inner_texts() if row.count() else []
+
     deadline = time.monotonic() + 30
-    while page.locator("tr", has_text="vero/income").count() == 0 and time.monotonic() < deadline:
-        time.sleep(1)  # the gateway writes its monitoring records a second or so after the exchange
+    # the gateway writes its monitoring records in batches a second or so after the exchanges: wait for all three
+    while not ((cells := income_cells()) and int(cells[1]) >= 3) and time.monotonic() < deadline:
+        time.sleep(1)
         page.reload()
     chart = page.locator("svg.chart")
     assert "Requests and failures per interval, last 24 hours" in chart.locator("title").first.text_content()
-    row = page.locator("tr", has_text="vero/income")
-    cells = row.locator("td").all_inner_texts()
+    cells = income_cells()
     assert int(cells[1]) >= 3 and cells[3] != ""  # requests, and a median latency
     ui.shot(page, "traffic")
     page.get_by_label("Period").select_option("1")
