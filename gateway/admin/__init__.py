@@ -13,7 +13,10 @@ from trust.infra import attach
 if TYPE_CHECKING:
     from ._app import create_app
     from ._config import AdminConfig
-    from ._requests import apply_owner, check_address, mark_requested, registered_here, send_management_request, sync_clients
+    from ._requests import (
+        apply_owner, check_address, mark_requested, registered_here, send_management_request,
+        send_registration_request, sync_clients,
+    )
     from .upkeep import admin_client_context, admin_ssl_context, admin_tls_files, admin_url, ensure_admin_tls
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "mark_requested",
     "registered_here",
     "send_management_request",
+    "send_registration_request",
     "sync_clients",
 ]
 
@@ -45,5 +49,6 @@ __getattr__, __dir__ = attach(__name__, {
     "mark_requested": "._requests",
     "registered_here": "._requests",
     "send_management_request": "._requests",
+    "send_registration_request": "._requests",
     "sync_clients": "._requests",
 })

@@ -68,10 +68,8 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
     from federation.central import MemberSigner, build_management_request, concerned_member, submit_registration_request
     from trust.infra import utc_now
 
-    from gateway.conf import ConfStore
     from gateway.provision import load_cert_chain, open_registry, owner_keys, sign_keys, signing_keys
     from gateway.settings import NodeSettings, SetupError, token_pin
-    from gateway.signing import OwnOcspStore
 
     url = authority_url(directory, authority)
     settings = NodeSettings.load(directory)
@@ -87,20 +85,7 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
         chosen["member"] = member_key or (hosted[0], load_cert_chain(directory, hosted[0]))
     key_ids = {name: key_id for name, (key_id, _chain) in chosen.items()}
     chains = {name: chain for name, (_key_id, chain) in chosen.items()}
-    store = ConfStore(directory, settings, clock=utc_now)
-    store.refresh()
-
-    def policy(instance: str, _at: Any) -> Any:
-        conf = store.current().get(instance)
-        if conf is None:
-            raise SetupError(f"no configuration of {instance} could be downloaded yet")
-        return conf.shared.to_trust_policy()
-
-    ocsp = OwnOcspStore(directory / "ocsp", {key_ids[n]: chain[0] for n, chain in chains.items()}, policy,
-                        settings.instance)
-    ocsp.refresh(utc_now())
-    if not all(ocsp.for_key(key_id) for key_id in key_ids.values()):
-        raise SetupError(f"cannot get OCSP responses for the certificates: {ocsp.health().get('last_error')}")
+    ocsp = _fresh_ocsp(directory, settings, {key_ids[n]: chain[0] for n, chain in chains.items()})
 
     def signer(name: str) -> MemberSigner:
         return MemberSigner(token, key_ids[name], chains[name][0], ocsp.for_key(key_ids[name])[0])
@@ -111,6 +96,65 @@ def send_management_request(directory: Path, request_type: str, *, authority: st
         owner=signer("sign"), client=client, address=address,
         member=signer("member") if "member" in key_ids else None, created_at=utc_now())
     return submit_registration_request(url, document)
+
+
+def _fresh_ocsp(directory: Path, settings: Any, certs: dict[str, Any]) -> Any:
+    """OCSP responses fetched now for ``certs`` (key id -> certificate): the authority checks each one's status."""
+    from trust.infra import utc_now
+
+    from gateway.conf import ConfStore
+    from gateway.settings import SetupError
+    from gateway.signing import OwnOcspStore
+
+    store = ConfStore(directory, settings, clock=utc_now)
+    store.refresh()
+
+    def policy(instance: str, _at: Any) -> Any:
+        conf = store.current().get(instance)
+        if conf is None:
+            raise SetupError(f"no configuration of {instance} could be downloaded yet")
+        return conf.shared.to_trust_policy()
+
+    ocsp = OwnOcspStore(directory / "ocsp", certs, policy, settings.instance)
+    ocsp.refresh(utc_now())
+    if not all(ocsp.for_key(key_id) for key_id in certs):
+        raise SetupError(f"cannot get OCSP responses for the certificates: {ocsp.health().get('last_error')}")
+    return ocsp
+
+
+def send_registration_request(directory: Path, *, authority: str | None, address: str | None = None,
+                              clients: tuple[ClientId, ...] = (), registry: KeyRegistry | None = None
+                              ) -> dict[str, object]:
+    """The gateway's own registration request (``gateway register``, ``POST /api/v1/registration``).
+
+    Signed by the owner's sign key and the auth key in use, each certificate with a
+    fresh OCSP response; the authority and the request's id are remembered in
+    ``gateway.json`` (``registration``), so later management requests and ``client
+    sync`` know where to go.
+    """
+    from federation.central import build_registration_request, submit_registration_request
+    from trust.infra import utc_now
+
+    from gateway.provision import open_registry, owner_keys
+    from gateway.settings import NodeSettings, token_pin
+
+    url = authority_url(directory, authority)
+    settings = NodeSettings.load(directory)
+    token = registry or open_registry(directory, token_pin(directory))  # signs in whichever token holds the key
+    keys = owner_keys(directory, token)  # the newest auth and sign keys: after a renewal the new ones sign
+    (auth_id, auth), (sign_id, sign) = keys["auth"], keys["sign"]
+    ocsp = _fresh_ocsp(directory, settings, {auth_id: auth[0], sign_id: sign[0]})
+    document = build_registration_request(
+        server=settings.server_id, address=address or settings.public_address or None, auth_cert=auth[0],
+        clients=list(clients), sign_cert=sign[0], sign_ocsp=ocsp.for_key(sign_id)[0],
+        auth_ocsp=ocsp.for_key(auth_id)[0], owner_signer=token, sign_key_id=sign_id, auth_signer=token,
+        auth_key_id=auth_id, created_at=utc_now())
+    answer = submit_registration_request(url, document)
+    settings = NodeSettings.load(directory)  # as it is now: the request took a while
+    registration = {**settings.registration, "authority": url, "submitted_at": utc_now().isoformat(),
+                    "request": str(answer.get("id", ""))}
+    NodeSettings(**{**settings.__dict__, "registration": registration}).save(directory)
+    return answer
 
 
 def mark_requested(conf: ServerConf, client: ClientId, request_type: str) -> None:
@@ -256,6 +300,18 @@ def requests_blueprint(config: AdminConfig) -> Blueprint:
     def address_change() -> Any:
         address = check_address(str(body().text("address")))
         return jsonify(request=send("addressChange", address=address), address=address), 202
+
+    @api.route("POST", "/api/v1/registration", SUPERUSER)
+    def register_gateway() -> Any:
+        fields = body() if _has_body() else None
+        authority = fields.text("authority", False) if fields is not None else None
+        address = fields.text("address", False) if fields is not None else None
+        address = check_address(address) if address else None  # refused before anything is signed
+        try:
+            answer = send_registration_request(directory(), authority=authority, registry=config.keys, address=address)
+        except RegistrationError as exc:
+            raise ApiError(502 if exc.relayed_status is None else exc.relayed_status, exc.code, exc.message) from exc
+        return jsonify(request=answer), 202
 
     @api.route("POST", "/api/v1/clients/sync", SUPERUSER)
     def sync() -> Any:

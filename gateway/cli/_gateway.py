@@ -161,39 +161,18 @@ def import_cert_command(directory: Path, file: Path) -> None:
 @click.option("--address", default=None, help="Address to register (default: from gateway.json).")
 @click.option("--client", "clients", multiple=True, help="Subsystem served by this gateway (repeatable).")
 def register_command(directory: Path, authority_url: str, address: str | None, clients: tuple[str, ...]) -> None:
-    """Send a registration request (signed by the owner's sign key and the auth key)."""
-    from federation.central import build_registration_request, submit_registration_request
+    """Send a registration request (signed by the owner's sign key and the auth key).
 
-    from gateway.conf import ConfStore
-    from gateway.node import PolicyCache
-    from gateway.provision import open_registry, owner_keys
-    from gateway.signing import OwnOcspStore
+    The same request as ``POST /api/v1/registration`` and the gateway UI's "Register
+    this gateway" (:func:`gateway.admin.send_registration_request`).
+    """
+    from gateway.admin import send_registration_request
 
-    settings = NodeSettings.load(directory)
-    registry = open_registry(directory, token_pin(directory))  # signs in whichever token holds the key
-    keys = owner_keys(directory, registry)  # the newest auth and sign keys: after a renewal the new ones sign
-    (auth_id, auth), (sign_id, sign) = keys["auth"], keys["sign"]
     try:
-        client_ids = [parse_client(c) for c in clients]
+        client_ids = tuple(parse_client(c) for c in clients)
     except IdentifierError as exc:
         raise SetupError(f"invalid client: {exc}") from exc
-    # the authority checks both certificates' OCSP status: fetch fresh responses first
-    store = ConfStore(directory, settings, clock=utc_now)
-    store.refresh()
-    ocsp = OwnOcspStore(directory / "ocsp", {auth_id: auth[0], sign_id: sign[0]}, PolicyCache(store.current),
-                        settings.instance)
-    ocsp.refresh(utc_now())
-    if not ocsp.for_key(auth_id) or not ocsp.for_key(sign_id):
-        raise SetupError(f"cannot get OCSP responses for the certificates: {ocsp.health().get('last_error')}")
-    document = build_registration_request(
-        server=settings.server_id, address=address or settings.public_address or None, auth_cert=auth[0],
-        clients=client_ids, sign_cert=sign[0], sign_ocsp=ocsp.for_key(sign_id)[0], auth_ocsp=ocsp.for_key(auth_id)[0],
-        owner_signer=registry, sign_key_id=sign_id, auth_signer=registry, auth_key_id=auth_id, created_at=utc_now())
-    answer = submit_registration_request(authority_url, document)
-    reg = dict(settings.registration)
-    reg.update({"authority": authority_url, "submitted_at": utc_now().isoformat(),
-                "request": str(answer.get("id", ""))})
-    NodeSettings(**{**settings.__dict__, "registration": reg}).save(directory)
+    answer = send_registration_request(directory, authority=authority_url, address=address, clients=client_ids)
     click.echo(f"registration request submitted: {json.dumps(answer)}")
 
 

@@ -104,8 +104,8 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
 
     @action(bp, state, "/gateway/<change>", REGISTRATION)
     def gateway_change(change: str) -> Any:
-        """X-Road's owner change and address change: requests the authority approves."""
-        fields = {"owner-change": "member", "address-change": "address"}
+        """The gateway's own registration, X-Road's owner change and address change: requests the authority approves."""
+        fields = {"owner-change": "member", "address-change": "address", "registration": "authority"}
         if change not in fields:
             return listing(ApiFailure(404, "gateway.admin.ui.no_such_action", f"no request {change}"), 404)
         value = request.form.get(fields[change], "").strip()
@@ -113,8 +113,9 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
             api("POST", f"/api/v1/{change}", body={fields[change]: value})
         except ApiFailure as exc:
             return listing(exc, exc.status)
-        what = "owner change" if change == "owner-change" else "address change"
-        return done(f"{PREFIX}/clients", f"The {what} request ({value}) was sent to the authority.")
+        what = {"owner-change": "owner change", "address-change": "address change"}.get(change, "registration")
+        return done(f"{PREFIX}/clients", f"The {what} request ({value or 'to the authority this gateway knows'}) "
+                                         "was sent to the authority.")
 
     register_detail(bp, state)
 

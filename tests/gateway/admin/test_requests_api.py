@@ -48,6 +48,7 @@ def api(tmp_path: Path) -> Api:
     ("/api/v1/owner-change", {"member": "EE:COM:20000002"}),
     ("/api/v1/address-change", {"address": "gw.example.ee:5500"}),
     ("/api/v1/clients/sync", None),
+    ("/api/v1/registration", None),
 ])
 @pytest.mark.parametrize("role", ["service-admin", "viewer"])
 def test_only_the_admin_role_sends_management_requests(api: Api, path: str, body: Any, role: str) -> None:
@@ -63,6 +64,8 @@ def test_only_the_admin_role_sends_management_requests(api: Api, path: str, body
     ("/api/v1/address-change", {"address": "gw.example.ee/path"}, "gateway.serverconf.invalid_input"),
     ("/api/v1/address-change", {"address": "a b"}, "gateway.serverconf.invalid_input"),
     ("/api/v1/address-change", {"address": "x" * 256}, "gateway.serverconf.invalid_input"),
+    ("/api/v1/registration", {"address": "a b"}, "gateway.serverconf.invalid_input"),
+    ("/api/v1/registration", {"authority": 7}, "gateway.admin.bad_field"),
 ])
 def test_bad_input_is_refused_before_anything_is_signed(api: Api, path: str, body: Any, code: str) -> None:
     answer = api.post(path, json=body)

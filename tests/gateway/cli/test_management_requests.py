@@ -178,3 +178,10 @@ def test_the_running_gateways_admin_api_sends_the_same_requests(sandbox: Any) ->
     assert '"registered"' in _until(synced, f'"client": "{client}", "outcome": "registered"')
     states = {c["id"]: c["state"] for c in admin.get("/api/v1/clients").json()["clients"]}
     assert states.get(client) == "REGISTERED", states
+
+    # the gateway's own registration request through the same API (what `gateway register` sends)
+    own = admin.post("/api/v1/registration", json={"authority": url})
+    assert own.status_code == 202, own.text
+    request = own.json()["request"]
+    assert (request["type"], request["status"], request["server"]) == ("authCertReg", "submitted", server)
+    assert submitted("authCertReg") == request["id"]  # the officer sees it, signed and checked by the authority
