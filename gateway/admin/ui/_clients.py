@@ -114,8 +114,7 @@ def register(bp: Blueprint, state: UiState, config: AdminConfig) -> None:
         except ApiFailure as exc:
             return listing(exc, exc.status)
         what = {"owner-change": "owner change", "address-change": "address change"}.get(change, "registration")
-        return done(f"{PREFIX}/clients", f"The {what} request ({value or 'to the authority this gateway knows'}) "
-                                         "was sent to the authority.")
+        return done(f"{PREFIX}/clients", f"The {what} request ({value or 'to the known authority'}) was sent to the authority.")
 
     register_detail(bp, state)
 

@@ -173,7 +173,7 @@ def test_a_client_registered_in_the_gateway_ui_is_approved_in_the_authority_ui_a
             # the gateway's own registration request from its UI (what `sild gateway register` sends)
             gw.goto(gateway["ui_url"] + "clients")
             gw.get_by_role("button", name="Register this gateway").click()
-            assert "The registration request (to the authority this gateway knows) was sent" in gw.inner_text(".notice")
+            assert "The registration request (to the known authority) was sent" in gw.inner_text(".notice")
             central.goto(authority["ui_url"] + "requests")
             assert central.locator("tr", has_text="authCertReg").filter(has_text=TAX_GW).count() >= 1
         finally:
